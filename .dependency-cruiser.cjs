@@ -1,0 +1,30 @@
+/**
+ * The layering rules of docs/architecture.md, enforced: a wrong import fails `npm test`.
+ * Dependencies point down; sip/ and reload/ never meet except in usages/ and node/;
+ * protocol code never touches node's I/O modules (only platform/ does).
+ */
+const IO_MODULES = '^(node:)?(dgram|net|tls|http|https|http2|fs|fs/promises|dns|dns/promises|child_process|cluster|worker_threads|timers|timers/promises|readline)$';
+const PROTOCOL = '^src/(lib|sip|reload|nat|usages|sim)/';
+
+module.exports = {
+  forbidden: [
+    { name: 'lib-imports-nothing-of-ours', severity: 'error', from: { path: '^src/lib/' }, to: { path: '^src/(?!lib/)' } },
+    { name: 'sip-not-reload', severity: 'error', from: { path: '^src/sip/' }, to: { path: '^src/(reload|usages|node|cli|dashboard|nat|platform|sim)/' } },
+    { name: 'reload-not-sip', severity: 'error', from: { path: '^src/reload/' }, to: { path: '^src/(sip|usages|node|cli|dashboard|nat|platform|sim)/' } },
+    { name: 'nat-below-usages', severity: 'error', from: { path: '^src/nat/' }, to: { path: '^src/(sip|reload|usages|node|cli|dashboard|platform|sim)/' } },
+    { name: 'usages-below-node', severity: 'error', from: { path: '^src/usages/' }, to: { path: '^src/(node|cli|dashboard|platform|sim)/' } },
+    { name: 'platform-is-a-leaf-driver', severity: 'error', from: { path: '^src/platform/' }, to: { path: '^src/(node|cli|dashboard|usages|sim)/' } },
+    { name: 'sim-is-not-platform', severity: 'error', from: { path: '^src/sim/' }, to: { path: '^src/(platform|node|cli|dashboard)/' } },
+    { name: 'node-below-cli', severity: 'error', from: { path: '^src/node/' }, to: { path: '^src/cli/' } },
+    { name: 'protocol-code-is-sans-io', severity: 'error', from: { path: PROTOCOL }, to: { dependencyTypes: ['core'], path: IO_MODULES } },
+    { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
+    { name: 'not-to-unresolvable', severity: 'error', from: {}, to: { couldNotResolve: true } },
+    { name: 'src-not-to-dev-deps', severity: 'error', from: { path: '^src/' }, to: { dependencyTypes: ['npm-dev'] } },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js'] },
+  },
+};
