@@ -1,0 +1,14 @@
+export * from './types.js';
+export { TransactionLayer, DEFAULT_MAX_TRANSACTIONS, MAX_RFC2543_GROUP } from './transaction-layer.js';
+export type { TransactionLayerDeps, TransactionLayerOptions, TransactionLayerStats } from './transaction-layer.js';
+export { responseTarget } from './response-target.js';
+export { buildAck } from './build-ack.js';
+export { overloadResponse, statelessToTag, OVERLOAD_RETRY_AFTER_S } from './overload-response.js';
+export { TransactionError } from './transaction-error.js';
+export type { TransactionErrorCode } from './transaction-error.js';
+export { checkTransition } from './transition-table.js';
+export type { TransitionTable } from './transition-table.js';
+export { CLIENT_INVITE_TRANSITIONS } from './client-invite-transaction.js';
+export { CLIENT_NON_INVITE_TRANSITIONS } from './client-non-invite-transaction.js';
+export { SERVER_INVITE_TRANSITIONS } from './server-invite-transaction.js';
+export { SERVER_NON_INVITE_TRANSITIONS } from './server-non-invite-transaction.js';

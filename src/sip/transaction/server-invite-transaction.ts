@@ -1,0 +1,152 @@
+import type { SipRequest, SipResponse } from '../message/types.js';
+import type { InboundMessage, OutboundTarget } from '../transport/types.js';
+import { TimerSlots } from './timer-slots.js';
+import type { TransactionContext } from './transaction-context.js';
+import { checkTransition, type TransitionTable } from './transition-table.js';
+import type { ServerTransaction, ServerTransactionState } from './types.js';
+
+/** RFC 3261 §17.2.1 Figure 7 as updated by RFC 6026 §7.1 (Accepted): the INVITE server transaction's arrows. */
+export const SERVER_INVITE_TRANSITIONS: TransitionTable<ServerTransactionState> = Object.freeze({
+  trying: [],
+  proceeding: ['completed', 'accepted', 'terminated'],
+  completed: ['confirmed', 'terminated'],
+  confirmed: ['terminated'],
+  accepted: ['terminated'],
+  terminated: [],
+});
+
+type TimerName = 'G' | 'H' | 'I' | 'L';
+
+/**
+ * RFC 3261 §17.2.1 + RFC 6026: the INVITE server transaction. Created and driven by the
+ * TransactionLayer. It sends no 100 (Trying) itself: the TU does.
+ */
+export class ServerInviteTransaction implements ServerTransaction {
+  readonly isInvite = true;
+  onTerminated: (() => void) | undefined = undefined;
+  private current: ServerTransactionState = 'proceeding';
+  private readonly slots: TimerSlots<TimerName>;
+  private readonly reliable: boolean;
+  private interval: number;
+  private lastProvisional: SipResponse | undefined;
+  private final: SipResponse | undefined;
+
+  constructor(
+    private readonly ctx: TransactionContext,
+    readonly id: string,
+    readonly request: SipRequest,
+    readonly inbound: InboundMessage,
+    /** Where responses go (§18.2.2, see responseTarget). */
+    readonly target: OutboundTarget,
+  ) {
+    this.slots = new TimerSlots(ctx.clock);
+    this.reliable = ctx.transport.isReliable(inbound.source.protocol);
+    this.interval = ctx.timers.t1;
+  }
+
+  get state(): ServerTransactionState {
+    return this.current;
+  }
+
+  get finalResponse(): SipResponse | undefined {
+    return this.final;
+  }
+
+  /** The last response sent (its To tag is what an RFC 2543 ACK must carry, §17.2.3). */
+  get lastResponse(): SipResponse | undefined {
+    return this.final ?? this.lastProvisional;
+  }
+
+  respond(response: SipResponse): void {
+    const s = this.current;
+    const status = response.status;
+    if (!Number.isInteger(status) || status < 100 || status > 699) return;
+    if (s === 'proceeding') {
+      if (status < 200) {
+        // §17.2.1: provisional responses are sent, not retransmitted, no state change.
+        this.lastProvisional = response;
+      } else if (status < 300) {
+        // RFC 6026 §7.1: Accepted, Timer L = 64*T1; 2xx retransmissions are the TU's job.
+        this.final = response;
+        this.transition('accepted');
+        this.slots.set('L', 64 * this.ctx.timers.t1, () => this.transition('terminated'));
+      } else {
+        // §17.2.1: Completed, Timer G (unreliable only) and Timer H.
+        this.final = response;
+        this.transition('completed');
+        this.interval = this.ctx.timers.t1;
+        if (!this.reliable) this.slots.set('G', this.interval, () => this.onTimerG());
+        this.slots.set('H', 64 * this.ctx.timers.t1, () => this.onTimerH());
+      }
+      this.ctx.transport.send(response, this.target);
+      return;
+    }
+    if (s === 'accepted' && status >= 200 && status < 300) {
+      // RFC 6026 §7.1: a 2xx (retransmission) from the TU in Accepted is sent.
+      this.final = response;
+      this.ctx.transport.send(response, this.target);
+    }
+  }
+
+  /** §17.2.1, RFC 6026 §7.1: a retransmitted INVITE. */
+  receiveRetransmission(): void {
+    const s = this.current;
+    if (s === 'terminated') return;
+    this.ctx.absorbed();
+    if (s === 'proceeding' && this.lastProvisional !== undefined) this.ctx.transport.send(this.lastProvisional, this.target);
+    else if (s === 'completed' && this.final !== undefined) this.ctx.transport.send(this.final, this.target);
+    // Accepted and Confirmed: absorbed, passed nowhere.
+  }
+
+  /** An ACK matched to this transaction (§17.2.3). */
+  receiveAck(inbound: InboundMessage): void {
+    const s = this.current;
+    if (s === 'completed') {
+      // §17.2.1: Confirmed stops retransmissions; Timer I = T4 (zero on reliable transports).
+      this.slots.cancel('G');
+      this.slots.cancel('H');
+      this.transition('confirmed');
+      if (this.reliable) this.transition('terminated');
+      else this.slots.set('I', this.ctx.timers.t4, () => this.transition('terminated'));
+    } else if (s === 'accepted') {
+      this.ctx.passAck(inbound); // RFC 6026 §7.1: ACKs for the 2xx go to the TU
+    } else if (s !== 'terminated') {
+      this.ctx.absorbed(); // Confirmed absorbs ACK retransmissions; an ACK before any final response is dropped
+    }
+  }
+
+  /** Figure 7: a response could not be sent (Proceeding, Completed) — the transaction gives up. */
+  transportError(): void {
+    if (this.current === 'proceeding' || this.current === 'completed') this.transition('terminated');
+  }
+
+  /** Ends the transaction at once (layer close). */
+  terminate(): void {
+    if (this.current !== 'terminated') this.transition('terminated');
+  }
+
+  /** §17.2.1: retransmit the final response, interval doubling up to T2. */
+  private onTimerG(): void {
+    if (this.current !== 'completed' || this.final === undefined) return;
+    this.interval = Math.min(2 * this.interval, this.ctx.timers.t2);
+    this.slots.set('G', this.interval, () => this.onTimerG());
+    this.ctx.transport.send(this.final, this.target);
+  }
+
+  /** §17.2.1: no ACK came — transaction failure (the TU learns it through onTerminated). */
+  private onTimerH(): void {
+    if (this.current === 'completed') this.transition('terminated');
+  }
+
+  /** The one transition function: refuses arrows not in Figure 7 (RFC 6026 version). */
+  private transition(to: ServerTransactionState): void {
+    checkTransition('INVITE server transaction', SERVER_INVITE_TRANSITIONS, this.current, to);
+    this.current = to;
+    if (to === 'terminated') {
+      this.slots.cancelAll();
+      this.ctx.released(this);
+      const cb = this.onTerminated;
+      if (cb !== undefined) this.ctx.callUser(cb);
+    }
+  }
+}
