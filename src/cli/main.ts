@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+/**
+ * The p2psip command line (the contract of DESIGN.md). Exit codes: 0 clean, 1 runtime failure, 2 usage.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { pino } from 'pino';
+import { P2psipError } from '../lib/errors.js';
+import { ConfigError, defaultPeerConfig, parseHostPort, type PeerConfig } from '../node/peer-config.js';
+import { startPeer } from '../node/run-peer.js';
+import { parseUri, isSipUri } from '../sip/message/index.js';
+import { formatAddress, softphoneHelp } from './messages.js';
+
+interface UpOptions {
+  overlay: string;
+  domain: string[];
+  listen: string;
+  sip: string;
+  sipTls?: string;
+  sipWs?: string;
+  sipWss?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  http: string | false;
+  bootstrap?: string;
+  config?: string;
+  dataDir?: string;
+  client?: boolean;
+  outbound: string;
+  advertise?: string;
+  logLevel: string;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function buildConfig(o: UpOptions): PeerConfig {
+  const c = defaultPeerConfig();
+  c.overlay = o.overlay;
+  c.domains = o.domain;
+  c.sip = parseHostPort(o.sip, '--sip');
+  if (o.sipTls) c.sipTls = parseHostPort(o.sipTls, '--sip-tls');
+  if (o.sipWs) c.sipWs = parseHostPort(o.sipWs, '--sip-ws');
+  if (o.sipWss) c.sipWss = parseHostPort(o.sipWss, '--sip-wss');
+  if (o.tlsCert || o.tlsKey) {
+    if (!o.tlsCert || !o.tlsKey) throw new ConfigError('--tls-cert and --tls-key go together');
+    c.tls = { certFile: o.tlsCert, keyFile: o.tlsKey, ...(o.tlsCa ? { caFile: o.tlsCa } : {}) };
+  }
+  c.http = o.http === false ? undefined : parseHostPort(o.http, '--http');
+  if (o.outbound === 'dns') c.outbound = { mode: 'dns' };
+  else if (o.outbound === 'none') c.outbound = { mode: 'none' };
+  else {
+    let uri;
+    try {
+      uri = parseUri(o.outbound);
+    } catch {
+      uri = undefined;
+    }
+    if (uri === undefined || !isSipUri(uri)) throw new ConfigError(`--outbound: expected dns, none or a sip: URI, got '${o.outbound}'`);
+    c.outbound = { mode: 'proxy', uri };
+  }
+  c.advertisedHost = o.advertise;
+  c.logLevel = o.logLevel;
+  return c;
+}
+
+async function up(o: UpOptions): Promise<void> {
+  const config = buildConfig(o);
+  const logger = pino({ level: config.logLevel, base: undefined }, pino.destination(2));
+  if (o.bootstrap || o.config || o.client) {
+    process.stderr.write('note: --bootstrap, --config and --client need the RELOAD overlay, which is not built yet; running a stand-alone SIP front.\n');
+  }
+  const peer = await startPeer(config, logger);
+  const udp = peer.sipAddresses.find((a) => a.protocol === 'udp');
+  process.stdout.write(
+    `p2psip: SIP front listening on ${peer.sipAddresses.map(formatAddress).join(', ')}` +
+      (peer.http ? `; dashboard http://${peer.http.host}:${peer.http.port}/` : '') +
+      `\n`,
+  );
+  if (udp) process.stdout.write(softphoneHelp(config.overlay, udp));
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    const force = setTimeout(() => process.exit(1), 5000);
+    force.unref();
+    peer.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+async function getJson(http: string, path: string): Promise<unknown> {
+  const hp = parseHostPort(http, '--http');
+  const host = hp.host.includes(':') ? `[${hp.host}]` : hp.host;
+  let res: Response;
+  try {
+    res = await fetch(`http://${host}:${hp.port}${path}`, { signal: AbortSignal.timeout(5000) });
+  } catch (err) {
+    throw new P2psipError('UNREACHABLE', `no p2psip peer answers at http://${host}:${hp.port} (${(err as Error).message}); is it running? (--http)`);
+  }
+  const body: unknown = await res.json();
+  if (!res.ok) throw new P2psipError('API', `peer answered ${res.status}: ${JSON.stringify(body)}`);
+  return body;
+}
+
+export function program(): Command {
+  const p = new Command('p2psip').description('peer-to-peer SIP: a RELOAD overlay instead of a registrar and proxy');
+  p.exitOverride();
+  p.command('up')
+    .description('run a peer in the foreground; SIGINT/SIGTERM stop it cleanly')
+    .option('--overlay <name>', 'overlay name, also the SIP domain served', 'p2psip.local')
+    .option('--domain <name>', 'another SIP domain served as local (repeatable)', collect, [])
+    .option('--listen <host:port>', 'overlay link address (overlay not built yet)', '0.0.0.0:6084')
+    .option('--sip <host:port>', 'SIP front, UDP and TCP', '0.0.0.0:5060')
+    .option('--sip-tls <host:port>', 'SIP over TLS (needs --tls-cert/--tls-key)')
+    .option('--sip-ws <host:port>', 'SIP over WebSocket (RFC 7118)')
+    .option('--sip-wss <host:port>', 'SIP over secure WebSocket (needs --tls-cert/--tls-key)')
+    .option('--tls-cert <file>', 'PEM certificate for TLS/WSS')
+    .option('--tls-key <file>', 'PEM private key for TLS/WSS')
+    .option('--tls-ca <file>', 'PEM CA bundle to verify TLS peers')
+    .option('--http <host:port>', 'dashboard and JSON API', '127.0.0.1:8060')
+    .option('--no-http', 'no dashboard / JSON API')
+    .option('--bootstrap <host:port,...>', 'join through these peers (overlay not built yet)')
+    .option('--config <file|url>', 'overlay configuration document (overlay not built yet)')
+    .option('--data-dir <dir>', 'identity and persisted state (overlay not built yet)')
+    .option('--client', 'join as a client (overlay not built yet)')
+    .option('--outbound <dns|none|sip-uri>', 'how to reach AoRs outside our domains', 'dns')
+    .option('--advertise <host>', 'address to put in Via/Record-Route when --sip is a wildcard')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
+    .action(async (o: UpOptions) => up(o));
+  p.command('status')
+    .description("a running peer's state (same data as GET /api/status)")
+    .option('--http <host:port>', 'the peer API address', '127.0.0.1:8060')
+    .option('--json', 'print the raw JSON')
+    .action(async (o: { http: string; json?: boolean }) => {
+      const s = (await getJson(o.http, '/api/status')) as Record<string, unknown>;
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+        return;
+      }
+      const regs = (s['localRegistrations'] as Array<{ aor: string; contacts: Array<{ contact: string; expiresIn: number }> }>) ?? [];
+      process.stdout.write(
+        `overlay ${String(s['overlay'])}  state ${String(s['state'])}\nSIP ${(s['sip'] as string[]).join(', ')}\n` +
+          `registrations: ${regs.length}\n` +
+          regs.map((r) => `  ${r.aor}  ${r.contacts.map((c) => `${c.contact} (${c.expiresIn}s)`).join(', ')}\n`).join(''),
+      );
+    });
+  p.command('lookup <aor>')
+    .description('where the peer says an AoR can be reached')
+    .option('--http <host:port>', 'the peer API address', '127.0.0.1:8060')
+    .action(async (aor: string, o: { http: string }) => {
+      const r = (await getJson(o.http, `/api/lookup?aor=${encodeURIComponent(aor)}`)) as {
+        aor: string;
+        contacts: Array<{ contact: string; expiresIn: number; source: string }>;
+      };
+      if (r.contacts.length === 0) {
+        process.stdout.write(`${r.aor}: not registered\n`);
+        process.exitCode = 1;
+        return;
+      }
+      for (const c of r.contacts) process.stdout.write(`${r.aor} -> ${c.contact} via ${c.source} (expires in ${c.expiresIn}s)\n`);
+    });
+  return p;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`p2psip: ${err.message}\n`);
+      return 2;
+    }
+    const msg = err instanceof P2psipError || err instanceof Error ? err.message : String(err);
+    process.stderr.write(`p2psip: ${msg}\n`);
+    return 1;
+  }
+}
+
+const code = await main(process.argv);
+if (code !== 0) process.exit(code);

@@ -1,0 +1,71 @@
+/**
+ * Everything a peer is built from, with the defaults of the command-line contract (DESIGN.md).
+ */
+import { P2psipError } from '../lib/errors.js';
+import type { OutboundPolicy } from '../sip/core/proxy-core.js';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+  caFile?: string;
+}
+
+export interface PeerConfig {
+  /** Overlay name; also the SIP domain the peer serves (default p2psip.local). */
+  overlay: string;
+  /** Extra SIP domains served as local. */
+  domains: string[];
+  /** SIP front on UDP and TCP (default 0.0.0.0:5060). */
+  sip: HostPort;
+  /** SIP over TLS (needs tls). */
+  sipTls: HostPort | undefined;
+  /** SIP over WebSocket (RFC 7118), plain. */
+  sipWs: HostPort | undefined;
+  /** SIP over secure WebSocket (needs tls). */
+  sipWss: HostPort | undefined;
+  tls: TlsFiles | undefined;
+  /** Dashboard / JSON API (default 127.0.0.1:8060); undefined = off. */
+  http: HostPort | undefined;
+  /** How to reach AoRs outside our domains. */
+  outbound: OutboundPolicy;
+  /** Host advertised in Via / Record-Route when listening on a wildcard address. */
+  advertisedHost: string | undefined;
+  logLevel: string;
+}
+
+export function parseHostPort(text: string, what: string): HostPort {
+  const m = /^\[([0-9a-fA-F:.]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:[\]]+):(\d{1,5})$/.exec(text);
+  if (m === null) throw new ConfigError(`${what}: expected <host:port> (IPv6 as [addr]:port), got '${text}'`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new ConfigError(`${what}: port ${port} is out of range`);
+  return { host: m[1]!, port };
+}
+
+/** A configuration or command-line value that cannot be used (CLI exit code 2). */
+export class ConfigError extends P2psipError {
+  constructor(message: string) {
+    super('CONFIG', message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function defaultPeerConfig(): PeerConfig {
+  return {
+    overlay: 'p2psip.local',
+    domains: [],
+    sip: { host: '0.0.0.0', port: 5060 },
+    sipTls: undefined,
+    sipWs: undefined,
+    sipWss: undefined,
+    tls: undefined,
+    http: { host: '127.0.0.1', port: 8060 },
+    outbound: { mode: 'dns' },
+    advertisedHost: undefined,
+    logLevel: 'info',
+  };
+}

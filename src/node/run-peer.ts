@@ -1,0 +1,105 @@
+/**
+ * Builds and starts a real peer from a PeerConfig: platform drivers (sockets, clock, random,
+ * DNS, HTTP) wired to the sans-I/O cores.
+ */
+import { readFileSync } from 'node:fs';
+import { CryptoRandom } from '../platform/crypto-random.js';
+import { DnsTargetResolver } from '../platform/dns-resolver.js';
+import { startHttpServer, type RunningHttpServer } from '../platform/http-server.js';
+import { localAddresses, primaryAddress } from '../platform/local-addresses.js';
+import { NodeTransportDriver } from '../platform/node-transport-driver.js';
+import { SystemClock } from '../platform/system-clock.js';
+import { MemoryLocationService } from '../sip/core/memory-location-service.js';
+import { NumericOnlyResolver } from '../sip/core/target-resolver.js';
+import type { TransportAddress } from '../sip/transport/types.js';
+import { ConfigError, type PeerConfig } from './peer-config.js';
+import { SipPeer, type SipListen } from './sip-peer.js';
+import { handleApi } from './status-api.js';
+
+export interface Logger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface RunningPeer {
+  sip: SipPeer;
+  sipAddresses: TransportAddress[];
+  http: RunningHttpServer | undefined;
+  stop(): Promise<void>;
+}
+
+export async function startPeer(config: PeerConfig, logger: Logger): Promise<RunningPeer> {
+  const clock = new SystemClock();
+  const random = new CryptoRandom();
+  const listen: SipListen[] = [
+    { protocol: 'udp', host: config.sip.host, port: config.sip.port },
+    { protocol: 'tcp', host: config.sip.host, port: config.sip.port },
+  ];
+  const needsTls = config.sipTls !== undefined || config.sipWss !== undefined;
+  if (needsTls && config.tls === undefined) throw new ConfigError('--sip-tls / --sip-wss need --tls-cert and --tls-key');
+  if (config.sipTls) listen.push({ protocol: 'tls', ...config.sipTls });
+  if (config.sipWs) listen.push({ protocol: 'ws', ...config.sipWs });
+  if (config.sipWss) listen.push({ protocol: 'wss', ...config.sipWss });
+  const tls = config.tls
+    ? {
+        cert: readFileSync(config.tls.certFile),
+        key: readFileSync(config.tls.keyFile),
+        ...(config.tls.caFile ? { ca: readFileSync(config.tls.caFile) } : {}),
+      }
+    : undefined;
+  const driver = new NodeTransportDriver(tls ? { tls } : {});
+  const location = new MemoryLocationService(clock);
+  const wildcard = config.sip.host === '0.0.0.0' || config.sip.host === '::';
+  const sip = new SipPeer(
+    {
+      clock,
+      random,
+      driver,
+      location,
+      resolver: config.outbound.mode === 'dns' ? new DnsTargetResolver() : new NumericOnlyResolver(),
+      localHosts: localAddresses(),
+      logger,
+    },
+    {
+      domains: [config.overlay, ...config.domains],
+      listen,
+      outbound: config.outbound,
+      advertisedHost: config.advertisedHost ?? (wildcard ? primaryAddress() : config.sip.host),
+    },
+  );
+  const sweep = setInterval(() => location.sweep(), 30_000);
+  sweep.unref();
+  let sipAddresses: TransportAddress[];
+  try {
+    sipAddresses = await sip.start();
+  } catch (err) {
+    clearInterval(sweep);
+    await sip.stop().catch(() => {});
+    throw err;
+  }
+  const startedAt = clock.now();
+  let http: RunningHttpServer | undefined;
+  if (config.http) {
+    const h = config.http;
+    const src = {
+      overlay: config.overlay,
+      peer: sip,
+      clock,
+      startedAt,
+      http: `${h.host}:${h.port}`,
+      registrations: () => location.entries(),
+    };
+    http = await startHttpServer(h.host, h.port, (method, url) => handleApi(src, method, url));
+    src.http = `${http.host}:${http.port}`;
+  }
+  return {
+    sip,
+    sipAddresses,
+    http,
+    async stop() {
+      clearInterval(sweep);
+      await http?.close();
+      await sip.stop();
+    },
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * The composition root of the SIP front: transport driver → transport layer → transaction
+ * layer → proxy core (registrar + stateful proxy) with its location service.
+ */
+import type { Clock } from '../lib/clock.js';
+import type { Random } from '../lib/random.js';
+import { LocalIdentity } from '../sip/core/local-identity.js';
+import type { LocationService } from '../sip/core/location-service.js';
+import { MemoryLocationService } from '../sip/core/memory-location-service.js';
+import { ProxyCore, type OutboundPolicy } from '../sip/core/proxy-core.js';
+import { Registrar, type RegistrarOptions } from '../sip/core/registrar.js';
+import type { TargetResolver } from '../sip/core/target-resolver.js';
+import { TransactionLayer } from '../sip/transaction/transaction-layer.js';
+import type { TransportDriver } from '../sip/transport/transport-driver.js';
+import { TransportLayer } from '../sip/transport/transport-layer.js';
+import type { TransportAddress, TransportProtocol } from '../sip/transport/types.js';
+
+export interface SipPeerDeps {
+  clock: Clock;
+  random: Random;
+  driver: TransportDriver;
+  resolver: TargetResolver;
+  /** Defaults to an in-memory location service. */
+  location?: LocationService;
+  /** Addresses of this machine (for "is this URI us?"). */
+  localHosts: string[];
+  logger?: { warn(obj: object, msg: string): void };
+}
+
+export interface SipListen {
+  protocol: TransportProtocol;
+  host: string;
+  port: number;
+}
+
+export interface SipPeerOptions {
+  domains: string[];
+  listen: SipListen[];
+  outbound: OutboundPolicy;
+  advertisedHost: string;
+  registrar?: Partial<RegistrarOptions>;
+  serverName?: string;
+}
+
+export class SipPeer {
+  readonly transport: TransportLayer;
+  readonly transactions: TransactionLayer;
+  readonly proxy: ProxyCore;
+  readonly location: LocationService;
+  readonly identity: LocalIdentity;
+  private bound: TransportAddress[] = [];
+
+  constructor(
+    private readonly deps: SipPeerDeps,
+    private readonly options: SipPeerOptions,
+  ) {
+    this.identity = new LocalIdentity({ domains: options.domains, hosts: deps.localHosts, ports: [] });
+    this.location = deps.location ?? new MemoryLocationService(deps.clock);
+    let transactions: TransactionLayer | undefined;
+    this.transport = new TransportLayer(
+      {
+        driver: deps.driver,
+        clock: deps.clock,
+        user: {
+          onMessage: (inbound) => transactions?.receive(inbound),
+          onSendError: (target, message, error) => transactions?.onSendError(target, message, error),
+        },
+        ...(deps.logger ? { logger: deps.logger } : {}),
+      },
+      {},
+    );
+    let proxy: ProxyCore | undefined;
+    transactions = new TransactionLayer({
+      clock: deps.clock,
+      transport: this.transport,
+      user: {
+        onRequest: (tx) => proxy?.onRequest(tx),
+        onAck: (inbound) => proxy?.onAck(inbound),
+        onStrayResponse: (inbound) => proxy?.onStrayResponse(inbound),
+      },
+    });
+    this.transactions = transactions;
+    const registrar = new Registrar(
+      {
+        clock: deps.clock,
+        location: this.location,
+        identity: this.identity,
+        commonHeaders: () => proxy?.commonHeaders() ?? [],
+      },
+      options.registrar,
+    );
+    proxy = new ProxyCore(
+      {
+        clock: deps.clock,
+        random: deps.random,
+        transport: this.transport,
+        transactions,
+        location: this.location,
+        identity: this.identity,
+        registrar,
+        resolver: deps.resolver,
+      },
+      {
+        outbound: options.outbound,
+        advertisedHost: options.advertisedHost,
+        ...(options.serverName !== undefined ? { serverName: options.serverName } : {}),
+      },
+    );
+    this.proxy = proxy;
+  }
+
+  /** Opens every configured listener; resolves with the bound addresses. */
+  async start(): Promise<TransportAddress[]> {
+    for (const l of this.options.listen) {
+      const addr = await this.transport.listen(l.protocol, l.host, l.port);
+      this.bound.push(addr);
+      this.identity.addPort(addr.port);
+      if (addr.host !== '0.0.0.0' && addr.host !== '::') this.identity.addHost(addr.host);
+    }
+    return this.bound.slice();
+  }
+
+  get addresses(): TransportAddress[] {
+    return this.bound.slice();
+  }
+
+  async stop(): Promise<void> {
+    this.transactions.close();
+    await this.transport.close();
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The JSON API behind `GET /api/status` and `GET /api/lookup` (DESIGN.md contract), as a pure
+ * handler: tests call it directly, the platform HTTP server only carries it.
+ */
+import type { Clock } from '../lib/clock.js';
+import { formatNameAddr, parseUri } from '../sip/message/index.js';
+import type { Binding } from '../sip/core/location-service.js';
+import type { SipPeer } from './sip-peer.js';
+
+export interface StatusSource {
+  overlay: string;
+  peer: SipPeer;
+  clock: Clock;
+  startedAt: number;
+  http: string | undefined;
+  /** Local bindings (the in-memory location service), for localRegistrations. */
+  registrations(): Array<[string, Binding[]]>;
+}
+
+export interface ApiReply {
+  status: number;
+  body: string;
+  contentType: string;
+}
+
+const json = (status: number, value: unknown): ApiReply => ({
+  status,
+  body: JSON.stringify(value, null, 2),
+  contentType: 'application/json',
+});
+
+function bindingView(b: Binding, now: number): object {
+  return {
+    contact: formatNameAddr(b.contact),
+    expiresIn: Math.max(0, Math.round((b.expiresAt - now) / 1000)),
+    q: b.q,
+    source: `${b.source.protocol}:${b.source.host}:${b.source.port}`,
+  };
+}
+
+export function statusBody(src: StatusSource): object {
+  const now = src.clock.now();
+  const regs = src.registrations();
+  return {
+    nodeId: null,
+    overlay: src.overlay,
+    // No overlay yet (standalone SIP front): the ring fields stay empty until the RELOAD topology exists.
+    state: 'standalone',
+    listen: null,
+    sip: src.peer.addresses.map((a) => `${a.protocol}:${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`),
+    http: src.http ?? null,
+    successors: [],
+    predecessors: [],
+    fingers: [],
+    storedResources: 0,
+    localRegistrations: regs.map(([aor, bindings]) => ({ aor, contacts: bindings.map((b) => bindingView(b, now)) })),
+    uptimeSeconds: Math.round((now - src.startedAt) / 1000),
+    sipStats: {
+      transport: src.peer.transport.stats(),
+      transactions: src.peer.transactions.stats(),
+      proxy: src.peer.proxy.stats(),
+    },
+  };
+}
+
+export async function handleApi(src: StatusSource, method: string, url: URL): Promise<ApiReply> {
+  if (method !== 'GET') return json(405, { error: `method ${method} not allowed` });
+  if (url.pathname === '/api/status') return json(200, statusBody(src));
+  if (url.pathname === '/api/lookup') {
+    const aorText = url.searchParams.get('aor');
+    if (aorText === null || aorText === '') return json(400, { error: "missing query parameter 'aor'" });
+    let aor: string | undefined;
+    try {
+      aor = src.peer.identity.canonicalAor(parseUri(aorText.includes(':') ? aorText : `sip:${aorText}`));
+    } catch (err) {
+      return json(400, { error: `not a SIP URI: ${aorText} (${String(err)})` });
+    }
+    if (aor === undefined) return json(400, { error: `no user part in ${aorText}` });
+    const now = src.clock.now();
+    const bindings = await src.peer.location.lookup(aor);
+    return json(200, { aor, contacts: bindings.map((b) => bindingView(b, now)) });
+  }
+  if (url.pathname === '/') {
+    return { status: 200, contentType: 'text/html; charset=utf-8', body: dashboardHtml(src) };
+  }
+  return json(404, { error: `no such endpoint: ${url.pathname}` });
+}
+
+function dashboardHtml(src: StatusSource): string {
+  const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  const rows = src
+    .registrations()
+    .map(([aor, b]) => `<tr><td>${esc(aor)}</td><td>${b.map((x) => esc(formatNameAddr(x.contact))).join('<br>')}</td></tr>`)
+    .join('');
+  return `<!doctype html><meta charset="utf-8"><title>p2psip ${esc(src.overlay)}</title>
+<h1>p2psip peer — ${esc(src.overlay)}</h1>
+<p>SIP front: ${src.peer.addresses.map((a) => esc(`${a.protocol}:${a.host}:${a.port}`)).join(', ')}</p>
+<h2>Registrations</h2><table border="1"><tr><th>AoR</th><th>Contacts</th></tr>${rows}</table>
+<p><a href="/api/status">/api/status</a></p>`;
+}

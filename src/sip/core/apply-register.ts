@@ -1,0 +1,63 @@
+/**
+ * The pure heart of RFC 3261 §10.3 steps 6–8: merge a REGISTER's contacts into an AoR's bindings,
+ * honouring Call-ID/CSeq ordering, '*', expiry and removal. Shared by every LocationService.
+ */
+import { uriEquals } from '../message/index.js';
+import type { Binding, BindingChange, BindingUpdateResult } from './location-service.js';
+
+export interface ApplyRegisterLimits {
+  /** Most contacts one AoR may hold (default 16). */
+  maxBindingsPerAor: number;
+}
+
+export function applyRegister(
+  aor: string,
+  existing: readonly Binding[],
+  change: BindingChange,
+  now: number,
+  limits: ApplyRegisterLimits,
+): BindingUpdateResult {
+  const live = existing.filter((b) => b.expiresAt > now);
+  if (change.contacts === '*') {
+    // RFC 3261 §10.3 step 6: '*' removes every binding whose Call-ID differs or whose CSeq is lower.
+    for (const b of live) {
+      if (b.callId === change.callId && b.cseq >= change.cseq) return { ok: false, reason: 'out-of-order' };
+    }
+    return { ok: true, bindings: [] };
+  }
+  const result = live.slice();
+  for (const c of change.contacts) {
+    const i = result.findIndex((b) => uriEquals(b.contact.uri, c.contact.uri));
+    const old = i >= 0 ? result[i] : undefined;
+    // §10.3 step 7: same Call-ID needs a higher CSeq, otherwise the update is aborted.
+    if (old !== undefined && old.callId === change.callId && old.cseq >= change.cseq) {
+      return { ok: false, reason: 'out-of-order' };
+    }
+    if (c.expiresSec === 0) {
+      if (i >= 0) result.splice(i, 1);
+      continue;
+    }
+    const binding: Binding = {
+      aor,
+      contact: c.contact,
+      expiresAt: now + c.expiresSec * 1000,
+      q: c.q,
+      callId: change.callId,
+      cseq: change.cseq,
+      source: change.source,
+      flowId: change.flowId,
+    };
+    if (i >= 0) result[i] = binding;
+    else result.push(binding);
+  }
+  if (result.length > limits.maxBindingsPerAor) return { ok: false, reason: 'too-many-bindings' };
+  return { ok: true, bindings: sortByQ(result) };
+}
+
+/** Highest q first; equal q keeps registration order. */
+export function sortByQ(bindings: Binding[]): Binding[] {
+  return bindings
+    .map((b, i) => ({ b, i }))
+    .sort((x, y) => y.b.q - x.b.q || x.i - y.i)
+    .map((x) => x.b);
+}

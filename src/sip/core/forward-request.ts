@@ -1,0 +1,111 @@
+/**
+ * Building the copy of a request sent to one target (RFC 3261 §16.6 steps 1–8).
+ */
+import { hostForUri } from '../../lib/ip.js';
+import { formatUri, formatVia, hasParam, parseMaxForwards, parseNameAddrList } from '../message/index.js';
+import type { SipRequest, SipUri, Uri } from '../message/types.js';
+import type { TransportAddress, TransportProtocol } from '../transport/types.js';
+
+/** Methods whose requests establish dialogs or subscriptions: we Record-Route them. */
+const RECORD_ROUTED = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY', 'UPDATE', 'PRACK', 'INFO', 'MESSAGE', 'OPTIONS']);
+
+export interface ForwardContext {
+  /** Our address on the transport the request arrived on. */
+  inbound: TransportAddress;
+  /** Our address on the transport the copy leaves on. */
+  outbound: TransportAddress;
+  branch: string;
+  recordRoute: boolean;
+}
+
+export function viaTransport(p: TransportProtocol): string {
+  return p.toUpperCase();
+}
+
+/** `<sip:host:port;transport=x;lr>` naming us on one transport. */
+export function selfRouteUri(addr: TransportAddress): string {
+  const scheme = addr.protocol === 'tls' || addr.protocol === 'wss' ? 'sips' : 'sip';
+  const transport = addr.protocol === 'udp' ? '' : `;transport=${addr.protocol === 'tls' ? 'tcp' : addr.protocol === 'wss' ? 'ws' : addr.protocol}`;
+  return `<${scheme}:${hostForUri(addr.host)}:${addr.port}${transport};lr>`;
+}
+
+/** Our Via for a request leaving on `out` (rport asked for, RFC 3581). */
+export function selfVia(out: TransportAddress, branch: string): string {
+  return formatVia({
+    protocol: 'SIP/2.0',
+    transport: viaTransport(out.protocol),
+    host: hostForUri(out.host),
+    port: out.port,
+    params: [
+      { name: 'branch', value: branch },
+      ...(out.protocol === 'udp' ? [{ name: 'rport', value: undefined }] : []),
+    ],
+  });
+}
+
+export function forwardRequest(req: SipRequest, target: Uri, ctx: ForwardContext): SipRequest {
+  const headers = req.headers.clone();
+  // §16.6 step 3: Max-Forwards.
+  const mf = headers.get('max-forwards');
+  headers.set('Max-Forwards', String(mf === undefined ? 70 : parseMaxForwards(mf) - 1));
+  // §16.6 step 4: Record-Route (twice when the transport changes, RFC 5658).
+  if (ctx.recordRoute && RECORD_ROUTED.has(req.method)) {
+    if (ctx.inbound.protocol !== ctx.outbound.protocol || ctx.inbound.host !== ctx.outbound.host) {
+      headers.prepend('Record-Route', selfRouteUri(ctx.inbound));
+      headers.prepend('Record-Route', selfRouteUri(ctx.outbound));
+    } else {
+      headers.prepend('Record-Route', selfRouteUri(ctx.outbound));
+    }
+  }
+  // §16.6 step 8: Via.
+  headers.prepend('Via', selfVia(ctx.outbound, ctx.branch));
+  return { kind: 'request', method: req.method, uri: target, version: req.version, headers, body: req.body };
+}
+
+/** First Route entry of a request, if any. */
+export function topRoute(req: SipRequest): { uri: Uri; lr: boolean } | undefined {
+  const first = req.headers.get('route');
+  if (first === undefined) return undefined;
+  const na = parseNameAddrList(first)[0];
+  if (na === undefined) return undefined;
+  return { uri: na.uri, lr: na.uri.scheme === 'sip' || na.uri.scheme === 'sips' ? hasParam((na.uri as SipUri).params, 'lr') : false };
+}
+
+/** Removes the first Route entry (keeping the others of the same field). */
+export function popRoute(req: SipRequest): void {
+  const first = req.headers.get('route');
+  if (first === undefined) return;
+  const list = parseNameAddrList(first);
+  if (list.length <= 1) {
+    req.headers.removeFirst('route');
+    return;
+  }
+  req.headers.replaceFirst('route', splitFirstListItem(first));
+}
+
+/** The text of a comma list after its first item (commas inside <> or quotes do not count). */
+export function splitFirstListItem(value: string): string {
+  let inQuote = false;
+  let inAngle = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (inQuote) {
+      if (c === '\\') i++;
+      else if (c === '"') inQuote = false;
+    } else if (c === '"') inQuote = true;
+    else if (c === '<') inAngle = true;
+    else if (c === '>') inAngle = false;
+    else if (c === ',' && !inAngle) return value.slice(i + 1).trim();
+  }
+  return '';
+}
+
+/** §16.6 step 6 for a strict-routing next hop: the R-URI joins the end of Route, the top Route becomes R-URI. */
+export function strictRouteRewrite(req: SipRequest): void {
+  const top = topRoute(req);
+  if (top === undefined) return;
+  popRoute(req);
+  req.headers.append('Route', `<${formatUri(req.uri)}>`);
+  req.uri = top.uri;
+}
+

@@ -1,0 +1,75 @@
+/**
+ * What "this peer" means in a URI: the domains it serves (the overlay name, configured aliases)
+ * and every address and port it listens on. liblinphone sends to `sip:user@127.0.0.1` with no
+ * port, so a host we own counts as us when the port is absent or any port we listen on.
+ */
+import { stripBrackets } from '../../lib/ip.js';
+import { unescape } from '../message/index.js';
+import type { SipUri, Uri } from '../message/types.js';
+
+export interface LocalIdentityOptions {
+  /** Domains served as local AoR domains; the first is the canonical one (the overlay name). */
+  domains: string[];
+  /** Host addresses of this machine that name us (IP literals, no brackets). */
+  hosts: string[];
+  /** Ports the SIP front listens on (any transport). */
+  ports: number[];
+}
+
+export class LocalIdentity {
+  readonly primaryDomain: string;
+  private readonly domains: Set<string>;
+  private readonly hosts: Set<string>;
+  private readonly ports: Set<number>;
+
+  constructor(options: LocalIdentityOptions) {
+    const d = options.domains.map((x) => x.toLowerCase());
+    this.primaryDomain = d[0] ?? 'p2psip.local';
+    this.domains = new Set(d);
+    this.hosts = new Set(options.hosts.map((h) => stripBrackets(h).toLowerCase()));
+    this.ports = new Set(options.ports);
+  }
+
+  addHost(host: string): void {
+    this.hosts.add(stripBrackets(host).toLowerCase());
+  }
+
+  addPort(port: number): void {
+    this.ports.add(port);
+  }
+
+  /** The host names us (a served domain or one of our addresses), whatever the port. */
+  isLocalHost(host: string): boolean {
+    const h = stripBrackets(host).toLowerCase();
+    return this.domains.has(h) || this.hosts.has(h);
+  }
+
+  /** A SIP URI whose AoRs this peer serves: a served domain, or our address with no port / one of our ports. */
+  isLocalDomainUri(uri: Uri): uri is SipUri {
+    if (uri.scheme !== 'sip' && uri.scheme !== 'sips') return false;
+    const u = uri as SipUri;
+    const h = stripBrackets(u.host).toLowerCase();
+    if (this.domains.has(h)) return true;
+    return this.hosts.has(h) && (u.port === undefined || this.ports.has(u.port));
+  }
+
+  /** The URI designates this element itself (a Route/Record-Route we inserted, or the peer's address). */
+  isSelfUri(uri: Uri): boolean {
+    if (uri.scheme !== 'sip' && uri.scheme !== 'sips') return false;
+    const u = uri as SipUri;
+    const h = stripBrackets(u.host).toLowerCase();
+    if (!this.hosts.has(h)) return false;
+    const port = u.port ?? (uri.scheme === 'sips' ? 5061 : 5060);
+    return this.ports.has(port) || u.port === undefined;
+  }
+
+  /** RFC 3261 §10.3 step 5: canonical AoR `sip:user@domain`, local domains folded into the primary one. */
+  canonicalAor(uri: Uri): string | undefined {
+    if (uri.scheme === 'tel') return `tel:${(uri as { number: string }).number}`;
+    if (uri.scheme !== 'sip' && uri.scheme !== 'sips') return undefined;
+    const u = uri as SipUri;
+    if (u.user === undefined || u.user === '') return undefined;
+    const domain = this.isLocalDomainUri(u) ? this.primaryDomain : stripBrackets(u.host).toLowerCase();
+    return `sip:${unescape(u.user)}@${domain}`;
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The location service behind the registrar and proxy (RFC 3261 §10, §16.5). In-memory for a
+ * stand-alone peer; the overlay (SIP usage, RFC 7904) provides another implementation later.
+ */
+import type { NameAddr } from '../message/types.js';
+import type { TransportAddress } from '../transport/types.js';
+
+/** One contact bound to an address-of-record. */
+export interface Binding {
+  /** Canonical AoR (see canonicalAor). */
+  aor: string;
+  /** The Contact as registered (URI and header params other than expires/q kept). */
+  contact: NameAddr;
+  /** Absolute expiry on the injected clock, ms. */
+  expiresAt: number;
+  /** Preference 0..1 (RFC 3261 §20.10), default 1. */
+  q: number;
+  callId: string;
+  cseq: number;
+  /** Where the REGISTER came from (the phone's transport address as seen by us). */
+  source: TransportAddress;
+  /** The connection the REGISTER arrived on, for stream transports (requests go back on it). */
+  flowId: string | undefined;
+}
+
+/** What one REGISTER asks for (RFC 3261 §10.3 steps 6–7, already validated). */
+export interface BindingChange {
+  /** '*' = remove all (Expires: 0); otherwise the contacts with their requested lifetimes (0 = remove). */
+  contacts: '*' | ReadonlyArray<{ contact: NameAddr; expiresSec: number; q: number }>;
+  callId: string;
+  cseq: number;
+  source: TransportAddress;
+  flowId: string | undefined;
+}
+
+export type BindingUpdateResult =
+  | { ok: true; bindings: Binding[] }
+  | { ok: false; reason: 'out-of-order' | 'too-many-bindings' };
+
+export interface LocationService {
+  /** Applies a REGISTER atomically and returns the AoR's current bindings. */
+  update(aor: string, change: BindingChange): Promise<BindingUpdateResult>;
+  /** Current, unexpired bindings of an AoR, highest q first. */
+  lookup(aor: string): Promise<Binding[]>;
+  /** Number of AoRs with at least one binding (for /api/status). */
+  size(): number;
+}

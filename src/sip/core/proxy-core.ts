@@ -1,0 +1,326 @@
+/**
+ * The SIP front's core: a record-routing stateful proxy (RFC 3261 §16) with the registrar
+ * (§10) for the domains it serves. It is the transaction user of the transaction layer.
+ */
+import type { Clock } from '../../lib/clock.js';
+import { P2psipError } from '../../lib/errors.js';
+import { isIpLiteral, stripBrackets } from '../../lib/ip.js';
+import { randomToken, type Random } from '../../lib/random.js';
+import { createResponse, formatNameAddr, hasParam, isSipUri, parseMaxForwards, parseNameAddrList, parseTokenList } from '../message/index.js';
+import type { SipRequest, SipUri } from '../message/types.js';
+import type { ClientTransaction, ClientTransactionUser, ServerTransaction, TransactionUser } from '../transaction/types.js';
+import type { InboundMessage, OutboundTarget, SipTransport, TransportAddress, TransportProtocol } from '../transport/types.js';
+import { forwardRequest, popRoute, strictRouteRewrite, topRoute } from './forward-request.js';
+import type { LocalIdentity } from './local-identity.js';
+import type { Binding, LocationService } from './location-service.js';
+import { isLoop, proxyBranch } from './loop-detection.js';
+import type { ProxyTarget } from './proxy-target.js';
+import type { Registrar } from './registrar.js';
+import { ResponseContext, type PreparedBranch } from './response-context.js';
+import { StatelessForwarder } from './stateless-forwarder.js';
+import { numericTarget, type TargetResolver } from './target-resolver.js';
+
+/** How AoRs outside our domains are reached. */
+export type OutboundPolicy = { mode: 'none' } | { mode: 'dns' } | { mode: 'proxy'; uri: SipUri };
+
+export interface ProxyCoreOptions {
+  outbound: OutboundPolicy;
+  /** Timer C, ms (default 180,000). */
+  timerC: number;
+  /** Host to put in Via/Record-Route when a transport listens on a wildcard address. */
+  advertisedHost: string;
+  /** Value of the Server / User-Agent header. */
+  serverName: string;
+  /** Most concurrent forwarded requests (default 50,000); beyond it new requests get 503. */
+  maxContexts: number;
+}
+
+export const DEFAULT_PROXY_OPTIONS: Readonly<ProxyCoreOptions> = Object.freeze({
+  outbound: { mode: 'none' } as OutboundPolicy,
+  timerC: 180_000,
+  advertisedHost: '127.0.0.1',
+  serverName: 'p2psip',
+  maxContexts: 50_000,
+});
+
+export const ALLOWED_METHODS = 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, SUBSCRIBE, NOTIFY, REFER, INFO, UPDATE, PRACK';
+
+/** The transaction layer as the core uses it. */
+export interface TransactionApi {
+  sendRequest(request: SipRequest, target: OutboundTarget, user: ClientTransactionUser): ClientTransaction;
+  findCancelTarget(cancel: SipRequest): ServerTransaction | undefined;
+}
+
+export interface ProxyCoreDeps {
+  clock: Clock;
+  random: Random;
+  transport: SipTransport;
+  transactions: TransactionApi;
+  location: LocationService;
+  identity: LocalIdentity;
+  registrar: Registrar;
+  resolver: TargetResolver;
+}
+
+export interface ProxyStats {
+  requests: number;
+  forwarded: number;
+  localResponses: Record<string, number>;
+  activeContexts: number;
+}
+
+export class ProxyCore implements TransactionUser {
+  private readonly options: ProxyCoreOptions;
+  private readonly contexts = new Map<string, ResponseContext>();
+  private readonly stateless: StatelessForwarder;
+  private readonly counters: ProxyStats = { requests: 0, forwarded: 0, localResponses: {}, activeContexts: 0 };
+
+  constructor(
+    private readonly deps: ProxyCoreDeps,
+    options: Partial<ProxyCoreOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_PROXY_OPTIONS, ...options };
+    this.stateless = new StatelessForwarder({
+      transport: deps.transport,
+      identity: deps.identity,
+      self: (p) => this.self(p),
+      nextHop: (req) => this.statelessNextHop(req),
+    });
+  }
+
+  stats(): ProxyStats {
+    return { ...this.counters, localResponses: { ...this.counters.localResponses }, activeContexts: this.contexts.size };
+  }
+
+  /** Headers on every response we generate. */
+  commonHeaders(): Array<[string, string]> {
+    return [['Server', this.options.serverName]];
+  }
+
+  onRequest(tx: ServerTransaction): void {
+    this.counters.requests++;
+    const toTag = randomToken(this.deps.random, 12);
+    try {
+      this.route(tx, toTag);
+    } catch (err) {
+      const reason = err instanceof P2psipError ? err.message : 'internal error';
+      this.reply(tx, 500, `Server Internal Error - ${reason}`, toTag);
+    }
+  }
+
+  onAck(inbound: InboundMessage): void {
+    this.stateless.forwardAck(inbound);
+  }
+
+  onStrayResponse(inbound: InboundMessage): void {
+    this.stateless.forwardResponse(inbound);
+  }
+
+  private route(tx: ServerTransaction, toTag: string): void {
+    const received = tx.request;
+    if (received.method === 'CANCEL') return this.onCancel(tx, toTag);
+
+    // §16.3 step 2: the Request-URI scheme.
+    if (received.uri.scheme !== 'sip' && received.uri.scheme !== 'sips' && received.uri.scheme !== 'tel') {
+      return this.reply(tx, 416, 'Unsupported URI Scheme', toTag);
+    }
+    // §16.3 step 3: Max-Forwards.
+    const mfText = received.headers.get('max-forwards');
+    if (mfText !== undefined && parseMaxForwards(mfText) === 0) {
+      if (received.method === 'OPTIONS' && this.isForUs(received)) return this.answerOptions(tx, toTag);
+      return this.reply(tx, 483, 'Too Many Hops', toTag);
+    }
+    // §16.3 step 4: loops.
+    if (isLoop(received, this.deps.identity)) return this.reply(tx, 482, 'Loop Detected', toTag);
+    // §16.3 step 5: Proxy-Require.
+    const proxyRequire = received.headers.getAll('proxy-require').flatMap((v) => parseTokenList(v));
+    if (proxyRequire.length > 0) {
+      return this.reply(tx, 420, 'Bad Extension', toTag, [['Unsupported', proxyRequire.join(', ')]]);
+    }
+    if (received.method === 'INVITE') tx.respond(createResponse(received, 100, 'Trying'));
+
+    // §16.4: Route information preprocessing, on our own copy.
+    const req: SipRequest = { ...received, headers: received.headers.clone() };
+    if (this.deps.identity.isSelfUri(req.uri) && isSipUri(req.uri) && hasParam(req.uri.params, 'lr')) {
+      this.restoreStrictRouted(req);
+    }
+    for (let top = topRoute(req); top !== undefined && this.deps.identity.isSelfUri(top.uri); top = topRoute(req)) {
+      popRoute(req);
+    }
+
+    // §16.5: targets.
+    if (topRoute(req) !== undefined) return this.forward(tx, req, [{ uri: req.uri, q: 1, via: undefined }], toTag);
+    if (this.deps.identity.isLocalDomainUri(req.uri)) {
+      if (req.method === 'REGISTER') {
+        void this.deps.registrar.handle(tx, toTag);
+        return;
+      }
+      if (this.isForUs(req)) {
+        if (req.method === 'OPTIONS') return this.answerOptions(tx, toTag);
+        return this.reply(tx, 405, 'Method Not Allowed', toTag, [['Allow', 'OPTIONS, REGISTER']]);
+      }
+      void this.forwardToAor(tx, req, toTag);
+      return;
+    }
+    this.forwardOutside(tx, req, toTag);
+  }
+
+  /** The Request-URI names this element rather than a user of our domains. */
+  private isForUs(req: SipRequest): boolean {
+    return isSipUri(req.uri) && (req.uri.user === undefined || req.uri.user === '') && this.deps.identity.isLocalDomainUri(req.uri);
+  }
+
+  private async forwardToAor(tx: ServerTransaction, req: SipRequest, toTag: string): Promise<void> {
+    const aor = this.deps.identity.canonicalAor(req.uri);
+    if (aor === undefined) return this.reply(tx, 404, 'Not Found', toTag);
+    let bindings: Binding[];
+    try {
+      bindings = await this.deps.location.lookup(aor);
+    } catch (err) {
+      return this.reply(tx, 503, `Service Unavailable - Location service: ${String(err)}`, toTag);
+    }
+    if (bindings.length === 0) return this.reply(tx, 404, 'Not Found', toTag);
+    this.forward(tx, req, bindings.map((b) => this.bindingTarget(b)), toTag);
+  }
+
+  /** Phones behind a connection (TCP/TLS/WS, RFC 5626-style) and `.invalid` contacts are reached over their flow. */
+  private bindingTarget(b: Binding): ProxyTarget {
+    const uri = b.contact.uri;
+    const viaFlow =
+      b.flowId !== undefined && (b.source.protocol !== 'udp' || (isSipUri(uri) && uri.host.toLowerCase().endsWith('.invalid')));
+    return { uri, q: b.q, via: viaFlow ? { destination: b.source, flowId: b.flowId } : undefined };
+  }
+
+  /** A Request-URI outside our domains (§16.5: forward to it, by DNS, an outbound proxy or not at all). */
+  private forwardOutside(tx: ServerTransaction, req: SipRequest, toTag: string): void {
+    const policy = this.options.outbound;
+    if (policy.mode === 'proxy') {
+      const target = numericTarget(policy.uri);
+      const via = target === undefined ? undefined : { destination: target };
+      return this.forward(tx, req, [{ uri: req.uri, q: 1, via }], toTag);
+    }
+    if (!isSipUri(req.uri)) return this.reply(tx, 404, 'Not Found - No route for this URI', toTag);
+    // An IP literal names a host directly: in-dialog requests from record-routed dialogs land here.
+    const literal = isIpLiteral(req.uri.host);
+    if (policy.mode === 'none' && !(literal && this.inDialog(req))) {
+      return this.reply(tx, 404, `Not Found - No route to ${stripBrackets(req.uri.host)} (outbound disabled)`, toTag);
+    }
+    this.forward(tx, req, [{ uri: req.uri, q: 1, via: undefined }], toTag);
+  }
+
+  private inDialog(req: SipRequest): boolean {
+    const to = req.headers.get('to') ?? '';
+    return /;\s*tag\s*=/i.test(to);
+  }
+
+  private forward(tx: ServerTransaction, req: SipRequest, targets: ProxyTarget[], toTag: string): void {
+    if (tx.state === 'terminated' || tx.finalResponse !== undefined) return;
+    if (this.contexts.size >= this.options.maxContexts) {
+      return this.reply(tx, 503, 'Service Unavailable - Too many requests in progress', toTag, [['Retry-After', '5']]);
+    }
+    this.counters.forwarded++;
+    const branchSeed = tx.request;
+    const ctx = new ResponseContext(
+      {
+        clock: this.deps.clock,
+        sendRequest: (r, t, u) => this.deps.transactions.sendRequest(r, t, u),
+        prepare: (target) => this.prepare(req, target, branchSeed, tx.inbound.local),
+      },
+      tx,
+      targets,
+      { timerC: this.options.timerC },
+      toTag,
+    );
+    this.contexts.set(tx.id, ctx);
+    const previous = tx.onTerminated;
+    tx.onTerminated = () => {
+      this.contexts.delete(tx.id);
+      previous?.();
+    };
+    ctx.start();
+  }
+
+  /** §16.6: the copy of the request for one target, and its next hop. */
+  private async prepare(req: SipRequest, target: ProxyTarget, seed: SipRequest, inbound: TransportAddress): Promise<PreparedBranch> {
+    let next: OutboundTarget | undefined = target.via;
+    const route = topRoute(req);
+    if (next === undefined) {
+      const hopUri = route?.uri ?? target.uri;
+      if (!isSipUri(hopUri)) return { ok: false, status: 416, reason: 'Unsupported URI Scheme' };
+      const literal = numericTarget(hopUri);
+      let addrs: TransportAddress[];
+      if (literal !== undefined) addrs = [literal];
+      else if (this.options.outbound.mode === 'none') addrs = [];
+      else addrs = await this.deps.resolver.resolve(hopUri);
+      const first = addrs[0];
+      if (first === undefined) return { ok: false, status: 404, reason: `Not Found - Cannot resolve ${hopUri.host}` };
+      next = { destination: first };
+    }
+    const protocol = next.destination.protocol;
+    const out = this.self(protocol);
+    if (out === undefined) return { ok: false, status: 503, reason: `Service Unavailable - No ${protocol.toUpperCase()} transport` };
+    const forwarded = forwardRequest(req, target.uri, {
+      inbound: this.self(inbound.protocol) ?? out,
+      outbound: out,
+      branch: proxyBranch(seed, this.deps.random),
+      recordRoute: true,
+    });
+    if (route !== undefined && !route.lr && target.via === undefined) strictRouteRewrite(forwarded);
+    return { ok: true, request: forwarded, target: next };
+  }
+
+  /** Our address on a transport, with the advertised host in place of a wildcard. */
+  private self(protocol: TransportProtocol): TransportAddress | undefined {
+    const a = this.deps.transport.localAddress(protocol);
+    if (a === undefined) return undefined;
+    const wildcard = a.host === '0.0.0.0' || a.host === '::';
+    return wildcard ? { ...a, host: this.options.advertisedHost } : a;
+  }
+
+  /** §16.11 next hop for stateless forwarding (ACK for 2xx): Route, else the Request-URI. */
+  private statelessNextHop(req: SipRequest): OutboundTarget | undefined {
+    const route = topRoute(req);
+    const uri = route?.uri ?? req.uri;
+    if (!isSipUri(uri)) return undefined;
+    if (route === undefined && this.deps.identity.isLocalDomainUri(uri)) return undefined;
+    const t = numericTarget(uri);
+    return t === undefined ? undefined : { destination: t };
+  }
+
+  private onCancel(tx: ServerTransaction, toTag: string): void {
+    // §16.10 / §9.2.
+    const invite = this.deps.transactions.findCancelTarget(tx.request);
+    if (invite === undefined) return this.reply(tx, 481, 'Call/Transaction Does Not Exist', toTag);
+    this.reply(tx, 200, 'OK', toTag);
+    const ctx = this.contexts.get(invite.id);
+    if (ctx !== undefined) ctx.cancel();
+    else if (invite.finalResponse === undefined) invite.respond(createResponse(invite.request, 487, 'Request Terminated', { toTag }));
+  }
+
+  /** §16.4: the previous hop was a strict router: the last Route value is the real Request-URI. */
+  private restoreStrictRouted(req: SipRequest): void {
+    const fields = req.headers.getAll('route');
+    const lastField = fields[fields.length - 1];
+    if (lastField === undefined) return;
+    const entries = parseNameAddrList(lastField);
+    const last = entries.pop();
+    if (last === undefined) return;
+    req.headers.remove('route');
+    for (let i = 0; i < fields.length - 1; i++) req.headers.append('Route', fields[i]!);
+    if (entries.length > 0) req.headers.append('Route', entries.map((e) => formatNameAddr(e)).join(', '));
+    req.uri = last.uri;
+  }
+
+  private answerOptions(tx: ServerTransaction, toTag: string): void {
+    this.reply(tx, 200, 'OK', toTag, [
+      ['Allow', ALLOWED_METHODS],
+      ['Accept', 'application/sdp'],
+    ]);
+  }
+
+  private reply(tx: ServerTransaction, status: number, reason: string, toTag: string, headers: Array<[string, string]> = []): void {
+    const key = String(status);
+    this.counters.localResponses[key] = (this.counters.localResponses[key] ?? 0) + 1;
+    tx.respond(createResponse(tx.request, status, reason, { toTag, headers: [...headers, ...this.commonHeaders()] }));
+  }
+}
