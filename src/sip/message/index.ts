@@ -1,0 +1,21 @@
+/** The SIP message layer (RFC 3261 §7, §19, §20, §25; RFC 3581; RFC 5118; RFC 4475). */
+export type { CSeq, NameAddr, OtherUri, Param, SipLimits, SipMessage, SipRequest, SipResponse, SipUri, TelUri, Uri, Via } from './types.js';
+export { DEFAULT_SIP_LIMITS } from './types.js';
+export { SipHeaders, headerKey } from './sip-headers.js';
+export type { HeaderField } from './sip-headers.js';
+export { SipParseError } from './sip-parse-error.js';
+export { formatParams, hasParam, paramValue, removeParam, setParam } from './params.js';
+export { formatUri, isSipUri, parseUri, unescape, uriEquals } from './uri.js';
+export { BRANCH_COOKIE, formatVia, generateBranch, parseVia } from './via.js';
+export { formatNameAddr, parseNameAddr, parseNameAddrList } from './name-addr.js';
+export { isQValue, parseContact } from './contact.js';
+export { parseContentType } from './content-type.js';
+export type { MediaType } from './content-type.js';
+export { parseContentLength, parseCSeq, parseDeltaSeconds, parseMaxForwards, parseTokenList } from './scalar.js';
+export { callId, cseqOf, fromTag, topVia, toTag } from './message-fields.js';
+export { parseMessage } from './parse-message.js';
+export type { ParseOptions, ParseResult } from './parse-message.js';
+export { serializeMessage } from './serialize-message.js';
+export { createResponse } from './create-response.js';
+export type { CreateResponseOptions } from './create-response.js';
+export { reasonPhrase } from './reason-phrase.js';
