@@ -3,7 +3,7 @@
  * The p2psip command line (the contract of DESIGN.md). Exit codes: 0 clean, 1 runtime failure, 2 usage.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { pino } from 'pino';
+import pino from 'pino';
 import { P2psipError } from '../lib/errors.js';
 import { ConfigError, defaultPeerConfig, parseHostPort, type PeerConfig } from '../node/peer-config.js';
 import { startPeer } from '../node/run-peer.js';

@@ -112,7 +112,9 @@ export class SipPeer {
   /** Opens every configured listener; resolves with the bound addresses. */
   async start(): Promise<TransportAddress[]> {
     for (const l of this.options.listen) {
-      const addr = await this.transport.listen(l.protocol, l.host, l.port);
+      // UDP and TCP share a port (RFC 3261 §18): port 0 for TCP reuses the port UDP got on that host.
+      const twin = l.protocol === 'tcp' && l.port === 0 ? this.bound.find((b) => b.protocol === 'udp' && b.host === l.host) : undefined;
+      const addr = await this.transport.listen(l.protocol, l.host, twin?.port ?? l.port);
       this.bound.push(addr);
       this.identity.addPort(addr.port);
       if (addr.host !== '0.0.0.0' && addr.host !== '::') this.identity.addHost(addr.host);

@@ -45,7 +45,7 @@ export class LocalIdentity {
   }
 
   /** A SIP URI whose AoRs this peer serves: a served domain, or our address with no port / one of our ports. */
-  isLocalDomainUri(uri: Uri): uri is SipUri {
+  isLocalDomainUri(uri: Uri): boolean {
     if (uri.scheme !== 'sip' && uri.scheme !== 'sips') return false;
     const u = uri as SipUri;
     const h = stripBrackets(u.host).toLowerCase();

@@ -6,7 +6,7 @@ import type { Clock } from '../../lib/clock.js';
 import { P2psipError } from '../../lib/errors.js';
 import { isIpLiteral, stripBrackets } from '../../lib/ip.js';
 import { randomToken, type Random } from '../../lib/random.js';
-import { createResponse, formatNameAddr, hasParam, isSipUri, parseMaxForwards, parseNameAddrList, parseTokenList } from '../message/index.js';
+import { createResponse, formatNameAddr, hasParam, isSipUri, parseMaxForwards, parseNameAddrList, parseTokenList, toTag as toTagOf } from '../message/index.js';
 import type { SipRequest, SipUri } from '../message/types.js';
 import type { ClientTransaction, ClientTransactionUser, ServerTransaction, TransactionUser } from '../transaction/types.js';
 import type { InboundMessage, OutboundTarget, SipTransport, TransportAddress, TransportProtocol } from '../transport/types.js';
@@ -84,7 +84,7 @@ export class ProxyCore implements TransactionUser {
       transport: deps.transport,
       identity: deps.identity,
       self: (p) => this.self(p),
-      nextHop: (req) => this.statelessNextHop(req),
+      nextHop: (req, routedByUs) => this.statelessNextHop(req, routedByUs),
     });
   }
 
@@ -144,8 +144,10 @@ export class ProxyCore implements TransactionUser {
     if (this.deps.identity.isSelfUri(req.uri) && isSipUri(req.uri) && hasParam(req.uri.params, 'lr')) {
       this.restoreStrictRouted(req);
     }
+    let routedByUs = false;
     for (let top = topRoute(req); top !== undefined && this.deps.identity.isSelfUri(top.uri); top = topRoute(req)) {
       popRoute(req);
+      routedByUs = true;
     }
 
     // §16.5: targets.
@@ -162,7 +164,7 @@ export class ProxyCore implements TransactionUser {
       void this.forwardToAor(tx, req, toTag);
       return;
     }
-    this.forwardOutside(tx, req, toTag);
+    this.forwardOutside(tx, req, toTag, routedByUs);
   }
 
   /** The Request-URI names this element rather than a user of our domains. */
@@ -192,7 +194,7 @@ export class ProxyCore implements TransactionUser {
   }
 
   /** A Request-URI outside our domains (§16.5: forward to it, by DNS, an outbound proxy or not at all). */
-  private forwardOutside(tx: ServerTransaction, req: SipRequest, toTag: string): void {
+  private forwardOutside(tx: ServerTransaction, req: SipRequest, toTag: string, routedByUs: boolean): void {
     const policy = this.options.outbound;
     if (policy.mode === 'proxy') {
       const target = numericTarget(policy.uri);
@@ -200,17 +202,15 @@ export class ProxyCore implements TransactionUser {
       return this.forward(tx, req, [{ uri: req.uri, q: 1, via }], toTag);
     }
     if (!isSipUri(req.uri)) return this.reply(tx, 404, 'Not Found - No route for this URI', toTag);
-    // An IP literal names a host directly: in-dialog requests from record-routed dialogs land here.
-    const literal = isIpLiteral(req.uri.host);
-    if (policy.mode === 'none' && !(literal && this.inDialog(req))) {
+    // In-dialog requests follow the Record-Route set: one that did not come through our Route is not ours
+    // to relay (like Kamailio's loose_route() check). With outbound 'none' only record-routed requests to
+    // IP literals leave (the contact of a phone in a dialog we set up): nothing is ever sent to a name.
+    const inDialog = toTagOf(req) !== undefined;
+    if (inDialog && !routedByUs) return this.reply(tx, 404, 'Not Found - Not here (in-dialog request without our Route)', toTag);
+    if (policy.mode === 'none' && !(routedByUs && isIpLiteral(req.uri.host))) {
       return this.reply(tx, 404, `Not Found - No route to ${stripBrackets(req.uri.host)} (outbound disabled)`, toTag);
     }
     this.forward(tx, req, [{ uri: req.uri, q: 1, via: undefined }], toTag);
-  }
-
-  private inDialog(req: SipRequest): boolean {
-    const to = req.headers.get('to') ?? '';
-    return /;\s*tag\s*=/i.test(to);
   }
 
   private forward(tx: ServerTransaction, req: SipRequest, targets: ProxyTarget[], toTag: string): void {
@@ -278,11 +278,12 @@ export class ProxyCore implements TransactionUser {
   }
 
   /** §16.11 next hop for stateless forwarding (ACK for 2xx): Route, else the Request-URI. */
-  private statelessNextHop(req: SipRequest): OutboundTarget | undefined {
+  private statelessNextHop(req: SipRequest, routedByUs: boolean): OutboundTarget | undefined {
     const route = topRoute(req);
     const uri = route?.uri ?? req.uri;
     if (!isSipUri(uri)) return undefined;
-    if (route === undefined && this.deps.identity.isLocalDomainUri(uri)) return undefined;
+    // Like in-dialog requests: an ACK is relayed only along a route we are on.
+    if (route === undefined && (!routedByUs || this.deps.identity.isLocalDomainUri(uri))) return undefined;
     const t = numericTarget(uri);
     return t === undefined ? undefined : { destination: t };
   }

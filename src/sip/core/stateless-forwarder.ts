@@ -15,7 +15,8 @@ export interface StatelessForwarderDeps {
   transport: SipTransport;
   identity: LocalIdentity;
   self(protocol: TransportProtocol): TransportAddress | undefined;
-  nextHop(req: SipRequest): OutboundTarget | undefined;
+  /** Next hop after our Routes were removed; `routedByUs` tells whether one was there. */
+  nextHop(req: SipRequest, routedByUs: boolean): OutboundTarget | undefined;
 }
 
 export interface StatelessStats {
@@ -35,8 +36,12 @@ export class StatelessForwarder {
     const mf = received.headers.get('max-forwards');
     if (mf !== undefined && parseMaxForwards(mf) === 0) return this.drop();
     const req: SipRequest = { ...received, headers: received.headers.clone() };
-    for (let top = topRoute(req); top !== undefined && this.deps.identity.isSelfUri(top.uri); top = topRoute(req)) popRoute(req);
-    const next = this.deps.nextHop(req);
+    let routedByUs = false;
+    for (let top = topRoute(req); top !== undefined && this.deps.identity.isSelfUri(top.uri); top = topRoute(req)) {
+      popRoute(req);
+      routedByUs = true;
+    }
+    const next = this.deps.nextHop(req, routedByUs);
     if (next === undefined) return this.drop();
     const out = this.deps.self(next.destination.protocol);
     const inb = this.deps.self(inbound.local.protocol);
