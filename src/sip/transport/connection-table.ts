@@ -1,0 +1,117 @@
+/**
+ * The transport layer's book of stream connections ("flows"): by driver id, and by remote
+ * address for connection reuse (RFC 3261 §18.1.1: a request to an address with an open
+ * connection SHOULD use it).
+ */
+import type { TimerHandle } from '../../lib/clock.js';
+import type { SipMessage } from '../message/types.js';
+import { canonicalIp } from './ip-literal.js';
+import type { StreamFramer } from './stream-framer.js';
+import type { StreamProtocol } from './transport-driver.js';
+import type { OutboundTarget, TransportAddress, TransportProtocol } from './types.js';
+
+/** A message waiting for its connection to open. */
+export interface QueuedSend {
+  /** The message as the user gave it (reported back on failure). */
+  message: SipMessage;
+  /** The target the user asked for (reported back on failure). */
+  target: OutboundTarget;
+  /** What goes on the connection. */
+  bytes: Uint8Array;
+  /**
+   * RFC 3261 §18.1.1: a request moved from UDP to TCP for its size goes back to UDP when the
+   * connection fails: these are its UDP bytes.
+   */
+  udpFallback: Uint8Array | undefined;
+}
+
+export type FlowState = 'connecting' | 'open' | 'closing';
+
+export interface Flow {
+  readonly id: string;
+  readonly protocol: StreamProtocol;
+  readonly remote: TransportAddress;
+  local: TransportAddress | undefined;
+  readonly outbound: boolean;
+  state: FlowState;
+  /** Content-Length framing for tcp/tls; undefined for ws/wss (one message per WS message). */
+  framer: StreamFramer | undefined;
+  queue: QueuedSend[];
+  /** clock.now() of the last byte sent or received. */
+  lastActivity: number;
+  idleTimer: TimerHandle | undefined;
+  keepAliveTimer: TimerHandle | undefined;
+  connectTimer: TimerHandle | undefined;
+}
+
+/** Reuse key of a remote address: protocol, canonical IP (or lowercase name), port. */
+export function remoteKey(protocol: TransportProtocol, host: string, port: number): string {
+  return `${protocol}|${canonicalIp(host) ?? host.toLowerCase()}|${port}`;
+}
+
+export class ConnectionTable {
+  private readonly byId = new Map<string, Flow>();
+  private readonly byRemote = new Map<string, Set<string>>();
+  private open = 0;
+
+  /** Connections known (connecting, open or closing). */
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** Connections in state 'open'. */
+  get openCount(): number {
+    return this.open;
+  }
+
+  get(id: string): Flow | undefined {
+    return this.byId.get(id);
+  }
+
+  all(): Flow[] {
+    return [...this.byId.values()];
+  }
+
+  add(flow: Flow): void {
+    this.byId.set(flow.id, flow);
+    if (flow.state === 'open') this.open++;
+    const k = remoteKey(flow.protocol, flow.remote.host, flow.remote.port);
+    let set = this.byRemote.get(k);
+    if (set === undefined) this.byRemote.set(k, (set = new Set()));
+    set.add(flow.id);
+  }
+
+  /** Changes a flow's state, keeping the open count right. */
+  setState(flow: Flow, state: FlowState): void {
+    if (flow.state === state) return;
+    if (flow.state === 'open') this.open--;
+    if (state === 'open') this.open++;
+    flow.state = state;
+  }
+
+  remove(id: string): Flow | undefined {
+    const flow = this.byId.get(id);
+    if (flow === undefined) return undefined;
+    this.byId.delete(id);
+    if (flow.state === 'open') this.open--;
+    const k = remoteKey(flow.protocol, flow.remote.host, flow.remote.port);
+    const set = this.byRemote.get(k);
+    set?.delete(id);
+    if (set?.size === 0) this.byRemote.delete(k);
+    return flow;
+  }
+
+  /** An open connection to this address (most recent first), else one still connecting. */
+  findReusable(protocol: TransportProtocol, host: string, port: number): Flow | undefined {
+    const set = this.byRemote.get(remoteKey(protocol, host, port));
+    if (set === undefined) return undefined;
+    let connecting: Flow | undefined;
+    let open: Flow | undefined;
+    for (const id of set) {
+      const f = this.byId.get(id);
+      if (f?.state === 'open') open = f;
+      else if (f?.state === 'connecting') connecting = f;
+    }
+    return open ?? connecting;
+  }
+}

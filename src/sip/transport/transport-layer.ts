@@ -1,0 +1,501 @@
+/**
+ * The SIP transport layer (RFC 3261 §18), sans-I/O: bytes from a {@link TransportDriver} become
+ * messages for the {@link SipTransportUser}; messages from above become bytes on the right
+ * socket or connection. Stream framing (§18.3) and CRLF keep-alive (RFC 5626 §4.4.1), Via
+ * `received`/`rport` (§18.2.1, RFC 3581), connection reuse, bounded queues while connecting,
+ * idle close, and WebSocket (RFC 7118: one SIP message per WS message).
+ *
+ * Bad input never throws out of the driver callbacks: it is answered (when the parser offers
+ * a response) or dropped, and counted in `stats()`. Send failures go to `user.onSendError`,
+ * never synchronously from inside `send()`.
+ */
+import type { Clock } from '../../lib/clock.js';
+import { parseMessage, serializeMessage } from '../message/index.js';
+import { DEFAULT_SIP_LIMITS, type SipLimits, type SipMessage } from '../message/types.js';
+import { ConnectionTable, type Flow, type QueuedSend } from './connection-table.js';
+import { framingErrorResponse } from './framing-error-response.js';
+import { ipFamily, unbracket } from './ip-literal.js';
+import { stampTopVia } from './stamp-top-via.js';
+import { StreamFramer, type FramerEvent } from './stream-framer.js';
+import type { DriverConnection, StreamProtocol, TransportDriver, TransportDriverUser } from './transport-driver.js';
+import { TransportError } from './transport-error.js';
+import { moveRequestToTcp } from './udp-to-tcp.js';
+import type { OutboundTarget, SipTransport, SipTransportUser, TransportAddress, TransportProtocol } from './types.js';
+
+export interface TransportLayerDeps {
+  driver: TransportDriver;
+  clock: Clock;
+  user: SipTransportUser;
+  logger?: { warn(obj: object, msg: string): void };
+}
+
+export interface TransportLayerOptions {
+  /** Size limits for everything received. Default DEFAULT_SIP_LIMITS. */
+  limits?: SipLimits;
+  /** Close a connection after this long with no byte sent or received; 0 = never. Default 300_000 (5 min). */
+  idleTimeoutMs?: number;
+  /** Most connections (open or connecting); further accepted ones are closed at once, opening fails. Default 10_000. */
+  maxConnections?: number;
+  /** CRLFCRLF pings (RFC 5626 §4.4.1) on tcp/tls connections we opened, every this many ms; 0 = off (default). */
+  keepAliveIntervalMs?: number;
+  /** Give up opening a connection after this long. Default 10_000. */
+  connectTimeoutMs?: number;
+  /** Most messages queued on one connection while it opens. Default 32. */
+  maxQueuedPerConnection?: number;
+  /**
+   * RFC 3261 §18.1.1: a request over UDP larger than this (path MTU unknown) goes over TCP instead,
+   * when TCP is listening. Default 1300.
+   */
+  udpMaxRequestBytes?: number;
+}
+
+export interface TransportStats {
+  /** Messages delivered to the user. */
+  received: number;
+  /** Messages handed to the driver (or queued and then written). */
+  sent: number;
+  /** Messages (datagrams, framed stream messages, WS messages) the parser refused, plus framing errors. */
+  parseErrors: number;
+  /** Framing errors on streams (each closes its connection). */
+  framingErrors: number;
+  /** Datagrams dropped without an answer (unparseable, oversized). */
+  droppedDatagrams: number;
+  /** 4xx/5xx answers sent by this layer itself for unparseable requests. */
+  errorResponsesSent: number;
+  /** Failures reported through onSendError. */
+  sendErrors: number;
+  /** CRLF keep-alives received (pings on streams, CRLF-only datagrams / WS messages). */
+  keepAlivesReceived: number;
+  /** Inbound connections closed at once because maxConnections was reached. */
+  rejectedConnections: number;
+  /** Connections currently open. */
+  openConnections: number;
+}
+
+const PING = new Uint8Array([13, 10, 13, 10]);
+const PONG = new Uint8Array([13, 10]);
+/** Largest UDP payload over IPv4 (65,535 − 20 IP − 8 UDP). */
+const MAX_UDP_PAYLOAD = 65507;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export class TransportLayer implements SipTransport {
+  private readonly driver: TransportDriver;
+  private readonly clock: Clock;
+  private readonly user: SipTransportUser;
+  private readonly logger: { warn(obj: object, msg: string): void } | undefined;
+  private readonly limits: SipLimits;
+  private readonly idleTimeoutMs: number;
+  private readonly maxConnections: number;
+  private readonly keepAliveIntervalMs: number;
+  private readonly connectTimeoutMs: number;
+  private readonly maxQueued: number;
+  private readonly udpMaxRequestBytes: number;
+  private readonly listeners: TransportAddress[] = [];
+  private readonly flows = new ConnectionTable();
+  private readonly counters: Omit<TransportStats, 'openConnections'> = {
+    received: 0,
+    sent: 0,
+    parseErrors: 0,
+    framingErrors: 0,
+    droppedDatagrams: 0,
+    errorResponsesSent: 0,
+    sendErrors: 0,
+    keepAlivesReceived: 0,
+    rejectedConnections: 0,
+  };
+  private closed = false;
+
+  constructor(deps: TransportLayerDeps, options: TransportLayerOptions = {}) {
+    this.driver = deps.driver;
+    this.clock = deps.clock;
+    this.user = deps.user;
+    this.logger = deps.logger;
+    this.limits = options.limits ?? DEFAULT_SIP_LIMITS;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 300_000;
+    this.maxConnections = options.maxConnections ?? 10_000;
+    this.keepAliveIntervalMs = options.keepAliveIntervalMs ?? 0;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.maxQueued = options.maxQueuedPerConnection ?? 32;
+    this.udpMaxRequestBytes = options.udpMaxRequestBytes ?? 1300;
+    this.driver.setUser(this.driverUser());
+  }
+
+  /** Starts listening (port 0 = any free port); resolves with the bound address. */
+  async listen(protocol: TransportProtocol, host: string, port: number): Promise<TransportAddress> {
+    if (this.closed) throw new TransportError('TRANSPORT_CLOSED', 'transport layer is closed');
+    const bound = await this.driver.listen(protocol, unbracket(host), port);
+    this.listeners.push({ ...bound });
+    return bound;
+  }
+
+  send(message: SipMessage, target: OutboundTarget): void {
+    if (this.closed) return this.failLater(target, message, new TransportError('TRANSPORT_CLOSED', 'transport layer is closed'));
+    let bytes: Uint8Array;
+    try {
+      bytes = serializeMessage(message);
+    } catch (e) {
+      return this.failLater(target, message, new TransportError('TRANSPORT_SEND_FAILED', 'message cannot be serialised', { cause: e }));
+    }
+    const dest = target.destination;
+    if (dest.protocol === 'udp') {
+      const tcp = this.localAddress('tcp');
+      if (message.kind === 'request' && bytes.length > this.udpMaxRequestBytes && tcp !== undefined) {
+        // RFC 3261 §18.1.1: too large for UDP with the path MTU unknown: TCP, top Via changed.
+        const moved = moveRequestToTcp(message, this.localAddress('udp'), tcp);
+        if (moved !== undefined) {
+          const movedBytes = serializeMessage(moved);
+          const tcpDest: TransportAddress = { protocol: 'tcp', host: dest.host, port: dest.port };
+          this.sendStream({ message, target, bytes: movedBytes, udpFallback: bytes }, tcpDest, undefined);
+          return;
+        }
+      }
+      return this.sendUdp(message, target, bytes);
+    }
+    this.sendStream({ message, target, bytes, udpFallback: undefined }, dest, target.flowId);
+  }
+
+  isReliable(protocol: TransportProtocol): boolean {
+    return protocol !== 'udp';
+  }
+
+  localAddress(protocol: TransportProtocol): TransportAddress | undefined {
+    const l = this.listeners.find((a) => a.protocol === protocol);
+    return l === undefined ? undefined : { ...l };
+  }
+
+  stats(): TransportStats {
+    return { ...this.counters, openConnections: this.flows.openCount };
+  }
+
+  /** Stops timers, closes every connection and listener. Queued messages are dropped. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const f of this.flows.all()) {
+      this.stopTimers(f);
+      this.flows.remove(f.id);
+    }
+    await this.driver.shutdown();
+  }
+
+  // ---- send path ----
+
+  private sendUdp(message: SipMessage, target: OutboundTarget, bytes: Uint8Array): void {
+    const dest = target.destination;
+    const from = this.udpListenerFor(dest.host);
+    if (from === undefined) return this.failLater(target, message, new TransportError('TRANSPORT_NOT_LISTENING', 'no udp listener'));
+    if (bytes.length > MAX_UDP_PAYLOAD) {
+      return this.failLater(target, message, new TransportError('TRANSPORT_MESSAGE_TOO_LARGE', `${bytes.length} bytes do not fit a UDP datagram`));
+    }
+    this.counters.sent++;
+    this.driver.sendDatagram(from, { protocol: 'udp', host: unbracket(dest.host), port: dest.port }, bytes, (e) =>
+      this.fail(target, message, e),
+    );
+  }
+
+  /** The udp listener to send from: same address family as the destination, else any. */
+  private udpListenerFor(host: string): TransportAddress | undefined {
+    const fam = ipFamily(host) ?? 4;
+    const udp = this.listeners.filter((l) => l.protocol === 'udp');
+    return udp.find((l) => (ipFamily(l.host) ?? 4) === fam) ?? udp[0];
+  }
+
+  private sendStream(item: QueuedSend, dest: TransportAddress, flowId: string | undefined): void {
+    const protocol = dest.protocol as StreamProtocol;
+    let flow = flowId === undefined ? undefined : this.flows.get(flowId);
+    if (flow !== undefined && flow.state === 'closing') flow = undefined;
+    flow ??= this.flows.findReusable(protocol, dest.host, dest.port);
+    if (flow?.state === 'open') return this.write(flow, item);
+    if (flow?.state === 'connecting') {
+      if (flow.queue.length >= this.maxQueued) {
+        return this.failLater(item.target, item.message, new TransportError('TRANSPORT_QUEUE_FULL', `connection ${flow.id} has ${this.maxQueued} messages queued`));
+      }
+      flow.queue.push(item);
+      return;
+    }
+    if (this.flows.size >= this.maxConnections) {
+      return this.failLater(item.target, item.message, new TransportError('TRANSPORT_TOO_MANY_CONNECTIONS', `${this.maxConnections} connections in use`));
+    }
+    const remote: TransportAddress & { protocol: StreamProtocol } = { protocol, host: unbracket(dest.host), port: dest.port };
+    const id = this.driver.connect(remote);
+    const created = this.newFlow(id, protocol, remote, undefined, true, 'connecting');
+    created.queue.push(item);
+    created.connectTimer = this.clock.setTimer(this.connectTimeoutMs, () => {
+      created.connectTimer = undefined;
+      if (created.state !== 'connecting') return;
+      this.driver.close(id);
+      this.connectFailed(id, new TransportError('TRANSPORT_CONNECT_TIMEOUT', `no connection to ${remote.host}:${remote.port} after ${this.connectTimeoutMs} ms`));
+    });
+  }
+
+  private write(flow: Flow, item: QueuedSend): void {
+    flow.lastActivity = this.clock.now();
+    this.counters.sent++;
+    this.driver.write(flow.id, item.bytes, isWs(flow.protocol) && !isUtf8(item.bytes));
+  }
+
+  private newFlow(id: string, protocol: StreamProtocol, remote: TransportAddress, local: TransportAddress | undefined, outbound: boolean, state: Flow['state']): Flow {
+    const flow: Flow = {
+      id,
+      protocol,
+      remote,
+      local,
+      outbound,
+      state,
+      framer: isWs(protocol) ? undefined : new StreamFramer(this.limits),
+      queue: [],
+      lastActivity: this.clock.now(),
+      idleTimer: undefined,
+      keepAliveTimer: undefined,
+      connectTimer: undefined,
+    };
+    this.flows.add(flow);
+    return flow;
+  }
+
+  /** Reports a send failure later (never from inside `send`, so callers see no re-entrancy). */
+  private failLater(target: OutboundTarget, message: SipMessage, error: Error): void {
+    this.clock.setTimer(0, () => this.fail(target, message, error));
+  }
+
+  private fail(target: OutboundTarget, message: SipMessage, error: Error): void {
+    this.counters.sendErrors++;
+    this.logger?.warn({ destination: target.destination, error: error.message }, 'sip transport: send failed');
+    try {
+      this.user.onSendError?.(target, message, error);
+    } catch (e) {
+      this.logger?.warn({ error: String(e) }, 'sip transport: onSendError threw');
+    }
+  }
+
+  // ---- connection events ----
+
+  private opened(conn: DriverConnection): void {
+    const known = this.flows.get(conn.id);
+    if (known !== undefined) {
+      if (known.state !== 'connecting') return;
+      known.local = conn.local;
+      known.connectTimer?.cancel();
+      known.connectTimer = undefined;
+      this.flows.setState(known, 'open');
+      const queued = known.queue;
+      known.queue = [];
+      for (const item of queued) this.write(known, item);
+      this.armIdle(known);
+      this.armKeepAlive(known);
+      return;
+    }
+    if (this.closed || this.flows.size >= this.maxConnections) {
+      this.counters.rejectedConnections++;
+      this.driver.close(conn.id);
+      return;
+    }
+    const flow = this.newFlow(conn.id, conn.protocol, conn.remote, conn.local, conn.outbound, 'open');
+    this.armIdle(flow);
+  }
+
+  private connectFailed(id: string, error: Error): void {
+    const flow = this.flows.remove(id);
+    if (flow === undefined) return;
+    this.stopTimers(flow);
+    for (const item of flow.queue) {
+      if (item.udpFallback !== undefined) {
+        // RFC 3261 §18.1.1: retry over UDP with the message as the user gave it.
+        this.sendUdp(item.message, item.target, item.udpFallback);
+      } else {
+        this.fail(item.target, item.message, new TransportError('TRANSPORT_CONNECT_FAILED', error.message, { cause: error }));
+      }
+    }
+  }
+
+  private connectionClosed(id: string, error: Error | undefined): void {
+    const flow = this.flows.get(id);
+    if (flow === undefined) return;
+    if (flow.state === 'connecting') return this.connectFailed(id, error ?? new TransportError('TRANSPORT_CONNECTION_CLOSED', 'closed while connecting'));
+    this.flows.remove(id);
+    this.stopTimers(flow);
+  }
+
+  private closeFlow(flow: Flow): void {
+    if (flow.state === 'closing') return;
+    this.flows.setState(flow, 'closing');
+    this.stopTimers(flow);
+    this.driver.close(flow.id);
+  }
+
+  private stopTimers(flow: Flow): void {
+    flow.idleTimer?.cancel();
+    flow.keepAliveTimer?.cancel();
+    flow.connectTimer?.cancel();
+    flow.idleTimer = flow.keepAliveTimer = flow.connectTimer = undefined;
+  }
+
+  /** Idle close: one timer per flow, re-armed lazily from the last activity (no reset per message). */
+  private armIdle(flow: Flow, delay = this.idleTimeoutMs): void {
+    if (this.idleTimeoutMs <= 0) return;
+    flow.idleTimer = this.clock.setTimer(delay, () => {
+      flow.idleTimer = undefined;
+      if (flow.state !== 'open') return;
+      const idle = this.clock.now() - flow.lastActivity;
+      if (idle >= this.idleTimeoutMs) this.closeFlow(flow);
+      else this.armIdle(flow, this.idleTimeoutMs - idle);
+    });
+  }
+
+  /** RFC 5626 §4.4.1: CRLFCRLF pings on tcp/tls flows we opened. */
+  private armKeepAlive(flow: Flow): void {
+    if (this.keepAliveIntervalMs <= 0 || !flow.outbound || isWs(flow.protocol)) return;
+    flow.keepAliveTimer = this.clock.setTimer(this.keepAliveIntervalMs, () => {
+      flow.keepAliveTimer = undefined;
+      if (flow.state !== 'open') return;
+      flow.lastActivity = this.clock.now();
+      this.driver.write(flow.id, PING);
+      this.armKeepAlive(flow);
+    });
+  }
+
+  // ---- receive path ----
+
+  private driverUser(): TransportDriverUser {
+    return {
+      onDatagram: (local, remote, data) => this.guard(() => this.datagram(local, remote, data)),
+      onConnectionOpened: (conn) => this.guard(() => this.opened(conn)),
+      onConnectionFailed: (id, error) => this.guard(() => this.connectFailed(id, error)),
+      onConnectionClosed: (id, error) => this.guard(() => this.connectionClosed(id, error)),
+      onStreamData: (id, data) => this.guard(() => this.streamData(id, data)),
+      onWsMessage: (id, data) => this.guard(() => this.wsMessage(id, data)),
+    };
+  }
+
+  /** Nothing escapes into the driver's event loop. */
+  private guard(fn: () => void): void {
+    if (this.closed) return;
+    try {
+      fn();
+    } catch (e) {
+      this.logger?.warn({ error: e instanceof Error ? e.message : String(e) }, 'sip transport: event handler failed');
+    }
+  }
+
+  private datagram(local: TransportAddress, remote: TransportAddress, data: Uint8Array): void {
+    if (isCrlfOnly(data)) {
+      this.counters.keepAlivesReceived++;
+      return;
+    }
+    if (data.length > this.limits.maxMessageBytes) {
+      this.counters.parseErrors++;
+      this.counters.droppedDatagrams++;
+      return;
+    }
+    const delivered = this.deliver(data, true, remote, local, undefined, (bytes) => this.driver.sendDatagram(local, remote, bytes));
+    if (!delivered) this.counters.droppedDatagrams++;
+  }
+
+  private streamData(id: string, data: Uint8Array): void {
+    const flow = this.flows.get(id);
+    if (flow === undefined || flow.state !== 'open' || flow.framer === undefined) return;
+    flow.lastActivity = this.clock.now();
+    for (const ev of flow.framer.push(data)) {
+      if (flow.state !== 'open') return;
+      this.framerEvent(flow, ev);
+    }
+  }
+
+  private framerEvent(flow: Flow, ev: FramerEvent): void {
+    if (ev.kind === 'ping') {
+      this.counters.keepAlivesReceived++;
+      this.driver.write(flow.id, PONG); // RFC 5626 §4.4.1 pong
+      return;
+    }
+    if (ev.kind === 'message') {
+      this.deliver(ev.data, false, flow.remote, flow.local ?? flow.remote, flow.id, (bytes) => this.driver.write(flow.id, bytes));
+      return;
+    }
+    this.counters.framingErrors++;
+    this.counters.parseErrors++;
+    this.logger?.warn({ flowId: flow.id, remote: flow.remote, reason: ev.reason }, `sip transport: framing error, closing: ${ev.detail}`);
+    const response = ev.header === undefined ? undefined : framingErrorResponse(ev.header, ev.reason, this.limits);
+    if (response !== undefined) this.reply(response, (bytes) => this.driver.write(flow.id, bytes));
+    this.closeFlow(flow);
+  }
+
+  private wsMessage(id: string, data: Uint8Array): void {
+    const flow = this.flows.get(id);
+    if (flow === undefined || flow.state !== 'open') return;
+    flow.lastActivity = this.clock.now();
+    if (isCrlfOnly(data)) {
+      // SIP over WebSocket clients (SIP.js, JsSIP) send RFC 5626-style CRLF pings in a WS message.
+      this.counters.keepAlivesReceived++;
+      if (data.length >= 4) this.driver.write(id, PONG);
+      return;
+    }
+    if (data.length > this.limits.maxMessageBytes) {
+      this.counters.parseErrors++;
+      return;
+    }
+    // RFC 7118 §5: one SIP message per WS message: framed like a datagram.
+    this.deliver(data, true, flow.remote, flow.local ?? flow.remote, flow.id, (bytes) => this.driver.write(id, bytes, !isUtf8(bytes)));
+  }
+
+  /** Parses and delivers one message; answers what the parser says to answer. Returns false when dropped. */
+  private deliver(
+    data: Uint8Array,
+    datagram: boolean,
+    source: TransportAddress,
+    local: TransportAddress,
+    flowId: string | undefined,
+    replyWith: (bytes: Uint8Array) => void,
+  ): boolean {
+    const result = parseMessage(data, { datagram, limits: this.limits });
+    if (!result.ok) {
+      this.counters.parseErrors++;
+      if (result.response !== undefined) {
+        this.reply(result.response, replyWith);
+        return true;
+      }
+      return false;
+    }
+    const message = result.message;
+    // RFC 3261 §18.2.1, RFC 3581 §4.
+    if (message.kind === 'request' && !stampTopVia(message, source)) {
+      this.counters.parseErrors++;
+      return false;
+    }
+    this.counters.received++;
+    try {
+      this.user.onMessage({ message, source: { ...source }, local: { ...local }, flowId });
+    } catch (e) {
+      this.logger?.warn({ error: e instanceof Error ? e.message : String(e) }, 'sip transport: onMessage threw');
+    }
+    return true;
+  }
+
+  private reply(response: SipMessage, replyWith: (bytes: Uint8Array) => void): void {
+    try {
+      replyWith(serializeMessage(response));
+      this.counters.errorResponsesSent++;
+    } catch (e) {
+      this.logger?.warn({ error: String(e) }, 'sip transport: error response not sent');
+    }
+  }
+}
+
+function isWs(protocol: TransportProtocol): boolean {
+  return protocol === 'ws' || protocol === 'wss';
+}
+
+function isCrlfOnly(data: Uint8Array): boolean {
+  if (data.length === 0) return true;
+  for (const b of data) if (b !== 13 && b !== 10) return false;
+  return true;
+}
+
+function isUtf8(bytes: Uint8Array): boolean {
+  try {
+    utf8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
