@@ -5,7 +5,8 @@ import type { SipLimits } from './types.js';
 
 /** The header section of one message, split into a start line and raw fields. */
 export interface HeaderSection {
-  startLine: string;
+  /** undefined when none could be read (see `error`). */
+  startLine: string | undefined;
   /** [name as written, value trimmed with folding kept] */
   fields: Array<[string, string]>;
   /** Offset of the body in the input; -1 when no empty line ends the header section. */
@@ -29,7 +30,7 @@ function isWsp(c: number): boolean {
  * folding kept as received. Never throws.
  */
 export function readHeaderSection(buf: Buffer, limits: SipLimits): HeaderSection {
-  const section: HeaderSection = { startLine: '', fields: [], bodyStart: -1, error: undefined };
+  const section: HeaderSection = { startLine: undefined, fields: [], bodyStart: -1, error: undefined };
   let start = 0;
   while (start < buf.length && (buf[start] === 0x0d || buf[start] === 0x0a)) start++;
   const hardEnd = Math.min(buf.length, start + limits.maxHeaderBytes);

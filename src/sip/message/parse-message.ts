@@ -50,6 +50,7 @@ function parse(data: Uint8Array, options: ParseOptions): ParseResult {
   const limits = options.limits ?? DEFAULT_SIP_LIMITS;
   const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const section = readHeaderSection(buf, limits);
+  if (section.startLine === undefined) return failed(section.error ?? bad('Empty message'), false, undefined, section.fields);
   const start = parseStartLine(section.startLine);
   if ('error' in start) {
     // the start line comes first: its problem is the one reported (505 for another SIP version)
