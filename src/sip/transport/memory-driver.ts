@@ -143,6 +143,8 @@ export class MemoryDriver implements TransportDriver {
   private readonly listeners: TransportAddress[] = [];
   private readonly ends = new Map<string, End>();
   private down = false;
+  /** Ids given by `connect` whose connection is not made yet (close() cancels them). */
+  private readonly connecting = new Set<string>();
 
   /** Use {@link MemoryNetwork.createDriver}. */
   constructor(
@@ -198,9 +200,15 @@ export class MemoryDriver implements TransportDriver {
   connect(remote: TransportAddress & { protocol: StreamProtocol }): string {
     const id = this.network.nextConnectionId();
     const to = { ...remote };
+    this.connecting.add(id);
     this.network.enqueue(() => {
       if (this.down) return;
+      const cancelled = !this.connecting.delete(id);
       const target = this.network.resolve(to);
+      if (cancelled) {
+        this.deliverNow((u) => u.onConnectionFailed(id, new TransportError('TRANSPORT_CONNECT_FAILED', 'closed while connecting')));
+        return;
+      }
       if (target === undefined || target.driver.down) {
         this.deliverNow((u) => u.onConnectionFailed(id, new TransportError('TRANSPORT_CONNECT_FAILED', `${to.protocol} ${to.host}:${to.port} refused`)));
         return;
@@ -245,6 +253,7 @@ export class MemoryDriver implements TransportDriver {
   }
 
   close(id: string): void {
+    if (this.connecting.delete(id)) return;
     this.end(id, undefined);
   }
 

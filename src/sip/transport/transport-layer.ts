@@ -104,6 +104,8 @@ export class TransportLayer implements SipTransport {
     rejectedConnections: 0,
   };
   private closed = false;
+  /** Connects given up on (timeout) whose driver events may still come: closed when they open. */
+  private readonly abandoned = new Set<string>();
 
   constructor(deps: TransportLayerDeps, options: TransportLayerOptions = {}) {
     this.driver = deps.driver;
@@ -224,6 +226,7 @@ export class TransportLayer implements SipTransport {
       created.connectTimer = undefined;
       if (created.state !== 'connecting') return;
       this.driver.close(id);
+      this.abandoned.add(id);
       this.connectFailed(id, new TransportError('TRANSPORT_CONNECT_TIMEOUT', `no connection to ${remote.host}:${remote.port} after ${this.connectTimeoutMs} ms`));
     });
   }
@@ -271,6 +274,10 @@ export class TransportLayer implements SipTransport {
   // ---- connection events ----
 
   private opened(conn: DriverConnection): void {
+    if (this.abandoned.delete(conn.id)) {
+      this.driver.close(conn.id);
+      return;
+    }
     const known = this.flows.get(conn.id);
     if (known !== undefined) {
       if (known.state !== 'connecting') return;
@@ -295,6 +302,7 @@ export class TransportLayer implements SipTransport {
   }
 
   private connectFailed(id: string, error: Error): void {
+    this.abandoned.delete(id);
     const flow = this.flows.remove(id);
     if (flow === undefined) return;
     this.stopTimers(flow);
@@ -303,7 +311,7 @@ export class TransportLayer implements SipTransport {
         // RFC 3261 §18.1.1: retry over UDP with the message as the user gave it.
         this.sendUdp(item.message, item.target, item.udpFallback);
       } else {
-        this.fail(item.target, item.message, new TransportError('TRANSPORT_CONNECT_FAILED', error.message, { cause: error }));
+        this.fail(item.target, item.message, error instanceof TransportError ? error : new TransportError('TRANSPORT_CONNECT_FAILED', error.message, { cause: error }));
       }
     }
   }
