@@ -137,7 +137,6 @@ export class ProxyCore implements TransactionUser {
     if (proxyRequire.length > 0) {
       return this.reply(tx, 420, 'Bad Extension', toTag, [['Unsupported', proxyRequire.join(', ')]]);
     }
-    if (received.method === 'INVITE') tx.respond(createResponse(received, 100, 'Trying'));
 
     // §16.4: Route information preprocessing, on our own copy.
     const req: SipRequest = { ...received, headers: received.headers.clone() };
@@ -219,6 +218,8 @@ export class ProxyCore implements TransactionUser {
       return this.reply(tx, 503, 'Service Unavailable - Too many requests in progress', toTag, [['Retry-After', '5']]);
     }
     this.counters.forwarded++;
+    // §16.2: a stateful proxy answers an INVITE it forwards with 100 Trying at once.
+    if (tx.isInvite) tx.respond(createResponse(tx.request, 100, 'Trying'));
     const branchSeed = tx.request;
     const ctx = new ResponseContext(
       {
