@@ -1,0 +1,115 @@
+/**
+ * Loopback capture with tshark during an interop run, then Wireshark's own SIP dissector
+ * as the judge: every packet on the test's ports is decoded as SIP and nothing may be
+ * malformed or carry an expert warning/error.
+ */
+import { statSync } from 'node:fs';
+import type { BoundedProcess } from './bounded-process.js';
+import type { InteropScope } from './interop-scope.js';
+
+export interface CaptureOptions {
+  /** pcap file to write (inside a temp dir). */
+  readonly file: string;
+  /** UDP and TCP ports to capture (the capture filter). */
+  readonly ports: readonly number[];
+  readonly lifetimeMs: number;
+  /** Stop after this many packets (-c), a bound on the file size. Default 2,000,000. */
+  readonly maxPackets?: number;
+}
+
+export interface Capture {
+  readonly file: string;
+  readonly ports: readonly number[];
+  /** Stops the capture (SIGINT) and waits until the pcap is flushed. */
+  stop(): Promise<void>;
+}
+
+export interface SipDissection {
+  /** Packets the SIP dissector decoded. */
+  readonly sipPackets: number;
+  /** Lines "frame<TAB>protocol<TAB>info<TAB>expert" of malformed or warned packets (at most 50). */
+  readonly problems: readonly string[];
+  /** Total problem packets (problems is truncated to 50). */
+  readonly problemCount: number;
+}
+
+/** Display filter of the brief: malformed packets or expert info of severity warning or above. */
+export const PROBLEM_FILTER = '_ws.malformed || _ws.expert.severity >= warning';
+
+const MAX_PROBLEM_LINES = 50;
+
+/** BPF capture filter for UDP and TCP traffic on the ports. */
+export function captureFilter(ports: readonly number[]): string {
+  if (ports.length === 0) throw new Error('capture needs at least one port');
+  for (const p of ports) if (!Number.isInteger(p) || p <= 0 || p > 65535) throw new RangeError(`bad port ${p}`);
+  return [...new Set(ports)].map((p) => `udp port ${p} or tcp port ${p}`).join(' or ');
+}
+
+/** tshark -d options decoding UDP and TCP on the ports as SIP. */
+export function decodeAsSip(ports: readonly number[]): string[] {
+  const args: string[] = [];
+  for (const p of new Set(ports)) args.push('-d', `udp.port==${p},sip`, '-d', `tcp.port==${p},sip`);
+  return args;
+}
+
+/** Starts `tshark -i lo` for the ports; resolves once it reports that it is capturing. */
+export async function startCapture(scope: InteropScope, opts: CaptureOptions): Promise<Capture> {
+  const proc: BoundedProcess = scope.spawn({
+    command: 'tshark',
+    args: ['-i', 'lo', '-n', '-q', '-f', captureFilter(opts.ports), '-c', String(opts.maxPackets ?? 2_000_000), '-w', opts.file],
+    name: 'tshark-capture',
+    lifetimeMs: opts.lifetimeMs,
+    maxLines: 500,
+  });
+  await proc.waitForLine(/Capturing on/, { timeoutMs: 15_000 });
+  return {
+    file: opts.file,
+    ports: opts.ports,
+    async stop() {
+      await proc.stop('SIGINT', 5000);
+      if (statSync(opts.file, { throwIfNoEntry: false }) === undefined) {
+        throw new Error(`tshark wrote no ${opts.file}:\n${proc.tail()}`);
+      }
+    },
+  };
+}
+
+/** Reads the pcap back with every port decoded as SIP and reports SIP packets and problems. */
+export async function dissectSip(scope: InteropScope, file: string, ports: readonly number[]): Promise<SipDissection> {
+  const decode = decodeAsSip(ports);
+  const count = scope.spawn({
+    command: 'tshark',
+    args: ['-r', file, '-n', ...decode, '-Y', 'sip', '-T', 'fields', '-e', 'frame.number'],
+    name: 'tshark-count',
+    lifetimeMs: 120_000,
+    maxLines: 10,
+  });
+  let sipPackets = 0;
+  count.onLine((line) => {
+    if (/^\d+$/.test(line.trim())) sipPackets++;
+  });
+  const countExit = await count.exited;
+  if (countExit.code !== 0) throw new Error(`tshark -r ${file} failed (${String(countExit.code)}):\n${count.tail()}`);
+
+  const check = scope.spawn({
+    command: 'tshark',
+    args: [
+      '-r', file, '-n', ...decode, '-Y', PROBLEM_FILTER,
+      '-T', 'fields', '-E', 'separator=/t',
+      '-e', 'frame.number', '-e', '_ws.col.Protocol', '-e', '_ws.col.Info', '-e', '_ws.expert.message',
+    ],
+    name: 'tshark-check',
+    lifetimeMs: 120_000,
+    maxLines: 1000,
+  });
+  const problems: string[] = [];
+  let problemCount = 0;
+  check.onLine((line) => {
+    if (!/^\d+\t/.test(line)) return;
+    problemCount++;
+    if (problems.length < MAX_PROBLEM_LINES) problems.push(line);
+  });
+  const checkExit = await check.exited;
+  if (checkExit.code !== 0) throw new Error(`tshark -Y check failed (${String(checkExit.code)}):\n${check.tail()}`);
+  return { sipPackets, problems, problemCount };
+}
