@@ -10,66 +10,26 @@
  * never synchronously from inside `send()`.
  */
 import type { Clock } from '../../lib/clock.js';
-import { parseMessage, serializeMessage } from '../message/index.js';
-import { DEFAULT_SIP_LIMITS, type SipLimits, type SipMessage } from '../message/types.js';
+import { serializeMessage } from '../message/index.js';
+import type { SipMessage } from '../message/types.js';
 import { ConnectionTable, type Flow, type QueuedSend } from './connection-table.js';
 import { framingErrorResponse } from './framing-error-response.js';
 import { ipFamily, unbracket } from './ip-literal.js';
-import { stampTopVia } from './stamp-top-via.js';
+import { InboundDelivery, type Logger } from './inbound-delivery.js';
 import { StreamFramer, type FramerEvent } from './stream-framer.js';
 import type { DriverConnection, StreamProtocol, TransportDriver, TransportDriverUser } from './transport-driver.js';
 import { TransportError } from './transport-error.js';
+import { newCounters, resolveTransportOptions, type ResolvedTransportOptions, type TransportLayerOptions, type TransportStats } from './transport-layer-options.js';
 import { moveRequestToTcp } from './udp-to-tcp.js';
 import type { OutboundTarget, SipTransport, SipTransportUser, TransportAddress, TransportProtocol } from './types.js';
+
+export type { TransportLayerOptions, TransportStats } from './transport-layer-options.js';
 
 export interface TransportLayerDeps {
   driver: TransportDriver;
   clock: Clock;
   user: SipTransportUser;
-  logger?: { warn(obj: object, msg: string): void };
-}
-
-export interface TransportLayerOptions {
-  /** Size limits for everything received. Default DEFAULT_SIP_LIMITS. */
-  limits?: SipLimits;
-  /** Close a connection after this long with no byte sent or received; 0 = never. Default 300_000 (5 min). */
-  idleTimeoutMs?: number;
-  /** Most connections (open or connecting); further accepted ones are closed at once, opening fails. Default 10_000. */
-  maxConnections?: number;
-  /** CRLFCRLF pings (RFC 5626 §4.4.1) on tcp/tls connections we opened, every this many ms; 0 = off (default). */
-  keepAliveIntervalMs?: number;
-  /** Give up opening a connection after this long. Default 10_000. */
-  connectTimeoutMs?: number;
-  /** Most messages queued on one connection while it opens. Default 32. */
-  maxQueuedPerConnection?: number;
-  /**
-   * RFC 3261 §18.1.1: a request over UDP larger than this (path MTU unknown) goes over TCP instead,
-   * when TCP is listening. Default 1300.
-   */
-  udpMaxRequestBytes?: number;
-}
-
-export interface TransportStats {
-  /** Messages delivered to the user. */
-  received: number;
-  /** Messages handed to the driver (or queued and then written). */
-  sent: number;
-  /** Messages (datagrams, framed stream messages, WS messages) the parser refused, plus framing errors. */
-  parseErrors: number;
-  /** Framing errors on streams (each closes its connection). */
-  framingErrors: number;
-  /** Datagrams dropped without an answer (unparseable, oversized). */
-  droppedDatagrams: number;
-  /** 4xx/5xx answers sent by this layer itself for unparseable requests. */
-  errorResponsesSent: number;
-  /** Failures reported through onSendError. */
-  sendErrors: number;
-  /** CRLF keep-alives received (pings on streams, CRLF-only datagrams / WS messages). */
-  keepAlivesReceived: number;
-  /** Inbound connections closed at once because maxConnections was reached. */
-  rejectedConnections: number;
-  /** Connections currently open. */
-  openConnections: number;
+  logger?: Logger;
 }
 
 const PING = new Uint8Array([13, 10, 13, 10]);
@@ -82,27 +42,12 @@ export class TransportLayer implements SipTransport {
   private readonly driver: TransportDriver;
   private readonly clock: Clock;
   private readonly user: SipTransportUser;
-  private readonly logger: { warn(obj: object, msg: string): void } | undefined;
-  private readonly limits: SipLimits;
-  private readonly idleTimeoutMs: number;
-  private readonly maxConnections: number;
-  private readonly keepAliveIntervalMs: number;
-  private readonly connectTimeoutMs: number;
-  private readonly maxQueued: number;
-  private readonly udpMaxRequestBytes: number;
+  private readonly logger: Logger | undefined;
+  private readonly opts: ResolvedTransportOptions;
+  private readonly inbound: InboundDelivery;
   private readonly listeners: TransportAddress[] = [];
   private readonly flows = new ConnectionTable();
-  private readonly counters: Omit<TransportStats, 'openConnections'> = {
-    received: 0,
-    sent: 0,
-    parseErrors: 0,
-    framingErrors: 0,
-    droppedDatagrams: 0,
-    errorResponsesSent: 0,
-    sendErrors: 0,
-    keepAlivesReceived: 0,
-    rejectedConnections: 0,
-  };
+  private readonly counters = newCounters();
   private closed = false;
   /** Connects given up on (timeout) whose driver events may still come: closed when they open. */
   private readonly abandoned = new Set<string>();
@@ -112,13 +57,8 @@ export class TransportLayer implements SipTransport {
     this.clock = deps.clock;
     this.user = deps.user;
     this.logger = deps.logger;
-    this.limits = options.limits ?? DEFAULT_SIP_LIMITS;
-    this.idleTimeoutMs = options.idleTimeoutMs ?? 300_000;
-    this.maxConnections = options.maxConnections ?? 10_000;
-    this.keepAliveIntervalMs = options.keepAliveIntervalMs ?? 0;
-    this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
-    this.maxQueued = options.maxQueuedPerConnection ?? 32;
-    this.udpMaxRequestBytes = options.udpMaxRequestBytes ?? 1300;
+    this.opts = resolveTransportOptions(options);
+    this.inbound = new InboundDelivery(deps.user, this.opts.limits, this.counters, deps.logger);
     this.driver.setUser(this.driverUser());
   }
 
@@ -141,7 +81,7 @@ export class TransportLayer implements SipTransport {
     const dest = target.destination;
     if (dest.protocol === 'udp') {
       const tcp = this.localAddress('tcp');
-      if (message.kind === 'request' && bytes.length > this.udpMaxRequestBytes && tcp !== undefined) {
+      if (message.kind === 'request' && bytes.length > this.opts.udpMaxRequestBytes && tcp !== undefined) {
         // RFC 3261 §18.1.1: too large for UDP with the path MTU unknown: TCP, top Via changed.
         const moved = moveRequestToTcp(message, this.localAddress('udp'), tcp);
         if (moved !== undefined) {
@@ -209,25 +149,25 @@ export class TransportLayer implements SipTransport {
     flow ??= this.flows.findReusable(protocol, dest.host, dest.port);
     if (flow?.state === 'open') return this.write(flow, item);
     if (flow?.state === 'connecting') {
-      if (flow.queue.length >= this.maxQueued) {
-        return this.failLater(item.target, item.message, new TransportError('TRANSPORT_QUEUE_FULL', `connection ${flow.id} has ${this.maxQueued} messages queued`));
+      if (flow.queue.length >= this.opts.maxQueuedPerConnection) {
+        return this.failLater(item.target, item.message, new TransportError('TRANSPORT_QUEUE_FULL', `connection ${flow.id} has ${this.opts.maxQueuedPerConnection} messages queued`));
       }
       flow.queue.push(item);
       return;
     }
-    if (this.flows.size >= this.maxConnections) {
-      return this.failLater(item.target, item.message, new TransportError('TRANSPORT_TOO_MANY_CONNECTIONS', `${this.maxConnections} connections in use`));
+    if (this.flows.size >= this.opts.maxConnections) {
+      return this.failLater(item.target, item.message, new TransportError('TRANSPORT_TOO_MANY_CONNECTIONS', `${this.opts.maxConnections} connections in use`));
     }
     const remote: TransportAddress & { protocol: StreamProtocol } = { protocol, host: unbracket(dest.host), port: dest.port };
     const id = this.driver.connect(remote);
     const created = this.newFlow(id, protocol, remote, undefined, true, 'connecting');
     created.queue.push(item);
-    created.connectTimer = this.clock.setTimer(this.connectTimeoutMs, () => {
+    created.connectTimer = this.clock.setTimer(this.opts.connectTimeoutMs, () => {
       created.connectTimer = undefined;
       if (created.state !== 'connecting') return;
       this.driver.close(id);
       this.abandoned.add(id);
-      this.connectFailed(id, new TransportError('TRANSPORT_CONNECT_TIMEOUT', `no connection to ${remote.host}:${remote.port} after ${this.connectTimeoutMs} ms`));
+      this.connectFailed(id, new TransportError('TRANSPORT_CONNECT_TIMEOUT', `no connection to ${remote.host}:${remote.port} after ${this.opts.connectTimeoutMs} ms`));
     });
   }
 
@@ -245,7 +185,7 @@ export class TransportLayer implements SipTransport {
       local,
       outbound,
       state,
-      framer: isWs(protocol) ? undefined : new StreamFramer(this.limits),
+      framer: isWs(protocol) ? undefined : new StreamFramer(this.opts.limits),
       queue: [],
       lastActivity: this.clock.now(),
       idleTimer: undefined,
@@ -292,7 +232,7 @@ export class TransportLayer implements SipTransport {
       this.armKeepAlive(known);
       return;
     }
-    if (this.closed || this.flows.size >= this.maxConnections) {
+    if (this.closed || this.flows.size >= this.opts.maxConnections) {
       this.counters.rejectedConnections++;
       this.driver.close(conn.id);
       return;
@@ -339,21 +279,21 @@ export class TransportLayer implements SipTransport {
   }
 
   /** Idle close: one timer per flow, re-armed lazily from the last activity (no reset per message). */
-  private armIdle(flow: Flow, delay = this.idleTimeoutMs): void {
-    if (this.idleTimeoutMs <= 0) return;
+  private armIdle(flow: Flow, delay = this.opts.idleTimeoutMs): void {
+    if (this.opts.idleTimeoutMs <= 0) return;
     flow.idleTimer = this.clock.setTimer(delay, () => {
       flow.idleTimer = undefined;
       if (flow.state !== 'open') return;
       const idle = this.clock.now() - flow.lastActivity;
-      if (idle >= this.idleTimeoutMs) this.closeFlow(flow);
-      else this.armIdle(flow, this.idleTimeoutMs - idle);
+      if (idle >= this.opts.idleTimeoutMs) this.closeFlow(flow);
+      else this.armIdle(flow, this.opts.idleTimeoutMs - idle);
     });
   }
 
   /** RFC 5626 §4.4.1: CRLFCRLF pings on tcp/tls flows we opened. */
   private armKeepAlive(flow: Flow): void {
-    if (this.keepAliveIntervalMs <= 0 || !flow.outbound || isWs(flow.protocol)) return;
-    flow.keepAliveTimer = this.clock.setTimer(this.keepAliveIntervalMs, () => {
+    if (this.opts.keepAliveIntervalMs <= 0 || !flow.outbound || isWs(flow.protocol)) return;
+    flow.keepAliveTimer = this.clock.setTimer(this.opts.keepAliveIntervalMs, () => {
       flow.keepAliveTimer = undefined;
       if (flow.state !== 'open') return;
       flow.lastActivity = this.clock.now();
@@ -390,12 +330,12 @@ export class TransportLayer implements SipTransport {
       this.counters.keepAlivesReceived++;
       return;
     }
-    if (data.length > this.limits.maxMessageBytes) {
+    if (data.length > this.opts.limits.maxMessageBytes) {
       this.counters.parseErrors++;
       this.counters.droppedDatagrams++;
       return;
     }
-    const delivered = this.deliver(data, true, remote, local, undefined, (bytes) => this.driver.sendDatagram(local, remote, bytes));
+    const delivered = this.inbound.deliver(data, true, remote, local, undefined, (bytes) => this.driver.sendDatagram(local, remote, bytes));
     if (!delivered) this.counters.droppedDatagrams++;
   }
 
@@ -416,14 +356,14 @@ export class TransportLayer implements SipTransport {
       return;
     }
     if (ev.kind === 'message') {
-      this.deliver(ev.data, false, flow.remote, flow.local ?? flow.remote, flow.id, (bytes) => this.driver.write(flow.id, bytes));
+      this.inbound.deliver(ev.data, false, flow.remote, flow.local ?? flow.remote, flow.id, (bytes) => this.driver.write(flow.id, bytes));
       return;
     }
     this.counters.framingErrors++;
     this.counters.parseErrors++;
     this.logger?.warn({ flowId: flow.id, remote: flow.remote, reason: ev.reason }, `sip transport: framing error, closing: ${ev.detail}`);
-    const response = ev.header === undefined ? undefined : framingErrorResponse(ev.header, ev.reason, this.limits);
-    if (response !== undefined) this.reply(response, (bytes) => this.driver.write(flow.id, bytes));
+    const response = ev.header === undefined ? undefined : framingErrorResponse(ev.header, ev.reason, this.opts.limits);
+    if (response !== undefined) this.inbound.reply(response, (bytes) => this.driver.write(flow.id, bytes));
     this.closeFlow(flow);
   }
 
@@ -437,54 +377,12 @@ export class TransportLayer implements SipTransport {
       if (data.length >= 4) this.driver.write(id, PONG);
       return;
     }
-    if (data.length > this.limits.maxMessageBytes) {
+    if (data.length > this.opts.limits.maxMessageBytes) {
       this.counters.parseErrors++;
       return;
     }
     // RFC 7118 §5: one SIP message per WS message: framed like a datagram.
-    this.deliver(data, true, flow.remote, flow.local ?? flow.remote, flow.id, (bytes) => this.driver.write(id, bytes, !isUtf8(bytes)));
-  }
-
-  /** Parses and delivers one message; answers what the parser says to answer. Returns false when dropped. */
-  private deliver(
-    data: Uint8Array,
-    datagram: boolean,
-    source: TransportAddress,
-    local: TransportAddress,
-    flowId: string | undefined,
-    replyWith: (bytes: Uint8Array) => void,
-  ): boolean {
-    const result = parseMessage(data, { datagram, limits: this.limits });
-    if (!result.ok) {
-      this.counters.parseErrors++;
-      if (result.response !== undefined) {
-        this.reply(result.response, replyWith);
-        return true;
-      }
-      return false;
-    }
-    const message = result.message;
-    // RFC 3261 §18.2.1, RFC 3581 §4.
-    if (message.kind === 'request' && !stampTopVia(message, source)) {
-      this.counters.parseErrors++;
-      return false;
-    }
-    this.counters.received++;
-    try {
-      this.user.onMessage({ message, source: { ...source }, local: { ...local }, flowId });
-    } catch (e) {
-      this.logger?.warn({ error: e instanceof Error ? e.message : String(e) }, 'sip transport: onMessage threw');
-    }
-    return true;
-  }
-
-  private reply(response: SipMessage, replyWith: (bytes: Uint8Array) => void): void {
-    try {
-      replyWith(serializeMessage(response));
-      this.counters.errorResponsesSent++;
-    } catch (e) {
-      this.logger?.warn({ error: String(e) }, 'sip transport: error response not sent');
-    }
+    this.inbound.deliver(data, true, flow.remote, flow.local ?? flow.remote, flow.id, (bytes) => this.driver.write(id, bytes, !isUtf8(bytes)));
   }
 }
 
