@@ -31,8 +31,7 @@ function parses(fn: () => unknown): boolean {
  * is rebuilt from what can be read of it; without a readable Via there is nowhere to answer, so
  * undefined. The To tag is derived from the request, so retransmissions get the same answer.
  */
-export function errorResponse(fields: ReadonlyArray<readonly [string, string]>, status: number, reason: string): SipResponse | undefined {
-  const src = new SipHeaders(fields);
+export function errorResponse(src: SipHeaders, status: number, reason: string): SipResponse | undefined {
   const vias = src.getAll('via');
   if (vias.length === 0) return undefined;
   const h = new SipHeaders();

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { TOKEN } from './chars.js';
+import { SipHeaders } from './sip-headers.js';
 import { SipParseError } from './sip-parse-error.js';
 import type { SipLimits } from './types.js';
 
@@ -7,8 +8,8 @@ import type { SipLimits } from './types.js';
 export interface HeaderSection {
   /** undefined when none could be read (see `error`). */
   startLine: string | undefined;
-  /** [name as written, value trimmed with folding kept] */
-  fields: Array<[string, string]>;
+  /** Fields as written, values trimmed with folding kept. */
+  headers: SipHeaders;
   /** Offset of the body in the input; -1 when no empty line ends the header section. */
   bodyStart: number;
   /** First problem met (limits, framing, malformed line); fields read before it are kept. */
@@ -30,7 +31,7 @@ function isWsp(c: number): boolean {
  * folding kept as received. Never throws.
  */
 export function readHeaderSection(buf: Buffer, limits: SipLimits): HeaderSection {
-  const section: HeaderSection = { startLine: undefined, fields: [], bodyStart: -1, error: undefined };
+  const section: HeaderSection = { startLine: undefined, headers: new SipHeaders(), bodyStart: -1, error: undefined };
   let start = 0;
   while (start < buf.length && (buf[start] === 0x0d || buf[start] === 0x0a)) start++;
   const hardEnd = Math.min(buf.length, start + limits.maxHeaderBytes);
@@ -72,30 +73,15 @@ export function readHeaderSection(buf: Buffer, limits: SipLimits): HeaderSection
 
 function splitLines(text: string, limits: SipLimits, section: HeaderSection): void {
   const n = text.length;
+  const headers = section.headers;
   let pos = 0;
-  let first = true;
-  // the field being assembled
+  // the field being assembled: [fStart, fEnd) with its name ending at nameEnd, value from valueStart
   let fStart = -1;
   let nameEnd = 0;
   let valueStart = 0;
   let fEnd = 0;
-  const flush = (): boolean => {
-    if (fStart < 0) return true;
-    if (fEnd - fStart > limits.maxLineLength) return fail(tooLarge(`Header line over ${limits.maxLineLength} bytes`));
-    if (section.fields.length >= limits.maxHeaderCount) return fail(tooLarge(`More than ${limits.maxHeaderCount} header fields`));
-    let vs = valueStart;
-    let ve = fEnd;
-    while (vs < ve && isLwsAt(text, vs)) vs++;
-    while (ve > vs && isLwsAt(text, ve - 1)) ve--;
-    section.fields.push([text.slice(fStart, nameEnd), text.slice(vs, ve)]);
-    fStart = -1;
-    return true;
-  };
-  const fail = (e: SipParseError): false => {
-    section.error ??= e;
-    return false;
-  };
   let nextCr = -1;
+  let error: SipParseError | undefined;
   while (pos < n) {
     let eol = text.indexOf('\n', pos);
     if (eol < 0) eol = n;
@@ -106,37 +92,37 @@ function splitLines(text: string, limits: SipLimits, section: HeaderSection): vo
       if (nextCr < 0) nextCr = n;
     }
     if (nextCr < le) {
-      fail(new SipParseError(400, 'Bad Request - Bare CR in header section'));
-      return;
+      error = new SipParseError(400, 'Bad Request - Bare CR in header section');
+      break;
     }
-    if (first) {
+    if (section.startLine === undefined) {
       if (le - pos > limits.maxLineLength) {
-        fail(tooLarge(`Start line over ${limits.maxLineLength} bytes`));
-        return;
+        error = tooLarge(`Start line over ${limits.maxLineLength} bytes`);
+        break;
       }
       section.startLine = text.slice(pos, le);
-      first = false;
     } else if (isWsp(text.charCodeAt(pos))) {
       // folded continuation (LWS): belongs to the field above
       if (fStart < 0) {
-        fail(new SipParseError(400, 'Bad Request - Malformed header line'));
-        return;
+        error = new SipParseError(400, 'Bad Request - Malformed header line');
+        break;
       }
       fEnd = le;
-      if (fEnd - fStart > limits.maxLineLength) {
-        fail(tooLarge(`Header line over ${limits.maxLineLength} bytes`));
-        return;
-      }
     } else {
-      if (!flush()) return;
+      if (fStart >= 0) {
+        error = emit(text, fStart, nameEnd, valueStart, fEnd, limits, headers);
+        fStart = -1;
+        if (error !== undefined) break;
+      }
       // message-header = field-name *(SP / HTAB) ":" value
       let i = pos;
-      while (i < le && text.charCodeAt(i) < 128 && TOKEN[text.charCodeAt(i)] === 1) i++;
+      let c = text.charCodeAt(i);
+      while (i < le && c < 128 && TOKEN[c] === 1) c = text.charCodeAt(++i);
       let j = i;
       while (j < le && isWsp(text.charCodeAt(j))) j++;
       if (i === pos || j >= le || text.charCodeAt(j) !== 0x3a) {
-        fail(new SipParseError(400, 'Bad Request - Malformed header line'));
-        return;
+        error = new SipParseError(400, 'Bad Request - Malformed header line');
+        break;
       }
       fStart = pos;
       nameEnd = i;
@@ -145,7 +131,20 @@ function splitLines(text: string, limits: SipLimits, section: HeaderSection): vo
     }
     pos = eol + 1;
   }
-  flush();
+  if (error === undefined && fStart >= 0) error = emit(text, fStart, nameEnd, valueStart, fEnd, limits, headers);
+  if (error !== undefined) section.error ??= error;
+}
+
+/** Appends one complete field (value trimmed, folding kept); a limit exceeded is returned. */
+function emit(text: string, fStart: number, nameEnd: number, valueStart: number, fEnd: number, limits: SipLimits, headers: SipHeaders): SipParseError | undefined {
+  if (fEnd - fStart > limits.maxLineLength) return tooLarge(`Header line over ${limits.maxLineLength} bytes`);
+  if (headers.size >= limits.maxHeaderCount) return tooLarge(`More than ${limits.maxHeaderCount} header fields`);
+  let vs = valueStart;
+  let ve = fEnd;
+  while (vs < ve && isLwsAt(text, vs)) vs++;
+  while (ve > vs && isLwsAt(text, ve - 1)) ve--;
+  headers.append(text.slice(fStart, nameEnd), text.slice(vs, ve));
+  return undefined;
 }
 
 function isLwsAt(text: string, i: number): boolean {

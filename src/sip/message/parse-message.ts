@@ -1,10 +1,10 @@
 import { errorResponse } from './error-response.js';
 import { readHeaderSection } from './header-section.js';
-import { SipHeaders } from './sip-headers.js';
 import { SipParseError } from './sip-parse-error.js';
 import { parseStartLine } from './start-line.js';
 import { DEFAULT_SIP_LIMITS } from './types.js';
 import { validateHeaders } from './validate-headers.js';
+import type { SipHeaders } from './sip-headers.js';
 import type { SipLimits, SipMessage, SipResponse } from './types.js';
 
 export type ParseResult =
@@ -50,40 +50,40 @@ function parse(data: Uint8Array, options: ParseOptions): ParseResult {
   const limits = options.limits ?? DEFAULT_SIP_LIMITS;
   const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const section = readHeaderSection(buf, limits);
-  if (section.startLine === undefined) return failed(section.error ?? bad('Empty message'), false, undefined, section.fields);
+  if (section.startLine === undefined) return failed(section.error ?? bad('Empty message'), false, undefined, section.headers);
   const start = parseStartLine(section.startLine);
   if ('error' in start) {
     // the start line comes first: its problem is the one reported (505 for another SIP version)
-    return failed(start.error, start.requestLike, start.method, section.fields);
+    return failed(start.error, start.requestLike, start.method, section.headers);
   }
   const requestLike = start.kind === 'request';
   const method = start.kind === 'request' ? start.method : undefined;
-  if (section.error !== undefined) return failed(section.error, requestLike, method, section.fields);
+  if (section.error !== undefined) return failed(section.error, requestLike, method, section.headers);
 
-  const headers = new SipHeaders(section.fields);
+  const headers = section.headers;
   let contentLength: number | undefined;
   try {
     contentLength = validateHeaders(headers, start.kind === 'request' ? start.method : undefined);
   } catch (e) {
-    return failed(e instanceof SipParseError ? e : bad('Malformed header'), requestLike, method, section.fields);
+    return failed(e instanceof SipParseError ? e : bad('Malformed header'), requestLike, method, section.headers);
   }
   // framing (RFC 3261 §18.3, RFC 4475 §3.1.2.2 clerr, §3.1.1.8 dblreq)
   const bodyStart = section.bodyStart;
   const available = buf.length - bodyStart;
   let bodyLength: number;
   if (contentLength === undefined) {
-    if (!options.datagram) return failed(bad('Missing Content-Length header'), requestLike, method, section.fields);
+    if (!options.datagram) return failed(bad('Missing Content-Length header'), requestLike, method, section.headers);
     bodyLength = available;
   } else {
     if (contentLength > available) {
       const e = contentLength > limits.maxBodyBytes ? tooLarge(`Body over ${limits.maxBodyBytes} bytes`) : bad('Content-Length larger than message');
-      return failed(e, requestLike, method, section.fields);
+      return failed(e, requestLike, method, section.headers);
     }
     bodyLength = contentLength;
   }
-  if (bodyLength > limits.maxBodyBytes) return failed(tooLarge(`Body over ${limits.maxBodyBytes} bytes`), requestLike, method, section.fields);
+  if (bodyLength > limits.maxBodyBytes) return failed(tooLarge(`Body over ${limits.maxBodyBytes} bytes`), requestLike, method, section.headers);
   if (bodyStart + bodyLength > limits.maxMessageBytes) {
-    return failed(tooLarge(`Message over ${limits.maxMessageBytes} bytes`), requestLike, method, section.fields);
+    return failed(tooLarge(`Message over ${limits.maxMessageBytes} bytes`), requestLike, method, section.headers);
   }
   const body = new Uint8Array(bodyLength);
   if (bodyLength > 0) body.set(buf.subarray(bodyStart, bodyStart + bodyLength));
@@ -94,7 +94,7 @@ function parse(data: Uint8Array, options: ParseOptions): ParseResult {
   return { ok: true, message };
 }
 
-function failed(error: SipParseError, requestLike: boolean, method: string | undefined, fields: Array<[string, string]>): ParseResult {
-  const response = requestLike && method !== 'ACK' ? errorResponse(fields, error.status, error.reason) : undefined;
+function failed(error: SipParseError, requestLike: boolean, method: string | undefined, headers: SipHeaders): ParseResult {
+  const response = requestLike && method !== 'ACK' ? errorResponse(headers, error.status, error.reason) : undefined;
   return { ok: false, error, response };
 }

@@ -39,42 +39,48 @@ export function parseStartLine(line: string): StartLine | StartLineError {
   const sp = line.indexOf(' ');
   const method = sp > 0 ? line.slice(0, sp) : '';
   if (!isToken(method)) return { error: bad('Malformed Request-Line'), requestLike: false, method: undefined };
-  const fail = (e: SipParseError): StartLineError => ({ error: e, requestLike: true, method });
   const last = line.lastIndexOf(' ');
-  if (last === sp) return fail(bad('Malformed Request-Line'));
+  if (last === sp) return requestError(bad('Malformed Request-Line'), method);
   const v = version(line.slice(last + 1));
-  if (v === 0) return fail(new SipParseError(505, 'Version Not Supported'));
-  if (v < 0) return fail(bad('Malformed Request-Line'));
+  if (v === 0) return requestError(new SipParseError(505, 'Version Not Supported'), method);
+  if (v < 0) return requestError(bad('Malformed Request-Line'), method);
   const uriText = line.slice(sp + 1, last);
-  if (uriText.length === 0 || uriText.includes(' ') || uriText.includes('\t')) return fail(bad('Malformed Request-Line'));
+  if (uriText.length === 0 || uriText.includes(' ') || uriText.includes('\t')) return requestError(bad('Malformed Request-Line'), method);
   let uri: Uri;
   try {
     uri = parseUri(uriText);
   } catch {
-    return fail(bad('Malformed Request-URI'));
+    return requestError(bad('Malformed Request-URI'), method);
   }
-  if (isSipUri(uri) && uri.headers !== undefined) return fail(bad('Headers in Request-URI'));
+  if (isSipUri(uri) && uri.headers !== undefined) return requestError(bad('Headers in Request-URI'), method);
   return { kind: 'request', method, uri };
 }
 
+function requestError(error: SipParseError, method: string): StartLineError {
+  return { error, requestLike: true, method };
+}
+
+function responseError(reason: string): StartLineError {
+  return { error: bad(reason), requestLike: false, method: undefined };
+}
+
 function parseStatusLine(line: string): StartLine | StartLineError {
-  const fail = (reason: string): StartLineError => ({ error: bad(reason), requestLike: false, method: undefined });
   const sp = line.indexOf(' ');
-  if (sp < 0) return fail('Malformed Status-Line');
+  if (sp < 0) return responseError('Malformed Status-Line');
   const v = version(line.slice(0, sp));
   if (v !== 1) return { error: new SipParseError(505, 'Version Not Supported'), requestLike: false, method: undefined };
   // Status-Code = 3DIGIT, 100..699
   const c0 = line.charCodeAt(sp + 1);
-  if (!isDigit(c0) || !isDigit(line.charCodeAt(sp + 2)) || !isDigit(line.charCodeAt(sp + 3))) return fail('Malformed Status-Code');
+  if (!isDigit(c0) || !isDigit(line.charCodeAt(sp + 2)) || !isDigit(line.charCodeAt(sp + 3))) return responseError('Malformed Status-Code');
   const status = Number(line.slice(sp + 1, sp + 4));
-  if (status < 100 || status > 699) return fail('Malformed Status-Code');
+  if (status < 100 || status > 699) return responseError('Malformed Status-Code');
   const after = sp + 4;
-  if (after < line.length && line.charCodeAt(after) !== 0x20) return fail('Malformed Status-Code');
+  if (after < line.length && line.charCodeAt(after) !== 0x20) return responseError('Malformed Status-Code');
   const reason = line.slice(Math.min(after + 1, line.length));
   // Reason-Phrase = *(reserved / unreserved / escaped / UTF8-NONASCII / UTF8-CONT / SP / HTAB)
   for (let i = 0; i < reason.length; i++) {
     const c = reason.charCodeAt(i);
-    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return fail('Malformed Reason-Phrase');
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return responseError('Malformed Reason-Phrase');
   }
   return { kind: 'response', status, reason };
 }

@@ -1,27 +1,11 @@
-import { isIn, WORD } from './chars.js';
+import { isIn, isLws, TOKEN, WORD } from './chars.js';
 import { parseContact } from './contact.js';
 import { parseContentType } from './content-type.js';
 import { parseNameAddr, parseNameAddrList } from './name-addr.js';
-import { parseContentLength, parseCSeq, parseDeltaSeconds, parseMaxForwards, parseTokenList } from './scalar.js';
+import { parseContentLength, parseCSeq, parseDeltaSeconds, parseMaxForwards } from './scalar.js';
 import { malformedHeader, SipParseError } from './sip-parse-error.js';
 import { parseVia } from './via.js';
 import type { SipHeaders } from './sip-headers.js';
-
-/** Header fields that must appear exactly once (RFC 3261 §8.1.1, §20; RFC 4475 §3.3.8 multi01). */
-const SINGLE: ReadonlyArray<readonly [string, string]> = [
-  ['from', 'From'],
-  ['to', 'To'],
-  ['call-id', 'Call-ID'],
-  ['cseq', 'CSeq'],
-];
-
-/** Header fields that may appear at most once (RFC 4475 §3.3.9 mcl01 for Content-Length). */
-const AT_MOST_ONCE: ReadonlyArray<readonly [string, string]> = [
-  ['content-length', 'Content-Length'],
-  ['max-forwards', 'Max-Forwards'],
-  ['content-type', 'Content-Type'],
-  ['expires', 'Expires'],
-];
 
 /** callid = word [ "@" word ] (RFC 3261 §25.1). */
 export function isCallId(v: string): boolean {
@@ -37,8 +21,31 @@ export function isCallId(v: string): boolean {
   return true;
 }
 
-function tokens(value: string, header: string): void {
-  parseTokenList(value, header);
+/** `[token *(COMMA token)]` without allocating (the grammar of parseTokenList). */
+function tokens(v: string, header: string): void {
+  const n = v.length;
+  let i = 0;
+  while (i < n && isLws(v.charCodeAt(i))) i++;
+  if (i === n) return;
+  for (;;) {
+    const s = i;
+    while (i < n && isIn(TOKEN, v.charCodeAt(i))) i++;
+    if (i === s) throw malformedHeader(header, 'token expected');
+    while (i < n && isLws(v.charCodeAt(i))) i++;
+    if (i === n) return;
+    if (v.charCodeAt(i) !== 0x2c) throw malformedHeader(header, 'comma expected');
+    i++;
+    while (i < n && isLws(v.charCodeAt(i))) i++;
+  }
+}
+
+function once(n: number, name: string): void {
+  if (n === 0) throw new SipParseError(400, `Bad Request - Missing ${name} header`);
+  if (n > 1) throw new SipParseError(400, `Bad Request - Multiple ${name} headers`);
+}
+
+function atMostOnce(n: number, name: string): void {
+  if (n > 1) throw new SipParseError(400, `Bad Request - Multiple ${name} headers`);
 }
 
 /**
@@ -50,6 +57,14 @@ function tokens(value: string, header: string): void {
  */
 export function validateHeaders(headers: SipHeaders, requestMethod: string | undefined): number | undefined {
   let via = 0;
+  let from = 0;
+  let to = 0;
+  let cid = 0;
+  let cseqs = 0;
+  let cls = 0;
+  let mfs = 0;
+  let cts = 0;
+  let exps = 0;
   let contentLength: number | undefined;
   for (const f of headers) {
     const v = f.value;
@@ -59,15 +74,19 @@ export function validateHeaders(headers: SipHeaders, requestMethod: string | und
         via++;
         break;
       case 'from':
+        from++;
         parseNameAddr(v, 'From');
         break;
       case 'to':
+        to++;
         parseNameAddr(v, 'To');
         break;
       case 'call-id':
+        cid++;
         if (!isCallId(v)) throw malformedHeader('Call-ID');
         break;
       case 'cseq': {
+        cseqs++;
         const cseq = parseCSeq(v);
         if (requestMethod !== undefined && cseq.method !== requestMethod) {
           throw new SipParseError(400, 'Bad Request - CSeq method does not match the request method');
@@ -75,6 +94,7 @@ export function validateHeaders(headers: SipHeaders, requestMethod: string | und
         break;
       }
       case 'max-forwards':
+        mfs++;
         parseMaxForwards(v);
         break;
       case 'contact':
@@ -87,12 +107,15 @@ export function validateHeaders(headers: SipHeaders, requestMethod: string | und
         parseNameAddrList(v, 'Record-Route');
         break;
       case 'content-length':
+        cls++;
         contentLength = parseContentLength(v);
         break;
       case 'content-type':
+        cts++;
         parseContentType(v);
         break;
       case 'expires':
+        exps++;
         parseDeltaSeconds(v, 'Expires');
         break;
       case 'allow':
@@ -115,13 +138,14 @@ export function validateHeaders(headers: SipHeaders, requestMethod: string | und
     }
   }
   if (via === 0) throw new SipParseError(400, 'Bad Request - Missing Via header');
-  for (const [key, name] of SINGLE) {
-    const n = headers.count(key);
-    if (n === 0) throw new SipParseError(400, `Bad Request - Missing ${name} header`);
-    if (n > 1) throw new SipParseError(400, `Bad Request - Multiple ${name} headers`);
-  }
-  for (const [key, name] of AT_MOST_ONCE) {
-    if (headers.count(key) > 1) throw new SipParseError(400, `Bad Request - Multiple ${name} headers`);
-  }
+  // exactly once (RFC 3261 §8.1.1; RFC 4475 §3.3.8); at most once (§3.3.9 for Content-Length)
+  once(from, 'From');
+  once(to, 'To');
+  once(cid, 'Call-ID');
+  once(cseqs, 'CSeq');
+  atMostOnce(cls, 'Content-Length');
+  atMostOnce(mfs, 'Max-Forwards');
+  atMostOnce(cts, 'Content-Type');
+  atMostOnce(exps, 'Expires');
   return contentLength;
 }

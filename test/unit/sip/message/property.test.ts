@@ -27,7 +27,7 @@ describe('properties: parse(format(x)) = x', () => {
 
   test('whole requests and responses, stream and datagram', () => {
     fc.assert(
-      fc.property(message, fc.boolean(), (m) => {
+      fc.property(message, (m) => {
         for (const datagram of [false, true]) {
           const r = parseMessage(serializeMessage(m), { datagram });
           assert.ok(r.ok, r.ok ? '' : `${r.error.message}\n${serializeMessage(m).toString('latin1')}`);
