@@ -163,4 +163,37 @@ describe('SIP transport over real sockets', { timeout: 20_000 }, () => {
     assert.equal(st.keepAlivesReceived, 1);
     assert.equal(st.received, 1);
   });
+
+  test('a reset mid-message and an endless header are survived and cleaned up', async () => {
+    const server = ep();
+    const srv = await server.layer.listen('tcp', '127.0.0.1', 0);
+    const connected = (): Promise<ReturnType<typeof netConnect>> =>
+      new Promise((resolve) => {
+        const s = netConnect({ host: '127.0.0.1', port: srv.port }, () => resolve(s));
+        s.on('error', () => {});
+      });
+    const a = await connected();
+    a.write(request('TCP', 'x.invalid').slice(0, 40));
+    a.resetAndDestroy();
+    const b = await connected();
+    const closed = new Promise<void>((r) => b.once('close', () => r()));
+    const chunk = Buffer.alloc(16 * 1024, 0x61);
+    const writeMore = (): void => {
+      if (!b.destroyed && b.write(chunk)) setImmediate(writeMore);
+    };
+    b.on('drain', writeMore);
+    writeMore();
+    await closed; // header section over 32 KiB: framing error, connection closed by the server
+    const st = server.layer.stats();
+    assert.equal(st.framingErrors, 1);
+    assert.equal(server.inbox.size, 0);
+    // both connections are gone from the books once the driver has reported them
+    const c = await connected();
+    c.write(request('TCP', 'x.invalid'));
+    await server.inbox.next();
+    // the reset one may be reported a few event-loop turns later
+    for (let i = 0; i < 10_000 && server.layer.stats().openConnections !== 1; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(server.layer.stats().openConnections, 1);
+    c.destroy();
+  });
 });
