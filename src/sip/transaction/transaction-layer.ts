@@ -4,7 +4,7 @@
  * and keeps memory bounded (terminated transactions are forgotten at once; a hard cap).
  */
 import type { Clock } from '../../lib/clock.js';
-import { callId, cseqOf, formatUri, fromTag, paramValue, toTag, topVia, uriEquals } from '../message/index.js';
+import { SipParseError, callId, cseqOf, formatUri, fromTag, paramValue, toTag, topVia, uriEquals } from '../message/index.js';
 import type { SipMessage, SipRequest, SipResponse } from '../message/types.js';
 import type { InboundMessage, OutboundTarget, SipTransport } from '../transport/types.js';
 import { ClientInviteTransaction } from './client-invite-transaction.js';
@@ -23,8 +23,11 @@ export interface TransactionLayerDeps {
   clock: Clock;
   transport: SipTransport;
   user: TransactionUser;
-  /** Receives exceptions thrown by transaction-user callbacks (they never break the layer). Default: ignored. */
-  onUserError?: ((error: unknown) => void) | undefined;
+  /**
+   * Receives exceptions thrown by transaction-user callbacks and internal faults (they never
+   * break the layer); malformed network input is dropped without a report. Default: ignored.
+   */
+  onError?: ((error: unknown) => void) | undefined;
 }
 
 export interface TransactionLayerOptions {
@@ -108,8 +111,9 @@ export class TransactionLayer {
     try {
       if (inbound.message.kind === 'response') this.receiveResponse(inbound, inbound.message);
       else this.receiveRequest(inbound, inbound.message);
-    } catch {
-      // A message without a usable Via/CSeq/Call-ID/From: dropped (the parser normally rejects it first).
+    } catch (error) {
+      // A message without a usable Via/CSeq/Call-ID/From is dropped (the parser normally rejects it first).
+      if (!(error instanceof SipParseError)) this.report(error);
     }
   }
 
@@ -207,11 +211,15 @@ export class TransactionLayer {
     try {
       fn();
     } catch (error) {
-      try {
-        this.deps.onUserError?.(error);
-      } catch {
-        // the error hook itself failed: nothing more to do
-      }
+      this.report(error);
+    }
+  }
+
+  private report(error: unknown): void {
+    try {
+      this.deps.onError?.(error);
+    } catch {
+      // the error hook itself failed: nothing more to do
     }
   }
 

@@ -134,7 +134,7 @@ describe('TransactionLayer: robustness', () => {
     assert.throws(() => new TransactionLayer(deps, { maxTransactions: 1.5 }), hasCode('SIP_TX_BAD_OPTIONS'));
   });
 
-  test('a throwing TU never breaks the layer; errors go to onUserError', () => {
+  test('a throwing TU never breaks the layer; errors go to onError', () => {
     const clock = new ManualClock();
     const transport = new FakeTransport(clock);
     const errors: unknown[] = [];
@@ -145,7 +145,7 @@ describe('TransactionLayer: robustness', () => {
       clock,
       transport,
       user: { onRequest: boom, onAck: boom, onStrayResponse: boom },
-      onUserError: (e) => errors.push(e),
+      onError: (e) => errors.push(e),
     });
     layer.receive(inbound(request()));
     layer.receive(inbound(request({ method: 'ACK', branch: 'z9hG4bKother', toTag: 'x' })));
@@ -159,7 +159,13 @@ describe('TransactionLayer: robustness', () => {
     assert.equal(tx.state, 'completed', 'the state machine moved on despite the TU');
     clock.advance(60_000);
     assert.equal(tx.state, 'terminated');
-    assert.equal(errors.length, 4);
+    const noVia = request({ branch: 'z9hG4bKnovia' });
+    noVia.headers.remove('via');
+    layer.receive(inbound(noVia));
+    const badCSeq = request({ branch: 'old' });
+    badCSeq.headers.set('CSeq', 'x');
+    layer.receive(inbound(badCSeq));
+    assert.equal(errors.length, 4, 'malformed input is dropped, not reported');
     assert.equal(clock.pendingTimers, 0);
     assert.deepEqual(layer.stats().serverTransactions, 1);
   });
