@@ -227,6 +227,12 @@ export class NodeTransportDriver implements TransportDriver {
       this.attachWebSocket(protocol, web);
       server = web;
     }
+    // Every accepted TCP socket, whatever it becomes (SIP stream, TLS, HTTP upgrade), until it closes.
+    const raw = new Set<Socket>();
+    server.on('connection', (s: Socket) => {
+      raw.add(s);
+      s.once('close', () => raw.delete(s));
+    });
     await new Promise<void>((resolve, reject) => {
       const onError = (e: Error): void => reject(bindError(protocol, host, port, e));
       server.once('error', onError);
@@ -242,8 +248,9 @@ export class NodeTransportDriver implements TransportDriver {
       address: bound,
       close: () =>
         new Promise<void>((r) => {
-          if ('closeAllConnections' in server) server.closeAllConnections();
           server.close(() => r());
+          // Sockets still in a TLS or WebSocket handshake would hold close() open: end them too.
+          for (const s of raw) s.destroy();
         }),
     };
   }

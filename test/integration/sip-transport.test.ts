@@ -196,4 +196,23 @@ describe('SIP transport over real sockets', { timeout: 20_000 }, () => {
     assert.equal(server.layer.stats().openConnections, 1);
     c.destroy();
   });
+
+  test('close() does not wait for peers stuck in a TLS or WebSocket handshake', async () => {
+    const server = endpoint(tlsDriverOptions());
+    const tlsAddr = await server.layer.listen('tls', '127.0.0.1', 0);
+    const wsAddr = await server.layer.listen('ws', '127.0.0.1', 0);
+    const stuck = await Promise.all(
+      [tlsAddr.port, wsAddr.port].map(
+        (port) =>
+          new Promise<ReturnType<typeof netConnect>>((resolve) => {
+            const s = netConnect({ host: '127.0.0.1', port }, () => resolve(s));
+            s.on('error', () => {});
+          }),
+      ),
+    );
+    stuck[1]!.write('GET / HTTP/1.1\r\nHost: x\r\n'); // an unfinished HTTP request
+    const closedAll = Promise.all(stuck.map((s) => new Promise<void>((r) => s.once('close', () => r()))));
+    await server.layer.close();
+    await closedAll;
+  });
 });
