@@ -39,6 +39,8 @@ export interface Flow {
   queue: QueuedSend[];
   /** clock.now() of the last byte sent or received. */
   lastActivity: number;
+  /** clock.now() before which the flow is not closed as idle (TransportLayer.holdFlow). */
+  heldUntil: number;
   idleTimer: TimerHandle | undefined;
   keepAliveTimer: TimerHandle | undefined;
   connectTimer: TimerHandle | undefined;

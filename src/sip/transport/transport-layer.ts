@@ -13,6 +13,7 @@ import type { Clock } from '../../lib/clock.js';
 import { serializeMessage } from '../message/index.js';
 import type { SipMessage } from '../message/types.js';
 import { ConnectionTable, type Flow, type QueuedSend } from './connection-table.js';
+import { FlowTimers } from './flow-timers.js';
 import { framingErrorResponse } from './framing-error-response.js';
 import { ipFamily, unbracket } from './ip-literal.js';
 import { InboundDelivery, type Logger } from './inbound-delivery.js';
@@ -32,7 +33,6 @@ export interface TransportLayerDeps {
   logger?: Logger;
 }
 
-const PING = new Uint8Array([13, 10, 13, 10]);
 const PONG = new Uint8Array([13, 10]);
 /** Largest UDP payload over IPv4 (65,535 − 20 IP − 8 UDP). */
 const MAX_UDP_PAYLOAD = 65507;
@@ -45,6 +45,7 @@ export class TransportLayer implements SipTransport {
   private readonly logger: Logger | undefined;
   private readonly opts: ResolvedTransportOptions;
   private readonly inbound: InboundDelivery;
+  private readonly timers: FlowTimers;
   private readonly listeners: TransportAddress[] = [];
   private readonly flows = new ConnectionTable();
   private readonly counters = newCounters();
@@ -59,6 +60,13 @@ export class TransportLayer implements SipTransport {
     this.logger = deps.logger;
     this.opts = resolveTransportOptions(options);
     this.inbound = new InboundDelivery(deps.user, this.opts.limits, this.counters, deps.logger);
+    this.timers = new FlowTimers({
+      clock: this.clock,
+      idleTimeoutMs: this.opts.idleTimeoutMs,
+      keepAliveIntervalMs: this.opts.keepAliveIntervalMs,
+      closeIdle: (flow) => this.closeFlow(flow),
+      write: (flow, bytes) => this.driver.write(flow.id, bytes),
+    });
     this.driver.setUser(this.driverUser());
   }
 
@@ -96,6 +104,18 @@ export class TransportLayer implements SipTransport {
     this.sendStream({ message, target, bytes, udpFallback: undefined }, dest, target.flowId);
   }
 
+  /**
+   * Keeps an open connection from being closed as idle for `durationMs` from now (e.g. the flow of
+   * a registered contact: requests for it must reach the UA over that connection, RFC 5626 §5.3).
+   * Returns false when the flow is not open. Holding again replaces the previous deadline.
+   */
+  holdFlow(flowId: string, durationMs: number): boolean {
+    const flow = this.flows.get(flowId);
+    if (flow === undefined || flow.state !== 'open') return false;
+    flow.heldUntil = this.clock.now() + Math.max(0, durationMs);
+    return true;
+  }
+
   isReliable(protocol: TransportProtocol): boolean {
     return protocol !== 'udp';
   }
@@ -114,7 +134,7 @@ export class TransportLayer implements SipTransport {
     if (this.closed) return;
     this.closed = true;
     for (const f of this.flows.all()) {
-      this.stopTimers(f);
+      this.timers.stop(f);
       this.flows.remove(f.id);
     }
     await this.driver.shutdown();
@@ -188,6 +208,7 @@ export class TransportLayer implements SipTransport {
       framer: isWs(protocol) ? undefined : new StreamFramer(this.opts.limits),
       queue: [],
       lastActivity: this.clock.now(),
+      heldUntil: 0,
       idleTimer: undefined,
       keepAliveTimer: undefined,
       connectTimer: undefined,
@@ -228,8 +249,7 @@ export class TransportLayer implements SipTransport {
       const queued = known.queue;
       known.queue = [];
       for (const item of queued) this.write(known, item);
-      this.armIdle(known);
-      this.armKeepAlive(known);
+      this.timers.start(known);
       return;
     }
     if (this.closed || this.flows.size >= this.opts.maxConnections) {
@@ -238,14 +258,14 @@ export class TransportLayer implements SipTransport {
       return;
     }
     const flow = this.newFlow(conn.id, conn.protocol, conn.remote, conn.local, conn.outbound, 'open');
-    this.armIdle(flow);
+    this.timers.start(flow);
   }
 
   private connectFailed(id: string, error: Error): void {
     this.abandoned.delete(id);
     const flow = this.flows.remove(id);
     if (flow === undefined) return;
-    this.stopTimers(flow);
+    this.timers.stop(flow);
     for (const item of flow.queue) {
       if (item.udpFallback !== undefined) {
         // RFC 3261 §18.1.1: retry over UDP with the message as the user gave it.
@@ -261,45 +281,14 @@ export class TransportLayer implements SipTransport {
     if (flow === undefined) return;
     if (flow.state === 'connecting') return this.connectFailed(id, error ?? new TransportError('TRANSPORT_CONNECTION_CLOSED', 'closed while connecting'));
     this.flows.remove(id);
-    this.stopTimers(flow);
+    this.timers.stop(flow);
   }
 
   private closeFlow(flow: Flow): void {
     if (flow.state === 'closing') return;
     this.flows.setState(flow, 'closing');
-    this.stopTimers(flow);
+    this.timers.stop(flow);
     this.driver.close(flow.id);
-  }
-
-  private stopTimers(flow: Flow): void {
-    flow.idleTimer?.cancel();
-    flow.keepAliveTimer?.cancel();
-    flow.connectTimer?.cancel();
-    flow.idleTimer = flow.keepAliveTimer = flow.connectTimer = undefined;
-  }
-
-  /** Idle close: one timer per flow, re-armed lazily from the last activity (no reset per message). */
-  private armIdle(flow: Flow, delay = this.opts.idleTimeoutMs): void {
-    if (this.opts.idleTimeoutMs <= 0) return;
-    flow.idleTimer = this.clock.setTimer(delay, () => {
-      flow.idleTimer = undefined;
-      if (flow.state !== 'open') return;
-      const idle = this.clock.now() - flow.lastActivity;
-      if (idle >= this.opts.idleTimeoutMs) this.closeFlow(flow);
-      else this.armIdle(flow, this.opts.idleTimeoutMs - idle);
-    });
-  }
-
-  /** RFC 5626 §4.4.1: CRLFCRLF pings on tcp/tls flows we opened. */
-  private armKeepAlive(flow: Flow): void {
-    if (this.opts.keepAliveIntervalMs <= 0 || !flow.outbound || isWs(flow.protocol)) return;
-    flow.keepAliveTimer = this.clock.setTimer(this.opts.keepAliveIntervalMs, () => {
-      flow.keepAliveTimer = undefined;
-      if (flow.state !== 'open') return;
-      flow.lastActivity = this.clock.now();
-      this.driver.write(flow.id, PING);
-      this.armKeepAlive(flow);
-    });
   }
 
   // ---- receive path ----

@@ -139,6 +139,23 @@ describe('TransportLayer send path (RFC 3261 §18.1)', () => {
     assert.equal(h.layer.stats().openConnections, 0);
   });
 
+  test('a held flow outlives the idle timeout until its deadline', async () => {
+    const h = new Harness({ idleTimeoutMs: 60_000 });
+    await h.layer.listen('tcp', '0.0.0.0', 5060);
+    h.peerConnect('tcp');
+    h.peer.write(h.peerEvents.of('opened')[0]!.conn.id, enc.encode(request({ transport: 'TCP' })));
+    h.settle();
+    const flowId = h.received[0]!.flowId!;
+    assert.equal(h.layer.holdFlow(flowId, 600_000), true);
+    assert.equal(h.layer.holdFlow('no-such-flow', 1), false);
+    h.clock.advance(599_999);
+    h.settle();
+    assert.equal(h.peerEvents.of('closed').length, 0);
+    h.clock.advance(1);
+    h.settle();
+    assert.equal(h.peerEvents.of('closed').length, 1);
+  });
+
   test('maxConnections: extra accepted connections are closed, extra outbound ones fail', async () => {
     const h = new Harness({ maxConnections: 2 });
     await h.layer.listen('tcp', '0.0.0.0', 5060);
