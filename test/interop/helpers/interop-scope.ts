@@ -64,7 +64,12 @@ export class InteropScope {
       }
     }
     await Promise.all([...this.#processes].map((p) => p.stop('SIGTERM', 2000)));
-    for (const dir of this.#dirs) rmSync(dir, { recursive: true, force: true });
+    if (process.env['P2PSIP_INTEROP_KEEP_TMP'] === '1') {
+      // Debugging aid: keep logs, stats and pcaps.
+      for (const dir of this.#dirs) process.stderr.write(`kept ${dir}\n`);
+    } else {
+      for (const dir of this.#dirs) rmSync(dir, { recursive: true, force: true });
+    }
     process.removeListener('exit', this.#onExit);
     if (errors.length > 0) throw new AggregateError(errors, 'interop scope cleanup failed');
   }

@@ -16,6 +16,8 @@ export interface DiagnosticContext {
 }
 
 export interface SipCaptureCheck {
+  /** The pcap being written, undefined when capture is left out. */
+  readonly file: string | undefined;
   /** Stops the capture, dissects it and asserts: >= minSipPackets SIP packets, no problems. */
   finish(minSipPackets: number): Promise<SipDissection | undefined>;
 }
@@ -39,6 +41,7 @@ export async function startSipCaptureCheck(
     });
   }
   return {
+    file: capture?.file,
     async finish(minSipPackets: number) {
       if (capture === undefined) return undefined;
       await capture.stop();

@@ -113,3 +113,43 @@ export async function dissectSip(scope: InteropScope, file: string, ports: reado
   if (checkExit.code !== 0) throw new Error(`tshark -Y check failed (${String(checkExit.code)}):\n${check.tail()}`);
   return { sipPackets, problems, problemCount };
 }
+
+export interface ResponseRepeats {
+  /** SIP responses seen from srcPort to dstPort. */
+  readonly responses: number;
+  /** How many of them repeat an earlier (Call-ID, CSeq, status) — retransmissions. */
+  readonly repeats: number;
+}
+
+/** Counts SIP responses sent over UDP from srcPort to dstPort and how many were sent again. */
+export async function countResponseRepeats(
+  scope: InteropScope,
+  file: string,
+  ports: readonly number[],
+  srcPort: number,
+  dstPort: number,
+): Promise<ResponseRepeats> {
+  const proc = scope.spawn({
+    command: 'tshark',
+    args: [
+      '-r', file, '-n', ...decodeAsSip(ports),
+      '-Y', `sip.Status-Code && udp.srcport == ${srcPort} && udp.dstport == ${dstPort}`,
+      '-T', 'fields', '-E', 'separator=|', '-e', 'sip.Call-ID', '-e', 'sip.CSeq', '-e', 'sip.Status-Code',
+    ],
+    name: 'tshark-repeats',
+    lifetimeMs: 120_000,
+    maxLines: 10,
+  });
+  const seen = new Set<string>();
+  let responses = 0;
+  let repeats = 0;
+  proc.onLine((line) => {
+    if (!line.includes('|')) return;
+    responses++;
+    if (seen.has(line)) repeats++;
+    else seen.add(line);
+  });
+  const exit = await proc.exited;
+  if (exit.code !== 0) throw new Error(`tshark -r ${file} failed (${String(exit.code)}):\n${proc.tail()}`);
+  return { responses, repeats };
+}

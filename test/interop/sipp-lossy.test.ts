@@ -1,0 +1,84 @@
+/**
+ * SIPp calls through a p2psip peer with 10 % of the UAC's packets dropped (SIPp -lost 10,
+ * both directions): every call must still complete through retransmission (RFC 3261
+ * §17): the UAC retransmits INVITE/BYE, the proxy must answer retransmitted requests from
+ * its transactions and relay the UAS's 2xx retransmissions toward the UAC.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { withScope } from './helpers/interop-scope.js';
+import { scenario } from './helpers/paths.js';
+import { requireTools } from './helpers/require-tools.js';
+import { startSipCaptureCheck } from './helpers/sip-capture-check.js';
+import { interopSutKind, startSipServer } from './helpers/sip-server.js';
+import { sipsakRegister } from './helpers/sipsak.js';
+import { describeSippResult, runSipp, startSipp, writeInjectionFile } from './helpers/sipp-runner.js';
+import { countResponseRepeats } from './helpers/tshark.js';
+
+const CALLS = 200;
+const LOSS_PERCENT = 10;
+const TEST_TIMEOUT_MS = 180_000;
+
+test(`SIPp: ${CALLS} calls with ${LOSS_PERCENT} % UAC packet loss all complete through p2psip`, { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  if (!requireTools(t, ['sipp', 'sipsak'])) return;
+  await withScope(async (scope) => {
+    const dir = scope.tempDir();
+    const kind = interopSutKind();
+    const sut = await startSipServer(scope, kind, { lifetimeMs: TEST_TIMEOUT_MS });
+    const uasPort = await scope.port();
+    const uacPort = await scope.port();
+    const capture = await startSipCaptureCheck(t, scope, {
+      dir,
+      name: 'lossy',
+      ports: [sut.port, uasPort, uacPort],
+      lifetimeMs: TEST_TIMEOUT_MS,
+    });
+
+    const uas = startSipp(scope, {
+      name: 'uas',
+      scenario: scenario('uas.xml'),
+      workDir: dir,
+      localPort: uasPort,
+      calls: CALLS,
+      timeoutS: 120,
+      recvTimeoutMs: 40_000,
+    });
+    await sipsakRegister(scope, { user: 'callee', serverPort: sut.port, contactPort: uasPort });
+
+    const callees = join(dir, 'callee.csv');
+    writeInjectionFile(callees, [['callee']]);
+    const uac = await runSipp(scope, {
+      name: 'uac-lossy',
+      scenario: scenario('uac.xml'),
+      workDir: dir,
+      localPort: uacPort,
+      remote: { host: sut.host, port: sut.port },
+      calls: CALLS,
+      rate: 20,
+      timeoutS: 100,
+      // Several losses in a row take T1 doublings (0.5, 1, 2, 4 s ...) to recover.
+      recvTimeoutMs: 40_000,
+      lossPercent: LOSS_PERCENT,
+      injectionFile: callees,
+    });
+    t.diagnostic(describeSippResult(uac));
+    assert.equal(uac.exitCode, 0, `${describeSippResult(uac)}\n${uac.errorsExcerpt}`);
+    assert.equal(uac.stats?.successfulCalls, CALLS, describeSippResult(uac));
+    assert.equal(uac.stats?.failedCalls, 0, describeSippResult(uac));
+    assert.ok((uac.stats?.retransmissions ?? 0) > 0, `no retransmissions: was anything lost? ${describeSippResult(uac)}`);
+
+    const uasResult = await uas.done;
+    t.diagnostic(describeSippResult(uasResult));
+    assert.equal(uasResult.stats?.successfulCalls, CALLS, describeSippResult(uasResult));
+
+    await capture.finish(CALLS * 10);
+    if (capture.file !== undefined) {
+      const r = await countResponseRepeats(scope, capture.file, [sut.port, uasPort, uacPort], sut.port, uacPort);
+      t.diagnostic(`${kind} -> UAC: ${r.responses} responses, ${r.repeats} of them retransmitted`);
+      assert.ok(r.repeats > 0, `${kind} never retransmitted a response toward the UAC`);
+    }
+    const exit = await sut.stop();
+    assert.equal(exit.code, 0, `${kind} did not exit cleanly on SIGTERM: ${JSON.stringify(exit)}`);
+  });
+});
