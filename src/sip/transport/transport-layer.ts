@@ -185,9 +185,9 @@ export class TransportLayer implements SipTransport {
     created.connectTimer = this.clock.setTimer(this.opts.connectTimeoutMs, () => {
       created.connectTimer = undefined;
       if (created.state !== 'connecting') return;
-      this.driver.close(id);
-      this.abandoned.add(id);
       this.connectFailed(id, new TransportError('TRANSPORT_CONNECT_TIMEOUT', `no connection to ${remote.host}:${remote.port} after ${this.opts.connectTimeoutMs} ms`));
+      this.abandoned.add(id); // after connectFailed, which forgets abandoned ids
+      this.driver.close(id);
     });
   }
 
@@ -277,6 +277,7 @@ export class TransportLayer implements SipTransport {
   }
 
   private connectionClosed(id: string, error: Error | undefined): void {
+    this.abandoned.delete(id);
     const flow = this.flows.get(id);
     if (flow === undefined) return;
     if (flow.state === 'connecting') return this.connectFailed(id, error ?? new TransportError('TRANSPORT_CONNECTION_CLOSED', 'closed while connecting'));

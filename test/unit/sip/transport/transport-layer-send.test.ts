@@ -2,6 +2,9 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { Harness, PEER_V4, PEER_V6, SERVER_V4, enc, parse, parseRequest, request, response } from './layer-harness.js';
 import type { TransportAddress } from '../../../../src/sip/transport/types.js';
+import type { TransportDriver, TransportDriverUser } from '../../../../src/sip/transport/transport-driver.js';
+import { TransportLayer } from '../../../../src/sip/transport/transport-layer.js';
+import { ManualClock } from '../../../../src/lib/manual-clock.js';
 
 const dec = new TextDecoder();
 const peerTcp: TransportAddress = { protocol: 'tcp', host: PEER_V4, port: 5070 };
@@ -121,6 +124,34 @@ describe('TransportLayer send path (RFC 3261 §18.1)', () => {
     assert.ok(opened.length <= 1);
     if (opened.length === 1) assert.equal(h.peerEvents.streamText(opened[0]!.conn.id), '');
     assert.equal(h.layer.stats().openConnections, 0);
+  });
+
+  test('a connection that opens after its timeout is closed, not adopted', () => {
+    const closed: string[] = [];
+    let user: TransportDriverUser | undefined;
+    const driver: TransportDriver = {
+      setUser: (u) => (user = u),
+      listen: (p, host, port) => Promise.resolve({ protocol: p, host, port }),
+      sendDatagram: () => {},
+      connect: () => 'late-1',
+      write: () => {},
+      close: (id) => closed.push(id),
+      shutdown: () => Promise.resolve(),
+    };
+    const clock = new ManualClock();
+    const errors: string[] = [];
+    const layer = new TransportLayer(
+      { driver, clock, user: { onMessage: () => {}, onSendError: (_t, _m, e) => errors.push((e as Error & { code: string }).code) } },
+      { connectTimeoutMs: 1000 },
+    );
+    layer.send(parse(request({ transport: 'TCP' })), { destination: peerTcp });
+    clock.advance(1000);
+    assert.deepEqual(errors, ['TRANSPORT_CONNECT_TIMEOUT']);
+    assert.deepEqual(closed, ['late-1']);
+    const local = { protocol: 'tcp' as const, host: SERVER_V4, port: 40000 };
+    user!.onConnectionOpened({ id: 'late-1', protocol: 'tcp', local, remote: peerTcp, outbound: true });
+    assert.deepEqual(closed, ['late-1', 'late-1']);
+    assert.equal(layer.stats().openConnections, 0);
   });
 
   test('idle connections are closed after idleTimeoutMs without traffic; traffic keeps them', async () => {
