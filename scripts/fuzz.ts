@@ -1,0 +1,277 @@
+/**
+ * Fuzzer of the SIP message layer: random bytes and mutations (bit flips, byte insert/delete,
+ * interesting bytes, line duplication, truncation, header splicing) of the torture corpus and of
+ * generated valid messages go through parseMessage (datagram and stream modes) and the header
+ * parsers. Fails on any exception other than SipParseError escaping a header parser, any
+ * exception at all escaping parseMessage, a parsed message that does not survive
+ * serialise → parse, an error response without a readable top Via, or a single call slower
+ * than 100 ms.
+ *
+ * Usage: node --import tsx scripts/fuzz.ts [--count N] [--seed S]   (defaults 1000000, 1)
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { SeededRandom } from '../src/lib/random.js';
+import {
+  parseContact,
+  parseContentLength,
+  parseContentType,
+  parseCSeq,
+  parseDeltaSeconds,
+  parseMaxForwards,
+  parseMessage,
+  parseNameAddr,
+  parseNameAddrList,
+  parseTokenList,
+  parseUri,
+  parseVia,
+  serializeMessage,
+  SipParseError,
+  topVia,
+  unescape,
+} from '../src/sip/message/index.js';
+import { message as messageArb } from '../test/unit/sip/message/arbitraries.js';
+
+const MAX_INPUT = 70_000;
+const SLOW_MS = 100;
+
+function args(): { count: number; seed: number } {
+  const a = process.argv.slice(2);
+  let count = 1_000_000;
+  let seed = 1;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] === '--count') count = Number(a[++i]);
+    else if (a[i] === '--seed') seed = Number(a[++i]);
+    else {
+      console.error(`unknown argument ${a[i]}`);
+      process.exit(2);
+    }
+  }
+  if (!Number.isSafeInteger(count) || count < 0 || !Number.isSafeInteger(seed)) {
+    console.error('usage: fuzz.ts [--count N] [--seed S]');
+    process.exit(2);
+  }
+  return { count, seed };
+}
+
+function corpusFiles(dir: string, out: Buffer[]): void {
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) corpusFiles(p, out);
+    else if (name.endsWith('.sip') || dir.endsWith('archive')) out.push(readFileSync(p));
+  }
+}
+
+const INTERESTING = Buffer.from(' \t\r\n:;,<>"\\%[]@=?&/0912*.-+~\x00\x7f\xff\xc3');
+
+class Mutator {
+  constructor(private readonly r: SeededRandom) {}
+
+  int(n: number): number {
+    return n <= 0 ? 0 : this.r.u32() % n;
+  }
+
+  pick<T>(a: readonly T[]): T {
+    return a[this.int(a.length)]!;
+  }
+
+  randomBytes(): Buffer {
+    const len = this.int(4) === 0 ? this.int(3000) : this.int(200);
+    const b = Buffer.from(this.r.bytes(len));
+    // bias towards text so the parser gets further
+    if (this.int(2) === 0) for (let i = 0; i < b.length; i++) b[i] = INTERESTING[b[i]! % INTERESTING.length]! | (this.int(3) === 0 ? 0 : 0x40);
+    return b;
+  }
+
+  lines(b: Buffer): Buffer[] {
+    const out: Buffer[] = [];
+    let s = 0;
+    for (let i = 0; i < b.length; i++) {
+      if (b[i] === 0x0a) {
+        out.push(b.subarray(s, i + 1));
+        s = i + 1;
+      }
+    }
+    if (s < b.length) out.push(b.subarray(s));
+    return out;
+  }
+
+  mutate(input: Buffer, corpus: readonly Buffer[]): Buffer {
+    let b = Buffer.from(input);
+    const rounds = 1 + this.int(8);
+    for (let k = 0; k < rounds; k++) {
+      switch (this.int(9)) {
+        case 0: // bit flip
+          if (b.length > 0) b[this.int(b.length)]! ^= 1 << this.int(8);
+          break;
+        case 1: {
+          // insert bytes
+          const at = this.int(b.length + 1);
+          const ins = Buffer.from(Array.from({ length: 1 + this.int(4) }, () => this.pick([...INTERESTING])));
+          b = Buffer.concat([b.subarray(0, at), ins, b.subarray(at)]);
+          break;
+        }
+        case 2: {
+          // delete bytes
+          const at = this.int(b.length);
+          b = Buffer.concat([b.subarray(0, at), b.subarray(at + 1 + this.int(8))]);
+          break;
+        }
+        case 3: // interesting byte
+          if (b.length > 0) b[this.int(b.length)] = this.pick([...INTERESTING]);
+          break;
+        case 4: {
+          // duplicate a line
+          const ls = this.lines(b);
+          if (ls.length > 0) ls.splice(this.int(ls.length), 0, this.pick(ls));
+          b = Buffer.concat(ls);
+          break;
+        }
+        case 5: // truncate
+          b = b.subarray(0, this.int(b.length + 1));
+          break;
+        case 6: {
+          // splice a header line from another message
+          const ls = this.lines(b);
+          const other = this.lines(this.pick(corpus));
+          if (other.length > 1) ls.splice(1 + this.int(Math.max(1, ls.length - 1)), 0, other[1 + this.int(other.length - 1)]!);
+          b = Buffer.concat(ls);
+          break;
+        }
+        case 7: {
+          // drop a line
+          const ls = this.lines(b);
+          if (ls.length > 0) ls.splice(this.int(ls.length), 1);
+          b = Buffer.concat(ls);
+          break;
+        }
+        default: {
+          // repeat a chunk (long values, many fields)
+          const at = this.int(b.length);
+          const chunk = b.subarray(at, at + 1 + this.int(40));
+          const times = 1 + this.int(this.int(10) === 0 ? 400 : 8);
+          b = Buffer.concat([b.subarray(0, at), ...Array<Buffer>(times).fill(chunk), b.subarray(at)]);
+          break;
+        }
+      }
+      if (b.length > MAX_INPUT) b = b.subarray(0, MAX_INPUT);
+    }
+    return b;
+  }
+}
+
+const HEADER_PARSERS: ReadonlyArray<readonly [string, (v: string) => unknown]> = [
+  ['parseVia', parseVia],
+  ['parseNameAddr', (v) => parseNameAddr(v)],
+  ['parseNameAddrList', (v) => parseNameAddrList(v)],
+  ['parseContact', parseContact],
+  ['parseUri', parseUri],
+  ['parseCSeq', parseCSeq],
+  ['parseMaxForwards', parseMaxForwards],
+  ['parseDeltaSeconds', (v) => parseDeltaSeconds(v)],
+  ['parseContentLength', parseContentLength],
+  ['parseTokenList', (v) => parseTokenList(v)],
+  ['parseContentType', parseContentType],
+  ['unescape', unescape],
+];
+
+interface Failure {
+  what: string;
+  error: string;
+  input: string;
+}
+
+function main(): void {
+  const { count, seed } = args();
+  const started = Date.now();
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const corpus: Buffer[] = [];
+  corpusFiles(join(root, 'test/fixtures/torture'), corpus);
+  const torture = corpus.length;
+  for (const m of fc.sample(messageArb, { numRuns: 300, seed })) corpus.push(serializeMessage(m));
+  const r = new SeededRandom(seed);
+  const mut = new Mutator(r);
+  const failures: Failure[] = [];
+  let parses = 0;
+  let accepted = 0;
+  let answered = 0;
+  let headerCalls = 0;
+  let slowest = 0;
+  let slowestWhat = '';
+
+  const once = (fn: () => void): number => {
+    const t0 = process.hrtime.bigint();
+    fn();
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+  const timed = (what: string, input: Buffer | string, fn: () => void): void => {
+    let ms: number;
+    try {
+      ms = once(fn);
+      // a slow call is timed again: GC pauses and a loaded machine are not the parser's fault,
+      // a call that is slow every time is
+      for (let k = 0; k < 3 && ms > SLOW_MS / 4; k++) ms = Math.min(ms, once(fn));
+    } catch (e) {
+      failures.push({ what, error: e instanceof Error ? (e.stack ?? e.message) : String(e), input: Buffer.from(input).toString('base64') });
+      return;
+    }
+    if (ms > slowest) {
+      slowest = ms;
+      slowestWhat = `${what} (${input.length} bytes)`;
+    }
+    if (ms > SLOW_MS) failures.push({ what: `${what} took ${ms.toFixed(1)} ms`, error: 'too slow', input: Buffer.from(input).toString('base64') });
+  };
+
+  for (let i = 0; i < count && failures.length < 20; i++) {
+    const input = mut.int(20) === 0 ? mut.randomBytes() : mut.mutate(mut.pick(corpus), corpus);
+    for (const datagram of [true, false]) {
+      let counted = false;
+      timed(`parseMessage(datagram=${datagram})`, input, () => {
+        const res = parseMessage(input, { datagram });
+        if (!counted) parses++;
+        if (res.ok) {
+          if (!counted) accepted++;
+          // a parsed message survives serialise → parse
+          const again = parseMessage(serializeMessage(res.message), { datagram: false });
+          if (!again.ok) throw new Error(`re-parse failed: ${again.error.message}`);
+        } else if (res.response !== undefined) {
+          if (!counted) answered++;
+          // the answer can be sent: it serialises and its top Via (where it goes) reads
+          serializeMessage(res.response);
+          topVia(res.response);
+        }
+        counted = true;
+      });
+    }
+    // header parsers on a mutated header value
+    const text = input.toString('utf8');
+    const lines = text.split('\n');
+    const line = lines[mut.int(lines.length)] ?? '';
+    const colon = line.indexOf(':');
+    const value = (colon >= 0 ? line.slice(colon + 1) : line).slice(0, 10_000);
+    const [name, parser] = mut.pick(HEADER_PARSERS);
+    headerCalls++;
+    timed(name, value, () => {
+      try {
+        parser(value);
+      } catch (e) {
+        if (!(e instanceof SipParseError)) throw e;
+      }
+    });
+  }
+
+  const wall = (Date.now() - started) / 1000;
+  console.log(
+    `fuzz: seed ${seed}, ${count} inputs (${torture} torture + 300 generated seeds), ${parses} parseMessage calls ` +
+      `(${accepted} accepted, ${answered} answered with an error response), ${headerCalls} header-parser calls, ` +
+      `slowest call ${slowest.toFixed(2)} ms [${slowestWhat}] (min of up to 4 timings), ${failures.length} failures, ${wall.toFixed(1)} s`,
+  );
+  if (failures.length > 0) {
+    for (const f of failures.slice(0, 5)) console.error(`FAIL ${f.what}: ${f.error}\n  input (base64): ${f.input}`);
+    process.exit(1);
+  }
+}
+
+main();
