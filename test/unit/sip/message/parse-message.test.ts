@@ -232,9 +232,24 @@ describe('parseMessage: rejections and their answers', () => {
 describe('parseMessage: limits (each checked before allocating, never a throw)', () => {
   const limits = (over: Partial<SipLimits>): SipLimits => ({ ...DEFAULT_SIP_LIMITS, ...over });
 
-  test('defaults accept a message right at every limit', () => {
-    const body = 'x'.repeat(1000);
-    ok(parseMessage(enc(invite('', body)), { datagram: false, limits: limits({ maxBodyBytes: 1000 }) }));
+  test('exactly at each limit passes, one more fails', () => {
+    const text = invite('', 'x'.repeat(1000));
+    const head = text.indexOf('\r\n\r\n') + 4;
+    const fields = text.slice(0, head).split('\r\n').length - 3;
+    const longest = Math.max(...text.slice(0, head).split('\r\n').map((l) => l.length));
+    const at: Array<[Partial<SipLimits>, Partial<SipLimits>]> = [
+      [{ maxBodyBytes: 1000 }, { maxBodyBytes: 999 }],
+      [{ maxMessageBytes: text.length }, { maxMessageBytes: text.length - 1 }],
+      [{ maxHeaderBytes: head }, { maxHeaderBytes: head - 1 }],
+      [{ maxHeaderCount: fields }, { maxHeaderCount: fields - 1 }],
+      [{ maxLineLength: longest }, { maxLineLength: longest - 1 }],
+    ];
+    for (const [pass, fail] of at) {
+      for (const datagram of [true, false]) {
+        ok(parseMessage(enc(text), { datagram, limits: limits(pass) }));
+        assert.equal(rejected(parseMessage(enc(text), { datagram, limits: limits(fail) })).status, 413, JSON.stringify(fail));
+      }
+    }
   });
 
   test('body over maxBodyBytes → 413', () => {
