@@ -215,4 +215,21 @@ describe('SIP transport over real sockets', { timeout: 20_000 }, () => {
     await server.layer.close();
     await closedAll;
   });
+
+  test('listeners on :: also serve IPv4 peers, reported as plain IPv4', async (t) => {
+    if (!(await hasIpv6Loopback())) return t.skip('this machine has no IPv6 loopback ([::1])');
+    const dual = ep();
+    const v4 = ep();
+    const udp = await dual.layer.listen('udp', '::', 0);
+    const tcp = await dual.layer.listen('tcp', '::', 0);
+    const v4udp = await v4.layer.listen('udp', '127.0.0.1', 0);
+    dual.layer.send(parse(request('UDP', 'dual.invalid')), { destination: v4udp });
+    assert.equal((await v4.inbox.next()).source.port, udp.port, 'sent from the :: socket to an IPv4 address');
+    v4.layer.send(parse(request('UDP', 'v4.invalid')), { destination: { protocol: 'udp', host: '127.0.0.1', port: udp.port } });
+    assert.equal((await dual.inbox.next()).source.host, '127.0.0.1');
+    v4.layer.send(parse(request('TCP', 'v4.invalid')), { destination: { protocol: 'tcp', host: '127.0.0.1', port: tcp.port } });
+    const m = await dual.inbox.next();
+    assert.equal(m.source.host, '127.0.0.1');
+    assert.deepEqual(m.local, { protocol: 'tcp', host: '127.0.0.1', port: tcp.port });
+  });
 });
