@@ -50,7 +50,7 @@ export function parseSippStatCsv(text: string): SippStats | undefined {
   const failureCauses: Record<string, number> = {};
   for (const name of names) {
     const m = /^(Failed\w+)\(C\)$/.exec(name);
-    if (m?.[1] !== undefined && num(name) > 0) failureCauses[m[1]] = num(name);
+    if (m?.[1] !== undefined && m[1] !== 'FailedCall' && num(name) > 0) failureCauses[m[1]] = num(name);
   }
   const rate = Number(raw['CallRate(C)']);
   return {

@@ -1,0 +1,44 @@
+#!/bin/sh
+# Installs the independent programs the interop tests and the SIP benchmark drive:
+# SIPp, Kamailio, baresip, linphonec, sipsak, sofia-sip tools, coturn, a STUN client, tshark.
+# Idempotent: does nothing when every program is already there. Needs root (apt-get);
+# without root it only reports what is missing (the interop tests then skip).
+# No service is enabled or started: the tests start and stop each program themselves.
+set -eu
+
+PACKAGES="sip-tester kamailio baresip-core linphone-cli sipsak sofia-sip-bin coturn stun-client tshark"
+# One program per package, to tell whether it is installed.
+PROGRAMS="sipp kamailio baresip linphonec sipsak sip-options turnserver stunc tshark"
+
+missing=""
+for prog in $PROGRAMS; do
+  if ! command -v "$prog" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$prog" ] && [ ! -x "/usr/bin/$prog" ]; then
+    missing="$missing $prog"
+  fi
+done
+
+if [ -z "$missing" ]; then
+  echo "install-interop: all programs present ($PROGRAMS)"
+  exit 0
+fi
+
+if [ "$(id -u)" != "0" ]; then
+  echo "install-interop: missing:$missing — run this script as root to install ($PACKAGES)" >&2
+  exit 0
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer no (tests capture as root).
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+apt-get update
+apt-get install -y $PACKAGES
+
+# Packages that ship services must not leave them running (kamailio, coturn).
+for svc in kamailio coturn; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    systemctl stop "$svc" || true
+    systemctl disable "$svc" || true
+  fi
+done
+
+echo "install-interop: installed:$missing"
