@@ -2,7 +2,8 @@
  * Every message of RFC 4475 Appendix A and RFC 5118 Appendix A (test/fixtures/torture/index.tsv)
  * through parseMessage. "valid" → ok; "invalid: reject" → !ok with a ready error response of the
  * given status; "drop the response" → !ok, no response. Semantic cases (RFC 4475 §3.3) parse
- * unless the rule broken is one of the parser's (mandatory/single-valued fields, framing).
+ * unless the rule broken is one of the parser's (mandatory/single-valued fields, framing); each
+ * such decision carries a `why` paraphrasing the RFC 4475 section it follows.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
