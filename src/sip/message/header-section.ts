@@ -96,7 +96,7 @@ function splitLines(text: string, limits: SipLimits, section: HeaderSection): vo
       break;
     }
     if (section.startLine === undefined) {
-      if (le - pos > limits.maxLineLength) {
+      if (overLine(text, pos, le, limits.maxLineLength)) {
         error = tooLarge(`Start line over ${limits.maxLineLength} bytes`);
         break;
       }
@@ -137,7 +137,7 @@ function splitLines(text: string, limits: SipLimits, section: HeaderSection): vo
 
 /** Appends one complete field (value trimmed, folding kept); a limit exceeded is returned. */
 function emit(text: string, fStart: number, nameEnd: number, valueStart: number, fEnd: number, limits: SipLimits, headers: SipHeaders): SipParseError | undefined {
-  if (fEnd - fStart > limits.maxLineLength) return tooLarge(`Header line over ${limits.maxLineLength} bytes`);
+  if (overLine(text, fStart, fEnd, limits.maxLineLength)) return tooLarge(`Header line over ${limits.maxLineLength} bytes`);
   if (headers.size >= limits.maxHeaderCount) return tooLarge(`More than ${limits.maxHeaderCount} header fields`);
   let vs = valueStart;
   let ve = fEnd;
@@ -145,6 +145,13 @@ function emit(text: string, fStart: number, nameEnd: number, valueStart: number,
   while (ve > vs && isLwsAt(text, ve - 1)) ve--;
   headers.append(text.slice(fStart, nameEnd), text.slice(vs, ve));
   return undefined;
+}
+
+/** Whether text[start, end) is longer than `max` UTF-8 bytes (counted only when it may be). */
+function overLine(text: string, start: number, end: number, max: number): boolean {
+  const units = end - start;
+  if (units > max) return true;
+  return units * 3 > max && Buffer.byteLength(text.slice(start, end), 'utf8') > max;
 }
 
 function isLwsAt(text: string, i: number): boolean {

@@ -304,6 +304,12 @@ describe('parseMessage: limits (each checked before allocating, never a throw)',
     ok(parseMessage(enc(invite(long)), { datagram: true, limits: limits({ maxLineLength: 700 }) }));
   });
 
+  test('line length is counted in UTF-8 bytes', () => {
+    const line = 'Subject: ' + 'é'.repeat(200);
+    assert.equal(rejected(parseMessage(enc(invite(line + '\r\n')), { datagram: true, limits: limits({ maxLineLength: 300 }) })).status, 413);
+    ok(parseMessage(enc(invite(line + '\r\n')), { datagram: true, limits: limits({ maxLineLength: 409 }) }));
+  });
+
   test('a start line over maxLineLength → 413', () => {
     const text = invite().replace('sip:bob@biloxi.com', 'sip:' + 'b'.repeat(600) + '@biloxi.com');
     const r = rejected(parseMessage(enc(text), { datagram: true, limits: limits({ maxLineLength: 500 }) }));
