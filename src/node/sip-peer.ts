@@ -73,6 +73,7 @@ export class SipPeer {
     transactions = new TransactionLayer({
       clock: deps.clock,
       transport: this.transport,
+      onError: (error) => deps.logger?.warn({ err: error instanceof Error ? error.message : String(error) }, 'SIP core error'),
       user: {
         onRequest: (tx) => proxy?.onRequest(tx),
         onAck: (inbound) => proxy?.onAck(inbound),
@@ -86,6 +87,8 @@ export class SipPeer {
         location: this.location,
         identity: this.identity,
         commonHeaders: () => proxy?.commonHeaders() ?? [],
+        // A phone registered over a connection is reached over it: keep it open while bound.
+        holdFlow: (flowId, ms) => this.transport.holdFlow(flowId, ms),
       },
       options.registrar,
     );

@@ -226,6 +226,9 @@ export class ProxyCore implements TransactionUser {
         clock: this.deps.clock,
         sendRequest: (r, t, u) => this.deps.transactions.sendRequest(r, t, u),
         prepare: (target) => this.prepare(req, target, branchSeed, tx.inbound.local),
+        // Once a final response went upstream a CANCEL can change nothing: forget the context (the
+        // transactions keep absorbing retransmissions on their own for Timer L / M).
+        onFinal: () => this.contexts.delete(tx.id),
       },
       tx,
       targets,

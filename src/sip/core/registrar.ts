@@ -40,6 +40,8 @@ export interface RegistrarDeps {
   identity: LocalIdentity;
   /** Extra headers on every response (Server, Allow…). */
   commonHeaders: () => Array<[string, string]>;
+  /** Keeps a connection open (no idle close) for this long: phones registered over TCP/TLS/WS. */
+  holdFlow?: (flowId: string, durationMs: number) => void;
   /** Called after a successful change, for metrics/events. */
   onRegistered?: (aor: string, bindings: Binding[]) => void;
 }
@@ -128,6 +130,10 @@ export class Registrar {
       return result.reason === 'out-of-order'
         ? reply(500, 'Server Internal Error - Out of order REGISTER (Call-ID/CSeq)', [['Retry-After', '1']])
         : reply(403, 'Forbidden - Too many bindings');
+    }
+    if (tx.inbound.flowId !== undefined) {
+      const longest = Math.max(0, ...result.bindings.filter((b) => b.flowId === tx.inbound.flowId).map((b) => b.expiresAt - this.deps.clock.now()));
+      if (longest > 0) this.deps.holdFlow?.(tx.inbound.flowId, longest);
     }
     this.deps.onRegistered?.(aor, result.bindings);
     return this.ok(req, aor, result.bindings, reply);

@@ -21,7 +21,7 @@ export interface ResponseContextDeps {
   clock: Clock;
   sendRequest(request: SipRequest, target: OutboundTarget, user: ClientTransactionUser): ClientTransaction;
   prepare(target: ProxyTarget): Promise<PreparedBranch>;
-  /** Observer: every final response this context sends upstream. */
+  /** Observer: every final response this context sends upstream (the first one ends CANCEL's interest in it). */
   onFinal?(status: number): void;
 }
 
@@ -128,7 +128,8 @@ export class ResponseContext {
       onTransportError: (_tx, err) => this.finishBranch(branch, this.local(480, `Temporarily Unavailable - ${err.message}`)),
     };
     branch.tx = this.deps.sendRequest(p.request, p.target, user);
-    if (this.isInvite) this.armTimerC(branch);
+    // The transaction may have failed inside sendRequest (limit, synchronous transport error).
+    if (this.isInvite && (branch.state as BranchState) !== 'done') this.armTimerC(branch);
   }
 
   private onResponse(branch: Branch, res: SipResponse): void {
