@@ -1,46 +1,117 @@
-/** IP literal helpers without node:net (lib/ is pure). */
+/**
+ * IP literal helpers (no node:net: lib/ is pure and protocol code is sans-I/O).
+ * Hosts may be written with IPv6 brackets (`[2001:db8::1]`, as in Via sent-by) or without
+ * (as in {@link TransportAddress}).
+ */
 
-const V4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-export function isIPv4(s: string): boolean {
-  return V4.test(s);
+/** Strips the brackets of an IPv6 reference. */
+export function unbracket(host: string): string {
+  return host.length >= 2 && host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
-/** True for an IPv6 literal without brackets (RFC 4291 text forms, optional embedded IPv4). */
-export function isIPv6(s: string): boolean {
-  if (s.length < 2 || s.length > 45 || !s.includes(':')) return false;
-  let head = s;
-  let groupsFromV4 = 0;
-  const lastColon = s.lastIndexOf(':');
-  const tail = s.slice(lastColon + 1);
-  if (tail.includes('.')) {
-    if (!isIPv4(tail)) return false;
-    head = s.slice(0, lastColon + 1) + '0';
-    groupsFromV4 = 1;
+/** 4 or 6 for an IPv4 / IPv6 literal (brackets allowed), undefined for anything else (a name). */
+export function ipFamily(host: string): 4 | 6 | undefined {
+  const h = unbracket(host);
+  if (parseIpv4(h) !== undefined) return 4;
+  if (parseIpv6(h) !== undefined) return 6;
+  return undefined;
+}
+
+/**
+ * Canonical text of an IP literal (IPv4 dotted quad; IPv6 as RFC 5952: lowercase, longest
+ * zero run compressed), or undefined when `host` is not an IP literal.
+ */
+export function canonicalIp(host: string): string | undefined {
+  const h = unbracket(host);
+  const v4 = parseIpv4(h);
+  if (v4 !== undefined) return v4.join('.');
+  const v6 = parseIpv6(h);
+  return v6 === undefined ? undefined : formatIpv6(v6);
+}
+
+/** True when both are IP literals naming the same address. */
+export function sameIp(a: string, b: string): boolean {
+  const ca = canonicalIp(a);
+  return ca !== undefined && ca === canonicalIp(b);
+}
+
+function parseIpv4(s: string): number[] | undefined {
+  const parts = s.split('.');
+  if (parts.length !== 4) return undefined;
+  const out: number[] = [];
+  for (const p of parts) {
+    if (!/^[0-9]{1,3}$/.test(p)) return undefined;
+    const n = Number(p);
+    if (n > 255) return undefined;
+    out.push(n);
   }
-  const dbl = head.indexOf('::');
-  if (dbl !== head.lastIndexOf('::')) return false;
-  const parts = head.split(':');
-  const hex = /^[0-9a-fA-F]{1,4}$/;
-  if (dbl >= 0) {
-    const nonEmpty = parts.filter((p) => p !== '');
-    if (!nonEmpty.every((p) => hex.test(p))) return false;
-    return nonEmpty.length + groupsFromV4 <= 7;
+  return out;
+}
+
+/** Eight 16-bit groups, or undefined. Zone ids (`%eth0`) are not accepted. */
+function parseIpv6(s: string): number[] | undefined {
+  if (s.length < 2 || s.length > 45 || !/^[0-9a-fA-F:.]+$/.test(s)) return undefined;
+  const dbl = s.indexOf('::');
+  if (dbl >= 0 && s.indexOf('::', dbl + 1) >= 0) return undefined;
+  const parseSide = (side: string): number[] | undefined => {
+    if (side === '') return [];
+    const groups = side.split(':');
+    const out: number[] = [];
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i]!;
+      if (i === groups.length - 1 && g.includes('.')) {
+        const v4 = parseIpv4(g);
+        if (v4 === undefined) return undefined;
+        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
+      } else {
+        if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
+        out.push(parseInt(g, 16));
+      }
+    }
+    return out;
+  };
+  if (dbl < 0) {
+    const all = parseSide(s);
+    return all !== undefined && all.length === 8 ? all : undefined;
   }
-  return parts.length + groupsFromV4 === 8 && parts.every((p) => hex.test(p));
+  const head = parseSide(s.slice(0, dbl));
+  const tail = parseSide(s.slice(dbl + 2));
+  if (head === undefined || tail === undefined || head.length + tail.length > 7) return undefined;
+  if (tail.length > 0 && s.slice(0, dbl).includes('.')) return undefined;
+  return [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
+}
+
+function formatIpv6(g: number[]): string {
+  // Longest run of at least two zero groups (first one on ties), RFC 5952 §4.2.
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = g.map((x) => x.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
 
 /** Strips IPv6 reference brackets: '[::1]' → '::1'. */
-export function stripBrackets(host: string): string {
-  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-}
+export const stripBrackets = unbracket;
 
 /** Adds brackets to a bare IPv6 literal for use in a URI or Via. */
 export function hostForUri(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
+/** True for an IPv4 or IPv6 literal (brackets allowed). */
 export function isIpLiteral(host: string): boolean {
-  const h = stripBrackets(host);
-  return isIPv4(h) || isIPv6(h);
+  return ipFamily(host) !== undefined;
 }

@@ -2,7 +2,7 @@
  * Building the copy of a request sent to one target (RFC 3261 §16.6 steps 1–8).
  */
 import { hostForUri } from '../../lib/ip.js';
-import { formatUri, formatVia, hasParam, parseMaxForwards, parseNameAddrList } from '../message/index.js';
+import { formatUri, formatVia, hasParam, parseMaxForwards, parseNameAddrList, splitFirstValue } from '../message/index.js';
 import type { SipRequest, SipUri, Uri } from '../message/types.js';
 import type { TransportAddress, TransportProtocol } from '../transport/types.js';
 
@@ -85,19 +85,7 @@ export function popRoute(req: SipRequest): void {
 
 /** The text of a comma list after its first item (commas inside <> or quotes do not count). */
 export function splitFirstListItem(value: string): string {
-  let inQuote = false;
-  let inAngle = false;
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i];
-    if (inQuote) {
-      if (c === '\\') i++;
-      else if (c === '"') inQuote = false;
-    } else if (c === '"') inQuote = true;
-    else if (c === '<') inAngle = true;
-    else if (c === '>') inAngle = false;
-    else if (c === ',' && !inAngle) return value.slice(i + 1).trim();
-  }
-  return '';
+  return splitFirstValue(value)[1].replace(/^,\s*/, '');
 }
 
 /** §16.6 step 6 for a strict-routing next hop: the R-URI joins the end of Route, the top Route becomes R-URI. */

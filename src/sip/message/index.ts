@@ -19,3 +19,4 @@ export { serializeMessage } from './serialize-message.js';
 export { createResponse } from './create-response.js';
 export type { CreateResponseOptions } from './create-response.js';
 export { reasonPhrase } from './reason-phrase.js';
+export { splitFirstValue } from './split-first-value.js';

@@ -5,7 +5,7 @@
  */
 import type { TimerHandle } from '../../lib/clock.js';
 import type { SipMessage } from '../message/types.js';
-import { canonicalIp } from './ip-literal.js';
+import { canonicalIp } from '../../lib/ip.js';
 import type { StreamFramer } from './stream-framer.js';
 import type { StreamProtocol } from './transport-driver.js';
 import type { OutboundTarget, TransportAddress, TransportProtocol } from './types.js';

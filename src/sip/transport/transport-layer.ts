@@ -15,7 +15,7 @@ import type { SipMessage } from '../message/types.js';
 import { ConnectionTable, type Flow, type QueuedSend } from './connection-table.js';
 import { FlowTimers } from './flow-timers.js';
 import { framingErrorResponse } from './framing-error-response.js';
-import { ipFamily, unbracket } from './ip-literal.js';
+import { ipFamily, unbracket } from '../../lib/ip.js';
 import { InboundDelivery, type Logger } from './inbound-delivery.js';
 import { StreamFramer, type FramerEvent } from './stream-framer.js';
 import type { DriverConnection, StreamProtocol, TransportDriver, TransportDriverUser } from './transport-driver.js';

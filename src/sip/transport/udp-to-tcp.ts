@@ -3,9 +3,8 @@
  * TCP, and "if this causes a change in the transport protocol from the one indicated in the top
  * Via, the value in the top Via MUST be changed".
  */
-import { formatVia, parseVia } from '../message/index.js';
+import { formatVia, parseVia, splitFirstValue } from '../message/index.js';
 import type { SipMessage, SipRequest } from '../message/types.js';
-import { splitFirstValue } from './stamp-top-via.js';
 import type { TransportAddress } from './types.js';
 
 /**

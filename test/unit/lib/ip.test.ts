@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalIp, ipFamily, sameIp, unbracket } from '../../../../src/sip/transport/ip-literal.js';
-import { splitFirstValue } from '../../../../src/sip/transport/stamp-top-via.js';
+import { canonicalIp, ipFamily, sameIp, unbracket } from '../../../src/lib/ip.js';
+import { splitFirstValue } from '../../../src/sip/message/index.js';
 
 test('canonical IP text (RFC 5952)', () => {
   assert.equal(canonicalIp('192.0.2.1'), '192.0.2.1');
