@@ -7,8 +7,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { BoundedProcess, ExitInfo } from './bounded-process.js';
 import type { InteropScope } from './interop-scope.js';
-import { parseSippScreen, parseSippStatCsv } from './sipp-stats.js';
-import type { SippStats } from './sipp-stats.js';
+import { parseSippScreen, parseSippStatCsv, parseSippStatSeries } from './sipp-stats.js';
+import type { SippStatPoint, SippStats } from './sipp-stats.js';
 
 export type LoopbackHost = '127.0.0.1' | '::1';
 
@@ -46,6 +46,10 @@ export interface SippOptions {
   readonly transport?: 'u1' | 'un' | 't1' | 'tn';
   /** Socket send/receive buffer size in bytes (-buff_size). */
   readonly bufferSize?: number;
+  /** -default_behaviors (e.g. '-bye': no BYE for aborted calls). SIPp's default: all. */
+  readonly defaultBehaviors?: string;
+  /** Interval of the statistics dumps in ms (-fd). Default 1000. */
+  readonly statsIntervalMs?: number;
   /** Log every message to <name>-messages.log (-trace_msg); slow, for debugging. */
   readonly traceMessages?: boolean;
   readonly extraArgs?: readonly string[];
@@ -58,6 +62,8 @@ export interface SippResult {
   readonly exitCode: number | null;
   /** From the stat CSV; undefined if SIPp wrote none. */
   readonly stats: SippStats | undefined;
+  /** Every statistics dump, as a time series. */
+  readonly series: readonly SippStatPoint[];
   /** Counts from the screen dump (fallback when there is no CSV). */
   readonly screenCounts: { readonly successfulCalls: number; readonly failedCalls: number } | undefined;
   /** Up to 16 KiB of the unexpected-message log. */
@@ -94,7 +100,8 @@ export function sippArgs(opts: SippOptions): string[] {
   for (const [k, v] of Object.entries(opts.keys ?? {})) args.push('-key', k, v);
   if (opts.lossPercent !== undefined) args.push('-lost', String(opts.lossPercent));
   if (opts.bufferSize !== undefined) args.push('-buff_size', String(opts.bufferSize));
-  args.push('-trace_stat', '-stf', files.stats, '-fd', '1');
+  if (opts.defaultBehaviors !== undefined) args.push('-default_behaviors', opts.defaultBehaviors);
+  args.push('-trace_stat', '-stf', files.stats, '-fd', `${opts.statsIntervalMs ?? 1000}ms`);
   args.push('-trace_screen', '-screen_file', files.screen);
   args.push('-trace_err', '-error_file', files.errors, '-max_log_size', String(MAX_LOG_BYTES));
   if (opts.traceMessages === true) args.push('-trace_msg', '-message_file', files.messages);
@@ -179,6 +186,7 @@ function collect(opts: SippOptions, exit: ExitInfo, wallMs: number, args: readon
     exit,
     exitCode: exit.code,
     stats: statsText === '' ? undefined : parseSippStatCsv(statsText),
+    series: parseSippStatSeries(statsText),
     screenCounts: screenText === '' ? undefined : parseSippScreen(screenText),
     errorsExcerpt: errorsText,
     wallMs,

@@ -99,3 +99,64 @@ export function parseSippScreen(text: string): SippScreenCounts | undefined {
   if (ok === undefined || failed === undefined) return undefined;
   return { successfulCalls: ok, failedCalls: failed };
 }
+
+/** One -trace_stat dump (use `-fd 100ms` for a fine series). */
+export interface SippStatPoint {
+  /** Seconds since the run started (from the dump's CurrentTime - StartTime). */
+  readonly elapsedS: number;
+  readonly totalCallsCreated: number;
+  readonly successfulCalls: number;
+  readonly failedCalls: number;
+}
+
+/** Every row of a -trace_stat CSV as a time series (rows it cannot read are skipped). */
+export function parseSippStatSeries(text: string): SippStatPoint[] {
+  if (text.length > MAX_STATS_CSV_BYTES) text = text.slice(0, MAX_STATS_CSV_BYTES);
+  const rows = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  const header = rows[0]?.startsWith('StartTime;') === true ? rows[0].split(';') : undefined;
+  if (header === undefined) return [];
+  const col = (name: string): number => header.indexOf(name);
+  const iStart = col('StartTime');
+  const iNow = col('CurrentTime');
+  const iCreated = col('TotalCallCreated');
+  const iOk = col('SuccessfulCall(C)');
+  const iFailed = col('FailedCall(C)');
+  const out: SippStatPoint[] = [];
+  for (const row of rows.slice(1)) {
+    const v = row.split(';');
+    const start = epochOf(v[iStart]);
+    const now = epochOf(v[iNow]);
+    if (start === undefined || now === undefined) continue;
+    out.push({
+      elapsedS: now - start,
+      totalCallsCreated: Number(v[iCreated]) || 0,
+      successfulCalls: Number(v[iOk]) || 0,
+      failedCalls: Number(v[iFailed]) || 0,
+    });
+  }
+  return out;
+}
+
+/**
+ * Seconds SIPp took to create `calls` calls, interpolated between dumps; undefined if it
+ * never created them all.
+ */
+export function creationSeconds(series: readonly SippStatPoint[], calls: number): number | undefined {
+  let prev: SippStatPoint | undefined;
+  for (const p of series) {
+    if (p.totalCallsCreated >= calls) {
+      if (prev === undefined || p.totalCallsCreated === prev.totalCallsCreated) return p.elapsedS;
+      const frac = (calls - prev.totalCallsCreated) / (p.totalCallsCreated - prev.totalCallsCreated);
+      return prev.elapsedS + frac * (p.elapsedS - prev.elapsedS);
+    }
+    prev = p;
+  }
+  return undefined;
+}
+
+/** "2026-11-21\t11:40:21.518029\t1795261221.518029" -> 1795261221.518029 */
+function epochOf(cell: string | undefined): number | undefined {
+  const last = cell?.split('\t').pop();
+  const v = Number(last);
+  return last !== undefined && last !== '' && Number.isFinite(v) ? v : undefined;
+}

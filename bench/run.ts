@@ -1,0 +1,35 @@
+/**
+ * Benchmark entry point: `npm run bench -- <name> [options]` (the npm script builds first).
+ * Each benchmark is one entry of BENCHMARKS below.
+ */
+import { sipCommand, SIP_USAGE } from './sip/sip-command.js';
+
+type BenchCommand = (argv: readonly string[]) => Promise<number>;
+
+const BENCHMARKS: Readonly<Record<string, { readonly run: BenchCommand; readonly usage: string }>> = {
+  sip: { run: sipCommand, usage: SIP_USAGE },
+};
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const bench = name === undefined ? undefined : BENCHMARKS[name];
+  if (bench === undefined) {
+    process.stderr.write(
+      `usage: npm run bench -- <benchmark> [options]\nbenchmarks:\n${Object.values(BENCHMARKS)
+        .map((b) => `  ${b.usage}`)
+        .join('\n')}\n`,
+    );
+    return 2;
+  }
+  return bench.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

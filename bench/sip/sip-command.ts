@@ -1,0 +1,93 @@
+/**
+ * The `sip` benchmark command: parses its options, runs the benchmark, writes
+ * bench/results/sip-<date>.json and the SIP section of BENCHMARKS.md.
+ * Usage: npm run bench -- sip [--duration <s>] [--reps <n>] [--sut p2psip,kamailio]
+ *                             [--workload register,calls] [--no-write]
+ */
+import { join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { REPO_ROOT } from '../../test/interop/helpers/paths.js';
+import { missingTools } from '../../test/interop/helpers/require-tools.js';
+import type { SutKind } from '../../test/interop/helpers/sip-server.js';
+import { runSipBench } from './sip-bench.js';
+import { renderSection, resultFileName, writeJson, writeMarkdownSection } from './sip-report.js';
+import type { SipReport } from './sip-report.js';
+import type { Workload } from './sip-trial.js';
+import { machineInfo } from './system-info.js';
+
+export const SIP_USAGE =
+  'usage: npm run bench -- sip [--duration <s>] [--reps <n>] [--sut p2psip,kamailio] [--workload register,calls] [--no-write]';
+
+/** Runs the command; returns the process exit code (0 ok, 1 failure, 2 usage). */
+export async function sipCommand(argv: readonly string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        duration: { type: 'string', default: '2' },
+        reps: { type: 'string', default: '3' },
+        sut: { type: 'string', default: 'p2psip,kamailio' },
+        workload: { type: 'string', default: 'register,calls' },
+        'no-write': { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${SIP_USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${SIP_USAGE}\n`);
+    return 0;
+  }
+  const durationS = Number(values.duration);
+  const reps = Number(values.reps);
+  const suts = values.sut.split(',').filter((s) => s !== '');
+  const workloads = values.workload.split(',').filter((s) => s !== '');
+  if (!(Number.isInteger(durationS) && durationS >= 1 && durationS <= 30) || !(Number.isInteger(reps) && reps >= 1 && reps <= 9)) {
+    process.stderr.write(`--duration must be 1..30 and --reps 1..9\n${SIP_USAGE}\n`);
+    return 2;
+  }
+  if (!suts.every(isSut) || !workloads.every(isWorkload) || suts.length === 0 || workloads.length === 0) {
+    process.stderr.write(`--sut takes p2psip,kamailio and --workload register,calls\n${SIP_USAGE}\n`);
+    return 2;
+  }
+  const needed = ['sipp', 'nstat', ...(suts.includes('kamailio') ? ['kamailio'] : [])];
+  const missing = missingTools(needed);
+  if (missing.length > 0) {
+    process.stderr.write(`missing program(s): ${missing.join(', ')} — run .ci/install-interop.sh as root\n`);
+    return 1;
+  }
+
+  const machine = machineInfo();
+  const result = await runSipBench({
+    suts,
+    workloads,
+    durationS,
+    reps,
+    log: (line) => process.stdout.write(`${line}\n`),
+  });
+  const command = ['npm run bench -- sip', ...argv].join(' ');
+  const report: SipReport = { benchmark: 'sip', command, machine, result };
+  const section = renderSection(report, `bench/results/${resultFileName(result.startedAt)}`);
+  process.stdout.write(`\n${section}\n`);
+  if (!values['no-write']) {
+    const jsonPath = join(REPO_ROOT, 'bench', 'results', resultFileName(result.startedAt));
+    writeJson(jsonPath, report);
+    const mdPath = join(REPO_ROOT, 'BENCHMARKS.md');
+    writeMarkdownSection(mdPath, section);
+    process.stdout.write(`\nwrote ${relative(REPO_ROOT, jsonPath)} and the SIP section of ${relative(REPO_ROOT, mdPath)}\n`);
+  }
+  return result.suts.some((s) => s.error !== undefined) ? 1 : 0;
+}
+
+function isSut(s: string): s is SutKind {
+  return s === 'p2psip' || s === 'kamailio';
+}
+
+function isWorkload(s: string): s is Workload {
+  return s === 'register' || s === 'calls';
+}

@@ -1,0 +1,129 @@
+/**
+ * Writing a SIP benchmark run down: the full JSON (bench/results/sip-<date>.json) and the
+ * SIP section of BENCHMARKS.md, which is replaced between its markers (other sections of
+ * the file are left alone).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { SipBenchResult, SutResult, WorkloadResult } from './sip-bench.js';
+import type { Workload } from './sip-trial.js';
+import type { MachineInfo } from './system-info.js';
+
+export const SECTION_START = '<!-- sip-bench:start (written by `npm run bench -- sip`; edits here are overwritten) -->';
+export const SECTION_END = '<!-- sip-bench:end -->';
+
+export interface SipReport {
+  readonly benchmark: 'sip';
+  readonly command: string;
+  readonly machine: MachineInfo;
+  readonly result: SipBenchResult;
+}
+
+/** bench/results/sip-YYYY-MM-DD.json for the run's start date (UTC). */
+export function resultFileName(startedAt: string): string {
+  return `sip-${startedAt.slice(0, 10)}.json`;
+}
+
+export function writeJson(path: string, report: SipReport): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
+}
+
+/** Replaces (or appends) the SIP section of the markdown file at `path`. */
+export function writeMarkdownSection(path: string, section: string): void {
+  const block = `${SECTION_START}\n${section.trim()}\n${SECTION_END}`;
+  const old = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
+  writeFileSync(path, replaceSection(old, block));
+}
+
+/** `text` with the block between the markers replaced, or the block appended. */
+export function replaceSection(text: string, block: string): string {
+  const start = text.indexOf(SECTION_START);
+  const end = text.indexOf(SECTION_END);
+  if (start !== -1 && end > start) {
+    return text.slice(0, start) + block + text.slice(end + SECTION_END.length);
+  }
+  return `${text.trimEnd()}\n\n${block}\n`;
+}
+
+const LABEL: Readonly<Record<Workload, string>> = {
+  register: 'REGISTER/s',
+  calls: 'calls/s (INVITE/100/180/200/ACK/BYE)',
+};
+
+/** The markdown section for a report. */
+export function renderSection(report: SipReport, jsonPath: string): string {
+  const { machine: m, result: r } = report;
+  const lines: string[] = [];
+  lines.push('## SIP front: REGISTER/s and calls/s (SIPp), p2psip vs Kamailio');
+  lines.push('');
+  lines.push(`Run ${r.startedAt} with \`${report.command}\` (${(r.wallMs / 1000).toFixed(0)} s); raw data: \`${jsonPath}\`.`);
+  lines.push('');
+  lines.push(
+    `Machine: ${m.nproc} cores (\`nproc\`), ${m.cpuModel}, Linux ${m.kernel}, node ${m.node}, ` +
+      `${m.tools['sipp'] ?? '?'}, ${m.tools['kamailio'] ?? '?'}; net.core.rmem_max ${String(m.rmemMax)} B, ` +
+      `rmem_default ${String(m.rmemDefault)} B. Load average (1 min) ${r.load1Before.toFixed(2)} before, ${r.load1After.toFixed(2)} after.`,
+  );
+  lines.push('');
+  lines.push(
+    `Method: the SIPp generator, the SIPp UAS (calls) and the server share the machine's cores on loopback. ` +
+      `Each trial offers a fixed rate for ${r.durationS} s (\`-m rate×${r.durationS} -r rate\`, SIPp buffers 4 MiB, ` +
+      `a REGISTER or call unanswered for 2 s counts as failed). A trial passes with < ${r.criteria.maxFailureRatio * 100} % ` +
+      `failed and SIPp creating its calls at ≥ ${r.criteria.minPaceRatio * 100} % of the offered pace (a server that queues ` +
+      `instead of answering throttles SIPp's 1-second window of outstanding calls). The first repetition doubles the rate ` +
+      `until a trial fails and bisects twice (resolution ×1.19); the others step ×1.19 up or down from it. ` +
+      `Numbers are the median of ${r.reps} repetitions of the highest passing offered rate, with min–max.`,
+  );
+  lines.push('');
+  lines.push('| server | workload | median max rate | min–max | spread | UDP rcvbuf errors (all trials) | SIPp retransmissions at max |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|');
+  for (const s of r.suts) {
+    if (s.error !== undefined) {
+      lines.push(`| ${s.sut} | — | not measured: ${escapeCell(s.error.split('\n')[0] ?? '')} | | | | |`);
+      continue;
+    }
+    for (const w of s.workloads) {
+      lines.push(
+        `| ${s.sut} | ${LABEL[w.workload]} | ${fmt(w.maxRate.median)} | ${fmt(w.maxRate.min)}–${fmt(w.maxRate.max)} | ` +
+          `${(w.maxRate.relative * 100).toFixed(0)} % | ${w.rcvbufErrors === undefined ? 'n/a' : String(w.rcvbufErrors)} | ` +
+          `${w.retransmissionsAtBest.join(', ')} |`,
+      );
+    }
+  }
+  lines.push('');
+  const ratios = ratioLines(r.suts);
+  if (ratios.length > 0) {
+    lines.push('Ratio p2psip / Kamailio (medians):');
+    lines.push('');
+    for (const l of ratios) lines.push(`- ${l}`);
+    lines.push('');
+  }
+  lines.push(
+    'Noise: every process runs on the same few cores, so the generator competes with the server (SIPp itself tops out ' +
+      'near the Kamailio numbers); UdpRcvbufErrors is a machine-wide counter, so other work on the machine shows up in it; ' +
+      'a load average well above 0 before the run means other work was competing. Treat differences within the spread ' +
+      'column as noise.',
+  );
+  return lines.join('\n');
+}
+
+function ratioLines(suts: readonly SutResult[]): string[] {
+  const p = suts.find((s) => s.sut === 'p2psip');
+  const k = suts.find((s) => s.sut === 'kamailio');
+  if (p === undefined || k === undefined) return [];
+  const out: string[] = [];
+  for (const w of p.workloads) {
+    const kw: WorkloadResult | undefined = k.workloads.find((x) => x.workload === w.workload);
+    if (kw === undefined || kw.maxRate.median === 0) continue;
+    out.push(`${LABEL[w.workload]}: ${(w.maxRate.median / kw.maxRate.median).toFixed(2)} (${fmt(w.maxRate.median)} / ${fmt(kw.maxRate.median)})`);
+  }
+  return out;
+}
+
+function fmt(v: number): string {
+  return Math.round(v).toLocaleString('en-US');
+}
+
+function escapeCell(s: string): string {
+  return s.replace(/\|/g, '\\|');
+}
