@@ -29,9 +29,14 @@ export interface SipBenchOptions {
   readonly log: (line: string) => void;
 }
 
+/** What stopped the search above the best rate. */
+export type SearchLimit = 'failures' | 'pace' | 'search-cap';
+
 export interface RepetitionResult {
   /** Highest passing offered rate (0 if nothing passed). */
   readonly maxRate: number;
+  /** Why no higher rate passed: >= 1 % failures, the generator could not keep the pace, or the search bound. */
+  readonly limit: SearchLimit;
   /** What the generator achieved at that rate. */
   readonly achievedPerS: number;
   readonly trials: readonly TrialResult[];
@@ -70,12 +75,13 @@ export interface SipBenchResult {
 
 /** Search bounds per workload (offered per second). */
 const BOUNDS: Readonly<Record<Workload, { start: number; min: number; max: number }>> = {
-  register: { start: 1000, min: 50, max: 32000 },
+  register: { start: 1000, min: 50, max: 64000 },
   calls: { start: 250, min: 10, max: 8000 },
 };
 const USERS = 10_000;
 const BUFFER_BYTES = 4 * 1024 * 1024;
 const RECV_TIMEOUT_MS = 2000;
+const KAMAILIO_SHM_MB = 1024;
 const REFINE_FACTOR = 2 ** 0.25;
 
 export async function runSipBench(opts: SipBenchOptions): Promise<SipBenchResult> {
@@ -138,6 +144,9 @@ async function benchOneServer(
     const s = await startSipServer(scope, sut, {
       lifetimeMs: 20 * 60_000,
       logLevel: 'error',
+      // Kamailio keeps every transaction in shared memory for its wait time (5 s): give
+      // it room for several seconds of the highest rates.
+      sharedMemoryMb: KAMAILIO_SHM_MB,
       ...(port === undefined ? {} : { port }),
     });
     starts++;
@@ -216,7 +225,12 @@ async function benchOneServer(
             ? await searchMaxRate(run, { ...bounds, refineSteps: 2 })
             : await searchAround(run, seed, { factor: REFINE_FACTOR, maxSteps: 4, min: bounds.min, max: bounds.max });
         const best = search.best;
-        repetitions.push({ maxRate: best?.rate ?? 0, achievedPerS: best?.achievedPerS ?? 0, trials: search.trials });
+        repetitions.push({
+          maxRate: best?.rate ?? 0,
+          limit: searchLimit(search.trials, best?.rate ?? 0, criteria),
+          achievedPerS: best?.achievedPerS ?? 0,
+          trials: search.trials,
+        });
         opts.log(`   ${workload} repetition ${rep + 1}: ${best === undefined ? 'nothing passed' : `${best.rate}/s`}`);
         if (seed === undefined && best !== undefined) seed = best.rate;
       }
@@ -239,4 +253,11 @@ async function benchOneServer(
   opts.log(`   ${sut} stopped (${JSON.stringify(exit)}), ${starts - 1} restart(s)`);
   const result = { sut, workloads, wallMs: Date.now() - started, restarts: starts - 1 };
   return failure === undefined ? result : { ...result, error: failure };
+}
+
+/** The reason given by the lowest failing trial above `best` ('search-cap' if none failed). */
+export function searchLimit(trials: readonly TrialResult[], best: number, criteria: PassCriteria): SearchLimit {
+  const above = trials.filter((t) => !t.pass && t.rate > best).sort((a, b) => a.rate - b.rate)[0];
+  if (above === undefined) return 'search-cap';
+  return above.failureRatio >= criteria.maxFailureRatio ? 'failures' : 'pace';
 }

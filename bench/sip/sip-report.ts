@@ -70,22 +70,24 @@ export function renderSection(report: SipReport, jsonPath: string): string {
       `Each trial offers a fixed rate for ${r.durationS} s (\`-m rate×${r.durationS} -r rate\`, SIPp buffers 4 MiB, ` +
       `a REGISTER or call unanswered for 2 s counts as failed). A trial passes with < ${r.criteria.maxFailureRatio * 100} % ` +
       `failed and SIPp creating its calls at ≥ ${r.criteria.minPaceRatio * 100} % of the offered pace (a server that queues ` +
-      `instead of answering throttles SIPp's 1-second window of outstanding calls). The first repetition doubles the rate ` +
+      `instead of answering throttles SIPp's 1-second window of outstanding calls; so does SIPp running out of CPU). ` +
+      `After a trial that overloaded the server (failures, retransmissions or dropped datagrams) the server is restarted, ` +
+      `so that the next trial does not inherit its backlog of transactions. The first repetition doubles the rate ` +
       `until a trial fails and bisects twice (resolution ×1.19); the others step ×1.19 up or down from it. ` +
       `Numbers are the median of ${r.reps} repetitions of the highest passing offered rate, with min–max.`,
   );
   lines.push('');
-  lines.push('| server | workload | median max rate | min–max | spread | UDP rcvbuf errors (all trials) | SIPp retransmissions at max |');
-  lines.push('|---|---|---:|---:|---:|---:|---:|');
+  lines.push('| server | workload | median max rate | min–max | spread | next step up failed by | UDP rcvbuf errors (all trials) | SIPp retransmissions at max |');
+  lines.push('|---|---|---:|---:|---:|---|---:|---:|');
   for (const s of r.suts) {
     if (s.error !== undefined) {
-      lines.push(`| ${s.sut} | — | not measured: ${escapeCell(s.error.split('\n')[0] ?? '')} | | | | |`);
-      continue;
+      lines.push(`| ${s.sut} | — | not measured: ${escapeCell(s.error.split('\n')[0] ?? '')} | | | | | |`);
+      if (s.workloads.length === 0) continue;
     }
     for (const w of s.workloads) {
       lines.push(
         `| ${s.sut} | ${LABEL[w.workload]} | ${fmt(w.maxRate.median)} | ${fmt(w.maxRate.min)}–${fmt(w.maxRate.max)} | ` +
-          `${(w.maxRate.relative * 100).toFixed(0)} % | ${w.rcvbufErrors === undefined ? 'n/a' : String(w.rcvbufErrors)} | ` +
+          `${(w.maxRate.relative * 100).toFixed(0)} % | ${limits(w)} | ${w.rcvbufErrors === undefined ? 'n/a' : String(w.rcvbufErrors)} | ` +
           `${w.retransmissionsAtBest.join(', ')} |`,
       );
     }
@@ -105,6 +107,18 @@ export function renderSection(report: SipReport, jsonPath: string): string {
       'column as noise.',
   );
   return lines.join('\n');
+}
+
+const LIMIT_TEXT = {
+  failures: '≥ 1 % failed',
+  pace: 'SIPp fell behind the pace',
+  'search-cap': 'nothing (search bound reached)',
+} as const;
+
+function limits(w: WorkloadResult): string {
+  const counts = new Map<string, number>();
+  for (const r of w.repetitions) counts.set(LIMIT_TEXT[r.limit], (counts.get(LIMIT_TEXT[r.limit]) ?? 0) + 1);
+  return [...counts].map(([k, n]) => (n === w.repetitions.length ? k : `${k} ×${n}`)).join(', ');
 }
 
 function ratioLines(suts: readonly SutResult[]): string[] {
