@@ -47,7 +47,8 @@ export async function startPeer(config: PeerConfig, logger: Logger): Promise<Run
         ...(config.tls.caFile ? { ca: readFileSync(config.tls.caFile) } : {}),
       }
     : undefined;
-  const driver = new NodeTransportDriver(tls ? { tls } : {});
+  // Outgoing TLS (to phones or proxies on TLS) verifies against the given CA, else the system's.
+  const driver = new NodeTransportDriver(tls ? { tls, ...(tls.ca ? { tlsClient: { ca: tls.ca } } : {}) } : {});
   const location = new MemoryLocationService(clock);
   const wildcard = config.sip.host === '0.0.0.0' || config.sip.host === '::';
   const sip = new SipPeer(
