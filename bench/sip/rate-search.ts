@@ -22,6 +22,8 @@ export interface TrialResult {
   readonly pass: boolean;
   /** Why it failed, when it did. */
   readonly note?: string;
+  /** The generator did not end by itself (killed by a signal): the trial says nothing about the server. */
+  readonly aborted?: boolean;
 }
 
 export type TrialRunner = (rate: number) => Promise<TrialResult>;

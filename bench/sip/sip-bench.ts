@@ -11,6 +11,7 @@ import { scenario } from '../../test/interop/helpers/paths.js';
 import { startSipServer } from '../../test/interop/helpers/sip-server.js';
 import type { SipServer, SutKind } from '../../test/interop/helpers/sip-server.js';
 import { describeSippResult, runSipp, startSipp, writeInjectionFile } from '../../test/interop/helpers/sipp-runner.js';
+import type { SippRun } from '../../test/interop/helpers/sipp-runner.js';
 import { DEFAULT_CRITERIA, searchAround, searchMaxRate, spread } from './rate-search.js';
 import type { PassCriteria, SearchResult, Spread, TrialResult } from './rate-search.js';
 import { runTrial } from './sip-trial.js';
@@ -125,22 +126,25 @@ async function benchOneServer(
   const callee = join(dir, 'callee.csv');
   writeInjectionFile(callee, [['callee']]);
 
-  // A UAS answering every call for the whole run.
-  const uas = startSipp(scope, {
-    name: 'uas',
-    scenario: scenario('uas.xml'),
-    workDir: dir,
-    localPort: uasPort,
-    calls: 10_000_000,
-    timeoutS: 20 * 60,
-    recvTimeoutMs: 10_000,
-    bufferSize: BUFFER_BYTES,
-  });
+  let starts = 0;
+  // A UAS answering every call, (re)started with the server.
+  const startUas = (): SippRun =>
+    startSipp(scope, {
+      name: `uas-${starts + 1}`,
+      scenario: scenario('uas.xml'),
+      workDir: dir,
+      localPort: uasPort,
+      calls: 10_000_000,
+      timeoutS: 20 * 60,
+      recvTimeoutMs: 10_000,
+      bufferSize: BUFFER_BYTES,
+    });
+  let uas: SippRun | undefined;
 
   // The server, (re)started fresh with 'callee' registered at the UAS.
   let server: SipServer | undefined;
-  let starts = 0;
   const startServer = async (port?: number): Promise<SipServer> => {
+    uas = startUas();
     const s = await startSipServer(scope, sut, {
       lifetimeMs: 20 * 60_000,
       logLevel: 'error',
@@ -168,6 +172,7 @@ async function benchOneServer(
     const old = server;
     server = undefined;
     if (old !== undefined) await old.stop();
+    if (uas !== undefined) await uas.stop();
     server = await startServer(old?.port);
   };
   try {
@@ -175,7 +180,7 @@ async function benchOneServer(
   } catch (err) {
     const error = (err as Error).message;
     opts.log(`   could not start ${sut}: ${error.split('\n')[0] ?? ''}`);
-    await uas.stop();
+    if (uas !== undefined) await uas.stop();
     return { sut, workloads: [], wallMs: Date.now() - started, restarts: 0, error };
   }
   const address = { host: server.host, port: server.port } as const;
@@ -204,7 +209,13 @@ async function benchOneServer(
         trialIndex,
       };
       const run = async (rate: number): Promise<TrialResult> => {
-        const t = await runTrial(ctx, rate);
+        let t = await runTrial(ctx, rate);
+        if (t.aborted === true) {
+          // Something outside killed SIPp: say so, start clean and run the trial again once.
+          opts.log(`   ${workload} ${rate}/s: ${t.note ?? 'aborted'}; restarting and repeating the trial`);
+          await ctx.restartServer();
+          t = await runTrial(ctx, rate);
+        }
         // A trial that overloaded the server leaves transactions behind (Timer J/K, up to
         // 32 s): restart it so that the next trial is not judged on this one's backlog.
         const overloaded = !t.pass || t.retransmissions > 0 || (t.rcvbufErrors ?? 0) > 0;
@@ -223,7 +234,7 @@ async function benchOneServer(
         const search: SearchResult =
           seed === undefined
             ? await searchMaxRate(run, { ...bounds, refineSteps: 2 })
-            : await searchAround(run, seed, { factor: REFINE_FACTOR, maxSteps: 4, min: bounds.min, max: bounds.max });
+            : await searchAround(run, seed, { factor: REFINE_FACTOR, maxSteps: 5, min: bounds.min, max: bounds.max });
         const best = search.best;
         repetitions.push({
           maxRate: best?.rate ?? 0,
@@ -248,7 +259,7 @@ async function benchOneServer(
     failure = (err as Error).message;
     opts.log(`   ${sut} benchmark aborted: ${failure.split('\n')[0] ?? ''}`);
   }
-  await uas.stop();
+  if (uas !== undefined) await uas.stop();
   const exit = server === undefined ? undefined : await server.stop();
   opts.log(`   ${sut} stopped (${JSON.stringify(exit)}), ${starts - 1} restart(s)`);
   const result = { sut, workloads, wallMs: Date.now() - started, restarts: starts - 1 };

@@ -112,7 +112,7 @@ export function renderSection(report: SipReport, jsonPath: string): string {
 const LIMIT_TEXT = {
   failures: '≥ 1 % failed',
   pace: 'SIPp fell behind the pace',
-  'search-cap': 'nothing (search bound reached)',
+  'search-cap': 'nothing failed (search ended: bound or step limit)',
 } as const;
 
 function limits(w: WorkloadResult): string {

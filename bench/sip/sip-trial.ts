@@ -80,16 +80,19 @@ export async function runTrial(ctx: TrialContext, rate: number): Promise<TrialRe
     rcvbufErrors: before === undefined || after === undefined ? undefined : after - before,
     wallMs: r.wallMs,
   };
-  const pass = passes(base, ctx.criteria);
+  const aborted = r.exit.signal !== null || (r.exitCode ?? 0) >= 128;
+  const pass = !aborted && passes(base, ctx.criteria);
   let note: string | undefined;
-  if (s === undefined) note = `no SIPp statistics (exit ${String(r.exitCode)})`;
+  if (aborted) note = `SIPp did not end by itself (${JSON.stringify(r.exit)})`;
+  else if (s === undefined) note = `no SIPp statistics (exit ${String(r.exitCode)})`;
   else if (!pass) {
     note =
       failureRatio >= ctx.criteria.maxFailureRatio
         ? `${(failureRatio * 100).toFixed(2)} % failed ${JSON.stringify(s.failureCauses)}`
         : `generator only reached ${base.achievedPerS}/s`;
   }
-  return note === undefined ? { ...base, pass } : { ...base, pass, note };
+  const result = note === undefined ? { ...base, pass } : { ...base, pass, note };
+  return aborted ? { ...result, aborted } : result;
 }
 
 function round1(v: number): number {
