@@ -25,6 +25,8 @@ export interface SipBenchOptions {
   readonly durationS: number;
   /** Repetitions of each search (median and spread over them). */
   readonly reps: number;
+  /** Wall-clock budget of the whole run; repetitions that would start past it are skipped. */
+  readonly budgetS: number;
   readonly criteria?: PassCriteria;
   /** Progress lines. */
   readonly log: (line: string) => void;
@@ -66,6 +68,7 @@ export interface SipBenchResult {
   readonly startedAt: string;
   readonly durationS: number;
   readonly reps: number;
+  readonly budgetS: number;
   readonly criteria: PassCriteria;
   readonly suts: readonly SutResult[];
   readonly load1Before: number;
@@ -100,6 +103,7 @@ export async function runSipBench(opts: SipBenchOptions): Promise<SipBenchResult
     startedAt: new Date(started).toISOString(),
     durationS: opts.durationS,
     reps: opts.reps,
+    budgetS: opts.budgetS,
     criteria,
     suts: results,
     load1Before,
@@ -229,8 +233,14 @@ async function benchOneServer(
       };
       const bounds = BOUNDS[workload];
       const repetitions: RepetitionResult[] = [];
+      // This workload's share of the time budget.
+      const deadline = Date.now() + (opts.budgetS * 1000) / (opts.suts.length * opts.workloads.length);
       let seed: number | undefined;
       for (let rep = 0; rep < opts.reps; rep++) {
+        if (rep > 0 && Date.now() > deadline) {
+          opts.log(`   ${workload}: time budget spent, ${rep} of ${opts.reps} repetitions done`);
+          break;
+        }
         const search: SearchResult =
           seed === undefined
             ? await searchMaxRate(run, { ...bounds, refineSteps: 2 })

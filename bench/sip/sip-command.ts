@@ -1,8 +1,9 @@
 /**
  * The `sip` benchmark command: parses its options, runs the benchmark, writes
  * bench/results/sip-<date>.json and the SIP section of BENCHMARKS.md.
- * Usage: npm run bench -- sip [--duration <s>] [--reps <n>] [--sut p2psip,kamailio]
+ * Usage: npm run bench -- sip [--duration <s>] [--reps <n>] [--budget <s>] [--sut p2psip,kamailio]
  *                             [--workload register,calls] [--no-write]
+ * Defaults: 2 s trials, 3 repetitions, a 270 s budget (repetitions past it are skipped).
  */
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,7 +17,7 @@ import type { Workload } from './sip-trial.js';
 import { machineInfo } from './system-info.js';
 
 export const SIP_USAGE =
-  'usage: npm run bench -- sip [--duration <s>] [--reps <n>] [--sut p2psip,kamailio] [--workload register,calls] [--no-write]';
+  'usage: npm run bench -- sip [--duration <s>] [--reps <n>] [--budget <s>] [--sut p2psip,kamailio] [--workload register,calls] [--no-write]';
 
 /** Runs the command; returns the process exit code (0 ok, 1 failure, 2 usage). */
 export async function sipCommand(argv: readonly string[]): Promise<number> {
@@ -27,6 +28,7 @@ export async function sipCommand(argv: readonly string[]): Promise<number> {
       options: {
         duration: { type: 'string', default: '2' },
         reps: { type: 'string', default: '3' },
+        budget: { type: 'string', default: '270' },
         sut: { type: 'string', default: 'p2psip,kamailio' },
         workload: { type: 'string', default: 'register,calls' },
         'no-write': { type: 'boolean', default: false },
@@ -45,10 +47,15 @@ export async function sipCommand(argv: readonly string[]): Promise<number> {
   }
   const durationS = Number(values.duration);
   const reps = Number(values.reps);
+  const budgetS = Number(values.budget);
   const suts = values.sut.split(',').filter((s) => s !== '');
   const workloads = values.workload.split(',').filter((s) => s !== '');
-  if (!(Number.isInteger(durationS) && durationS >= 1 && durationS <= 30) || !(Number.isInteger(reps) && reps >= 1 && reps <= 9)) {
-    process.stderr.write(`--duration must be 1..30 and --reps 1..9\n${SIP_USAGE}\n`);
+  if (
+    !(Number.isInteger(durationS) && durationS >= 1 && durationS <= 30) ||
+    !(Number.isInteger(reps) && reps >= 1 && reps <= 9) ||
+    !(Number.isFinite(budgetS) && budgetS >= 10 && budgetS <= 3600)
+  ) {
+    process.stderr.write(`--duration must be 1..30, --reps 1..9, --budget 10..3600 (s)\n${SIP_USAGE}\n`);
     return 2;
   }
   if (!suts.every(isSut) || !workloads.every(isWorkload) || suts.length === 0 || workloads.length === 0) {
@@ -68,6 +75,7 @@ export async function sipCommand(argv: readonly string[]): Promise<number> {
     workloads,
     durationS,
     reps,
+    budgetS,
     log: (line) => process.stdout.write(`${line}\n`),
   });
   const command = ['npm run bench -- sip', ...argv].join(' ');

@@ -74,7 +74,8 @@ export function renderSection(report: SipReport, jsonPath: string): string {
       `After a trial that overloaded the server (failures, retransmissions or dropped datagrams) the server is restarted, ` +
       `so that the next trial does not inherit its backlog of transactions. The first repetition doubles the rate ` +
       `until a trial fails and bisects twice (resolution ×1.19); the others step ×1.19 up or down from it. ` +
-      `Numbers are the median of ${r.reps} repetitions of the highest passing offered rate, with min–max.`,
+      `Numbers are the median of ${r.reps} repetitions of the highest passing offered rate, with min–max ` +
+      `(fewer repetitions, shown as "(n reps)", when the ${r.budgetS} s time budget ran out).`,
   );
   lines.push('');
   lines.push('| server | workload | median max rate | min–max | spread | next step up failed by | UDP rcvbuf errors (all trials) | SIPp retransmissions at max |');
@@ -86,7 +87,8 @@ export function renderSection(report: SipReport, jsonPath: string): string {
     }
     for (const w of s.workloads) {
       lines.push(
-        `| ${s.sut} | ${LABEL[w.workload]} | ${fmt(w.maxRate.median)} | ${fmt(w.maxRate.min)}–${fmt(w.maxRate.max)} | ` +
+        `| ${s.sut} | ${LABEL[w.workload]} | ${fmt(w.maxRate.median)}${w.repetitions.length < r.reps ? ` (${w.repetitions.length} reps)` : ''} | ` +
+          `${fmt(w.maxRate.min)}–${fmt(w.maxRate.max)} | ` +
           `${(w.maxRate.relative * 100).toFixed(0)} % | ${limits(w)} | ${w.rcvbufErrors === undefined ? 'n/a' : String(w.rcvbufErrors)} | ` +
           `${w.retransmissionsAtBest.join(', ')} |`,
       );

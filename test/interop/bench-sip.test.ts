@@ -115,6 +115,7 @@ describe('report', () => {
     startedAt: '2026-01-02T03:04:05.000Z',
     durationS: 2,
     reps: 3,
+    budgetS: 270,
     criteria: { maxFailureRatio: 0.01, minPaceRatio: 0.9 },
     load1Before: 0.1,
     load1After: 0.2,
