@@ -103,8 +103,8 @@ export function renderSection(report: SipReport, jsonPath: string): string {
     lines.push('');
   }
   lines.push(
-    'Noise: every process runs on the same few cores, so the generator competes with the server (SIPp itself tops out ' +
-      'near the Kamailio numbers); UdpRcvbufErrors is a machine-wide counter, so other work on the machine shows up in it; ' +
+    'Noise: every process runs on the same few cores, so the SIPp generator and UAS compete with the server (at the ' +
+      'Kamailio rates SIPp needs about a core of its own); UdpRcvbufErrors is a machine-wide counter, so other work on the machine shows up in it; ' +
       'a load average well above 0 before the run means other work was competing. Treat differences within the spread ' +
       'column as noise.',
   );

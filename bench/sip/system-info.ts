@@ -27,7 +27,7 @@ export function machineInfo(): MachineInfo {
     kernel: readText('/proc/sys/kernel/osrelease').trim() || 'unknown',
     node: process.version,
     tools: {
-      sipp: firstMatch(run('sipp', ['-v']), /SIPp v[\w.-]+/) ?? 'unknown',
+      sipp: firstMatch(run('sipp', ['-v']), /SIPp v[\w.-]*\w/) ?? 'unknown',
       kamailio: firstMatch(run('kamailio', ['-v']), /kamailio [\d.]+/) ?? 'unknown',
       nstat: firstMatch(run('nstat', ['-V']), /\S+$/m) ?? 'unknown',
     },
