@@ -1,6 +1,7 @@
 import { isDigit } from './chars.js';
 import { HeaderScanner } from './header-scanner.js';
 import { readNameAddr } from './name-addr.js';
+import { copyNameAddr, ParseCache } from './parse-cache.js';
 import { parseDeltaSeconds } from './scalar.js';
 import { malformedHeader } from './sip-parse-error.js';
 import type { NameAddr } from './types.js';
@@ -10,6 +11,12 @@ import type { NameAddr } from './types.js';
  * `expires` (delta-seconds) and `q` (qvalue) parameters.
  */
 export function parseContact(value: string): '*' | NameAddr[] {
+  return CONTACT_CACHE.get(value, scanContact);
+}
+
+const CONTACT_CACHE = new ParseCache<'*' | NameAddr[]>(2, (c) => (c === '*' ? c : c.map(copyNameAddr)));
+
+function scanContact(value: string): '*' | NameAddr[] {
   const sc = new HeaderScanner(value, 'Contact');
   sc.skipLws();
   if (sc.peek() === 0x2a) {

@@ -1,6 +1,7 @@
 import { isIn, isToken, TOKEN } from './chars.js';
 import { HeaderScanner, quote, unquote } from './header-scanner.js';
 import { formatParams } from './params.js';
+import { copyNameAddr, ParseCache } from './parse-cache.js';
 import { malformedHeader, SipParseError } from './sip-parse-error.js';
 import { formatUri, parseUri } from './uri.js';
 import type { NameAddr, Uri } from './types.js';
@@ -11,11 +12,16 @@ import type { NameAddr, Uri } from './types.js';
  * the parameters belong to the header) and may not contain '?' or ',' (RFC 3261 §20).
  */
 export function parseNameAddr(value: string, header = 'name-addr'): NameAddr {
-  const sc = new HeaderScanner(value, header);
-  const na = readNameAddr(sc);
-  sc.expectEnd();
-  return na;
+  return NAME_ADDR_CACHE.get(value, () => {
+    const sc = new HeaderScanner(value, header);
+    const na = readNameAddr(sc);
+    sc.expectEnd();
+    return na;
+  });
 }
+
+/** From and To of the message in hand, and of its response. */
+const NAME_ADDR_CACHE = new ParseCache<NameAddr>(6, copyNameAddr);
 
 /** A comma-separated list of name-addr / addr-spec (commas inside quotes or <> do not separate). */
 export function parseNameAddrList(value: string, header = 'name-addr'): NameAddr[] {

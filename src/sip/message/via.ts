@@ -1,6 +1,7 @@
 import { HOSTNAME, isDigit, isIn, isToken } from './chars.js';
 import { HeaderScanner } from './header-scanner.js';
 import { formatParams } from './params.js';
+import { copyVias, ParseCache } from './parse-cache.js';
 import { randomToken } from '../../lib/random.js';
 import type { Random } from '../../lib/random.js';
 import { portNumber, scanIpv6 } from './uri.js';
@@ -20,6 +21,12 @@ export function generateBranch(random: Random): string {
  * received (IPv4 or IPv6, brackets tolerated: RFC 5118 §4.5), rport (RFC 3581), ttl, maddr.
  */
 export function parseVia(value: string): Via[] {
+  return VIA_CACHE.get(value, scanVias);
+}
+
+const VIA_CACHE = new ParseCache<Via[]>(4, copyVias);
+
+function scanVias(value: string): Via[] {
   const sc = new HeaderScanner(value, 'Via');
   const out: Via[] = [];
   sc.skipLws();
