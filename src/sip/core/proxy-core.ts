@@ -139,8 +139,12 @@ export class ProxyCore implements TransactionUser {
     }
 
     // §16.4: Route information preprocessing, on our own copy.
-    const req: SipRequest = { ...received, headers: received.headers.clone() };
-    if (this.deps.identity.isSelfUri(req.uri) && isSipUri(req.uri) && hasParam(req.uri.params, 'lr')) {
+    // Only a request that carries our own route information is rewritten: copy it first then.
+    const strictRouted = this.deps.identity.isSelfUri(received.uri) && isSipUri(received.uri) && hasParam(received.uri.params, 'lr');
+    const firstRoute = topRoute(received);
+    const rewrite = strictRouted || (firstRoute !== undefined && this.deps.identity.isSelfUri(firstRoute.uri));
+    const req: SipRequest = rewrite ? { ...received, headers: received.headers.clone() } : received;
+    if (strictRouted) {
       this.restoreStrictRouted(req);
     }
     let routedByUs = false;
