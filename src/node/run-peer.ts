@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { CryptoRandom } from '../platform/crypto-random.js';
 import { DnsTargetResolver } from '../platform/dns-resolver.js';
+import { UdpBacklogLoadMonitor } from '../platform/udp-backlog-load-monitor.js';
 import { startHttpServer, type RunningHttpServer } from '../platform/http-server.js';
 import { localAddresses, primaryAddress } from '../platform/local-addresses.js';
 import { NodeTransportDriver } from '../platform/node-transport-driver.js';
@@ -50,6 +51,7 @@ export async function startPeer(config: PeerConfig, logger: Logger): Promise<Run
   // Outgoing TLS (to phones or proxies on TLS) verifies against the given CA, else the system's.
   const driver = new NodeTransportDriver(tls ? { tls, ...(tls.ca ? { tlsClient: { ca: tls.ca } } : {}) } : {});
   const location = new MemoryLocationService(clock);
+  const load = new UdpBacklogLoadMonitor();
   const wildcard = config.sip.host === '0.0.0.0' || config.sip.host === '::';
   const sip = new SipPeer(
     {
@@ -60,6 +62,7 @@ export async function startPeer(config: PeerConfig, logger: Logger): Promise<Run
       resolver: config.outbound.mode === 'dns' ? new DnsTargetResolver() : new NumericOnlyResolver(),
       localHosts: localAddresses(),
       logger,
+      load,
     },
     {
       domains: [config.overlay, ...config.domains],
@@ -73,8 +76,10 @@ export async function startPeer(config: PeerConfig, logger: Logger): Promise<Run
   let sipAddresses: TransportAddress[];
   try {
     sipAddresses = await sip.start();
+    for (const a of sipAddresses) if (a.protocol === 'udp') load.watchPort(a.port);
   } catch (err) {
     clearInterval(sweep);
+    load.stop();
     await sip.stop().catch(() => {});
     throw err;
   }
@@ -99,6 +104,7 @@ export async function startPeer(config: PeerConfig, logger: Logger): Promise<Run
     http,
     async stop() {
       clearInterval(sweep);
+      load.stop();
       await http?.close();
       await sip.stop();
     },

@@ -4,6 +4,7 @@
  */
 import type { Clock } from '../lib/clock.js';
 import type { Random } from '../lib/random.js';
+import { admissionPolicy, type LoadMonitor } from '../sip/core/admission-policy.js';
 import { LocalIdentity } from '../sip/core/local-identity.js';
 import type { LocationService } from '../sip/core/location-service.js';
 import { MemoryLocationService } from '../sip/core/memory-location-service.js';
@@ -25,6 +26,8 @@ export interface SipPeerDeps {
   /** Addresses of this machine (for "is this URI us?"). */
   localHosts: string[];
   logger?: { warn(obj: object, msg: string): void };
+  /** Overload signal: while it says so, new out-of-dialog requests get a stateless 503. */
+  load?: LoadMonitor;
 }
 
 export interface SipListen {
@@ -74,6 +77,7 @@ export class SipPeer {
       clock: deps.clock,
       transport: this.transport,
       onError: (error) => deps.logger?.warn({ err: error instanceof Error ? error.message : String(error) }, 'SIP core error'),
+      admit: deps.load === undefined ? undefined : admissionPolicy(deps.load),
       user: {
         onRequest: (tx) => proxy?.onRequest(tx),
         onAck: (inbound) => proxy?.onAck(inbound),

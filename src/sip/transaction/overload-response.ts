@@ -1,18 +1,9 @@
 import { callId, createResponse, cseqOf, fromTag, toTag, topVia, formatVia } from '../message/index.js';
 import type { SipRequest, SipResponse } from '../message/types.js';
+import { fnv1a } from '../../lib/fnv1a.js';
 
-/** Seconds a client is asked to wait after a 503 sent because the transaction table is full. */
+/** Seconds a client is asked to wait after a 503 sent because the transaction table is full or the element is overloaded. */
 export const OVERLOAD_RETRY_AFTER_S = 5;
-
-/** FNV-1a 32-bit over a string's UTF-16 code units. */
-function fnv1a(text: string, seed: number): number {
-  let h = seed >>> 0;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
-}
 
 /**
  * RFC 3261 §8.2.7: a stateless answer must carry the same To tag for every retransmission of a
@@ -24,11 +15,14 @@ export function statelessToTag(request: SipRequest): string {
   return fnv1a(text, 0x811c9dc5).toString(36) + fnv1a(text, 0x9747b28c).toString(36);
 }
 
-/** The stateless 503 (Service Unavailable) sent when `maxTransactions` is reached (RFC 3261 §21.5.4). */
-export function overloadResponse(request: SipRequest): SipResponse {
+/**
+ * The stateless 503 (Service Unavailable) sent when `maxTransactions` is reached or admission
+ * control refuses a request (RFC 3261 §21.5.4).
+ */
+export function overloadResponse(request: SipRequest, retryAfterS = OVERLOAD_RETRY_AFTER_S): SipResponse {
   const tag = toTag(request) === undefined ? statelessToTag(request) : undefined;
   return createResponse(request, 503, undefined, {
     ...(tag !== undefined ? { toTag: tag } : {}),
-    headers: [['Retry-After', String(OVERLOAD_RETRY_AFTER_S)]],
+    headers: [['Retry-After', String(retryAfterS)]],
   });
 }

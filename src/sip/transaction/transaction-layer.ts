@@ -28,6 +28,12 @@ export interface TransactionLayerDeps {
    * break the layer); malformed network input is dropped without a report. Default: ignored.
    */
   onError?: ((error: unknown) => void) | undefined;
+  /**
+   * Admission control, asked for each new request (not an ACK, not a retransmission) before a
+   * transaction is made for it: false → a stateless 503 with Retry-After (RFC 3261 §21.5.4), and
+   * nothing is kept. Default: every request is admitted.
+   */
+  admit?: ((request: SipRequest) => boolean) | undefined;
 }
 
 export interface TransactionLayerOptions {
@@ -56,6 +62,8 @@ export interface TransactionLayerStats {
   absorbedRetransmissions: number;
   /** Responses that matched no client transaction, cumulative. */
   strayResponses: number;
+  /** New requests refused by admission control (stateless 503), cumulative. */
+  shedRequests: number;
 }
 
 type ServerTx = ServerInviteTransaction | ServerNonInviteTransaction;
@@ -84,6 +92,7 @@ export class TransactionLayer {
   private readonly fallbackKeyOf = new Map<ServerTx, string>();
   private absorbedCount = 0;
   private strayCount = 0;
+  private shedCount = 0;
   private closed = false;
 
   constructor(deps: TransactionLayerDeps, options: TransactionLayerOptions = {}) {
@@ -187,6 +196,7 @@ export class TransactionLayer {
       clientTransactions: this.clients.size,
       absorbedRetransmissions: this.absorbedCount,
       strayResponses: this.strayCount,
+      shedRequests: this.shedCount,
     };
   }
 
@@ -253,6 +263,11 @@ export class TransactionLayer {
     const groupFull = bucket !== undefined && (this.fallback.get(bucket)?.length ?? 0) >= MAX_RFC2543_GROUP;
     if (this.size() >= this.maxTransactions || groupFull) {
       this.deps.transport.send(overloadResponse(request), responseTarget(inbound));
+      return;
+    }
+    if (this.deps.admit !== undefined && !this.deps.admit(request)) {
+      this.shedCount++;
+      this.deps.transport.send(overloadResponse(request, 1), responseTarget(inbound));
       return;
     }
     const tx = this.createServer(inbound, request, branchKey, bucket);

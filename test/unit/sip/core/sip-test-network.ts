@@ -10,6 +10,7 @@ import type { SipMessage, SipRequest, SipResponse } from '../../../../src/sip/me
 import { MemoryNetwork, type MemoryDriver } from '../../../../src/sip/transport/memory-driver.js';
 import type { TransportAddress } from '../../../../src/sip/transport/types.js';
 import { SipPeer } from '../../../../src/node/sip-peer.js';
+import type { LoadMonitor } from '../../../../src/sip/core/admission-policy.js';
 
 export const PEER_HOST = '198.18.0.1';
 export const PEER_PORT = 5060;
@@ -108,10 +109,17 @@ export class SipWorld {
   readonly peer: SipPeer;
   private phoneCount = 0;
 
-  constructor() {
+  constructor(load?: LoadMonitor) {
     const driver = this.network.createDriver({ hosts: [PEER_HOST] });
     this.peer = new SipPeer(
-      { clock: this.clock, random: this.random, driver, resolver: new NumericOnlyResolver(), localHosts: [PEER_HOST] },
+      {
+        clock: this.clock,
+        random: this.random,
+        driver,
+        resolver: new NumericOnlyResolver(),
+        localHosts: [PEER_HOST],
+        ...(load !== undefined ? { load } : {}),
+      },
       {
         domains: ['p2psip.local'],
         listen: [
