@@ -7,6 +7,8 @@ import { validateHeaders } from './validate-headers.js';
 import type { SipHeaders } from './sip-headers.js';
 import type { SipLimits, SipMessage, SipResponse } from './types.js';
 
+const EMPTY_BODY = new Uint8Array(0);
+
 export type ParseResult =
   | { ok: true; message: SipMessage }
   | { ok: false; error: SipParseError; response: SipResponse | undefined };
@@ -85,7 +87,8 @@ function parse(data: Uint8Array, options: ParseOptions): ParseResult {
   if (bodyStart + bodyLength > limits.maxMessageBytes) {
     return failed(tooLarge(`Message over ${limits.maxMessageBytes} bytes`), requestLike, method, section.headers);
   }
-  const body = new Uint8Array(bodyLength);
+  // Copied out of the input (a stored message must not pin a receive buffer); no body shares one empty array.
+  const body = bodyLength === 0 ? EMPTY_BODY : new Uint8Array(bodyLength);
   if (bodyLength > 0) body.set(buf.subarray(bodyStart, bodyStart + bodyLength));
   const message: SipMessage =
     start.kind === 'request'

@@ -27,10 +27,31 @@ const COMPACT: Readonly<Record<string, string>> = {
   y: 'identity',
 };
 
-/** Canonical lookup key of a header name: lowercase, compact forms expanded. */
-export function headerKey(name: string): string {
+/**
+ * Names seen on the wire → [the name as one shared string, its key]. Every message repeats the
+ * same few dozen names: sharing them keeps each stored message small (transactions hold theirs
+ * for up to 32 s). Bounded, so that made-up names cannot grow it.
+ */
+const INTERNED = new Map<string, readonly [string, string]>();
+const MAX_INTERNED = 512;
+
+function computeKey(name: string): string {
   const lower = name.toLowerCase();
   return lower.length === 1 ? (COMPACT[lower] ?? lower) : lower;
+}
+
+function intern(name: string): readonly [string, string] {
+  let hit = INTERNED.get(name);
+  if (hit === undefined) {
+    hit = [name, computeKey(name)];
+    if (INTERNED.size < MAX_INTERNED) INTERNED.set(name, hit);
+  }
+  return hit;
+}
+
+/** Canonical lookup key of a header name: lowercase, compact forms expanded. */
+export function headerKey(name: string): string {
+  return intern(name)[1];
 }
 
 export interface HeaderField {
@@ -47,7 +68,7 @@ export class SipHeaders implements Iterable<HeaderField> {
 
   constructor(fields: Iterable<readonly [string, string]> = []) {
     this.fields = [];
-    for (const [name, value] of fields) this.fields.push({ key: headerKey(name), name, value });
+    for (const [name, value] of fields) this.append(name, value);
   }
 
   /** Number of header fields. */
@@ -88,7 +109,8 @@ export class SipHeaders implements Iterable<HeaderField> {
   }
 
   append(name: string, value: string): void {
-    this.fields.push({ key: headerKey(name), name, value });
+    const [shared, key] = intern(name);
+    this.fields.push({ key, name: shared, value });
   }
 
   /** Inserts before the first field of the same name, or at the top when there is none (Via, Record-Route). */

@@ -68,11 +68,13 @@ export class ServerInviteTransaction implements ServerTransaction {
       } else if (status < 300) {
         // RFC 6026 §7.1: Accepted, Timer L = 64*T1; 2xx retransmissions are the TU's job.
         this.final = response;
+        this.lastProvisional = undefined; // only Proceeding resends it: not kept for Timer L / H
         this.transition('accepted');
         this.slots.set('L', 64 * this.ctx.timers.t1, () => this.transition('terminated'));
       } else {
         // §17.2.1: Completed, Timer G (unreliable only) and Timer H.
         this.final = response;
+        this.lastProvisional = undefined; // only Proceeding resends it: not kept for Timer L / H
         this.transition('completed');
         this.interval = this.ctx.timers.t1;
         if (!this.reliable) this.slots.set('G', this.interval, () => this.onTimerG());

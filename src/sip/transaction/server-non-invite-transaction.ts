@@ -62,6 +62,7 @@ export class ServerNonInviteTransaction implements ServerTransaction {
       return;
     }
     this.final = response;
+    this.lastProvisional = undefined; // only Proceeding resends it: not kept for Timer J
     this.transition('completed');
     // Timer J: 64*T1 on unreliable transports, zero on reliable ones.
     if (!this.reliable) this.slots.set('J', 64 * this.ctx.timers.t1, () => this.transition('terminated'));
