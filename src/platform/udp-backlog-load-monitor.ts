@@ -13,9 +13,9 @@ import type { LoadMonitor } from '../sip/core/admission-policy.js';
 export interface LoadMonitorOptions {
   /** Sampling interval, ms (default 50). */
   intervalMs?: number;
-  /** Queued bytes on our UDP sockets at which new work is refused (default 1 MiB ≈ 1,600 requests ≈ 0.1–0.2 s of work: bursts and GC pauses stay below it). */
+  /** Queued bytes on our UDP sockets at which new work is refused (default 3 MiB of kernel buffer, about 2,000 datagrams or 0.2–0.4 s of work: bursts and GC pauses stay below it, retransmission timers (T1 = 0.5 s) do not). */
   enterBacklogBytes?: number;
-  /** Queued bytes below which it is accepted again (default 256 KiB). */
+  /** Queued bytes below which it is accepted again (default 1 MiB). */
   leaveBacklogBytes?: number;
   /** Fraction of the V8 heap limit past which new work is refused (default 0.7). */
   heapFraction?: number;
@@ -37,8 +37,8 @@ export class UdpBacklogLoadMonitor implements LoadMonitor {
   maxBacklogBytes = 0;
 
   constructor(options: LoadMonitorOptions = {}) {
-    this.enter = options.enterBacklogBytes ?? 1024 * 1024;
-    this.leave = options.leaveBacklogBytes ?? 256 * 1024;
+    this.enter = options.enterBacklogBytes ?? 3 * 1024 * 1024;
+    this.leave = options.leaveBacklogBytes ?? 1024 * 1024;
     this.heapFraction = options.heapFraction ?? 0.7;
     this.timer = setInterval(() => this.sample(), options.intervalMs ?? 50);
     this.timer.unref();
