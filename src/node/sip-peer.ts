@@ -82,6 +82,8 @@ export class SipPeer {
         onRequest: (tx) => proxy?.onRequest(tx),
         onAck: (inbound) => proxy?.onAck(inbound),
         onStrayResponse: (inbound) => proxy?.onStrayResponse(inbound),
+        answersStatelessly: (request) => proxy?.answersStatelessly(request) ?? false,
+        onStatelessRequest: (inbound) => proxy?.onStatelessRequest(inbound),
       },
     });
     this.transactions = transactions;

@@ -3,7 +3,8 @@
  * new out-of-dialog requests are refused with a stateless 503 + Retry-After, so that the calls
  * and registrations already in progress finish instead of every request timing out together
  * (a saturated UDP proxy otherwise collapses under its clients' retransmissions). Requests that
- * end or continue what exists — in-dialog requests, CANCEL, PRACK — are always admitted.
+ * end or continue what exists — in-dialog requests, CANCEL, PRACK — are always admitted, and so
+ * is REGISTER (see ALWAYS).
  */
 import type { SipRequest } from '../message/types.js';
 import { toTag } from '../message/index.js';
@@ -13,7 +14,11 @@ export interface LoadMonitor {
   overloaded(): boolean;
 }
 
-const ALWAYS = new Set(['CANCEL', 'BYE', 'PRACK', 'ACK']);
+/**
+ * Always admitted: what ends or continues existing work, and REGISTER — answered statelessly, it
+ * costs about what a 503 would, so refusing it would save nothing.
+ */
+const ALWAYS = new Set(['CANCEL', 'BYE', 'PRACK', 'ACK', 'REGISTER']);
 
 export function admissionPolicy(monitor: LoadMonitor): (request: SipRequest) => boolean {
   return (request) => {

@@ -21,7 +21,7 @@ export function applyRegister(
   if (change.contacts === '*') {
     // RFC 3261 §10.3 step 6: '*' removes every binding whose Call-ID differs or whose CSeq is lower.
     for (const b of live) {
-      if (b.callId === change.callId && b.cseq >= change.cseq) return { ok: false, reason: 'out-of-order' };
+      if (b.callId === change.callId && b.cseq > change.cseq) return { ok: false, reason: 'out-of-order' };
     }
     return { ok: true, bindings: [] };
   }
@@ -29,9 +29,12 @@ export function applyRegister(
   for (const c of change.contacts) {
     const i = result.findIndex((b) => uriEquals(b.contact.uri, c.contact.uri));
     const old = i >= 0 ? result[i] : undefined;
-    // §10.3 step 7: same Call-ID needs a higher CSeq, otherwise the update is aborted.
-    if (old !== undefined && old.callId === change.callId && old.cseq >= change.cseq) {
-      return { ok: false, reason: 'out-of-order' };
+    // §10.3 step 7: same Call-ID needs a higher CSeq, otherwise the update is aborted. The same
+    // CSeq is the same request again: REGISTER is answered statelessly (§8.2.7), so a retransmission
+    // reaches us and must get the same answer — the binding is left as it is.
+    if (old !== undefined && old.callId === change.callId) {
+      if (old.cseq > change.cseq) return { ok: false, reason: 'out-of-order' };
+      if (old.cseq === change.cseq) continue;
     }
     if (c.expiresSec === 0) {
       if (i >= 0) result.splice(i, 1);

@@ -7,7 +7,8 @@ import { P2psipError } from '../../lib/errors.js';
 import { isIpLiteral, stripBrackets } from '../../lib/ip.js';
 import { randomToken, type Random } from '../../lib/random.js';
 import { createResponse, formatNameAddr, hasParam, isSipUri, parseMaxForwards, parseNameAddrList, parseTokenList, toTag as toTagOf } from '../message/index.js';
-import type { SipRequest, SipUri } from '../message/types.js';
+import type { SipRequest, SipResponse, SipUri } from '../message/types.js';
+import { responseTarget, statelessToTag } from '../transaction/index.js';
 import type { ClientTransaction, ClientTransactionUser, ServerTransaction, TransactionUser } from '../transaction/types.js';
 import type { InboundMessage, OutboundTarget, SipTransport, TransportAddress, TransportProtocol } from '../transport/types.js';
 import { forwardRequest, popRoute, strictRouteRewrite, topRoute } from './forward-request.js';
@@ -106,6 +107,28 @@ export class ProxyCore implements TransactionUser {
       const reason = err instanceof P2psipError ? err.message : 'internal error';
       this.reply(tx, 500, `Server Internal Error - ${reason}`, toTag);
     }
+  }
+
+  /**
+   * REGISTER for one of our domains, with nothing for the proxy to check first, is answered
+   * statelessly (RFC 3261 §8.2.7): the registrar's answer is idempotent for a retransmission, and
+   * no transaction is held for Timer J (32 s) per REGISTER.
+   */
+  answersStatelessly(request: SipRequest): boolean {
+    if (request.method !== 'REGISTER' || request.headers.has('route') || request.headers.has('proxy-require')) return false;
+    const mf = request.headers.get('max-forwards');
+    if (mf !== undefined && parseMaxForwards(mf) === 0) return false;
+    return this.deps.identity.isLocalDomainUri(request.uri);
+  }
+
+  onStatelessRequest(inbound: InboundMessage): void {
+    const request = inbound.message;
+    if (request.kind !== 'request') return;
+    this.counters.requests++;
+    const target = responseTarget(inbound);
+    const exchange = { request, inbound, respond: (res: SipResponse) => this.deps.transport.send(res, target) };
+    // §8.2.7: the same To tag for every retransmission of the request.
+    void this.deps.registrar.handle(exchange, statelessToTag(request));
   }
 
   onAck(inbound: InboundMessage): void {

@@ -19,6 +19,9 @@ import type { ServerTransaction } from '../transaction/types.js';
 import type { LocalIdentity } from './local-identity.js';
 import type { Binding, BindingChange, LocationService } from './location-service.js';
 
+/** A REGISTER and the way back to its sender: a server transaction, or a stateless exchange. */
+export type RegisterExchange = Pick<ServerTransaction, 'request' | 'inbound' | 'respond'>;
+
 export interface RegistrarOptions {
   /** Lifetime when the REGISTER names none, seconds (default 3600). */
   defaultExpires: number;
@@ -56,15 +59,19 @@ export class Registrar {
     this.options = { ...DEFAULT_REGISTRAR_OPTIONS, ...options };
   }
 
-  /** Handles a REGISTER whose Request-URI names a domain we serve. */
-  async handle(tx: ServerTransaction, toTag: string): Promise<void> {
+  /**
+   * Handles a REGISTER whose Request-URI names a domain we serve. `tx` is its server transaction,
+   * or — when answered statelessly (RFC 3261 §8.2.7) — anything that can say where it came from
+   * and send the answer back.
+   */
+  async handle(tx: RegisterExchange, toTag: string): Promise<void> {
     const response = await this.process(tx.request, tx, toTag).catch((err: unknown) =>
       createResponse(tx.request, 500, `Server Internal Error - ${err instanceof Error ? err.message : 'registrar failure'}`, { toTag }),
     );
     tx.respond(response);
   }
 
-  private async process(req: SipRequest, tx: ServerTransaction, toTag: string): Promise<SipResponse> {
+  private async process(req: SipRequest, tx: RegisterExchange, toTag: string): Promise<SipResponse> {
     const reply = (status: number, reason?: string, headers: Array<[string, string]> = []): SipResponse =>
       createResponse(req, status, reason, { toTag, headers: [...headers, ...this.deps.commonHeaders()] });
 

@@ -64,6 +64,8 @@ export interface TransactionLayerStats {
   strayResponses: number;
   /** New requests refused by admission control (stateless 503), cumulative. */
   shedRequests: number;
+  /** New requests handed to the user without a server transaction (§8.2.7), cumulative. */
+  statelessRequests: number;
 }
 
 type ServerTx = ServerInviteTransaction | ServerNonInviteTransaction;
@@ -93,6 +95,7 @@ export class TransactionLayer {
   private absorbedCount = 0;
   private strayCount = 0;
   private shedCount = 0;
+  private statelessCount = 0;
   private closed = false;
 
   constructor(deps: TransactionLayerDeps, options: TransactionLayerOptions = {}) {
@@ -197,6 +200,7 @@ export class TransactionLayer {
       absorbedRetransmissions: this.absorbedCount,
       strayResponses: this.strayCount,
       shedRequests: this.shedCount,
+      statelessRequests: this.statelessCount,
     };
   }
 
@@ -268,6 +272,12 @@ export class TransactionLayer {
     if (this.deps.admit !== undefined && !this.deps.admit(request)) {
       this.shedCount++;
       this.deps.transport.send(overloadResponse(request, 1), responseTarget(inbound));
+      return;
+    }
+    const user = this.deps.user;
+    if (user.onStatelessRequest !== undefined && user.answersStatelessly?.(request) === true) {
+      this.statelessCount++;
+      this.callUser(() => user.onStatelessRequest?.(inbound));
       return;
     }
     const tx = this.createServer(inbound, request, branchKey, bucket);

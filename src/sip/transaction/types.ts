@@ -69,4 +69,13 @@ export interface TransactionUser {
   onAck(inbound: InboundMessage): void;
   /** A response that matches no client transaction (§17.1.3): proxies forward 2xx statelessly (§16.7, RFC 6026). */
   onStrayResponse(inbound: InboundMessage): void;
+  /**
+   * RFC 3261 §8.2.7 stateless UAS behaviour: when this says true for a new request, no server
+   * transaction is made and the request goes to `onStatelessRequest`; the user answers it
+   * itself (a retransmission is then simply answered again, so the handling must be idempotent).
+   * A registrar answers REGISTER so (like Kamailio's save()), instead of holding a transaction
+   * per REGISTER for Timer J's 32 s.
+   */
+  answersStatelessly?(request: SipRequest): boolean;
+  onStatelessRequest?(inbound: InboundMessage): void;
 }

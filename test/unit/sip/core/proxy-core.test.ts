@@ -73,6 +73,34 @@ describe('registrar (RFC 3261 §10.3)', () => {
     assert.equal((await w.peer.location.lookup('sip:alice@p2psip.local')).length, 0);
   });
 
+  test('REGISTER is answered without a server transaction; a retransmission gets the same answer (RFC 3261 §8.2.7)', async () => {
+    const alice = await w.phone('alice');
+    const text =
+      'REGISTER sip:p2psip.local SIP/2.0\nVia: SIP/2.0/UDP 198.18.1.1:5060;branch=z9hG4bKretx;rport\nMax-Forwards: 70\n' +
+      `From: <sip:alice@p2psip.local>;tag=r\nTo: <sip:alice@p2psip.local>\nCall-ID: retx\nCSeq: 5 REGISTER\nContact: <${alice.contact}>\nContent-Length: 0\n\n`;
+    alice.sendText(text);
+    await w.settle();
+    alice.sendText(text);
+    await w.settle();
+    const oks = alice.responses(200);
+    assert.equal(oks.length, 2, 'both copies answered 200 (not 500 out-of-order)');
+    assert.equal(oks[0]!.headers.get('to'), oks[1]!.headers.get('to'), 'same To tag for the retransmission');
+    const stats = w.peer.transactions.stats();
+    assert.equal(stats.serverTransactions, 0);
+    assert.equal(stats.statelessRequests, 2);
+    assert.equal((await w.peer.location.lookup('sip:alice@p2psip.local')).length, 1);
+  });
+
+  test('a REGISTER the proxy must look at first (Max-Forwards 0, Proxy-Require) takes the stateful path', async () => {
+    const alice = await w.phone('alice');
+    alice.sendText(alice.request('REGISTER', 'sip:p2psip.local').replace('Max-Forwards: 70', 'Max-Forwards: 0'));
+    alice.sendText(alice.request('REGISTER', 'sip:p2psip.local', { extra: ['Proxy-Require: x'] }));
+    await w.settle();
+    assert.equal(alice.responses(483).length, 1);
+    assert.equal(alice.responses(420).length, 1);
+    assert.equal(w.peer.transactions.stats().statelessRequests, 0);
+  });
+
   test('an AoR on our address (any of our ports, or none) is the same user as on our domain', async () => {
     const alice = await w.phone('alice');
     alice.register(600, undefined, `sip:alice@${PEER_HOST}`);

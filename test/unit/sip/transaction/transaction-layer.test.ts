@@ -89,7 +89,7 @@ describe('TransactionLayer: close()', () => {
     assert.equal(h.clock.pendingTimers, 0);
     assert.equal(inv.state, 'terminated');
     for (const tx of h.user.requests) assert.equal(tx.state, 'terminated');
-    assert.deepEqual(h.layer.stats(), { serverTransactions: 0, clientTransactions: 0, absorbedRetransmissions: 0, strayResponses: 0, shedRequests: 0 });
+    assert.deepEqual(h.layer.stats(), { serverTransactions: 0, clientTransactions: 0, absorbedRetransmissions: 0, strayResponses: 0, shedRequests: 0, statelessRequests: 0 });
     assert.deepEqual(terminated, [], 'close() tells nobody');
     assert.deepEqual(u.events, []);
 
