@@ -76,7 +76,7 @@ export class UdpBacklogLoadMonitor implements LoadMonitor {
       this.maxBacklogBytes = Math.max(this.maxBacklogBytes, backlog);
       this.backlogged = this.backlogged ? backlog > this.leave : backlog >= this.enter;
     }
-    this.heavy = process.memoryUsage().heapUsed > this.heapFraction * this.heapLimit;
+    this.heavy = getHeapStatistics().used_heap_size > this.heapFraction * this.heapLimit;
     if (this.overloaded()) this.overloadedSamples++;
   }
 

@@ -1,9 +1,9 @@
 import type { SipRequest, SipResponse } from '../message/types.js';
 import type { OutboundTarget } from '../transport/types.js';
 import { buildAck } from './build-ack.js';
-import { TimerSlots } from './timer-slots.js';
 import type { TransactionContext } from './transaction-context.js';
-import { checkTransition, type TransitionTable } from './transition-table.js';
+import { ClientTransactionBase } from './client-transaction-base.js';
+import type { TransitionTable } from './transition-table.js';
 import type { ClientTransaction, ClientTransactionState, ClientTransactionUser } from './types.js';
 
 /** RFC 3261 §17.1.1.2 Figure 5 as updated by RFC 6026 §7.2 (Accepted): the INVITE client transaction's arrows. */
@@ -22,28 +22,12 @@ type TimerName = 'A' | 'B' | 'D' | 'M';
 const TIMER_D_MIN_MS = 32_000;
 
 /** RFC 3261 §17.1.1 + RFC 6026: the INVITE client transaction. Created and driven by the TransactionLayer. */
-export class ClientInviteTransaction implements ClientTransaction {
+export class ClientInviteTransaction extends ClientTransactionBase<TimerName> implements ClientTransaction {
   readonly isInvite = true;
-  private current: ClientTransactionState = 'calling';
-  private readonly slots: TimerSlots<TimerName>;
-  private readonly reliable: boolean;
-  private interval: number;
   private ack: SipRequest | undefined;
 
-  constructor(
-    private readonly ctx: TransactionContext,
-    readonly id: string,
-    readonly request: SipRequest,
-    readonly target: OutboundTarget,
-    private readonly user: ClientTransactionUser,
-  ) {
-    this.slots = new TimerSlots(ctx.clock);
-    this.reliable = ctx.transport.isReliable(target.destination.protocol);
-    this.interval = ctx.timers.t1;
-  }
-
-  get state(): ClientTransactionState {
-    return this.current;
+  constructor(ctx: TransactionContext, id: string, request: SipRequest, target: OutboundTarget, user: ClientTransactionUser) {
+    super(ctx, id, request, target, user, 'calling', 'INVITE client transaction', CLIENT_INVITE_TRANSITIONS);
   }
 
   /** §17.1.1.2: enter Calling — Timer B (64*T1), send, Timer A (T1) on unreliable transports. */
@@ -104,10 +88,6 @@ export class ClientInviteTransaction implements ClientTransaction {
     this.ctx.callUser(() => this.user.onTransportError(this, error));
   }
 
-  terminate(): void {
-    if (this.current !== 'terminated') this.transition('terminated');
-  }
-
   /** §17.1.1.2: retransmit with a doubling interval (no cap for INVITE) while in Calling. */
   private onTimerA(): void {
     if (this.current !== 'calling') return;
@@ -122,14 +102,7 @@ export class ClientInviteTransaction implements ClientTransaction {
     this.ctx.callUser(() => this.user.onTimeout(this));
   }
 
-  /** The one transition function: refuses arrows not in Figure 5 (RFC 6026 version). */
-  private transition(to: ClientTransactionState): void {
-    checkTransition('INVITE client transaction', CLIENT_INVITE_TRANSITIONS, this.current, to);
-    this.current = to;
-    if (to === 'terminated') {
-      this.slots.cancelAll();
-      this.ack = undefined;
-      this.ctx.released(this);
-    }
+  protected override ended(): void {
+    this.ack = undefined;
   }
 }

@@ -1,8 +1,8 @@
 import type { SipRequest, SipResponse } from '../message/types.js';
 import type { OutboundTarget } from '../transport/types.js';
-import { TimerSlots } from './timer-slots.js';
 import type { TransactionContext } from './transaction-context.js';
-import { checkTransition, type TransitionTable } from './transition-table.js';
+import { ClientTransactionBase } from './client-transaction-base.js';
+import type { TransitionTable } from './transition-table.js';
 import type { ClientTransaction, ClientTransactionState, ClientTransactionUser } from './types.js';
 
 /** RFC 3261 §17.1.2.2 Figure 6: the arrows of the non-INVITE client transaction. */
@@ -18,27 +18,11 @@ export const CLIENT_NON_INVITE_TRANSITIONS: TransitionTable<ClientTransactionSta
 type TimerName = 'E' | 'F' | 'K';
 
 /** RFC 3261 §17.1.2: the non-INVITE client transaction. Created and driven by the TransactionLayer. */
-export class ClientNonInviteTransaction implements ClientTransaction {
+export class ClientNonInviteTransaction extends ClientTransactionBase<TimerName> implements ClientTransaction {
   readonly isInvite = false;
-  private current: ClientTransactionState = 'trying';
-  private readonly slots: TimerSlots<TimerName>;
-  private readonly reliable: boolean;
-  private interval: number;
 
-  constructor(
-    private readonly ctx: TransactionContext,
-    readonly id: string,
-    readonly request: SipRequest,
-    readonly target: OutboundTarget,
-    private readonly user: ClientTransactionUser,
-  ) {
-    this.slots = new TimerSlots(ctx.clock);
-    this.reliable = ctx.transport.isReliable(target.destination.protocol);
-    this.interval = ctx.timers.t1;
-  }
-
-  get state(): ClientTransactionState {
-    return this.current;
+  constructor(ctx: TransactionContext, id: string, request: SipRequest, target: OutboundTarget, user: ClientTransactionUser) {
+    super(ctx, id, request, target, user, 'trying', 'non-INVITE client transaction', CLIENT_NON_INVITE_TRANSITIONS);
   }
 
   /** §17.1.2.2: enter Trying — Timer F (64*T1), send, Timer E (T1) on unreliable transports. */
@@ -78,10 +62,6 @@ export class ClientNonInviteTransaction implements ClientTransaction {
     this.ctx.callUser(() => this.user.onTransportError(this, error));
   }
 
-  terminate(): void {
-    if (this.current !== 'terminated') this.transition('terminated');
-  }
-
   /** §17.1.2.2: retransmit; the interval doubles up to T2 in Trying and is T2 in Proceeding. */
   private onTimerE(): void {
     if (this.current !== 'trying' && this.current !== 'proceeding') return;
@@ -95,15 +75,5 @@ export class ClientNonInviteTransaction implements ClientTransaction {
     if (this.current !== 'trying' && this.current !== 'proceeding') return;
     this.transition('terminated');
     this.ctx.callUser(() => this.user.onTimeout(this));
-  }
-
-  /** The one transition function: refuses arrows not in Figure 6. */
-  private transition(to: ClientTransactionState): void {
-    checkTransition('non-INVITE client transaction', CLIENT_NON_INVITE_TRANSITIONS, this.current, to);
-    this.current = to;
-    if (to === 'terminated') {
-      this.slots.cancelAll();
-      this.ctx.released(this);
-    }
   }
 }

@@ -1,8 +1,8 @@
 import type { SipRequest, SipResponse } from '../message/types.js';
 import type { InboundMessage, OutboundTarget } from '../transport/types.js';
-import { TimerSlots } from './timer-slots.js';
 import type { TransactionContext } from './transaction-context.js';
-import { checkTransition, type TransitionTable } from './transition-table.js';
+import { ServerTransactionBase } from './server-transaction-base.js';
+import type { TransitionTable } from './transition-table.js';
 import type { ServerTransaction, ServerTransactionState } from './types.js';
 
 /** RFC 3261 §17.2.1 Figure 7 as updated by RFC 6026 §7.1 (Accepted): the INVITE server transaction's arrows. */
@@ -21,40 +21,11 @@ type TimerName = 'G' | 'H' | 'I' | 'L';
  * RFC 3261 §17.2.1 + RFC 6026: the INVITE server transaction. Created and driven by the
  * TransactionLayer. It sends no 100 (Trying) itself: the TU does.
  */
-export class ServerInviteTransaction implements ServerTransaction {
+export class ServerInviteTransaction extends ServerTransactionBase<TimerName> implements ServerTransaction {
   readonly isInvite = true;
-  onTerminated: (() => void) | undefined = undefined;
-  private current: ServerTransactionState = 'proceeding';
-  private readonly slots: TimerSlots<TimerName>;
-  private readonly reliable: boolean;
-  private interval: number;
-  private lastProvisional: SipResponse | undefined;
-  private final: SipResponse | undefined;
 
-  constructor(
-    private readonly ctx: TransactionContext,
-    readonly id: string,
-    readonly request: SipRequest,
-    readonly inbound: InboundMessage,
-    /** Where responses go (§18.2.2, see responseTarget). */
-    readonly target: OutboundTarget,
-  ) {
-    this.slots = new TimerSlots(ctx.clock);
-    this.reliable = ctx.transport.isReliable(inbound.source.protocol);
-    this.interval = ctx.timers.t1;
-  }
-
-  get state(): ServerTransactionState {
-    return this.current;
-  }
-
-  get finalResponse(): SipResponse | undefined {
-    return this.final;
-  }
-
-  /** The last response sent (its To tag is what an RFC 2543 ACK must carry, §17.2.3). */
-  get lastResponse(): SipResponse | undefined {
-    return this.final ?? this.lastProvisional;
+  constructor(ctx: TransactionContext, id: string, request: SipRequest, inbound: InboundMessage, target: OutboundTarget) {
+    super(ctx, id, request, inbound, target, 'proceeding', 'INVITE server transaction', SERVER_INVITE_TRANSITIONS);
   }
 
   respond(response: SipResponse): void {
@@ -122,11 +93,6 @@ export class ServerInviteTransaction implements ServerTransaction {
     if (this.current === 'proceeding' || this.current === 'completed') this.transition('terminated');
   }
 
-  /** Ends the transaction at once (layer close). */
-  terminate(): void {
-    if (this.current !== 'terminated') this.transition('terminated');
-  }
-
   /** §17.2.1: retransmit the final response, interval doubling up to T2. */
   private onTimerG(): void {
     if (this.current !== 'completed' || this.final === undefined) return;
@@ -138,17 +104,5 @@ export class ServerInviteTransaction implements ServerTransaction {
   /** §17.2.1: no ACK came — transaction failure (the TU learns it through onTerminated). */
   private onTimerH(): void {
     if (this.current === 'completed') this.transition('terminated');
-  }
-
-  /** The one transition function: refuses arrows not in Figure 7 (RFC 6026 version). */
-  private transition(to: ServerTransactionState): void {
-    checkTransition('INVITE server transaction', SERVER_INVITE_TRANSITIONS, this.current, to);
-    this.current = to;
-    if (to === 'terminated') {
-      this.slots.cancelAll();
-      this.ctx.released(this);
-      const cb = this.onTerminated;
-      if (cb !== undefined) this.ctx.callUser(cb);
-    }
   }
 }

@@ -1,8 +1,8 @@
 import type { SipRequest, SipResponse } from '../message/types.js';
 import type { InboundMessage, OutboundTarget } from '../transport/types.js';
-import { TimerSlots } from './timer-slots.js';
 import type { TransactionContext } from './transaction-context.js';
-import { checkTransition, type TransitionTable } from './transition-table.js';
+import { ServerTransactionBase } from './server-transaction-base.js';
+import type { TransitionTable } from './transition-table.js';
 import type { ServerTransaction, ServerTransactionState } from './types.js';
 
 /** RFC 3261 §17.2.2 Figure 8: the arrows of the non-INVITE server transaction. */
@@ -16,38 +16,11 @@ export const SERVER_NON_INVITE_TRANSITIONS: TransitionTable<ServerTransactionSta
 });
 
 /** RFC 3261 §17.2.2: the non-INVITE server transaction. Created and driven by the TransactionLayer. */
-export class ServerNonInviteTransaction implements ServerTransaction {
+export class ServerNonInviteTransaction extends ServerTransactionBase<'J'> implements ServerTransaction {
   readonly isInvite = false;
-  onTerminated: (() => void) | undefined = undefined;
-  private current: ServerTransactionState = 'trying';
-  private readonly slots: TimerSlots<'J'>;
-  private readonly reliable: boolean;
-  private lastProvisional: SipResponse | undefined;
-  private final: SipResponse | undefined;
 
-  constructor(
-    private readonly ctx: TransactionContext,
-    readonly id: string,
-    readonly request: SipRequest,
-    readonly inbound: InboundMessage,
-    /** Where responses go (§18.2.2, see responseTarget). */
-    readonly target: OutboundTarget,
-  ) {
-    this.slots = new TimerSlots(ctx.clock);
-    this.reliable = ctx.transport.isReliable(inbound.source.protocol);
-  }
-
-  get state(): ServerTransactionState {
-    return this.current;
-  }
-
-  get finalResponse(): SipResponse | undefined {
-    return this.final;
-  }
-
-  /** The last response sent (what a request retransmission gets again). */
-  get lastResponse(): SipResponse | undefined {
-    return this.final ?? this.lastProvisional;
+  constructor(ctx: TransactionContext, id: string, request: SipRequest, inbound: InboundMessage, target: OutboundTarget) {
+    super(ctx, id, request, inbound, target, 'trying', 'non-INVITE server transaction', SERVER_NON_INVITE_TRANSITIONS);
   }
 
   respond(response: SipResponse): void {
@@ -82,22 +55,5 @@ export class ServerNonInviteTransaction implements ServerTransaction {
   /** Figure 8: a response could not be sent — the transaction gives up. */
   transportError(): void {
     if (this.current !== 'terminated') this.transition('terminated');
-  }
-
-  /** Ends the transaction at once (layer close). */
-  terminate(): void {
-    if (this.current !== 'terminated') this.transition('terminated');
-  }
-
-  /** The one transition function: refuses arrows not in Figure 8. */
-  private transition(to: ServerTransactionState): void {
-    checkTransition('non-INVITE server transaction', SERVER_NON_INVITE_TRANSITIONS, this.current, to);
-    this.current = to;
-    if (to === 'terminated') {
-      this.slots.cancelAll();
-      this.ctx.released(this);
-      const cb = this.onTerminated;
-      if (cb !== undefined) this.ctx.callUser(cb);
-    }
   }
 }

@@ -1,0 +1,55 @@
+import type { TransportProtocol } from '../transport/types.js';
+import { TimerSlots } from './timer-slots.js';
+import type { TransactionContext } from './transaction-context.js';
+import { checkTransition, type TransitionTable } from './transition-table.js';
+import type { ClientTransactionState, ServerTransactionState } from './types.js';
+
+/**
+ * What the four transaction state machines of RFC 3261 §17 share: their named timers, whether
+ * their transport is reliable (§17.1.1.2: no retransmission timers, zero wait timers), the
+ * current retransmission interval, and the one transition function that refuses the arrows
+ * their figure does not have. Entering Terminated cancels every timer and lets the layer forget
+ * the transaction at once.
+ */
+export abstract class TransactionMachine<S extends ClientTransactionState | ServerTransactionState, N extends string> {
+  protected current: S;
+  protected readonly slots: TimerSlots<N>;
+  protected readonly reliable: boolean;
+  protected interval: number;
+
+  protected constructor(
+    protected readonly ctx: TransactionContext,
+    protocol: TransportProtocol,
+    initial: S,
+    private readonly machine: string,
+    private readonly table: TransitionTable<S>,
+  ) {
+    this.current = initial;
+    this.slots = new TimerSlots(ctx.clock);
+    this.reliable = ctx.transport.isReliable(protocol);
+    this.interval = ctx.timers.t1;
+  }
+
+  get state(): S {
+    return this.current;
+  }
+
+  /** Ends the transaction at once (layer close, Timer C, the TU giving up). */
+  terminate(): void {
+    if (this.current !== 'terminated') this.transition('terminated' as S);
+  }
+
+  /** The one transition function: refuses arrows not in the machine's figure. */
+  protected transition(to: S): void {
+    checkTransition(this.machine, this.table, this.current, to);
+    this.current = to;
+    if (to === 'terminated') {
+      this.slots.cancelAll();
+      this.ctx.released(this);
+      this.ended();
+    }
+  }
+
+  /** Called once, after the layer has forgotten the transaction. */
+  protected ended(): void {}
+}
