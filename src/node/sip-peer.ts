@@ -54,7 +54,7 @@ export class SipPeer {
   private bound: TransportAddress[] = [];
 
   constructor(
-    private readonly deps: SipPeerDeps,
+    deps: SipPeerDeps,
     private readonly options: SipPeerOptions,
   ) {
     this.identity = new LocalIdentity({ domains: options.domains, hosts: deps.localHosts, ports: [] });
