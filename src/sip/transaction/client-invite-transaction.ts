@@ -52,13 +52,13 @@ export class ClientInviteTransaction extends ClientTransactionBase<TimerName> im
       } else if (status < 300) {
         // RFC 6026 §7.2: Accepted, Timer M = 64*T1; the TU (UAC core or proxy) handles the ACK.
         this.transition('accepted');
-        this.slots.set('M', 64 * this.ctx.timers.t1, () => this.transition('terminated'));
+        this.endAfter('M', 64 * this.ctx.timers.t1);
       } else {
         // §17.1.1.2: Completed, ACK sent (even on reliable transports), Timer D.
         this.transition('completed');
         ack = buildAck(this.request, response);
         this.ack = ack;
-        if (!this.reliable) this.slots.set('D', Math.max(TIMER_D_MIN_MS, 64 * this.ctx.timers.t1), () => this.transition('terminated'));
+        if (!this.reliable) this.endAfter('D', Math.max(TIMER_D_MIN_MS, 64 * this.ctx.timers.t1));
       }
       this.ctx.callUser(() => this.user.onResponse(response, this));
       if (ack !== undefined) {

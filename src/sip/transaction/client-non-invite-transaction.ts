@@ -49,7 +49,7 @@ export class ClientNonInviteTransaction extends ClientTransactionBase<TimerName>
     this.slots.cancel('E');
     this.slots.cancel('F');
     this.transition('completed');
-    if (!this.reliable) this.slots.set('K', this.ctx.timers.t4, () => this.transition('terminated'));
+    if (!this.reliable) this.endAfter('K', this.ctx.timers.t4);
     this.ctx.callUser(() => this.user.onResponse(response, this));
     // Timer K is zero on reliable transports.
     if (this.reliable && this.current === 'completed') this.transition('terminated');

@@ -41,7 +41,7 @@ export class ServerInviteTransaction extends ServerTransactionBase<TimerName> im
         this.final = response;
         this.lastProvisional = undefined; // only Proceeding resends it: not kept for Timer L / H
         this.transition('accepted');
-        this.slots.set('L', 64 * this.ctx.timers.t1, () => this.transition('terminated'));
+        this.endAfter('L', 64 * this.ctx.timers.t1);
       } else {
         // §17.2.1: Completed, Timer G (unreliable only) and Timer H.
         this.final = response;
@@ -80,7 +80,7 @@ export class ServerInviteTransaction extends ServerTransactionBase<TimerName> im
       this.slots.cancel('H');
       this.transition('confirmed');
       if (this.reliable) this.transition('terminated');
-      else this.slots.set('I', this.ctx.timers.t4, () => this.transition('terminated'));
+      else this.endAfter('I', this.ctx.timers.t4);
     } else if (s === 'accepted') {
       this.ctx.passAck(inbound); // RFC 6026 §7.1: ACKs for the 2xx go to the TU
     } else if (s !== 'terminated') {

@@ -38,7 +38,7 @@ export class ServerNonInviteTransaction extends ServerTransactionBase<'J'> imple
     this.lastProvisional = undefined; // only Proceeding resends it: not kept for Timer J
     this.transition('completed');
     // Timer J: 64*T1 on unreliable transports, zero on reliable ones.
-    if (!this.reliable) this.slots.set('J', 64 * this.ctx.timers.t1, () => this.transition('terminated'));
+    if (!this.reliable) this.endAfter('J', 64 * this.ctx.timers.t1);
     this.ctx.transport.send(response, this.target);
     if (this.reliable && this.current === 'completed') this.transition('terminated');
   }

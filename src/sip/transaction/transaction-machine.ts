@@ -50,6 +50,15 @@ export abstract class TransactionMachine<S extends ClientTransactionState | Serv
     }
   }
 
+  /**
+   * Starts a wait timer (D, I, J, K, L, M) that ends the transaction. Made here, not inline: a
+   * closure made where a response is in scope would keep that response alive as long as the
+   * timer (V8 closures share their function's context) — 32 s for Timer L/M/J.
+   */
+  protected endAfter(name: N, delayMs: number): void {
+    this.slots.set(name, delayMs, () => this.transition('terminated' as S));
+  }
+
   /** Called once, after the layer has forgotten the transaction. */
   protected ended(): void {}
 }
