@@ -78,7 +78,7 @@ async function up(o: UpOptions): Promise<void> {
       (peer.http ? `; dashboard http://${peer.http.host}:${peer.http.port}/` : '') +
       `\n`,
   );
-  if (udp) process.stdout.write(softphoneHelp(config.overlay, udp));
+  if (udp) process.stdout.write(softphoneHelp(config.overlay, udp, peer.advertisedHost));
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

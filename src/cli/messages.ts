@@ -5,8 +5,8 @@ export function formatAddress(a: TransportAddress): string {
 }
 
 /** Plain words on pointing a softphone at this peer. */
-export function softphoneHelp(overlay: string, udp: TransportAddress): string {
-  const host = udp.host === '0.0.0.0' || udp.host === '::' ? '<this machine\'s address>' : udp.host;
+export function softphoneHelp(overlay: string, udp: TransportAddress, advertisedHost: string): string {
+  const host = udp.host === '0.0.0.0' || udp.host === '::' ? advertisedHost : udp.host;
   const hostPort = `${host.includes(':') ? `[${host}]` : host}:${udp.port}`;
   return [
     '',

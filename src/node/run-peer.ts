@@ -24,6 +24,8 @@ export interface Logger {
 
 export interface RunningPeer {
   sip: SipPeer;
+  /** The address put in Via / Record-Route (and to give phones) when listening on a wildcard. */
+  advertisedHost: string;
   sipAddresses: TransportAddress[];
   http: RunningHttpServer | undefined;
   stop(): Promise<void>;
@@ -53,6 +55,7 @@ export async function startPeer(config: PeerConfig, logger: Logger): Promise<Run
   const location = new MemoryLocationService(clock);
   const load = new UdpBacklogLoadMonitor();
   const wildcard = config.sip.host === '0.0.0.0' || config.sip.host === '::';
+  const advertisedHost = config.advertisedHost ?? (wildcard ? primaryAddress() : config.sip.host);
   const sip = new SipPeer(
     {
       clock,
@@ -68,7 +71,7 @@ export async function startPeer(config: PeerConfig, logger: Logger): Promise<Run
       domains: [config.overlay, ...config.domains],
       listen,
       outbound: config.outbound,
-      advertisedHost: config.advertisedHost ?? (wildcard ? primaryAddress() : config.sip.host),
+      advertisedHost,
     },
   );
   const sweep = setInterval(() => location.sweep(), 30_000);
@@ -100,6 +103,7 @@ export async function startPeer(config: PeerConfig, logger: Logger): Promise<Run
   }
   return {
     sip,
+    advertisedHost,
     sipAddresses,
     http,
     async stop() {

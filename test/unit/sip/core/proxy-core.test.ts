@@ -272,6 +272,23 @@ describe('stateful proxy (RFC 3261 §16)', () => {
     assert.equal(alice.responses(408).length >= 1, true);
   });
 
+  test('a registered contact that cannot be reached gets 480 (not silence)', async () => {
+    const alice = await w.phone('alice');
+    const ghost = await w.phone('ghost');
+    // ghost registers a contact on a host nobody listens on
+    ghost.sendText(
+      'REGISTER sip:p2psip.local SIP/2.0\nVia: SIP/2.0/UDP 198.18.1.2:5060;branch=z9hG4bKghost;rport\nMax-Forwards: 70\n' +
+        'From: <sip:ghost@p2psip.local>;tag=g\nTo: <sip:ghost@p2psip.local>\nCall-ID: g\nCSeq: 1 REGISTER\nContact: <sip:ghost@198.18.9.9:5060>\nContent-Length: 0\n\n',
+    );
+    await w.settle();
+    alice.sendText(alice.request('INVITE', 'sip:ghost@p2psip.local'));
+    await w.settle();
+    await w.advance(100, 50); // send errors are reported on the next timer tick
+    const r = alice.responses(480)[0];
+    assert.ok(r, `480, got ${alice.responses().map((x) => x.status).join(',')}`);
+    assert.match(r.reason, /Temporarily Unavailable/);
+  });
+
   test('a request that comes back to us is detected as a loop (482)', async () => {
     const alice = await w.phone('alice');
     const loopy = await w.phone('loopy');
