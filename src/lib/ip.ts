@@ -35,17 +35,25 @@ export function sameIp(a: string, b: string): boolean {
   return ca !== undefined && ca === canonicalIp(b);
 }
 
+/** Four octets of a dotted quad (1–3 digits each, ≤ 255), or undefined. One pass, no allocation but the result. */
 function parseIpv4(s: string): number[] | undefined {
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
+  if (s.length < 7 || s.length > 15) return undefined;
   const out: number[] = [];
-  for (const p of parts) {
-    if (!/^[0-9]{1,3}$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    out.push(n);
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      if (digits === 0 || value > 255 || out.length === 4) return undefined;
+      out.push(value);
+      value = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39 && digits < 3) {
+      value = value * 10 + (c - 0x30);
+      digits++;
+    } else return undefined;
   }
-  return out;
+  return out.length === 4 ? out : undefined;
 }
 
 /** Eight 16-bit groups, or undefined. Zone ids (`%eth0`) are not accepted. */

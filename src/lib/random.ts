@@ -16,7 +16,18 @@ const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';
 /** A token of `len` lowercase alphanumerics: for SIP tags, branches, Call-IDs. */
 export function randomToken(random: Random, len = 16): string {
   let s = '';
-  for (let i = 0; i < len; i++) s += ALNUM[random.u32() % ALNUM.length];
+  let v = 0;
+  let left = 0;
+  for (let i = 0; i < len; i++) {
+    // Five base-36 digits per 32-bit draw (36^5 < 2^32; the bias is below 2 %).
+    if (left === 0) {
+      v = random.u32();
+      left = 5;
+    }
+    s += ALNUM[v % 36];
+    v = Math.floor(v / 36);
+    left--;
+  }
   return s;
 }
 
