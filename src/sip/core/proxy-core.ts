@@ -18,7 +18,7 @@ import { isLoop, proxyBranch } from './loop-detection.js';
 import type { ProxyTarget } from './proxy-target.js';
 import type { Registrar } from './registrar.js';
 import { ResponseContext, type PreparedBranch } from './response-context.js';
-import { StatelessForwarder } from './stateless-forwarder.js';
+import { StatelessForwarder, type StatelessStats } from './stateless-forwarder.js';
 import { numericTarget, type TargetResolver } from './target-resolver.js';
 
 /** How AoRs outside our domains are reached. */
@@ -68,13 +68,15 @@ export interface ProxyStats {
   forwarded: number;
   localResponses: Record<string, number>;
   activeContexts: number;
+  /** ACKs for 2xx and stray 2xx forwarded without a transaction, and what was dropped. */
+  stateless: StatelessStats;
 }
 
 export class ProxyCore implements TransactionUser {
   private readonly options: ProxyCoreOptions;
   private readonly contexts = new Map<string, ResponseContext>();
   private readonly stateless: StatelessForwarder;
-  private readonly counters: ProxyStats = { requests: 0, forwarded: 0, localResponses: {}, activeContexts: 0 };
+  private readonly counters = { requests: 0, forwarded: 0, localResponses: {} as Record<string, number> };
 
   constructor(
     private readonly deps: ProxyCoreDeps,
@@ -90,7 +92,12 @@ export class ProxyCore implements TransactionUser {
   }
 
   stats(): ProxyStats {
-    return { ...this.counters, localResponses: { ...this.counters.localResponses }, activeContexts: this.contexts.size };
+    return {
+      ...this.counters,
+      localResponses: { ...this.counters.localResponses },
+      activeContexts: this.contexts.size,
+      stateless: { ...this.stateless.stats },
+    };
   }
 
   /** Headers on every response we generate. */
