@@ -113,7 +113,7 @@ export class Reader {
   }
 
   /** A length prefix of `size` bytes. */
-  length(size: LengthSize, field: string): number {
+  lengthField(size: LengthSize, field: string): number {
     switch (size) {
       case 1:
         return this.u8(field);
@@ -137,7 +137,7 @@ export class Reader {
   /** `opaque x<0..2^(8*size)-1>` (a copy); `max` is an extra limit on the content length. */
   opaque(size: LengthSize, field: string, max = Number.MAX_SAFE_INTEGER): Uint8Array {
     const at = this.pos;
-    const n = this.length(size, field);
+    const n = this.lengthField(size, field);
     if (n > max) this.fail(field, `length ${n} exceeds the limit of ${max}`, at);
     this.needDeclared(n, field, at);
     return this.bytes(n, field);
@@ -155,7 +155,7 @@ export class Reader {
   /** A child reader over a `<..>` length-prefixed block (the prefix is `size` bytes). */
   sub(size: LengthSize, field: string): Reader {
     const at = this.pos;
-    const n = this.length(size, field);
+    const n = this.lengthField(size, field);
     this.needDeclared(n, field, at);
     return this.take(n, field);
   }
