@@ -4,6 +4,7 @@
  * fast SIPp actually managed to create them, retransmissions, and how many UDP datagrams
  * the kernel dropped for full receive buffers meanwhile.
  */
+import type { LoopbackHost } from '../../test/interop/helpers/sipp-runner.js';
 import type { InteropScope } from '../../test/interop/helpers/interop-scope.js';
 import { scenario } from '../../test/interop/helpers/paths.js';
 import { runSipp } from '../../test/interop/helpers/sipp-runner.js';
@@ -17,7 +18,7 @@ export type Workload = 'register' | 'calls';
 export interface TrialContext {
   readonly scope: InteropScope;
   readonly workDir: string;
-  readonly server: { readonly host: '127.0.0.1'; readonly port: number };
+  readonly server: { readonly host: LoopbackHost; readonly port: number };
   /** Restarts the server (fresh state) — called after a trial that overloaded it. */
   readonly restartServer: () => Promise<void>;
   readonly workload: Workload;

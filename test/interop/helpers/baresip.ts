@@ -4,6 +4,7 @@
  * JSON commands, call events) and watched on the cons console socket (incoming MESSAGE
  * text appears only there).
  */
+import type { LoopbackHost } from './sipp-runner.js';
 import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
@@ -20,7 +21,7 @@ export interface BaresipOptions {
   readonly ctrlPort: number;
   readonly consPort: number;
   readonly rtpPorts: readonly [number, number];
-  readonly registrar: { readonly host: '127.0.0.1'; readonly port: number };
+  readonly registrar: { readonly host: LoopbackHost; readonly port: number };
   /** Contacts; the first is the "current contact" the `message` command sends to. */
   readonly contacts?: readonly { readonly name: string; readonly uri: string }[];
   readonly lifetimeMs: number;

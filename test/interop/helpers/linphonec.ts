@@ -4,6 +4,7 @@
  * its output lines ("registered: yes", "Call N with ... connected.", "... ended (No error).",
  * "Message received from ...").
  */
+import type { LoopbackHost } from './sipp-runner.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BoundedProcess } from './bounded-process.js';
@@ -15,7 +16,7 @@ export interface LinphonecOptions {
   readonly home: string;
   readonly sipPort: number;
   readonly rtpPorts: readonly [number, number];
-  readonly registrar: { readonly host: '127.0.0.1'; readonly port: number };
+  readonly registrar: { readonly host: LoopbackHost; readonly port: number };
   /** Answer incoming calls by itself (-a). */
   readonly autoAnswer?: boolean;
   readonly lifetimeMs: number;

@@ -4,6 +4,7 @@
  * Kamailio with bench/kamailio/kamailio.cfg (the same role). Both listen on UDP and TCP of
  * one loopback port and are stopped by their PID (process group).
  */
+import type { LoopbackHost } from './sipp-runner.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BoundedProcess, ExitInfo } from './bounded-process.js';
@@ -17,7 +18,7 @@ export type SutKind = 'p2psip' | 'kamailio';
 
 export interface SipServer {
   readonly kind: SutKind;
-  readonly host: '127.0.0.1';
+  readonly host: LoopbackHost;
   /** SIP port, UDP and TCP. */
   readonly port: number;
   /** p2psip's dashboard / JSON API port. */
@@ -38,6 +39,8 @@ export interface SipServerOptions {
 
 export interface P2psipOptions extends SipServerOptions {
   readonly httpPort?: number;
+  /** Loopback address of the SIP front (default 127.0.0.1; '::1' for IPv6 tests). */
+  readonly host?: LoopbackHost;
   readonly logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
   readonly extraArgs?: readonly string[];
 }
@@ -78,11 +81,12 @@ export async function startP2psip(scope: InteropScope, opts: P2psipOptions): Pro
   const port = opts.port ?? (await scope.port({ range: FOUR_DIGIT_PORTS }));
   const httpPort = opts.httpPort ?? (await scope.port());
   const dataDir = scope.tempDir('p2psip-peer-');
+  const host: LoopbackHost = opts.host ?? '127.0.0.1';
   const args = [
     P2PSIP_CLI,
     'up',
     '--sip',
-    `127.0.0.1:${port}`,
+    host === '::1' ? `[::1]:${port}` : `127.0.0.1:${port}`,
     '--http',
     `127.0.0.1:${httpPort}`,
     '--outbound',
@@ -105,7 +109,7 @@ export async function startP2psip(scope: InteropScope, opts: P2psipOptions): Pro
   await proc.waitForLine(P2PSIP_READY_LINE, { timeoutMs: opts.readyTimeoutMs ?? 20_000 });
   return {
     kind: 'p2psip',
-    host: '127.0.0.1',
+    host,
     port,
     httpPort,
     process: proc,
