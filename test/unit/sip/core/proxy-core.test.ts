@@ -153,6 +153,32 @@ describe('stateful proxy (RFC 3261 §16)', () => {
     assert.equal(alice.responses(200).filter((r) => r.headers.get('cseq') === '2 BYE').length, 1);
   });
 
+  test('a 2xx retransmitted after the transactions are gone is still relayed by its Vias (stateless, §16.7)', async () => {
+    const alice = await w.phone('alice');
+    const bob = await w.phone('bob');
+    bob.register();
+    await w.settle();
+    alice.sendText(alice.request('INVITE', 'sip:bob@p2psip.local', { callId: 'late' }));
+    await w.settle();
+    const inv = bob.requests('INVITE')[0]!;
+    const ok = bob.reply(inv, 200);
+    await w.settle();
+    assert.equal(alice.responses(200).length, 1);
+    await w.advance(40_000, 1000); // Timer L / M (32 s) end both transactions
+    assert.equal(w.peer.transactions.stats().clientTransactions, 0);
+    bob.send(ok); // the UAS retransmits its 2xx: no ACK reached it
+    await w.settle();
+    assert.equal(alice.responses(200).length, 2, 'relayed statelessly');
+    assert.equal(w.peer.proxy.stats().stateless.responsesForwarded, 1);
+    // A response whose top Via is not ours is dropped, never relayed (RFC 4475 bcast).
+    const foreign = { ...ok, headers: ok.headers.clone() };
+    foreign.headers.replaceFirst('via', 'SIP/2.0/UDP 198.18.1.77:5060;branch=z9hG4bKnotours');
+    bob.send(foreign);
+    await w.settle();
+    assert.equal(alice.responses(200).length, 2);
+    assert.equal(w.peer.proxy.stats().stateless.dropped, 1);
+  });
+
   test('404 when nobody is registered; 483 at Max-Forwards 0; 416 for an unknown scheme; 420 for Proxy-Require', async () => {
     const alice = await w.phone('alice');
     alice.sendText(alice.request('INVITE', 'sip:nobody@p2psip.local'));
