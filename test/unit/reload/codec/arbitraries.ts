@@ -2,6 +2,8 @@
 import fc from 'fast-check';
 import type { Destination } from '../../../../src/reload/codec/destination.js';
 import type { ForwardingHeader, ForwardingOption } from '../../../../src/reload/codec/forwarding-header.js';
+import { ReloadErrorCode } from '../../../../src/reload/codec/message-contents.js';
+import type { ErrorResponse, MessageContents, MessageExtension } from '../../../../src/reload/codec/message-contents.js';
 
 /** fc.record with plain prototypes (assert.deepEqual compares prototypes). */
 export const rec = <T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> => fc.record(model, { noNullPrototype: true });
@@ -59,3 +61,20 @@ export function forwardingHeader(nodeIdLength = 16): fc.Arbitrary<ForwardingHead
     options: fc.array(forwardingOption, { maxLength: 3 }),
   });
 }
+
+export const messageExtension: fc.Arbitrary<MessageExtension> = rec({
+  type: fc.integer({ min: 1, max: 0xffff }),
+  critical: fc.boolean(),
+  contents: bytes(24),
+});
+
+export const messageContents: fc.Arbitrary<MessageContents> = rec({
+  messageCode: fc.integer({ min: 1, max: 0xffff }),
+  body: bytes(200),
+  extensions: fc.array(messageExtension, { maxLength: 3 }),
+});
+
+export const errorResponse: fc.Arbitrary<ErrorResponse> = rec({
+  errorCode: fc.oneof(fc.constantFrom(...Object.values(ReloadErrorCode)), fc.integer({ min: 1, max: 0xffff })),
+  errorInfo: bytes(100),
+});
