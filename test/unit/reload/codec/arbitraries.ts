@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import type { Destination } from '../../../../src/reload/codec/destination.js';
 import type { ForwardingHeader, ForwardingOption } from '../../../../src/reload/codec/forwarding-header.js';
 import { ReloadErrorCode } from '../../../../src/reload/codec/message-contents.js';
+import type { SecurityBlock, Signature, SignerIdentity } from '../../../../src/reload/codec/security-block.js';
 import type { ErrorResponse, MessageContents, MessageExtension } from '../../../../src/reload/codec/message-contents.js';
 
 /** fc.record with plain prototypes (assert.deepEqual compares prototypes). */
@@ -77,4 +78,22 @@ export const messageContents: fc.Arbitrary<MessageContents> = rec({
 export const errorResponse: fc.Arbitrary<ErrorResponse> = rec({
   errorCode: fc.oneof(fc.constantFrom(...Object.values(ReloadErrorCode)), fc.integer({ min: 1, max: 0xffff })),
   errorInfo: bytes(100),
+});
+
+export const signerIdentity: fc.Arbitrary<SignerIdentity> = fc.oneof(
+  rec({ hashAlg: u8, certificateHash: bytes(64) }).map((v): SignerIdentity => ({ type: 'cert_hash', ...v })),
+  rec({ hashAlg: u8, certificateNodeIdHash: bytes(64) }).map((v): SignerIdentity => ({ type: 'cert_hash_node_id', ...v })),
+  fc.constant<SignerIdentity>({ type: 'none' }),
+  rec({ code: fc.integer({ min: 4, max: 255 }), value: bytes(20) }).map((v): SignerIdentity => ({ type: 'unknown', ...v })),
+);
+
+export const signature: fc.Arbitrary<Signature> = rec({
+  algorithm: rec({ hash: u8, signature: u8 }),
+  identity: signerIdentity,
+  signatureValue: bytes(128),
+});
+
+export const securityBlock: fc.Arbitrary<SecurityBlock> = rec({
+  certificates: fc.array(rec({ type: u8, certificate: bytes(300) }), { maxLength: 3 }),
+  signature,
 });
