@@ -15,7 +15,9 @@ interface Pending {
 export class ManualClock implements Clock {
   private current: number;
   private seq = 0;
-  private readonly heap: Pending[] = [];
+  private heap: Pending[] = [];
+  /** Cancelled timers still in the heap; compacted away when they are many (the simulator cancels most timers). */
+  private cancelledInHeap = 0;
 
   constructor(start = 0) {
     this.current = start;
@@ -30,16 +32,25 @@ export class ManualClock implements Clock {
     this.push(p);
     return {
       cancel: () => {
+        if (p.cancelled) return;
         p.cancelled = true;
+        this.cancelledInHeap++;
+        if (this.cancelledInHeap > 1024 && this.cancelledInHeap * 2 > this.heap.length) this.compact();
       },
     };
   }
 
   /** Number of timers not yet fired or cancelled. */
   get pendingTimers(): number {
-    let n = 0;
-    for (const p of this.heap) if (!p.cancelled) n++;
-    return n;
+    return this.heap.length - this.cancelledInHeap;
+  }
+
+  /** Drops cancelled timers (their callbacks would otherwise stay reachable until their time). */
+  private compact(): void {
+    const live = this.heap.filter((p) => !p.cancelled);
+    this.heap = [];
+    this.cancelledInHeap = 0;
+    for (const p of live) this.push(p);
   }
 
   /** Moves time forward by `ms`, firing every timer due on the way. */
@@ -49,7 +60,10 @@ export class ManualClock implements Clock {
       const top = this.heap[0];
       if (top === undefined || top.at > target) break;
       this.pop();
-      if (top.cancelled) continue;
+      if (top.cancelled) {
+        this.cancelledInHeap--;
+        continue;
+      }
       this.current = top.at;
       top.fn();
     }
@@ -63,7 +77,10 @@ export class ManualClock implements Clock {
       const top = this.heap[0];
       if (top === undefined || top.at > end) break;
       this.pop();
-      if (top.cancelled) continue;
+      if (top.cancelled) {
+        this.cancelledInHeap--;
+        continue;
+      }
       this.current = top.at;
       top.fn();
     }

@@ -254,15 +254,16 @@ export class ProxyCore implements TransactionUser {
     this.counters.forwarded++;
     // §16.2: a stateful proxy answers an INVITE it forwards with 100 Trying at once.
     if (tx.isInvite) tx.respond(createResponse(tx.request, 100, 'Trying'));
-    const branchSeed = tx.request;
+    // The closures are made in helpers of their own: one made here would share this scope, and
+    // keep `req` alive as long as the longest-lived of them (the transactions' 32 s).
     const ctx = new ResponseContext(
       {
         clock: this.deps.clock,
         sendRequest: (r, t, u) => this.deps.transactions.sendRequest(r, t, u),
-        prepare: (target) => this.prepare(req, target, branchSeed, tx.inbound.local),
+        prepare: this.preparer(req, tx.request, tx.inbound.local),
         // Once a final response went upstream a CANCEL can change nothing: forget the context (the
         // transactions keep absorbing retransmissions on their own for Timer L / M).
-        onFinal: () => this.contexts.delete(tx.id),
+        onFinal: this.forgetter(tx.id),
       },
       tx,
       targets,
@@ -270,12 +271,20 @@ export class ProxyCore implements TransactionUser {
       toTag,
     );
     this.contexts.set(tx.id, ctx);
+    const forget = this.forgetter(tx.id);
     const previous = tx.onTerminated;
-    tx.onTerminated = () => {
-      this.contexts.delete(tx.id);
-      previous?.();
-    };
+    tx.onTerminated = previous === undefined ? forget : () => (forget(), previous());
     ctx.start();
+  }
+
+  private preparer(req: SipRequest, seed: SipRequest, inbound: TransportAddress): (target: ProxyTarget) => Promise<PreparedBranch> {
+    return (target) => this.prepare(req, target, seed, inbound);
+  }
+
+  private forgetter(id: string): () => void {
+    return () => {
+      this.contexts.delete(id);
+    };
   }
 
   /** §16.6: the copy of the request for one target, and its next hop. */

@@ -57,9 +57,13 @@ export class ResponseContext {
   private finalSent = false;
   private cancelled = false;
   private readonly isInvite: boolean;
+  /** Builds branches; dropped (with the request copy it holds) once the context is finished. */
+  private prepare: ResponseContextDeps['prepare'] | undefined;
+
+  private readonly deps: Omit<ResponseContextDeps, 'prepare'>;
 
   constructor(
-    private readonly deps: ResponseContextDeps,
+    deps: ResponseContextDeps,
     private readonly serverTx: ServerTransaction,
     targets: ProxyTarget[],
     private readonly options: ResponseContextOptions,
@@ -67,6 +71,9 @@ export class ResponseContext {
   ) {
     this.isInvite = serverTx.request.method === 'INVITE';
     this.groups = groupByQ(targets);
+    const { prepare, ...rest } = deps;
+    this.prepare = prepare;
+    this.deps = rest;
   }
 
   /** True once a final response went upstream and no branch is still live. */
@@ -89,7 +96,8 @@ export class ResponseContext {
   private startNextGroup(): boolean {
     this.groupIndex++;
     const group = this.groups[this.groupIndex];
-    if (group === undefined) return false;
+    const prepare = this.prepare;
+    if (group === undefined || prepare === undefined) return false;
     for (const target of group) {
       const branch: Branch = {
         target,
@@ -102,7 +110,7 @@ export class ResponseContext {
         timerC: undefined,
       };
       this.branches.push(branch);
-      void this.deps.prepare(target).then(
+      void prepare(target).then(
         (p) => this.launch(branch, p),
         (err: unknown) => this.launch(branch, { ok: false, status: 500, reason: `Server Internal Error - ${String(err)}` }),
       );
@@ -154,11 +162,13 @@ export class ResponseContext {
         this.deps.onFinal?.(status);
       }
       if (first) this.cancel();
+      this.releaseIfFinished();
       return;
     }
     if (branch.state === 'done') return;
     this.finishBranch(branch, { response: res, local: false });
     if (status >= 600) this.cancel();
+    this.releaseIfFinished();
   }
 
   private finishBranch(branch: Branch, f: Final): void {
@@ -174,12 +184,28 @@ export class ResponseContext {
     branch.timerC = undefined;
   }
 
+  /**
+   * Once the final response went upstream and no branch is live, only 2xx retransmissions can
+   * still pass (RFC 6026 Accepted): drop what only live branches needed, so the client
+   * transactions that keep this context reachable for Timer M do not keep the requests too.
+   */
+  private releaseIfFinished(): void {
+    if (!this.finished || this.prepare === undefined) return;
+    this.prepare = undefined;
+    this.finals = [];
+    for (const b of this.branches) {
+      b.request = undefined;
+      b.outbound = undefined;
+    }
+  }
+
   private maybeComplete(): void {
     if (this.finalSent) return;
     if (!this.branches.every((b) => b.state === 'done')) return;
     const stop = this.cancelled || this.finals.some((f) => f.response.status >= 600);
     if (!stop && this.startNextGroup()) return;
     this.sendBest();
+    this.releaseIfFinished();
   }
 
   /** §16.7 step 6: the best final response. */

@@ -20,3 +20,4 @@ export { createResponse } from './create-response.js';
 export type { CreateResponseOptions } from './create-response.js';
 export { reasonPhrase } from './reason-phrase.js';
 export { splitFirstValue } from './split-first-value.js';
+export { transactionIdentity } from './transaction-identity.js';

@@ -1,3 +1,4 @@
+import { transactionIdentity } from '../message/index.js';
 import type { SipRequest } from '../message/types.js';
 import type { OutboundTarget } from '../transport/types.js';
 import type { TransactionContext } from './transaction-context.js';
@@ -7,10 +8,12 @@ import type { ClientTransactionState, ClientTransactionUser } from './types.js';
 
 /** What the INVITE and non-INVITE client transactions share (RFC 3261 §17.1). */
 export abstract class ClientTransactionBase<N extends string> extends TransactionMachine<ClientTransactionState, N> {
+  private req: SipRequest;
+
   protected constructor(
     ctx: TransactionContext,
     readonly id: string,
-    readonly request: SipRequest,
+    request: SipRequest,
     readonly target: OutboundTarget,
     protected readonly user: ClientTransactionUser,
     initial: ClientTransactionState,
@@ -18,5 +21,16 @@ export abstract class ClientTransactionBase<N extends string> extends Transactio
     table: TransitionTable<ClientTransactionState>,
   ) {
     super(ctx, target.destination.protocol, initial, machine, table);
+    this.req = request;
+  }
+
+  /** The request; once a final response arrived, only its transaction identity (see transactionIdentity). */
+  get request(): SipRequest {
+    return this.req;
+  }
+
+  /** Accepted / Completed only absorb retransmissions (an INVITE's ACK is built from the identity: R-URI, Via, Route, From, Call-ID, CSeq). */
+  protected override entered(state: ClientTransactionState): void {
+    if (state === 'accepted' || state === 'completed') this.req = transactionIdentity(this.req);
   }
 }

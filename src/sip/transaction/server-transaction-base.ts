@@ -1,3 +1,4 @@
+import { transactionIdentity } from '../message/index.js';
 import type { SipRequest, SipResponse } from '../message/types.js';
 import type { InboundMessage, OutboundTarget } from '../transport/types.js';
 import type { TransactionContext } from './transaction-context.js';
@@ -13,12 +14,15 @@ export abstract class ServerTransactionBase<N extends string>
   onTerminated: (() => void) | undefined = undefined;
   protected lastProvisional: SipResponse | undefined;
   protected final: SipResponse | undefined;
+  private req: SipRequest;
+  private from: InboundMessage;
+  private slimmed = false;
 
   protected constructor(
     ctx: TransactionContext,
     readonly id: string,
-    readonly request: SipRequest,
-    readonly inbound: InboundMessage,
+    request: SipRequest,
+    inbound: InboundMessage,
     /** Where responses go (§18.2.2, see responseTarget). */
     readonly target: OutboundTarget,
     initial: ServerTransactionState,
@@ -26,6 +30,32 @@ export abstract class ServerTransactionBase<N extends string>
     table: TransitionTable<ServerTransactionState>,
   ) {
     super(ctx, inbound.source.protocol, initial, machine, table);
+    this.req = request;
+    this.from = inbound;
+  }
+
+  /** The request; once a final response is sent, only its transaction identity (see transactionIdentity). */
+  get request(): SipRequest {
+    return this.req;
+  }
+
+  get inbound(): InboundMessage {
+    return this.from;
+  }
+
+  /**
+   * Once a final response is sent the transaction only absorbs retransmissions (and, for INVITE,
+   * passes ACKs): it keeps the request's identity, not the whole request, for Timer J/L/I. The
+   * final response is kept whole only while it may be retransmitted (non-2xx, before an ACK).
+   */
+  protected override entered(state: ServerTransactionState): void {
+    if (state !== 'accepted' && state !== 'completed' && state !== 'confirmed') return;
+    if (!this.slimmed) {
+      this.slimmed = true;
+      this.req = transactionIdentity(this.req);
+      this.from = { ...this.from, message: this.req };
+    }
+    if ((state === 'accepted' || state === 'confirmed') && this.final !== undefined) this.final = transactionIdentity(this.final);
   }
 
   get finalResponse(): SipResponse | undefined {

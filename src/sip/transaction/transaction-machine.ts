@@ -47,8 +47,13 @@ export abstract class TransactionMachine<S extends ClientTransactionState | Serv
       this.slots.cancelAll();
       this.ctx.released(this);
       this.ended();
+    } else {
+      this.entered(to);
     }
   }
+
+  /** Called after each transition to a state other than Terminated. */
+  protected entered(_state: S): void {}
 
   /**
    * Starts a wait timer (D, I, J, K, L, M) that ends the transaction. Made here, not inline: a
