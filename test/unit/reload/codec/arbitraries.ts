@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import type { Destination } from '../../../../src/reload/codec/destination.js';
 import type { ForwardingHeader, ForwardingOption } from '../../../../src/reload/codec/forwarding-header.js';
 import { ReloadErrorCode } from '../../../../src/reload/codec/message-contents.js';
+import type { ReloadMessage } from '../../../../src/reload/codec/reload-message.js';
 import type { SecurityBlock, Signature, SignerIdentity } from '../../../../src/reload/codec/security-block.js';
 import type { ErrorResponse, MessageContents, MessageExtension } from '../../../../src/reload/codec/message-contents.js';
 
@@ -97,3 +98,12 @@ export const securityBlock: fc.Arbitrary<SecurityBlock> = rec({
   certificates: fc.array(rec({ type: u8, certificate: bytes(300) }), { maxLength: 3 }),
   signature,
 });
+
+/** A whole message (header.length 0: the encoder writes the real size). */
+export function reloadMessage(nodeIdLength = 16): fc.Arbitrary<ReloadMessage> {
+  return rec({
+    header: forwardingHeader(nodeIdLength).map((h) => ({ ...h, length: 0, fragment: { last: true, offset: 0 } })),
+    contents: messageContents,
+    securityBlock,
+  });
+}
