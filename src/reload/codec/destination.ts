@@ -40,11 +40,12 @@ export function readDestination(r: Reader, nodeIdLength: number): Destination {
     return { type: 'compressed', id: (first << 8) | r.u8('opaque_id') };
   }
   if (first === 0) r.fail('type', 'invalidDestinationType (0)', at);
-  const data = r.sub(1, 'destination_data');
+  const lengthAt = r.offset;
+  const data = r.take(r.u8('length'), 'destination_data', 'length', lengthAt);
   let d: Destination;
   switch (first) {
     case DestinationType.node:
-      if (data.remaining !== nodeIdLength) data.fail('', `a Node-ID is ${nodeIdLength} bytes, got ${data.remaining}`, at + 1);
+      if (data.remaining !== nodeIdLength) r.fail('length', `a Node-ID is ${nodeIdLength} bytes, got ${data.remaining}`, lengthAt);
       d = { type: 'node', nodeId: data.bytes(nodeIdLength, 'node_id') };
       break;
     case DestinationType.resource:

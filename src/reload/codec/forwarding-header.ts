@@ -77,12 +77,14 @@ export function readForwardingHeader(r: Reader, nodeIdLength: number = DEFAULT_N
   const length = r.u32('length');
   const transactionId = r.u64('transaction_id');
   const maxResponseLength = r.u32('max_response_length');
+  // RFC 6940 §6.3.2: the three list lengths come first, then the three lists
+  const lengthsAt = r.offset;
   const viaLength = r.u16('via_list_length');
   const destLength = r.u16('destination_list_length');
   const optionsLength = r.u16('options_length');
-  const viaList = readDestinationList(r.take(viaLength, 'via_list'), nodeIdLength, true);
-  const destinationList = readDestinationList(r.take(destLength, 'destination_list'), nodeIdLength, false);
-  const options = r.take(optionsLength, 'options').items(readForwardingOption);
+  const viaList = readDestinationList(r.take(viaLength, 'via_list', 'via_list_length', lengthsAt), nodeIdLength, true);
+  const destinationList = readDestinationList(r.take(destLength, 'destination_list', 'destination_list_length', lengthsAt + 2), nodeIdLength, false);
+  const options = r.take(optionsLength, 'options', 'options_length', lengthsAt + 4).items(readForwardingOption);
   return {
     overlay,
     configurationSequence,

@@ -143,9 +143,13 @@ export class Reader {
     return this.bytes(n, field);
   }
 
-  /** A child reader over the next `n` bytes, whose errors are reported under `field`. */
-  take(n: number, field: string): Reader {
-    this.needDeclared(n, field, this.pos);
+  /**
+   * A child reader over the next `n` bytes, whose errors are reported under `field`. When `n`
+   * came from an explicit length field (`via_list_length`, `Destination.length`), name it in
+   * `lengthField` / `lengthAt` so an overrun is reported there.
+   */
+  take(n: number, field: string, lengthField: string = field, lengthAt: number = this.pos): Reader {
+    this.needDeclared(n, lengthField, lengthAt);
     const child = new Reader(this.buf.subarray(0, this.pos + n), joinPath(this.currentPath, field), Number.MAX_SAFE_INTEGER);
     child.pos = this.pos;
     this.pos += n;

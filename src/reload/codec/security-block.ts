@@ -55,7 +55,8 @@ export function readSignerIdentity(r: Reader): SignerIdentity {
   const at = r.offset;
   const code = r.u8('identity_type');
   if (code === 0) r.fail('identity_type', 'invalidSignerIdentityType (0)', at);
-  const v = r.sub(2, 'identity');
+  const lengthAt = r.offset;
+  const v = r.take(r.u16('length'), 'identity', 'length', lengthAt);
   let id: SignerIdentity;
   switch (code) {
     case SignerIdentityType.cert_hash:
@@ -80,14 +81,14 @@ export function writeSignerIdentity(w: Writer, id: SignerIdentity): void {
   switch (id.type) {
     case 'cert_hash':
       w.u8(SignerIdentityType.cert_hash, 'identity_type');
-      w.prefixed(2, 'identity', () => {
+      w.prefixed(2, 'length', () => {
         w.u8(id.hashAlg, 'hash_alg');
         w.opaque(1, id.certificateHash, 'certificate_hash');
       });
       return;
     case 'cert_hash_node_id':
       w.u8(SignerIdentityType.cert_hash_node_id, 'identity_type');
-      w.prefixed(2, 'identity', () => {
+      w.prefixed(2, 'length', () => {
         w.u8(id.hashAlg, 'hash_alg');
         w.opaque(1, id.certificateNodeIdHash, 'certificate_node_id_hash');
       });
@@ -99,7 +100,7 @@ export function writeSignerIdentity(w: Writer, id: SignerIdentity): void {
     case 'unknown':
       if (!Number.isInteger(id.code) || id.code < 4 || id.code > 255) w.fail('identity_type', `unknown SignerIdentityType ${String(id.code)} must be 4..255`);
       w.u8(id.code, 'identity_type');
-      w.opaque(2, id.value, 'identity');
+      w.opaque(2, id.value, 'length');
       return;
     default:
       w.fail('identity_type', 'not a SignerIdentity');

@@ -81,7 +81,7 @@ describe('ForwardingHeader known answers (RFC 6940 §6.3.2)', () => {
     const bytes = encodeForwardingHeader(h, { nodeIdLength: 20 });
     assert.deepEqual(bytes.subarray(38, 40), hex('0114'));
     assert.deepEqual(decodeForwardingHeader(bytes, { nodeIdLength: 20 }), h);
-    assert.throws(() => decodeForwardingHeader(bytes), (e: unknown) => e instanceof CodecError && e.path === 'ForwardingHeader.via_list[0].destination_data');
+    assert.throws(() => decodeForwardingHeader(bytes), (e: unknown) => e instanceof CodecError && e.path === 'ForwardingHeader.via_list[0].length');
     assert.throws(() => encodeForwardingHeader(h), (e: unknown) => e instanceof CodecError && e.code === 'RELOAD_ENCODE');
   });
 
@@ -114,13 +114,13 @@ describe('ForwardingHeader decode errors', () => {
   test('a destination longer than its list', () => {
     const b = sampleBytes.slice();
     b[38 + 2 + 18 + 1] = 0x09; // destination_list[1].length 9 > 6 bytes left
-    expectDecodeError(b, 'ForwardingHeader.destination_list[1].destination_data');
+    expectDecodeError(b, 'ForwardingHeader.destination_list[1].length');
   });
 
   test('a list length beyond the input', () => {
     const b = sampleBytes.slice();
     b[35] = 0xff; // destination_list_length 0x00ff
-    expectDecodeError(b, 'ForwardingHeader.destination_list');
+    expectDecodeError(b, 'ForwardingHeader.destination_list_length');
   });
 
   test('invalidDestinationType (0)', () => {
