@@ -26,3 +26,6 @@ export function joinPath(path: string, field: string): string {
   if (field === '') return path;
   return field.startsWith('[') ? `${path}${field}` : `${path}.${field}`;
 }
+
+/** The outcome of decoding network input: a value or a {@link CodecError}, never a throw. */
+export type DecodeResult<T> = { ok: true; value: T } | { ok: false; error: CodecError };

@@ -1,4 +1,5 @@
 import { CodecError } from './codec-error.js';
+import type { DecodeResult } from './codec-error.js';
 import type { CodecOptions } from './codec-options.js';
 import { DEFAULT_NODE_ID_LENGTH } from './destination.js';
 import { readForwardingHeader, writeForwardingHeader } from './forwarding-header.js';
@@ -27,9 +28,6 @@ export interface ReloadPdu {
   headerLength: number;
   payload: Uint8Array;
 }
-
-/** The outcome of decoding network input: a value or a {@link CodecError}, never a throw. */
-export type DecodeResult<T> = { ok: true; value: T } | { ok: false; error: CodecError };
 
 // RFC 6940 §6.3.2: relo_token, overlay, configuration_sequence, version, ttl, fragment precede length.
 const LENGTH_FIELD_OFFSET = 16;

@@ -6,7 +6,8 @@ import { RELOAD_VERSION } from '../../../../src/reload/codec/forwarding-header.j
 import { MessageCode } from '../../../../src/reload/codec/message-code.js';
 import { encodeMessageContents } from '../../../../src/reload/codec/message-contents.js';
 import { decodeReloadMessage, decodeReloadPdu, encodeReloadMessage, encodeReloadPdu } from '../../../../src/reload/codec/reload-message.js';
-import type { DecodeResult, ReloadMessage } from '../../../../src/reload/codec/reload-message.js';
+import type { ReloadMessage } from '../../../../src/reload/codec/reload-message.js';
+import type { DecodeResult } from '../../../../src/reload/codec/codec-error.js';
 import { reloadMessage } from './arbitraries.js';
 import { hex, hexdoc, toHex } from './hex.js';
 
