@@ -1,0 +1,71 @@
+// The RELOAD wire codec (RFC 6940 §6.3, §6.6.2): the one barrel of src/reload/codec.
+export { CodecError, joinPath } from './codec-error.js';
+export type { CodecErrorCode, DecodeResult } from './codec-error.js';
+export type { CodecOptions } from './codec-options.js';
+export { DEFAULT_MAX_MESSAGE_SIZE, Reader } from './reader.js';
+export type { LengthSize } from './reader.js';
+export { Writer } from './writer.js';
+export {
+  DEFAULT_NODE_ID_LENGTH,
+  DestinationType,
+  MAX_NODE_ID_LENGTH,
+  MIN_NODE_ID_LENGTH,
+  readDestination,
+  readDestinationList,
+  writeDestination,
+  writeDestinationList,
+} from './destination.js';
+export type { Destination } from './destination.js';
+export {
+  DEFAULT_INITIAL_TTL,
+  DESTINATION_CRITICAL,
+  FORWARD_CRITICAL,
+  FORWARDING_HEADER_FIXED_LENGTH,
+  RELOAD_VERSION,
+  RELO_TOKEN,
+  RESPONSE_COPY,
+  UNFRAGMENTED,
+  decodeForwardingHeader,
+  encodeForwardingHeader,
+  fragmentField,
+  readForwardingHeader,
+  writeForwardingHeader,
+} from './forwarding-header.js';
+export type { ForwardingHeader, ForwardingOption, Fragment } from './forwarding-header.js';
+export { MessageCode, answerCodeOf, isRequestCode, isResponseCode } from './message-code.js';
+export type { MessageCodeName } from './message-code.js';
+export {
+  ReloadErrorCode,
+  decodeErrorResponse,
+  decodeMessageContents,
+  encodeErrorResponse,
+  encodeMessageContents,
+  errorContents,
+  errorInfoText,
+  isReloadErrorCode,
+  readMessageContents,
+  reloadErrorName,
+  writeMessageContents,
+} from './message-contents.js';
+export type { ErrorResponse, MessageContents, MessageExtension } from './message-contents.js';
+export {
+  CertificateType,
+  HashAlgorithm,
+  SignatureAlgorithm,
+  SignerIdentityType,
+  decodeSecurityBlock,
+  encodeSecurityBlock,
+  encodeSignerIdentity,
+  messageSignatureInput,
+  readSecurityBlock,
+  readSignature,
+  readSignerIdentity,
+  writeSecurityBlock,
+  writeSignature,
+  writeSignerIdentity,
+} from './security-block.js';
+export type { GenericCertificate, SecurityBlock, Signature, SignatureAndHashAlgorithm, SignerIdentity } from './security-block.js';
+export { decodeReloadMessage, decodeReloadPdu, encodeReloadMessage, encodeReloadPdu } from './reload-message.js';
+export type { ReloadMessage, ReloadPdu } from './reload-message.js';
+export { ACK_FRAME_LENGTH, DATA_FRAME_OVERHEAD, FramedMessageType, FramedStreamDecoder, decodeFramedMessage, encodeFramedMessage } from './framed-message.js';
+export type { FramedMessage } from './framed-message.js';
