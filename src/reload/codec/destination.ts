@@ -63,6 +63,7 @@ export function readDestination(r: Reader, nodeIdLength: number): Destination {
 
 /** Writes one Destination. */
 export function writeDestination(w: Writer, d: Destination, nodeIdLength: number): void {
+  if (typeof d !== 'object' || d === null) w.fail('', 'not a Destination');
   switch (d.type) {
     case 'compressed':
       if (!Number.isInteger(d.id) || d.id < 0x8000 || d.id > 0xffff) w.fail('opaque_id', `compressed id ${String(d.id)} must be 0x8000..0xffff`);

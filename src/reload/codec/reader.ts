@@ -185,10 +185,12 @@ export class Reader {
   }
 
   private need(n: number, field: string): void {
+    if (!Number.isInteger(n) || n < 0) this.fail(field, `bad byte count ${String(n)}`);
     if (n > this.end - this.pos) this.fail(field, `needs ${n} bytes, ${this.end - this.pos} remain`);
   }
 
   private needDeclared(n: number, field: string, at: number): void {
+    if (!Number.isInteger(n) || n < 0) this.fail(field, `bad length ${String(n)}`, at);
     if (n > this.end - this.pos) this.fail(field, `declared length ${n} exceeds the ${this.end - this.pos} bytes remaining`, at);
   }
 }

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { SeededRandom } from '../../../../src/lib/random.js';
 import { CodecError } from '../../../../src/reload/codec/codec-error.js';
 import { decodeForwardingHeader, encodeForwardingHeader } from '../../../../src/reload/codec/forwarding-header.js';
+import { decodeFramedMessage, encodeFramedMessage } from '../../../../src/reload/codec/framed-message.js';
 import { decodeErrorResponse, decodeMessageContents, encodeErrorResponse, encodeMessageContents } from '../../../../src/reload/codec/message-contents.js';
 import { decodeReloadMessage, decodeReloadPdu, encodeReloadMessage, encodeReloadPdu } from '../../../../src/reload/codec/reload-message.js';
 import { decodeSecurityBlock, encodeSecurityBlock } from '../../../../src/reload/codec/security-block.js';
@@ -114,6 +115,13 @@ describe('truncation and mutation never raise anything but CodecError', () => {
   test('ReloadMessage (PDU view, result API)', () => {
     const samples = samplesOf(reloadMessage(16), (m) => encodeReloadMessage(m, OPTS), 6);
     const n = torture(samples, (b) => unwrap(decodeReloadPdu(b, OPTS)), (p) => encodeReloadPdu(p.header, p.payload, OPTS), 16);
+    assert.ok(n > 0);
+  });
+
+  test('FramedMessage (result API)', () => {
+    const samples = samplesOf(reloadMessage(16), (m) => encodeFramedMessage({ type: 'data', sequence: 1, message: encodeReloadMessage(m, OPTS) }, OPTS), 7);
+    samples.push(encodeFramedMessage({ type: 'ack', ackSequence: 5, received: 0xffff0000 }));
+    const n = torture(samples, (b) => unwrap(decodeFramedMessage(b, OPTS)), (f) => encodeFramedMessage(f, OPTS), 17);
     assert.ok(n > 0);
   });
 

@@ -194,3 +194,19 @@ describe('Reader/Writer round trip', () => {
     );
   });
 });
+
+describe('misuse is a CodecError too', () => {
+  test('negative or fractional counts', () => {
+    const r = new Reader(Uint8Array.from([1, 2, 3]), 'T');
+    assert.throws(() => r.bytes(-1, 'a'), codecError('RELOAD_DECODE', 'T.a'));
+    assert.throws(() => r.take(1.5, 'b'), codecError('RELOAD_DECODE', 'T.b'));
+    assert.equal(r.offset, 0);
+  });
+
+  test('non-values on encode', () => {
+    const w = new Writer('T');
+    assert.throws(() => w.bytes('ab' as unknown as Uint8Array, 'a'), codecError('RELOAD_ENCODE', 'T.a'));
+    assert.throws(() => w.boolean(1 as unknown as boolean, 'b'), codecError('RELOAD_ENCODE', 'T.b'));
+    assert.throws(() => w.u64(1 as unknown as bigint, 'c'), codecError('RELOAD_ENCODE', 'T.c'));
+  });
+});
