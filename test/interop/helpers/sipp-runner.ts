@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 /**
  * Runs SIPp bounded in count and time (-m, -timeout, -recv_timeout, -nostdin) on loopback,
  * with its statistics (-trace_stat CSV, -trace_screen) and unexpected-message log
@@ -207,4 +208,12 @@ function readBounded(path: string, max: number, keep: 'head' | 'tail'): string {
 
 function formatHostPort(host: LoopbackHost, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** A UAC run that completed every call: exit 0, `calls` successful, none failed (reported as a test diagnostic). */
+export function assertAllCallsPassed(t: { diagnostic(message: string): void }, r: SippResult, calls: number): void {
+  t.diagnostic(describeSippResult(r));
+  assert.equal(r.exitCode, 0, `${describeSippResult(r)}\n${r.errorsExcerpt}`);
+  assert.equal(r.stats?.successfulCalls, calls, describeSippResult(r));
+  assert.equal(r.stats?.failedCalls, 0, describeSippResult(r));
 }
