@@ -69,3 +69,23 @@ export { decodeReloadMessage, decodeReloadPdu, encodeReloadMessage, encodeReload
 export type { ReloadMessage, ReloadPdu } from './reload-message.js';
 export { ACK_FRAME_LENGTH, DATA_FRAME_OVERHEAD, FramedMessageType, FramedStreamDecoder, decodeFramedMessage, encodeFramedMessage } from './framed-message.js';
 export type { FramedMessage } from './framed-message.js';
+export { decodeBody, decodeEmptyBody, encodeBody, encodeEmptyBody } from './method-body.js';
+export type { BodyCodecOptions, DataModel, EmptyBody } from './method-body.js';
+export { decodePingAns, decodePingReq, encodePingAns, encodePingReq, readPingAns, readPingReq, writePingAns, writePingReq } from './ping.js';
+export type { PingAns, PingReq } from './ping.js';
+export {
+  ProbeInformationType,
+  decodeProbeAns,
+  decodeProbeReq,
+  encodeProbeAns,
+  encodeProbeReq,
+  readProbeAns,
+  readProbeInformation,
+  readProbeReq,
+  writeProbeAns,
+  writeProbeInformation,
+  writeProbeReq,
+} from './probe.js';
+export type { ProbeAns, ProbeInformation, ProbeReq } from './probe.js';
+export { ConfigUpdateType, decodeConfigUpdateReq, encodeConfigUpdateReq, readConfigUpdateReq, writeConfigUpdateReq } from './config-update.js';
+export type { ConfigUpdateReq } from './config-update.js';
