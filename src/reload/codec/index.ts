@@ -89,3 +89,26 @@ export {
 export type { ProbeAns, ProbeInformation, ProbeReq } from './probe.js';
 export { ConfigUpdateType, decodeConfigUpdateReq, encodeConfigUpdateReq, readConfigUpdateReq, writeConfigUpdateReq } from './config-update.js';
 export type { ConfigUpdateReq } from './config-update.js';
+export { checkModel, modelOf, readDataValue, readModelEntry, readStoredData, writeDataValue, writeModelEntry, writeStoredData } from './stored-data.js';
+export type { DataValue, ModelEntry, StoredData, StoredDataValue } from './stored-data.js';
+export { decodeStoreAns, decodeStoreReq, encodeStoreAns, encodeStoreReq, readStoreAns, readStoreReq, writeStoreAns, writeStoreReq } from './store.js';
+export type { StoreAns, StoreKindData, StoreKindResponse, StoreReq } from './store.js';
+export {
+  decodeFetchAns,
+  decodeFetchReq,
+  decodeStatReq,
+  encodeFetchAns,
+  encodeFetchReq,
+  encodeStatReq,
+  readFetchAns,
+  readFetchReq,
+  readStoredDataSpecifier,
+  writeFetchAns,
+  writeFetchReq,
+  writeStoredDataSpecifier,
+} from './fetch.js';
+export type { ArrayRange, FetchAns, FetchKindResponse, FetchReq, StatReq, StoredDataSpecifier } from './fetch.js';
+export { decodeStatAns, encodeStatAns, readStatAns, readStoredMetaData, writeStatAns, writeStoredMetaData } from './stat.js';
+export type { MetaData, MetaDataValue, StatAns, StatKindResponse, StoredMetaData } from './stat.js';
+export { decodeFindAns, decodeFindReq, encodeFindAns, encodeFindReq, readFindAns, readFindReq, writeFindAns, writeFindReq } from './find.js';
+export type { FindAns, FindKindData, FindReq } from './find.js';

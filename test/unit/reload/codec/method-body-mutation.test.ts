@@ -4,8 +4,28 @@ import assert from 'node:assert/strict';
 import { decodeConfigUpdateReq, encodeConfigUpdateReq } from '../../../../src/reload/codec/config-update.js';
 import { decodePingAns, decodePingReq, encodePingAns, encodePingReq } from '../../../../src/reload/codec/ping.js';
 import { decodeProbeAns, decodeProbeReq, encodeProbeAns, encodeProbeReq } from '../../../../src/reload/codec/probe.js';
-import { configUpdateReq, pingAns, pingReq, probeAns, probeReq } from './method-arbitraries.js';
+import { decodeFetchAns, decodeFetchReq, decodeStatReq, encodeFetchAns, encodeFetchReq, encodeStatReq } from '../../../../src/reload/codec/fetch.js';
+import { decodeFindAns, decodeFindReq, encodeFindAns, encodeFindReq } from '../../../../src/reload/codec/find.js';
+import { decodeStatAns, encodeStatAns } from '../../../../src/reload/codec/stat.js';
+import { decodeStoreAns, decodeStoreReq, encodeStoreAns, encodeStoreReq } from '../../../../src/reload/codec/store.js';
+import {
+  configUpdateReq,
+  dataModelOf,
+  fetchAns,
+  fetchReq,
+  findAns,
+  findReq,
+  pingAns,
+  pingReq,
+  probeAns,
+  probeReq,
+  statAns,
+  storeAns,
+  storeReq,
+} from './method-arbitraries.js';
 import { tortureBody } from './torture.js';
+
+const OPTS = { dataModelOf, maxMessageSize: 1 << 16 };
 
 describe('method bodies: truncation and mutation give a value or a CodecError result', () => {
   test('PingReq', () => {
@@ -22,5 +42,29 @@ describe('method bodies: truncation and mutation give a value or a CodecError re
   });
   test('ConfigUpdateReq', () => {
     assert.ok(tortureBody(configUpdateReq, (v) => encodeConfigUpdateReq(v), (b) => decodeConfigUpdateReq(b), 105) > 0);
+  });
+  test('StoreReq', () => {
+    assert.ok(tortureBody(storeReq, (v) => encodeStoreReq(v, OPTS), (b) => decodeStoreReq(b, OPTS), 106) > 0);
+  });
+  test('StoreAns', () => {
+    assert.ok(tortureBody(storeAns, (v) => encodeStoreAns(v, OPTS), (b) => decodeStoreAns(b, OPTS), 107) > 0);
+  });
+  test('FetchReq', () => {
+    assert.ok(tortureBody(fetchReq, (v) => encodeFetchReq(v, OPTS), (b) => decodeFetchReq(b, OPTS), 108) > 0);
+  });
+  test('StatReq', () => {
+    assert.ok(tortureBody(fetchReq, (v) => encodeStatReq(v, OPTS), (b) => decodeStatReq(b, OPTS), 109) > 0);
+  });
+  test('FetchAns', () => {
+    assert.ok(tortureBody(fetchAns, (v) => encodeFetchAns(v, OPTS), (b) => decodeFetchAns(b, OPTS), 110) > 0);
+  });
+  test('StatAns', () => {
+    assert.ok(tortureBody(statAns, (v) => encodeStatAns(v, OPTS), (b) => decodeStatAns(b, OPTS), 111) > 0);
+  });
+  test('FindReq', () => {
+    assert.ok(tortureBody(findReq, (v) => encodeFindReq(v), (b) => decodeFindReq(b), 112) > 0);
+  });
+  test('FindAns', () => {
+    assert.ok(tortureBody(findAns, (v) => encodeFindAns(v), (b) => decodeFindAns(b), 113) > 0);
   });
 });
