@@ -112,3 +112,22 @@ export { decodeStatAns, encodeStatAns, readStatAns, readStoredMetaData, writeSta
 export type { MetaData, MetaDataValue, StatAns, StatKindResponse, StoredMetaData } from './stat.js';
 export { decodeFindAns, decodeFindReq, encodeFindAns, encodeFindReq, readFindAns, readFindReq, writeFindAns, writeFindReq } from './find.js';
 export type { FindAns, FindKindData, FindReq } from './find.js';
+export { decodeJoinAns, decodeJoinReq, decodeLeaveReq, encodeJoinAns, encodeJoinReq, encodeLeaveReq, readJoinReq, readLeaveReq, writeJoinReq, writeLeaveReq } from './join-leave.js';
+export type { JoinAns, JoinReq, LeaveReq } from './join-leave.js';
+export { decodeRouteQueryReq, encodeRouteQueryReq, readRouteQueryReq, writeRouteQueryReq } from './route-query.js';
+export type { RouteQueryReq } from './route-query.js';
+export {
+  ChordLeaveType,
+  ChordUpdateType,
+  decodeChordLeaveData,
+  decodeChordRouteQueryAns,
+  decodeChordUpdate,
+  encodeChordLeaveData,
+  encodeChordRouteQueryAns,
+  encodeChordUpdate,
+  readChordLeaveData,
+  readChordUpdate,
+  writeChordLeaveData,
+  writeChordUpdate,
+} from './chord-update.js';
+export type { ChordLeaveData, ChordRouteQueryAns, ChordUpdate } from './chord-update.js';

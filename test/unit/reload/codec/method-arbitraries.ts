@@ -9,7 +9,10 @@ import type { DataModel } from '../../../../src/reload/codec/method-body.js';
 import type { StatAns, StoredMetaData } from '../../../../src/reload/codec/stat.js';
 import type { StoreAns, StoreKindData, StoreReq } from '../../../../src/reload/codec/store.js';
 import type { DataValue, ModelEntry, StoredData } from '../../../../src/reload/codec/stored-data.js';
-import { bytes, rec, signature, u8, u32, u64 } from './arbitraries.js';
+import type { ChordLeaveData, ChordRouteQueryAns, ChordUpdate } from '../../../../src/reload/codec/chord-update.js';
+import type { JoinAns, JoinReq, LeaveReq } from '../../../../src/reload/codec/join-leave.js';
+import type { RouteQueryReq } from '../../../../src/reload/codec/route-query.js';
+import { bytes, rec, resourceDestination, routingDestination, signature, u8, u32, u64 } from './arbitraries.js';
 
 export const pingReq: fc.Arbitrary<PingReq> = rec({ padding: bytes(300) });
 export const pingAns: fc.Arbitrary<PingAns> = rec({ responseId: u64, time: u64 });
@@ -110,3 +113,28 @@ export const statAns: fc.Arbitrary<StatAns> = rec({
 
 export const findReq: fc.Arbitrary<FindReq> = rec({ resource: bytes(32), kinds: fc.uniqueArray(u32, { maxLength: 5 }) });
 export const findAns: fc.Arbitrary<FindAns> = rec({ results: fc.array(rec({ kind: u32, closest: bytes(32) }), { maxLength: 4 }) });
+
+const nodeId = (n = 16): fc.Arbitrary<Uint8Array> => bytes(n, n);
+
+export const joinReq: fc.Arbitrary<JoinReq> = rec({ joiningPeerId: nodeId(), overlaySpecificData: bytes(40) });
+export const joinAns: fc.Arbitrary<JoinAns> = rec({ overlaySpecificData: bytes(40) });
+export const leaveReq: fc.Arbitrary<LeaveReq> = rec({ leavingPeerId: nodeId(), overlaySpecificData: bytes(40) });
+
+export const routeQueryReq: fc.Arbitrary<RouteQueryReq> = rec({
+  sendUpdate: fc.boolean(),
+  destination: fc.oneof(routingDestination(16), resourceDestination),
+  overlaySpecificData: bytes(20),
+});
+
+export const chordUpdate: fc.Arbitrary<ChordUpdate> = fc.oneof(
+  u32.map((uptime): ChordUpdate => ({ uptime, type: 'peer_ready' })),
+  rec({ uptime: u32, predecessors: nodeIds(), successors: nodeIds() }).map((v): ChordUpdate => ({ ...v, type: 'neighbors' })),
+  rec({ uptime: u32, predecessors: nodeIds(), successors: nodeIds(), fingers: nodeIds(16, 6) }).map((v): ChordUpdate => ({ ...v, type: 'full' })),
+);
+
+export const chordLeaveData: fc.Arbitrary<ChordLeaveData> = fc.oneof(
+  nodeIds().map((successors): ChordLeaveData => ({ type: 'from_succ', successors })),
+  nodeIds().map((predecessors): ChordLeaveData => ({ type: 'from_pred', predecessors })),
+);
+
+export const chordRouteQueryAns: fc.Arbitrary<ChordRouteQueryAns> = rec({ nextPeer: nodeId() });

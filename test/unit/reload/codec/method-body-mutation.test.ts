@@ -9,6 +9,23 @@ import { decodeFindAns, decodeFindReq, encodeFindAns, encodeFindReq } from '../.
 import { decodeStatAns, encodeStatAns } from '../../../../src/reload/codec/stat.js';
 import { decodeStoreAns, decodeStoreReq, encodeStoreAns, encodeStoreReq } from '../../../../src/reload/codec/store.js';
 import {
+  decodeChordLeaveData,
+  decodeChordRouteQueryAns,
+  decodeChordUpdate,
+  encodeChordLeaveData,
+  encodeChordRouteQueryAns,
+  encodeChordUpdate,
+} from '../../../../src/reload/codec/chord-update.js';
+import { decodeJoinAns, decodeJoinReq, decodeLeaveReq, encodeJoinAns, encodeJoinReq, encodeLeaveReq } from '../../../../src/reload/codec/join-leave.js';
+import { decodeRouteQueryReq, encodeRouteQueryReq } from '../../../../src/reload/codec/route-query.js';
+import {
+  chordLeaveData,
+  chordRouteQueryAns,
+  chordUpdate,
+  joinAns,
+  joinReq,
+  leaveReq,
+  routeQueryReq,
   configUpdateReq,
   dataModelOf,
   fetchAns,
@@ -66,5 +83,26 @@ describe('method bodies: truncation and mutation give a value or a CodecError re
   });
   test('FindAns', () => {
     assert.ok(tortureBody(findAns, (v) => encodeFindAns(v), (b) => decodeFindAns(b), 113) > 0);
+  });
+  test('JoinReq', () => {
+    assert.ok(tortureBody(joinReq, (v) => encodeJoinReq(v), (b) => decodeJoinReq(b), 114) > 0);
+  });
+  test('JoinAns', () => {
+    assert.ok(tortureBody(joinAns, (v) => encodeJoinAns(v), (b) => decodeJoinAns(b), 115) > 0);
+  });
+  test('LeaveReq', () => {
+    assert.ok(tortureBody(leaveReq, (v) => encodeLeaveReq(v), (b) => decodeLeaveReq(b), 116) > 0);
+  });
+  test('ChordLeaveData', () => {
+    assert.ok(tortureBody(chordLeaveData, (v) => encodeChordLeaveData(v), (b) => decodeChordLeaveData(b), 117) > 0);
+  });
+  test('ChordUpdate (UpdateReq)', () => {
+    assert.ok(tortureBody(chordUpdate, (v) => encodeChordUpdate(v), (b) => decodeChordUpdate(b), 118) > 0);
+  });
+  test('RouteQueryReq', () => {
+    assert.ok(tortureBody(routeQueryReq, (v) => encodeRouteQueryReq(v), (b) => decodeRouteQueryReq(b), 119) > 0);
+  });
+  test('ChordRouteQueryAns', () => {
+    assert.ok(tortureBody(chordRouteQueryAns, (v) => encodeChordRouteQueryAns(v), (b) => decodeChordRouteQueryAns(b), 120) > 0);
   });
 });
