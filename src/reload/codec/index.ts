@@ -131,3 +131,20 @@ export {
   writeChordUpdate,
 } from './chord-update.js';
 export type { ChordLeaveData, ChordRouteQueryAns, ChordUpdate } from './chord-update.js';
+export { AddressType, readIpAddressPort, writeIpAddressPort } from './ip-address-port.js';
+export type { IpAddressPort } from './ip-address-port.js';
+export {
+  CandType,
+  OverlayLinkType,
+  decodeAppAttachReqAns,
+  decodeAttachReqAns,
+  encodeAppAttachReqAns,
+  encodeAttachReqAns,
+  readAppAttachReqAns,
+  readAttachReqAns,
+  readIceCandidate,
+  writeAppAttachReqAns,
+  writeAttachReqAns,
+  writeIceCandidate,
+} from './attach.js';
+export type { AppAttachReqAns, AttachReqAns, CandTypeName, IceCandidate, IceExtension } from './attach.js';

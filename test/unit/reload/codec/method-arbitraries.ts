@@ -12,7 +12,9 @@ import type { DataValue, ModelEntry, StoredData } from '../../../../src/reload/c
 import type { ChordLeaveData, ChordRouteQueryAns, ChordUpdate } from '../../../../src/reload/codec/chord-update.js';
 import type { JoinAns, JoinReq, LeaveReq } from '../../../../src/reload/codec/join-leave.js';
 import type { RouteQueryReq } from '../../../../src/reload/codec/route-query.js';
-import { bytes, rec, resourceDestination, routingDestination, signature, u8, u32, u64 } from './arbitraries.js';
+import type { AppAttachReqAns, AttachReqAns, CandTypeName, IceCandidate } from '../../../../src/reload/codec/attach.js';
+import type { IpAddressPort } from '../../../../src/reload/codec/ip-address-port.js';
+import { bytes, rec, resourceDestination, routingDestination, signature, u8, u16, u32, u64 } from './arbitraries.js';
 
 export const pingReq: fc.Arbitrary<PingReq> = rec({ padding: bytes(300) });
 export const pingAns: fc.Arbitrary<PingAns> = rec({ responseId: u64, time: u64 });
@@ -138,3 +140,39 @@ export const chordLeaveData: fc.Arbitrary<ChordLeaveData> = fc.oneof(
 );
 
 export const chordRouteQueryAns: fc.Arbitrary<ChordRouteQueryAns> = rec({ nextPeer: nodeId() });
+
+export const ipAddressPort: fc.Arbitrary<IpAddressPort> = fc.oneof(
+  rec({ addr: bytes(4, 4), port: u16 }).map((v): IpAddressPort => ({ type: 'ipv4', ...v })),
+  rec({ addr: bytes(16, 16), port: u16 }).map((v): IpAddressPort => ({ type: 'ipv6', ...v })),
+  rec({ code: fc.integer({ min: 3, max: 255 }), data: bytes(20) }).map((v): IpAddressPort => ({ type: 'unknown', ...v })),
+);
+
+export const iceCandidate: fc.Arbitrary<IceCandidate> = fc
+  .tuple(
+    rec({
+      addrPort: ipAddressPort,
+      overlayLink: fc.integer({ min: 1, max: 255 }),
+      foundation: bytes(32),
+      priority: u32,
+      extensions: fc.array(rec({ name: bytes(10), value: bytes(20) }), { maxLength: 2 }),
+    }),
+    fc.constantFrom<CandTypeName>('host', 'srflx', 'prflx', 'relay'),
+    ipAddressPort,
+  )
+  .map(([base, type, rel]): IceCandidate => (type === 'host' ? { ...base, type } : { ...base, type, relAddrPort: rel }));
+
+export const attachReqAns: fc.Arbitrary<AttachReqAns> = rec({
+  ufrag: bytes(16),
+  password: bytes(32),
+  role: fc.constantFrom('active', 'passive', 'actpass').map((s) => new TextEncoder().encode(s)),
+  candidates: fc.array(iceCandidate, { maxLength: 4 }),
+  sendUpdate: fc.boolean(),
+});
+
+export const appAttachReqAns: fc.Arbitrary<AppAttachReqAns> = rec({
+  ufrag: bytes(16),
+  password: bytes(32),
+  application: u16,
+  role: bytes(8),
+  candidates: fc.array(iceCandidate, { maxLength: 4 }),
+});

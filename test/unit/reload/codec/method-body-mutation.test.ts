@@ -8,6 +8,7 @@ import { decodeFetchAns, decodeFetchReq, decodeStatReq, encodeFetchAns, encodeFe
 import { decodeFindAns, decodeFindReq, encodeFindAns, encodeFindReq } from '../../../../src/reload/codec/find.js';
 import { decodeStatAns, encodeStatAns } from '../../../../src/reload/codec/stat.js';
 import { decodeStoreAns, decodeStoreReq, encodeStoreAns, encodeStoreReq } from '../../../../src/reload/codec/store.js';
+import { decodeAppAttachReqAns, decodeAttachReqAns, encodeAppAttachReqAns, encodeAttachReqAns } from '../../../../src/reload/codec/attach.js';
 import {
   decodeChordLeaveData,
   decodeChordRouteQueryAns,
@@ -19,6 +20,8 @@ import {
 import { decodeJoinAns, decodeJoinReq, decodeLeaveReq, encodeJoinAns, encodeJoinReq, encodeLeaveReq } from '../../../../src/reload/codec/join-leave.js';
 import { decodeRouteQueryReq, encodeRouteQueryReq } from '../../../../src/reload/codec/route-query.js';
 import {
+  appAttachReqAns,
+  attachReqAns,
   chordLeaveData,
   chordRouteQueryAns,
   chordUpdate,
@@ -104,5 +107,11 @@ describe('method bodies: truncation and mutation give a value or a CodecError re
   });
   test('ChordRouteQueryAns', () => {
     assert.ok(tortureBody(chordRouteQueryAns, (v) => encodeChordRouteQueryAns(v), (b) => decodeChordRouteQueryAns(b), 120) > 0);
+  });
+  test('AttachReqAns', () => {
+    assert.ok(tortureBody(attachReqAns, (v) => encodeAttachReqAns(v), (b) => decodeAttachReqAns(b), 121) > 0);
+  });
+  test('AppAttachReqAns', () => {
+    assert.ok(tortureBody(appAttachReqAns, (v) => encodeAppAttachReqAns(v), (b) => decodeAppAttachReqAns(b), 122) > 0);
   });
 });
