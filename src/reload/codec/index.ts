@@ -148,3 +148,5 @@ export {
   writeIceCandidate,
 } from './attach.js';
 export type { AppAttachReqAns, AttachReqAns, CandTypeName, IceCandidate, IceExtension } from './attach.js';
+export { SipRegistrationType, decodeSipRegistration, encodeSipRegistration, readSipRegistration, writeSipRegistration } from './sip-registration.js';
+export type { SipRegistration } from './sip-registration.js';

@@ -13,8 +13,9 @@ import type { ChordLeaveData, ChordRouteQueryAns, ChordUpdate } from '../../../.
 import type { JoinAns, JoinReq, LeaveReq } from '../../../../src/reload/codec/join-leave.js';
 import type { RouteQueryReq } from '../../../../src/reload/codec/route-query.js';
 import type { AppAttachReqAns, AttachReqAns, CandTypeName, IceCandidate } from '../../../../src/reload/codec/attach.js';
+import type { SipRegistration } from '../../../../src/reload/codec/sip-registration.js';
 import type { IpAddressPort } from '../../../../src/reload/codec/ip-address-port.js';
-import { bytes, rec, resourceDestination, routingDestination, signature, u8, u16, u32, u64 } from './arbitraries.js';
+import { bytes, destinationList, rec, resourceDestination, routingDestination, signature, u8, u16, u32, u64 } from './arbitraries.js';
 
 export const pingReq: fc.Arbitrary<PingReq> = rec({ padding: bytes(300) });
 export const pingAns: fc.Arbitrary<PingAns> = rec({ responseId: u64, time: u64 });
@@ -176,3 +177,9 @@ export const appAttachReqAns: fc.Arbitrary<AppAttachReqAns> = rec({
   role: bytes(8),
   candidates: fc.array(iceCandidate, { maxLength: 4 }),
 });
+
+export const sipRegistration: fc.Arbitrary<SipRegistration> = fc.oneof(
+  bytes(60).map((uri): SipRegistration => ({ type: 'uri', uri })),
+  rec({ contactPrefs: bytes(30), destinationList: destinationList(16) }).map((v): SipRegistration => ({ type: 'route', ...v })),
+  rec({ code: fc.integer({ min: 3, max: 255 }), data: bytes(20) }).map((v): SipRegistration => ({ type: 'unknown', ...v })),
+);

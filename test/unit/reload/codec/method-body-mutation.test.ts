@@ -29,6 +29,7 @@ import {
   joinReq,
   leaveReq,
   routeQueryReq,
+  sipRegistration,
   configUpdateReq,
   dataModelOf,
   fetchAns,
@@ -43,6 +44,7 @@ import {
   storeAns,
   storeReq,
 } from './method-arbitraries.js';
+import { decodeSipRegistration, encodeSipRegistration } from '../../../../src/reload/codec/sip-registration.js';
 import { tortureBody } from './torture.js';
 
 const OPTS = { dataModelOf, maxMessageSize: 1 << 16 };
@@ -113,5 +115,8 @@ describe('method bodies: truncation and mutation give a value or a CodecError re
   });
   test('AppAttachReqAns', () => {
     assert.ok(tortureBody(appAttachReqAns, (v) => encodeAppAttachReqAns(v), (b) => decodeAppAttachReqAns(b), 122) > 0);
+  });
+  test('SipRegistration (RFC 7904)', () => {
+    assert.ok(tortureBody(sipRegistration, (v) => encodeSipRegistration(v), (b) => decodeSipRegistration(b), 123) > 0);
   });
 });
