@@ -33,18 +33,18 @@ describe('Attach / AppAttach (RFC 6940 §6.5.1, §6.5.2)', () => {
     02 7071             password "pq"
     07 61637470617373   role "actpass"
     0032                candidates length (50)
-    01 06 c0000201 17c4 [0] addr_port: ipv4, length 6, 192.0.2.1:6084
+    01 06 c0000201 17c4  [0] addr_port: ipv4, length 6, 192.0.2.1:6084
     01                  [0] overlay_link DTLS-UDP-SR
     01 31               [0] foundation "1"
     7e0000ff            [0] priority
     01                  [0] type host (no rel_addr_port)
     0000                [0] extensions (none)
-    01 06 c6336407 9c40 [1] addr_port: 198.51.100.7:40000
+    01 06 c6336407 9c40  [1] addr_port: 198.51.100.7:40000
     01                  [1] overlay_link
     01 32               [1] foundation "2"
     6400ffff            [1] priority
     02                  [1] type srflx
-    01 06 c0000201 17c4 [1] rel_addr_port 192.0.2.1:6084
+    01 06 c0000201 17c4  [1] rel_addr_port 192.0.2.1:6084
     0006                [1] extensions length
     0001 6e 0001 76     [1] extensions[0]: name "n", value "v"
     00                  send_update false
@@ -82,7 +82,7 @@ describe('Attach / AppAttach (RFC 6940 §6.5.1, §6.5.2)', () => {
     badLen[17] = 7; // an IPv4 address_port of 7 bytes
     assertDecodeError(decodeAttachReqAns(badLen), 'AttachReqAns.candidates[0].addr_port.length');
     const badType = bytes.slice();
-    badType[33] = 5;
+    badType[31] = 5;
     assertDecodeError(decodeAttachReqAns(badType), 'AttachReqAns.candidates[0].type');
     const badLink = bytes.slice();
     badLink[24] = 0;

@@ -46,7 +46,7 @@ export function tortureBody<T>(
   encode: (v: T) => Uint8Array,
   decode: (b: Uint8Array) => DecodeResult<T>,
   seed: number,
-  mutations = 5000,
+  mutations = 10_000,
 ): number {
   const samples = fc.sample(arb, { seed, numRuns: 40 }).map(encode);
   const rnd = new SeededRandom(seed + 1000);
