@@ -18,9 +18,13 @@ export interface MetaData {
 /** RFC 6940 §7.4.3.2 MetaDataValue. */
 export type MetaDataValue = ModelEntry<MetaData>;
 
-/** RFC 6940 §7.4.3.2 StoredMetaData. */
+/**
+ * RFC 6940 §7.4.3.2 StoredMetaData. Its first field, `value_length`, is "the same as the
+ * corresponding field in StoredData", i.e. StoredData.length: the size of the rest of the
+ * structure (Wireshark's dissector reads it so too). The encoder writes it and the decoder checks
+ * it, so it is not part of the value; the stored value's own length is MetaData.valueLength.
+ */
 export interface StoredMetaData {
-  valueLength: number;
   storageTime: bigint;
   lifetime: number;
   metadata: MetaDataValue;
@@ -51,18 +55,22 @@ function writeMetaData(w: Writer, m: MetaData): void {
 }
 
 export function readStoredMetaData(r: Reader, model: DataModel): StoredMetaData {
-  const valueLength = r.u32('value_length');
-  const storageTime = r.u64('storage_time');
-  const lifetime = r.u32('lifetime');
-  return { valueLength, storageTime, lifetime, metadata: r.scoped('metadata', () => readModelEntry(r, model, readMetaData)) };
+  const lengthAt = r.offset;
+  const d = r.take(r.u32('value_length'), '', 'value_length', lengthAt);
+  const storageTime = d.u64('storage_time');
+  const lifetime = d.u32('lifetime');
+  const metadata = d.scoped('metadata', () => readModelEntry(d, model, readMetaData));
+  d.expectEnd();
+  return { storageTime, lifetime, metadata };
 }
 
 export function writeStoredMetaData(w: Writer, s: StoredMetaData): void {
   checkObject(w, s, 'StoredMetaData');
-  w.u32(s.valueLength, 'value_length');
-  w.u64(s.storageTime, 'storage_time');
-  w.u32(s.lifetime, 'lifetime');
-  w.scoped('metadata', () => writeModelEntry(w, s.metadata, writeMetaData));
+  w.prefixed(4, 'value_length', () => {
+    w.u64(s.storageTime, 'storage_time');
+    w.u32(s.lifetime, 'lifetime');
+    w.scoped('metadata', () => writeModelEntry(w, s.metadata, writeMetaData));
+  });
 }
 
 export function readStatAns(r: Reader, options: BodyCodecOptions): StatAns {

@@ -104,7 +104,7 @@ export const fetchAns: fc.Arbitrary<FetchAns> = rec({
 
 export function storedMetaData(model: DataModel): fc.Arbitrary<StoredMetaData> {
   const metaData = rec({ exists: fc.boolean(), valueLength: u32, hashAlgorithm: u8, hashValue: bytes(32) });
-  return rec({ valueLength: u32, storageTime: u64, lifetime: u32, metadata: modelEntry(model, metaData) });
+  return rec({ storageTime: u64, lifetime: u32, metadata: modelEntry(model, metaData) });
 }
 
 export const statAns: fc.Arbitrary<StatAns> = rec({

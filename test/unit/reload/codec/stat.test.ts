@@ -17,7 +17,6 @@ describe('StatAns (RFC 6940 §7.4.3.2)', () => {
         generation: 1n,
         values: [
           {
-            valueLength: 2,
             storageTime: 0x10n,
             lifetime: 60,
             metadata: { model: 'array', index: 5, value: { exists: true, valueLength: 2, hashAlgorithm: 4, hashValue: hex('abcd') } },
@@ -31,7 +30,7 @@ describe('StatAns (RFC 6940 §7.4.3.2)', () => {
     00000002            [0] kind 2 (array)
     0000000000000001    [0] generation
     0000001d            [0] values length (29)
-    00000002            values[0].value_length
+    00000019            values[0].value_length: the rest of StoredMetaData (25)
     0000000000000010    values[0].storage_time
     0000003c            values[0].lifetime
     00000005            metadata.array_entry.index
