@@ -14,7 +14,11 @@ import { withScope } from './helpers/interop-scope.js';
 import { requireTools } from './helpers/require-tools.js';
 import { PROBLEM_FILTER, startCapture } from './helpers/tshark.js';
 import {
+  encodeChordUpdate,
   encodeErrorResponse,
+  encodePingAns,
+  encodeSipRegistration,
+  encodeStoreReq,
   encodeFramedMessage,
   encodeReloadMessage,
   MessageCode,
@@ -89,6 +93,36 @@ test('tshark decodes RELOAD messages from our codec without a malformed packet o
       ReloadErrorCode.NotFound,
     );
     add(message(0x0fedcba987654321n, MessageCode.ping_req, PING_BODY, { configurationSequence: 65535, ttl: 1 }));
+    // Method bodies: PingAns, a CHORD-RELOAD Update, and a StoreReq of a SIP-REGISTRATION (Kind 1,
+    // dictionary keyed by Node-ID, RFC 7904) whose value routes to a Node-ID.
+    add(message(0x2222000000000001n, MessageCode.ping_ans, encodePingAns({ responseId: 0x0102030405060708n, time: 1_790_000_000_000n })));
+    const peer = (b: number): Uint8Array => new Uint8Array(16).fill(b);
+    add(
+      message(0x2222000000000002n, MessageCode.update_req, encodeChordUpdate({ uptime: 3600, type: 'full', predecessors: [peer(1)], successors: [peer(2), peer(3)], fingers: [peer(4)] })),
+    );
+    const registration = encodeSipRegistration({ type: 'route', contactPrefs: new Uint8Array(0), destinationList: [nodeId(0x44)] });
+    const store = encodeStoreReq(
+      {
+        resource: new Uint8Array(20).fill(0x5a),
+        replicaNumber: 0,
+        kindData: [
+          {
+            kind: 1,
+            generationCounter: 7n,
+            values: [
+              {
+                storageTime: 1_790_000_000_000n,
+                lifetime: 3600,
+                value: { model: 'dictionary', key: peer(0x44), value: { exists: true, value: registration } },
+                signature: message(0n, 0, PING_BODY).securityBlock.signature,
+              },
+            ],
+          },
+        ],
+      },
+      { dataModelOf: (kind) => (kind === 1 ? 'dictionary' : undefined) },
+    );
+    add(message(0x2222000000000003n, MessageCode.store_req, store));
 
     // One TCP connection on loopback carries the frames (and an ACK frame back, §6.6.2).
     const server: Server = createServer((sock) => {
@@ -145,6 +179,16 @@ test('tshark decodes RELOAD messages from our codec without a malformed packet o
       assert.equal(d.code, m.code, 'message code');
       if (m.errorCode !== undefined) assert.match(d.err, new RegExp(`\\b${m.errorCode}\\b`), 'error code');
     }
+    // The bodies are dissected too: the StoreReq's Kind, lifetime and SIP-REGISTRATION type, the Update's type.
+    const bodies = (
+      await tsharkLines(scope, [
+        '-r', pcap, '-n', ...decodeAs, '-Y', 'reload.kinddata || reload.chordupdate', '-T', 'fields', '-E', 'separator=/t',
+        '-e', 'reload.kinddata.kind', '-e', 'reload.storeddata.lifetime', '-e', 'reload.sipregistration.type', '-e', 'reload.chordupdate.type',
+      ])
+    ).filter((l) => /^[\d\t]/.test(l));
+    t.diagnostic(`bodies (kind lifetime sip-registration-type chord-update-type): ${bodies.join(' | ')}`);
+    assert.ok(bodies.some((l) => /^1\t3600\t2\t/.test(l)), 'StoreReq: Kind 1, lifetime 3600, sip_registration_route (2)');
+    assert.ok(bodies.some((l) => /\t3$/.test(l)), 'Update: ChordUpdateType full (3)');
     const problems = await tsharkLines(scope, [
       '-r', pcap, '-n', ...decodeAs, '-Y', PROBLEM_FILTER, '-T', 'fields', '-E', 'separator=/t',
       '-e', 'frame.number', '-e', '_ws.col.Info', '-e', '_ws.expert.message',
