@@ -150,3 +150,5 @@ export {
 export type { AppAttachReqAns, AttachReqAns, CandTypeName, IceCandidate, IceExtension } from './attach.js';
 export { SipRegistrationType, decodeSipRegistration, encodeSipRegistration, readSipRegistration, writeSipRegistration } from './sip-registration.js';
 export type { SipRegistration } from './sip-registration.js';
+export { MAX_FRAGMENT_OFFSET, MIN_FRAGMENT_PAYLOAD, fragmentMessage } from './fragmenter.js';
+export type { FragmentOptions } from './fragmenter.js';
