@@ -152,3 +152,11 @@ export { SipRegistrationType, decodeSipRegistration, encodeSipRegistration, read
 export type { SipRegistration } from './sip-registration.js';
 export { MAX_FRAGMENT_OFFSET, MIN_FRAGMENT_PAYLOAD, fragmentMessage } from './fragmenter.js';
 export type { FragmentOptions } from './fragmenter.js';
+export {
+  DEFAULT_MAX_INCOMPLETE_MESSAGES,
+  DEFAULT_MAX_REASSEMBLY_BYTES,
+  DEFAULT_REASSEMBLY_TIMEOUT_MS,
+  Reassembler,
+  ReassemblyError,
+} from './reassembler.js';
+export type { ReassemblerOptions, ReassemblerStats, ReassemblyErrorReason, ReassemblyResult } from './reassembler.js';
