@@ -2,12 +2,14 @@
  * Benchmark entry point: `npm run bench -- <name> [options]` (the npm script builds first).
  * Each benchmark is one entry of BENCHMARKS below.
  */
+import { codecCommand, CODEC_USAGE } from './codec/codec-bench.js';
 import { sipCommand, SIP_USAGE } from './sip/sip-command.js';
 
 type BenchCommand = (argv: readonly string[]) => Promise<number>;
 
 const BENCHMARKS: Readonly<Record<string, { readonly run: BenchCommand; readonly usage: string }>> = {
   sip: { run: sipCommand, usage: SIP_USAGE },
+  codec: { run: codecCommand, usage: CODEC_USAGE },
 };
 
 async function main(argv: readonly string[]): Promise<number> {
