@@ -156,6 +156,7 @@ export {
   DEFAULT_MAX_INCOMPLETE_MESSAGES,
   DEFAULT_MAX_REASSEMBLY_BYTES,
   DEFAULT_REASSEMBLY_TIMEOUT_MS,
+  REASSEMBLY_PIECE_OVERHEAD,
   Reassembler,
   ReassemblyError,
 } from './reassembler.js';

@@ -12,11 +12,16 @@ import type { ReloadPdu } from './reload-message.js';
 export const DEFAULT_REASSEMBLY_TIMEOUT_MS = 15_000;
 export const DEFAULT_MAX_REASSEMBLY_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_INCOMPLETE_MESSAGES = 256;
+/** Bytes charged per held piece besides its payload, so the byte limit also bounds the piece count. */
+export const REASSEMBLY_PIECE_OVERHEAD = 64;
 
 export interface ReassemblerOptions extends CodecOptions {
   /** Largest reassembled message, header included (RFC 6940 §11.1 max-message-size; default 5000). */
   maxMessageSize?: number;
-  /** Payload and header bytes held for all incomplete messages together (default 1 MiB). */
+  /**
+   * Bytes held for all incomplete messages together (default 1 MiB): payload, headers, and
+   * {@link REASSEMBLY_PIECE_OVERHEAD} per distinct piece (so tiny fragments cannot pile up objects).
+   */
   maxBufferedBytes?: number;
   /** Incomplete messages held at once; the oldest is dropped to make room (default 256). */
   maxIncompleteMessages?: number;
@@ -147,7 +152,7 @@ export class Reassembler {
       return this.refuse('conflict', `bytes at offset ${offset}..${end} differ from an earlier fragment`);
     }
     const headerCost = offset === 0 && entry.header === undefined ? headerLength : 0;
-    const cost = fresh.reduce((n, p) => n + p.bytes.length, 0) + headerCost;
+    const cost = fresh.reduce((n, p) => n + p.bytes.length + REASSEMBLY_PIECE_OVERHEAD, 0) + headerCost;
     if (entry.held + cost > this.maxBufferedBytes) {
       // RFC 6940 §6.7: out of buffer space to reassemble a message, it MUST be dropped
       this.remove(entry);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ManualClock } from '../../../../src/lib/manual-clock.js';
 import { fragmentMessage } from '../../../../src/reload/codec/fragmenter.js';
-import { Reassembler, ReassemblyError } from '../../../../src/reload/codec/reassembler.js';
+import { REASSEMBLY_PIECE_OVERHEAD, Reassembler, ReassemblyError } from '../../../../src/reload/codec/reassembler.js';
 import type { ReassemblerOptions, ReassemblyResult } from '../../../../src/reload/codec/reassembler.js';
 import { decodeReloadPdu, encodeReloadMessage, encodeReloadPdu } from '../../../../src/reload/codec/reload-message.js';
 import type { ReloadPdu } from '../../../../src/reload/codec/reload-message.js';
@@ -227,10 +227,12 @@ describe('Reassembler (RFC 6940 §6.7)', () => {
     }
     assert.ok(peak > limit - 1000, `peak ${peak}`);
     assert.ok(r.stats().evicted > 0);
-    // the newest is still there: finishing it completes
+    // a whole message still fits: the others make room for it
     const newest = sets[4] as { whole: Uint8Array; frags: ReloadPdu[] };
-    const outs = feed(r, newest.frags.slice(4));
-    assert.ok(outs.some((x) => x.kind === 'complete'));
+    const outs = feed(r, newest.frags);
+    const done = outs.find((x) => x.kind === 'complete');
+    assert.deepEqual(done?.kind === 'complete' ? done.message : undefined, newest.whole);
+    assert.ok(r.stats().bufferedBytes <= limit);
 
     const tiny = make(new ManualClock(), { maxBufferedBytes: 1000 });
     const one = setup(3000, 600, 9n);
@@ -238,6 +240,22 @@ describe('Reassembler (RFC 6940 §6.7)', () => {
     const err = results.find((x) => x.kind === 'dropped');
     assert.equal(droppedOf(err).reason, 'buffer-full');
     assert.ok(tiny.stats().bufferedBytes <= 1000);
+  });
+
+  test('tiny fragments are charged a per-piece overhead, so the byte limit bounds the piece count', () => {
+    const { frags } = setup();
+    const f0 = frags[0] as ReloadPdu;
+    const limit = 100 * (1 + REASSEMBLY_PIECE_OVERHEAD) + f0.headerLength;
+    const r = make(new ManualClock(), { maxBufferedBytes: limit });
+    const results: ReassemblyResult[] = [];
+    // every other byte, so no two pieces touch
+    for (let at = 0; at < 2000 && results[results.length - 1]?.kind !== 'dropped'; at += 2) {
+      results.push(r.accept(withPayload(f0, new Uint8Array([at & 0xff]), at, false)));
+      assert.ok(r.stats().bufferedBytes <= limit);
+    }
+    assert.equal(droppedOf(results[results.length - 1]).reason, 'buffer-full');
+    assert.ok(results.length <= 101, `${results.length} pieces`);
+    assert.equal(r.stats().bufferedBytes, 0);
   });
 
   test('property: random fragment soup never exceeds the byte or message limits and never throws', () => {
