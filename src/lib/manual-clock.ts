@@ -64,6 +64,7 @@ export class ManualClock implements Clock {
         this.cancelledInHeap--;
         continue;
       }
+      top.cancelled = true; // fired: a later cancel() is a no-op
       this.current = top.at;
       top.fn();
     }
@@ -81,6 +82,7 @@ export class ManualClock implements Clock {
         this.cancelledInHeap--;
         continue;
       }
+      top.cancelled = true; // fired: a later cancel() is a no-op
       this.current = top.at;
       top.fn();
     }

@@ -38,3 +38,14 @@ test('a timer cancelled from inside another timer callback does not fire', () =>
   c.advance(20);
   assert.equal(fired, false);
 });
+
+test('cancelling a timer that already fired changes nothing', () => {
+  const c = new ManualClock();
+  const h = c.setTimer(1, () => {});
+  c.setTimer(5, () => {});
+  c.advance(2);
+  h.cancel();
+  assert.equal(c.pendingTimers, 1);
+  c.advance(10);
+  assert.equal(c.pendingTimers, 0);
+});
