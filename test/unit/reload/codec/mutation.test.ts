@@ -14,40 +14,10 @@ import { decodeErrorResponse, decodeMessageContents, encodeErrorResponse, encode
 import { decodeReloadMessage, decodeReloadPdu, encodeReloadMessage, encodeReloadPdu } from '../../../../src/reload/codec/reload-message.js';
 import { decodeSecurityBlock, encodeSecurityBlock } from '../../../../src/reload/codec/security-block.js';
 import { errorResponse, forwardingHeader, messageContents, reloadMessage, securityBlock } from './arbitraries.js';
+import { mutate } from './torture.js';
 
 const MUTATIONS = 10_000;
 const OPTS = { maxMessageSize: 1 << 16 };
-
-function mutate(rnd: SeededRandom, input: Uint8Array): Uint8Array {
-  const b = Array.from(input);
-  const rounds = 1 + (rnd.u32() % 4);
-  for (let k = 0; k < rounds; k++) {
-    const i = b.length === 0 ? 0 : rnd.u32() % b.length;
-    switch (rnd.u32() % 7) {
-      case 0:
-        if (b.length > 0) b[i] = b[i]! ^ (1 << rnd.u32() % 8);
-        break;
-      case 1:
-        if (b.length > 0) b[i] = rnd.u32() & 0xff;
-        break;
-      case 2:
-        if (b.length > 0) b[i] = [0x00, 0x01, 0x7f, 0x80, 0xff][rnd.u32() % 5]!;
-        break;
-      case 3:
-        b.splice(i, 0, rnd.u32() & 0xff);
-        break;
-      case 4:
-        b.splice(i, 1 + (rnd.u32() % 4));
-        break;
-      case 5:
-        b.splice(i, 0, ...b.slice(i, i + 1 + (rnd.u32() % 8)));
-        break;
-      default:
-        b.length = i;
-    }
-  }
-  return Uint8Array.from(b);
-}
 
 /** Runs `decode` over every prefix and MUTATIONS mutations of the samples; returns how many decoded. */
 function torture<T>(samples: Uint8Array[], decode: (b: Uint8Array) => T, reencode: (v: T) => Uint8Array, seed: number): number {

@@ -9,7 +9,8 @@ import { SeededRandom } from '../../../../src/lib/random.js';
 import { CodecError } from '../../../../src/reload/codec/codec-error.js';
 import type { DecodeResult } from '../../../../src/reload/codec/codec-error.js';
 
-function mutate(rnd: SeededRandom, input: Uint8Array): Uint8Array {
+/** One to four seeded byte mutations: bit flips, random and boundary bytes, inserts, deletes, duplication, truncation. */
+export function mutate(rnd: SeededRandom, input: Uint8Array): Uint8Array {
   const b = Array.from(input);
   const rounds = 1 + (rnd.u32() % 4);
   for (let k = 0; k < rounds; k++) {
