@@ -1,4 +1,5 @@
 import { CodecError, joinPath } from './codec-error.js';
+import { CodecCursor } from './codec-cursor.js';
 
 /** Bytes of a length prefix: `<0..2^8-1>` = 1, `<0..2^16-1>` = 2, `<0..2^24-1>` = 3, `<0..2^32-1>` = 4 (RFC 6940 §6.3.1.1). */
 export type LengthSize = 1 | 2 | 3 | 4;
@@ -14,11 +15,10 @@ export const DEFAULT_MAX_MESSAGE_SIZE = 5000;
  * actually present, and the whole input is refused above `maxLength`, so allocation is bounded
  * by the configured max-message-size, never by a length an attacker wrote.
  */
-export class Reader {
+export class Reader extends CodecCursor {
   private readonly buf: Uint8Array;
   private readonly end: number;
   private pos: number;
-  private currentPath: string;
 
   /**
    * @param bytes     the input (not copied; values read from it are copies)
@@ -26,16 +26,11 @@ export class Reader {
    * @param maxLength inputs longer than this are refused (default {@link DEFAULT_MAX_MESSAGE_SIZE})
    */
   constructor(bytes: Uint8Array, path = '', maxLength: number = DEFAULT_MAX_MESSAGE_SIZE) {
+    super('RELOAD_DECODE', path);
     this.buf = bytes;
     this.pos = 0;
     this.end = bytes.length;
-    this.currentPath = path;
     if (bytes.length > maxLength) this.fail('', `input of ${bytes.length} bytes exceeds the limit of ${maxLength}`, 0);
-  }
-
-  /** The path errors are reported under. */
-  get path(): string {
-    return this.currentPath;
   }
 
   /** Absolute offset of the next byte in the root input. */
@@ -52,21 +47,11 @@ export class Reader {
     return this.pos >= this.end;
   }
 
-  /** Throws a decode error for `field` (relative to this reader's path). */
-  fail(field: string, detail: string, offset: number = this.pos): never {
-    throw new CodecError('RELOAD_DECODE', joinPath(this.currentPath, field), detail, offset);
+  /** Throws a decode error for `field` (relative to this reader's path), at the current offset by default. */
+  override fail(field: string, detail: string, offset: number = this.pos): never {
+    return super.fail(field, detail, offset);
   }
 
-  /** Runs `fn` with `name` appended to the error path (e.g. a list index `[2]`). */
-  scoped<T>(name: string, fn: () => T): T {
-    const saved = this.currentPath;
-    this.currentPath = joinPath(saved, name);
-    try {
-      return fn();
-    } finally {
-      this.currentPath = saved;
-    }
-  }
 
   u8(field: string): number {
     this.need(1, field);

@@ -1,4 +1,5 @@
-import { CodecError, joinPath } from './codec-error.js';
+import { CodecError } from './codec-error.js';
+import { CodecCursor } from './codec-cursor.js';
 import type { LengthSize } from './reader.js';
 
 const MAX_BY_SIZE: Record<LengthSize, number> = { 1: 0xff, 2: 0xffff, 3: 0xffffff, 4: 0xffffffff };
@@ -8,10 +9,9 @@ const MAX_BY_SIZE: Record<LengthSize, number> = { 1: 0xff, 2: 0xffff, 3: 0xfffff
  * back-patched length prefixes. Values out of range for their field are a {@link CodecError}
  * ('RELOAD_ENCODE') naming the field path; so is growing past `maxLength`.
  */
-export class Writer {
+export class Writer extends CodecCursor {
   private buf: Uint8Array;
   private len = 0;
-  private currentPath: string;
   private readonly maxLength: number;
 
   /**
@@ -19,7 +19,7 @@ export class Writer {
    * @param maxLength output longer than this is refused (default: unlimited)
    */
   constructor(path = '', maxLength = Number.MAX_SAFE_INTEGER, initialCapacity = 256) {
-    this.currentPath = path;
+    super('RELOAD_ENCODE', path);
     this.maxLength = maxLength;
     this.buf = new Uint8Array(Math.max(16, Math.min(initialCapacity, maxLength)));
   }
@@ -29,25 +29,7 @@ export class Writer {
     return this.len;
   }
 
-  get path(): string {
-    return this.currentPath;
-  }
 
-  /** Throws an encode error for `field` (relative to this writer's path). */
-  fail(field: string, detail: string): never {
-    throw new CodecError('RELOAD_ENCODE', joinPath(this.currentPath, field), detail);
-  }
-
-  /** Runs `fn` with `name` appended to the error path. */
-  scoped<T>(name: string, fn: () => T): T {
-    const saved = this.currentPath;
-    this.currentPath = joinPath(saved, name);
-    try {
-      return fn();
-    } finally {
-      this.currentPath = saved;
-    }
-  }
 
   u8(v: number, field: string): void {
     this.check(v, 0xff, field);
