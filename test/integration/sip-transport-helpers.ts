@@ -5,9 +5,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SystemClock } from '../../src/platform/system-clock.js';
 import { NodeTransportDriver, type NodeTransportDriverOptions } from '../../src/platform/node-transport-driver.js';
-import { parseMessage } from '../../src/sip/message/index.js';
 import type { SipMessage } from '../../src/sip/message/types.js';
 import { TransportLayer } from '../../src/sip/transport/transport-layer.js';
+import { parse } from '../support/parse-sip.js';
+
+export { parse };
 import type { InboundMessage } from '../../src/sip/transport/types.js';
 
 const TLS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'tls');
@@ -81,11 +83,6 @@ export function request(transport: string, sentBy: string, body = ''): string {
   );
 }
 
-export function parse(text: string | Uint8Array): SipMessage {
-  const r = parseMessage(typeof text === 'string' ? enc.encode(text) : text, { datagram: true });
-  if (!r.ok) throw r.error;
-  return r.message;
-}
 
 /** A 200 to the request of `inbound`, with its (received/rport-stamped) Vias. */
 export function okFor(inbound: InboundMessage): SipMessage {

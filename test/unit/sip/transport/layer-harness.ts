@@ -1,10 +1,12 @@
 /** Test harness: a TransportLayer on a MemoryDriver, and a raw peer driver to poke it with bytes. */
 import { ManualClock } from '../../../../src/lib/manual-clock.js';
-import { parseMessage } from '../../../../src/sip/message/index.js';
 import type { SipMessage, SipRequest, SipResponse } from '../../../../src/sip/message/types.js';
 import { MemoryNetwork, type MemoryDriver, type MemoryNetworkOptions } from '../../../../src/sip/transport/memory-driver.js';
 import { TransportLayer, type TransportLayerOptions } from '../../../../src/sip/transport/transport-layer.js';
 import type { InboundMessage, OutboundTarget, TransportAddress } from '../../../../src/sip/transport/types.js';
+import { parse } from '../../../support/parse-sip.js';
+
+export { parse };
 import { DriverRecorder } from './driver-recorder.js';
 
 export const SERVER_V4 = '192.0.2.10';
@@ -111,11 +113,6 @@ export function response(status = 200, opts: { via?: string; body?: string } = {
   );
 }
 
-export function parse(text: string | Uint8Array): SipMessage {
-  const r = parseMessage(typeof text === 'string' ? enc.encode(text) : text, { datagram: true });
-  if (!r.ok) throw r.error;
-  return r.message;
-}
 
 export function parseRequest(text: string): SipRequest {
   const m = parse(text);
