@@ -6,14 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { withScope } from './helpers/interop-scope.js';
 import { scenario } from './helpers/paths.js';
 import { requireTools } from './helpers/require-tools.js';
 import { startSipCaptureCheck } from './helpers/sip-capture-check.js';
 import { interopSutKind, startSipServer } from './helpers/sip-server.js';
-import { sipsakRegister } from './helpers/sipsak.js';
-import { assertAllCallsPassed, describeSippResult, runSipp, startSipp, writeInjectionFile } from './helpers/sipp-runner.js';
+import { startRegisteredUas } from './helpers/registered-uas.js';
+import { assertAllCallsPassed, describeSippResult, runSipp } from './helpers/sipp-runner.js';
 
 const CALLS = 100;
 const TEST_TIMEOUT_MS = 120_000;
@@ -33,7 +32,7 @@ test(`SIPp: ${CALLS} INVITEs cancelled after 180 get 200 (CANCEL) and 487 (INVIT
       lifetimeMs: TEST_TIMEOUT_MS,
     });
 
-    const uas = startSipp(scope, {
+    const { uas, callees } = await startRegisteredUas(scope, sut, {
       name: 'uas-cancel',
       scenario: scenario('uas-cancel.xml'),
       workDir: dir,
@@ -41,10 +40,6 @@ test(`SIPp: ${CALLS} INVITEs cancelled after 180 get 200 (CANCEL) and 487 (INVIT
       calls: CALLS,
       timeoutS: 60,
     });
-    await sipsakRegister(scope, { user: 'callee', serverPort: sut.port, contactPort: uasPort });
-
-    const callees = join(dir, 'callee.csv');
-    writeInjectionFile(callees, [['callee']]);
     const uac = await runSipp(scope, {
       name: 'uac-cancel',
       scenario: scenario('uac-cancel.xml'),

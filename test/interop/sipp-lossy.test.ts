@@ -6,14 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { withScope } from './helpers/interop-scope.js';
 import { scenario } from './helpers/paths.js';
 import { requireTools } from './helpers/require-tools.js';
 import { startSipCaptureCheck } from './helpers/sip-capture-check.js';
 import { interopSutKind, startSipServer } from './helpers/sip-server.js';
-import { sipsakRegister } from './helpers/sipsak.js';
-import { assertAllCallsPassed, describeSippResult, runSipp, startSipp, writeInjectionFile } from './helpers/sipp-runner.js';
+import { startRegisteredUas } from './helpers/registered-uas.js';
+import { assertAllCallsPassed, describeSippResult, runSipp } from './helpers/sipp-runner.js';
 import { countResponseRepeats } from './helpers/tshark.js';
 
 const CALLS = 200;
@@ -35,7 +34,7 @@ test(`SIPp: ${CALLS} calls with ${LOSS_PERCENT} % UAC packet loss all complete t
       lifetimeMs: TEST_TIMEOUT_MS,
     });
 
-    const uas = startSipp(scope, {
+    const { uas, callees } = await startRegisteredUas(scope, sut, {
       name: 'uas',
       scenario: scenario('uas.xml'),
       workDir: dir,
@@ -44,10 +43,6 @@ test(`SIPp: ${CALLS} calls with ${LOSS_PERCENT} % UAC packet loss all complete t
       timeoutS: 120,
       recvTimeoutMs: 40_000,
     });
-    await sipsakRegister(scope, { user: 'callee', serverPort: sut.port, contactPort: uasPort });
-
-    const callees = join(dir, 'callee.csv');
-    writeInjectionFile(callees, [['callee']]);
     const uac = await runSipp(scope, {
       name: 'uac-lossy',
       scenario: scenario('uac.xml'),

@@ -5,14 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { withScope } from './helpers/interop-scope.js';
 import { scenario } from './helpers/paths.js';
 import { requireTools } from './helpers/require-tools.js';
 import { startSipCaptureCheck } from './helpers/sip-capture-check.js';
 import { interopSutKind, startSipServer } from './helpers/sip-server.js';
-import { sipsakRegister } from './helpers/sipsak.js';
-import { assertAllCallsPassed, describeSippResult, runSipp, startSipp, writeInjectionFile } from './helpers/sipp-runner.js';
+import { startRegisteredUas } from './helpers/registered-uas.js';
+import { assertAllCallsPassed, describeSippResult, runSipp } from './helpers/sipp-runner.js';
 
 const CALLS = 200;
 const TEST_TIMEOUT_MS = 120_000;
@@ -27,10 +26,7 @@ test(`SIPp: ${CALLS} calls from a TCP UAC to a UDP UAS through p2psip, 0 failed`
     const uacPort = await scope.port();
     const capture = await startSipCaptureCheck(t, scope, { dir, name: 'tcp-udp', ports: [sut.port, uasPort, uacPort], lifetimeMs: TEST_TIMEOUT_MS });
 
-    const uas = startSipp(scope, { name: 'uas', scenario: scenario('uas.xml'), workDir: dir, localPort: uasPort, calls: CALLS, timeoutS: 60 });
-    await sipsakRegister(scope, { user: 'callee', serverPort: sut.port, contactPort: uasPort });
-    const callees = join(dir, 'callee.csv');
-    writeInjectionFile(callees, [['callee']]);
+    const { uas, callees } = await startRegisteredUas(scope, sut, { name: 'uas', scenario: scenario('uas.xml'), workDir: dir, localPort: uasPort, calls: CALLS, timeoutS: 60 });
     const uac = await runSipp(scope, {
       name: 'uac-tcp',
       scenario: scenario('uac.xml'),
