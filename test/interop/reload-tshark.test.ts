@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { statSync } from 'node:fs';
 import { withScope } from './helpers/interop-scope.js';
 import { requireTools } from './helpers/require-tools.js';
-import { PROBLEM_FILTER, startCapture } from './helpers/tshark.js';
+import { PROBLEM_FILTER, startCapture, tsharkLines } from './helpers/tshark.js';
 import {
   encodeChordUpdate,
   encodeErrorResponse,
@@ -203,15 +203,4 @@ async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Pr
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-async function tsharkLines(scope: Parameters<Parameters<typeof withScope>[0]>[0], args: string[]): Promise<string[]> {
-  const proc = scope.spawn({ command: 'tshark', args, name: 'tshark-read', lifetimeMs: 60_000, maxLines: 1000 });
-  const lines: string[] = [];
-  proc.onLine((l) => {
-    if (l.trim() !== '') lines.push(l);
-  });
-  const exit = await proc.exited;
-  if (exit.code !== 0) throw new Error(`tshark ${args.join(' ')} failed (${String(exit.code)}):\n${proc.tail()}`);
-  return lines;
 }

@@ -153,3 +153,15 @@ export async function countResponseRepeats(
   if (exit.code !== 0) throw new Error(`tshark -r ${file} failed (${String(exit.code)}):\n${proc.tail()}`);
   return { responses, repeats };
 }
+
+/** Runs tshark (reading a capture) and returns its non-empty output lines; throws on a non-zero exit. */
+export async function tsharkLines(scope: InteropScope, args: readonly string[]): Promise<string[]> {
+  const proc = scope.spawn({ command: 'tshark', args: [...args], name: 'tshark-read', lifetimeMs: 60_000, maxLines: 1000 });
+  const lines: string[] = [];
+  proc.onLine((l) => {
+    if (l.trim() !== '') lines.push(l);
+  });
+  const exit = await proc.exited;
+  if (exit.code !== 0) throw new Error(`tshark ${args.join(' ')} failed (${String(exit.code)}):\n${proc.tail()}`);
+  return lines;
+}
