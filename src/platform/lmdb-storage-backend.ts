@@ -1,0 +1,124 @@
+import { mkdirSync } from 'node:fs';
+import { open } from 'lmdb';
+import type { RootDatabase } from 'lmdb';
+import type { StorageBackend, StorageBackendOp } from '../reload/storage/index.js';
+import { StorageError } from '../reload/storage/index.js';
+
+/** Options of {@link LmdbStorageBackend.open}. */
+export interface LmdbStorageBackendOptions {
+  /** Maximum size of the memory map (default: lmdb's own, which grows as needed). */
+  mapSize?: number;
+}
+
+/** Hex of a key: the pending-write overlay's Map key. */
+function hex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}
+
+function copy(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b);
+}
+
+/**
+ * A {@link StorageBackend} in an LMDB environment in the peer's data directory (the lmdb package's
+ * prebuilt N-API binaries). Batches are written as one asynchronous LMDB transaction each, in
+ * call order; until a batch commits, reads see it through an in-memory overlay, so the interface
+ * stays synchronous and read-your-writes.
+ */
+export class LmdbStorageBackend implements StorageBackend {
+  private readonly db: RootDatabase<Buffer, Buffer>;
+  /** Uncommitted writes: key hex → value (undefined: deleted) and the batch that wrote it last. */
+  private readonly pending = new Map<string, { key: Uint8Array; value: Uint8Array | undefined; seq: number }>();
+  private seq = 0;
+  private writes: Promise<unknown> = Promise.resolve();
+  private failure: unknown;
+  private closed = false;
+
+  private constructor(db: RootDatabase<Buffer, Buffer>) {
+    this.db = db;
+  }
+
+  /** Opens (creating it if needed) the store in directory `dir`. */
+  static open(dir: string, options: LmdbStorageBackendOptions = {}): LmdbStorageBackend {
+    try {
+      mkdirSync(dir, { recursive: true });
+      const db = open<Buffer, Buffer>({ path: dir, keyEncoding: 'binary', encoding: 'binary', ...(options.mapSize ? { mapSize: options.mapSize } : {}) });
+      return new LmdbStorageBackend(db);
+    } catch (e) {
+      throw new StorageError('STORAGE_BACKEND_FAILED', `cannot open the LMDB store in ${dir}: ${String(e)}`, { cause: e });
+    }
+  }
+
+  get(key: Uint8Array): Uint8Array | undefined {
+    this.check();
+    const p = this.pending.get(hex(key));
+    if (p) return p.value === undefined ? undefined : copy(p.value);
+    const v = this.db.get(Buffer.from(key));
+    return v === undefined ? undefined : copy(v);
+  }
+
+  *entries(prefix: Uint8Array): Iterable<[Uint8Array, Uint8Array]> {
+    this.check();
+    const p = hex(prefix);
+    const overlay = [...this.pending.entries()].filter(([k]) => k.startsWith(p));
+    const merged = new Map<string, [Uint8Array, Uint8Array | undefined]>();
+    for (const { key, value } of this.db.getRange({ start: Buffer.from(prefix), snapshot: true })) {
+      const k = hex(key);
+      if (!k.startsWith(p)) break;
+      merged.set(k, [copy(key), copy(value)]);
+    }
+    for (const [k, w] of overlay) merged.set(k, [copy(w.key), w.value === undefined ? undefined : copy(w.value)]);
+    for (const k of [...merged.keys()].sort()) {
+      const [key, value] = merged.get(k)!;
+      if (value !== undefined) yield [key, value];
+    }
+  }
+
+  batch(ops: readonly StorageBackendOp[]): void {
+    this.check();
+    const seq = ++this.seq;
+    const mine = ops.map((op) => ({ key: copy(op.key), value: op.type === 'put' ? copy(op.value) : undefined }));
+    for (const w of mine) this.pending.set(hex(w.key), { ...w, seq });
+    const done = this.db.transaction(() => {
+      for (const w of mine) {
+        if (w.value === undefined) void this.db.remove(Buffer.from(w.key));
+        else void this.db.put(Buffer.from(w.key), Buffer.from(w.value));
+      }
+    });
+    this.writes = done.then(
+      () => this.settle(mine, seq),
+      (e: unknown) => {
+        this.failure ??= e;
+        this.settle(mine, seq);
+      },
+    );
+  }
+
+  /** Forgets the overlay entries this batch wrote last (a later batch's stay until it commits). */
+  private settle(mine: { key: Uint8Array }[], seq: number): void {
+    for (const w of mine) {
+      const k = hex(w.key);
+      if (this.pending.get(k)?.seq === seq) this.pending.delete(k);
+    }
+  }
+
+  async flush(): Promise<void> {
+    await this.writes;
+    await this.db.flushed;
+    if (this.failure !== undefined) throw new StorageError('STORAGE_BACKEND_FAILED', `an LMDB write failed: ${String(this.failure)}`, { cause: this.failure });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.flush();
+    } finally {
+      this.closed = true;
+      await this.db.close();
+    }
+  }
+
+  private check(): void {
+    if (this.closed) throw new StorageError('STORAGE_BACKEND_CLOSED', 'the LMDB store is closed');
+  }
+}

@@ -1,0 +1,21 @@
+// RELOAD storage (RFC 6940 §7): the one barrel of src/reload/storage.
+export type { AccessIdentity } from './access-identity.js';
+export { MAX_NODE_MULTIPLE, checkAccessPolicy, nodeMultipleResourceName, userResourceName } from './access-policy.js';
+export type { AccessDecision, HashResourceName } from './access-policy.js';
+export { planFetch, planStat, remainingLifetime, syntheticStoredData, valueDigest } from './fetch-handler.js';
+export type { FetchEnv } from './fetch-handler.js';
+export type { AccessPolicyName, DataModelName, KindDefinition } from './kind.js';
+export { ENTRY_OVERHEAD } from './kind-record.js';
+export { RECORD_PREFIX } from './kind-record-codec.js';
+export { MemoryStorageBackend } from './memory-storage-backend.js';
+export { bytesEqual, clockwiseDistance, fromHex, idValue, inRingInterval, toHex } from './resource-id-ring.js';
+export type { StorageBackend, StorageBackendOp } from './storage-backend.js';
+export { DEFAULT_STORAGE_ENGINE_OPTIONS, StorageEngine } from './storage-engine.js';
+export type { StorageEngineDeps, StorageEngineOptions, StorageSummary, StoreResult } from './storage-engine.js';
+export { StorageError } from './storage-error.js';
+export type { StorageErrorCode } from './storage-error.js';
+export { MAX_UNKNOWN_KINDS } from './storage-failure.js';
+export type { StorageFailure } from './storage-failure.js';
+export { ARRAY_APPEND, planStore } from './store-handler.js';
+export type { StoreContext, StorePlan, StorePlanEnv } from './store-handler.js';
+export type { StoredDataVerification, StoredDataVerifier } from './stored-data-verifier.js';

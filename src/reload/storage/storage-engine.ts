@@ -1,0 +1,361 @@
+import type { Clock, TimerHandle } from '../../lib/clock.js';
+import { ReloadErrorCode } from '../codec/index.js';
+import type { FetchAns, FetchReq, FindAns, FindReq, StatAns, StatReq, StoreAns, StoreReq } from '../codec/index.js';
+import type { HashResourceName } from './access-policy.js';
+import { planFetch, planStat, remainingLifetime } from './fetch-handler.js';
+import type { FetchEnv } from './fetch-handler.js';
+import type { KindDefinition } from './kind.js';
+import type { KindRecord } from './kind-record.js';
+import { purgeExpired, recordBytes } from './kind-record.js';
+import { RECORD_PREFIX, decodeKindRecord, encodeKindRecord, parseRecordKey, recordKey } from './kind-record-codec.js';
+import { clockwiseDistance, idValue, inRingInterval, toHex } from './resource-id-ring.js';
+import type { StorageBackend, StorageBackendOp } from './storage-backend.js';
+import { StorageError } from './storage-error.js';
+import type { StorageFailure } from './storage-failure.js';
+import { failure } from './storage-failure.js';
+import { planStore } from './store-handler.js';
+import type { StoreContext } from './store-handler.js';
+import type { StoredDataVerifier } from './stored-data-verifier.js';
+
+/** What the engine needs (DESIGN rule 4). */
+export interface StorageEngineDeps {
+  /** Timers for the expiry sweep; also the time base unless `wallClock` is given. */
+  clock: Clock;
+  backend: StorageBackend;
+  /** The overlay configuration's Kinds (RFC 6940 §11.1). */
+  kinds: (kindId: number) => KindDefinition | undefined;
+  /** The overlay hash, truncated to the Resource-ID length (RFC 6940 §5.2, §7.3). */
+  hashResourceName: HashResourceName;
+  /** Signatures over stored values (§7.1). Without one, each value's signer is the StoreReq's requester. */
+  verifyStoredData?: StoredDataVerifier;
+  /**
+   * Milliseconds since the epoch, for lifetimes that must survive a restart (the persisted expiry
+   * times are on this scale). Defaults to `clock.now()`: right for tests and the simulator.
+   */
+  wallClock?: () => number;
+}
+
+/** Limits and timing of the engine; every field has a default. */
+export interface StorageEngineOptions {
+  /** Most Resource-IDs held (default 10 000); a store for one more is Error_Data_Too_Large. */
+  maxResources?: number;
+  /** Most bytes held, values + keys + signatures + 48 per value (default 64 MiB); past it: Error_Data_Too_Large. */
+  maxBytes?: number;
+  /** Period of the expiry sweep (default 10 s). */
+  sweepIntervalMs?: number;
+  /** Resources examined per sweep (default 256): bounded work per timer. */
+  sweepBatch?: number;
+}
+
+export const DEFAULT_STORAGE_ENGINE_OPTIONS: Required<StorageEngineOptions> = {
+  maxResources: 10_000,
+  maxBytes: 64 * 1024 * 1024,
+  sweepIntervalMs: 10_000,
+  sweepBatch: 256,
+};
+
+/** A successful store: the StoreAns and, for an original store, the StoreReq to send to replica 1. */
+export type StoreResult = { ok: true; answer: StoreAns; changed: boolean; replicate?: StoreReq } | StorageFailure;
+
+/** For /api/status. */
+export interface StorageSummary {
+  resources: number;
+  values: number;
+  bytes: number;
+}
+
+interface ResourceState {
+  id: Uint8Array;
+  kinds: Map<number, KindRecord>;
+}
+
+/**
+ * RFC 6940 §7 storage of one peer: Store, Fetch, Stat, Find over the three data models with
+ * access control, generation counters, storage times and lifetimes; the material replication and
+ * migration (§10.4, §10.5, §10.7.3) are made of. Sans-I/O: state lives in memory, mirrored to a
+ * {@link StorageBackend} and rebuilt from it on construction.
+ */
+export class StorageEngine {
+  private readonly deps: StorageEngineDeps;
+  private readonly opts: Required<StorageEngineOptions>;
+  private readonly resources = new Map<string, ResourceState>();
+  private totalBytes = 0;
+  private totalValues = 0;
+  private sweepCursor: Iterator<string> | undefined;
+  private sweepTimer: TimerHandle | undefined;
+  private closed = false;
+
+  constructor(deps: StorageEngineDeps, options: StorageEngineOptions = {}) {
+    this.deps = deps;
+    this.opts = { ...DEFAULT_STORAGE_ENGINE_OPTIONS, ...options };
+    for (const k of ['maxResources', 'maxBytes', 'sweepIntervalMs', 'sweepBatch'] as const) {
+      if (!(this.opts[k] > 0)) throw new StorageError('STORAGE_BAD_OPTIONS', `${k} must be > 0`);
+    }
+    this.load();
+  }
+
+  /** Rebuilds the index from the backend; damaged or expired records are deleted. */
+  private load(): void {
+    const now = this.now();
+    const ops: StorageBackendOp[] = [];
+    for (const [key, value] of this.deps.backend.entries(Uint8Array.of(RECORD_PREFIX))) {
+      const parsed = parseRecordKey(key);
+      let record: KindRecord | undefined;
+      try {
+        record = parsed ? decodeKindRecord(parsed.kind, value) : undefined;
+      } catch {
+        record = undefined;
+      }
+      if (parsed === undefined || record === undefined) {
+        ops.push({ type: 'delete', key });
+        continue;
+      }
+      if (purgeExpired(record, now)) ops.push(record.entries.size > 0 ? { type: 'put', key, value: encodeKindRecord(record) } : { type: 'delete', key });
+      if (record.entries.size === 0) continue;
+      const hex = toHex(parsed.resource);
+      let res = this.resources.get(hex);
+      if (!res) this.resources.set(hex, (res = { id: parsed.resource, kinds: new Map() }));
+      res.kinds.set(record.kind, record);
+      this.totalBytes += recordBytes(record);
+      this.totalValues += record.entries.size;
+    }
+    if (ops.length > 0) this.deps.backend.batch(ops);
+  }
+
+  private now(): number {
+    return this.deps.wallClock ? this.deps.wallClock() : this.deps.clock.now();
+  }
+
+  /** The resource with expired values dropped (persisted), or undefined when nothing is left. */
+  private live(hex: string): ResourceState | undefined {
+    const res = this.resources.get(hex);
+    if (!res) return undefined;
+    const now = this.now();
+    const changed: KindRecord[] = [];
+    for (const r of res.kinds.values()) {
+      const before = recordBytes(r);
+      const count = r.entries.size;
+      if (purgeExpired(r, now)) {
+        this.totalBytes -= before - recordBytes(r);
+        this.totalValues -= count - r.entries.size;
+        changed.push(r);
+      }
+    }
+    if (changed.length > 0) this.persist(res, changed);
+    return this.resources.get(hex);
+  }
+
+  /** Writes `records` of `res` to the backend; empty ones are deleted, with the resource when empty. */
+  private persist(res: ResourceState, records: readonly KindRecord[]): void {
+    const ops: StorageBackendOp[] = [];
+    for (const r of records) {
+      const key = recordKey(res.id, r.kind);
+      if (r.entries.size === 0) {
+        res.kinds.delete(r.kind);
+        ops.push({ type: 'delete', key });
+      } else ops.push({ type: 'put', key, value: encodeKindRecord(r) });
+    }
+    if (res.kinds.size === 0) this.resources.delete(toHex(res.id));
+    this.deps.backend.batch(ops);
+  }
+
+  private env(hex: string): FetchEnv {
+    return { now: this.now(), kinds: this.deps.kinds, current: (k) => this.live(hex)?.kinds.get(k) };
+  }
+
+  /** RFC 6940 §7.4.1 Store. Never throws for any request: refusals are {@link StorageFailure}s. */
+  store(req: StoreReq, ctx: StoreContext = {}): StoreResult {
+    if (this.closed) return failure(ReloadErrorCode.Forbidden, 'storage is closed');
+    const hex = toHex(req.resource);
+    const plan = planStore(req, ctx, {
+      ...this.env(hex),
+      hashResourceName: this.deps.hashResourceName,
+      ...(this.deps.verifyStoredData ? { verifier: this.deps.verifyStoredData } : {}),
+    });
+    if (!plan.ok) return plan;
+    const existing = this.live(hex);
+    let oldBytes = 0;
+    let oldValues = 0;
+    let newBytes = 0;
+    let newValues = 0;
+    for (const r of plan.records) {
+      const old = existing?.kinds.get(r.kind);
+      if (old) {
+        oldBytes += recordBytes(old);
+        oldValues += old.entries.size;
+      }
+      newBytes += recordBytes(r);
+      newValues += r.entries.size;
+    }
+    if (existing === undefined && newValues > 0 && this.resources.size >= this.opts.maxResources) {
+      return failure(ReloadErrorCode.DataTooLarge, `storage full: ${this.resources.size} resources held (max ${this.opts.maxResources})`);
+    }
+    const bytesAfter = this.totalBytes - oldBytes + newBytes;
+    if (newBytes > oldBytes && bytesAfter > this.opts.maxBytes) {
+      return failure(ReloadErrorCode.DataTooLarge, `storage full: ${bytesAfter} bytes would exceed the limit of ${this.opts.maxBytes}`);
+    }
+    const res = existing ?? { id: req.resource.slice(), kinds: new Map<number, KindRecord>() };
+    if (!existing) this.resources.set(hex, res);
+    for (const r of plan.records) res.kinds.set(r.kind, r);
+    this.totalBytes = bytesAfter;
+    this.totalValues += newValues - oldValues;
+    this.persist(res, plan.records);
+    const replica = req.replicaNumber > 0 || ctx.replica === true;
+    if (replica || !plan.changed) return { ok: true, answer: plan.answer, changed: plan.changed };
+    const replicate = this.storeReqFor(req.resource, 1, plan.records.map((r) => r.kind));
+    return { ok: true, answer: plan.answer, changed: true, ...(replicate ? { replicate } : {}) };
+  }
+
+  /** RFC 6940 §7.4.2 Fetch. */
+  fetch(req: FetchReq): { ok: true; answer: FetchAns } | StorageFailure {
+    return planFetch(req, this.env(toHex(req.resource)));
+  }
+
+  /** RFC 6940 §7.4.3 Stat. */
+  stat(req: StatReq): { ok: true; answer: StatAns } | StorageFailure {
+    return planStat(req, this.env(toHex(req.resource)));
+  }
+
+  /**
+   * RFC 6940 §7.4.4 Find: per Kind, the held Resource-ID with a value that exists, first at or
+   * after `req.resource` going round the ring (so R_{n+1} = Find(1 + R_n) walks them, §7.4.4);
+   * an empty Resource-ID ("0") for none or an unknown Kind. Responsibility (Error_Not_Found) is
+   * the overlay's check. Work: Kinds × resources held.
+   */
+  find(req: FindReq): FindAns {
+    const now = this.now();
+    const bits = req.resource.length * 8;
+    return {
+      results: req.kinds.map((kind) => {
+        let best: Uint8Array | undefined;
+        let bestDistance = 0n;
+        if (this.deps.kinds(kind) !== undefined) {
+          for (const res of this.resources.values()) {
+            const r = res.kinds.get(kind);
+            if (!r || res.id.length !== req.resource.length) continue;
+            let any = false;
+            for (const e of r.entries.values()) if (e.expiresAt > now && e.data.value.value.exists) any = true;
+            if (!any) continue;
+            const d = clockwiseDistance(req.resource, res.id, bits);
+            if (best === undefined || d < bestDistance) {
+              best = res.id;
+              bestDistance = d;
+            }
+          }
+        }
+        return { kind, closest: best ? best.slice() : new Uint8Array(0) };
+      }),
+    };
+  }
+
+  /**
+   * A StoreReq carrying everything held at `resource` (or only `kinds`), lifetimes adjusted down
+   * to what is left (§7.4.1.1), generation counters as held: for replicas (§10.4), handing data
+   * to a joining peer (§10.5) or re-replication (§10.7.3). Kinds the configuration no longer
+   * knows are left out. Undefined when nothing is held.
+   */
+  storeReqFor(resource: Uint8Array, replicaNumber: number, kinds?: readonly number[]): StoreReq | undefined {
+    const res = this.live(toHex(resource));
+    if (!res) return undefined;
+    const now = this.now();
+    const kindData = [];
+    for (const r of [...res.kinds.values()].sort((a, b) => a.kind - b.kind)) {
+      if (kinds && !kinds.includes(r.kind)) continue;
+      if (this.deps.kinds(r.kind)?.dataModel !== r.model || r.entries.size === 0) continue;
+      const values = [...r.entries.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([, e]) => ({ ...e.data, lifetime: remainingLifetime(e, now) }));
+      kindData.push({ kind: r.kind, generationCounter: r.generation, values });
+    }
+    if (kindData.length === 0) return undefined;
+    return { resource: res.id.slice(), replicaNumber, kindData };
+  }
+
+  /** Resource-IDs held in the ring interval (from, to] (from = to: all), in ring order after `from`. */
+  resourceIdsInRange(fromExclusive: Uint8Array, toInclusive: Uint8Array): Uint8Array[] {
+    const ids = [...this.resources.values()].map((r) => r.id).filter((id) => inRingInterval(id, fromExclusive, toInclusive));
+    const bits = fromExclusive.length * 8;
+    return ids
+      .map((id) => ({ id, d: clockwiseDistance(fromExclusive, id, bits) }))
+      .sort((a, b) => (a.d < b.d ? -1 : a.d > b.d ? 1 : 0))
+      .map((x) => x.id.slice());
+  }
+
+  /** One StoreReq per resource in (from, to] ({@link storeReqFor}), produced lazily. */
+  *resourcesInRange(fromExclusive: Uint8Array, toInclusive: Uint8Array, replicaNumber = 1): Generator<StoreReq> {
+    for (const id of this.resourceIdsInRange(fromExclusive, toInclusive)) {
+      const req = this.storeReqFor(id, replicaNumber);
+      if (req) yield req;
+    }
+  }
+
+  /** Forgets every resource in (from, to] (§10.7.3: no longer in the replica set); returns how many. */
+  dropRange(fromExclusive: Uint8Array, toInclusive: Uint8Array): number {
+    const ids = this.resourceIdsInRange(fromExclusive, toInclusive);
+    for (const id of ids) this.drop(id);
+    return ids.length;
+  }
+
+  /** Forgets one resource; false when it was not held. */
+  drop(resource: Uint8Array): boolean {
+    const res = this.resources.get(toHex(resource));
+    if (!res) return false;
+    for (const r of res.kinds.values()) {
+      this.totalBytes -= recordBytes(r);
+      this.totalValues -= r.entries.size;
+      r.entries.clear();
+    }
+    this.persist(res, [...res.kinds.values()]);
+    return true;
+  }
+
+  /** The replica_number `resource` was last stored with (0: as responsible peer); undefined if not held. */
+  replicaNumber(resource: Uint8Array): number | undefined {
+    const res = this.resources.get(toHex(resource));
+    if (!res) return undefined;
+    return Math.min(...[...res.kinds.values()].map((r) => r.replicaNumber));
+  }
+
+  /** Every Resource-ID held, in id order. */
+  resourceIds(): Uint8Array[] {
+    return [...this.resources.values()].map((r) => r.id.slice()).sort((a, b) => (idValue(a) < idValue(b) ? -1 : idValue(a) > idValue(b) ? 1 : 0));
+  }
+
+  /** Counts for /api/status (values past their lifetime count until swept or touched). */
+  summary(): StorageSummary {
+    return { resources: this.resources.size, values: this.totalValues, bytes: this.totalBytes };
+  }
+
+  /** One bounded step of the expiry sweep: up to `sweepBatch` resources; returns values removed. */
+  sweep(): number {
+    const before = this.totalValues;
+    for (let i = 0; i < this.opts.sweepBatch; i++) {
+      this.sweepCursor ??= this.resources.keys();
+      const next = this.sweepCursor.next();
+      if (next.done) {
+        this.sweepCursor = undefined;
+        break;
+      }
+      this.live(next.value);
+    }
+    return before - this.totalValues;
+  }
+
+  /** Starts the periodic expiry sweep on the clock. */
+  start(): void {
+    if (this.sweepTimer || this.closed) return;
+    const tick = (): void => {
+      this.sweep();
+      this.sweepTimer = this.closed ? undefined : this.deps.clock.setTimer(this.opts.sweepIntervalMs, tick);
+    };
+    this.sweepTimer = this.deps.clock.setTimer(this.opts.sweepIntervalMs, tick);
+  }
+
+  /** Stops the sweep and waits until the backend holds every write; the backend stays open (its owner closes it). */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.sweepTimer?.cancel();
+    this.sweepTimer = undefined;
+    await this.deps.backend.flush();
+  }
+}

@@ -1,0 +1,180 @@
+import { ReloadErrorCode } from '../codec/index.js';
+import type { StoreAns, StoreKindData, StoreReq, StoredData } from '../codec/index.js';
+import type { AccessIdentity } from './access-identity.js';
+import { checkAccessPolicy } from './access-policy.js';
+import type { HashResourceName } from './access-policy.js';
+import type { KindDefinition } from './kind.js';
+import type { KindRecord } from './kind-record.js';
+import { arrayLength, copyRecord, entryKey, entrySize } from './kind-record.js';
+import type { StorageFailure } from './storage-failure.js';
+import { failure, generationFailure, unknownKindFailure } from './storage-failure.js';
+import type { StoredDataVerifier } from './stored-data-verifier.js';
+
+/** RFC 6940 §7.4.1.1: array index meaning "append at the end". */
+export const ARRAY_APPEND = 0xffffffff;
+
+/** Who asks: the verified signer of the StoreReq message and the replica set to report back. */
+export interface StoreContext {
+  /** Signer of the StoreReq (checked by the message layer). Required for original stores (§7.3). */
+  requester?: AccessIdentity;
+  /** Node-IDs the responsible peer replicates to (StoreKindResponse.replicas, §7.4.1.2). */
+  replicas?: readonly Uint8Array[];
+  /**
+   * Treat as a replica / maintenance store (§7.4.1.1: per-value signatures only, generation taken
+   * from the message) even with replica_number 0, e.g. the data handed over on a join (§10.5 step
+   * 6). The overlay decides that the sender is plausible. replica_number > 0 is always a replica.
+   */
+  replica?: boolean;
+}
+
+/** What {@link planStore} needs of the engine. */
+export interface StorePlanEnv {
+  now: number;
+  kinds: (kindId: number) => KindDefinition | undefined;
+  hashResourceName: HashResourceName;
+  verifier?: StoredDataVerifier;
+  /** The live (expired values purged) record of a Kind at the request's resource. */
+  current: (kindId: number) => KindRecord | undefined;
+}
+
+export type StorePlan = { ok: true; records: KindRecord[]; answer: StoreAns; changed: boolean } | StorageFailure;
+
+/** Anonymous signatures are for values the storage synthesizes only (§7.4.1.1, §7.4.2.2). */
+function isAnonymous(d: StoredData): boolean {
+  const a = d.signature.algorithm;
+  return d.signature.identity.type === 'none' || (a.hash === 0 && a.signature === 0);
+}
+
+function sameStoredData(a: StoredData, b: StoredData): boolean {
+  const va = a.value;
+  const vb = b.value;
+  if (a.storageTime !== b.storageTime || va.model !== vb.model || va.value.exists !== vb.value.exists) return false;
+  if (!eq(va.value.value, vb.value.value) || !eq(a.signature.signatureValue, b.signature.signatureValue)) return false;
+  if (va.model === 'array' && vb.model === 'array') return va.index === vb.index;
+  if (va.model === 'dictionary' && vb.model === 'dictionary') return eq(va.key, vb.key);
+  return true;
+}
+
+function eq(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * Checks a StoreReq against every rule of RFC 6940 §7.4.1.1–§7.4.1.2 and computes the Kind records
+ * it would leave, without touching engine state (the engine commits them all or nothing: the
+ * request is atomic). Replica stores: replica_number > 0 or `ctx.replica`.
+ */
+export function planStore(req: StoreReq, ctx: StoreContext, env: StorePlanEnv): StorePlan {
+  const replica = req.replicaNumber > 0 || ctx.replica === true;
+  const seen = new Set<number>();
+  const unknown: number[] = [];
+  for (const kd of req.kindData) {
+    if (seen.has(kd.kind)) return failure(ReloadErrorCode.InvalidMessage, `Kind-ID 0x${kd.kind.toString(16)} appears twice in the StoreReq`);
+    seen.add(kd.kind);
+    if (env.kinds(kd.kind) === undefined) unknown.push(kd.kind);
+  }
+  if (unknown.length > 0) return unknownKindFailure(unknown);
+  if (!replica && ctx.requester === undefined) return failure(ReloadErrorCode.Forbidden, 'an original store needs a verified requester');
+
+  // §7.4.1.1, §7.4.1.2: generation counters first, so the error answer lists every Kind.
+  for (const kd of req.kindData) {
+    if (replica && kd.generationCounter === 0n) return failure(ReloadErrorCode.InvalidMessage, `replica store of Kind-ID 0x${kd.kind.toString(16)} with generation counter 0`);
+    const current = env.current(kd.kind)?.generation ?? 0n;
+    if (!replica && kd.generationCounter !== 0n && kd.generationCounter !== current) {
+      const answer: StoreAns = {
+        kindResponses: req.kindData.map((k) => ({ kind: k.kind, generationCounter: env.current(k.kind)?.generation ?? 0n, replicas: [] })),
+      };
+      return generationFailure(`Kind-ID 0x${kd.kind.toString(16)}: generation counter ${kd.generationCounter} is not the current ${current}`, answer);
+    }
+  }
+
+  const records: KindRecord[] = [];
+  let changed = false;
+  for (const kd of req.kindData) {
+    const def = env.kinds(kd.kind)!;
+    const r = planKind(req, kd, def, replica, ctx, env);
+    if (!r.ok) return r;
+    records.push(r.record);
+    changed ||= r.changed;
+  }
+  const replicas = replica ? [] : [...(ctx.replicas ?? [])];
+  return { ok: true, records, changed, answer: { kindResponses: records.map((r) => ({ kind: r.kind, generationCounter: r.generation, replicas })) } };
+}
+
+function planKind(
+  req: StoreReq,
+  kd: StoreKindData,
+  def: KindDefinition,
+  replica: boolean,
+  ctx: StoreContext,
+  env: StorePlanEnv,
+): { ok: true; record: KindRecord; changed: boolean } | StorageFailure {
+  const kindName = `Kind ${def.name} (0x${def.id.toString(16)})`;
+  const existing = env.current(kd.kind);
+  const record: KindRecord = existing
+    ? copyRecord(existing)
+    : { kind: kd.kind, model: def.dataModel, generation: 0n, replicaNumber: req.replicaNumber, entries: new Map() };
+  if (record.model !== def.dataModel) {
+    // The configuration changed the Kind's model: what is held no longer means anything.
+    record.entries.clear();
+    record.model = def.dataModel;
+  }
+  let changed = false;
+  for (let i = 0; i < kd.values.length; i++) {
+    const d = kd.values[i]!;
+    const where = `${kindName} value ${i}`;
+    if (d.value.model !== def.dataModel) return failure(ReloadErrorCode.InvalidMessage, `${where}: ${d.value.model} entry, the Kind is ${def.dataModel}`);
+    if (isAnonymous(d)) return failure(ReloadErrorCode.Forbidden, `${where}: anonymous signature (identity none or algorithm {0,0})`);
+    // §7.4.1.1: the signature over each value is valid, and its signer may write here (§7.3).
+    let signer: AccessIdentity | undefined = ctx.requester;
+    if (env.verifier) {
+      const v = env.verifier.verify(req.resource, kd.kind, d);
+      if (!v.ok) return failure(ReloadErrorCode.Forbidden, `${where}: bad signature: ${v.info}`);
+      signer = v.signer;
+    }
+    if (signer === undefined) return failure(ReloadErrorCode.Forbidden, `${where}: no verified signer`);
+    const byValue = checkAccessPolicy(def, req.resource, d.value, signer, env.hashResourceName);
+    if (!byValue.ok) return failure(ReloadErrorCode.Forbidden, `${where}: ${byValue.info}`);
+    if (!replica) {
+      // §7.3: in an original store the StoreReq's signer must conform too.
+      const byRequester = checkAccessPolicy(def, req.resource, d.value, ctx.requester!, env.hashResourceName);
+      if (!byRequester.ok) return failure(ReloadErrorCode.Forbidden, `${where}: the StoreReq's signer: ${byRequester.info}`);
+    }
+    if (d.value.value.value.length > def.maxSize) {
+      return failure(ReloadErrorCode.DataTooLarge, `${where}: ${d.value.value.value.length} bytes, max-size is ${def.maxSize}`);
+    }
+    let data = d;
+    if (d.value.model === 'array') {
+      let index = d.value.index;
+      if (index === ARRAY_APPEND) {
+        index = arrayLength(record); // §7.4.1.1 append
+        data = { ...d, value: { ...d.value, index } };
+      }
+      if (index >= def.maxCount) return failure(ReloadErrorCode.DataTooLarge, `${where}: array index ${index} is past max-count ${def.maxCount}`);
+    }
+    const key = entryKey(data.value);
+    const old = record.entries.get(key);
+    if (old !== undefined) {
+      // §7: a value may only be replaced by one with a later storage_time (rollback/replay).
+      if (replica && sameStoredData(old.data, data)) continue; // idempotent re-replication
+      if (data.storageTime <= old.data.storageTime) {
+        return failure(ReloadErrorCode.DataTooOld, `${where}: storage_time ${data.storageTime} is not after the stored ${old.data.storageTime}`);
+      }
+    } else if (d.value.model === 'dictionary' && record.entries.size >= def.maxCount) {
+      return failure(ReloadErrorCode.DataTooLarge, `${where}: the dictionary already holds max-count ${def.maxCount} keys`);
+    }
+    const receivedAt = env.now;
+    record.entries.set(key, { data, receivedAt, expiresAt: receivedAt + data.lifetime * 1000, size: entrySize(data) });
+    changed = true;
+  }
+  if (replica) {
+    // §7.4.1.1: a replica takes the counter of the message, unchecked.
+    record.generation = kd.generationCounter;
+    record.replicaNumber = req.replicaNumber;
+    changed = true;
+  } else if (changed) {
+    record.generation += 1n; // §7.4.1.1: at least 1 per changed Kind
+    record.replicaNumber = 0;
+  }
+  return { ok: true, record, changed };
+}
