@@ -1,0 +1,93 @@
+import { CertificateType, encodeMessageContents, messageSignatureInput } from '../codec/index.js';
+import type { GenericCertificate, MessageContents, ReloadMessage, SecurityBlock } from '../codec/index.js';
+import { bytesEqual, toHex } from './bytes-hex.js';
+import type { CertificateStore, SignerResult } from './certificate-store.js';
+import type { NodeIdentity } from './node-identity.js';
+import { SecurityError } from './security-error.js';
+import { signatureAlgorithmFor, signBytes, verifyBytes } from './signature-algorithm.js';
+import { signerIdentityFor } from './signer-identity.js';
+
+// The message was bounded when it was built or decoded; re-encoding its contents needs no second limit.
+const UNBOUNDED = { maxMessageSize: Number.MAX_SAFE_INTEGER };
+
+export interface SignMessageOptions {
+  /** Put our certificate in the bag (RFC 6940 §6.3.4: all referenced certificates). Default true. */
+  includeCertificate?: boolean;
+  /** More certificates for the bag (e.g. those of StoredData signers in a Store or Fetch answer). */
+  extraCertificates?: readonly Uint8Array[];
+  /** Which of our Node-IDs signs (certificates with several). */
+  nodeId?: Uint8Array;
+}
+
+/**
+ * The SecurityBlock of a message (RFC 6940 §6.3.4): a signature over
+ * overlay || transaction_id || MessageContents || SignerIdentity, and the certificate bag.
+ */
+export function signMessage(
+  identity: NodeIdentity,
+  header: { overlay: number; transactionId: bigint },
+  contents: MessageContents,
+  options: SignMessageOptions = {},
+): SecurityBlock {
+  const signerIdentity = signerIdentityFor(identity, options.nodeId);
+  const input = messageSignatureInput(header.overlay, header.transactionId, encodeMessageContents(contents, UNBOUNDED), signerIdentity);
+  const certificates: GenericCertificate[] = [];
+  const seen = new Set<string>();
+  const addCert = (der: Uint8Array): void => {
+    const key = toHex(der);
+    if (seen.has(key)) return;
+    seen.add(key);
+    certificates.push({ type: CertificateType.X509, certificate: der });
+  };
+  if (options.includeCertificate !== false) addCert(identity.certificate.der);
+  for (const der of options.extraCertificates ?? []) addCert(der);
+  return {
+    certificates,
+    signature: {
+      algorithm: signatureAlgorithmFor(identity.keys.privateKey),
+      identity: signerIdentity,
+      signatureValue: signBytes(identity.keys.privateKey, input),
+    },
+  };
+}
+
+/** X.509 certificates of a security block's bag (RFC 6940 §6.3.4; other types are ignored). */
+export function bagCertificates(block: SecurityBlock): Uint8Array[] {
+  return block.certificates.filter((c) => c.type === CertificateType.X509).map((c) => c.certificate);
+}
+
+export interface VerifyMessageOptions {
+  /**
+   * The Node-ID the message must come from (RFC 6940 §6.3.4: a response to a request sent to a
+   * Node-ID must be signed by that Node-ID; a request's sender is the first Via entry or the link's peer).
+   */
+  expectedNodeId?: Uint8Array;
+}
+
+/**
+ * Verifies a received message's signature (RFC 6940 §6.3.4): the signer's certificate from the
+ * bag or the store, trusted by the overlay and valid now, the signature over this message's overlay,
+ * transaction id and contents, and optionally the expected Node-ID. Never throws.
+ */
+export function verifyMessage(message: ReloadMessage, store: CertificateStore, options: VerifyMessageOptions = {}): SignerResult {
+  try {
+    const sig = message.securityBlock.signature;
+    const resolved = store.resolveSigner(sig.identity, bagCertificates(message.securityBlock));
+    if (!resolved.ok) return resolved;
+    const input = messageSignatureInput(message.header.overlay, message.header.transactionId, encodeMessageContents(message.contents, UNBOUNDED), sig.identity);
+    if (!verifyBytes(sig.algorithm, resolved.signer.certificate.publicKey, input, sig.signatureValue)) {
+      return { ok: false, error: new SecurityError('SIGNATURE_INVALID', `message signature does not verify with the certificate of ${resolved.signer.userName}`) };
+    }
+    const expected = options.expectedNodeId;
+    if (expected !== undefined && !bytesEqual(resolved.signer.nodeId, expected)) {
+      return {
+        ok: false,
+        error: new SecurityError('SIGNER_MISMATCH', `signed by Node-ID ${toHex(resolved.signer.nodeId)}, expected ${toHex(expected)}`),
+      };
+    }
+    return resolved;
+  } catch (e) {
+    // defensive: a malformed decoded structure (encoding failure) is a refusal, not a throw
+    return { ok: false, error: new SecurityError('SIGNATURE_INVALID', `cannot verify: ${(e as Error).message}`, { cause: e }) };
+  }
+}
