@@ -139,7 +139,9 @@ export class StreamTransport {
       return;
     }
     if (!server.alive) {
+      // Accepted by the kernel after the listener went away: the client is reset.
       this.endSide(link, 1);
+      this.resetLater(link, 0, link.owMs);
       return;
     }
     link.state[1] = END_OPEN;
