@@ -1,0 +1,99 @@
+import type { Ring } from '../ring.js';
+
+/**
+ * The CHORD-RELOAD Finger Table (RFC 6940 §10.1, §10.7.4.2): finger i (1-based) is valid when it
+ * lies in [self + 2^(k-i), self + 2^(k-i+1) - 1]. Finger 1 is half-way round the ring. Each range
+ * may hold up to `perRange` peers (§10.7.4.2: "MAY keep connections to multiple peers that can act
+ * for a given Finger Table entry"); more than one per range shortens routes (see docs/architecture.md).
+ */
+export class FingerTable {
+  /** index i → peers in that range, nearest to the range start first. */
+  private readonly ranges = new Map<number, bigint[]>();
+
+  constructor(
+    private readonly ring: Ring,
+    readonly self: bigint,
+    readonly perRange = 1,
+    readonly maxIndex = 128,
+  ) {}
+
+  /** The finger index whose range holds `id`, or 0 for self. */
+  indexOf(id: bigint): number {
+    const d = this.ring.distance(this.self, id);
+    if (d === 0n) return 0;
+    return this.ring.bits - (d.toString(2).length - 1);
+  }
+
+  /** Start of finger range i: self + 2^(k-i). */
+  rangeStart(i: number): bigint {
+    return this.ring.add(this.self, 1n << BigInt(this.ring.bits - i));
+  }
+
+  /** A uniformly random point of range i (§10.7.4.2: search a random Node-ID of the range). */
+  randomTarget(i: number, randomBytes: (n: number) => Uint8Array): bigint {
+    const width = 1n << BigInt(this.ring.bits - i);
+    const r = this.ring.random(randomBytes) % width;
+    return this.ring.add(this.rangeStart(i), r);
+  }
+
+  /** Offers a peer; true when it was entered. */
+  offer(id: bigint): boolean {
+    const i = this.indexOf(id);
+    if (i < 1 || i > this.maxIndex) return false;
+    const list = this.ranges.get(i) ?? [];
+    if (list.includes(id)) return false;
+    if (list.length < this.perRange) {
+      list.push(id);
+      list.sort((a, b) => (this.ring.distance(this.self, a) < this.ring.distance(this.self, b) ? -1 : 1));
+      this.ranges.set(i, list);
+      return true;
+    }
+    return false;
+  }
+
+  has(id: bigint): boolean {
+    return this.ranges.get(this.indexOf(id))?.includes(id) ?? false;
+  }
+
+  /** Removes `id`; true when present (§10.7.2). */
+  remove(id: bigint): boolean {
+    const i = this.indexOf(id);
+    const list = this.ranges.get(i);
+    if (!list?.includes(id)) return false;
+    const rest = list.filter((x) => x !== id);
+    if (rest.length === 0) this.ranges.delete(i);
+    else this.ranges.set(i, rest);
+    return true;
+  }
+
+  /** Is range i filled to `perRange`? */
+  isFull(i: number): boolean {
+    return (this.ranges.get(i)?.length ?? 0) >= this.perRange;
+  }
+
+  /** Number of non-empty ranges. */
+  get size(): number {
+    return this.ranges.size;
+  }
+
+  /** Every finger, in ascending Node-ID order (the `full` Update lists them so, §10.7). */
+  all(): bigint[] {
+    const out: bigint[] = [];
+    for (const l of this.ranges.values()) out.push(...l);
+    return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** Indices 1..n that have no peer. */
+  emptyRanges(n: number): number[] {
+    const out: number[] = [];
+    for (let i = 1; i <= Math.min(n, this.maxIndex); i++) if (!this.ranges.has(i)) out.push(i);
+    return out;
+  }
+
+  /** Indices 1..n that are not full. */
+  openRanges(n: number): number[] {
+    const out: number[] = [];
+    for (let i = 1; i <= Math.min(n, this.maxIndex); i++) if (!this.isFull(i)) out.push(i);
+    return out;
+  }
+}

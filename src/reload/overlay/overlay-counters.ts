@@ -1,0 +1,51 @@
+import { MessageCode } from '../codec/index.js';
+
+const MAINTENANCE = new Set<number>([
+  MessageCode.attach_req,
+  MessageCode.attach_ans,
+  MessageCode.join_req,
+  MessageCode.join_ans,
+  MessageCode.leave_req,
+  MessageCode.leave_ans,
+  MessageCode.update_req,
+  MessageCode.update_ans,
+  MessageCode.route_query_req,
+  MessageCode.route_query_ans,
+  MessageCode.config_update_req,
+  MessageCode.config_update_ans,
+]);
+
+/** Overlay-maintenance methods (topology and connections), as opposed to the application's requests. */
+export function isMaintenanceCode(code: number): boolean {
+  return MAINTENANCE.has(code);
+}
+
+/** Per-node counters (status page, simulator, benchmarks). */
+export class OverlayCounters {
+  messagesIn = 0;
+  messagesOut = 0;
+  bytesOut = 0;
+  /** Bytes of maintenance messages sent, plus the §6.6.2 framing (8 B) of each. */
+  maintenanceBytesOut = 0;
+  maintenanceBytesIn = 0;
+  forwarded = 0;
+  delivered = 0;
+  refusedLinks = 0;
+  readonly drops = new Map<string, number>();
+
+  countSent(bytes: number, maintenance: boolean): void {
+    this.messagesOut++;
+    this.bytesOut += bytes + 8;
+    if (maintenance) this.maintenanceBytesOut += bytes + 8;
+  }
+
+  dropped(reason: string): void {
+    if (this.drops.size < 64 || this.drops.has(reason)) this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+  }
+
+  get droppedTotal(): number {
+    let n = 0;
+    for (const v of this.drops.values()) n += v;
+    return n;
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * Contracts of the overlay (RFC 6940 §6 message routing with the CHORD-RELOAD topology, §10):
+ * what it needs below it (links, security), what it offers above it (requests, handlers,
+ * events), and its settings.
+ */
+import type { MessageContents, ReloadErrorCode, SecurityBlock, ForwardingHeader } from '../codec/index.js';
+import type { LinkEndpoint } from '../link/link-driver.js';
+
+/** One overlay link as the link layer reports it (TLS-TCP-FH-NO-ICE, RFC 6940 §6.6.5). */
+export interface OverlayLinkInfo {
+  id: string;
+  remote: LinkEndpoint;
+  outbound: boolean;
+  /** DER of the peer's certificate (TLS), or the simulator's stand-in. */
+  peerCertificate?: Uint8Array;
+}
+
+export type LinkDownReason = 'closed' | 'failed' | 'timeout' | 'protocol-error';
+
+/** Upward events of the link layer. */
+export interface OverlayLinksUser {
+  onLinkUp(link: OverlayLinkInfo): void;
+  onLinkMessage(linkId: string, message: Uint8Array): void;
+  onLinkDown(linkId: string, reason: LinkDownReason, error?: Error): void;
+  /** The link is late with ACKs (RFC 6940 §6.6.5): route around it until it recovers. */
+  onLinkSuspect?(linkId: string): void;
+  onLinkRecovered?(linkId: string): void;
+  /** The link has been idle: a message to send so its ACK shows the link is alive. */
+  keepalive?(linkId: string): Uint8Array | undefined;
+}
+
+/** The link layer as the overlay uses it (src/reload/link). */
+export interface OverlayLinks {
+  setUser(user: OverlayLinksUser): void;
+  listen(host: string, port: number): Promise<LinkEndpoint>;
+  connect(remote: LinkEndpoint): string;
+  send(linkId: string, message: Uint8Array): boolean;
+  close(linkId: string): void;
+  shutdown(): Promise<void>;
+}
+
+/** A verified signer (RFC 6940 §11.3: the certificate's user name and Node-IDs). */
+export interface SignerInfo {
+  userName: string;
+  nodeIds: Uint8Array[];
+}
+
+/** Message security (RFC 6940 §6.3.4, §13): signing, verification, link peer identity. */
+export interface OverlaySecurity {
+  /** The Node-IDs a link peer may use, from the certificate it presented; an Error refuses the link. */
+  identifyPeer(certificate: Uint8Array | undefined): Uint8Array[] | Error;
+  /** The security block of a message this node originates. */
+  sign(header: ForwardingHeader, contents: Uint8Array): SecurityBlock;
+  /** Verifies a message destined to this node; the signer, or a reason to refuse it. */
+  verify(header: ForwardingHeader, contents: Uint8Array, block: SecurityBlock): { ok: true; signer: SignerInfo | undefined } | { ok: false; info: string };
+}
+
+/** The answer to a request this node originated. */
+export type OverlayAnswer =
+  | { ok: true; code: number; body: Uint8Array; responder: Uint8Array | undefined; hops: number; signer: SignerInfo | undefined }
+  | { ok: false; errorCode: number; info: string; responder: Uint8Array | undefined; hops: number };
+
+/** A request delivered to this node. */
+export interface InboundRequest {
+  code: number;
+  body: Uint8Array;
+  header: ForwardingHeader;
+  contents: MessageContents;
+  /** Node-ID of the adjacent node it came from. */
+  fromNeighbour: bigint | undefined;
+  /** Node-ID of the originator, when known (via list, or the adjacent node when the via list is empty). */
+  origin: Uint8Array | undefined;
+  signer: SignerInfo | undefined;
+  /** Overlay hops it travelled (via list length + 1). */
+  hops: number;
+}
+
+/** What a request handler returns. */
+export type HandlerReply = { code: number; body: Uint8Array } | { error: ReloadErrorCode; info: string };
+
+export type RequestHandler = (req: InboundRequest) => HandlerReply | Promise<HandlerReply>;
+
+/** Overlay settings, with the defaults of {@link DEFAULT_OVERLAY_OPTIONS}. */
+export interface OverlayOptions {
+  /** Overlay instance name (RFC 6940 §11.1 instance-name). */
+  overlayName: string;
+  /** NodeIdLength in bytes (16..20). */
+  nodeIdLength: number;
+  /** Initial TTL of originated messages (RFC 6940 §6.3.2: SHOULD be 100). */
+  initialTtl: number;
+  maxMessageSize: number;
+  /** overlay-reliability-timer (RFC 6940 §6.2.1): per-transmission wait of an originated request. */
+  reliabilityTimerMs: number;
+  /** Transmissions of one request before it fails (RFC 6940 §6.2.1: up to 5). */
+  maxTransmissions: number;
+  /** Successors and predecessors kept (RFC 6940 §10.7: at least 3). */
+  neighbourCount: number;
+  /** Peers kept per finger range (RFC 6940 §10.7.4.2 allows several). */
+  fingersPerRange: number;
+  /** Finger ranges filled at join (RFC 6940 §10.7.4.3: 16). */
+  initialFingers: number;
+  /** chord-update-interval: periodic Update to every neighbour (RFC default 600 s). */
+  updateIntervalMs: number;
+  /** chord-ping-interval: how often one finger range is searched again (RFC default 3600 s). */
+  fingerRefreshIntervalMs: number;
+  /** chord-reactive: immediate Updates on neighbour changes (RFC 6940 §10.7.1). */
+  reactive: boolean;
+  /** How often a peer repeats the bootstrap discovery to detect a partition (RFC 6940 §10.7.4.4). */
+  partitionCheckIntervalMs: number;
+  /** Maximum overlay links (connection table size, RFC 6940 §6.5). */
+  maxConnections: number;
+  /** A link used by nobody for this long is closed (not a neighbour or finger). */
+  idleConnectionMs: number;
+  /** Maximum requests this node originated that wait for an answer. */
+  maxPendingRequests: number;
+  /** Client mode (RFC 6940 §4.2): use the overlay, never route or store. */
+  client: boolean;
+}
+
+export const DEFAULT_OVERLAY_OPTIONS: Readonly<Omit<OverlayOptions, 'overlayName'>> = Object.freeze({
+  nodeIdLength: 16,
+  initialTtl: 100,
+  maxMessageSize: 5_000_000,
+  reliabilityTimerMs: 3000,
+  maxTransmissions: 5,
+  neighbourCount: 5,
+  fingersPerRange: 1,
+  initialFingers: 16,
+  updateIntervalMs: 60_000,
+  fingerRefreshIntervalMs: 60_000,
+  reactive: true,
+  partitionCheckIntervalMs: 300_000,
+  maxConnections: 512,
+  idleConnectionMs: 120_000,
+  maxPendingRequests: 10_000,
+  client: false,
+});
+
+/** The overlay's life (RFC 6940 §10.5, §10.9; DESIGN.md /api/status `state`). */
+export type OverlayState = 'idle' | 'joining' | 'joined' | 'leaving' | 'left';
+
+/** Events the overlay reports to the layers above (storage, usages, status). */
+export interface OverlayEvents {
+  /** The state changed. */
+  onState?(state: OverlayState): void;
+  /** The neighbour table changed (replication and data migration follow it, RFC 6940 §10.7.3). */
+  onNeighboursChanged?(successors: readonly bigint[], predecessors: readonly bigint[]): void;
+}

@@ -1,0 +1,134 @@
+/**
+ * An in-memory message-level link layer for overlay tests: links between endpoints with a fixed
+ * one-way latency on a ManualClock, ordered delivery, the peer's Node-ID as its "certificate",
+ * and crash/failure detection after `detectMs`.
+ */
+import type { ManualClock } from '../../../../../src/lib/manual-clock.js';
+import type { LinkEndpoint } from '../../../../../src/reload/link/link-driver.js';
+import type { OverlayLinks, OverlayLinksUser } from '../../../../../src/reload/overlay/overlay-types.js';
+
+interface End {
+  host: MemoryLinks;
+  linkId: string;
+  peer: End | undefined;
+  open: boolean;
+}
+
+export class MemoryLinkNet {
+  readonly listeners = new Map<string, MemoryLinks>();
+  private seq = 0;
+  messages = 0;
+  bytes = 0;
+
+  constructor(
+    readonly clock: ManualClock,
+    readonly latencyMs = 10,
+    readonly detectMs = 1000,
+  ) {}
+
+  nextId(): string {
+    return `m${++this.seq}`;
+  }
+
+  create(nodeId: Uint8Array, host: string): MemoryLinks {
+    return new MemoryLinks(this, nodeId, host);
+  }
+}
+
+export class MemoryLinks implements OverlayLinks {
+  private user: OverlayLinksUser | undefined;
+  readonly ends = new Map<string, End>();
+  private port = 0;
+  crashed = false;
+
+  constructor(
+    private readonly net: MemoryLinkNet,
+    readonly nodeId: Uint8Array,
+    readonly host: string,
+  ) {}
+
+  setUser(user: OverlayLinksUser): void {
+    this.user = user;
+  }
+
+  listen(host: string, port: number): Promise<LinkEndpoint> {
+    this.port = port === 0 ? 6084 : port;
+    this.net.listeners.set(`${host}:${this.port}`, this);
+    return Promise.resolve({ host, port: this.port });
+  }
+
+  connect(remote: LinkEndpoint): string {
+    const id = this.net.nextId();
+    const mine: End = { host: this, linkId: id, peer: undefined, open: false };
+    this.ends.set(id, mine);
+    const target = this.net.listeners.get(`${remote.host}:${remote.port}`);
+    this.net.clock.setTimer(this.net.latencyMs * 2, () => {
+      if (this.crashed || !this.ends.has(id)) return;
+      if (target === undefined || target.crashed) {
+        this.ends.delete(id);
+        this.user?.onLinkDown(id, 'failed', new Error('connection refused'));
+        return;
+      }
+      const theirs: End = { host: target, linkId: this.net.nextId(), peer: mine, open: true };
+      mine.peer = theirs;
+      mine.open = true;
+      target.ends.set(theirs.linkId, theirs);
+      target.user?.onLinkUp({ id: theirs.linkId, remote: { host: this.host, port: 40000 }, outbound: false, peerCertificate: this.nodeId });
+      this.user?.onLinkUp({ id, remote, outbound: true, peerCertificate: target.nodeId });
+    });
+    return id;
+  }
+
+  send(linkId: string, message: Uint8Array): boolean {
+    const e = this.ends.get(linkId);
+    if (e === undefined || !e.open || e.peer === undefined || this.crashed) return false;
+    const peer = e.peer;
+    this.net.messages++;
+    this.net.bytes += message.length;
+    const copy = Uint8Array.from(message);
+    this.net.clock.setTimer(this.net.latencyMs, () => {
+      if (peer.open && !peer.host.crashed) peer.host.user?.onLinkMessage(peer.linkId, copy);
+    });
+    return true;
+  }
+
+  close(linkId: string): void {
+    const e = this.ends.get(linkId);
+    if (e === undefined) return;
+    this.ends.delete(linkId);
+    e.open = false;
+    this.net.clock.setTimer(0, () => this.user?.onLinkDown(linkId, 'closed'));
+    const peer = e.peer;
+    if (peer !== undefined && peer.open) {
+      this.net.clock.setTimer(this.net.latencyMs, () => {
+        if (!peer.open) return;
+        peer.open = false;
+        peer.host.ends.delete(peer.linkId);
+        peer.host.user?.onLinkDown(peer.linkId, 'closed');
+      });
+    }
+  }
+
+  /** kill -9: nothing more is sent; the other ends notice after detectMs. */
+  crash(): void {
+    this.crashed = true;
+    for (const e of this.ends.values()) {
+      e.open = false;
+      const peer = e.peer;
+      if (peer === undefined) continue;
+      this.net.clock.setTimer(this.net.detectMs, () => {
+        if (!peer.open) return;
+        peer.open = false;
+        peer.host.ends.delete(peer.linkId);
+        peer.host.user?.onLinkDown(peer.linkId, 'failed', new Error('peer crashed'));
+      });
+    }
+    this.ends.clear();
+  }
+
+  shutdown(): Promise<void> {
+    for (const id of [...this.ends.keys()]) this.close(id);
+    for (const [k, v] of this.net.listeners) if (v === this) this.net.listeners.delete(k);
+    return Promise.resolve();
+  }
+}
