@@ -12,7 +12,7 @@ export {
 } from './node-keys.js';
 export type { NodeKeyAlgorithm, NodeKeyPair } from './node-keys.js';
 export { sha1, sha256, signatureAlgorithmFor, signBytes, verifyBytes } from './signature-algorithm.js';
-export { MAX_CERTIFICATE_SIZE, isIssuedBy, readCertificateInfo } from './x509-certificate-info.js';
+export { MAX_CERTIFICATE_SIZE, isIssuedBy, isSelfSigned, readCertificateInfo } from './x509-certificate-info.js';
 export type { CertificateInfo } from './x509-certificate-info.js';
 export { parseReloadNodeUri, reloadNodeUri } from './reload-node-uri.js';
 export { MAX_NODE_IDS_PER_CERTIFICATE, createNodeCertificate, readNodeCertificate } from './node-certificate.js';
@@ -30,6 +30,7 @@ export { bagCertificates, signMessage, verifyMessage } from './message-signer.js
 export type { SignMessageOptions, VerifyMessageOptions } from './message-signer.js';
 export { signStoredData, storedDataSignatureInput, verifyStoredData } from './stored-data-signer.js';
 export type { StoredDataToSign } from './stored-data-signer.js';
+export { createStoredDataVerifier } from './create-stored-data-verifier.js';
 export {
   CERTIFICATE_BY_NODE_KIND,
   CERTIFICATE_BY_USER_KIND,

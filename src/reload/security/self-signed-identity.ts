@@ -8,7 +8,7 @@ import { generateNodeKeyPair } from './node-keys.js';
 import type { NodeKeyAlgorithm } from './node-keys.js';
 import { nodeIdentityOf } from './node-identity.js';
 import type { NodeIdentity } from './node-identity.js';
-import { isIssuedBy } from './x509-certificate-info.js';
+import { isSelfSigned } from './x509-certificate-info.js';
 
 /** The digest of the configuration's self-signed-permitted element (RFC 6940 §11.1). */
 export type SelfSignedDigest = 'sha1' | 'sha256';
@@ -40,7 +40,7 @@ export function selfSignedNodeIds(spki: Uint8Array, digest: SelfSignedDigest, no
  * public key — no Node-ID theft), or undefined when it passes.
  */
 export function selfSignedRuleViolation(cert: NodeCertificate, digest: SelfSignedDigest): string | undefined {
-  if (!isIssuedBy(cert, cert)) return 'not self-signed';
+  if (!isSelfSigned(cert)) return 'not self-signed';
   const expected = selfSignedNodeIds(cert.spki, digest, cert.nodeIds[0]!.length, cert.nodeIds.length);
   for (let i = 0; i < expected.length; i++) {
     if (!bytesEqual(expected[i]!, cert.nodeIds[i]!)) return `Node-ID ${cert.nodeIdHex[i]} is not the ${digest} hash of the certificate's public key`;

@@ -94,3 +94,15 @@ export function isIssuedBy(cert: CertificateInfo, issuer: CertificateInfo): bool
     return false;
   }
 }
+
+/**
+ * True when `cert` is self-issued and its signature verifies with its own key. (Not node's
+ * checkIssued: that also wants keyCertSign, which a self-signed node certificate does not have.)
+ */
+export function isSelfSigned(cert: CertificateInfo): boolean {
+  try {
+    return cert.issuer === cert.subject && cert.x509.verify(cert.publicKey);
+  } catch {
+    return false;
+  }
+}
