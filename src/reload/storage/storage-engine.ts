@@ -329,14 +329,18 @@ export class StorageEngine {
   /** One bounded step of the expiry sweep: up to `sweepBatch` resources; returns values removed. */
   sweep(): number {
     const before = this.totalValues;
-    for (let i = 0; i < this.opts.sweepBatch; i++) {
+    let restarted = false;
+    for (let i = 0; i < this.opts.sweepBatch; ) {
       this.sweepCursor ??= this.resources.keys();
       const next = this.sweepCursor.next();
       if (next.done) {
         this.sweepCursor = undefined;
-        break;
+        if (restarted) break; // at most one pass per call
+        restarted = true;
+        continue;
       }
       this.live(next.value);
+      i++;
     }
     return before - this.totalValues;
   }
