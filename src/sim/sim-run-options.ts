@@ -1,0 +1,71 @@
+import type { ChurnOptions } from './churn-model.js';
+import type { CrashMode, SimNetworkOptions } from './sim-network-options.js';
+
+/** Settings of {@link runSimulation}; defaults in DEFAULT_SIM_RUN_OPTIONS. */
+export interface SimRunOptions {
+  readonly nodes: number;
+  readonly seed: number;
+  /** Measured window after the overlay is built and stabilised (ms). */
+  readonly durationMs: number;
+  /** Lookups per second over the whole overlay (Poisson). */
+  readonly lookupRatePerSec: number;
+  /** Churn during the measured window; undefined = none. */
+  readonly churn: ChurnOptions | undefined;
+  /** Peers started per second while building (staggered joins). */
+  readonly joinRatePerSec: number;
+  /** Endpoints of random joined peers handed to each joining peer. */
+  readonly bootstrapPeers: number;
+  /** Quiet time after the last initial join before measuring (ms). */
+  readonly stabilizeMs: number;
+  readonly joinTimeoutMs: number;
+  readonly leaveTimeoutMs: number;
+  readonly lookupTimeoutMs: number;
+  /** A failed lookup counts as `failedNearChurn` when a membership change moving its key happened from this long before issue until its end (ms). */
+  readonly membershipGraceMs: number;
+  /** Resource-ID length in bytes (CHORD-RELOAD default: 16 = 128 bits). */
+  readonly idBytes: number;
+  readonly crashMode: CrashMode;
+  readonly network: Partial<SimNetworkOptions>;
+  /** Virtual ms between progress reports. */
+  readonly progressEveryMs: number;
+}
+
+export const DEFAULT_SIM_RUN_OPTIONS: SimRunOptions = {
+  nodes: 100,
+  seed: 1,
+  durationMs: 600_000,
+  lookupRatePerSec: 10,
+  churn: undefined,
+  joinRatePerSec: 20,
+  bootstrapPeers: 3,
+  stabilizeMs: 60_000,
+  joinTimeoutMs: 120_000,
+  leaveTimeoutMs: 10_000,
+  lookupTimeoutMs: 30_000,
+  membershipGraceMs: 10_000,
+  idBytes: 16,
+  crashMode: 'silent',
+  network: {},
+  progressEveryMs: 60_000,
+};
+
+export interface SimProgress {
+  readonly phase: 'build' | 'stabilize' | 'measure' | 'drain';
+  readonly virtualMs: number;
+  readonly joined: number;
+  readonly lookupsAttempted: number;
+  readonly lookupsDone: number;
+}
+
+/** What the runner needs from its host process. */
+export interface SimRunDeps {
+  /**
+   * Lets pending promise continuations of the peers run (one macrotask turn, e.g.
+   * `() => new Promise((r) => setImmediate(r))`); called after each step of virtual time.
+   * The runner is sans-I/O, so the caller supplies it.
+   */
+  settle(): Promise<void>;
+  onProgress?(p: SimProgress): void;
+  /** Heap bytes in use (default process.memoryUsage().heapUsed). */
+  heapUsed?(): number;
+}
