@@ -431,7 +431,11 @@ export class ChordTopology {
   /** Attach to a random point of each open finger range up to `n` (RFC 6940 §10.5, §10.7.4.2). */
   private async fillFingers(n: number): Promise<void> {
     const ring = this.host.ring;
-    const targets = this.fingers.openRanges(this.fingerCount(n)).map((i) => this.fingers.randomTarget(i, (k) => this.host.random.bytes(k)));
+    // one Attach per missing peer of each open range, each to a random point of the range
+    const targets: bigint[] = [];
+    for (const i of this.fingers.openRanges(this.fingerCount(n))) {
+      for (let j = this.fingers.countIn(i); j < this.fingers.perRange; j++) targets.push(this.fingers.randomTarget(i, (k) => this.host.random.bytes(k)));
+    }
     const seen = new Set<bigint>();
     for (let i = 0; i < targets.length; i += 4) {
       const batch = targets.slice(i, i + 4);

@@ -66,6 +66,11 @@ export class FingerTable {
     return true;
   }
 
+  /** Peers held in range i. */
+  countIn(i: number): number {
+    return this.ranges.get(i)?.length ?? 0;
+  }
+
   /** Is range i filled to `perRange`? */
   isFull(i: number): boolean {
     return (this.ranges.get(i)?.length ?? 0) >= this.perRange;
