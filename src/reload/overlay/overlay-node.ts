@@ -246,7 +246,11 @@ export class OverlayNode implements OverlayLinksUser {
   /** Opens a link to a bootstrap endpoint; resolves with the Node-ID of the peer there. */
   connectBootstrap(ep: LinkEndpoint): Promise<bigint | undefined> {
     return new Promise((resolve) => {
-      const linkId = this.deps.links.connect(ep);
+      const linkId = this.safeConnect(ep);
+      if (linkId === undefined) {
+        resolve(undefined);
+        return;
+      }
       const timer = this.deps.clock.setTimer(LINK_WAIT_MS, () => {
         this.linkWaiters.delete(linkId);
         resolve(undefined);
@@ -636,11 +640,25 @@ export class OverlayNode implements OverlayLinksUser {
       };
       list.push(done);
       this.nodeWaiters.set(expected, list);
-      const linkId = this.deps.links.connect(ep);
+      const linkId = this.safeConnect(ep);
+      if (linkId === undefined) {
+        done(false);
+        return;
+      }
       this.linkWaiters.set(linkId, (id) => {
         if (id !== expected) done(false);
       });
     });
+  }
+
+  /** links.connect, which may refuse (link limit, shut down): undefined then. */
+  private safeConnect(ep: LinkEndpoint): string | undefined {
+    if (this.conns.size >= this.options.maxConnections && !this.evictOne()) return undefined;
+    try {
+      return this.deps.links.connect(ep);
+    } catch {
+      return undefined;
+    }
   }
 
   /** Closes the least recently used link that the topology does not need; false when none. */

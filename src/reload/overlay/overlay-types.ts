@@ -3,6 +3,7 @@
  * what it needs below it (links, security), what it offers above it (requests, handlers,
  * events), and its settings.
  */
+import { DEFAULT_MAX_MESSAGE_SIZE } from '../codec/index.js';
 import type { MessageContents, ReloadErrorCode, SecurityBlock, ForwardingHeader } from '../codec/index.js';
 import type { LinkEndpoint } from '../link/link-driver.js';
 
@@ -88,6 +89,7 @@ export interface OverlayOptions {
   nodeIdLength: number;
   /** Initial TTL of originated messages (RFC 6940 §6.3.2: SHOULD be 100). */
   initialTtl: number;
+  /** max-message-size (RFC 6940 §11.1: 5000 unless the configuration says otherwise). */
   maxMessageSize: number;
   /** overlay-reliability-timer (RFC 6940 §6.2.1): per-transmission wait of an originated request. */
   reliabilityTimerMs: number;
@@ -120,7 +122,7 @@ export interface OverlayOptions {
 export const DEFAULT_OVERLAY_OPTIONS: Readonly<Omit<OverlayOptions, 'overlayName'>> = Object.freeze({
   nodeIdLength: 16,
   initialTtl: 100,
-  maxMessageSize: 5_000_000,
+  maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
   reliabilityTimerMs: 3000,
   maxTransmissions: 5,
   neighbourCount: 5,
