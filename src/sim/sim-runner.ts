@@ -101,8 +101,8 @@ class SimRun {
     const tEnd = t0 + o.durationMs;
     await this.runUntil(tEnd);
     this.lookupTimer?.cancel();
-    this.measuring = false;
     this.countNodeTime();
+    this.measuring = false;
     for (const s of this.slots) if (s.state !== 'gone') this.account(s);
     for (const s of this.slots) s.departure?.cancel();
     const netBytes = this.net.totalCounters().bytesSent - net0;

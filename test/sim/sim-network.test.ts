@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/lib/manual-clock.js';
 import { SimNetwork } from '../../src/sim/sim-network.js';
 import type { SimNetworkOptions } from '../../src/sim/sim-network-options.js';
-import { recordEvents } from './support/recording-user.js';
+import { recordEvents, type RecordedEvent } from './support/recording-user.js';
+
+function serverId(events: RecordedEvent[]): string {
+  const e = events[0];
+  return e !== undefined && e.kind === 'opened' ? e.link.id : '';
+}
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -35,7 +40,7 @@ describe('SimNetwork stream links', () => {
     da.write(id, enc('world'));
     clock.advance(100);
     assert.deepEqual(rb.events.map((e) => [e.t, e.kind]), [[50, 'opened'], [50, 'data'], [50, 'data']]);
-    const sid = rb.events[0]!.kind === 'opened' ? rb.events[0].link.id : '';
+    const sid = serverId(rb.events);
     assert.notEqual(sid, id, 'ids are unique across the network');
     assert.equal(rb.text(sid), 'hello world');
     assert.ok(ra.inSync() && rb.inSync());
@@ -60,7 +65,7 @@ describe('SimNetwork stream links', () => {
     da.close(id);
     da.write(id, enc('ignored'));
     clock.advance(100);
-    const sid = rb.events[0]!.kind === 'opened' ? rb.events[0].link.id : '';
+    const sid = serverId(rb.events);
     assert.equal(rb.text(sid), 'bye');
     assert.deepEqual(rb.events.at(-1), { t: 50, kind: 'closed', id: sid, code: undefined });
     assert.deepEqual(ra.events.at(-1), { t: 40, kind: 'closed', id, code: undefined });
@@ -98,7 +103,7 @@ describe('SimNetwork stream links', () => {
       clock.advance(1);
     }
     clock.advance(60_000);
-    const sid = rb.events[0]!.kind === 'opened' ? rb.events[0].link.id : '';
+    const sid = serverId(rb.events);
     assert.equal(rb.text(sid), expected);
     const data = rb.events.filter((e) => e.kind === 'data');
     const delays = data.map((e, i) => e.t - sent[i]!);
@@ -114,7 +119,7 @@ describe('SimNetwork stream links', () => {
     const { clock, net, da, db, ra, rb, ep, a, b } = await pair({ stallTimeoutMs: 1000, connectTimeoutMs: 3000 });
     const id = da.connect(ep);
     clock.advance(50);
-    const sid = rb.events[0]!.kind === 'opened' ? rb.events[0].link.id : '';
+    const sid = serverId(rb.events);
     net.partition([[a], [b]]);
     da.write(id, enc('x'));
     clock.advance(500);
