@@ -145,18 +145,28 @@ export class StorageEngine {
     return this.resources.get(hex);
   }
 
-  /** Writes `records` of `res` to the backend; empty ones are deleted, with the resource when empty. */
-  private persist(res: ResourceState, records: readonly KindRecord[]): void {
-    const ops: StorageBackendOp[] = [];
-    for (const r of records) {
-      const key = recordKey(res.id, r.kind);
-      if (r.entries.size === 0) {
-        res.kinds.delete(r.kind);
-        ops.push({ type: 'delete', key });
-      } else ops.push({ type: 'put', key, value: encodeKindRecord(r) });
-    }
+  /** The backend writes that make `records` of `resource` durable (empty records are deleted). */
+  private opsFor(resource: Uint8Array, records: readonly KindRecord[]): StorageBackendOp[] {
+    return records.map((r): StorageBackendOp => {
+      const key = recordKey(resource, r.kind);
+      return r.entries.size === 0 ? { type: 'delete', key } : { type: 'put', key, value: encodeKindRecord(r) };
+    });
+  }
+
+  /** Drops empty `records` (and `res` when empty) from the index. */
+  private forgetEmpty(res: ResourceState, records: readonly KindRecord[]): void {
+    for (const r of records) if (r.entries.size === 0) res.kinds.delete(r.kind);
     if (res.kinds.size === 0) this.resources.delete(toHex(res.id));
-    this.deps.backend.batch(ops);
+  }
+
+  /** Persists maintenance changes (expiry, drop); a backend failure is only lost durability: the next open purges again. */
+  private persist(res: ResourceState, records: readonly KindRecord[]): void {
+    this.forgetEmpty(res, records);
+    try {
+      this.deps.backend.batch(this.opsFor(res.id, records));
+    } catch {
+      // The in-memory index stays right; the backend catches up on the next write of the record.
+    }
   }
 
   private env(hex: string): FetchEnv {
@@ -195,11 +205,16 @@ export class StorageEngine {
       return failure(ReloadErrorCode.DataTooLarge, `storage full: ${bytesAfter} bytes would exceed the limit of ${this.opts.maxBytes}`);
     }
     const res = existing ?? { id: req.resource.slice(), kinds: new Map<number, KindRecord>() };
+    try {
+      this.deps.backend.batch(this.opsFor(res.id, plan.records)); // durable first, then visible
+    } catch (e) {
+      return failure(ReloadErrorCode.Forbidden, `storage unavailable: ${e instanceof Error ? e.message : String(e)}`);
+    }
     if (!existing) this.resources.set(hex, res);
     for (const r of plan.records) res.kinds.set(r.kind, r);
+    this.forgetEmpty(res, plan.records);
     this.totalBytes = bytesAfter;
     this.totalValues += newValues - oldValues;
-    this.persist(res, plan.records);
     const replica = req.replicaNumber > 0 || ctx.replica === true;
     if (replica || !plan.changed) return { ok: true, answer: plan.answer, changed: plan.changed };
     const replicate = this.storeReqFor(req.resource, 1, plan.records.map((r) => r.kind));

@@ -128,7 +128,12 @@ function planKind(
     // §7.4.1.1: the signature over each value is valid, and its signer may write here (§7.3).
     let signer: AccessIdentity | undefined = ctx.requester;
     if (env.verifier) {
-      const v = env.verifier.verify(req.resource, kd.kind, d);
+      let v: ReturnType<StoredDataVerifier['verify']>;
+      try {
+        v = env.verifier.verify(req.resource, kd.kind, d);
+      } catch (e) {
+        v = { ok: false, info: `verifier failed: ${e instanceof Error ? e.message : String(e)}` };
+      }
       if (!v.ok) return failure(ReloadErrorCode.Forbidden, `${where}: bad signature: ${v.info}`);
       signer = v.signer;
     }
