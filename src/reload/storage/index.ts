@@ -4,6 +4,8 @@ export { MAX_NODE_MULTIPLE, checkAccessPolicy, nodeMultipleResourceName, userRes
 export type { AccessDecision, HashResourceName } from './access-policy.js';
 export { planFetch, planStat, remainingLifetime, syntheticStoredData, valueDigest } from './fetch-handler.js';
 export type { FetchEnv } from './fetch-handler.js';
+export { planFind } from './find-handler.js';
+export type { FindResource } from './find-handler.js';
 export type { AccessPolicyName, DataModelName, KindDefinition } from './kind.js';
 export { ENTRY_OVERHEAD } from './kind-record.js';
 export { RECORD_PREFIX } from './kind-record-codec.js';

@@ -3,6 +3,7 @@ import { ReloadErrorCode } from '../codec/index.js';
 import type { FetchAns, FetchReq, FindAns, FindReq, StatAns, StatReq, StoreAns, StoreReq } from '../codec/index.js';
 import type { HashResourceName } from './access-policy.js';
 import { planFetch, planStat, remainingLifetime } from './fetch-handler.js';
+import { planFind } from './find-handler.js';
 import type { FetchEnv } from './fetch-handler.js';
 import type { KindDefinition } from './kind.js';
 import type { KindRecord } from './kind-record.js';
@@ -231,36 +232,9 @@ export class StorageEngine {
     return planStat(req, this.env(toHex(req.resource)));
   }
 
-  /**
-   * RFC 6940 §7.4.4 Find: per Kind, the held Resource-ID with a value that exists, first at or
-   * after `req.resource` going round the ring (so R_{n+1} = Find(1 + R_n) walks them, §7.4.4);
-   * an empty Resource-ID ("0") for none or an unknown Kind. Responsibility (Error_Not_Found) is
-   * the overlay's check. Work: Kinds × resources held.
-   */
+  /** RFC 6940 §7.4.4 Find ({@link planFind}); responsibility (Error_Not_Found) is the overlay's check. */
   find(req: FindReq): FindAns {
-    const now = this.now();
-    const bits = req.resource.length * 8;
-    return {
-      results: req.kinds.map((kind) => {
-        let best: Uint8Array | undefined;
-        let bestDistance = 0n;
-        if (this.deps.kinds(kind) !== undefined) {
-          for (const res of this.resources.values()) {
-            const r = res.kinds.get(kind);
-            if (!r || res.id.length !== req.resource.length) continue;
-            let any = false;
-            for (const e of r.entries.values()) if (e.expiresAt > now && e.data.value.value.exists) any = true;
-            if (!any) continue;
-            const d = clockwiseDistance(req.resource, res.id, bits);
-            if (best === undefined || d < bestDistance) {
-              best = res.id;
-              bestDistance = d;
-            }
-          }
-        }
-        return { kind, closest: best ? best.slice() : new Uint8Array(0) };
-      }),
-    };
+    return planFind(req, this.resources.values(), this.deps.kinds, this.now());
   }
 
   /**
