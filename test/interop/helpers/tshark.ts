@@ -171,3 +171,18 @@ export async function tsharkLines(scope: InteropScope, args: readonly string[]):
   if (exit.code !== 0) throw new Error(`tshark ${args.join(' ')} failed (${String(exit.code)}):\n${proc.tail()}`);
   return lines;
 }
+
+/**
+ * tshark options that decrypt a TLS overlay link on `port` with an NSS key log and hand the
+ * plaintext to Wireshark's RELOAD framing dissector. `reload-framing` is not offered for `tls.port`
+ * in Decode As (Wireshark 4.0), but the TLS "RSA keys list" entry (ip, port, protocol, key file)
+ * registers the port→protocol association: `rsaKeyFile` must be any readable RSA key (unused —
+ * ECDHE sessions are decrypted with the key log).
+ */
+export function decodeReloadOverTls(port: number, keylogFile: string, rsaKeyFile: string): string[] {
+  return [
+    '-o', `tls.keylog_file:${keylogFile}`,
+    '-d', `tcp.port==${port},tls`,
+    '-o', `uat:ssl_keys:"127.0.0.1","${port}","reload-framing","${rsaKeyFile}",""`,
+  ];
+}
