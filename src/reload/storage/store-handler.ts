@@ -25,6 +25,11 @@ export interface StoreContext {
    * 6). The overlay decides that the sender is plausible. replica_number > 0 is always a replica.
    */
   replica?: boolean;
+  /**
+   * Verifier for this request's values, instead of the engine's (e.g. one that also looks in the
+   * certificates of this StoreReq's security block, RFC 6940 §6.3.4).
+   */
+  verifier?: StoredDataVerifier;
 }
 
 /** What {@link planStore} needs of the engine. */
@@ -127,10 +132,11 @@ function planKind(
     if (isAnonymous(d)) return failure(ReloadErrorCode.Forbidden, `${where}: anonymous signature (identity none or algorithm {0,0})`);
     // §7.4.1.1: the signature over each value is valid, and its signer may write here (§7.3).
     let signer: AccessIdentity | undefined = ctx.requester;
-    if (env.verifier) {
+    const verifier = ctx.verifier ?? env.verifier;
+    if (verifier) {
       let v: ReturnType<StoredDataVerifier['verify']>;
       try {
-        v = env.verifier.verify(req.resource, kd.kind, d);
+        v = verifier.verify(req.resource, kd.kind, d);
       } catch (e) {
         v = { ok: false, info: `verifier failed: ${e instanceof Error ? e.message : String(e)}` };
       }

@@ -5,7 +5,7 @@ import { ReloadErrorCode, decodeStoreAns } from '../../../../src/reload/codec/in
 import type { FetchReq, StoredData } from '../../../../src/reload/codec/index.js';
 import { ARRAY_APPEND, MemoryStorageBackend, StorageEngine } from '../../../../src/reload/storage/index.js';
 import type { StorageEngine as Engine, StoreResult } from '../../../../src/reload/storage/index.js';
-import { ALICE, BOB, KIND, MALLORY, aliceNodeRes, aliceRes, dict, entry, harness, hash, kinds, nodeId, sd, single, storeReq, utf8 } from './storage-fixtures.js';
+import { ALICE, BOB, FakeVerifier, KIND, MALLORY, aliceNodeRes, aliceRes, dict, entry, harness, hash, kinds, nodeId, sd, single, storeReq, utf8 } from './storage-fixtures.js';
 
 const aliceKey = ALICE.nodeIds[0]!;
 
@@ -117,6 +117,14 @@ describe('StorageEngine.store (RFC 6940 §7.4.1)', () => {
       const { engine } = harness();
       ok(engine.store(storeReq(aliceNodeRes, KIND.CERT_NODE, [sd(ALICE, 1n, entry(0, 'cert'))]), { requester: ALICE }));
       refused(engine.store(storeReq(aliceNodeRes, KIND.CERT_NODE, [sd(BOB, 2n, entry(0, 'cert'))]), { requester: BOB }), ReloadErrorCode.Forbidden);
+    });
+
+    test("a per-request verifier (the StoreReq's own certificates) replaces the engine's", () => {
+      const { engine } = harness();
+      const onlyBob = new FakeVerifier([BOB]);
+      const r = engine.store(storeReq(aliceRes, KIND.PROFILE, [sd(ALICE, 1n, single('x'))]), { requester: ALICE, verifier: onlyBob });
+      refused(r, ReloadErrorCode.Forbidden, /bad signature/);
+      assert.equal(onlyBob.calls, 1);
     });
 
     test('without a verifier the StoreReq signer is taken as the signer of every value', () => {
