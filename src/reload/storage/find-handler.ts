@@ -1,11 +1,12 @@
 import type { FindAns, FindReq } from '../codec/index.js';
 import type { KindDefinition } from './kind.js';
 import type { KindRecord } from './kind-record.js';
-import { clockwiseDistance } from './resource-id-ring.js';
+import { toHex } from './resource-id-ring.js';
 
-/** A held resource as Find sees it. */
+/** A held resource as Find sees it; `hex` is its id in lowercase hex. */
 export interface FindResource {
   id: Uint8Array;
+  hex: string;
   kinds: ReadonlyMap<number, KindRecord>;
 }
 
@@ -15,27 +16,28 @@ export interface FindResource {
  * empty Resource-ID ("0") for none and for an unknown Kind. Work: Kinds × resources × values.
  */
 export function planFind(req: FindReq, resources: Iterable<FindResource>, kinds: (kindId: number) => KindDefinition | undefined, now: number): FindAns {
-  const bits = req.resource.length * 8;
-  const held = [...resources];
+  // Same-length ids compare as their hex text; the clockwise-first id at or after R is the
+  // smallest id >= R, else (wrapping) the smallest id of all.
+  const target = toHex(req.resource);
+  const held: FindResource[] = [];
+  for (const r of resources) if (r.hex.length === target.length) held.push(r);
   return {
     results: req.kinds.map((kind) => {
-      let best: Uint8Array | undefined;
-      let bestDistance = 0n;
+      let atOrAfter: FindResource | undefined;
+      let smallest: FindResource | undefined;
       if (kinds(kind) !== undefined) {
-        for (const res of held) {
-          const r = res.kinds.get(kind);
-          if (!r || res.id.length !== req.resource.length) continue;
+        for (const h of held) {
+          const rec = h.kinds.get(kind);
+          if (!rec) continue;
           let any = false;
-          for (const e of r.entries.values()) if (e.expiresAt > now && e.data.value.value.exists) any = true;
+          for (const e of rec.entries.values()) if (e.expiresAt > now && e.data.value.value.exists) any = true;
           if (!any) continue;
-          const d = clockwiseDistance(req.resource, res.id, bits);
-          if (best === undefined || d < bestDistance) {
-            best = res.id;
-            bestDistance = d;
-          }
+          if (smallest === undefined || h.hex < smallest.hex) smallest = h;
+          if (h.hex >= target && (atOrAfter === undefined || h.hex < atOrAfter.hex)) atOrAfter = h;
         }
       }
-      return { kind, closest: best ? best.slice() : new Uint8Array(0) };
+      const best = atOrAfter ?? smallest;
+      return { kind, closest: best ? best.id.slice() : new Uint8Array(0) };
     }),
   };
 }

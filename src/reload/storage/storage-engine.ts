@@ -4,6 +4,7 @@ import type { FetchAns, FetchReq, FindAns, FindReq, StatAns, StatReq, StoreAns, 
 import type { HashResourceName } from './access-policy.js';
 import { planFetch, planStat, remainingLifetime } from './fetch-handler.js';
 import { planFind } from './find-handler.js';
+import type { FindResource } from './find-handler.js';
 import type { FetchEnv } from './fetch-handler.js';
 import type { KindDefinition } from './kind.js';
 import type { KindRecord } from './kind-record.js';
@@ -234,7 +235,11 @@ export class StorageEngine {
 
   /** RFC 6940 §7.4.4 Find ({@link planFind}); responsibility (Error_Not_Found) is the overlay's check. */
   find(req: FindReq): FindAns {
-    return planFind(req, this.resources.values(), this.deps.kinds, this.now());
+    return planFind(req, this.findView(), this.deps.kinds, this.now());
+  }
+
+  private *findView(): Generator<FindResource> {
+    for (const [hex, r] of this.resources) yield { id: r.id, hex, kinds: r.kinds };
   }
 
   /**
