@@ -312,7 +312,10 @@ export class StorageEngine {
 
   /** Every Resource-ID held, in id order. */
   resourceIds(): Uint8Array[] {
-    return [...this.resources.values()].map((r) => r.id.slice()).sort((a, b) => (idValue(a) < idValue(b) ? -1 : idValue(a) > idValue(b) ? 1 : 0));
+    return [...this.resources.values()]
+      .map((r) => ({ id: r.id, key: idValue(r.id) }))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .map((x) => x.id.slice());
   }
 
   /** Counts for /api/status (values past their lifetime count until swept or touched). */
