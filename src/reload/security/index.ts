@@ -47,5 +47,6 @@ export type { UserTable } from './user-table.js';
 export { createOverlayCa, issueCaSignedIdentity, issueTlsServerCertificate } from './overlay-ca.js';
 export type { OverlayCa } from './overlay-ca.js';
 export { createCertificateRequest } from './certificate-request.js';
+export { certificateFromPem, certificateToPem, pemBlocks } from './pem.js';
 export { DEFAULT_MAX_NODE_IDS_PER_USER, EnrollmentAuthority, EnrollmentError, MAX_CSR_SIZE } from './enrollment-authority.js';
 export type { EnrollmentAuthorityOptions, EnrollmentRefusal, EnrollmentRequest, EnrollmentResult } from './enrollment-authority.js';

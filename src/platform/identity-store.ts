@@ -1,0 +1,77 @@
+/**
+ * A peer's identity on disk (its data directory): key.pem (mode 0600), cert.pem, node-id (hex),
+ * and the overlay configuration document config.xml. Written atomically (temp file + rename).
+ */
+import { mkdir, readFile, rename, writeFile, chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import { certificateFromPem, certificateToPem, loadNodeIdentity, privateKeyToPem, toHex } from '../reload/security/index.js';
+import type { NodeIdentity } from '../reload/security/index.js';
+
+export const KEY_FILE = 'key.pem';
+export const CERT_FILE = 'cert.pem';
+export const NODE_ID_FILE = 'node-id';
+export const CONFIG_FILE = 'config.xml';
+
+async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, data, { mode });
+  await chmod(tmp, mode); // the umask must not widen nor narrow it
+  await rename(tmp, path);
+}
+
+async function readOptional(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/** Creates the data directory (mode 0700) if needed. */
+export async function ensureDataDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+}
+
+/** Saves key (0600), certificate and Node-ID(s) (one hex per line). */
+export async function saveIdentity(dir: string, identity: NodeIdentity): Promise<void> {
+  await ensureDataDir(dir);
+  await writeAtomic(join(dir, KEY_FILE), privateKeyToPem(identity.keys.privateKey), 0o600);
+  await writeAtomic(join(dir, CERT_FILE), certificateToPem(identity.certificate.der), 0o644);
+  await writeAtomic(join(dir, NODE_ID_FILE), `${identity.certificate.nodeIds.map(toHex).join('\n')}\n`, 0o644);
+}
+
+/** The saved identity, or undefined when there is none; throws when the files are unreadable or do not match. */
+export async function loadIdentity(dir: string, options: { nodeIdLength?: number } = {}): Promise<NodeIdentity | undefined> {
+  const key = await readOptional(join(dir, KEY_FILE));
+  const cert = await readOptional(join(dir, CERT_FILE));
+  if (key === undefined && cert === undefined) return undefined;
+  if (key === undefined || cert === undefined) throw new Error(`${dir}: ${key === undefined ? KEY_FILE : CERT_FILE} is missing`);
+  return loadNodeIdentity(certificateFromPem(cert), key, options);
+}
+
+/**
+ * The saved identity if there is one that `accept` (default: any) takes, else a new one from
+ * `create`, saved. `created` tells which.
+ */
+export async function loadOrCreateIdentity(
+  dir: string,
+  create: () => Promise<NodeIdentity>,
+  options: { nodeIdLength?: number; accept?: (identity: NodeIdentity) => boolean } = {},
+): Promise<{ identity: NodeIdentity; created: boolean }> {
+  const existing = await loadIdentity(dir, options.nodeIdLength === undefined ? {} : { nodeIdLength: options.nodeIdLength });
+  if (existing !== undefined && (options.accept?.(existing) ?? true)) return { identity: existing, created: false };
+  const identity = await create();
+  await saveIdentity(dir, identity);
+  return { identity, created: true };
+}
+
+/** Saves the configuration document as fetched (its signature covers its exact bytes). */
+export async function saveConfigurationDocument(dir: string, xml: string): Promise<void> {
+  await ensureDataDir(dir);
+  await writeAtomic(join(dir, CONFIG_FILE), xml, 0o644);
+}
+
+export async function loadConfigurationDocument(dir: string): Promise<string | undefined> {
+  return readOptional(join(dir, CONFIG_FILE));
+}
