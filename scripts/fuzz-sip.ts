@@ -7,7 +7,7 @@
  * serialise → parse, an error response without a readable top Via, or a single call slower
  * than 100 ms.
  *
- * Usage: node --import tsx scripts/fuzz.ts [--count N] [--seed S]   (defaults 1000000, 1)
+ * Run by scripts/fuzz.ts (`npm run fuzz`).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,25 +36,6 @@ import { message as messageArb } from '../test/unit/sip/message/arbitraries.js';
 
 const MAX_INPUT = 70_000;
 const SLOW_MS = 100;
-
-function args(): { count: number; seed: number } {
-  const a = process.argv.slice(2);
-  let count = 1_000_000;
-  let seed = 1;
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] === '--count') count = Number(a[++i]);
-    else if (a[i] === '--seed') seed = Number(a[++i]);
-    else {
-      console.error(`unknown argument ${a[i]}`);
-      process.exit(2);
-    }
-  }
-  if (!Number.isSafeInteger(count) || count < 0 || !Number.isSafeInteger(seed)) {
-    console.error('usage: fuzz.ts [--count N] [--seed S]');
-    process.exit(2);
-  }
-  return { count, seed };
-}
 
 function corpusFiles(dir: string, out: Buffer[]): void {
   for (const name of readdirSync(dir).sort()) {
@@ -183,8 +164,8 @@ interface Failure {
   input: string;
 }
 
-function main(): void {
-  const { count, seed } = args();
+/** Runs `count` SIP inputs from `seed`; prints a summary and failures; true when none failed. */
+export function fuzzSip(count: number, seed: number): boolean {
   const started = Date.now();
   const root = fileURLToPath(new URL('..', import.meta.url));
   const corpus: Buffer[] = [];
@@ -264,14 +245,10 @@ function main(): void {
 
   const wall = (Date.now() - started) / 1000;
   console.log(
-    `fuzz: seed ${seed}, ${count} inputs (${torture} torture + 300 generated seeds), ${parses} parseMessage calls ` +
+    `fuzz sip: seed ${seed}, ${count} inputs (${torture} torture + 300 generated seeds), ${parses} parseMessage calls ` +
       `(${accepted} accepted, ${answered} answered with an error response), ${headerCalls} header-parser calls, ` +
       `slowest call ${slowest.toFixed(2)} ms [${slowestWhat}] (min of up to 4 timings), ${failures.length} failures, ${wall.toFixed(1)} s`,
   );
-  if (failures.length > 0) {
-    for (const f of failures.slice(0, 5)) console.error(`FAIL ${f.what}: ${f.error}\n  input (base64): ${f.input}`);
-    process.exit(1);
-  }
+  for (const f of failures.slice(0, 5)) console.error(`FAIL ${f.what}: ${f.error}\n  input (base64): ${f.input}`);
+  return failures.length === 0;
 }
-
-main();
