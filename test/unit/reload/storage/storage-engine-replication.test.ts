@@ -146,5 +146,9 @@ describe('replication and migration (RFC 6940 §7.4.1.1, §10.4, §10.5, §10.7.
     assert.equal(h.engine.resourceIdsInRange(around(1n), around(0n)).length, 1, 'wrapping interval');
     assert.equal(h.engine.resourceIdsInRange(hi, lo).length, 0);
     assert.equal(h.engine.storeReqFor(utf8('nothing here'), 1), undefined);
+    assert.deepEqual(h.engine.resourceIds(), [aliceRes]);
+    assert.equal(h.engine.drop(aliceRes), true);
+    assert.equal(h.engine.drop(aliceRes), false);
+    assert.deepEqual(h.engine.resourceIds(), []);
   });
 });
