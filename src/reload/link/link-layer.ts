@@ -75,6 +75,8 @@ export interface LinkLayerTotals {
 interface Entry {
   link: FramedLink;
   info: LinkInfo | undefined;
+  /** `close()` was called: whatever the driver reports next is a 'closed'. */
+  closing: boolean;
   timer: TimerHandle | undefined;
   timerAt: number;
 }
@@ -117,7 +119,7 @@ export class LinkLayer {
     if (this.links.size >= this.opts.maxLinks) throw new LinkError('RELOAD_LINK_LIMIT', `${this.opts.maxLinks} links already`);
     const id = this.driver.connect(remote);
     const link = new FramedLink(id, true, remote, undefined, this.clock.now(), this.opts.maxMessageSize, this.opts.maxTrackedFrames, this.opts.rto);
-    const entry: Entry = { link, info: undefined, timer: undefined, timerAt: Infinity };
+    const entry: Entry = { link, info: undefined, closing: false, timer: undefined, timerAt: Infinity };
     this.links.set(id, entry);
     this.arm(entry, this.clock.now() + this.opts.connectTimeoutMs);
     return id;
@@ -136,9 +138,12 @@ export class LinkLayer {
     return true;
   }
 
-  /** Closes a link gracefully; onLinkDown(id, 'closed') follows when the driver reports it closed. */
+  /** Closes a link gracefully (or abandons a connect); onLinkDown(id, 'closed') follows when the driver reports it. */
   close(linkId: string): void {
-    if (this.links.has(linkId)) this.driver.close(linkId);
+    const e = this.links.get(linkId);
+    if (e === undefined) return;
+    e.closing = true;
+    this.driver.close(linkId);
   }
 
   /** Closes every link and the listener; no event after it resolves (nor during it). */
@@ -183,7 +188,7 @@ export class LinkLayer {
         return;
       }
       const link = new FramedLink(l.id, false, l.remote, l.local, this.clock.now(), this.opts.maxMessageSize, this.opts.maxTrackedFrames, this.opts.rto);
-      e = { link, info: undefined, timer: undefined, timerAt: Infinity };
+      e = { link, info: undefined, closing: false, timer: undefined, timerAt: Infinity };
       this.links.set(l.id, e);
     } else if (!e.link.transition('open')) return;
     e.link.local = l.local;
@@ -223,7 +228,8 @@ export class LinkLayer {
     const e = this.links.get(id);
     if (e === undefined || this.down) return;
     this.forget(e);
-    this.user?.onLinkDown(id, reason, error);
+    if (e.closing) this.user?.onLinkDown(id, 'closed');
+    else this.user?.onLinkDown(id, reason, error);
   }
 
   // Closes the link on our side for a reason of ours and reports it now; the driver's later close event is ignored.

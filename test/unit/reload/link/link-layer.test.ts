@@ -257,3 +257,22 @@ describe('LinkLayer liveness (RFC 6940 §6.6.5)', () => {
     assert.deepEqual(acks.at(-1), { type: 'ack', ackSequence: 0, received: 0b11 });
   });
 });
+
+describe('LinkLayer close while connecting', () => {
+  test('close() of a link still connecting gives onLinkDown closed, never up', async () => {
+    const net = new MemoryLinkNet();
+    const clock = new ManualClock();
+    const server = new LinkLayer({ driver: net.driver('10.0.0.2'), clock });
+    server.setUser(new RecordingUser());
+    const ep = await server.listen('10.0.0.2', 1);
+    const l = new LinkLayer({ driver: net.driver(), clock });
+    const u = new RecordingUser();
+    l.setUser(u);
+    const id = l.connect(ep);
+    l.close(id);
+    net.pump();
+    assert.deepEqual(u.down.map((d) => [d.id, d.reason]), [[id, 'closed']]);
+    assert.equal(u.up.length, 0);
+    assert.equal(clock.pendingTimers, 0);
+  });
+});
