@@ -9,6 +9,7 @@
 import { isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, createServer, type ConnectionOptions, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { DriverLink, LinkDriver, LinkDriverUser, LinkEndpoint } from '../reload/link/link-driver.js';
+import { P2psipError } from '../lib/errors.js';
 import { asError, normalizeHost } from './node-address.js';
 
 export interface TlsLinkDriverOptions {
@@ -38,11 +39,10 @@ export interface TlsLinkDriverOptions {
   onError?: (context: string, error: Error) => void;
 }
 
-/** A refusal of the peer's certificate by `verifyPeer` or the CA check. */
-export class PeerCertificateError extends Error {
-  readonly code = 'RELOAD_LINK_PEER_CERT';
+/** A refusal of the peer's certificate by `verifyPeer` or the CA check (code RELOAD_LINK_PEER_CERT). */
+export class PeerCertificateError extends P2psipError {
   constructor(message: string) {
-    super(message);
+    super('RELOAD_LINK_PEER_CERT', message);
     this.name = 'PeerCertificateError';
   }
 }
@@ -121,7 +121,14 @@ export class TlsLinkDriver implements LinkDriver {
       minVersion: o.minVersion ?? 'TLSv1.2',
       checkServerIdentity: () => undefined, // RELOAD identifies peers by Node-ID (RFC 6940 §11.3), not host
     };
-    const socket = tlsConnect(co);
+    let socket: TLSSocket;
+    try {
+      socket = tlsConnect(co);
+    } catch (e) {
+      // e.g. a key or certificate node:tls refuses
+      setImmediate(() => this.emit((u) => u.onLinkFailed(id, asError(e))));
+      return id;
+    }
     const conn: Conn = { id, socket, outbound: true, open: false, closeTimer: undefined, info: undefined };
     this.conns.set(id, conn);
     if (o.onKeylog !== undefined) socket.on('keylog', (line) => o.onKeylog?.(line));

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TlsLinkDriver } from '../../../src/platform/tls-link-driver.js';
+import { PeerCertificateError, TlsLinkDriver } from '../../../src/platform/tls-link-driver.js';
 import type { TlsLinkDriverOptions } from '../../../src/platform/tls-link-driver.js';
 import { SystemClock } from '../../../src/platform/system-clock.js';
 import type { DriverLink, LinkDriverUser } from '../../../src/reload/link/link-driver.js';
@@ -152,7 +152,9 @@ describe('TlsLinkDriver (mutual TLS, RFC 6940 §6.6.5)', () => {
     const bad = mk(selfA, () => 'not the peer I wanted');
     bad.d.connect(ep);
     await bad.ev.until((l) => l.some((e) => e.kind === 'failed'), 'refused by verifyPeer');
-    assert.match(bad.ev.log.find((e) => e.kind === 'failed')!.error!.message, /not the peer I wanted/);
+    const refused = bad.ev.log.find((e) => e.kind === 'failed')!.error!;
+    assert.match(refused.message, /not the peer I wanted/);
+    assert.equal((refused as PeerCertificateError).code, 'RELOAD_LINK_PEER_CERT');
     assert.throws(() => new TlsLinkDriver({ cert: selfA.certPem, key: selfA.keyPem }), TypeError);
   });
 
