@@ -1,10 +1,11 @@
 import { HashAlgorithm } from '../codec/index.js';
 import type { SignerIdentity } from '../codec/index.js';
 import { bytesEqual, concatBytes, toHex } from './bytes-hex.js';
+import { readNodeCertificate } from './node-certificate.js';
 import type { NodeCertificate } from './node-certificate.js';
 import { SecurityError } from './security-error.js';
 import { sha256 } from './signature-algorithm.js';
-import { checkNodeCertificate, prepareTrust, trustRefusal, validityRefusal } from './trust-policy.js';
+import { checkNodeCertificate, prepareTrust, validityRefusal } from './trust-policy.js';
 import type { PreparedTrust, TrustPolicy } from './trust-policy.js';
 
 /** The identity a verified signature belongs to (what storage access control needs, RFC 6940 §7.3). */
@@ -116,7 +117,8 @@ export class CertificateStore {
     if (hit !== undefined) {
       const cert = this.byHash.get(hit.fingerprint);
       if (cert !== undefined) {
-        const refusal = trustRefusal(cert, this.trust, this.now());
+        // trusted when cached (the policy is fixed per store); only time moves on
+        const refusal = validityRefusal(cert, this.now());
         if (refusal !== undefined) return { ok: false, error: refusal };
         this.touch(hit.fingerprint, cert);
         return { ok: true, signer: signerOf(cert, hit.nodeId) };
@@ -135,7 +137,11 @@ export class CertificateStore {
         return { ok: true, signer: signerOf(r.certificate, r.certificate.nodeIds[0]!) };
       }
       const r = this.add(der);
-      if (!r.ok) continue;
+      if (!r.ok) {
+        // report why the signer's own certificate is refused rather than "unknown"
+        if (namesSigner(der, value)) return r;
+        continue;
+      }
       const nodeId = r.certificate.nodeIds.find((id) => bytesEqual(sha256(concatBytes(id, der)), value));
       if (nodeId !== undefined) return { ok: true, signer: signerOf(r.certificate, nodeId) };
     }
@@ -165,4 +171,13 @@ function identityKeys(cert: NodeCertificate): { key: string; nodeId: Uint8Array 
   const keys = cert.nodeIds.map((id) => ({ key: `cert_hash_node_id:${toHex(sha256(concatBytes(id, cert.der)))}`, nodeId: id }));
   if (cert.nodeIds.length === 1) keys.push({ key: `cert_hash:${cert.fingerprint}`, nodeId: cert.nodeIds[0]! });
   return keys;
+}
+
+// True when some Node-ID of the (untrusted) certificate `der` gives the cert_hash_node_id `value`.
+function namesSigner(der: Uint8Array, value: Uint8Array): boolean {
+  try {
+    return readNodeCertificate(der).nodeIds.some((id) => bytesEqual(sha256(concatBytes(id, der)), value));
+  } catch {
+    return false;
+  }
 }
