@@ -22,13 +22,17 @@ class Pending implements TimerHandle {
 /**
  * A virtual clock for tests and the simulator: time moves only when `advance()` or
  * `runUntilIdle()` is called, and timers fire in (time, registration) order.
- * A binary heap keeps scheduling O(log n) with millions of timers; cancelled timers are
- * compacted away when they are the majority.
+ * A binary heap keeps scheduling O(log n) with millions of timers; its keys live in typed arrays
+ * (cache-friendly sifting); cancelled timers are compacted away when they are the majority.
  */
 export class ManualClock implements Clock {
   private current: number;
   private seq = 0;
-  private heap: Pending[] = [];
+  /** Heap order: keys (due time, registration number) in typed arrays, the timers alongside. */
+  private keyAt = new Float64Array(256);
+  private keySeq = new Float64Array(256);
+  private items: (Pending | undefined)[] = [];
+  private size = 0;
   /** Cancelled timers still in the heap; compacted away when they are many (the simulator cancels most timers). */
   private cancelledInHeap = 0;
   private fired = 0;
@@ -50,7 +54,7 @@ export class ManualClock implements Clock {
 
   /** Number of timers not yet fired or cancelled. */
   get pendingTimers(): number {
-    return this.heap.length - this.cancelledInHeap;
+    return this.size - this.cancelledInHeap;
   }
 
   /** Number of timer callbacks run so far. */
@@ -60,27 +64,37 @@ export class ManualClock implements Clock {
 
   /** When the earliest live timer is due, or undefined when none is pending. */
   nextTimerAt(): number | undefined {
-    for (;;) {
-      const top = this.heap[0];
-      if (top === undefined) return undefined;
+    while (this.size > 0) {
+      const top = this.items[0]!;
       if (!top.cancelled) return top.at;
       this.pop();
       this.cancelledInHeap--;
     }
+    return undefined;
   }
 
   /** @internal Called by a timer's cancel(). */
   noteCancelled(): void {
     this.cancelledInHeap++;
-    if (this.cancelledInHeap > 1024 && this.cancelledInHeap * 2 > this.heap.length) this.compact();
+    if (this.cancelledInHeap > 1024 && this.cancelledInHeap * 2 > this.size) this.compact();
   }
 
   /** Drops cancelled timers (O(n) rebuild: bottom-up heapify). */
   private compact(): void {
-    const live = this.heap.filter((p) => !p.cancelled);
-    this.heap = live;
+    let n = 0;
+    for (let i = 0; i < this.size; i++) {
+      const p = this.items[i]!;
+      if (p.cancelled) continue;
+      this.items[n] = p;
+      this.keyAt[n] = p.at;
+      this.keySeq[n] = p.seq;
+      n++;
+    }
+    for (let i = n; i < this.size; i++) this.items[i] = undefined;
+    this.items.length = n;
+    this.size = n;
     this.cancelledInHeap = 0;
-    for (let i = (live.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
+    for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDown(i);
   }
 
   /** Moves time forward by `ms`, firing every timer due on the way. */
@@ -101,9 +115,8 @@ export class ManualClock implements Clock {
   }
 
   private fireUntil(end: number): void {
-    for (;;) {
-      const top = this.heap[0];
-      if (top === undefined || top.at > end) break;
+    while (this.size > 0 && this.keyAt[0]! <= end) {
+      const top = this.items[0]!;
       this.pop();
       if (top.cancelled) {
         this.cancelledInHeap--;
@@ -119,49 +132,80 @@ export class ManualClock implements Clock {
   }
 
   private push(p: Pending): void {
-    const h = this.heap;
-    h.push(p);
-    let i = h.length - 1;
+    if (this.size === this.keyAt.length) {
+      const at = new Float64Array(this.size * 2);
+      at.set(this.keyAt);
+      this.keyAt = at;
+      const sq = new Float64Array(this.size * 2);
+      sq.set(this.keySeq);
+      this.keySeq = sq;
+    }
+    const ka = this.keyAt;
+    const ks = this.keySeq;
+    const items = this.items;
+    let i = this.size++;
+    const at = p.at;
+    const seq = p.seq;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      const pi = h[parent]!;
-      if (!(p.at < pi.at || (p.at === pi.at && p.seq < pi.seq))) break;
-      h[i] = pi;
+      const pa = ka[parent]!;
+      if (!(at < pa || (at === pa && seq < ks[parent]!))) break;
+      ka[i] = pa;
+      ks[i] = ks[parent]!;
+      items[i] = items[parent];
       i = parent;
     }
-    h[i] = p;
+    ka[i] = at;
+    ks[i] = seq;
+    items[i] = p;
   }
 
+  /** Removes the top. */
   private pop(): void {
-    const h = this.heap;
-    const last = h.pop();
-    if (last === undefined || h.length === 0) return;
-    h[0] = last;
-    this.siftDown(0);
+    const last = --this.size;
+    if (last > 0) {
+      this.keyAt[0] = this.keyAt[last]!;
+      this.keySeq[0] = this.keySeq[last]!;
+      this.items[0] = this.items[last];
+      this.items[last] = undefined;
+      this.siftDown(0);
+    } else {
+      this.items[0] = undefined;
+    }
   }
 
   private siftDown(start: number): void {
-    const h = this.heap;
-    const n = h.length;
-    const item = h[start]!;
+    const ka = this.keyAt;
+    const ks = this.keySeq;
+    const items = this.items;
+    const n = this.size;
+    const at = ka[start]!;
+    const seq = ks[start]!;
+    const item = items[start];
     let i = start;
     for (;;) {
       const l = 2 * i + 1;
       if (l >= n) break;
       const r = l + 1;
       let m = l;
-      let best = h[l]!;
+      let ma = ka[l]!;
+      let ms = ks[l]!;
       if (r < n) {
-        const hr = h[r]!;
-        if (hr.at < best.at || (hr.at === best.at && hr.seq < best.seq)) {
+        const ra = ka[r]!;
+        if (ra < ma || (ra === ma && ks[r]! < ms)) {
           m = r;
-          best = hr;
+          ma = ra;
+          ms = ks[r]!;
         }
       }
-      if (!(best.at < item.at || (best.at === item.at && best.seq < item.seq))) break;
-      h[i] = best;
+      if (!(ma < at || (ma === at && ms < seq))) break;
+      ka[i] = ma;
+      ks[i] = ms;
+      items[i] = items[m];
       i = m;
     }
-    h[i] = item;
+    ka[i] = at;
+    ks[i] = seq;
+    items[i] = item;
   }
 }

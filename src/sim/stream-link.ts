@@ -20,6 +20,8 @@ export class Flow {
   /** After a stall, nothing is delivered before this time. */
   resumeAt = 0;
   timer: TimerHandle | undefined;
+  /** The head timer's callback, made once per flow (no closure per packet). */
+  onDue: (() => void) | undefined;
   stallTimer: TimerHandle | undefined;
   stalled = false;
 
@@ -65,8 +67,8 @@ export class Flow {
   }
 
   private reset(): void {
-    this.chunks = [];
-    this.dues = [];
+    this.chunks.length = 0;
+    this.dues.length = 0;
     this.head = 0;
   }
 }

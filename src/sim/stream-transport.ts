@@ -223,10 +223,11 @@ export class StreamTransport {
     if (flow.empty) return;
     const c = this.core;
     const due = Math.max(flow.headDue, flow.resumeAt);
-    flow.timer = c.clock.setTimer(due - c.clock.now(), () => {
+    flow.onDue ??= () => {
       flow.timer = undefined;
       this.deliverHead(flow);
-    });
+    };
+    flow.timer = c.clock.setTimer(due - c.clock.now(), flow.onDue);
   }
 
   private deliverHead(flow: Flow): void {
