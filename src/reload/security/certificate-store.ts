@@ -24,12 +24,12 @@ export interface CertificateStoreOptions {
   now: () => number;
   /** Trusted certificates kept (least recently used evicted). Default 1024. */
   maxEntries?: number;
-  /** Certificates of one bag examined at most. Default 8. */
+  /** Certificates of one bag examined at most. Default 32. */
   maxBagCertificates?: number;
 }
 
 export const DEFAULT_CERTIFICATE_STORE_ENTRIES = 1024;
-export const DEFAULT_MAX_BAG_CERTIFICATES = 8;
+export const DEFAULT_MAX_BAG_CERTIFICATES = 32;
 
 /**
  * Trusted certificates by hash (a bounded LRU), the overlay's trust rule, and the lookup of a

@@ -40,6 +40,9 @@ export function readNodeCertificate(der: Uint8Array, options: { nodeIdLength?: n
     }
     if (nodeIds.length >= MAX_NODE_IDS_PER_CERTIFICATE) throw new SecurityError('CERT_INVALID', `more than ${MAX_NODE_IDS_PER_CERTIFICATE} Node-IDs`);
     overlay ??= parsed.overlay;
+    if (parsed.overlay.toLowerCase() !== overlay.toLowerCase()) {
+      throw new SecurityError('CERT_INVALID', `Node-ID URIs name two overlays (${overlay}, ${parsed.overlay})`);
+    }
     nodeIds.push(parsed.nodeId);
   }
   if (nodeIds.length === 0 || overlay === undefined) {
