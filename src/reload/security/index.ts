@@ -26,11 +26,13 @@ export type { PreparedTrust, TrustPolicy } from './trust-policy.js';
 export { CertificateStore, DEFAULT_CERTIFICATE_STORE_ENTRIES, DEFAULT_MAX_BAG_CERTIFICATES } from './certificate-store.js';
 export type { CertificateStoreOptions, SignerResult, VerifiedSigner } from './certificate-store.js';
 export { signerIdentityFor } from './signer-identity.js';
-export { bagCertificates, signMessage, verifyMessage } from './message-signer.js';
+export { bagCertificates, signMessage, signMessageContents, verifyMessage, verifyMessageContents } from './message-signer.js';
 export type { SignMessageOptions, VerifyMessageOptions } from './message-signer.js';
 export { signStoredData, storedDataSignatureInput, verifyStoredData } from './stored-data-signer.js';
 export type { StoredDataToSign } from './stored-data-signer.js';
 export { createStoredDataVerifier } from './create-stored-data-verifier.js';
+export { CertificateSecurity } from './certificate-security.js';
+export type { CertificateSecurityOptions } from './certificate-security.js';
 export {
   CERTIFICATE_BY_NODE_KIND,
   CERTIFICATE_BY_USER_KIND,

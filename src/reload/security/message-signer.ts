@@ -29,8 +29,18 @@ export function signMessage(
   contents: MessageContents,
   options: SignMessageOptions = {},
 ): SecurityBlock {
+  return signMessageContents(identity, header, encodeMessageContents(contents, UNBOUNDED), options);
+}
+
+/** {@link signMessage} over the encoded MessageContents (what the overlay has at hand). */
+export function signMessageContents(
+  identity: NodeIdentity,
+  header: { overlay: number; transactionId: bigint },
+  contents: Uint8Array,
+  options: SignMessageOptions = {},
+): SecurityBlock {
   const signerIdentity = signerIdentityFor(identity, options.nodeId);
-  const input = messageSignatureInput(header.overlay, header.transactionId, encodeMessageContents(contents, UNBOUNDED), signerIdentity);
+  const input = messageSignatureInput(header.overlay, header.transactionId, contents, signerIdentity);
   const certificates: GenericCertificate[] = [];
   const seen = new Set<string>();
   const addCert = (der: Uint8Array): void => {
@@ -70,11 +80,29 @@ export interface VerifyMessageOptions {
  * transaction id and contents, and optionally the expected Node-ID. Never throws.
  */
 export function verifyMessage(message: ReloadMessage, store: CertificateStore, options: VerifyMessageOptions = {}): SignerResult {
+  let contents: Uint8Array;
   try {
-    const sig = message.securityBlock.signature;
-    const resolved = store.resolveSigner(sig.identity, bagCertificates(message.securityBlock));
+    contents = encodeMessageContents(message.contents, UNBOUNDED);
+  } catch (e) {
+    // defensive: a malformed decoded structure is a refusal, not a throw
+    return { ok: false, error: new SecurityError('SIGNATURE_INVALID', `cannot verify: ${(e as Error).message}`, { cause: e }) };
+  }
+  return verifyMessageContents(message.header, contents, message.securityBlock, store, options);
+}
+
+/** {@link verifyMessage} over the MessageContents bytes as received. Never throws. */
+export function verifyMessageContents(
+  header: { overlay: number; transactionId: bigint },
+  contents: Uint8Array,
+  block: SecurityBlock,
+  store: CertificateStore,
+  options: VerifyMessageOptions = {},
+): SignerResult {
+  try {
+    const sig = block.signature;
+    const resolved = store.resolveSigner(sig.identity, bagCertificates(block));
     if (!resolved.ok) return resolved;
-    const input = messageSignatureInput(message.header.overlay, message.header.transactionId, encodeMessageContents(message.contents, UNBOUNDED), sig.identity);
+    const input = messageSignatureInput(header.overlay, header.transactionId, contents, sig.identity);
     if (!verifyBytes(sig.algorithm, resolved.signer.certificate.publicKey, input, sig.signatureValue)) {
       return { ok: false, error: new SecurityError('SIGNATURE_INVALID', `message signature does not verify with the certificate of ${resolved.signer.userName}`) };
     }
@@ -87,7 +115,6 @@ export function verifyMessage(message: ReloadMessage, store: CertificateStore, o
     }
     return resolved;
   } catch (e) {
-    // defensive: a malformed decoded structure (encoding failure) is a refusal, not a throw
     return { ok: false, error: new SecurityError('SIGNATURE_INVALID', `cannot verify: ${(e as Error).message}`, { cause: e }) };
   }
 }
