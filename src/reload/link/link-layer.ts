@@ -128,7 +128,7 @@ export class LinkLayer {
   /** Sends one RELOAD message (or fragment) in a data frame; false when the link is not open, the message too big or the queue full. */
   send(linkId: string, message: Uint8Array): boolean {
     const e = this.links.get(linkId);
-    if (e === undefined || e.link.state !== 'open' || this.down) return false;
+    if (e === undefined || e.link.state !== 'open' || e.closing || this.down) return false;
     if (message.length > this.opts.maxMessageSize) return false;
     if (e.link.queuedBytes + message.length + 8 > this.opts.maxQueuedBytes) return false;
     const now = this.clock.now();
@@ -212,7 +212,7 @@ export class LinkLayer {
       this.user?.onLinkRecovered?.(id);
     }
     for (const m of r.messages) {
-      if (this.links.get(id) !== e) return; // closed by the user meanwhile
+      if (this.links.get(id) !== e || e.closing) return; // closed by the user meanwhile: nothing more from it
       this.user?.onLinkMessage(id, m);
     }
     if (this.links.get(id) !== e) return;

@@ -276,3 +276,32 @@ describe('LinkLayer close while connecting', () => {
     assert.equal(clock.pendingTimers, 0);
   });
 });
+
+describe('LinkLayer after close()', () => {
+  test('no message is delivered or sent once the user closed the link, even from the same chunk', async () => {
+    const p = await openPair();
+    p.ub.onLinkMessage = (id: string, message: Uint8Array): void => {
+      p.ub.messages.push({ id, message });
+      p.b.close(id);
+    };
+    const f0 = encodeFramedMessage({ type: 'data', sequence: 0, message: bytes(1) });
+    const f1 = encodeFramedMessage({ type: 'data', sequence: 1, message: bytes(2) });
+    p.db.inject(p.idB, new Uint8Array([...f0, ...f1])); // one chunk, two messages
+    p.net.pump();
+    assert.equal(p.ub.messages.length, 1);
+    assert.equal(p.b.send(p.idB, bytes(3)), false);
+    assert.deepEqual(p.ub.down.map((d) => d.reason), ['closed']);
+  });
+
+  test('maxTrackedFrames: frames beyond it are queued and ACKed but give no RTT sample', async () => {
+    const p = await openPair({ maxTrackedFrames: 1, minRtoMs: 1 });
+    p.a.send(p.idA, bytes(1)); // timed
+    p.a.send(p.idA, bytes(2)); // not timed
+    p.clock.advance(10);
+    p.net.pump();
+    const s = p.a.stats(p.idA)!;
+    assert.equal(s.unacked, 0);
+    assert.equal(s.lastRttMs, 10);
+    assert.equal(s.srttMs, 10, 'one sample only');
+  });
+});
