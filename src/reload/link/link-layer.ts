@@ -5,7 +5,8 @@
  * - Framing: every message goes in a data frame; sequence numbers start at 0 on each link and grow
  *   by one per data frame (mod 2^32). Every data frame received is ACKed at once (ack_sequence = its
  *   sequence, `received` = bitmask of the 32 previous, see AckWindow). ACKs are read cumulatively
- *   (a reliable ordered stream). Any frame the codec refuses closes the link: reason 'protocol-error'.
+ *   (a reliable ordered stream). Any frame the codec refuses closes the link: reason 'protocol-error'
+ *   (the good frames of the chunk that held it are dropped with the link: FramedStreamDecoder).
  * - RTT/RTO: RFC 6298 §2 on the ACK of each data frame, rounded up to the ms (§6.6.3.1). No
  *   retransmission on TLS/TCP: the RTO only judges liveness (§6.6.5).
  * - Suspect: the oldest un-ACKed frame has waited longer than one RTO → onLinkSuspect (the overlay
@@ -17,7 +18,8 @@
  * - Every id returned by `connect` and every accepted link gets exactly one onLinkDown (after onLinkUp,
  *   or instead of it when the connect fails): 'closed' (either side closed it), 'failed' (the driver
  *   reported an error), 'timeout' (no ACK for failureTimeoutMs, or connect slower than
- *   connectTimeoutMs), 'protocol-error'. No event after `shutdown()`.
+ *   connectTimeoutMs), 'protocol-error'. After `close(id)` nothing more of that link reaches the user
+ *   and `send` refuses. Accepts beyond `maxLinks` are closed unreported. No event after `shutdown()`.
  * - Never throws on network input; user callbacks that throw are the user's bug and propagate.
  */
 import type { Clock, TimerHandle } from '../../lib/clock.js';
