@@ -55,6 +55,8 @@ export interface SimProgress {
   readonly joined: number;
   readonly lookupsAttempted: number;
   readonly lookupsDone: number;
+  /** Timer callbacks run so far. */
+  readonly events: number;
 }
 
 /** What the runner needs from its host process. */

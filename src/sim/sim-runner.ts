@@ -154,6 +154,7 @@ class SimRun {
       joined: this.joined.length,
       lookupsAttempted: this.tracker.attempted,
       lookupsDone: this.tracker.done,
+      events: this.clock.firedCount,
     });
   }
 
