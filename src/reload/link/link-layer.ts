@@ -292,17 +292,18 @@ export class LinkLayer {
       return;
     }
     const oldest = l.oldestUnackedAt;
-    if (oldest !== undefined && now - oldest >= this.opts.failureTimeoutMs) {
+    // deadlines compared exactly as schedule() computes them (a - b >= d can be false at a = b + d in floating point)
+    if (oldest !== undefined && now >= oldest + this.opts.failureTimeoutMs) {
       this.counts.timeouts++;
       this.fail(e, 'timeout', new LinkError('RELOAD_LINK_TIMEOUT', `no ACK for ${now - oldest} ms (RFC 6940 §6.6.5)`));
       return;
     }
-    if (oldest !== undefined && !l.suspect && now - oldest >= l.rto.rtoMs) {
+    if (oldest !== undefined && !l.suspect && now >= oldest + l.rto.rtoMs) {
       l.suspect = true;
       this.user?.onLinkSuspect?.(l.id);
       if (this.links.get(l.id) !== e) return;
     }
-    if (now - l.lastActivityAt >= this.opts.keepaliveIdleMs) {
+    if (now >= l.lastActivityAt + this.opts.keepaliveIdleMs) {
       l.lastActivityAt = now; // one keepalive per idle period, even when the user has none to give
       const ping = this.user?.keepalive?.(l.id);
       if (ping !== undefined && this.links.get(l.id) === e) this.send(l.id, ping);

@@ -28,6 +28,7 @@ export class OverlayCounters {
   /** Bytes of maintenance messages sent, plus the §6.6.2 framing (8 B) of each. */
   maintenanceBytesOut = 0;
   maintenanceBytesIn = 0;
+  maintenanceMessagesIn = 0;
   forwarded = 0;
   delivered = 0;
   refusedLinks = 0;

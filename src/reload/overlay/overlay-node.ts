@@ -169,6 +169,16 @@ export class OverlayNode implements OverlayLinksUser {
     await this.shutdown();
   }
 
+  /** kill -9 (simulator): stops all work, sends nothing, leaves the links to die with the host. */
+  crash(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.topology.stop();
+    this.sweepTimer?.cancel();
+    this.pending.failAll('node crashed');
+    this.setState('left');
+  }
+
   /** Stops at once: no Leave (a crash, or after leave()). */
   async shutdown(): Promise<void> {
     if (this.closed) return;
@@ -337,7 +347,10 @@ export class OverlayNode implements OverlayLinksUser {
       this.counters.dropped('foreign overlay or version');
       return;
     }
-    if (isMaintenanceCode(peekCode(pdu.value.payload, h))) this.counters.maintenanceBytesIn += message.length;
+    if (isMaintenanceCode(peekCode(pdu.value.payload, h))) {
+      this.counters.maintenanceBytesIn += message.length;
+      this.counters.maintenanceMessagesIn++;
+    }
     if (!h.fragment.last || h.fragment.offset !== 0) {
       this.routeFragment(h, pdu.value.payload, pdu.value.headerLength, c.nodeId, message);
       return;
@@ -420,8 +433,15 @@ export class OverlayNode implements OverlayLinksUser {
   }
 
   private forwardToward(h: ForwardingHeader, dest: Destination[], payload: Uint8Array, from: bigint | undefined, target: bigint): void {
+    // never back to a node the message already passed (its Via List): a stale routing entry then
+    // costs a detour instead of a loop
     const exclude = new Set<bigint>();
     if (from !== undefined) exclude.add(from);
+    for (const v of h.viaList) {
+      if (v.type !== 'node') continue;
+      const id = this.idOf(v.nodeId);
+      if (id !== undefined) exclude.add(id);
+    }
     for (let attempt = 0; attempt < 3; attempt++) {
       const next = this.topology.nextHop(target, exclude);
       if (next === undefined) break;

@@ -105,6 +105,8 @@ export interface OverlayOptions {
   updateIntervalMs: number;
   /** chord-ping-interval: how often one finger range is searched again (RFC default 3600 s). */
   fingerRefreshIntervalMs: number;
+  /** Reactive Updates caused by one burst of neighbour changes are sent together after this delay. */
+  updateCoalesceMs: number;
   /** chord-reactive: immediate Updates on neighbour changes (RFC 6940 §10.7.1). */
   reactive: boolean;
   /** How often a peer repeats the bootstrap discovery to detect a partition (RFC 6940 §10.7.4.4). */
@@ -131,6 +133,7 @@ export const DEFAULT_OVERLAY_OPTIONS: Readonly<Omit<OverlayOptions, 'overlayName
   updateIntervalMs: 60_000,
   fingerRefreshIntervalMs: 60_000,
   reactive: true,
+  updateCoalesceMs: 250,
   partitionCheckIntervalMs: 300_000,
   maxConnections: 512,
   idleConnectionMs: 120_000,

@@ -75,6 +75,7 @@ export class ChordTopology {
   private stopped = false;
   private apUpdate: ((u: ChordUpdate) => void) | undefined;
   private rejoining = false;
+  private heardWhileJoining: Uint8Array[] = [];
 
   constructor(
     private readonly host: ChordHost,
@@ -111,7 +112,9 @@ export class ChordTopology {
 
   private async joinThrough(): Promise<void> {
     const ring = this.host.ring;
-    for (let attempt = 0; attempt < 4; attempt++) {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      if (attempt > 0) await this.pause(Math.floor(this.host.random.float() * 500 * attempt));
+      if (this.stopped) break;
       const gotUpdate = new Promise<ChordUpdate | undefined>((resolve) => {
         const t = this.host.clock.setTimer(this.options.reliabilityTimerMs, () => resolve(undefined));
         this.apUpdate = (u) => {
@@ -141,6 +144,9 @@ export class ChordTopology {
       this.neighboursChangedNow();
       // step 9: Updates to every neighbour; fingers in the background
       this.sendNeighbourUpdates();
+      const heard = this.heardWhileJoining;
+      this.heardWhileJoining = [];
+      this.host.clock.setTimer(0, () => this.learn(heard, undefined));
       void this.fillFingers(this.options.initialFingers);
       return;
     }
@@ -313,6 +319,10 @@ export class ChordTopology {
         this.neighboursChangedNow();
         if (this.options.reactive) this.scheduleNeighbourUpdates();
       }
+    }
+    if (u.type !== 'peer_ready' && this.host.state !== 'joined') {
+      // heard while joining: remembered, learnt once joined (bounded)
+      for (const b of [...u.predecessors, ...u.successors]) if (this.heardWhileJoining.length < 256) this.heardWhileJoining.push(b);
     }
     if (this.apUpdate !== undefined && u.type !== 'peer_ready') this.apUpdate(u);
     else if (u.type !== 'peer_ready' && this.host.state === 'joined') {
@@ -561,11 +571,15 @@ export class ChordTopology {
     return undefined;
   }
 
+  private pause(ms: number): Promise<void> {
+    return new Promise((r) => this.host.clock.setTimer(ms, r));
+  }
+
   private scheduleNeighbourUpdates(): void {
     if (this.updatePending || this.stopped) return;
     this.updatePending = true;
-    // coalesce the changes of one burst into one round of Updates
-    this.host.clock.setTimer(20, () => {
+    // coalesce the changes of one burst (joins, a failure and its repairs) into one round of Updates
+    this.host.clock.setTimer(this.options.updateCoalesceMs, () => {
       this.updatePending = false;
       if (!this.stopped) this.sendNeighbourUpdates();
     });
