@@ -27,6 +27,8 @@ export interface SimCommandOptions {
   joinRate: number;
   stabilize: number;
   crashMode: 'silent' | 'reset';
+  /** Optional: see SimRunOptions.settleQuantumMs (default 0 = exact). */
+  settleQuantum?: number;
   json?: boolean;
   progress?: boolean;
 }
@@ -83,6 +85,7 @@ export function simCommand(program: Command, factory: () => SimPeerFactory | Pro
     .addOption(new Option('--join-rate <per-second>', 'initial joins per second').default(20).argParser(numberIn(0.001, 1e6)))
     .addOption(new Option('--stabilize <duration>', 'quiet time after the last initial join').default(60_000, '60s').argParser(duration))
     .addOption(new Option('--crash-mode <mode>', 'a crashed host is silent or resets its links').choices(['silent', 'reset']).default('silent'))
+    .addOption(new Option('--settle-quantum <ms>', 'fire timers this close together before promise continuations run (faster, less exact)').default(0).argParser(numberIn(0, 1000)))
     .option('--json', 'print the results as JSON')
     .option('--progress', 'report progress on stderr')
     .action(async (o: SimCommandOptions) => {
@@ -112,6 +115,7 @@ export async function runSimCommand(o: SimCommandOptions, factory: SimPeerFactor
       joinRatePerSec: o.joinRate,
       stabilizeMs: o.stabilize,
       crashMode: o.crashMode,
+      settleQuantumMs: o.settleQuantum ?? 0,
       network: { pairLatency: o.latency, conditions: { loss: o.loss, duplicate: 0, reorder: 0 } },
     },
     factory,

@@ -139,7 +139,7 @@ class SimRun {
         return;
       }
       if (next > until) break;
-      clock.advanceTo(next);
+      clock.advanceTo(Math.min(until, next + this.o.settleQuantumMs));
       await deps.settle();
     }
     clock.advanceTo(until);

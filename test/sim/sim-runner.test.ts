@@ -57,6 +57,13 @@ describe('runSimulation with the oracle stand-in peer', () => {
     assert.ok(progress.includes('build') && progress.includes('measure'));
   });
 
+  test('a settle quantum batches timers but stays deterministic and correct', async () => {
+    const a = await runSimulation({ ...base, settleQuantumMs: 5 }, createOraclePeerFactory(), { settle });
+    const b = await runSimulation({ ...base, settleQuantumMs: 5 }, createOraclePeerFactory(), { settle });
+    assert.deepEqual(withoutMemory(a), withoutMemory(b));
+    assert.equal(a.lookups.successRate, 1);
+  });
+
   test('wrong answers are failures, reported by reason', async () => {
     const s = await runSimulation({ ...base, durationMs: 60_000 }, createOraclePeerFactory({ wrongFraction: 0.2 }), { settle });
     assert.ok(s.lookups.failed > 20, JSON.stringify(s.lookups));
