@@ -1,6 +1,6 @@
 import type { ManualClock } from '../lib/manual-clock.js';
 import type { Random } from '../lib/random.js';
-import type { SimHost } from './sim-host.js';
+import type { OwnedHost as SimHost } from './stream-link.js';
 import type { LinkConditions, SimNetworkOptions } from './sim-network-options.js';
 import type { Flow } from './stream-link.js';
 

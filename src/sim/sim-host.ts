@@ -1,20 +1,11 @@
 import type { LinkEndpoint } from '../reload/link/link-driver.js';
-import type { StreamLink } from './stream-link.js';
 
 /** Receives the datagrams sent to a bound (host, port). */
 export type DatagramReceiver = (data: Uint8Array, from: LinkEndpoint) => void;
 
-/** What the stream transport needs of a link driver: the owner of link ends on one host. */
-export interface LinkEndOwner {
-  readonly host: SimHost;
-  /** False after shutdown() or a crash of its host: it reports nothing any more. */
+/** What a host needs of whatever owns sockets on it (a link driver). */
+export interface HostedOwner {
   readonly alive: boolean;
-  /** This owner's link ends by id (connecting, open, or closing). */
-  readonly links: Map<string, StreamLink>;
-  emitOpened(link: StreamLink, side: 0 | 1): void;
-  emitFailed(id: string, error: Error): void;
-  emitClosed(id: string, error: Error | undefined): void;
-  emitData(id: string, data: Uint8Array): void;
   /** Marks the owner dead (crash) without any event. */
   kill(): void;
 }
@@ -28,13 +19,13 @@ export interface HostCounters {
 }
 
 /** One simulated machine with one IP address. */
-export class SimHost implements HostCounters {
+export class SimHost<Owner extends HostedOwner = HostedOwner> implements HostCounters {
   /** False once crashed silently: nothing reaches it or leaves it any more. */
   up = true;
   /** Partition group: hosts talk only within their group (0 = not named in the partition). */
   group = 0;
-  readonly listeners = new Map<number, LinkEndOwner>();
-  readonly owners = new Set<LinkEndOwner>();
+  readonly listeners = new Map<number, Owner>();
+  readonly owners = new Set<Owner>();
   datagram: Map<number, DatagramReceiver> | undefined;
   nextEphemeral = 49152;
   bytesSent = 0;

@@ -1,7 +1,6 @@
 import type { DriverLink, LinkDriver, LinkDriverUser, LinkEndpoint } from '../reload/link/link-driver.js';
-import type { LinkEndOwner, SimHost } from './sim-host.js';
+import type { LinkEndOwner, OwnedHost, StreamLink } from './stream-link.js';
 import { SimNetworkError } from './sim-network-error.js';
-import type { StreamLink } from './stream-link.js';
 import type { StreamTransport } from './stream-transport.js';
 
 /**
@@ -16,7 +15,7 @@ export class SimLinkDriver implements LinkDriver, LinkEndOwner {
   private readonly ports = new Set<number>();
 
   constructor(
-    readonly host: SimHost,
+    readonly host: OwnedHost,
     private readonly transport: StreamTransport,
   ) {
     host.owners.add(this);

@@ -7,7 +7,7 @@ import { SimHost, simHostAddress, type DatagramReceiver, type HostCounters } fro
 import { SimLinkDriver } from './sim-link-driver.js';
 import { SimNetworkError } from './sim-network-error.js';
 import { DEFAULT_SIM_NETWORK_OPTIONS, type CrashMode, type LinkConditions, type SimNetworkOptions } from './sim-network-options.js';
-import type { Flow } from './stream-link.js';
+import type { Flow, OwnedHost } from './stream-link.js';
 import { StreamTransport } from './stream-transport.js';
 
 /** A bound datagram port (future UDP/DTLS links, SIP over UDP). */
@@ -36,8 +36,8 @@ export class SimNetwork {
   readonly clock: ManualClock;
   readonly options: SimNetworkOptions;
   private readonly random: Random;
-  private readonly hosts: SimHost[] = [];
-  private readonly byAddress = new Map<string, SimHost>();
+  private readonly hosts: OwnedHost[] = [];
+  private readonly byAddress = new Map<string, OwnedHost>();
   private readonly pairConditions = new Map<string, LinkConditions>();
   private readonly transport: StreamTransport;
   private linkCounter = 0;
@@ -72,7 +72,7 @@ export class SimNetwork {
 
   /** Adds a host; returns its IP address. */
   addHost(): string {
-    const h = new SimHost(this.hosts.length, simHostAddress(this.hosts.length));
+    const h: OwnedHost = new SimHost(this.hosts.length, simHostAddress(this.hosts.length));
     this.hosts.push(h);
     this.byAddress.set(h.address, h);
     this.totals.hosts++;
@@ -225,18 +225,18 @@ export class SimNetwork {
     }
   }
 
-  private host(address: string): SimHost {
+  private host(address: string): OwnedHost {
     const h = this.byAddress.get(address);
     if (h === undefined) throw new SimNetworkError('EADDRNOTAVAIL', `no simulated host ${address}`);
     return h;
   }
 
-  private latencyOf(a: SimHost, b: SimHost): number {
+  private latencyOf(a: OwnedHost, b: OwnedHost): number {
     if (a === b) return this.options.loopbackLatencyMs;
     return pairLatency(this.options.pairLatency, this.options.seed, a.index, b.index);
   }
 
-  private conditionsOf(a: SimHost, b: SimHost): LinkConditions {
+  private conditionsOf(a: OwnedHost, b: OwnedHost): LinkConditions {
     if (this.pairConditions.size > 0) {
       const c = this.pairConditions.get(pairKey(a, b));
       if (c !== undefined) return c;
@@ -245,6 +245,6 @@ export class SimNetwork {
   }
 }
 
-function pairKey(a: SimHost, b: SimHost): string {
+function pairKey(a: OwnedHost, b: OwnedHost): string {
   return a.index < b.index ? `${a.index}-${b.index}` : `${b.index}-${a.index}`;
 }

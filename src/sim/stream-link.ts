@@ -1,5 +1,23 @@
 import type { TimerHandle } from '../lib/clock.js';
-import type { LinkEndOwner, SimHost } from './sim-host.js';
+import type { SimHost } from './sim-host.js';
+
+/** What the stream transport needs of a link driver: the owner of link ends on one host. */
+export interface LinkEndOwner {
+  readonly host: OwnedHost;
+  /** False after shutdown() or a crash of its host: it reports nothing any more. */
+  readonly alive: boolean;
+  /** This owner's link ends by id (connecting, open, or closing). */
+  readonly links: Map<string, StreamLink>;
+  emitOpened(link: StreamLink, side: 0 | 1): void;
+  emitFailed(id: string, error: Error): void;
+  emitClosed(id: string, error: Error | undefined): void;
+  emitData(id: string, data: Uint8Array): void;
+  /** Marks the owner dead (crash) without any event. */
+  kill(): void;
+}
+
+/** A host whose sockets belong to link-end owners. */
+export type OwnedHost = SimHost<LinkEndOwner>;
 
 /** State of one end of a stream link. */
 export const END_CONNECTING = 0;
@@ -76,7 +94,7 @@ export class Flow {
 /** A TCP-like connection between two hosts; side 0 connected, side 1 accepted. */
 export class StreamLink {
   readonly ids: [string, string | undefined];
-  readonly hosts: [SimHost, SimHost | undefined];
+  readonly hosts: [OwnedHost, OwnedHost | undefined];
   readonly ports: [number, number];
   readonly owners: [LinkEndOwner, LinkEndOwner | undefined] ;
   readonly state: [number, number] = [END_CONNECTING, END_CONNECTING];
@@ -85,7 +103,7 @@ export class StreamLink {
   /** The pair's base one-way latency (ms). */
   owMs = 0;
 
-  constructor(id: string, owner: LinkEndOwner, localPort: number, remote: SimHost | undefined, remotePort: number) {
+  constructor(id: string, owner: LinkEndOwner, localPort: number, remote: OwnedHost | undefined, remotePort: number) {
     this.ids = [id, undefined];
     this.owners = [owner, undefined];
     this.hosts = [owner.host, remote];

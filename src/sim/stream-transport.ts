@@ -1,6 +1,6 @@
 import type { LinkEndpoint } from '../reload/link/link-driver.js';
 import type { NetworkCore } from './network-core.js';
-import type { LinkEndOwner } from './sim-host.js';
+import type { LinkEndOwner } from './stream-link.js';
 import { SimNetworkError } from './sim-network-error.js';
 import { END_CLOSED, END_CONNECTING, END_OPEN, StreamLink, type Flow } from './stream-link.js';
 
