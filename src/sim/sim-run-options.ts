@@ -75,6 +75,6 @@ export interface SimRunDeps {
    */
   settle(): Promise<void>;
   onProgress?(p: SimProgress): void;
-  /** Heap bytes in use (default process.memoryUsage().heapUsed). */
+  /** Heap bytes in use (default process.memoryUsage().heapUsed, after gc() when node runs with --expose-gc). */
   heapUsed?(): number;
 }

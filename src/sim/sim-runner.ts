@@ -34,6 +34,12 @@ export async function runSimulation(options: Partial<SimRunOptions>, factory: Si
   return new SimRun({ ...DEFAULT_SIM_RUN_OPTIONS, ...options }, factory, deps).run();
 }
 
+/** Heap in use after a full collection when node runs with --expose-gc (otherwise garbage included). */
+function defaultHeapUsed(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed;
+}
+
 class SimRun {
   private readonly clock = new ManualClock();
   private readonly master: SeededRandom;
@@ -72,7 +78,7 @@ class SimRun {
 
   async run(): Promise<SimRunStats> {
     const o = this.o;
-    const heap = this.deps.heapUsed ?? (() => process.memoryUsage().heapUsed);
+    const heap = this.deps.heapUsed ?? defaultHeapUsed;
     const heap0 = heap();
     // Build: the first peer founds the overlay; the others follow at joinRatePerSec.
     this.spawn();
