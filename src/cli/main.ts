@@ -2,6 +2,9 @@
 /**
  * The p2psip command line (the contract of DESIGN.md). Exit codes: 0 clean, 1 runtime failure, 2 usage.
  */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import pino from 'pino';
 import { P2psipError } from '../lib/errors.js';
@@ -9,6 +12,7 @@ import { ConfigError, defaultPeerConfig, parseHostPort, type PeerConfig } from '
 import { startPeer } from '../node/run-peer.js';
 import { parseUri, isSipUri } from '../sip/message/index.js';
 import { formatAddress, softphoneHelp } from './messages.js';
+import { registerEnrollServerCommand } from './enroll-server-command.js';
 
 interface UpOptions {
   overlay: string;
@@ -26,6 +30,10 @@ interface UpOptions {
   config?: string;
   dataDir?: string;
   client?: boolean;
+  standalone?: boolean;
+  user?: string;
+  passwordFile?: string;
+  configCa?: string;
   outbound: string;
   advertise?: string;
   logLevel: string;
@@ -62,16 +70,58 @@ export function buildConfig(o: UpOptions): PeerConfig {
   }
   c.advertisedHost = o.advertise;
   c.logLevel = o.logLevel;
+  if (o.standalone !== true) {
+    const bootstrap = (o.bootstrap ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x !== '')
+      .map((x) => parseHostPort(x, '--bootstrap'));
+    if ((o.user === undefined) !== (o.passwordFile === undefined)) throw new ConfigError('--user and --password-file go together');
+    let credentials: { username: string; password: string } | undefined;
+    if (o.user !== undefined && o.passwordFile !== undefined) {
+      let password: string;
+      try {
+        password = readFileSync(o.passwordFile, 'utf8').replace(/\r?\n$/, '');
+      } catch (e) {
+        throw new ConfigError(`--password-file: cannot read ${o.passwordFile} (${(e as Error).message})`);
+      }
+      credentials = { username: o.user, password };
+    }
+    let configCa: string | undefined;
+    if (o.configCa !== undefined) {
+      try {
+        configCa = readFileSync(o.configCa, 'utf8');
+      } catch (e) {
+        throw new ConfigError(`--config-ca: cannot read ${o.configCa} (${(e as Error).message})`);
+      }
+    }
+    c.reload = {
+      listen: parseHostPort(o.listen, '--listen'),
+      bootstrap,
+      dataDir: o.dataDir ?? join(homedir(), '.p2psip', o.overlay),
+      client: o.client === true,
+      configSource: o.config,
+      configCa,
+      credentials,
+    };
+  } else if (o.bootstrap || o.config || o.client) {
+    throw new ConfigError('--bootstrap, --config and --client need the overlay (drop --standalone)');
+  }
   return c;
 }
 
 async function up(o: UpOptions): Promise<void> {
   const config = buildConfig(o);
   const logger = pino({ level: config.logLevel, base: undefined }, pino.destination(2));
-  if (o.bootstrap || o.config || o.client) {
-    process.stderr.write('note: --bootstrap, --config and --client need the RELOAD overlay, which is not built yet; running a stand-alone SIP front.\n');
-  }
   const peer = await startPeer(config, logger);
+  if (peer.overlay) {
+    const st = peer.overlay.node.status();
+    const l = peer.overlay.listen;
+    process.stdout.write(
+      `p2psip: overlay ${config.overlay}, Node-ID ${st.nodeId}, ${peer.overlay.node.options.client ? 'client' : `links on ${l ? `${l.host}:${l.port}` : '?'}`}, ${peer.overlay.node.state}` +
+        ` (${config.reload && config.reload.bootstrap.length > 0 ? 'joined through a bootstrap peer' : 'a new overlay'}; identity ${peer.overlay.prepared.source})\n`,
+    );
+  }
   const udp = peer.sipAddresses.find((a) => a.protocol === 'udp');
   process.stdout.write(
     `p2psip: SIP front listening on ${peer.sipAddresses.map(formatAddress).join(', ')}` +
@@ -116,7 +166,7 @@ export function program(): Command {
     .description('run a peer in the foreground; SIGINT/SIGTERM stop it cleanly')
     .option('--overlay <name>', 'overlay name, also the SIP domain served', 'p2psip.local')
     .option('--domain <name>', 'another SIP domain served as local (repeatable)', collect, [])
-    .option('--listen <host:port>', 'overlay link address (overlay not built yet)', '0.0.0.0:6084')
+    .option('--listen <host:port>', 'overlay link address (TLS); port 0 = any free port', '0.0.0.0:6084')
     .option('--sip <host:port>', 'SIP front, UDP and TCP', '0.0.0.0:5060')
     .option('--sip-tls <host:port>', 'SIP over TLS (needs --tls-cert/--tls-key)')
     .option('--sip-ws <host:port>', 'SIP over WebSocket (RFC 7118)')
@@ -126,14 +176,19 @@ export function program(): Command {
     .option('--tls-ca <file>', 'PEM CA bundle to verify TLS peers')
     .option('--http <host:port>', 'dashboard and JSON API', '127.0.0.1:8060')
     .option('--no-http', 'no dashboard / JSON API')
-    .option('--bootstrap <host:port,...>', 'join through these peers (overlay not built yet)')
-    .option('--config <file|url>', 'overlay configuration document (overlay not built yet)')
-    .option('--data-dir <dir>', 'identity and persisted state (overlay not built yet)')
-    .option('--client', 'join as a client (overlay not built yet)')
+    .option('--bootstrap <host:port,...>', 'join through these peers; none = start a new overlay')
+    .option('--config <file|url>', 'overlay configuration document (enrolled overlays); default: self-signed LAN overlay')
+    .option('--config-ca <file>', 'PEM trust anchor of the https configuration / enrollment server')
+    .option('--user <name>', 'enrollment account (with --password-file)')
+    .option('--password-file <file>', 'file holding the enrollment password')
+    .option('--data-dir <dir>', 'identity, certificates, persisted state (default ~/.p2psip/<overlay>)')
+    .option('--client', 'join as a client: use the overlay, never route or store')
+    .option('--standalone', 'SIP front only, no RELOAD overlay (a plain registrar and proxy)')
     .option('--outbound <dns|none|sip-uri>', 'how to reach AoRs outside our domains', 'dns')
     .option('--advertise <host>', 'address to put in Via/Record-Route when --sip is a wildcard')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
     .action(async (o: UpOptions) => up(o));
+  registerEnrollServerCommand(p);
   p.command('status')
     .description("a running peer's state (same data as GET /api/status)")
     .option('--http <host:port>', 'the peer API address', '127.0.0.1:8060')

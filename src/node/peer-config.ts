@@ -36,6 +36,21 @@ export interface PeerConfig {
   /** Host advertised in Via / Record-Route when listening on a wildcard address. */
   advertisedHost: string | undefined;
   logLevel: string;
+  /** The RELOAD overlay (undefined: a stand-alone SIP front, for tests of the SIP stack alone). */
+  reload: ReloadConfig | undefined;
+}
+
+export interface ReloadConfig {
+  /** Overlay link address (default 0.0.0.0:6084; port 0 = any). */
+  listen: HostPort;
+  bootstrap: HostPort[];
+  /** Identity, certificates, persisted state (default ~/.p2psip/<overlay>). */
+  dataDir: string;
+  client: boolean;
+  /** Configuration document: a file or https URL (enrolled overlays). */
+  configSource: string | undefined;
+  configCa: string | undefined;
+  credentials: { username: string; password: string } | undefined;
 }
 
 export function parseHostPort(text: string, what: string): HostPort {
@@ -67,5 +82,6 @@ export function defaultPeerConfig(): PeerConfig {
     outbound: { mode: 'dns' },
     advertisedHost: undefined,
     logLevel: 'info',
+    reload: undefined,
   };
 }

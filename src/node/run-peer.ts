@@ -16,6 +16,7 @@ import type { TransportAddress } from '../sip/transport/types.js';
 import { ConfigError, type PeerConfig } from './peer-config.js';
 import { SipPeer, type SipListen } from './sip-peer.js';
 import { handleApi } from './status-api.js';
+import { startOverlay, type RunningOverlay } from './overlay-service.js';
 
 export interface Logger {
   info(obj: object, msg: string): void;
@@ -28,12 +29,30 @@ export interface RunningPeer {
   advertisedHost: string;
   sipAddresses: TransportAddress[];
   http: RunningHttpServer | undefined;
+  overlay: RunningOverlay | undefined;
   stop(): Promise<void>;
 }
 
 export async function startPeer(config: PeerConfig, logger: Logger): Promise<RunningPeer> {
   const clock = new SystemClock();
   const random = new CryptoRandom();
+  let overlay: RunningOverlay | undefined;
+  if (config.reload !== undefined) {
+    const r = config.reload;
+    overlay = await startOverlay({
+      overlay: config.overlay,
+      listen: r.listen,
+      bootstrap: r.bootstrap,
+      dataDir: r.dataDir,
+      client: r.client,
+      ...(r.configSource === undefined ? {} : { configSource: r.configSource }),
+      ...(r.configCa === undefined ? {} : { configCa: r.configCa }),
+      ...(r.credentials === undefined ? {} : { credentials: r.credentials }),
+      ...(config.advertisedHost === undefined ? {} : { advertiseHost: config.advertisedHost }),
+      onState: (state) => logger.info({ state }, 'overlay state'),
+    });
+    logger.info({ nodeId: overlay.node.status().nodeId, listen: overlay.listen, identity: overlay.prepared.source }, 'joined the overlay');
+  }
   const listen: SipListen[] = [
     { protocol: 'udp', host: config.sip.host, port: config.sip.port },
     { protocol: 'tcp', host: config.sip.host, port: config.sip.port },
@@ -84,6 +103,7 @@ export async function startPeer(config: PeerConfig, logger: Logger): Promise<Run
     clearInterval(sweep);
     load.stop();
     await sip.stop().catch(() => {});
+    await overlay?.node.shutdown().catch(() => {});
     throw err;
   }
   const startedAt = clock.now();
@@ -97,6 +117,7 @@ export async function startPeer(config: PeerConfig, logger: Logger): Promise<Run
       startedAt,
       http: `${h.host}:${h.port}`,
       registrations: () => location.entries(),
+      ...(overlay === undefined ? {} : { overlayNode: overlay.node }),
     };
     http = await startHttpServer(h.host, h.port, (method, url) => handleApi(src, method, url));
     src.http = `${http.host}:${http.port}`;
@@ -106,9 +127,12 @@ export async function startPeer(config: PeerConfig, logger: Logger): Promise<Run
     advertisedHost,
     sipAddresses,
     http,
+    overlay,
     async stop() {
       clearInterval(sweep);
       load.stop();
+      // RFC 6940 §10.9: a clean Leave before the links close
+      await overlay?.leave().catch(() => {});
       await http?.close();
       await sip.stop();
     },

@@ -6,6 +6,8 @@ import type { Clock } from '../lib/clock.js';
 import { formatNameAddr, parseUri } from '../sip/message/index.js';
 import type { Binding } from '../sip/core/location-service.js';
 import type { SipPeer } from './sip-peer.js';
+import type { OverlayNode } from '../reload/overlay/overlay-node.js';
+import { MessageCode, encodePingReq } from '../reload/codec/index.js';
 
 export interface StatusSource {
   overlay: string;
@@ -13,6 +15,8 @@ export interface StatusSource {
   clock: Clock;
   startedAt: number;
   http: string | undefined;
+  /** The RELOAD node, when the peer runs the overlay. */
+  overlayNode?: OverlayNode;
   /** Local bindings (the in-memory location service), for localRegistrations. */
   registrations(): Array<[string, Binding[]]>;
 }
@@ -41,17 +45,21 @@ function bindingView(b: Binding, now: number): object {
 export function statusBody(src: StatusSource): object {
   const now = src.clock.now();
   const regs = src.registrations();
+  const node = src.overlayNode;
+  const ring = node?.status();
+  const ep = node?.endpoint();
   return {
-    nodeId: null,
+    nodeId: ring?.nodeId ?? null,
     overlay: src.overlay,
-    // No overlay yet (standalone SIP front): the ring fields stay empty until the RELOAD topology exists.
-    state: 'standalone',
-    listen: null,
+    state: node?.state ?? 'standalone',
+    client: node?.options.client ?? false,
+    listen: ep === undefined ? null : `${ep.host.includes(':') ? `[${ep.host}]` : ep.host}:${ep.port}`,
     sip: src.peer.addresses.map((a) => `${a.protocol}:${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`),
     http: src.http ?? null,
-    successors: [],
-    predecessors: [],
-    fingers: [],
+    successors: ring?.successors ?? [],
+    predecessors: ring?.predecessors ?? [],
+    fingers: ring?.fingers ?? [],
+    connections: ring?.connections ?? 0,
     storedResources: 0,
     localRegistrations: regs.map(([aor, bindings]) => ({ aor, contacts: bindings.map((b) => bindingView(b, now)) })),
     uptimeSeconds: Math.round((now - src.startedAt) / 1000),
@@ -60,6 +68,16 @@ export function statusBody(src: StatusSource): object {
       transactions: src.peer.transactions.stats(),
       proxy: src.peer.proxy.stats(),
     },
+    overlayStats:
+      node === undefined
+        ? null
+        : {
+            messagesIn: node.counters.messagesIn,
+            messagesOut: node.counters.messagesOut,
+            forwarded: node.counters.forwarded,
+            delivered: node.counters.delivered,
+            dropped: Object.fromEntries(node.counters.drops),
+          },
   };
 }
 
@@ -80,6 +98,18 @@ export async function handleApi(src: StatusSource, method: string, url: URL): Pr
     const bindings = await src.peer.location.lookup(aor);
     return json(200, { aor, contacts: bindings.map((b) => bindingView(b, now)) });
   }
+  if (url.pathname === '/api/overlay/lookup') {
+    // routes a Ping to the peer responsible for a Resource-ID (hex) and says who answered
+    const node = src.overlayNode;
+    if (node === undefined) return json(404, { error: 'this peer runs no overlay (--standalone)' });
+    const hex = url.searchParams.get('id') ?? '';
+    if (!/^[0-9a-fA-F]+$/.test(hex) || hex.length !== node.ring.bytes * 2) return json(400, { error: `id must be ${node.ring.bytes * 2} hex digits` });
+    const t0 = src.clock.now();
+    const a = await node.requestResource(Uint8Array.from(Buffer.from(hex, 'hex')), MessageCode.ping_req, encodePingReq({ padding: new Uint8Array(0) }));
+    const ms = src.clock.now() - t0;
+    if (!a.ok) return json(504, { id: hex, ok: false, error: a.info, errorCode: a.errorCode, ms });
+    return json(200, { id: hex, ok: true, responder: a.responder === undefined ? null : Buffer.from(a.responder).toString('hex'), hops: a.hops, ms });
+  }
   if (url.pathname === '/') {
     return { status: 200, contentType: 'text/html; charset=utf-8', body: dashboardHtml(src) };
   }
@@ -94,6 +124,8 @@ function dashboardHtml(src: StatusSource): string {
     .join('');
   return `<!doctype html><meta charset="utf-8"><title>p2psip ${esc(src.overlay)}</title>
 <h1>p2psip peer — ${esc(src.overlay)}</h1>
+<p>Node-ID: ${esc(src.overlayNode?.status().nodeId ?? 'none (stand-alone)')} — state ${esc(src.overlayNode?.state ?? 'standalone')}</p>
+<p>Successors: ${esc((src.overlayNode?.status().successors ?? []).join(', '))}<br>Predecessors: ${esc((src.overlayNode?.status().predecessors ?? []).join(', '))}</p>
 <p>SIP front: ${src.peer.addresses.map((a) => esc(`${a.protocol}:${a.host}:${a.port}`)).join(', ')}</p>
 <h2>Registrations</h2><table border="1"><tr><th>AoR</th><th>Contacts</th></tr>${rows}</table>
 <p><a href="/api/status">/api/status</a></p>`;

@@ -3,6 +3,8 @@
  * ready line and parses the bound addresses. The process is killed when the test ends.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -13,12 +15,26 @@ export interface PeerProcess {
   /** 'udp' | 'tcp' | … → port */
   sip: Map<string, { host: string; port: number }>;
   http: string | undefined;
+  /** The overlay's Node-ID and link endpoint (absent with --standalone or a client). */
+  nodeId: string | undefined;
+  listen: { host: string; port: number } | undefined;
+  dataDir: string;
   output(): string;
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  stop(signal?: NodeJS.Signals, removeDataDir?: boolean): Promise<number | null>;
 }
 
+/**
+ * Unless the arguments say otherwise, the overlay listens on 127.0.0.1 (any port) and the data
+ * directory is a fresh temporary one, removed when the peer is stopped with `removeDataDir`.
+ */
 export async function startPeerProcess(args: string[], timeoutMs = 20_000): Promise<PeerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'up', ...args], {
+  const extra: string[] = [];
+  const standalone = args.includes('--standalone');
+  if (!standalone && !args.includes('--listen')) extra.push('--listen', '127.0.0.1:0');
+  const given = args.indexOf('--data-dir');
+  const dataDir = given >= 0 ? args[given + 1]! : mkdtempSync(join(tmpdir(), 'p2psip-test-'));
+  if (!standalone && given < 0) extra.push('--data-dir', dataDir);
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'up', ...args, ...extra], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -49,17 +65,28 @@ export async function startPeerProcess(args: string[], timeoutMs = 20_000): Prom
     sip.set(m[1]!, { host: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]) });
   }
   const http = /dashboard http:\/\/([^/]+)\//.exec(ready)?.[1];
+  const ov = /Node-ID ([0-9a-f]+), (?:links on (\S+):(\d+)|client)/.exec(out);
   return {
     child,
     sip,
     http,
+    nodeId: ov?.[1],
+    listen: ov?.[2] === undefined ? undefined : { host: ov[2], port: Number(ov[3]) },
+    dataDir,
     output: () => out,
-    async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode !== null) return child.exitCode;
+    async stop(signal: NodeJS.Signals = 'SIGTERM', removeDataDir = given < 0) {
+      const cleanup = (): void => {
+        if (removeDataDir) rmSync(dataDir, { recursive: true, force: true });
+      };
+      if (child.exitCode !== null || child.signalCode !== null) {
+        cleanup();
+        return child.exitCode;
+      }
       child.kill(signal);
       const t = setTimeout(() => child.kill('SIGKILL'), 5000);
       const code = await exited;
       clearTimeout(t);
+      cleanup();
       return code;
     },
   };
