@@ -18,6 +18,7 @@ import {
   UNFRAGMENTED,
   decodeAttachReqAns,
   decodeErrorResponse,
+  encodeErrorResponse,
   decodeReloadPdu,
   encodeAttachReqAns,
   encodeMessageContents,
@@ -100,7 +101,7 @@ export class OverlayNode implements OverlayLinksUser {
   private closed = false;
 
   constructor(
-    private readonly deps: OverlayNodeDeps,
+    private deps: OverlayNodeDeps,
     nodeId: Uint8Array,
     options: Partial<OverlayOptions> & { overlayName: string },
   ) {
@@ -194,6 +195,21 @@ export class OverlayNode implements OverlayLinksUser {
     if (this.stateValue === s) return;
     this.stateValue = s;
     this.deps.events?.onState?.(s);
+  }
+
+  /** ChordHost: the neighbour table changed (storage follows it: replicas, migration). */
+  neighboursChanged(successors: readonly bigint[], predecessors: readonly bigint[]): void {
+    this.deps.events?.onNeighboursChanged?.(successors, predecessors);
+  }
+
+  /** ChordHost: Probe num_resources. */
+  storedResources(): number {
+    return this.deps.events?.storedResources?.() ?? 0;
+  }
+
+  /** Sets the event receivers (storage, usages) after construction. */
+  setEvents(events: OverlayEvents): void {
+    this.deps.events = { ...this.deps.events, ...events };
   }
 
   /** The ring as /api/status shows it. */
@@ -559,7 +575,7 @@ export class OverlayNode implements OverlayLinksUser {
   private async answerRequest(h: ForwardingHeader, contents: MessageContents, from: bigint | undefined, signer: SignerInfo | undefined): Promise<void> {
     const cached = this.replies.get(h.transactionId);
     if (cached !== undefined) {
-      this.sendAnswer(h, from, cached);
+      this.sendAnswer(h, from, cached.contents, cached.extraCertificates);
       return;
     }
     const firstVia = h.viaList[0];
@@ -571,9 +587,16 @@ export class OverlayNode implements OverlayLinksUser {
     } catch (e) {
       reply = { error: ReloadErrorCode.InvalidMessage, info: e instanceof Error ? e.message : String(e) };
     }
-    const out: MessageContents = 'error' in reply ? errorContents(reply.error, reply.info) : { messageCode: reply.code, body: reply.body, extensions: [] };
-    this.replies.set(h.transactionId, out);
-    this.sendAnswer(h, from, out);
+    let out: MessageContents;
+    if ('error' in reply) {
+      out = errorContents(reply.error, reply.info);
+      if (reply.errorInfo !== undefined) out = { messageCode: MessageCode.error, body: encodeErrorResponse({ errorCode: reply.error, errorInfo: reply.errorInfo }), extensions: [] };
+    } else {
+      out = { messageCode: reply.code, body: reply.body, extensions: [] };
+    }
+    const extra = 'error' in reply ? undefined : reply.extraCertificates;
+    this.replies.set(h.transactionId, out, extra);
+    this.sendAnswer(h, from, out, extra);
   }
 
   private dispatch(req: InboundRequest): HandlerReply | Promise<HandlerReply> {
@@ -617,7 +640,7 @@ export class OverlayNode implements OverlayLinksUser {
   }
 
   /** Sends an answer back along the reversed Via List (RFC 6940 §6.2.2). */
-  private sendAnswer(req: ForwardingHeader, from: bigint | undefined, contents: MessageContents): void {
+  private sendAnswer(req: ForwardingHeader, from: bigint | undefined, contents: MessageContents, extraCertificates?: readonly Uint8Array[]): void {
     const header = this.newHeader(req.transactionId, []);
     if (from === undefined) {
       // answered locally: hand it straight to the waiting request
@@ -627,7 +650,7 @@ export class OverlayNode implements OverlayLinksUser {
     header.destinationList = [{ type: 'node', nodeId: this.ring.toBytes(from) }, ...req.viaList.slice().reverse()];
     let payload: Uint8Array;
     try {
-      payload = this.signedPayload(header, contents);
+      payload = this.signedPayload(header, contents, extraCertificates);
     } catch {
       payload = this.signedPayload(header, errorContents(ReloadErrorCode.ResponseTooLarge, 'answer too large'));
     }
@@ -723,9 +746,9 @@ export class OverlayNode implements OverlayLinksUser {
     };
   }
 
-  private signedPayload(header: ForwardingHeader, contents: MessageContents): Uint8Array {
+  private signedPayload(header: ForwardingHeader, contents: MessageContents, extraCertificates?: readonly Uint8Array[]): Uint8Array {
     const c = encodeMessageContents(contents, this.codecOptions());
-    const block = encodeSecurityBlock(this.deps.security.sign(header, c), this.codecOptions());
+    const block = encodeSecurityBlock(this.deps.security.sign(header, c, extraCertificates), this.codecOptions());
     const out = new Uint8Array(c.length + block.length);
     out.set(c, 0);
     out.set(block, c.length);

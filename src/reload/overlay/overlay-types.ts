@@ -50,8 +50,8 @@ export interface SignerInfo {
 export interface OverlaySecurity {
   /** The Node-IDs a link peer may use, from the certificate it presented; an Error refuses the link. */
   identifyPeer(certificate: Uint8Array | undefined): Uint8Array[] | Error;
-  /** The security block of a message this node originates. */
-  sign(header: ForwardingHeader, contents: Uint8Array): SecurityBlock;
+  /** The security block of a message this node originates (`extraCertificates` join our own in the bag). */
+  sign(header: ForwardingHeader, contents: Uint8Array, extraCertificates?: readonly Uint8Array[]): SecurityBlock;
   /** Verifies a message destined to this node; the signer, or a reason to refuse it. */
   verify(header: ForwardingHeader, contents: Uint8Array, block: SecurityBlock): { ok: true; signer: SignerInfo | undefined } | { ok: false; info: string };
 }
@@ -77,7 +77,14 @@ export interface InboundRequest {
 }
 
 /** What a request handler returns. */
-export type HandlerReply = { code: number; body: Uint8Array } | { error: ReloadErrorCode; info: string };
+/**
+ * What a request handler returns. `extraCertificates` go into the answer's certificate bag (e.g. the
+ * signers of StoredData in a FetchAns, RFC 6940 §6.3.4); `errorInfo` replaces the text of an error
+ * (e.g. the encoded StoreAns of Error_Generation_Counter_Too_Low, RFC 6940 §7.4.1.2).
+ */
+export type HandlerReply =
+  | { code: number; body: Uint8Array; extraCertificates?: readonly Uint8Array[] }
+  | { error: ReloadErrorCode; info: string; errorInfo?: Uint8Array };
 
 export type RequestHandler = (req: InboundRequest) => HandlerReply | Promise<HandlerReply>;
 
@@ -150,4 +157,6 @@ export interface OverlayEvents {
   onState?(state: OverlayState): void;
   /** The neighbour table changed (replication and data migration follow it, RFC 6940 §10.7.3). */
   onNeighboursChanged?(successors: readonly bigint[], predecessors: readonly bigint[]): void;
+  /** Number of resources stored here (Probe num_resources, /api/status). */
+  storedResources?(): number;
 }
