@@ -11,6 +11,8 @@ import { signerIdentityFor } from './signer-identity.js';
  * resource_id || kind || storage_time || StoredDataValue || SignerIdentity.
  * resource_id is the Resource-ID's raw bytes (no length prefix, as NodeIds in §6.3.4), kind a
  * uint32, storage_time a uint64, StoredDataValue and SignerIdentity in their wire encoding.
+ * RFC 6940 §7.4.2.2: an array entry's index is set to 0 before the signature is computed, so a
+ * value appended with index 0xffffffff still verifies at the index the storing peer gave it.
  */
 export function storedDataSignatureInput(
   resourceId: Uint8Array,
@@ -23,7 +25,8 @@ export function storedDataSignatureInput(
   w.bytes(resourceId, 'resource_id');
   w.u32(kind, 'kind');
   w.u64(storageTime, 'storage_time');
-  w.scoped('value', () => writeModelEntry(w, value, writeDataValue));
+  const signed: StoredDataValue = value.model === 'array' ? { ...value, index: 0 } : value;
+  w.scoped('value', () => writeModelEntry(w, signed, writeDataValue));
   w.scoped('identity', () => writeSignerIdentity(w, identity));
   return w.finish();
 }
