@@ -2,7 +2,8 @@
  * The location service behind the registrar and proxy (RFC 3261 §10, §16.5). In-memory for a
  * stand-alone peer; the overlay (SIP usage, RFC 7904) provides another implementation later.
  */
-import type { NameAddr } from '../message/types.js';
+import { P2psipError } from '../../lib/errors.js';
+import type { NameAddr, SipRequest } from '../message/types.js';
 import type { TransportAddress } from '../transport/types.js';
 
 /** One contact bound to an address-of-record. */
@@ -40,8 +41,27 @@ export type BindingUpdateResult =
 export interface LocationService {
   /** Applies a REGISTER atomically and returns the AoR's current bindings. */
   update(aor: string, change: BindingChange): Promise<BindingUpdateResult>;
-  /** Current, unexpired bindings of an AoR, highest q first. */
-  lookup(aor: string): Promise<Binding[]>;
+  /**
+   * Current, unexpired bindings of an AoR, highest q first. `request` is the request being routed
+   * (a distributed location service may look at it); a rejection with a LocationLookupError is
+   * answered with its status, any other with 503.
+   */
+  lookup(aor: string, request?: SipRequest): Promise<Binding[]>;
   /** Number of AoRs with at least one binding (for /api/status). */
   size(): number;
+}
+
+/** A lookup that failed with a definite SIP answer (e.g. 480 unreachable, 408 timeout). */
+export class LocationLookupError extends P2psipError {
+  constructor(
+    code: string,
+    message: string,
+    /** SIP status to answer with (400..699). */
+    readonly status: number,
+    /** Reason phrase (RFC 3261 §21), the message is appended to it. */
+    readonly reason: string,
+  ) {
+    super(code, message);
+    this.name = 'LocationLookupError';
+  }
 }

@@ -13,7 +13,7 @@ import type { ClientTransaction, ClientTransactionUser, ServerTransaction, Trans
 import type { InboundMessage, OutboundTarget, SipTransport, TransportAddress, TransportProtocol } from '../transport/types.js';
 import { forwardRequest, popRoute, strictRouteRewrite, topRoute } from './forward-request.js';
 import type { LocalIdentity } from './local-identity.js';
-import type { Binding, LocationService } from './location-service.js';
+import { LocationLookupError, type Binding, type LocationService } from './location-service.js';
 import { isLoop, proxyBranch } from './loop-detection.js';
 import type { ProxyTarget } from './proxy-target.js';
 import type { Registrar } from './registrar.js';
@@ -210,8 +210,9 @@ export class ProxyCore implements TransactionUser {
     if (aor === undefined) return this.reply(tx, 404, 'Not Found', toTag);
     let bindings: Binding[];
     try {
-      bindings = await this.deps.location.lookup(aor);
+      bindings = await this.deps.location.lookup(aor, req);
     } catch (err) {
+      if (err instanceof LocationLookupError) return this.reply(tx, err.status, `${err.reason} - ${err.message}`, toTag);
       return this.reply(tx, 503, `Service Unavailable - Location service: ${String(err)}`, toTag);
     }
     if (bindings.length === 0) return this.reply(tx, 404, 'Not Found', toTag);

@@ -1,0 +1,37 @@
+/**
+ * The answering side of AppAttach for SIP (RFC 6940 §6.5.2): every peer answers application
+ * 5060 with its SIP front's addresses; any other application is refused.
+ */
+import type { Random } from '../../lib/random.js';
+import { MessageCode, ReloadErrorCode, decodeAppAttachReqAns, encodeAppAttachReqAns } from '../../reload/codec/index.js';
+import type { HandlerReply, InboundRequest } from '../../reload/overlay/overlay-types.js';
+import type { TransportAddress } from '../../sip/transport/types.js';
+import { SIP_APPLICATION_ID, sipCandidates } from './sip-app-attach.js';
+
+export interface AppAttachHandlerDeps {
+  random: Random;
+  /** The SIP front's reachable addresses now (wildcards already replaced by the advertised host). */
+  sipAddresses: () => readonly TransportAddress[];
+}
+
+const PASSIVE = new TextEncoder().encode('passive');
+
+export function appAttachHandler(deps: AppAttachHandlerDeps): (req: InboundRequest) => HandlerReply {
+  return (req) => {
+    const d = decodeAppAttachReqAns(req.body);
+    if (!d.ok) return { error: ReloadErrorCode.InvalidMessage, info: `AppAttach: ${d.error.message}` };
+    if (d.value.application !== SIP_APPLICATION_ID) {
+      return { error: ReloadErrorCode.Forbidden, info: `AppAttach: application ${d.value.application} is not served here (only ${SIP_APPLICATION_ID})` };
+    }
+    const candidates = sipCandidates(deps.sipAddresses());
+    if (candidates.length === 0) return { error: ReloadErrorCode.NotFound, info: 'AppAttach: no SIP front address to offer' };
+    const body = encodeAppAttachReqAns({
+      ufrag: deps.random.bytes(8),
+      password: deps.random.bytes(16),
+      application: SIP_APPLICATION_ID,
+      role: PASSIVE,
+      candidates,
+    });
+    return { code: MessageCode.app_attach_ans, body };
+  };
+}

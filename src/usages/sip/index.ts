@@ -1,0 +1,14 @@
+export { MAX_AOR_LENGTH, aorResourceId, aorResourceName, isOverlayAor } from './aor-resource-id.js';
+export { appAttachHandler } from './app-attach-handler.js';
+export type { AppAttachHandlerDeps } from './app-attach-handler.js';
+export { MemoryRegistrationStore } from './memory-registration-store.js';
+export { DEFAULT_OVERLAY_LOCATION_OPTIONS, OverlayLocationService, PEER_MARK } from './overlay-location-service.js';
+export type { OverlayLocationDeps, OverlayLocationOptions, OverlayLocationStats } from './overlay-location-service.js';
+export { SIP_REGISTRATION_KIND_ID } from './registration-directory.js';
+export type { RegistrationDirectory, RegistrationEntry } from './registration-directory.js';
+export { SIP_APPLICATION_ID, sipAddressOf, sipCandidates } from './sip-app-attach.js';
+export { DEFAULT_LOCATOR_OPTIONS, SipPeerLocator } from './sip-peer-locator.js';
+export type { LocateResult, OverlayRequest, SipPeerLocatorDeps, SipPeerLocatorOptions } from './sip-peer-locator.js';
+export { SipUsage } from './sip-usage.js';
+export type { SipUsageDeps, SipUsageOptions, SipUsageOverlay } from './sip-usage.js';
+export { SipUsageError } from './sip-usage-error.js';

@@ -1,0 +1,241 @@
+/**
+ * The SIP usage's location service (RFC 7904): a decorator of the peer's own LocationService.
+ * - update (REGISTER): the binding is kept locally as before, and for an overlay AoR the peer
+ *   stores `sip_registration_route` (destination list = our Node-ID) under the AoR, lifetime
+ *   following the registration; a refresh extends it, the last binding gone withdraws it.
+ * - lookup (a request to route): local bindings first; otherwise the overlay's registrations,
+ *   each registered peer located by AppAttach, and one target per peer: its SIP front, with the
+ *   Request-URI `sip:user@<peer address>;p2psip=peer`. A request carrying that mark came from a
+ *   peer: it is delivered to local bindings only, never sent back into the overlay (no loops).
+ */
+import type { Clock } from '../../lib/clock.js';
+import type { SipRegistration } from '../../reload/codec/index.js';
+import { hasParam, isSipUri } from '../../sip/message/index.js';
+import type { SipRequest, SipUri } from '../../sip/message/types.js';
+import type { Binding, BindingChange, BindingUpdateResult, LocationService } from '../../sip/core/location-service.js';
+import { LocationLookupError } from '../../sip/core/location-service.js';
+import { isOverlayAor } from './aor-resource-id.js';
+import type { RegistrationDirectory } from './registration-directory.js';
+import type { LocateResult } from './sip-peer-locator.js';
+
+/** URI parameter marking a request forwarded by a peer to the peer its callee registered at. */
+export const PEER_MARK = 'p2psip';
+
+export interface OverlayLocationDeps {
+  clock: Clock;
+  /** The peer's own bindings (MemoryLocationService). */
+  inner: LocationService;
+  directory: RegistrationDirectory;
+  locate: (nodeId: Uint8Array) => Promise<LocateResult>;
+  /** The overlay name: AoRs `sip:user@<overlayName>` live in the overlay. */
+  overlayName: string;
+  selfNodeId: Uint8Array;
+  logger?: { warn(obj: object, msg: string): void };
+}
+
+export interface OverlayLocationOptions {
+  /** Longest wait for the overlay's answer to a lookup, ms (default 5,000; then 408). */
+  lookupTimeoutMs: number;
+  /** Most registered peers tried for one request (default 8). */
+  maxPeers: number;
+  /** sip_registration_uri indirections followed (default 2). */
+  maxUriHops: number;
+  /** A refresh that moves the stored expiry by less than this is not re-stored, s (default 30). */
+  refreshSlackSec: number;
+}
+
+export const DEFAULT_OVERLAY_LOCATION_OPTIONS: Readonly<OverlayLocationOptions> = Object.freeze({
+  lookupTimeoutMs: 5_000,
+  maxPeers: 8,
+  maxUriHops: 2,
+  refreshSlackSec: 30,
+});
+
+export interface OverlayLocationStats {
+  published: number;
+  withdrawn: number;
+  publishFailures: number;
+  overlayLookups: number;
+}
+
+const utf8d = new TextDecoder();
+
+export class OverlayLocationService implements LocationService {
+  private readonly options: OverlayLocationOptions;
+  /** AoR → absolute expiry (ms) of what we stored. */
+  private readonly published = new Map<string, number>();
+  private readonly work = new Set<Promise<void>>();
+  readonly stats: OverlayLocationStats = { published: 0, withdrawn: 0, publishFailures: 0, overlayLookups: 0 };
+
+  constructor(
+    private readonly deps: OverlayLocationDeps,
+    options: Partial<OverlayLocationOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_OVERLAY_LOCATION_OPTIONS, ...options };
+  }
+
+  async update(aor: string, change: BindingChange): Promise<BindingUpdateResult> {
+    const r = await this.deps.inner.update(aor, change);
+    if (r.ok && isOverlayAor(aor, this.deps.overlayName)) this.sync(aor, r.bindings);
+    return r;
+  }
+
+  size(): number {
+    return this.deps.inner.size();
+  }
+
+  async lookup(aor: string, request?: SipRequest): Promise<Binding[]> {
+    const local = await this.deps.inner.lookup(aor);
+    if (local.length > 0 || !isOverlayAor(aor, this.deps.overlayName)) return local;
+    if (request !== undefined && isSipUri(request.uri) && hasParam(request.uri.params, PEER_MARK)) return [];
+    this.stats.overlayLookups++;
+    const nodes = await this.registeredNodes(aor);
+    if (nodes.length === 0) return [];
+    const located = await Promise.all(nodes.map((n) => this.deps.locate(n)));
+    const user = request !== undefined && isSipUri(request.uri) && request.uri.user !== undefined ? request.uri.user : escapeUser(aor);
+    const now = this.deps.clock.now();
+    const bindings: Binding[] = [];
+    const seen = new Set<string>();
+    for (const r of located) {
+      if (!r.ok) continue;
+      const key = `${r.address.protocol}:${r.address.host}:${r.address.port}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      bindings.push(peerBinding(aor, user, r.address, now));
+    }
+    if (bindings.length === 0) {
+      const why = located.map((r) => (r.ok ? '' : r.info)).filter((s) => s !== '')[0] ?? 'no address';
+      throw new LocationLookupError('peer-unreachable', `registered peer unreachable (${why})`, 480, 'Temporarily Unavailable');
+    }
+    return bindings;
+  }
+
+  /** Withdraws every registration we stored (clean shutdown); waits for pending stores first. */
+  async withdrawAll(): Promise<void> {
+    await Promise.allSettled([...this.work]);
+    const aors = [...this.published.keys()];
+    this.published.clear();
+    await Promise.allSettled(aors.map((aor) => this.deps.directory.withdraw(aor).then(() => void this.stats.withdrawn++)));
+  }
+
+  /** Resolves when every background store/withdraw started so far has finished (tests). */
+  async idle(): Promise<void> {
+    while (this.work.size > 0) await Promise.allSettled([...this.work]);
+  }
+
+  /** AoRs we have stored, with their stored expiry (for /api/status). */
+  publishedAors(): Array<[string, number]> {
+    return [...this.published.entries()];
+  }
+
+  private sync(aor: string, bindings: readonly Binding[]): void {
+    const now = this.deps.clock.now();
+    const expiresAt = Math.max(0, ...bindings.map((b) => b.expiresAt));
+    const stored = this.published.get(aor);
+    if (bindings.length === 0 || expiresAt <= now) {
+      if (stored === undefined) return;
+      this.published.delete(aor);
+      this.track(this.deps.directory.withdraw(aor).then(() => void this.stats.withdrawn++), aor, 'withdraw');
+      return;
+    }
+    if (stored !== undefined && stored > now && Math.abs(stored - expiresAt) < this.options.refreshSlackSec * 1000) return;
+    this.published.set(aor, expiresAt);
+    const lifetimeSec = Math.ceil((expiresAt - now) / 1000);
+    const value: SipRegistration = { type: 'route', contactPrefs: new Uint8Array(0), destinationList: [{ type: 'node', nodeId: this.deps.selfNodeId }] };
+    this.track(
+      this.deps.directory.publish(aor, value, lifetimeSec).then(() => void this.stats.published++),
+      aor,
+      'publish',
+      () => {
+        // Not stored: forget it so that the next REGISTER refresh tries again.
+        if (this.published.get(aor) === expiresAt) this.published.delete(aor);
+      },
+    );
+  }
+
+  private track(p: Promise<void>, aor: string, what: string, onFail?: () => void): void {
+    const tracked = p.catch((e: unknown) => {
+      this.stats.publishFailures++;
+      onFail?.();
+      this.deps.logger?.warn({ aor, err: e instanceof Error ? e.message : String(e) }, `SIP usage: ${what} failed`);
+    });
+    this.work.add(tracked);
+    void tracked.finally(() => this.work.delete(tracked));
+  }
+
+  /** Node-IDs the AoR is registered at (ours excluded), following sip_registration_uri (RFC 7904 §3.2). */
+  private async registeredNodes(aor: string): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
+    const seen = new Set<string>();
+    let aors = [aor];
+    const visited = new Set<string>(aors);
+    for (let hop = 0; hop <= this.options.maxUriHops && aors.length > 0; hop++) {
+      const next: string[] = [];
+      for (const a of aors) {
+        for (const e of await this.fetch(a)) {
+          if (e.value.type === 'route') {
+            const last = [...e.value.destinationList].reverse().find((d) => d.type === 'node');
+            const id = last?.type === 'node' ? last.nodeId : e.nodeId;
+            const key = Buffer.from(id).toString('hex');
+            if (seen.has(key) || sameBytes(id, this.deps.selfNodeId)) continue;
+            seen.add(key);
+            if (out.length < this.options.maxPeers) out.push(id);
+          } else if (e.value.type === 'uri') {
+            const target = utf8d.decode(e.value.uri).trim();
+            if (isOverlayAor(target, this.deps.overlayName) && !visited.has(target)) {
+              visited.add(target);
+              next.push(target);
+            }
+          }
+        }
+      }
+      aors = next;
+    }
+    return out;
+  }
+
+  private fetch(aor: string): Promise<Array<{ nodeId: Uint8Array; value: SipRegistration }>> {
+    let timer: { cancel(): void } | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = this.deps.clock.setTimer(this.options.lookupTimeoutMs, () =>
+        reject(new LocationLookupError('overlay-timeout', `the overlay did not answer within ${this.options.lookupTimeoutMs} ms`, 408, 'Request Timeout')),
+      );
+    });
+    const fetched = this.deps.directory.lookup(aor).catch((e: unknown) => {
+      throw new LocationLookupError('overlay-error', `overlay lookup failed: ${e instanceof Error ? e.message : String(e)}`, 503, 'Service Unavailable');
+    });
+    return Promise.race([fetched, timeout]).finally(() => timer?.cancel());
+  }
+}
+
+function peerBinding(aor: string, user: string, address: { protocol: 'udp' | 'tcp' | string; host: string; port: number }, now: number): Binding {
+  const params = [{ name: PEER_MARK, value: 'peer' }];
+  if (address.protocol === 'tcp') params.unshift({ name: 'transport', value: 'tcp' });
+  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+  const uri: SipUri = { scheme: 'sip', user, password: undefined, host, port: address.port, params, headers: undefined };
+  return {
+    aor,
+    contact: { displayName: undefined, uri, params: [] },
+    expiresAt: now + 60_000,
+    q: 1,
+    callId: '',
+    cseq: 0,
+    source: { protocol: address.protocol === 'tcp' ? 'tcp' : 'udp', host: address.host, port: address.port },
+    flowId: undefined,
+  };
+}
+
+/** The user part of a canonical AoR, %-escaped for a URI (RFC 3261 §25.1 user). */
+function escapeUser(aor: string): string {
+  const at = aor.lastIndexOf('@');
+  const user = aor.slice(aor.indexOf(':') + 1, at);
+  return user.replace(/[^A-Za-z0-9\-_.!~*'()&=+$,;?/]/g, (c) =>
+    [...new TextEncoder().encode(c)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+  );
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
