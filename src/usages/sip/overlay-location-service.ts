@@ -91,18 +91,21 @@ export class OverlayLocationService implements LocationService {
     this.stats.overlayLookups++;
     const nodes = await this.registeredNodes(aor);
     if (nodes.length === 0) return [];
-    const located = await Promise.all(nodes.map((n) => this.deps.locate(n)));
-    const user = request !== undefined && isSipUri(request.uri) && request.uri.user !== undefined ? request.uri.user : escapeUser(aor);
+    const located = await Promise.all(nodes.map((n) => this.deps.locate(n.nodeId)));
+    const asked = request !== undefined && isSipUri(request.uri) && request.uri.user !== undefined ? request.uri.user : escapeUser(aor);
     const now = this.deps.clock.now();
     const bindings: Binding[] = [];
     const seen = new Set<string>();
-    for (const r of located) {
-      if (!r.ok) continue;
-      const key = `${r.address.protocol}:${r.address.host}:${r.address.port}`;
-      if (seen.has(key)) continue;
+    located.forEach((r, i) => {
+      const via = nodes[i]!.aor;
+      if (!r.ok) return;
+      // The peer knows the user under the AoR it registered (a sip_registration_uri target may differ).
+      const user = via === aor ? asked : escapeUser(via);
+      const key = `${r.address.protocol}:${r.address.host}:${r.address.port}:${user}`;
+      if (seen.has(key)) return;
       seen.add(key);
       bindings.push(peerBinding(aor, user, r.address, now));
-    }
+    });
     if (bindings.length === 0) {
       const why = located.map((r) => (r.ok ? '' : r.info)).filter((s) => s !== '')[0] ?? 'no address';
       throw new LocationLookupError('peer-unreachable', `registered peer unreachable (${why})`, 480, 'Temporarily Unavailable');
@@ -164,8 +167,8 @@ export class OverlayLocationService implements LocationService {
   }
 
   /** Node-IDs the AoR is registered at (ours excluded), following sip_registration_uri (RFC 7904 §3.2). */
-  private async registeredNodes(aor: string): Promise<Uint8Array[]> {
-    const out: Uint8Array[] = [];
+  private async registeredNodes(aor: string): Promise<Array<{ nodeId: Uint8Array; aor: string }>> {
+    const out: Array<{ nodeId: Uint8Array; aor: string }> = [];
     const seen = new Set<string>();
     let aors = [aor];
     const visited = new Set<string>(aors);
@@ -176,10 +179,10 @@ export class OverlayLocationService implements LocationService {
           if (e.value.type === 'route') {
             const last = [...e.value.destinationList].reverse().find((d) => d.type === 'node');
             const id = last?.type === 'node' ? last.nodeId : e.nodeId;
-            const key = Buffer.from(id).toString('hex');
+            const key = `${Buffer.from(id).toString('hex')} ${a}`;
             if (seen.has(key) || sameBytes(id, this.deps.selfNodeId)) continue;
             seen.add(key);
-            if (out.length < this.options.maxPeers) out.push(id);
+            if (out.length < this.options.maxPeers) out.push({ nodeId: id, aor: a });
           } else if (e.value.type === 'uri') {
             const target = utf8d.decode(e.value.uri).trim();
             if (isOverlayAor(target, this.deps.overlayName) && !visited.has(target)) {
