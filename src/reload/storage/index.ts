@@ -21,3 +21,23 @@ export type { StorageFailure } from './storage-failure.js';
 export { ARRAY_APPEND, planStore } from './store-handler.js';
 export type { StoreContext, StorePlan, StorePlanEnv } from './store-handler.js';
 export type { StoredDataVerification, StoredDataVerifier } from './stored-data-verifier.js';
+export { BagSharingSecurity, MAX_LEARNED_PER_MESSAGE } from './bag-sharing-security.js';
+export { OverlayStorage } from './overlay-storage.js';
+export type {
+  ClientFetchResult,
+  ClientStatResult,
+  ClientStoreResult,
+  FetchedValue,
+  OverlayStorageDeps,
+  OverlayStorageOptions,
+  ResourceRef,
+  StorageRequestFailure,
+  ValueSelector,
+} from './overlay-storage.js';
+export { DEFAULT_REPLICA_MAINTAINER_OPTIONS, ReplicaMaintainer } from './replica-maintainer.js';
+export type { ReplicaCounters, ReplicaMaintainerDeps, ReplicaMaintainerOptions } from './replica-maintainer.js';
+export type { StorageCredentials } from './storage-credentials.js';
+export { MAX_FETCH_BAG_CERTIFICATES, StorageRequestHandlers } from './storage-request-handlers.js';
+export type { StorageHandlerDeps } from './storage-request-handlers.js';
+export { CERTIFICATE_BY_NODE, CERTIFICATE_BY_USER, publishCertificate } from './certificate-publisher.js';
+export type { PublishResult } from './certificate-publisher.js';

@@ -1,0 +1,227 @@
+import type { Clock } from '../../lib/clock.js';
+import {
+  MessageCode,
+  ReloadErrorCode,
+  decodeFetchAns,
+  decodeStatAns,
+  decodeStoreAns,
+  encodeFetchReq,
+  encodeStatReq,
+  encodeStoreReq,
+} from '../codec/index.js';
+import type { BodyCodecOptions, StatKindResponse, StoreAns, StoredData, StoredDataSpecifier, StoredDataValue } from '../codec/index.js';
+import type { OverlayNode } from '../overlay/overlay-node.js';
+import type { AccessIdentity } from './access-identity.js';
+import { checkAccessPolicy } from './access-policy.js';
+import type { HashResourceName } from './access-policy.js';
+import type { BagSharingSecurity } from './bag-sharing-security.js';
+import type { KindDefinition } from './kind.js';
+import { ReplicaMaintainer } from './replica-maintainer.js';
+import type { ReplicaMaintainerOptions } from './replica-maintainer.js';
+import type { StorageCredentials } from './storage-credentials.js';
+import type { StorageEngine, StorageSummary } from './storage-engine.js';
+import { StorageError } from './storage-error.js';
+import { StorageRequestHandlers } from './storage-request-handlers.js';
+
+export interface OverlayStorageDeps {
+  node: OverlayNode;
+  engine: StorageEngine;
+  clock: Clock;
+  /** Milliseconds since 1970 for storage_time (RFC 6940 §7.2); `() => Date.now()` in real peers. */
+  wallClock: () => number;
+  credentials: StorageCredentials;
+  /** The security the node was built with (bag sharing for replica Stores and answers). */
+  security: Pick<BagSharingSecurity, 'withCertificates'>;
+  kinds: (kindId: number) => KindDefinition | undefined;
+  hashResourceName: HashResourceName;
+}
+
+export interface OverlayStorageOptions extends ReplicaMaintainerOptions {
+  /** Lifetime of values this node stores when the caller gives none (seconds, default 3600). */
+  defaultLifetime?: number;
+}
+
+/** What a client Store, Fetch or Stat failed with: the RELOAD error (0: no answer) and its text. */
+export interface StorageRequestFailure {
+  ok: false;
+  errorCode: number;
+  info: string;
+}
+
+export type ClientStoreResult = { ok: true; answer: StoreAns; responder: Uint8Array | undefined } | StorageRequestFailure;
+
+/** A fetched value whose signature verified and whose signer the Kind's policy allows (RFC 6940 §7.1, §7.3). */
+export interface FetchedValue {
+  data: StoredData;
+  signer: AccessIdentity;
+}
+
+export type ClientFetchResult =
+  | { ok: true; generation: bigint; values: FetchedValue[]; rejected: Array<{ data: StoredData; info: string }>; responder: Uint8Array | undefined }
+  | StorageRequestFailure;
+
+export type ClientStatResult = { ok: true; kind: StatKindResponse | undefined; responder: Uint8Array | undefined } | StorageRequestFailure;
+
+/** Which values of a Kind a Fetch or Stat asks for (RFC 6940 §7.4.2.1); the model is the Kind's. */
+export type ValueSelector = { indices?: Array<{ first: number; last: number }>; keys?: Uint8Array[]; generation?: bigint };
+
+/** Where to store / fetch: a Resource-ID, or a Resource Name hashed by the overlay. */
+export type ResourceRef = { resourceId: Uint8Array } | { resourceName: string | Uint8Array };
+
+/**
+ * RELOAD storage in the overlay (RFC 6940 §7, §10.4, §10.7.3): the {@link StorageEngine} of this
+ * peer answering Store/Fetch/Stat/Find, replication and migration under churn, and the client
+ * API usages build on (signs values with our identity, verifies fetched ones).
+ */
+export class OverlayStorage {
+  readonly replicas: ReplicaMaintainer;
+  private readonly handlers: StorageRequestHandlers;
+  private readonly codec: BodyCodecOptions;
+  private readonly defaultLifetime: number;
+  private lastStorageTime = 0n;
+
+  constructor(
+    private readonly deps: OverlayStorageDeps,
+    options: OverlayStorageOptions = {},
+  ) {
+    const { node } = deps;
+    this.defaultLifetime = options.defaultLifetime ?? 3600;
+    this.codec = { maxMessageSize: node.options.maxMessageSize, nodeIdLength: node.options.nodeIdLength, dataModelOf: (k) => deps.kinds(k)?.dataModel };
+    this.replicas = new ReplicaMaintainer({ node, engine: deps.engine, clock: deps.clock, credentials: deps.credentials, security: deps.security, codec: this.codec }, options);
+    this.handlers = new StorageRequestHandlers({
+      node,
+      engine: deps.engine,
+      credentials: deps.credentials,
+      codec: this.codec,
+      onReplicate: (req) => this.replicas.replicate(req),
+    });
+  }
+
+  /** Registers the request handlers and follows the neighbour table. Call before the node starts. */
+  attach(): void {
+    this.handlers.register();
+    this.deps.node.setEvents({
+      onNeighboursChanged: (successors) => this.replicas.onNeighboursChanged(successors),
+      storedResources: () => this.deps.engine.summary().resources,
+    });
+  }
+
+  get engine(): StorageEngine {
+    return this.deps.engine;
+  }
+
+  summary(): StorageSummary {
+    return this.deps.engine.summary();
+  }
+
+  /** The Resource-ID of a Resource Name (RFC 6940 §5.2). */
+  resourceId(ref: ResourceRef): Uint8Array {
+    if ('resourceId' in ref) return ref.resourceId;
+    const name = typeof ref.resourceName === 'string' ? new TextEncoder().encode(ref.resourceName) : ref.resourceName;
+    return this.deps.hashResourceName(name);
+  }
+
+  private kind(kindId: number): KindDefinition {
+    const def = this.deps.kinds(kindId);
+    if (def === undefined) throw new StorageError('STORAGE_UNKNOWN_KIND', `Kind-ID 0x${kindId.toString(16)} is not in the configuration`);
+    return def;
+  }
+
+  /** A storage_time after every one we used (RFC 6940 §7: later values replace earlier ones). */
+  private storageTime(): bigint {
+    const now = BigInt(Math.floor(this.deps.wallClock()));
+    this.lastStorageTime = now > this.lastStorageTime ? now : this.lastStorageTime + 1n;
+    return this.lastStorageTime;
+  }
+
+  /**
+   * RFC 6940 §7.4.1: signs `values` (each a StoredDataValue of the Kind's model; array index
+   * 0xffffffff appends) and stores them at the responsible peer. `generation` 0 = unconditional.
+   * Throws {@link StorageError} only for a Kind not in the configuration.
+   */
+  async store(kindId: number, ref: ResourceRef, values: readonly StoredDataValue[], opts: { lifetime?: number; generation?: bigint } = {}): Promise<ClientStoreResult> {
+    this.kind(kindId);
+    const resource = this.resourceId(ref);
+    const time = this.storageTime();
+    const lifetime = opts.lifetime ?? this.defaultLifetime;
+    const signed = values.map((v) => this.deps.credentials.sign(resource, kindId, time, lifetime, v));
+    return this.storeSigned(resource, kindId, signed, opts.generation ?? 0n);
+  }
+
+  /** Stores already signed values (a replayed or foreign value, tests; or values signed elsewhere). */
+  async storeSigned(resource: Uint8Array, kindId: number, values: StoredData[], generation = 0n): Promise<ClientStoreResult> {
+    let body: Uint8Array;
+    try {
+      body = encodeStoreReq({ resource, replicaNumber: 0, kindData: [{ kind: kindId, generationCounter: generation, values }] }, this.codec);
+    } catch (e) {
+      return { ok: false, errorCode: ReloadErrorCode.MessageTooLarge, info: e instanceof Error ? e.message : String(e) };
+    }
+    const ans = await this.deps.node.requestResource(resource, MessageCode.store_req, body);
+    if (!ans.ok) return { ok: false, errorCode: ans.errorCode, info: ans.info };
+    if (ans.code !== MessageCode.store_ans) return { ok: false, errorCode: 0, info: `unexpected answer code ${ans.code}` };
+    const d = decodeStoreAns(ans.body, this.codec);
+    if (!d.ok) return { ok: false, errorCode: ReloadErrorCode.InvalidMessage, info: d.error.message };
+    return { ok: true, answer: d.value, responder: ans.responder };
+  }
+
+  private specifier(def: KindDefinition, sel: ValueSelector): StoredDataSpecifier {
+    const generation = sel.generation ?? 0n;
+    if (def.dataModel === 'array') return { kind: def.id, generation, model: 'array', indices: sel.indices ?? [{ first: 0, last: 0xffffffff }] };
+    if (def.dataModel === 'dictionary') return { kind: def.id, generation, model: 'dictionary', keys: sel.keys ?? [] };
+    return { kind: def.id, generation, model: 'single' };
+  }
+
+  /**
+   * RFC 6940 §7.4.2: fetches a Kind's values at a resource and keeps those whose signature verifies
+   * and whose signer the Kind's access policy allows (§7.1, §7.3); the others are `rejected`.
+   * `at`: ask this node (e.g. a replica) instead of the responsible peer.
+   */
+  async fetch(kindId: number, ref: ResourceRef, sel: ValueSelector = {}, at?: Uint8Array): Promise<ClientFetchResult> {
+    const def = this.kind(kindId);
+    const resource = this.resourceId(ref);
+    const body = encodeFetchReq({ resource, specifiers: [this.specifier(def, sel)] }, this.codec);
+    const ans = at === undefined ? await this.deps.node.requestResource(resource, MessageCode.fetch_req, body) : await this.deps.node.request([{ type: 'node', nodeId: at }], MessageCode.fetch_req, body);
+    if (!ans.ok) return { ok: false, errorCode: ans.errorCode, info: ans.info };
+    if (ans.code !== MessageCode.fetch_ans) return { ok: false, errorCode: 0, info: `unexpected answer code ${ans.code}` };
+    const d = decodeFetchAns(ans.body, this.codec);
+    if (!d.ok) return { ok: false, errorCode: ReloadErrorCode.InvalidMessage, info: d.error.message };
+    const kr = d.value.kindResponses.find((k) => k.kind === kindId);
+    const values: FetchedValue[] = [];
+    const rejected: Array<{ data: StoredData; info: string }> = [];
+    for (const data of kr?.values ?? []) {
+      // §7.4.2.2: a value the peer does not hold comes back with exists = false and no signature
+      if (!data.value.value.exists && data.signature.identity.type === 'none') continue;
+      const v = this.deps.credentials.verifier.verify(resource, kindId, data);
+      if (!v.ok) {
+        rejected.push({ data, info: v.info });
+        continue;
+      }
+      const p = checkAccessPolicy(def, resource, data.value, v.signer, this.deps.hashResourceName);
+      if (!p.ok) {
+        rejected.push({ data, info: p.info });
+        continue;
+      }
+      values.push({ data, signer: v.signer });
+    }
+    return { ok: true, generation: kr?.generation ?? 0n, values, rejected, responder: ans.responder };
+  }
+
+  /** RFC 6940 §7.4.3 Stat of one Kind; `at`: ask this node (a replica) instead of the responsible peer. */
+  async stat(kindId: number, ref: ResourceRef, sel: ValueSelector = {}, at?: Uint8Array): Promise<ClientStatResult> {
+    const def = this.kind(kindId);
+    const resource = this.resourceId(ref);
+    const body = encodeStatReq({ resource, specifiers: [this.specifier(def, sel)] }, this.codec);
+    const ans = at === undefined ? await this.deps.node.requestResource(resource, MessageCode.stat_req, body) : await this.deps.node.request([{ type: 'node', nodeId: at }], MessageCode.stat_req, body);
+    if (!ans.ok) return { ok: false, errorCode: ans.errorCode, info: ans.info };
+    if (ans.code !== MessageCode.stat_ans) return { ok: false, errorCode: 0, info: `unexpected answer code ${ans.code}` };
+    const d = decodeStatAns(ans.body, this.codec);
+    if (!d.ok) return { ok: false, errorCode: ReloadErrorCode.InvalidMessage, info: d.error.message };
+    return { ok: true, kind: d.value.kindResponses.find((k) => k.kind === kindId), responder: ans.responder };
+  }
+
+  /** Stops replication work and the engine (the backend stays open: its owner closes it). */
+  async close(): Promise<void> {
+    this.replicas.close();
+    await this.deps.engine.close();
+  }
+}

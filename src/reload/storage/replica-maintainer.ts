@@ -1,0 +1,232 @@
+import type { Clock, TimerHandle } from '../../lib/clock.js';
+import { MessageCode, encodeStoreReq } from '../codec/index.js';
+import type { BodyCodecOptions, StoreReq } from '../codec/index.js';
+import type { OverlayNode } from '../overlay/overlay-node.js';
+import type { BagSharingSecurity } from './bag-sharing-security.js';
+import type { StorageCredentials } from './storage-credentials.js';
+import type { StorageEngine } from './storage-engine.js';
+import { toHex } from './resource-id-ring.js';
+
+export interface ReplicaMaintainerDeps {
+  node: OverlayNode;
+  engine: StorageEngine;
+  clock: Clock;
+  credentials: StorageCredentials;
+  security: Pick<BagSharingSecurity, 'withCertificates'>;
+  codec: BodyCodecOptions;
+}
+
+export interface ReplicaMaintainerOptions {
+  /** Successor replacement hold-down before new replicas are made after a successor is lost (RFC 6940 §3, §10.7.1: 30 s). */
+  holdDownMs?: number;
+  /** Wait before a failed replica or handover Store is sent again (default 5 s). */
+  retryMs?: number;
+  /** Sends of one Store at most (default 3). */
+  maxAttempts?: number;
+  /** Replica and handover Stores in flight at once (default 32); the rest wait in a queue. */
+  maxInFlight?: number;
+  /** Most queued sends (default 100 000); past it new sends are dropped and counted. */
+  maxQueued?: number;
+}
+
+export const DEFAULT_REPLICA_MAINTAINER_OPTIONS: Required<ReplicaMaintainerOptions> = {
+  holdDownMs: 30_000,
+  retryMs: 5_000,
+  maxAttempts: 3,
+  maxInFlight: 32,
+  maxQueued: 100_000,
+};
+
+/** Our place in a resource's replica set: 0 responsible, 1 and 2 replicas, DROP outside it. */
+const DROP = -1;
+/** Copies kept: the responsible peer and its two successors (RFC 6940 §10.4). */
+const REPLICA_COUNT = 2;
+
+interface Send {
+  target: bigint;
+  resource: Uint8Array;
+  replicaNumber: number;
+  attempts: number;
+}
+
+export interface ReplicaCounters {
+  replicaStoresSent: number;
+  handoversSent: number;
+  sendFailures: number;
+  dropped: number;
+  queueOverflows: number;
+}
+
+/**
+ * Replication and data migration under churn (RFC 6940 §10.4, §10.5, §10.7.3): copies of an
+ * original store to successors 1 and 2; on neighbour changes, data handed to a joining
+ * predecessor now responsible for it, new replicas made when our successors change (after the
+ * hold-down when one was lost), responsibility taken over from a failed predecessor, and data we
+ * no longer replicate dropped. Our role per resource is remembered between changes.
+ */
+export class ReplicaMaintainer {
+  private readonly opts: Required<ReplicaMaintainerOptions>;
+  private readonly roles = new Map<string, number>();
+  /** Resources we became responsible for whose replicas must all be made again. */
+  private readonly needFull = new Set<string>();
+  private replicaSet: bigint[] = [];
+  private holdDown: TimerHandle | undefined;
+  private readonly queue: Send[] = [];
+  private inFlight = 0;
+  private closed = false;
+  private readonly timers = new Set<TimerHandle>();
+  readonly counters: ReplicaCounters = { replicaStoresSent: 0, handoversSent: 0, sendFailures: 0, dropped: 0, queueOverflows: 0 };
+
+  constructor(
+    private readonly deps: ReplicaMaintainerDeps,
+    options: ReplicaMaintainerOptions = {},
+  ) {
+    this.opts = { ...DEFAULT_REPLICA_MAINTAINER_OPTIONS, ...options };
+  }
+
+  /** RFC 6940 §10.4: an original store succeeded; `req` (replica_number 1) goes to successor 1, a copy to successor 2. */
+  replicate(req: StoreReq): void {
+    const succ = this.deps.node.topology.neighbours.successors;
+    this.roles.set(toHex(req.resource), 0);
+    for (let j = 0; j < Math.min(REPLICA_COUNT, succ.length); j++) this.enqueue({ target: succ[j]!, resource: req.resource, replicaNumber: j + 1, attempts: 0 });
+  }
+
+  /** The neighbour table changed (OverlayEvents.onNeighboursChanged). */
+  onNeighboursChanged(successors: readonly bigint[]): void {
+    if (this.closed) return;
+    this.syncRoles();
+    const lost = this.replicaSet.some((s) => !successors.includes(s));
+    if (this.holdDown !== undefined) return; // the pending sync sees this change too
+    if (lost && this.opts.holdDownMs > 0) {
+      // RFC 6940 §10.7.1: wait for a better successor before making new replicas
+      this.holdDown = this.deps.clock.setTimer(this.opts.holdDownMs, () => {
+        this.holdDown = undefined;
+        this.syncReplicas();
+      });
+      return;
+    }
+    this.syncReplicas();
+  }
+
+  /** Where a Resource-ID falls among our predecessors: 0 = ours; i = predecessor i-1's; DROP = outside our replica sets. */
+  roleOf(resource: Uint8Array): number {
+    const { ring, id } = this.deps.node;
+    const preds = this.deps.node.topology.neighbours.predecessors;
+    const k = ring.fromBytes(resource);
+    let hi = id;
+    for (let i = 0; i < Math.min(preds.length, REPLICA_COUNT + 1); i++) {
+      if (ring.inInterval(preds[i]!, k, hi)) return i;
+      hi = preds[i]!;
+    }
+    return preds.length > REPLICA_COUNT ? DROP : preds.length;
+  }
+
+  /** Handover, take-over and drop (RFC 6940 §10.5, §10.7.3); runs at once on every change. */
+  private syncRoles(): void {
+    const preds = this.deps.node.topology.neighbours.predecessors;
+    for (const r of this.deps.engine.resourceIds()) {
+      const hex = toHex(r);
+      const role = this.roleOf(r);
+      const prev = this.roles.get(hex) ?? this.deps.engine.replicaNumber(r) ?? role;
+      if (role === DROP) {
+        // RFC 6940 §10.7.3: three predecessors between us and R
+        this.deps.engine.drop(r);
+        this.roles.delete(hex);
+        this.needFull.delete(hex);
+        this.counters.dropped++;
+        continue;
+      }
+      if (role === 0 && prev !== 0) this.needFull.add(hex); // a failed predecessor's data is ours now
+      if (role > 0 && prev === 0) {
+        const newOwner = preds[role - 1];
+        // RFC 6940 §10.5: the joining peer now responsible receives the data
+        if (newOwner !== undefined) this.enqueue({ target: newOwner, resource: r, replicaNumber: 0, attempts: 0 });
+        this.needFull.delete(hex);
+      }
+      this.roles.set(hex, role);
+    }
+  }
+
+  /** RFC 6940 §10.7.3: any new node in the replica set of what we are responsible for gets a Store. */
+  private syncReplicas(): void {
+    if (this.closed) return;
+    const now = this.deps.node.topology.neighbours.successors.slice(0, REPLICA_COUNT);
+    const fresh = now.map((s) => !this.replicaSet.includes(s));
+    for (const r of this.deps.engine.resourceIds()) {
+      const hex = toHex(r);
+      if ((this.roles.get(hex) ?? this.roleOf(r)) !== 0) continue;
+      const all = this.needFull.has(hex);
+      for (let j = 0; j < now.length; j++) if (all || fresh[j]) this.enqueue({ target: now[j]!, resource: r, replicaNumber: j + 1, attempts: 0 });
+    }
+    this.needFull.clear();
+    this.replicaSet = now;
+  }
+
+  private enqueue(s: Send): void {
+    if (this.closed) return;
+    if (this.queue.length >= this.opts.maxQueued) {
+      this.counters.queueOverflows++;
+      return;
+    }
+    this.queue.push(s);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (!this.closed && this.inFlight < this.opts.maxInFlight && this.queue.length > 0) {
+      const s = this.queue.shift()!;
+      const req = this.deps.engine.storeReqFor(s.resource, s.replicaNumber);
+      if (req === undefined) continue; // expired or dropped meanwhile
+      this.inFlight++;
+      void this.send(s, req).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  private async send(s: Send, req: StoreReq): Promise<void> {
+    const { node, credentials, security, codec } = this.deps;
+    const certs: Uint8Array[] = [];
+    for (const kd of req.kindData) {
+      for (const v of kd.values) {
+        const der = credentials.certificateOf(v);
+        if (der !== undefined && !certs.includes(der) && certs.length < 31) certs.push(der);
+      }
+    }
+    let body: Uint8Array;
+    try {
+      body = encodeStoreReq(req, codec);
+    } catch {
+      this.counters.sendFailures++;
+      return;
+    }
+    if (s.replicaNumber === 0) this.counters.handoversSent++;
+    else this.counters.replicaStoresSent++;
+    const ans = await security.withCertificates(certs, () => node.request([{ type: 'node', nodeId: node.ring.toBytes(s.target) }], MessageCode.store_req, body));
+    if (ans.ok) return;
+    this.counters.sendFailures++;
+    if (s.attempts + 1 >= this.opts.maxAttempts || this.closed) return;
+    const t = this.deps.clock.setTimer(this.opts.retryMs, () => {
+      this.timers.delete(t);
+      const nb = this.deps.node.topology.neighbours;
+      // only while the target still is where the data belongs
+      if (nb.successors.includes(s.target) || nb.predecessors.includes(s.target)) this.enqueue({ ...s, attempts: s.attempts + 1 });
+    });
+    this.timers.add(t);
+  }
+
+  /** Sends waiting or in flight (tests, status). */
+  pending(): number {
+    return this.queue.length + this.inFlight;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.holdDown?.cancel();
+    this.holdDown = undefined;
+    for (const t of this.timers) t.cancel();
+    this.timers.clear();
+    this.queue.length = 0;
+  }
+}

@@ -1,0 +1,151 @@
+import {
+  MessageCode,
+  ReloadErrorCode,
+  decodeFetchReq,
+  decodeFindReq,
+  decodeStatReq,
+  decodeStoreReq,
+  encodeFetchAns,
+  encodeFindAns,
+  encodeStatAns,
+  encodeStoreAns,
+} from '../codec/index.js';
+import type { BodyCodecOptions, StoreReq } from '../codec/index.js';
+import type { HandlerReply, InboundRequest } from '../overlay/overlay-types.js';
+import type { OverlayNode } from '../overlay/overlay-node.js';
+import type { StorageCredentials } from './storage-credentials.js';
+import type { StorageEngine } from './storage-engine.js';
+import type { StorageFailure } from './storage-failure.js';
+
+/** What the request handlers need. */
+export interface StorageHandlerDeps {
+  node: OverlayNode;
+  engine: StorageEngine;
+  credentials: StorageCredentials;
+  codec: BodyCodecOptions;
+  /** An original store succeeded: replicate it (RFC 6940 §10.4). */
+  onReplicate(req: StoreReq): void;
+}
+
+/** Most certificates added to a FetchAns bag besides the responder's own (the receiver examines 32, §6.3.4). */
+export const MAX_FETCH_BAG_CERTIFICATES = 31;
+
+const refused = (f: StorageFailure): HandlerReply => ({ error: f.code, info: f.info, errorInfo: f.errorInfo });
+
+/**
+ * The server side of RFC 6940 §7.4: Store, Fetch, Stat and Find requests delivered to this peer,
+ * answered from the {@link StorageEngine}. Never throws for any body.
+ */
+export class StorageRequestHandlers {
+  constructor(private readonly deps: StorageHandlerDeps) {}
+
+  register(): void {
+    const { node } = this.deps;
+    node.handle(MessageCode.store_req, (r) => this.store(r));
+    node.handle(MessageCode.fetch_req, (r) => this.fetch(r));
+    node.handle(MessageCode.stat_req, (r) => this.stat(r));
+    node.handle(MessageCode.find_req, (r) => this.find(r));
+  }
+
+  /** The Node-ID that sent a request: its verified signer, else the originator from the Via List. */
+  private sender(req: InboundRequest): bigint | undefined {
+    const bytes = req.signer?.nodeIds[0] ?? req.origin;
+    if (bytes === undefined) return undefined;
+    try {
+      return this.deps.node.ring.fromBytes(bytes);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private responsibleFor(resource: Uint8Array): boolean | undefined {
+    try {
+      return this.deps.node.topology.isResponsible(this.deps.node.ring.fromBytes(resource));
+    } catch {
+      return undefined;
+    }
+  }
+
+  store(req: InboundRequest): HandlerReply {
+    const d = decodeStoreReq(req.body, this.deps.codec);
+    if (!d.ok) return { error: ReloadErrorCode.InvalidMessage, info: d.error.message };
+    const sr = d.value;
+    const responsible = this.responsibleFor(sr.resource);
+    if (responsible === undefined) return { error: ReloadErrorCode.InvalidMessage, info: 'Resource-ID of the wrong length' };
+    if (this.deps.node.options.client) return { error: ReloadErrorCode.Forbidden, info: 'a client stores nothing' };
+    const nb = this.deps.node.topology.neighbours;
+    const from = this.sender(req);
+    const last = req.header.destinationList[req.header.destinationList.length - 1];
+    if (sr.replicaNumber > 0) {
+      // RFC 6940 §10.4: a replica comes from the responsible peer, one of our predecessors
+      if (from === undefined || !nb.predecessors.includes(from)) return { error: ReloadErrorCode.Forbidden, info: 'a replica store must come from a predecessor' };
+      return this.answerStore(this.deps.engine.store(sr, { replica: true }));
+    }
+    if (last?.type === 'node' && from !== undefined && (nb.successors.includes(from) || nb.predecessors.includes(from))) {
+      // RFC 6940 §10.5 step 6 / §10.7.3: a neighbour hands us data we are now responsible for
+      if (!responsible) return { error: ReloadErrorCode.NotFound, info: 'not responsible for this Resource-ID' };
+      return this.answerStore(this.deps.engine.store(sr, { replica: true }));
+    }
+    if (!responsible) return { error: ReloadErrorCode.NotFound, info: 'not responsible for this Resource-ID' };
+    if (req.signer === undefined) return { error: ReloadErrorCode.Forbidden, info: 'an original store must be signed' };
+    const ring = this.deps.node.ring;
+    const replicas = nb.successors.slice(0, 2).map((s) => ring.toBytes(s));
+    const r = this.deps.engine.store(sr, { requester: req.signer, replicas });
+    if (r.ok && r.replicate) this.deps.onReplicate(r.replicate);
+    return this.answerStore(r);
+  }
+
+  private answerStore(r: ReturnType<StorageEngine['store']>): HandlerReply {
+    if (!r.ok) return refused(r);
+    return { code: MessageCode.store_ans, body: encodeStoreAns(r.answer, this.deps.codec) };
+  }
+
+  /** Answered by the responsible peer, or by a replica holding the resource (a node-addressed Fetch). */
+  private mayAnswer(resource: Uint8Array): HandlerReply | undefined {
+    const responsible = this.responsibleFor(resource);
+    if (responsible === undefined) return { error: ReloadErrorCode.InvalidMessage, info: 'Resource-ID of the wrong length' };
+    if (!responsible && this.deps.engine.replicaNumber(resource) === undefined) return { error: ReloadErrorCode.NotFound, info: 'not responsible for this Resource-ID' };
+    return undefined;
+  }
+
+  fetch(req: InboundRequest): HandlerReply {
+    const d = decodeFetchReq(req.body, this.deps.codec);
+    if (!d.ok) return { error: ReloadErrorCode.InvalidMessage, info: d.error.message };
+    const no = this.mayAnswer(d.value.resource);
+    if (no) return no;
+    const r = this.deps.engine.fetch(d.value);
+    if (!r.ok) return refused(r);
+    // RFC 6940 §6.3.4: the certificates of the values' signers travel in the answer's bag
+    const certs: Uint8Array[] = [];
+    const seen = new Set<Uint8Array>();
+    outer: for (const k of r.answer.kindResponses) {
+      for (const v of k.values) {
+        if (certs.length >= MAX_FETCH_BAG_CERTIFICATES) break outer;
+        const der = this.deps.credentials.certificateOf(v);
+        if (der === undefined || seen.has(der)) continue;
+        seen.add(der);
+        certs.push(der);
+      }
+    }
+    return { code: MessageCode.fetch_ans, body: encodeFetchAns(r.answer, this.deps.codec), extraCertificates: certs };
+  }
+
+  stat(req: InboundRequest): HandlerReply {
+    const d = decodeStatReq(req.body, this.deps.codec);
+    if (!d.ok) return { error: ReloadErrorCode.InvalidMessage, info: d.error.message };
+    const no = this.mayAnswer(d.value.resource);
+    if (no) return no;
+    const r = this.deps.engine.stat(d.value);
+    if (!r.ok) return refused(r);
+    return { code: MessageCode.stat_ans, body: encodeStatAns(r.answer, this.deps.codec) };
+  }
+
+  find(req: InboundRequest): HandlerReply {
+    const d = decodeFindReq(req.body, this.deps.codec);
+    if (!d.ok) return { error: ReloadErrorCode.InvalidMessage, info: d.error.message };
+    const responsible = this.responsibleFor(d.value.resource);
+    if (responsible === undefined) return { error: ReloadErrorCode.InvalidMessage, info: 'Resource-ID of the wrong length' };
+    if (!responsible) return { error: ReloadErrorCode.NotFound, info: 'not responsible for this Resource-ID' };
+    return { code: MessageCode.find_ans, body: encodeFindAns(this.deps.engine.find(d.value), this.deps.codec) };
+  }
+}
