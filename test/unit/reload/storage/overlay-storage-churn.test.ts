@@ -1,0 +1,99 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import type { StoredDataValue } from '../../../../src/reload/codec/index.js';
+import { StorageWorld } from '../overlay/support/storage-world.js';
+import type { StoragePeer } from '../overlay/support/storage-world.js';
+
+const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+const single = (s: string): StoredDataValue => ({ model: 'single', value: { exists: true, value: utf8(s) } });
+const PROFILE = 100;
+
+async function world(n: number, seed: number): Promise<StorageWorld> {
+  const w = new StorageWorld(seed);
+  for (let i = 0; i < n; i++) await w.add();
+  await w.run(3000);
+  return w;
+}
+
+/** Every peer stores its profile; returns the Resource-IDs. */
+async function storeAll(w: StorageWorld): Promise<Map<StoragePeer, Uint8Array>> {
+  const out = new Map<StoragePeer, Uint8Array>();
+  for (const p of w.live()) {
+    const ref = { resourceName: p.identity.certificate.userName };
+    const r = await w.settle(p.storage.store(PROFILE, ref, [single(`profile of ${p.identity.certificate.userName}`)]));
+    assert.ok(r.ok, r.ok ? '' : r.info);
+    out.set(p, p.storage.resourceId(ref));
+  }
+  await w.run(2000);
+  return out;
+}
+
+function copies(w: StorageWorld, resource: Uint8Array): number {
+  return w.holders(resource).length;
+}
+
+describe('OverlayStorage under churn (RFC 6940 §10.7.3)', () => {
+  test('kill -9 of two of the three holders at once loses nothing; re-replication restores three copies', async () => {
+    const w = await world(10, 11);
+    const stored = await storeAll(w);
+    for (const r of stored.values()) assert.equal(copies(w, r), 3);
+    // the value of peer 0: crash its responsible peer and first replica together
+    const [owner, resource] = [...stored.entries()][0]!;
+    const [r0, r1] = w.ringOrder(resource);
+    assert.ok(r0 && r1);
+    const reader = w.live().find((p) => p !== r0 && p !== r1 && p !== owner)!;
+    w.crash(r0);
+    w.crash(r1);
+    // link failure noticed (1 s), ring repaired, hold-down (2 s in this world) passed, replicas made
+    await w.run(8000);
+    for (const [p, r] of stored) {
+      if (p.crashed) continue;
+      assert.equal(copies(w, r), 3, `three copies of ${p.identity.certificate.userName}`);
+    }
+    const f = await w.settle(reader.storage.fetch(PROFILE, { resourceId: resource }));
+    assert.ok(f.ok, f.ok ? '' : f.info);
+    assert.deepEqual(f.values[0]?.data.value.value.value, utf8(`profile of ${owner.identity.certificate.userName}`));
+    // every value still fetchable, the crashed peers' own ones included
+    for (const [p, r] of stored) {
+      const g = await w.settle(reader.storage.fetch(PROFILE, { resourceId: r }));
+      assert.ok(g.ok && g.values.length === 1, `value of ${p.identity.certificate.userName}`);
+    }
+  });
+
+  test('the replica hold-down delays new replicas after a successor is lost', async () => {
+    const w = new StorageWorld(12, {}, { holdDownMs: 20_000, retryMs: 1000 });
+    for (let i = 0; i < 8; i++) await w.add();
+    await w.run(3000);
+    const stored = await storeAll(w);
+    const [, resource] = [...stored.entries()][1]!;
+    const r1 = w.ringOrder(resource)[1]!;
+    w.crash(r1);
+    await w.run(5000);
+    assert.equal(copies(w, resource), 2, 'no new replica before the hold-down');
+    await w.run(20_000);
+    assert.equal(copies(w, resource), 3);
+  });
+
+  test('a joining peer receives the data it is now responsible for; replicas move with it; extra copies are dropped', async () => {
+    const w = await world(8, 13);
+    const stored = await storeAll(w);
+    for (let i = 0; i < 4; i++) await w.add();
+    await w.run(5000);
+    for (const [p, r] of stored) {
+      const order = w.ringOrder(r).slice(0, 3);
+      assert.deepEqual(
+        w.holders(r).map((x) => x.node.id),
+        order.map((x) => x.node.id),
+        `replica set of ${p.identity.certificate.userName}`,
+      );
+    }
+    const joiners = w.peers.slice(8);
+    const received = joiners.reduce((n, j) => n + j.engine.summary().resources, 0);
+    assert.ok(received > 0, 'the joiners hold data');
+    // the newcomers answer for what they are responsible for
+    for (const [, r] of stored) {
+      const f = await w.settle(joiners[0]!.storage.fetch(PROFILE, { resourceId: r }));
+      assert.ok(f.ok && f.values.length === 1);
+    }
+  });
+});
