@@ -17,6 +17,9 @@ import { ConfigError, type PeerConfig } from './peer-config.js';
 import { SipPeer, type SipListen } from './sip-peer.js';
 import { handleApi } from './status-api.js';
 import { startOverlay, type RunningOverlay } from './overlay-service.js';
+import { SipUsage } from '../usages/sip/sip-usage.js';
+import { StorageRegistrationDirectory, type SipRegistrationStorage } from '../usages/sip/storage-registration-directory.js';
+import type { RegistrationDirectory } from '../usages/sip/registration-directory.js';
 
 export interface Logger {
   info(obj: object, msg: string): void;
@@ -30,6 +33,8 @@ export interface RunningPeer {
   sipAddresses: TransportAddress[];
   http: RunningHttpServer | undefined;
   overlay: RunningOverlay | undefined;
+  /** The SIP usage (RFC 7904) when the overlay runs. */
+  sipUsage: SipUsage | undefined;
   stop(): Promise<void>;
 }
 
@@ -72,15 +77,33 @@ export async function startPeer(config: PeerConfig, logger: Logger): Promise<Run
   // Outgoing TLS (to phones or proxies on TLS) verifies against the given CA, else the system's.
   const driver = new NodeTransportDriver(tls ? { tls, ...(tls.ca ? { tlsClient: { ca: tls.ca } } : {}) } : {});
   const location = new MemoryLocationService(clock);
+  const wildcardSip = config.sip.host === '0.0.0.0' || config.sip.host === '::';
+  const advertised = config.advertisedHost ?? (wildcardSip ? primaryAddress() : config.sip.host);
+  let sip: SipPeer | undefined;
+  // RFC 7904: with an overlay, REGISTERs are stored in it and requests for AoRs not registered
+  // here are looked up there and forwarded to the registered peer's SIP front (AppAttach).
+  const sipUsage =
+    overlay === undefined
+      ? undefined
+      : new SipUsage({
+          clock,
+          random,
+          overlay: overlay.node,
+          directory: registrationDirectory(overlay, logger),
+          inner: location,
+          overlayName: config.overlay,
+          sipAddresses: () =>
+            (sip?.addresses ?? []).map((a) => (a.host === '0.0.0.0' || a.host === '::' ? { ...a, host: advertised } : a)),
+          logger,
+        });
   const load = new UdpBacklogLoadMonitor();
-  const wildcard = config.sip.host === '0.0.0.0' || config.sip.host === '::';
-  const advertisedHost = config.advertisedHost ?? (wildcard ? primaryAddress() : config.sip.host);
-  const sip = new SipPeer(
+  const advertisedHost = advertised;
+  sip = new SipPeer(
     {
       clock,
       random,
       driver,
-      location,
+      location: sipUsage?.location ?? location,
       resolver: config.outbound.mode === 'dns' ? new DnsTargetResolver() : new NumericOnlyResolver(),
       localHosts: localAddresses(),
       logger,
@@ -128,13 +151,40 @@ export async function startPeer(config: PeerConfig, logger: Logger): Promise<Run
     sipAddresses,
     http,
     overlay,
+    sipUsage,
     async stop() {
       clearInterval(sweep);
       load.stop();
+      // RFC 7904: our registrations leave the overlay before we do (bounded: the overlay may be gone)
+      if (sipUsage !== undefined) await withinMs(sipUsage.shutdown(), 3000);
       // RFC 6940 §10.9: a clean Leave before the links close
       await overlay?.leave().catch(() => {});
       await http?.close();
       await sip.stop();
     },
   };
+}
+
+/** The overlay storage client when the overlay offers one; else a directory that stores nothing. */
+function registrationDirectory(overlay: RunningOverlay, logger: Logger): RegistrationDirectory {
+  const storage = Reflect.get(overlay, 'storage') as SipRegistrationStorage | undefined;
+  if (storage !== undefined) {
+    return new StorageRegistrationDirectory({ storage, selfNodeId: overlay.node.idBytes, nodeIdLength: overlay.node.options.nodeIdLength });
+  }
+  logger.warn({}, 'overlay storage not available: registrations stay local to this peer');
+  return {
+    publish: () => Promise.reject(new Error('overlay storage not available')),
+    withdraw: () => Promise.resolve(),
+    lookup: () => Promise.resolve([]),
+  };
+}
+
+function withinMs(p: Promise<void>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    p.catch(() => undefined).finally(() => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
 }

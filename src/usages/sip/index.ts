@@ -12,3 +12,5 @@ export type { LocateResult, OverlayRequest, SipPeerLocatorDeps, SipPeerLocatorOp
 export { SipUsage } from './sip-usage.js';
 export type { SipUsageDeps, SipUsageOptions, SipUsageOverlay } from './sip-usage.js';
 export { SipUsageError } from './sip-usage-error.js';
+export { MAX_REGISTRATIONS_PER_AOR, StorageRegistrationDirectory } from './storage-registration-directory.js';
+export type { SipRegistrationStorage, StorageDirectoryDeps } from './storage-registration-directory.js';

@@ -205,6 +205,7 @@ export class OverlayLocationService implements LocationService {
       );
     });
     const fetched = this.deps.directory.lookup(aor).catch((e: unknown) => {
+      if (e instanceof LocationLookupError) throw e;
       throw new LocationLookupError('overlay-error', `overlay lookup failed: ${e instanceof Error ? e.message : String(e)}`, 503, 'Service Unavailable');
     });
     return Promise.race([fetched, timeout]).finally(() => timer?.cancel());
