@@ -1,9 +1,13 @@
 /**
  * The overlay side of a real peer: identity (self-signed or enrolled, kept in the data
  * directory), mutual-TLS links (TLS-TCP-FH-NO-ICE), the RELOAD node with CHORD-RELOAD, message
- * signatures checked against the configuration's trust.
+ * signatures checked against the configuration's trust, and RELOAD storage (RFC 6940 §7) in an
+ * LMDB environment in `<dataDir>/store` with the configuration's Kinds.
  */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { CryptoRandom } from '../platform/crypto-random.js';
+import { LmdbStorageBackend } from '../platform/lmdb-storage-backend.js';
 import { prepareOverlayIdentity } from '../platform/enrollment-bootstrap.js';
 import type { PreparedIdentity } from '../platform/enrollment-bootstrap.js';
 import { SystemClock } from '../platform/system-clock.js';
@@ -14,7 +18,10 @@ import { OverlayNode } from '../reload/overlay/overlay-node.js';
 import type { OverlayOptions, OverlayState } from '../reload/overlay/overlay-types.js';
 import { CertificateSecurity, CertificateStore, certificateToPem, privateKeyToPem } from '../reload/security/index.js';
 import type { OverlayConfiguration } from '../reload/config/index.js';
+import { BagSharingSecurity, MemoryStorageBackend, OverlayStorage, StorageEngine, publishCertificate } from '../reload/storage/index.js';
+import type { OverlayStorageOptions, PublishResult, StorageBackend, StorageSummary } from '../reload/storage/index.js';
 import type { HostPort } from './peer-config.js';
+import { certificateStorageCredentials } from './storage-credentials.js';
 
 export interface OverlayServiceConfig {
   overlay: string;
@@ -31,7 +38,11 @@ export interface OverlayServiceConfig {
   advertiseHost?: string;
   /** Overrides of the overlay's timers (tests). */
   overlayOptions?: Partial<OverlayOptions>;
+  /** Replication timing (hold-down, retries) and default lifetime of the storage (tests). */
+  storageOptions?: OverlayStorageOptions;
   onState?: (s: OverlayState) => void;
+  /** The certificate store usage (RFC 6940 §8) published our certificate (or failed to). */
+  onCertificatePublished?: (results: PublishResult[]) => void;
 }
 
 export interface RunningOverlay {
@@ -40,8 +51,17 @@ export interface RunningOverlay {
   config: OverlayConfiguration;
   prepared: PreparedIdentity;
   listen: LinkEndpoint | undefined;
-  /** Clean Leave (RFC 6940 §10.9), then links closed. */
+  /** RELOAD storage of this peer: the Store/Fetch/Stat client API for usages and its engine. */
+  storage: OverlayStorage;
+  /** Resources, values and bytes held here (for /api/status `storedResources`). */
+  storageSummary(): StorageSummary;
+  /** Clean Leave (RFC 6940 §10.9), then links and storage closed. */
   leave(): Promise<void>;
+}
+
+/** The CHORD-RELOAD hash of a Resource Name: SHA-1 truncated to the identifier length (RFC 6940 §10.2). */
+function chordHash(length: number): (name: Uint8Array) => Uint8Array {
+  return (name) => new Uint8Array(createHash('sha1').update(name).digest().subarray(0, length));
 }
 
 export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOverlay> {
@@ -69,8 +89,10 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
   const links = new LinkLayer({ driver, clock, random }, { maxMessageSize: config.maxMessageSize, minRtoMs: 200 });
   const nodeId = identity.certificate.nodeIds[0];
   if (nodeId === undefined) throw new Error('our certificate carries no Node-ID');
+  // signers' certificates of stored values travel in message bags (RFC 6940 §6.3.4)
+  const security = new BagSharingSecurity(new CertificateSecurity(identity, store), (der) => void store.add(der));
   const node = new OverlayNode(
-    { clock, random, links, security: new CertificateSecurity(identity, store), ...(c.onState ? { events: { onState: c.onState } } : {}) },
+    { clock, random, links, security, ...(c.onState ? { events: { onState: c.onState } } : {}) },
     nodeId,
     {
       overlayName: config.instanceName,
@@ -84,20 +106,43 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
       ...c.overlayOptions,
     },
   );
+  // a client stores nothing for others (RFC 6940 §4.2): its engine stays empty, in memory
+  const backend: StorageBackend = c.client ? new MemoryStorageBackend() : LmdbStorageBackend.open(join(c.dataDir, 'store'));
+  const kindsById = new Map(config.kinds.map((k) => [k.id, k]));
+  const kinds = (id: number) => kindsById.get(id);
+  const hashResourceName = chordHash(config.nodeIdLength);
+  const credentials = certificateStorageCredentials(identity, store);
+  const wallClock = (): number => Date.now();
+  const engine = new StorageEngine({ clock, backend, kinds, hashResourceName, verifyStoredData: credentials.verifier, wallClock });
+  engine.start();
+  const storage = new OverlayStorage({ node, engine, clock, wallClock, credentials, security, kinds, hashResourceName }, c.storageOptions);
+  storage.attach();
+  const closeStorage = async (): Promise<void> => {
+    await storage.close().catch(() => undefined);
+    await backend.close().catch(() => undefined);
+  };
   const bootstrap: LinkEndpoint[] = c.bootstrap.length > 0 ? c.bootstrap : config.bootstrapNodes.map((b) => ({ host: b.address, port: b.port }));
   const advertise = c.advertiseHost === undefined ? undefined : { host: c.advertiseHost, port: 0 };
   try {
     await node.start(c.listen, bootstrap.filter((b) => !(b.port === c.listen.port && (b.host === c.listen.host || c.listen.port === 0))), advertise);
   } catch (e) {
     await node.shutdown().catch(() => undefined);
+    await closeStorage();
     throw e;
   }
+  // RFC 6940 §8: our certificate where others look for it
+  void publishCertificate(storage, credentials, kinds).then((r) => c.onCertificatePublished?.(r));
   return {
     node,
     links,
     config,
     prepared,
     listen: node.endpoint(),
-    leave: () => node.leave(),
+    storage,
+    storageSummary: () => storage.summary(),
+    async leave() {
+      await node.leave();
+      await closeStorage();
+    },
   };
 }

@@ -110,6 +110,16 @@ export class OverlayStorage {
     return this.deps.engine;
   }
 
+  /** A Kind of the configuration. */
+  kinds(kindId: number): KindDefinition | undefined {
+    return this.deps.kinds(kindId);
+  }
+
+  /** The Node-ID we sign with (the dictionary key of USER-NODE-MATCH values, RFC 7904). */
+  ownNodeId(): Uint8Array {
+    return this.deps.credentials.identity.nodeIds[0] ?? this.deps.node.idBytes;
+  }
+
   summary(): StorageSummary {
     return this.deps.engine.summary();
   }
