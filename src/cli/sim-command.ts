@@ -4,6 +4,8 @@
  * command itself knows nothing of the overlay.
  */
 import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_PARETO_SHAPE, parseDuration, type ChurnOptions } from '../sim/churn-model.js';
 import { DEFAULT_PAIR_LATENCY, formatLatency, parseLatency, type LatencyDistribution } from '../sim/latency-model.js';
@@ -104,6 +106,7 @@ export async function runSimCommand(o: SimCommandOptions, factory: SimPeerFactor
           replacement: o.replacement,
           gracefulFraction: o.graceful,
         };
+  exposeGc();
   const t0 = performance.now();
   const s = await runSimulation(
     {
@@ -165,6 +168,17 @@ export function renderHuman(r: SimCommandReport): string {
     `wall time   ${r.wallTimeS.toFixed(1)} s for ${r.virtualTotalS.toFixed(0)} s of virtual time (${r.events} events)`,
     '',
   ].join('\n');
+}
+
+/**
+ * Makes `globalThis.gc` available (as --expose-gc would), so the runner measures memory per node
+ * after full collections instead of with garbage included.
+ */
+function exposeGc(): void {
+  const g = globalThis as { gc?: () => void };
+  if (typeof g.gc === 'function') return;
+  setFlagsFromString('--expose-gc');
+  g.gc = runInNewContext('gc') as () => void;
 }
 
 function progressLine(p: SimProgress): string {
