@@ -17,9 +17,9 @@ export class StreamTransport {
     const id = c.nextLinkId();
     const t0 = c.clock.now();
     const to = c.hostByAddress(remote.host);
+    if (!owner.alive) return id; // shut down or crashed: no events any more
     const link = new StreamLink(id, owner, owner.host.ephemeralPort(), to, remote.port);
     owner.links.set(id, link);
-    if (!owner.alive) return id;
     if (!Number.isInteger(remote.port) || remote.port < 1 || remote.port > 65535) {
       c.clock.setTimer(0, () => this.fail(link, new SimNetworkError('EINVAL', `bad port ${remote.port}`)));
       return id;
