@@ -38,7 +38,13 @@ export interface RunningPeer {
   stop(): Promise<void>;
 }
 
-export async function startPeer(config: PeerConfig, logger: Logger): Promise<RunningPeer> {
+/** Replaceable parts of a peer (tests). */
+export interface PeerHooks {
+  /** Where SIP registrations are stored; default: the overlay's storage. */
+  registrationDirectory?: (overlay: RunningOverlay) => RegistrationDirectory;
+}
+
+export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerHooks = {}): Promise<RunningPeer> {
   const clock = new SystemClock();
   const random = new CryptoRandom();
   let overlay: RunningOverlay | undefined;
@@ -89,7 +95,7 @@ export async function startPeer(config: PeerConfig, logger: Logger): Promise<Run
           clock,
           random,
           overlay: overlay.node,
-          directory: registrationDirectory(overlay, logger),
+          directory: hooks.registrationDirectory?.(overlay) ?? registrationDirectory(overlay, logger),
           inner: location,
           overlayName: config.overlay,
           sipAddresses: () =>
