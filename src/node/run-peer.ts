@@ -18,7 +18,7 @@ import { SipPeer, type SipListen } from './sip-peer.js';
 import { handleApi } from './status-api.js';
 import { startOverlay, type RunningOverlay } from './overlay-service.js';
 import { SipUsage } from '../usages/sip/sip-usage.js';
-import { StorageRegistrationDirectory, type SipRegistrationStorage } from '../usages/sip/storage-registration-directory.js';
+import { StorageRegistrationDirectory } from '../usages/sip/storage-registration-directory.js';
 import type { RegistrationDirectory } from '../usages/sip/registration-directory.js';
 
 export interface Logger {
@@ -95,7 +95,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
           clock,
           random,
           overlay: overlay.node,
-          directory: hooks.registrationDirectory?.(overlay) ?? registrationDirectory(overlay, logger),
+          directory: hooks.registrationDirectory?.(overlay) ?? registrationDirectory(overlay),
           inner: location,
           overlayName: config.overlay,
           sipAddresses: () =>
@@ -171,18 +171,9 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
   };
 }
 
-/** The overlay storage client when the overlay offers one; else a directory that stores nothing. */
-function registrationDirectory(overlay: RunningOverlay, logger: Logger): RegistrationDirectory {
-  const storage = Reflect.get(overlay, 'storage') as SipRegistrationStorage | undefined;
-  if (storage !== undefined) {
-    return new StorageRegistrationDirectory({ storage, selfNodeId: overlay.node.idBytes, nodeIdLength: overlay.node.options.nodeIdLength });
-  }
-  logger.warn({}, 'overlay storage not available: registrations stay local to this peer');
-  return {
-    publish: () => Promise.reject(new Error('overlay storage not available')),
-    withdraw: () => Promise.resolve(),
-    lookup: () => Promise.resolve([]),
-  };
+/** Registrations live in the overlay's storage (SIP-REGISTRATION, RFC 7904). */
+function registrationDirectory(overlay: RunningOverlay): RegistrationDirectory {
+  return new StorageRegistrationDirectory({ storage: overlay.storage, selfNodeId: overlay.node.idBytes, nodeIdLength: overlay.node.options.nodeIdLength });
 }
 
 function withinMs(p: Promise<void>, ms: number): Promise<void> {
