@@ -1,0 +1,103 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { SeededRandom } from '../../../../src/lib/random.js';
+import { MessageCode, ReloadErrorCode, UNFRAGMENTED, encodeFetchReq, encodeStoreReq } from '../../../../src/reload/codec/index.js';
+import type { Destination, ForwardingHeader, StoreReq } from '../../../../src/reload/codec/index.js';
+import type { HandlerReply, InboundRequest, SignerInfo } from '../../../../src/reload/overlay/overlay-types.js';
+import { StorageRequestHandlers, publishCertificate } from '../../../../src/reload/storage/index.js';
+import { StorageWorld, TEST_KINDS } from '../overlay/support/storage-world.js';
+import type { StoragePeer } from '../overlay/support/storage-world.js';
+
+const codec = { maxMessageSize: 5000, nodeIdLength: 16, dataModelOf: (k: number) => TEST_KINDS.find((x) => x.id === k)?.dataModel };
+
+function header(dest: Destination): ForwardingHeader {
+  return { overlay: 1, configurationSequence: 0, version: 10, ttl: 100, fragment: UNFRAGMENTED, length: 0, transactionId: 1n, maxResponseLength: 0, viaList: [], destinationList: [dest], options: [] };
+}
+
+function inbound(code: number, body: Uint8Array, signer: SignerInfo | undefined, dest: Destination): InboundRequest {
+  return { code, body, header: header(dest), contents: { messageCode: code, body, extensions: [] }, fromNeighbour: undefined, origin: signer?.nodeIds[0], signer, hops: 1 };
+}
+
+function handlersOf(p: StoragePeer, replicated: StoreReq[] = []): StorageRequestHandlers {
+  return new StorageRequestHandlers({ node: p.node, engine: p.engine, credentials: p.credentials, codec, onReplicate: (r) => replicated.push(r) });
+}
+
+const isError = (r: HandlerReply, code: ReloadErrorCode): boolean => 'error' in r && r.error === code;
+
+describe('storage request handlers (RFC 6940 §7.4, §10.4)', () => {
+  test('random and truncated bodies are answered with an error, never thrown', async () => {
+    const w = new StorageWorld(31);
+    for (let i = 0; i < 3; i++) await w.add();
+    const p = w.peers[0]!;
+    const h = handlersOf(p);
+    const rnd = new SeededRandom(5);
+    const valid = encodeFetchReq({ resource: new Uint8Array(16), specifiers: [{ kind: 100, generation: 0n, model: 'single' }] }, codec);
+    const me: SignerInfo = { userName: 'x', nodeIds: [p.node.idBytes] };
+    for (let i = 0; i < 2000; i++) {
+      const body = i % 2 === 0 ? rnd.bytes(rnd.u32() % 200) : valid.slice(0, rnd.u32() % valid.length);
+      const dest: Destination = { type: 'node', nodeId: p.node.idBytes };
+      for (const f of [h.store, h.fetch, h.stat, h.find]) {
+        const r = f.call(h, inbound(MessageCode.store_req, body, me, dest));
+        assert.ok('error' in r || 'code' in r);
+      }
+    }
+  });
+
+  test('replica stores only from a predecessor; original stores must be signed; not responsible: Error_Not_Found', async () => {
+    const w = new StorageWorld(32);
+    for (let i = 0; i < 6; i++) await w.add();
+    await w.run(3000);
+    const p = w.peers[2]!;
+    const h = handlersOf(p);
+    const owner = w.peers[4]!;
+    const ref = { resourceName: owner.identity.certificate.userName };
+    const resource = owner.storage.resourceId(ref);
+    const value = owner.credentials.sign(resource, 100, 5n, 60, { model: 'single', value: { exists: true, value: new Uint8Array([1]) } });
+    // a node that is no predecessor of p (not in this ring at all)
+    const asStranger: SignerInfo = { userName: 'mallory@storage.test', nodeIds: [new Uint8Array(16).fill(0x5a)] };
+    const replica = encodeStoreReq({ resource, replicaNumber: 1, kindData: [{ kind: 100, generationCounter: 1n, values: [value] }] }, codec);
+    assert.ok(isError(h.store(inbound(MessageCode.store_req, replica, asStranger, { type: 'node', nodeId: p.node.idBytes })), ReloadErrorCode.Forbidden));
+    const pred = w.peers.find((x) => x.node.id === p.node.topology.neighbours.predecessors[0])!;
+    const asPred: SignerInfo = { userName: pred.identity.certificate.userName, nodeIds: [pred.node.idBytes] };
+    const ok = h.store(inbound(MessageCode.store_req, replica, asPred, { type: 'node', nodeId: p.node.idBytes }));
+    assert.ok('code' in ok && ok.code === MessageCode.store_ans);
+    // an original store for a resource p is not responsible for
+    const elsewhere = w.ringOrder(resource)[0] === p ? w.ringOrder(resource)[3]! : p;
+    const original = encodeStoreReq({ resource, replicaNumber: 0, kindData: [{ kind: 100, generationCounter: 0n, values: [value] }] }, codec);
+    const hx = handlersOf(elsewhere);
+    const asOwner: SignerInfo = { userName: owner.identity.certificate.userName, nodeIds: [owner.node.idBytes] };
+    if (!elsewhere.node.topology.isResponsible(elsewhere.node.ring.fromBytes(resource))) {
+      assert.ok(isError(hx.store(inbound(MessageCode.store_req, original, asOwner, { type: 'resource', resourceId: resource })), ReloadErrorCode.NotFound));
+    }
+    const resp = w.ringOrder(resource)[0]!;
+    const replicated: StoreReq[] = [];
+    const hr = handlersOf(resp, replicated);
+    assert.ok(isError(hr.store(inbound(MessageCode.store_req, original, undefined, { type: 'resource', resourceId: resource })), ReloadErrorCode.Forbidden));
+    const stored = hr.store(inbound(MessageCode.store_req, original, asOwner, { type: 'resource', resourceId: resource }));
+    assert.ok('code' in stored, JSON.stringify(stored));
+    assert.equal(replicated.length, 1);
+    assert.equal(replicated[0]!.replicaNumber, 1);
+    // a Fetch at a peer neither responsible nor holding: Error_Not_Found
+    const far = w.peers.find((x) => x.engine.replicaNumber(resource) === undefined && !x.node.topology.isResponsible(x.node.ring.fromBytes(resource)))!;
+    const fetch = encodeFetchReq({ resource, specifiers: [{ kind: 100, generation: 0n, model: 'single' }] }, codec);
+    assert.ok(isError(handlersOf(far).fetch(inbound(MessageCode.fetch_req, fetch, asOwner, { type: 'node', nodeId: far.node.idBytes })), ReloadErrorCode.NotFound));
+    // a Resource-ID of the wrong length
+    const short = encodeFetchReq({ resource: new Uint8Array(4), specifiers: [{ kind: 100, generation: 0n, model: 'single' }] }, codec);
+    assert.ok(isError(h.fetch(inbound(MessageCode.fetch_req, short, asOwner, { type: 'node', nodeId: p.node.idBytes })), ReloadErrorCode.InvalidMessage));
+  });
+
+  test('the certificate store usage: our certificate published under CERTIFICATE_BY_NODE and _BY_USER, once', async () => {
+    const w = new StorageWorld(33);
+    for (let i = 0; i < 4; i++) await w.add();
+    await w.run(2000);
+    const p = w.peers[1]!;
+    const kinds = (id: number) => TEST_KINDS.find((k) => k.id === id);
+    const first = await w.settle(publishCertificate(p.storage, p.credentials, kinds));
+    assert.deepEqual(first.map((r) => [r.kind, r.ok, r.present]), [[3, true, false], [16, true, false]]);
+    const again = await w.settle(publishCertificate(p.storage, p.credentials, kinds));
+    assert.deepEqual(again.map((r) => [r.kind, r.ok, r.present]), [[3, true, true], [16, true, true]]);
+    const f = await w.settle(w.peers[3]!.storage.fetch(3, { resourceName: p.node.idBytes }));
+    assert.ok(f.ok && f.values.length === 1);
+    assert.deepEqual(f.values[0]!.data.value.value.value, p.identity.certificate.der);
+  });
+});
