@@ -3,7 +3,8 @@
  * - update (REGISTER): the binding is kept locally as before, and for an overlay AoR the peer
  *   stores `sip_registration_route` (destination list = our Node-ID) under the AoR, lifetime
  *   following the registration; a refresh extends it, the last binding gone withdraws it.
- * - lookup (a request to route): local bindings first; otherwise the overlay's registrations,
+ * - lookup (a request to route): the local bindings and the overlay's registrations at other
+ *   peers (the overlay's wait is short when there are local ones, and its failure leaves them),
  *   each registered peer located by AppAttach, and one target per peer: its SIP front, with the
  *   Request-URI `sip:user@<peer address>;p2psip=peer`. A request carrying that mark came from a
  *   peer: it is delivered to local bindings only, never sent back into the overlay (no loops).
@@ -15,7 +16,7 @@ import type { SipRequest, SipUri } from '../../sip/message/types.js';
 import type { Binding, BindingChange, BindingUpdateResult, LocationService } from '../../sip/core/location-service.js';
 import { LocationLookupError } from '../../sip/core/location-service.js';
 import { isOverlayAor } from './aor-resource-id.js';
-import type { RegistrationDirectory } from './registration-directory.js';
+import type { RegistrationDirectory, RegistrationEntry } from './registration-directory.js';
 import type { LocateResult } from './sip-peer-locator.js';
 
 /** URI parameter marking a request forwarded by a peer to the peer its callee registered at. */
@@ -34,8 +35,13 @@ export interface OverlayLocationDeps {
 }
 
 export interface OverlayLocationOptions {
-  /** Longest wait for the overlay's answer to a lookup, ms (default 5,000; then 408). */
+  /** Longest wait for the overlay (Fetch + AppAttach) when the AoR has no binding here, ms (default 5,000; then 408). */
   lookupTimeoutMs: number;
+  /**
+   * With bindings here, how long the overlay is also asked for the AoR's phones at other peers, ms
+   * (default 1,000; 0 = local bindings only). A slower or failing overlay leaves the local ones.
+   */
+  localForkWaitMs: number;
   /** Most registered peers tried for one request (default 8). */
   maxPeers: number;
   /** sip_registration_uri indirections followed (default 2). */
@@ -46,6 +52,7 @@ export interface OverlayLocationOptions {
 
 export const DEFAULT_OVERLAY_LOCATION_OPTIONS: Readonly<OverlayLocationOptions> = Object.freeze({
   lookupTimeoutMs: 5_000,
+  localForkWaitMs: 1_000,
   maxPeers: 8,
   maxUriHops: 2,
   refreshSlackSec: 30,
@@ -86,9 +93,29 @@ export class OverlayLocationService implements LocationService {
 
   async lookup(aor: string, request?: SipRequest): Promise<Binding[]> {
     const local = await this.deps.inner.lookup(aor);
-    if (local.length > 0 || !isOverlayAor(aor, this.deps.overlayName)) return local;
-    if (request !== undefined && isSipUri(request.uri) && hasParam(request.uri.params, PEER_MARK)) return [];
+    if (!isOverlayAor(aor, this.deps.overlayName)) return local;
+    if (request !== undefined && isSipUri(request.uri) && hasParam(request.uri.params, PEER_MARK)) return local;
+    if (local.length === 0) return this.remote(aor, request, this.options.lookupTimeoutMs);
+    if (this.options.localForkWaitMs <= 0) return local;
+    // Phones of this AoR registered at other peers ring too (forking, issue 6); the overlay gets a
+    // short wait, and its failure never costs the local delivery.
+    const remote = await this.remote(aor, request, this.options.localForkWaitMs).catch(() => []);
+    return [...local, ...remote];
+  }
+
+  /** The AoR's registrations at other peers as targets; bounded by `limitMs` (then 408). */
+  private remote(aor: string, request: SipRequest | undefined, limitMs: number): Promise<Binding[]> {
     this.stats.overlayLookups++;
+    let timer: { cancel(): void } | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = this.deps.clock.setTimer(limitMs, () =>
+        reject(new LocationLookupError('overlay-timeout', `the overlay did not answer within ${limitMs} ms`, 408, 'Request Timeout')),
+      );
+    });
+    return Promise.race([this.remoteUnbounded(aor, request), timeout]).finally(() => timer?.cancel());
+  }
+
+  private async remoteUnbounded(aor: string, request: SipRequest | undefined): Promise<Binding[]> {
     const nodes = await this.registeredNodes(aor);
     if (nodes.length === 0) return [];
     const located = await Promise.all(nodes.map((n) => this.deps.locate(n.nodeId)));
@@ -197,18 +224,11 @@ export class OverlayLocationService implements LocationService {
     return out;
   }
 
-  private fetch(aor: string): Promise<Array<{ nodeId: Uint8Array; value: SipRegistration }>> {
-    let timer: { cancel(): void } | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = this.deps.clock.setTimer(this.options.lookupTimeoutMs, () =>
-        reject(new LocationLookupError('overlay-timeout', `the overlay did not answer within ${this.options.lookupTimeoutMs} ms`, 408, 'Request Timeout')),
-      );
-    });
-    const fetched = this.deps.directory.lookup(aor).catch((e: unknown) => {
+  private fetch(aor: string): Promise<RegistrationEntry[]> {
+    return this.deps.directory.lookup(aor).catch((e: unknown) => {
       if (e instanceof LocationLookupError) throw e;
       throw new LocationLookupError('overlay-error', `overlay lookup failed: ${e instanceof Error ? e.message : String(e)}`, 503, 'Service Unavailable');
     });
-    return Promise.race([fetched, timeout]).finally(() => timer?.cancel());
   }
 }
 

@@ -281,14 +281,45 @@ describe('OverlayLocationService: requests through the overlay', () => {
     await w.stop();
   });
 
-  test('a registration at this very peer is delivered locally without the overlay', async () => {
-    const { w, a } = await twoPeers();
+  test('phones of one AoR here and at another peer both ring; a failing overlay leaves the local one', async () => {
+    const { w, a, b } = await twoPeers();
+    const alice1 = await w.phone('alice', a);
+    const alice2 = await w.phone('alice', b);
+    const carol = await w.phone('carol', a);
+    // distinct requests (a phone that does not answer sees retransmissions)
+    const calls = (p: typeof alice1): number => new Set(p.requests('MESSAGE').map((m) => m.headers.get('call-id'))).size;
+    alice1.register(600);
+    alice2.register(600);
+    await w.settle();
+    carol.request('MESSAGE', `sip:alice@${OVERLAY}`);
+    await w.settle();
+    assert.equal(calls(alice1), 1);
+    assert.equal(calls(alice2), 1);
+    w.store.failWith = new Error('overlay down');
+    carol.request('MESSAGE', `sip:alice@${OVERLAY}`);
+    await w.settle();
+    assert.equal(calls(alice1), 2);
+    assert.equal(calls(alice2), 1);
+    // a silent overlay costs the local call localForkWaitMs at most
+    w.store.failWith = undefined;
+    w.store.hang = true;
+    carol.request('MESSAGE', `sip:alice@${OVERLAY}`);
+    await w.settle();
+    assert.equal(calls(alice1), 2);
+    await w.advance(1_000);
+    assert.equal(calls(alice1), 3);
+    await w.stop();
+  });
+
+  test('with localForkWaitMs 0 a local registration is delivered without asking the overlay', async () => {
+    const w = new OverlaySipWorld({ location: { localForkWaitMs: 0 } });
+    const a = await w.addPeer('A');
     const alice = await w.phone('alice', a);
-    const al2 = await w.phone('bob', a);
+    const bob = await w.phone('bob', a);
     alice.register(600);
     await w.settle();
     const before = w.store.log.filter((l) => l.op === 'lookup').length;
-    al2.request('MESSAGE', `sip:alice@${OVERLAY}`);
+    bob.request('MESSAGE', `sip:alice@${OVERLAY}`);
     await w.settle();
     assert.equal(alice.requests('MESSAGE').length, 1);
     assert.equal(w.store.log.filter((l) => l.op === 'lookup').length, before);
