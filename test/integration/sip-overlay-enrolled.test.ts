@@ -1,0 +1,127 @@
+/**
+ * The SIP usage end to end with real processes in an enrolled overlay (issue 6): an enrollment
+ * server issues each peer a certificate for one user (`alice@<overlay>`, …), so the peer may store
+ * that user's SIP-REGISTRATION under USER-NODE-MATCH (RFC 6940 §7.3.3, RFC 7904). Three
+ * `p2psip up` peers; a phone registered at A is reached by requests from a phone at B (overlay
+ * Store/Fetch, AppAttach, plain SIP forwarded); the other way round an INVITE; unknown AoR → 404;
+ * an un-REGISTER withdraws the registration (→ 404 again).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEnrollServerProcess, type EnrollServerProcess } from './helpers/enroll-server-process.js';
+import { startPeerProcess, type PeerProcess } from './helpers/peer-process.js';
+import { SipPhoneProbe } from './helpers/sip-phone-probe.js';
+
+const OVERLAY = 'sipu.test';
+const USERS = ['alice', 'bob', 'carol'];
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Sends `make()` until its final answer satisfies `ok` (the REGISTER's Store runs in the background). */
+async function untilAnswer(what: string, limitMs: number, attempt: () => Promise<string | undefined>): Promise<void> {
+  const t0 = Date.now();
+  let last: string | undefined = 'not tried';
+  while (Date.now() - t0 < limitMs) {
+    last = await attempt();
+    if (last === undefined) return;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`${what} not reached within ${limitMs} ms: ${last}`);
+}
+
+describe('SIP usage: enrolled overlay, real processes', { timeout: 240_000 }, () => {
+  let dir: string;
+  let server: EnrollServerProcess | undefined;
+  const peers: PeerProcess[] = [];
+  const phones: SipPhoneProbe[] = [];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'p2psip-sipu-'));
+    await writeFile(join(dir, 'users.txt'), USERS.map((u) => `${u}:pw-${u}`).join('\n') + '\n');
+    for (const u of USERS) await writeFile(join(dir, `${u}.pw`), `pw-${u}\n`, { mode: 0o600 });
+    const port = await freePort();
+    server = await startEnrollServerProcess([
+      '--overlay', OVERLAY,
+      '--listen', '127.0.0.1:0',
+      '--data-dir', join(dir, 'ca'),
+      '--users', join(dir, 'users.txt'),
+      '--bootstrap', `127.0.0.1:${port}`,
+      '--key-algorithm', 'ecdsa-p256',
+    ]);
+    const common = (u: string): string[] => [
+      '--overlay', OVERLAY, '--config', server!.configUrl, '--config-ca', join(dir, 'ca', 'ca.pem'),
+      '--user', u, '--password-file', join(dir, `${u}.pw`), '--data-dir', join(dir, u),
+      '--sip', '127.0.0.1:0', '--http', '127.0.0.1:0', '--outbound', 'none', '--log-level', 'warn',
+    ];
+    peers.push(await startPeerProcess([...common(USERS[0]!), '--listen', `127.0.0.1:${port}`], 60_000));
+    for (const u of USERS.slice(1)) peers.push(await startPeerProcess([...common(u), '--listen', '127.0.0.1:0', '--bootstrap', `127.0.0.1:${port}`], 60_000));
+  });
+
+  after(async () => {
+    for (const ph of phones) ph.close();
+    for (const p of peers) await p.stop('SIGKILL', false);
+    await server?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('A ↔ B through the overlay: MESSAGE, INVITE, 404 for an unknown AoR, un-REGISTER withdraws', async () => {
+    const [a, b] = peers as [PeerProcess, PeerProcess];
+    const alice = await SipPhoneProbe.open('alice', a.sip.get('udp')!, OVERLAY);
+    const bob = await SipPhoneProbe.open('bob', b.sip.get('udp')!, OVERLAY);
+    phones.push(alice, bob);
+    assert.match(await alice.register(600), /^SIP\/2\.0 200/);
+    assert.match(await bob.register(600), /^SIP\/2\.0 200/);
+
+    const t0 = Date.now();
+    let delivered: string | undefined;
+    await untilAnswer('MESSAGE from B reaches the phone at A', 60_000, async () => {
+      const failed = a.output().split('\n').find((l) => l.includes('publish failed'));
+      if (failed !== undefined) return `A could not store: ${failed}`;
+      const id = bob.send('MESSAGE', `sip:alice@${OVERLAY}`);
+      const got = alice.waitRequest('MESSAGE', 8000).catch(() => undefined);
+      const fin = bob.finalFor(id, 8000).catch(() => undefined);
+      const m = await Promise.race([got, fin.then(() => undefined)]);
+      if (m === undefined) {
+        const f = await fin;
+        return f === undefined ? 'no answer' : `B answered ${f.text.split('\r\n')[0]}`;
+      }
+      delivered = m;
+      alice.answer(m, 200);
+      const f = await fin;
+      return f?.status === 200 ? undefined : `final ${f?.status}`;
+    });
+    console.log(`first cross-peer MESSAGE delivered ${Date.now() - t0} ms after the REGISTER`);
+    assert.equal((delivered!.match(/^Record-Route:/gim) ?? []).length, 2, delivered);
+
+    const t1 = Date.now();
+    const inviteId = alice.send('INVITE', `sip:bob@${OVERLAY}`);
+    const inv = await bob.waitRequest('INVITE', 15_000);
+    bob.answer(inv, 180, 'Ringing');
+    bob.answer(inv, 200);
+    assert.equal((await alice.finalFor(inviteId, 15_000)).status, 200);
+    console.log(`INVITE A→B answered in ${Date.now() - t1} ms (first call: Fetch + AppAttach)`);
+
+    const nobody = bob.send('MESSAGE', `sip:nobody@${OVERLAY}`);
+    assert.equal((await bob.finalFor(nobody, 15_000)).status, 404);
+
+    // un-REGISTER: the registration leaves the overlay, B's requests get 404
+    assert.match(await alice.register(0), /^SIP\/2\.0 200/);
+    await untilAnswer('404 after the un-REGISTER', 30_000, async () => {
+      const id = bob.send('MESSAGE', `sip:alice@${OVERLAY}`);
+      const f = await bob.finalFor(id, 8000).catch(() => undefined);
+      return f?.status === 404 ? undefined : `got ${f?.status}`;
+    });
+  });
+});
