@@ -10,7 +10,7 @@ export { SIP_APPLICATION_ID, sipAddressOf, sipCandidates } from './sip-app-attac
 export { DEFAULT_LOCATOR_OPTIONS, SipPeerLocator } from './sip-peer-locator.js';
 export type { LocateResult, OverlayRequest, SipPeerLocatorDeps, SipPeerLocatorOptions } from './sip-peer-locator.js';
 export { SipUsage } from './sip-usage.js';
-export type { SipUsageDeps, SipUsageOptions, SipUsageOverlay } from './sip-usage.js';
+export type { AorReport, SipUsageDeps, SipUsageOptions, SipUsageOverlay } from './sip-usage.js';
 export { SipUsageError } from './sip-usage-error.js';
 export { MAX_REGISTRATIONS_PER_AOR, StorageRegistrationDirectory } from './storage-registration-directory.js';
 export type { SipRegistrationStorage, StorageDirectoryDeps } from './storage-registration-directory.js';

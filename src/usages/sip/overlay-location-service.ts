@@ -46,6 +46,8 @@ export interface OverlayLocationOptions {
   maxPeers: number;
   /** sip_registration_uri indirections followed (default 2). */
   maxUriHops: number;
+  /** Most Fetches one lookup makes, indirections included (default 4). */
+  maxFetches: number;
   /** A refresh that moves the stored expiry by less than this is not re-stored, s (default 30). */
   refreshSlackSec: number;
 }
@@ -55,6 +57,7 @@ export const DEFAULT_OVERLAY_LOCATION_OPTIONS: Readonly<OverlayLocationOptions> 
   localForkWaitMs: 1_000,
   maxPeers: 8,
   maxUriHops: 2,
+  maxFetches: 4,
   refreshSlackSec: 30,
 });
 
@@ -199,10 +202,14 @@ export class OverlayLocationService implements LocationService {
     const seen = new Set<string>();
     let aors = [aor];
     const visited = new Set<string>(aors);
+    let fetches = 0;
     for (let hop = 0; hop <= this.options.maxUriHops && aors.length > 0; hop++) {
       const next: string[] = [];
       for (const a of aors) {
-        for (const e of await this.fetch(a)) {
+        if (fetches++ >= this.options.maxFetches) break;
+        // Only the AoR itself must be fetched; an indirection that fails is skipped.
+        const entries = hop === 0 ? await this.fetch(a) : await this.fetch(a).catch(() => []);
+        for (const e of entries) {
           if (e.value.type === 'route') {
             const last = [...e.value.destinationList].reverse().find((d) => d.type === 'node');
             const id = last?.type === 'node' ? last.nodeId : e.nodeId;

@@ -9,6 +9,7 @@ import { MessageCode } from '../../reload/codec/index.js';
 import type { RequestHandler } from '../../reload/overlay/overlay-types.js';
 import type { LocationService } from '../../sip/core/location-service.js';
 import type { TransportAddress } from '../../sip/transport/types.js';
+import { aorResourceId } from './aor-resource-id.js';
 import { appAttachHandler } from './app-attach-handler.js';
 import { OverlayLocationService, type OverlayLocationOptions } from './overlay-location-service.js';
 import type { RegistrationDirectory } from './registration-directory.js';
@@ -39,11 +40,21 @@ export interface SipUsageOptions {
   location?: Partial<OverlayLocationOptions>;
 }
 
+/** What {@link SipUsage.describe} reports about an AoR. */
+export interface AorReport {
+  aor: string;
+  /** Hex Resource-ID (SHA-1 of `user@domain`, 128 bits). */
+  resourceId: string;
+  registrations: Array<{ nodeId: string; type: 'route' | 'uri' | 'unknown'; sip?: string; uri?: string; error?: string }>;
+}
+
 export class SipUsage {
   readonly locator: SipPeerLocator;
   readonly location: OverlayLocationService;
+  private readonly directory: RegistrationDirectory;
 
   constructor(deps: SipUsageDeps, options: SipUsageOptions = {}) {
+    this.directory = deps.directory;
     this.locator = new SipPeerLocator(
       { clock: deps.clock, random: deps.random, request: (d, c, b, o) => deps.overlay.request(d, c, b, o), sipAddresses: deps.sipAddresses },
       options.locator,
@@ -61,6 +72,29 @@ export class SipUsage {
       options.location,
     );
     deps.overlay.handle(MessageCode.app_attach_req, appAttachHandler({ random: deps.random, sipAddresses: deps.sipAddresses }));
+  }
+
+  /**
+   * Where the overlay says an AoR can be reached (`p2psip lookup`, /api): its Resource-ID, every
+   * stored registration and, for routes, the registered peer's SIP front (by AppAttach, cached).
+   */
+  async describe(aor: string): Promise<AorReport> {
+    const resourceId = Buffer.from(aorResourceId(aor)).toString('hex');
+    const entries = await this.directory.lookup(aor);
+    const registrations = await Promise.all(
+      entries.map(async (e): Promise<AorReport['registrations'][number]> => {
+        const nodeId = Buffer.from(e.nodeId).toString('hex');
+        if (e.value.type === 'uri') return { nodeId, type: 'uri', uri: new TextDecoder().decode(e.value.uri) };
+        if (e.value.type !== 'route') return { nodeId, type: 'unknown' };
+        const last = [...e.value.destinationList].reverse().find((d) => d.type === 'node');
+        const target = last?.type === 'node' ? last.nodeId : e.nodeId;
+        const r = await this.locator.locate(target);
+        return r.ok
+          ? { nodeId, type: 'route', sip: `${r.address.protocol}:${r.address.host}:${r.address.port}` }
+          : { nodeId, type: 'route', error: r.info };
+      }),
+    );
+    return { aor, resourceId, registrations };
   }
 
   /** Clean shutdown: our registrations leave the overlay (before the overlay Leave). */

@@ -325,4 +325,31 @@ describe('OverlayLocationService: requests through the overlay', () => {
     assert.equal(w.store.log.filter((l) => l.op === 'lookup').length, before);
     await w.stop();
   });
+
+  test('describe(aor) reports the Resource-ID, the registrations and the registered peer\'s SIP front', async () => {
+    const { w, a, b } = await twoPeers();
+    const alice = await w.phone('alice', a);
+    alice.register(600);
+    await w.settle();
+    await a.usage.location.idle();
+    const report = await b.usage.describe(`sip:alice@${OVERLAY}`);
+    assert.equal(report.resourceId, '2dd080a64fc2007b629409e1eebcd462');
+    assert.deepEqual(report.registrations, [{ nodeId: Buffer.from(a.nodeId).toString('hex'), type: 'route', sip: `udp:${a.addr.host}:5060` }]);
+    assert.deepEqual((await b.usage.describe(`sip:nobody@${OVERLAY}`)).registrations, []);
+    await w.stop();
+  });
+
+  test('sip_registration_uri loops and chains end (bounded Fetches)', async () => {
+    const { w, b } = await twoPeers();
+    const bob = await w.phone('bob', b);
+    const other = w.store.forNode(new Uint8Array(16).fill(9));
+    const uri = (t: string): { type: 'uri'; uri: Uint8Array } => ({ type: 'uri', uri: new TextEncoder().encode(t) });
+    await other.publish(`sip:x@${OVERLAY}`, uri(`sip:y@${OVERLAY}`), 600);
+    await other.publish(`sip:y@${OVERLAY}`, uri(`sip:x@${OVERLAY}`), 600);
+    bob.request('MESSAGE', `sip:x@${OVERLAY}`);
+    await w.settle();
+    assert.equal(bob.responses(404).length, 1);
+    assert.ok(w.store.log.filter((l) => l.op === 'lookup').length <= 4);
+    await w.stop();
+  });
 });
