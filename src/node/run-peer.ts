@@ -122,7 +122,10 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       advertisedHost,
     },
   );
-  const sweep = setInterval(() => location.sweep(), 30_000);
+  const sweep = setInterval(() => {
+    location.sweep();
+    sipUsage?.location.sweep();
+  }, 30_000);
   sweep.unref();
   let sipAddresses: TransportAddress[];
   try {

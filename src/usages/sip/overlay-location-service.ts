@@ -151,6 +151,19 @@ export class OverlayLocationService implements LocationService {
     await Promise.allSettled(aors.map((aor) => this.deps.directory.withdraw(aor).then(() => void this.stats.withdrawn++)));
   }
 
+  /** Forgets stored registrations whose lifetime ended (the overlay drops them itself); returns how many. */
+  sweep(): number {
+    const now = this.deps.clock.now();
+    let n = 0;
+    for (const [aor, expiresAt] of this.published) {
+      if (expiresAt <= now) {
+        this.published.delete(aor);
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Resolves when every background store/withdraw started so far has finished (tests). */
   async idle(): Promise<void> {
     while (this.work.size > 0) await Promise.allSettled([...this.work]);

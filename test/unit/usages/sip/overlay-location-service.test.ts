@@ -56,6 +56,23 @@ describe('OverlayLocationService: REGISTER → overlay', () => {
     await w.stop();
   });
 
+  test('a registration left to expire is forgotten by sweep() and stored again on the next REGISTER', async () => {
+    const { w, a } = await twoPeers();
+    const alice = await w.phone('alice', a);
+    alice.register(60);
+    await w.settle();
+    await a.usage.location.idle();
+    assert.equal(a.usage.location.sweep(), 0);
+    w.clock.advance(61_000);
+    assert.equal(a.usage.location.sweep(), 1);
+    assert.deepEqual(a.usage.location.publishedAors(), []);
+    alice.register(60);
+    await w.settle();
+    await a.usage.location.idle();
+    assert.equal(w.store.log.filter((l) => l.op === 'publish').length, 2);
+    await w.stop();
+  });
+
   test('shutdown withdraws every stored registration', async () => {
     const { w, a } = await twoPeers();
     for (const n of ['u1', 'u2', 'u3']) (await w.phone(n, a)).register(600);
