@@ -13,6 +13,8 @@ import { startPeer } from '../node/run-peer.js';
 import { parseUri, isSipUri } from '../sip/message/index.js';
 import { formatAddress, softphoneHelp } from './messages.js';
 import { registerEnrollServerCommand } from './enroll-server-command.js';
+import { simCommand } from './sim-command.js';
+import { createOverlaySimPeerFactory } from '../node/overlay-sim-peer.js';
 
 interface UpOptions {
   overlay: string;
@@ -189,6 +191,23 @@ export function program(): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
     .action(async (o: UpOptions) => up(o));
   registerEnrollServerCommand(p);
+  // the simulator drives the real overlay code (src/node/overlay-sim-peer.ts)
+  const sim: Command = simCommand(p, () => {
+    const o = sim.opts<{ fingersPerRange: string; routeCache: boolean; neighbours: string; updateInterval: string }>();
+    return createOverlaySimPeerFactory({
+      overlay: {
+        fingersPerRange: positiveInt(o.fingersPerRange, '--fingers-per-range'),
+        routeCache: o.routeCache,
+        neighbourCount: positiveInt(o.neighbours, '--neighbours'),
+        updateIntervalMs: positiveInt(o.updateInterval, '--update-interval') * 1000,
+      },
+    });
+  });
+  sim
+    .option('--fingers-per-range <n>', 'peers kept per finger range (RFC 6940 §10.7.4.2)', '1')
+    .option('--no-route-cache', 'route through neighbours and fingers only (plain CHORD-RELOAD)')
+    .option('--neighbours <n>', 'successors and predecessors kept', '5')
+    .option('--update-interval <s>', 'chord-update-interval in seconds', '60');
   p.command('status')
     .description("a running peer's state (same data as GET /api/status)")
     .option('--http <host:port>', 'the peer API address', '127.0.0.1:8060')
@@ -222,6 +241,12 @@ export function program(): Command {
       for (const c of r.contacts) process.stdout.write(`${r.aor} -> ${c.contact} via ${c.source} (expires in ${c.expiresIn}s)\n`);
     });
   return p;
+}
+
+function positiveInt(v: string, what: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${what}: expected a positive integer, got '${v}'`);
+  return n;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -397,6 +397,10 @@ export class OverlayNode implements OverlayLinksUser {
   keepalive(linkId: string): Uint8Array | undefined {
     const c = this.conns.get(linkId);
     if (c?.nodeId === undefined || this.closed) return undefined;
+    // only links whose loss must be noticed at once (neighbours, our client's peer) are kept alive
+    // while idle; an idle finger or cached route shows its failure when next used (ACK overdue →
+    // suspect → routed around), which spares the per-link keepalive traffic
+    if (!this.topology.needsKeepalive(c.nodeId)) return undefined;
     // an Update peer_ready is RFC 6940 §10.7's connectivity check; its ACK shows the link is alive
     const header = this.newHeader(this.newTransactionId(), [{ type: 'node', nodeId: this.ring.toBytes(c.nodeId) }]);
     const contents: MessageContents = { messageCode: MessageCode.update_req, body: this.topology.peerReadyBody(), extensions: [] };

@@ -106,6 +106,11 @@ export interface OverlayOptions {
   neighbourCount: number;
   /** Peers kept per finger range (RFC 6940 §10.7.4.2 allows several). */
   fingersPerRange: number;
+  /**
+   * Route cache: any routable peer we hold a link to (made by Attaches for lookups, finger
+   * searches, clients' peers) is a next-hop candidate, not only neighbours and fingers.
+   */
+  routeCache: boolean;
   /** Finger ranges filled at join (RFC 6940 §10.7.4.3: 16). */
   initialFingers: number;
   /** chord-update-interval: periodic Update to every neighbour (RFC default 600 s). */
@@ -136,6 +141,7 @@ export const DEFAULT_OVERLAY_OPTIONS: Readonly<Omit<OverlayOptions, 'overlayName
   maxTransmissions: 5,
   neighbourCount: 5,
   fingersPerRange: 1,
+  routeCache: true,
   initialFingers: 16,
   updateIntervalMs: 60_000,
   fingerRefreshIntervalMs: 60_000,

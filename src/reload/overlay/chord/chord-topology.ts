@@ -201,6 +201,8 @@ export class ChordTopology {
     for (const c of this.host.conns.all()) {
       const x = c.nodeId;
       if (x === undefined || !c.routable || c.suspect || exclude.has(x)) continue;
+      // without the route cache only the Routing Table proper (neighbours ∪ fingers, §10.3) is used
+      if (!this.options.routeCache && this.host.state === 'joined' && !this.neighbours.has(x) && !this.fingers.has(x)) continue;
       const d = ring.distance(self, x);
       if (d > 0n && d < span) {
         if (d > bestD) {
@@ -221,6 +223,11 @@ export class ChordTopology {
   /** Is the link to `id` part of the routing state (neighbour, finger, our client AP, a client we serve)? */
   needs(id: bigint): boolean {
     return this.neighbours.has(id) || this.fingers.has(id) || id === this.clientAp || (this.host.state === 'joined' && this.isResponsible(id));
+  }
+
+  /** Idle links kept alive: neighbours, a client's responsible peer, the clients we serve. */
+  needsKeepalive(id: bigint): boolean {
+    return this.neighbours.has(id) || id === this.clientAp || (this.host.state === 'joined' && this.isResponsible(id));
   }
 
   // ------------------------------------------------------------------------------ link changes
@@ -444,7 +451,10 @@ export class ChordTopology {
     // one Attach per missing peer of each open range, each to a random point of the range
     const targets: bigint[] = [];
     for (const i of this.fingers.openRanges(this.fingerCount(n))) {
-      for (let j = this.fingers.countIn(i); j < this.fingers.perRange; j++) targets.push(this.fingers.randomTarget(i, (k) => this.host.random.bytes(k)));
+      // §10.5: the i'th entry is an Attach to n + 2^(128-i); further peers of a range at random points of it
+      for (let j = this.fingers.countIn(i); j < this.fingers.perRange; j++) {
+        targets.push(j === 0 ? this.fingers.rangeStart(i) : this.fingers.randomTarget(i, (k) => this.host.random.bytes(k)));
+      }
     }
     const seen = new Set<bigint>();
     for (let i = 0; i < targets.length; i += 4) {
