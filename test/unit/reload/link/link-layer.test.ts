@@ -168,6 +168,18 @@ describe('LinkLayer liveness (RFC 6940 §6.6.5)', () => {
     assert.equal(p.a.stats(p.idA)!.unacked, 0);
   });
 
+  test('deadlines at fractional times fire once (oldest + RTO - oldest < RTO in floating point)', { timeout: 5000 }, async () => {
+    const p = await openPair();
+    p.clock.advance(0.1); // 1000.1 + 1000 - 1000.1 = 999.9999999999999
+    p.net.blackholed.add(p.idB);
+    p.a.send(p.idA, bytes(1));
+    p.net.pump();
+    const fired = p.clock.firedCount;
+    p.clock.advance(1500);
+    assert.ok(p.ua.events.includes(`suspect ${p.idA}`));
+    assert.ok(p.clock.firedCount - fired < 20, `${p.clock.firedCount - fired} timers fired`);
+  });
+
   test('no ACK for failureTimeoutMs: onLinkDown timeout and the link is closed', async () => {
     const p = await openPair();
     p.net.blackholed.add(p.idB);
