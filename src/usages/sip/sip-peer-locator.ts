@@ -33,6 +33,12 @@ export interface SipPeerLocatorDeps {
 export interface SipPeerLocatorOptions {
   /** How long a located address is reused, ms (default 60,000). */
   ttlMs: number;
+  /**
+   * A cached address older than this is still used, and checked again by an AppAttach in the
+   * background (a failed check drops it), ms (default 15,000): a crashed peer costs callers
+   * that had located it at most one slow failure per this interval.
+   */
+  revalidateAfterMs: number;
   /** How long a failure is remembered, ms (default 5,000). */
   negativeTtlMs: number;
   /** Most nodes cached (default 10,000; the oldest entry is dropped beyond it). */
@@ -45,6 +51,7 @@ export interface SipPeerLocatorOptions {
 
 export const DEFAULT_LOCATOR_OPTIONS: Readonly<SipPeerLocatorOptions> = Object.freeze({
   ttlMs: 60_000,
+  revalidateAfterMs: 15_000,
   negativeTtlMs: 5_000,
   maxEntries: 10_000,
   timerMs: 1_000,
@@ -54,6 +61,7 @@ export const DEFAULT_LOCATOR_OPTIONS: Readonly<SipPeerLocatorOptions> = Object.f
 interface CacheEntry {
   result: { ok: true; address: TransportAddress } | { ok: false; info: string };
   expiresAt: number;
+  storedAt: number;
 }
 
 const ACTIVE = new TextEncoder().encode('active');
@@ -75,12 +83,19 @@ export class SipPeerLocator {
   locate(nodeId: Uint8Array): Promise<LocateResult> {
     const key = Buffer.from(nodeId).toString('hex');
     const hit = this.cache.get(key);
+    const now = this.deps.clock.now();
     if (hit !== undefined) {
-      if (hit.expiresAt > this.deps.clock.now()) {
+      if (hit.expiresAt > now) {
+        if (hit.result.ok && now - hit.storedAt >= this.options.revalidateAfterMs) void this.fresh(key, nodeId);
         return Promise.resolve(hit.result.ok ? { ...hit.result, cached: true } : hit.result);
       }
       this.cache.delete(key);
     }
+    return this.fresh(key, nodeId);
+  }
+
+  /** One AppAttach per node at a time; its result replaces what the cache held. */
+  private fresh(key: string, nodeId: Uint8Array): Promise<LocateResult> {
     const pending = this.inFlight.get(key);
     if (pending !== undefined) return pending;
     const p = this.appAttach(nodeId).then((r) => {
@@ -103,12 +118,14 @@ export class SipPeerLocator {
 
   private remember(key: string, r: LocateResult): void {
     const ttl = r.ok ? this.options.ttlMs : this.options.negativeTtlMs;
+    this.cache.delete(key);
     if (ttl <= 0) return;
     if (this.cache.size >= this.options.maxEntries) {
       const oldest = this.cache.keys().next();
       if (!oldest.done) this.cache.delete(oldest.value);
     }
-    this.cache.set(key, { result: r.ok ? { ok: true, address: r.address } : r, expiresAt: this.deps.clock.now() + ttl });
+    const now = this.deps.clock.now();
+    this.cache.set(key, { result: r.ok ? { ok: true, address: r.address } : r, expiresAt: now + ttl, storedAt: now });
   }
 
   private async appAttach(nodeId: Uint8Array): Promise<LocateResult> {

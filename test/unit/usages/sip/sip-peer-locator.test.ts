@@ -82,6 +82,30 @@ describe('SipPeerLocator', () => {
     assert.equal(locator.appAttaches, 2);
   });
 
+  test('an older cached address is used and checked again in the background; a failed check drops it', async () => {
+    let alive = true;
+    let n = 0;
+    const { clock, locator } = setup((_d, code, body) => {
+      n++;
+      if (!alive) return Promise.resolve({ ok: false, errorCode: 0, info: 'no answer after 3 transmission(s)', responder: undefined, hops: 0 });
+      return Promise.resolve(answerOf(handler({ code, body } as unknown as InboundRequest)));
+    });
+    await locator.locate(NODE);
+    clock.advance(10_000);
+    assert.ok((await locator.locate(NODE)).ok);
+    assert.equal(n, 1, 'young entry: no check');
+    clock.advance(6_000);
+    alive = false;
+    const r = await locator.locate(NODE);
+    assert.ok(r.ok && r.cached, 'the call in progress still uses the cached address');
+    await Promise.resolve();
+    await Promise.resolve();
+    assert.equal(n, 2, 'one background AppAttach');
+    const after = await locator.locate(NODE);
+    assert.equal(after.ok, false, 'the failed check replaced the entry');
+    assert.equal(n, 2, 'and the failure is cached');
+  });
+
   test('concurrent lookups of one node share one AppAttach', async () => {
     const { locator, calls } = setup();
     const rs = await Promise.all([locator.locate(NODE), locator.locate(NODE), locator.locate(NODE)]);
