@@ -40,7 +40,7 @@ describe('SIP usage: real peers on loopback', { timeout: 120_000 }, () => {
 
   // One certificate (peer@<overlay>) serves every phone of a peer: USER-NODE-MATCH (RFC 6940 §7.3.3)
   // refuses its Store for alice@<overlay> until the SIP-REGISTRATION policy admits proxy peers.
-  const todo = 'needs a SIP-REGISTRATION access rule for proxy peers (see docs/architecture.md, SIP usage)';
+  const todo = 'needs a SIP-REGISTRATION access rule for proxy peers (peer@<overlay> storing alice@<overlay>)';
   test('a phone at A is reached from a phone at B (both ways); unknown AoR → 404', { todo }, async () => {
     peers.push(await startPeerProcess(common));
     const boot = `${peers[0]!.listen!.host}:${peers[0]!.listen!.port}`;
@@ -56,7 +56,8 @@ describe('SIP usage: real peers on loopback', { timeout: 120_000 }, () => {
     // The store is made in the background of the REGISTER: retry until the overlay has it.
     let delivered: string | undefined;
     await until('MESSAGE from B reaches the phone at A', 15_000, async () => {
-      if (/SIP usage: publish failed/.test(a.output())) return `the store failed at A: ${a.output().split('\n').filter((l) => l.includes('publish failed')).slice(-1)[0]}`;
+      // fail at once rather than retrying a store that can never succeed
+      if (/SIP usage: publish failed/.test(a.output())) throw new Error(`the store failed at A: ${a.output().split('\n').filter((l) => l.includes('publish failed')).slice(-1)[0]}`);
       const id = bob.send('MESSAGE', `sip:alice@${OVERLAY}`);
       const got = alice.waitRequest('MESSAGE', 2000).then(
         (m) => m,
