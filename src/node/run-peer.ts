@@ -84,7 +84,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
   const driver = new NodeTransportDriver(tls ? { tls, ...(tls.ca ? { tlsClient: { ca: tls.ca } } : {}) } : {});
   const location = new MemoryLocationService(clock);
   const wildcardSip = config.sip.host === '0.0.0.0' || config.sip.host === '::';
-  const advertised = config.advertisedHost ?? (wildcardSip ? primaryAddress() : config.sip.host);
+  const advertisedHost = config.advertisedHost ?? (wildcardSip ? primaryAddress() : config.sip.host);
   let sip: SipPeer | undefined;
   // RFC 7904: with an overlay, REGISTERs are stored in it and requests for AoRs not registered
   // here are looked up there and forwarded to the registered peer's SIP front (AppAttach).
@@ -99,11 +99,10 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
           inner: location,
           overlayName: config.overlay,
           sipAddresses: () =>
-            (sip?.addresses ?? []).map((a) => (a.host === '0.0.0.0' || a.host === '::' ? { ...a, host: advertised } : a)),
+            (sip?.addresses ?? []).map((a) => (a.host === '0.0.0.0' || a.host === '::' ? { ...a, host: advertisedHost } : a)),
           logger,
         });
   const load = new UdpBacklogLoadMonitor();
-  const advertisedHost = advertised;
   sip = new SipPeer(
     {
       clock,
