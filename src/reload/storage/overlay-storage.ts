@@ -94,6 +94,7 @@ export class OverlayStorage {
       credentials: deps.credentials,
       codec: this.codec,
       onReplicate: (req) => this.replicas.replicate(req),
+      onHandover: (resource, from) => this.replicas.handedOver(resource, from),
     });
   }
 

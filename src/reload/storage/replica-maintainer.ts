@@ -21,20 +21,26 @@ export interface ReplicaMaintainerOptions {
   holdDownMs?: number;
   /** Wait before a failed replica or handover Store is sent again (default 5 s). */
   retryMs?: number;
-  /** Sends of one Store at most (default 3). */
+  /** Sends of one Store at most (default 5). */
   maxAttempts?: number;
   /** Replica and handover Stores in flight at once (default 32); the rest wait in a queue. */
   maxInFlight?: number;
   /** Most queued sends (default 100 000); past it new sends are dropped and counted. */
   maxQueued?: number;
+  /**
+   * Period of a local re-check of roles and replica set (default 30 s): copies that views racing
+   * during churn left outside their replica set are dropped, missing replicas made. 0 = off.
+   */
+  resyncIntervalMs?: number;
 }
 
 export const DEFAULT_REPLICA_MAINTAINER_OPTIONS: Required<ReplicaMaintainerOptions> = {
   holdDownMs: 30_000,
   retryMs: 5_000,
-  maxAttempts: 3,
+  maxAttempts: 5,
   maxInFlight: 32,
   maxQueued: 100_000,
+  resyncIntervalMs: 30_000,
 };
 
 /** Our place in a resource's replica set: 0 responsible, 1 and 2 replicas, DROP outside it. */
@@ -55,6 +61,8 @@ export interface ReplicaCounters {
   sendFailures: number;
   dropped: number;
   queueOverflows: number;
+  /** The last refusal or failure of a replica or handover Store (status, debugging). */
+  lastFailure?: string;
 }
 
 /**
@@ -71,6 +79,11 @@ export class ReplicaMaintainer {
   private readonly needFull = new Set<string>();
   private replicaSet: bigint[] = [];
   private holdDown: TimerHandle | undefined;
+  private resync: TimerHandle | undefined;
+  private periodic: TimerHandle | undefined;
+  /** Handovers in flight: resource hex → the peer it is sent to, and how many were sent. */
+  private readonly handoverTarget = new Map<string, bigint>();
+  private readonly handoverTries = new Map<string, number>();
   private readonly queue: Send[] = [];
   private inFlight = 0;
   private closed = false;
@@ -82,6 +95,16 @@ export class ReplicaMaintainer {
     options: ReplicaMaintainerOptions = {},
   ) {
     this.opts = { ...DEFAULT_REPLICA_MAINTAINER_OPTIONS, ...options };
+    if (this.opts.resyncIntervalMs > 0) this.schedulePeriodic();
+  }
+
+  private schedulePeriodic(): void {
+    this.periodic = this.deps.clock.setTimer(this.opts.resyncIntervalMs, () => {
+      if (this.closed) return;
+      this.syncRoles();
+      if (this.holdDown === undefined) this.syncReplicas();
+      this.schedulePeriodic();
+    });
   }
 
   /** RFC 6940 §10.4: an original store succeeded; `req` (replica_number 1) goes to successor 1, a copy to successor 2. */
@@ -89,6 +112,19 @@ export class ReplicaMaintainer {
     const succ = this.deps.node.topology.neighbours.successors;
     this.roles.set(toHex(req.resource), 0);
     for (let j = 0; j < Math.min(REPLICA_COUNT, succ.length); j++) this.enqueue({ target: succ[j]!, resource: req.resource, replicaNumber: j + 1, attempts: 0 });
+  }
+
+  /**
+   * RFC 6940 §10.5: a neighbour handed us `resource`, now ours; our replica set gets copies (the
+   * sender keeps its own), so a handover racing with other joins still leaves three copies.
+   */
+  handedOver(resource: Uint8Array, from: bigint): void {
+    if (this.closed) return;
+    this.roles.set(toHex(resource), 0);
+    const succ = this.deps.node.topology.neighbours.successors;
+    for (let j = 0; j < Math.min(REPLICA_COUNT, succ.length); j++) {
+      if (succ[j] !== from) this.enqueue({ target: succ[j]!, resource, replicaNumber: j + 1, attempts: 0 });
+    }
   }
 
   /** The neighbour table changed (OverlayEvents.onNeighboursChanged). */
@@ -121,30 +157,86 @@ export class ReplicaMaintainer {
     return preds.length > REPLICA_COUNT ? DROP : preds.length;
   }
 
+  /** The predecessor responsible for a Resource-ID outside our own range, when our table reaches it. */
+  private ownerAmong(resource: Uint8Array): bigint | undefined {
+    const { ring, id } = this.deps.node;
+    const preds = this.deps.node.topology.neighbours.predecessors;
+    const k = ring.fromBytes(resource);
+    let hi = id;
+    for (let i = 0; i < preds.length; i++) {
+      if (ring.inInterval(preds[i]!, k, hi)) return i === 0 ? undefined : preds[i - 1];
+      hi = preds[i]!;
+    }
+    return undefined;
+  }
+
   /** Handover, take-over and drop (RFC 6940 §10.5, §10.7.3); runs at once on every change. */
   private syncRoles(): void {
     const preds = this.deps.node.topology.neighbours.predecessors;
     for (const r of this.deps.engine.resourceIds()) {
       const hex = toHex(r);
       const role = this.roleOf(r);
+      // `roles` keeps 0 until a handover is confirmed: data we were responsible for is never dropped unhanded
       const prev = this.roles.get(hex) ?? this.deps.engine.replicaNumber(r) ?? role;
+      if (prev === 0 && role !== 0) {
+        // RFC 6940 §10.5: the peer now responsible receives the data (several may have joined at once)
+        const owner = role === DROP ? this.ownerAmong(r) : preds[role - 1];
+        const tries = this.handoverTries.get(hex) ?? 0;
+        if (owner !== undefined && this.handoverTarget.get(hex) !== owner && tries < this.opts.maxAttempts) {
+          this.handoverTarget.set(hex, owner);
+          this.handoverTries.set(hex, tries + 1);
+          this.enqueue({ target: owner, resource: r, replicaNumber: 0, attempts: this.opts.maxAttempts - 1 });
+        }
+        this.roles.set(hex, 0);
+        this.needFull.delete(hex);
+        continue;
+      }
       if (role === DROP) {
         // RFC 6940 §10.7.3: three predecessors between us and R
-        this.deps.engine.drop(r);
-        this.roles.delete(hex);
-        this.needFull.delete(hex);
-        this.counters.dropped++;
+        this.forget(r);
         continue;
       }
       if (role === 0 && prev !== 0) this.needFull.add(hex); // a failed predecessor's data is ours now
-      if (role > 0 && prev === 0) {
-        const newOwner = preds[role - 1];
-        // RFC 6940 §10.5: the joining peer now responsible receives the data
-        if (newOwner !== undefined) this.enqueue({ target: newOwner, resource: r, replicaNumber: 0, attempts: 0 });
-        this.needFull.delete(hex);
-      }
+      if (role === 0) this.clearHandover(hex);
       this.roles.set(hex, role);
     }
+  }
+
+  private forget(r: Uint8Array): void {
+    const hex = toHex(r);
+    this.deps.engine.drop(r);
+    this.roles.delete(hex);
+    this.needFull.delete(hex);
+    this.clearHandover(hex);
+    this.counters.dropped++;
+  }
+
+  private clearHandover(hex: string): void {
+    this.handoverTarget.delete(hex);
+    this.handoverTries.delete(hex);
+  }
+
+  /** A handover ended: confirmed (our role is what the ring says now), or failed (tried again on the next sync). */
+  private handoverDone(s: Send, ok: boolean): void {
+    const hex = toHex(s.resource);
+    if (this.handoverTarget.get(hex) !== s.target) return; // superseded by a handover to a newer owner
+    this.handoverTarget.delete(hex);
+    if (!ok) {
+      this.scheduleResync();
+      return;
+    }
+    this.handoverTries.delete(hex);
+    const role = this.roleOf(s.resource);
+    if (role === DROP) this.forget(s.resource);
+    else this.roles.set(hex, role);
+  }
+
+  private scheduleResync(): void {
+    if (this.resync !== undefined || this.closed) return;
+    this.resync = this.deps.clock.setTimer(this.opts.retryMs, () => {
+      this.resync = undefined;
+      this.syncRoles();
+    });
   }
 
   /** RFC 6940 §10.7.3: any new node in the replica set of what we are responsible for gets a Store. */
@@ -154,7 +246,7 @@ export class ReplicaMaintainer {
     const fresh = now.map((s) => !this.replicaSet.includes(s));
     for (const r of this.deps.engine.resourceIds()) {
       const hex = toHex(r);
-      if ((this.roles.get(hex) ?? this.roleOf(r)) !== 0) continue;
+      if (this.roleOf(r) !== 0) continue;
       const all = this.needFull.has(hex);
       for (let j = 0; j < now.length; j++) if (all || fresh[j]) this.enqueue({ target: now[j]!, resource: r, replicaNumber: j + 1, attempts: 0 });
     }
@@ -204,8 +296,10 @@ export class ReplicaMaintainer {
     if (s.replicaNumber === 0) this.counters.handoversSent++;
     else this.counters.replicaStoresSent++;
     const ans = await security.withCertificates(certs, () => node.request([{ type: 'node', nodeId: node.ring.toBytes(s.target) }], MessageCode.store_req, body));
+    if (s.replicaNumber === 0) this.handoverDone(s, ans.ok);
     if (ans.ok) return;
     this.counters.sendFailures++;
+    this.counters.lastFailure = `${s.replicaNumber === 0 ? 'handover' : `replica ${s.replicaNumber}`} to ${node.ring.hex(s.target)}: ${ans.errorCode} ${ans.info}`;
     if (s.attempts + 1 >= this.opts.maxAttempts || this.closed) return;
     const t = this.deps.clock.setTimer(this.opts.retryMs, () => {
       this.timers.delete(t);
@@ -225,6 +319,10 @@ export class ReplicaMaintainer {
     this.closed = true;
     this.holdDown?.cancel();
     this.holdDown = undefined;
+    this.resync?.cancel();
+    this.resync = undefined;
+    this.periodic?.cancel();
+    this.periodic = undefined;
     for (const t of this.timers) t.cancel();
     this.timers.clear();
     this.queue.length = 0;

@@ -25,6 +25,8 @@ export interface StorageHandlerDeps {
   codec: BodyCodecOptions;
   /** An original store succeeded: replicate it (RFC 6940 §10.4). */
   onReplicate(req: StoreReq): void;
+  /** A neighbour handed us a resource we are now responsible for (§10.5): our replicas need it too. */
+  onHandover?(resource: Uint8Array, from: bigint): void;
 }
 
 /** Most certificates added to a FetchAns bag besides the responder's own (the receiver examines 32, §6.3.4). */
@@ -84,7 +86,9 @@ export class StorageRequestHandlers {
     if (last?.type === 'node' && from !== undefined && (nb.successors.includes(from) || nb.predecessors.includes(from))) {
       // RFC 6940 §10.5 step 6 / §10.7.3: a neighbour hands us data we are now responsible for
       if (!responsible) return { error: ReloadErrorCode.NotFound, info: 'not responsible for this Resource-ID' };
-      return this.answerStore(this.deps.engine.store(sr, { replica: true }));
+      const r = this.deps.engine.store(sr, { replica: true });
+      if (r.ok) this.deps.onHandover?.(sr.resource, from);
+      return this.answerStore(r);
     }
     if (!responsible) return { error: ReloadErrorCode.NotFound, info: 'not responsible for this Resource-ID' };
     if (req.signer === undefined) return { error: ReloadErrorCode.Forbidden, info: 'an original store must be signed' };

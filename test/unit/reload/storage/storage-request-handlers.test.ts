@@ -63,7 +63,8 @@ describe('storage request handlers (RFC 6940 §7.4, §10.4)', () => {
     assert.ok('code' in ok && ok.code === MessageCode.store_ans);
     // an original store for a resource p is not responsible for
     const elsewhere = w.ringOrder(resource)[0] === p ? w.ringOrder(resource)[3]! : p;
-    const original = encodeStoreReq({ resource, replicaNumber: 0, kindData: [{ kind: 100, generationCounter: 0n, values: [value] }] }, codec);
+    const newer = owner.credentials.sign(resource, 100, 6n, 60, { model: 'single', value: { exists: true, value: new Uint8Array([2]) } });
+    const original = encodeStoreReq({ resource, replicaNumber: 0, kindData: [{ kind: 100, generationCounter: 0n, values: [newer] }] }, codec);
     const hx = handlersOf(elsewhere);
     const asOwner: SignerInfo = { userName: owner.identity.certificate.userName, nodeIds: [owner.node.idBytes] };
     if (!elsewhere.node.topology.isResponsible(elsewhere.node.ring.fromBytes(resource))) {

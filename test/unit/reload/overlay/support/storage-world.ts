@@ -1,6 +1,7 @@
 /**
- * A world of OverlayNodes with real signatures (self-signed ECDSA P-256 certificates, RFC 6940
- * §11.3.1) and OverlayStorage on each, over MemoryLinks on one ManualClock: storage, replication
+ * A world of OverlayNodes with real signatures (ECDSA P-256 certificates issued by a test overlay
+ * CA, RFC 6940 §11.3, with Node-IDs drawn from the seeded random so the ring is the same on every
+ * run) and OverlayStorage on each, over MemoryLinks on one ManualClock: storage, replication
  * and churn tests.
  */
 import { createHash } from 'node:crypto';
@@ -9,8 +10,8 @@ import { SeededRandom } from '../../../../../src/lib/random.js';
 import type { ForwardingHeader, SecurityBlock } from '../../../../../src/reload/codec/index.js';
 import { OverlayNode } from '../../../../../src/reload/overlay/overlay-node.js';
 import type { OverlayOptions, OverlaySecurity, SignerInfo } from '../../../../../src/reload/overlay/overlay-types.js';
-import { CertificateSecurity, CertificateStore, createSelfSignedIdentity } from '../../../../../src/reload/security/index.js';
-import type { NodeIdentity } from '../../../../../src/reload/security/index.js';
+import { CertificateSecurity, CertificateStore, createOverlayCa, issueCaSignedIdentity } from '../../../../../src/reload/security/index.js';
+import type { NodeIdentity, OverlayCa } from '../../../../../src/reload/security/index.js';
 import { BagSharingSecurity, MemoryStorageBackend, OverlayStorage, StorageEngine } from '../../../../../src/reload/storage/index.js';
 import type { KindDefinition, OverlayStorageOptions, StorageCredentials } from '../../../../../src/reload/storage/index.js';
 import { certificateStorageCredentials } from '../../../../../src/node/storage-credentials.js';
@@ -65,7 +66,7 @@ export class StorageWorld {
   constructor(
     seed = 1,
     readonly options: Partial<OverlayOptions> = {},
-    readonly storageOptions: OverlayStorageOptions = { holdDownMs: 2000, retryMs: 1000 },
+    readonly storageOptions: OverlayStorageOptions = { holdDownMs: 2000, retryMs: 1000, resyncIntervalMs: 5000 },
   ) {
     this.seed = seed * 1000;
     this.random = new SeededRandom(seed);
@@ -76,8 +77,13 @@ export class StorageWorld {
 
   kinds = (id: number): KindDefinition | undefined => TEST_KINDS.find((k) => k.id === id);
 
+  private ca: OverlayCa | undefined;
+
+  /** A CA-issued identity whose Node-ID comes from the world's seeded random. */
   async identity(userName: string): Promise<NodeIdentity> {
-    return createSelfSignedIdentity({ overlay: STORAGE_OVERLAY, userName, now: WORLD_EPOCH, random: new SeededRandom(++this.seed), algorithm: 'ecdsa-p256', digest: 'sha256' });
+    this.ca ??= await createOverlayCa({ overlay: STORAGE_OVERLAY, now: WORLD_EPOCH, random: new SeededRandom(this.seed), algorithm: 'ecdsa-p256' });
+    const nodeId = this.random.bytes(16);
+    return issueCaSignedIdentity(this.ca, { overlay: STORAGE_OVERLAY, userName, nodeIds: [nodeId], now: WORLD_EPOCH, random: new SeededRandom(++this.seed), algorithm: 'ecdsa-p256' });
   }
 
   async run(ms: number, step = 5): Promise<void> {
@@ -119,7 +125,7 @@ export class StorageWorld {
     const nodeId = id.certificate.nodeIds[0]!;
     const links = this.net.create(nodeId, host);
     const store = new CertificateStore(
-      { overlay: STORAGE_OVERLAY, rootCertificates: [], selfSignedPermitted: true, selfSignedDigest: 'sha256', nodeIdLength: 16 },
+      { overlay: STORAGE_OVERLAY, rootCertificates: [this.ca!.certificate], selfSignedPermitted: false, selfSignedDigest: 'sha256', nodeIdLength: 16 },
       { now: () => WORLD_EPOCH },
     );
     const security = new BagSharingSecurity(new WorldSecurity(new CertificateSecurity(id, store)), (der) => void store.add(der));
