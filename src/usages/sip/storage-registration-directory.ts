@@ -3,6 +3,12 @@
  * (Kind-ID 1) dictionary entries keyed by our Node-ID under the AoR's Resource Name `user@domain`
  * (hashed by the overlay). A withdraw stores the key with exists = false (RFC 6940 §7.4.1.1).
  * `SipRegistrationStorage` is the part of the overlay storage client (OverlayStorage) used here.
+ *
+ * USER-NODE-MATCH (RFC 6940 §7.3.3) lets a Store through only when our certificate's user name is
+ * the AoR's `user@domain` and the key is our Node-ID: one user per peer, as an enrollment server
+ * issues them. A peer serving several phones with one certificate (the P2PSIP "proxy peer",
+ * `peer@<overlay>` in a self-signed overlay) is refused by the storing peer: such a Store fails
+ * with the RELOAD error's text, the phone stays registered locally only.
  */
 import { decodeSipRegistration, encodeSipRegistration, ReloadErrorCode } from '../../reload/codec/index.js';
 import type { SipRegistration, StoredData, StoredDataValue } from '../../reload/codec/index.js';
