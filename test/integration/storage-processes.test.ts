@@ -60,6 +60,7 @@ describe('storage in an enrolled overlay of 10 processes', { timeout: 600_000 },
   let server: EnrollServerProcess;
   const peers: StoragePeerProcess[] = [];
   let caFile: string;
+  let common: (i: number) => string[];
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'p2psip-storage-it-'));
@@ -76,7 +77,7 @@ describe('storage in an enrolled overlay of 10 processes', { timeout: 600_000 },
     ]);
     caFile = join(dir, 'ca', 'ca.pem');
     await readFile(caFile, 'utf8');
-    const common = (i: number): string[] => ['--overlay', OVERLAY, '--config', server.configUrl, '--config-ca', caFile, '--user', `user${i}`, '--password', `pw${i}`, '--hold-down', '3000', '--data-dir', join(dir, `peer${i}`)];
+    common = (i: number): string[] => ['--overlay', OVERLAY, '--config', server.configUrl, '--config-ca', caFile, '--user', `user${i}`, '--password', `pw${i}`, '--hold-down', '3000', '--data-dir', join(dir, `peer${i}`)];
     peers.push(await startStoragePeer([...common(0), '--listen', `127.0.0.1:${port}`]));
     for (let i = 1; i < PEERS; i++) peers.push(await startStoragePeer([...common(i), '--listen', '127.0.0.1:0', '--bootstrap', `127.0.0.1:${port}`]));
     await new Promise((r) => setTimeout(r, 3000));
@@ -145,5 +146,13 @@ describe('storage in an enrolled overlay of 10 processes', { timeout: 600_000 },
     r = await api(peers[7]!, 'GET', `/api/storage/stat?kind=${PROFILE_KIND}&name=${name}`);
     assert.equal(r.status, 200);
     assert.equal((r.body.values as unknown[]).length, 1);
+
+    // persistence: a killed holder restarted on its data directory still has the value (LMDB)
+    const i = peers.indexOf(victims[0]!);
+    const again = await startStoragePeer([...common(i), '--listen', '127.0.0.1:0', '--bootstrap', peers[7]!.listen]);
+    peers.push(again);
+    assert.equal(again.nodeId, victims[0]!.nodeId, 'same Node-ID after the restart');
+    r = await api(again, 'GET', `/api/storage/held?id=${id}`);
+    assert.equal(r.body.held, true, 'the value survived the restart');
   });
 });
