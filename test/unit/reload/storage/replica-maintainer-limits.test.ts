@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReplicaMaintainer } from '../../../../src/reload/storage/index.js';
-import { StorageWorld, TEST_KINDS } from '../overlay/support/storage-world.js';
+import { StorageWorld, TEST_KINDS, hash16 } from '../overlay/support/storage-world.js';
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -10,12 +10,13 @@ test('replica sends: at most maxInFlight at once, at most maxQueued waiting, ove
   for (let i = 0; i < 4; i++) await w.add();
   await w.run(2000);
   const p = w.peers[0]!;
-  // values p itself may store: its CERTIFICATE_BY_NODE-like PROFILE under its own user name, at many fake resources via the engine
+  // ten resources held as replicas (user u<i>'s PROFILE), put straight into the engine
   const reqs = [];
   for (let i = 0; i < 10; i++) {
-    const resource = new Uint8Array(16).fill(i + 1);
+    const user = { userName: `u${i}`, nodeIds: [p.node.idBytes] };
+    const resource = hash16(utf8(user.userName));
     const data = p.credentials.sign(resource, 100, BigInt(i + 1), 60, { model: 'single', value: { exists: true, value: utf8(`v${i}`) } });
-    const r = p.engine.store({ resource, replicaNumber: 1, kindData: [{ kind: 100, generationCounter: 1n, values: [data] }] }, { replica: true, verifier: { verify: () => ({ ok: true, signer: p.credentials.identity }) } });
+    const r = p.engine.store({ resource, replicaNumber: 1, kindData: [{ kind: 100, generationCounter: 1n, values: [data] }] }, { replica: true, verifier: { verify: () => ({ ok: true, signer: user }) } });
     assert.ok(r.ok, r.ok ? '' : r.info);
     reqs.push({ resource, replicaNumber: 1, kindData: [] });
   }
