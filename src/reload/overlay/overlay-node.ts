@@ -436,7 +436,7 @@ export class OverlayNode implements OverlayLinksUser {
         if (direct !== undefined && this.forward(h, dest, payload, from, direct)) return;
         if (this.options.client && from !== undefined) return this.counters.dropped('client does not route');
         if (this.topology.isResponsible(id) && from !== undefined) {
-          return this.refuse(h, payload, from, ReloadErrorCode.NotFound, `node ${this.ring.hex(id)} is not connected here`);
+          return this.refuse(h, payload, from, ReloadErrorCode.NotFound, `${NOT_CONNECTED}${this.ring.hex(id)}`);
         }
         return this.forwardToward(h, dest, payload, from, id);
       }
@@ -470,7 +470,7 @@ export class OverlayNode implements OverlayLinksUser {
       exclude.add(next);
     }
     // a peer that cannot route answers rather than staying silent (RFC 6940 §6.1.2)
-    if (from !== undefined) this.refuse(h, payload, from, ReloadErrorCode.NotFound, 'no route toward the destination');
+    if (from !== undefined) this.refuse(h, payload, from, ReloadErrorCode.NotFound, NO_ROUTE);
     else this.counters.dropped('no route');
   }
 
@@ -573,6 +573,8 @@ export class OverlayNode implements OverlayLinksUser {
     } else {
       answer = { ok: true, code: contents.messageCode, body: contents.body, responder, hops, signer };
     }
+    // a routing failure on the way (no route, node gone, TTL) is worth another try once the tables heal
+    if (!answer.ok && isRoutingFailure(answer.errorCode, answer.info) && this.pending.retrySoon(h.transactionId, 500)) return;
     if (!this.pending.finish(h.transactionId, answer)) this.counters.dropped('answer to no pending request');
   }
 
@@ -777,6 +779,14 @@ export function overlayHashOf(name: string): number {
   const d = createHash('sha1').update(name, 'utf8').digest();
   return d.readUInt32BE(16);
 }
+
+/** Errors that intermediate peers give when they cannot route (see route() and forwardToward()). */
+function isRoutingFailure(code: number, info: string): boolean {
+  return (code === ReloadErrorCode.NotFound && (info === NO_ROUTE || info.startsWith(NOT_CONNECTED))) || code === ReloadErrorCode.TtlExceeded;
+}
+
+const NO_ROUTE = 'no route toward the destination';
+const NOT_CONNECTED = 'not connected here: node ';
 
 /** The message code of an unfragmented payload (first two bytes of MessageContents), or 0. */
 function peekCode(payload: Uint8Array, h: ForwardingHeader): number {

@@ -5,6 +5,7 @@ interface Pending {
   resolve: (a: OverlayAnswer) => void;
   timer: TimerHandle;
   transmissions: number;
+  limit: number;
   retransmit: () => void;
 }
 
@@ -46,6 +47,7 @@ export class PendingRequests {
       const p: Pending = {
         resolve,
         transmissions: 1,
+        limit,
         timer: undefined as unknown as TimerHandle,
         retransmit: () => {
           if (p.transmissions >= limit) {
@@ -62,6 +64,18 @@ export class PendingRequests {
       this.map.set(tid, p);
       send();
     });
+  }
+
+  /**
+   * Brings the next transmission of a request forward to `delayMs` from now, when it has
+   * transmissions left; false otherwise (the caller then finishes it).
+   */
+  retrySoon(tid: bigint, delayMs: number): boolean {
+    const p = this.map.get(tid);
+    if (p === undefined || p.transmissions >= p.limit) return false;
+    p.timer.cancel();
+    p.timer = this.clock.setTimer(delayMs, p.retransmit);
+    return true;
   }
 
   /** Completes a request with its answer; false when it is unknown (late or foreign). */

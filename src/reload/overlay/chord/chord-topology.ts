@@ -182,7 +182,7 @@ export class ChordTopology {
   isResponsible(k: bigint): boolean {
     if (this.options.client) return false;
     if (this.host.state !== 'joined' && this.host.state !== 'leaving') return false;
-    return this.neighbours.isResponsible(k);
+    return this.neighbours.isResponsible(k, (id) => this.host.conns.usable(id) !== undefined);
   }
 
   /**
@@ -217,7 +217,11 @@ export class ChordTopology {
         }
       }
     }
-    return best ?? after;
+    if (best !== undefined) return best;
+    // the last hop goes past k only to a peer we hold as a successor (it should be responsible);
+    // anything else would walk the ring backwards: better an error and a retransmission
+    if (after !== undefined && (this.host.state !== 'joined' || this.neighbours.successors.includes(after) || after === k)) return after;
+    return undefined;
   }
 
   /** Is the link to `id` part of the routing state (neighbour, finger, our client AP, a client we serve)? */

@@ -63,8 +63,9 @@ export class NeighborTable {
   }
 
   /** True when this peer is responsible for `k`: predecessor < k ≤ self (RFC 6940 §10.1). Alone: everything. */
-  isResponsible(k: bigint): boolean {
-    const p = this.pred[0];
+  isResponsible(k: bigint, alive: (id: bigint) => boolean = () => true): boolean {
+    // a predecessor that is not answering (suspect link) no longer covers its range (RFC 6940 §10.7.1)
+    const p = this.pred.find(alive) ?? this.pred[this.pred.length - 1];
     if (p === undefined) return this.succ.length === 0;
     return this.ring.inInterval(p, k, this.self);
   }
