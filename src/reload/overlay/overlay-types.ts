@@ -149,7 +149,7 @@ export const DEFAULT_OVERLAY_OPTIONS: Readonly<Omit<OverlayOptions, 'overlayName
   updateCoalesceMs: 250,
   partitionCheckIntervalMs: 300_000,
   maxConnections: 512,
-  idleConnectionMs: 120_000,
+  idleConnectionMs: 600_000,
   maxPendingRequests: 10_000,
   client: false,
 });
