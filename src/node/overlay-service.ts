@@ -115,7 +115,7 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
   const wallClock = (): number => Date.now();
   const engine = new StorageEngine({ clock, backend, kinds, hashResourceName, verifyStoredData: credentials.verifier, wallClock });
   engine.start();
-  const storage = new OverlayStorage({ node, engine, clock, wallClock, credentials, security, kinds, hashResourceName }, c.storageOptions);
+  const storage = new OverlayStorage({ node, engine, clock, wallClock, credentials, security, kinds, hashResourceName, backend }, c.storageOptions);
   storage.attach();
   const closeStorage = async (): Promise<void> => {
     await storage.close().catch(() => undefined);

@@ -12,6 +12,9 @@ export function certificateStorageCredentials(identity: NodeIdentity, store: Cer
     certificate: identity.certificate.der,
     sign: (resourceId, kind, storageTime, lifetime, value) => signStoredData(identity, { resourceId, kind, storageTime, lifetime, value }, nodeId),
     verifier: createStoredDataVerifier(store),
+    learn(der: Uint8Array): void {
+      store.add(der);
+    },
     certificateOf(data: StoredData): Uint8Array | undefined {
       const r = store.resolveSigner(data.signature.identity);
       return r.ok ? r.signer.certificate.der : undefined;

@@ -22,6 +22,8 @@ import type { StorageCredentials } from './storage-credentials.js';
 import type { StorageEngine, StorageSummary } from './storage-engine.js';
 import { StorageError } from './storage-error.js';
 import { StorageRequestHandlers } from './storage-request-handlers.js';
+import { SignerCertificates } from './signer-certificates.js';
+import type { StorageBackend } from './storage-backend.js';
 
 export interface OverlayStorageDeps {
   node: OverlayNode;
@@ -34,6 +36,8 @@ export interface OverlayStorageDeps {
   security: Pick<BagSharingSecurity, 'withCertificates'>;
   kinds: (kindId: number) => KindDefinition | undefined;
   hashResourceName: HashResourceName;
+  /** The engine's backend: signer certificates are kept there too (RFC 6940 §8), so they survive a restart. */
+  backend?: StorageBackend;
 }
 
 export interface OverlayStorageOptions extends ReplicaMaintainerOptions {
@@ -75,6 +79,8 @@ export type ResourceRef = { resourceId: Uint8Array } | { resourceName: string | 
  */
 export class OverlayStorage {
   readonly replicas: ReplicaMaintainer;
+  /** Certificates of the signers of what this peer holds (only with a backend). */
+  readonly signerCertificates: SignerCertificates | undefined;
   private readonly handlers: StorageRequestHandlers;
   private readonly codec: BodyCodecOptions;
   private readonly defaultLifetime: number;
@@ -87,11 +93,16 @@ export class OverlayStorage {
     const { node } = deps;
     this.defaultLifetime = options.defaultLifetime ?? 3600;
     this.codec = { maxMessageSize: node.options.maxMessageSize, nodeIdLength: node.options.nodeIdLength, dataModelOf: (k) => deps.kinds(k)?.dataModel };
-    this.replicas = new ReplicaMaintainer({ node, engine: deps.engine, clock: deps.clock, credentials: deps.credentials, security: deps.security, codec: this.codec }, options);
+    const kept = deps.backend === undefined ? undefined : new SignerCertificates(deps.backend);
+    this.signerCertificates = kept;
+    for (const der of kept?.certificates() ?? []) deps.credentials.learn?.(der);
+    const credentials: StorageCredentials = kept === undefined ? deps.credentials : { ...deps.credentials, certificateOf: (v) => deps.credentials.certificateOf(v) ?? kept.get(v) };
+    this.replicas = new ReplicaMaintainer({ node, engine: deps.engine, clock: deps.clock, credentials, security: deps.security, codec: this.codec }, options);
     this.handlers = new StorageRequestHandlers({
       node,
       engine: deps.engine,
-      credentials: deps.credentials,
+      credentials,
+      ...(kept === undefined ? {} : { certificates: kept }),
       codec: this.codec,
       onReplicate: (req) => this.replicas.replicate(req),
       onHandover: (resource, from) => this.replicas.handedOver(resource, from),

@@ -17,4 +17,6 @@ export interface StorageCredentials {
   verifier: StoredDataVerifier;
   /** The DER certificate of a value's signer when known (for the bag of a FetchAns or replica StoreReq, §6.3.4). */
   certificateOf(data: StoredData): Uint8Array | undefined;
+  /** Offers a certificate to the certificate store (kept signer certificates after a restart). */
+  learn?(der: Uint8Array): void;
 }

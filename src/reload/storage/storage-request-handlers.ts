@@ -10,12 +10,13 @@ import {
   encodeStatAns,
   encodeStoreAns,
 } from '../codec/index.js';
-import type { BodyCodecOptions, StoreReq } from '../codec/index.js';
+import type { BodyCodecOptions, StoreReq, StoredData } from '../codec/index.js';
 import type { HandlerReply, InboundRequest } from '../overlay/overlay-types.js';
 import type { OverlayNode } from '../overlay/overlay-node.js';
 import type { StorageCredentials } from './storage-credentials.js';
 import type { StorageEngine } from './storage-engine.js';
 import type { StorageFailure } from './storage-failure.js';
+import type { SignerCertificates } from './signer-certificates.js';
 
 /** What the request handlers need. */
 export interface StorageHandlerDeps {
@@ -23,6 +24,8 @@ export interface StorageHandlerDeps {
   engine: StorageEngine;
   credentials: StorageCredentials;
   codec: BodyCodecOptions;
+  /** Certificates of the signers of what we hold (RFC 6940 §8). */
+  certificates?: SignerCertificates;
   /** An original store succeeded: replicate it (RFC 6940 §10.4). */
   onReplicate(req: StoreReq): void;
   /** A neighbour handed us a resource we are now responsible for (§10.5): our replicas need it too. */
@@ -81,26 +84,41 @@ export class StorageRequestHandlers {
     if (sr.replicaNumber > 0) {
       // RFC 6940 §10.4: a replica comes from the responsible peer, one of our predecessors
       if (from === undefined || !nb.predecessors.includes(from)) return { error: ReloadErrorCode.Forbidden, info: 'a replica store must come from a predecessor' };
-      return this.answerStore(this.deps.engine.store(sr, { replica: true }));
+      return this.answerStore(this.deps.engine.store(sr, { replica: true }), sr);
     }
     if (last?.type === 'node' && from !== undefined && (nb.successors.includes(from) || nb.predecessors.includes(from))) {
       // RFC 6940 §10.5 step 6 / §10.7.3: a neighbour hands us data we are now responsible for
       if (!responsible) return { error: ReloadErrorCode.NotFound, info: 'not responsible for this Resource-ID' };
       const r = this.deps.engine.store(sr, { replica: true });
       if (r.ok) this.deps.onHandover?.(sr.resource, from);
-      return this.answerStore(r);
+      return this.answerStore(r, sr);
     }
     if (!responsible) return { error: ReloadErrorCode.NotFound, info: 'not responsible for this Resource-ID' };
     if (req.signer === undefined) return { error: ReloadErrorCode.Forbidden, info: 'an original store must be signed' };
     const ring = this.deps.node.ring;
     const replicas = nb.successors.slice(0, 2).map((s) => ring.toBytes(s));
     const r = this.deps.engine.store(sr, { requester: req.signer, replicas });
+    const reply = this.answerStore(r, sr);
     if (r.ok && r.replicate) this.deps.onReplicate(r.replicate);
-    return this.answerStore(r);
+    return reply;
   }
 
-  private answerStore(r: ReturnType<StorageEngine['store']>): HandlerReply {
+  /** The signer certificate of a value held here: the certificate store's, else the one kept with the data. */
+  certificateOf(v: StoredData): Uint8Array | undefined {
+    return this.deps.credentials.certificateOf(v) ?? this.deps.certificates?.get(v);
+  }
+
+  private answerStore(r: ReturnType<StorageEngine['store']>, sr: StoreReq): HandlerReply {
     if (!r.ok) return refused(r);
+    const kept = this.deps.certificates;
+    if (kept !== undefined) {
+      for (const kd of sr.kindData) {
+        for (const v of kd.values) {
+          const der = this.deps.credentials.certificateOf(v);
+          if (der !== undefined) kept.keep(v, der);
+        }
+      }
+    }
     return { code: MessageCode.store_ans, body: encodeStoreAns(r.answer, this.deps.codec) };
   }
 
@@ -125,7 +143,7 @@ export class StorageRequestHandlers {
     outer: for (const k of r.answer.kindResponses) {
       for (const v of k.values) {
         if (certs.length >= MAX_FETCH_BAG_CERTIFICATES) break outer;
-        const der = this.deps.credentials.certificateOf(v);
+        const der = this.certificateOf(v);
         if (der === undefined || seen.has(der)) continue;
         seen.add(der);
         certs.push(der);

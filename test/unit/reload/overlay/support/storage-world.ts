@@ -131,9 +131,10 @@ export class StorageWorld {
     const security = new BagSharingSecurity(new WorldSecurity(new CertificateSecurity(id, store)), (der) => void store.add(der));
     const node = new OverlayNode({ clock: this.clock, random: new SeededRandom(this.random.u32()), links, security }, nodeId, { overlayName: STORAGE_OVERLAY, ...this.options });
     const credentials = certificateStorageCredentials(id, store);
-    const engine = new StorageEngine({ clock: this.clock, backend: new MemoryStorageBackend(), kinds: this.kinds, hashResourceName: hash16, verifyStoredData: credentials.verifier });
+    const backend = new MemoryStorageBackend();
+    const engine = new StorageEngine({ clock: this.clock, backend, kinds: this.kinds, hashResourceName: hash16, verifyStoredData: credentials.verifier });
     const storage = new OverlayStorage(
-      { node, engine, clock: this.clock, wallClock: this.wallClock, credentials, security, kinds: this.kinds, hashResourceName: hash16 },
+      { node, engine, clock: this.clock, wallClock: this.wallClock, credentials, security, kinds: this.kinds, hashResourceName: hash16, backend },
       this.storageOptions,
     );
     storage.attach();
