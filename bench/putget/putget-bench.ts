@@ -13,7 +13,7 @@ import type { PutGetRun } from './putget-reload.js';
 import { putgetMachine, renderPutgetSection, writePutgetResults } from './putget-report.js';
 import { settledRss } from './putget-stats.js';
 
-export const PUTGET_USAGE = 'putget [--sizes 20,100] [--ops <n>] [--warmup <n>] [--value-bytes <n>] [--no-hyperdht] [--no-write]';
+export const PUTGET_USAGE = 'usage: npm run bench -- putget [--sizes 20,100] [--ops <n>] [--warmup <n>] [--value-bytes <n>] [--no-hyperdht] [--no-write]';
 
 export async function putgetCommand(argv: readonly string[]): Promise<number> {
   let values;
@@ -32,11 +32,11 @@ export async function putgetCommand(argv: readonly string[]): Promise<number> {
       strict: true,
     }));
   } catch (e) {
-    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\nusage: npm run bench -- ${PUTGET_USAGE}\n`);
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n${PUTGET_USAGE}\n`);
     return 2;
   }
   if (values.help) {
-    process.stdout.write(`usage: npm run bench -- ${PUTGET_USAGE}\n`);
+    process.stdout.write(`${PUTGET_USAGE}\n`);
     return 0;
   }
   const sizes = values.sizes.split(',').map(Number);
@@ -44,7 +44,7 @@ export async function putgetCommand(argv: readonly string[]): Promise<number> {
   const warmup = Number(values.warmup);
   const valueBytes = Number(values['value-bytes']);
   if (sizes.some((s) => !Number.isInteger(s) || s < 2 || s > 1000) || !(ops > 0) || !(warmup >= 0) || !(valueBytes > 0 && valueBytes <= 4000)) {
-    process.stderr.write(`bad option values\nusage: npm run bench -- ${PUTGET_USAGE}\n`);
+    process.stderr.write(`bad option values\n${PUTGET_USAGE}\n`);
     return 2;
   }
   const machine = putgetMachine();
