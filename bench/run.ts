@@ -4,12 +4,16 @@
  */
 import { codecCommand, CODEC_USAGE } from './codec/codec-bench.js';
 import { sipCommand, SIP_USAGE } from './sip/sip-command.js';
+import { overlayCommand, OVERLAY_USAGE } from './overlay/overlay-bench.js';
+import { putgetCommand, PUTGET_USAGE } from './putget/putget-bench.js';
 
 type BenchCommand = (argv: readonly string[]) => Promise<number>;
 
 const BENCHMARKS: Readonly<Record<string, { readonly run: BenchCommand; readonly usage: string }>> = {
   sip: { run: sipCommand, usage: SIP_USAGE },
   codec: { run: codecCommand, usage: CODEC_USAGE },
+  overlay: { run: (argv) => overlayCommand(argv), usage: OVERLAY_USAGE },
+  putget: { run: putgetCommand, usage: PUTGET_USAGE },
 };
 
 async function main(argv: readonly string[]): Promise<number> {
