@@ -16,6 +16,7 @@ import type { TransportAddress } from '../sip/transport/types.js';
 import { ConfigError, type PeerConfig } from './peer-config.js';
 import { SipPeer, type SipListen } from './sip-peer.js';
 import { handleApi } from './status-api.js';
+import { createStorageApi } from './storage-api.js';
 import { startOverlay, type RunningOverlay } from './overlay-service.js';
 import { SipUsage } from '../usages/sip/sip-usage.js';
 import { StorageRegistrationDirectory } from '../usages/sip/storage-registration-directory.js';
@@ -134,7 +135,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
     clearInterval(sweep);
     load.stop();
     await sip.stop().catch(() => {});
-    await overlay?.node.shutdown().catch(() => {});
+    await overlay?.leave().catch(() => {});
     throw err;
   }
   const startedAt = clock.now();
@@ -148,9 +149,10 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       startedAt,
       http: `${h.host}:${h.port}`,
       registrations: () => location.entries(),
-      ...(overlay === undefined ? {} : { overlayNode: overlay.node }),
+      ...(overlay === undefined ? {} : { overlayNode: overlay.node, storageSummary: () => overlay.storageSummary() }),
     };
-    http = await startHttpServer(h.host, h.port, (method, url) => handleApi(src, method, url));
+    const storageApi = createStorageApi(overlay?.storage);
+    http = await startHttpServer(h.host, h.port, async (method, url) => (await storageApi(method, url)) ?? handleApi(src, method, url));
     src.http = `${http.host}:${http.port}`;
   }
   return {

@@ -17,6 +17,8 @@ export interface StatusSource {
   http: string | undefined;
   /** The RELOAD node, when the peer runs the overlay. */
   overlayNode?: OverlayNode;
+  /** Resources, values and bytes this peer stores for the overlay. */
+  storageSummary?: () => { resources: number; values: number; bytes: number };
   /** Local bindings (the in-memory location service), for localRegistrations. */
   registrations(): Array<[string, Binding[]]>;
 }
@@ -60,7 +62,8 @@ export function statusBody(src: StatusSource): object {
     predecessors: ring?.predecessors ?? [],
     fingers: ring?.fingers ?? [],
     connections: ring?.connections ?? 0,
-    storedResources: 0,
+    storedResources: src.storageSummary?.().resources ?? 0,
+    storage: src.storageSummary?.() ?? null,
     localRegistrations: regs.map(([aor, bindings]) => ({ aor, contacts: bindings.map((b) => bindingView(b, now)) })),
     uptimeSeconds: Math.round((now - src.startedAt) / 1000),
     sipStats: {
