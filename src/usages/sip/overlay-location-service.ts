@@ -9,7 +9,7 @@
  *   Request-URI `sip:user@<peer address>;p2psip=peer`. A request carrying that mark came from a
  *   peer: it is delivered to local bindings only, never sent back into the overlay (no loops).
  */
-import type { Clock } from '../../lib/clock.js';
+import type { Clock, TimerHandle } from '../../lib/clock.js';
 import type { SipRegistration } from '../../reload/codec/index.js';
 import { hasParam, isSipUri } from '../../sip/message/index.js';
 import type { SipRequest, SipUri } from '../../sip/message/types.js';
@@ -50,6 +50,8 @@ export interface OverlayLocationOptions {
   maxFetches: number;
   /** A refresh that moves the stored expiry by less than this is not re-stored, s (default 30). */
   refreshSlackSec: number;
+  /** First wait before a failed Store is tried again, ms (default 2,000; doubled each time, at most 60,000). */
+  publishRetryMs: number;
 }
 
 export const DEFAULT_OVERLAY_LOCATION_OPTIONS: Readonly<OverlayLocationOptions> = Object.freeze({
@@ -59,6 +61,7 @@ export const DEFAULT_OVERLAY_LOCATION_OPTIONS: Readonly<OverlayLocationOptions> 
   maxUriHops: 2,
   maxFetches: 4,
   refreshSlackSec: 30,
+  publishRetryMs: 2_000,
 });
 
 export interface OverlayLocationStats {
@@ -75,6 +78,8 @@ export class OverlayLocationService implements LocationService {
   /** AoR → absolute expiry (ms) of what we stored. */
   private readonly published = new Map<string, number>();
   private readonly work = new Set<Promise<void>>();
+  /** AoRs whose Store failed: the pending retry and the wait after it. */
+  private readonly retries = new Map<string, TimerHandle>();
   readonly stats: OverlayLocationStats = { published: 0, withdrawn: 0, publishFailures: 0, overlayLookups: 0 };
 
   constructor(
@@ -145,6 +150,8 @@ export class OverlayLocationService implements LocationService {
 
   /** Withdraws every registration we stored (clean shutdown); waits for pending stores first. */
   async withdrawAll(): Promise<void> {
+    for (const r of this.retries.values()) r.cancel();
+    this.retries.clear();
     await Promise.allSettled([...this.work]);
     const aors = [...this.published.keys()];
     this.published.clear();
@@ -174,10 +181,15 @@ export class OverlayLocationService implements LocationService {
     return [...this.published.entries()];
   }
 
-  private sync(aor: string, bindings: readonly Binding[]): void {
+  private sync(aor: string, bindings: readonly Binding[], retryDelayMs?: number): void {
     const now = this.deps.clock.now();
     const expiresAt = Math.max(0, ...bindings.map((b) => b.expiresAt));
     const stored = this.published.get(aor);
+    const retry = this.retries.get(aor);
+    if (retry !== undefined && retryDelayMs === undefined) {
+      retry.cancel();
+      this.retries.delete(aor);
+    }
     if (bindings.length === 0 || expiresAt <= now) {
       if (stored === undefined) return;
       this.published.delete(aor);
@@ -193,10 +205,21 @@ export class OverlayLocationService implements LocationService {
       aor,
       'publish',
       () => {
-        // Not stored: forget it so that the next REGISTER refresh tries again.
-        if (this.published.get(aor) === expiresAt) this.published.delete(aor);
+        if (this.published.get(aor) !== expiresAt) return;
+        // Not stored: forget it, and try again later (the phone's next refresh may be an hour away).
+        this.published.delete(aor);
+        this.scheduleRetry(aor, retryDelayMs ?? this.options.publishRetryMs);
       },
     );
+  }
+
+  private scheduleRetry(aor: string, delayMs: number): void {
+    if (this.retries.has(aor)) return;
+    const timer = this.deps.clock.setTimer(delayMs, () => {
+      this.retries.delete(aor);
+      void this.deps.inner.lookup(aor).then((bindings) => this.sync(aor, bindings, Math.min(delayMs * 2, 60_000)));
+    });
+    this.retries.set(aor, timer);
   }
 
   private track(p: Promise<void>, aor: string, what: string, onFail?: () => void): void {

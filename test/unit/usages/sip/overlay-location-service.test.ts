@@ -84,15 +84,36 @@ describe('OverlayLocationService: REGISTER → overlay', () => {
     await w.stop();
   });
 
-  test('a failed store is retried by the next refresh', async () => {
+  test('a failed store is tried again with backoff until it succeeds; a new REGISTER tries at once', async () => {
     const { w, a } = await twoPeers();
     const alice = await w.phone('alice', a);
+    const publishes = (): number => w.store.log.filter((l) => l.op === 'publish').length;
     w.store.failWith = new Error('Error_Forbidden');
     alice.register(600);
     await w.settle();
     await a.usage.location.idle();
     assert.equal(alice.responses(200).length, 1, 'the phone is registered locally all the same');
     assert.equal(a.usage.location.stats.publishFailures, 1);
+    await w.advance(2_000, 500);
+    await a.usage.location.idle();
+    assert.equal(publishes(), 2, 'retried after 2 s');
+    await w.advance(3_900, 500);
+    assert.equal(publishes(), 2, 'the next wait is 4 s');
+    await w.advance(200, 100);
+    await a.usage.location.idle();
+    assert.equal(publishes(), 3);
+    w.store.failWith = undefined;
+    await w.advance(8_000, 500);
+    await a.usage.location.idle();
+    assert.equal(publishes(), 4);
+    assert.ok(w.store.table.get(`sip:alice@${OVERLAY}`));
+    await w.advance(60_000, 5_000);
+    assert.equal(publishes(), 4, 'no retry once stored');
+    // a REGISTER while a retry waits replaces it
+    w.store.failWith = new Error('down');
+    alice.register(0);
+    await w.settle();
+    await a.usage.location.idle();
     w.store.failWith = undefined;
     alice.register(600);
     await w.settle();
