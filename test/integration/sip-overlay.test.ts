@@ -40,8 +40,7 @@ describe('SIP usage: real peers on loopback', { timeout: 120_000 }, () => {
 
   // One certificate (peer@<overlay>) serves every phone of a peer: USER-NODE-MATCH (RFC 6940 §7.3.3)
   // refuses its Store for alice@<overlay> until the SIP-REGISTRATION policy admits proxy peers.
-  const todo = 'needs a SIP-REGISTRATION access rule for proxy peers (peer@<overlay> storing alice@<overlay>)';
-  test('a phone at A is reached from a phone at B (both ways); unknown AoR → 404', { todo }, async () => {
+  test('a phone at A is reached from a phone at B (both ways); unknown AoR → 404', async () => {
     peers.push(await startPeerProcess(common));
     const boot = `${peers[0]!.listen!.host}:${peers[0]!.listen!.port}`;
     for (let i = 1; i < 3; i++) peers.push(await startPeerProcess([...common, '--bootstrap', boot]));

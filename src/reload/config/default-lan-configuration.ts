@@ -35,7 +35,7 @@ export function defaultLanConfiguration(overlayName: string): OverlayConfigurati
     badNodes: [],
     mandatoryExtensions: [],
     kinds: [
-      { id: 1, name: 'SIP-REGISTRATION', dataModel: 'dictionary', accessControl: 'USER-NODE-MATCH', maxCount: LAN_SIP_REGISTRATION_MAX_COUNT, maxSize: LAN_SIP_REGISTRATION_MAX_SIZE },
+      { id: 1, name: 'SIP-REGISTRATION', dataModel: 'dictionary', accessControl: 'USER-NODE-MATCH', maxCount: LAN_SIP_REGISTRATION_MAX_COUNT, maxSize: LAN_SIP_REGISTRATION_MAX_SIZE, proxyPeerWrites: true },
       { id: 2, name: 'TURN-SERVICE', dataModel: 'single', accessControl: 'NODE-MULTIPLE', maxCount: 1, maxSize: 100, maxNodeMultiple: 20 },
       { id: 3, name: 'CERTIFICATE_BY_NODE', dataModel: 'array', accessControl: 'NODE-MATCH', maxCount: LAN_CERTIFICATE_MAX_COUNT, maxSize: LAN_CERTIFICATE_MAX_SIZE },
       { id: 16, name: 'CERTIFICATE_BY_USER', dataModel: 'array', accessControl: 'USER-MATCH', maxCount: LAN_CERTIFICATE_MAX_COUNT, maxSize: LAN_CERTIFICATE_MAX_SIZE },

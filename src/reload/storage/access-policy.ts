@@ -53,7 +53,7 @@ export function checkAccessPolicy(
     // RFC 6940 §7.3.3
     case 'USER-NODE-MATCH': {
       if (entry.model !== 'dictionary') return { ok: false, info: 'USER-NODE-MATCH applies to dictionary Kinds only' };
-      if (!userMatches()) return { ok: false, info: `USER-NODE-MATCH: user '${signer.userName}' does not hash to the Resource-ID` };
+      if (kind.proxyPeerWrites !== true && !userMatches()) return { ok: false, info: `USER-NODE-MATCH: user '${signer.userName}' does not hash to the Resource-ID` };
       return signer.nodeIds.some((n) => bytesEqual(n, entry.key))
         ? { ok: true }
         : { ok: false, info: "USER-NODE-MATCH: the dictionary key is not the signer's Node-ID" };

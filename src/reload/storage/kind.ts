@@ -21,6 +21,13 @@ export interface KindDefinition {
   maxCount: number;
   /** Maximum size in bytes of one value. */
   maxSize: number;
+  /**
+   * USER-NODE-MATCH for proxy peers: the signer's user name need not hash to the Resource-ID, the
+   * dictionary key must still be the signer's Node-ID — a peer registering the many phones it serves
+   * (the P2PSIP proxy peer). Only the zero-configuration LAN overlay sets it: there certificates are
+   * self-signed, so a user name proves nothing, and each peer still writes only its own entry.
+   */
+  proxyPeerWrites?: boolean;
   /** NODE-MULTIPLE: how many node ids (i = 0..max-1) a user may store under (RFC 6940 §7.3.4). */
   maxNodeMultiple?: number;
 }

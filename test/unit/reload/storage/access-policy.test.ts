@@ -64,6 +64,14 @@ describe('access policies (RFC 6940 §7.3)', () => {
     test('a non-dictionary entry is refused', () => {
       assert.equal(checkAccessPolicy(sip, aliceRes, single('x'), ALICE, hash).ok, false);
     });
+    test('proxy peers (LAN overlay): any user resource, but only under the signer’s own Node-ID', () => {
+      const lan: KindDefinition = { ...sip, proxyPeerWrites: true };
+      assert.equal(checkAccessPolicy(lan, bobRes, dict(ALICE.nodeIds[0]!, 'sip:b'), ALICE, hash).ok, true);
+      const forged = checkAccessPolicy(lan, bobRes, dict(BOB.nodeIds[0]!, 'sip:b'), ALICE, hash);
+      assert.equal(forged.ok, false);
+      assert.match(!forged.ok ? forged.info : '', /dictionary key/);
+      assert.equal(checkAccessPolicy(lan, bobRes, single('x'), ALICE, hash).ok, false);
+    });
   });
 
   describe('NODE-MULTIPLE (§7.3.4)', () => {
