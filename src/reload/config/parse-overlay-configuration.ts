@@ -247,6 +247,14 @@ function readKind(k: XmlObject, path: string): KindDefinition {
       def.maxNodeMultiple = mnm;
     }
   }
+  const proxy = optionalText(k, 'proxy-peer-writes', path);
+  if (proxy !== undefined) {
+    if (proxy !== 'true' && proxy !== 'false') throw new ConfigDocumentError('CONFIG_INVALID', `${path}/proxy-peer-writes`, 'true or false');
+    if (proxy === 'true') {
+      if (def.accessControl !== 'USER-NODE-MATCH') throw new ConfigDocumentError('CONFIG_INVALID', `${path}/proxy-peer-writes`, 'only with USER-NODE-MATCH');
+      def.proxyPeerWrites = true;
+    }
+  }
   if (def.accessControl === 'USER-NODE-MATCH' && def.dataModel !== 'dictionary') {
     throw new ConfigDocumentError('CONFIG_INVALID', `${path}/access-control`, 'USER-NODE-MATCH is only for dictionary Kinds (RFC 6940 §7.3.3)');
   }

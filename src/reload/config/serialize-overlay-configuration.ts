@@ -13,6 +13,9 @@ function b64(bytes: Uint8Array): string {
 }
 
 /** A kind element (RFC 6940 §11.1): registered Kinds by name, private ones by id. Exactly these bytes are what a kind-signature covers. */
+/** Namespace of p2psip's own configuration extensions. */
+export const P2PSIP_CONFIG_NAMESPACE = 'urn:x-p2psip:config-ext';
+
 export function serializeKindElement(k: KindDefinition): string {
   const reg = registeredKindById(k.id);
   const attr = reg !== undefined && reg.name === k.name ? `name="${escapeXml(k.name)}"` : `id="${k.id}"`;
@@ -24,6 +27,8 @@ export function serializeKindElement(k: KindDefinition): string {
     `<max-size>${k.maxSize}</max-size>`,
   ];
   if (k.maxNodeMultiple !== undefined) parts.push(`<max-node-multiple>${k.maxNodeMultiple}</max-node-multiple>`);
+  // our extension (RFC 6940 §11.1 allows elements of other namespaces): proxy-peer writes of USER-NODE-MATCH
+  if (k.proxyPeerWrites === true) parts.push(`<p2psip:proxy-peer-writes xmlns:p2psip="${P2PSIP_CONFIG_NAMESPACE}">true</p2psip:proxy-peer-writes>`);
   parts.push('</kind>');
   return parts.join('');
 }
