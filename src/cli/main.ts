@@ -14,6 +14,7 @@ import { parseUri, isSipUri } from '../sip/message/index.js';
 import { formatAddress, softphoneHelp } from './messages.js';
 import { registerEnrollServerCommand } from './enroll-server-command.js';
 import { simCommand } from './sim-command.js';
+import { registerDemoCommand } from './demo-command.js';
 import { createOverlaySimPeerFactory } from '../node/overlay-sim-peer.js';
 
 interface UpOptions {
@@ -191,6 +192,7 @@ export function program(): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
     .action(async (o: UpOptions) => up(o));
   registerEnrollServerCommand(p);
+  registerDemoCommand(p);
   // the simulator drives the real overlay code (src/node/overlay-sim-peer.ts)
   const sim: Command = simCommand(p, () => {
     const o = sim.opts<{ fingersPerRange: string; routeCache: boolean; neighbours: string; updateInterval: string }>();
