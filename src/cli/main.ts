@@ -234,13 +234,20 @@ export function program(): Command {
       const r = (await getJson(o.http, `/api/lookup?aor=${encodeURIComponent(aor)}`)) as {
         aor: string;
         contacts: Array<{ contact: string; expiresIn: number; source: string }>;
+        overlay?: { resourceId?: string; registrations?: Array<{ nodeId: string; type: string; sip?: string; uri?: string; error?: string }>; error?: string } | null;
       };
-      if (r.contacts.length === 0) {
+      const regs = r.overlay?.registrations ?? [];
+      for (const c of r.contacts) process.stdout.write(`${r.aor} -> ${c.contact} via ${c.source} (expires in ${c.expiresIn}s)\n`);
+      if (r.overlay?.resourceId !== undefined) process.stdout.write(`${r.aor}: Resource-ID ${r.overlay.resourceId}\n`);
+      if (r.overlay?.error !== undefined) process.stdout.write(`${r.aor}: overlay lookup failed: ${r.overlay.error}\n`);
+      for (const g of regs) {
+        const where = g.sip ?? g.uri ?? g.error ?? g.type;
+        process.stdout.write(`${r.aor} -> registered at peer ${g.nodeId} (${g.type}): ${where}\n`);
+      }
+      if (r.contacts.length === 0 && regs.length === 0) {
         process.stdout.write(`${r.aor}: not registered\n`);
         process.exitCode = 1;
-        return;
       }
-      for (const c of r.contacts) process.stdout.write(`${r.aor} -> ${c.contact} via ${c.source} (expires in ${c.expiresIn}s)\n`);
     });
   return p;
 }

@@ -150,6 +150,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       http: `${h.host}:${h.port}`,
       registrations: () => location.entries(),
       ...(overlay === undefined ? {} : { overlayNode: overlay.node, storageSummary: () => overlay.storageSummary() }),
+      ...(sipUsage === undefined ? {} : { describeAor: (aor: string) => sipUsage.describe(aor) }),
     };
     const storageApi = createStorageApi(overlay?.storage);
     http = await startHttpServer(h.host, h.port, async (method, url) => (await storageApi(method, url)) ?? handleApi(src, method, url));

@@ -17,6 +17,8 @@ export interface StatusSource {
   http: string | undefined;
   /** The RELOAD node, when the peer runs the overlay. */
   overlayNode?: OverlayNode;
+  /** What the overlay stores for an AoR (RFC 7904 registrations and where they lead). */
+  describeAor?: (aor: string) => Promise<object>;
   /** Resources, values and bytes this peer stores for the overlay. */
   storageSummary?: () => { resources: number; values: number; bytes: number };
   /** Local bindings (the in-memory location service), for localRegistrations. */
@@ -99,7 +101,15 @@ export async function handleApi(src: StatusSource, method: string, url: URL): Pr
     if (aor === undefined) return json(400, { error: `no user part in ${aorText}` });
     const now = src.clock.now();
     const bindings = await src.peer.location.lookup(aor);
-    return json(200, { aor, contacts: bindings.map((b) => bindingView(b, now)) });
+    let overlay: object | null = null;
+    if (src.describeAor !== undefined) {
+      try {
+        overlay = await src.describeAor(aor);
+      } catch (e) {
+        overlay = { error: e instanceof Error ? e.message : String(e) };
+      }
+    }
+    return json(200, { aor, contacts: bindings.map((b) => bindingView(b, now)), overlay });
   }
   if (url.pathname === '/api/overlay/lookup') {
     // routes a Ping to the peer responsible for a Resource-ID (hex) and says who answered
