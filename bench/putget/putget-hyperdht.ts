@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import type { PutGetRun } from './putget-reload.js';
-import { heapBytes, latencyStats, settledRss } from './putget-stats.js';
+import { heapBytes, settledRss, summariseRun } from './putget-stats.js';
 
 interface KeyPair {
   publicKey: Uint8Array;
@@ -69,17 +69,16 @@ export async function runHyperdht(n: number, ops: number, valueBytes: number, wa
   } finally {
     await testnet.destroy();
   }
-  return {
+  return summariseRun({
     system: 'hyperdht testnet (UDP, no TLS)',
     nodes: n,
     ops,
     valueBytes,
-    joinSeconds: Math.round(joinSeconds * 10) / 10,
-    put: latencyStats(put),
-    get: latencyStats(get),
+    joinSeconds,
+    put,
+    get,
     failures,
-    rssPerPeerMB: Math.round(((rss1 - rss0) / n / 1048576) * 100) / 100,
-    heapPerPeerMB: Math.round(((heap1 - heap0) / n / 1048576) * 100) / 100,
+    memory: { rss0, rss1, heap0, heap1 },
     notes: 'mutablePut stores at the closest nodes found by its query; mutableGet with latest: true',
-  };
+  });
 }

@@ -16,7 +16,7 @@ import type { NodeIdentity } from '../../src/reload/security/index.js';
 import { BagSharingSecurity, MemoryStorageBackend, OverlayStorage, StorageEngine } from '../../src/reload/storage/index.js';
 import { certificateStorageCredentials } from '../../src/node/storage-credentials.js';
 import type { LatencyStats } from './putget-stats.js';
-import { heapBytes, latencyStats, settledRss } from './putget-stats.js';
+import { heapBytes, settledRss, summariseRun } from './putget-stats.js';
 
 const OVERLAY = 'putget.bench';
 const SIP_REGISTRATION = 1;
@@ -96,17 +96,16 @@ export async function runReload(n: number, ops: number, valueBytes: number, warm
   }
   await Promise.all(peers.map((p) => p.storage.close()));
   await Promise.all(peers.map((p) => p.node.shutdown()));
-  return {
+  return summariseRun({
     system: 'p2psip (RELOAD, TLS, signatures)',
     nodes: n,
     ops,
     valueBytes,
-    joinSeconds: Math.round(joinSeconds * 10) / 10,
-    put: latencyStats(put),
-    get: latencyStats(get),
+    joinSeconds,
+    put,
+    get,
     failures,
-    rssPerPeerMB: Math.round(((rss1 - rss0) / n / 1048576) * 100) / 100,
-    heapPerPeerMB: Math.round(((heap1 - heap0) / n / 1048576) * 100) / 100,
+    memory: { rss0, rss1, heap0, heap1 },
     notes: 'Store answered by the responsible peer once stored (replicas to 2 successors sent after the answer); Fetch verified (signature + access policy) at the fetcher',
-  };
+  });
 }

@@ -31,3 +31,39 @@ export function heapBytes(): number {
   const m = process.memoryUsage();
   return m.heapUsed + m.external;
 }
+
+/** What one system measured, in the shape of a PutGetRun (shared by both systems' runners). */
+export interface RunMeasurements {
+  system: string;
+  nodes: number;
+  ops: number;
+  valueBytes: number;
+  joinSeconds: number;
+  put: readonly number[];
+  get: readonly number[];
+  failures: number;
+  /** RSS and heap before the peers started and after they all joined. */
+  memory: { rss0: number; rss1: number; heap0: number; heap1: number };
+  notes: string;
+}
+
+const perPeerMB = (before: number, after: number, n: number): number => Math.round(((after - before) / n / 1048576) * 100) / 100;
+
+export function summariseRun(m: RunMeasurements): {
+  system: string; nodes: number; ops: number; valueBytes: number; joinSeconds: number;
+  put: LatencyStats; get: LatencyStats; failures: number; rssPerPeerMB: number; heapPerPeerMB: number; notes: string;
+} {
+  return {
+    system: m.system,
+    nodes: m.nodes,
+    ops: m.ops,
+    valueBytes: m.valueBytes,
+    joinSeconds: Math.round(m.joinSeconds * 10) / 10,
+    put: latencyStats(m.put),
+    get: latencyStats(m.get),
+    failures: m.failures,
+    rssPerPeerMB: perPeerMB(m.memory.rss0, m.memory.rss1, m.nodes),
+    heapPerPeerMB: perPeerMB(m.memory.heap0, m.memory.heap1, m.nodes),
+    notes: m.notes,
+  };
+}
