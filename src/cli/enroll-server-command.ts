@@ -140,8 +140,11 @@ export async function runEnrollServer(o: EnrollServerOptions, print: (line: stri
   const shownHost = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host;
   const base = (o.publicUrl ?? `https://${hostForUri(shownHost)}:${server.port}`).replace(/\/+$/, '');
   const signerHex = toHex(state.signer.certificate.nodeIds[0]!);
+  const lan = defaultLanConfiguration(o.overlay);
   const config: OverlayConfiguration = {
-    ...defaultLanConfiguration(o.overlay),
+    ...lan,
+    // enrolled certificates name their users: the RFC's access rules, no proxy-peer writes
+    kinds: lan.kinds.map(({ proxyPeerWrites: _relaxed, ...k }) => k),
     sequence: state.sequence,
     rootCertificates: [state.ca.certificate],
     enrollmentServers: [`${base}${ENROLL_PATH}`],
