@@ -266,7 +266,12 @@ export class OverlayNode implements OverlayLinksUser {
     const ep = connectableEndpoint(decoded.value.candidates);
     if (ep === undefined) return undefined;
     const ok = await this.connectTo(ep, responder);
-    return ok ? responder : undefined;
+    if (!ok) return undefined;
+    // RFC 6940 §10.7 peer_ready: "a node which has Attached is a peer and can be routed through"
+    if (this.stateValue === 'joined' && !this.options.client) {
+      this.notify([{ type: 'node', nodeId: this.ring.toBytes(responder) }], MessageCode.update_req, this.topology.peerReadyBody());
+    }
+    return responder;
   }
 
   /** Opens a link to a bootstrap endpoint; resolves with the Node-ID of the peer there. */
