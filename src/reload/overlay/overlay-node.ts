@@ -373,7 +373,7 @@ export class OverlayNode implements OverlayLinksUser {
       this.counters.maintenanceMessagesIn++;
     }
     if (!h.fragment.last || h.fragment.offset !== 0) {
-      this.routeFragment(h, pdu.value.payload, pdu.value.headerLength, c.nodeId, message);
+      this.routeFragment(h, pdu.value.payload, pdu.value.headerLength, c.nodeId);
       return;
     }
     this.route(h, pdu.value.payload, c.nodeId);
@@ -509,7 +509,7 @@ export class OverlayNode implements OverlayLinksUser {
     return true;
   }
 
-  private routeFragment(h: ForwardingHeader, payload: Uint8Array, headerLength: number, from: bigint, raw: Uint8Array): void {
+  private routeFragment(h: ForwardingHeader, payload: Uint8Array, headerLength: number, from: bigint): void {
     const first = h.destinationList[0];
     const local =
       h.destinationList.length === 1 &&
@@ -524,7 +524,6 @@ export class OverlayNode implements OverlayLinksUser {
     if (r.kind !== 'complete') return;
     const whole = decodeReloadPdu(r.message, this.codecOptions());
     if (whole.ok) this.route(whole.value.header, whole.value.payload, from);
-    void raw;
   }
 
   // ----------------------------------------------------------------------------------- delivery

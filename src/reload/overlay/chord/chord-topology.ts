@@ -134,7 +134,7 @@ export class ChordTopology {
       // step 3-4: connect to the neighbours AP knows (source-routed through AP, §10.6) and to fingers
       const cands = u === undefined || u.type === 'peer_ready' ? [] : [...u.predecessors, ...u.successors];
       const ids = cands.map((b) => this.idOf(b)).filter((x): x is bigint => x !== undefined && x !== this.host.id);
-      await Promise.all(ids.filter((x) => this.neighboursWouldTake(x, ap)).map((x) => this.attachTo(x, ap)));
+      await Promise.all(ids.filter((x) => x !== ap).map((x) => this.attachTo(x, ap)));
       // step 5: Join
       const ans = await this.host.request([{ type: 'node', nodeId: ring.toBytes(ap) }], MessageCode.join_req, encodeJoinReq({ joiningPeerId: ring.toBytes(this.host.id), overlaySpecificData: EMPTY }, this.host.codecOptions()));
       if (!ans.ok) continue;
@@ -614,10 +614,6 @@ export class ChordTopology {
         : { uptime: this.host.uptime(), type, predecessors: preds, successors: succs };
     // a node that has not joined yet (the AP answering a joining node) still describes its own ring
     this.host.notify([{ type: 'node', nodeId: ring.toBytes(to) }], MessageCode.update_req, encodeChordUpdate(u, this.host.codecOptions()));
-  }
-
-  private neighboursWouldTake(x: bigint, ap: bigint): boolean {
-    return x !== ap && x !== this.host.id;
   }
 
   private markRoutable(id: bigint): void {
