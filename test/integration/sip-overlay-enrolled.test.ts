@@ -106,7 +106,21 @@ describe('SIP usage: enrolled overlay, real processes', { timeout: 240_000 }, ()
 
     const t1 = Date.now();
     const inviteId = alice.send('INVITE', `sip:bob@${OVERLAY}`);
-    const inv = await bob.waitRequest('INVITE', 15_000);
+    // The REGISTER was answered once its Store was done: the INVITE must ring at once. If it does
+    // not, say what A answered and what B logged about its Store.
+    const early = alice.finalFor(inviteId, 15_000).then(
+      (f) => f,
+      () => undefined,
+    );
+    let rang = false;
+    const inv = await Promise.race([
+      bob.waitRequest('INVITE', 15_000).then((m) => ((rang = true), m)),
+      early.then((f) => {
+        if (rang) return new Promise<never>(() => {});
+        const failed = b.output().split('\n').filter((l) => l.includes('publish failed')).slice(-2).join(' | ');
+        throw new Error(`INVITE answered ${f === undefined ? 'nothing' : f.text.split('\r\n')[0]} before reaching bob; B: ${failed || 'no publish failure logged'}`);
+      }),
+    ]);
     bob.answer(inv, 180, 'Ringing');
     bob.answer(inv, 200);
     assert.equal((await alice.finalFor(inviteId, 15_000)).status, 200);

@@ -25,6 +25,8 @@ export class MemoryRegistrationStore {
   failWith: Error | undefined;
   /** When set, lookups never resolve (tests of the overlay timing out). */
   hang = false;
+  /** When set, publishes take effect only once it resolves (tests of a slow Store). */
+  publishGate: Promise<void> | undefined;
 
   constructor(private readonly clock: Clock) {}
 
@@ -34,9 +36,13 @@ export class MemoryRegistrationStore {
       publish: (aor, value, lifetimeSec) => {
         this.log.push({ op: 'publish', aor, node: key });
         if (this.failWith) return Promise.reject(this.failWith);
-        let m = this.table.get(aor);
-        if (m === undefined) this.table.set(aor, (m = new Map()));
-        m.set(key, { nodeId, value, expiresAt: this.clock.now() + lifetimeSec * 1000 });
+        const apply = (): void => {
+          let m = this.table.get(aor);
+          if (m === undefined) this.table.set(aor, (m = new Map()));
+          m.set(key, { nodeId, value, expiresAt: this.clock.now() + lifetimeSec * 1000 });
+        };
+        if (this.publishGate !== undefined) return this.publishGate.then(apply);
+        apply();
         return Promise.resolve();
       },
       withdraw: (aor) => {

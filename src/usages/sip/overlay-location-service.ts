@@ -52,6 +52,12 @@ export interface OverlayLocationOptions {
   refreshSlackSec: number;
   /** First wait before a failed Store is tried again, ms (default 2,000; doubled each time, at most 60,000). */
   publishRetryMs: number;
+  /**
+   * How long a REGISTER's answer waits for its overlay Store, ms (default 3,000; 0 = answer at once).
+   * A phone told 200 is then reachable from other peers; a slower or failed Store still answers 200
+   * (the local binding holds) and is retried in the background.
+   */
+  registerWaitMs: number;
 }
 
 export const DEFAULT_OVERLAY_LOCATION_OPTIONS: Readonly<OverlayLocationOptions> = Object.freeze({
@@ -62,6 +68,7 @@ export const DEFAULT_OVERLAY_LOCATION_OPTIONS: Readonly<OverlayLocationOptions> 
   maxFetches: 4,
   refreshSlackSec: 30,
   publishRetryMs: 2_000,
+  registerWaitMs: 3_000,
 });
 
 export interface OverlayLocationStats {
@@ -78,6 +85,8 @@ export class OverlayLocationService implements LocationService {
   /** AoR → absolute expiry (ms) of what we stored. */
   private readonly published = new Map<string, number>();
   private readonly work = new Set<Promise<void>>();
+  /** AoR → the Store or withdraw in flight for it (a REGISTER's answer waits for it, bounded). */
+  private readonly inFlight = new Map<string, Promise<void>>();
   /** AoRs whose Store failed: the pending retry and the wait after it. */
   private readonly retries = new Map<string, TimerHandle>();
   readonly stats: OverlayLocationStats = { published: 0, withdrawn: 0, publishFailures: 0, overlayLookups: 0 };
@@ -91,8 +100,22 @@ export class OverlayLocationService implements LocationService {
 
   async update(aor: string, change: BindingChange): Promise<BindingUpdateResult> {
     const r = await this.deps.inner.update(aor, change);
-    if (r.ok && isOverlayAor(aor, this.deps.overlayName)) this.sync(aor, r.bindings);
+    if (r.ok && isOverlayAor(aor, this.deps.overlayName)) {
+      this.sync(aor, r.bindings);
+      // A retransmitted REGISTER finds the same Store in flight and waits for it as well.
+      const pending = this.inFlight.get(aor);
+      if (pending !== undefined && this.options.registerWaitMs > 0) await this.bounded(pending, this.options.registerWaitMs);
+    }
     return r;
+  }
+
+  /** Waits for `p` (which never rejects) at most `limitMs`. */
+  private bounded(p: Promise<void>, limitMs: number): Promise<void> {
+    let timer: { cancel(): void } | undefined;
+    const limit = new Promise<void>((resolve) => {
+      timer = this.deps.clock.setTimer(limitMs, resolve);
+    });
+    return Promise.race([p, limit]).finally(() => timer?.cancel());
   }
 
   size(): number {
@@ -229,7 +252,11 @@ export class OverlayLocationService implements LocationService {
       this.deps.logger?.warn({ aor, err: e instanceof Error ? e.message : String(e) }, `SIP usage: ${what} failed`);
     });
     this.work.add(tracked);
-    void tracked.finally(() => this.work.delete(tracked));
+    this.inFlight.set(aor, tracked);
+    void tracked.finally(() => {
+      this.work.delete(tracked);
+      if (this.inFlight.get(aor) === tracked) this.inFlight.delete(aor);
+    });
   }
 
   /** Node-IDs the AoR is registered at (ours excluded), following sip_registration_uri (RFC 7904 §3.2). */

@@ -30,6 +30,30 @@ describe('OverlayLocationService: REGISTER → overlay', () => {
     await w.stop();
   });
 
+  test('the REGISTER is answered once its Store is done, or after registerWaitMs (3 s) when the Store is slow', async () => {
+    const { w, a } = await twoPeers();
+    const alice = await w.phone('alice', a);
+    let open!: () => void;
+    w.store.publishGate = new Promise<void>((r) => (open = r));
+    alice.register(600);
+    await w.advance(1_000, 100);
+    assert.equal(alice.responses(200).length, 0, 'no answer while the Store is in flight');
+    open();
+    await w.settle();
+    assert.equal(alice.responses(200).length, 1, 'answered as soon as the Store is done');
+    assert.ok(w.store.table.get(`sip:alice@${OVERLAY}`));
+
+    const bob = await w.phone('bob', a);
+    w.store.publishGate = new Promise<void>(() => {});
+    bob.register(600);
+    await w.advance(2_900, 100);
+    assert.equal(bob.responses(200).length, 0);
+    await w.advance(200, 100);
+    assert.equal(bob.responses(200).length, 1, 'answered 200 after 3 s all the same (the local binding holds)');
+    w.store.publishGate = undefined;
+    await w.stop();
+  });
+
   test('a refresh within the slack is not re-stored; a longer one extends; un-REGISTER withdraws', async () => {
     const { w, a } = await twoPeers();
     const alice = await w.phone('alice', a);
