@@ -193,6 +193,14 @@ export class ChordTopology {
     if (this.options.client && this.clientAp !== undefined && !exclude.has(this.clientAp) && this.host.conns.usable(this.clientAp) !== undefined) return this.clientAp;
     const ring = this.host.ring;
     const self = this.host.id;
+    // k inside our gap-free neighbour stretch: its owner is known, skip the hop to k's predecessor
+    if (this.host.state === 'joined' && !this.options.client) {
+      const owner = this.neighbours.responsibleNeighbour(k);
+      if (owner !== undefined && !exclude.has(owner)) {
+        const c = this.host.conns.usable(owner);
+        if (c !== undefined && c.routable && !c.suspect) return owner;
+      }
+    }
     const span = ring.distance(self, k);
     let best: bigint | undefined;
     let bestD = -1n;

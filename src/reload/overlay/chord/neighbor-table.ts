@@ -70,6 +70,27 @@ export class NeighborTable {
     return this.ring.inInterval(p, k, this.self);
   }
 
+  /**
+   * The neighbour responsible for `k` when `k` falls inside the stretch of ring this table covers
+   * without gaps: (self, last successor] or (last predecessor, self) — successors and predecessors
+   * are each contiguous, so the owner of such a `k` is known exactly (undefined otherwise, or when
+   * `k` is ours). Lets a message skip the hop to k's predecessor.
+   */
+  responsibleNeighbour(k: bigint): bigint | undefined {
+    let lo = this.self;
+    for (const s of this.succ) {
+      if (this.ring.inInterval(lo, k, s)) return s;
+      lo = s;
+    }
+    let hi = this.self;
+    for (const p of this.pred) {
+      // k ∈ (p, hi]: hi is responsible (hi = self means k is ours: not a neighbour's)
+      if (this.ring.inInterval(p, k, hi)) return hi === this.self ? undefined : hi;
+      hi = p;
+    }
+    return undefined;
+  }
+
   /** Sorted successors and predecessors from a candidate set; small sets may appear on both sides. */
   private rebuild(cand: Set<bigint>): void {
     const list = [...cand];
