@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import pino from 'pino';
 import { P2psipError } from '../lib/errors.js';
-import { ConfigError, defaultPeerConfig, parseHostPort, type PeerConfig } from '../node/peer-config.js';
+import { ConfigError, DEFAULT_PEER_IDLE_MS, defaultPeerConfig, parseHostPort, type PeerConfig } from '../node/peer-config.js';
+import { parseStaticRegistration } from '../usages/sip/static-registration.js';
+import { MAX_STATIC_REGISTRATIONS } from '../usages/sip/static-registrations.js';
 import { startPeer } from '../node/run-peer.js';
 import { parseUri, isSipUri } from '../sip/message/index.js';
 import { formatAddress, softphoneHelp } from './messages.js';
@@ -39,6 +41,8 @@ interface UpOptions {
   configCa?: string;
   outbound: string;
   advertise?: string;
+  static: string[];
+  peerIdle?: string;
   logLevel: string;
 }
 
@@ -98,6 +102,21 @@ export function buildConfig(o: UpOptions): PeerConfig {
         throw new ConfigError(`--config-ca: cannot read ${o.configCa} (${(e as Error).message})`);
       }
     }
+    const statics = (o.static ?? []).map((text) => {
+      const r = parseStaticRegistration(text, o.overlay);
+      if (!r.ok) throw new ConfigError(`--static: ${r.error}`);
+      return r.value;
+    });
+    if (statics.length > MAX_STATIC_REGISTRATIONS) throw new ConfigError(`--static: at most ${MAX_STATIC_REGISTRATIONS} static registrations`);
+    if (statics.length > 0 && o.client === true) throw new ConfigError('--static needs a peer that stores its registrations (drop --client)');
+    let peerIdleMs = DEFAULT_PEER_IDLE_MS;
+    if (o.peerIdle !== undefined) {
+      const n = Number(o.peerIdle);
+      if (!/^\d+$/.test(o.peerIdle) || !Number.isSafeInteger(n) || n < 1 || n > 86_400) {
+        throw new ConfigError(`--peer-idle: expected seconds from 1 to 86400, got '${o.peerIdle}'`);
+      }
+      peerIdleMs = n * 1000;
+    }
     c.reload = {
       listen: parseHostPort(o.listen, '--listen'),
       bootstrap,
@@ -106,9 +125,11 @@ export function buildConfig(o: UpOptions): PeerConfig {
       configSource: o.config,
       configCa,
       credentials,
+      staticRegistrations: statics,
+      peerIdleMs,
     };
-  } else if (o.bootstrap || o.config || o.client) {
-    throw new ConfigError('--bootstrap, --config and --client need the overlay (drop --standalone)');
+  } else if (o.bootstrap || o.config || o.client || (o.static ?? []).length > 0 || o.peerIdle !== undefined) {
+    throw new ConfigError('--bootstrap, --config, --client, --static and --peer-idle need the overlay (drop --standalone)');
   }
   return c;
 }
@@ -189,6 +210,8 @@ export function program(): Command {
     .option('--standalone', 'SIP front only, no RELOAD overlay (a plain registrar and proxy)')
     .option('--outbound <dns|none|sip-uri>', 'how to reach AoRs outside our domains', 'dns')
     .option('--advertise <host>', 'address to put in Via/Record-Route when --sip is a wildcard')
+    .option('--static <aor=contact-uri>', 'a permanent registration stored in the overlay, e.g. sip:voicemail@<overlay>=sip:vm@127.0.0.1:5090 (repeatable)', collect, [])
+    .option('--peer-idle <seconds>', 'forget a peer located by AppAttach after this long without calls (default 600)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
     .action(async (o: UpOptions) => up(o));
   registerEnrollServerCommand(p);

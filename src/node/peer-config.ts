@@ -3,6 +3,7 @@
  */
 import { P2psipError } from '../lib/errors.js';
 import type { OutboundPolicy } from '../sip/core/proxy-core.js';
+import type { StaticRegistration } from '../usages/sip/static-registration.js';
 
 export interface HostPort {
   host: string;
@@ -51,7 +52,14 @@ export interface ReloadConfig {
   configSource: string | undefined;
   configCa: string | undefined;
   credentials: { username: string; password: string } | undefined;
+  /** Permanent AoR → contact bindings stored in the overlay (`--static`, issue 6). */
+  staticRegistrations?: StaticRegistration[];
+  /** A peer located by AppAttach and unused this long is forgotten, ms (`--peer-idle`, default 600,000). */
+  peerIdleMs?: number;
 }
+
+/** Default of ReloadConfig.peerIdleMs: 10 minutes. */
+export const DEFAULT_PEER_IDLE_MS = 600_000;
 
 export function parseHostPort(text: string, what: string): HostPort {
   const m = /^\[([0-9a-fA-F:.]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:[\]]+):(\d{1,5})$/.exec(text);

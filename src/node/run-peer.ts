@@ -13,7 +13,7 @@ import { SystemClock } from '../platform/system-clock.js';
 import { MemoryLocationService } from '../sip/core/memory-location-service.js';
 import { NumericOnlyResolver } from '../sip/core/target-resolver.js';
 import type { TransportAddress } from '../sip/transport/types.js';
-import { ConfigError, type PeerConfig } from './peer-config.js';
+import { ConfigError, DEFAULT_PEER_IDLE_MS, type PeerConfig } from './peer-config.js';
 import { SipPeer, type SipListen } from './sip-peer.js';
 import { handleApi } from './status-api.js';
 import { createStorageApi } from './storage-api.js';
@@ -102,6 +102,9 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
           sipAddresses: () =>
             (sip?.addresses ?? []).map((a) => (a.host === '0.0.0.0' || a.host === '::' ? { ...a, host: advertisedHost } : a)),
           logger,
+        }, {
+          statics: config.reload?.staticRegistrations ?? [],
+          locator: { idleMs: config.reload?.peerIdleMs ?? DEFAULT_PEER_IDLE_MS },
         });
   const load = new UdpBacklogLoadMonitor();
   sip = new SipPeer(
@@ -125,12 +128,15 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
   const sweep = setInterval(() => {
     location.sweep();
     sipUsage?.location.sweep();
+    sipUsage?.locator.sweep();
   }, 30_000);
   sweep.unref();
   let sipAddresses: TransportAddress[];
   try {
     sipAddresses = await sip.start();
     for (const a of sipAddresses) if (a.protocol === 'udp') load.watchPort(a.port);
+    // static registrations go into the overlay once the SIP front they lead to is up
+    sipUsage?.start();
   } catch (err) {
     clearInterval(sweep);
     load.stop();
@@ -150,7 +156,13 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       http: `${h.host}:${h.port}`,
       registrations: () => location.entries(),
       ...(overlay === undefined ? {} : { overlayNode: overlay.node, storageSummary: () => overlay.storageSummary() }),
-      ...(sipUsage === undefined ? {} : { describeAor: (aor: string) => sipUsage.describe(aor) }),
+      ...(sipUsage === undefined
+        ? {}
+        : {
+            describeAor: (aor: string) => sipUsage.describe(aor),
+            staticRegistrations: () => sipUsage.statics.status(),
+            sipUsageStats: () => ({ locator: { ...sipUsage.locator.stats, cached: sipUsage.locator.size }, location: { ...sipUsage.location.stats } }),
+          }),
     };
     const storageApi = createStorageApi(overlay?.storage);
     http = await startHttpServer(h.host, h.port, async (method, url) => (await storageApi(method, url)) ?? handleApi(src, method, url));

@@ -8,6 +8,7 @@ import type { Binding } from '../sip/core/location-service.js';
 import type { SipPeer } from './sip-peer.js';
 import type { OverlayNode } from '../reload/overlay/overlay-node.js';
 import { MessageCode, encodePingReq } from '../reload/codec/index.js';
+import { STATIC_CALL_ID } from '../usages/sip/static-registrations.js';
 
 export interface StatusSource {
   overlay: string;
@@ -19,6 +20,10 @@ export interface StatusSource {
   overlayNode?: OverlayNode;
   /** What the overlay stores for an AoR (RFC 7904 registrations and where they lead). */
   describeAor?: (aor: string) => Promise<object>;
+  /** Static registrations and the state of their Stores (issue 6). */
+  staticRegistrations?: () => object[];
+  /** Counters of the SIP usage (AppAttach locator, overlay Stores and lookups). */
+  sipUsageStats?: () => object;
   /** Resources, values and bytes this peer stores for the overlay. */
   storageSummary?: () => { resources: number; values: number; bytes: number };
   /** Local bindings (the in-memory location service), for localRegistrations. */
@@ -43,6 +48,7 @@ function bindingView(b: Binding, now: number): object {
     expiresIn: Math.max(0, Math.round((b.expiresAt - now) / 1000)),
     q: b.q,
     source: `${b.source.protocol}:${b.source.host}:${b.source.port}`,
+    ...(b.callId === STATIC_CALL_ID ? { static: true } : {}),
   };
 }
 
@@ -67,6 +73,8 @@ export function statusBody(src: StatusSource): object {
     storedResources: src.storageSummary?.().resources ?? 0,
     storage: src.storageSummary?.() ?? null,
     localRegistrations: regs.map(([aor, bindings]) => ({ aor, contacts: bindings.map((b) => bindingView(b, now)) })),
+    staticRegistrations: src.staticRegistrations?.() ?? [],
+    sipUsage: src.sipUsageStats?.() ?? null,
     uptimeSeconds: Math.round((now - src.startedAt) / 1000),
     sipStats: {
       transport: src.peer.transport.stats(),

@@ -8,6 +8,9 @@
  *   each registered peer located by AppAttach, and one target per peer: its SIP front, with the
  *   Request-URI `sip:user@<peer address>;p2psip=peer`. A request carrying that mark came from a
  *   peer: it is delivered to local bindings only, never sent back into the overlay (no loops).
+ * - static registrations (`statics`): their bindings are local bindings that no REGISTER changes
+ *   (listed beside the phones' in a REGISTER's answer); their Store is kept by StaticRegistrations,
+ *   so a phone's REGISTER or un-REGISTER of a static AoR neither stores nor withdraws it here.
  */
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import type { SipRegistration } from '../../reload/codec/index.js';
@@ -31,6 +34,8 @@ export interface OverlayLocationDeps {
   /** The overlay name: AoRs `sip:user@<overlayName>` live in the overlay. */
   overlayName: string;
   selfNodeId: Uint8Array;
+  /** Static registrations (permanent local bindings, stored in the overlay by their owner). */
+  statics?: { has(aor: string): boolean; bindings(aor: string): Binding[] };
   logger?: { warn(obj: object, msg: string): void };
 }
 
@@ -100,6 +105,7 @@ export class OverlayLocationService implements LocationService {
 
   async update(aor: string, change: BindingChange): Promise<BindingUpdateResult> {
     const r = await this.deps.inner.update(aor, change);
+    if (r.ok && this.deps.statics?.has(aor) === true) return { ok: true, bindings: [...r.bindings, ...this.deps.statics.bindings(aor)] };
     if (r.ok && isOverlayAor(aor, this.deps.overlayName)) {
       this.sync(aor, r.bindings);
       // A retransmitted REGISTER finds the same Store in flight and waits for it as well.
@@ -123,7 +129,8 @@ export class OverlayLocationService implements LocationService {
   }
 
   async lookup(aor: string, request?: SipRequest): Promise<Binding[]> {
-    const local = await this.deps.inner.lookup(aor);
+    const phones = await this.deps.inner.lookup(aor);
+    const local = this.deps.statics?.has(aor) === true ? [...phones, ...this.deps.statics.bindings(aor)] : phones;
     if (!isOverlayAor(aor, this.deps.overlayName)) return local;
     if (request !== undefined && isSipUri(request.uri) && hasParam(request.uri.params, PEER_MARK)) return local;
     if (local.length === 0) return this.remote(aor, request, this.options.lookupTimeoutMs);

@@ -1,8 +1,14 @@
 /**
  * Node-ID → that peer's SIP front address, by AppAttach (RFC 6940 §6.5.2, application 5060) with
- * a cache: a call to a peer already located adds no overlay round-trip (issue 6). Concurrent
- * lookups of one node share one AppAttach; failures are remembered briefly so a dead peer does
- * not cost a full retransmission cycle per call.
+ * a cache: a call to a peer already located adds no AppAttach to its set-up (issue 6), only the
+ * Fetch of the AoR. Concurrent lookups of one node share one AppAttach; failures are remembered
+ * briefly so a dead peer does not cost a full retransmission cycle per call.
+ *
+ * Lifetime of a located peer: it stays while calls use it; a use of an entry older than
+ * revalidateAfterMs re-checks it by an AppAttach in the background (never on the call's path; a
+ * failed check drops it). An entry unused for idleMs is dropped (the "connection" AppAttach made
+ * is closed: between peers SIP runs over UDP to the address learnt, so nothing else is held), and
+ * a later call AppAttaches again. At most maxEntries nodes are kept, least recently used dropped.
  */
 import type { Clock } from '../../lib/clock.js';
 import type { Random } from '../../lib/random.js';
@@ -31,8 +37,8 @@ export interface SipPeerLocatorDeps {
 }
 
 export interface SipPeerLocatorOptions {
-  /** How long a located address is reused, ms (default 60,000). */
-  ttlMs: number;
+  /** A located peer not used for this long is dropped; the next call AppAttaches again, ms (default 600,000). */
+  idleMs: number;
   /**
    * A cached address older than this is still used, and checked again by an AppAttach in the
    * background (a failed check drops it), ms (default 15,000): a crashed peer costs callers
@@ -41,7 +47,7 @@ export interface SipPeerLocatorOptions {
   revalidateAfterMs: number;
   /** How long a failure is remembered, ms (default 5,000). */
   negativeTtlMs: number;
-  /** Most nodes cached (default 10,000; the oldest entry is dropped beyond it). */
+  /** Most nodes cached (default 10,000; the least recently used entry is dropped beyond it). */
   maxEntries: number;
   /** Per-transmission wait of the AppAttach, ms (default 1,000). */
   timerMs: number;
@@ -50,7 +56,7 @@ export interface SipPeerLocatorOptions {
 }
 
 export const DEFAULT_LOCATOR_OPTIONS: Readonly<SipPeerLocatorOptions> = Object.freeze({
-  ttlMs: 60_000,
+  idleMs: 600_000,
   revalidateAfterMs: 15_000,
   negativeTtlMs: 5_000,
   maxEntries: 10_000,
@@ -60,8 +66,23 @@ export const DEFAULT_LOCATOR_OPTIONS: Readonly<SipPeerLocatorOptions> = Object.f
 
 interface CacheEntry {
   result: { ok: true; address: TransportAddress } | { ok: false; info: string };
+  /** Located peers: last use + idleMs (moved by each use); failures: storedAt + negativeTtlMs. */
   expiresAt: number;
   storedAt: number;
+}
+
+/** Counters of the locator (tests, /api/status). */
+export interface SipPeerLocatorStats {
+  /** AppAttach requests sent, background re-checks included. */
+  appAttaches: number;
+  /** Of those, background re-checks of a cached peer. */
+  revalidations: number;
+  /** Locates answered from the cache (no AppAttach on the call's path). */
+  hits: number;
+  /** Located peers dropped after idleMs without use. */
+  idleDrops: number;
+  /** Entries dropped to keep maxEntries. */
+  evictions: number;
 }
 
 const ACTIVE = new TextEncoder().encode('active');
@@ -70,8 +91,7 @@ export class SipPeerLocator {
   private readonly options: SipPeerLocatorOptions;
   private readonly cache = new Map<string, CacheEntry>();
   private readonly inFlight = new Map<string, Promise<LocateResult>>();
-  /** AppAttach requests sent (for tests and /api/status). */
-  appAttaches = 0;
+  readonly stats: SipPeerLocatorStats = { appAttaches: 0, revalidations: 0, hits: 0, idleDrops: 0, evictions: 0 };
 
   constructor(
     private readonly deps: SipPeerLocatorDeps,
@@ -86,12 +106,53 @@ export class SipPeerLocator {
     const now = this.deps.clock.now();
     if (hit !== undefined) {
       if (hit.expiresAt > now) {
-        if (hit.result.ok && now - hit.storedAt >= this.options.revalidateAfterMs) void this.fresh(key, nodeId);
+        this.stats.hits++;
+        // LRU: a use moves the entry to the young end, and a located peer's idle timer restarts.
+        this.cache.delete(key);
+        this.cache.set(key, hit);
+        if (hit.result.ok) {
+          hit.expiresAt = now + this.options.idleMs;
+          if (now - hit.storedAt >= this.options.revalidateAfterMs && !this.inFlight.has(key)) {
+            this.stats.revalidations++;
+            void this.fresh(key, nodeId);
+          }
+        }
         return Promise.resolve(hit.result.ok ? { ...hit.result, cached: true } : hit.result);
       }
       this.cache.delete(key);
+      if (hit.result.ok) this.stats.idleDrops++;
     }
     return this.fresh(key, nodeId);
+  }
+
+  /** AppAttach requests sent (background re-checks included). */
+  get appAttaches(): number {
+    return this.stats.appAttaches;
+  }
+
+  /** Drops entries past their time (located peers idle for idleMs, old failures); returns how many. */
+  sweep(): number {
+    const now = this.deps.clock.now();
+    let n = 0;
+    for (const [key, e] of this.cache) {
+      if (e.expiresAt > now) continue;
+      this.cache.delete(key);
+      if (e.result.ok) this.stats.idleDrops++;
+      n++;
+    }
+    return n;
+  }
+
+  /** The located peers, least recently used first (for /api/status). */
+  entries(): Array<{ nodeId: string; sip: string; idleExpiresInMs: number }> {
+    const now = this.deps.clock.now();
+    const out: Array<{ nodeId: string; sip: string; idleExpiresInMs: number }> = [];
+    for (const [key, e] of this.cache) {
+      if (!e.result.ok || e.expiresAt <= now) continue;
+      const a = e.result.address;
+      out.push({ nodeId: key, sip: `${a.protocol}:${a.host}:${a.port}`, idleExpiresInMs: e.expiresAt - now });
+    }
+    return out;
   }
 
   /** One AppAttach per node at a time; its result replaces what the cache held. */
@@ -117,19 +178,21 @@ export class SipPeerLocator {
   }
 
   private remember(key: string, r: LocateResult): void {
-    const ttl = r.ok ? this.options.ttlMs : this.options.negativeTtlMs;
+    const ttl = r.ok ? this.options.idleMs : this.options.negativeTtlMs;
     this.cache.delete(key);
     if (ttl <= 0) return;
-    if (this.cache.size >= this.options.maxEntries) {
+    while (this.cache.size >= Math.max(1, this.options.maxEntries)) {
       const oldest = this.cache.keys().next();
-      if (!oldest.done) this.cache.delete(oldest.value);
+      if (oldest.done) break;
+      this.cache.delete(oldest.value);
+      this.stats.evictions++;
     }
     const now = this.deps.clock.now();
     this.cache.set(key, { result: r.ok ? { ok: true, address: r.address } : r, expiresAt: now + ttl, storedAt: now });
   }
 
   private async appAttach(nodeId: Uint8Array): Promise<LocateResult> {
-    this.appAttaches++;
+    this.stats.appAttaches++;
     const body = encodeAppAttachReqAns({
       ufrag: this.deps.random.bytes(8),
       password: this.deps.random.bytes(16),

@@ -14,6 +14,8 @@ import { appAttachHandler } from './app-attach-handler.js';
 import { OverlayLocationService, type OverlayLocationOptions } from './overlay-location-service.js';
 import type { RegistrationDirectory } from './registration-directory.js';
 import { SipPeerLocator, type OverlayRequest, type SipPeerLocatorOptions } from './sip-peer-locator.js';
+import type { StaticRegistration } from './static-registration.js';
+import { StaticRegistrations, type StaticRegistrationsOptions } from './static-registrations.js';
 
 /** The overlay node as the usage uses it (OverlayNode fits). */
 export interface SipUsageOverlay {
@@ -38,6 +40,9 @@ export interface SipUsageDeps {
 export interface SipUsageOptions {
   locator?: Partial<SipPeerLocatorOptions>;
   location?: Partial<OverlayLocationOptions>;
+  /** Static registrations (already parsed and checked, see parseStaticRegistration). */
+  statics?: readonly StaticRegistration[];
+  staticOptions?: Partial<StaticRegistrationsOptions>;
 }
 
 /** What {@link SipUsage.describe} reports about an AoR. */
@@ -51,10 +56,16 @@ export interface AorReport {
 export class SipUsage {
   readonly locator: SipPeerLocator;
   readonly location: OverlayLocationService;
+  readonly statics: StaticRegistrations;
   private readonly directory: RegistrationDirectory;
 
   constructor(deps: SipUsageDeps, options: SipUsageOptions = {}) {
     this.directory = deps.directory;
+    this.statics = new StaticRegistrations(
+      { clock: deps.clock, directory: deps.directory, selfNodeId: deps.overlay.idBytes, ...(deps.logger === undefined ? {} : { logger: deps.logger }) },
+      options.statics ?? [],
+      options.staticOptions,
+    );
     this.locator = new SipPeerLocator(
       { clock: deps.clock, random: deps.random, request: (d, c, b, o) => deps.overlay.request(d, c, b, o), sipAddresses: deps.sipAddresses },
       options.locator,
@@ -67,6 +78,7 @@ export class SipUsage {
         locate: (id) => this.locator.locate(id),
         overlayName: deps.overlayName,
         selfNodeId: deps.overlay.idBytes,
+        statics: this.statics,
         ...(deps.logger === undefined ? {} : { logger: deps.logger }),
       },
       options.location,
@@ -97,8 +109,13 @@ export class SipUsage {
     return { aor, resourceId, registrations };
   }
 
-  /** Clean shutdown: our registrations leave the overlay (before the overlay Leave). */
-  shutdown(): Promise<void> {
-    return this.location.withdrawAll();
+  /** Starts what the usage keeps in the overlay by itself (static registrations' Stores). */
+  start(): void {
+    this.statics.start();
+  }
+
+  /** Clean shutdown: our registrations, static ones too, leave the overlay (before the overlay Leave). */
+  async shutdown(): Promise<void> {
+    await Promise.all([this.location.withdrawAll(), this.statics.withdrawAll()]);
   }
 }

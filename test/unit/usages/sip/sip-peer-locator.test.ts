@@ -32,7 +32,7 @@ function setup(overlay?: OverlayRequest): { clock: ManualClock; locator: SipPeer
     });
   const locator = new SipPeerLocator(
     { clock, random, request: (d, c, b, o) => (calls.n += overlay ? 1 : 0, request(d, c, b, o)), sipAddresses: () => [{ protocol: 'udp', host: '127.0.0.1', port: 5070 }] },
-    { ttlMs: 60_000, negativeTtlMs: 5_000, maxEntries: 2 },
+    { idleMs: 600_000, negativeTtlMs: 5_000, maxEntries: 2 },
   );
   return { clock, locator, calls };
 }
@@ -69,17 +69,65 @@ describe('AppAttach for SIP (RFC 6940 §6.5.2, application 5060)', () => {
 });
 
 describe('SipPeerLocator', () => {
-  test('locates by AppAttach, then answers from the cache until the TTL ends', async () => {
+  test('locates by AppAttach, then answers from the cache until it has been idle for idleMs', async () => {
     const { clock, locator, calls } = setup();
     const r1 = await locator.locate(NODE);
     assert.deepEqual(r1, { ok: true, address: REMOTE[0], cached: false });
     const r2 = await locator.locate(NODE);
     assert.deepEqual(r2, { ok: true, address: REMOTE[0], cached: true });
     assert.equal(calls.n, 1);
-    clock.advance(60_001);
-    await locator.locate(NODE);
+    clock.advance(600_001);
+    const r3 = await locator.locate(NODE);
+    assert.equal(r3.ok && r3.cached, false, 'idle for 10 min: AppAttached again');
     assert.equal(calls.n, 2);
     assert.equal(locator.appAttaches, 2);
+    assert.equal(locator.stats.idleDrops, 1);
+  });
+
+  test('a peer in use is kept past idleMs (each use restarts it; re-checks run in the background only)', async () => {
+    const { clock, locator, calls } = setup();
+    await locator.locate(NODE);
+    // a call every 5 minutes for 2 hours: no AppAttach on any call's path
+    for (let i = 0; i < 24; i++) {
+      clock.advance(300_000);
+      const r = await locator.locate(NODE);
+      assert.ok(r.ok && r.cached, `call ${i} answered from the cache`);
+      await Promise.resolve();
+    }
+    assert.equal(locator.stats.idleDrops, 0);
+    assert.equal(locator.stats.appAttaches, 1 + locator.stats.revalidations, 'every later AppAttach was a background re-check');
+    assert.equal(calls.n, locator.stats.appAttaches);
+  });
+
+  test('sweep() drops peers idle for idleMs and old failures; entries() lists the located ones', async () => {
+    const { clock, locator } = setup();
+    await locator.locate(NODE);
+    assert.equal(locator.entries().length, 1);
+    assert.equal(locator.entries()[0]!.sip, 'udp:127.0.0.1:5071');
+    clock.advance(599_000);
+    assert.equal(locator.sweep(), 0);
+    clock.advance(2_000);
+    assert.equal(locator.sweep(), 1);
+    assert.equal(locator.size, 0);
+    assert.equal(locator.stats.idleDrops, 1);
+  });
+
+  test('the cache is LRU: a recently used peer survives, the least recently used one goes', async () => {
+    const { locator, calls } = setup();
+    const n1 = new Uint8Array(16).fill(1);
+    const n2 = new Uint8Array(16).fill(2);
+    const n3 = new Uint8Array(16).fill(3);
+    await locator.locate(n1);
+    await locator.locate(n2);
+    await locator.locate(n1); // n1 is now the most recently used
+    await locator.locate(n3); // evicts n2
+    assert.equal(locator.size, 2);
+    assert.equal(locator.stats.evictions, 1);
+    const before = calls.n;
+    assert.ok((await locator.locate(n1)).ok);
+    assert.equal(calls.n, before, 'n1 still cached');
+    await locator.locate(n2);
+    assert.equal(calls.n, before + 1, 'n2 was evicted: AppAttach again');
   });
 
   test('an older cached address is used and checked again in the background; a failed check drops it', async () => {
