@@ -122,11 +122,14 @@ export class OverlaySipWorld {
   readonly peers: WorldPeer[] = [];
   /** AppAttach requests the fake overlay carried. */
   overlayRequests = 0;
+  /** Requests the fake overlay carried, by RELOAD message code. */
+  readonly overlayByCode = new Map<number, number>();
   private phones = 0;
 
   constructor(private readonly usageOptions: SipUsageOptions = {}) {}
 
-  async addPeer(name: string): Promise<WorldPeer> {
+  /** `options` are merged over the world's usage options for this peer only. */
+  async addPeer(name: string, options: SipUsageOptions = {}): Promise<WorldPeer> {
     const k = this.peers.length + 1;
     const host = `198.18.0.${k}`;
     const driver = this.network.createDriver({ hosts: [host] });
@@ -145,7 +148,7 @@ export class OverlaySipWorld {
         overlayName: OVERLAY,
         sipAddresses: () => sip?.addresses ?? [],
       },
-      this.usageOptions,
+      { ...this.usageOptions, ...options },
     );
     sip = new SipPeer(
       { clock: this.clock, random: this.random, driver, resolver: new NumericOnlyResolver(), localHosts: [host], location: usage.location },
@@ -192,6 +195,7 @@ export class OverlaySipWorld {
   /** The fake overlay: a request to a node reaches its handler; an unreachable node never answers. */
   private async deliver(dest: Destination[], code: number, body: Uint8Array): Promise<OverlayAnswer> {
     this.overlayRequests++;
+    this.overlayByCode.set(code, (this.overlayByCode.get(code) ?? 0) + 1);
     const d = dest[dest.length - 1];
     const peer = d?.type === 'node' ? this.peers.find((p) => Buffer.from(p.nodeId).equals(Buffer.from(d.nodeId))) : undefined;
     if (peer === undefined || !peer.reachable) return { ok: false, errorCode: 0, info: 'no answer after 3 transmission(s)', responder: undefined, hops: 0 };

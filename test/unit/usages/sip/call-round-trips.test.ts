@@ -1,0 +1,106 @@
+/**
+ * Overlay round trips per call set-up (issue 6), counted on the fake overlay: a Fetch of the AoR
+ * (the registration directory) and an AppAttach to the callee's peer (the first call only, and
+ * again after the located peer was idle for idleMs).
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MessageCode } from '../../../../src/reload/codec/index.js';
+import { OVERLAY, OverlaySipWorld, type TestPhone, type WorldPeer } from './overlay-sip-world.js';
+
+const ALICE = `sip:alice@${OVERLAY}`;
+
+interface Counts {
+  fetches: number;
+  appAttaches: number;
+}
+
+function counter(w: OverlaySipWorld, from: WorldPeer): () => Counts {
+  const node = Buffer.from(from.nodeId).toString('hex');
+  return () => ({
+    fetches: w.store.log.filter((l) => l.op === 'lookup' && l.node === node).length,
+    appAttaches: w.overlayByCode.get(MessageCode.app_attach_req) ?? 0,
+  });
+}
+
+/** One INVITE from bob to alice, answered 486 by alice; returns the overlay requests it cost. */
+async function call(w: OverlaySipWorld, bob: TestPhone, alice: TestPhone, count: () => Counts): Promise<Counts> {
+  const before = count();
+  const invites = alice.requests('INVITE').length;
+  bob.request('INVITE', ALICE);
+  await w.settle();
+  const inv = alice.requests('INVITE')[invites];
+  assert.ok(inv, 'the INVITE reached alice');
+  alice.reply(inv, 486);
+  await w.settle();
+  const after = count();
+  return { fetches: after.fetches - before.fetches, appAttaches: after.appAttaches - before.appAttaches };
+}
+
+describe('overlay round trips per call set-up', () => {
+  test('first call: Fetch + AppAttach; next calls: the Fetch only; after idleMs unused: AppAttach again', async () => {
+    const w = new OverlaySipWorld();
+    const a = await w.addPeer('A');
+    const b = await w.addPeer('B');
+    const alice = await w.phone('alice', a);
+    const bob = await w.phone('bob', b);
+    alice.register(7_200);
+    await w.settle();
+    await a.usage.location.idle();
+    const count = counter(w, b);
+
+    assert.deepEqual(await call(w, bob, alice, count), { fetches: 1, appAttaches: 1 }, 'first call');
+    assert.deepEqual(await call(w, bob, alice, count), { fetches: 1, appAttaches: 0 }, 'second call: exactly one round trip');
+    assert.deepEqual(await call(w, bob, alice, count), { fetches: 1, appAttaches: 0 }, 'third call');
+
+    // 5 minutes later: still one round trip on the call's path; the located peer, older than
+    // revalidateAfterMs (15 s), is re-checked by one AppAttach in the background (not awaited by the call)
+    await w.advance(300_000, 30_000);
+    const later = await call(w, bob, alice, count);
+    assert.equal(later.fetches, 1);
+    assert.equal(b.usage.locator.stats.revalidations, 1);
+    assert.equal(later.appAttaches, b.usage.locator.stats.revalidations, 'the only AppAttach is the background re-check');
+    assert.equal(b.usage.locator.stats.hits, 3, 'calls 2, 3 and 4 were answered from the cache');
+
+    // idle for longer than the default 10 minutes: the located peer is forgotten
+    await w.advance(600_001, 60_000);
+    b.usage.locator.sweep();
+    assert.equal(b.usage.locator.size, 0);
+    assert.equal(b.usage.locator.stats.idleDrops, 1);
+    assert.deepEqual(await call(w, bob, alice, count), { fetches: 1, appAttaches: 1 }, 'after idle: AppAttach again');
+    assert.deepEqual(await call(w, bob, alice, count), { fetches: 1, appAttaches: 0 });
+    await w.stop();
+  });
+
+  test('the located-peer cache is bounded (LRU): with maxEntries 1, calls to two peers alternate AppAttaches', async () => {
+    const w = new OverlaySipWorld({ locator: { maxEntries: 1 } });
+    const a = await w.addPeer('A');
+    const c = await w.addPeer('C');
+    const b = await w.addPeer('B');
+    const alice = await w.phone('alice', a);
+    const carol = await w.phone('carol', c);
+    const bob = await w.phone('bob', b);
+    alice.register(600);
+    carol.register(600);
+    await w.settle();
+    await a.usage.location.idle();
+    await c.usage.location.idle();
+    const attaches = (): number => w.overlayByCode.get(MessageCode.app_attach_req) ?? 0;
+    bob.request('MESSAGE', ALICE);
+    await w.settle();
+    bob.request('MESSAGE', ALICE);
+    await w.settle();
+    assert.equal(attaches(), 1);
+    bob.request('MESSAGE', `sip:carol@${OVERLAY}`);
+    await w.settle();
+    assert.equal(attaches(), 2);
+    assert.equal(b.usage.locator.size, 1);
+    bob.request('MESSAGE', ALICE);
+    await w.settle();
+    assert.equal(attaches(), 3, 'alice\'s peer was evicted');
+    assert.equal(b.usage.locator.stats.evictions, 2);
+    assert.equal(alice.requests('MESSAGE').length, 3);
+    assert.equal(carol.requests('MESSAGE').length, 1);
+    await w.stop();
+  });
+});
