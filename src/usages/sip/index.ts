@@ -16,5 +16,5 @@ export type { StaticRegistrationStatus, StaticRegistrationsDeps, StaticRegistrat
 export { SipUsage } from './sip-usage.js';
 export type { AorReport, SipUsageDeps, SipUsageOptions, SipUsageOverlay } from './sip-usage.js';
 export { SipUsageError } from './sip-usage-error.js';
-export { MAX_REGISTRATIONS_PER_AOR, StorageRegistrationDirectory } from './storage-registration-directory.js';
+export { MAX_REGISTRATIONS_PER_AOR, MAX_TOMBSTONE_SEC, StorageRegistrationDirectory } from './storage-registration-directory.js';
 export type { SipRegistrationStorage, StorageDirectoryDeps } from './storage-registration-directory.js';

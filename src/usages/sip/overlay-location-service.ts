@@ -183,9 +183,12 @@ export class OverlayLocationService implements LocationService {
     for (const r of this.retries.values()) r.cancel();
     this.retries.clear();
     await Promise.allSettled([...this.work]);
-    const aors = [...this.published.keys()];
+    const stored = [...this.published.entries()];
     this.published.clear();
-    await Promise.allSettled(aors.map((aor) => this.deps.directory.withdraw(aor).then(() => void this.stats.withdrawn++)));
+    const now = this.deps.clock.now();
+    await Promise.allSettled(
+      stored.map(([aor, expiresAt]) => this.deps.directory.withdraw(aor, (expiresAt - now) / 1000).then(() => void this.stats.withdrawn++)),
+    );
   }
 
   /** Forgets stored registrations whose lifetime ended (the overlay drops them itself); returns how many. */
@@ -223,7 +226,7 @@ export class OverlayLocationService implements LocationService {
     if (bindings.length === 0 || expiresAt <= now) {
       if (stored === undefined) return;
       this.published.delete(aor);
-      this.track(this.deps.directory.withdraw(aor).then(() => void this.stats.withdrawn++), aor, 'withdraw');
+      this.track(this.deps.directory.withdraw(aor, (stored - now) / 1000).then(() => void this.stats.withdrawn++), aor, 'withdraw');
       return;
     }
     if (stored !== undefined && stored > now && Math.abs(stored - expiresAt) < this.options.refreshSlackSec * 1000) return;

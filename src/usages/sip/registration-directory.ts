@@ -17,8 +17,11 @@ export interface RegistrationEntry {
 export interface RegistrationDirectory {
   /** Stores (or refreshes) our entry for `aor`, keyed by our Node-ID, for `lifetimeSec`. */
   publish(aor: string, value: SipRegistration, lifetimeSec: number): Promise<void>;
-  /** Removes our entry for `aor` (RFC 6940 §7.4.1.1: a store with exists=false). */
-  withdraw(aor: string): Promise<void>;
+  /**
+   * Removes our entry for `aor` (RFC 6940 §7.4.1.1: a store with exists=false). `remainingSec`:
+   * what is left of the stored value's lifetime; the tombstone lives at least as long (§7.4.1.1 SHOULD).
+   */
+  withdraw(aor: string, remainingSec?: number): Promise<void>;
   /** Every live entry stored for `aor`. */
   lookup(aor: string): Promise<RegistrationEntry[]>;
 }

@@ -156,7 +156,7 @@ export class StaticRegistrations {
         }
         e.state = 'withdrawing';
         try {
-          await this.deps.directory.withdraw(e.aor);
+          await this.deps.directory.withdraw(e.aor, Math.max(e.storedUntil - this.deps.clock.now(), this.options.lifetimeSec * 1000) / 1000);
           e.storedUntil = 0;
           e.state = 'withdrawn';
         } catch (err) {

@@ -31,6 +31,9 @@ export interface StorageDirectoryDeps {
   nodeIdLength: number;
 }
 
+/** Longest tombstone lifetime, s (a day: longer than any registration or static Store we make). */
+export const MAX_TOMBSTONE_SEC = 86_400;
+
 /** Most entries taken from one fetch (the Kind's max-count bounds it at the storing peer too). */
 export const MAX_REGISTRATIONS_PER_AOR = 64;
 
@@ -42,9 +45,11 @@ export class StorageRegistrationDirectory implements RegistrationDirectory {
     await this.put(aor, { exists: true, value: bytes }, lifetimeSec);
   }
 
-  async withdraw(aor: string): Promise<void> {
-    // the tombstone lives a minute so replicas learn of the removal too
-    await this.put(aor, { exists: false, value: new Uint8Array(0) }, 60);
+  async withdraw(aor: string, remainingSec = 0): Promise<void> {
+    // RFC 6940 §7.4.1.1: the tombstone outlives what is left of the value it replaces (so a stale
+    // replica cannot bring it back), and lives at least a minute so replicas learn of the removal
+    const lifetime = Math.min(MAX_TOMBSTONE_SEC, Math.max(60, Math.ceil(Number.isFinite(remainingSec) ? remainingSec : 0)));
+    await this.put(aor, { exists: false, value: new Uint8Array(0) }, lifetime);
   }
 
   async lookup(aor: string): Promise<RegistrationEntry[]> {

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StorageWorld, STORAGE_OVERLAY } from '../../reload/overlay/support/storage-world.js';
 import { aorResourceId, aorResourceName } from '../../../../src/usages/sip/aor-resource-id.js';
-import { StorageRegistrationDirectory } from '../../../../src/usages/sip/storage-registration-directory.js';
+import { MAX_TOMBSTONE_SEC, StorageRegistrationDirectory, type SipRegistrationStorage } from '../../../../src/usages/sip/storage-registration-directory.js';
 import { SipUsageError } from '../../../../src/usages/sip/sip-usage-error.js';
 import type { SipRegistration } from '../../../../src/reload/codec/index.js';
 
@@ -47,5 +47,25 @@ describe('StorageRegistrationDirectory over OverlayStorage (RFC 7904 on RFC 6940
     const p = w.peers[1]!;
     const value: SipRegistration = { type: 'route', contactPrefs: new Uint8Array(0), destinationList: [{ type: 'node', nodeId: p.node.idBytes }] };
     await assert.rejects(w.settle(directory(w, 1).publish(`sip:bob@${STORAGE_OVERLAY}`, value, 600)), (e: unknown) => e instanceof SipUsageError && /USER-NODE-MATCH/.test(e.message));
+  });
+
+  test('a withdraw tombstone outlives what is left of the stored value (RFC 6940 §7.4.1.1), at least 60 s, at most a day', async () => {
+    const lifetimes: number[] = [];
+    const storage: SipRegistrationStorage = {
+      store: (_k, _r, values, opts) => {
+        assert.equal(values[0]!.model === 'dictionary' && values[0]!.value.exists, false);
+        lifetimes.push(opts?.lifetime ?? -1);
+        return Promise.resolve({ ok: true });
+      },
+      fetch: () => Promise.resolve({ ok: true, values: [] }),
+    };
+    const d = new StorageRegistrationDirectory({ storage, selfNodeId: new Uint8Array(16), nodeIdLength: 16 });
+    const aor = `sip:alice@${STORAGE_OVERLAY}`;
+    await d.withdraw(aor);
+    await d.withdraw(aor, 10);
+    await d.withdraw(aor, 3_599.2);
+    await d.withdraw(aor, 1e9);
+    await d.withdraw(aor, Number.NaN);
+    assert.deepEqual(lifetimes, [60, 60, 3_600, MAX_TOMBSTONE_SEC, 60]);
   });
 });
