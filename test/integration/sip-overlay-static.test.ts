@@ -44,7 +44,7 @@ interface Status {
   state: string;
   successors: string[];
   staticRegistrations: Array<{ aor: string; contacts: string[]; state: string; storedForSec: number; stores: number; failures: number; lastError?: string }>;
-  sipUsage: { locator: { appAttaches: number; hits: number } } | null;
+  sipUsage: { locator: { appAttaches: number; revalidations: number; hits: number }; location: { overlayLookups: number } } | null;
 }
 
 describe('static registrations: real peers on loopback', { timeout: 180_000 }, () => {
@@ -112,6 +112,20 @@ describe('static registrations: real peers on loopback', { timeout: 180_000 }, (
       return (await bob.finalFor(id, 10_000)).status === 200 ? undefined : 'not 200';
     });
     assert.match(delivered!, new RegExp(`^MESSAGE sip:vm@127\\.0\\.0\\.1:${vm.udp.port}`));
+
+    // A second request to the located peer: one overlay lookup (the Fetch), no AppAttach on its path.
+    const before = (await api<Status>(b, '/api/status')).sipUsage!;
+    const again = bob.send('MESSAGE', VM);
+    vm.answer(await vm.udp.waitFor((m) => m.startsWith('MESSAGE ') && m.includes(`Call-ID: ${again}`), 10_000, 'the second MESSAGE'), 200);
+    assert.equal((await bob.finalFor(again, 10_000)).status, 200);
+    const afterStats = (await api<Status>(b, '/api/status')).sipUsage!;
+    assert.equal(afterStats.location.overlayLookups - before.location.overlayLookups, 1, 'one Fetch');
+    assert.equal(afterStats.locator.hits - before.locator.hits, 1, 'the peer came from the cache');
+    assert.equal(
+      afterStats.locator.appAttaches - before.locator.appAttaches,
+      afterStats.locator.revalidations - before.locator.revalidations,
+      'no AppAttach but a background re-check (when the entry was older than 15 s)',
+    );
 
     // An INVITE too: 200 back to the caller.
     vm.udp.received.length = 0;
