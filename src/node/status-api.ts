@@ -8,7 +8,7 @@ import type { Binding } from '../sip/core/location-service.js';
 import type { SipPeer } from './sip-peer.js';
 import type { OverlayNode } from '../reload/overlay/overlay-node.js';
 import { MessageCode, encodePingReq } from '../reload/codec/index.js';
-import { STATIC_CALL_ID } from '../usages/sip/static-registrations.js';
+import { STATIC_CALL_ID, type StaticRegistrationStatus } from '../usages/sip/static-registrations.js';
 
 export interface StatusSource {
   overlay: string;
@@ -21,7 +21,7 @@ export interface StatusSource {
   /** What the overlay stores for an AoR (RFC 7904 registrations and where they lead). */
   describeAor?: (aor: string) => Promise<object>;
   /** Static registrations and the state of their Stores (issue 6). */
-  staticRegistrations?: () => object[];
+  staticRegistrations?: () => StaticRegistrationStatus[];
   /** Counters of the SIP usage (AppAttach locator, overlay Stores and lookups). */
   sipUsageStats?: () => object;
   /** Resources, values and bytes this peer stores for the overlay. */
@@ -143,11 +143,15 @@ function dashboardHtml(src: StatusSource): string {
     .registrations()
     .map(([aor, b]) => `<tr><td>${esc(aor)}</td><td>${b.map((x) => esc(formatNameAddr(x.contact))).join('<br>')}</td></tr>`)
     .join('');
+  const staticRows = (src.staticRegistrations?.() ?? [])
+    .map((r) => `<tr><td>${esc(r.aor)}</td><td>${r.contacts.map(esc).join('<br>')}</td><td>${esc(`${r.state}, ${r.storedForSec} s left`)}</td></tr>`)
+    .join('');
   return `<!doctype html><meta charset="utf-8"><title>p2psip ${esc(src.overlay)}</title>
 <h1>p2psip peer — ${esc(src.overlay)}</h1>
 <p>Node-ID: ${esc(src.overlayNode?.status().nodeId ?? 'none (stand-alone)')} — state ${esc(src.overlayNode?.state ?? 'standalone')}</p>
 <p>Successors: ${esc((src.overlayNode?.status().successors ?? []).join(', '))}<br>Predecessors: ${esc((src.overlayNode?.status().predecessors ?? []).join(', '))}</p>
 <p>SIP front: ${src.peer.addresses.map((a) => esc(`${a.protocol}:${a.host}:${a.port}`)).join(', ')}</p>
-<h2>Registrations</h2><table border="1"><tr><th>AoR</th><th>Contacts</th></tr>${rows}</table>
+<h2>Registrations</h2><table border="1"><tr><th>AoR</th><th>Contacts</th></tr>${rows}</table>${staticRows === '' ? '' : `
+<h2>Static registrations</h2><table border="1"><tr><th>AoR</th><th>Contacts</th><th>Store</th></tr>${staticRows}</table>`}
 <p><a href="/api/status">/api/status</a></p>`;
 }
