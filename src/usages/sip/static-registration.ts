@@ -45,6 +45,10 @@ export function parseStaticRegistration(text: string, overlayName: string): Stat
     return { ok: false, error: `contact '${contactText}' of ${aorText} is not a sip: or sips: URI` };
   }
   if (contact.host === '') return { ok: false, error: `contact '${contactText}' of ${aorText} has no host` };
+  // A contact in the overlay's domain would be routed back into the overlay (a loop until Max-Forwards).
+  if (contact.host.toLowerCase() === overlayName.toLowerCase()) {
+    return { ok: false, error: `contact '${contactText}' of ${aorText} is in the overlay's domain (give the address of a SIP endpoint)` };
+  }
   return { ok: true, value: { aor, contact, text } };
 }
 

@@ -62,6 +62,7 @@ describe('parseStaticRegistration', () => {
       ['sip:vm@p2psip.local:5070=sip:vm@127.0.0.1', /must be plain sip:user@domain/],
       ['sip:vm@p2psip.local=http://x', /contact 'http:\/\/x' of sip:vm@p2psip.local is not a sip: or sips: URI/],
       ['sip:vm@p2psip.local=sip:vm@', /contact 'sip:vm@'/],
+      ['sip:vm@p2psip.local=sip:alice@P2PSIP.local', /contact 'sip:alice@P2PSIP.local' of sip:vm@p2psip.local is in the overlay's domain/],
       [`sip:vm@p2psip.local=sip:${'x'.repeat(2000)}@h`, /longer than 1024/],
     ];
     for (const [text, why] of bad) {
