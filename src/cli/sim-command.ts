@@ -10,6 +10,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_PARETO_SHAPE, parseDuration, type ChurnOptions } from '../sim/churn-model.js';
 import { DEFAULT_PAIR_LATENCY, formatLatency, parseLatency, type LatencyDistribution } from '../sim/latency-model.js';
 import type { SimPeerFactory } from '../sim/sim-peer.js';
+import { DEFAULT_STORAGE_WORKLOAD_OPTIONS, type StorageWorkloadOptions } from '../sim/storage-workload-options.js';
+import type { SimStorageRunStats } from '../sim/sim-stats.js';
 import type { SimProgress } from '../sim/sim-run-options.js';
 import { runSimulation } from '../sim/sim-runner.js';
 import type { SimRunStats } from '../sim/sim-stats.js';
@@ -31,6 +33,16 @@ export interface SimCommandOptions {
   crashMode: 'silent' | 'reset';
   /** Optional: see SimRunOptions.settleQuantumMs (default 0 = exact). */
   settleQuantum?: number;
+  /** Storage workload (0 or absent = none); see StorageWorkloadOptions. */
+  storeValues?: number;
+  valueSize?: number;
+  valueLifetime?: number;
+  refresh?: number;
+  auditEvery?: number;
+  auditSample?: number;
+  targetedCrashEvery?: number;
+  /** false = replica Stores and handovers off (to see the audit catch losses). */
+  replication?: boolean;
   json?: boolean;
   progress?: boolean;
 }
@@ -66,6 +78,8 @@ export interface SimCommandReport {
   events: number;
   virtualTotalS: number;
   wallTimeS: number;
+  /** Present with --store-values. */
+  storage?: SimStorageRunStats & { options: StorageWorkloadOptions };
 }
 
 /** Registers `sim` on `program`; `factory` is called once per run for the peer factory. */
@@ -88,6 +102,14 @@ export function simCommand(program: Command, factory: () => SimPeerFactory | Pro
     .addOption(new Option('--stabilize <duration>', 'quiet time after the last initial join').default(60_000, '60s').argParser(duration))
     .addOption(new Option('--crash-mode <mode>', 'a crashed host is silent or resets its links').choices(['silent', 'reset']).default('silent'))
     .addOption(new Option('--settle-quantum <ms>', 'fire timers this close together before promise continuations run (faster, less exact)').default(0).argParser(numberIn(0, 1000)))
+    .addOption(new Option('--store-values <n>', 'storage workload: values stored before the window, refreshed and audited (0 = none)').default(0).argParser(intIn(0, 10_000_000)))
+    .addOption(new Option('--value-size <bytes>', 'bytes of each stored value').default(DEFAULT_STORAGE_WORKLOAD_OPTIONS.valueSize).argParser(intIn(8, 1000)))
+    .addOption(new Option('--value-lifetime <duration>', 'lifetime of each Store').default(DEFAULT_STORAGE_WORKLOAD_OPTIONS.lifetimeS * 1000, '1h').argParser(duration))
+    .addOption(new Option('--refresh <duration>', 'each value is re-Stored by its writer this often').default(DEFAULT_STORAGE_WORKLOAD_OPTIONS.refreshMs, '30m').argParser(duration))
+    .addOption(new Option('--audit-every <duration>', 'period of the audits in the window').default(DEFAULT_STORAGE_WORKLOAD_OPTIONS.auditEveryMs, '10m').argParser(duration))
+    .addOption(new Option('--audit-sample <n>', 'values fetched by each periodic audit (0 = all; the final audit fetches all)').default(DEFAULT_STORAGE_WORKLOAD_OPTIONS.auditSample).argParser(intIn(0, 10_000_000)))
+    .addOption(new Option('--targeted-crash-every <duration>', 'crash the peer responsible for a random value and its successor together this often').argParser(duration))
+    .option('--no-replication', 'storage without replica Stores and handovers (shows the audit catching losses)')
     .option('--json', 'print the results as JSON')
     .option('--progress', 'report progress on stderr')
     .action(async (o: SimCommandOptions) => {
@@ -106,6 +128,21 @@ export async function runSimCommand(o: SimCommandOptions, factory: SimPeerFactor
           replacement: o.replacement,
           gracefulFraction: o.graceful,
         };
+  const storage: StorageWorkloadOptions | undefined =
+    o.storeValues === undefined || o.storeValues === 0
+      ? undefined
+      : {
+          ...DEFAULT_STORAGE_WORKLOAD_OPTIONS,
+          values: o.storeValues,
+          valueSize: o.valueSize ?? DEFAULT_STORAGE_WORKLOAD_OPTIONS.valueSize,
+          lifetimeS: Math.ceil((o.valueLifetime ?? DEFAULT_STORAGE_WORKLOAD_OPTIONS.lifetimeS * 1000) / 1000),
+          refreshMs: o.refresh ?? DEFAULT_STORAGE_WORKLOAD_OPTIONS.refreshMs,
+          auditEveryMs: o.auditEvery ?? DEFAULT_STORAGE_WORKLOAD_OPTIONS.auditEveryMs,
+          auditSample: o.auditSample ?? DEFAULT_STORAGE_WORKLOAD_OPTIONS.auditSample,
+          targetedCrashEveryMs: o.targetedCrashEvery ?? 0,
+          replication: o.replication ?? true,
+        };
+  if (storage !== undefined && storage.refreshMs >= storage.lifetimeS * 1000) throw new InvalidArgumentError('--refresh must be shorter than --value-lifetime');
   exposeGc();
   const t0 = performance.now();
   const s = await runSimulation(
@@ -119,6 +156,7 @@ export async function runSimCommand(o: SimCommandOptions, factory: SimPeerFactor
       stabilizeMs: o.stabilize,
       crashMode: o.crashMode,
       settleQuantumMs: o.settleQuantum ?? 0,
+      storage,
       network: { pairLatency: o.latency, conditions: { loss: o.loss, duplicate: 0, reorder: 0 } },
     },
     factory,
@@ -150,6 +188,7 @@ export async function runSimCommand(o: SimCommandOptions, factory: SimPeerFactor
     events: s.events,
     virtualTotalS: s.virtualTotalMs / 1000,
     wallTimeS,
+    ...(s.storage === undefined || storage === undefined ? {} : { storage: { options: storage, ...s.storage } }),
   };
 }
 
@@ -166,8 +205,24 @@ export function renderHuman(r: SimCommandReport): string {
     `population  ${r.population.alive} alive; ${r.population.joins} joins, ${r.population.leaves} leaves, ${r.population.crashes} crashes, ${r.population.joinFailures} failed joins`,
     `memory      ${(r.memoryPerNodeBytes / 1024).toFixed(1)} KiB per peer (heap growth while building)`,
     `wall time   ${r.wallTimeS.toFixed(1)} s for ${r.virtualTotalS.toFixed(0)} s of virtual time (${r.events} events)`,
+    ...(r.storage === undefined ? [] : storageLines(r.storage)),
     '',
   ].join('\n');
+}
+
+function storageLines(s: NonNullable<SimCommandReport['storage']>): string[] {
+  const a = s.audits;
+  const f = s.finalAudit;
+  const b = s.bytesPerSecPerNode;
+  return [
+    `storage     ${s.values} values of ${s.options.valueSize} B (${s.storedInitially} stored initially), lifetime ${s.options.lifetimeS} s, refresh every ${s.options.refreshMs / 1000} s`,
+    `stores      ${s.stores.succeeded}/${s.stores.attempted} succeeded (${s.stores.failed} failed, ${s.stores.timedOut} unanswered); ${s.refreshes} refreshes in the window; ${s.ownerHandoffs} writer handoffs; ${s.targetedCrashes} targeted crashes`,
+    `audits      ${a.rounds} rounds, ${a.checks} checks: ${a.passed} passed (${a.passedOnRetry} on a retry), LOST ${a.lost}, unreachable ${a.unreachable}, expired ${a.expired}`,
+    `final audit ${f.checks} checks: ${f.passed} passed (${f.passedOnRetry} on a retry), LOST ${f.lost}, unreachable ${f.unreachable}, expired ${f.expired}`,
+    ...s.losses.slice(0, 10).map((l) => `  lost      value ${l.value} at ${(l.atMs / 1000).toFixed(0)} s (${l.audit}): stored v${l.storedVersion}, found v${l.foundVersion}, ${l.holders} holders: ${l.reason}`),
+    `storage B/s replication ${b.replication.toFixed(1)}, workload Stores ${b.workloadStore.toFixed(1)}, audit Fetches ${b.audit.toFixed(1)} per peer (routing maintenance above)`,
+    `held        ${s.held.valuesPerNodeMean.toFixed(1)} entries per peer (max ${s.held.valuesPerNodeMax}), ${(s.held.bytesPerNodeMean / 1024).toFixed(1)} KiB; ${s.held.copiesPerValue.toFixed(2)} entries per value; load heap ${(s.loadMemoryPerNodeBytes / 1024).toFixed(1)} KiB per peer`,
+  ];
 }
 
 /**

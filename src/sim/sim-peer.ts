@@ -1,6 +1,7 @@
 import type { Clock } from '../lib/clock.js';
 import type { Random } from '../lib/random.js';
 import type { LinkDriver, LinkEndpoint } from '../reload/link/link-driver.js';
+import type { StorageTrafficCounters } from './storage-traffic.js';
 
 /** What the simulator gives each peer it creates. */
 export interface SimPeerContext {
@@ -11,9 +12,33 @@ export interface SimPeerContext {
   driver: LinkDriver;
   clock: Clock;
   random: Random;
+  /** Set when the run has a storage workload: the peer must run RELOAD storage (`storage` below). */
+  storage?: { replication: boolean };
 }
 
 export type SimLookupResult = { ok: true; responder: Uint8Array; hops: number } | { ok: false; reason: string };
+
+export type SimStoreResult = { ok: true } | { ok: false; reason: string };
+/** The data values found at a resource (those of the workload's Kind), or why the Fetch failed. */
+export type SimFetchResult = { ok: true; values: Uint8Array[] } | { ok: false; reason: string };
+
+/** RELOAD storage of a sim peer, as the storage workload (src/sim/storage-workload.ts) drives it. */
+export interface SimPeerStorage {
+  /** The overlay's Resource-ID of a Resource Name. */
+  resourceId(name: string): Uint8Array;
+  /** Stores `value` as this peer's entry of the workload's Kind at `name` (RFC 6940 §7.4.1). */
+  store(name: string, value: Uint8Array, lifetimeS: number): Promise<SimStoreResult>;
+  /** Fetches every value of the workload's Kind at `name` from the responsible peer (§7.4.2). */
+  fetch(name: string): Promise<SimFetchResult>;
+  /** Does this peer hold a copy of `resourceId` (responsible or replica)? The checker's oracle. */
+  holds(resourceId: Uint8Array): boolean;
+  /** Resources, values and bytes held here. */
+  summary(): { resources: number; values: number; bytes: number };
+  /** Storage bytes this peer sent, by purpose. */
+  traffic(): StorageTrafficCounters;
+  /** Replication work (RFC 6940 §10.4, §10.5). */
+  replication(): { replicaStoresSent: number; handoversSent: number; sendFailures: number; queueOverflows: number };
+}
 
 /** A peer as the simulation runner drives it (the real overlay peer sits behind an adapter). */
 export interface SimPeer {
@@ -28,6 +53,8 @@ export interface SimPeer {
   /** Routes a request to the peer responsible for `resourceId`; result says who answered and in how many hops. */
   lookup(resourceId: Uint8Array): Promise<SimLookupResult>;
   counters(): { bytesSent: number; maintenanceBytesSent: number };
+  /** Present when the peer was built with storage (sim option storage). */
+  readonly storage?: SimPeerStorage;
 }
 
 export type SimPeerFactory = (ctx: SimPeerContext) => SimPeer;

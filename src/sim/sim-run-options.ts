@@ -1,4 +1,5 @@
 import type { ChurnOptions } from './churn-model.js';
+import type { StorageWorkloadOptions } from './storage-workload-options.js';
 import type { CrashMode, SimNetworkOptions } from './sim-network-options.js';
 
 /** Settings of {@link runSimulation}; defaults in DEFAULT_SIM_RUN_OPTIONS. */
@@ -34,6 +35,11 @@ export interface SimRunOptions {
    * at the virtual time of the event that resolved them; q > 0 lets them run up to q ms late.
    */
   readonly settleQuantumMs: number;
+  /**
+   * A storage workload (values stored before the window, refreshed, audited; peers must be built
+   * with storage); undefined (default) = lookups only.
+   */
+  readonly storage: StorageWorkloadOptions | undefined;
 }
 
 export const DEFAULT_SIM_RUN_OPTIONS: SimRunOptions = {
@@ -54,10 +60,11 @@ export const DEFAULT_SIM_RUN_OPTIONS: SimRunOptions = {
   network: {},
   progressEveryMs: 60_000,
   settleQuantumMs: 0,
+  storage: undefined,
 };
 
 export interface SimProgress {
-  readonly phase: 'build' | 'stabilize' | 'measure' | 'drain';
+  readonly phase: 'build' | 'stabilize' | 'load' | 'measure' | 'audit' | 'drain';
   readonly virtualMs: number;
   readonly joined: number;
   readonly lookupsAttempted: number;

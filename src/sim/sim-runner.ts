@@ -7,6 +7,7 @@ import { LookupTracker } from './lookup-tracker.js';
 import { RingOracle, toHex } from './ring-oracle.js';
 import { DEFAULT_SIM_RUN_OPTIONS, type SimProgress, type SimRunDeps, type SimRunOptions } from './sim-run-options.js';
 import { SimNetwork } from './sim-network.js';
+import { StorageRun } from './storage-run.js';
 import type { SimLookupResult, SimPeer, SimPeerFactory } from './sim-peer.js';
 import type { SimRunStats } from './sim-stats.js';
 
@@ -62,6 +63,7 @@ class SimRun {
   private nodeMs = 0;
   private lastCountAt = 0;
   private readonly pop = { initial: 0, alive: 0, joins: 0, leaves: 0, crashes: 0, joinFailures: 0 };
+  private readonly storage: StorageRun<Slot> | undefined;
 
   constructor(
     private readonly o: SimRunOptions,
@@ -74,6 +76,8 @@ class SimRun {
     const churnRandom = new SeededRandom(this.master.u32());
     this.churn = o.churn === undefined ? undefined : new ChurnModel(o.churn, churnRandom);
     this.tracker = new LookupTracker(this.oracle, o.membershipGraceMs, o.membershipGraceMs + o.lookupTimeoutMs);
+    // drawn last, so runs without storage see the same random streams as before
+    if (o.storage !== undefined) this.storage = new StorageRun<Slot>(o.storage, { clock: this.clock, random: new SeededRandom(this.master.u32()), joined: () => this.joined });
   }
 
   async run(): Promise<SimRunStats> {
@@ -89,7 +93,19 @@ class SimRun {
     await this.runUntil(builtBy, () => this.slots.length === o.nodes && this.pendingJoins === 0);
     this.phase = 'stabilize';
     await this.runUntil(this.clock.now() + o.stabilizeMs);
-    const memoryPerNodeBytes = Math.max(0, heap() - heap0) / Math.max(1, o.nodes);
+    const heapBuilt = heap();
+    const memoryPerNodeBytes = Math.max(0, heapBuilt - heap0) / Math.max(1, o.nodes);
+    let loadMemoryPerNodeBytes = 0;
+    const storage = this.storage;
+    if (storage !== undefined) {
+      // Load: the values are stored before churn starts, then replication settles.
+      this.phase = 'load';
+      const so = storage.options;
+      storage.workload.load();
+      await this.runUntil(this.clock.now() + (so.values / so.loadRatePerSec) * 1000 + so.requestTimeoutMs + 1, () => storage.workload.loaded);
+      await this.runUntil(this.clock.now() + so.requestTimeoutMs);
+      loadMemoryPerNodeBytes = Math.max(0, heap() - heapBuilt) / Math.max(1, o.nodes);
+    }
     // Measure.
     this.phase = 'measure';
     this.measuring = true;
@@ -103,6 +119,8 @@ class SimRun {
       this.scheduleDeparture(s);
     }
     const net0 = this.net.totalCounters().bytesSent;
+    storage?.startWindow(this.joined);
+    if (storage !== undefined && storage.options.targetedCrashEveryMs > 0) this.scheduleTargetedCrash(storage);
     this.scheduleLookup();
     const tEnd = t0 + o.durationMs;
     await this.runUntil(tEnd);
@@ -111,12 +129,21 @@ class SimRun {
     this.measuring = false;
     for (const s of this.slots) if (s.state !== 'gone') this.account(s);
     for (const s of this.slots) s.departure?.cancel();
+    storage?.endWindow(this.joined);
     const netBytes = this.net.totalCounters().bytesSent - net0;
     this.pop.alive = this.joined.length;
     // Drain: wait for the lookups in flight (each has its own timeout).
     this.phase = 'drain';
     await this.runUntil(this.clock.now() + o.lookupTimeoutMs + 1, () => this.pendingLookups === 0);
     const nodeSec = this.nodeMs / 1000;
+    if (storage !== undefined) {
+      // Final audit of every value, churn stopped (refreshes go on meanwhile).
+      this.phase = 'audit';
+      const so = storage.options;
+      storage.workload.finalAudit();
+      await this.runUntil(this.clock.now() + so.auditSpreadMs + so.fetchAttempts * (so.requestTimeoutMs + so.fetchRetryMs) + 1, () => storage.workload.auditsDone);
+      storage.workload.stop();
+    }
     return {
       nodes: o.nodes,
       seed: o.seed,
@@ -129,6 +156,7 @@ class SimRun {
       memoryPerNodeBytes,
       events: this.clock.firedCount,
       virtualTotalMs: this.clock.now(),
+      ...(storage === undefined ? {} : { storage: storage.stats(nodeSec, this.joined, loadMemoryPerNodeBytes) }),
     };
   }
 
@@ -169,7 +197,8 @@ class SimRun {
     const host = this.net.addHost();
     const driver = this.net.driverFor(host);
     const random = new SeededRandom(this.master.u32());
-    const peer = this.factory({ index, host, driver, clock: this.clock, random });
+    const storage = this.o.storage === undefined ? {} : { storage: { replication: this.o.storage.replication } };
+    const peer = this.factory({ index, host, driver, clock: this.clock, random, ...storage });
     const slot: Slot = { index, host, driver, peer, hex: toHex(peer.nodeId), state: 'joining', pos: -1, baseBytes: 0, baseMaint: 0, departure: undefined };
     this.slots.push(slot);
     this.pendingJoins++;
@@ -195,6 +224,7 @@ class SimRun {
       this.tracker.noteChange(this.clock.now(), slot.hex);
       if (this.measuring) {
         this.pop.joins++;
+        this.storage?.baseline(slot);
         this.scheduleDeparture(slot);
       }
     };
@@ -253,6 +283,7 @@ class SimRun {
     }
     if (this.measuring) this.account(slot);
     slot.state = 'gone';
+    if (wasJoined) this.storage?.departed(slot);
     if (how === 'leave') {
       if (counted) this.pop.leaves++;
       const shut = (): void => void slot.driver.shutdown();
@@ -274,8 +305,34 @@ class SimRun {
     }
   }
 
+  /**
+   * Crashes, at one instant, the live peer responsible for a random stored value and its
+   * successor (its first replica), each replaced at once; repeats every targetedCrashEveryMs.
+   */
+  private scheduleTargetedCrash(storage: StorageRun<Slot>): void {
+    this.clock.setTimer(storage.options.targetedCrashEveryMs, () => {
+      if (!this.measuring) return;
+      const rid = storage.workload.randomStoredResource();
+      const owner = rid === undefined ? undefined : this.oracle.responsible(toHex(rid));
+      if (owner !== undefined && this.joined.length > 4) {
+        const ring = this.joined.map((s) => s.hex).sort();
+        const succ = ring[(ring.indexOf(owner) + 1) % ring.length];
+        for (const hex of [owner, succ]) {
+          const slot = this.joined.find((s) => s.hex === hex);
+          if (slot === undefined) continue;
+          slot.departure?.cancel();
+          this.depart(slot, 'crash', true);
+          this.spawn();
+        }
+        storage.workload.targetedCrashes++;
+      }
+      this.scheduleTargetedCrash(storage);
+    });
+  }
+
   /** Adds what `slot` sent since its baseline to the window totals. */
   private account(slot: Slot): void {
+    this.storage?.account(slot);
     const c = slot.peer.counters();
     this.windowBytes += c.bytesSent - slot.baseBytes;
     this.windowMaint += c.maintenanceBytesSent - slot.baseMaint;

@@ -1,3 +1,5 @@
+import type { StorageWorkloadStats } from './storage-workload-options.js';
+
 /** The q-quantile (0…1) of `sorted` (nearest rank); 0 for an empty list. */
 export function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return 0;
@@ -10,6 +12,18 @@ export function mean(values: readonly number[]): number {
   let s = 0;
   for (const v of values) s += v;
   return s / values.length;
+}
+
+/** The storage workload's results in a run (sim option storage). */
+export interface SimStorageRunStats extends StorageWorkloadStats {
+  /** Storage bytes sent per second of peer uptime in the measured window, by purpose (see storage-traffic.ts). */
+  readonly bytesPerSecPerNode: { readonly workloadStore: number; readonly replication: number; readonly audit: number };
+  /** Replica Stores and handovers sent in the window, over all peers. */
+  readonly replication: { readonly replicaStoresSent: number; readonly handoversSent: number; readonly sendFailures: number; readonly queueOverflows: number };
+  /** What the live peers hold at the end: values and bytes per peer (mean and max), copies per value. */
+  readonly held: { readonly valuesPerNodeMean: number; readonly valuesPerNodeMax: number; readonly bytesPerNodeMean: number; readonly copiesPerValue: number };
+  /** Heap growth from the built overlay to the loaded one, divided by N (wall-clock measure). */
+  readonly loadMemoryPerNodeBytes: number;
 }
 
 /** What a simulation run measured (virtual time unless said otherwise). */
@@ -56,4 +70,6 @@ export interface SimRunStats {
   readonly events: number;
   /** Virtual time of the whole run, build and drain included (ms). */
   readonly virtualTotalMs: number;
+  /** Present when the run had a storage workload. */
+  readonly storage?: SimStorageRunStats;
 }
