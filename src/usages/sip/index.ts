@@ -4,6 +4,8 @@ export type { AppAttachHandlerDeps } from './app-attach-handler.js';
 export { MemoryRegistrationStore } from './memory-registration-store.js';
 export { DEFAULT_OVERLAY_LOCATION_OPTIONS, OverlayLocationService, PEER_MARK } from './overlay-location-service.js';
 export type { OverlayLocationDeps, OverlayLocationOptions, OverlayLocationStats } from './overlay-location-service.js';
+export { DEFAULT_REGISTRATION_CACHE_OPTIONS, RegistrationCache } from './registration-cache.js';
+export type { RegisteredNode, RegistrationCacheOptions } from './registration-cache.js';
 export { SIP_REGISTRATION_KIND_ID } from './registration-directory.js';
 export type { RegistrationDirectory, RegistrationEntry } from './registration-directory.js';
 export { SIP_APPLICATION_ID, sipAddressOf, sipCandidates } from './sip-app-attach.js';

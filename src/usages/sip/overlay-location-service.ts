@@ -19,6 +19,7 @@ import type { SipRequest, SipUri } from '../../sip/message/types.js';
 import type { Binding, BindingChange, BindingUpdateResult, LocationService } from '../../sip/core/location-service.js';
 import { LocationLookupError } from '../../sip/core/location-service.js';
 import { isOverlayAor } from './aor-resource-id.js';
+import { RegistrationCache } from './registration-cache.js';
 import type { RegistrationDirectory, RegistrationEntry } from './registration-directory.js';
 import type { LocateResult } from './sip-peer-locator.js';
 
@@ -63,6 +64,11 @@ export interface OverlayLocationOptions {
    * (the local binding holds) and is retried in the background.
    */
   registerWaitMs: number;
+  /**
+   * How long a Fetch's answer about an AoR is reused, ms (default 0 = every lookup Fetches). Only
+   * found registrations are kept; see RegistrationCache for what may be stale for this long.
+   */
+  fetchCacheMs: number;
 }
 
 export const DEFAULT_OVERLAY_LOCATION_OPTIONS: Readonly<OverlayLocationOptions> = Object.freeze({
@@ -74,6 +80,7 @@ export const DEFAULT_OVERLAY_LOCATION_OPTIONS: Readonly<OverlayLocationOptions> 
   refreshSlackSec: 30,
   publishRetryMs: 2_000,
   registerWaitMs: 3_000,
+  fetchCacheMs: 0,
 });
 
 export interface OverlayLocationStats {
@@ -81,6 +88,10 @@ export interface OverlayLocationStats {
   withdrawn: number;
   publishFailures: number;
   overlayLookups: number;
+  /** Fetches sent (sip_registration_uri indirections included). */
+  fetches: number;
+  /** Lookups answered by the Fetch cache (fetchCacheMs). */
+  fetchCacheHits: number;
 }
 
 const utf8d = new TextDecoder();
@@ -94,13 +105,15 @@ export class OverlayLocationService implements LocationService {
   private readonly inFlight = new Map<string, Promise<void>>();
   /** AoRs whose Store failed: the pending retry and the wait after it. */
   private readonly retries = new Map<string, TimerHandle>();
-  readonly stats: OverlayLocationStats = { published: 0, withdrawn: 0, publishFailures: 0, overlayLookups: 0 };
+  readonly stats: OverlayLocationStats = { published: 0, withdrawn: 0, publishFailures: 0, overlayLookups: 0, fetches: 0, fetchCacheHits: 0 };
+  private readonly fetched: RegistrationCache;
 
   constructor(
     private readonly deps: OverlayLocationDeps,
     options: Partial<OverlayLocationOptions> = {},
   ) {
     this.options = { ...DEFAULT_OVERLAY_LOCATION_OPTIONS, ...options };
+    this.fetched = new RegistrationCache(deps.clock, { maxAgeMs: this.options.fetchCacheMs });
   }
 
   async update(aor: string, change: BindingChange): Promise<BindingUpdateResult> {
@@ -154,7 +167,9 @@ export class OverlayLocationService implements LocationService {
   }
 
   private async remoteUnbounded(aor: string, request: SipRequest | undefined): Promise<Binding[]> {
-    const nodes = await this.registeredNodes(aor);
+    let nodes = this.fetched.get(aor);
+    if (nodes !== undefined) this.stats.fetchCacheHits++;
+    else this.fetched.set(aor, (nodes = await this.registeredNodes(aor)));
     if (nodes.length === 0) return [];
     const located = await Promise.all(nodes.map((n) => this.deps.locate(n.nodeId)));
     const asked = request !== undefined && isSipUri(request.uri) && request.uri.user !== undefined ? request.uri.user : escapeUser(aor);
@@ -171,6 +186,8 @@ export class OverlayLocationService implements LocationService {
       seen.add(key);
       bindings.push(peerBinding(aor, user, r.address, now));
     });
+    // a registered peer that cannot be located: the next lookup Fetches again
+    if (located.some((r) => !r.ok)) this.fetched.delete(aor);
     if (bindings.length === 0) {
       const why = located.map((r) => (r.ok ? '' : r.info)).filter((s) => s !== '')[0] ?? 'no address';
       throw new LocationLookupError('peer-unreachable', `registered peer unreachable (${why})`, 480, 'Temporarily Unavailable');
@@ -305,6 +322,7 @@ export class OverlayLocationService implements LocationService {
   }
 
   private fetch(aor: string): Promise<RegistrationEntry[]> {
+    this.stats.fetches++;
     return this.deps.directory.lookup(aor).catch((e: unknown) => {
       if (e instanceof LocationLookupError) throw e;
       throw new LocationLookupError('overlay-error', `overlay lookup failed: ${e instanceof Error ? e.message : String(e)}`, 503, 'Service Unavailable');

@@ -103,4 +103,73 @@ describe('overlay round trips per call set-up', () => {
     assert.equal(carol.requests('MESSAGE').length, 1);
     await w.stop();
   });
+
+  test('fetchCacheMs (off by default): a burst costs one Fetch; un-REGISTER still gives 404; a move is seen after the bound', async () => {
+    const w = new OverlaySipWorld({ location: { fetchCacheMs: 5_000 } });
+    const a = await w.addPeer('A');
+    const c = await w.addPeer('C');
+    const b = await w.addPeer('B');
+    const alice = await w.phone('alice', a);
+    const bob = await w.phone('bob', b);
+    alice.register(600);
+    await w.settle();
+    await a.usage.location.idle();
+    const count = counter(w, b);
+    assert.deepEqual(await call(w, bob, alice, count), { fetches: 1, appAttaches: 1 });
+    assert.deepEqual(await call(w, bob, alice, count), { fetches: 0, appAttaches: 0 }, 'within 5 s: no overlay round trip');
+    assert.equal(b.usage.location.stats.fetchCacheHits, 1);
+    await w.advance(5_000, 1_000);
+    assert.deepEqual(await call(w, bob, alice, count), { fetches: 1, appAttaches: 0 }, 'after 5 s: the Fetch again');
+
+    // un-REGISTER at A, then at once a call from B (the cached answer still names A): A says 404
+    alice.register(0);
+    await w.settle();
+    await a.usage.location.idle();
+    const before = count();
+    bob.request('MESSAGE', ALICE);
+    await w.settle();
+    assert.equal(count().fetches - before.fetches, 0, 'answered from the cache');
+    assert.equal(bob.responses(404).length, 1, 'A has no binding: 404, as without the cache');
+
+    // the phone moves to C: for at most fetchCacheMs B still asks A (404), then finds C
+    const alice2 = await w.phone('alice', c);
+    alice2.register(600);
+    await w.settle();
+    await c.usage.location.idle();
+    bob.request('MESSAGE', ALICE);
+    await w.settle();
+    assert.equal(bob.responses(404).length, 2, 'stale for at most 5 s');
+    await w.advance(5_000, 1_000);
+    bob.request('MESSAGE', ALICE);
+    await w.settle();
+    assert.equal(alice2.requests('MESSAGE').length, 1, 'found at C once the entry is 5 s old');
+    await w.stop();
+  });
+
+  test('the Fetch cache keeps found registrations only (a REGISTER is visible at once) and drops an unreachable peer', async () => {
+    const w = new OverlaySipWorld({ location: { fetchCacheMs: 60_000 } });
+    const a = await w.addPeer('A');
+    const b = await w.addPeer('B');
+    const bob = await w.phone('bob', b);
+    bob.request('MESSAGE', ALICE);
+    await w.settle();
+    assert.equal(bob.responses(404).length, 1);
+    const alice = await w.phone('alice', a);
+    alice.register(600);
+    await w.settle();
+    await a.usage.location.idle();
+    bob.request('MESSAGE', ALICE);
+    await w.settle();
+    assert.equal(alice.requests('MESSAGE').length, 1, 'no cached "not found"');
+    const count = counter(w, b);
+    a.reachable = false;
+    b.usage.locator.forget(a.nodeId);
+    const before = count();
+    bob.request('MESSAGE', ALICE);
+    await w.settle();
+    bob.request('MESSAGE', ALICE);
+    await w.settle();
+    assert.equal(count().fetches - before.fetches, 1, 'the first from the cache; its failure makes the second Fetch again');
+    await w.stop();
+  });
 });
