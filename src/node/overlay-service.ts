@@ -16,10 +16,11 @@ import { LinkLayer } from '../reload/link/index.js';
 import type { LinkEndpoint } from '../reload/link/index.js';
 import { OverlayNode } from '../reload/overlay/overlay-node.js';
 import type { OverlayOptions, OverlayState } from '../reload/overlay/overlay-types.js';
-import { CertificateSecurity, CertificateStore, certificateToPem, privateKeyToPem } from '../reload/security/index.js';
+import { CertificateResolver, CertificateSecurity, CertificateStore, certificateToPem, privateKeyToPem } from '../reload/security/index.js';
 import type { OverlayConfiguration } from '../reload/config/index.js';
 import { BagSharingSecurity, MemoryStorageBackend, OverlayStorage, StorageEngine, publishCertificate } from '../reload/storage/index.js';
-import type { OverlayStorageOptions, PublishResult, StorageBackend, StorageSummary } from '../reload/storage/index.js';
+import type { CertificatePlace, OverlayStorageOptions, PublishResult, StorageBackend, StorageSummary } from '../reload/storage/index.js';
+import type { StoredData } from '../reload/codec/index.js';
 import type { HostPort } from './peer-config.js';
 import { certificateStorageCredentials } from './storage-credentials.js';
 
@@ -89,8 +90,12 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
   const links = new LinkLayer({ driver, clock, random }, { maxMessageSize: config.maxMessageSize, minRtoMs: 200 });
   const nodeId = identity.certificate.nodeIds[0];
   if (nodeId === undefined) throw new Error('our certificate carries no Node-ID');
+  // RFC 6940 §8: a signer's certificate in no bag and not in the store is fetched from the overlay
+  // (CERTIFICATE_BY_NODE / CERTIFICATE_BY_USER), checked against the trust policy, cached
+  let storageRef: OverlayStorage | undefined;
+  const resolver = new CertificateResolver({ store, clock, fetchCertificates: (kind, resourceId) => storageRef?.fetchUnverified(kind, resourceId) ?? Promise.resolve([]) });
   // signers' certificates of stored values travel in message bags (RFC 6940 §6.3.4)
-  const security = new BagSharingSecurity(new CertificateSecurity(identity, store), (der) => void store.add(der));
+  const security = new BagSharingSecurity(new CertificateSecurity(identity, store, { resolver }), (der) => void store.add(der));
   const node = new OverlayNode(
     { clock, random, links, security, ...(c.onState ? { events: { onState: c.onState } } : {}) },
     nodeId,
@@ -111,11 +116,15 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
   const kindsById = new Map(config.kinds.map((k) => [k.id, k]));
   const kinds = (id: number) => kindsById.get(id);
   const hashResourceName = chordHash(config.nodeIdLength);
-  const credentials = certificateStorageCredentials(identity, store);
+  const credentials = {
+    ...certificateStorageCredentials(identity, store),
+    resolveSigner: async (data: StoredData, places: readonly CertificatePlace[]) => (await resolver.resolve(data.signature.identity, places)).ok,
+  };
   const wallClock = (): number => Date.now();
   const engine = new StorageEngine({ clock, backend, kinds, hashResourceName, verifyStoredData: credentials.verifier, wallClock });
   engine.start();
   const storage = new OverlayStorage({ node, engine, clock, wallClock, credentials, security, kinds, hashResourceName, backend }, c.storageOptions);
+  storageRef = storage;
   storage.attach();
   const closeStorage = async (): Promise<void> => {
     await storage.close().catch(() => undefined);

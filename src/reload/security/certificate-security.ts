@@ -1,12 +1,20 @@
 import type { ForwardingHeader, SecurityBlock } from '../codec/index.js';
 import type { OverlaySecurity, SignerInfo } from '../overlay/overlay-types.js';
+import type { CertificateLookupPlace, CertificateResolver } from './certificate-resolver.js';
 import type { CertificateStore } from './certificate-store.js';
+import { CERTIFICATE_BY_NODE_KIND, certificateByNodeResourceId } from './certificate-usage.js';
 import { signMessageContents, verifyMessageContents } from './message-signer.js';
 import type { NodeIdentity } from './node-identity.js';
 
 export interface CertificateSecurityOptions {
   /** Put our certificate in every message's bag (RFC 6940 §6.3.4). Default true. */
   includeCertificate?: boolean;
+  /**
+   * Looks up, in the background, the certificate of a message signer that is neither in the bag nor
+   * in the store (RFC 6940 §8, CERTIFICATE_BY_NODE of the originator the Via List names). The
+   * message itself is refused (verify is synchronous); the signer's next messages verify.
+   */
+  resolver?: Pick<CertificateResolver, 'resolve'>;
 }
 
 /**
@@ -38,7 +46,23 @@ export class CertificateSecurity implements OverlaySecurity {
   /** The signer's user name and the Node-ID its SignerIdentity designates. */
   verify(header: ForwardingHeader, contents: Uint8Array, block: SecurityBlock): { ok: true; signer: SignerInfo | undefined } | { ok: false; info: string } {
     const r = verifyMessageContents(header, contents, block, this.store);
-    if (!r.ok) return { ok: false, info: `${r.error.code}: ${r.error.message}` };
+    if (!r.ok) {
+      const resolver = this.options.resolver;
+      if (resolver !== undefined && r.error.code === 'CERT_UNKNOWN') {
+        const places = originatorPlaces(header);
+        if (places.length > 0) {
+          void resolver.resolve(block.signature.identity, places).catch(() => undefined);
+          return { ok: false, info: `${r.error.code}: ${r.error.message} (looking it up through the certificate store usage)` };
+        }
+      }
+      return { ok: false, info: `${r.error.code}: ${r.error.message}` };
+    }
     return { ok: true, signer: { userName: r.signer.userName, nodeIds: [r.signer.nodeId] } };
   }
+}
+
+/** RFC 6940 §6.3.2.2: the first Via List entry of a forwarded message is its originator. */
+function originatorPlaces(header: ForwardingHeader): CertificateLookupPlace[] {
+  const first = header.viaList[0];
+  return first?.type === 'node' ? [{ kind: CERTIFICATE_BY_NODE_KIND, resourceId: certificateByNodeResourceId(first.nodeId) }] : [];
 }

@@ -32,6 +32,8 @@ export { signStoredData, storedDataSignatureInput, verifyStoredData } from './st
 export type { StoredDataToSign } from './stored-data-signer.js';
 export { createStoredDataVerifier } from './create-stored-data-verifier.js';
 export { CertificateSecurity } from './certificate-security.js';
+export { CertificateResolver } from './certificate-resolver.js';
+export type { CertificateLookupPlace, CertificateResolverDeps, CertificateResolverOptions, CertificateResolverStats } from './certificate-resolver.js';
 export type { CertificateSecurityOptions } from './certificate-security.js';
 export {
   CERTIFICATE_BY_NODE_KIND,

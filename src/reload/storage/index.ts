@@ -41,4 +41,6 @@ export { MAX_FETCH_BAG_CERTIFICATES, StorageRequestHandlers } from './storage-re
 export type { StorageHandlerDeps } from './storage-request-handlers.js';
 export { CERTIFICATE_BY_NODE, CERTIFICATE_BY_USER, publishCertificate } from './certificate-publisher.js';
 export type { PublishResult } from './certificate-publisher.js';
+export { certificatePlaces } from './certificate-places.js';
+export type { CertificatePlace } from './certificate-places.js';
 export { CERTIFICATE_PREFIX, DEFAULT_MAX_SIGNER_CERTIFICATES, SignerCertificates } from './signer-certificates.js';

@@ -15,6 +15,7 @@ import type { AccessIdentity } from './access-identity.js';
 import { checkAccessPolicy } from './access-policy.js';
 import type { HashResourceName } from './access-policy.js';
 import type { BagSharingSecurity } from './bag-sharing-security.js';
+import { certificatePlaces } from './certificate-places.js';
 import type { KindDefinition } from './kind.js';
 import { ReplicaMaintainer } from './replica-maintainer.js';
 import type { ReplicaMaintainerOptions } from './replica-maintainer.js';
@@ -213,7 +214,13 @@ export class OverlayStorage {
     for (const data of kr?.values ?? []) {
       // §7.4.2.2: a value the peer does not hold comes back with exists = false and no signature
       if (!data.value.value.exists && data.signature.identity.type === 'none') continue;
-      const v = this.deps.credentials.verifier.verify(resource, kindId, data);
+      let v = this.deps.credentials.verifier.verify(resource, kindId, data);
+      // RFC 6940 §8: a signer whose certificate came in no bag is looked up in the overlay, then checked again
+      const resolve = this.deps.credentials.resolveSigner;
+      if (!v.ok && resolve !== undefined && data.signature.identity.type !== 'none') {
+        const places = certificatePlaces(def, resource, data.value, this.deps.hashResourceName, (k) => this.deps.kinds(k) !== undefined);
+        if (places.length > 0 && (await resolve(data, places).catch(() => false))) v = this.deps.credentials.verifier.verify(resource, kindId, data);
+      }
       if (!v.ok) {
         rejected.push({ data, info: v.info });
         continue;
@@ -226,6 +233,26 @@ export class OverlayStorage {
       values.push({ data, signer: v.signer });
     }
     return { ok: true, generation: kr?.generation ?? 0n, values, rejected, responder: ans.responder };
+  }
+
+  /**
+   * The values of a Kind at a Resource-ID as the responsible peer answers them, signatures NOT
+   * checked: for the certificate store usage (RFC 6940 §8), whose values are checked by the
+   * certificate's own hash and the trust policy. Resolves [] on any failure.
+   */
+  async fetchUnverified(kindId: number, resourceId: Uint8Array): Promise<StoredData[]> {
+    const def = this.deps.kinds(kindId);
+    if (def === undefined) return [];
+    try {
+      const body = encodeFetchReq({ resource: resourceId, specifiers: [this.specifier(def, {})] }, this.codec);
+      const ans = await this.deps.node.requestResource(resourceId, MessageCode.fetch_req, body);
+      if (!ans.ok || ans.code !== MessageCode.fetch_ans) return [];
+      const d = decodeFetchAns(ans.body, this.codec);
+      if (!d.ok) return [];
+      return d.value.kindResponses.find((k) => k.kind === kindId)?.values ?? [];
+    } catch {
+      return [];
+    }
   }
 
   /** RFC 6940 §7.4.3 Stat of one Kind; `at`: ask this node (a replica) instead of the responsible peer. */

@@ -1,5 +1,6 @@
 import type { StoredData, StoredDataValue } from '../codec/index.js';
 import type { AccessIdentity } from './access-identity.js';
+import type { CertificatePlace } from './certificate-places.js';
 import type { StoredDataVerifier } from './stored-data-verifier.js';
 
 /**
@@ -19,4 +20,10 @@ export interface StorageCredentials {
   certificateOf(data: StoredData): Uint8Array | undefined;
   /** Offers a certificate to the certificate store (kept signer certificates after a restart). */
   learn?(der: Uint8Array): void;
+  /**
+   * Looks up the certificate of a value's signer that the store does not know through the
+   * Certificate Store Usage at `places` (RFC 6940 §8); true when the signer is known now. Bounded
+   * by the implementation (one lookup per signer at a time, negative cache, timeout). Never rejects.
+   */
+  resolveSigner?(data: StoredData, places: readonly CertificatePlace[]): Promise<boolean>;
 }

@@ -28,11 +28,21 @@ export interface StoragePeerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** Additive options of {@link startStoragePeer}. */
+export interface StoragePeerOptions {
+  /** Extra environment of the child (merged over this process's), e.g. NODE_OPTIONS=--tls-keylog=FILE. */
+  env?: Record<string, string>;
+}
+
 /** Starts a child; rejects with its output when it fails or is not ready in time. */
-export async function startStoragePeer(args: string[], timeoutMs = 60_000): Promise<StoragePeerProcess> {
+export async function startStoragePeer(args: string[], timeoutMs = 60_000, opts: StoragePeerOptions = {}): Promise<StoragePeerProcess> {
   const given = args.indexOf('--data-dir');
   const dataDir = given >= 0 ? args[given + 1]! : mkdtempSync(join(tmpdir(), 'p2psip-storage-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', HERE, ...args, ...(given >= 0 ? [] : ['--data-dir', dataDir])], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', HERE, ...args, ...(given >= 0 ? [] : ['--data-dir', dataDir])], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.env === undefined ? {} : { env: { ...process.env, ...opts.env } }),
+  });
   let out = '';
   child.stdout!.setEncoding('utf8');
   child.stderr!.setEncoding('utf8');
