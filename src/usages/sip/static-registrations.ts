@@ -193,11 +193,14 @@ export class StaticRegistrations {
       (err: unknown) => {
         if (this.stopped) return;
         e.failures++;
-        e.lastError = err instanceof Error ? err.message : String(err);
+        const why = err instanceof Error ? err.message : String(err);
+        const changed = why !== e.lastError;
+        e.lastError = why;
         e.state = 'retrying';
         const wait = e.nextRetryMs;
         e.nextRetryMs = Math.min(wait * 2, this.options.maxRetryMs);
-        this.deps.logger?.warn({ aor: e.aor, err: e.lastError, retryInMs: wait }, 'SIP usage: Store of a static registration failed');
+        // one warning per distinct failure, not one a minute for a Store the overlay keeps refusing
+        if (changed) this.deps.logger?.warn({ aor: e.aor, err: why, retryInMs: wait }, 'SIP usage: Store of a static registration failed (retrying)');
         e.timer = this.deps.clock.setTimer(wait, () => this.store(e));
       },
     );
