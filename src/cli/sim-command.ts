@@ -219,7 +219,7 @@ function storageLines(s: NonNullable<SimCommandReport['storage']>): string[] {
     `stores      ${s.stores.succeeded}/${s.stores.attempted} succeeded (${s.stores.failed} failed, ${s.stores.timedOut} unanswered); ${s.refreshes} refreshes in the window; ${s.ownerHandoffs} writer handoffs; ${s.targetedCrashes} targeted crashes`,
     `audits      ${a.rounds} rounds, ${a.checks} checks: ${a.passed} passed (${a.passedOnRetry} on a retry), LOST ${a.lost}, unreachable ${a.unreachable}, expired ${a.expired}`,
     `final audit ${f.checks} checks: ${f.passed} passed (${f.passedOnRetry} on a retry), LOST ${f.lost}, unreachable ${f.unreachable}, expired ${f.expired}`,
-    ...s.losses.slice(0, 10).map((l) => `  lost      value ${l.value} at ${(l.atMs / 1000).toFixed(0)} s (${l.audit}): stored v${l.storedVersion}, found v${l.foundVersion}, ${l.holders} holders: ${l.reason}`),
+    ...s.losses.slice(0, 10).map((l) => `  lost      value ${l.value} at ${(l.atMs / 1000).toFixed(0)} s (${l.audit}): stored v${l.storedVersion}, found v${l.foundVersion}, ${l.holders.length} holders: ${l.reason}`),
     `storage B/s replication ${b.replication.toFixed(1)}, workload Stores ${b.workloadStore.toFixed(1)}, audit Fetches ${b.audit.toFixed(1)} per peer (routing maintenance above)`,
     `held        ${s.held.valuesPerNodeMean.toFixed(1)} entries per peer (max ${s.held.valuesPerNodeMax}), ${(s.held.bytesPerNodeMean / 1024).toFixed(1)} KiB; ${s.held.copiesPerValue.toFixed(2)} entries per value; load heap ${(s.loadMemoryPerNodeBytes / 1024).toFixed(1)} KiB per peer`,
   ];

@@ -147,9 +147,9 @@ function simPeerStorage(storage: OverlayStorage, engine: StorageEngine, counting
     async fetch(name): Promise<SimFetchResult> {
       const r = await storage.fetch(kind, { resourceName: name });
       if (!r.ok) return { ok: false, reason: failure(r.errorCode, r.info) };
-      return { ok: true, values: r.values.filter((v) => v.data.value.value.exists).map((v) => v.data.value.value.value) };
+      return { ok: true, values: r.values.filter((v) => v.data.value.value.exists).map((v) => v.data.value.value.value), responder: r.responder };
     },
-    holds: (rid) => engine.replicaNumber(rid) !== undefined,
+    replicaNumber: (rid) => engine.replicaNumber(rid),
     summary: () => engine.summary(),
     traffic: () => counting.traffic,
     replication: () => {

@@ -20,7 +20,7 @@ export type SimLookupResult = { ok: true; responder: Uint8Array; hops: number } 
 
 export type SimStoreResult = { ok: true } | { ok: false; reason: string };
 /** The data values found at a resource (those of the workload's Kind), or why the Fetch failed. */
-export type SimFetchResult = { ok: true; values: Uint8Array[] } | { ok: false; reason: string };
+export type SimFetchResult = { ok: true; values: Uint8Array[]; responder: Uint8Array | undefined } | { ok: false; reason: string };
 
 /** RELOAD storage of a sim peer, as the storage workload (src/sim/storage-workload.ts) drives it. */
 export interface SimPeerStorage {
@@ -30,8 +30,8 @@ export interface SimPeerStorage {
   store(name: string, value: Uint8Array, lifetimeS: number): Promise<SimStoreResult>;
   /** Fetches every value of the workload's Kind at `name` from the responsible peer (§7.4.2). */
   fetch(name: string): Promise<SimFetchResult>;
-  /** Does this peer hold a copy of `resourceId` (responsible or replica)? The checker's oracle. */
-  holds(resourceId: Uint8Array): boolean;
+  /** The replica number this peer holds `resourceId` under (0 = as responsible), undefined = no copy. The checker's oracle. */
+  replicaNumber(resourceId: Uint8Array): number | undefined;
   /** Resources, values and bytes held here. */
   summary(): { resources: number; values: number; bytes: number };
   /** Storage bytes this peer sent, by purpose. */

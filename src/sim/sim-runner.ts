@@ -77,7 +77,7 @@ class SimRun {
     this.churn = o.churn === undefined ? undefined : new ChurnModel(o.churn, churnRandom);
     this.tracker = new LookupTracker(this.oracle, o.membershipGraceMs, o.membershipGraceMs + o.lookupTimeoutMs);
     // drawn last, so runs without storage see the same random streams as before
-    if (o.storage !== undefined) this.storage = new StorageRun<Slot>(o.storage, { clock: this.clock, random: new SeededRandom(this.master.u32()), joined: () => this.joined });
+    if (o.storage !== undefined) this.storage = new StorageRun<Slot>(o.storage, { clock: this.clock, random: new SeededRandom(this.master.u32()), joined: () => this.joined, responsible: (rid) => this.oracle.responsible(toHex(rid)) });
   }
 
   async run(): Promise<SimRunStats> {

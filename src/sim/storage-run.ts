@@ -1,5 +1,6 @@
 import type { Clock } from '../lib/clock.js';
 import type { Random } from '../lib/random.js';
+import { toHex } from './ring-oracle.js';
 import { StorageWorkload, type WorkloadPeer } from './storage-workload.js';
 import type { StorageWorkloadOptions } from './storage-workload-options.js';
 import { emptyStorageTraffic, type StorageTrafficCounters } from './storage-traffic.js';
@@ -31,7 +32,7 @@ export class StorageRun<S extends StorageRunSlot> {
 
   constructor(
     readonly options: StorageWorkloadOptions,
-    deps: { clock: Clock; random: Random; joined: () => readonly S[] },
+    deps: { clock: Clock; random: Random; joined: () => readonly S[]; responsible: (rid: Uint8Array) => string | undefined },
   ) {
     const pick = (): S | undefined => {
       const j = deps.joined();
@@ -42,7 +43,15 @@ export class StorageRun<S extends StorageRunSlot> {
       random: deps.random,
       randomLive: pick,
       isLive: (s) => s.state === 'joined',
-      holders: (rid) => deps.joined().filter((s) => s.peer.storage?.holds(rid) === true).length,
+      holders: (rid) => {
+        const out: Array<{ nodeId: string; replicaNumber: number }> = [];
+        for (const s of deps.joined()) {
+          const n = s.peer.storage?.replicaNumber(rid);
+          if (n !== undefined) out.push({ nodeId: toHex(s.peer.nodeId), replicaNumber: n });
+        }
+        return out;
+      },
+      responsible: deps.responsible,
     });
   }
 

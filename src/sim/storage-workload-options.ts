@@ -66,8 +66,11 @@ export interface StorageLoss {
   readonly storedAtMs: number;
   /** Newest version a Fetch returned (0: none). */
   readonly foundVersion: number;
-  /** Live peers holding a copy of the resource at the verdict (oracle). */
-  readonly holders: number;
+  /** Live peers holding a copy of the resource at the verdict (oracle): Node-ID and replica number (0 = responsible). */
+  readonly holders: ReadonlyArray<{ readonly nodeId: string; readonly replicaNumber: number }>;
+  /** The live peer responsible for it then (oracle), and the peer that answered the last Fetch. */
+  readonly responsible: string;
+  readonly responder: string;
   readonly reason: string;
 }
 

@@ -17,8 +17,10 @@ export interface StorageWorkloadHost<P extends WorkloadPeer> {
   /** A random joined peer, if any. */
   randomLive(): P | undefined;
   isLive(p: P): boolean;
-  /** Live peers holding a copy of `resourceId` (oracle, for loss reports). */
-  holders(resourceId: Uint8Array): number;
+  /** Live peers holding a copy of `resourceId` and under which replica number (oracle, for loss reports). */
+  holders(resourceId: Uint8Array): Array<{ nodeId: string; replicaNumber: number }>;
+  /** The live peer responsible for `resourceId` (oracle), hex. */
+  responsible(resourceId: Uint8Array): string | undefined;
 }
 
 interface Value {
@@ -32,6 +34,14 @@ interface Value {
   ackedAt: number;
   storing: boolean;
   timer: TimerHandle | undefined;
+}
+
+interface Seen {
+  answered: boolean;
+  found: number;
+  error: string;
+  /** Who answered the last Fetch (hex). */
+  responder: string;
 }
 
 type Counts = { -readonly [K in keyof AuditCounts]: AuditCounts[K] };
@@ -282,7 +292,7 @@ export class StorageWorkload<P extends WorkloadPeer> {
     const gap = values.length > 0 ? this.o.auditSpreadMs / values.length : 0;
     values.forEach((v, i) => {
       this.pendingChecks++;
-      this.later(i * gap, () => this.check(v, kind, 0, { answered: false, found: 0, error: '' }));
+      this.later(i * gap, () => this.check(v, kind, 0, { answered: false, found: 0, error: '', responder: '' }));
     });
   }
 
@@ -290,7 +300,7 @@ export class StorageWorkload<P extends WorkloadPeer> {
     return this.host.clock.now() >= v.ackedAt + this.o.lifetimeS * 1000;
   }
 
-  private check(v: Value, kind: 'periodic' | 'final', attempt: number, seen: { answered: boolean; found: number; error: string }): void {
+  private check(v: Value, kind: 'periodic' | 'final', attempt: number, seen: Seen): void {
     const counts = kind === 'final' ? this.final : this.periodic;
     const done = (): void => {
       this.pendingChecks--;
@@ -323,6 +333,7 @@ export class StorageWorkload<P extends WorkloadPeer> {
         }
         seen.answered = true;
         seen.found = Math.max(seen.found, found);
+        seen.responder = r.responder === undefined ? '' : toHex(r.responder);
       } else {
         seen.error = r === 'timeout' ? 'no answer' : r.reason;
         this.reason(`fetch: ${seen.error}`);
@@ -341,7 +352,7 @@ export class StorageWorkload<P extends WorkloadPeer> {
       .then(finish, (e: unknown) => finish({ ok: false, reason: `threw: ${e instanceof Error ? e.message : String(e)}` }));
   }
 
-  private verdict(v: Value, kind: 'periodic' | 'final', counts: Counts, seen: { answered: boolean; found: number; error: string }): void {
+  private verdict(v: Value, kind: 'periodic' | 'final', counts: Counts, seen: Seen): void {
     if (seen.answered) counts.lost++;
     else counts.unreachable++;
     if (this.losses.length >= this.o.maxLossesListed) return;
@@ -355,6 +366,8 @@ export class StorageWorkload<P extends WorkloadPeer> {
       storedAtMs: v.ackedAt,
       foundVersion: seen.found,
       holders: this.host.holders(rid),
+      responsible: this.host.responsible(rid) ?? '',
+      responder: seen.responder,
       reason: seen.answered ? (seen.found === 0 ? 'not found' : 'older version') : `unreachable: ${seen.error}`,
     });
   }
