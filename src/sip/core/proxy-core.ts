@@ -230,7 +230,10 @@ export class ProxyCore implements TransactionUser {
   /** A Request-URI outside our domains (§16.5: forward to it, by DNS, an outbound proxy or not at all). */
   private forwardOutside(tx: ServerTransaction, req: SipRequest, toTag: string, routedByUs: boolean): void {
     const policy = this.options.outbound;
-    if (policy.mode === 'proxy') {
+    // §16.12: a request that reached us along our own Record-Route (its Route popped, none left) goes to
+    // its Request-URI, the remote target of the dialog; only other requests take the outbound proxy.
+    const dialogTarget = routedByUs && isSipUri(req.uri) && isIpLiteral(req.uri.host);
+    if (policy.mode === 'proxy' && !dialogTarget) {
       const target = numericTarget(policy.uri);
       const via = target === undefined ? undefined : { destination: target };
       return this.forward(tx, req, [{ uri: req.uri, q: 1, via }], toTag);

@@ -11,6 +11,7 @@ import { MemoryNetwork, type MemoryDriver } from '../../../../src/sip/transport/
 import type { TransportAddress } from '../../../../src/sip/transport/types.js';
 import { SipPeer } from '../../../../src/node/sip-peer.js';
 import type { LoadMonitor } from '../../../../src/sip/core/admission-policy.js';
+import type { OutboundPolicy } from '../../../../src/sip/core/proxy-core.js';
 
 export const PEER_HOST = '198.18.0.1';
 export const PEER_PORT = 5060;
@@ -109,7 +110,7 @@ export class SipWorld {
   readonly peer: SipPeer;
   private phoneCount = 0;
 
-  constructor(load?: LoadMonitor) {
+  constructor(load?: LoadMonitor, outbound: OutboundPolicy = { mode: 'none' }) {
     const driver = this.network.createDriver({ hosts: [PEER_HOST] });
     this.peer = new SipPeer(
       {
@@ -126,7 +127,7 @@ export class SipWorld {
           { protocol: 'udp', host: PEER_HOST, port: PEER_PORT },
           { protocol: 'tcp', host: PEER_HOST, port: PEER_PORT },
         ],
-        outbound: { mode: 'none' },
+        outbound,
         advertisedHost: PEER_HOST,
       },
     );
