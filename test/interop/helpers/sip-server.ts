@@ -51,6 +51,8 @@ export interface KamailioOptions extends SipServerOptions {
   /** Shared memory in MiB. Default 128. */
   readonly sharedMemoryMb?: number;
   readonly configPath?: string;
+  /** More config pre-processor defines (-A NAME=value; quote string values: '"kam.test"'). */
+  readonly defines?: Readonly<Record<string, string>>;
 }
 
 /** Line the p2psip CLI prints once its SIP front is ready. */
@@ -132,6 +134,7 @@ export async function startKamailio(scope: InteropScope, opts: KamailioOptions):
     '8',
     '-A',
     `WORKERS=${opts.workers ?? 4}`,
+    ...Object.entries(opts.defines ?? {}).flatMap(([k, v]) => ['-A', `${k}=${v}`]),
     '-l',
     `udp:127.0.0.1:${port}`,
     '-l',
