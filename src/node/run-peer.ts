@@ -92,20 +92,24 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
   const sipUsage =
     overlay === undefined
       ? undefined
-      : new SipUsage({
-          clock,
-          random,
-          overlay: overlay.node,
-          directory: hooks.registrationDirectory?.(overlay) ?? registrationDirectory(overlay),
-          inner: location,
-          overlayName: config.overlay,
-          sipAddresses: () =>
-            (sip?.addresses ?? []).map((a) => (a.host === '0.0.0.0' || a.host === '::' ? { ...a, host: advertisedHost } : a)),
-          logger,
-        }, {
-          statics: config.reload?.staticRegistrations ?? [],
-          locator: { idleMs: config.reload?.peerIdleMs ?? DEFAULT_PEER_IDLE_MS },
-        });
+      : new SipUsage(
+          {
+            clock,
+            random,
+            overlay: overlay.node,
+            directory: hooks.registrationDirectory?.(overlay) ?? registrationDirectory(overlay),
+            inner: location,
+            overlayName: config.overlay,
+            sipAddresses: () =>
+              (sip?.addresses ?? []).map((a) => (a.host === '0.0.0.0' || a.host === '::' ? { ...a, host: advertisedHost } : a)),
+            logger,
+          },
+          {
+            // issue 6: permanent AoRs from --static; located peers forgotten after --peer-idle
+            statics: config.reload?.staticRegistrations ?? [],
+            locator: { idleMs: config.reload?.peerIdleMs ?? DEFAULT_PEER_IDLE_MS },
+          },
+        );
   const load = new UdpBacklogLoadMonitor();
   sip = new SipPeer(
     {
@@ -161,7 +165,11 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
         : {
             describeAor: (aor: string) => sipUsage.describe(aor),
             staticRegistrations: () => sipUsage.statics.status(),
-            sipUsageStats: () => ({ locator: { ...sipUsage.locator.stats, cached: sipUsage.locator.size }, location: { ...sipUsage.location.stats } }),
+            sipUsageStats: () => ({
+              // the 100 most recently used located peers (of at most maxEntries)
+              locator: { ...sipUsage.locator.stats, cached: sipUsage.locator.size, peers: sipUsage.locator.entries().slice(-100) },
+              location: { ...sipUsage.location.stats },
+            }),
           }),
     };
     const storageApi = createStorageApi(overlay?.storage);
