@@ -57,11 +57,17 @@ describe('static registrations: real peers on loopback', { timeout: 180_000 }, (
   const common = ['--overlay', OVERLAY, '--sip', '127.0.0.1:0', '--http', '127.0.0.1:0', '--outbound', 'none', '--log-level', 'warn'];
 
   test('bad --static values are usage errors (exit 2) naming the value', async () => {
-    const [malformed, outside, noUri] = await Promise.all([
+    const [malformed, outside, noUri, idle, standalone] = await Promise.all([
       cli('up', ...common, '--static', 'voicemail'),
       cli('up', ...common, '--static', 'sip:vm@elsewhere.example=sip:vm@127.0.0.1:5090'),
       cli('up', ...common, '--static', `${VM}=mailto:vm@x`),
+      cli('up', ...common, '--peer-idle', '0'),
+      cli('up', ...common, '--standalone', '--static', `${VM}=sip:vm@127.0.0.1:5090`),
     ]);
+    assert.equal(idle.code, 2, idle.stderr);
+    assert.match(idle.stderr, /--peer-idle: expected seconds from 1 to 86400, got '0'/);
+    assert.equal(standalone.code, 2, standalone.stderr);
+    assert.match(standalone.stderr, /--static and --peer-idle need the overlay/);
     assert.equal(malformed.code, 2, malformed.stderr);
     assert.match(malformed.stderr, /--static: expected <aor>=<contact-uri>, got 'voicemail'/);
     assert.equal(outside.code, 2, outside.stderr);
