@@ -6,6 +6,7 @@ import { codecCommand, CODEC_USAGE } from './codec/codec-bench.js';
 import { sipCommand, SIP_USAGE } from './sip/sip-command.js';
 import { overlayCommand, OVERLAY_USAGE } from './overlay/overlay-bench.js';
 import { putgetCommand, PUTGET_USAGE } from './putget/putget-bench.js';
+import { callsCommand, CALLS_USAGE } from './calls/calls-command.js';
 
 type BenchCommand = (argv: readonly string[]) => Promise<number>;
 
@@ -14,6 +15,7 @@ const BENCHMARKS: Readonly<Record<string, { readonly run: BenchCommand; readonly
   codec: { run: codecCommand, usage: CODEC_USAGE },
   overlay: { run: (argv) => overlayCommand(argv), usage: OVERLAY_USAGE },
   putget: { run: putgetCommand, usage: PUTGET_USAGE },
+  calls: { run: callsCommand, usage: CALLS_USAGE },
 };
 
 async function main(argv: readonly string[]): Promise<number> {
