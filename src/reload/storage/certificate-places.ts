@@ -1,6 +1,6 @@
 import type { StoredDataValue } from '../codec/index.js';
 import type { HashResourceName } from './access-policy.js';
-import { CERTIFICATE_BY_NODE, CERTIFICATE_BY_USER } from './certificate-publisher.js';
+import { CERTIFICATE_BY_NODE, CERTIFICATE_BY_USER } from './certificate-kinds.js';
 import type { KindDefinition } from './kind.js';
 
 /** A CERTIFICATE_BY_* Kind at a Resource-ID, where a signer's certificate may be found (RFC 6940 §8). */

@@ -1,10 +1,9 @@
+import { CERTIFICATE_BY_NODE, CERTIFICATE_BY_USER } from './certificate-kinds.js';
 import type { OverlayStorage } from './overlay-storage.js';
 import { bytesEqual } from './resource-id-ring.js';
 import type { StorageCredentials } from './storage-credentials.js';
 
-/** RFC 6940 §14.6 Kind-IDs of the Certificate Store Usage (§8), as src/reload/security names them. */
-export const CERTIFICATE_BY_NODE = 3;
-export const CERTIFICATE_BY_USER = 16;
+export { CERTIFICATE_BY_NODE, CERTIFICATE_BY_USER };
 
 const APPEND = 0xffffffff;
 
