@@ -62,7 +62,7 @@ export function renderCallsSection(report: CallsReport, jsonPath: string): strin
   lines.push(
     `Machine: ${m.nproc} cores (\`nproc\`), ${m.cpuModel}, Linux ${m.kernel}, node ${m.node}, ${m.tools['sipp'] ?? '?'}, ` +
       `${m.tools['kamailio'] ?? '?'}. Load average (1 min): ${r.load1Before.toFixed(2)} before, ${r.load1Middle.toFixed(2)} after the ` +
-      `post-dial delay part, ${r.load1After.toFixed(2)} at the end.`,
+      `post-dial delay part, ${r.load1After.toFixed(2)} at the end.${busy(r, m.nproc)}`,
   );
   lines.push('');
   lines.push('### Post-dial delay (INVITE sent → 180 received)');
@@ -129,6 +129,16 @@ export function renderCallsSection(report: CallsReport, jsonPath: string): strin
       'a few milliseconds move with the scheduling of a loaded machine: treat differences within the min–max columns as noise.',
   );
   return lines.join('\n');
+}
+
+/** A warning when other work kept the machine busier than its cores during the run. */
+function busy(r: CallsBenchResult, nproc: number): string {
+  const peak = Math.max(r.load1Before, r.load1Middle, r.load1After);
+  if (peak <= nproc) return '';
+  return (
+    ` The load average exceeded the ${nproc} cores: other work on the machine took a large share of the CPU during this run, ` +
+    'so absolute rates are depressed and delays inflated for every system; the ratios and the added delay are the more telling numbers.'
+  );
 }
 
 function rateRow(e: CallsRateEntry, reps: number): string {

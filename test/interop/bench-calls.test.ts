@@ -94,6 +94,7 @@ describe('calls report', () => {
     assert.match(md, /\| p2psip, 2 peers \| A → B \| 500 \(2 reps\) \| 450–550 \| 20 % \| ≥ 1 % failed ×1, SIPp fell behind the pace ×1 \| 0 \| 0, 0 \| 2 \|/);
     assert.match(md, /Ratio p2psip \(two peers\) \/ Kamailio \(one proxy\), medians: 0\.25 \(500 \/ 2,000\)/);
     assert.match(md, /Load average \(1 min\): 1\.50 before/);
+    assert.match(md, /exceeded the 2 cores/, 'a load of 2.5 on 2 cores is called out');
     assert.equal(callsResultFileName(result.startedAt), 'calls-2026-01-02.json');
   });
 
