@@ -1,14 +1,16 @@
 /**
  * Signed RELOAD of a real enrolled overlay, judged by Wireshark (issue 5): 10 peer processes
- * (enroll-server child, CA-issued ECDSA certificates, mutual TLS, every message and StoredData
- * signed) join, a value is stored, fetched and stat'ed; tshark captures the peers' overlay ports on
- * loopback, decrypts TLS with the key logs the peers wrote (`--tls-keylog` through NODE_OPTIONS) and
- * dissects RELOAD. For Join, Update, Attach, Store and Fetch (requests and answers) the security
- * block must be dissected: a certificate bag of X.509 certificates, a SignerIdentity of type
- * cert_hash (1, RFC 6940 §6.3.4) whose hash is SHA-256 of a peer's certificate file (hash_alg
- * sha256 = 4), the algorithm pair sha256 (4) / ecdsa (3) and a signature value. The StoredData
- * signatures inside StoreReq and FetchAns are checked the same way (signed by the storing user's
- * peer). No malformed packet, no expert warning.
+ * (enroll-server child with an ECDSA CA, CA-issued peer certificates, mutual TLS, every message and
+ * StoredData signed) join, a value is stored, fetched and stat'ed; tshark captures the peers' overlay
+ * ports on loopback, decrypts TLS with the key logs the peers wrote (`--tls-keylog` through
+ * NODE_OPTIONS) and dissects RELOAD. Every message: each signature sha256 (4) with a peer key's
+ * algorithm, SignerIdentity cert_hash (1) with hash_alg sha256, X.509 bags. For a sample of Join,
+ * Update, Attach, Store, Fetch and Stat requests and answers (PDML): the bag holds X.509
+ * certificates, the SignerIdentity hash is SHA-256 of a peer's certificate file (cert.pem), the
+ * signature algorithm is that peer's key's (the peers' own keys are RSA-2048 today: rsa = 1), and a
+ * signature value is there. The StoredData signatures inside StoreReq and FetchAns are checked the
+ * same way (user3's registration signed by user3's peer). No malformed packet, no expert warning
+ * (see the two explained exceptions at the end).
  *
  * Known Wireshark 4.0 limit (as in reload-tls-tshark.test.ts): several FramedMessages in one TLS
  * record are legal (RFC 6940 §6.6.5 frames a byte stream), Wireshark dissects only the first of each
