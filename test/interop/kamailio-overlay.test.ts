@@ -22,7 +22,7 @@ import { startKamailio } from './helpers/sip-server.js';
 const TEST_TIMEOUT_MS = 180_000;
 const OVERLAY = 'ov.test';
 const KAM_DOMAIN = 'kam.test';
-export const KAMAILIO_OVERLAY_CFG = join(REPO_ROOT, 'test', 'interop', 'kamailio', 'kamailio-overlay.cfg');
+const KAMAILIO_OVERLAY_CFG = join(REPO_ROOT, 'test', 'interop', 'kamailio', 'kamailio-overlay.cfg');
 
 test('Kamailio <-> overlay: bob@kam.test and alice@overlay call each other (200, ACK, BYE 200) and exchange MESSAGE', { timeout: TEST_TIMEOUT_MS }, async (t) => {
   if (!requireTools(t, ['kamailio'])) return;
