@@ -14,7 +14,7 @@ import {
   verifyStoredData,
 } from '../../../../src/reload/security/index.js';
 import type { CertificateLookupPlace, NodeIdentity } from '../../../../src/reload/security/index.js';
-import { enrolledIdentity, makeCa, nodeId, policy, storeFor } from './security-fixtures.js';
+import { enrolledIdentity, makeCa, nodeId, policy, selfSigned, storeFor } from './security-fixtures.js';
 
 const RESOURCE = new Uint8Array(16).fill(0x5a);
 const KIND = 100;
@@ -181,5 +181,19 @@ describe('CertificateResolver (RFC 6940 §8: certificates found through the cert
     assert.ok(!bobSec.verify(direct, contents, carolSec.sign(direct, contents)).ok);
     await new Promise((r) => setImmediate(r));
     assert.equal(asked.length, 1);
+  });
+
+  test('self-signed overlay: a fetched self-signed certificate is accepted when the self-signed rule holds, refused when the overlay forbids it', async () => {
+    const carol = await selfSigned('carol@test.p2psip', 31);
+    const data = signedValue(carol);
+    const clock = new ManualClock(0);
+    const fetchCertificates = async (): Promise<StoredData[]> => [certificateEntry(carol, carol.certificate.der)];
+    const open = storeFor(policy({ selfSignedPermitted: true }));
+    const r = await new CertificateResolver({ store: open, clock, fetchCertificates }).resolve(data.signature.identity, placesOf('carol@test.p2psip'));
+    assert.ok(r.ok);
+    assert.ok(verifyStoredData(data, RESOURCE, KIND, open).ok);
+    const closed = storeFor(policy({ rootCertificates: [(await makeCa(32)).certificate] }));
+    const refused = await new CertificateResolver({ store: closed, clock, fetchCertificates }).resolve(data.signature.identity, placesOf('carol@test.p2psip'));
+    assert.ok(!refused.ok && refused.error.code !== 'CERT_UNKNOWN');
   });
 });
