@@ -1,0 +1,79 @@
+/**
+ * The real RELOAD storage (StorageEngine, OverlayStorage, ReplicaMaintainer) on every simulated
+ * peer under churn: values written, refreshed and audited by the simulator's storage workload.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createOverlaySimPeerFactory } from '../../src/node/overlay-sim-peer.js';
+import { runSimulation } from '../../src/sim/sim-runner.js';
+import type { SimRunOptions } from '../../src/sim/sim-run-options.js';
+import { DEFAULT_STORAGE_WORKLOAD_OPTIONS, type StorageWorkloadOptions } from '../../src/sim/storage-workload-options.js';
+import { settle } from './support/settle.js';
+
+const storage: StorageWorkloadOptions = {
+  ...DEFAULT_STORAGE_WORKLOAD_OPTIONS,
+  values: 100,
+  lifetimeS: 1200,
+  refreshMs: 600_000,
+  auditEveryMs: 600_000,
+  auditSample: 0,
+  auditSpreadMs: 30_000,
+  targetedCrashEveryMs: 180_000,
+};
+
+const base: Partial<SimRunOptions> = {
+  nodes: 30,
+  seed: 7,
+  durationMs: 1_800_000,
+  lookupRatePerSec: 0.1,
+  stabilizeMs: 20_000,
+  churn: { session: { kind: 'exponential', medianMs: 600_000 }, replacement: 'immediate', gracefulFraction: 0.5 },
+  // a crashed host's links reset, so its neighbours notice at once (see the silent-crash test below)
+  crashMode: 'reset',
+  storage,
+};
+
+describe('storage under churn in the simulator', () => {
+  test('30 peers, 10-minute sessions, the responsible peer and its successor crashed together every 3 minutes: no value lost', async () => {
+    const s = await runSimulation(base, createOverlaySimPeerFactory(), { settle });
+    const st = s.storage!;
+    assert.ok(s.population.leaves + s.population.crashes > 60, JSON.stringify(s.population));
+    assert.ok(st.targetedCrashes >= 8, `targeted crashes ${st.targetedCrashes}`);
+    assert.equal(st.storedInitially, 100);
+    assert.ok(st.refreshes >= 150, `refreshes ${st.refreshes}`);
+    assert.ok(st.ownerHandoffs > 0);
+    assert.ok(st.audits.rounds >= 2 && st.audits.checks >= 200, JSON.stringify(st.audits));
+    assert.deepEqual(st.losses, []);
+    assert.equal(st.audits.lost, 0);
+    assert.equal(st.audits.unreachable, 0);
+    assert.equal(st.finalAudit.checks, 100);
+    assert.equal(st.finalAudit.passed, 100, JSON.stringify(st.finalAudit));
+    assert.ok(st.replication.replicaStoresSent > 0);
+    assert.ok(st.bytesPerSecPerNode.replication > 0 && st.bytesPerSecPerNode.workloadStore > 0 && st.bytesPerSecPerNode.audit > 0, JSON.stringify(st.bytesPerSecPerNode));
+    assert.ok(st.held.valuesPerNodeMean > 0);
+  });
+
+  test('the audit is not vacuous: without replica Stores and handovers, losses are reported with what was stored and found', async () => {
+    const s = await runSimulation({ ...base, storage: { ...storage, replication: false } }, createOverlaySimPeerFactory(), { settle });
+    const st = s.storage!;
+    assert.equal(st.replication.replicaStoresSent, 0);
+    assert.ok(st.audits.lost + st.finalAudit.lost > 0, JSON.stringify({ audits: st.audits, final: st.finalAudit }));
+    const l = st.losses[0]!;
+    assert.ok(l.storedVersion >= 1 && l.foundVersion < l.storedVersion, JSON.stringify(l));
+    assert.match(l.resourceId, /^[0-9a-f]{32}$/);
+    assert.equal(l.responder, l.responsible, 'the Fetch reached the responsible peer, which did not have the value');
+  });
+
+  test(
+    'silent crashes (no link reset): no value lost',
+    { todo: 'fails: predecessors that crashed silently stay in neighbour tables, so replicas and handovers go to the wrong peers (see BENCHMARKS.md)' },
+    async () => {
+      const s = await runSimulation(
+        { ...base, nodes: 40, seed: 1, crashMode: 'silent', storage: { ...storage, values: 200, targetedCrashEveryMs: 0, lifetimeS: 3600, refreshMs: 1_800_000, auditEveryMs: 300_000 } },
+        createOverlaySimPeerFactory(),
+        { settle },
+      );
+      assert.equal(s.storage!.audits.lost + s.storage!.finalAudit.lost, 0, JSON.stringify(s.storage!.losses.slice(0, 3)));
+    },
+  );
+});
