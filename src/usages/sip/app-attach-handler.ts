@@ -7,6 +7,7 @@ import { MessageCode, ReloadErrorCode, decodeAppAttachReqAns, encodeAppAttachReq
 import type { HandlerReply, InboundRequest } from '../../reload/overlay/overlay-types.js';
 import type { TransportAddress } from '../../sip/transport/types.js';
 import { SIP_APPLICATION_ID, sipCandidates } from './sip-app-attach.js';
+import { iceCredentials } from './ice-credentials.js';
 
 export interface AppAttachHandlerDeps {
   random: Random;
@@ -26,8 +27,7 @@ export function appAttachHandler(deps: AppAttachHandlerDeps): (req: InboundReque
     const candidates = sipCandidates(deps.sipAddresses());
     if (candidates.length === 0) return { error: ReloadErrorCode.NotFound, info: 'AppAttach: no SIP front address to offer' };
     const body = encodeAppAttachReqAns({
-      ufrag: deps.random.bytes(8),
-      password: deps.random.bytes(16),
+      ...iceCredentials(deps.random),
       application: SIP_APPLICATION_ID,
       role: PASSIVE,
       candidates,

@@ -17,6 +17,7 @@ import type { Destination } from '../../reload/codec/index.js';
 import type { OverlayAnswer } from '../../reload/overlay/overlay-types.js';
 import type { TransportAddress } from '../../sip/transport/types.js';
 import { SIP_APPLICATION_ID, sipAddressOf, sipCandidates } from './sip-app-attach.js';
+import { iceCredentials } from './ice-credentials.js';
 
 export type LocateResult = { ok: true; address: TransportAddress; cached: boolean } | { ok: false; info: string };
 
@@ -194,8 +195,7 @@ export class SipPeerLocator {
   private async appAttach(nodeId: Uint8Array): Promise<LocateResult> {
     this.stats.appAttaches++;
     const body = encodeAppAttachReqAns({
-      ufrag: this.deps.random.bytes(8),
-      password: this.deps.random.bytes(16),
+      ...iceCredentials(this.deps.random),
       application: SIP_APPLICATION_ID,
       role: ACTIVE,
       candidates: sipCandidates(this.deps.sipAddresses()),

@@ -27,14 +27,19 @@ export interface PeerProcess {
  * Unless the arguments say otherwise, the overlay listens on 127.0.0.1 (any port) and the data
  * directory is a fresh temporary one, removed when the peer is stopped with `removeDataDir`.
  */
-export async function startPeerProcess(args: string[], timeoutMs = 20_000): Promise<PeerProcess> {
+export interface PeerProcessOptions {
+  /** Options for node itself, before the script (e.g. `--tls-keylog=<file>`). Default none. */
+  readonly nodeArgs?: readonly string[];
+}
+
+export async function startPeerProcess(args: string[], timeoutMs = 20_000, opts: PeerProcessOptions = {}): Promise<PeerProcess> {
   const extra: string[] = [];
   const standalone = args.includes('--standalone');
   if (!standalone && !args.includes('--listen')) extra.push('--listen', '127.0.0.1:0');
   const given = args.indexOf('--data-dir');
   const dataDir = given >= 0 ? args[given + 1]! : mkdtempSync(join(tmpdir(), 'p2psip-test-'));
   if (!standalone && given < 0) extra.push('--data-dir', dataDir);
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'up', ...args, ...extra], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'up', ...args, ...extra], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

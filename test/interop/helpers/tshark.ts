@@ -15,6 +15,8 @@ export interface CaptureOptions {
   readonly lifetimeMs: number;
   /** Stop after this many packets (-c), a bound on the file size. Default 2,000,000. */
   readonly maxPackets?: number;
+  /** Also stop once the file holds this many KiB (-a filesize), a bound on disk use. Default none. */
+  readonly maxFileKiB?: number;
 }
 
 export interface Capture {
@@ -62,7 +64,7 @@ export function decodeAsSip(ports: readonly number[]): string[] {
 export async function startCapture(scope: InteropScope, opts: CaptureOptions): Promise<Capture> {
   const proc: BoundedProcess = scope.spawn({
     command: 'tshark',
-    args: ['-i', 'lo', '-n', '-q', '-f', captureFilter(opts.ports), '-c', String(opts.maxPackets ?? 2_000_000), '-w', opts.file],
+    args: ['-i', 'lo', '-n', '-q', '-f', captureFilter(opts.ports), '-c', String(opts.maxPackets ?? 2_000_000), ...(opts.maxFileKiB === undefined ? [] : ['-a', `filesize:${opts.maxFileKiB}`]), '-w', opts.file],
     name: 'tshark-capture',
     lifetimeMs: opts.lifetimeMs,
     maxLines: 500,
