@@ -59,6 +59,7 @@ import type {
 import { PendingRequests } from './pending-requests.js';
 import { ReplyCache } from './reply-cache.js';
 import { Ring } from './ring.js';
+import { iceChars } from './ice-chars.js';
 
 export interface OverlayNodeDeps {
   clock: Clock;
@@ -245,8 +246,8 @@ export class OverlayNode implements OverlayLinksUser {
    */
   async attach(dest: Destination[], sendUpdate = false): Promise<bigint | undefined> {
     const body = encodeAttachReqAns({
-      ufrag: this.deps.random.bytes(8),
-      password: this.deps.random.bytes(16),
+      ufrag: iceChars(this.deps.random.bytes(6)),
+      password: iceChars(this.deps.random.bytes(18)),
       role: ROLE_PASSIVE,
       candidates: this.advertised === undefined ? [] : passiveCandidate(this.advertised),
       sendUpdate,
@@ -640,8 +641,8 @@ export class OverlayNode implements OverlayLinksUser {
       if (origin !== undefined) this.topology.sendUpdateWhenConnected(origin);
     }
     const body = encodeAttachReqAns({
-      ufrag: this.deps.random.bytes(8),
-      password: this.deps.random.bytes(16),
+      ufrag: iceChars(this.deps.random.bytes(6)),
+      password: iceChars(this.deps.random.bytes(18)),
       role: ROLE_PASSIVE,
       candidates: passiveCandidate(this.advertised),
       sendUpdate: false,
@@ -797,3 +798,4 @@ function peekCode(payload: Uint8Array, h: ForwardingHeader): number {
   if (h.fragment.offset !== 0 || payload.length < 2) return 0;
   return ((payload[0] ?? 0) << 8) | (payload[1] ?? 0);
 }
+
