@@ -66,7 +66,9 @@ describe('storage under churn in the simulator', () => {
 
   test(
     'silent crashes (no link reset): no value lost',
-    { todo: 'fails: predecessors that crashed silently stay in neighbour tables, so replicas and handovers go to the wrong peers (see BENCHMARKS.md)' },
+    {
+      todo: 'fails (21 + 8 lost): a peer joining in place of a responsible peer that crashed silently, before its successor noticed the crash, never receives the data (ReplicaMaintainer; see BENCHMARKS.md)',
+    },
     async () => {
       const s = await runSimulation(
         { ...base, nodes: 40, seed: 1, crashMode: 'silent', storage: { ...storage, values: 200, targetedCrashEveryMs: 0, lifetimeS: 3600, refreshMs: 1_800_000, auditEveryMs: 300_000 } },
