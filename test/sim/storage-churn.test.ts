@@ -67,7 +67,7 @@ describe('storage under churn in the simulator', () => {
   test(
     'silent crashes (no link reset): no value lost',
     {
-      todo: 'fails (21 + 8 lost): a peer joining in place of a responsible peer that crashed silently, before its successor noticed the crash, never receives the data (ReplicaMaintainer; see BENCHMARKS.md)',
+      todo: 'fails: a peer joining in place of a responsible peer that crashed silently, before its successor noticed the crash, never receives the data (ReplicaMaintainer; see BENCHMARKS.md)',
     },
     async () => {
       const s = await runSimulation(
