@@ -38,6 +38,7 @@ import { assertAllCallsPassed, describeSippResult, runSipp, startSipp, writeInje
 import type { SippResult } from './helpers/sipp-runner.js';
 import { decodeAsSip, PROBLEM_FILTER, startCapture } from './helpers/tshark.js';
 import { MessageCode } from '../../src/reload/codec/index.js';
+import { aorResourceId } from '../../src/usages/sip/aor-resource-id.js';
 
 const PEERS = 5;
 const USERS = 200;
@@ -176,7 +177,18 @@ async function checkRegistrationsVisible(t: { diagnostic(m: string): void }, pee
         if (!seen[j]) still.push(i);
       });
     }
-    if (round === 0) firstMissing.push(...still);
+    if (round === 0) {
+      firstMissing.push(...still);
+      // Who each side says is responsible for the Resource-ID (a Ping routed to it), for the report.
+      for (const i of still.slice(0, 3)) {
+        const id = Buffer.from(aorResourceId(`sip:${user(i)}@${OVERLAY}`)).toString('hex');
+        const ask = async (p: number): Promise<string> => {
+          const r = (await (await fetch(`http://${peerAt(p).http!}/api/overlay/lookup?id=${id}`)).json()) as { responder?: string | null; hops?: number; error?: string };
+          return `peer ${p} → ${r.responder?.slice(0, 8) ?? r.error} (${r.hops} hops)`;
+        };
+        t.diagnostic(`${user(i)} (Resource-ID ${id.slice(0, 8)}, registered at peer ${peerOf(i)}) not found at once: ${(await Promise.all([peerOf(i), (peerOf(i) + 1) % PEERS].map(ask))).join(', ')}; ring ${peers.map((p) => p.nodeId!.slice(0, 8)).sort().join(' ')}`);
+      }
+    }
     missing = still;
     if (missing.length === 0 || Date.now() - t0 > 30_000) break;
     await new Promise((r) => setTimeout(r, 1000));
