@@ -87,8 +87,11 @@ export class StorageRequestHandlers {
       return this.answerStore(this.deps.engine.store(sr, { replica: true }), sr);
     }
     if (last?.type === 'node' && from !== undefined && (nb.successors.includes(from) || nb.predecessors.includes(from))) {
-      // RFC 6940 §10.5 step 6 / §10.7.3: a neighbour hands us data we are now responsible for
-      if (!responsible) return { error: ReloadErrorCode.NotFound, info: 'not responsible for this Resource-ID' };
+      // RFC 6940 §10.5 step 6 / §10.7.3: a neighbour hands us data we are now responsible for. While we
+      // join, the admitting peer sends our range before it answers the Join (§10.5): our neighbour table,
+      // filled from its Update, says what that range is.
+      const joiningOwner = this.deps.node.state === 'joining' && nb.isResponsible(this.deps.node.ring.fromBytes(sr.resource));
+      if (!responsible && !joiningOwner) return { error: ReloadErrorCode.NotFound, info: 'not responsible for this Resource-ID' };
       const r = this.deps.engine.store(sr, { replica: true });
       if (r.ok) this.deps.onHandover?.(sr.resource, from);
       return this.answerStore(r, sr);

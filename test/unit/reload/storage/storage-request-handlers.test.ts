@@ -6,6 +6,8 @@ import type { Destination, ForwardingHeader, StoreReq } from '../../../../src/re
 import type { HandlerReply, InboundRequest, SignerInfo } from '../../../../src/reload/overlay/overlay-types.js';
 import { StorageRequestHandlers, publishCertificate } from '../../../../src/reload/storage/index.js';
 import { StorageWorld, TEST_KINDS } from '../overlay/support/storage-world.js';
+import { NeighborTable } from '../../../../src/reload/overlay/chord/neighbor-table.js';
+import type { OverlayNode } from '../../../../src/reload/overlay/overlay-node.js';
 import type { StoragePeer } from '../overlay/support/storage-world.js';
 
 const codec = { maxMessageSize: 5000, nodeIdLength: 16, dataModelOf: (k: number) => TEST_KINDS.find((x) => x.id === k)?.dataModel };
@@ -85,6 +87,45 @@ describe('storage request handlers (RFC 6940 §7.4, §10.4)', () => {
     // a Resource-ID of the wrong length
     const short = encodeFetchReq({ resource: new Uint8Array(4), specifiers: [{ kind: 100, generation: 0n, model: 'single' }] }, codec);
     assert.ok(isError(h.fetch(inbound(MessageCode.fetch_req, short, asOwner, { type: 'node', nodeId: p.node.idBytes })), ReloadErrorCode.InvalidMessage));
+  });
+
+  test('a peer still joining takes the handover of its range from its admitting peer (RFC 6940 §10.5), nothing else', async () => {
+    const w = new StorageWorld(33);
+    for (let i = 0; i < 4; i++) await w.add();
+    await w.run(3000);
+    const owner = w.peers[1]!;
+    const resource = owner.storage.resourceId({ resourceName: owner.identity.certificate.userName });
+    const k = owner.node.ring.fromBytes(resource);
+    const ring = owner.node.ring;
+    // a joining peer J just before k's owner: its table (from the AP's Update) says (pred, J] with k inside
+    const ap = w.ringOrder(resource)[0]!;
+    const pred = w.ringOrder(resource)[w.peers.length - 1]!;
+    const j = ring.add(k, 1n) === ap.node.id ? k : ring.add(k, 1n);
+    const table = new NeighborTable(ring, j, 5);
+    table.add([ap.node.id, pred.node.id]);
+    let state: 'joining' | 'joined' = 'joining';
+    const node = {
+      ring,
+      get state() {
+        return state;
+      },
+      options: { client: false },
+      topology: { neighbours: table, isResponsible: () => false },
+    } as unknown as OverlayNode;
+    const h = new StorageRequestHandlers({ node, engine: w.peers[3]!.engine, credentials: w.peers[3]!.credentials, codec, onReplicate: () => {} });
+    const value = owner.credentials.sign(resource, 100, 5n, 60, { model: 'single', value: { exists: true, value: new Uint8Array([1]) } });
+    const handover = encodeStoreReq({ resource, replicaNumber: 0, kindData: [{ kind: 100, generationCounter: 1n, values: [value] }] }, codec);
+    const asAp: SignerInfo = { userName: ap.identity.certificate.userName, nodeIds: [ap.node.idBytes] };
+    const toJ: Destination = { type: 'node', nodeId: ring.toBytes(j) };
+    const got = h.store(inbound(MessageCode.store_req, handover, asAp, toJ));
+    assert.ok('code' in got && got.code === MessageCode.store_ans, JSON.stringify(got));
+    // outside J's range: refused even while joining
+    const far = ring.toBytes(ring.add(j, 1n));
+    const other = encodeStoreReq({ resource: far, replicaNumber: 0, kindData: [{ kind: 100, generationCounter: 0n, values: [owner.credentials.sign(far, 100, 5n, 60, { model: 'single', value: { exists: true, value: new Uint8Array([2]) } })] }] }, codec);
+    assert.ok(isError(h.store(inbound(MessageCode.store_req, other, asAp, toJ)), ReloadErrorCode.NotFound));
+    // once joined, responsibility is the topology's word again (here: not responsible)
+    state = 'joined';
+    assert.ok(isError(h.store(inbound(MessageCode.store_req, handover, asAp, toJ)), ReloadErrorCode.NotFound));
   });
 
   test('the certificate store usage: our certificate published under CERTIFICATE_BY_NODE and _BY_USER, once', async () => {
