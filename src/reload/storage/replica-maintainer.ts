@@ -58,6 +58,8 @@ interface Send {
 export interface ReplicaCounters {
   replicaStoresSent: number;
   handoversSent: number;
+  /** Copies of replicas we hold sent to a new responsible peer (counted in handoversSent too). */
+  copiesToNewOwner: number;
   sendFailures: number;
   dropped: number;
   queueOverflows: number;
@@ -84,11 +86,13 @@ export class ReplicaMaintainer {
   /** Handovers in flight: resource hex → the peer it is sent to, and how many were sent. */
   private readonly handoverTarget = new Map<string, bigint>();
   private readonly handoverTries = new Map<string, number>();
+  /** Replicas we hold: resource hex → the predecessor we last saw responsible for it. */
+  private readonly owners = new Map<string, bigint>();
   private readonly queue: Send[] = [];
   private inFlight = 0;
   private closed = false;
   private readonly timers = new Set<TimerHandle>();
-  readonly counters: ReplicaCounters = { replicaStoresSent: 0, handoversSent: 0, sendFailures: 0, dropped: 0, queueOverflows: 0 };
+  readonly counters: ReplicaCounters = { replicaStoresSent: 0, handoversSent: 0, copiesToNewOwner: 0, sendFailures: 0, dropped: 0, queueOverflows: 0 };
 
   constructor(
     private readonly deps: ReplicaMaintainerDeps,
@@ -199,11 +203,30 @@ export class ReplicaMaintainer {
       if (role === 0 && prev !== 0) this.needFull.add(hex); // a failed predecessor's data is ours now
       if (role === 0) this.clearHandover(hex);
       this.roles.set(hex, role);
+      if (role === 0) this.owners.delete(hex);
+      else this.checkOwner(hex, r, preds[role - 1]!);
     }
+  }
+
+  /**
+   * A replica's responsible peer changed to another peer: it gets our copy. Its admitting peer hands
+   * it the data too when alive (RFC 6940 §10.5), but a peer that joins in place of a responsible peer
+   * that crashed silently has nobody else to get it from: its successor still counted the data as the
+   * dead peer's replica, and once the crash is noticed the new peer is simply the owner of a replica.
+   * The new owner's store handler accepts it as a handover from a neighbour; generation counters keep
+   * a newer value it already holds.
+   */
+  private checkOwner(hex: string, r: Uint8Array, owner: bigint): void {
+    const last = this.owners.get(hex);
+    this.owners.set(hex, owner);
+    if (last === undefined || last === owner) return;
+    this.counters.copiesToNewOwner++;
+    this.enqueue({ target: owner, resource: r, replicaNumber: 0, attempts: Math.max(0, this.opts.maxAttempts - 3) });
   }
 
   private forget(r: Uint8Array): void {
     const hex = toHex(r);
+    this.owners.delete(hex);
     this.deps.engine.drop(r);
     this.roles.delete(hex);
     this.needFull.delete(hex);
