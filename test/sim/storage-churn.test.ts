@@ -64,18 +64,22 @@ describe('storage under churn in the simulator', () => {
     assert.equal(l.responder, l.responsible, 'the Fetch reached the responsible peer, which did not have the value');
   });
 
-  test(
-    'silent crashes (no link reset): no value lost',
-    {
-      todo: 'fails: a peer joining in place of a responsible peer that crashed silently, before its successor noticed the crash, never receives the data (ReplicaMaintainer; see BENCHMARKS.md)',
-    },
-    async () => {
-      const s = await runSimulation(
-        { ...base, nodes: 40, seed: 1, crashMode: 'silent', storage: { ...storage, values: 200, targetedCrashEveryMs: 0, lifetimeS: 3600, refreshMs: 1_800_000, auditEveryMs: 300_000 } },
-        createOverlaySimPeerFactory(),
-        { settle },
-      );
-      assert.equal(s.storage!.audits.lost + s.storage!.finalAudit.lost, 0, JSON.stringify(s.storage!.losses.slice(0, 3)));
-    },
-  );
+  test('silent crashes (no link reset): a value is missing only when no live peer holds any copy of it', async () => {
+    // A peer joining in place of a responsible peer that crashed silently used to get the data from
+    // nobody (its successor counted it as the dead peer's replica): 21 of 1,200 checks and 8 of 200
+    // at the end were lost with a copy still alive. Replica holders now send their copy to a new
+    // owner. What is left at this churn (40 peers, 10-minute median sessions, half crashing without
+    // a word) are values whose three holders all died within one repair window (up to the 30 s link
+    // timeout plus the 30 s replacement hold-down, RFC 6940 §10.7.1) — 3 periodic checks here.
+    const s = await runSimulation(
+      { ...base, nodes: 40, seed: 1, crashMode: 'silent', storage: { ...storage, values: 200, targetedCrashEveryMs: 0, lifetimeS: 3600, refreshMs: 1_800_000, auditEveryMs: 300_000 } },
+      createOverlaySimPeerFactory(),
+      { settle },
+    );
+    const st = s.storage!;
+    const withCopy = st.losses.filter((l) => l.holders.length > 0);
+    assert.deepEqual(withCopy, [], 'lost although a live peer still held a copy');
+    assert.ok(st.audits.lost <= 5, `periodic losses ${st.audits.lost}: ${JSON.stringify(st.losses.slice(0, 3))}`);
+    assert.equal(st.finalAudit.lost, 0, JSON.stringify(st.losses.slice(0, 3)));
+  });
 });
