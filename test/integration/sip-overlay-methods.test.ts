@@ -314,6 +314,7 @@ describe('SIP methods across a 3-peer overlay (real processes)', { timeout: 300_
     const notify = await alice.waitRequest('NOTIFY', r.callId, (m) => cseqOf(m).n === n.cseq);
     assert.equal(headerOf(notify, 'Route'), undefined, 'every Route entry was consumed on the way');
     assert.equal(notify.split(' ')[1], alice.contact, 'Request-URI is the remote target');
+    assert.equal(allOf(notify, 'Via').length, 3, `NOTIFY went through B and A: ${allOf(notify, 'Via').join(' | ')}`);
     alice.answer(notify, 200, 'OK');
     assert.equal(statusOf(await bob.waitResponse(r.callId, n.cseq, 'NOTIFY')), 200);
     // and the subscriber's in-dialog refresh (un-SUBSCRIBE) reaches bob along the reversed set
@@ -360,6 +361,7 @@ describe('SIP methods across a 3-peer overlay (real processes)', { timeout: 300_
     alice.inDialog(ad, 'ACK');
     const ack = await bob.waitRequest('ACK', r.callId, (m) => cseqOf(m).n === 1);
     assert.equal(ack.split(' ')[1], bob.contact);
+    assert.equal(allOf(ack, 'Via').length, 3, 'the ACK went through A and B');
 
     // Each in-dialog request: sender → other phone (method, no Route left) → final back.
     const roundTrip = async (from: Phone, fd: Dialog, to: Phone, method: string): Promise<void> => {
@@ -367,6 +369,7 @@ describe('SIP methods across a 3-peer overlay (real processes)', { timeout: 300_
       const got = await to.waitRequest(method, r.callId, (m) => cseqOf(m).n === sent.cseq && tagOf(headerOf(m, 'From')) === fd.localTag);
       assert.equal(got.split(' ')[1], to.contact, `${method} Request-URI`);
       assert.equal(headerOf(got, 'Route'), undefined, `${method} arrived with its Route set consumed`);
+      assert.equal(allOf(got, 'Via').length, 3, `${method} went through both peers: ${allOf(got, 'Via').join(' | ')}`);
       to.answer(got, 200, 'OK', { dialog: method === 'INVITE' || method === 'UPDATE' });
       assert.equal(statusOf(await from.waitResponse(r.callId, sent.cseq, method)), 200, `${method} ${from.name}→${to.name}`);
       if (method === 'INVITE') {
@@ -409,7 +412,7 @@ describe('SIP methods across a 3-peer overlay (real processes)', { timeout: 300_
     const ad = uacDialog(r, carolUri, alice, ok);
     assert.ok(ad.routes.some((v) => rrOf(front[0]!).test(v)) && ad.routes.some((v) => rrOf(front[2]!).test(v)), `route set has A and C: ${ad.routes.join(', ')}`);
     alice.inDialog(ad, 'ACK');
-    await carolC.waitRequest('ACK', r.callId);
+    assert.equal(allOf(await carolC.waitRequest('ACK', r.callId), 'Via').length, 3, 'the ACK went through A and C');
     const bye = alice.inDialog(ad, 'BYE');
     const got = await carolC.waitRequest('BYE', r.callId);
     carolC.answer(got, 200, 'OK');
