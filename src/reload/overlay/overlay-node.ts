@@ -76,6 +76,8 @@ export interface RequestOptions {
 }
 
 const LINK_WAIT_MS = 10_000;
+/** Messages held at once while their signer's certificate is looked up (more are refused at once). */
+export const MAX_HELD_FOR_CERTIFICATE = 64;
 const ROLE_PASSIVE = new TextEncoder().encode('passive');
 
 export class OverlayNode implements OverlayLinksUser {
@@ -100,6 +102,7 @@ export class OverlayNode implements OverlayLinksUser {
   private readonly startedAt: number;
   private sweepTimer: TimerHandle | undefined;
   private closed = false;
+  private heldForCertificate = 0;
 
   constructor(
     private deps: OverlayNodeDeps,
@@ -529,7 +532,7 @@ export class OverlayNode implements OverlayLinksUser {
 
   // ----------------------------------------------------------------------------------- delivery
 
-  private deliver(h: ForwardingHeader, payload: Uint8Array, from: bigint | undefined): void {
+  private deliver(h: ForwardingHeader, payload: Uint8Array, from: bigint | undefined, retried = false): void {
     let contents: MessageContents;
     let contentsBytes: Uint8Array;
     let signer: SignerInfo | undefined;
@@ -540,6 +543,15 @@ export class OverlayNode implements OverlayLinksUser {
       const block = r.scoped('security_block', () => readSecurityBlock(r));
       r.expectEnd();
       const v = this.deps.security.verify(h, contentsBytes, block);
+      if (!v.ok && v.pending !== undefined && !retried && this.heldForCertificate < MAX_HELD_FOR_CERTIFICATE) {
+        // the signer's certificate is being fetched (§8): verify again once the lookup settles (it is bounded in time)
+        this.heldForCertificate++;
+        void v.pending.then(
+          () => this.redeliver(h, payload, from),
+          () => this.redeliver(h, payload, from),
+        );
+        return;
+      }
       if (!v.ok) {
         if (isRequestCode(contents.messageCode)) this.sendAnswer(h, from, errorContents(ReloadErrorCode.Forbidden, `signature refused: ${v.info}`));
         this.counters.dropped('signature');
@@ -557,6 +569,11 @@ export class OverlayNode implements OverlayLinksUser {
       return;
     }
     this.acceptAnswer(h, contents, from, signer);
+  }
+
+  private redeliver(h: ForwardingHeader, payload: Uint8Array, from: bigint | undefined): void {
+    this.heldForCertificate--;
+    if (!this.closed) this.deliver(h, payload, from, true);
   }
 
   private acceptAnswer(h: ForwardingHeader, contents: MessageContents, from: bigint | undefined, signer: SignerInfo | undefined): void {

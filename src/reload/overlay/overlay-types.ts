@@ -52,8 +52,16 @@ export interface OverlaySecurity {
   identifyPeer(certificate: Uint8Array | undefined): Uint8Array[] | Error;
   /** The security block of a message this node originates (`extraCertificates` join our own in the bag). */
   sign(header: ForwardingHeader, contents: Uint8Array, extraCertificates?: readonly Uint8Array[]): SecurityBlock;
-  /** Verifies a message destined to this node; the signer, or a reason to refuse it. */
-  verify(header: ForwardingHeader, contents: Uint8Array, block: SecurityBlock): { ok: true; signer: SignerInfo | undefined } | { ok: false; info: string };
+  /**
+   * Verifies a message destined to this node; the signer, or a reason to refuse it. `pending`: the
+   * signer's certificate is being looked up (RFC 6940 §8); the node holds the message (bounded) and
+   * verifies it again once that settles.
+   */
+  verify(
+    header: ForwardingHeader,
+    contents: Uint8Array,
+    block: SecurityBlock,
+  ): { ok: true; signer: SignerInfo | undefined } | { ok: false; info: string; pending?: Promise<unknown> };
 }
 
 /** The answer to a request this node originated. */

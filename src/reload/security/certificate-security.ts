@@ -44,15 +44,15 @@ export class CertificateSecurity implements OverlaySecurity {
   }
 
   /** The signer's user name and the Node-ID its SignerIdentity designates. */
-  verify(header: ForwardingHeader, contents: Uint8Array, block: SecurityBlock): { ok: true; signer: SignerInfo | undefined } | { ok: false; info: string } {
+  verify(header: ForwardingHeader, contents: Uint8Array, block: SecurityBlock): { ok: true; signer: SignerInfo | undefined } | { ok: false; info: string; pending?: Promise<unknown> } {
     const r = verifyMessageContents(header, contents, block, this.store);
     if (!r.ok) {
       const resolver = this.options.resolver;
       if (resolver !== undefined && r.error.code === 'CERT_UNKNOWN') {
         const places = originatorPlaces(header);
         if (places.length > 0) {
-          void resolver.resolve(block.signature.identity, places).catch(() => undefined);
-          return { ok: false, info: `${r.error.code}: ${r.error.message} (looking it up through the certificate store usage)` };
+          const pending = resolver.resolve(block.signature.identity, places).catch(() => undefined);
+          return { ok: false, info: `${r.error.code}: ${r.error.message} (looking it up through the certificate store usage)`, pending };
         }
       }
       return { ok: false, info: `${r.error.code}: ${r.error.message}` };

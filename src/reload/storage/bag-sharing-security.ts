@@ -30,7 +30,7 @@ export class BagSharingSecurity implements OverlaySecurity {
     return this.inner.sign(header, contents, extra);
   }
 
-  verify(header: ForwardingHeader, contents: Uint8Array, block: SecurityBlock): { ok: true; signer: SignerInfo | undefined } | { ok: false; info: string } {
+  verify(header: ForwardingHeader, contents: Uint8Array, block: SecurityBlock): { ok: true; signer: SignerInfo | undefined } | { ok: false; info: string; pending?: Promise<unknown> } {
     const r = this.inner.verify(header, contents, block);
     if (!r.ok) return r;
     let n = 0;
