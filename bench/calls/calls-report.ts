@@ -3,6 +3,7 @@
  * section of BENCHMARKS.md, replaced between its markers (other sections are left alone).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { replaceMarkedSection } from '../marked-section.js';
 import { dirname } from 'node:path';
 import type { WorkloadResult } from '../sip/sip-bench.js';
 import type { MachineInfo } from '../sip/system-info.js';
@@ -37,11 +38,7 @@ export function writeCallsSection(path: string, section: string): void {
 
 /** `doc` with the calls block replaced, or appended when it has none. */
 export function replaceCallsSection(doc: string, section: string): string {
-  const block = `${CALLS_SECTION_START}\n${section.trim()}\n${CALLS_SECTION_END}`;
-  const start = doc.indexOf(CALLS_SECTION_START);
-  const end = doc.indexOf(CALLS_SECTION_END);
-  if (start !== -1 && end > start) return doc.slice(0, start) + block + doc.slice(end + CALLS_SECTION_END.length);
-  return `${doc.trimEnd()}\n\n${block}\n`;
+  return replaceMarkedSection(doc, CALLS_SECTION_START, CALLS_SECTION_END, section);
 }
 
 const PATH_TEXT: Readonly<Record<PddPath, string>> = {

@@ -3,6 +3,7 @@
  * codec section of BENCHMARKS.md (only the text between its markers is rewritten).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { replaceMarkedSection } from '../marked-section.js';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,11 +70,7 @@ export function writeCodecResults(report: CodecReport): string[] {
 
 /** Replaces the text between the codec markers, or appends the section; nothing else changes. */
 export function replaceCodecSection(doc: string, section: string): string {
-  const block = `${CODEC_SECTION_START}\n${section.trim()}\n${CODEC_SECTION_END}`;
-  const start = doc.indexOf(CODEC_SECTION_START);
-  const end = doc.indexOf(CODEC_SECTION_END);
-  if (start >= 0 && end > start) return doc.slice(0, start) + block + doc.slice(end + CODEC_SECTION_END.length);
-  return `${doc.replace(/\n*$/, '')}\n\n${block}\n`;
+  return replaceMarkedSection(doc, CODEC_SECTION_START, CODEC_SECTION_END, section);
 }
 
 export function renderCodecSection(r: CodecReport, file: string): string {

@@ -3,6 +3,7 @@
  * BENCHMARKS.md (only the text between its markers is rewritten) and docs/overlay-bench.svg.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { replaceMarkedSection } from '../marked-section.js';
 import { join } from 'node:path';
 import type { SimCommandReport } from '../../src/cli/sim-command.js';
 import type { CodecMachine } from '../codec/codec-report.js';
@@ -42,11 +43,7 @@ export function writeOverlayResults(report: OverlayBenchReport, root: string): s
 }
 
 export function replaceOverlaySection(doc: string, section: string): string {
-  const block = `${OVERLAY_SECTION_START}\n${section.trim()}\n${OVERLAY_SECTION_END}`;
-  const start = doc.indexOf(OVERLAY_SECTION_START);
-  const end = doc.indexOf(OVERLAY_SECTION_END);
-  if (start >= 0 && end > start) return doc.slice(0, start) + block + doc.slice(end + OVERLAY_SECTION_END.length);
-  return `${doc.replace(/\n*$/, '')}\n\n${block}\n`;
+  return replaceMarkedSection(doc, OVERLAY_SECTION_START, OVERLAY_SECTION_END, section);
 }
 
 export function overlaySvg(r: OverlayBenchReport): string {

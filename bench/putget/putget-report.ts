@@ -1,5 +1,6 @@
 /** JSON results and the BENCHMARKS.md section of the putget benchmark (only the text between its markers is rewritten). */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { replaceMarkedSection } from '../marked-section.js';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,11 +28,7 @@ export function putgetMachine(): PutGetReport['machine'] {
 }
 
 export function replacePutgetSection(doc: string, section: string): string {
-  const block = `${PUTGET_SECTION_START}\n${section.trim()}\n${PUTGET_SECTION_END}`;
-  const start = doc.indexOf(PUTGET_SECTION_START);
-  const end = doc.indexOf(PUTGET_SECTION_END);
-  if (start >= 0 && end > start) return doc.slice(0, start) + block + doc.slice(end + PUTGET_SECTION_END.length);
-  return `${doc.replace(/\n*$/, '')}\n\n${block}\n`;
+  return replaceMarkedSection(doc, PUTGET_SECTION_START, PUTGET_SECTION_END, section);
 }
 
 export function renderPutgetSection(r: PutGetReport, file: string): string {

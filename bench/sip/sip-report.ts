@@ -4,6 +4,7 @@
  * the file are left alone).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spliceMarkedBlock } from '../marked-section.js';
 import { dirname } from 'node:path';
 import type { SipBenchResult, SutResult, WorkloadResult } from './sip-bench.js';
 import type { Workload } from './sip-trial.js';
@@ -38,12 +39,7 @@ export function writeMarkdownSection(path: string, section: string): void {
 
 /** `text` with the block between the markers replaced, or the block appended. */
 export function replaceSection(text: string, block: string): string {
-  const start = text.indexOf(SECTION_START);
-  const end = text.indexOf(SECTION_END);
-  if (start !== -1 && end > start) {
-    return text.slice(0, start) + block + text.slice(end + SECTION_END.length);
-  }
-  return `${text.trimEnd()}\n\n${block}\n`;
+  return spliceMarkedBlock(text, SECTION_START, SECTION_END, block);
 }
 
 const LABEL: Readonly<Record<Workload, string>> = {
