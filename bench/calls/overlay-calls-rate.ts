@@ -145,7 +145,7 @@ export async function benchOverlayCalls(scope: InteropScope, opts: OverlayRateOp
       const search =
         seed === undefined
           ? await searchMaxRate(run, { ...BOUNDS, refineSteps: 2 })
-          : await searchAround(run, seed, { factor: REFINE_FACTOR, maxSteps: 5, min: BOUNDS.min, max: BOUNDS.max });
+          : await searchAround(run, seed, { factor: REFINE_FACTOR, maxSteps: 8, min: BOUNDS.min, max: BOUNDS.max });
       const best = search.best;
       repetitions.push({
         maxRate: best?.rate ?? 0,
