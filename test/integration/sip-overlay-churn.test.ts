@@ -6,28 +6,18 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { aorResourceId } from '../../src/usages/sip/aor-resource-id.js';
 import { startEnrollServerProcess, type EnrollServerProcess } from './helpers/enroll-server-process.js';
 import { startPeerProcess, type PeerProcess } from './helpers/peer-process.js';
 import { SipPhoneProbe } from './helpers/sip-phone-probe.js';
+import { freePort } from './helpers/free-port.js';
 
 const OVERLAY = 'churn.test';
 const PEERS = 5;
 /** What we document: the overlay notices the dead peer and the replica answers within this. */
 const RECOVERY_LIMIT_MS = 90_000;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The peer responsible for a Resource-ID in CHORD-RELOAD: the first Node-ID at or after it. */
 function responsible(ids: string[], key: string): string {

@@ -9,25 +9,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEnrollServerProcess, type EnrollServerProcess } from './helpers/enroll-server-process.js';
 import { startPeerProcess, type PeerProcess } from './helpers/peer-process.js';
 import { SipPhoneProbe } from './helpers/sip-phone-probe.js';
+import { freePort } from './helpers/free-port.js';
 
 const OVERLAY = 'sipu.test';
 const USERS = ['alice', 'bob', 'carol'];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Sends `make()` until its final answer satisfies `ok` (the REGISTER's Store runs in the background). */
 async function untilAnswer(what: string, limitMs: number, attempt: () => Promise<string | undefined>): Promise<void> {

@@ -8,7 +8,6 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findInPath } from '../interop/helpers/require-tools.js';
@@ -16,22 +15,13 @@ import { scenario } from '../interop/helpers/paths.js';
 import { startEnrollServerProcess, type EnrollServerProcess } from './helpers/enroll-server-process.js';
 import { startPeerProcess, type PeerProcess } from './helpers/peer-process.js';
 import { UdpProbe } from './helpers/udp-probe.js';
+import { freePort } from './helpers/free-port.js';
 
 const OVERLAY = 'sipp.test';
 const PEERS = 5;
 const CALLS = 1000;
 const RATE = 50;
 const SIPP = findInPath('sipp');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs sipp under coreutils timeout; resolves with its exit code and output. */
 function sipp(args: string[], cwd: string, limitS: number): Promise<{ code: number | null; out: string }> {

@@ -8,7 +8,6 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Baresip } from '../interop/helpers/baresip.js';
@@ -17,21 +16,12 @@ import { Linphonec } from '../interop/helpers/linphonec.js';
 import { findInPath } from '../interop/helpers/require-tools.js';
 import { startEnrollServerProcess, type EnrollServerProcess } from './helpers/enroll-server-process.js';
 import { startPeerProcess, type PeerProcess } from './helpers/peer-process.js';
+import { freePort } from './helpers/free-port.js';
 
 const OVERLAY = 'phones.test';
 const STEP_MS = 20_000;
 const LIFETIME_MS = 150_000;
 const missing = ['baresip', 'linphonec'].filter((p) => findInPath(p) === undefined);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('SIP usage: baresip at peer A calls linphonec at peer B', { timeout: 200_000, skip: missing.length > 0 ? `missing ${missing.join(', ')}` : false }, () => {
   let dir: string;

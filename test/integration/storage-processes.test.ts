@@ -10,25 +10,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEnrollServerProcess, type EnrollServerProcess } from './helpers/enroll-server-process.js';
 import { startStoragePeer, type StoragePeerProcess } from './helpers/storage-peer-process.js';
+import { freePort } from './helpers/free-port.js';
 
 const OVERLAY = 'storage-processes.test';
 const PEERS = 10;
 const PROFILE_KIND = 1; // SIP-REGISTRATION: dictionary, USER-NODE-MATCH (the configuration's Kind)
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function api(p: StoragePeerProcess, method: string, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const r = await fetch(`http://${p.http}${path}`, { method, signal: AbortSignal.timeout(30_000) });
