@@ -128,9 +128,12 @@ export function renderCallsSection(report: CallsReport, jsonPath: string): strin
   return lines.join('\n');
 }
 
-/** A warning when other work kept the machine busier than its cores during the run. */
+/**
+ * A warning when other work kept the machine busier than its cores: the load before the run and after
+ * the light post-dial-delay part (the reading at the end mostly shows the rate search's own SIPp and servers).
+ */
 function busy(r: CallsBenchResult, nproc: number): string {
-  const peak = Math.max(r.load1Before, r.load1Middle, r.load1After);
+  const peak = Math.max(r.load1Before, r.load1Middle);
   if (peak <= nproc) return '';
   return (
     ` The load average exceeded the ${nproc} cores: other work on the machine took a large share of the CPU during this run, ` +
