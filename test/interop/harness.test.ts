@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSocket } from 'node:dgram';
-import { BoundedProcess, describeExit, LIFETIME_EXCEEDED_EXIT } from './helpers/bounded-process.js';
+import { BoundedProcess, describeExit, LIFETIME_EXCEEDED_EXIT, LineSplitter } from './helpers/bounded-process.js';
 import { InteropScope, withScope } from './helpers/interop-scope.js';
 import { encodeNetstring, NetstringDecoder } from './helpers/netstring-json.js';
 import { FOUR_DIGIT_PORTS, PortAllocator } from './helpers/port-allocator.js';
@@ -61,6 +61,15 @@ describe('BoundedProcess', () => {
     assert.equal(p.lineCount(), 500);
     // Line index 495 is the 496th line.
     assert.equal(await p.waitForLine(/^49\d$/, { timeoutMs: 100, since: 495 }), '496');
+  });
+
+  test('lines across chunks keep their order; an over-long line is truncated and its remainder dropped', () => {
+    const split = new LineSplitter(20);
+    const got: string[] = [];
+    for (const chunk of ['a\nxxxxxxxxxx', 'xxxxxxxxxxxxxxx', 'xxxxx\nb\nc\r', '\n' + 'y'.repeat(50), '\nd']) got.push(...split.push(chunk));
+    assert.deepEqual(got, ['a', 'x'.repeat(20), 'b', 'c', 'y'.repeat(20)]);
+    assert.equal(split.end(), 'd');
+    assert.equal(split.end(), undefined);
   });
 });
 

@@ -219,7 +219,9 @@ test('tshark dissects the signed RELOAD of an enrolled overlay of 10 peers', { t
     }
     assert.ok(frames.size > 0, 'frames to dissect');
     const pdml = await tsharkLines(scope, [...dissect, '-Y', `reload && frame.number in {${[...frames].join(',')}}`, '-T', 'pdml', '-J', 'frame reload']);
-    if (process.env['P2PSIP_SIGNED_TSHARK_DUMP'] === '1') writeFileSync(join(dir, 'dump.pdml'), pdml.join('\n'));
+    // P2PSIP_SIGNED_TSHARK_DUMP=<file>: keep the PDML for a look after the run (the test's folder is removed)
+    const dump = process.env['P2PSIP_SIGNED_TSHARK_DUMP'];
+    if (dump !== undefined && dump !== '') writeFileSync(dump, pdml.join('\n'));
     const rows = parsePdml(pdml);
     t.diagnostic(`${rows.length} RELOAD messages dissected in PDML`);
 

@@ -49,6 +49,48 @@ interface LineWaiter {
   readonly timer: NodeJS.Timeout;
 }
 
+/**
+ * Splits a stream into lines in arrival order, across chunks. A line longer than `maxLineLength`
+ * keeps its first `maxLineLength` characters; the rest of it is dropped up to its newline. (Before,
+ * an over-long partial line was pushed ahead of the complete lines of the same chunk and its
+ * remainder came out as further "lines": a long tshark PDML line then broke the nesting a test parsed.)
+ */
+export class LineSplitter {
+  #partial = '';
+  #hasPartial = false;
+
+  constructor(private readonly maxLineLength: number) {}
+
+  /** The lines `chunk` completes. */
+  push(chunk: string): string[] {
+    const out: string[] = [];
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf('\n', start);
+      const piece = nl === -1 ? chunk.slice(start) : chunk.slice(start, nl);
+      const room = this.maxLineLength - this.#partial.length;
+      if (room > 0) this.#partial += piece.length > room ? piece.slice(0, room) : piece;
+      if (nl === -1) {
+        this.#hasPartial ||= piece.length > 0;
+        return out;
+      }
+      const line = this.#partial;
+      this.#partial = '';
+      this.#hasPartial = false;
+      out.push(line.endsWith('\r') ? line.slice(0, -1) : line);
+      start = nl + 1;
+    }
+  }
+
+  /** The last line when the stream ended without a newline. */
+  end(): string | undefined {
+    const rest = this.#hasPartial ? this.#partial : undefined;
+    this.#partial = '';
+    this.#hasPartial = false;
+    return rest;
+  }
+}
+
 export class BoundedProcess {
   readonly name: string;
   readonly pid: number;
@@ -60,7 +102,7 @@ export class BoundedProcess {
   #dropped = 0;
   readonly #maxLines: number;
   readonly #maxLineLength: number;
-  readonly #partial = { stdout: '', stderr: '' };
+  readonly #splitters: { stdout: LineSplitter; stderr: LineSplitter };
   #waiters: LineWaiter[] = [];
   #exit: ExitInfo | undefined;
   readonly #listeners = new Set<(line: string) => void>();
@@ -69,6 +111,7 @@ export class BoundedProcess {
     this.name = opts.name ?? opts.command;
     this.#maxLines = opts.maxLines ?? DEFAULT_MAX_LINES;
     this.#maxLineLength = opts.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
+    this.#splitters = { stdout: new LineSplitter(this.#maxLineLength), stderr: new LineSplitter(this.#maxLineLength) };
     const lifetimeS = Math.max(1, Math.ceil(opts.lifetimeMs / 1000));
     const child = spawn(
       'timeout',
@@ -200,20 +243,13 @@ export class BoundedProcess {
   }
 
   #onData(stream: 'stdout' | 'stderr', chunk: string): void {
-    const text = this.#partial[stream] + chunk;
-    const parts = text.split(/\r?\n/);
-    this.#partial[stream] = parts.pop() ?? '';
-    if (this.#partial[stream].length > this.#maxLineLength) {
-      this.#pushLine(this.#partial[stream]);
-      this.#partial[stream] = '';
-    }
-    for (const line of parts) this.#pushLine(line);
+    for (const line of this.#splitters[stream].push(chunk)) this.#pushLine(line);
   }
 
   #flushPartial(): void {
     for (const stream of ['stdout', 'stderr'] as const) {
-      if (this.#partial[stream] !== '') this.#pushLine(this.#partial[stream]);
-      this.#partial[stream] = '';
+      const rest = this.#splitters[stream].end();
+      if (rest !== undefined) this.#pushLine(rest);
     }
   }
 

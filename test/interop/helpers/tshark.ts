@@ -164,7 +164,9 @@ export async function countResponseRepeats(
 
 /** Runs tshark (reading a capture) and returns its non-empty output lines; throws on a non-zero exit. */
 export async function tsharkLines(scope: InteropScope, args: readonly string[]): Promise<string[]> {
-  const proc = scope.spawn({ command: 'tshark', args: [...args], name: 'tshark-read', lifetimeMs: 60_000, maxLines: 1000 });
+  // PDML lines of undissected payload ("data" fields) hold the bytes in hex: a 16 KiB TLS record is a
+  // 32 KiB line, so lines are kept whole up to 1 MiB (a truncated line would break the PDML nesting).
+  const proc = scope.spawn({ command: 'tshark', args: [...args], name: 'tshark-read', lifetimeMs: 60_000, maxLines: 1000, maxLineLength: 1 << 20 });
   const lines: string[] = [];
   proc.onLine((l) => {
     if (l.trim() !== '') lines.push(l);
