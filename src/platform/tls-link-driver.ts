@@ -31,6 +31,12 @@ export interface TlsLinkDriverOptions {
   maxWriteBufferBytes?: number;
   /** A graceful close is forced after this long. Default 5000 ms. */
   closeTimeoutMs?: number;
+  /**
+   * Writes to one link within one event-loop turn leave together (the socket is corked until the
+   * turn's check phase): an ACK frame and the answer that follows it share a TLS record and a
+   * syscall, and the peer wakes once. Default true.
+   */
+  coalesceWrites?: boolean;
   /** Listeners on '::' accept IPv6 only (default false: IPv4 too). */
   ipv6Only?: boolean;
   /** NSS key log lines of every TLS session of this driver (for decrypting captures; test use). */
@@ -54,6 +60,7 @@ interface Conn {
   open: boolean;
   closeTimer: NodeJS.Timeout | undefined;
   info: DriverLink | undefined;
+  corked: boolean;
 }
 
 export class TlsLinkDriver implements LinkDriver {
@@ -65,12 +72,16 @@ export class TlsLinkDriver implements LinkDriver {
   private readonly maxWrite: number;
   private readonly closeTimeoutMs: number;
   private readonly handshakeTimeoutMs: number;
+  private readonly coalesce: boolean;
+  /** Links corked in this turn, uncorked by one setImmediate. */
+  private readonly corked: Conn[] = [];
 
   constructor(private readonly options: TlsLinkDriverOptions) {
     if (options.ca === undefined && options.verifyPeer === undefined) throw new TypeError('TlsLinkDriver needs ca or verifyPeer: a peer must be authenticated');
     this.maxWrite = options.maxWriteBufferBytes ?? 4 * 1024 * 1024;
     this.closeTimeoutMs = options.closeTimeoutMs ?? 5000;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
+    this.coalesce = options.coalesceWrites ?? true;
   }
 
   setUser(user: LinkDriverUser): void {
@@ -129,7 +140,7 @@ export class TlsLinkDriver implements LinkDriver {
       setImmediate(() => this.emit((u) => u.onLinkFailed(id, asError(e))));
       return id;
     }
-    const conn: Conn = { id, socket, outbound: true, open: false, closeTimer: undefined, info: undefined };
+    const conn: Conn = { id, socket, outbound: true, open: false, closeTimer: undefined, info: undefined, corked: false };
     this.conns.set(id, conn);
     if (o.onKeylog !== undefined) socket.on('keylog', (line) => o.onKeylog?.(line));
     socket.setTimeout(this.handshakeTimeoutMs, () => {
@@ -150,8 +161,21 @@ export class TlsLinkDriver implements LinkDriver {
       c.socket.destroy(new Error(`more than ${this.maxWrite} bytes unsent: the peer does not read`));
       return;
     }
+    if (this.coalesce && !c.corked) {
+      c.corked = true;
+      c.socket.cork();
+      if (this.corked.push(c) === 1) setImmediate(this.flush);
+    }
     c.socket.write(data);
   }
+
+  // End of the turn: every corked link sends what it was given (one TLS record, one write).
+  private readonly flush = (): void => {
+    for (const c of this.corked.splice(0)) {
+      c.corked = false;
+      if (!c.socket.destroyed) c.socket.uncork();
+    }
+  };
 
   close(id: string): void {
     const c = this.conns.get(id);
@@ -183,7 +207,7 @@ export class TlsLinkDriver implements LinkDriver {
       return;
     }
     const id = `tls${this.nextId++}`;
-    const conn: Conn = { id, socket, outbound: false, open: false, closeTimer: undefined, info: undefined };
+    const conn: Conn = { id, socket, outbound: false, open: false, closeTimer: undefined, info: undefined, corked: false };
     this.conns.set(id, conn);
     this.wire(conn);
     this.secured(conn);

@@ -103,6 +103,24 @@ describe('TlsLinkDriver (mutual TLS, RFC 6940 §6.6.5)', () => {
     assert.equal(c.ev.log.find((e) => e.kind === 'closed')!.error, undefined);
   });
 
+  test('writes of one event-loop turn leave together; a close right after them still delivers them', { timeout: TIMEOUT }, async () => {
+    const s = driver(bob);
+    const c = driver(alice);
+    const ep = await s.d.listen('127.0.0.1', 0);
+    const id = c.d.connect(ep);
+    await c.ev.until((l) => l.some((e) => e.kind === 'opened'), 'client open');
+    await s.ev.until((l) => l.some((e) => e.kind === 'opened'), 'server open');
+    for (let i = 0; i < 5; i++) c.d.write(id, new Uint8Array([i, i, i]));
+    await s.ev.until((l) => l.filter((e) => e.kind === 'data').reduce((n, e) => n + e.data!.length, 0) >= 15, 'data');
+    const chunks = s.ev.log.filter((e) => e.kind === 'data');
+    assert.equal(chunks.length, 1, 'one TLS record, one read');
+    assert.deepEqual([...chunks[0]!.data!], [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]);
+    c.d.write(id, new Uint8Array([9]));
+    c.d.close(id);
+    await s.ev.until((l) => l.some((e) => e.kind === 'closed'), 'server closed');
+    assert.deepEqual([...s.ev.log.filter((e) => e.kind === 'data').at(-1)!.data!], [9]);
+  });
+
   test('a client whose certificate is not from the CA is refused by the server', { timeout: TIMEOUT }, async () => {
     const errors: string[] = [];
     const s = driver(bob, { onError: (ctx, e) => errors.push(`${ctx}: ${e.message}`) });
