@@ -150,6 +150,7 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     storage,
     storageSummary: () => storage.summary(),
     async leave() {
+      await storage.handOffBeforeLeave();
       await node.leave();
       await closeStorage();
     },

@@ -106,6 +106,7 @@ class OverlaySimPeer implements SimPeer {
 
   async leave(): Promise<void> {
     try {
+      await this.overlayStorage?.handOffBeforeLeave();
       await this.node.leave();
     } finally {
       await this.overlayStorage?.close().catch(() => undefined);

@@ -269,6 +269,11 @@ export class OverlayStorage {
   }
 
   /** Stops replication work and the engine (the backend stays open: its owner closes it). */
+  /** Before a clean Leave: our data to the peers that keep it after us ({@link ReplicaMaintainer.handOffBeforeLeave}). */
+  handOffBeforeLeave(maxWaitMs = 5000): Promise<void> {
+    return this.replicas.handOffBeforeLeave(maxWaitMs);
+  }
+
   async close(): Promise<void> {
     this.replicas.close();
     await this.deps.engine.close();

@@ -32,6 +32,14 @@ export interface ReplicaMaintainerOptions {
    * during churn left outside their replica set are dropped, missing replicas made. 0 = off.
    */
   resyncIntervalMs?: number;
+  /**
+   * Data outside our replica sets is deleted only after it has stayed outside for this long
+   * (default 90 s; RFC 6940 §10.7.3 says SHOULD delete, not when). Predecessors that crashed
+   * silently stay in our table until their links time out (keepalive idle + failure timeout,
+   * 50 s by default): counting them, a peer joining next to them puts us "three predecessors
+   * away" while the dead ones held the other copies. 0 = delete at once.
+   */
+  dropGraceMs?: number;
 }
 
 export const DEFAULT_REPLICA_MAINTAINER_OPTIONS: Required<ReplicaMaintainerOptions> = {
@@ -41,6 +49,7 @@ export const DEFAULT_REPLICA_MAINTAINER_OPTIONS: Required<ReplicaMaintainerOptio
   maxInFlight: 32,
   maxQueued: 100_000,
   resyncIntervalMs: 30_000,
+  dropGraceMs: 90_000,
 };
 
 /** Our place in a resource's replica set: 0 responsible, 1 and 2 replicas, DROP outside it. */
@@ -62,6 +71,8 @@ export interface ReplicaCounters {
   copiesToNewOwner: number;
   sendFailures: number;
   dropped: number;
+  /** Deletions called off because the resource was back in a replica set when its grace ended. */
+  dropsCancelled: number;
   queueOverflows: number;
   /** The last refusal or failure of a replica or handover Store (status, debugging). */
   lastFailure?: string;
@@ -89,10 +100,15 @@ export class ReplicaMaintainer {
   /** Replicas we hold: resource hex → the predecessor we last saw responsible for it. */
   private readonly owners = new Map<string, bigint>();
   private readonly queue: Send[] = [];
+  /** Resources outside our replica sets: resource hex → when they may be deleted. */
+  private readonly pendingDrops = new Map<string, number>();
+  private dropTimer: TimerHandle | undefined;
   private inFlight = 0;
+  /** Waiters for the send queue to empty (handOffBeforeLeave). */
+  private drainWaiters: Array<() => void> = [];
   private closed = false;
   private readonly timers = new Set<TimerHandle>();
-  readonly counters: ReplicaCounters = { replicaStoresSent: 0, handoversSent: 0, copiesToNewOwner: 0, sendFailures: 0, dropped: 0, queueOverflows: 0 };
+  readonly counters: ReplicaCounters = { replicaStoresSent: 0, handoversSent: 0, copiesToNewOwner: 0, sendFailures: 0, dropped: 0, dropsCancelled: 0, queueOverflows: 0 };
 
   constructor(
     private readonly deps: ReplicaMaintainerDeps,
@@ -196,10 +212,11 @@ export class ReplicaMaintainer {
         continue;
       }
       if (role === DROP) {
-        // RFC 6940 §10.7.3: three predecessors between us and R
-        this.forget(r);
+        // RFC 6940 §10.7.3: three predecessors between us and R (deleted after the grace period)
+        this.dropLater(hex);
         continue;
       }
+      if (this.pendingDrops.delete(hex)) this.counters.dropsCancelled++;
       if (role === 0 && prev !== 0) this.needFull.add(hex); // a failed predecessor's data is ours now
       if (role === 0) this.clearHandover(hex);
       this.roles.set(hex, role);
@@ -225,6 +242,7 @@ export class ReplicaMaintainer {
   }
 
   private forget(r: Uint8Array): void {
+    this.pendingDrops.delete(toHex(r));
     const hex = toHex(r);
     this.owners.delete(hex);
     this.deps.engine.drop(r);
@@ -250,8 +268,47 @@ export class ReplicaMaintainer {
     }
     this.handoverTries.delete(hex);
     const role = this.roleOf(s.resource);
-    if (role === DROP) this.forget(s.resource);
+    if (role === DROP) this.dropLater(hex);
     else this.roles.set(hex, role);
+  }
+
+  /** Deletes `hex` once it has been outside our replica sets for dropGraceMs (re-checked then). */
+  private dropLater(hex: string): void {
+    if (this.opts.dropGraceMs <= 0) {
+      const r = this.deps.engine.resourceIds().find((id) => toHex(id) === hex);
+      if (r !== undefined) this.forget(r);
+      return;
+    }
+    if (!this.pendingDrops.has(hex)) this.pendingDrops.set(hex, this.deps.clock.now() + this.opts.dropGraceMs);
+    this.scheduleDrops();
+  }
+
+  private scheduleDrops(): void {
+    if (this.dropTimer !== undefined || this.closed || this.pendingDrops.size === 0) return;
+    const next = Math.min(...this.pendingDrops.values());
+    this.dropTimer = this.deps.clock.setTimer(Math.max(0, next - this.deps.clock.now()), () => {
+      this.dropTimer = undefined;
+      this.runDrops();
+    });
+  }
+
+  private runDrops(): void {
+    if (this.closed) return;
+    const now = this.deps.clock.now();
+    const due = new Set<string>();
+    for (const [hex, at] of this.pendingDrops) if (at <= now) due.add(hex);
+    if (due.size > 0) {
+      for (const r of this.deps.engine.resourceIds()) {
+        const hex = toHex(r);
+        if (!due.has(hex)) continue;
+        this.pendingDrops.delete(hex);
+        if (this.roleOf(r) === DROP) this.forget(r);
+        else this.counters.dropsCancelled++;
+      }
+      for (const hex of due) this.pendingDrops.delete(hex); // no longer held (expired meanwhile)
+      this.syncRoles(); // resources back in a replica set take their role again
+    }
+    this.scheduleDrops();
   }
 
   private scheduleResync(): void {
@@ -298,6 +355,40 @@ export class ReplicaMaintainer {
         this.pump();
       });
     }
+    if (this.queue.length === 0 && this.inFlight === 0 && this.drainWaiters.length > 0) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /**
+   * Before a clean Leave (RFC 6940 §10.9): every resource we hold goes to the successors that hold
+   * its copies once we are gone — those of the replica set after us, the new member included (with
+   * role i we are the owner's i-th successor: successors 0 .. 2−i). Without it the new member waits
+   * for the owner's hold-down (30 s) to get a copy, and a silent crash in that window lost data in
+   * the simulator. Generation counters make a copy a peer already holds a no-op. Resolves when the
+   * sends are answered or after `maxWaitMs` (a timer on the injected clock).
+   */
+  handOffBeforeLeave(maxWaitMs: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    const succ = this.deps.node.topology.neighbours.successors;
+    for (const r of this.deps.engine.resourceIds()) {
+      const role = this.roleOf(r);
+      if (role === DROP) continue;
+      for (let j = 0; j <= REPLICA_COUNT - role && j < succ.length; j++) {
+        this.enqueue({ target: succ[j]!, resource: r, replicaNumber: Math.min(REPLICA_COUNT, role + j + 1), attempts: this.opts.maxAttempts - 1 });
+      }
+    }
+    if (this.queue.length === 0 && this.inFlight === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = this.deps.clock.setTimer(maxWaitMs, done);
+      function done(): void {
+        timer.cancel();
+        resolve();
+      }
+      this.drainWaiters.push(done);
+    });
   }
 
   private async send(s: Send, req: StoreReq): Promise<void> {
@@ -346,8 +437,14 @@ export class ReplicaMaintainer {
     this.resync = undefined;
     this.periodic?.cancel();
     this.periodic = undefined;
+    this.dropTimer?.cancel();
+    this.dropTimer = undefined;
+    this.pendingDrops.clear();
     for (const t of this.timers) t.cancel();
     this.timers.clear();
     this.queue.length = 0;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
   }
 }

@@ -74,12 +74,34 @@ describe('OverlayStorage under churn (RFC 6940 §10.7.3)', () => {
     assert.equal(copies(w, resource), 3);
   });
 
+  test('a replica holder leaving cleanly hands its copy on: three copies at once, not after the hold-down', async () => {
+    const w = new StorageWorld(14, {}, { holdDownMs: 60_000, retryMs: 1000, resyncIntervalMs: 0 });
+    for (let i = 0; i < 8; i++) await w.add();
+    await w.run(3000);
+    const stored = await storeAll(w);
+    const [, resource] = [...stored.entries()][2]!;
+    const s1 = w.ringOrder(resource)[1]!;
+    await w.settle(s1.storage.handOffBeforeLeave());
+    await w.settle(s1.node.leave());
+    s1.crashed = true; // gone: no longer counted as a holder
+    await w.run(3000);
+    assert.equal(copies(w, resource), 3, 'the new member of the replica set got the leaving peer\'s copy');
+    const order = w.ringOrder(resource).slice(0, 3).map((x) => x.node.id);
+    assert.deepEqual(w.holders(resource).map((x) => x.node.id).sort(), [...order].sort());
+  });
+
   test('a joining peer receives the data it is now responsible for; replicas move with it; extra copies are dropped', async () => {
     const w = await world(8, 13);
     const stored = await storeAll(w);
     for (let i = 0; i < 4; i++) await w.add();
-    // handovers, new replicas, and the periodic re-check (5 s here) dropping copies left over by racing views
+    // handovers and new replicas: the three peers now in each replica set hold the value
     await w.run(12_000);
+    for (const [p, r] of stored) {
+      const holders = new Set(w.holders(r).map((x) => x.node.id));
+      for (const x of w.ringOrder(r).slice(0, 3)) assert.ok(holders.has(x.node.id), `${p.identity.certificate.userName} at ${x.node.id}`);
+    }
+    // copies outside a replica set are deleted once the drop grace (90 s) has passed
+    await w.run(95_000);
     for (const [p, r] of stored) {
       const order = w.ringOrder(r).slice(0, 3);
       assert.deepEqual(
