@@ -8,8 +8,8 @@ const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 const single = (s: string): StoredDataValue => ({ model: 'single', value: { exists: true, value: utf8(s) } });
 const PROFILE = 100;
 
-async function world(n: number, seed: number): Promise<StorageWorld> {
-  const w = new StorageWorld(seed);
+async function world(n: number, seed: number, holdDownMs?: number): Promise<StorageWorld> {
+  const w = holdDownMs === undefined ? new StorageWorld(seed) : new StorageWorld(seed, {}, { holdDownMs, retryMs: 1000, resyncIntervalMs: 0 });
   for (let i = 0; i < n; i++) await w.add();
   await w.run(3000);
   return w;
@@ -61,9 +61,7 @@ describe('OverlayStorage under churn (RFC 6940 §10.7.3)', () => {
   });
 
   test('the replica hold-down delays new replicas after a successor is lost', async () => {
-    const w = new StorageWorld(12, {}, { holdDownMs: 20_000, retryMs: 1000, resyncIntervalMs: 0 });
-    for (let i = 0; i < 8; i++) await w.add();
-    await w.run(3000);
+    const w = await world(8, 12, 20_000);
     const stored = await storeAll(w);
     const [, resource] = [...stored.entries()][1]!;
     const r1 = w.ringOrder(resource)[1]!;
@@ -75,9 +73,7 @@ describe('OverlayStorage under churn (RFC 6940 §10.7.3)', () => {
   });
 
   test('a replica holder leaving cleanly hands its copy on: three copies at once, not after the hold-down', async () => {
-    const w = new StorageWorld(14, {}, { holdDownMs: 60_000, retryMs: 1000, resyncIntervalMs: 0 });
-    for (let i = 0; i < 8; i++) await w.add();
-    await w.run(3000);
+    const w = await world(8, 14, 60_000);
     const stored = await storeAll(w);
     const [, resource] = [...stored.entries()][2]!;
     const s1 = w.ringOrder(resource)[1]!;
