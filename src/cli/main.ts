@@ -43,6 +43,7 @@ interface UpOptions {
   advertise?: string;
   static: string[];
   peerIdle?: string;
+  tlsRecordPerMessage?: boolean;
   logLevel: string;
 }
 
@@ -127,6 +128,7 @@ export function buildConfig(o: UpOptions): PeerConfig {
       credentials,
       staticRegistrations: statics,
       peerIdleMs,
+      ...(o.tlsRecordPerMessage === true ? { coalesceTlsWrites: false } : {}),
     };
   } else if (o.bootstrap || o.config || o.client || (o.static ?? []).length > 0 || o.peerIdle !== undefined) {
     throw new ConfigError('--bootstrap, --config, --client, --static and --peer-idle need the overlay (drop --standalone)');
@@ -212,6 +214,7 @@ export function program(): Command {
     .option('--advertise <host>', 'address to put in Via/Record-Route when --sip is a wildcard')
     .option('--static <aor=contact-uri>', 'a permanent registration stored in the overlay, e.g. sip:voicemail@<overlay>=sip:vm@127.0.0.1:5090 (repeatable)', collect, [])
     .option('--peer-idle <seconds>', 'forget a peer located by AppAttach after this long without calls (default 600)')
+    .option('--tls-record-per-message', 'one TLS record per RELOAD frame on overlay links, no write coalescing (for Wireshark, which dissects only the first frame of a record)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
     .action(async (o: UpOptions) => up(o));
   registerEnrollServerCommand(p);

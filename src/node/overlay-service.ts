@@ -37,6 +37,12 @@ export interface OverlayServiceConfig {
   credentials?: { username: string; password: string };
   /** Address put in our Attach candidates when listening on a wildcard. */
   advertiseHost?: string;
+  /**
+   * Frames written to a link in one event-loop turn go out as one TLS record (default true: an ACK
+   * and the answer behind it share a record and a syscall). False: a record per frame, for
+   * Wireshark, whose RELOAD dissector reads only the first frame of a record.
+   */
+  coalesceTlsWrites?: boolean;
   /** Overrides of the overlay's timers (tests). */
   overlayOptions?: Partial<OverlayOptions>;
   /** Replication timing (hold-down, retries) and default lifetime of the storage (tests). */
@@ -86,6 +92,7 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     key: privateKeyToPem(identity.keys.privateKey),
     // RFC 6940 §13.3: links accept only certificates the configuration trusts
     verifyPeer: (der) => store.trustsPeerCertificate(der),
+    coalesceWrites: c.coalesceTlsWrites ?? true,
   });
   const links = new LinkLayer({ driver, clock, random }, { maxMessageSize: config.maxMessageSize, minRtoMs: 200 });
   const nodeId = identity.certificate.nodeIds[0];

@@ -56,6 +56,8 @@ export interface ReloadConfig {
   staticRegistrations?: StaticRegistration[];
   /** A peer located by AppAttach and unused this long is forgotten, ms (`--peer-idle`, default 600,000). */
   peerIdleMs?: number;
+  /** Overlay links write each turn's frames as one TLS record (default true); false for Wireshark captures. */
+  coalesceTlsWrites?: boolean;
 }
 
 /** Default of ReloadConfig.peerIdleMs: 10 minutes. */

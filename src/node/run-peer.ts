@@ -61,6 +61,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       ...(r.configCa === undefined ? {} : { configCa: r.configCa }),
       ...(r.credentials === undefined ? {} : { credentials: r.credentials }),
       ...(config.advertisedHost === undefined ? {} : { advertiseHost: config.advertisedHost }),
+      ...(r.coalesceTlsWrites === undefined ? {} : { coalesceTlsWrites: r.coalesceTlsWrites }),
       onState: (state) => logger.info({ state }, 'overlay state'),
     });
     logger.info({ nodeId: overlay.node.status().nodeId, listen: overlay.listen, identity: overlay.prepared.source }, 'joined the overlay');

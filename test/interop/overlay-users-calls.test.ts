@@ -81,7 +81,8 @@ test(`${PEERS} LAN peers: ${USERS} SIPp users, ${CALLS} calls across peers, MESS
     });
     const start = async (p: number): Promise<PeerProcess> => {
       const args = ['--overlay', OVERLAY, '--listen', `127.0.0.1:${ports.listen[p]}`, '--sip', `127.0.0.1:${ports.sip[p]}`, '--http', '127.0.0.1:0',
-        '--outbound', 'none', '--data-dir', join(dir, `peer${p}`), '--log-level', 'warn', ...(p === 0 ? [] : ['--bootstrap', `127.0.0.1:${ports.listen[0]}`])];
+        // a TLS record per RELOAD frame: Wireshark dissects only the first frame of a record
+        '--tls-record-per-message', '--outbound', 'none', '--data-dir', join(dir, `peer${p}`), '--log-level', 'warn', ...(p === 0 ? [] : ['--bootstrap', `127.0.0.1:${ports.listen[0]}`])];
       const peer = await startPeerProcess(args, 90_000, { nodeArgs: [`--tls-keylog=${keylogs[p]}`] });
       peers.push(peer);
       return peer;

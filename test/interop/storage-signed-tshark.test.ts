@@ -142,7 +142,8 @@ test('tshark dissects the signed RELOAD of an enrolled overlay of 10 peers', { t
       startStoragePeer(
         [
           '--overlay', OVERLAY, '--config', server.configUrl, '--config-ca', join(dir, 'ca', 'ca.pem'), '--user', `user${i}`, '--password', `pw${i}`,
-          '--hold-down', '3000', '--data-dir', join(dir, `peer${i}`), '--listen', `127.0.0.1:${ports[i]}`,
+          // a TLS record per RELOAD frame: Wireshark dissects only the first frame of a record
+          '--tls-record-per-message', '--hold-down', '3000', '--data-dir', join(dir, `peer${i}`), '--listen', `127.0.0.1:${ports[i]}`,
           ...(i === 0 ? [] : ['--bootstrap', `127.0.0.1:${ports[0]}`]),
         ],
         120_000,

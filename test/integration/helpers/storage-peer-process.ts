@@ -2,7 +2,7 @@
  * A real peer process running the overlay service with storage (startOverlay: identity, TLS links,
  * LMDB store) and the /api/storage routes on its own HTTP server, until `p2psip up` mounts them.
  * Run directly (`node --import tsx storage-peer-process.ts --listen … [--config URL --config-ca FILE
- * --user U --password P] [--bootstrap h:p] [--hold-down MS] [--drop-grace MS]`) it is the child; it prints
+ * --user U --password P] [--bootstrap h:p] [--hold-down MS] [--drop-grace MS] [--tls-record-per-message]`) it is the child; it prints
  * `STORAGE-PEER READY <nodeId> <listen> <http>`, or `STORAGE-PEER FAILED <reason>` and exits 1.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -108,6 +108,7 @@ async function main(argv: string[]): Promise<void> {
   const boot = arg(argv, '--bootstrap');
   const holdDown = Number(arg(argv, '--hold-down') ?? 30_000);
   const dropGrace = Number(arg(argv, '--drop-grace') ?? 90_000);
+  const recordPerMessage = argv.includes('--tls-record-per-message');
   let running;
   try {
     running = await startOverlay({
@@ -120,6 +121,7 @@ async function main(argv: string[]): Promise<void> {
       ...(caFile === undefined ? {} : { configCa: readFileSync(caFile, 'utf8') }),
       ...(user === undefined || password === undefined ? {} : { credentials: { username: user, password } }),
       storageOptions: { holdDownMs: holdDown, dropGraceMs: dropGrace },
+      ...(recordPerMessage ? { coalesceTlsWrites: false } : {}),
       overlayOptions: { updateIntervalMs: 5000 },
     });
   } catch (e) {
