@@ -56,6 +56,7 @@ import type {
   RequestHandler,
   SignerInfo,
 } from './overlay-types.js';
+import { OwnerCache } from './owner-cache.js';
 import { PendingRequests } from './pending-requests.js';
 import { ReplyCache } from './reply-cache.js';
 import { Ring } from './ring.js';
@@ -93,6 +94,8 @@ export class OverlayNode implements OverlayLinksUser {
   private readonly pending: PendingRequests;
   private readonly replies: ReplyCache;
   private readonly reassembler: Reassembler;
+  /** Who answered our requests to which Resource-IDs (route cache: one hop to a known owner). */
+  readonly owners: OwnerCache;
   private readonly handlers = new Map<number, RequestHandler>();
   private readonly linkWaiters = new Map<string, (id: bigint | undefined) => void>();
   private readonly nodeWaiters = new Map<bigint, Array<(ok: boolean) => void>>();
@@ -119,6 +122,7 @@ export class OverlayNode implements OverlayLinksUser {
     this.replies = new ReplyCache(deps.clock, 15_000, 10_000);
     this.reassembler = new Reassembler(deps.clock, { maxMessageSize: this.options.maxMessageSize, nodeIdLength: this.options.nodeIdLength });
     this.topology = new ChordTopology(this, this.options);
+    this.owners = new OwnerCache(this.ring);
     deps.links.setUser(this);
   }
 
@@ -235,7 +239,21 @@ export class OverlayNode implements OverlayLinksUser {
     } catch (e) {
       return Promise.resolve({ ok: false, errorCode: ReloadErrorCode.MessageTooLarge, info: e instanceof Error ? e.message : String(e), responder: undefined, hops: 0 });
     }
-    return this.pending.start(tid, () => this.route(header, payload, undefined), opts);
+    const answer = this.pending.start(tid, () => this.route(header, payload, undefined), opts);
+    const first = dest[0];
+    const k = this.options.routeCache && dest.length === 1 && first?.type === 'resource' ? this.idOf(first.resourceId) : undefined;
+    if (k === undefined) return answer;
+    return answer.then((a) => {
+      this.learnOwner(k, a);
+      return a;
+    });
+  }
+
+  // The peer that answered a request sent to Resource-ID k is responsible for k (RFC 6940 §10.1).
+  private learnOwner(k: bigint, a: OverlayAnswer): void {
+    if (!a.ok || a.responder === undefined || a.hops === 0) return;
+    const r = this.idOf(a.responder);
+    if (r !== undefined && r !== this.id) this.owners.learn(k, r);
   }
 
   /** A request to the peer responsible for `resourceId`. */
@@ -390,7 +408,10 @@ export class OverlayNode implements OverlayLinksUser {
       waiter(undefined);
     }
     const c = this.conns.remove(linkId);
-    if (c?.nodeId !== undefined && this.conns.forNode(c.nodeId) === undefined) this.topology.onPeerLost(c.nodeId);
+    if (c?.nodeId !== undefined && this.conns.forNode(c.nodeId) === undefined) {
+      this.owners.forget(c.nodeId);
+      this.topology.onPeerLost(c.nodeId);
+    }
   }
 
   onLinkSuspect(linkId: string): void {
@@ -455,6 +476,7 @@ export class OverlayNode implements OverlayLinksUser {
         if (k === undefined) return this.refuse(h, payload, from, ReloadErrorCode.InvalidMessage, 'Resource-ID of the wrong length for this overlay');
         if (this.topology.isResponsible(k)) return this.deliver(h, payload, from);
         if (this.options.client && from !== undefined) return this.counters.dropped('client does not route');
+        if (this.forwardToOwner(h, dest, payload, from, k)) return;
         return this.forwardToward(h, dest, payload, from, k);
       }
       return this.refuse(h, payload, from, ReloadErrorCode.InvalidMessage, 'opaque destinations are not used in this overlay');
@@ -481,6 +503,27 @@ export class OverlayNode implements OverlayLinksUser {
     // a peer that cannot route answers rather than staying silent (RFC 6940 §6.1.2)
     if (from !== undefined) this.refuse(h, payload, from, ReloadErrorCode.NotFound, NO_ROUTE);
     else this.counters.dropped('no route');
+  }
+
+  /**
+   * A Fetch for a Resource-ID outside our neighbour stretch whose owner answered us before: straight
+   * there (one hop), when the link is up and the owner is not on the Via List (a stale entry then
+   * costs one hop, not a loop). Reads only: writes keep to the ring's path (RFC 6940 §10.3), which
+   * ends at the peer the current ring makes responsible (with Stores shortcut too, the simulator's
+   * storage-churn run lost values).
+   */
+  private forwardToOwner(h: ForwardingHeader, dest: Destination[], payload: Uint8Array, from: bigint | undefined, k: bigint): boolean {
+    if (!this.options.routeCache || this.options.client || this.owners.size === 0) return false;
+    if (peekCode(payload, h) !== MessageCode.fetch_req) return false;
+    if (this.stateValue === 'joined' && this.topology.neighbours.responsibleNeighbour(k) !== undefined) return false;
+    const owner = this.owners.ownerOf(k, (id) => {
+      const c = this.conns.usable(id);
+      return c !== undefined && c.routable && id !== from;
+    });
+    if (owner === undefined) return false;
+    if (h.viaList.some((v) => v.type === 'node' && this.idOf(v.nodeId) === owner)) return false;
+    const c = this.conns.usable(owner);
+    return c !== undefined && this.forward(h, dest, payload, from, c);
   }
 
   /** Sends to an adjacent node: TTL decremented, the previous hop appended to the Via List (§6.1.2). */
