@@ -28,18 +28,14 @@ export class OwnerCache {
   /** `owner` answered a request sent to Resource-ID `k`. */
   learn(k: bigint, owner: bigint): void {
     const d = this.ring.distance(k, owner);
-    for (const [o, span] of [...this.spans]) {
+    // (deleting or updating entries while iterating a Map is safe: no entry is added here)
+    for (const [o, span] of this.spans) {
       if (o === owner) continue;
       const dk = this.ring.distance(k, o);
-      if (dk > span) continue;
-      // o was thought to own k, but owner does: o's range starts after owner (if owner lies in (k, o)), else o is stale
-      const dOwner = this.ring.distance(k, owner);
-      if (dOwner < dk) this.spans.set(o, dk - dOwner - 1n);
-      else this.spans.delete(o);
-    }
-    // a peer strictly inside (k, owner) cannot own anything there: its entry is stale
-    for (const o of [...this.spans.keys()]) {
-      if (o !== owner && this.ring.distance(k, o) < d) this.spans.delete(o);
+      // a peer inside [k, owner) cannot own anything there: stale
+      if (dk < d) this.spans.delete(o);
+      // o was thought to own k, but owner (inside (k, o)) does: o's range starts after owner
+      else if (dk <= span) this.spans.set(o, dk - d - 1n);
     }
     const prev = this.spans.get(owner);
     this.spans.delete(owner);
