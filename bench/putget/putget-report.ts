@@ -31,7 +31,7 @@ export function replacePutgetSection(doc: string, section: string): string {
   return replaceMarkedSection(doc, PUTGET_SECTION_START, PUTGET_SECTION_END, section);
 }
 
-export function renderPutgetSection(r: PutGetReport, file: string): string {
+export function renderPutgetSection(r: PutGetReport, file: string, load1After?: number): string {
   const m = r.machine;
   const rows = r.runs.map(
     (x) =>
@@ -42,7 +42,7 @@ export function renderPutgetSection(r: PutGetReport, file: string): string {
     '',
     `Run ${r.startedAt} with \`${r.command}\`; raw data: \`${file}\`.`,
     '',
-    `Machine: ${m.nproc} cores, ${m.cpuModel}, node ${m.node}; load average (1 min) ${m.load1Before.toFixed(2)} before the run.`,
+    `Machine: ${m.nproc} cores, ${m.cpuModel}, node ${m.node}; load average (1 min) ${m.load1Before.toFixed(2)} before the run${load1After === undefined ? '' : `, ${load1After.toFixed(2)} after it`} (other work on this machine slows the CPU-bound p2psip side most).`,
     '',
     `Method: all peers of a system in this one process on 127.0.0.1, the systems one after the other. Each operation: one peer stores a ${r.runs[0]?.valueBytes ?? 200}-byte value (p2psip: a SIP-REGISTRATION dictionary entry under the writer's user name, signed; hyperdht: mutablePut under the writer's key pair), then another peer fetches it (p2psip: Fetch with signature and access-policy check; hyperdht: mutableGet latest). Operations run one at a time; warm-up operations are not counted. Latencies in ms (nearest-rank percentiles). p2psip peers: mutual TLS links (self-signed ECDSA P-256 certificates), every message signed and verified (ECDSA P-256), storage in memory. RSS per peer = (RSS after all peers joined − RSS before) / N${m.exposeGc ? ', both after a full GC' : ' (no --expose-gc: includes garbage)'}; RSS can undercount when a system reuses pages freed by the one before, so heap+external (V8 heap in use + Buffers/TLS memory) is given too.`,
     '',
@@ -50,16 +50,17 @@ export function renderPutgetSection(r: PutGetReport, file: string): string {
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    'Notes: a p2psip Store is answered by the responsible peer once it holds the value; its two replicas are sent right after (not waited for). hyperdht\'s put waits for its query to the closest nodes. hyperdht signs the value (ed25519) but not its messages, and its UDP carries no TLS.',
+    'Notes: a p2psip Store is answered by the responsible peer once it holds the value; its two replicas are sent right after (not waited for), so their work lands partly in the next Fetch. A p2psip Fetch goes straight to the responsible peer when the fetcher learned it from an earlier answer and holds a link to it (route cache), else along CHORD (1–2 hops at 20 peers, 2–4 at 100). hyperdht\'s put waits for its query to the closest nodes. hyperdht signs the value (ed25519) but not its messages, and its UDP carries no TLS.',
   ].join('\n');
 }
 
 export function writePutgetResults(report: PutGetReport): string[] {
   const file = `bench/results/putget-${report.startedAt.slice(0, 10)}.json`;
   mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });
-  writeFileSync(join(REPO_ROOT, file), `${JSON.stringify({ ...report, load1After: loadavg()[0] ?? 0 }, null, 2)}\n`);
+  const load1After = loadavg()[0] ?? 0;
+  writeFileSync(join(REPO_ROOT, file), `${JSON.stringify({ ...report, load1After }, null, 2)}\n`);
   const md = join(REPO_ROOT, 'BENCHMARKS.md');
   const old = existsSync(md) ? readFileSync(md, 'utf8') : '# Benchmarks\n';
-  writeFileSync(md, replacePutgetSection(old, renderPutgetSection(report, file)));
+  writeFileSync(md, replacePutgetSection(old, renderPutgetSection(report, file, load1After)));
   return [file, 'BENCHMARKS.md'];
 }
