@@ -40,6 +40,13 @@ export interface ReplicaMaintainerOptions {
    * away" while the dead ones held the other copies. 0 = delete at once.
    */
   dropGraceMs?: number;
+  /**
+   * An original Store is answered once a replica holds the value, or after this long (default 2 s;
+   * 0 = answer at once, before any replica is sent). Without it a value whose responsible peer
+   * crashes in the few ms between its answer and its replicas' arrival is gone although its writer
+   * was told it is stored.
+   */
+  replicaAckWaitMs?: number;
 }
 
 export const DEFAULT_REPLICA_MAINTAINER_OPTIONS: Required<ReplicaMaintainerOptions> = {
@@ -50,6 +57,7 @@ export const DEFAULT_REPLICA_MAINTAINER_OPTIONS: Required<ReplicaMaintainerOptio
   maxQueued: 100_000,
   resyncIntervalMs: 30_000,
   dropGraceMs: 90_000,
+  replicaAckWaitMs: 2000,
 };
 
 /** Our place in a resource's replica set: 0 responsible, 1 and 2 replicas, DROP outside it. */
@@ -62,6 +70,31 @@ interface Send {
   resource: Uint8Array;
   replicaNumber: number;
   attempts: number;
+  /** The original Store waiting for its first replica (replicate). */
+  ack?: ReplicaAck;
+}
+
+/** Settles when the first of `targets` replica Stores succeeds, or all have failed once. */
+class ReplicaAck {
+  private failures = 0;
+  private settled = false;
+
+  constructor(
+    private readonly targets: number,
+    private readonly done: () => void,
+  ) {}
+
+  report(ok: boolean): void {
+    if (this.settled) return;
+    if (!ok && ++this.failures < this.targets) return;
+    this.settle();
+  }
+
+  settle(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.done();
+  }
 }
 
 export interface ReplicaCounters {
@@ -104,6 +137,8 @@ export class ReplicaMaintainer {
   private readonly pendingDrops = new Map<string, number>();
   private dropTimer: TimerHandle | undefined;
   private inFlight = 0;
+  /** Original Stores waiting for a replica (replicate). */
+  private readonly acks = new Set<ReplicaAck>();
   /** Waiters for the send queue to empty (handOffBeforeLeave). */
   private drainWaiters: Array<() => void> = [];
   private closed = false;
@@ -127,11 +162,30 @@ export class ReplicaMaintainer {
     });
   }
 
-  /** RFC 6940 §10.4: an original store succeeded; `req` (replica_number 1) goes to successor 1, a copy to successor 2. */
-  replicate(req: StoreReq): void {
+  /**
+   * RFC 6940 §10.4: an original store succeeded; `req` (replica_number 1) goes to successor 1, a
+   * copy to successor 2. Resolves when one of them holds it, both failed once, or after
+   * replicaAckWaitMs: the Store is answered then.
+   */
+  replicate(req: StoreReq): Promise<void> {
     const succ = this.deps.node.topology.neighbours.successors;
     this.roles.set(toHex(req.resource), 0);
-    for (let j = 0; j < Math.min(REPLICA_COUNT, succ.length); j++) this.enqueue({ target: succ[j]!, resource: req.resource, replicaNumber: j + 1, attempts: 0 });
+    const n = Math.min(REPLICA_COUNT, succ.length);
+    const wait = this.opts.replicaAckWaitMs;
+    if (n === 0 || wait <= 0 || this.closed) {
+      for (let j = 0; j < n; j++) this.enqueue({ target: succ[j]!, resource: req.resource, replicaNumber: j + 1, attempts: 0 });
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const ack: ReplicaAck = new ReplicaAck(n, () => {
+        timer.cancel();
+        this.acks.delete(ack);
+        resolve();
+      });
+      const timer = this.deps.clock.setTimer(wait, () => ack.settle());
+      this.acks.add(ack);
+      for (let j = 0; j < n; j++) this.enqueue({ target: succ[j]!, resource: req.resource, replicaNumber: j + 1, attempts: 0, ack });
+    });
   }
 
   /**
@@ -338,6 +392,7 @@ export class ReplicaMaintainer {
     if (this.closed) return;
     if (this.queue.length >= this.opts.maxQueued) {
       this.counters.queueOverflows++;
+      s.ack?.report(false);
       return;
     }
     this.queue.push(s);
@@ -348,7 +403,10 @@ export class ReplicaMaintainer {
     while (!this.closed && this.inFlight < this.opts.maxInFlight && this.queue.length > 0) {
       const s = this.queue.shift()!;
       const req = this.deps.engine.storeReqFor(s.resource, s.replicaNumber);
-      if (req === undefined) continue; // expired or dropped meanwhile
+      if (req === undefined) {
+        s.ack?.report(false); // expired or dropped meanwhile
+        continue;
+      }
       this.inFlight++;
       void this.send(s, req).finally(() => {
         this.inFlight--;
@@ -405,12 +463,14 @@ export class ReplicaMaintainer {
       body = encodeStoreReq(req, codec);
     } catch {
       this.counters.sendFailures++;
+      s.ack?.report(false);
       return;
     }
     if (s.replicaNumber === 0) this.counters.handoversSent++;
     else this.counters.replicaStoresSent++;
     const ans = await security.withCertificates(certs, () => node.request([{ type: 'node', nodeId: node.ring.toBytes(s.target) }], MessageCode.store_req, body));
     if (s.replicaNumber === 0) this.handoverDone(s, ans.ok);
+    s.ack?.report(ans.ok);
     if (ans.ok) return;
     this.counters.sendFailures++;
     this.counters.lastFailure = `${s.replicaNumber === 0 ? 'handover' : `replica ${s.replicaNumber}`} to ${node.ring.hex(s.target)}: ${ans.errorCode} ${ans.info}`;
@@ -446,5 +506,6 @@ export class ReplicaMaintainer {
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const w of waiters) w();
+    for (const a of [...this.acks]) a.settle();
   }
 }

@@ -26,8 +26,8 @@ export interface StorageHandlerDeps {
   codec: BodyCodecOptions;
   /** Certificates of the signers of what we hold (RFC 6940 §8). */
   certificates?: SignerCertificates;
-  /** An original store succeeded: replicate it (RFC 6940 §10.4). */
-  onReplicate(req: StoreReq): void;
+  /** An original store succeeded: replicate it (RFC 6940 §10.4); the answer waits for the promise. */
+  onReplicate(req: StoreReq): void | Promise<void>;
   /** A neighbour handed us a resource we are now responsible for (§10.5): our replicas need it too. */
   onHandover?(resource: Uint8Array, from: bigint): void;
 }
@@ -71,7 +71,7 @@ export class StorageRequestHandlers {
     }
   }
 
-  store(req: InboundRequest): HandlerReply {
+  store(req: InboundRequest): HandlerReply | Promise<HandlerReply> {
     const d = decodeStoreReq(req.body, this.deps.codec);
     if (!d.ok) return { error: ReloadErrorCode.InvalidMessage, info: d.error.message };
     const sr = d.value;
@@ -102,8 +102,10 @@ export class StorageRequestHandlers {
     const replicas = nb.successors.slice(0, 2).map((s) => ring.toBytes(s));
     const r = this.deps.engine.store(sr, { requester: req.signer, replicas });
     const reply = this.answerStore(r, sr);
-    if (r.ok && r.replicate) this.deps.onReplicate(r.replicate);
-    return reply;
+    if (!r.ok || r.replicate === undefined) return reply;
+    // answered once a replica holds the value (ReplicaMaintainer.replicate bounds the wait)
+    const replicated = this.deps.onReplicate(r.replicate);
+    return replicated === undefined ? reply : replicated.then(() => reply);
   }
 
   /** The signer certificate of a value held here: the certificate store's, else the one kept with the data. */

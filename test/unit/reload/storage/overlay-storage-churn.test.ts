@@ -86,6 +86,30 @@ describe('OverlayStorage under churn (RFC 6940 §10.7.3)', () => {
     assert.deepEqual(w.holders(resource).map((x) => x.node.id).sort(), [...order].sort());
   });
 
+  test('replicate() settles when a replica holds the value, or after the wait when no successor answers', async () => {
+    const w = await world(8, 15);
+    const stored = await storeAll(w);
+    const [, resource] = [...stored.entries()][3]!;
+    const [resp, s1, s2] = w.ringOrder(resource);
+    assert.ok(resp !== undefined && s1 !== undefined && s2 !== undefined);
+    const req = resp.engine.storeReqFor(resource, 1)!;
+    let settled = false;
+    void resp.storage.replicas.replicate(req).then(() => (settled = true));
+    await w.run(5);
+    assert.equal(settled, false, 'not before a replica answered (links take 10 ms each way)');
+    await w.run(50);
+    assert.equal(settled, true);
+    // both successors gone silently: the answer waits replicaAckWaitMs (2 s), no longer
+    s1.links.crash();
+    s2.links.crash();
+    settled = false;
+    void resp.storage.replicas.replicate(req).then(() => (settled = true));
+    await w.run(1500);
+    assert.equal(settled, false);
+    await w.run(600);
+    assert.equal(settled, true);
+  });
+
   test('a joining peer receives the data it is now responsible for; replicas move with it; extra copies are dropped', async () => {
     const w = await world(8, 13);
     const stored = await storeAll(w);

@@ -21,7 +21,7 @@ function inbound(code: number, body: Uint8Array, signer: SignerInfo | undefined,
 }
 
 function handlersOf(p: StoragePeer, replicated: StoreReq[] = []): StorageRequestHandlers {
-  return new StorageRequestHandlers({ node: p.node, engine: p.engine, credentials: p.credentials, codec, onReplicate: (r) => replicated.push(r) });
+  return new StorageRequestHandlers({ node: p.node, engine: p.engine, credentials: p.credentials, codec, onReplicate: (r) => void replicated.push(r) });
 }
 
 const isError = (r: HandlerReply, code: ReloadErrorCode): boolean => 'error' in r && r.error === code;
@@ -39,7 +39,7 @@ describe('storage request handlers (RFC 6940 §7.4, §10.4)', () => {
       const body = i % 2 === 0 ? rnd.bytes(rnd.u32() % 200) : valid.slice(0, rnd.u32() % valid.length);
       const dest: Destination = { type: 'node', nodeId: p.node.idBytes };
       for (const f of [h.store, h.fetch, h.stat, h.find]) {
-        const r = f.call(h, inbound(MessageCode.store_req, body, me, dest));
+        const r = await f.call(h, inbound(MessageCode.store_req, body, me, dest));
         assert.ok('error' in r || 'code' in r);
       }
     }
@@ -58,10 +58,10 @@ describe('storage request handlers (RFC 6940 §7.4, §10.4)', () => {
     // a node that is no predecessor of p (not in this ring at all)
     const asStranger: SignerInfo = { userName: 'mallory@storage.test', nodeIds: [new Uint8Array(16).fill(0x5a)] };
     const replica = encodeStoreReq({ resource, replicaNumber: 1, kindData: [{ kind: 100, generationCounter: 1n, values: [value] }] }, codec);
-    assert.ok(isError(h.store(inbound(MessageCode.store_req, replica, asStranger, { type: 'node', nodeId: p.node.idBytes })), ReloadErrorCode.Forbidden));
+    assert.ok(isError(await h.store(inbound(MessageCode.store_req, replica, asStranger, { type: 'node', nodeId: p.node.idBytes })), ReloadErrorCode.Forbidden));
     const pred = w.peers.find((x) => x.node.id === p.node.topology.neighbours.predecessors[0])!;
     const asPred: SignerInfo = { userName: pred.identity.certificate.userName, nodeIds: [pred.node.idBytes] };
-    const ok = h.store(inbound(MessageCode.store_req, replica, asPred, { type: 'node', nodeId: p.node.idBytes }));
+    const ok = await h.store(inbound(MessageCode.store_req, replica, asPred, { type: 'node', nodeId: p.node.idBytes }));
     assert.ok('code' in ok && ok.code === MessageCode.store_ans);
     // an original store for a resource p is not responsible for
     const elsewhere = w.ringOrder(resource)[0] === p ? w.ringOrder(resource)[3]! : p;
@@ -70,13 +70,13 @@ describe('storage request handlers (RFC 6940 §7.4, §10.4)', () => {
     const hx = handlersOf(elsewhere);
     const asOwner: SignerInfo = { userName: owner.identity.certificate.userName, nodeIds: [owner.node.idBytes] };
     if (!elsewhere.node.topology.isResponsible(elsewhere.node.ring.fromBytes(resource))) {
-      assert.ok(isError(hx.store(inbound(MessageCode.store_req, original, asOwner, { type: 'resource', resourceId: resource })), ReloadErrorCode.NotFound));
+      assert.ok(isError(await hx.store(inbound(MessageCode.store_req, original, asOwner, { type: 'resource', resourceId: resource })), ReloadErrorCode.NotFound));
     }
     const resp = w.ringOrder(resource)[0]!;
     const replicated: StoreReq[] = [];
     const hr = handlersOf(resp, replicated);
-    assert.ok(isError(hr.store(inbound(MessageCode.store_req, original, undefined, { type: 'resource', resourceId: resource })), ReloadErrorCode.Forbidden));
-    const stored = hr.store(inbound(MessageCode.store_req, original, asOwner, { type: 'resource', resourceId: resource }));
+    assert.ok(isError(await hr.store(inbound(MessageCode.store_req, original, undefined, { type: 'resource', resourceId: resource })), ReloadErrorCode.Forbidden));
+    const stored = await hr.store(inbound(MessageCode.store_req, original, asOwner, { type: 'resource', resourceId: resource }));
     assert.ok('code' in stored, JSON.stringify(stored));
     assert.equal(replicated.length, 1);
     assert.equal(replicated[0]!.replicaNumber, 1);
@@ -87,6 +87,30 @@ describe('storage request handlers (RFC 6940 §7.4, §10.4)', () => {
     // a Resource-ID of the wrong length
     const short = encodeFetchReq({ resource: new Uint8Array(4), specifiers: [{ kind: 100, generation: 0n, model: 'single' }] }, codec);
     assert.ok(isError(h.fetch(inbound(MessageCode.fetch_req, short, asOwner, { type: 'node', nodeId: p.node.idBytes })), ReloadErrorCode.InvalidMessage));
+  });
+
+  test('an original Store is answered only once its replication settles (a replica holds it, or the wait ended)', async () => {
+    const w = new StorageWorld(34);
+    for (let i = 0; i < 5; i++) await w.add();
+    await w.run(3000);
+    const owner = w.peers[1]!;
+    const resource = owner.storage.resourceId({ resourceName: owner.identity.certificate.userName });
+    const resp = w.ringOrder(resource)[0]!;
+    let release: () => void = () => undefined;
+    const h = new StorageRequestHandlers({ node: resp.node, engine: resp.engine, credentials: resp.credentials, codec, onReplicate: () => new Promise<void>((r) => (release = r)) });
+    const value = owner.credentials.sign(resource, 100, 7n, 60, { model: 'single', value: { exists: true, value: new Uint8Array([3]) } });
+    const original = encodeStoreReq({ resource, replicaNumber: 0, kindData: [{ kind: 100, generationCounter: 0n, values: [value] }] }, codec);
+    const asOwner: SignerInfo = { userName: owner.identity.certificate.userName, nodeIds: [owner.node.idBytes] };
+    let answered = false;
+    const reply = Promise.resolve(h.store(inbound(MessageCode.store_req, original, asOwner, { type: 'resource', resourceId: resource }))).then((r) => {
+      answered = true;
+      return r;
+    });
+    await w.run(100);
+    assert.equal(answered, false, 'no answer while the replica Store is out');
+    release();
+    const r = await reply;
+    assert.ok('code' in r && r.code === MessageCode.store_ans, JSON.stringify(r));
   });
 
   test('a peer still joining takes the handover of its range from its admitting peer (RFC 6940 §10.5), nothing else', async () => {
@@ -117,15 +141,15 @@ describe('storage request handlers (RFC 6940 §7.4, §10.4)', () => {
     const handover = encodeStoreReq({ resource, replicaNumber: 0, kindData: [{ kind: 100, generationCounter: 1n, values: [value] }] }, codec);
     const asAp: SignerInfo = { userName: ap.identity.certificate.userName, nodeIds: [ap.node.idBytes] };
     const toJ: Destination = { type: 'node', nodeId: ring.toBytes(j) };
-    const got = h.store(inbound(MessageCode.store_req, handover, asAp, toJ));
+    const got = await h.store(inbound(MessageCode.store_req, handover, asAp, toJ));
     assert.ok('code' in got && got.code === MessageCode.store_ans, JSON.stringify(got));
     // outside J's range: refused even while joining
     const far = ring.toBytes(ring.add(j, 1n));
     const other = encodeStoreReq({ resource: far, replicaNumber: 0, kindData: [{ kind: 100, generationCounter: 0n, values: [owner.credentials.sign(far, 100, 5n, 60, { model: 'single', value: { exists: true, value: new Uint8Array([2]) } })] }] }, codec);
-    assert.ok(isError(h.store(inbound(MessageCode.store_req, other, asAp, toJ)), ReloadErrorCode.NotFound));
+    assert.ok(isError(await h.store(inbound(MessageCode.store_req, other, asAp, toJ)), ReloadErrorCode.NotFound));
     // once joined, responsibility is the topology's word again (here: not responsible)
     state = 'joined';
-    assert.ok(isError(h.store(inbound(MessageCode.store_req, handover, asAp, toJ)), ReloadErrorCode.NotFound));
+    assert.ok(isError(await h.store(inbound(MessageCode.store_req, handover, asAp, toJ)), ReloadErrorCode.NotFound));
   });
 
   test('the certificate store usage: our certificate published under CERTIFICATE_BY_NODE and _BY_USER, once', async () => {
