@@ -106,6 +106,6 @@ export async function runReload(n: number, ops: number, valueBytes: number, warm
     get,
     failures,
     memory: { rss0, rss1, heap0, heap1 },
-    notes: 'Store answered by the responsible peer once stored (replicas to 2 successors sent after the answer); Fetch verified (signature + access policy) at the fetcher',
+    notes: 'Store answered by the responsible peer once it and a replica hold the value (replicas to 2 successors); Fetch verified (signature + access policy) at the fetcher, sent straight to the responsible peer when an earlier answer named it (route cache)',
   });
 }

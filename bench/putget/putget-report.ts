@@ -50,7 +50,7 @@ export function renderPutgetSection(r: PutGetReport, file: string, load1After?: 
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    'Notes: a p2psip Store is answered by the responsible peer once it holds the value; its two replicas are sent right after (not waited for), so their work lands partly in the next Fetch. A p2psip Fetch goes straight to the responsible peer when the fetcher learned it from an earlier answer and holds a link to it (route cache), else along CHORD (1–2 hops at 20 peers, 2–4 at 100). hyperdht\'s put waits for its query to the closest nodes. hyperdht signs the value (ed25519) but not its messages, and its UDP carries no TLS.',
+    'Notes: a p2psip Store is answered by the responsible peer once it and the first of its two replicas hold the value. A p2psip Fetch goes straight to the responsible peer when the fetcher learned it from an earlier answer and holds a link to it (route cache), else along CHORD (1–2 hops at 20 peers, 2–4 at 100). hyperdht\'s put waits for its query to the closest nodes. hyperdht signs the value (ed25519) but not its messages, and its UDP carries no TLS.',
   ].join('\n');
 }
 
