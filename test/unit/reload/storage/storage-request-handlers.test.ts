@@ -24,6 +24,15 @@ function handlersOf(p: StoragePeer, replicated: StoreReq[] = []): StorageRequest
   return new StorageRequestHandlers({ node: p.node, engine: p.engine, credentials: p.credentials, codec, onReplicate: (r) => void replicated.push(r) });
 }
 
+/** `n` peers; peer 1 is the owner of the resource named after its user. */
+async function ownerWorld(seed: number, n: number): Promise<{ w: StorageWorld; owner: StoragePeer; resource: Uint8Array }> {
+  const w = new StorageWorld(seed);
+  for (let i = 0; i < n; i++) await w.add();
+  await w.run(3000);
+  const owner = w.peers[1]!;
+  return { w, owner, resource: owner.storage.resourceId({ resourceName: owner.identity.certificate.userName }) };
+}
+
 const isError = (r: HandlerReply, code: ReloadErrorCode): boolean => 'error' in r && r.error === code;
 
 describe('storage request handlers (RFC 6940 §7.4, §10.4)', () => {
@@ -90,11 +99,7 @@ describe('storage request handlers (RFC 6940 §7.4, §10.4)', () => {
   });
 
   test('an original Store is answered only once its replication settles (a replica holds it, or the wait ended)', async () => {
-    const w = new StorageWorld(34);
-    for (let i = 0; i < 5; i++) await w.add();
-    await w.run(3000);
-    const owner = w.peers[1]!;
-    const resource = owner.storage.resourceId({ resourceName: owner.identity.certificate.userName });
+    const { w, owner, resource } = await ownerWorld(34, 5);
     const resp = w.ringOrder(resource)[0]!;
     let release: () => void = () => undefined;
     const h = new StorageRequestHandlers({ node: resp.node, engine: resp.engine, credentials: resp.credentials, codec, onReplicate: () => new Promise<void>((r) => (release = r)) });
@@ -114,11 +119,7 @@ describe('storage request handlers (RFC 6940 §7.4, §10.4)', () => {
   });
 
   test('a peer still joining takes the handover of its range from its admitting peer (RFC 6940 §10.5), nothing else', async () => {
-    const w = new StorageWorld(33);
-    for (let i = 0; i < 4; i++) await w.add();
-    await w.run(3000);
-    const owner = w.peers[1]!;
-    const resource = owner.storage.resourceId({ resourceName: owner.identity.certificate.userName });
+    const { w, owner, resource } = await ownerWorld(33, 4);
     const k = owner.node.ring.fromBytes(resource);
     const ring = owner.node.ring;
     // a joining peer J just before k's owner: its table (from the AP's Update) says (pred, J] with k inside
