@@ -1,12 +1,40 @@
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 
-/** A TCP port on 127.0.0.1 free at the moment of asking (the kernel's pick; it may be taken again later). */
-export async function freePort(): Promise<number> {
+/**
+ * Ports are drawn below the kernel's ephemeral range (Linux default 32768–60999): a port the kernel
+ * picks for `listen(0)` is one it also hands out to outgoing connections, so another test's connect()
+ * could take it between our asking and the child binding it (seen in CI: EADDRINUSE at a peer's
+ * start). Nothing takes a port of this range unasked.
+ */
+const LOW = 20_000;
+const HIGH = 32_000;
+const TRIES = 100;
+
+function bindTcp(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
+}
+
+function bindUdp(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    s.once('error', () => {
+      s.close();
+      resolve(false);
+    });
+    s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** A port on 127.0.0.1 free for TCP and UDP at the moment of asking, outside the ephemeral range. */
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < TRIES; i++) {
+    const port = LOW + Math.floor(Math.random() * (HIGH - LOW));
+    if ((await bindTcp(port)) && (await bindUdp(port))) return port;
+  }
+  throw new Error(`no free port in ${LOW}-${HIGH - 1} after ${TRIES} tries`);
 }
