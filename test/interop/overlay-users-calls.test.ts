@@ -355,10 +355,9 @@ async function checkCapture(t: { diagnostic(m: string): void }, scope: InteropSc
     }
   }
   // Not our bytes: the refused warm-up connections (RST), and D-SACK on the loopback TCP connection is the kernel's (Wireshark files it under the
-  // SACK option, outside tcp.analysis.flags). Known bug, reported, in src/reload/overlay (not this
-  // test's to fix): Attach's ufrag/password are random bytes, not ICE chars (RFC 8445 §5.3), and Wireshark
-  // reads them as strings: a NUL inside shows as "Trailing stray characters". AppAttach was fixed
-  // (src/usages/sip/ice-credentials.ts), so there it is not tolerated.
+  // SACK option, outside tcp.analysis.flags). Attach and AppAttach ufrag/password are ice-chars
+  // (src/reload/overlay/ice-chars.ts); an earlier build sent random bytes there, and Wireshark showed a
+  // NUL inside them as "Trailing stray characters": no longer tolerated.
   const problems = problemRows.filter((l) => /^\d+\t/.test(l));
   const tolerated = (l: string): string | undefined => {
     const [, proto, info, expert] = l.split('\t');
@@ -366,7 +365,6 @@ async function checkCapture(t: { diagnostic(m: string): void }, scope: InteropSc
     if (msgs.length === 0) return undefined;
     if (proto === 'TCP' && msgs.every((m) => m === 'D-SACK Sequence')) return 'tcp-dsack';
     if (proto === 'TCP' && (info ?? '').startsWith(`${ports.warmUp[0]} → `) && msgs.every((m) => m === 'Connection reset (RST)')) return 'warm-up-rst';
-    if (proto === 'RELOAD' && /^Attach (Request|Response)$/.test(info ?? '') && msgs.every((m) => m === 'Trailing stray characters')) return 'attach-ice-chars';
     return undefined;
   };
   const known = new Map<string, number>();

@@ -60,7 +60,7 @@ import { OwnerCache } from './owner-cache.js';
 import { PendingRequests } from './pending-requests.js';
 import { ReplyCache } from './reply-cache.js';
 import { Ring } from './ring.js';
-import { iceChars } from './ice-chars.js';
+import { iceCredentials } from './ice-chars.js';
 
 export interface OverlayNodeDeps {
   clock: Clock;
@@ -267,8 +267,7 @@ export class OverlayNode implements OverlayLinksUser {
    */
   async attach(dest: Destination[], sendUpdate = false): Promise<bigint | undefined> {
     const body = encodeAttachReqAns({
-      ufrag: iceChars(this.deps.random.bytes(6)),
-      password: iceChars(this.deps.random.bytes(18)),
+      ...iceCredentials(this.deps.random),
       role: ROLE_PASSIVE,
       candidates: this.advertised === undefined ? [] : passiveCandidate(this.advertised),
       sendUpdate,
@@ -701,8 +700,7 @@ export class OverlayNode implements OverlayLinksUser {
       if (origin !== undefined) this.topology.sendUpdateWhenConnected(origin);
     }
     const body = encodeAttachReqAns({
-      ufrag: iceChars(this.deps.random.bytes(6)),
-      password: iceChars(this.deps.random.bytes(18)),
+      ...iceCredentials(this.deps.random),
       role: ROLE_PASSIVE,
       candidates: passiveCandidate(this.advertised),
       sendUpdate: false,

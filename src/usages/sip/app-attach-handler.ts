@@ -7,7 +7,7 @@ import { MessageCode, ReloadErrorCode, decodeAppAttachReqAns, encodeAppAttachReq
 import type { HandlerReply, InboundRequest } from '../../reload/overlay/overlay-types.js';
 import type { TransportAddress } from '../../sip/transport/types.js';
 import { SIP_APPLICATION_ID, sipCandidates } from './sip-app-attach.js';
-import { iceCredentials } from './ice-credentials.js';
+import { iceCredentials } from '../../reload/overlay/ice-chars.js';
 
 export interface AppAttachHandlerDeps {
   random: Random;

@@ -17,7 +17,7 @@ import type { Destination } from '../../reload/codec/index.js';
 import type { OverlayAnswer } from '../../reload/overlay/overlay-types.js';
 import type { TransportAddress } from '../../sip/transport/types.js';
 import { SIP_APPLICATION_ID, sipAddressOf, sipCandidates } from './sip-app-attach.js';
-import { iceCredentials } from './ice-credentials.js';
+import { iceCredentials } from '../../reload/overlay/ice-chars.js';
 
 export type LocateResult = { ok: true; address: TransportAddress; cached: boolean } | { ok: false; info: string };
 

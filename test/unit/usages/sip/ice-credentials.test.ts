@@ -5,7 +5,7 @@ import { SeededRandom } from '../../../../src/lib/random.js';
 import { MessageCode, decodeAppAttachReqAns } from '../../../../src/reload/codec/index.js';
 import type { InboundRequest, OverlayAnswer } from '../../../../src/reload/overlay/overlay-types.js';
 import { appAttachHandler } from '../../../../src/usages/sip/app-attach-handler.js';
-import { ICE_PASSWORD_LENGTH, ICE_UFRAG_LENGTH, iceCredentials } from '../../../../src/usages/sip/ice-credentials.js';
+import { ICE_PASSWORD_LENGTH, ICE_UFRAG_LENGTH, iceCredentials } from '../../../../src/reload/overlay/ice-chars.js';
 import { SipPeerLocator } from '../../../../src/usages/sip/sip-peer-locator.js';
 
 // RFC 8445 §5.3: ice-char = ALPHA / DIGIT / "+" / "/"
