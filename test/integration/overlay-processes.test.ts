@@ -6,6 +6,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPeerProcess, type PeerProcess } from './helpers/peer-process.js';
+import { until } from './helpers/until.js';
 
 interface Status {
   nodeId: string;
@@ -33,17 +34,6 @@ async function ringProblem(peers: PeerProcess[]): Promise<string | undefined> {
     if (s.predecessors[0] !== pred) return `${s.nodeId}: predecessor ${s.predecessors[0]} instead of ${pred}`;
   }
   return undefined;
-}
-
-async function until(what: string, limitMs: number, check: () => Promise<string | undefined>): Promise<number> {
-  const t0 = Date.now();
-  let last: string | undefined = 'not checked';
-  while (Date.now() - t0 < limitMs) {
-    last = await check();
-    if (last === undefined) return Date.now() - t0;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what} not reached within ${limitMs} ms: ${last}`);
 }
 
 function responsibleFor(ids: string[], key: string): string {

@@ -15,21 +15,10 @@ import { startEnrollServerProcess, type EnrollServerProcess } from './helpers/en
 import { startPeerProcess, type PeerProcess } from './helpers/peer-process.js';
 import { SipPhoneProbe } from './helpers/sip-phone-probe.js';
 import { freePort } from './helpers/free-port.js';
+import { until } from './helpers/until.js';
 
 const OVERLAY = 'sipu.test';
 const USERS = ['alice', 'bob', 'carol'];
-
-/** Sends `make()` until its final answer satisfies `ok` (the REGISTER's Store runs in the background). */
-async function untilAnswer(what: string, limitMs: number, attempt: () => Promise<string | undefined>): Promise<void> {
-  const t0 = Date.now();
-  let last: string | undefined = 'not tried';
-  while (Date.now() - t0 < limitMs) {
-    last = await attempt();
-    if (last === undefined) return;
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`${what} not reached within ${limitMs} ms: ${last}`);
-}
 
 describe('SIP usage: enrolled overlay, real processes', { timeout: 240_000 }, () => {
   let dir: string;
@@ -76,7 +65,7 @@ describe('SIP usage: enrolled overlay, real processes', { timeout: 240_000 }, ()
 
     const t0 = Date.now();
     let delivered: string | undefined;
-    await untilAnswer('MESSAGE from B reaches the phone at A', 60_000, async () => {
+    await until('MESSAGE from B reaches the phone at A', 60_000, async () => {
       const id = bob.send('MESSAGE', `sip:alice@${OVERLAY}`);
       const got = alice.waitRequest('MESSAGE', 8000).catch(() => undefined);
       const fin = bob.finalFor(id, 8000).catch(() => undefined);
@@ -121,7 +110,7 @@ describe('SIP usage: enrolled overlay, real processes', { timeout: 240_000 }, ()
 
     // un-REGISTER: the registration leaves the overlay, B's requests get 404
     assert.match(await alice.register(0), /^SIP\/2\.0 200/);
-    await untilAnswer('404 after the un-REGISTER', 30_000, async () => {
+    await until('404 after the un-REGISTER', 30_000, async () => {
       const id = bob.send('MESSAGE', `sip:alice@${OVERLAY}`);
       const f = await bob.finalFor(id, 8000).catch(() => undefined);
       return f?.status === 404 ? undefined : `got ${f?.status}`;

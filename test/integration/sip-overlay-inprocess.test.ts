@@ -14,20 +14,10 @@ import { defaultPeerConfig, type PeerConfig } from '../../src/node/peer-config.j
 import { startPeer, type RunningPeer } from '../../src/node/run-peer.js';
 import { MemoryRegistrationStore } from '../../src/usages/sip/memory-registration-store.js';
 import { SipPhoneProbe } from './helpers/sip-phone-probe.js';
+import { until } from './helpers/until.js';
 
 const OVERLAY = 'p2psip.local';
 const quiet = { info: () => {}, warn: () => {} };
-
-async function until(what: string, limitMs: number, check: () => string | undefined): Promise<void> {
-  const t0 = Date.now();
-  let last: string | undefined = 'not checked';
-  while (Date.now() - t0 < limitMs) {
-    last = check();
-    if (last === undefined) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} not reached within ${limitMs} ms: ${last}`);
-}
 
 describe('SIP usage in one process on real sockets', { timeout: 90_000 }, () => {
   const peers: RunningPeer[] = [];

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { startPeerProcess, type PeerProcess } from './helpers/peer-process.js';
 import { UdpProbe, headerOf, statusOf } from './helpers/udp-probe.js';
 import { splitList } from '../interop/helpers/dialog-phone.js';
+import { until } from './helpers/until.js';
 
 const DOMAIN = 'p2psip.local';
 const WAIT = 20_000;
@@ -227,17 +228,6 @@ function uasDialog(req: string, toTag: string, phone: Phone): Dialog {
     remote: uriOf(headerOf(req, 'From')!),
     cseq: 0,
   };
-}
-
-async function until(what: string, limitMs: number, check: () => Promise<string | undefined>): Promise<void> {
-  const t0 = Date.now();
-  let last: string | undefined = 'not checked';
-  while (Date.now() - t0 < limitMs) {
-    last = await check();
-    if (last === undefined) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what} not reached within ${limitMs} ms: ${last}`);
 }
 
 async function getJson(http: string, path: string): Promise<unknown> {

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { startPeerProcess, type PeerProcess } from './helpers/peer-process.js';
 import { SipPhoneProbe } from './helpers/sip-phone-probe.js';
+import { until } from './helpers/until.js';
 
 const OVERLAY = 'p2psip.local';
 const VM = `sip:voicemail@${OVERLAY}`;
@@ -23,17 +24,6 @@ function cli(...args: string[]): Promise<{ code: number | null; stdout: string; 
       resolve({ code, stdout, stderr });
     });
   });
-}
-
-async function until(what: string, limitMs: number, check: () => Promise<string | undefined>): Promise<void> {
-  const t0 = Date.now();
-  let last: string | undefined = 'not checked';
-  while (Date.now() - t0 < limitMs) {
-    last = await check();
-    if (last === undefined) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${what} not reached within ${limitMs} ms: ${last}`);
 }
 
 async function api<T>(p: PeerProcess, path: string): Promise<T> {

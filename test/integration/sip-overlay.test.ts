@@ -7,19 +7,9 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPeerProcess, type PeerProcess } from './helpers/peer-process.js';
 import { SipPhoneProbe } from './helpers/sip-phone-probe.js';
+import { until } from './helpers/until.js';
 
 const OVERLAY = 'p2psip.local';
-
-async function until(what: string, limitMs: number, check: () => Promise<string | undefined>): Promise<void> {
-  const t0 = Date.now();
-  let last: string | undefined = 'not checked';
-  while (Date.now() - t0 < limitMs) {
-    last = await check();
-    if (last === undefined) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what} not reached within ${limitMs} ms: ${last}`);
-}
 
 async function ringFormed(peers: PeerProcess[]): Promise<string | undefined> {
   for (const p of peers) {

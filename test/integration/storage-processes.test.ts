@@ -15,6 +15,10 @@ import { join } from 'node:path';
 import { startEnrollServerProcess, type EnrollServerProcess } from './helpers/enroll-server-process.js';
 import { startStoragePeer, type StoragePeerProcess } from './helpers/storage-peer-process.js';
 import { freePort } from './helpers/free-port.js';
+import { until } from './helpers/until.js';
+
+/** A peer killed or still joining can fail an HTTP call: that counts as not there yet. */
+const POLL = { intervalMs: 500, retryOnError: true };
 
 const OVERLAY = 'storage-processes.test';
 const PEERS = 10;
@@ -23,17 +27,6 @@ const PROFILE_KIND = 1; // SIP-REGISTRATION: dictionary, USER-NODE-MATCH (the co
 async function api(p: StoragePeerProcess, method: string, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const r = await fetch(`http://${p.http}${path}`, { method, signal: AbortSignal.timeout(30_000) });
   return { status: r.status, body: (await r.json()) as Record<string, unknown> };
-}
-
-async function until(what: string, limitMs: number, check: () => Promise<string | undefined>): Promise<void> {
-  const t0 = Date.now();
-  let last: string | undefined = 'not checked';
-  while (Date.now() - t0 < limitMs) {
-    last = await check().catch((e: unknown) => String(e));
-    if (last === undefined) return;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`${what} not reached within ${limitMs} ms: ${last}`);
 }
 
 async function holders(peers: StoragePeerProcess[], id: string): Promise<StoragePeerProcess[]> {
@@ -120,7 +113,7 @@ describe('storage in an enrolled overlay of 10 processes', { timeout: 600_000 },
     await until('three copies', 20_000, async () => {
       held = await holders(peers, id);
       return held.length === 3 ? undefined : `${held.length} copies`;
-    });
+    }, POLL);
     // kill -9 two of the three holders at the same moment (never the reader)
     const victims = held.filter((p) => p !== peers[7]).slice(0, 2);
     await Promise.all(victims.map((v) => v.stop('SIGKILL')));
@@ -129,11 +122,11 @@ describe('storage in an enrolled overlay of 10 processes', { timeout: 600_000 },
       const f = await api(peers[7]!, 'GET', `/api/storage/fetch?kind=${PROFILE_KIND}&name=${name}`);
       const v = (f.body.values as Array<{ value: string }> | undefined)?.[0]?.value;
       return v === 'sip:user3@127.0.0.1:5072' ? undefined : `fetch: ${JSON.stringify(f.body)}`;
-    });
+    }, POLL);
     await until('three copies again (re-replication after the hold-down)', 90_000, async () => {
       const h = await holders(live, id);
       return h.length >= 3 ? undefined : `${h.length} copies`;
-    });
+    }, POLL);
     // Stat at the responsible peer sees the value
     r = await api(peers[7]!, 'GET', `/api/storage/stat?kind=${PROFILE_KIND}&name=${name}`);
     assert.equal(r.status, 200);
