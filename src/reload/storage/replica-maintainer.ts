@@ -140,8 +140,8 @@ export class ReplicaMaintainer {
   /** Replicas we hold: resource hex → the predecessor we last saw responsible for it. */
   private readonly owners = new Map<string, bigint>();
   private readonly queue: Send[] = [];
-  /** Resources outside our replica sets: resource hex → when they may be deleted. */
-  private readonly pendingDrops = new Map<string, number>();
+  /** Resources outside our replica sets: resource hex → the resource and when it may be deleted. */
+  private readonly pendingDrops = new Map<string, { resource: Uint8Array; at: number }>();
   private dropTimer: TimerHandle | undefined;
   private inFlight = 0;
   /** Original Stores waiting for a replica (replicate). */
@@ -274,7 +274,7 @@ export class ReplicaMaintainer {
       }
       if (role === DROP) {
         // RFC 6940 §10.7.3: three predecessors between us and R (deleted after the grace period)
-        this.dropLater(hex);
+        this.dropLater(r, hex);
         continue;
       }
       if (this.pendingDrops.delete(hex)) this.counters.dropsCancelled++;
@@ -303,8 +303,8 @@ export class ReplicaMaintainer {
   }
 
   private forget(r: Uint8Array): void {
-    this.pendingDrops.delete(toHex(r));
     const hex = toHex(r);
+    this.pendingDrops.delete(hex);
     this.owners.delete(hex);
     this.deps.engine.drop(r);
     this.roles.delete(hex);
@@ -329,24 +329,24 @@ export class ReplicaMaintainer {
     }
     this.handoverTries.delete(hex);
     const role = this.roleOf(s.resource);
-    if (role === DROP) this.dropLater(hex);
+    if (role === DROP) this.dropLater(s.resource, hex);
     else this.roles.set(hex, role);
   }
 
   /** Deletes `hex` once it has been outside our replica sets for dropGraceMs (re-checked then). */
-  private dropLater(hex: string): void {
+  private dropLater(resource: Uint8Array, hex: string): void {
     if (this.opts.dropGraceMs <= 0) {
-      const r = this.deps.engine.resourceIds().find((id) => toHex(id) === hex);
-      if (r !== undefined) this.forget(r);
+      this.forget(resource);
       return;
     }
-    if (!this.pendingDrops.has(hex)) this.pendingDrops.set(hex, this.deps.clock.now() + this.opts.dropGraceMs);
+    if (!this.pendingDrops.has(hex)) this.pendingDrops.set(hex, { resource, at: this.deps.clock.now() + this.opts.dropGraceMs });
     this.scheduleDrops();
   }
 
   private scheduleDrops(): void {
     if (this.dropTimer !== undefined || this.closed || this.pendingDrops.size === 0) return;
-    const next = Math.min(...this.pendingDrops.values());
+    let next = Infinity;
+    for (const p of this.pendingDrops.values()) next = Math.min(next, p.at);
     this.dropTimer = this.deps.clock.setTimer(Math.max(0, next - this.deps.clock.now()), () => {
       this.dropTimer = undefined;
       this.runDrops();
@@ -356,19 +356,16 @@ export class ReplicaMaintainer {
   private runDrops(): void {
     if (this.closed) return;
     const now = this.deps.clock.now();
-    const due = new Set<string>();
-    for (const [hex, at] of this.pendingDrops) if (at <= now) due.add(hex);
-    if (due.size > 0) {
-      for (const r of this.deps.engine.resourceIds()) {
-        const hex = toHex(r);
-        if (!due.has(hex)) continue;
-        this.pendingDrops.delete(hex);
-        if (this.roleOf(r) === DROP) this.forget(r);
-        else this.counters.dropsCancelled++;
-      }
-      for (const hex of due) this.pendingDrops.delete(hex); // no longer held (expired meanwhile)
-      this.syncRoles(); // resources back in a replica set take their role again
+    let ran = false;
+    for (const [hex, p] of [...this.pendingDrops]) {
+      if (p.at > now) continue;
+      ran = true;
+      this.pendingDrops.delete(hex);
+      if (this.deps.engine.replicaNumber(p.resource) === undefined) continue; // expired meanwhile
+      if (this.roleOf(p.resource) === DROP) this.forget(p.resource);
+      else this.counters.dropsCancelled++;
     }
+    if (ran) this.syncRoles(); // resources back in a replica set take their role again
     this.scheduleDrops();
   }
 
