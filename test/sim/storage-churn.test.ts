@@ -73,9 +73,12 @@ describe('storage under churn in the simulator', () => {
     // predecessors counted had crashed silently and not yet timed out (now deleted only after a
     // 90 s grace, re-checked), and a clean Leave of the responsible peer inside the 30 s hold-down
     // after a successor was lost (a leaving peer now hands its data to the successors that keep it).
-    // Seeds 1–6: 0 losses.
+    // Seeds 1–6: 0 losses. Audited every minute, seeds 1–12 still showed 7 of 71,800 checks missing
+    // for a while (2 of them in this seed, 9): a peer that joined in place of a responsible peer that
+    // crashed silently held nothing until the crash was noticed. It now asks its successor for a
+    // Fetch it cannot answer in its first two minutes (fetchFallbackMs): 0 of 71,800.
     const s = await runSimulation(
-      { ...base, nodes: 40, seed: 1, crashMode: 'silent', storage: { ...storage, values: 200, targetedCrashEveryMs: 0, lifetimeS: 3600, refreshMs: 1_800_000, auditEveryMs: 300_000 } },
+      { ...base, nodes: 40, seed: 9, crashMode: 'silent', storage: { ...storage, values: 200, targetedCrashEveryMs: 0, lifetimeS: 3600, refreshMs: 1_800_000, auditEveryMs: 60_000 } },
       createOverlaySimPeerFactory(),
       { settle },
     );

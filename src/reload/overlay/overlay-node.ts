@@ -103,6 +103,7 @@ export class OverlayNode implements OverlayLinksUser {
   private listening: LinkEndpoint | undefined;
   private stateValue: OverlayState = 'idle';
   private readonly startedAt: number;
+  private joinedAtMs: number | undefined;
   private sweepTimer: TimerHandle | undefined;
   private closed = false;
   private heldForCertificate = 0;
@@ -124,6 +125,11 @@ export class OverlayNode implements OverlayLinksUser {
     this.topology = new ChordTopology(this, this.options);
     this.owners = new OwnerCache(this.ring);
     deps.links.setUser(this);
+  }
+
+  /** When this node last became 'joined' (clock ms), or undefined before that. */
+  get joinedAt(): number | undefined {
+    return this.joinedAtMs;
   }
 
   get clock(): Clock {
@@ -202,6 +208,7 @@ export class OverlayNode implements OverlayLinksUser {
   setState(s: OverlayState): void {
     if (this.stateValue === s) return;
     this.stateValue = s;
+    if (s === 'joined') this.joinedAtMs = this.deps.clock.now();
     this.deps.events?.onState?.(s);
   }
 

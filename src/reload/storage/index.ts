@@ -37,7 +37,7 @@ export type {
 export { DEFAULT_REPLICA_MAINTAINER_OPTIONS, ReplicaMaintainer } from './replica-maintainer.js';
 export type { ReplicaCounters, ReplicaMaintainerDeps, ReplicaMaintainerOptions } from './replica-maintainer.js';
 export type { StorageCredentials } from './storage-credentials.js';
-export { MAX_FETCH_BAG_CERTIFICATES, StorageRequestHandlers } from './storage-request-handlers.js';
+export { DEFAULT_FETCH_FALLBACK_MS, MAX_FETCH_BAG_CERTIFICATES, StorageRequestHandlers } from './storage-request-handlers.js';
 export type { StorageHandlerDeps } from './storage-request-handlers.js';
 export { CERTIFICATE_BY_NODE, CERTIFICATE_BY_USER, publishCertificate } from './certificate-publisher.js';
 export type { PublishResult } from './certificate-publisher.js';

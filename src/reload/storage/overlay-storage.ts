@@ -22,7 +22,7 @@ import type { ReplicaMaintainerOptions } from './replica-maintainer.js';
 import type { StorageCredentials } from './storage-credentials.js';
 import type { StorageEngine, StorageSummary } from './storage-engine.js';
 import { StorageError } from './storage-error.js';
-import { StorageRequestHandlers } from './storage-request-handlers.js';
+import { DEFAULT_FETCH_FALLBACK_MS, StorageRequestHandlers } from './storage-request-handlers.js';
 import { SignerCertificates } from './signer-certificates.js';
 import type { StorageBackend } from './storage-backend.js';
 
@@ -44,6 +44,8 @@ export interface OverlayStorageDeps {
 export interface OverlayStorageOptions extends ReplicaMaintainerOptions {
   /** Lifetime of values this node stores when the caller gives none (seconds, default 3600). */
   defaultLifetime?: number;
+  /** See {@link StorageHandlerDeps.fetchFallbackMs} (default {@link DEFAULT_FETCH_FALLBACK_MS}). */
+  fetchFallbackMs?: number;
 }
 
 /** What a client Store, Fetch or Stat failed with: the RELOAD error (0: no answer) and its text. */
@@ -107,6 +109,7 @@ export class OverlayStorage {
       codec: this.codec,
       onReplicate: (req) => this.replicas.replicate(req),
       onHandover: (resource, from) => this.replicas.handedOver(resource, from),
+      ...(options.fetchFallbackMs === undefined ? {} : { fetchFallbackMs: options.fetchFallbackMs }),
     });
   }
 

@@ -1,6 +1,7 @@
 import {
   MessageCode,
   ReloadErrorCode,
+  decodeFetchAns,
   decodeFetchReq,
   decodeFindReq,
   decodeStatReq,
@@ -10,7 +11,7 @@ import {
   encodeStatAns,
   encodeStoreAns,
 } from '../codec/index.js';
-import type { BodyCodecOptions, StoreReq, StoredData } from '../codec/index.js';
+import type { BodyCodecOptions, FetchAns, StoreReq, StoredData } from '../codec/index.js';
 import type { HandlerReply, InboundRequest } from '../overlay/overlay-types.js';
 import type { OverlayNode } from '../overlay/overlay-node.js';
 import type { StorageCredentials } from './storage-credentials.js';
@@ -30,7 +31,23 @@ export interface StorageHandlerDeps {
   onReplicate(req: StoreReq): void | Promise<void>;
   /** A neighbour handed us a resource we are now responsible for (§10.5): our replicas need it too. */
   onHandover?(resource: Uint8Array, from: bigint): void;
+  /**
+   * For this long after joining (ms; 0: never), a Fetch for a resource we are responsible for but
+   * hold nothing of is also asked of our first successor, a replica holder, and answered with its
+   * values when it has some. See {@link DEFAULT_FETCH_FALLBACK_MS}.
+   */
+  fetchFallbackMs?: number;
 }
+
+/**
+ * Default of {@link StorageHandlerDeps.fetchFallbackMs}. A peer that joins in place of a responsible
+ * peer that crashed silently is admitted by a peer that does not hold its range as the responsible
+ * peer, so nobody hands that range over until the crash is noticed (link timeouts, about 50 s), and
+ * a Fetch answered by the joiner meanwhile finds nothing although the successors hold replicas
+ * (RFC 6940 §10.4: a Fetch must still succeed while the responsible peer is gone). Two minutes
+ * covers that detection with room; after it a miss is a miss.
+ */
+export const DEFAULT_FETCH_FALLBACK_MS = 120_000;
 
 /** Most certificates added to a FetchAns bag besides the responder's own (the receiver examines 32, §6.3.4). */
 export const MAX_FETCH_BAG_CERTIFICATES = 31;
@@ -42,6 +59,9 @@ const refused = (f: StorageFailure): HandlerReply => ({ error: f.code, info: f.i
  * answered from the {@link StorageEngine}. Never throws for any body.
  */
 export class StorageRequestHandlers {
+  /** Fetches passed on to our successor after a miss ({@link StorageHandlerDeps.fetchFallbackMs}), and how many it answered with values. */
+  readonly fallbacks = { asked: 0, answered: 0 };
+
   constructor(private readonly deps: StorageHandlerDeps) {}
 
   register(): void {
@@ -135,26 +155,60 @@ export class StorageRequestHandlers {
     return undefined;
   }
 
-  fetch(req: InboundRequest): HandlerReply {
+  fetch(req: InboundRequest): HandlerReply | Promise<HandlerReply> {
     const d = decodeFetchReq(req.body, this.deps.codec);
     if (!d.ok) return { error: ReloadErrorCode.InvalidMessage, info: d.error.message };
     const no = this.mayAnswer(d.value.resource);
     if (no) return no;
     const r = this.deps.engine.fetch(d.value);
     if (!r.ok) return refused(r);
-    // RFC 6940 §6.3.4: the certificates of the values' signers travel in the answer's bag
+    const local: HandlerReply = { code: MessageCode.fetch_ans, body: encodeFetchAns(r.answer, this.deps.codec), extraCertificates: this.bagFor(r.answer) };
+    const successor = this.fallbackSuccessor(req, d.value.resource);
+    return successor === undefined ? local : this.askSuccessor(successor, req.body, local);
+  }
+
+  /** RFC 6940 §6.3.4: the certificates of the values' signers travel in the answer's bag. */
+  private bagFor(answer: FetchAns): Uint8Array[] {
     const certs: Uint8Array[] = [];
     const seen = new Set<Uint8Array>();
-    outer: for (const k of r.answer.kindResponses) {
+    for (const k of answer.kindResponses) {
       for (const v of k.values) {
-        if (certs.length >= MAX_FETCH_BAG_CERTIFICATES) break outer;
+        if (certs.length >= MAX_FETCH_BAG_CERTIFICATES) return certs;
         const der = this.certificateOf(v);
         if (der === undefined || seen.has(der)) continue;
         seen.add(der);
         certs.push(der);
       }
     }
-    return { code: MessageCode.fetch_ans, body: encodeFetchAns(r.answer, this.deps.codec), extraCertificates: certs };
+    return certs;
+  }
+
+  /**
+   * The successor to ask as well (see {@link StorageHandlerDeps.fetchFallbackMs}): only for a Fetch
+   * routed to the resource (a node-addressed one, like the one we send, is never passed on), that we
+   * answer as the responsible peer holding nothing of it, within the window after our join.
+   */
+  private fallbackSuccessor(req: InboundRequest, resource: Uint8Array): bigint | undefined {
+    const windowMs = this.deps.fetchFallbackMs ?? DEFAULT_FETCH_FALLBACK_MS;
+    const { node, engine } = this.deps;
+    const joinedAt = node.joinedAt;
+    if (windowMs <= 0 || joinedAt === undefined || node.clock.now() - joinedAt >= windowMs) return undefined;
+    if (req.header.destinationList[req.header.destinationList.length - 1]?.type !== 'resource') return undefined;
+    if (engine.replicaNumber(resource) !== undefined || this.responsibleFor(resource) !== true) return undefined;
+    const s = node.topology.neighbours.successors[0];
+    return s === undefined || s === node.id ? undefined : s;
+  }
+
+  private async askSuccessor(successor: bigint, body: Uint8Array, local: HandlerReply): Promise<HandlerReply> {
+    const { node } = this.deps;
+    this.fallbacks.asked++;
+    const ans = await node.request([{ type: 'node', nodeId: node.ring.toBytes(successor) }], MessageCode.fetch_req, body).catch(() => undefined);
+    if (ans === undefined || !ans.ok || ans.code !== MessageCode.fetch_ans) return local;
+    const d = decodeFetchAns(ans.body, this.deps.codec);
+    if (!d.ok || !d.value.kindResponses.some((k) => k.values.some((v) => v.value.value.exists || v.signature.identity.type !== 'none'))) return local;
+    this.fallbacks.answered++;
+    // the fetcher verifies every value's signature itself; signers' certificates we keep go along
+    return { code: MessageCode.fetch_ans, body: ans.body, extraCertificates: this.bagFor(d.value) };
   }
 
   stat(req: InboundRequest): HandlerReply {

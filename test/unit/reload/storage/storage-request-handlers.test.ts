@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { SeededRandom } from '../../../../src/lib/random.js';
-import { MessageCode, ReloadErrorCode, UNFRAGMENTED, encodeFetchReq, encodeStoreReq } from '../../../../src/reload/codec/index.js';
+import { MessageCode, ReloadErrorCode, UNFRAGMENTED, decodeFetchAns, encodeFetchReq, encodeStoreReq } from '../../../../src/reload/codec/index.js';
 import type { Destination, ForwardingHeader, StoreReq } from '../../../../src/reload/codec/index.js';
 import type { HandlerReply, InboundRequest, SignerInfo } from '../../../../src/reload/overlay/overlay-types.js';
 import { StorageRequestHandlers, publishCertificate } from '../../../../src/reload/storage/index.js';
@@ -92,10 +92,10 @@ describe('storage request handlers (RFC 6940 §7.4, §10.4)', () => {
     // a Fetch at a peer neither responsible nor holding: Error_Not_Found
     const far = w.peers.find((x) => x.engine.replicaNumber(resource) === undefined && !x.node.topology.isResponsible(x.node.ring.fromBytes(resource)))!;
     const fetch = encodeFetchReq({ resource, specifiers: [{ kind: 100, generation: 0n, model: 'single' }] }, codec);
-    assert.ok(isError(handlersOf(far).fetch(inbound(MessageCode.fetch_req, fetch, asOwner, { type: 'node', nodeId: far.node.idBytes })), ReloadErrorCode.NotFound));
+    assert.ok(isError(await handlersOf(far).fetch(inbound(MessageCode.fetch_req, fetch, asOwner, { type: 'node', nodeId: far.node.idBytes })), ReloadErrorCode.NotFound));
     // a Resource-ID of the wrong length
     const short = encodeFetchReq({ resource: new Uint8Array(4), specifiers: [{ kind: 100, generation: 0n, model: 'single' }] }, codec);
-    assert.ok(isError(h.fetch(inbound(MessageCode.fetch_req, short, asOwner, { type: 'node', nodeId: p.node.idBytes })), ReloadErrorCode.InvalidMessage));
+    assert.ok(isError(await h.fetch(inbound(MessageCode.fetch_req, short, asOwner, { type: 'node', nodeId: p.node.idBytes })), ReloadErrorCode.InvalidMessage));
   });
 
   test('an original Store is answered only once its replication settles (a replica holds it, or the wait ended)', async () => {
@@ -151,6 +151,44 @@ describe('storage request handlers (RFC 6940 §7.4, §10.4)', () => {
     // once joined, responsibility is the topology's word again (here: not responsible)
     state = 'joined';
     assert.ok(isError(await h.store(inbound(MessageCode.store_req, handover, asAp, toJ)), ReloadErrorCode.NotFound));
+  });
+
+  test('a Fetch missing at a just-joined responsible peer is answered from its successor within fetchFallbackMs, and only then', async () => {
+    const { w, owner, resource } = await ownerWorld(35, 5);
+    const stored = await w.settle(owner.storage.store(100, { resourceName: owner.identity.certificate.userName }, [{ model: 'single', value: { exists: true, value: new Uint8Array([9, 9]) } }]));
+    assert.ok(stored.ok, stored.ok ? '' : stored.info);
+    await w.run(1000);
+    const [resp, succ] = w.ringOrder(resource);
+    assert.equal(succ!.engine.replicaNumber(resource), 1, 'the successor holds replica 1');
+    // as after joining in place of a responsible peer that crashed silently: nobody handed the range over
+    resp!.engine.drop(resource);
+    const h = new StorageRequestHandlers({ node: resp!.node, engine: resp!.engine, credentials: resp!.credentials, codec, onReplicate: () => undefined, fetchFallbackMs: 60_000 });
+    const asOwner: SignerInfo = { userName: owner.identity.certificate.userName, nodeIds: [owner.node.idBytes] };
+    const body = encodeFetchReq({ resource, specifiers: [{ kind: 100, generation: 0n, model: 'single' }] }, codec);
+    const values = (r: HandlerReply): number[][] => {
+      assert.ok('code' in r && r.code === MessageCode.fetch_ans, JSON.stringify(r));
+      const d = decodeFetchAns(r.body, codec);
+      assert.ok(d.ok);
+      return d.value.kindResponses.flatMap((k) => k.values.filter((v) => v.value.value.exists).map((v) => [...v.value.value.value]));
+    };
+    assert.ok(resp!.node.clock.now() - resp!.node.joinedAt! < 60_000);
+    // routed to the resource: our successor's replica answers
+    const routed = await w.settle(Promise.resolve(h.fetch(inbound(MessageCode.fetch_req, body, asOwner, { type: 'resource', resourceId: resource }))));
+    assert.deepEqual(values(routed), [[9, 9]]);
+    assert.deepEqual(h.fallbacks, { asked: 1, answered: 1 });
+    // node-addressed (as the Fetch we pass on is): never passed on
+    const direct = await w.settle(Promise.resolve(h.fetch(inbound(MessageCode.fetch_req, body, asOwner, { type: 'node', nodeId: resp!.node.idBytes }))));
+    assert.deepEqual(values(direct), []);
+    assert.deepEqual(h.fallbacks, { asked: 1, answered: 1 });
+    // after the window a miss is a miss
+    await w.run(60_000);
+    resp!.engine.drop(resource);
+    const late = await w.settle(Promise.resolve(h.fetch(inbound(MessageCode.fetch_req, body, asOwner, { type: 'resource', resourceId: resource }))));
+    assert.deepEqual(values(late), []);
+    assert.deepEqual(h.fallbacks, { asked: 1, answered: 1 });
+    // and with fetchFallbackMs 0 it is off from the start
+    const off = new StorageRequestHandlers({ node: resp!.node, engine: resp!.engine, credentials: resp!.credentials, codec, onReplicate: () => undefined, fetchFallbackMs: 0 });
+    assert.deepEqual(values(await off.fetch(inbound(MessageCode.fetch_req, body, asOwner, { type: 'resource', resourceId: resource }))), []);
   });
 
   test('the certificate store usage: our certificate published under CERTIFICATE_BY_NODE and _BY_USER, once', async () => {
