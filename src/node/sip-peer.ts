@@ -13,6 +13,7 @@ import { Registrar, type RegistrarOptions } from '../sip/core/registrar.js';
 import type { TargetResolver } from '../sip/core/target-resolver.js';
 import { TransactionLayer } from '../sip/transaction/transaction-layer.js';
 import type { TransportDriver } from '../sip/transport/transport-driver.js';
+import { TransportError } from '../sip/transport/transport-error.js';
 import { TransportLayer } from '../sip/transport/transport-layer.js';
 import type { TransportAddress, TransportProtocol } from '../sip/transport/types.js';
 
@@ -29,6 +30,9 @@ export interface SipPeerDeps {
   /** Overload signal: while it says so, new out-of-dialog requests get a stateless 503. */
   load?: LoadMonitor;
 }
+
+/** Ports tried for a UDP+TCP pair on port 0 before giving up (see {@link SipPeer.start}). */
+export const MAX_TWIN_PORT_ATTEMPTS = 10;
 
 export interface SipListen {
   protocol: TransportProtocol;
@@ -122,9 +126,23 @@ export class SipPeer {
   async start(): Promise<TransportAddress[]> {
     for (const l of this.options.listen) {
       // UDP and TCP share a port (RFC 3261 §18): port 0 for TCP reuses the port UDP got on that host.
-      const twin = l.protocol === 'tcp' && l.port === 0 ? this.bound.find((b) => b.protocol === 'udp' && b.host === l.host) : undefined;
-      const addr = await this.transport.listen(l.protocol, l.host, twin?.port ?? l.port);
-      this.bound.push(addr);
+      let twin = l.protocol === 'tcp' && l.port === 0 ? this.bound.find((b) => b.protocol === 'udp' && b.host === l.host) : undefined;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          this.bound.push(await this.transport.listen(l.protocol, l.host, twin?.port ?? l.port));
+          break;
+        } catch (e) {
+          // The port the kernel gave UDP can be held for TCP (by an outgoing connection: both come from
+          // the ephemeral range): the pair moves to another free port.
+          if (twin === undefined || attempt >= MAX_TWIN_PORT_ATTEMPTS || !(e instanceof TransportError && e.code === 'TRANSPORT_ADDRESS_IN_USE')) throw e;
+          const old = twin;
+          await this.transport.unlisten(old);
+          twin = await this.transport.listen('udp', old.host, 0);
+          this.bound[this.bound.indexOf(old)] = twin;
+        }
+      }
+    }
+    for (const addr of this.bound) {
       this.identity.addPort(addr.port);
       if (addr.host !== '0.0.0.0' && addr.host !== '::') this.identity.addHost(addr.host);
     }

@@ -166,6 +166,14 @@ export class NodeTransportDriver implements TransportDriver {
     await Promise.all(closing);
   }
 
+  async unlisten(a: TransportAddress): Promise<void> {
+    const k = addressKey(a);
+    const l = this.listeners.get(k);
+    if (l === undefined) return;
+    this.listeners.delete(k);
+    await l.close();
+  }
+
   /** Actual kernel buffer sizes of a udp listener (Linux reports twice the value set). */
   udpBufferSizes(local: TransportAddress): { receive: number; send: number } | undefined {
     const sock = this.listeners.get(addressKey({ ...local, protocol: 'udp' }))?.udp;

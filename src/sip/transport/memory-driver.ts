@@ -267,6 +267,16 @@ export class MemoryDriver implements TransportDriver {
     return [...this.ends.values()].filter((e) => e.open).map((e) => e.info);
   }
 
+  unlisten(address: TransportAddress): Promise<void> {
+    const h = address.host.toLowerCase();
+    const i = this.listeners.findIndex((l) => l.protocol === address.protocol && l.host === h && l.port === address.port);
+    if (i < 0) return Promise.resolve();
+    this.listeners.splice(i, 1);
+    const k = key(address.protocol, h, address.port);
+    if (this.network.exact.get(k) === this) this.network.exact.delete(k);
+    return Promise.resolve();
+  }
+
   shutdown(): Promise<void> {
     for (const id of [...this.ends.keys()]) this.end(id, undefined);
     for (const l of this.listeners) {

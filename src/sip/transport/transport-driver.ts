@@ -51,6 +51,8 @@ export interface TransportDriver {
    * actually bound, the host as given). Rejects on bind failure (address in use, bad address).
    */
   listen(protocol: TransportProtocol, host: string, port: number): Promise<TransportAddress>;
+  /** Stops one listener started by {@link listen} (its bound address); nothing when there is none. */
+  unlisten(address: TransportAddress): Promise<void>;
   /**
    * Sends one datagram from the udp listener `from` to `to`. `onError` is called (later, at
    * most once) when the datagram could not be sent.

@@ -78,6 +78,14 @@ export class TransportLayer implements SipTransport {
     return bound;
   }
 
+  /** Stops a listener {@link listen} started (by its bound address). */
+  async unlisten(address: TransportAddress): Promise<void> {
+    const i = this.listeners.findIndex((l) => l.protocol === address.protocol && l.host === address.host && l.port === address.port);
+    if (i < 0) return;
+    this.listeners.splice(i, 1);
+    await this.driver.unlisten(address);
+  }
+
   send(message: SipMessage, target: OutboundTarget): void {
     if (this.closed) return this.failLater(target, message, new TransportError('TRANSPORT_CLOSED', 'transport layer is closed'));
     let bytes: Uint8Array;

@@ -132,6 +132,7 @@ describe('TransportLayer send path (RFC 3261 §18.1)', () => {
     const driver: TransportDriver = {
       setUser: (u) => (user = u),
       listen: (p, host, port) => Promise.resolve({ protocol: p, host, port }),
+      unlisten: () => Promise.resolve(),
       sendDatagram: () => {},
       connect: () => 'late-1',
       write: () => {},
