@@ -12,11 +12,14 @@ export interface Connection {
   /** Late with ACKs: not used for routing until it recovers. */
   suspect: boolean;
   lastUsed: number;
+  /** When the link came up (clock ms). */
+  upAt: number;
 }
 
 /**
  * The Connection Table: links keyed by link id and by Node-ID. One link per Node-ID is kept
- * (a newer link for the same node replaces the older one, which the caller closes).
+ * (a newer link for the same node replaces the older one, which the caller closes; the caller
+ * decides which of two links survives, see {@link keepsExistingLink}).
  */
 export class ConnectionTable {
   private readonly byLink = new Map<string, Connection>();
@@ -69,4 +72,22 @@ export class ConnectionTable {
   all(): IterableIterator<Connection> {
     return this.byLink.values();
   }
+}
+
+/**
+ * Two nodes that Attach to each other at the same time (both learnt of the other from the same
+ * Update) get two links, one opened by each. Each end sees them come up in its own order (a TLS
+ * client finishes its handshake before the server does), so "the newer link wins" can make each
+ * end keep a different link and close the other: both links die, both ends lose each other, and
+ * the next Updates make them Attach again — a loop seen at 100 peers, every few hundred ms.
+ * Within `windowMs` of the first link, links opened from opposite ends are decided the same way at
+ * both ends: the one opened by the smaller Node-ID survives. Otherwise (a reconnection from the
+ * same end, a node restarted long after the old link came up, an existing link late with its ACKs)
+ * the newer link wins.
+ * @returns true when `existing` stays and the link that just came up is to be closed.
+ */
+export function keepsExistingLink(existing: Connection, newOutbound: boolean, self: bigint, peer: bigint, now: number, windowMs: number): boolean {
+  if (existing.outbound === newOutbound || existing.suspect || now - existing.upAt >= windowMs) return false;
+  // existing.outbound: we opened it; it survives when we are the smaller Node-ID
+  return existing.outbound ? self < peer : peer < self;
 }

@@ -32,6 +32,8 @@ export class OverlayCounters {
   forwarded = 0;
   delivered = 0;
   refusedLinks = 0;
+  /** Links closed at once because the node already had one (both ends attached at the same time). */
+  duplicateLinks = 0;
   readonly drops = new Map<string, number>();
 
   countSent(bytes: number, maintenance: boolean): void {

@@ -37,7 +37,7 @@ import type { LinkEndpoint } from '../link/link-driver.js';
 import { ChordTopology } from './chord/chord-topology.js';
 import type { ChordStatus } from './chord/chord-topology.js';
 import { connectableEndpoint, passiveCandidate } from './candidates.js';
-import { ConnectionTable } from './connection-table.js';
+import { ConnectionTable, keepsExistingLink } from './connection-table.js';
 import type { Connection } from './connection-table.js';
 import { OverlayCounters, isMaintenanceCode } from './overlay-counters.js';
 import { DEFAULT_OVERLAY_OPTIONS } from './overlay-types.js';
@@ -77,6 +77,8 @@ export interface RequestOptions {
 }
 
 const LINK_WAIT_MS = 10_000;
+/** Two links to one node that came up within this long of each other are a simultaneous open (see keepsExistingLink). */
+export const SIMULTANEOUS_OPEN_MS = 5_000;
 /** Messages held at once while their signer's certificate is looked up (more are refused at once). */
 export const MAX_HELD_FOR_CERTIFICATE = 64;
 const ROLE_PASSIVE = new TextEncoder().encode('passive');
@@ -357,28 +359,42 @@ export class OverlayNode implements OverlayLinksUser {
       waiter?.(undefined);
       return;
     }
+    const now = this.deps.clock.now();
+    const existing = this.conns.forNode(nodeId);
+    if (existing !== undefined && keepsExistingLink(existing, link.outbound, this.id, nodeId, now, SIMULTANEOUS_OPEN_MS)) {
+      // the other end keeps the same link and closes this one too: the node stays connected
+      this.counters.duplicateLinks++;
+      this.deps.links.close(link.id);
+      waiter?.(nodeId);
+      this.wakeNodeWaiters(nodeId);
+      return;
+    }
     if (this.conns.size >= this.options.maxConnections && !this.evictOne()) {
       this.counters.refusedLinks++;
       this.deps.links.close(link.id);
       waiter?.(undefined);
       return;
     }
-    const c: Connection = { linkId: link.id, remote: link.remote, outbound: link.outbound, nodeId: undefined, routable: false, suspect: false, lastUsed: this.deps.clock.now() };
+    const c: Connection = { linkId: link.id, remote: link.remote, outbound: link.outbound, nodeId: undefined, routable: false, suspect: false, lastUsed: now, upAt: now };
     this.conns.add(c);
     const old = this.conns.bind(link.id, nodeId);
     if (old !== undefined) {
-      // keep one link per node: the newer one wins, the older is closed without losing the node
+      // keep one link per node: the newer one wins (unless keepsExistingLink said otherwise above), the older is closed without losing the node
       this.conns.remove(old.linkId);
       c.routable = old.routable;
       this.deps.links.close(old.linkId);
     }
     waiter?.(nodeId);
+    this.wakeNodeWaiters(nodeId);
+    this.topology.onLinkUp(nodeId);
+  }
+
+  private wakeNodeWaiters(nodeId: bigint): void {
     const ws = this.nodeWaiters.get(nodeId);
     if (ws !== undefined) {
       this.nodeWaiters.delete(nodeId);
       for (const w of ws) w(true);
     }
-    this.topology.onLinkUp(nodeId);
   }
 
   onLinkMessage(linkId: string, message: Uint8Array): void {
