@@ -5,14 +5,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { aorResourceId } from '../../src/usages/sip/aor-resource-id.js';
-import { startEnrollServerProcess, type EnrollServerProcess } from './helpers/enroll-server-process.js';
+import type { EnrollServerProcess } from './helpers/enroll-server-process.js';
+import { startEnrollment } from './helpers/enrolled-overlay.js';
 import { startPeerProcess, type PeerProcess } from './helpers/peer-process.js';
 import { SipPhoneProbe } from './helpers/sip-phone-probe.js';
-import { freePort } from './helpers/free-port.js';
 
 const OVERLAY = 'churn.test';
 const PEERS = 5;
@@ -45,16 +45,9 @@ describe('SIP usage: kill -9 of the peer holding an AoR', { timeout: 300_000 }, 
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'p2psip-churn-'));
-    await writeFile(join(dir, 'users.txt'), users.map((u) => `${u}:pw-${u}`).join('\n') + '\n');
-    for (const u of users) await writeFile(join(dir, `${u}.pw`), `pw-${u}\n`, { mode: 0o600 });
-    const port = await freePort();
-    server = await startEnrollServerProcess(['--overlay', OVERLAY, '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'ca'), '--users', join(dir, 'users.txt'), '--bootstrap', `127.0.0.1:${port}`, '--key-algorithm', 'ecdsa-p256']);
-    const common = (u: string): string[] => [
-      '--overlay', OVERLAY, '--config', server!.configUrl, '--config-ca', join(dir, 'ca', 'ca.pem'), '--user', u, '--password-file', join(dir, `${u}.pw`),
-      '--data-dir', join(dir, u), '--sip', '127.0.0.1:0', '--http', '127.0.0.1:0', '--outbound', 'none', '--log-level', 'warn',
-    ];
-    peers.push(await startPeerProcess([...common(users[0]!), '--listen', `127.0.0.1:${port}`], 60_000));
-    for (const u of users.slice(1)) peers.push(await startPeerProcess([...common(u), '--listen', '127.0.0.1:0', '--bootstrap', `127.0.0.1:${port}`], 60_000));
+    const e = await startEnrollment(dir, OVERLAY, users);
+    server = e.server;
+    for (const [i, u] of users.entries()) peers.push(await startPeerProcess([...e.peerArgs(u), '--sip', '127.0.0.1:0', '--http', '127.0.0.1:0', '--outbound', 'none', '--log-level', 'warn', ...e.placeArgs(i)], 60_000));
     for (let i = 0; i < PEERS; i++) phones.push(await SipPhoneProbe.open(users[i]!, peers[i]!.sip.get('udp')!, OVERLAY));
   });
 

@@ -8,13 +8,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEnrollServerProcess, type EnrollServerProcess } from './helpers/enroll-server-process.js';
+import type { EnrollServerProcess } from './helpers/enroll-server-process.js';
+import { startEnrollment } from './helpers/enrolled-overlay.js';
 import { startPeerProcess, type PeerProcess } from './helpers/peer-process.js';
 import { SipPhoneProbe } from './helpers/sip-phone-probe.js';
-import { freePort } from './helpers/free-port.js';
 import { until } from './helpers/until.js';
 
 const OVERLAY = 'sipu.test';
@@ -28,24 +28,9 @@ describe('SIP usage: enrolled overlay, real processes', { timeout: 240_000 }, ()
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'p2psip-sipu-'));
-    await writeFile(join(dir, 'users.txt'), USERS.map((u) => `${u}:pw-${u}`).join('\n') + '\n');
-    for (const u of USERS) await writeFile(join(dir, `${u}.pw`), `pw-${u}\n`, { mode: 0o600 });
-    const port = await freePort();
-    server = await startEnrollServerProcess([
-      '--overlay', OVERLAY,
-      '--listen', '127.0.0.1:0',
-      '--data-dir', join(dir, 'ca'),
-      '--users', join(dir, 'users.txt'),
-      '--bootstrap', `127.0.0.1:${port}`,
-      '--key-algorithm', 'ecdsa-p256',
-    ]);
-    const common = (u: string): string[] => [
-      '--overlay', OVERLAY, '--config', server!.configUrl, '--config-ca', join(dir, 'ca', 'ca.pem'),
-      '--user', u, '--password-file', join(dir, `${u}.pw`), '--data-dir', join(dir, u),
-      '--sip', '127.0.0.1:0', '--http', '127.0.0.1:0', '--outbound', 'none', '--log-level', 'warn',
-    ];
-    peers.push(await startPeerProcess([...common(USERS[0]!), '--listen', `127.0.0.1:${port}`], 60_000));
-    for (const u of USERS.slice(1)) peers.push(await startPeerProcess([...common(u), '--listen', '127.0.0.1:0', '--bootstrap', `127.0.0.1:${port}`], 60_000));
+    const e = await startEnrollment(dir, OVERLAY, USERS);
+    server = e.server;
+    for (const [i, u] of USERS.entries()) peers.push(await startPeerProcess([...e.peerArgs(u), '--sip', '127.0.0.1:0', '--http', '127.0.0.1:0', '--outbound', 'none', '--log-level', 'warn', ...e.placeArgs(i)], 60_000));
   });
 
   after(async () => {

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findInPath } from '../interop/helpers/require-tools.js';
 import { scenario } from '../interop/helpers/paths.js';
-import { startEnrollServerProcess, type EnrollServerProcess } from './helpers/enroll-server-process.js';
+import type { EnrollServerProcess } from './helpers/enroll-server-process.js';
+import { startEnrollment } from './helpers/enrolled-overlay.js';
 import { startPeerProcess, type PeerProcess } from './helpers/peer-process.js';
 import { UdpProbe } from './helpers/udp-probe.js';
 import { freePort } from './helpers/free-port.js';
@@ -42,16 +43,9 @@ describe('SIP usage: SIPp calls across peers of an overlay', { timeout: 300_000,
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'p2psip-sipp-'));
     const users = Array.from({ length: PEERS }, (_, i) => (i === 0 ? 'callee' : `u${i}`));
-    await writeFile(join(dir, 'users.txt'), users.map((u) => `${u}:pw-${u}`).join('\n') + '\n');
-    for (const u of users) await writeFile(join(dir, `${u}.pw`), `pw-${u}\n`, { mode: 0o600 });
-    const port = await freePort();
-    server = await startEnrollServerProcess(['--overlay', OVERLAY, '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'ca'), '--users', join(dir, 'users.txt'), '--bootstrap', `127.0.0.1:${port}`, '--key-algorithm', 'ecdsa-p256']);
-    const common = (u: string): string[] => [
-      '--overlay', OVERLAY, '--config', server!.configUrl, '--config-ca', join(dir, 'ca', 'ca.pem'), '--user', u, '--password-file', join(dir, `${u}.pw`),
-      '--data-dir', join(dir, u), '--sip', '127.0.0.1:0', '--http', '127.0.0.1:0', '--outbound', 'none', '--log-level', 'warn',
-    ];
-    peers.push(await startPeerProcess([...common(users[0]!), '--listen', `127.0.0.1:${port}`], 60_000));
-    for (const u of users.slice(1)) peers.push(await startPeerProcess([...common(u), '--listen', '127.0.0.1:0', '--bootstrap', `127.0.0.1:${port}`], 60_000));
+    const e = await startEnrollment(dir, OVERLAY, users);
+    server = e.server;
+    for (const [i, u] of users.entries()) peers.push(await startPeerProcess([...e.peerArgs(u), '--sip', '127.0.0.1:0', '--http', '127.0.0.1:0', '--outbound', 'none', '--log-level', 'warn', ...e.placeArgs(i)], 60_000));
   });
 
   after(async () => {

@@ -7,16 +7,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Baresip } from '../interop/helpers/baresip.js';
 import { InteropScope } from '../interop/helpers/interop-scope.js';
 import { Linphonec } from '../interop/helpers/linphonec.js';
 import { findInPath } from '../interop/helpers/require-tools.js';
-import { startEnrollServerProcess, type EnrollServerProcess } from './helpers/enroll-server-process.js';
+import type { EnrollServerProcess } from './helpers/enroll-server-process.js';
+import { startEnrollment } from './helpers/enrolled-overlay.js';
 import { startPeerProcess, type PeerProcess } from './helpers/peer-process.js';
-import { freePort } from './helpers/free-port.js';
 
 const OVERLAY = 'phones.test';
 const STEP_MS = 20_000;
@@ -31,17 +31,11 @@ describe('SIP usage: baresip at peer A calls linphonec at peer B', { timeout: 20
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'p2psip-phones-'));
-    await writeFile(join(dir, 'users.txt'), 'alice:pw-a\nbob:pw-b\ncarol:pw-c\n');
-    for (const [u, pw] of [['alice', 'pw-a'], ['bob', 'pw-b'], ['carol', 'pw-c']] as const) await writeFile(join(dir, `${u}.pw`), `${pw}\n`, { mode: 0o600 });
-    const port = await freePort();
-    server = await startEnrollServerProcess(['--overlay', OVERLAY, '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'ca'), '--users', join(dir, 'users.txt'), '--bootstrap', `127.0.0.1:${port}`, '--key-algorithm', 'ecdsa-p256']);
-    const common = (u: string): string[] => [
-      '--overlay', OVERLAY, '--config', server!.configUrl, '--config-ca', join(dir, 'ca', 'ca.pem'), '--user', u, '--password-file', join(dir, `${u}.pw`),
-      '--data-dir', join(dir, u), '--sip', '127.0.0.1:0', '--http', '127.0.0.1:0', '--outbound', 'none', '--log-level', 'warn',
-    ];
     // carol's peer is the third ring member (the AoRs may be stored there)
-    peers.push(await startPeerProcess([...common('carol'), '--listen', `127.0.0.1:${port}`], 60_000));
-    for (const u of ['alice', 'bob']) peers.push(await startPeerProcess([...common(u), '--listen', '127.0.0.1:0', '--bootstrap', `127.0.0.1:${port}`], 60_000));
+    const users = ['carol', 'alice', 'bob'];
+    const e = await startEnrollment(dir, OVERLAY, users);
+    server = e.server;
+    for (const [i, u] of users.entries()) peers.push(await startPeerProcess([...e.peerArgs(u), '--sip', '127.0.0.1:0', '--http', '127.0.0.1:0', '--outbound', 'none', '--log-level', 'warn', ...e.placeArgs(i)], 60_000));
   });
 
   after(async () => {

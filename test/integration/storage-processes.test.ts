@@ -9,12 +9,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEnrollServerProcess, type EnrollServerProcess } from './helpers/enroll-server-process.js';
+import type { EnrollServerProcess } from './helpers/enroll-server-process.js';
+import { startEnrollment } from './helpers/enrolled-overlay.js';
 import { startStoragePeer, type StoragePeerProcess } from './helpers/storage-peer-process.js';
-import { freePort } from './helpers/free-port.js';
 import { until } from './helpers/until.js';
 
 /** A peer killed or still joining can fail an HTTP call: that counts as not there yet. */
@@ -47,25 +47,24 @@ describe('storage in an enrolled overlay of 10 processes', { timeout: 600_000 },
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'p2psip-storage-it-'));
-    const users = Array.from({ length: PEERS }, (_, i) => `user${i}:pw${i}`).join('\n');
-    await writeFile(join(dir, 'users.txt'), `${users}\n`);
-    const port = await freePort();
-    server = await startEnrollServerProcess([
-      '--overlay', OVERLAY,
-      '--listen', '127.0.0.1:0',
-      '--data-dir', join(dir, 'ca'),
-      '--users', join(dir, 'users.txt'),
-      '--bootstrap', `127.0.0.1:${port}`,
-      '--key-algorithm', 'ecdsa-p256',
-    ]);
-    caFile = join(dir, 'ca', 'ca.pem');
+    const e = await startEnrollment(dir, OVERLAY, Array.from({ length: PEERS }, (_, i) => `user${i}`));
+    server = e.server;
+    caFile = e.caFile;
     await readFile(caFile, 'utf8');
-    // hold-down and drop grace of 3 s (defaults 30 s and 90 s): the copies that joins leave outside the
+    // hold-down and drop grace of 3 s (defaults 5 s and 90 s): the copies that joins leave outside the
     // replica sets are gone before "exactly three holders" is checked and two of them are killed
-    common = (i: number): string[] => ['--overlay', OVERLAY, '--config', server.configUrl, '--config-ca', caFile, '--user', `user${i}`, '--password', `pw${i}`, '--hold-down', '3000', '--drop-grace', '3000', '--data-dir', join(dir, `peer${i}`)];
-    peers.push(await startStoragePeer([...common(0), '--listen', `127.0.0.1:${port}`]));
-    for (let i = 1; i < PEERS; i++) peers.push(await startStoragePeer([...common(i), '--listen', '127.0.0.1:0', '--bootstrap', `127.0.0.1:${port}`]));
-    await new Promise((r) => setTimeout(r, 3000));
+    common = (i: number): string[] => ['--overlay', OVERLAY, '--config', server.configUrl, '--config-ca', caFile, '--user', `user${i}`, '--password', e.password(`user${i}`), '--hold-down', '3000', '--drop-grace', '3000', '--data-dir', join(dir, `peer${i}`)];
+    for (let i = 0; i < PEERS; i++) peers.push(await startStoragePeer([...common(i), ...e.placeArgs(i)]));
+    // the ring is whole: each peer's first successor is the next Node-ID
+    const ids = peers.map((p) => p.nodeId).sort();
+    await until('a whole ring', 30_000, async () => {
+      for (const p of peers) {
+        const st = (await api(p, 'GET', '/api/status')).body as { successors?: string[] };
+        const next = ids[(ids.indexOf(p.nodeId) + 1) % ids.length];
+        if (st.successors?.[0] !== next) return `${p.nodeId}: first successor ${st.successors?.[0]}, not ${next}`;
+      }
+      return undefined;
+    }, POLL);
   });
 
   after(async () => {
