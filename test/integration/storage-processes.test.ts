@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type { EnrollServerProcess } from './helpers/enroll-server-process.js';
 import { startEnrollment } from './helpers/enrolled-overlay.js';
 import { startStoragePeer, type StoragePeerProcess } from './helpers/storage-peer-process.js';
+import { untilWholeRing } from './helpers/ring.js';
 import { until } from './helpers/until.js';
 
 /** A peer killed or still joining can fail an HTTP call: that counts as not there yet. */
@@ -55,16 +56,7 @@ describe('storage in an enrolled overlay of 10 processes', { timeout: 600_000 },
     // replica sets are gone before "exactly three holders" is checked and two of them are killed
     common = (i: number): string[] => ['--overlay', OVERLAY, '--config', server.configUrl, '--config-ca', caFile, '--user', `user${i}`, '--password', e.password(`user${i}`), '--hold-down', '3000', '--drop-grace', '3000', '--data-dir', join(dir, `peer${i}`)];
     for (let i = 0; i < PEERS; i++) peers.push(await startStoragePeer([...common(i), ...e.placeArgs(i)]));
-    // the ring is whole: each peer's first successor is the next Node-ID
-    const ids = peers.map((p) => p.nodeId).sort();
-    await until('a whole ring', 30_000, async () => {
-      for (const p of peers) {
-        const st = (await api(p, 'GET', '/api/status')).body as { successors?: string[] };
-        const next = ids[(ids.indexOf(p.nodeId) + 1) % ids.length];
-        if (st.successors?.[0] !== next) return `${p.nodeId}: first successor ${st.successors?.[0]}, not ${next}`;
-      }
-      return undefined;
-    }, POLL);
+    await untilWholeRing(peers, 30_000);
   });
 
   after(async () => {

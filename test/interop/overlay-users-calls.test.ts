@@ -29,6 +29,7 @@ import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { startPeerProcess, type PeerProcess } from '../integration/helpers/peer-process.js';
+import { untilWholeRing } from '../integration/helpers/ring.js';
 import { UdpProbe } from '../integration/helpers/udp-probe.js';
 import { withScope, type InteropScope } from './helpers/interop-scope.js';
 import { ackFor, answerMessages, bodyOf, probeRequest, type ProbeRequest } from './helpers/overlay-sip-texts.js';
@@ -89,7 +90,7 @@ test(`${PEERS} LAN peers: ${USERS} SIPp users, ${CALLS} calls across peers, MESS
     };
     await start(0);
     await Promise.all([1, 2, 3, 4].map(start));
-    await waitForRing(peers);
+    await untilWholeRing(peers);
     t.diagnostic(`peers up, ring complete after ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
     // 2. 200 users, 40 per peer, each REGISTERed at its own peer with its peer's UAS as Contact.
@@ -199,27 +200,6 @@ async function checkRegistrationsVisible(t: { diagnostic(m: string): void }, pee
     (firstMissing.length > 0 ? ` (not at once: ${firstMissing.map(user).join(' ')}; after ${((Date.now() - t0) / 1000).toFixed(1)} s still missing: ${missing.map(user).join(' ') || 'none'})` : '') +
     `; peers' location stats ${JSON.stringify(stats)}`);
   assert.deepEqual(missing.map(user), [], 'every registered AoR is found from another peer');
-}
-
-/** Waits (bounded) until every peer's first successor and predecessor are its neighbours on the sorted ring. */
-async function waitForRing(peers: readonly PeerProcess[]): Promise<void> {
-  const ids = peers.map((p) => p.nodeId!).sort();
-  const deadline = Date.now() + 60_000;
-  let last = '';
-  for (;;) {
-    const bad: string[] = [];
-    for (const p of peers) {
-      const s = (await (await fetch(`http://${p.http!}/api/status`)).json()) as { successors?: string[]; predecessors?: string[]; state?: string };
-      const i = ids.indexOf(p.nodeId!);
-      const succ = ids[(i + 1) % ids.length];
-      const pred = ids[(i + ids.length - 1) % ids.length];
-      if (s.state !== 'joined' || s.successors?.[0] !== succ || s.predecessors?.[0] !== pred) bad.push(`${p.nodeId!.slice(0, 8)}: ${s.state} succ ${s.successors?.[0]?.slice(0, 8)} pred ${s.predecessors?.[0]?.slice(0, 8)}`);
-    }
-    if (bad.length === 0) return;
-    last = bad.join('; ');
-    if (Date.now() > deadline) throw new Error(`the ring did not settle within 60 s: ${last}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 async function allocatePorts(scope: InteropScope): Promise<Ports> {

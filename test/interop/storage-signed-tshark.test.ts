@@ -26,6 +26,7 @@ import { requireTools } from './helpers/require-tools.js';
 import { PROBLEM_FILTER, startCapture, tsharkLines } from './helpers/tshark.js';
 import { startEnrollServerProcess } from '../integration/helpers/enroll-server-process.js';
 import type { EnrollServerProcess } from '../integration/helpers/enroll-server-process.js';
+import { untilWholeRing } from '../integration/helpers/ring.js';
 import { startStoragePeer } from '../integration/helpers/storage-peer-process.js';
 import { HashAlgorithm, MessageCode, SignatureAlgorithm } from '../../src/reload/codec/index.js';
 import type { StoragePeerProcess } from '../integration/helpers/storage-peer-process.js';
@@ -152,7 +153,7 @@ test('tshark dissects the signed RELOAD of an enrolled overlay of 10 peers', { t
     peers.push(await start(0));
     // the others start two at a time (a loaded 2-core machine)
     for (let i = 1; i < PEERS; i += 2) peers.push(...(await Promise.all([start(i), ...(i + 1 < PEERS ? [start(i + 1)] : [])])));
-    await new Promise((r) => setTimeout(r, 3000));
+    await untilWholeRing(peers);
 
     // Store at user3's peer, Fetch and Stat from another peer (RFC 6940 §7.4)
     const alice = peers[3]!;
