@@ -24,8 +24,7 @@ import { join } from 'node:path';
 import { withScope } from './helpers/interop-scope.js';
 import { requireTools } from './helpers/require-tools.js';
 import { PROBLEM_FILTER, startCapture, tsharkLines } from './helpers/tshark.js';
-import { startEnrollServerProcess } from '../integration/helpers/enroll-server-process.js';
-import type { EnrollServerProcess } from '../integration/helpers/enroll-server-process.js';
+import { startEnrollment } from '../integration/helpers/enrolled-overlay.js';
 import { untilWholeRing } from '../integration/helpers/ring.js';
 import { startStoragePeer } from '../integration/helpers/storage-peer-process.js';
 import { HashAlgorithm, MessageCode, SignatureAlgorithm } from '../../src/reload/codec/index.js';
@@ -126,11 +125,8 @@ test('tshark dissects the signed RELOAD of an enrolled overlay of 10 peers', { t
     const dir = scope.tempDir('p2psip-signed-tshark-');
     const ports: number[] = [];
     for (let i = 0; i < PEERS; i++) ports.push(await scope.port());
-    writeFileSync(join(dir, 'users.txt'), `${Array.from({ length: PEERS }, (_, i) => `user${i}:pw${i}`).join('\n')}\n`);
-    const server: EnrollServerProcess = await startEnrollServerProcess([
-      '--overlay', OVERLAY, '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'ca'), '--users', join(dir, 'users.txt'),
-      '--bootstrap', `127.0.0.1:${ports[0]}`, '--key-algorithm', 'ecdsa-p256',
-    ]);
+    const e = await startEnrollment(dir, OVERLAY, Array.from({ length: PEERS }, (_, i) => `user${i}`), { bootstrapPort: ports[0]! });
+    const server = e.server;
     scope.defer(async () => void (await server.stop()));
     const pcap = join(dir, 'signed.pcapng');
     const capture = await startCapture(scope, { file: pcap, ports, lifetimeMs: TEST_TIMEOUT_MS, maxPackets: 200_000 });
@@ -142,7 +138,7 @@ test('tshark dissects the signed RELOAD of an enrolled overlay of 10 peers', { t
     const start = (i: number): Promise<StoragePeerProcess> =>
       startStoragePeer(
         [
-          '--overlay', OVERLAY, '--config', server.configUrl, '--config-ca', join(dir, 'ca', 'ca.pem'), '--user', `user${i}`, '--password', `pw${i}`,
+          '--overlay', OVERLAY, '--config', server.configUrl, '--config-ca', e.caFile, '--user', `user${i}`, '--password', e.password(`user${i}`),
           // a TLS record per RELOAD frame: Wireshark dissects only the first frame of a record
           '--tls-record-per-message', '--hold-down', '3000', '--data-dir', join(dir, `peer${i}`), '--listen', `127.0.0.1:${ports[i]}`,
           ...(i === 0 ? [] : ['--bootstrap', `127.0.0.1:${ports[0]}`]),

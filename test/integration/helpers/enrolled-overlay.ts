@@ -22,12 +22,15 @@ export interface Enrollment {
   placeArgs(i: number): string[];
 }
 
-/** Writes the users (and a 0600 password file each) into `dir` and starts the enrollment server there. */
-export async function startEnrollment(dir: string, overlay: string, users: readonly string[]): Promise<Enrollment> {
+/**
+ * Writes the users (and a 0600 password file each) into `dir` and starts the enrollment server there.
+ * `bootstrapPort`: the port the configuration names (default: a free one).
+ */
+export async function startEnrollment(dir: string, overlay: string, users: readonly string[], opts: { bootstrapPort?: number } = {}): Promise<Enrollment> {
   const password = (u: string): string => `pw-${u}`;
   await writeFile(join(dir, 'users.txt'), users.map((u) => `${u}:${password(u)}`).join('\n') + '\n');
   for (const u of users) await writeFile(join(dir, `${u}.pw`), `${password(u)}\n`, { mode: 0o600 });
-  const bootstrapPort = await freePort();
+  const bootstrapPort = opts.bootstrapPort ?? (await freePort());
   const server = await startEnrollServerProcess([
     '--overlay', overlay,
     '--listen', '127.0.0.1:0',
