@@ -3,8 +3,9 @@
  * signatures on), Store of a SIP-REGISTRATION-sized value at one peer and Fetch from another:
  * median/p95/p99 latency and RSS per peer, side by side with hyperdht's testnet doing mutablePut +
  * mutableGet in the same run.
- * Usage: npm run bench -- putget [--sizes 20,100] [--ops <n>] [--warmup <n>] [--value-bytes <n>] [--no-hyperdht] [--no-write]
- * (run node with --expose-gc for RSS after a full collection).
+ * Usage: npm run bench -- putget [--sizes 20,100] [--ops <n>] [--warmup <n>] [--value-bytes <n>] [--no-hyperdht] [--no-write] [--trace]
+ * (run node with --expose-gc for RSS after a full collection). --trace adds to each p2psip result what
+ * the whole overlay did while the operations ran and what the p95+ operations overlapped with.
  */
 import { parseArgs } from 'node:util';
 import { runHyperdht } from './putget-hyperdht.js';
@@ -13,7 +14,7 @@ import type { PutGetRun } from './putget-reload.js';
 import { putgetMachine, renderPutgetSection, writePutgetResults } from './putget-report.js';
 import { settledRss } from './putget-stats.js';
 
-export const PUTGET_USAGE = 'usage: npm run bench -- putget [--sizes 20,100] [--ops <n>] [--warmup <n>] [--value-bytes <n>] [--no-hyperdht] [--no-write]';
+export const PUTGET_USAGE = 'usage: npm run bench -- putget [--sizes 20,100] [--ops <n>] [--warmup <n>] [--value-bytes <n>] [--no-hyperdht] [--no-write] [--trace]';
 
 export async function putgetCommand(argv: readonly string[]): Promise<number> {
   let values;
@@ -27,6 +28,7 @@ export async function putgetCommand(argv: readonly string[]): Promise<number> {
         'value-bytes': { type: 'string', default: '200' },
         'no-hyperdht': { type: 'boolean', default: false },
         'no-write': { type: 'boolean', default: false },
+        trace: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -51,7 +53,7 @@ export async function putgetCommand(argv: readonly string[]): Promise<number> {
   const startedAt = new Date().toISOString();
   const runs: PutGetRun[] = [];
   for (const n of sizes) {
-    const ours = await runReload(n, ops, valueBytes, warmup);
+    const ours = await runReload(n, ops, valueBytes, warmup, values.trace);
     runs.push(ours);
     process.stdout.write(`${JSON.stringify(ours)}\n`);
     await settledRss();

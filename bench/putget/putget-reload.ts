@@ -17,6 +17,8 @@ import { BagSharingSecurity, MemoryStorageBackend, OverlayStorage, StorageEngine
 import { certificateStorageCredentials } from '../../src/node/storage-credentials.js';
 import type { LatencyStats } from './putget-stats.js';
 import { heapBytes, settledRss, summariseRun } from './putget-stats.js';
+import { PutGetTracer } from './putget-trace.js';
+import type { PutGetTrace } from './putget-trace.js';
 
 const OVERLAY = 'putget.bench';
 const SIP_REGISTRATION = 1;
@@ -34,15 +36,19 @@ export interface PutGetRun {
   /** JS heap + external + array buffers per peer (steadier than RSS when memory is reused). */
   heapPerPeerMB: number;
   notes: string;
+  /** With --trace (p2psip only): what the measured operations overlapped with. */
+  trace?: PutGetTrace;
 }
 
 interface BenchPeer {
   node: OverlayNode;
   storage: OverlayStorage;
   identity: NodeIdentity;
+  links: LinkLayer;
+  certificates: CertificateStore;
 }
 
-export async function runReload(n: number, ops: number, valueBytes: number, warmup: number): Promise<PutGetRun> {
+export async function runReload(n: number, ops: number, valueBytes: number, warmup: number, trace = false): Promise<PutGetRun> {
   const config = defaultLanConfiguration(OVERLAY);
   const kinds = new Map(config.kinds.map((k) => [k.id, k]));
   const hash = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha1').update(b).digest().subarray(0, config.nodeIdLength));
@@ -68,7 +74,7 @@ export async function runReload(n: number, ops: number, valueBytes: number, warm
     storage.attach();
     const boot = peers.length === 0 ? [] : [peers[0]!.node.endpoint()!];
     await node.start({ host: '127.0.0.1', port: 0 }, boot);
-    peers.push({ node, storage, identity });
+    peers.push({ node, storage, identity, links, certificates: store });
   }
   const joinSeconds = (performance.now() - t0) / 1000;
   await new Promise((r) => setTimeout(r, 3000)); // reactive Updates settle
@@ -77,26 +83,38 @@ export async function runReload(n: number, ops: number, valueBytes: number, warm
   const put: number[] = [];
   const get: number[] = [];
   let failures = 0;
+  const tracer = trace ? new PutGetTracer(peers.map((p) => p.node), peers.map((p) => p.certificates)) : undefined;
+  if (tracer !== undefined) for (const p of peers) p.links.setUser(tracer.countingUser(p.node));
   for (let i = 0; i < warmup + ops; i++) {
     const a = peers[(i * 7 + 3) % n]!;
     const b = peers[(i * 13 + 5 + Math.floor(i / n)) % n === (i * 7 + 3) % n ? (i * 13 + 6) % n : (i * 13 + 5 + Math.floor(i / n)) % n]!;
     const key = a.identity.certificate.nodeIds[0]!;
     const ref = { resourceName: a.identity.certificate.userName };
     const value = new Uint8Array(valueBytes).fill(i & 0xff);
+    const counted = i >= warmup;
+    const s0 = counted ? tracer?.snapshot() : undefined;
     const p0 = performance.now();
     const s = await a.storage.store(SIP_REGISTRATION, ref, [{ model: 'dictionary', key, value: { exists: true, value } }], { lifetime: 3600 });
     const p1 = performance.now();
+    const s1 = counted ? tracer?.snapshot() : undefined;
+    const g0 = performance.now();
     const f = await b.storage.fetch(SIP_REGISTRATION, ref, { keys: [key] });
     const p2 = performance.now();
     const ok = s.ok && f.ok && f.values.length === 1 && f.values[0]!.data.value.value.value[0] === (i & 0xff);
-    if (i < warmup) continue;
+    if (!counted) continue;
     if (!ok) failures++;
     put.push(p1 - p0);
-    get.push(p2 - p1);
+    get.push(p2 - g0);
+    if (tracer !== undefined && s0 !== undefined && s1 !== undefined) {
+      const s2 = tracer.snapshot();
+      tracer.record({ kind: 'put', start: p0, end: p1, before: s0, after: s1 });
+      tracer.record({ kind: 'get', start: g0, end: p2, before: s1, after: s2 });
+    }
   }
+  const traced = tracer?.finish();
   await Promise.all(peers.map((p) => p.storage.close()));
   await Promise.all(peers.map((p) => p.node.shutdown()));
-  return summariseRun({
+  const summary = summariseRun({
     system: 'p2psip (RELOAD, TLS, signatures)',
     nodes: n,
     ops,
@@ -108,4 +126,5 @@ export async function runReload(n: number, ops: number, valueBytes: number, warm
     memory: { rss0, rss1, heap0, heap1 },
     notes: 'Store answered by the responsible peer once it and a replica hold the value (replicas to 2 successors); Fetch verified (signature + access policy) at the fetcher, sent straight to the responsible peer when an earlier answer named it (route cache)',
   });
+  return traced === undefined ? summary : { ...summary, trace: traced };
 }
