@@ -105,7 +105,7 @@ describe('SIP usage: SIPp calls across peers of an overlay', { timeout: 300_000,
       poller.close();
     }
     await writeFile(join(dir, 'callees.csv'), 'SEQUENTIAL\ncallee\n');
-    const uas = sipp(['-sf', scenario('uas.xml'), '-i', '127.0.0.1', '-p', String(uasPort), '-m', String(CALLS), '-nostdin'], dir, 150);
+    const uas = sipp(['-sf', scenario('uas.xml'), '-i', '127.0.0.1', '-p', String(uasPort), '-m', String(CALLS), '-trace_err', '-nostdin'], dir, 150);
     const started = Date.now();
     const uac = await sipp(
       ['-sf', scenario('uac.xml'), '-inf', join(dir, 'callees.csv'), '-i', '127.0.0.1', '-p', String(uacPort), '-r', String(RATE), '-m', String(CALLS), '-l', '400',
@@ -122,9 +122,15 @@ describe('SIP usage: SIPp calls across peers of an overlay', { timeout: 300_000,
     const rtt = rttFile === undefined ? [] : (await readFile(join(dir, rttFile), 'utf8')).trim().split('\n').slice(1).map((l) => Number(l.split(';')[1])).filter(Number.isFinite).sort((x, y) => x - y);
     const pct = (p: number): number | undefined => rtt[Math.min(rtt.length - 1, Math.floor(rtt.length * p))];
     console.log(`SIPp through the overlay: ${col('SuccessfulCall(C)')} ok, ${col('FailedCall(C)')} failed in ${wallS.toFixed(1)} s (${RATE}/s asked); INVITE→200 p50 ${pct(0.5)} ms, p95 ${pct(0.95)} ms, max ${pct(1)} ms`);
-    assert.equal(uac.code, 0, uac.out.slice(-3000));
-    assert.equal(col('SuccessfulCall(C)'), CALLS);
-    assert.equal(col('FailedCall(C)'), 0);
-    assert.equal((await uas).code, 0);
+    const uasDone = await uas;
+    // on a failure, everything that tells which hop lost what: both SIPp screens and error logs, the peers' logs
+    const diagnosis = async (): Promise<string> => {
+      const errLogs = (await readdir(dir)).filter((f) => f.endsWith('_errors.log'));
+      const tails = await Promise.all(errLogs.map(async (f) => `--- ${f}\n${(await readFile(join(dir, f), 'utf8')).slice(-2000)}`));
+      const logs = peers.map((p, i) => `--- peer ${i}\n${p.output().slice(-1500)}`);
+      return [`--- UAC\n${uac.out.slice(-3000)}`, `--- UAS (exit ${uasDone.code})\n${uasDone.out.slice(-3000)}`, ...tails, ...logs].join('\n');
+    };
+    const ok = uac.code === 0 && col('SuccessfulCall(C)') === CALLS && col('FailedCall(C)') === 0 && uasDone.code === 0;
+    assert.ok(ok, ok ? '' : await diagnosis());
   });
 });
