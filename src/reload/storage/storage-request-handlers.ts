@@ -49,6 +49,12 @@ export interface StorageHandlerDeps {
  */
 export const DEFAULT_FETCH_FALLBACK_MS = 120_000;
 
+/**
+ * The Fetch passed on to our successor (one hop away) waits at most 2 × 1 s: the fetcher is waiting
+ * on us meanwhile (its own reliability timer, 3 s), and a silent successor must not make it time out.
+ */
+const FALLBACK_REQUEST = { timerMs: 1000, transmissions: 2 } as const;
+
 /** Most certificates added to a FetchAns bag besides the responder's own (the receiver examines 32, §6.3.4). */
 export const MAX_FETCH_BAG_CERTIFICATES = 31;
 
@@ -202,7 +208,7 @@ export class StorageRequestHandlers {
   private async askSuccessor(successor: bigint, body: Uint8Array, local: HandlerReply): Promise<HandlerReply> {
     const { node } = this.deps;
     this.fallbacks.asked++;
-    const ans = await node.request([{ type: 'node', nodeId: node.ring.toBytes(successor) }], MessageCode.fetch_req, body).catch(() => undefined);
+    const ans = await node.request([{ type: 'node', nodeId: node.ring.toBytes(successor) }], MessageCode.fetch_req, body, FALLBACK_REQUEST).catch(() => undefined);
     if (ans === undefined || !ans.ok || ans.code !== MessageCode.fetch_ans) return local;
     const d = decodeFetchAns(ans.body, this.deps.codec);
     if (!d.ok || !d.value.kindResponses.some((k) => k.values.some((v) => v.value.value.exists || v.signature.identity.type !== 'none'))) return local;

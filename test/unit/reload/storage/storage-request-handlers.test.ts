@@ -191,6 +191,21 @@ describe('storage request handlers (RFC 6940 §7.4, §10.4)', () => {
     assert.deepEqual(values(await off.fetch(inbound(MessageCode.fetch_req, body, asOwner, { type: 'resource', resourceId: resource }))), []);
   });
 
+  test('the Fetch passed on to a silent successor is given up after 2 s: the fetcher gets our own (empty) answer in time', async () => {
+    const { w, owner, resource } = await ownerWorld(36, 5);
+    const [resp, succ] = w.ringOrder(resource);
+    w.crash(succ!); // silently: its links stay up on our side until they time out
+    const h = new StorageRequestHandlers({ node: resp!.node, engine: resp!.engine, credentials: resp!.credentials, codec, onReplicate: () => undefined, fetchFallbackMs: 60_000 });
+    const asOwner: SignerInfo = { userName: owner.identity.certificate.userName, nodeIds: [owner.node.idBytes] };
+    const body = encodeFetchReq({ resource, specifiers: [{ kind: 100, generation: 0n, model: 'single' }] }, codec);
+    const t0 = resp!.node.clock.now();
+    const r = await w.settle(Promise.resolve(h.fetch(inbound(MessageCode.fetch_req, body, asOwner, { type: 'resource', resourceId: resource }))));
+    const took = resp!.node.clock.now() - t0;
+    assert.ok('code' in r && r.code === MessageCode.fetch_ans, JSON.stringify(r));
+    assert.deepEqual(h.fallbacks, { asked: 1, answered: 0 });
+    assert.ok(took >= 1000 && took <= 2100, `answered after ${took} ms`);
+  });
+
   test('the certificate store usage: our certificate published under CERTIFICATE_BY_NODE and _BY_USER, once', async () => {
     const w = new StorageWorld(33);
     for (let i = 0; i < 4; i++) await w.add();
