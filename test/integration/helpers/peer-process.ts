@@ -50,7 +50,7 @@ export async function startPeerProcess(args: string[], timeoutMs = 20_000, opts:
     out += d;
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const ready = await new Promise<string>((resolve, reject) => {
+  const started = new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`peer not ready within ${timeoutMs} ms:\n${out}`)), timeoutMs);
     child.stdout!.on('data', (d: string) => {
       out += d;
@@ -65,6 +65,15 @@ export async function startPeerProcess(args: string[], timeoutMs = 20_000, opts:
       reject(new Error(`peer exited with ${code} before ready:\n${out}`));
     });
   });
+  let ready: string;
+  try {
+    ready = await started;
+  } catch (e) {
+    // nobody gets a handle to stop it: the child and the data directory we made go now
+    child.kill('SIGKILL');
+    if (given < 0) rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  }
   const sip = new Map<string, { host: string; port: number }>();
   for (const m of ready.matchAll(/(udp|tcp|tls|wss|ws):(\[[^\]]+\]|[0-9.]+):(\d+)/g)) {
     sip.set(m[1]!, { host: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]) });
