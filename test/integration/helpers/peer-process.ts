@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { readyOrAbandon } from './abandon-child.js';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -65,15 +66,7 @@ export async function startPeerProcess(args: string[], timeoutMs = 20_000, opts:
       reject(new Error(`peer exited with ${code} before ready:\n${out}`));
     });
   });
-  let ready: string;
-  try {
-    ready = await started;
-  } catch (e) {
-    // nobody gets a handle to stop it: the child and the data directory we made go now
-    child.kill('SIGKILL');
-    if (given < 0) rmSync(dataDir, { recursive: true, force: true });
-    throw e;
-  }
+  const ready = await readyOrAbandon(started, child, given < 0 ? dataDir : undefined);
   const sip = new Map<string, { host: string; port: number }>();
   for (const m of ready.matchAll(/(udp|tcp|tls|wss|ws):(\[[^\]]+\]|[0-9.]+):(\d+)/g)) {
     sip.set(m[1]!, { host: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]) });

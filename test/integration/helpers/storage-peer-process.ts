@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readyOrAbandon } from './abandon-child.js';
 import { tmpdir } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -48,7 +49,7 @@ export async function startStoragePeer(args: string[], timeoutMs = 60_000, opts:
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (d: string) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const line = await new Promise<string>((resolve, reject) => {
+  const started = new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`storage peer not ready within ${timeoutMs} ms:\n${out}`));
@@ -67,6 +68,7 @@ export async function startStoragePeer(args: string[], timeoutMs = 60_000, opts:
       reject(new Error(`storage peer exited with ${code} before ready:\n${out}`));
     });
   });
+  const line = await readyOrAbandon(started, child, given < 0 ? dataDir : undefined);
   const [nodeId, listen, http] = line.trim().split(' ') as [string, string, string];
   return {
     child,
