@@ -22,7 +22,7 @@ import type { ReplicaMaintainerOptions } from './replica-maintainer.js';
 import type { StorageCredentials } from './storage-credentials.js';
 import type { StorageEngine, StorageSummary } from './storage-engine.js';
 import { StorageError } from './storage-error.js';
-import { DEFAULT_FETCH_FALLBACK_MS, StorageRequestHandlers } from './storage-request-handlers.js';
+import { StorageRequestHandlers } from './storage-request-handlers.js';
 import { SignerCertificates } from './signer-certificates.js';
 import type { StorageBackend } from './storage-backend.js';
 
@@ -44,7 +44,7 @@ export interface OverlayStorageDeps {
 export interface OverlayStorageOptions extends ReplicaMaintainerOptions {
   /** Lifetime of values this node stores when the caller gives none (seconds, default 3600). */
   defaultLifetime?: number;
-  /** See {@link StorageHandlerDeps.fetchFallbackMs} (default {@link DEFAULT_FETCH_FALLBACK_MS}). */
+  /** See StorageHandlerDeps.fetchFallbackMs (default DEFAULT_FETCH_FALLBACK_MS, 2 minutes). */
   fetchFallbackMs?: number;
 }
 
@@ -271,12 +271,12 @@ export class OverlayStorage {
     return { ok: true, kind: d.value.kindResponses.find((k) => k.kind === kindId), responder: ans.responder };
   }
 
-  /** Stops replication work and the engine (the backend stays open: its owner closes it). */
   /** Before a clean Leave: our data to the peers that keep it after us ({@link ReplicaMaintainer.handOffBeforeLeave}). */
   handOffBeforeLeave(maxWaitMs = 5000): Promise<void> {
     return this.replicas.handOffBeforeLeave(maxWaitMs);
   }
 
+  /** Stops replication work and the engine (the backend stays open: its owner closes it). */
   async close(): Promise<void> {
     this.replicas.close();
     await this.deps.engine.close();
