@@ -39,6 +39,16 @@ async function holders(peers: StoragePeerProcess[], id: string): Promise<Storage
   return out;
 }
 
+/** Each live peer's neighbours, replication counters and copy of `id` (printed when a wait fails). */
+async function ringPicture(peers: StoragePeerProcess[], id: string): Promise<string> {
+  const lines: string[] = [];
+  for (const p of peers) {
+    const get = async (path: string): Promise<unknown> => (await api(p, 'GET', path).catch((e: unknown) => ({ body: String(e) }))).body;
+    lines.push(`${p.nodeId}: status ${JSON.stringify(await get('/api/status'))}\n  storage ${JSON.stringify(await get('/api/storage'))}\n  held ${JSON.stringify(await get(`/api/storage/held?id=${id}`))}`);
+  }
+  return lines.join('\n');
+}
+
 describe('storage in an enrolled overlay of 10 processes', { timeout: 600_000 }, () => {
   let dir: string;
   let server: EnrollServerProcess;
@@ -117,7 +127,9 @@ describe('storage in an enrolled overlay of 10 processes', { timeout: 600_000 },
     await until('three copies again (re-replication after the hold-down)', 90_000, async () => {
       const h = await holders(live, id);
       return h.length >= 3 ? undefined : `${h.length} copies`;
-    }, POLL);
+    }, POLL).catch(async (e: unknown) => {
+      throw new Error(`${String(e)}\nresource ${id}; killed ${victims.map((v) => v.nodeId).join(', ')}\n${await ringPicture(live, id)}`);
+    });
     // Stat at the responsible peer sees the value
     r = await api(peers[7]!, 'GET', `/api/storage/stat?kind=${PROFILE_KIND}&name=${name}`);
     assert.equal(r.status, 200);

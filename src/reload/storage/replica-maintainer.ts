@@ -28,7 +28,10 @@ export interface ReplicaMaintainerOptions {
   holdDownMs?: number;
   /** Wait before a failed replica or handover Store is sent again (default 5 s). */
   retryMs?: number;
-  /** Sends of one Store at most (default 5). */
+  /**
+   * Sends of one Store at most (default 5). A replica given up on is sent again at the next periodic
+   * re-check (resyncIntervalMs) while we are still responsible for its resource.
+   */
   maxAttempts?: number;
   /** Replica and handover Stores in flight at once (default 32); the rest wait in a queue. */
   maxInFlight?: number;
@@ -478,7 +481,13 @@ export class ReplicaMaintainer {
     if (ans.ok) return;
     this.counters.sendFailures++;
     this.counters.lastFailure = `${s.replicaNumber === 0 ? 'handover' : `replica ${s.replicaNumber}`} to ${node.ring.hex(s.target)}: ${ans.errorCode} ${ans.info}`;
-    if (s.attempts + 1 >= this.opts.maxAttempts || this.closed) return;
+    if (this.closed) return;
+    if (s.attempts + 1 >= this.opts.maxAttempts) {
+      // given up: a replica we owe is made again by the next periodic re-check while we are still
+      // responsible (syncReplicas sends only to new successors otherwise, and the copy was missing for good)
+      if (s.replicaNumber > 0 && this.roleOf(s.resource) === 0) this.needFull.add(toHex(s.resource));
+      return;
+    }
     const t = this.deps.clock.setTimer(this.opts.retryMs, () => {
       this.timers.delete(t);
       const nb = this.deps.node.topology.neighbours;

@@ -89,6 +89,21 @@ export class StorageRequestHandlers {
     }
   }
 
+  /**
+   * RFC 6940 §7.4.1.1: replica Stores "MUST come from nodes which are either in the known replica set
+   * for a given resource or which are closer than some node in the replica set". A predecessor of ours,
+   * or any peer between the resource and us clockwise (closer to it than we are, a member of the
+   * replica set we are in). The second half matters after two neighbours crash together: the
+   * responsible peer's new second successor has only the peer between them in its predecessor table
+   * until Updates and an Attach bring the responsible peer back in, and refused its replica meanwhile.
+   */
+  private plausibleReplicaSender(from: bigint, resource: Uint8Array): boolean {
+    const { ring, id } = this.deps.node;
+    if (this.deps.node.topology.neighbours.predecessors.includes(from)) return true;
+    const k = ring.fromBytes(resource);
+    return from !== id && ring.distance(k, from) < ring.distance(k, id);
+  }
+
   private responsibleFor(resource: Uint8Array): boolean | undefined {
     try {
       return this.deps.node.topology.isResponsible(this.deps.node.ring.fromBytes(resource));
@@ -108,8 +123,7 @@ export class StorageRequestHandlers {
     const from = this.sender(req);
     const last = req.header.destinationList[req.header.destinationList.length - 1];
     if (sr.replicaNumber > 0) {
-      // RFC 6940 §10.4: a replica comes from the responsible peer, one of our predecessors
-      if (from === undefined || !nb.predecessors.includes(from)) return { error: ReloadErrorCode.Forbidden, info: 'a replica store must come from a predecessor' };
+      if (from === undefined || !this.plausibleReplicaSender(from, sr.resource)) return { error: ReloadErrorCode.Forbidden, info: 'a replica store must come from a predecessor, or a peer closer to the resource than we are' };
       return this.answerStore(this.deps.engine.store(sr, { replica: true }), sr);
     }
     if (last?.type === 'node' && from !== undefined && (nb.successors.includes(from) || nb.predecessors.includes(from))) {

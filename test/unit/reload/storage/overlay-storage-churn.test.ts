@@ -1,6 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { MessageCode, ReloadErrorCode } from '../../../../src/reload/codec/index.js';
 import type { StoredDataValue } from '../../../../src/reload/codec/index.js';
+import { StorageRequestHandlers } from '../../../../src/reload/storage/index.js';
 import { StorageWorld } from '../overlay/support/storage-world.js';
 import type { StoragePeer } from '../overlay/support/storage-world.js';
 
@@ -84,6 +86,36 @@ describe('OverlayStorage under churn (RFC 6940 §10.7.3)', () => {
     assert.equal(copies(w, resource), 3, 'the new member of the replica set got the leaving peer\'s copy');
     const order = w.ringOrder(resource).slice(0, 3).map((x) => x.node.id);
     assert.deepEqual(w.holders(resource).map((x) => x.node.id).sort(), [...order].sort());
+  });
+
+  test('a replica Store given up on (refused maxAttempts times) is sent again at the next periodic re-check', async () => {
+    const w = new StorageWorld(16, {}, { holdDownMs: 2000, retryMs: 1000, maxAttempts: 2, resyncIntervalMs: 10_000 });
+    for (let i = 0; i < 8; i++) await w.add();
+    await w.run(3000);
+    const owner = w.peers[2]!;
+    const ref = { resourceName: owner.identity.certificate.userName };
+    const resource = owner.storage.resourceId(ref);
+    const s2 = w.ringOrder(resource)[2]!;
+    // the second successor refuses every Store for a while (as one still without the responsible peer in its table)
+    const codec = { maxMessageSize: 5000, nodeIdLength: 16, dataModelOf: (k: number) => w.kinds(k)?.dataModel };
+    const real = new StorageRequestHandlers({ node: s2.node, engine: s2.engine, credentials: s2.credentials, codec, onReplicate: () => undefined });
+    let refusing = true;
+    let refused = 0;
+    s2.node.handle(MessageCode.store_req, (req) => {
+      if (!refusing) return real.store(req);
+      refused++;
+      return { error: ReloadErrorCode.Forbidden, info: 'refused by the test' };
+    });
+    const r = await w.settle(owner.storage.store(PROFILE, ref, [single('v')]));
+    assert.ok(r.ok, r.ok ? '' : r.info);
+    await w.run(3000);
+    assert.equal(refused, 2, 'both attempts refused');
+    assert.equal(copies(w, resource), 2);
+    refusing = false;
+    // the responsible peer's next periodic re-check (every 10 s) sends the missing replica again
+    await w.run(10_500);
+    assert.equal(copies(w, resource), 3);
+    assert.equal(s2.engine.replicaNumber(resource), 2);
   });
 
   test('replicate() settles when a replica holds the value, or after the wait when no successor answers', async () => {

@@ -54,7 +54,7 @@ describe('storage request handlers (RFC 6940 §7.4, §10.4)', () => {
     }
   });
 
-  test('replica stores only from a predecessor; original stores must be signed; not responsible: Error_Not_Found', async () => {
+  test('replica stores not from a stranger farther from the resource; original stores must be signed; not responsible: Error_Not_Found', async () => {
     const w = new StorageWorld(32);
     for (let i = 0; i < 6; i++) await w.add();
     await w.run(3000);
@@ -64,8 +64,8 @@ describe('storage request handlers (RFC 6940 §7.4, §10.4)', () => {
     const ref = { resourceName: owner.identity.certificate.userName };
     const resource = owner.storage.resourceId(ref);
     const value = owner.credentials.sign(resource, 100, 5n, 60, { model: 'single', value: { exists: true, value: new Uint8Array([1]) } });
-    // a node that is no predecessor of p (not in this ring at all)
-    const asStranger: SignerInfo = { userName: 'mallory@storage.test', nodeIds: [new Uint8Array(16).fill(0x5a)] };
+    // a node that is no predecessor of p (not in this ring at all), just after p: farther from the resource than p
+    const asStranger: SignerInfo = { userName: 'mallory@storage.test', nodeIds: [p.node.ring.toBytes(p.node.ring.add(p.node.id, 1n))] };
     const replica = encodeStoreReq({ resource, replicaNumber: 1, kindData: [{ kind: 100, generationCounter: 1n, values: [value] }] }, codec);
     assert.ok(isError(await h.store(inbound(MessageCode.store_req, replica, asStranger, { type: 'node', nodeId: p.node.idBytes })), ReloadErrorCode.Forbidden));
     const pred = w.peers.find((x) => x.node.id === p.node.topology.neighbours.predecessors[0])!;
@@ -96,6 +96,28 @@ describe('storage request handlers (RFC 6940 §7.4, §10.4)', () => {
     // a Resource-ID of the wrong length
     const short = encodeFetchReq({ resource: new Uint8Array(4), specifiers: [{ kind: 100, generation: 0n, model: 'single' }] }, codec);
     assert.ok(isError(await h.fetch(inbound(MessageCode.fetch_req, short, asOwner, { type: 'node', nodeId: p.node.idBytes })), ReloadErrorCode.InvalidMessage));
+  });
+
+  test('replica stores from a peer closer to the resource than us are plausible (RFC 6940 §7.4.1.1), from farther ones not', async () => {
+    const { w, owner, resource } = await ownerWorld(37, 8);
+    const order = w.ringOrder(resource);
+    const [resp, , second] = order;
+    const value = owner.credentials.sign(resource, 100, 5n, 60, { model: 'single', value: { exists: true, value: new Uint8Array([7]) } });
+    const replica = encodeStoreReq({ resource, replicaNumber: 2, kindData: [{ kind: 100, generationCounter: 1n, values: [value] }] }, codec);
+    // as after the responsible peer's first successor crashed: the second one has not learnt the responsible peer yet
+    second!.node.topology.neighbours.remove(resp!.node.id);
+    assert.ok(!second!.node.topology.neighbours.predecessors.includes(resp!.node.id));
+    const h = handlersOf(second!);
+    const as = (p: StoragePeer): SignerInfo => ({ userName: p.identity.certificate.userName, nodeIds: [p.node.idBytes] });
+    const ok = await h.store(inbound(MessageCode.store_req, replica, as(resp!), { type: 'node', nodeId: second!.node.idBytes }));
+    assert.ok('code' in ok && ok.code === MessageCode.store_ans, JSON.stringify(ok));
+    assert.equal(second!.engine.replicaNumber(resource), 2);
+    // a peer past us (farther from the resource) that is no predecessor of ours: Error_Forbidden
+    const farther = order.slice(3).find((p) => !second!.node.topology.neighbours.predecessors.includes(p.node.id))!;
+    assert.ok(farther !== undefined);
+    assert.ok(isError(await h.store(inbound(MessageCode.store_req, replica, as(farther), { type: 'node', nodeId: second!.node.idBytes })), ReloadErrorCode.Forbidden));
+    // nor from ourselves
+    assert.ok(isError(await h.store(inbound(MessageCode.store_req, replica, as(second!), { type: 'node', nodeId: second!.node.idBytes })), ReloadErrorCode.Forbidden));
   });
 
   test('an original Store is answered only once its replication settles (a replica holds it, or the wait ended)', async () => {
