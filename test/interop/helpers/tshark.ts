@@ -3,7 +3,9 @@
  * as the judge: every packet on the test's ports is decoded as SIP and nothing may be
  * malformed or carry an expert warning/error.
  */
-import { statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { BoundedProcess } from './bounded-process.js';
 import type { InteropScope } from './interop-scope.js';
 
@@ -22,7 +24,14 @@ export interface CaptureOptions {
 export interface Capture {
   readonly file: string;
   readonly ports: readonly number[];
-  /** Stops the capture (SIGINT) and waits until the pcap is flushed. */
+  /** The capture's own UDP marker port (captured too; nothing but markers is sent to it). */
+  readonly markerPort: number;
+  /**
+   * Sends a marker datagram to the capture's own port and resolves once the pcap file holds it: every
+   * packet sent before is in the file too (loopback packets are captured, and written, in order).
+   */
+  mark(): Promise<void>;
+  /** Marks (everything sent so far is in the file), then stops the capture (SIGINT). */
   stop(): Promise<void>;
 }
 
@@ -60,20 +69,79 @@ export function decodeAsSip(ports: readonly number[]): string[] {
   return args;
 }
 
-/** Starts `tshark -i lo` for the ports; resolves once it reports that it is capturing. */
+/** How long a marker may take to reach the pcap file (dumpcap writes out what it captured several times a second). */
+const MARK_TIMEOUT_MS = 15_000;
+const MARK_RESEND_MS = 100;
+
+/**
+ * Resolves once `file` holds `token`, reading only what was appended since the last look (a capture
+ * can grow to hundreds of MiB). `send` is called at once and again every MARK_RESEND_MS: dumpcap may
+ * not be capturing yet when the first one goes out.
+ */
+async function untilFileHolds(file: string, token: Buffer, send: () => void, what: string): Promise<void> {
+  let from = 0;
+  const end = Date.now() + MARK_TIMEOUT_MS;
+  for (;;) {
+    send();
+    const size = statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+    if (size > from) {
+      const start = Math.max(0, from - token.length);
+      const buf = Buffer.alloc(size - start);
+      const fd = openSync(file, 'r');
+      try {
+        readSync(fd, buf, 0, buf.length, start);
+      } finally {
+        closeSync(fd);
+      }
+      if (buf.includes(token)) return;
+      from = size;
+    }
+    if (Date.now() > end) throw new Error(`${what}: no marker in ${file} within ${MARK_TIMEOUT_MS} ms`);
+    await new Promise((r) => setTimeout(r, MARK_RESEND_MS));
+  }
+}
+
+/**
+ * Starts `tshark -i lo` for the ports and resolves once packets really reach the file ("Capturing on"
+ * comes before dumpcap captures): a marker sent to the capture's own UDP port is in it.
+ */
 export async function startCapture(scope: InteropScope, opts: CaptureOptions): Promise<Capture> {
+  const marker = createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    marker.once('error', reject);
+    marker.bind(0, '127.0.0.1', () => resolve());
+  });
+  marker.on('message', () => undefined); // markers come back to us: read and dropped
+  scope.defer(() => {
+    marker.close();
+  });
+  const markerPort = marker.address().port;
   const proc: BoundedProcess = scope.spawn({
     command: 'tshark',
-    args: ['-i', 'lo', '-n', '-q', '-f', captureFilter(opts.ports), '-c', String(opts.maxPackets ?? 2_000_000), ...(opts.maxFileKiB === undefined ? [] : ['-a', `filesize:${opts.maxFileKiB}`]), '-w', opts.file],
+    args: ['-i', 'lo', '-n', '-q', '-f', captureFilter([...opts.ports, markerPort]), '-c', String(opts.maxPackets ?? 2_000_000), ...(opts.maxFileKiB === undefined ? [] : ['-a', `filesize:${opts.maxFileKiB}`]), '-w', opts.file],
     name: 'tshark-capture',
     lifetimeMs: opts.lifetimeMs,
     maxLines: 500,
   });
   await proc.waitForLine(/Capturing on/, { timeoutMs: 15_000 });
+  let ended = false;
+  void proc.exited.then(() => (ended = true));
+  let marks = 0;
+  const mark = async (): Promise<void> => {
+    const token = Buffer.from(`p2psip capture marker ${++marks} ${randomBytes(8).toString('hex')}`);
+    await untilFileHolds(opts.file, token, () => marker.send(token, markerPort, '127.0.0.1'), `capture mark ${marks}`).catch((e: unknown) => {
+      throw new Error(`${e instanceof Error ? e.message : String(e)}\n${proc.tail()}`);
+    });
+  };
+  await mark();
   return {
     file: opts.file,
     ports: opts.ports,
+    markerPort,
+    mark,
     async stop() {
+      // a capture that reached its -c or -a bound has ended already: its file is complete as it is
+      if (!ended) await mark();
       await proc.stop('SIGINT', 5000);
       if (statSync(opts.file, { throwIfNoEntry: false }) === undefined) {
         throw new Error(`tshark wrote no ${opts.file}:\n${proc.tail()}`);
