@@ -6,13 +6,13 @@
  * Defaults: 2 s trials, 3 repetitions, a 240 s budget per calls/s search, 3 post-dial-delay
  * trials of 20 later calls at 10 calls/s.
  */
-import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../../test/interop/helpers/paths.js';
 import { missingTools } from '../../test/interop/helpers/require-tools.js';
 import { machineInfo } from '../sip/system-info.js';
 import { runCallsBench } from './calls-bench.js';
-import { callsResultFileName, renderCallsSection, writeCallsJson, writeCallsSection } from './calls-report.js';
+import { writeBenchmarksSection, writeJsonFile } from '../bench-files.js';
+import { CALLS_SECTION_END, CALLS_SECTION_START, callsResultFileName, renderCallsSection } from './calls-report.js';
 import type { CallsReport } from './calls-report.js';
 
 export const CALLS_USAGE =
@@ -82,11 +82,9 @@ export async function callsCommand(argv: readonly string[]): Promise<number> {
   const section = renderCallsSection(report, `bench/results/${file}`);
   process.stdout.write(`\n${section}\n`);
   if (!values['no-write']) {
-    const jsonPath = join(REPO_ROOT, 'bench', 'results', file);
-    writeCallsJson(jsonPath, report);
-    const mdPath = join(REPO_ROOT, 'BENCHMARKS.md');
-    writeCallsSection(mdPath, section);
-    process.stdout.write(`\nwrote ${relative(REPO_ROOT, jsonPath)} and the calls section of ${relative(REPO_ROOT, mdPath)}\n`);
+    writeJsonFile(REPO_ROOT, `bench/results/${file}`, report);
+    writeBenchmarksSection(REPO_ROOT, CALLS_SECTION_START, CALLS_SECTION_END, section);
+    process.stdout.write(`\nwrote bench/results/${file} and the calls section of BENCHMARKS.md\n`);
   }
   const failed = result.rates.some((e) => e.error !== undefined) || result.pdd.paths.some((p) => p.trials.some((t) => t.error !== undefined));
   return failed ? 1 : 0;

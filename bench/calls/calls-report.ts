@@ -2,9 +2,8 @@
  * Writing a calls benchmark run down: the JSON (bench/results/calls-<date>.json) and the calls
  * section of BENCHMARKS.md, replaced between its markers (other sections are left alone).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resultFileName } from '../bench-files.js';
 import { replaceMarkedSection } from '../marked-section.js';
-import { dirname } from 'node:path';
 import type { WorkloadResult } from '../sip/sip-bench.js';
 import type { MachineInfo } from '../sip/system-info.js';
 import type { CallsBenchResult, CallsRateEntry } from './calls-bench.js';
@@ -22,18 +21,7 @@ export interface CallsReport {
 
 /** bench/results/calls-YYYY-MM-DD.json for the run's start date (UTC). */
 export function callsResultFileName(startedAt: string): string {
-  return `calls-${startedAt.slice(0, 10)}.json`;
-}
-
-export function writeCallsJson(path: string, report: CallsReport): void {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
-}
-
-/** Replaces (or appends) the calls section of the markdown file at `path`. */
-export function writeCallsSection(path: string, section: string): void {
-  const old = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
-  writeFileSync(path, replaceCallsSection(old, section));
+  return resultFileName('calls', startedAt);
 }
 
 /** `doc` with the calls block replaced, or appended when it has none. */

@@ -2,10 +2,10 @@
  * Results of the `codec` benchmark: the JSON file bench/results/codec-<date>.json and the
  * codec section of BENCHMARKS.md (only the text between its markers is rewritten).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { resultFileName, writeBenchmarksSection, writeJsonFile } from '../bench-files.js';
 import { replaceMarkedSection } from '../marked-section.js';
 import { availableParallelism, loadavg } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface CodecRun {
@@ -58,13 +58,9 @@ export function codecMachineInfo(): CodecMachine {
 
 /** Writes the JSON and the BENCHMARKS.md section; returns the repository-relative paths written. */
 export function writeCodecResults(report: CodecReport): string[] {
-  const file = `bench/results/codec-${report.startedAt.slice(0, 10)}.json`;
-  mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });
-  const withLoad = { ...report, load1After: loadavg()[0] ?? 0 };
-  writeFileSync(join(REPO_ROOT, file), `${JSON.stringify(withLoad, null, 2)}\n`);
-  const md = join(REPO_ROOT, 'BENCHMARKS.md');
-  const old = existsSync(md) ? readFileSync(md, 'utf8') : '# Benchmarks\n';
-  writeFileSync(md, replaceCodecSection(old, renderCodecSection(report, file)));
+  const file = `bench/results/${resultFileName('codec', report.startedAt)}`;
+  writeJsonFile(REPO_ROOT, file, { ...report, load1After: loadavg()[0] ?? 0 });
+  writeBenchmarksSection(REPO_ROOT, CODEC_SECTION_START, CODEC_SECTION_END, renderCodecSection(report, file));
   return [file, 'BENCHMARKS.md'];
 }
 

@@ -2,7 +2,8 @@
  * Results of the `overlay` benchmark: bench/results/overlay-<date>.json, the overlay section of
  * BENCHMARKS.md (only the text between its markers is rewritten) and docs/overlay-bench.svg.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resultFileName, writeBenchmarksSection, writeJsonFile } from '../bench-files.js';
 import { replaceMarkedSection } from '../marked-section.js';
 import { join } from 'node:path';
 import type { SimCommandReport } from '../../src/cli/sim-command.js';
@@ -31,14 +32,11 @@ export const OVERLAY_SVG = 'docs/overlay-bench.svg';
 
 /** Writes the JSON, the BENCHMARKS.md section and the SVG below `root`; returns the relative paths written. */
 export function writeOverlayResults(report: OverlayBenchReport, root: string): string[] {
-  const file = `bench/results/overlay-${report.startedAt.slice(0, 10)}.json`;
-  mkdirSync(join(root, 'bench/results'), { recursive: true });
-  writeFileSync(join(root, file), `${JSON.stringify(report, null, 2)}\n`);
+  const file = `bench/results/${resultFileName('overlay', report.startedAt)}`;
+  writeJsonFile(root, file, report);
   mkdirSync(join(root, 'docs'), { recursive: true });
   writeFileSync(join(root, OVERLAY_SVG), overlaySvg(report));
-  const md = join(root, 'BENCHMARKS.md');
-  const old = existsSync(md) ? readFileSync(md, 'utf8') : '# Benchmarks\n';
-  writeFileSync(md, replaceOverlaySection(old, renderOverlaySection(report, file)));
+  writeBenchmarksSection(root, OVERLAY_SECTION_START, OVERLAY_SECTION_END, renderOverlaySection(report, file));
   return [file, OVERLAY_SVG, 'BENCHMARKS.md'];
 }
 

@@ -1,8 +1,8 @@
 /** JSON results and the BENCHMARKS.md section of the putget benchmark (only the text between its markers is rewritten). */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { resultFileName, writeBenchmarksSection, writeJsonFile } from '../bench-files.js';
 import { replaceMarkedSection } from '../marked-section.js';
 import { availableParallelism, loadavg } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PutGetRun } from './putget-reload.js';
 
@@ -55,12 +55,9 @@ export function renderPutgetSection(r: PutGetReport, file: string, load1After?: 
 }
 
 export function writePutgetResults(report: PutGetReport): string[] {
-  const file = `bench/results/putget-${report.startedAt.slice(0, 10)}.json`;
-  mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });
+  const file = `bench/results/${resultFileName('putget', report.startedAt)}`;
   const load1After = loadavg()[0] ?? 0;
-  writeFileSync(join(REPO_ROOT, file), `${JSON.stringify({ ...report, load1After }, null, 2)}\n`);
-  const md = join(REPO_ROOT, 'BENCHMARKS.md');
-  const old = existsSync(md) ? readFileSync(md, 'utf8') : '# Benchmarks\n';
-  writeFileSync(md, replacePutgetSection(old, renderPutgetSection(report, file, load1After)));
+  writeJsonFile(REPO_ROOT, file, { ...report, load1After });
+  writeBenchmarksSection(REPO_ROOT, PUTGET_SECTION_START, PUTGET_SECTION_END, renderPutgetSection(report, file, load1After));
   return [file, 'BENCHMARKS.md'];
 }

@@ -5,13 +5,13 @@
  *                             [--workload register,calls] [--no-write]
  * Defaults: 2 s trials, 3 repetitions, a 270 s budget (repetitions past it are skipped).
  */
-import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../../test/interop/helpers/paths.js';
 import { missingTools } from '../../test/interop/helpers/require-tools.js';
 import type { SutKind } from '../../test/interop/helpers/sip-server.js';
 import { runSipBench } from './sip-bench.js';
-import { renderSection, resultFileName, writeJson, writeMarkdownSection } from './sip-report.js';
+import { writeBenchmarksSection, writeJsonFile } from '../bench-files.js';
+import { SECTION_END, SECTION_START, renderSection, resultFileName } from './sip-report.js';
 import type { SipReport } from './sip-report.js';
 import type { Workload } from './sip-trial.js';
 import { machineInfo } from './system-info.js';
@@ -83,11 +83,10 @@ export async function sipCommand(argv: readonly string[]): Promise<number> {
   const section = renderSection(report, `bench/results/${resultFileName(result.startedAt)}`);
   process.stdout.write(`\n${section}\n`);
   if (!values['no-write']) {
-    const jsonPath = join(REPO_ROOT, 'bench', 'results', resultFileName(result.startedAt));
-    writeJson(jsonPath, report);
-    const mdPath = join(REPO_ROOT, 'BENCHMARKS.md');
-    writeMarkdownSection(mdPath, section);
-    process.stdout.write(`\nwrote ${relative(REPO_ROOT, jsonPath)} and the SIP section of ${relative(REPO_ROOT, mdPath)}\n`);
+    const file = `bench/results/${resultFileName(result.startedAt)}`;
+    writeJsonFile(REPO_ROOT, file, report);
+    writeBenchmarksSection(REPO_ROOT, SECTION_START, SECTION_END, section);
+    process.stdout.write(`\nwrote ${file} and the SIP section of BENCHMARKS.md\n`);
   }
   return result.suts.some((s) => s.error !== undefined) ? 1 : 0;
 }

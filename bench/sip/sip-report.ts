@@ -3,9 +3,8 @@
  * SIP section of BENCHMARKS.md, which is replaced between its markers (other sections of
  * the file are left alone).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resultFileName as benchResultFileName } from '../bench-files.js';
 import { spliceMarkedBlock } from '../marked-section.js';
-import { dirname } from 'node:path';
 import type { SipBenchResult, SutResult, WorkloadResult } from './sip-bench.js';
 import type { Workload } from './sip-trial.js';
 import type { MachineInfo } from './system-info.js';
@@ -22,19 +21,7 @@ export interface SipReport {
 
 /** bench/results/sip-YYYY-MM-DD.json for the run's start date (UTC). */
 export function resultFileName(startedAt: string): string {
-  return `sip-${startedAt.slice(0, 10)}.json`;
-}
-
-export function writeJson(path: string, report: SipReport): void {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
-}
-
-/** Replaces (or appends) the SIP section of the markdown file at `path`. */
-export function writeMarkdownSection(path: string, section: string): void {
-  const block = `${SECTION_START}\n${section.trim()}\n${SECTION_END}`;
-  const old = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
-  writeFileSync(path, replaceSection(old, block));
+  return benchResultFileName('sip', startedAt);
 }
 
 /** `text` with the block between the markers replaced, or the block appended. */
