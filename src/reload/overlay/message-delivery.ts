@@ -1,0 +1,249 @@
+/**
+ * Delivery of the messages destined to one RELOAD node: signature verification, holding a message
+ * while its signer's certificate is looked up (RFC 6940 §8, bounded), answers matched to the
+ * requests this node originated (§6.2.1), requests dispatched to their handlers (Ping §6.5.3,
+ * Probe §6.4.2.5, Attach in no-ICE mode §6.5.1.11, the topology's methods §6.4.2, the registered
+ * ones) with a reply cache for retransmissions (§6.2.1), and answers sent back along the reversed
+ * Via List (§6.2.2). Routing is in overlay-router.ts; sans-I/O.
+ */
+import type { Clock } from '../../lib/clock.js';
+import type { Random } from '../../lib/random.js';
+import {
+  CodecError,
+  MessageCode,
+  Reader,
+  ReloadErrorCode,
+  decodeAttachReqAns,
+  decodeErrorResponse,
+  encodeAttachReqAns,
+  encodeErrorResponse,
+  encodePingAns,
+  encodeProbeAns,
+  errorContents,
+  errorInfoText,
+  isRequestCode,
+  readMessageContents,
+  readSecurityBlock,
+} from '../codec/index.js';
+import type { CodecOptions, ForwardingHeader, MessageContents } from '../codec/index.js';
+import type { LinkEndpoint } from '../link/link-driver.js';
+import { passiveCandidate } from './candidates.js';
+import type { ChordTopology } from './chord/chord-topology.js';
+import { iceCredentials } from './ice-chars.js';
+import type { MessageFactory } from './message-factory.js';
+import type { OverlayCounters } from './overlay-counters.js';
+import { idOfBytes, isRoutingFailure, peekCode } from './overlay-router.js';
+import type { HandlerReply, InboundRequest, OverlayAnswer, OverlaySecurity, RequestHandler, SignerInfo } from './overlay-types.js';
+import type { PendingRequests } from './pending-requests.js';
+import { ReplyCache } from './reply-cache.js';
+import type { Ring } from './ring.js';
+
+/** Messages held at once while their signer's certificate is looked up (more are refused at once). */
+export const MAX_HELD_FOR_CERTIFICATE = 64;
+/** Answers kept for retransmitted requests: RFC 6940 §6.2.1's maximum request lifetime, and how many at most. */
+const REPLY_LIFETIME_MS = 15_000;
+const MAX_REPLIES = 10_000;
+const ROLE_PASSIVE = new TextEncoder().encode('passive');
+
+/** What delivery needs from its node. */
+export interface MessageDeliveryDeps {
+  readonly ring: Ring;
+  readonly idBytes: Uint8Array;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly security: Pick<OverlaySecurity, 'verify'>;
+  readonly counters: OverlayCounters;
+  readonly pending: Pick<PendingRequests, 'finish' | 'retrySoon'>;
+  readonly topology: Pick<ChordTopology, 'probeInfo' | 'handle' | 'sendUpdateWhenConnected'>;
+  readonly maxMessageSize: number;
+  codecOptions(): CodecOptions;
+  /** Our passive candidate's endpoint (undefined: a client, or not listening yet). */
+  advertised(): LinkEndpoint | undefined;
+  isClosed(): boolean;
+  readonly messages: MessageFactory;
+  /** Routes a message this node sends (RFC 6940 §6.1). */
+  route(h: ForwardingHeader, payload: Uint8Array, from: bigint | undefined): void;
+}
+
+export class MessageDelivery {
+  private readonly handlers = new Map<number, RequestHandler>();
+  private readonly replies: ReplyCache;
+  private heldForCertificate = 0;
+
+  constructor(private readonly deps: MessageDeliveryDeps) {
+    this.replies = new ReplyCache(deps.clock, REPLY_LIFETIME_MS, MAX_REPLIES);
+  }
+
+  /** Registers the handler of a request method (Store, Fetch, AppAttach, …). */
+  handle(code: number, handler: RequestHandler): void {
+    this.handlers.set(code, handler);
+  }
+
+  /** A message for this node: verified, then answered (a request) or matched to its request (an answer). */
+  deliver(h: ForwardingHeader, payload: Uint8Array, from: bigint | undefined, retried = false): void {
+    let contents: MessageContents;
+    let contentsBytes: Uint8Array;
+    let signer: SignerInfo | undefined;
+    try {
+      const r = new Reader(payload, 'ReloadMessage', this.deps.maxMessageSize);
+      contents = r.scoped('contents', () => readMessageContents(r));
+      contentsBytes = payload.subarray(0, r.offset);
+      const block = r.scoped('security_block', () => readSecurityBlock(r));
+      r.expectEnd();
+      const v = this.deps.security.verify(h, contentsBytes, block);
+      if (!v.ok && v.pending !== undefined && !retried && this.heldForCertificate < MAX_HELD_FOR_CERTIFICATE) {
+        // the signer's certificate is being fetched (§8): verify again once the lookup settles (it is bounded in time)
+        this.heldForCertificate++;
+        void v.pending.then(
+          () => this.redeliver(h, payload, from),
+          () => this.redeliver(h, payload, from),
+        );
+        return;
+      }
+      if (!v.ok) {
+        if (isRequestCode(contents.messageCode)) this.sendAnswer(h, from, errorContents(ReloadErrorCode.Forbidden, `signature refused: ${v.info}`));
+        this.deps.counters.dropped('signature');
+        return;
+      }
+      signer = v.signer;
+    } catch (e) {
+      if (!(e instanceof CodecError)) throw e;
+      this.deps.counters.dropped('undecodable contents');
+      return;
+    }
+    this.deps.counters.delivered++;
+    if (isRequestCode(contents.messageCode)) {
+      void this.answerRequest(h, contents, from, signer);
+      return;
+    }
+    this.acceptAnswer(h, contents, from, signer);
+  }
+
+  /** Drops a message, answering a request from another node with an error (RFC 6940 §6.1.2). */
+  refuse(h: ForwardingHeader, payload: Uint8Array, from: bigint | undefined, code: number, info: string): void {
+    this.deps.counters.dropped(info);
+    if (from === undefined || !isRequestCode(peekCode(payload, h))) return;
+    this.sendAnswer(h, from, errorContents(code, info));
+  }
+
+  private redeliver(h: ForwardingHeader, payload: Uint8Array, from: bigint | undefined): void {
+    this.heldForCertificate--;
+    if (!this.deps.isClosed()) this.deliver(h, payload, from, true);
+  }
+
+  private acceptAnswer(h: ForwardingHeader, contents: MessageContents, from: bigint | undefined, signer: SignerInfo | undefined): void {
+    const firstVia = h.viaList[0];
+    const responder = firstVia?.type === 'node' ? firstVia.nodeId : from === undefined ? this.deps.idBytes : this.deps.ring.toBytes(from);
+    const hops = from === undefined ? 0 : h.viaList.length + 1;
+    let answer: OverlayAnswer;
+    if (contents.messageCode === MessageCode.error) {
+      let code = 0;
+      let info = 'unreadable error response';
+      try {
+        const e = decodeErrorResponse(contents.body);
+        code = e.errorCode;
+        info = errorInfoText(e);
+      } catch {
+        // keep the defaults
+      }
+      answer = { ok: false, errorCode: code, info, responder, hops };
+    } else {
+      answer = { ok: true, code: contents.messageCode, body: contents.body, responder, hops, signer };
+    }
+    // a routing failure on the way (no route, node gone, TTL) is worth another try once the tables heal
+    if (!answer.ok && isRoutingFailure(answer.errorCode, answer.info) && this.deps.pending.retrySoon(h.transactionId, 500)) return;
+    if (!this.deps.pending.finish(h.transactionId, answer)) this.deps.counters.dropped('answer to no pending request');
+  }
+
+  private async answerRequest(h: ForwardingHeader, contents: MessageContents, from: bigint | undefined, signer: SignerInfo | undefined): Promise<void> {
+    const cached = this.replies.get(h.transactionId);
+    if (cached !== undefined) {
+      this.sendAnswer(h, from, cached.contents, cached.extraCertificates);
+      return;
+    }
+    const firstVia = h.viaList[0];
+    const origin = firstVia?.type === 'node' ? firstVia.nodeId : from === undefined ? this.deps.idBytes : this.deps.ring.toBytes(from);
+    const req: InboundRequest = { code: contents.messageCode, body: contents.body, header: h, contents, fromNeighbour: from, origin, signer, hops: from === undefined ? 0 : h.viaList.length + 1 };
+    let reply: HandlerReply;
+    try {
+      reply = await this.dispatch(req);
+    } catch (e) {
+      reply = { error: ReloadErrorCode.InvalidMessage, info: e instanceof Error ? e.message : String(e) };
+    }
+    let out: MessageContents;
+    if ('error' in reply) {
+      out = errorContents(reply.error, reply.info);
+      if (reply.errorInfo !== undefined) out = { messageCode: MessageCode.error, body: encodeErrorResponse({ errorCode: reply.error, errorInfo: reply.errorInfo }), extensions: [] };
+    } else {
+      out = { messageCode: reply.code, body: reply.body, extensions: [] };
+    }
+    const extra = 'error' in reply ? undefined : reply.extraCertificates;
+    this.replies.set(h.transactionId, out, extra);
+    this.sendAnswer(h, from, out, extra);
+  }
+
+  private dispatch(req: InboundRequest): HandlerReply | Promise<HandlerReply> {
+    switch (req.code) {
+      case MessageCode.ping_req:
+        return { code: MessageCode.ping_ans, body: encodePingAns({ responseId: this.deps.messages.transactionId(), time: BigInt(Math.floor(this.deps.clock.now())) }) };
+      case MessageCode.probe_req:
+        return { code: MessageCode.probe_ans, body: encodeProbeAns({ probeInfo: this.deps.topology.probeInfo(req.body) }) };
+      case MessageCode.attach_req:
+        return this.answerAttach(req);
+      case MessageCode.join_req:
+      case MessageCode.leave_req:
+      case MessageCode.update_req:
+      case MessageCode.route_query_req:
+        return this.deps.topology.handle(req);
+      default: {
+        const h = this.handlers.get(req.code);
+        if (h !== undefined) return h(req);
+        return { error: ReloadErrorCode.InvalidMessage, info: `message code ${req.code} is not supported here` };
+      }
+    }
+  }
+
+  /** Answers an Attach with our passive candidate (RFC 6940 §6.5.1.11, §6.6.5); the requester connects. */
+  private answerAttach(req: InboundRequest): HandlerReply {
+    const d = decodeAttachReqAns(req.body, this.deps.codecOptions());
+    if (!d.ok) return { error: ReloadErrorCode.InvalidMessage, info: d.error.message };
+    const advertised = this.deps.advertised();
+    if (advertised === undefined) return { error: ReloadErrorCode.Forbidden, info: 'a client accepts no Attach' };
+    if (d.value.sendUpdate && req.origin !== undefined) {
+      const origin = idOfBytes(this.deps.ring, req.origin);
+      if (origin !== undefined) this.deps.topology.sendUpdateWhenConnected(origin);
+    }
+    return { code: MessageCode.attach_ans, body: passiveAttachBody(this.deps.random, advertised, false) };
+  }
+
+  /** Sends an answer back along the reversed Via List (RFC 6940 §6.2.2). */
+  private sendAnswer(req: ForwardingHeader, from: bigint | undefined, contents: MessageContents, extraCertificates?: readonly Uint8Array[]): void {
+    const header = this.deps.messages.header(req.transactionId, []);
+    if (from === undefined) {
+      // answered locally: hand it straight to the waiting request
+      this.acceptAnswer(header, contents, undefined, undefined);
+      return;
+    }
+    header.destinationList = [{ type: 'node', nodeId: this.deps.ring.toBytes(from) }, ...req.viaList.slice().reverse()];
+    let payload: Uint8Array;
+    try {
+      payload = this.deps.messages.signedPayload(header, contents, extraCertificates);
+    } catch {
+      payload = this.deps.messages.signedPayload(header, errorContents(ReloadErrorCode.ResponseTooLarge, 'answer too large'));
+    }
+    this.deps.route(header, payload, undefined);
+  }
+}
+
+/**
+ * The body of an Attach request or answer in no-ICE mode (RFC 6940 §6.5.1.11): fresh ICE
+ * credentials, the passive role, and our passive candidate at `advertised` (none for a client).
+ */
+export function passiveAttachBody(random: Random, advertised: LinkEndpoint | undefined, sendUpdate: boolean): Uint8Array {
+  return encodeAttachReqAns({
+    ...iceCredentials(random),
+    role: ROLE_PASSIVE,
+    candidates: advertised === undefined ? [] : passiveCandidate(advertised),
+    sendUpdate,
+  });
+}
