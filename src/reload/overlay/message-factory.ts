@@ -5,7 +5,7 @@
  * security are injected.
  */
 import type { Random } from '../../lib/random.js';
-import { DEFAULT_INITIAL_TTL, RELOAD_VERSION, UNFRAGMENTED, encodeMessageContents, encodeSecurityBlock } from '../codec/index.js';
+import { RELOAD_VERSION, UNFRAGMENTED, encodeMessageContents, encodeSecurityBlock } from '../codec/index.js';
 import type { CodecOptions, Destination, ForwardingHeader, MessageContents } from '../codec/index.js';
 import type { OverlayOptions, OverlaySecurity } from './overlay-types.js';
 
@@ -33,7 +33,7 @@ export class MessageFactory {
       overlay: this.deps.overlayHash,
       configurationSequence: 0,
       version: RELOAD_VERSION,
-      ttl: this.deps.options.initialTtl ?? DEFAULT_INITIAL_TTL,
+      ttl: this.deps.options.initialTtl,
       fragment: UNFRAGMENTED,
       length: 0,
       transactionId: tid,

@@ -3,7 +3,7 @@
  * what it needs below it (links, security), what it offers above it (requests, handlers,
  * events), and its settings.
  */
-import { DEFAULT_MAX_MESSAGE_SIZE } from '../codec/index.js';
+import { DEFAULT_INITIAL_TTL, DEFAULT_MAX_MESSAGE_SIZE } from '../codec/index.js';
 import type { MessageContents, ReloadErrorCode, SecurityBlock, ForwardingHeader } from '../codec/index.js';
 import type { LinkEndpoint } from '../link/link-driver.js';
 
@@ -84,7 +84,6 @@ export interface InboundRequest {
   hops: number;
 }
 
-/** What a request handler returns. */
 /**
  * What a request handler returns. `extraCertificates` go into the answer's certificate bag (e.g. the
  * signers of StoredData in a FetchAns, RFC 6940 §6.3.4); `errorInfo` replaces the text of an error
@@ -143,7 +142,7 @@ export interface OverlayOptions {
 
 export const DEFAULT_OVERLAY_OPTIONS: Readonly<Omit<OverlayOptions, 'overlayName'>> = Object.freeze({
   nodeIdLength: 16,
-  initialTtl: 100,
+  initialTtl: DEFAULT_INITIAL_TTL,
   maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
   reliabilityTimerMs: 3000,
   maxTransmissions: 5,
