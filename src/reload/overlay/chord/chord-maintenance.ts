@@ -1,0 +1,178 @@
+/**
+ * CHORD-RELOAD upkeep: periodic Updates to the neighbours (RFC 6940 §10.7.4.1), finger search
+ * (§10.5, §10.7.4.2, §10.7.4.3), the partition check through a bootstrap peer (§10.7.4.4), and joining
+ * again after losing every successor or a client's admitting peer (§10.7.1).
+ */
+import type { TimerHandle } from '../../../lib/clock.js';
+import { MessageCode, encodePingReq } from '../../codec/index.js';
+import type { OverlayOptions } from '../overlay-types.js';
+import type { ChordHost } from './chord-host.js';
+import type { ChordLinks } from './chord-links.js';
+import type { ChordUpdates } from './chord-updates.js';
+import type { FingerTable } from './finger-table.js';
+import type { NeighborTable } from './neighbor-table.js';
+
+/** What the upkeep needs. */
+export interface ChordMaintenanceDeps {
+  readonly host: Pick<ChordHost, 'ring' | 'id' | 'clock' | 'random' | 'state' | 'attach' | 'request'>;
+  readonly options: Pick<OverlayOptions, 'client' | 'initialFingers' | 'updateIntervalMs' | 'fingerRefreshIntervalMs' | 'partitionCheckIntervalMs'>;
+  readonly neighbours: NeighborTable;
+  readonly fingers: FingerTable;
+  readonly links: Pick<ChordLinks, 'idOf' | 'markRoutable' | 'attachTo' | 'routableConnected' | 'connectAnyBootstrap' | 'hasBootstrap'>;
+  readonly updates: Pick<ChordUpdates, 'learn' | 'neighboursChangedNow' | 'sendNeighbourUpdates' | 'sendUpdate'>;
+  stopped(): boolean;
+  isResponsible(k: bigint): boolean;
+  /** A client's admitting peer (RFC 6940 §4.2). */
+  clientAp(): bigint | undefined;
+  setClientAp(id: bigint): void;
+}
+
+/** Timer handles kept for cancelling at stop (the live ones are the most recent). */
+const MAX_TIMER_HANDLES = 16;
+/** Concurrent Attaches of a finger fill. */
+const FINGER_ATTACH_BATCH = 4;
+
+const EMPTY = new Uint8Array(0);
+
+export class ChordMaintenance {
+  private readonly timers: TimerHandle[] = [];
+  private rejoining = false;
+
+  constructor(private readonly d: ChordMaintenanceDeps) {}
+
+  /** Periodic work: Updates to neighbours (§10.7.4.1), one finger search (§10.7.4.2), partition check (§10.7.4.4). */
+  startTimers(): void {
+    const host = this.d.host;
+    const jitter = (ms: number): number => Math.floor(ms * (0.5 + host.random.float()));
+    const every = (ms: number, fn: () => void): void => {
+      const tick = (): void => {
+        if (this.d.stopped()) return;
+        fn();
+        this.timers.push(host.clock.setTimer(jitter(ms), tick));
+        if (this.timers.length > MAX_TIMER_HANDLES) this.timers.splice(0, this.timers.length - MAX_TIMER_HANDLES);
+      };
+      this.timers.push(host.clock.setTimer(jitter(ms), tick));
+    };
+    if (this.d.options.client) {
+      every(this.d.options.updateIntervalMs, () => {
+        if (this.d.clientAp() === undefined) void this.rejoin();
+      });
+      return;
+    }
+    every(this.d.options.updateIntervalMs, () => this.d.updates.sendNeighbourUpdates());
+    every(this.d.options.fingerRefreshIntervalMs, () => void this.refreshOneFinger());
+    every(this.d.options.partitionCheckIntervalMs, () => void this.checkPartition());
+  }
+
+  cancelTimers(): void {
+    for (const t of this.timers) t.cancel();
+    this.timers.length = 0;
+  }
+
+  /** Attach to a random point of each open finger range up to `n` (RFC 6940 §10.5, §10.7.4.2). */
+  async fillFingers(n: number): Promise<void> {
+    const { host, fingers } = this.d;
+    const ring = host.ring;
+    // one Attach per missing peer of each open range, each to a random point of the range
+    const targets: bigint[] = [];
+    for (const i of fingers.openRanges(this.fingerCount(n))) {
+      // §10.5: the i'th entry is an Attach to n + 2^(128-i); further peers of a range at random points of it
+      for (let j = fingers.countIn(i); j < fingers.perRange; j++) {
+        targets.push(j === 0 ? fingers.rangeStart(i) : fingers.randomTarget(i, (k) => host.random.bytes(k)));
+      }
+    }
+    const seen = new Set<bigint>();
+    for (let i = 0; i < targets.length; i += FINGER_ATTACH_BATCH) {
+      const batch = targets.slice(i, i + FINGER_ATTACH_BATCH);
+      const got = await Promise.all(batch.map((t) => (this.d.isResponsible(t) ? Promise.resolve(undefined) : host.attach([{ type: 'resource', resourceId: ring.toBytes(t) }]))));
+      for (const x of got) {
+        if (x === undefined || seen.has(x)) continue;
+        seen.add(x);
+        this.d.links.markRoutable(x);
+        fingers.offer(x);
+      }
+      if (this.d.stopped()) return;
+    }
+  }
+
+  /** RFC 6940 §10.7.1: lost every successor, or our client AP: join again. */
+  async rejoin(): Promise<void> {
+    if (this.rejoining || this.d.stopped()) return;
+    this.rejoining = true;
+    const { host, links } = this.d;
+    try {
+      if (this.d.options.client) {
+        const bid = links.routableConnected()[0] ?? (await links.connectAnyBootstrap());
+        if (bid === undefined) return;
+        const ap = (await host.attach([{ type: 'resource', resourceId: host.ring.toBytes(host.id) }])) ?? bid;
+        this.d.setClientAp(ap);
+        links.markRoutable(ap);
+        return;
+      }
+      const via = links.routableConnected()[0] ?? (await links.connectAnyBootstrap());
+      if (via === undefined) return;
+      const ring = host.ring;
+      const ans = await host.request([{ type: 'resource', resourceId: ring.toBytes(ring.add(host.id, 1n)) }], MessageCode.ping_req, encodePingReq({ padding: EMPTY }));
+      const s = ans.responder === undefined ? undefined : links.idOf(ans.responder);
+      if (s !== undefined && s !== host.id) {
+        const got = await links.attachTo(s, undefined);
+        if (got !== undefined) {
+          this.d.neighbours.add([got]);
+          this.d.updates.neighboursChangedNow();
+          this.d.updates.sendNeighbourUpdates();
+        }
+      }
+    } finally {
+      this.rejoining = false;
+    }
+  }
+
+  /** Finger ranges to keep: at least `base`, and enough to reach the last successor (§10.7.4.3). */
+  private fingerCount(base: number): number {
+    const { neighbours, fingers } = this.d;
+    const last = neighbours.successors[neighbours.successors.length - 1];
+    const reach = last === undefined ? 0 : fingers.indexOf(last);
+    return Math.min(fingers.maxIndex, Math.max(base, reach));
+  }
+
+  /** RFC 6940 §10.7.4.2: one Attach to a random point of an open finger range. */
+  private async refreshOneFinger(): Promise<void> {
+    const { host, fingers } = this.d;
+    if (host.state !== 'joined') return;
+    const open = fingers.openRanges(this.fingerCount(this.d.options.initialFingers));
+    let pick: number | undefined;
+    for (const i of open) {
+      if (host.random.float() < 0.5) {
+        pick = i;
+        break;
+      }
+    }
+    pick ??= open[open.length - 1];
+    if (pick === undefined) return;
+    const t = fingers.randomTarget(pick, (k) => host.random.bytes(k));
+    if (this.d.isResponsible(t)) return;
+    const x = await host.attach([{ type: 'resource', resourceId: host.ring.toBytes(t) }]);
+    if (x !== undefined) {
+      this.d.links.markRoutable(x);
+      fingers.offer(x);
+    }
+  }
+
+  /** RFC 6940 §10.7.4.4: ask the overlay, through a bootstrap peer, who follows us; attach to a stranger. */
+  private async checkPartition(): Promise<void> {
+    const { host, links } = this.d;
+    if (host.state !== 'joined' || !links.hasBootstrap()) return;
+    const b = await links.connectAnyBootstrap();
+    if (b === undefined || b === host.id) return;
+    const ring = host.ring;
+    const ans = await host.request([{ type: 'node', nodeId: ring.toBytes(b) }, { type: 'resource', resourceId: ring.toBytes(ring.add(host.id, 1n)) }], MessageCode.ping_req, encodePingReq({ padding: EMPTY }));
+    if (!ans.ok || ans.responder === undefined) return;
+    const s = links.idOf(ans.responder);
+    if (s === undefined || s === host.id || s === this.d.neighbours.successors[0]) return;
+    const got = await links.attachTo(s, b);
+    if (got !== undefined) {
+      this.d.updates.learn([ring.toBytes(got)], b);
+      this.d.updates.sendUpdate(got, 'neighbors');
+    }
+  }
+}
