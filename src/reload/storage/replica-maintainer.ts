@@ -1,11 +1,23 @@
+/**
+ * Replication and data migration decisions (RFC 6940 §10.4 replicas, §10.5 handover to a joining
+ * peer, §10.7.1 hold-down after a lost successor, §10.7.3 take-over and drop, §10.9 hand-off
+ * before a Leave): who must receive which resource, and when. The Stores themselves are sent by
+ * the ReplicaSendQueue.
+ */
 import type { Clock, TimerHandle } from '../../lib/clock.js';
-import { MessageCode, encodeStoreReq } from '../codec/index.js';
 import type { BodyCodecOptions, StoreReq } from '../codec/index.js';
 import type { OverlayNode } from '../overlay/overlay-node.js';
 import type { BagSharingSecurity } from './bag-sharing-security.js';
 import type { StorageCredentials } from './storage-credentials.js';
 import type { StorageEngine } from './storage-engine.js';
 import { toHex } from './resource-id-ring.js';
+import { ReplicaSendQueue } from './replica-send-queue.js';
+import type { ReplicaSend, ReplicaSendCounters } from './replica-send-queue.js';
+import { DEFAULT_REPLICA_MAINTAINER_OPTIONS } from './replica-maintainer-options.js';
+import type { ReplicaMaintainerOptions } from './replica-maintainer-options.js';
+
+export { DEFAULT_REPLICA_MAINTAINER_OPTIONS } from './replica-maintainer-options.js';
+export type { ReplicaMaintainerOptions } from './replica-maintainer-options.js';
 
 export interface ReplicaMaintainerDeps {
   node: OverlayNode;
@@ -16,109 +28,18 @@ export interface ReplicaMaintainerDeps {
   codec: BodyCodecOptions;
 }
 
-export interface ReplicaMaintainerOptions {
-  /**
-   * Successor replacement hold-down before new replicas are made after a successor is lost
-   * (RFC 6940 §10.7.1; §3 gives 30 s as its default). Default here 5 s: the triggered Update it
-   * waits for comes within a round trip, while each second of it leaves the values of the range
-   * with two copies. In the simulator (30 peers, 10-min sessions, the responsible peer and its
-   * successor crashed together every 3 min), seeds 10–17 lost the 11 values of one range with
-   * 30 s (a third holder crashed 5 s before) and nothing with 5 s.
-   */
-  holdDownMs?: number;
-  /** Wait before a failed replica or handover Store is sent again (default 5 s). */
-  retryMs?: number;
-  /**
-   * Sends of one Store at most (default 5). A replica given up on is sent again at the next periodic
-   * re-check (resyncIntervalMs) while we are still responsible for its resource.
-   */
-  maxAttempts?: number;
-  /** Replica and handover Stores in flight at once (default 32); the rest wait in a queue. */
-  maxInFlight?: number;
-  /** Most queued sends (default 100 000); past it new sends are dropped and counted. */
-  maxQueued?: number;
-  /**
-   * Period of a local re-check of roles and replica set (default 30 s): copies that views racing
-   * during churn left outside their replica set are dropped, missing replicas made. 0 = off.
-   */
-  resyncIntervalMs?: number;
-  /**
-   * Data outside our replica sets is deleted only after it has stayed outside for this long
-   * (default 90 s; RFC 6940 §10.7.3 says SHOULD delete, not when). Predecessors that crashed
-   * silently stay in our table until their links time out (keepalive idle + failure timeout,
-   * 50 s by default): counting them, a peer joining next to them puts us "three predecessors
-   * away" while the dead ones held the other copies. 0 = delete at once.
-   */
-  dropGraceMs?: number;
-  /**
-   * An original Store is answered once a replica holds the value, or after this long (default 2 s;
-   * 0 = answer at once, before any replica is sent). Without it a value whose responsible peer
-   * crashes in the few ms between its answer and its replicas' arrival is gone although its writer
-   * was told it is stored.
-   */
-  replicaAckWaitMs?: number;
-}
-
-export const DEFAULT_REPLICA_MAINTAINER_OPTIONS: Required<ReplicaMaintainerOptions> = {
-  holdDownMs: 5000,
-  retryMs: 5_000,
-  maxAttempts: 5,
-  maxInFlight: 32,
-  maxQueued: 100_000,
-  resyncIntervalMs: 30_000,
-  dropGraceMs: 90_000,
-  replicaAckWaitMs: 2000,
-};
-
 /** Our place in a resource's replica set: 0 responsible, 1 and 2 replicas, DROP outside it. */
 const DROP = -1;
 /** Copies kept: the responsible peer and its two successors (RFC 6940 §10.4). */
 const REPLICA_COUNT = 2;
 
-interface Send {
-  target: bigint;
-  resource: Uint8Array;
-  replicaNumber: number;
-  attempts: number;
-  /** The original Store waiting for its first replica (replicate). */
-  ack?: ReplicaAck;
-}
-
-/** Settles when the first of `targets` replica Stores succeeds, or all have failed once. */
-class ReplicaAck {
-  private failures = 0;
-  private settled = false;
-
-  constructor(
-    private readonly targets: number,
-    private readonly done: () => void,
-  ) {}
-
-  report(ok: boolean): void {
-    if (this.settled) return;
-    if (!ok && ++this.failures < this.targets) return;
-    this.settle();
-  }
-
-  settle(): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.done();
-  }
-}
-
-export interface ReplicaCounters {
-  replicaStoresSent: number;
-  handoversSent: number;
+/** The send counters (replicaStoresSent, handoversSent, sendFailures, queueOverflows, lastFailure) and ours. */
+export interface ReplicaCounters extends ReplicaSendCounters {
   /** Copies of replicas we hold sent to a new responsible peer (counted in handoversSent too). */
   copiesToNewOwner: number;
-  sendFailures: number;
   dropped: number;
   /** Deletions called off because the resource was back in a replica set when its grace ended. */
   dropsCancelled: number;
-  queueOverflows: number;
-  /** The last refusal or failure of a replica or handover Store (status, debugging). */
-  lastFailure?: string;
 }
 
 /**
@@ -142,24 +63,33 @@ export class ReplicaMaintainer {
   private readonly handoverTries = new Map<string, number>();
   /** Replicas we hold: resource hex → the predecessor we last saw responsible for it. */
   private readonly owners = new Map<string, bigint>();
-  private readonly queue: Send[] = [];
   /** Resources outside our replica sets: resource hex → the resource and when it may be deleted. */
   private readonly pendingDrops = new Map<string, { resource: Uint8Array; at: number }>();
   private dropTimer: TimerHandle | undefined;
-  private inFlight = 0;
-  /** Original Stores waiting for a replica (replicate). */
-  private readonly acks = new Set<ReplicaAck>();
-  /** Waiters for the send queue to empty (handOffBeforeLeave). */
-  private drainWaiters: Array<() => void> = [];
   private closed = false;
-  private readonly timers = new Set<TimerHandle>();
   readonly counters: ReplicaCounters = { replicaStoresSent: 0, handoversSent: 0, copiesToNewOwner: 0, sendFailures: 0, dropped: 0, dropsCancelled: 0, queueOverflows: 0 };
+  private readonly sends: ReplicaSendQueue;
 
   constructor(
     private readonly deps: ReplicaMaintainerDeps,
     options: ReplicaMaintainerOptions = {},
   ) {
     this.opts = { ...DEFAULT_REPLICA_MAINTAINER_OPTIONS, ...options };
+    const { node, engine, clock, credentials, security, codec } = deps;
+    this.sends = new ReplicaSendQueue(
+      {
+        node,
+        engine,
+        clock,
+        credentials,
+        security,
+        codec,
+        counters: this.counters,
+        onHandoverAnswered: (s, ok) => this.handoverDone(s, ok),
+        onGivenUp: (s) => this.givenUp(s),
+      },
+      this.opts,
+    );
     if (this.opts.resyncIntervalMs > 0) this.schedulePeriodic();
   }
 
@@ -182,20 +112,13 @@ export class ReplicaMaintainer {
     this.roles.set(toHex(req.resource), 0);
     const n = Math.min(REPLICA_COUNT, succ.length);
     const wait = this.opts.replicaAckWaitMs;
+    const sends: ReplicaSend[] = [];
+    for (let j = 0; j < n; j++) sends.push({ target: succ[j]!, resource: req.resource, replicaNumber: j + 1, attempts: 0 });
     if (n === 0 || wait <= 0 || this.closed) {
-      for (let j = 0; j < n; j++) this.enqueue({ target: succ[j]!, resource: req.resource, replicaNumber: j + 1, attempts: 0 });
+      for (const s of sends) this.sends.enqueue(s);
       return Promise.resolve();
     }
-    return new Promise<void>((resolve) => {
-      const ack: ReplicaAck = new ReplicaAck(n, () => {
-        timer.cancel();
-        this.acks.delete(ack);
-        resolve();
-      });
-      const timer = this.deps.clock.setTimer(wait, () => ack.settle());
-      this.acks.add(ack);
-      for (let j = 0; j < n; j++) this.enqueue({ target: succ[j]!, resource: req.resource, replicaNumber: j + 1, attempts: 0, ack });
-    });
+    return this.sends.sendAcked(sends, wait);
   }
 
   /**
@@ -207,7 +130,7 @@ export class ReplicaMaintainer {
     this.roles.set(toHex(resource), 0);
     const succ = this.deps.node.topology.neighbours.successors;
     for (let j = 0; j < Math.min(REPLICA_COUNT, succ.length); j++) {
-      if (succ[j] !== from) this.enqueue({ target: succ[j]!, resource, replicaNumber: j + 1, attempts: 0 });
+      if (succ[j] !== from) this.sends.enqueue({ target: succ[j]!, resource, replicaNumber: j + 1, attempts: 0 });
     }
   }
 
@@ -269,7 +192,7 @@ export class ReplicaMaintainer {
         if (owner !== undefined && this.handoverTarget.get(hex) !== owner && tries < this.opts.maxAttempts) {
           this.handoverTarget.set(hex, owner);
           this.handoverTries.set(hex, tries + 1);
-          this.enqueue({ target: owner, resource: r, replicaNumber: 0, attempts: this.opts.maxAttempts - 1 });
+          this.sends.enqueue({ target: owner, resource: r, replicaNumber: 0, attempts: this.opts.maxAttempts - 1 });
         }
         this.roles.set(hex, 0);
         this.needFull.delete(hex);
@@ -302,7 +225,7 @@ export class ReplicaMaintainer {
     this.owners.set(hex, owner);
     if (last === undefined || last === owner) return;
     this.counters.copiesToNewOwner++;
-    this.enqueue({ target: owner, resource: r, replicaNumber: 0, attempts: Math.max(0, this.opts.maxAttempts - 3) });
+    this.sends.enqueue({ target: owner, resource: r, replicaNumber: 0, attempts: Math.max(0, this.opts.maxAttempts - 3) });
   }
 
   private forget(r: Uint8Array): void {
@@ -322,7 +245,7 @@ export class ReplicaMaintainer {
   }
 
   /** A handover ended: confirmed (our role is what the ring says now), or failed (tried again on the next sync). */
-  private handoverDone(s: Send, ok: boolean): void {
+  private handoverDone(s: ReplicaSend, ok: boolean): void {
     const hex = toHex(s.resource);
     if (this.handoverTarget.get(hex) !== s.target) return; // superseded by a handover to a newer owner
     this.handoverTarget.delete(hex);
@@ -389,42 +312,19 @@ export class ReplicaMaintainer {
       const hex = toHex(r);
       if (this.roleOf(r) !== 0) continue;
       const all = this.needFull.has(hex);
-      for (let j = 0; j < now.length; j++) if (all || fresh[j]) this.enqueue({ target: now[j]!, resource: r, replicaNumber: j + 1, attempts: 0 });
+      for (let j = 0; j < now.length; j++) if (all || fresh[j]) this.sends.enqueue({ target: now[j]!, resource: r, replicaNumber: j + 1, attempts: 0 });
     }
     this.needFull.clear();
     this.replicaSet = now;
   }
 
-  private enqueue(s: Send): void {
-    if (this.closed) return;
-    if (this.queue.length >= this.opts.maxQueued) {
-      this.counters.queueOverflows++;
-      s.ack?.report(false);
-      return;
-    }
-    this.queue.push(s);
-    this.pump();
-  }
-
-  private pump(): void {
-    while (!this.closed && this.inFlight < this.opts.maxInFlight && this.queue.length > 0) {
-      const s = this.queue.shift()!;
-      const req = this.deps.engine.storeReqFor(s.resource, s.replicaNumber);
-      if (req === undefined) {
-        s.ack?.report(false); // expired or dropped meanwhile
-        continue;
-      }
-      this.inFlight++;
-      void this.send(s, req).finally(() => {
-        this.inFlight--;
-        this.pump();
-      });
-    }
-    if (this.queue.length === 0 && this.inFlight === 0 && this.drainWaiters.length > 0) {
-      const waiters = this.drainWaiters;
-      this.drainWaiters = [];
-      for (const w of waiters) w();
-    }
+  /**
+   * A Store failed maxAttempts times: a replica we owe is made again by the next periodic re-check
+   * while we are still responsible (syncReplicas sends only to new successors otherwise, and the
+   * copy was missing for good).
+   */
+  private givenUp(s: ReplicaSend): void {
+    if (s.replicaNumber > 0 && this.roleOf(s.resource) === 0) this.needFull.add(toHex(s.resource));
   }
 
   /**
@@ -442,64 +342,15 @@ export class ReplicaMaintainer {
       const role = this.roleOf(r);
       if (role === DROP) continue;
       for (let j = 0; j <= REPLICA_COUNT - role && j < succ.length; j++) {
-        this.enqueue({ target: succ[j]!, resource: r, replicaNumber: Math.min(REPLICA_COUNT, role + j + 1), attempts: this.opts.maxAttempts - 1 });
+        this.sends.enqueue({ target: succ[j]!, resource: r, replicaNumber: Math.min(REPLICA_COUNT, role + j + 1), attempts: this.opts.maxAttempts - 1 });
       }
     }
-    if (this.queue.length === 0 && this.inFlight === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = this.deps.clock.setTimer(maxWaitMs, done);
-      function done(): void {
-        timer.cancel();
-        resolve();
-      }
-      this.drainWaiters.push(done);
-    });
-  }
-
-  private async send(s: Send, req: StoreReq): Promise<void> {
-    const { node, credentials, security, codec } = this.deps;
-    const certs: Uint8Array[] = [];
-    for (const kd of req.kindData) {
-      for (const v of kd.values) {
-        const der = credentials.certificateOf(v);
-        if (der !== undefined && !certs.includes(der) && certs.length < 31) certs.push(der);
-      }
-    }
-    let body: Uint8Array;
-    try {
-      body = encodeStoreReq(req, codec);
-    } catch {
-      this.counters.sendFailures++;
-      s.ack?.report(false);
-      return;
-    }
-    if (s.replicaNumber === 0) this.counters.handoversSent++;
-    else this.counters.replicaStoresSent++;
-    const ans = await security.withCertificates(certs, () => node.request([{ type: 'node', nodeId: node.ring.toBytes(s.target) }], MessageCode.store_req, body));
-    if (s.replicaNumber === 0) this.handoverDone(s, ans.ok);
-    s.ack?.report(ans.ok);
-    if (ans.ok) return;
-    this.counters.sendFailures++;
-    this.counters.lastFailure = `${s.replicaNumber === 0 ? 'handover' : `replica ${s.replicaNumber}`} to ${node.ring.hex(s.target)}: ${ans.errorCode} ${ans.info}`;
-    if (this.closed) return;
-    if (s.attempts + 1 >= this.opts.maxAttempts) {
-      // given up: a replica we owe is made again by the next periodic re-check while we are still
-      // responsible (syncReplicas sends only to new successors otherwise, and the copy was missing for good)
-      if (s.replicaNumber > 0 && this.roleOf(s.resource) === 0) this.needFull.add(toHex(s.resource));
-      return;
-    }
-    const t = this.deps.clock.setTimer(this.opts.retryMs, () => {
-      this.timers.delete(t);
-      const nb = this.deps.node.topology.neighbours;
-      // only while the target still is where the data belongs
-      if (nb.successors.includes(s.target) || nb.predecessors.includes(s.target)) this.enqueue({ ...s, attempts: s.attempts + 1 });
-    });
-    this.timers.add(t);
+    return this.sends.drained(maxWaitMs);
   }
 
   /** Sends waiting or in flight (tests, status). */
   pending(): number {
-    return this.queue.length + this.inFlight;
+    return this.sends.pending();
   }
 
   close(): void {
@@ -513,12 +364,6 @@ export class ReplicaMaintainer {
     this.dropTimer?.cancel();
     this.dropTimer = undefined;
     this.pendingDrops.clear();
-    for (const t of this.timers) t.cancel();
-    this.timers.clear();
-    this.queue.length = 0;
-    const waiters = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const w of waiters) w();
-    for (const a of [...this.acks]) a.settle();
+    this.sends.close();
   }
 }

@@ -1,0 +1,223 @@
+/**
+ * Sending of replica and handover Stores (RFC 6940 §7.4.1 Store requests carrying the copies of
+ * §10.4, the handovers of §10.5 and the hand-off before a Leave of §10.9): a bounded queue with at
+ * most maxInFlight in flight and maxQueued waiting, retries after retryMs while the target is still
+ * our neighbour, up to maxAttempts sends; waits for a first replica (ReplicaAck) and for the queue
+ * to drain. What to send and to whom is decided by the ReplicaMaintainer.
+ */
+import type { Clock, TimerHandle } from '../../lib/clock.js';
+import { MessageCode, encodeStoreReq } from '../codec/index.js';
+import type { BodyCodecOptions, StoreReq } from '../codec/index.js';
+import type { OverlayNode } from '../overlay/overlay-node.js';
+import type { BagSharingSecurity } from './bag-sharing-security.js';
+import type { StorageCredentials } from './storage-credentials.js';
+import type { StorageEngine } from './storage-engine.js';
+import type { ReplicaMaintainerOptions } from './replica-maintainer-options.js';
+
+/** One Store to send: replicaNumber 0 is a handover, 1 and 2 a replica. */
+export interface ReplicaSend {
+  target: bigint;
+  resource: Uint8Array;
+  replicaNumber: number;
+  /** Sends already made (a send starting at maxAttempts − 1 is tried once). */
+  attempts: number;
+}
+
+/** The counters the queue keeps (part of ReplicaCounters). */
+export interface ReplicaSendCounters {
+  replicaStoresSent: number;
+  handoversSent: number;
+  sendFailures: number;
+  queueOverflows: number;
+  /** The last refusal or failure of a replica or handover Store (status, debugging). */
+  lastFailure?: string;
+}
+
+/** The limits of the queue (documented in ReplicaMaintainerOptions). */
+export type ReplicaSendLimits = Pick<Required<ReplicaMaintainerOptions>, 'retryMs' | 'maxAttempts' | 'maxInFlight' | 'maxQueued'>;
+
+export interface ReplicaSendQueueDeps {
+  node: OverlayNode;
+  engine: Pick<StorageEngine, 'storeReqFor'>;
+  clock: Clock;
+  credentials: StorageCredentials;
+  security: Pick<BagSharingSecurity, 'withCertificates'>;
+  codec: BodyCodecOptions;
+  /** Incremented in place (the maintainer's counters object). */
+  counters: ReplicaSendCounters;
+  /** A handover Store (replicaNumber 0) was answered, ok or not. */
+  onHandoverAnswered(s: ReplicaSend, ok: boolean): void;
+  /** A Store failed for the maxAttempts-th time and is not sent again. */
+  onGivenUp(s: ReplicaSend): void;
+}
+
+interface Send extends ReplicaSend {
+  /** The original Store waiting for its first replica (sendAcked). */
+  ack?: ReplicaAck;
+}
+
+/** Settles when the first of `targets` replica Stores succeeds, or all have failed once. */
+class ReplicaAck {
+  private failures = 0;
+  private settled = false;
+
+  constructor(
+    private readonly targets: number,
+    private readonly done: () => void,
+  ) {}
+
+  report(ok: boolean): void {
+    if (this.settled) return;
+    if (!ok && ++this.failures < this.targets) return;
+    this.settle();
+  }
+
+  settle(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.done();
+  }
+}
+
+/** Largest number of certificates attached to one Store. */
+const MAX_CERTIFICATES = 31;
+
+export class ReplicaSendQueue {
+  private readonly queue: Send[] = [];
+  private inFlight = 0;
+  /** Original Stores waiting for a replica (sendAcked). */
+  private readonly acks = new Set<ReplicaAck>();
+  /** Waiters for the send queue to empty (drained). */
+  private drainWaiters: Array<() => void> = [];
+  private closed = false;
+  /** Retry timers. */
+  private readonly timers = new Set<TimerHandle>();
+
+  constructor(
+    private readonly deps: ReplicaSendQueueDeps,
+    private readonly limits: Readonly<ReplicaSendLimits>,
+  ) {}
+
+  /**
+   * Queues `sends` for one original Store; resolves when the first of them succeeds, all failed
+   * once, or after `waitMs` (a timer on the injected clock).
+   */
+  sendAcked(sends: readonly ReplicaSend[], waitMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const ack: ReplicaAck = new ReplicaAck(sends.length, () => {
+        timer.cancel();
+        this.acks.delete(ack);
+        resolve();
+      });
+      const timer = this.deps.clock.setTimer(waitMs, () => ack.settle());
+      this.acks.add(ack);
+      for (const s of sends) this.add({ ...s, ack });
+    });
+  }
+
+  /** Queues one Store; past maxQueued it is dropped and counted. */
+  enqueue(s: ReplicaSend): void {
+    this.add(s);
+  }
+
+  private add(s: Send): void {
+    if (this.closed) return;
+    if (this.queue.length >= this.limits.maxQueued) {
+      this.deps.counters.queueOverflows++;
+      s.ack?.report(false);
+      return;
+    }
+    this.queue.push(s);
+    this.pump();
+  }
+
+  /** Resolves once nothing waits or is in flight, or after `maxWaitMs` (a timer on the injected clock). */
+  drained(maxWaitMs: number): Promise<void> {
+    if (this.queue.length === 0 && this.inFlight === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = this.deps.clock.setTimer(maxWaitMs, done);
+      function done(): void {
+        timer.cancel();
+        resolve();
+      }
+      this.drainWaiters.push(done);
+    });
+  }
+
+  /** Sends waiting or in flight. */
+  pending(): number {
+    return this.queue.length + this.inFlight;
+  }
+
+  /** Cancels the retries, empties the queue and releases every waiter. */
+  close(): void {
+    this.closed = true;
+    for (const t of this.timers) t.cancel();
+    this.timers.clear();
+    this.queue.length = 0;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+    for (const a of [...this.acks]) a.settle();
+  }
+
+  private pump(): void {
+    while (!this.closed && this.inFlight < this.limits.maxInFlight && this.queue.length > 0) {
+      const s = this.queue.shift()!;
+      const req = this.deps.engine.storeReqFor(s.resource, s.replicaNumber);
+      if (req === undefined) {
+        s.ack?.report(false); // expired or dropped meanwhile
+        continue;
+      }
+      this.inFlight++;
+      void this.send(s, req).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
+    if (this.queue.length === 0 && this.inFlight === 0 && this.drainWaiters.length > 0) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private async send(s: Send, req: StoreReq): Promise<void> {
+    const { node, credentials, security, codec, counters } = this.deps;
+    const certs: Uint8Array[] = [];
+    for (const kd of req.kindData) {
+      for (const v of kd.values) {
+        const der = credentials.certificateOf(v);
+        if (der !== undefined && !certs.includes(der) && certs.length < MAX_CERTIFICATES) certs.push(der);
+      }
+    }
+    let body: Uint8Array;
+    try {
+      body = encodeStoreReq(req, codec);
+    } catch {
+      counters.sendFailures++;
+      s.ack?.report(false);
+      return;
+    }
+    if (s.replicaNumber === 0) counters.handoversSent++;
+    else counters.replicaStoresSent++;
+    const ans = await security.withCertificates(certs, () => node.request([{ type: 'node', nodeId: node.ring.toBytes(s.target) }], MessageCode.store_req, body));
+    if (s.replicaNumber === 0) this.deps.onHandoverAnswered(s, ans.ok);
+    s.ack?.report(ans.ok);
+    if (ans.ok) return;
+    counters.sendFailures++;
+    counters.lastFailure = `${s.replicaNumber === 0 ? 'handover' : `replica ${s.replicaNumber}`} to ${node.ring.hex(s.target)}: ${ans.errorCode} ${ans.info}`;
+    if (this.closed) return;
+    if (s.attempts + 1 >= this.limits.maxAttempts) {
+      this.deps.onGivenUp(s);
+      return;
+    }
+    const t = this.deps.clock.setTimer(this.limits.retryMs, () => {
+      this.timers.delete(t);
+      const nb = node.topology.neighbours;
+      // only while the target still is where the data belongs
+      if (nb.successors.includes(s.target) || nb.predecessors.includes(s.target)) this.add({ ...s, attempts: s.attempts + 1 });
+    });
+    this.timers.add(t);
+  }
+}
