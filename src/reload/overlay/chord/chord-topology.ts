@@ -1,8 +1,8 @@
 /**
- * CHORD-RELOAD (RFC 6940 §10): responsibility (§10.1), next-hop selection (§10.3), Join (§10.5, in
- * chord-join), Leave (§10.6, §10.9), Update processing with reactive recovery (§10.7.3, in
- * chord-updates), periodic upkeep and finger search (§10.7.4, in chord-maintenance), RouteQuery and
- * Probe. This class wires the parts and keeps the topology's public face.
+ * CHORD-RELOAD (RFC 6940 §10): responsibility (§10.1), next-hop selection (§10.3), neighbour and
+ * finger failures (§10.7.1, §10.7.2), Leave (§10.9), RouteQuery (§10.8) and Probe. The Join (§10.5)
+ * is in chord-join, Updates (§10.7.3) in chord-updates, periodic upkeep and finger search (§10.7.4)
+ * in chord-maintenance; this class wires the parts and keeps the topology's public face.
  */
 import {
   MessageCode,
