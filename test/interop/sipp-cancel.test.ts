@@ -5,14 +5,12 @@
  * 487 and receives the proxy's hop-by-hop ACK. tshark watches the traffic.
  */
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
 import { withScope } from './helpers/interop-scope.js';
 import { scenario } from './helpers/paths.js';
 import { requireTools } from './helpers/require-tools.js';
-import { startSipCaptureCheck } from './helpers/sip-capture-check.js';
-import { interopSutKind, startSipServer } from './helpers/sip-server.js';
+import { startSutRig } from './helpers/sut-rig.js';
 import { startRegisteredUas } from './helpers/registered-uas.js';
-import { assertAllCallsPassed, describeSippResult, runSipp } from './helpers/sipp-runner.js';
+import { assertAllCallsPassed, assertUasCalls, runSipp } from './helpers/sipp-runner.js';
 
 const CALLS = 100;
 const TEST_TIMEOUT_MS = 120_000;
@@ -20,22 +18,13 @@ const TEST_TIMEOUT_MS = 120_000;
 test(`SIPp: ${CALLS} INVITEs cancelled after 180 get 200 (CANCEL) and 487 (INVITE) through p2psip`, { timeout: TEST_TIMEOUT_MS }, async (t) => {
   if (!requireTools(t, ['sipp', 'sipsak'])) return;
   await withScope(async (scope) => {
-    const dir = scope.tempDir();
-    const kind = interopSutKind();
-    const sut = await startSipServer(scope, kind, { lifetimeMs: TEST_TIMEOUT_MS });
-    const uasPort = await scope.port();
-    const uacPort = await scope.port();
-    const capture = await startSipCaptureCheck(t, scope, {
-      dir,
-      name: 'cancel',
-      ports: [sut.port, uasPort, uacPort],
-      lifetimeMs: TEST_TIMEOUT_MS,
-    });
+    const rig = await startSutRig(t, scope, { name: 'cancel', lifetimeMs: TEST_TIMEOUT_MS, ports: [{}, {}] });
+    const [uasPort, uacPort] = rig.ports as [number, number];
 
-    const { uas, callees } = await startRegisteredUas(scope, sut, {
+    const { uas, callees } = await startRegisteredUas(scope, rig.sut, {
       name: 'uas-cancel',
       scenario: scenario('uas-cancel.xml'),
-      workDir: dir,
+      workDir: rig.dir,
       localPort: uasPort,
       calls: CALLS,
       timeoutS: 60,
@@ -43,9 +32,9 @@ test(`SIPp: ${CALLS} INVITEs cancelled after 180 get 200 (CANCEL) and 487 (INVIT
     const uac = await runSipp(scope, {
       name: 'uac-cancel',
       scenario: scenario('uac-cancel.xml'),
-      workDir: dir,
+      workDir: rig.dir,
       localPort: uacPort,
-      remote: { host: sut.host, port: sut.port },
+      remote: rig.remote,
       calls: CALLS,
       rate: 20,
       timeoutS: 45,
@@ -53,14 +42,8 @@ test(`SIPp: ${CALLS} INVITEs cancelled after 180 get 200 (CANCEL) and 487 (INVIT
     });
     assertAllCallsPassed(t, uac, CALLS);
 
-    const uasResult = await uas.done;
-    t.diagnostic(describeSippResult(uasResult));
-    assert.equal(uasResult.exitCode, 0, `${describeSippResult(uasResult)}\n${uasResult.errorsExcerpt}`);
-    assert.equal(uasResult.stats?.successfulCalls, CALLS, describeSippResult(uasResult));
-
+    assertUasCalls(t, await uas.done, CALLS, true);
     // Per call at least INVITE, 180, CANCEL, 200, 487, ACK on each leg.
-    await capture.finish(CALLS * 10);
-    const exit = await sut.stop();
-    assert.equal(exit.code, 0, `${kind} did not exit cleanly on SIGTERM: ${JSON.stringify(exit)}`);
+    await rig.finish(CALLS * 10);
   });
 });

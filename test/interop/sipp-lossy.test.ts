@@ -9,10 +9,9 @@ import assert from 'node:assert/strict';
 import { withScope } from './helpers/interop-scope.js';
 import { scenario } from './helpers/paths.js';
 import { requireTools } from './helpers/require-tools.js';
-import { startSipCaptureCheck } from './helpers/sip-capture-check.js';
-import { interopSutKind, startSipServer } from './helpers/sip-server.js';
+import { startSutRig } from './helpers/sut-rig.js';
 import { startRegisteredUas } from './helpers/registered-uas.js';
-import { assertAllCallsPassed, describeSippResult, runSipp } from './helpers/sipp-runner.js';
+import { assertAllCallsPassed, assertUasCalls, describeSippResult, runSipp } from './helpers/sipp-runner.js';
 import { countResponseRepeats } from './helpers/tshark.js';
 
 const CALLS = 200;
@@ -22,22 +21,14 @@ const TEST_TIMEOUT_MS = 180_000;
 test(`SIPp: ${CALLS} calls with ${LOSS_PERCENT} % UAC packet loss all complete through p2psip`, { timeout: TEST_TIMEOUT_MS }, async (t) => {
   if (!requireTools(t, ['sipp', 'sipsak'])) return;
   await withScope(async (scope) => {
-    const dir = scope.tempDir();
-    const kind = interopSutKind();
-    const sut = await startSipServer(scope, kind, { lifetimeMs: TEST_TIMEOUT_MS });
-    const uasPort = await scope.port();
-    const uacPort = await scope.port();
-    const capture = await startSipCaptureCheck(t, scope, {
-      dir,
-      name: 'lossy',
-      ports: [sut.port, uasPort, uacPort],
-      lifetimeMs: TEST_TIMEOUT_MS,
-    });
+    const rig = await startSutRig(t, scope, { name: 'lossy', lifetimeMs: TEST_TIMEOUT_MS, ports: [{}, {}] });
+    const { kind, sut } = rig;
+    const [uasPort, uacPort] = rig.ports as [number, number];
 
     const { uas, callees } = await startRegisteredUas(scope, sut, {
       name: 'uas',
       scenario: scenario('uas.xml'),
-      workDir: dir,
+      workDir: rig.dir,
       localPort: uasPort,
       calls: CALLS,
       timeoutS: 120,
@@ -46,9 +37,9 @@ test(`SIPp: ${CALLS} calls with ${LOSS_PERCENT} % UAC packet loss all complete t
     const uac = await runSipp(scope, {
       name: 'uac-lossy',
       scenario: scenario('uac.xml'),
-      workDir: dir,
+      workDir: rig.dir,
       localPort: uacPort,
-      remote: { host: sut.host, port: sut.port },
+      remote: rig.remote,
       calls: CALLS,
       rate: 20,
       timeoutS: 100,
@@ -60,17 +51,13 @@ test(`SIPp: ${CALLS} calls with ${LOSS_PERCENT} % UAC packet loss all complete t
     assertAllCallsPassed(t, uac, CALLS);
     assert.ok((uac.stats?.retransmissions ?? 0) > 0, `no retransmissions: was anything lost? ${describeSippResult(uac)}`);
 
-    const uasResult = await uas.done;
-    t.diagnostic(describeSippResult(uasResult));
-    assert.equal(uasResult.stats?.successfulCalls, CALLS, describeSippResult(uasResult));
+    assertUasCalls(t, await uas.done, CALLS, false);
 
-    await capture.finish(CALLS * 10);
-    if (capture.file !== undefined) {
-      const r = await countResponseRepeats(scope, capture.file, [sut.port, uasPort, uacPort], sut.port, uacPort);
+    await rig.finish(CALLS * 10);
+    if (rig.capture.file !== undefined) {
+      const r = await countResponseRepeats(scope, rig.capture.file, [sut.port, uasPort, uacPort], sut.port, uacPort);
       t.diagnostic(`${kind} -> UAC: ${r.responses} responses, ${r.repeats} of them retransmitted`);
       assert.ok(r.repeats > 0, `${kind} never retransmitted a response toward the UAC`);
     }
-    const exit = await sut.stop();
-    assert.equal(exit.code, 0, `${kind} did not exit cleanly on SIGTERM: ${JSON.stringify(exit)}`);
   });
 });

@@ -6,14 +6,12 @@
  * P2PSIP_INTEROP_SUT=kamailio runs the same test against Kamailio (harness check).
  */
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { withScope } from './helpers/interop-scope.js';
 import { scenario } from './helpers/paths.js';
 import { requireTools } from './helpers/require-tools.js';
-import { startSipCaptureCheck } from './helpers/sip-capture-check.js';
-import { interopSutKind, startSipServer } from './helpers/sip-server.js';
-import { assertAllCallsPassed, describeSippResult, runSipp, startSipp, writeInjectionFile } from './helpers/sipp-runner.js';
+import { startSutRig } from './helpers/sut-rig.js';
+import { assertAllCallsPassed, assertUasCalls, runSipp, startSipp, writeInjectionFile } from './helpers/sipp-runner.js';
 
 const USERS = 1000;
 const CALLS = 1000;
@@ -22,19 +20,9 @@ const TEST_TIMEOUT_MS = 240_000;
 test(`SIPp: ${USERS} users REGISTER, then ${CALLS} calls UAC -> p2psip -> UAS with 0 failed calls`, { timeout: TEST_TIMEOUT_MS }, async (t) => {
   if (!requireTools(t, ['sipp'])) return;
   await withScope(async (scope) => {
-    const dir = scope.tempDir();
-    const kind = interopSutKind();
-    const sut = await startSipServer(scope, kind, { lifetimeMs: TEST_TIMEOUT_MS });
-    const uasPort = await scope.port();
-    const regPort = await scope.port();
-    const uacPort = await scope.port();
-    const capture = await startSipCaptureCheck(t, scope, {
-      dir,
-      name: 'register-calls',
-      ports: [sut.port, uasPort, regPort, uacPort],
-      lifetimeMs: TEST_TIMEOUT_MS,
-    });
-    const remote = { host: sut.host, port: sut.port } as const;
+    const rig = await startSutRig(t, scope, { name: 'register-calls', lifetimeMs: TEST_TIMEOUT_MS, ports: [{}, {}, {}] });
+    const [uasPort, regPort, uacPort] = rig.ports as [number, number, number];
+    const { dir, remote } = rig;
     const users = join(dir, 'users.csv');
     writeInjectionFile(users, Array.from({ length: USERS }, (_, i) => [`user${i + 1}`]));
 
@@ -77,15 +65,8 @@ test(`SIPp: ${USERS} users REGISTER, then ${CALLS} calls UAC -> p2psip -> UAS wi
     });
     assertAllCallsPassed(t, uac, CALLS);
 
-    const uasResult = await uas.done;
-    t.diagnostic(describeSippResult(uasResult));
-    assert.equal(uasResult.exitCode, 0, `${describeSippResult(uasResult)}\n${uasResult.errorsExcerpt}`);
-    assert.equal(uasResult.stats?.successfulCalls, CALLS, describeSippResult(uasResult));
-
+    assertUasCalls(t, await uas.done, CALLS, true);
     // REGISTER+200 per user, INVITE..BYE/200 on two legs per call (100 Trying only on one).
-    await capture.finish(USERS * 2 + CALLS * 11);
-
-    const exit = await sut.stop();
-    assert.equal(exit.code, 0, `${kind} did not exit cleanly on SIGTERM: ${JSON.stringify(exit)}\n${sut.process.tail()}`);
+    await rig.finish(USERS * 2 + CALLS * 11);
   });
 });

@@ -4,14 +4,12 @@
  * Record-Route set back across it. tshark watches the traffic.
  */
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
 import { withScope } from './helpers/interop-scope.js';
 import { scenario } from './helpers/paths.js';
 import { requireTools } from './helpers/require-tools.js';
-import { startSipCaptureCheck } from './helpers/sip-capture-check.js';
-import { interopSutKind, startSipServer } from './helpers/sip-server.js';
+import { startSutRig } from './helpers/sut-rig.js';
 import { startRegisteredUas } from './helpers/registered-uas.js';
-import { assertAllCallsPassed, describeSippResult, runSipp } from './helpers/sipp-runner.js';
+import { assertAllCallsPassed, assertUasCalls, runSipp } from './helpers/sipp-runner.js';
 
 const CALLS = 200;
 const TEST_TIMEOUT_MS = 120_000;
@@ -19,20 +17,16 @@ const TEST_TIMEOUT_MS = 120_000;
 test(`SIPp: ${CALLS} calls from a TCP UAC to a UDP UAS through p2psip, 0 failed`, { timeout: TEST_TIMEOUT_MS }, async (t) => {
   if (!requireTools(t, ['sipp', 'sipsak'])) return;
   await withScope(async (scope) => {
-    const dir = scope.tempDir();
-    const kind = interopSutKind();
-    const sut = await startSipServer(scope, kind, { lifetimeMs: TEST_TIMEOUT_MS });
-    const uasPort = await scope.port();
-    const uacPort = await scope.port();
-    const capture = await startSipCaptureCheck(t, scope, { dir, name: 'tcp-udp', ports: [sut.port, uasPort, uacPort], lifetimeMs: TEST_TIMEOUT_MS });
+    const rig = await startSutRig(t, scope, { name: 'tcp-udp', lifetimeMs: TEST_TIMEOUT_MS, ports: [{}, {}] });
+    const [uasPort, uacPort] = rig.ports as [number, number];
 
-    const { uas, callees } = await startRegisteredUas(scope, sut, { name: 'uas', scenario: scenario('uas.xml'), workDir: dir, localPort: uasPort, calls: CALLS, timeoutS: 60 });
+    const { uas, callees } = await startRegisteredUas(scope, rig.sut, { name: 'uas', scenario: scenario('uas.xml'), workDir: rig.dir, localPort: uasPort, calls: CALLS, timeoutS: 60 });
     const uac = await runSipp(scope, {
       name: 'uac-tcp',
       scenario: scenario('uac.xml'),
-      workDir: dir,
+      workDir: rig.dir,
       localPort: uacPort,
-      remote: { host: sut.host, port: sut.port },
+      remote: rig.remote,
       transport: 't1',
       calls: CALLS,
       rate: 50,
@@ -40,11 +34,7 @@ test(`SIPp: ${CALLS} calls from a TCP UAC to a UDP UAS through p2psip, 0 failed`
       injectionFile: callees,
     });
     assertAllCallsPassed(t, uac, CALLS);
-    const uasResult = await uas.done;
-    t.diagnostic(describeSippResult(uasResult));
-    assert.equal(uasResult.stats?.successfulCalls, CALLS, describeSippResult(uasResult));
-    await capture.finish(CALLS * 10);
-    const exit = await sut.stop();
-    assert.equal(exit.code, 0, `${kind} did not exit cleanly on SIGTERM: ${JSON.stringify(exit)}`);
+    assertUasCalls(t, await uas.done, CALLS, false);
+    await rig.finish(CALLS * 10);
   });
 });

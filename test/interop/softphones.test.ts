@@ -11,8 +11,7 @@ import { Baresip } from './helpers/baresip.js';
 import { withScope } from './helpers/interop-scope.js';
 import { Linphonec } from './helpers/linphonec.js';
 import { requireTools } from './helpers/require-tools.js';
-import { startSipCaptureCheck } from './helpers/sip-capture-check.js';
-import { interopSutKind, startSipServer } from './helpers/sip-server.js';
+import { startSutRig } from './helpers/sut-rig.js';
 
 const TEST_TIMEOUT_MS = 150_000;
 const STEP_MS = 20_000;
@@ -20,18 +19,11 @@ const STEP_MS = 20_000;
 test('baresip and linphonec register to p2psip, call each other (auto-answer), hang up, exchange MESSAGEs', { timeout: TEST_TIMEOUT_MS }, async (t) => {
   if (!requireTools(t, ['baresip', 'linphonec'])) return;
   await withScope(async (scope) => {
-    const dir = scope.tempDir();
-    const kind = interopSutKind();
-    const sut = await startSipServer(scope, kind, { lifetimeMs: TEST_TIMEOUT_MS });
-    const registrar = { host: sut.host, port: sut.port } as const;
-    const aliceSip = await scope.port({ span: 2 });
-    const bobSip = await scope.port();
-    const capture = await startSipCaptureCheck(t, scope, {
-      dir,
-      name: 'softphones',
-      ports: [sut.port, aliceSip, bobSip],
-      lifetimeMs: TEST_TIMEOUT_MS,
-    });
+    // alice (baresip) uses port+1 for TLS
+    const rig = await startSutRig(t, scope, { name: 'softphones', lifetimeMs: TEST_TIMEOUT_MS, ports: [{ span: 2 }, {}] });
+    const [aliceSip, bobSip] = rig.ports as [number, number];
+    const { dir, sut } = rig;
+    const registrar = rig.remote;
 
     const aliceDir = join(dir, 'alice');
     const bobHome = join(dir, 'bob');
@@ -108,8 +100,6 @@ test('baresip and linphonec register to p2psip, call each other (auto-answer), h
     assert.equal(await alice.quit(), 0, `baresip exit:\n${alice.process.tail()}`);
 
     // Two REGISTERs (+200), two calls (INVITE..BYE on two legs), two MESSAGEs.
-    await capture.finish(30);
-    const exit = await sut.stop();
-    assert.equal(exit.code, 0, `${kind} did not exit cleanly on SIGTERM: ${JSON.stringify(exit)}`);
+    await rig.finish(30);
   });
 });

@@ -210,6 +210,13 @@ function formatHostPort(host: LoopbackHost, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** A SIPp UAS's run: described as a diagnostic, `calls` successful calls, and with `cleanExit` SIPp's exit code 0. */
+export function assertUasCalls(t: { diagnostic(message: string): void }, r: SippResult, calls: number, cleanExit: boolean): void {
+  t.diagnostic(describeSippResult(r));
+  if (cleanExit) assert.equal(r.exitCode, 0, `${describeSippResult(r)}\n${r.errorsExcerpt}`);
+  assert.equal(r.stats?.successfulCalls, calls, describeSippResult(r));
+}
+
 /** A UAC run that completed every call: exit 0, `calls` successful, none failed (reported as a test diagnostic). */
 export function assertAllCallsPassed(t: { diagnostic(message: string): void }, r: SippResult, calls: number): void {
   t.diagnostic(describeSippResult(r));
