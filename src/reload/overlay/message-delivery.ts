@@ -32,7 +32,7 @@ import type { ChordTopology } from './chord/chord-topology.js';
 import { iceCredentials } from './ice-chars.js';
 import type { MessageFactory } from './message-factory.js';
 import type { OverlayCounters } from './overlay-counters.js';
-import { idOfBytes, isRoutingFailure, peekCode } from './overlay-router.js';
+import { isRoutingFailure, peekCode } from './overlay-router.js';
 import type { HandlerReply, InboundRequest, OverlayAnswer, OverlaySecurity, RequestHandler, SignerInfo } from './overlay-types.js';
 import type { PendingRequests } from './pending-requests.js';
 import { ReplyCache } from './reply-cache.js';
@@ -210,7 +210,7 @@ export class MessageDelivery {
     const advertised = this.deps.advertised();
     if (advertised === undefined) return { error: ReloadErrorCode.Forbidden, info: 'a client accepts no Attach' };
     if (d.value.sendUpdate && req.origin !== undefined) {
-      const origin = idOfBytes(this.deps.ring, req.origin);
+      const origin = this.deps.ring.tryFromBytes(req.origin);
       if (origin !== undefined) this.deps.topology.sendUpdateWhenConnected(origin);
     }
     return { code: MessageCode.attach_ans, body: passiveAttachBody(this.deps.random, advertised, false) };

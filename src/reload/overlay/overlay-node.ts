@@ -32,7 +32,7 @@ import type {
   OverlayState,
   RequestHandler,
 } from './overlay-types.js';
-import { OverlayRouter, idOfBytes, peekCode } from './overlay-router.js';
+import { OverlayRouter, peekCode } from './overlay-router.js';
 import { OwnerCache } from './owner-cache.js';
 import { PendingRequests } from './pending-requests.js';
 import { Ring } from './ring.js';
@@ -239,7 +239,7 @@ export class OverlayNode implements OverlayLinksUser {
     }
     const answer = this.pending.start(tid, () => this.router.route(header, payload, undefined), opts);
     const first = dest[0];
-    const k = this.options.routeCache && dest.length === 1 && first?.type === 'resource' ? idOfBytes(this.ring, first.resourceId) : undefined;
+    const k = this.options.routeCache && dest.length === 1 && first?.type === 'resource' ? this.ring.tryFromBytes(first.resourceId) : undefined;
     if (k === undefined) return answer;
     return answer.then((a) => {
       this.learnOwner(k, a);
@@ -250,7 +250,7 @@ export class OverlayNode implements OverlayLinksUser {
   // The peer that answered a request sent to Resource-ID k is responsible for k (RFC 6940 §10.1).
   private learnOwner(k: bigint, a: OverlayAnswer): void {
     if (!a.ok || a.responder === undefined || a.hops === 0) return;
-    const r = idOfBytes(this.ring, a.responder);
+    const r = this.ring.tryFromBytes(a.responder);
     if (r !== undefined && r !== this.id) this.owners.learn(k, r);
   }
 
@@ -267,13 +267,8 @@ export class OverlayNode implements OverlayLinksUser {
     const body = passiveAttachBody(this.deps.random, this.advertised, sendUpdate);
     const ans = await this.request(dest, MessageCode.attach_req, body);
     if (!ans.ok || ans.code !== MessageCode.attach_ans || ans.responder === undefined) return undefined;
-    let responder: bigint;
-    try {
-      responder = this.ring.fromBytes(ans.responder);
-    } catch {
-      return undefined;
-    }
-    if (responder === this.id) return undefined;
+    const responder = this.ring.tryFromBytes(ans.responder);
+    if (responder === undefined || responder === this.id) return undefined;
     if (this.conns.usable(responder) !== undefined) return responder;
     const decoded = decodeAttachReqAns(ans.body, this.codecOptions());
     if (!decoded.ok) return undefined;
@@ -330,15 +325,8 @@ export class OverlayNode implements OverlayLinksUser {
       waiter?.(undefined);
       return;
     }
-    let nodeId: bigint;
-    try {
-      nodeId = this.ring.fromBytes(ids[0] as Uint8Array);
-    } catch {
-      this.deps.links.close(link.id);
-      waiter?.(undefined);
-      return;
-    }
-    if (nodeId === this.id) {
+    const nodeId = this.ring.tryFromBytes(ids[0] as Uint8Array);
+    if (nodeId === undefined || nodeId === this.id) {
       this.deps.links.close(link.id);
       waiter?.(undefined);
       return;

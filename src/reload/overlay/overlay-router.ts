@@ -54,7 +54,7 @@ export class OverlayRouter {
         return;
       }
       if (first.type === 'node') {
-        const id = idOfBytes(d.ring, first.nodeId);
+        const id = d.ring.tryFromBytes(first.nodeId);
         if (id === undefined) return d.refuse(h, payload, from, ReloadErrorCode.InvalidMessage, 'Node-ID of the wrong length');
         if (id === d.id || id === d.ring.wildcard) {
           if (dest.length === 1) return d.deliver(h, payload, from);
@@ -71,7 +71,7 @@ export class OverlayRouter {
       }
       if (first.type === 'resource') {
         if (dest.length !== 1) return d.counters.dropped('Resource-ID not last in the destination list');
-        const k = idOfBytes(d.ring, first.resourceId);
+        const k = d.ring.tryFromBytes(first.resourceId);
         if (k === undefined) return d.refuse(h, payload, from, ReloadErrorCode.InvalidMessage, 'Resource-ID of the wrong length for this overlay');
         if (d.topology.isResponsible(k)) return d.deliver(h, payload, from);
         if (d.options.client && from !== undefined) return d.counters.dropped('client does not route');
@@ -89,8 +89,8 @@ export class OverlayRouter {
     const local =
       h.destinationList.length === 1 &&
       first !== undefined &&
-      ((first.type === 'node' && idOfBytes(d.ring, first.nodeId) === d.id) ||
-        (first.type === 'resource' && d.topology.isResponsible(idOfBytes(d.ring, first.resourceId) ?? -1n)));
+      ((first.type === 'node' && d.ring.tryFromBytes(first.nodeId) === d.id) ||
+        (first.type === 'resource' && d.topology.isResponsible(d.ring.tryFromBytes(first.resourceId) ?? -1n)));
     if (!local) {
       // intermediate peers forward fragments as they are (RFC 6940 §6.7)
       this.route(h, payload, from);
@@ -110,7 +110,7 @@ export class OverlayRouter {
     if (from !== undefined) exclude.add(from);
     for (const v of h.viaList) {
       if (v.type !== 'node') continue;
-      const id = idOfBytes(d.ring, v.nodeId);
+      const id = d.ring.tryFromBytes(v.nodeId);
       if (id !== undefined) exclude.add(id);
     }
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -142,7 +142,7 @@ export class OverlayRouter {
       return c !== undefined && c.routable && id !== from;
     });
     if (owner === undefined) return false;
-    if (h.viaList.some((v) => v.type === 'node' && idOfBytes(d.ring, v.nodeId) === owner)) return false;
+    if (h.viaList.some((v) => v.type === 'node' && d.ring.tryFromBytes(v.nodeId) === owner)) return false;
     const c = d.conns.usable(owner);
     return c !== undefined && this.forward(h, dest, payload, from, c);
   }
@@ -154,7 +154,7 @@ export class OverlayRouter {
       d.refuse(h, payload, from, ReloadErrorCode.TtlExceeded, 'TTL exceeded');
       return true;
     }
-    if (from !== undefined && h.viaList.some((v) => v.type === 'node' && idOfBytes(d.ring, v.nodeId) === d.id)) {
+    if (from !== undefined && h.viaList.some((v) => v.type === 'node' && d.ring.tryFromBytes(v.nodeId) === d.id)) {
       d.counters.dropped('loop');
       return true;
     }
@@ -177,11 +177,6 @@ export class OverlayRouter {
     d.counters.countSent(bytes.length, isMaintenanceCode(peekCode(payload, h)));
     return true;
   }
-}
-
-/** The Node-ID or Resource-ID in `bytes` as a ring position, or undefined when its length is not the overlay's. */
-export function idOfBytes(ring: Ring, bytes: Uint8Array): bigint | undefined {
-  return bytes.length === ring.bytes ? ring.fromBytes(bytes) : undefined;
 }
 
 /** Errors that intermediate peers give when they cannot route (see route() and forwardToward()). */

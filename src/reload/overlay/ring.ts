@@ -51,6 +51,11 @@ export class Ring {
     return idFromBytes(bytes);
   }
 
+  /** Reads an identifier; undefined when `bytes` has the wrong length (input from the network). */
+  tryFromBytes(bytes: Uint8Array): bigint | undefined {
+    return bytes.length === this.bytes ? idFromBytes(bytes) : undefined;
+  }
+
   toBytes(id: bigint): Uint8Array {
     const out = new Uint8Array(this.bytes);
     // 32 bits at a time: a third of the bigint intermediates of a byte-by-byte loop (every message

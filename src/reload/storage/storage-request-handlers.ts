@@ -81,12 +81,7 @@ export class StorageRequestHandlers {
   /** The Node-ID that sent a request: its verified signer, else the originator from the Via List. */
   private sender(req: InboundRequest): bigint | undefined {
     const bytes = req.signer?.nodeIds[0] ?? req.origin;
-    if (bytes === undefined) return undefined;
-    try {
-      return this.deps.node.ring.fromBytes(bytes);
-    } catch {
-      return undefined;
-    }
+    return bytes === undefined ? undefined : this.deps.node.ring.tryFromBytes(bytes);
   }
 
   /**
@@ -105,11 +100,8 @@ export class StorageRequestHandlers {
   }
 
   private responsibleFor(resource: Uint8Array): boolean | undefined {
-    try {
-      return this.deps.node.topology.isResponsible(this.deps.node.ring.fromBytes(resource));
-    } catch {
-      return undefined;
-    }
+    const k = this.deps.node.ring.tryFromBytes(resource);
+    return k === undefined ? undefined : this.deps.node.topology.isResponsible(k);
   }
 
   store(req: InboundRequest): HandlerReply | Promise<HandlerReply> {

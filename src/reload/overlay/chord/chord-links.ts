@@ -71,6 +71,6 @@ export class ChordLinks {
 
   /** A Node-ID or Resource-ID of this overlay from its bytes; undefined for a wrong length. */
   idOf(b: Uint8Array): bigint | undefined {
-    return b.length === this.host.ring.bytes ? this.host.ring.fromBytes(b) : undefined;
+    return this.host.ring.tryFromBytes(b);
   }
 }

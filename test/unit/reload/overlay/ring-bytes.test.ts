@@ -35,4 +35,14 @@ describe('Ring identifiers ↔ big-endian bytes', () => {
       assert.equal(ring.fromBytes(new Uint8Array(n).fill(0xff)), ring.wildcard);
     }
   });
+
+  test('tryFromBytes: the identifier, or undefined for a wrong length where fromBytes throws', () => {
+    const ring = new Ring(16);
+    const b = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
+    assert.equal(ring.tryFromBytes(b), ring.fromBytes(b));
+    for (const n of [0, 1, 15, 17, 20]) {
+      assert.equal(ring.tryFromBytes(new Uint8Array(n)), undefined);
+      assert.throws(() => ring.fromBytes(new Uint8Array(n)), RangeError);
+    }
+  });
 });
