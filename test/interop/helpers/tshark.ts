@@ -24,14 +24,11 @@ export interface CaptureOptions {
 export interface Capture {
   readonly file: string;
   readonly ports: readonly number[];
-  /** The capture's own UDP marker port (captured too; nothing but markers is sent to it). */
-  readonly markerPort: number;
   /**
-   * Sends a marker datagram to the capture's own port and resolves once the pcap file holds it: every
-   * packet sent before is in the file too (loopback packets are captured, and written, in order).
+   * Sends a marker datagram to the capture's own UDP port and waits until the pcap file holds it (every
+   * packet sent before is in the file too: loopback packets are captured, and written, in order), then
+   * stops the capture (SIGINT).
    */
-  mark(): Promise<void>;
-  /** Marks (everything sent so far is in the file), then stops the capture (SIGINT). */
   stop(): Promise<void>;
 }
 
@@ -137,8 +134,6 @@ export async function startCapture(scope: InteropScope, opts: CaptureOptions): P
   return {
     file: opts.file,
     ports: opts.ports,
-    markerPort,
-    mark,
     async stop() {
       // a capture that reached its -c or -a bound has ended already: its file is complete as it is
       if (!ended) await mark();
