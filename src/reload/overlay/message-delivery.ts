@@ -126,15 +126,20 @@ export class MessageDelivery {
     this.sendAnswer(h, from, errorContents(code, info));
   }
 
+  /** Who sent a message delivered here: the first Via List entry, else the adjacent node, else us. */
+  private originOf(h: ForwardingHeader, from: bigint | undefined): Uint8Array {
+    const firstVia = h.viaList[0];
+    return firstVia?.type === 'node' ? firstVia.nodeId : from === undefined ? this.deps.idBytes : this.deps.ring.toBytes(from);
+  }
+
   private redeliver(h: ForwardingHeader, payload: Uint8Array, from: bigint | undefined): void {
     this.heldForCertificate--;
     if (!this.deps.isClosed()) this.deliver(h, payload, from, true);
   }
 
   private acceptAnswer(h: ForwardingHeader, contents: MessageContents, from: bigint | undefined, signer: SignerInfo | undefined): void {
-    const firstVia = h.viaList[0];
-    const responder = firstVia?.type === 'node' ? firstVia.nodeId : from === undefined ? this.deps.idBytes : this.deps.ring.toBytes(from);
-    const hops = from === undefined ? 0 : h.viaList.length + 1;
+    const responder = this.originOf(h, from);
+    const hops = hopsOf(h, from);
     let answer: OverlayAnswer;
     if (contents.messageCode === MessageCode.error) {
       let code = 0;
@@ -161,9 +166,7 @@ export class MessageDelivery {
       this.sendAnswer(h, from, cached.contents, cached.extraCertificates);
       return;
     }
-    const firstVia = h.viaList[0];
-    const origin = firstVia?.type === 'node' ? firstVia.nodeId : from === undefined ? this.deps.idBytes : this.deps.ring.toBytes(from);
-    const req: InboundRequest = { code: contents.messageCode, body: contents.body, header: h, contents, fromNeighbour: from, origin, signer, hops: from === undefined ? 0 : h.viaList.length + 1 };
+    const req: InboundRequest = { code: contents.messageCode, body: contents.body, header: h, contents, fromNeighbour: from, origin: this.originOf(h, from), signer, hops: hopsOf(h, from) };
     let reply: HandlerReply;
     try {
       reply = await this.dispatch(req);
@@ -233,6 +236,11 @@ export class MessageDelivery {
     }
     this.deps.route(header, payload, undefined);
   }
+}
+
+/** Overlay hops a message delivered here travelled: 0 from ourselves, else its Via List and the last hop. */
+function hopsOf(h: ForwardingHeader, from: bigint | undefined): number {
+  return from === undefined ? 0 : h.viaList.length + 1;
 }
 
 /**

@@ -142,7 +142,7 @@ export class OverlayRouter {
       return c !== undefined && c.routable && id !== from;
     });
     if (owner === undefined) return false;
-    if (h.viaList.some((v) => v.type === 'node' && d.ring.tryFromBytes(v.nodeId) === owner)) return false;
+    if (onViaList(d.ring, h, owner)) return false;
     const c = d.conns.usable(owner);
     return c !== undefined && this.forward(h, dest, payload, from, c);
   }
@@ -154,7 +154,7 @@ export class OverlayRouter {
       d.refuse(h, payload, from, ReloadErrorCode.TtlExceeded, 'TTL exceeded');
       return true;
     }
-    if (from !== undefined && h.viaList.some((v) => v.type === 'node' && d.ring.tryFromBytes(v.nodeId) === d.id)) {
+    if (from !== undefined && onViaList(d.ring, h, d.id)) {
       d.counters.dropped('loop');
       return true;
     }
@@ -177,6 +177,11 @@ export class OverlayRouter {
     d.counters.countSent(bytes.length, isMaintenanceCode(peekCode(payload, h)));
     return true;
   }
+}
+
+/** `id` is on the message's Via List (it passed there). */
+function onViaList(ring: Ring, h: ForwardingHeader, id: bigint): boolean {
+  return h.viaList.some((v) => v.type === 'node' && ring.tryFromBytes(v.nodeId) === id);
 }
 
 /** Errors that intermediate peers give when they cannot route (see route() and forwardToward()). */

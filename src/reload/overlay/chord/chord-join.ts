@@ -19,7 +19,7 @@ export interface ChordJoinDeps {
   readonly options: Pick<OverlayOptions, 'client' | 'reliabilityTimerMs' | 'initialFingers'>;
   readonly neighbours: NeighborTable;
   readonly fingers: FingerTable;
-  readonly links: Pick<ChordLinks, 'idOf' | 'markRoutable' | 'attachTo'>;
+  readonly links: Pick<ChordLinks, 'markRoutable' | 'attachTo'>;
   readonly updates: Pick<ChordUpdates, 'learn' | 'neighboursChangedNow' | 'scheduleNeighbourUpdates' | 'sendNeighbourUpdates'>;
   readonly maintenance: Pick<ChordMaintenance, 'fillFingers'>;
   stopped(): boolean;
@@ -64,7 +64,7 @@ export class ChordJoin {
       this.apUpdate = undefined;
       // step 3-4: connect to the neighbours AP knows (source-routed through AP, §10.6) and to fingers
       const cands = u === undefined || u.type === 'peer_ready' ? [] : [...u.predecessors, ...u.successors];
-      const ids = cands.map((b) => links.idOf(b)).filter((x): x is bigint => x !== undefined && x !== host.id);
+      const ids = cands.map((b) => host.ring.tryFromBytes(b)).filter((x): x is bigint => x !== undefined && x !== host.id);
       await Promise.all(ids.filter((x) => x !== ap).map((x) => links.attachTo(x, ap)));
       // step 5: Join
       const ans = await host.request([{ type: 'node', nodeId: ring.toBytes(ap) }], MessageCode.join_req, encodeJoinReq({ joiningPeerId: ring.toBytes(host.id), overlaySpecificData: EMPTY }, host.codecOptions()));
@@ -103,9 +103,9 @@ export class ChordJoin {
     if (this.d.options.client) return { error: ReloadErrorCode.Forbidden, info: 'a client admits no peer' };
     const d = decodeJoinReq(req.body, host.codecOptions());
     if (!d.ok) return { error: ReloadErrorCode.InvalidMessage, info: d.error.message };
-    const jn = links.idOf(d.value.joiningPeerId);
+    const jn = host.ring.tryFromBytes(d.value.joiningPeerId);
     if (jn === undefined || jn === host.id) return { error: ReloadErrorCode.InvalidMessage, info: 'bad joining_peer_id' };
-    const origin = req.origin === undefined ? undefined : links.idOf(req.origin);
+    const origin = req.origin === undefined ? undefined : host.ring.tryFromBytes(req.origin);
     if (origin !== jn) return { error: ReloadErrorCode.Forbidden, info: 'a node may only join as itself' };
     if (host.conns.usable(jn) === undefined) return { error: ReloadErrorCode.Forbidden, info: 'Attach before Join (RFC 6940 §10.5)' };
     if (!this.d.isResponsible(jn)) return { error: ReloadErrorCode.NotFound, info: 'not the admitting peer for this Node-ID' };

@@ -68,9 +68,4 @@ export class ChordLinks {
     for (const c of this.host.conns.all()) if (c.nodeId !== undefined && c.routable && !c.suspect) out.push(c.nodeId);
     return out;
   }
-
-  /** A Node-ID or Resource-ID of this overlay from its bytes; undefined for a wrong length. */
-  idOf(b: Uint8Array): bigint | undefined {
-    return this.host.ring.tryFromBytes(b);
-  }
 }

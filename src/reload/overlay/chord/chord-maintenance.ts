@@ -18,7 +18,7 @@ export interface ChordMaintenanceDeps {
   readonly options: Pick<OverlayOptions, 'client' | 'initialFingers' | 'updateIntervalMs' | 'fingerRefreshIntervalMs' | 'partitionCheckIntervalMs'>;
   readonly neighbours: NeighborTable;
   readonly fingers: FingerTable;
-  readonly links: Pick<ChordLinks, 'idOf' | 'markRoutable' | 'attachTo' | 'routableConnected' | 'connectAnyBootstrap' | 'hasBootstrap'>;
+  readonly links: Pick<ChordLinks, 'markRoutable' | 'attachTo' | 'routableConnected' | 'connectAnyBootstrap' | 'hasBootstrap'>;
   readonly updates: Pick<ChordUpdates, 'learn' | 'neighboursChangedNow' | 'sendNeighbourUpdates' | 'sendUpdate'>;
   stopped(): boolean;
   isResponsible(k: bigint): boolean;
@@ -113,7 +113,7 @@ export class ChordMaintenance {
       if (via === undefined) return;
       const ring = host.ring;
       const ans = await host.request([{ type: 'resource', resourceId: ring.toBytes(ring.add(host.id, 1n)) }], MessageCode.ping_req, encodePingReq({ padding: EMPTY }));
-      const s = ans.responder === undefined ? undefined : links.idOf(ans.responder);
+      const s = ans.responder === undefined ? undefined : host.ring.tryFromBytes(ans.responder);
       if (s !== undefined && s !== host.id) {
         const got = await links.attachTo(s, undefined);
         if (got !== undefined) {
@@ -167,7 +167,7 @@ export class ChordMaintenance {
     const ring = host.ring;
     const ans = await host.request([{ type: 'node', nodeId: ring.toBytes(b) }, { type: 'resource', resourceId: ring.toBytes(ring.add(host.id, 1n)) }], MessageCode.ping_req, encodePingReq({ padding: EMPTY }));
     if (!ans.ok || ans.responder === undefined) return;
-    const s = links.idOf(ans.responder);
+    const s = host.ring.tryFromBytes(ans.responder);
     if (s === undefined || s === host.id || s === this.d.neighbours.successors[0]) return;
     const got = await links.attachTo(s, b);
     if (got !== undefined) {

@@ -244,8 +244,8 @@ export class ChordTopology {
   private onLeave(req: InboundRequest): HandlerReply {
     const d = decodeLeaveReq(req.body, this.host.codecOptions());
     if (!d.ok) return { error: ReloadErrorCode.InvalidMessage, info: d.error.message };
-    const leaving = this.links.idOf(d.value.leavingPeerId);
-    const origin = req.origin === undefined ? undefined : this.links.idOf(req.origin);
+    const leaving = this.host.ring.tryFromBytes(d.value.leavingPeerId);
+    const origin = req.origin === undefined ? undefined : this.host.ring.tryFromBytes(req.origin);
     if (leaving === undefined || leaving !== origin) return { error: ReloadErrorCode.Forbidden, info: 'a node may only announce its own Leave' };
     const data = decodeChordLeaveData(d.value.overlaySpecificData, this.host.codecOptions());
     const ids = data.ok ? (data.value.type === 'from_succ' ? data.value.successors : data.value.predecessors) : [];
@@ -260,10 +260,10 @@ export class ChordTopology {
     const d = decodeRouteQueryReq(req.body, this.host.codecOptions());
     if (!d.ok) return { error: ReloadErrorCode.InvalidMessage, info: d.error.message };
     const dest = d.value.destination;
-    const k = dest.type === 'node' ? this.links.idOf(dest.nodeId) : dest.type === 'resource' ? this.links.idOf(dest.resourceId) : undefined;
+    const k = dest.type === 'node' ? this.host.ring.tryFromBytes(dest.nodeId) : dest.type === 'resource' ? this.host.ring.tryFromBytes(dest.resourceId) : undefined;
     if (k === undefined) return { error: ReloadErrorCode.InvalidMessage, info: 'RouteQuery destination is not an ID of this overlay' };
     const next = this.isResponsible(k) ? this.host.id : (this.nextHop(k, new Set()) ?? this.host.id);
-    const origin = req.origin === undefined ? undefined : this.links.idOf(req.origin);
+    const origin = req.origin === undefined ? undefined : this.host.ring.tryFromBytes(req.origin);
     if (d.value.sendUpdate && origin !== undefined) this.sendUpdateWhenConnected(origin);
     return { code: MessageCode.route_query_ans, body: encodeChordRouteQueryAns({ nextPeer: this.host.ring.toBytes(next) }, this.host.codecOptions()) };
   }

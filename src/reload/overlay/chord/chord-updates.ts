@@ -20,7 +20,7 @@ export interface ChordUpdatesDeps {
   readonly options: Pick<OverlayOptions, 'reactive' | 'updateCoalesceMs'>;
   readonly neighbours: NeighborTable;
   readonly fingers: FingerTable;
-  readonly links: Pick<ChordLinks, 'idOf' | 'markRoutable' | 'attachTo'>;
+  readonly links: Pick<ChordLinks, 'markRoutable' | 'attachTo'>;
   stopped(): boolean;
   /** An Update heard before this peer joined: true when the join in progress took it (§10.5 steps 2–4). */
   heardWhileJoining(u: ChordNeighbourUpdate): boolean;
@@ -40,7 +40,7 @@ export class ChordUpdates {
     const d = decodeChordUpdate(req.body, host.codecOptions());
     if (!d.ok) return { error: ReloadErrorCode.InvalidMessage, info: d.error.message };
     const u = d.value;
-    const sender = req.origin === undefined ? undefined : this.d.links.idOf(req.origin);
+    const sender = req.origin === undefined ? undefined : this.d.host.ring.tryFromBytes(req.origin);
     if (sender !== undefined && host.conns.usable(sender) !== undefined) {
       this.d.links.markRoutable(sender);
       this.d.fingers.offer(sender);
@@ -62,7 +62,7 @@ export class ChordUpdates {
     const { host, links, neighbours } = this.d;
     let changed = false;
     for (const b of ids) {
-      const x = links.idOf(b);
+      const x = host.ring.tryFromBytes(b);
       if (x === undefined || x === host.id || !neighbours.wouldAccept(x)) continue;
       if (host.conns.usable(x) !== undefined) {
         links.markRoutable(x);
@@ -131,7 +131,7 @@ export class ChordUpdates {
   }
 
   private offerFingerIfConnected(b: Uint8Array): void {
-    const x = this.d.links.idOf(b);
+    const x = this.d.host.ring.tryFromBytes(b);
     if (x !== undefined && x !== this.d.host.id && this.d.host.conns.usable(x) !== undefined) this.d.fingers.offer(x);
   }
 }
