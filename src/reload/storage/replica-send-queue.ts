@@ -155,10 +155,14 @@ export class ReplicaSendQueue {
     for (const t of this.timers) t.cancel();
     this.timers.clear();
     this.queue.length = 0;
+    this.releaseDrainWaiters();
+    for (const a of [...this.acks]) a.settle();
+  }
+
+  private releaseDrainWaiters(): void {
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const w of waiters) w();
-    for (const a of [...this.acks]) a.settle();
   }
 
   private pump(): void {
@@ -175,11 +179,7 @@ export class ReplicaSendQueue {
         this.pump();
       });
     }
-    if (this.queue.length === 0 && this.inFlight === 0 && this.drainWaiters.length > 0) {
-      const waiters = this.drainWaiters;
-      this.drainWaiters = [];
-      for (const w of waiters) w();
-    }
+    if (this.queue.length === 0 && this.inFlight === 0) this.releaseDrainWaiters();
   }
 
   private async send(s: Send, req: StoreReq): Promise<void> {
