@@ -104,7 +104,7 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
   // signers' certificates of stored values travel in message bags (RFC 6940 §6.3.4)
   const security = new BagSharingSecurity(new CertificateSecurity(identity, store, { resolver }), (der) => void store.add(der));
   const node = new OverlayNode(
-    { clock, random, links, security, ...(c.onState ? { events: { onState: c.onState } } : {}) },
+    { clock, random, links, security },
     nodeId,
     {
       overlayName: config.instanceName,
@@ -118,6 +118,7 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
       ...c.overlayOptions,
     },
   );
+  if (c.onState !== undefined) node.events.on('state', c.onState);
   // a client stores nothing for others (RFC 6940 §4.2): its engine stays empty, in memory
   const backend: StorageBackend = c.client ? new MemoryStorageBackend() : LmdbStorageBackend.open(join(c.dataDir, 'store'));
   const kindsById = new Map(config.kinds.map((k) => [k.id, k]));

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
+import { EventHub } from '../../lib/event-hub.js';
 import type { Random } from '../../lib/random.js';
 import { MessageCode, RELOAD_VERSION, ReloadErrorCode, Reassembler, decodeAttachReqAns, decodeReloadPdu, encodeReloadPdu } from '../codec/index.js';
 import type { Destination, MessageContents } from '../codec/index.js';
@@ -23,7 +24,7 @@ import { DEFAULT_OVERLAY_OPTIONS } from './overlay-types.js';
 import type {
   LinkDownReason,
   OverlayAnswer,
-  OverlayEvents,
+  OverlayEventMap,
   OverlayLinkInfo,
   OverlayLinks,
   OverlayLinksUser,
@@ -42,7 +43,6 @@ export interface OverlayNodeDeps {
   random: Random;
   links: OverlayLinks;
   security: OverlaySecurity;
-  events?: OverlayEvents;
 }
 
 /** Options of a request this node originates. */
@@ -66,6 +66,8 @@ export class OverlayNode implements OverlayLinksUser {
   readonly conns = new ConnectionTable();
   readonly counters = new OverlayCounters();
   readonly topology: ChordTopology;
+  /** What this node publishes (state, neighbour table, links): subscribe with `events.on()`. */
+  readonly events = new EventHub<OverlayEventMap>();
   private readonly pending: PendingRequests;
   /** Who answered our requests to which Resource-IDs (route cache: one hop to a known owner). */
   readonly owners: OwnerCache;
@@ -81,6 +83,7 @@ export class OverlayNode implements OverlayLinksUser {
   private joinedAtMs: number | undefined;
   private sweepTimer: TimerHandle | undefined;
   private closed = false;
+  private storedResourcesProvider: (() => number) | undefined;
 
   constructor(
     private deps: OverlayNodeDeps,
@@ -200,22 +203,49 @@ export class OverlayNode implements OverlayLinksUser {
     if (this.stateValue === s) return;
     this.stateValue = s;
     if (s === 'joined') this.joinedAtMs = this.deps.clock.now();
-    this.deps.events?.onState?.(s);
+    this.events.emit('state', s);
   }
 
   /** ChordHost: the neighbour table changed (storage follows it: replicas, migration). */
   neighboursChanged(successors: readonly bigint[], predecessors: readonly bigint[]): void {
-    this.deps.events?.onNeighboursChanged?.(successors, predecessors);
+    this.events.emit('neighbours', { successors, predecessors });
   }
 
   /** ChordHost: Probe num_resources. */
   storedResources(): number {
-    return this.deps.events?.storedResources?.() ?? 0;
+    return this.storedResourcesProvider?.() ?? 0;
   }
 
-  /** Sets the event receivers (storage, usages) after construction. */
-  setEvents(events: OverlayEvents): void {
-    this.deps.events = { ...this.deps.events, ...events };
+  // ------------------------------------------------------------------ StorageHost (reload/storage)
+
+  /** Client mode (RFC 6940 §4.2). */
+  get isClient(): boolean {
+    return this.options.client;
+  }
+
+  /** Responsible for `k` as routing sees it now (only live neighbours count). */
+  isResponsible(k: bigint): boolean {
+    return this.topology.isResponsible(k);
+  }
+
+  /** Responsible for `k` by the neighbour table alone, live or not. */
+  coversInTable(k: bigint): boolean {
+    return this.topology.neighbours.isResponsible(k);
+  }
+
+  /** The neighbour table now (nearest first). */
+  neighbours(): { successors: readonly bigint[]; predecessors: readonly bigint[] } {
+    const nb = this.topology.neighbours;
+    return { successors: nb.successors, predecessors: nb.predecessors };
+  }
+
+  onNeighboursChanged(listener: (n: { successors: readonly bigint[]; predecessors: readonly bigint[] }) => void): () => void {
+    return this.events.on('neighbours', listener);
+  }
+
+  /** Who counts the resources stored here (Probe num_resources). */
+  setStoredResourcesProvider(count: () => number): void {
+    this.storedResourcesProvider = count;
   }
 
   /** The ring as /api/status shows it. */
@@ -359,6 +389,7 @@ export class OverlayNode implements OverlayLinksUser {
     waiter?.(nodeId);
     this.wakeNodeWaiters(nodeId);
     this.topology.onLinkUp(nodeId);
+    this.events.emit('link-up', { linkId: link.id, nodeId, remote: link.remote, outbound: link.outbound });
   }
 
   private wakeNodeWaiters(nodeId: bigint): void {
@@ -395,7 +426,7 @@ export class OverlayNode implements OverlayLinksUser {
     this.router.route(h, pdu.value.payload, c.nodeId);
   }
 
-  onLinkDown(linkId: string, _reason: LinkDownReason): void {
+  onLinkDown(linkId: string, reason: LinkDownReason): void {
     const waiter = this.linkWaiters.get(linkId);
     if (waiter !== undefined) {
       this.linkWaiters.delete(linkId);
@@ -406,6 +437,7 @@ export class OverlayNode implements OverlayLinksUser {
       this.owners.forget(c.nodeId);
       this.topology.onPeerLost(c.nodeId);
     }
+    if (c !== undefined) this.events.emit('link-down', { linkId, nodeId: c.nodeId, reason });
   }
 
   onLinkSuspect(linkId: string): void {

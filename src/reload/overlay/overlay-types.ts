@@ -164,12 +164,17 @@ export const DEFAULT_OVERLAY_OPTIONS: Readonly<Omit<OverlayOptions, 'overlayName
 /** The overlay's life (RFC 6940 §10.5, §10.9; DESIGN.md /api/status `state`). */
 export type OverlayState = 'idle' | 'joining' | 'joined' | 'leaving' | 'left';
 
-/** Events the overlay reports to the layers above (storage, usages, status). */
-export interface OverlayEvents {
-  /** The state changed. */
-  onState?(state: OverlayState): void;
-  /** The neighbour table changed (replication and data migration follow it, RFC 6940 §10.7.3). */
-  onNeighboursChanged?(successors: readonly bigint[], predecessors: readonly bigint[]): void;
-  /** Number of resources stored here (Probe num_resources, /api/status). */
-  storedResources?(): number;
+/**
+ * Events the overlay publishes on its hub (`OverlayNode.events`) for the layers above and for
+ * observers (storage, usages, logs, metrics, the dashboard).
+ */
+export interface OverlayEventMap {
+  /** The node's state changed. */
+  state: OverlayState;
+  /** The neighbour table changed (replication and data migration follow it, RFC 6940 §10.7.3). Nearest first. */
+  neighbours: { successors: readonly bigint[]; predecessors: readonly bigint[] };
+  /** A link to a node came up and is in the Connection Table. */
+  'link-up': { linkId: string; nodeId: bigint; remote: LinkEndpoint; outbound: boolean };
+  /** A link went down (`nodeId` undefined: it never identified its peer). */
+  'link-down': { linkId: string; nodeId: bigint | undefined; reason: LinkDownReason };
 }

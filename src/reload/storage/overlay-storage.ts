@@ -116,10 +116,8 @@ export class OverlayStorage {
   /** Registers the request handlers and follows the neighbour table. Call before the node starts. */
   attach(): void {
     this.handlers.register();
-    this.deps.node.setEvents({
-      onNeighboursChanged: (successors) => this.replicas.onNeighboursChanged(successors),
-      storedResources: () => this.deps.engine.summary().resources,
-    });
+    this.deps.node.onNeighboursChanged((n) => this.replicas.onNeighboursChanged(n.successors));
+    this.deps.node.setStoredResourcesProvider(() => this.deps.engine.summary().resources);
   }
 
   get engine(): StorageEngine {
