@@ -20,6 +20,14 @@ module.exports = {
     { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
     { name: 'not-to-unresolvable', severity: 'error', from: {}, to: { couldNotResolve: true } },
     { name: 'src-not-to-dev-deps', severity: 'error', from: { path: '^src/' }, to: { dependencyTypes: ['npm-dev'] } },
+    // issue 11 seams: storage talks to a StorageHost (storage/storage-host.ts), never to the concrete node
+    { name: 'storage-not-to-overlay-node', severity: 'error', from: { path: '^src/reload/storage/' }, to: { path: '^src/reload/overlay/overlay-node\\.ts$' } },
+    // the shipped package and the benchmarks never reach into the tests
+    { name: 'src-not-to-tests', severity: 'error', from: { path: '^src/' }, to: { path: '^(test|bench|scripts|harness)/' } },
+    { name: 'bench-not-to-tests', severity: 'error', from: { path: '^bench/' }, to: { path: '^test/' } },
+    // every module of src/ serves the product: reachable from the command line (or the library entry); a
+    // module only tests import belongs in test/support
+    { name: 'src-reachable-from-entry', severity: 'error', from: { path: '^src/cli/main\\.ts$' }, to: { path: '^src/', pathNot: '^src/cli/main\\.ts$', reachable: false } },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

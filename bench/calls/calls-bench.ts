@@ -4,7 +4,7 @@
  * SIPp UAC → peer A → overlay → peer B → SIPp UAS, and SIPp UAC → Kamailio → SIPp UAS (the
  * `sip` benchmark's Kamailio calls search, same trials and criteria).
  */
-import { withScope } from '../../test/interop/helpers/interop-scope.js';
+import { withScope } from '../../harness/process-scope.js';
 import { DEFAULT_CRITERIA } from '../sip/rate-search.js';
 import type { PassCriteria } from '../sip/rate-search.js';
 import { runSipBench } from '../sip/sip-bench.js';

@@ -7,8 +7,8 @@
  * trials of 20 later calls at 10 calls/s.
  */
 import { parseArgs } from 'node:util';
-import { REPO_ROOT } from '../../test/interop/helpers/paths.js';
-import { missingTools } from '../../test/interop/helpers/require-tools.js';
+import { REPO_ROOT } from '../../harness/paths.js';
+import { missingTools } from '../../harness/require-tools.js';
 import { machineInfo } from '../sip/system-info.js';
 import { runCallsBench } from './calls-bench.js';
 import { writeBenchmarksSection, writeJsonFile } from '../bench-files.js';

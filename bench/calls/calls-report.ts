@@ -53,7 +53,7 @@ export function renderCallsSection(report: CallsReport, jsonPath: string): strin
   lines.push('### Post-dial delay (INVITE sent → 180 received)');
   lines.push('');
   lines.push(
-    `Method: a UDP user agent of the benchmark's own (\`test/interop/helpers/dialog-phone.ts\`, monotonic clock, sub-millisecond; ` +
+    `Method: a UDP user agent of the benchmark's own (\`harness/dialog-phone.ts\`, monotonic clock, sub-millisecond; ` +
       `SIPp's timers tick in ~4 ms steps) calls a callee that answers 180 then 200 at once; each call is completed (ACK, BYE). ` +
       `${p.trials} trials per path, each on freshly started servers: the first call to callee 1 (on the overlay: Fetch of the ` +
       `registration and AppAttach to peer B, not attached yet), the first call to callee 2 registered at the same peer (Fetch, ` +

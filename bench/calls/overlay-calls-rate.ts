@@ -6,13 +6,13 @@
  * a trial that overloaded it.
  */
 import { join } from 'node:path';
-import type { InteropScope } from '../../test/interop/helpers/interop-scope.js';
-import { startOverlayPeers } from '../../test/interop/helpers/overlay-peers.js';
-import { scenario } from '../../test/interop/helpers/paths.js';
-import { FOUR_DIGIT_PORTS } from '../../test/interop/helpers/port-allocator.js';
-import type { SipServer } from '../../test/interop/helpers/sip-server.js';
-import { describeSippResult, runSipp, startSipp, writeInjectionFile } from '../../test/interop/helpers/sipp-runner.js';
-import type { SippRun } from '../../test/interop/helpers/sipp-runner.js';
+import type { ProcessScope } from '../../harness/process-scope.js';
+import { startOverlayPeers } from '../../harness/overlay-peers.js';
+import { scenario } from '../../harness/paths.js';
+import { FOUR_DIGIT_PORTS } from '../../harness/port-allocator.js';
+import type { SipServer } from '../../harness/sip-server.js';
+import { describeSippResult, runSipp, startSipp, writeInjectionFile } from '../../harness/sipp-runner.js';
+import type { SippRun } from '../../harness/sipp-runner.js';
 import { searchAround, searchMaxRate, spread } from '../sip/rate-search.js';
 import type { PassCriteria, TrialResult } from '../sip/rate-search.js';
 import { searchLimit } from '../sip/sip-bench.js';
@@ -43,7 +43,7 @@ const RECV_TIMEOUT_MS = 2000;
 const REFINE_FACTOR = 2 ** 0.25;
 const LIFETIME_MS = 30 * 60_000;
 
-export async function benchOverlayCalls(scope: InteropScope, opts: OverlayRateOptions): Promise<OverlayRateResult> {
+export async function benchOverlayCalls(scope: ProcessScope, opts: OverlayRateOptions): Promise<OverlayRateResult> {
   const started = Date.now();
   const dir = scope.tempDir('p2psip-bench-calls-');
   const uasPort = await scope.port();

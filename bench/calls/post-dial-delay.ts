@@ -9,12 +9,12 @@
  * attached), the first call to a second callee at the same peer (Fetch, attachment reused), then
  * `warmCalls` calls to the first callee at `rate` per second (started on a fixed schedule).
  */
-import type { InteropScope } from '../../test/interop/helpers/interop-scope.js';
-import { withScope } from '../../test/interop/helpers/interop-scope.js';
-import { DialogPhone } from '../../test/interop/helpers/dialog-phone.js';
-import type { CallResult, HostPort } from '../../test/interop/helpers/dialog-phone.js';
-import { startOverlayPeers } from '../../test/interop/helpers/overlay-peers.js';
-import { startKamailio } from '../../test/interop/helpers/sip-server.js';
+import type { ProcessScope } from '../../harness/process-scope.js';
+import { withScope } from '../../harness/process-scope.js';
+import { DialogPhone } from '../../harness/dialog-phone.js';
+import type { CallResult, HostPort } from '../../harness/dialog-phone.js';
+import { startOverlayPeers } from '../../harness/overlay-peers.js';
+import { startKamailio } from '../../harness/sip-server.js';
 import { spread } from '../sip/rate-search.js';
 import type { Spread } from '../sip/rate-search.js';
 
@@ -112,7 +112,7 @@ export function percentile(values: readonly number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))] ?? 0;
 }
 
-async function runTrial(scope: InteropScope, path: PddPath, opts: PddOptions): Promise<PddTrial> {
+async function runTrial(scope: ProcessScope, path: PddPath, opts: PddOptions): Promise<PddTrial> {
   // Where the callees register and where the caller sends (undefined: no proxy, direct).
   let registrar: HostPort | undefined;
   let callerProxy: HostPort | undefined;

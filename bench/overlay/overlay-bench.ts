@@ -21,12 +21,12 @@ export const OVERLAY_SIZES = [100, 300, 1000, 3000, 10_000] as const;
 const CHURN_NODES = 1000;
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Where the peers come from: the real overlay (default) or the stand-in oracle peer of the tests. */
+/** Where the peers come from: the real overlay (default) or the stand-in oracle peer (harness/oracle-peer.ts). */
 export type FactoryLoader = (standIn: boolean) => Promise<SimPeerFactory>;
 
-/** The real overlay peer (src/node/overlay-sim-peer.ts) or, with --stand-in, the test oracle peer; imported lazily. */
+/** The real overlay peer (src/node/overlay-sim-peer.ts) or, with --stand-in, the oracle peer; imported lazily. */
 export async function loadPeerFactory(standIn: boolean): Promise<SimPeerFactory> {
-  const spec = standIn ? '../../test/sim/support/oracle-peer.js' : '../../src/node/overlay-sim-peer.js';
+  const spec = standIn ? '../../harness/oracle-peer.js' : '../../src/node/overlay-sim-peer.js';
   const name = standIn ? 'createOraclePeerFactory' : 'createOverlaySimPeerFactory';
   const mod = (await import(spec)) as Record<string, unknown>;
   const make = mod[name];

@@ -3,7 +3,6 @@
  * TLS links (TlsLinkDriver, mutual TLS with self-signed ECDSA P-256 certificates, RFC 6940
  * §11.3.1), signed messages (CertificateSecurity) and OverlayStorage over an in-memory backend.
  */
-import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { CryptoRandom } from '../../src/platform/crypto-random.js';
 import { SystemClock } from '../../src/platform/system-clock.js';
@@ -13,8 +12,8 @@ import { LinkLayer } from '../../src/reload/link/index.js';
 import { OverlayNode } from '../../src/reload/overlay/overlay-node.js';
 import { CertificateSecurity, CertificateStore, certificateToPem, createSelfSignedIdentity, privateKeyToPem } from '../../src/reload/security/index.js';
 import type { NodeIdentity } from '../../src/reload/security/index.js';
-import { BagSharingSecurity, MemoryStorageBackend, OverlayStorage, StorageEngine } from '../../src/reload/storage/index.js';
-import { certificateStorageCredentials } from '../../src/node/storage-credentials.js';
+import { BagSharingSecurity, MemoryStorageBackend, OverlayStorage, StorageEngine, chordResourceId } from '../../src/reload/storage/index.js';
+import { certificateStorageCredentials } from '../../src/node/certificate-storage-credentials.js';
 import type { LatencyStats } from './putget-stats.js';
 import { heapBytes, settledRss, summariseRun } from './putget-stats.js';
 import { PutGetTracer } from './putget-trace.js';
@@ -51,7 +50,7 @@ interface BenchPeer {
 export async function runReload(n: number, ops: number, valueBytes: number, warmup: number, trace = false): Promise<PutGetRun> {
   const config = defaultLanConfiguration(OVERLAY);
   const kinds = new Map(config.kinds.map((k) => [k.id, k]));
-  const hash = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha1').update(b).digest().subarray(0, config.nodeIdLength));
+  const hash = (b: Uint8Array): Uint8Array => chordResourceId(b, config.nodeIdLength);
   const clock = new SystemClock();
   const random = new CryptoRandom();
   const identities: NodeIdentity[] = [];
@@ -70,7 +69,7 @@ export async function runReload(n: number, ops: number, valueBytes: number, warm
     const credentials = certificateStorageCredentials(identity, store);
     const k = (id: number) => kinds.get(id);
     const engine = new StorageEngine({ clock, backend: new MemoryStorageBackend(), kinds: k, hashResourceName: hash, verifyStoredData: credentials.verifier, wallClock: () => Date.now() });
-    const storage = new OverlayStorage({ node, engine, clock, wallClock: () => Date.now(), credentials, security, kinds: k, hashResourceName: hash });
+    const storage = new OverlayStorage({ host: node, engine, clock, wallClock: () => Date.now(), credentials, security, kinds: k, hashResourceName: hash });
     storage.attach();
     const boot = peers.length === 0 ? [] : [peers[0]!.node.endpoint()!];
     await node.start({ host: '127.0.0.1', port: 0 }, boot);

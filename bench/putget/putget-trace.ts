@@ -67,16 +67,17 @@ export class PutGetTracer {
 
   /** The link user to give each peer's LinkLayer (setUser): the node, with its links counted. */
   countingUser(node: OverlayNode): LinkLayerUser {
+    const links = node.connections;
     return {
       onLinkUp: (l) => {
         this.linksUp++;
-        node.onLinkUp(l);
+        links.onLinkUp(l);
       },
-      onLinkMessage: (id, m) => node.onLinkMessage(id, m),
-      onLinkDown: (id, reason) => node.onLinkDown(id, reason),
-      onLinkSuspect: (id) => node.onLinkSuspect(id),
-      onLinkRecovered: (id) => node.onLinkRecovered(id),
-      keepalive: (id) => node.keepalive(id),
+      onLinkMessage: (id, m) => links.onLinkMessage(id, m),
+      onLinkDown: (id, reason) => links.onLinkDown(id, reason),
+      onLinkSuspect: (id) => links.onLinkSuspect(id),
+      onLinkRecovered: (id) => links.onLinkRecovered(id),
+      keepalive: (id) => links.keepalive(id),
     };
   }
 

@@ -5,13 +5,13 @@
  * repeated (median and spread), with UDP receive-buffer errors beside the numbers.
  */
 import { join } from 'node:path';
-import { withScope } from '../../test/interop/helpers/interop-scope.js';
-import type { InteropScope } from '../../test/interop/helpers/interop-scope.js';
-import { scenario } from '../../test/interop/helpers/paths.js';
-import { startSipServer } from '../../test/interop/helpers/sip-server.js';
-import type { SipServer, SutKind } from '../../test/interop/helpers/sip-server.js';
-import { describeSippResult, runSipp, startSipp, writeInjectionFile } from '../../test/interop/helpers/sipp-runner.js';
-import type { SippRun } from '../../test/interop/helpers/sipp-runner.js';
+import { withScope } from '../../harness/process-scope.js';
+import type { ProcessScope } from '../../harness/process-scope.js';
+import { scenario } from '../../harness/paths.js';
+import { startSipServer } from '../../harness/sip-server.js';
+import type { SipServer, SutKind } from '../../harness/sip-server.js';
+import { describeSippResult, runSipp, startSipp, writeInjectionFile } from '../../harness/sipp-runner.js';
+import type { SippRun } from '../../harness/sipp-runner.js';
 import { DEFAULT_CRITERIA, searchAround, searchMaxRate, spread } from './rate-search.js';
 import type { PassCriteria, SearchResult, Spread, TrialResult } from './rate-search.js';
 import { runTrial } from './sip-trial.js';
@@ -114,7 +114,7 @@ export async function runSipBench(opts: SipBenchOptions): Promise<SipBenchResult
 }
 
 async function benchOneServer(
-  scope: InteropScope,
+  scope: ProcessScope,
   sut: SutKind,
   opts: SipBenchOptions,
   criteria: PassCriteria,

@@ -6,9 +6,9 @@
  * Defaults: 2 s trials, 3 repetitions, a 270 s budget (repetitions past it are skipped).
  */
 import { parseArgs } from 'node:util';
-import { REPO_ROOT } from '../../test/interop/helpers/paths.js';
-import { missingTools } from '../../test/interop/helpers/require-tools.js';
-import type { SutKind } from '../../test/interop/helpers/sip-server.js';
+import { REPO_ROOT } from '../../harness/paths.js';
+import { missingTools } from '../../harness/require-tools.js';
+import type { SutKind } from '../../harness/sip-server.js';
 import { runSipBench } from './sip-bench.js';
 import { writeBenchmarksSection, writeJsonFile } from '../bench-files.js';
 import { SECTION_END, SECTION_START, renderSection, resultFileName } from './sip-report.js';

@@ -4,11 +4,11 @@
  * fast SIPp actually managed to create them, retransmissions, and how many UDP datagrams
  * the kernel dropped for full receive buffers meanwhile.
  */
-import type { LoopbackHost } from '../../test/interop/helpers/sipp-runner.js';
-import type { InteropScope } from '../../test/interop/helpers/interop-scope.js';
-import { scenario } from '../../test/interop/helpers/paths.js';
-import { runSipp } from '../../test/interop/helpers/sipp-runner.js';
-import { creationSeconds } from '../../test/interop/helpers/sipp-stats.js';
+import type { LoopbackHost } from '../../harness/sipp-runner.js';
+import type { ProcessScope } from '../../harness/process-scope.js';
+import { scenario } from '../../harness/paths.js';
+import { runSipp } from '../../harness/sipp-runner.js';
+import { creationSeconds } from '../../harness/sipp-stats.js';
 import { passes } from './rate-search.js';
 import type { PassCriteria, TrialResult } from './rate-search.js';
 import { udpRcvbufErrors } from './system-info.js';
@@ -16,7 +16,7 @@ import { udpRcvbufErrors } from './system-info.js';
 export type Workload = 'register' | 'calls';
 
 export interface TrialContext {
-  readonly scope: InteropScope;
+  readonly scope: ProcessScope;
   readonly workDir: string;
   readonly server: { readonly host: LoopbackHost; readonly port: number };
   /** Restarts the server (fresh state) — called after a trial that overloaded it. */

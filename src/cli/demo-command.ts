@@ -94,6 +94,10 @@ async function runDemo(o: DemoOptions): Promise<void> {
     '',
   );
   process.stdout.write(lines.join('\n'));
+  // issue 14: state-changing API requests (POST /api/…) need each peer's token
+  process.stderr.write(
+    peers.map((p, i) => `p2psip demo: peer ${i} API token (Authorization: Bearer <token>): ${p.apiToken?.token ?? 'none (no dashboard)'}\n`).join(''),
+  );
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;

@@ -9,7 +9,7 @@ import { Command, CommanderError, Option } from 'commander';
 import pino from 'pino';
 import { P2psipError } from '../lib/errors.js';
 import { ConfigError, DEFAULT_PEER_IDLE_MS, defaultPeerConfig, parseHostPort, type PeerConfig } from '../node/peer-config.js';
-import { parseStaticRegistration } from '../usages/sip/static-registration.js';
+import { parseStaticRegistration } from '../usages/sip/parse-static-registration.js';
 import { MAX_STATIC_REGISTRATIONS } from '../usages/sip/static-registrations.js';
 import { startPeer } from '../node/run-peer.js';
 import { parseUri, isSipUri } from '../sip/message/index.js';
@@ -78,6 +78,9 @@ export function buildConfig(o: UpOptions): PeerConfig {
   }
   c.advertisedHost = o.advertise;
   c.logLevel = o.logLevel;
+  // the HTTP API token lives in the data directory, with or without the overlay
+  const dataDir = o.dataDir ?? join(homedir(), '.p2psip', o.overlay);
+  c.apiTokenDir = dataDir;
   if (o.standalone !== true) {
     const bootstrap = (o.bootstrap ?? '')
       .split(',')
@@ -121,7 +124,7 @@ export function buildConfig(o: UpOptions): PeerConfig {
     c.reload = {
       listen: parseHostPort(o.listen, '--listen'),
       bootstrap,
-      dataDir: o.dataDir ?? join(homedir(), '.p2psip', o.overlay),
+      dataDir,
       client: o.client === true,
       configSource: o.config,
       configCa,
@@ -149,6 +152,13 @@ async function up(o: UpOptions): Promise<void> {
     );
   }
   const udp = peer.sipAddresses.find((a) => a.protocol === 'udp');
+  if (peer.http && peer.apiToken) {
+    // issue 14: state-changing API requests need this token; reads stay open on this machine
+    process.stderr.write(
+      `p2psip: API token for http://${peer.http.host}:${peer.http.port}/ (POST requests: Authorization: Bearer <token>): ${peer.apiToken.token}` +
+        (peer.apiToken.file === undefined ? '\n' : ` (kept in ${peer.apiToken.file})\n`),
+    );
+  }
   process.stdout.write(
     `p2psip: SIP front listening on ${peer.sipAddresses.map(formatAddress).join(', ')}` +
       (peer.http ? `; dashboard http://${peer.http.host}:${peer.http.port}/` : '') +
@@ -207,7 +217,7 @@ export function program(): Command {
     .option('--config-ca <file>', 'PEM trust anchor of the https configuration / enrollment server')
     .option('--user <name>', 'enrollment account (with --password-file)')
     .option('--password-file <file>', 'file holding the enrollment password')
-    .option('--data-dir <dir>', 'identity, certificates, persisted state (default ~/.p2psip/<overlay>)')
+    .option('--data-dir <dir>', 'identity, certificates, the HTTP API token, persisted state (default ~/.p2psip/<overlay>)')
     .option('--client', 'join as a client: use the overlay, never route or store')
     .option('--standalone', 'SIP front only, no RELOAD overlay (a plain registrar and proxy)')
     .option('--outbound <dns|none|sip-uri>', 'how to reach AoRs outside our domains', 'dns')
@@ -240,16 +250,28 @@ export function program(): Command {
     .description("a running peer's state (same data as GET /api/status)")
     .option('--http <host:port>', 'the peer API address', '127.0.0.1:8060')
     .option('--json', 'print the raw JSON')
-    .action(async (o: { http: string; json?: boolean }) => {
-      const s = (await getJson(o.http, '/api/status')) as Record<string, unknown>;
+    .option('--offset <n>', 'first registration listed (the lists are paged)')
+    .option('--limit <n>', 'registrations listed (default 100, at most 1000)')
+    .action(async (o: { http: string; json?: boolean; offset?: string; limit?: string }) => {
+      const q = new URLSearchParams();
+      for (const [name, v] of [['offset', o.offset], ['limit', o.limit]] as const) {
+        if (v === undefined) continue;
+        if (!/^\d{1,9}$/.test(v)) throw new ConfigError(`--${name}: expected a count, got '${v}'`);
+        q.set(name, v);
+      }
+      const s = (await getJson(o.http, `/api/status${q.toString() === '' ? '' : `?${q.toString()}`}`)) as Record<string, unknown>;
       if (o.json) {
         process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
         return;
       }
       const regs = (s['localRegistrations'] as Array<{ aor: string; contacts: Array<{ contact: string; expiresIn: number }> }>) ?? [];
+      // localRegistrations is one page (issue 14); the total is beside it
+      const total = typeof s['localRegistrationsTotal'] === 'number' ? s['localRegistrationsTotal'] : regs.length;
+      const page = s['page'] as { offset: number } | undefined;
+      const shown = regs.length < total ? ` (${regs.length === 0 ? 'none' : `${(page?.offset ?? 0) + 1}–${(page?.offset ?? 0) + regs.length}`} listed; --offset/--limit for others)` : '';
       process.stdout.write(
         `overlay ${String(s['overlay'])}  state ${String(s['state'])}\nSIP ${(s['sip'] as string[]).join(', ')}\n` +
-          `registrations: ${regs.length}\n` +
+          `registrations: ${total}${shown}\n` +
           regs.map((r) => `  ${r.aor}  ${r.contacts.map((c) => `${c.contact} (${c.expiresIn}s)`).join(', ')}\n`).join(''),
       );
     });

@@ -1,4 +1,4 @@
-import type { TransportAddress } from '../sip/transport/types.js';
+import type { TransportAddress } from '../sip/transport/sip-transport.js';
 
 export function formatAddress(a: TransportAddress): string {
   return `${a.protocol}:${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;

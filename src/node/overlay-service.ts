@@ -4,7 +4,6 @@
  * signatures checked against the configuration's trust, and RELOAD storage (RFC 6940 §7) in an
  * LMDB environment in `<dataDir>/store` with the configuration's Kinds.
  */
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { CryptoRandom } from '../platform/crypto-random.js';
 import { LmdbStorageBackend } from '../platform/lmdb-storage-backend.js';
@@ -18,11 +17,11 @@ import { OverlayNode } from '../reload/overlay/overlay-node.js';
 import type { OverlayOptions, OverlayState } from '../reload/overlay/overlay-types.js';
 import { CertificateResolver, CertificateSecurity, CertificateStore, certificateToPem, privateKeyToPem } from '../reload/security/index.js';
 import type { OverlayConfiguration } from '../reload/config/index.js';
-import { BagSharingSecurity, MemoryStorageBackend, OverlayStorage, StorageEngine, publishCertificate } from '../reload/storage/index.js';
+import { BagSharingSecurity, MemoryStorageBackend, OverlayStorage, StorageEngine, chordResourceId, publishCertificate } from '../reload/storage/index.js';
 import type { CertificatePlace, OverlayStorageOptions, PublishResult, StorageBackend, StorageSummary } from '../reload/storage/index.js';
 import type { StoredData } from '../reload/codec/index.js';
 import type { HostPort } from './peer-config.js';
-import { certificateStorageCredentials } from './storage-credentials.js';
+import { certificateStorageCredentials } from './certificate-storage-credentials.js';
 
 export interface OverlayServiceConfig {
   overlay: string;
@@ -64,11 +63,6 @@ export interface RunningOverlay {
   storageSummary(): StorageSummary;
   /** Clean Leave (RFC 6940 §10.9), then links and storage closed. */
   leave(): Promise<void>;
-}
-
-/** The CHORD-RELOAD hash of a Resource Name: SHA-1 truncated to the identifier length (RFC 6940 §10.2). */
-function chordHash(length: number): (name: Uint8Array) => Uint8Array {
-  return (name) => new Uint8Array(createHash('sha1').update(name).digest().subarray(0, length));
 }
 
 export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOverlay> {
@@ -123,7 +117,7 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
   const backend: StorageBackend = c.client ? new MemoryStorageBackend() : LmdbStorageBackend.open(join(c.dataDir, 'store'));
   const kindsById = new Map(config.kinds.map((k) => [k.id, k]));
   const kinds = (id: number) => kindsById.get(id);
-  const hashResourceName = chordHash(config.nodeIdLength);
+  const hashResourceName = (name: Uint8Array): Uint8Array => chordResourceId(name, config.nodeIdLength);
   const credentials = {
     ...certificateStorageCredentials(identity, store),
     resolveSigner: async (data: StoredData, places: readonly CertificatePlace[]) => (await resolver.resolve(data.signature.identity, places)).ok,
@@ -131,7 +125,7 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
   const wallClock = (): number => Date.now();
   const engine = new StorageEngine({ clock, backend, kinds, hashResourceName, verifyStoredData: credentials.verifier, wallClock });
   engine.start();
-  const storage = new OverlayStorage({ node, engine, clock, wallClock, credentials, security, kinds, hashResourceName, backend }, c.storageOptions);
+  const storage = new OverlayStorage({ host: node, engine, clock, wallClock, credentials, security, kinds, hashResourceName, backend }, c.storageOptions);
   storageRef = storage;
   storage.attach();
   const closeStorage = async (): Promise<void> => {

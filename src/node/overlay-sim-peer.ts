@@ -6,14 +6,13 @@
  * each peer also runs the real RELOAD storage (StorageEngine on a memory backend, OverlayStorage
  * with its ReplicaMaintainer); identities are then Node-IDs trusted as claimed (SimStorageSecurity).
  */
-import { createHash } from 'node:crypto';
 import { LinkLayer } from '../reload/link/index.js';
 import type { LinkLayerOptions } from '../reload/link/index.js';
 import { MessageCode, encodePingReq } from '../reload/codec/index.js';
 import { OverlayNode } from '../reload/overlay/overlay-node.js';
 import type { OverlayLinks, OverlayOptions, OverlaySecurity } from '../reload/overlay/overlay-types.js';
 import { UnsignedSecurity } from '../reload/overlay/unsigned-security.js';
-import { BagSharingSecurity, MemoryStorageBackend, OverlayStorage, StorageEngine } from '../reload/storage/index.js';
+import { BagSharingSecurity, MemoryStorageBackend, OverlayStorage, StorageEngine, chordResourceId } from '../reload/storage/index.js';
 import type { KindDefinition, OverlayStorageOptions } from '../reload/storage/index.js';
 import { IdentityHelloDriver } from '../sim/identity-hello-driver.js';
 import type { SimFetchResult, SimPeer, SimPeerContext, SimPeerFactory, SimPeerStorage, SimStoreResult } from '../sim/sim-peer.js';
@@ -85,12 +84,12 @@ class OverlaySimPeer implements SimPeer {
       return;
     }
     const idLength = this.nodeId.length;
-    const hashResourceName = (name: Uint8Array): Uint8Array => new Uint8Array(createHash('sha1').update(name).digest().subarray(0, idLength));
+    const hashResourceName = (name: Uint8Array): Uint8Array => chordResourceId(name, idLength);
     const kinds = (id: number): KindDefinition | undefined => (id === SIM_REGISTRATION_KIND.id ? SIM_REGISTRATION_KIND : undefined);
     const credentials = simStorageCredentials(this.nodeId);
     const engine = new StorageEngine({ clock: ctx.clock, backend: new MemoryStorageBackend(), kinds, hashResourceName, verifyStoredData: credentials.verifier });
     engine.start();
-    const storage = new OverlayStorage({ node: this.node, engine, clock: ctx.clock, wallClock: () => ctx.clock.now(), credentials, security, kinds, hashResourceName }, storageOptions.replication ?? {});
+    const storage = new OverlayStorage({ host: this.node, engine, clock: ctx.clock, wallClock: () => ctx.clock.now(), credentials, security, kinds, hashResourceName }, storageOptions.replication ?? {});
     storage.attach();
     this.overlayStorage = storage;
     this.storage = simPeerStorage(storage, engine, counting);

@@ -3,7 +3,7 @@
  */
 import { P2psipError } from '../lib/errors.js';
 import type { OutboundPolicy } from '../sip/core/proxy-core.js';
-import type { StaticRegistration } from '../usages/sip/static-registration.js';
+import type { StaticRegistration } from '../usages/sip/parse-static-registration.js';
 
 export interface HostPort {
   host: string;
@@ -32,6 +32,11 @@ export interface PeerConfig {
   tls: TlsFiles | undefined;
   /** Dashboard / JSON API (default 127.0.0.1:8060); undefined = off. */
   http: HostPort | undefined;
+  /**
+   * Where the HTTP API token (`api-token`, issue 14) is kept: the peer's data directory. Default
+   * reload.dataDir; with neither, a token of this run only (RunningPeer.apiToken).
+   */
+  apiTokenDir?: string;
   /** How to reach AoRs outside our domains. */
   outbound: OutboundPolicy;
   /** Host advertised in Via / Record-Route when listening on a wildcard address. */

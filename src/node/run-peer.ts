@@ -7,16 +7,16 @@ import { CryptoRandom } from '../platform/crypto-random.js';
 import { DnsTargetResolver } from '../platform/dns-resolver.js';
 import { UdpBacklogLoadMonitor } from '../platform/udp-backlog-load-monitor.js';
 import { startHttpServer, type RunningHttpServer } from '../platform/http-server.js';
+import { ephemeralApiToken, loadOrCreateApiToken, type ApiToken } from '../platform/api-token.js';
 import { localAddresses, primaryAddress } from '../platform/local-addresses.js';
 import { NodeTransportDriver } from '../platform/node-transport-driver.js';
 import { SystemClock } from '../platform/system-clock.js';
 import { MemoryLocationService } from '../sip/core/memory-location-service.js';
 import { NumericOnlyResolver } from '../sip/core/target-resolver.js';
-import type { TransportAddress } from '../sip/transport/types.js';
+import type { TransportAddress } from '../sip/transport/sip-transport.js';
 import { ConfigError, DEFAULT_PEER_IDLE_MS, type PeerConfig } from './peer-config.js';
 import { SipPeer, type SipListen } from './sip-peer.js';
-import { handleApi } from './status-api.js';
-import { createStorageApi } from './storage-api.js';
+import { createHttpApi } from './http-api.js';
 import { startOverlay, type RunningOverlay } from './overlay-service.js';
 import { SipUsage } from '../usages/sip/sip-usage.js';
 import { StorageRegistrationDirectory } from '../usages/sip/storage-registration-directory.js';
@@ -33,6 +33,8 @@ export interface RunningPeer {
   advertisedHost: string;
   sipAddresses: TransportAddress[];
   http: RunningHttpServer | undefined;
+  /** The HTTP API token (state-changing requests: `Authorization: Bearer <token>`) and where it is kept. */
+  apiToken: ApiToken | undefined;
   overlay: RunningOverlay | undefined;
   /** The SIP usage (RFC 7904) when the overlay runs. */
   sipUsage: SipUsage | undefined;
@@ -151,8 +153,12 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
   }
   const startedAt = clock.now();
   let http: RunningHttpServer | undefined;
+  let apiToken: ApiToken | undefined;
   if (config.http) {
     const h = config.http;
+    // issue 14: made at first start, kept 0600 in the data directory, reused after
+    const tokenDir = config.apiTokenDir ?? config.reload?.dataDir;
+    apiToken = tokenDir === undefined ? ephemeralApiToken() : await loadOrCreateApiToken(tokenDir);
     const src = {
       overlay: config.overlay,
       peer: sip,
@@ -173,8 +179,10 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
             }),
           }),
     };
-    const storageApi = createStorageApi(overlay?.storage);
-    http = await startHttpServer(h.host, h.port, async (method, url) => (await storageApi(method, url)) ?? handleApi(src, method, url));
+    const api = createHttpApi({ clock, status: src, storage: overlay?.storage }, { token: apiToken.token });
+    http = await startHttpServer(h.host, h.port, (method, url, req) => api.handle(method, url, req), { logger });
+    // Host/Origin checks accept the bound address (every local address when it is a wildcard)
+    api.bind(http.host, http.port, h.host === '0.0.0.0' || h.host === '::' ? localAddresses() : []);
     src.http = `${http.host}:${http.port}`;
   }
   return {
@@ -182,6 +190,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
     advertisedHost,
     sipAddresses,
     http,
+    apiToken,
     overlay,
     sipUsage,
     async stop() {

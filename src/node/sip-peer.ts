@@ -15,7 +15,7 @@ import { TransactionLayer } from '../sip/transaction/transaction-layer.js';
 import type { TransportDriver } from '../sip/transport/transport-driver.js';
 import { TransportError } from '../sip/transport/transport-error.js';
 import { TransportLayer } from '../sip/transport/transport-layer.js';
-import type { TransportAddress, TransportProtocol } from '../sip/transport/types.js';
+import type { TransportAddress, TransportProtocol } from '../sip/transport/sip-transport.js';
 
 export interface SipPeerDeps {
   clock: Clock;

@@ -1,6 +1,11 @@
 /**
  * The JSON API behind `GET /api/status` and `GET /api/lookup` (DESIGN.md contract), as a pure
- * handler: tests call it directly, the platform HTTP server only carries it.
+ * handler: tests call it directly, the platform HTTP server only carries it (and node/api-guard.ts
+ * decides first who may call it).
+ *
+ * Lists that grow with what the peer holds are paged (issue 14): `?offset=&limit=` (default page
+ * {@link DEFAULT_STATUS_PAGE}, limit capped at {@link MAX_STATUS_PAGE}), with the totals beside them;
+ * a contact longer than {@link MAX_CONTACT_VIEW_CHARS} is cut in this view.
  */
 import type { Clock } from '../lib/clock.js';
 import { formatNameAddr, parseUri } from '../sip/message/index.js';
@@ -34,7 +39,45 @@ export interface ApiReply {
   status: number;
   body: string;
   contentType: string;
+  /** Extra response headers (Retry-After, WWW-Authenticate). */
+  headers?: Readonly<Record<string, string>>;
 }
+
+/** Entries of each paged list in a status answer when no `limit` is given. */
+export const DEFAULT_STATUS_PAGE = 100;
+/** Largest `limit` honoured (a larger one is capped). */
+export const MAX_STATUS_PAGE = 1000;
+/** A contact longer than this is cut in status views (`truncated: true`); /api/lookup shows it whole. */
+export const MAX_CONTACT_VIEW_CHARS = 512;
+/** Longest `aor` accepted by /api/lookup. */
+export const MAX_LOOKUP_AOR_CHARS = 2048;
+/** Routes of this handler that send overlay traffic (rate-limited by the API guard). */
+export const STATUS_OVERLAY_ROUTES: readonly string[] = ['/api/lookup', '/api/overlay/lookup'];
+
+/** One page of the status lists. */
+export interface StatusPage {
+  offset: number;
+  limit: number;
+}
+
+export const DEFAULT_PAGE: Readonly<StatusPage> = Object.freeze({ offset: 0, limit: DEFAULT_STATUS_PAGE });
+
+/** The page a query asks for (`offset`, `limit`: decimal counts), or the error to answer 400 with. */
+export function parsePage(q: URLSearchParams): { ok: true; page: StatusPage } | { ok: false; error: string } {
+  const count = (name: string, dflt: number): number | string => {
+    const v = q.get(name);
+    if (v === null) return dflt;
+    if (!/^\d{1,9}$/.test(v)) return `'${name}' must be a count from 0 to 999999999`;
+    return Number(v);
+  };
+  const offset = count('offset', 0);
+  const limit = count('limit', DEFAULT_STATUS_PAGE);
+  if (typeof offset === 'string') return { ok: false, error: offset };
+  if (typeof limit === 'string') return { ok: false, error: limit };
+  return { ok: true, page: { offset, limit: Math.min(limit, MAX_STATUS_PAGE) } };
+}
+
+const pageOf = <T>(list: readonly T[], page: StatusPage): T[] => list.slice(page.offset, page.offset + page.limit);
 
 const json = (status: number, value: unknown): ApiReply => ({
   status,
@@ -42,9 +85,12 @@ const json = (status: number, value: unknown): ApiReply => ({
   contentType: 'application/json',
 });
 
-function bindingView(b: Binding, now: number): object {
+function bindingView(b: Binding, now: number, cut = false): object {
+  const contact = formatNameAddr(b.contact);
+  const long = cut && contact.length > MAX_CONTACT_VIEW_CHARS;
   return {
-    contact: formatNameAddr(b.contact),
+    contact: long ? `${contact.slice(0, MAX_CONTACT_VIEW_CHARS)}…` : contact,
+    ...(long ? { truncated: true } : {}),
     expiresIn: Math.max(0, Math.round((b.expiresAt - now) / 1000)),
     q: b.q,
     source: `${b.source.protocol}:${b.source.host}:${b.source.port}`,
@@ -52,9 +98,10 @@ function bindingView(b: Binding, now: number): object {
   };
 }
 
-export function statusBody(src: StatusSource): object {
+export function statusBody(src: StatusSource, page: StatusPage = DEFAULT_PAGE): object {
   const now = src.clock.now();
   const regs = src.registrations();
+  const statics = src.staticRegistrations?.() ?? [];
   const node = src.overlayNode;
   const ring = node?.status();
   const ep = node?.endpoint();
@@ -72,8 +119,12 @@ export function statusBody(src: StatusSource): object {
     connections: ring?.connections ?? 0,
     storedResources: src.storageSummary?.().resources ?? 0,
     storage: src.storageSummary?.() ?? null,
-    localRegistrations: regs.map(([aor, bindings]) => ({ aor, contacts: bindings.map((b) => bindingView(b, now)) })),
-    staticRegistrations: src.staticRegistrations?.() ?? [],
+    // a page of each list (DESIGN.md keeps the name localRegistrations: it is the page), totals beside
+    localRegistrations: pageOf(regs, page).map(([aor, bindings]) => ({ aor, contacts: bindings.map((b) => bindingView(b, now, true)) })),
+    localRegistrationsTotal: regs.length,
+    staticRegistrations: pageOf(statics, page),
+    staticRegistrationsTotal: statics.length,
+    page: { offset: page.offset, limit: page.limit },
     sipUsage: src.sipUsageStats?.() ?? null,
     uptimeSeconds: Math.round((now - src.startedAt) / 1000),
     sipStats: {
@@ -96,10 +147,14 @@ export function statusBody(src: StatusSource): object {
 
 export async function handleApi(src: StatusSource, method: string, url: URL): Promise<ApiReply> {
   if (method !== 'GET') return json(405, { error: `method ${method} not allowed` });
-  if (url.pathname === '/api/status') return json(200, statusBody(src));
+  if (url.pathname === '/api/status') {
+    const p = parsePage(url.searchParams);
+    return p.ok ? json(200, statusBody(src, p.page)) : json(400, { error: p.error });
+  }
   if (url.pathname === '/api/lookup') {
     const aorText = url.searchParams.get('aor');
     if (aorText === null || aorText === '') return json(400, { error: "missing query parameter 'aor'" });
+    if (aorText.length > MAX_LOOKUP_AOR_CHARS) return json(400, { error: `'aor' longer than ${MAX_LOOKUP_AOR_CHARS} characters` });
     let aor: string | undefined;
     try {
       aor = src.peer.identity.canonicalAor(parseUri(aorText.includes(':') ? aorText : `sip:${aorText}`));
@@ -108,7 +163,12 @@ export async function handleApi(src: StatusSource, method: string, url: URL): Pr
     }
     if (aor === undefined) return json(400, { error: `no user part in ${aorText}` });
     const now = src.clock.now();
-    const bindings = await src.peer.location.lookup(aor);
+    let bindings: Binding[];
+    try {
+      bindings = await src.peer.location.lookup(aor);
+    } catch (e) {
+      return json(502, { aor, error: `lookup failed: ${e instanceof Error ? e.message : String(e)}` });
+    }
     let overlay: object | null = null;
     if (src.describeAor !== undefined) {
       try {
@@ -132,18 +192,28 @@ export async function handleApi(src: StatusSource, method: string, url: URL): Pr
     return json(200, { id: hex, ok: true, responder: a.responder === undefined ? null : Buffer.from(a.responder).toString('hex'), hops: a.hops, ms });
   }
   if (url.pathname === '/') {
-    return { status: 200, contentType: 'text/html; charset=utf-8', body: dashboardHtml(src) };
+    const p = parsePage(url.searchParams);
+    if (!p.ok) return json(400, { error: p.error });
+    return { status: 200, contentType: 'text/html; charset=utf-8', body: dashboardHtml(src, p.page) };
   }
   return json(404, { error: `no such endpoint: ${url.pathname}` });
 }
 
-function dashboardHtml(src: StatusSource): string {
+function dashboardHtml(src: StatusSource, page: StatusPage): string {
   const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
-  const rows = src
-    .registrations()
-    .map(([aor, b]) => `<tr><td>${esc(aor)}</td><td>${b.map((x) => esc(formatNameAddr(x.contact))).join('<br>')}</td></tr>`)
+  const now = src.clock.now();
+  const regs = src.registrations();
+  const statics = src.staticRegistrations?.() ?? [];
+  const contactText = (b: Binding): string => (bindingView(b, now, true) as { contact: string }).contact;
+  const rows = pageOf(regs, page)
+    .map(([aor, b]) => `<tr><td>${esc(aor)}</td><td>${b.map((x) => esc(contactText(x))).join('<br>')}</td></tr>`)
     .join('');
-  const staticRows = (src.staticRegistrations?.() ?? [])
+  const shown = (total: number): string => {
+    const from = Math.min(page.offset, total);
+    const to = Math.min(page.offset + page.limit, total);
+    return `${total} registrations${to - from < total ? ` (${from === to ? 'none' : `${from + 1}–${to}`} shown; ?offset=&amp;limit= for others)` : ''}`;
+  };
+  const staticRows = pageOf(statics, page)
     .map((r) => `<tr><td>${esc(r.aor)}</td><td>${r.contacts.map(esc).join('<br>')}</td><td>${esc(`${r.state}, ${r.storedForSec} s left`)}</td></tr>`)
     .join('');
   return `<!doctype html><meta charset="utf-8"><title>p2psip ${esc(src.overlay)}</title>
@@ -151,7 +221,7 @@ function dashboardHtml(src: StatusSource): string {
 <p>Node-ID: ${esc(src.overlayNode?.status().nodeId ?? 'none (stand-alone)')} — state ${esc(src.overlayNode?.state ?? 'standalone')}</p>
 <p>Successors: ${esc((src.overlayNode?.status().successors ?? []).join(', '))}<br>Predecessors: ${esc((src.overlayNode?.status().predecessors ?? []).join(', '))}</p>
 <p>SIP front: ${src.peer.addresses.map((a) => esc(`${a.protocol}:${a.host}:${a.port}`)).join(', ')}</p>
-<h2>Registrations</h2><table border="1"><tr><th>AoR</th><th>Contacts</th></tr>${rows}</table>${staticRows === '' ? '' : `
-<h2>Static registrations</h2><table border="1"><tr><th>AoR</th><th>Contacts</th><th>Store</th></tr>${staticRows}</table>`}
+<h2>Registrations</h2><p>${shown(regs.length)}</p><table border="1"><tr><th>AoR</th><th>Contacts</th></tr>${rows}</table>${statics.length === 0 ? '' : `
+<h2>Static registrations</h2><p>${shown(statics.length)}</p><table border="1"><tr><th>AoR</th><th>Contacts</th><th>Store</th></tr>${staticRows}</table>`}
 <p><a href="/api/status">/api/status</a></p>`;
 }

@@ -7,11 +7,15 @@
  *   GET  /api/storage/held?id=HEX             whether this peer holds the resource, replica number
  *   POST /api/storage/replay?kind=K&(name=N|id=HEX)   re-sends the first value fetched here (replay test)
  * Values are signed by this peer's identity; `key` defaults to our Node-ID (dictionary), `index`
- * to append (array).
+ * to append (array). The POSTs need the API token and the overlay routes are rate-limited
+ * (node/api-guard.ts, in front of this handler).
  */
 import type { StoredData, StoredDataValue } from '../reload/codec/index.js';
 import type { OverlayStorage, ResourceRef } from '../reload/storage/index.js';
 import type { ApiReply } from './status-api.js';
+
+/** Routes of this handler that send overlay traffic (rate-limited by the API guard; POSTs also need the token). */
+export const STORAGE_OVERLAY_ROUTES: readonly string[] = ['/api/storage/store', '/api/storage/fetch', '/api/storage/stat', '/api/storage/replay'];
 
 /** Fetched values remembered for the replay route (first fetch of each kind+resource). */
 export const MAX_REMEMBERED_FETCHES = 64;

@@ -5,8 +5,8 @@
  */
 import { Resolver } from 'node:dns/promises';
 import { numericTarget, uriTransport, type TargetResolver } from '../sip/core/target-resolver.js';
-import type { SipUri } from '../sip/message/types.js';
-import type { TransportAddress } from '../sip/transport/types.js';
+import type { SipUri } from '../sip/message/sip-message.js';
+import type { TransportAddress } from '../sip/transport/sip-transport.js';
 
 export class DnsTargetResolver implements TargetResolver {
   private readonly dns: Resolver;

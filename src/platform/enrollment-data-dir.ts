@@ -4,7 +4,7 @@
  * (node-ids.json, RFC 6940 §11.3: the same Node-IDs for a returning user), the configuration
  * sequence counter and the last document served (config.xml).
  */
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Random } from '../lib/random.js';
 import {
@@ -17,6 +17,7 @@ import {
   privateKeyToPem,
 } from '../reload/security/index.js';
 import type { NodeIdentity, NodeKeyAlgorithm, OverlayCa } from '../reload/security/index.js';
+import { readOptionalFile, writeFileAtomic } from './atomic-file.js';
 
 export interface EnrollmentState {
   ca: OverlayCa;
@@ -28,42 +29,26 @@ export interface EnrollmentState {
   createdCa: boolean;
 }
 
-async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data, { mode });
-  await chmod(tmp, mode);
-  await rename(tmp, path);
-}
-
-async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-}
-
 /** Loads the server's state from `dir`, creating the CA and signer on first run. */
 export async function loadOrCreateEnrollmentState(
   dir: string,
   o: { overlay: string; now: number; random: Random; algorithm?: NodeKeyAlgorithm },
 ): Promise<EnrollmentState> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const caPem = await readOptional(join(dir, 'ca.pem'));
-  const caKey = await readOptional(join(dir, 'ca.key'));
+  const caPem = await readOptionalFile(join(dir, 'ca.pem'));
+  const caKey = await readOptionalFile(join(dir, 'ca.key'));
   let ca: OverlayCa;
   let createdCa = false;
   if (caPem !== undefined && caKey !== undefined) {
     ca = { certificate: certificateFromPem(caPem), keys: privateKeyFromPem(caKey) };
   } else {
     ca = await createOverlayCa({ overlay: o.overlay, now: o.now, random: o.random, ...(o.algorithm === undefined ? {} : { algorithm: o.algorithm }) });
-    await writeAtomic(join(dir, 'ca.key'), privateKeyToPem(ca.keys.privateKey), 0o600);
-    await writeAtomic(join(dir, 'ca.pem'), certificateToPem(ca.certificate), 0o644);
+    await writeFileAtomic(join(dir, 'ca.key'), privateKeyToPem(ca.keys.privateKey), 0o600);
+    await writeFileAtomic(join(dir, 'ca.pem'), certificateToPem(ca.certificate), 0o644);
     createdCa = true;
   }
-  const signerPem = await readOptional(join(dir, 'signer.pem'));
-  const signerKey = await readOptional(join(dir, 'signer.key'));
+  const signerPem = await readOptionalFile(join(dir, 'signer.pem'));
+  const signerKey = await readOptionalFile(join(dir, 'signer.key'));
   let signer: NodeIdentity | undefined;
   if (!createdCa && signerPem !== undefined && signerKey !== undefined) {
     const loaded = loadNodeIdentity(certificateFromPem(signerPem), signerKey);
@@ -78,11 +63,11 @@ export async function loadOrCreateEnrollmentState(
       random: o.random,
       ...(o.algorithm === undefined ? {} : { algorithm: o.algorithm }),
     });
-    await writeAtomic(join(dir, 'signer.key'), privateKeyToPem(signer.keys.privateKey), 0o600);
-    await writeAtomic(join(dir, 'signer.pem'), certificateToPem(signer.certificate.der), 0o644);
+    await writeFileAtomic(join(dir, 'signer.key'), privateKeyToPem(signer.keys.privateKey), 0o600);
+    await writeFileAtomic(join(dir, 'signer.pem'), certificateToPem(signer.certificate.der), 0o644);
   }
   const assignments = new Map<string, string[]>();
-  const json = await readOptional(join(dir, 'node-ids.json'));
+  const json = await readOptionalFile(join(dir, 'node-ids.json'));
   if (json !== undefined) {
     const parsed: unknown = JSON.parse(json);
     if (typeof parsed === 'object' && parsed !== null) {
@@ -91,20 +76,20 @@ export async function loadOrCreateEnrollmentState(
       }
     }
   }
-  const last = Number((await readOptional(join(dir, 'config-sequence')))?.trim() ?? '0');
+  const last = Number((await readOptionalFile(join(dir, 'config-sequence')))?.trim() ?? '0');
   const sequence = Math.min(65534, (Number.isInteger(last) && last >= 0 ? last : 0) + 1);
-  await writeAtomic(join(dir, 'config-sequence'), `${sequence}\n`, 0o644);
+  await writeFileAtomic(join(dir, 'config-sequence'), `${sequence}\n`, 0o644);
   return { ca, signer, assignments, sequence, createdCa };
 }
 
 /** Persists the user → Node-IDs map. */
 export async function saveAssignments(dir: string, assignments: ReadonlyMap<string, readonly string[]>): Promise<void> {
-  await writeAtomic(join(dir, 'node-ids.json'), `${JSON.stringify(Object.fromEntries(assignments), null, 1)}\n`, 0o600);
+  await writeFileAtomic(join(dir, 'node-ids.json'), `${JSON.stringify(Object.fromEntries(assignments), null, 1)}\n`, 0o600);
 }
 
 /** Keeps a copy of the document served (for operators; peers fetch it over HTTPS). */
 export async function saveServedDocument(dir: string, xml: string): Promise<void> {
-  await writeAtomic(join(dir, 'config.xml'), xml, 0o644);
+  await writeFileAtomic(join(dir, 'config.xml'), xml, 0o644);
 }
 
 /** Reads a text file named on the command line (users file, TLS PEM). */

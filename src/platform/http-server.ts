@@ -1,16 +1,29 @@
 /**
- * A small HTTP server for the dashboard and JSON API. Routing lives in the caller (a pure
- * handler), so the API is tested without opening a port.
+ * A small HTTP server for the dashboard and JSON API. Routing, authentication and rate limits live
+ * in the caller (pure handlers in node/), so the API is tested without opening a port; this file only
+ * carries requests and answers and keeps every request from hurting the process (issue 14):
+ * - nothing thrown while handling a request escapes it: a target the URL parser rejects gets 400,
+ *   a handler that throws (or a reply node refuses to write) 500;
+ * - absurd inputs get an explicit 4xx before any handler runs (limits below, with their defaults).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 export interface HttpReply {
   status: number;
   body: string;
   contentType: string;
+  /** Extra response headers (e.g. Retry-After, WWW-Authenticate). */
+  headers?: Readonly<Record<string, string>>;
 }
 
-export type HttpHandler = (method: string, url: URL) => Promise<HttpReply>;
+/** What a handler may read of a request besides its method and target. */
+export interface HttpRequestInfo {
+  /** Header fields, names lower-case (node's joining rules for repeated fields). */
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  remoteAddress: string | undefined;
+}
+
+export type HttpHandler = (method: string, url: URL, request: HttpRequestInfo) => Promise<HttpReply>;
 
 export interface RunningHttpServer {
   host: string;
@@ -18,35 +31,164 @@ export interface RunningHttpServer {
   close(): Promise<void>;
 }
 
-export function startHttpServer(host: string, port: number, handler: HttpHandler): Promise<RunningHttpServer> {
-  const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    handler(req.method ?? 'GET', url).then(
-      (r) => {
-        res.writeHead(r.status, { 'content-type': r.contentType, 'cache-control': 'no-store' });
-        res.end(r.body);
-      },
+/** Limits of the HTTP server; each is answered explicitly when hit. */
+export interface HttpServerLimits {
+  /** Request target length (bytes); longer → 414. Default 4096. */
+  maxTargetBytes: number;
+  /** Request line + header section (node's maxHeaderSize); larger → 431 (node's parser). Default 16,384. */
+  maxHeaderBytes: number;
+  /** '&'-separated query parameters; more → 400. Default 64. */
+  maxQueryParams: number;
+  /** Announced request body (no route reads one); larger or chunked → 413 / 411 and the connection closes. Default 65,536. */
+  maxBodyBytes: number;
+  /** Open connections; more are closed at once by node. Default 128. */
+  maxConnections: number;
+  /** Time to receive the whole header section → 408 (node). Default 10 s. */
+  headersTimeoutMs: number;
+  /** Time to receive the whole request → 408 (node). Default 10 s. */
+  requestTimeoutMs: number;
+  /** Idle keep-alive connection closed after. Default 5 s. */
+  keepAliveTimeoutMs: number;
+}
+
+export const DEFAULT_HTTP_SERVER_LIMITS: Readonly<HttpServerLimits> = Object.freeze({
+  maxTargetBytes: 4096,
+  maxHeaderBytes: 16_384,
+  maxQueryParams: 64,
+  maxBodyBytes: 65_536,
+  maxConnections: 128,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+});
+
+export interface HttpServerOptions {
+  limits?: Partial<HttpServerLimits>;
+  /** Told about handler exceptions and server errors (never about the client's bytes). */
+  logger?: { warn(obj: object, msg: string): void };
+}
+
+const JSON_TYPE = 'application/json';
+const reply = (status: number, error: string, headers?: Record<string, string>): HttpReply => ({
+  status,
+  body: JSON.stringify({ error }),
+  contentType: JSON_TYPE,
+  ...(headers === undefined ? {} : { headers }),
+});
+const INTERNAL = reply(500, 'internal error (logged by the peer)');
+
+/** Counts the '&'-separated parameters of a target's query without parsing it. */
+export function queryParamCount(target: string): number {
+  const q = target.indexOf('?');
+  if (q < 0) return 0;
+  let n = 0;
+  for (const part of target.slice(q + 1).split('#', 1)[0]!.split('&')) if (part !== '') n++;
+  return n;
+}
+
+/**
+ * The URL of a request target (RFC 9112 §3.2): origin-form `/path?query`, or absolute-form
+ * `http://host/path` whose authority must be the Host header; anything else (authority-form,
+ * asterisk-form, `//…`) or a target the URL parser rejects is undefined (400).
+ */
+export function parseTarget(target: string, host: string | undefined): URL | undefined {
+  try {
+    if (target.startsWith('/') && !target.startsWith('//')) return new URL(`http://localhost${target}`);
+    if (/^https?:\/\//i.test(target)) {
+      const u = new URL(target);
+      return host !== undefined && u.host === new URL(`http://${host}`).host ? u : undefined;
+    }
+  } catch {
+    // the URL parser refused it: answered 400
+  }
+  return undefined;
+}
+
+/** An answer given before the handler runs, or undefined when the request may go on. */
+function precheck(req: IncomingMessage, limits: HttpServerLimits): HttpReply | undefined {
+  const target = req.url ?? '';
+  if (Buffer.byteLength(target) > limits.maxTargetBytes) return reply(414, `request target longer than ${limits.maxTargetBytes} bytes`);
+  if (queryParamCount(target) > limits.maxQueryParams) return reply(400, `more than ${limits.maxQueryParams} query parameters`);
+  let hosts = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host') hosts++;
+  if (hosts > 1) return reply(400, 'more than one Host header');
+  if (req.headers['transfer-encoding'] !== undefined) return reply(411, 'request bodies need a Content-Length', { connection: 'close' });
+  const length = req.headers['content-length'];
+  if (length !== undefined && Number(length) > limits.maxBodyBytes) return reply(413, `request body larger than ${limits.maxBodyBytes} bytes`, { connection: 'close' });
+  return undefined;
+}
+
+function send(res: ServerResponse, r: HttpReply, log: (obj: object, msg: string) => void): void {
+  try {
+    res.writeHead(r.status, { ...r.headers, 'content-type': r.contentType, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+    res.end(r.body);
+  } catch (err) {
+    log({ err: String(err), status: r.status }, 'HTTP reply could not be written');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    try {
+      for (const name of res.getHeaderNames()) res.removeHeader(name);
+      res.writeHead(500, { 'content-type': JSON_TYPE, 'cache-control': 'no-store' });
+      res.end(INTERNAL.body);
+    } catch {
+      res.destroy();
+    }
+  }
+}
+
+export function startHttpServer(host: string, port: number, handler: HttpHandler, options: HttpServerOptions = {}): Promise<RunningHttpServer> {
+  const limits: HttpServerLimits = { ...DEFAULT_HTTP_SERVER_LIMITS, ...options.limits };
+  const log = (obj: object, msg: string): void => options.logger?.warn(obj, msg);
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    // a client gone mid-request must not become an unhandled 'error' event
+    req.on('error', () => undefined);
+    res.on('error', () => undefined);
+    let answer: Promise<HttpReply>;
+    try {
+      const early = precheck(req, limits);
+      const hostHeader = req.headers.host;
+      const url = early === undefined ? parseTarget(req.url ?? '', hostHeader) : undefined;
+      if (early !== undefined) answer = Promise.resolve(early);
+      else if (url === undefined) answer = Promise.resolve(reply(400, 'malformed request target'));
+      else {
+        const info: HttpRequestInfo = { headers: req.headers, remoteAddress: req.socket.remoteAddress };
+        // Promise.resolve().then: a handler that throws synchronously becomes a rejection too
+        answer = Promise.resolve().then(() => handler(req.method ?? 'GET', url, info));
+      }
+    } catch (err) {
+      answer = Promise.reject(err);
+    }
+    answer.then(
+      (r) => send(res, r, log),
       (err: unknown) => {
-        res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: String(err) }));
+        log({ err: err instanceof Error ? (err.stack ?? err.message) : String(err), method: req.method, target: (req.url ?? '').slice(0, 200) }, 'HTTP handler failed');
+        send(res, INTERNAL, log);
       },
     );
-  });
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 10_000;
+  };
+  const server: Server = createServer({ maxHeaderSize: limits.maxHeaderBytes }, listener);
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.maxConnections = limits.maxConnections;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);
+      // after listening, an error of the listening socket (e.g. EMFILE on accept) is logged, not thrown
+      server.on('error', (err) => log({ err: String(err) }, 'HTTP server error'));
       const a = server.address();
       const bound = typeof a === 'object' && a !== null ? a.port : port;
       resolve({
         host,
         port: bound,
-        close: () => new Promise<void>((r) => {
-          server.closeAllConnections();
-          server.close(() => r());
-        }),
+        close: () =>
+          new Promise<void>((r) => {
+            server.closeAllConnections();
+            server.close(() => r());
+          }),
       });
     });
   });

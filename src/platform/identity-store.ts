@@ -2,31 +2,16 @@
  * A peer's identity on disk (its data directory): key.pem (mode 0600), cert.pem, node-id (hex),
  * and the overlay configuration document config.xml. Written atomically (temp file + rename).
  */
-import { mkdir, readFile, rename, writeFile, chmod } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { certificateFromPem, certificateToPem, loadNodeIdentity, privateKeyToPem, toHex } from '../reload/security/index.js';
 import type { NodeIdentity } from '../reload/security/index.js';
+import { readOptionalFile, writeFileAtomic } from './atomic-file.js';
 
 export const KEY_FILE = 'key.pem';
 export const CERT_FILE = 'cert.pem';
 export const NODE_ID_FILE = 'node-id';
 export const CONFIG_FILE = 'config.xml';
-
-async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data, { mode });
-  await chmod(tmp, mode); // the umask must not widen nor narrow it
-  await rename(tmp, path);
-}
-
-async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-}
 
 /** Creates the data directory (mode 0700) if needed. */
 export async function ensureDataDir(dir: string): Promise<void> {
@@ -36,15 +21,15 @@ export async function ensureDataDir(dir: string): Promise<void> {
 /** Saves key (0600), certificate and Node-ID(s) (one hex per line). */
 export async function saveIdentity(dir: string, identity: NodeIdentity): Promise<void> {
   await ensureDataDir(dir);
-  await writeAtomic(join(dir, KEY_FILE), privateKeyToPem(identity.keys.privateKey), 0o600);
-  await writeAtomic(join(dir, CERT_FILE), certificateToPem(identity.certificate.der), 0o644);
-  await writeAtomic(join(dir, NODE_ID_FILE), `${identity.certificate.nodeIds.map(toHex).join('\n')}\n`, 0o644);
+  await writeFileAtomic(join(dir, KEY_FILE), privateKeyToPem(identity.keys.privateKey), 0o600);
+  await writeFileAtomic(join(dir, CERT_FILE), certificateToPem(identity.certificate.der), 0o644);
+  await writeFileAtomic(join(dir, NODE_ID_FILE), `${identity.certificate.nodeIds.map(toHex).join('\n')}\n`, 0o644);
 }
 
 /** The saved identity, or undefined when there is none; throws when the files are unreadable or do not match. */
 export async function loadIdentity(dir: string, options: { nodeIdLength?: number } = {}): Promise<NodeIdentity | undefined> {
-  const key = await readOptional(join(dir, KEY_FILE));
-  const cert = await readOptional(join(dir, CERT_FILE));
+  const key = await readOptionalFile(join(dir, KEY_FILE));
+  const cert = await readOptionalFile(join(dir, CERT_FILE));
   if (key === undefined && cert === undefined) return undefined;
   if (key === undefined || cert === undefined) throw new Error(`${dir}: ${key === undefined ? KEY_FILE : CERT_FILE} is missing`);
   return loadNodeIdentity(certificateFromPem(cert), key, options);
@@ -69,9 +54,9 @@ export async function loadOrCreateIdentity(
 /** Saves the configuration document as fetched (its signature covers its exact bytes). */
 export async function saveConfigurationDocument(dir: string, xml: string): Promise<void> {
   await ensureDataDir(dir);
-  await writeAtomic(join(dir, CONFIG_FILE), xml, 0o644);
+  await writeFileAtomic(join(dir, CONFIG_FILE), xml, 0o644);
 }
 
 export async function loadConfigurationDocument(dir: string): Promise<string | undefined> {
-  return readOptional(join(dir, CONFIG_FILE));
+  return readOptionalFile(join(dir, CONFIG_FILE));
 }

@@ -1,6 +1,6 @@
 /** Address helpers shared by the node transport driver files. */
 import { isIP } from 'node:net';
-import type { TransportAddress, TransportProtocol } from '../sip/transport/types.js';
+import type { TransportAddress, TransportProtocol } from '../sip/transport/sip-transport.js';
 
 /** Strips IPv6 brackets and unmaps IPv4-mapped IPv6 (`::ffff:192.0.2.1` → `192.0.2.1`). */
 export function normalizeHost(host: string | undefined): string {

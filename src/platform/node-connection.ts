@@ -9,7 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { DriverConnection, StreamProtocol } from '../sip/transport/transport-driver.js';
 import { TransportError } from '../sip/transport/transport-error.js';
-import type { TransportAddress } from '../sip/transport/types.js';
+import type { TransportAddress } from '../sip/transport/sip-transport.js';
 import { address, asError, toBytes } from './node-address.js';
 
 export interface ConnectionEvents {

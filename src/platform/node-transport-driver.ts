@@ -14,7 +14,7 @@ import { isIP } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { StreamProtocol, TransportDriver, TransportDriverUser } from '../sip/transport/transport-driver.js';
 import { TransportError } from '../sip/transport/transport-error.js';
-import type { TransportAddress, TransportProtocol } from '../sip/transport/types.js';
+import type { TransportAddress, TransportProtocol } from '../sip/transport/sip-transport.js';
 import { address, addressKey, asError, familyOf, normalizeHost, urlHost } from './node-address.js';
 import { SocketConnection, WsConnection, type ConnectionEvents, type ConnectionLimits, type NodeConnection } from './node-connection.js';
 

@@ -29,6 +29,13 @@ export interface TlsLinkDriverOptions {
   handshakeTimeoutMs?: number;
   /** A link whose unsent bytes exceed this is dropped (the peer does not read). Default 4 MiB. */
   maxWriteBufferBytes?: number;
+  /**
+   * Inbound connections one listener holds at once, handshaking or open; more are closed at once.
+   * Default DEFAULT_MAX_INBOUND_LINKS.
+   */
+  maxInboundConnections?: number;
+  /** Inbound connections from one source address at once; more are closed at once. Default DEFAULT_MAX_INBOUND_PER_SOURCE. */
+  maxInboundPerSource?: number;
   /** A graceful close is forced after this long. Default 5000 ms. */
   closeTimeoutMs?: number;
   /**
@@ -53,6 +60,11 @@ export class PeerCertificateError extends P2psipError {
   }
 }
 
+/** Inbound connections one listener holds at once (the overlay keeps at most 512 links, OverlayOptions.maxConnections). */
+export const DEFAULT_MAX_INBOUND_LINKS = 1024;
+/** Inbound connections from one address at once (a NAT may hide a few peers; one peer needs one). */
+export const DEFAULT_MAX_INBOUND_PER_SOURCE = 32;
+
 interface Conn {
   id: string;
   socket: TLSSocket;
@@ -75,6 +87,13 @@ export class TlsLinkDriver implements LinkDriver {
   private readonly coalesce: boolean;
   /** Links corked in this turn, uncorked by one setImmediate. */
   private readonly corked: Conn[] = [];
+  private readonly maxInbound: number;
+  private readonly maxPerSource: number;
+  /** Inbound TCP connections per source address, from accept (before TLS) to close. */
+  private readonly inboundBySource = new Map<string, number>();
+  private inbound = 0;
+  /** Inbound connections closed at accept because a cap was reached (not logged one by one: a flood would flood the log). */
+  refusedInbound = 0;
 
   constructor(private readonly options: TlsLinkDriverOptions) {
     if (options.ca === undefined && options.verifyPeer === undefined) throw new TypeError('TlsLinkDriver needs ca or verifyPeer: a peer must be authenticated');
@@ -82,6 +101,13 @@ export class TlsLinkDriver implements LinkDriver {
     this.closeTimeoutMs = options.closeTimeoutMs ?? 5000;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
     this.coalesce = options.coalesceWrites ?? true;
+    this.maxInbound = options.maxInboundConnections ?? DEFAULT_MAX_INBOUND_LINKS;
+    this.maxPerSource = options.maxInboundPerSource ?? DEFAULT_MAX_INBOUND_PER_SOURCE;
+  }
+
+  /** Inbound connections held now (handshaking or open). */
+  get inboundConnections(): number {
+    return this.inbound;
   }
 
   setUser(user: LinkDriverUser): void {
@@ -100,7 +126,15 @@ export class TlsLinkDriver implements LinkDriver {
       handshakeTimeout: this.handshakeTimeoutMs,
     };
     const server = createServer(tlsOptions, (socket) => this.accepted(socket));
-    server.on('tlsClientError', (e) => o.onError?.('tls handshake', asError(e)));
+    // counted from the TCP accept, before any TLS byte: a connection that never sends a ClientHello
+    // holds a descriptor too
+    server.on('connection', (raw: Socket) => this.admit(raw));
+    // node does not close the socket of a failed handshake (timeout included) when this event has a
+    // listener: without destroy(), silent or half-done handshakes stayed open for good
+    server.on('tlsClientError', (e, socket) => {
+      socket.destroy();
+      o.onError?.('tls handshake', asError(e));
+    });
     if (o.onKeylog !== undefined) server.on('keylog', (line: Buffer) => o.onKeylog?.(line));
     return new Promise<LinkEndpoint>((resolve, reject) => {
       const onError = (e: Error): void => reject(e);
@@ -199,6 +233,25 @@ export class TlsLinkDriver implements LinkDriver {
     this.conns.clear();
     this.servers.length = 0;
     await Promise.all(closing);
+  }
+
+  /** A new inbound TCP connection: closed at once past the listener's or its source's cap. */
+  private admit(raw: Socket): void {
+    const source = normalizeHost(raw.remoteAddress);
+    const fromSource = this.inboundBySource.get(source) ?? 0;
+    if (this.down || this.inbound >= this.maxInbound || fromSource >= this.maxPerSource) {
+      raw.destroy();
+      this.refusedInbound++;
+      return;
+    }
+    this.inbound++;
+    this.inboundBySource.set(source, fromSource + 1);
+    raw.once('close', () => {
+      this.inbound--;
+      const n = (this.inboundBySource.get(source) ?? 1) - 1;
+      if (n <= 0) this.inboundBySource.delete(source);
+      else this.inboundBySource.set(source, n);
+    });
   }
 
   private accepted(socket: TLSSocket): void {

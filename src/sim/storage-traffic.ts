@@ -10,7 +10,8 @@
  * Answers are matched to their request by transaction id (a bounded table shared by the peers).
  */
 import { MessageCode, decodeReloadPdu } from '../reload/codec/index.js';
-import type { OverlayLinks, OverlayLinksUser } from '../reload/overlay/overlay-types.js';
+import type { LinkLayerUser } from '../reload/link/link-layer.js';
+import type { OverlayLinks } from '../reload/overlay/overlay-types.js';
 import type { LinkEndpoint } from '../reload/link/link-driver.js';
 
 export type StorageTrafficClass = 'workloadStore' | 'replication' | 'audit';
@@ -124,7 +125,7 @@ export class StorageCountingLinks implements OverlayLinks {
     private readonly meter: StorageTrafficMeter,
   ) {}
 
-  setUser(user: OverlayLinksUser): void {
+  setUser(user: LinkLayerUser): void {
     this.inner.setUser(user);
   }
   listen(host: string, port: number): Promise<LinkEndpoint> {

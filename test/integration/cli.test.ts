@@ -21,6 +21,12 @@ describe('p2psip command line', () => {
     assert.match(r.stderr, /--sip: expected <host:port>/);
   });
 
+  test('status --limit that is not a count is a usage error (exit 2)', () => {
+    const r = cli('status', '--http', '127.0.0.1:1', '--limit', 'many');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--limit: expected a count/);
+  });
+
   test('an unknown command is a usage error (exit 2)', () => {
     assert.equal(cli('frobnicate').code, 2);
   });

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { SystemClock } from '../../src/platform/system-clock.js';
 import { defaultPeerConfig, type PeerConfig } from '../../src/node/peer-config.js';
 import { startPeer, type RunningPeer } from '../../src/node/run-peer.js';
-import { MemoryRegistrationStore } from '../../src/usages/sip/memory-registration-store.js';
+import { MemoryRegistrationStore } from '../support/usages/memory-registration-store.js';
 import { SipPhoneProbe } from './helpers/sip-phone-probe.js';
 import { until } from './helpers/until.js';
 

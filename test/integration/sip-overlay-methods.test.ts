@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPeerProcess, type PeerProcess } from './helpers/peer-process.js';
 import { UdpProbe, headerOf, statusOf } from './helpers/udp-probe.js';
-import { splitList } from '../interop/helpers/dialog-phone.js';
+import { splitList } from '../../harness/dialog-phone.js';
 import { until } from './helpers/until.js';
 
 const DOMAIN = 'p2psip.local';

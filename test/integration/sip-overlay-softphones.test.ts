@@ -11,9 +11,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Baresip } from '../interop/helpers/baresip.js';
-import { InteropScope } from '../interop/helpers/interop-scope.js';
+import { ProcessScope } from '../../harness/process-scope.js';
 import { Linphonec } from '../interop/helpers/linphonec.js';
-import { findInPath } from '../interop/helpers/require-tools.js';
+import { findInPath } from '../../harness/require-tools.js';
 import type { EnrollServerProcess } from './helpers/enroll-server-process.js';
 import { startEnrollment } from './helpers/enrolled-overlay.js';
 import { startPeerProcess, type PeerProcess } from './helpers/peer-process.js';
@@ -27,7 +27,7 @@ describe('SIP usage: baresip at peer A calls linphonec at peer B', { timeout: 20
   let dir: string;
   let server: EnrollServerProcess | undefined;
   const peers: PeerProcess[] = [];
-  const scope = new InteropScope();
+  const scope = new ProcessScope();
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'p2psip-phones-'));

@@ -5,12 +5,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SystemClock } from '../../src/platform/system-clock.js';
 import { NodeTransportDriver, type NodeTransportDriverOptions } from '../../src/platform/node-transport-driver.js';
-import type { SipMessage } from '../../src/sip/message/types.js';
+import type { SipMessage } from '../../src/sip/message/sip-message.js';
 import { TransportLayer } from '../../src/sip/transport/transport-layer.js';
 import { parse } from '../support/parse-sip.js';
 
 export { parse };
-import type { InboundMessage } from '../../src/sip/transport/types.js';
+import type { InboundMessage } from '../../src/sip/transport/sip-transport.js';
 
 const TLS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'tls');
 export const tlsFiles = {

@@ -7,7 +7,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as netConnect } from 'node:net';
 import { createSocket } from 'node:dgram';
-import type { TransportProtocol } from '../../src/sip/transport/types.js';
+import type { TransportProtocol } from '../../src/sip/transport/sip-transport.js';
 import { NodeTransportDriver } from '../../src/platform/node-transport-driver.js';
 import { endpoint, enc, hasIpv6Loopback, okFor, parse, request, tlsDriverOptions, tlsFiles, type Endpoint } from './sip-transport-helpers.js';
 

@@ -26,7 +26,8 @@ const PEERS = 10;
 const PROFILE_KIND = 1; // SIP-REGISTRATION: dictionary, USER-NODE-MATCH (the configuration's Kind)
 
 async function api(p: StoragePeerProcess, method: string, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  const r = await fetch(`http://${p.http}${path}`, { method, signal: AbortSignal.timeout(30_000) });
+  // the peer's API token (its data directory): POSTs need it, and it spares the overlay-read rate limit
+  const r = await fetch(`http://${p.http}${path}`, { method, headers: { authorization: `Bearer ${p.apiToken()}` }, signal: AbortSignal.timeout(30_000) });
   return { status: r.status, body: (await r.json()) as Record<string, unknown> };
 }
 

@@ -9,7 +9,7 @@ import type { CallsBenchResult } from '../../bench/calls/calls-bench.js';
 import { CALLS_SECTION_END, CALLS_SECTION_START, callsResultFileName, renderCallsSection, replaceCallsSection } from '../../bench/calls/calls-report.js';
 import { percentile, summarisePath } from '../../bench/calls/post-dial-delay.js';
 import type { PddTrial } from '../../bench/calls/post-dial-delay.js';
-import { splitList } from './helpers/dialog-phone.js';
+import { splitList } from '../../harness/dialog-phone.js';
 
 const trials = (first: number[], later: number[][]): PddTrial[] =>
   first.map((f, i) => ({ first: f, secondCallee: f / 2, later: later[i] ?? [], failed: 0 }));

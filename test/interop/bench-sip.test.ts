@@ -9,7 +9,7 @@ import type { TrialResult } from '../../bench/sip/rate-search.js';
 import { searchLimit } from '../../bench/sip/sip-bench.js';
 import type { SipBenchResult } from '../../bench/sip/sip-bench.js';
 import { renderSection, replaceSection, resultFileName, SECTION_END, SECTION_START } from '../../bench/sip/sip-report.js';
-import { creationSeconds, parseSippStatSeries } from './helpers/sipp-stats.js';
+import { creationSeconds, parseSippStatSeries } from '../../harness/sipp-stats.js';
 
 /** A fake server that sustains `capacity` per second. */
 function fakeServer(capacity: number): { run: (rate: number) => Promise<TrialResult>; rates: number[] } {

@@ -7,15 +7,15 @@ import assert from 'node:assert/strict';
 import { existsSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSocket } from 'node:dgram';
-import { BoundedProcess, describeExit, LIFETIME_EXCEEDED_EXIT, LineSplitter } from './helpers/bounded-process.js';
-import { InteropScope, withScope } from './helpers/interop-scope.js';
+import { BoundedProcess, describeExit, LIFETIME_EXCEEDED_EXIT, LineSplitter } from '../../harness/bounded-process.js';
+import { ProcessScope, withScope } from '../../harness/process-scope.js';
 import { encodeNetstring, NetstringDecoder } from './helpers/netstring-json.js';
-import { FOUR_DIGIT_PORTS, PortAllocator } from './helpers/port-allocator.js';
-import { requireTools } from './helpers/require-tools.js';
-import { parseSippDuration, parseSippScreen, parseSippStatCsv } from './helpers/sipp-stats.js';
-import { sippArgs, writeInjectionFile } from './helpers/sipp-runner.js';
+import { FOUR_DIGIT_PORTS, PortAllocator } from '../../harness/port-allocator.js';
+import { requireTools } from '../../harness/require-tools.js';
+import { parseSippDuration, parseSippScreen, parseSippStatCsv } from '../../harness/sipp-stats.js';
+import { sippArgs, writeInjectionFile } from '../../harness/sipp-runner.js';
 import { captureFilter, decodeAsSip } from './helpers/tshark.js';
-import { sipOptionsPing } from './helpers/sip-probe.js';
+import { sipOptionsPing } from '../../harness/sip-probe.js';
 
 describe('BoundedProcess', () => {
   test('waits for a line instead of sleeping, and reports the exit', async () => {
@@ -89,9 +89,9 @@ async function goneOrZombie(pid: number, timeoutMs: number): Promise<boolean> {
   }
 }
 
-describe('InteropScope', () => {
+describe('ProcessScope', () => {
   test('dispose stops processes and removes temp dirs', async () => {
-    const scope = new InteropScope();
+    const scope = new ProcessScope();
     const dir = scope.tempDir();
     writeFileSync(join(dir, 'x'), 'y');
     const p = scope.spawn({ command: 'sleep', args: ['60'], lifetimeMs: 60_000 });

@@ -10,14 +10,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { DialogPhone } from './helpers/dialog-phone.js';
-import { withScope } from './helpers/interop-scope.js';
-import { startOverlayPeers } from './helpers/overlay-peers.js';
-import { REPO_ROOT } from './helpers/paths.js';
-import { FOUR_DIGIT_PORTS } from './helpers/port-allocator.js';
-import { requireTools } from './helpers/require-tools.js';
+import { DialogPhone } from '../../harness/dialog-phone.js';
+import { withScope } from '../../harness/process-scope.js';
+import { startOverlayPeers } from '../../harness/overlay-peers.js';
+import { REPO_ROOT } from '../../harness/paths.js';
+import { FOUR_DIGIT_PORTS } from '../../harness/port-allocator.js';
+import { requireTools } from '../../harness/require-tools.js';
 import { startSipCaptureCheck } from './helpers/sip-capture-check.js';
-import { startKamailio } from './helpers/sip-server.js';
+import { startKamailio } from '../../harness/sip-server.js';
 
 const TEST_TIMEOUT_MS = 180_000;
 const OVERLAY = 'ov.test';

@@ -30,12 +30,12 @@ import { join } from 'node:path';
 import { startPeerProcess, type PeerProcess } from '../integration/helpers/peer-process.js';
 import { untilWholeRing } from '../integration/helpers/ring.js';
 import { UdpProbe } from '../integration/helpers/udp-probe.js';
-import { withScope, type InteropScope } from './helpers/interop-scope.js';
+import { withScope, type ProcessScope } from '../../harness/process-scope.js';
 import { ackFor, answerMessages, bodyOf, probeRequest, type ProbeRequest } from './helpers/overlay-sip-texts.js';
-import { scenario } from './helpers/paths.js';
-import { requireTools } from './helpers/require-tools.js';
-import { assertAllCallsPassed, describeSippResult, runSipp, startSipp, writeInjectionFile } from './helpers/sipp-runner.js';
-import type { SippResult } from './helpers/sipp-runner.js';
+import { scenario } from '../../harness/paths.js';
+import { requireTools } from '../../harness/require-tools.js';
+import { assertAllCallsPassed, describeSippResult, runSipp, startSipp, writeInjectionFile } from '../../harness/sipp-runner.js';
+import type { SippResult } from '../../harness/sipp-runner.js';
 import { decodeAsSip, PROBLEM_FILTER, startCapture } from './helpers/tshark.js';
 import { MessageCode } from '../../src/reload/codec/index.js';
 import { aorResourceId } from '../../src/usages/sip/aor-resource-id.js';
@@ -154,12 +154,16 @@ test(`${PEERS} LAN peers: ${USERS} SIPp users, ${CALLS} calls across peers, MESS
  * Every AoR, looked up (GET /api/lookup: a Fetch) at the peer after its own, shows a registration; AoRs
  * missing at first are looked up again (bounded, 30 s) so the report says whether they came late or never.
  */
+/** The Authorization header of a peer's HTTP API (its token, kept in its data directory). */
+const auth = (p: PeerProcess): Record<string, string> => ({ authorization: `Bearer ${p.apiToken()}` });
+
 async function checkRegistrationsVisible(t: { diagnostic(m: string): void }, peers: readonly PeerProcess[], ports: Ports): Promise<void> {
   const byListen = new Map(peers.map((p) => [p.listen!.port, p]));
   const peerAt = (p: number): PeerProcess => byListen.get(ports.listen[p]!)!;
   const visible = async (i: number): Promise<boolean> => {
     const at = peerAt((peerOf(i) + 1) % PEERS);
-    const r = (await (await fetch(`http://${at.http!}/api/lookup?aor=${encodeURIComponent(`sip:${user(i)}@${OVERLAY}`)}`)).json()) as { overlay?: { registrations?: unknown[] } };
+    // with the peer's API token: 200 lookups in bursts would otherwise meet the overlay-read rate limit (429)
+    const r = (await (await fetch(`http://${at.http!}/api/lookup?aor=${encodeURIComponent(`sip:${user(i)}@${OVERLAY}`)}`, { headers: auth(at) })).json()) as { overlay?: { registrations?: unknown[] } };
     return (r.overlay?.registrations?.length ?? 0) > 0;
   };
   const t0 = Date.now();
@@ -180,7 +184,7 @@ async function checkRegistrationsVisible(t: { diagnostic(m: string): void }, pee
       for (const i of still.slice(0, 3)) {
         const id = Buffer.from(aorResourceId(`sip:${user(i)}@${OVERLAY}`)).toString('hex');
         const ask = async (p: number): Promise<string> => {
-          const r = (await (await fetch(`http://${peerAt(p).http!}/api/overlay/lookup?id=${id}`)).json()) as { responder?: string | null; hops?: number; error?: string };
+          const r = (await (await fetch(`http://${peerAt(p).http!}/api/overlay/lookup?id=${id}`, { headers: auth(peerAt(p)) })).json()) as { responder?: string | null; hops?: number; error?: string };
           return `peer ${p} → ${r.responder?.slice(0, 8) ?? r.error} (${r.hops} hops)`;
         };
         t.diagnostic(`${user(i)} (Resource-ID ${id.slice(0, 8)}, registered at peer ${peerOf(i)}) not found at once: ${(await Promise.all([peerOf(i), (peerOf(i) + 1) % PEERS].map(ask))).join(', ')}; ring ${peers.map((p) => p.nodeId!.slice(0, 8)).sort().join(' ')}`);
@@ -197,7 +201,7 @@ async function checkRegistrationsVisible(t: { diagnostic(m: string): void }, pee
   assert.deepEqual(missing.map(user), [], 'every registered AoR is found from another peer');
 }
 
-async function allocatePorts(scope: InteropScope): Promise<Ports> {
+async function allocatePorts(scope: ProcessScope): Promise<Ports> {
   const n = async (k: number): Promise<number[]> => {
     const out: number[] = [];
     for (let i = 0; i < k; i++) out.push(await scope.port());
@@ -271,7 +275,7 @@ const mean = (xs: readonly (number | undefined)[]): string => {
 };
 
 /** Wireshark's view of the run: RELOAD decrypted on every overlay port, SIP on every SIP port, nothing malformed. */
-async function checkCapture(t: { diagnostic(m: string): void }, scope: InteropScope, dir: string, pcap: string, ports: Ports, keylogs: readonly string[]): Promise<void> {
+async function checkCapture(t: { diagnostic(m: string): void }, scope: ProcessScope, dir: string, pcap: string, ports: Ports, keylogs: readonly string[]): Promise<void> {
   const keylog = join(dir, 'keylog-all.txt');
   writeFileSync(keylog, keylogs.map((f) => readFileSync(f, { encoding: 'utf8', flag: 'a+' })).join(''));
   const rsaKey = join(dir, 'unused-rsa.key');
@@ -343,7 +347,7 @@ async function checkCapture(t: { diagnostic(m: string): void }, scope: InteropSc
 }
 
 /** Runs tshark over the capture (bounded in time) and returns its non-empty output lines. */
-async function tsharkAll(scope: InteropScope, args: readonly string[]): Promise<string[]> {
+async function tsharkAll(scope: ProcessScope, args: readonly string[]): Promise<string[]> {
   const proc = scope.spawn({ command: 'tshark', args: [...args], name: 'tshark-read', lifetimeMs: 150_000, maxLines: 200 });
   const lines: string[] = [];
   proc.onLine((l) => {

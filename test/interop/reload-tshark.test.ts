@@ -9,8 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Server } from 'node:net';
 import { join } from 'node:path';
-import { withScope } from './helpers/interop-scope.js';
-import { requireTools } from './helpers/require-tools.js';
+import { withScope } from '../../harness/process-scope.js';
+import { requireTools } from '../../harness/require-tools.js';
 import { PROBLEM_FILTER, startCapture, tsharkLines } from './helpers/tshark.js';
 import {
   encodeChordUpdate,

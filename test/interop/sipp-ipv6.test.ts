@@ -6,12 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { withScope } from './helpers/interop-scope.js';
-import { scenario } from './helpers/paths.js';
-import { requireTools } from './helpers/require-tools.js';
+import { withScope } from '../../harness/process-scope.js';
+import { scenario } from '../../harness/paths.js';
+import { requireTools } from '../../harness/require-tools.js';
 import { startSipCaptureCheck } from './helpers/sip-capture-check.js';
-import { interopSutKind, startP2psip } from './helpers/sip-server.js';
-import { assertAllCallsPassed, describeSippResult, runSipp, startSipp, writeInjectionFile } from './helpers/sipp-runner.js';
+import { interopSutKind, startP2psip } from '../../harness/sip-server.js';
+import { assertAllCallsPassed, describeSippResult, runSipp, startSipp, writeInjectionFile } from '../../harness/sipp-runner.js';
 
 const CALLS = 100;
 const TEST_TIMEOUT_MS = 120_000;

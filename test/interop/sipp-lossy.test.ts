@@ -6,12 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withScope } from './helpers/interop-scope.js';
-import { scenario } from './helpers/paths.js';
-import { requireTools } from './helpers/require-tools.js';
+import { withScope } from '../../harness/process-scope.js';
+import { scenario } from '../../harness/paths.js';
+import { requireTools } from '../../harness/require-tools.js';
 import { startSutRig } from './helpers/sut-rig.js';
 import { startRegisteredUas } from './helpers/registered-uas.js';
-import { assertAllCallsPassed, assertUasCalls, describeSippResult, runSipp } from './helpers/sipp-runner.js';
+import { assertAllCallsPassed, assertUasCalls, describeSippResult, runSipp } from '../../harness/sipp-runner.js';
 import { countResponseRepeats } from './helpers/tshark.js';
 
 const CALLS = 200;

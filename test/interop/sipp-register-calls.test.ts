@@ -7,11 +7,11 @@
  */
 import { test } from 'node:test';
 import { join } from 'node:path';
-import { withScope } from './helpers/interop-scope.js';
-import { scenario } from './helpers/paths.js';
-import { requireTools } from './helpers/require-tools.js';
+import { withScope } from '../../harness/process-scope.js';
+import { scenario } from '../../harness/paths.js';
+import { requireTools } from '../../harness/require-tools.js';
 import { startSutRig } from './helpers/sut-rig.js';
-import { assertAllCallsPassed, assertUasCalls, runSipp, startSipp, writeInjectionFile } from './helpers/sipp-runner.js';
+import { assertAllCallsPassed, assertUasCalls, runSipp, startSipp, writeInjectionFile } from '../../harness/sipp-runner.js';
 
 const USERS = 1000;
 const CALLS = 1000;

@@ -4,12 +4,12 @@
  * Record-Route set back across it. tshark watches the traffic.
  */
 import { test } from 'node:test';
-import { withScope } from './helpers/interop-scope.js';
-import { scenario } from './helpers/paths.js';
-import { requireTools } from './helpers/require-tools.js';
+import { withScope } from '../../harness/process-scope.js';
+import { scenario } from '../../harness/paths.js';
+import { requireTools } from '../../harness/require-tools.js';
 import { startSutRig } from './helpers/sut-rig.js';
 import { startRegisteredUas } from './helpers/registered-uas.js';
-import { assertAllCallsPassed, assertUasCalls, runSipp } from './helpers/sipp-runner.js';
+import { assertAllCallsPassed, assertUasCalls, runSipp } from '../../harness/sipp-runner.js';
 
 const CALLS = 200;
 const TEST_TIMEOUT_MS = 120_000;

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Baresip } from './helpers/baresip.js';
-import { withScope } from './helpers/interop-scope.js';
+import { withScope } from '../../harness/process-scope.js';
 import { Linphonec } from './helpers/linphonec.js';
-import { requireTools } from './helpers/require-tools.js';
+import { requireTools } from '../../harness/require-tools.js';
 import { startSutRig } from './helpers/sut-rig.js';
 
 const TEST_TIMEOUT_MS = 150_000;

@@ -21,8 +21,8 @@ import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { withScope } from './helpers/interop-scope.js';
-import { requireTools } from './helpers/require-tools.js';
+import { withScope } from '../../harness/process-scope.js';
+import { requireTools } from '../../harness/require-tools.js';
 import { PROBLEM_FILTER, startCapture, tsharkLines } from './helpers/tshark.js';
 import { startEnrollment } from '../integration/helpers/enrolled-overlay.js';
 import { untilWholeRing } from '../integration/helpers/ring.js';
@@ -43,7 +43,8 @@ const X509 = 0; // CertificateType x509 (RFC 6940 §6.3.4)
 const CERT_HASH = 1; // SignerIdentityType cert_hash: our certificates carry one Node-ID
 
 async function api(p: StoragePeerProcess, method: string, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  const r = await fetch(`http://${p.http}${path}`, { method, signal: AbortSignal.timeout(30_000) });
+  // the peer's API token (its data directory): POSTs need it, and it spares the overlay-read rate limit
+  const r = await fetch(`http://${p.http}${path}`, { method, headers: { authorization: `Bearer ${p.apiToken()}` }, signal: AbortSignal.timeout(30_000) });
   return { status: r.status, body: (await r.json()) as Record<string, unknown> };
 }
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { overlayCommand } from '../../bench/overlay/overlay-bench.js';
 import { OVERLAY_SECTION_END, OVERLAY_SECTION_START, type OverlayBenchReport } from '../../bench/overlay/overlay-report.js';
-import { createOraclePeerFactory } from './support/oracle-peer.js';
+import { createOraclePeerFactory } from '../../harness/oracle-peer.js';
 
 test('the overlay benchmark writes its JSON, its BENCHMARKS.md section (only) and the SVG plot', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'overlay-bench-'));

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Command, CommanderError } from 'commander';
 import { simCommand, type SimCommandReport } from '../../src/cli/sim-command.js';
-import { createOraclePeerFactory } from './support/oracle-peer.js';
+import { createOraclePeerFactory } from '../../harness/oracle-peer.js';
 
 function harness(): { program: Command; out: string[]; err: string[] } {
   const out: string[] = [];

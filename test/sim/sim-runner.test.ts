@@ -4,8 +4,8 @@ import { runSimulation } from '../../src/sim/sim-runner.js';
 import type { SimRunOptions } from '../../src/sim/sim-run-options.js';
 import type { SimRunStats } from '../../src/sim/sim-stats.js';
 import { RingOracle, onArc } from '../../src/sim/ring-oracle.js';
-import { createOraclePeerFactory } from './support/oracle-peer.js';
-import { settle } from './support/settle.js';
+import { createOraclePeerFactory } from '../../harness/oracle-peer.js';
+import { settle } from '../support/settle.js';
 
 const base: Partial<SimRunOptions> = { nodes: 60, seed: 42, durationMs: 120_000, lookupRatePerSec: 5, stabilizeMs: 20_000, joinRatePerSec: 20 };
 

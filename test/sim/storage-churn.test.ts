@@ -8,7 +8,7 @@ import { createOverlaySimPeerFactory } from '../../src/node/overlay-sim-peer.js'
 import { runSimulation } from '../../src/sim/sim-runner.js';
 import type { SimRunOptions } from '../../src/sim/sim-run-options.js';
 import { DEFAULT_STORAGE_WORKLOAD_OPTIONS, type StorageWorkloadOptions } from '../../src/sim/storage-workload-options.js';
-import { settle } from './support/settle.js';
+import { settle } from '../support/settle.js';
 
 const storage: StorageWorkloadOptions = {
   ...DEFAULT_STORAGE_WORKLOAD_OPTIONS,

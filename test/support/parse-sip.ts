@@ -1,5 +1,5 @@
 import { parseMessage } from '../../src/sip/message/index.js';
-import type { SipMessage } from '../../src/sip/message/types.js';
+import type { SipMessage } from '../../src/sip/message/sip-message.js';
 
 /** Parses SIP text or bytes as one datagram; a parse failure throws its SipParseError (tests only). */
 export function parse(text: string | Uint8Array): SipMessage {

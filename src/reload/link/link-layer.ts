@@ -50,12 +50,16 @@ export interface LinkInfo {
 
 export type LinkDownReason = 'closed' | 'failed' | 'timeout' | 'protocol-error';
 
-/** Upward events of the link layer. */
+/**
+ * Upward events of the link layer: the one declaration of the link contract (the overlay imports it;
+ * its ConnectionManager implements it). Another link type reports the same events.
+ */
 export interface LinkLayerUser {
   onLinkUp(link: LinkInfo): void;
   /** One RELOAD message or fragment, as received in one data frame. */
   onLinkMessage(linkId: string, message: Uint8Array): void;
   onLinkDown(linkId: string, reason: LinkDownReason, error?: Error): void;
+  /** The link is late with ACKs (RFC 6940 §6.6.5): route around it until it recovers. */
   onLinkSuspect?(linkId: string): void;
   onLinkRecovered?(linkId: string): void;
   /** The link has been idle keepaliveIdleMs: a message to send (a PingReq), or undefined. */

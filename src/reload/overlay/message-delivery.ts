@@ -4,7 +4,8 @@
  * requests this node originated (§6.2.1), requests dispatched to their handlers (Ping §6.5.3,
  * Probe §6.4.2.5, Attach in no-ICE mode §6.5.1.11, the topology's methods §6.4.2, the registered
  * ones) with a reply cache for retransmissions (§6.2.1), and answers sent back along the reversed
- * Via List (§6.2.2). Routing is in overlay-router.ts; sans-I/O.
+ * Via List (§6.2.2), sent through a {@link MessageSender} (the dispatcher). Routing is in overlay-router.ts,
+ * the verdicts are acted on in message-dispatcher.ts; sans-I/O.
  */
 import type { Clock } from '../../lib/clock.js';
 import type { Random } from '../../lib/random.js';
@@ -32,11 +33,12 @@ import type { ChordTopology } from './chord/chord-topology.js';
 import { iceCredentials } from './ice-chars.js';
 import type { MessageFactory } from './message-factory.js';
 import type { OverlayCounters } from './overlay-counters.js';
-import { isRoutingFailure, peekCode } from './overlay-router.js';
 import type { HandlerReply, InboundRequest, OverlayAnswer, OverlaySecurity, RequestHandler, SignerInfo } from './overlay-types.js';
 import type { PendingRequests } from './pending-requests.js';
 import { ReplyCache } from './reply-cache.js';
 import type { Ring } from './ring.js';
+import { routingFailureOf } from './routing-failure.js';
+import type { Refusal } from './routing-failure.js';
 
 /** Messages held at once while their signer's certificate is looked up (more are refused at once). */
 export const MAX_HELD_FOR_CERTIFICATE = 64;
@@ -44,6 +46,11 @@ export const MAX_HELD_FOR_CERTIFICATE = 64;
 const REPLY_LIFETIME_MS = 15_000;
 const MAX_REPLIES = 10_000;
 const ROLE_PASSIVE = new TextEncoder().encode('passive');
+
+/** Sends what this node originates: routed from here (RFC 6940 §6.1); MessageDispatcher implements it. */
+export interface MessageSender {
+  originate(h: ForwardingHeader, payload: Uint8Array): void;
+}
 
 /** What delivery needs from its node. */
 export interface MessageDeliveryDeps {
@@ -61,8 +68,8 @@ export interface MessageDeliveryDeps {
   advertised(): LinkEndpoint | undefined;
   isClosed(): boolean;
   readonly messages: MessageFactory;
-  /** Routes a message this node sends (RFC 6940 §6.1). */
-  route(h: ForwardingHeader, payload: Uint8Array, from: bigint | undefined): void;
+  /** Where the answers this node gives go. */
+  readonly outbound: MessageSender;
 }
 
 export class MessageDelivery {
@@ -119,11 +126,9 @@ export class MessageDelivery {
     this.acceptAnswer(h, contents, from, signer);
   }
 
-  /** Drops a message, answering a request from another node with an error (RFC 6940 §6.1.2). */
-  refuse(h: ForwardingHeader, payload: Uint8Array, from: bigint | undefined, code: number, info: string): void {
-    this.deps.counters.dropped(info);
-    if (from === undefined || !isRequestCode(peekCode(payload, h))) return;
-    this.sendAnswer(h, from, errorContents(code, info));
+  /** Answers a request the router refused with its error (RFC 6940 §6.1.2). */
+  answerRefusal(req: ForwardingHeader, from: bigint, refusal: Refusal): void {
+    this.sendAnswer(req, from, errorContents(refusal.code, refusal.info));
   }
 
   /** Who sent a message delivered here: the first Via List entry, else the adjacent node, else us. */
@@ -156,7 +161,7 @@ export class MessageDelivery {
       answer = { ok: true, code: contents.messageCode, body: contents.body, responder, hops, signer };
     }
     // a routing failure on the way (no route, node gone, TTL) is worth another try once the tables heal
-    if (!answer.ok && isRoutingFailure(answer.errorCode, answer.info) && this.deps.pending.retrySoon(h.transactionId, 500)) return;
+    if (!answer.ok && routingFailureOf(answer.errorCode, answer.info) !== undefined && this.deps.pending.retrySoon(h.transactionId, 500)) return;
     if (!this.deps.pending.finish(h.transactionId, answer)) this.deps.counters.dropped('answer to no pending request');
   }
 
@@ -234,7 +239,7 @@ export class MessageDelivery {
     } catch {
       payload = this.deps.messages.signedPayload(header, errorContents(ReloadErrorCode.ResponseTooLarge, 'answer too large'));
     }
-    this.deps.route(header, payload, undefined);
+    this.deps.outbound.originate(header, payload);
   }
 }
 

@@ -6,33 +6,18 @@
 import { DEFAULT_INITIAL_TTL, DEFAULT_MAX_MESSAGE_SIZE } from '../codec/index.js';
 import type { MessageContents, ReloadErrorCode, SecurityBlock, ForwardingHeader } from '../codec/index.js';
 import type { LinkEndpoint } from '../link/link-driver.js';
+import type { LinkDownReason, LinkLayerUser } from '../link/link-layer.js';
 
-/** One overlay link as the link layer reports it (TLS-TCP-FH-NO-ICE, RFC 6940 §6.6.5). */
-export interface OverlayLinkInfo {
-  id: string;
-  remote: LinkEndpoint;
-  outbound: boolean;
-  /** DER of the peer's certificate (TLS), or the simulator's stand-in. */
-  peerCertificate?: Uint8Array;
-}
+// The link contract has one declaration, the link layer's (RFC 6940 §6.6): the overlay uses it as is.
+export type { LinkDownReason, LinkInfo, LinkLayerUser } from '../link/link-layer.js';
 
-export type LinkDownReason = 'closed' | 'failed' | 'timeout' | 'protocol-error';
-
-/** Upward events of the link layer. */
-export interface OverlayLinksUser {
-  onLinkUp(link: OverlayLinkInfo): void;
-  onLinkMessage(linkId: string, message: Uint8Array): void;
-  onLinkDown(linkId: string, reason: LinkDownReason, error?: Error): void;
-  /** The link is late with ACKs (RFC 6940 §6.6.5): route around it until it recovers. */
-  onLinkSuspect?(linkId: string): void;
-  onLinkRecovered?(linkId: string): void;
-  /** The link has been idle: a message to send so its ACK shows the link is alive. */
-  keepalive?(linkId: string): Uint8Array | undefined;
-}
-
-/** The link layer as the overlay uses it (src/reload/link). */
+/**
+ * A link type as the overlay uses it: LinkLayer (TLS-TCP-FH-NO-ICE over a LinkDriver, src/reload/link)
+ * implements it; another link type (DTLS-UDP-SR) implements the same, reporting {@link LinkLayerUser}
+ * events (see connection-manager.ts).
+ */
 export interface OverlayLinks {
-  setUser(user: OverlayLinksUser): void;
+  setUser(user: LinkLayerUser): void;
   listen(host: string, port: number): Promise<LinkEndpoint>;
   connect(remote: LinkEndpoint): string;
   send(linkId: string, message: Uint8Array): boolean;

@@ -1,16 +1,8 @@
-import { sha1 } from './signature-algorithm.js';
+import { chordResourceId } from '../storage/chord-resource-id.js';
 
 /** RFC 6940 §14.6 Kind-IDs of the Certificate Store Usage (§8). */
 export const CERTIFICATE_BY_NODE_KIND = 3;
 export const CERTIFICATE_BY_USER_KIND = 16;
-
-/** CHORD-RELOAD Resource-IDs are 128 bits (RFC 6940 §10.2). */
-export const CHORD_RESOURCE_ID_LENGTH = 16;
-
-/** The CHORD-RELOAD hash of a Resource Name: SHA-1, its most significant 128 bits (RFC 6940 §10.2). */
-export function chordResourceId(resourceName: Uint8Array, length: number = CHORD_RESOURCE_ID_LENGTH): Uint8Array {
-  return sha1(resourceName).slice(0, length);
-}
 
 /** RFC 6940 §8: CERTIFICATE_BY_NODE is stored at the hash of the Node-ID (not at the Node-ID itself). */
 export function certificateByNodeResourceId(nodeId: Uint8Array): Uint8Array {

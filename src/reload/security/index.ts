@@ -38,10 +38,8 @@ export type { CertificateSecurityOptions } from './certificate-security.js';
 export {
   CERTIFICATE_BY_NODE_KIND,
   CERTIFICATE_BY_USER_KIND,
-  CHORD_RESOURCE_ID_LENGTH,
   certificateByNodeResourceId,
   certificateByUserResourceId,
-  chordResourceId,
   decodeCertificateValue,
   encodeCertificateValue,
 } from './certificate-usage.js';

@@ -10,6 +10,7 @@ export type { AccessPolicyName, DataModelName, KindDefinition } from './kind.js'
 export { ENTRY_OVERHEAD } from './kind-record.js';
 export { RECORD_PREFIX } from './kind-record-codec.js';
 export { MemoryStorageBackend } from './memory-storage-backend.js';
+export { CHORD_RESOURCE_ID_LENGTH, chordResourceId } from './chord-resource-id.js';
 export { bytesEqual, clockwiseDistance, fromHex, idValue, inRingInterval, toHex } from './resource-id-ring.js';
 export type { StorageBackend, StorageBackendOp } from './storage-backend.js';
 export { DEFAULT_STORAGE_ENGINE_OPTIONS, StorageEngine } from './storage-engine.js';
@@ -37,6 +38,7 @@ export type {
 export { DEFAULT_REPLICA_MAINTAINER_OPTIONS, ReplicaMaintainer } from './replica-maintainer.js';
 export type { ReplicaCounters, ReplicaMaintainerDeps, ReplicaMaintainerOptions } from './replica-maintainer.js';
 export type { StorageCredentials } from './storage-credentials.js';
+export type { StorageHost, StorageNeighbours, StorageRing } from './storage-host.js';
 export { DEFAULT_FETCH_FALLBACK_MS, MAX_FETCH_BAG_CERTIFICATES, StorageRequestHandlers } from './storage-request-handlers.js';
 export type { StorageHandlerDeps } from './storage-request-handlers.js';
 export { CERTIFICATE_BY_NODE, CERTIFICATE_BY_USER, publishCertificate } from './certificate-publisher.js';

@@ -9,8 +9,8 @@ import {
   encodeStatReq,
   encodeStoreReq,
 } from '../codec/index.js';
-import type { BodyCodecOptions, StatKindResponse, StoreAns, StoredData, StoredDataSpecifier, StoredDataValue } from '../codec/index.js';
-import type { OverlayNode } from '../overlay/overlay-node.js';
+import type { BodyCodecOptions, DecodeResult, StatKindResponse, StoreAns, StoredData, StoredDataSpecifier, StoredDataValue } from '../codec/index.js';
+import type { OverlayAnswer } from '../overlay/overlay-types.js';
 import type { AccessIdentity } from './access-identity.js';
 import { checkAccessPolicy } from './access-policy.js';
 import type { HashResourceName } from './access-policy.js';
@@ -25,9 +25,10 @@ import { StorageError } from './storage-error.js';
 import { StorageRequestHandlers } from './storage-request-handlers.js';
 import { SignerCertificates } from './signer-certificates.js';
 import type { StorageBackend } from './storage-backend.js';
+import type { StorageHost } from './storage-host.js';
 
 export interface OverlayStorageDeps {
-  node: OverlayNode;
+  host: StorageHost;
   engine: StorageEngine;
   clock: Clock;
   /** Milliseconds since 1970 for storage_time (RFC 6940 §7.2); `() => Date.now()` in real peers. */
@@ -69,6 +70,9 @@ export type ClientFetchResult =
 
 export type ClientStatResult = { ok: true; kind: StatKindResponse | undefined; responder: Uint8Array | undefined } | StorageRequestFailure;
 
+/** A decoded answer body and who answered, or why there is none. */
+type Decoded<T> = { ok: true; value: T; responder: Uint8Array | undefined } | StorageRequestFailure;
+
 /** Which values of a Kind a Fetch or Stat asks for (RFC 6940 §7.4.2.1); the model is the Kind's. */
 export type ValueSelector = { indices?: Array<{ first: number; last: number }>; keys?: Uint8Array[]; generation?: bigint };
 
@@ -88,21 +92,23 @@ export class OverlayStorage {
   private readonly codec: BodyCodecOptions;
   private readonly defaultLifetime: number;
   private lastStorageTime = 0n;
+  /** Stops following the neighbour table (set by attach, called by close). */
+  private unfollow: (() => void) | undefined;
 
   constructor(
     private readonly deps: OverlayStorageDeps,
     options: OverlayStorageOptions = {},
   ) {
-    const { node } = deps;
+    const { host } = deps;
     this.defaultLifetime = options.defaultLifetime ?? 3600;
-    this.codec = { maxMessageSize: node.options.maxMessageSize, nodeIdLength: node.options.nodeIdLength, dataModelOf: (k) => deps.kinds(k)?.dataModel };
+    this.codec = { ...host.codecOptions(), dataModelOf: (k) => deps.kinds(k)?.dataModel };
     const kept = deps.backend === undefined ? undefined : new SignerCertificates(deps.backend);
     this.signerCertificates = kept;
     for (const der of kept?.certificates() ?? []) deps.credentials.learn?.(der);
     const credentials: StorageCredentials = kept === undefined ? deps.credentials : { ...deps.credentials, certificateOf: (v) => deps.credentials.certificateOf(v) ?? kept.get(v) };
-    this.replicas = new ReplicaMaintainer({ node, engine: deps.engine, clock: deps.clock, credentials, security: deps.security, codec: this.codec }, options);
+    this.replicas = new ReplicaMaintainer({ host, engine: deps.engine, clock: deps.clock, credentials, security: deps.security, codec: this.codec }, options);
     this.handlers = new StorageRequestHandlers({
-      node,
+      host,
       engine: deps.engine,
       credentials,
       ...(kept === undefined ? {} : { certificates: kept }),
@@ -116,8 +122,8 @@ export class OverlayStorage {
   /** Registers the request handlers and follows the neighbour table. Call before the node starts. */
   attach(): void {
     this.handlers.register();
-    this.deps.node.onNeighboursChanged((n) => this.replicas.onNeighboursChanged(n.successors));
-    this.deps.node.setStoredResourcesProvider(() => this.deps.engine.summary().resources);
+    this.unfollow = this.deps.host.onNeighboursChanged((n) => this.replicas.onNeighboursChanged(n.successors));
+    this.deps.host.setStoredResourcesProvider(() => this.deps.engine.summary().resources);
   }
 
   get engine(): StorageEngine {
@@ -131,7 +137,7 @@ export class OverlayStorage {
 
   /** The Node-ID we sign with (the dictionary key of USER-NODE-MATCH values, RFC 7904). */
   ownNodeId(): Uint8Array {
-    return this.deps.credentials.identity.nodeIds[0] ?? this.deps.node.idBytes;
+    return this.deps.credentials.identity.nodeIds[0] ?? this.deps.host.idBytes;
   }
 
   summary(): StorageSummary {
@@ -180,12 +186,8 @@ export class OverlayStorage {
     } catch (e) {
       return { ok: false, errorCode: ReloadErrorCode.MessageTooLarge, info: e instanceof Error ? e.message : String(e) };
     }
-    const ans = await this.deps.node.requestResource(resource, MessageCode.store_req, body);
-    if (!ans.ok) return { ok: false, errorCode: ans.errorCode, info: ans.info };
-    if (ans.code !== MessageCode.store_ans) return { ok: false, errorCode: 0, info: `unexpected answer code ${ans.code}` };
-    const d = decodeStoreAns(ans.body, this.codec);
-    if (!d.ok) return { ok: false, errorCode: ReloadErrorCode.InvalidMessage, info: d.error.message };
-    return { ok: true, answer: d.value, responder: ans.responder };
+    const a = this.decoded(await this.send(resource, undefined, MessageCode.store_req, body), MessageCode.store_ans, decodeStoreAns);
+    return a.ok ? { ok: true, answer: a.value, responder: a.responder } : a;
   }
 
   private specifier(def: KindDefinition, sel: ValueSelector): StoredDataSpecifier {
@@ -204,12 +206,9 @@ export class OverlayStorage {
     const def = this.kind(kindId);
     const resource = this.resourceId(ref);
     const body = encodeFetchReq({ resource, specifiers: [this.specifier(def, sel)] }, this.codec);
-    const ans = at === undefined ? await this.deps.node.requestResource(resource, MessageCode.fetch_req, body) : await this.deps.node.request([{ type: 'node', nodeId: at }], MessageCode.fetch_req, body);
-    if (!ans.ok) return { ok: false, errorCode: ans.errorCode, info: ans.info };
-    if (ans.code !== MessageCode.fetch_ans) return { ok: false, errorCode: 0, info: `unexpected answer code ${ans.code}` };
-    const d = decodeFetchAns(ans.body, this.codec);
-    if (!d.ok) return { ok: false, errorCode: ReloadErrorCode.InvalidMessage, info: d.error.message };
-    const kr = d.value.kindResponses.find((k) => k.kind === kindId);
+    const a = this.decoded(await this.send(resource, at, MessageCode.fetch_req, body), MessageCode.fetch_ans, decodeFetchAns);
+    if (!a.ok) return a;
+    const kr = a.value.kindResponses.find((k) => k.kind === kindId);
     const values: FetchedValue[] = [];
     const rejected: Array<{ data: StoredData; info: string }> = [];
     for (const data of kr?.values ?? []) {
@@ -233,7 +232,7 @@ export class OverlayStorage {
       }
       values.push({ data, signer: v.signer });
     }
-    return { ok: true, generation: kr?.generation ?? 0n, values, rejected, responder: ans.responder };
+    return { ok: true, generation: kr?.generation ?? 0n, values, rejected, responder: a.responder };
   }
 
   /**
@@ -246,11 +245,9 @@ export class OverlayStorage {
     if (def === undefined) return [];
     try {
       const body = encodeFetchReq({ resource: resourceId, specifiers: [this.specifier(def, {})] }, this.codec);
-      const ans = await this.deps.node.requestResource(resourceId, MessageCode.fetch_req, body);
-      if (!ans.ok || ans.code !== MessageCode.fetch_ans) return [];
-      const d = decodeFetchAns(ans.body, this.codec);
-      if (!d.ok) return [];
-      return d.value.kindResponses.find((k) => k.kind === kindId)?.values ?? [];
+      const a = this.decoded(await this.send(resourceId, undefined, MessageCode.fetch_req, body), MessageCode.fetch_ans, decodeFetchAns);
+      if (!a.ok) return [];
+      return a.value.kindResponses.find((k) => k.kind === kindId)?.values ?? [];
     } catch {
       return [];
     }
@@ -261,12 +258,25 @@ export class OverlayStorage {
     const def = this.kind(kindId);
     const resource = this.resourceId(ref);
     const body = encodeStatReq({ resource, specifiers: [this.specifier(def, sel)] }, this.codec);
-    const ans = at === undefined ? await this.deps.node.requestResource(resource, MessageCode.stat_req, body) : await this.deps.node.request([{ type: 'node', nodeId: at }], MessageCode.stat_req, body);
+    const a = this.decoded(await this.send(resource, at, MessageCode.stat_req, body), MessageCode.stat_ans, decodeStatAns);
+    return a.ok ? { ok: true, kind: a.value.kindResponses.find((k) => k.kind === kindId), responder: a.responder } : a;
+  }
+
+  /** Sends a client request (RFC 6940 §6.2.1) to the peer responsible for `resource`, or to node `at`. */
+  private send(resource: Uint8Array, at: Uint8Array | undefined, code: number, body: Uint8Array): Promise<OverlayAnswer> {
+    return at === undefined ? this.deps.host.requestResource(resource, code, body) : this.deps.host.request([{ type: 'node', nodeId: at }], code, body);
+  }
+
+  /**
+   * The answer to a client request: its error, an answer of another method (errorCode 0), a body
+   * that does not decode (Error_Invalid_Message), or the decoded body.
+   */
+  private decoded<T>(ans: OverlayAnswer, answerCode: number, decode: (bytes: Uint8Array, options: BodyCodecOptions) => DecodeResult<T>): Decoded<T> {
     if (!ans.ok) return { ok: false, errorCode: ans.errorCode, info: ans.info };
-    if (ans.code !== MessageCode.stat_ans) return { ok: false, errorCode: 0, info: `unexpected answer code ${ans.code}` };
-    const d = decodeStatAns(ans.body, this.codec);
+    if (ans.code !== answerCode) return { ok: false, errorCode: 0, info: `unexpected answer code ${ans.code}` };
+    const d = decode(ans.body, this.codec);
     if (!d.ok) return { ok: false, errorCode: ReloadErrorCode.InvalidMessage, info: d.error.message };
-    return { ok: true, kind: d.value.kindResponses.find((k) => k.kind === kindId), responder: ans.responder };
+    return { ok: true, value: d.value, responder: ans.responder };
   }
 
   /** Before a clean Leave: our data to the peers that keep it after us ({@link ReplicaMaintainer.handOffBeforeLeave}). */
@@ -276,6 +286,8 @@ export class OverlayStorage {
 
   /** Stops replication work and the engine (the backend stays open: its owner closes it). */
   async close(): Promise<void> {
+    this.unfollow?.();
+    this.unfollow = undefined;
     this.replicas.close();
     await this.deps.engine.close();
   }

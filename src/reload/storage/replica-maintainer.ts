@@ -6,10 +6,10 @@
  */
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import type { BodyCodecOptions, StoreReq } from '../codec/index.js';
-import type { OverlayNode } from '../overlay/overlay-node.js';
 import type { BagSharingSecurity } from './bag-sharing-security.js';
 import type { StorageCredentials } from './storage-credentials.js';
 import type { StorageEngine } from './storage-engine.js';
+import type { StorageHost } from './storage-host.js';
 import { toHex } from './resource-id-ring.js';
 import { ReplicaSendQueue } from './replica-send-queue.js';
 import type { ReplicaSend, ReplicaSendCounters } from './replica-send-queue.js';
@@ -20,7 +20,7 @@ export { DEFAULT_REPLICA_MAINTAINER_OPTIONS } from './replica-maintainer-options
 export type { ReplicaMaintainerOptions } from './replica-maintainer-options.js';
 
 export interface ReplicaMaintainerDeps {
-  node: OverlayNode;
+  host: StorageHost;
   engine: StorageEngine;
   clock: Clock;
   credentials: StorageCredentials;
@@ -75,10 +75,10 @@ export class ReplicaMaintainer {
     options: ReplicaMaintainerOptions = {},
   ) {
     this.opts = { ...DEFAULT_REPLICA_MAINTAINER_OPTIONS, ...options };
-    const { node, engine, clock, credentials, security, codec } = deps;
+    const { host, engine, clock, credentials, security, codec } = deps;
     this.sends = new ReplicaSendQueue(
       {
-        node,
+        host,
         engine,
         clock,
         credentials,
@@ -108,7 +108,7 @@ export class ReplicaMaintainer {
    * replicaAckWaitMs: the Store is answered then.
    */
   replicate(req: StoreReq): Promise<void> {
-    const succ = this.deps.node.topology.neighbours.successors;
+    const succ = this.deps.host.neighbours().successors;
     this.roles.set(toHex(req.resource), 0);
     const n = Math.min(REPLICA_COUNT, succ.length);
     const wait = this.opts.replicaAckWaitMs;
@@ -128,13 +128,13 @@ export class ReplicaMaintainer {
   handedOver(resource: Uint8Array, from: bigint): void {
     if (this.closed) return;
     this.roles.set(toHex(resource), 0);
-    const succ = this.deps.node.topology.neighbours.successors;
+    const succ = this.deps.host.neighbours().successors;
     for (let j = 0; j < Math.min(REPLICA_COUNT, succ.length); j++) {
       if (succ[j] !== from) this.sends.enqueue({ target: succ[j]!, resource, replicaNumber: j + 1, attempts: 0 });
     }
   }
 
-  /** The neighbour table changed (OverlayEvents.onNeighboursChanged). */
+  /** The neighbour table changed (StorageHost.onNeighboursChanged). */
   onNeighboursChanged(successors: readonly bigint[]): void {
     if (this.closed) return;
     this.syncRoles();
@@ -153,8 +153,8 @@ export class ReplicaMaintainer {
 
   /** Where a Resource-ID falls among our predecessors: 0 = ours; i = predecessor i-1's; DROP = outside our replica sets. */
   roleOf(resource: Uint8Array): number {
-    const { ring, id } = this.deps.node;
-    const preds = this.deps.node.topology.neighbours.predecessors;
+    const { ring, id } = this.deps.host;
+    const preds = this.deps.host.neighbours().predecessors;
     const k = ring.fromBytes(resource);
     let hi = id;
     for (let i = 0; i < Math.min(preds.length, REPLICA_COUNT + 1); i++) {
@@ -166,8 +166,8 @@ export class ReplicaMaintainer {
 
   /** The predecessor responsible for a Resource-ID outside our own range, when our table reaches it. */
   private ownerAmong(resource: Uint8Array): bigint | undefined {
-    const { ring, id } = this.deps.node;
-    const preds = this.deps.node.topology.neighbours.predecessors;
+    const { ring, id } = this.deps.host;
+    const preds = this.deps.host.neighbours().predecessors;
     const k = ring.fromBytes(resource);
     let hi = id;
     for (let i = 0; i < preds.length; i++) {
@@ -179,7 +179,7 @@ export class ReplicaMaintainer {
 
   /** Handover, take-over and drop (RFC 6940 §10.5, §10.7.3); runs at once on every change. */
   private syncRoles(): void {
-    const preds = this.deps.node.topology.neighbours.predecessors;
+    const preds = this.deps.host.neighbours().predecessors;
     for (const r of this.deps.engine.resourceIds()) {
       const hex = toHex(r);
       const role = this.roleOf(r);
@@ -306,7 +306,7 @@ export class ReplicaMaintainer {
   /** RFC 6940 §10.7.3: any new node in the replica set of what we are responsible for gets a Store. */
   private syncReplicas(): void {
     if (this.closed) return;
-    const now = this.deps.node.topology.neighbours.successors.slice(0, REPLICA_COUNT);
+    const now = this.deps.host.neighbours().successors.slice(0, REPLICA_COUNT);
     const fresh = now.map((s) => !this.replicaSet.includes(s));
     for (const r of this.deps.engine.resourceIds()) {
       const hex = toHex(r);
@@ -337,7 +337,7 @@ export class ReplicaMaintainer {
    */
   handOffBeforeLeave(maxWaitMs: number): Promise<void> {
     if (this.closed) return Promise.resolve();
-    const succ = this.deps.node.topology.neighbours.successors;
+    const succ = this.deps.host.neighbours().successors;
     for (const r of this.deps.engine.resourceIds()) {
       const role = this.roleOf(r);
       if (role === DROP) continue;

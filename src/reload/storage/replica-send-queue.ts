@@ -8,10 +8,10 @@
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { MessageCode, encodeStoreReq } from '../codec/index.js';
 import type { BodyCodecOptions, StoreReq } from '../codec/index.js';
-import type { OverlayNode } from '../overlay/overlay-node.js';
 import type { BagSharingSecurity } from './bag-sharing-security.js';
 import type { StorageCredentials } from './storage-credentials.js';
 import type { StorageEngine } from './storage-engine.js';
+import type { StorageHost } from './storage-host.js';
 import type { ReplicaMaintainerOptions } from './replica-maintainer-options.js';
 
 /** One Store to send: replicaNumber 0 is a handover, 1 and 2 a replica. */
@@ -37,7 +37,7 @@ export interface ReplicaSendCounters {
 export type ReplicaSendLimits = Pick<Required<ReplicaMaintainerOptions>, 'retryMs' | 'maxAttempts' | 'maxInFlight' | 'maxQueued'>;
 
 export interface ReplicaSendQueueDeps {
-  node: OverlayNode;
+  host: StorageHost;
   engine: Pick<StorageEngine, 'storeReqFor'>;
   clock: Clock;
   credentials: StorageCredentials;
@@ -183,7 +183,7 @@ export class ReplicaSendQueue {
   }
 
   private async send(s: Send, req: StoreReq): Promise<void> {
-    const { node, credentials, security, codec, counters } = this.deps;
+    const { host, credentials, security, codec, counters } = this.deps;
     const certs: Uint8Array[] = [];
     for (const kd of req.kindData) {
       for (const v of kd.values) {
@@ -201,12 +201,12 @@ export class ReplicaSendQueue {
     }
     if (s.replicaNumber === 0) counters.handoversSent++;
     else counters.replicaStoresSent++;
-    const ans = await security.withCertificates(certs, () => node.request([{ type: 'node', nodeId: node.ring.toBytes(s.target) }], MessageCode.store_req, body));
+    const ans = await security.withCertificates(certs, () => host.request([{ type: 'node', nodeId: host.ring.toBytes(s.target) }], MessageCode.store_req, body));
     if (s.replicaNumber === 0) this.deps.onHandoverAnswered(s, ans.ok);
     s.ack?.report(ans.ok);
     if (ans.ok) return;
     counters.sendFailures++;
-    counters.lastFailure = `${s.replicaNumber === 0 ? 'handover' : `replica ${s.replicaNumber}`} to ${node.ring.hex(s.target)}: ${ans.errorCode} ${ans.info}`;
+    counters.lastFailure = `${s.replicaNumber === 0 ? 'handover' : `replica ${s.replicaNumber}`} to ${host.ring.hex(s.target)}: ${ans.errorCode} ${ans.info}`;
     if (this.closed) return;
     if (s.attempts + 1 >= this.limits.maxAttempts) {
       this.deps.onGivenUp(s);
@@ -214,7 +214,7 @@ export class ReplicaSendQueue {
     }
     const t = this.deps.clock.setTimer(this.limits.retryMs, () => {
       this.timers.delete(t);
-      const nb = node.topology.neighbours;
+      const nb = host.neighbours();
       // only while the target still is where the data belongs
       if (nb.successors.includes(s.target) || nb.predecessors.includes(s.target)) this.add({ ...s, attempts: s.attempts + 1 });
     });

@@ -10,6 +10,9 @@ import type { Destination } from '../codec/index.js';
 import type { OverlayAnswer, OverlayState, RequestHandler } from '../overlay/overlay-types.js';
 import type { Ring } from '../overlay/ring.js';
 
+/** The identifier arithmetic storage uses (RFC 6940 §10.1: Resource-IDs and Node-IDs on one ring). */
+export type StorageRing = Pick<Ring, 'fromBytes' | 'tryFromBytes' | 'toBytes' | 'hex' | 'inInterval' | 'distance'>;
+
 /** The neighbour table as storage reads it (RFC 6940 §10.7.3: replicas go to successors). */
 export interface StorageNeighbours {
   /** Nearest first. */
@@ -19,7 +22,7 @@ export interface StorageNeighbours {
 }
 
 export interface StorageHost {
-  readonly ring: Ring;
+  readonly ring: StorageRing;
   readonly id: bigint;
   readonly idBytes: Uint8Array;
   readonly clock: Clock;

@@ -13,15 +13,15 @@ import {
 } from '../codec/index.js';
 import type { BodyCodecOptions, FetchAns, StoreReq, StoredData } from '../codec/index.js';
 import type { HandlerReply, InboundRequest } from '../overlay/overlay-types.js';
-import type { OverlayNode } from '../overlay/overlay-node.js';
 import type { StorageCredentials } from './storage-credentials.js';
 import type { StorageEngine } from './storage-engine.js';
 import type { StorageFailure } from './storage-failure.js';
+import type { StorageHost } from './storage-host.js';
 import type { SignerCertificates } from './signer-certificates.js';
 
 /** What the request handlers need. */
 export interface StorageHandlerDeps {
-  node: OverlayNode;
+  host: StorageHost;
   engine: StorageEngine;
   credentials: StorageCredentials;
   codec: BodyCodecOptions;
@@ -71,17 +71,17 @@ export class StorageRequestHandlers {
   constructor(private readonly deps: StorageHandlerDeps) {}
 
   register(): void {
-    const { node } = this.deps;
-    node.handle(MessageCode.store_req, (r) => this.store(r));
-    node.handle(MessageCode.fetch_req, (r) => this.fetch(r));
-    node.handle(MessageCode.stat_req, (r) => this.stat(r));
-    node.handle(MessageCode.find_req, (r) => this.find(r));
+    const { host } = this.deps;
+    host.handle(MessageCode.store_req, (r) => this.store(r));
+    host.handle(MessageCode.fetch_req, (r) => this.fetch(r));
+    host.handle(MessageCode.stat_req, (r) => this.stat(r));
+    host.handle(MessageCode.find_req, (r) => this.find(r));
   }
 
   /** The Node-ID that sent a request: its verified signer, else the originator from the Via List. */
   private sender(req: InboundRequest): bigint | undefined {
     const bytes = req.signer?.nodeIds[0] ?? req.origin;
-    return bytes === undefined ? undefined : this.deps.node.ring.tryFromBytes(bytes);
+    return bytes === undefined ? undefined : this.deps.host.ring.tryFromBytes(bytes);
   }
 
   /**
@@ -93,15 +93,15 @@ export class StorageRequestHandlers {
    * until Updates and an Attach bring the responsible peer back in, and refused its replica meanwhile.
    */
   private plausibleReplicaSender(from: bigint, resource: Uint8Array): boolean {
-    const { ring, id } = this.deps.node;
-    if (this.deps.node.topology.neighbours.predecessors.includes(from)) return true;
+    const { ring, id } = this.deps.host;
+    if (this.deps.host.neighbours().predecessors.includes(from)) return true;
     const k = ring.fromBytes(resource);
     return from !== id && ring.distance(k, from) < ring.distance(k, id);
   }
 
   private responsibleFor(resource: Uint8Array): boolean | undefined {
-    const k = this.deps.node.ring.tryFromBytes(resource);
-    return k === undefined ? undefined : this.deps.node.topology.isResponsible(k);
+    const k = this.deps.host.ring.tryFromBytes(resource);
+    return k === undefined ? undefined : this.deps.host.isResponsible(k);
   }
 
   store(req: InboundRequest): HandlerReply | Promise<HandlerReply> {
@@ -110,8 +110,8 @@ export class StorageRequestHandlers {
     const sr = d.value;
     const responsible = this.responsibleFor(sr.resource);
     if (responsible === undefined) return { error: ReloadErrorCode.InvalidMessage, info: 'Resource-ID of the wrong length' };
-    if (this.deps.node.options.client) return { error: ReloadErrorCode.Forbidden, info: 'a client stores nothing' };
-    const nb = this.deps.node.topology.neighbours;
+    if (this.deps.host.isClient) return { error: ReloadErrorCode.Forbidden, info: 'a client stores nothing' };
+    const nb = this.deps.host.neighbours();
     const from = this.sender(req);
     const last = req.header.destinationList[req.header.destinationList.length - 1];
     if (sr.replicaNumber > 0) {
@@ -122,7 +122,7 @@ export class StorageRequestHandlers {
       // RFC 6940 §10.5 step 6 / §10.7.3: a neighbour hands us data we are now responsible for. While we
       // join, the admitting peer sends our range before it answers the Join (§10.5): our neighbour table,
       // filled from its Update, says what that range is.
-      const joiningOwner = this.deps.node.state === 'joining' && nb.isResponsible(this.deps.node.ring.fromBytes(sr.resource));
+      const joiningOwner = this.deps.host.state === 'joining' && this.deps.host.coversInTable(this.deps.host.ring.fromBytes(sr.resource));
       if (!responsible && !joiningOwner) return { error: ReloadErrorCode.NotFound, info: 'not responsible for this Resource-ID' };
       const r = this.deps.engine.store(sr, { replica: true });
       if (r.ok) this.deps.onHandover?.(sr.resource, from);
@@ -130,7 +130,7 @@ export class StorageRequestHandlers {
     }
     if (!responsible) return { error: ReloadErrorCode.NotFound, info: 'not responsible for this Resource-ID' };
     if (req.signer === undefined) return { error: ReloadErrorCode.Forbidden, info: 'an original store must be signed' };
-    const ring = this.deps.node.ring;
+    const ring = this.deps.host.ring;
     const replicas = nb.successors.slice(0, 2).map((s) => ring.toBytes(s));
     const r = this.deps.engine.store(sr, { requester: req.signer, replicas });
     const reply = this.answerStore(r, sr);
@@ -202,19 +202,19 @@ export class StorageRequestHandlers {
    */
   private fallbackSuccessor(req: InboundRequest, resource: Uint8Array): bigint | undefined {
     const windowMs = this.deps.fetchFallbackMs ?? DEFAULT_FETCH_FALLBACK_MS;
-    const { node, engine } = this.deps;
-    const joinedAt = node.joinedAt;
-    if (windowMs <= 0 || joinedAt === undefined || node.clock.now() - joinedAt >= windowMs) return undefined;
+    const { host, engine } = this.deps;
+    const joinedAt = host.joinedAt;
+    if (windowMs <= 0 || joinedAt === undefined || host.clock.now() - joinedAt >= windowMs) return undefined;
     if (req.header.destinationList[req.header.destinationList.length - 1]?.type !== 'resource') return undefined;
     if (engine.replicaNumber(resource) !== undefined || this.responsibleFor(resource) !== true) return undefined;
-    const s = node.topology.neighbours.successors[0];
-    return s === undefined || s === node.id ? undefined : s;
+    const s = host.neighbours().successors[0];
+    return s === undefined || s === host.id ? undefined : s;
   }
 
   private async askSuccessor(successor: bigint, body: Uint8Array, local: HandlerReply): Promise<HandlerReply> {
-    const { node } = this.deps;
+    const { host } = this.deps;
     this.fallbacks.asked++;
-    const ans = await node.request([{ type: 'node', nodeId: node.ring.toBytes(successor) }], MessageCode.fetch_req, body, FALLBACK_REQUEST).catch(() => undefined);
+    const ans = await host.request([{ type: 'node', nodeId: host.ring.toBytes(successor) }], MessageCode.fetch_req, body, FALLBACK_REQUEST).catch(() => undefined);
     if (ans === undefined || !ans.ok || ans.code !== MessageCode.fetch_ans) return local;
     const d = decodeFetchAns(ans.body, this.deps.codec);
     if (!d.ok || !d.value.kindResponses.some((k) => k.values.some((v) => v.value.value.exists || v.signature.identity.type !== 'none'))) return local;

@@ -6,7 +6,7 @@
  * end or continue what exists — in-dialog requests, CANCEL, PRACK — are always admitted, and so
  * is REGISTER (see ALWAYS).
  */
-import type { SipRequest } from '../message/types.js';
+import type { SipRequest } from '../message/sip-message.js';
 import { toTag } from '../message/index.js';
 
 /** Whether the element is overloaded now; the platform measures it (event loop, heap). */

@@ -4,7 +4,7 @@
  */
 import { SipHeaders } from '../message/sip-headers.js';
 import { cseqOf, parseVia, formatVia } from '../message/index.js';
-import type { SipRequest } from '../message/types.js';
+import type { SipRequest } from '../message/sip-message.js';
 
 export function buildCancel(invite: SipRequest): SipRequest {
   const headers = new SipHeaders();

@@ -3,8 +3,8 @@
  */
 import { hostForUri } from '../../lib/ip.js';
 import { formatUri, formatVia, hasParam, parseMaxForwards, parseNameAddrList, splitFirstValue } from '../message/index.js';
-import type { SipRequest, SipUri, Uri } from '../message/types.js';
-import type { TransportAddress, TransportProtocol } from '../transport/types.js';
+import type { SipRequest, SipUri, Uri } from '../message/sip-message.js';
+import type { TransportAddress, TransportProtocol } from '../transport/sip-transport.js';
 
 /** Methods whose requests establish dialogs or subscriptions: we Record-Route them. */
 const RECORD_ROUTED = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY', 'UPDATE', 'PRACK', 'INFO', 'MESSAGE', 'OPTIONS']);

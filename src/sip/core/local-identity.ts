@@ -5,7 +5,7 @@
  */
 import { stripBrackets } from '../../lib/ip.js';
 import { unescape } from '../message/index.js';
-import type { SipUri, Uri } from '../message/types.js';
+import type { SipUri, Uri } from '../message/sip-message.js';
 
 export interface LocalIdentityOptions {
   /** Domains served as local AoR domains; the first is the canonical one (the overlay name). */

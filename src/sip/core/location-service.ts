@@ -3,8 +3,8 @@
  * stand-alone peer; the overlay (SIP usage, RFC 7904) provides another implementation later.
  */
 import { P2psipError } from '../../lib/errors.js';
-import type { NameAddr, SipRequest } from '../message/types.js';
-import type { TransportAddress } from '../transport/types.js';
+import type { NameAddr, SipRequest } from '../message/sip-message.js';
+import type { TransportAddress } from '../transport/sip-transport.js';
 
 /** One contact bound to an address-of-record. */
 export interface Binding {

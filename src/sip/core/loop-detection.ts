@@ -7,7 +7,7 @@ import { fnv1a32 } from '../../lib/fnv1a.js';
 import type { Random } from '../../lib/random.js';
 import { randomToken } from '../../lib/random.js';
 import { BRANCH_COOKIE, formatUri, fromTag, toTag, callId, cseqOf, parseVia, paramValue } from '../message/index.js';
-import type { SipRequest } from '../message/types.js';
+import type { SipRequest } from '../message/sip-message.js';
 import type { LocalIdentity } from './local-identity.js';
 
 /** Our branches look like `z9hG4bK-p2p<hash8>.<random>`. */

@@ -1,5 +1,5 @@
-import type { Uri } from '../message/types.js';
-import type { OutboundTarget } from '../transport/types.js';
+import type { Uri } from '../message/sip-message.js';
+import type { OutboundTarget } from '../transport/sip-transport.js';
 
 /** One place to forward a request to (RFC 3261 §16.5). */
 export interface ProxyTarget {

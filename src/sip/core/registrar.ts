@@ -14,8 +14,8 @@ import {
   callId as callIdOf,
   cseqOf,
 } from '../message/index.js';
-import type { NameAddr, SipRequest, SipResponse } from '../message/types.js';
-import type { ServerTransaction } from '../transaction/types.js';
+import type { NameAddr, SipRequest, SipResponse } from '../message/sip-message.js';
+import type { ServerTransaction } from '../transaction/transaction-contract.js';
 import type { LocalIdentity } from './local-identity.js';
 import type { Binding, BindingChange, LocationService } from './location-service.js';
 

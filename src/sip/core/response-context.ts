@@ -5,9 +5,9 @@
  */
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { createResponse } from '../message/index.js';
-import type { SipRequest, SipResponse } from '../message/types.js';
-import type { ClientTransaction, ClientTransactionUser, ServerTransaction } from '../transaction/types.js';
-import type { OutboundTarget } from '../transport/types.js';
+import type { SipRequest, SipResponse } from '../message/sip-message.js';
+import type { ClientTransaction, ClientTransactionUser, ServerTransaction } from '../transaction/transaction-contract.js';
+import type { OutboundTarget } from '../transport/sip-transport.js';
 import { buildCancel } from './cancel-request.js';
 import type { ProxyTarget } from './proxy-target.js';
 import { stripTopVia } from './strip-top-via.js';

@@ -5,8 +5,8 @@
 import { fnv1a32 } from '../../lib/fnv1a.js';
 import { isIpLiteral, stripBrackets } from '../../lib/ip.js';
 import { BRANCH_COOKIE, paramValue, parseMaxForwards, parseVia, topVia } from '../message/index.js';
-import type { SipRequest, SipResponse } from '../message/types.js';
-import type { InboundMessage, OutboundTarget, SipTransport, TransportAddress, TransportProtocol } from '../transport/types.js';
+import type { SipRequest, SipResponse } from '../message/sip-message.js';
+import type { InboundMessage, OutboundTarget, SipTransport, TransportAddress, TransportProtocol } from '../transport/sip-transport.js';
 import { forwardRequest, popRoute, topRoute } from './forward-request.js';
 import type { LocalIdentity } from './local-identity.js';
 import { stripTopVia } from './strip-top-via.js';

@@ -1,5 +1,5 @@
 import { parseVia } from '../message/index.js';
-import type { SipResponse } from '../message/types.js';
+import type { SipResponse } from '../message/sip-message.js';
 import { splitFirstListItem } from './forward-request.js';
 
 /**

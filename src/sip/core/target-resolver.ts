@@ -4,8 +4,8 @@
  */
 import { isIpLiteral, stripBrackets } from '../../lib/ip.js';
 import { paramValue } from '../message/index.js';
-import type { SipUri } from '../message/types.js';
-import type { TransportAddress, TransportProtocol } from '../transport/types.js';
+import type { SipUri } from '../message/sip-message.js';
+import type { TransportAddress, TransportProtocol } from '../transport/sip-transport.js';
 
 export interface TargetResolver {
   /** Candidate addresses in the order to try; empty when the name does not resolve. */

@@ -4,7 +4,7 @@ import { readNameAddr } from './name-addr.js';
 import { copyNameAddr, ParseCache } from './parse-cache.js';
 import { parseDeltaSeconds } from './scalar.js';
 import { malformedHeader } from './sip-parse-error.js';
-import type { NameAddr } from './types.js';
+import type { NameAddr } from './sip-message.js';
 
 /**
  * Contact = ( STAR / (contact-param *(COMMA contact-param)) ) (RFC 3261 §20.10), validating the

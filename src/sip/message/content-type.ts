@@ -1,5 +1,5 @@
 import { HeaderScanner } from './header-scanner.js';
-import type { Param } from './types.js';
+import type { Param } from './sip-message.js';
 
 export interface MediaType {
   type: string;

@@ -2,7 +2,7 @@ import { parseNameAddr } from './name-addr.js';
 import { hasParam } from './params.js';
 import { reasonPhrase } from './reason-phrase.js';
 import { SipHeaders } from './sip-headers.js';
-import type { SipRequest, SipResponse } from './types.js';
+import type { SipRequest, SipResponse } from './sip-message.js';
 
 export interface CreateResponseOptions {
   /** To tag added when the request's To has none and status > 100 (RFC 3261 §8.2.6.2). */

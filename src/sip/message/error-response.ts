@@ -4,7 +4,7 @@ import { parseCSeq } from './scalar.js';
 import { SipHeaders } from './sip-headers.js';
 import { isCallId } from './validate-headers.js';
 import { formatVia, parseTopViaLenient, parseVia } from './via.js';
-import type { SipResponse } from './types.js';
+import type { SipResponse } from './sip-message.js';
 
 /** FNV-1a, for a To tag that is the same for retransmissions of the same bad request. */
 function fnv1a(s: string): string {

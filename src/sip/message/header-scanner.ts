@@ -1,7 +1,7 @@
 import { GENVALUE, TOKEN, isLws } from './chars.js';
 import { malformedHeader } from './sip-parse-error.js';
 import type { SipParseError } from './sip-parse-error.js';
-import type { Param } from './types.js';
+import type { Param } from './sip-message.js';
 
 /**
  * A cursor over one header field value (RFC 3261 §25.1 basic rules). LWS includes the CR/LF of

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { TOKEN } from './chars.js';
 import { SipHeaders } from './sip-headers.js';
 import { SipParseError } from './sip-parse-error.js';
-import type { SipLimits } from './types.js';
+import type { SipLimits } from './sip-message.js';
 
 /** The header section of one message, split into a start line and raw fields. */
 export interface HeaderSection {

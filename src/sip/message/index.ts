@@ -1,11 +1,11 @@
 /** The SIP message layer (RFC 3261 §7, §19, §20, §25; RFC 3581; RFC 5118; RFC 4475). */
-export type { CSeq, NameAddr, OtherUri, Param, SipLimits, SipMessage, SipRequest, SipResponse, SipUri, TelUri, Uri, Via } from './types.js';
-export { DEFAULT_SIP_LIMITS } from './types.js';
+export type { CSeq, NameAddr, OtherUri, Param, SipLimits, SipMessage, SipRequest, SipResponse, SipUri, TelUri, Uri, Via } from './sip-message.js';
+export { DEFAULT_SIP_LIMITS } from './sip-message.js';
 export { SipHeaders, headerKey } from './sip-headers.js';
 export type { HeaderField } from './sip-headers.js';
 export { SipParseError } from './sip-parse-error.js';
 export { formatParams, hasParam, paramValue, removeParam, setParam } from './params.js';
-export { formatUri, isSipUri, parseUri, unescape, uriEquals } from './uri.js';
+export { formatUri, isSipUri, parseUri, portNumber, unescape, uriEquals } from './uri.js';
 export { BRANCH_COOKIE, formatVia, generateBranch, parseVia } from './via.js';
 export { formatNameAddr, parseNameAddr, parseNameAddrList } from './name-addr.js';
 export { isQValue, parseContact } from './contact.js';

@@ -3,7 +3,7 @@ import { paramValue } from './params.js';
 import { parseCSeq } from './scalar.js';
 import { SipParseError } from './sip-parse-error.js';
 import { parseVia } from './via.js';
-import type { CSeq, SipMessage, Via } from './types.js';
+import type { CSeq, SipMessage, Via } from './sip-message.js';
 
 function missing(header: string): SipParseError {
   return new SipParseError(400, `Bad Request - Missing ${header} header`);

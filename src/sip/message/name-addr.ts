@@ -4,7 +4,7 @@ import { formatParams } from './params.js';
 import { copyNameAddr, ParseCache } from './parse-cache.js';
 import { malformedHeader, SipParseError } from './sip-parse-error.js';
 import { formatUri, parseUri } from './uri.js';
-import type { NameAddr, Uri } from './types.js';
+import type { NameAddr, Uri } from './sip-message.js';
 
 /**
  * Parses `name-addr / addr-spec` followed by header parameters (From, To, Contact, Route,

@@ -1,4 +1,4 @@
-import type { Param } from './types.js';
+import type { Param } from './sip-message.js';
 
 /** Lowercases ASCII only when needed (parameter names are mostly lowercase already). */
 function eqIgnoreCase(a: string, b: string): boolean {

@@ -4,7 +4,7 @@
  * registrar), so the same value string is parsed again and again on the hot path. Only
  * successes are kept; callers get deep copies, so mutating a result never touches the cache.
  */
-import type { NameAddr, Param, Uri, Via } from './types.js';
+import type { NameAddr, Param, Uri, Via } from './sip-message.js';
 
 export class ParseCache<T> {
   private readonly keys: Array<string | undefined>;

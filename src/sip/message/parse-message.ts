@@ -2,10 +2,10 @@ import { errorResponse } from './error-response.js';
 import { readHeaderSection } from './header-section.js';
 import { SipParseError } from './sip-parse-error.js';
 import { parseStartLine } from './start-line.js';
-import { DEFAULT_SIP_LIMITS } from './types.js';
+import { DEFAULT_SIP_LIMITS } from './sip-message.js';
 import { validateHeaders } from './validate-headers.js';
 import type { SipHeaders } from './sip-headers.js';
-import type { SipLimits, SipMessage, SipResponse } from './types.js';
+import type { SipLimits, SipMessage, SipResponse } from './sip-message.js';
 
 const EMPTY_BODY = new Uint8Array(0);
 

@@ -1,20 +1,8 @@
+import { boundedDecimal } from './bounded-decimal.js';
 import { isDigit, isToken, isLws } from './chars.js';
 import { HeaderScanner } from './header-scanner.js';
 import { malformedHeader } from './sip-parse-error.js';
-import type { CSeq } from './types.js';
-
-/** 1*DIGIT in `text[start, end)` no larger than `max`; -1 when empty, not digits or over `max`. */
-function digits(text: string, start: number, end: number, max: number): number {
-  if (end <= start) return -1;
-  let v = 0;
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (!isDigit(c)) return -1;
-    v = v * 10 + (c - 0x30);
-    if (v > max) return -1;
-  }
-  return v;
-}
+import type { CSeq } from './sip-message.js';
 
 function trimBounds(text: string): [number, number] {
   let s = 0;
@@ -26,8 +14,8 @@ function trimBounds(text: string): [number, number] {
 
 function number(text: string, max: number, header: string): number {
   const [s, e] = trimBounds(text);
-  const v = digits(text, s, e, max);
-  if (v < 0) throw malformedHeader(header, e > s && digits(text, s, e, Number.MAX_SAFE_INTEGER) >= 0 ? 'value too large' : 'number expected');
+  const v = boundedDecimal(text, s, e, max);
+  if (v < 0) throw malformedHeader(header, e > s && boundedDecimal(text, s, e, Number.MAX_SAFE_INTEGER) >= 0 ? 'value too large' : 'number expected');
   return v;
 }
 
@@ -37,7 +25,7 @@ export function parseCSeq(value: string): CSeq {
   sc.skipLws();
   const ds = sc.pos;
   while (isDigit(sc.peek())) sc.pos++;
-  const seq = digits(value, ds, sc.pos, 0x7fffffff);
+  const seq = boundedDecimal(value, ds, sc.pos, 0x7fffffff);
   if (seq < 0) throw sc.fail(sc.pos > ds ? 'sequence number too large' : 'sequence number expected');
   if (!sc.skipLws()) throw sc.fail('LWS expected');
   const method = sc.readToken('method expected');

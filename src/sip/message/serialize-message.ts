@@ -1,5 +1,5 @@
 import { formatUri } from './uri.js';
-import type { SipMessage } from './types.js';
+import type { SipMessage } from './sip-message.js';
 
 /**
  * Serialises a message (RFC 3261 §7): start line, header fields `Name: value` as stored,

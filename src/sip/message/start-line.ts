@@ -1,7 +1,7 @@
 import { isDigit, isToken } from './chars.js';
 import { SipParseError } from './sip-parse-error.js';
 import { parseUri, isSipUri } from './uri.js';
-import type { Uri } from './types.js';
+import type { Uri } from './sip-message.js';
 
 export type StartLine =
   | { kind: 'request'; method: string; uri: Uri }

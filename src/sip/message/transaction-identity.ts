@@ -1,5 +1,5 @@
 import { SipHeaders } from './sip-headers.js';
-import type { SipMessage } from './types.js';
+import type { SipMessage } from './sip-message.js';
 
 /** The header fields that identify a message's transaction and route (RFC 3261 §17.1.3, §17.2.3, §9.1, §17.1.1.3). */
 const IDENTITY = new Set(['via', 'from', 'to', 'call-id', 'cseq', 'route']);

@@ -1,5 +1,5 @@
 import { normalizeEscapes, unescape } from './escape.js';
-import type { OtherUri, Param, SipUri, TelUri, Uri } from './types.js';
+import type { OtherUri, Param, SipUri, TelUri, Uri } from './sip-message.js';
 
 /** uri-parameters that never match when present in only one URI (RFC 3261 §19.1.4). */
 const MUST_MATCH = new Set(['user', 'ttl', 'method', 'maddr', 'transport']);

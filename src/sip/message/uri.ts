@@ -1,7 +1,8 @@
+import { boundedDecimal } from './bounded-decimal.js';
 import { HNV, HOSTNAME, IPV6, PARAMCHAR, PASSWORD, TELNUMBER, URIC, USER, isAlpha, isDigit, isHex, isIn, scanEscaped } from './chars.js';
 import { formatParams } from './params.js';
 import { SipParseError } from './sip-parse-error.js';
-import type { OtherUri, Param, SipUri, TelUri, Uri } from './types.js';
+import type { OtherUri, Param, SipUri, TelUri, Uri } from './sip-message.js';
 
 export { unescape } from './escape.js';
 export { uriEquals } from './uri-equals.js';
@@ -130,15 +131,7 @@ export function scanIpv6(text: string, i: number): number {
 
 /** The port written in `text[start, end)` (1*DIGIT, 0..65535), -1 when empty, not digits or too large. */
 export function portNumber(text: string, start: number, end: number): number {
-  if (end <= start) return -1;
-  let v = 0;
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (!isDigit(c)) return -1;
-    v = v * 10 + (c - 0x30);
-    if (v > 65535) return -1;
-  }
-  return v;
+  return boundedDecimal(text, start, end, 65535);
 }
 
 function parseTelUri(text: string, start: number): TelUri {

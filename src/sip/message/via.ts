@@ -5,7 +5,7 @@ import { copyVias, ParseCache } from './parse-cache.js';
 import { randomToken } from '../../lib/random.js';
 import type { Random } from '../../lib/random.js';
 import { portNumber, scanIpv6 } from './uri.js';
-import type { Param, Via } from './types.js';
+import type { Param, Via } from './sip-message.js';
 
 /** RFC 3261 §8.1.1.7: branch IDs of RFC 3261 elements start with this magic cookie. */
 export const BRANCH_COOKIE = 'z9hG4bK';

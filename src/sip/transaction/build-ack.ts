@@ -1,6 +1,6 @@
 import { callId, cseqOf, formatVia, topVia } from '../message/index.js';
 import { SipHeaders } from '../message/sip-headers.js';
-import type { SipRequest, SipResponse } from '../message/types.js';
+import type { SipRequest, SipResponse } from '../message/sip-message.js';
 
 /**
  * RFC 3261 §17.1.1.3: the ACK an INVITE client transaction sends for a 300-699 response.

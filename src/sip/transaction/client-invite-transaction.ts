@@ -1,10 +1,10 @@
-import type { SipRequest, SipResponse } from '../message/types.js';
-import type { OutboundTarget } from '../transport/types.js';
+import type { SipRequest, SipResponse } from '../message/sip-message.js';
+import type { OutboundTarget } from '../transport/sip-transport.js';
 import { buildAck } from './build-ack.js';
 import type { TransactionContext } from './transaction-context.js';
 import { ClientTransactionBase } from './client-transaction-base.js';
 import type { TransitionTable } from './transition-table.js';
-import type { ClientTransaction, ClientTransactionState, ClientTransactionUser } from './types.js';
+import type { ClientTransaction, ClientTransactionState, ClientTransactionUser } from './transaction-contract.js';
 
 /** RFC 3261 §17.1.1.2 Figure 5 as updated by RFC 6026 §7.2 (Accepted): the INVITE client transaction's arrows. */
 export const CLIENT_INVITE_TRANSITIONS: TransitionTable<ClientTransactionState> = Object.freeze({

@@ -1,9 +1,9 @@
-import type { SipRequest, SipResponse } from '../message/types.js';
-import type { OutboundTarget } from '../transport/types.js';
+import type { SipRequest, SipResponse } from '../message/sip-message.js';
+import type { OutboundTarget } from '../transport/sip-transport.js';
 import type { TransactionContext } from './transaction-context.js';
 import { ClientTransactionBase } from './client-transaction-base.js';
 import type { TransitionTable } from './transition-table.js';
-import type { ClientTransaction, ClientTransactionState, ClientTransactionUser } from './types.js';
+import type { ClientTransaction, ClientTransactionState, ClientTransactionUser } from './transaction-contract.js';
 
 /** RFC 3261 §17.1.2.2 Figure 6: the arrows of the non-INVITE client transaction. */
 export const CLIENT_NON_INVITE_TRANSITIONS: TransitionTable<ClientTransactionState> = Object.freeze({

@@ -1,10 +1,10 @@
 import { transactionIdentity } from '../message/index.js';
-import type { SipRequest } from '../message/types.js';
-import type { OutboundTarget } from '../transport/types.js';
+import type { SipRequest } from '../message/sip-message.js';
+import type { OutboundTarget } from '../transport/sip-transport.js';
 import type { TransactionContext } from './transaction-context.js';
 import { TransactionMachine } from './transaction-machine.js';
 import type { TransitionTable } from './transition-table.js';
-import type { ClientTransactionState, ClientTransactionUser } from './types.js';
+import type { ClientTransactionState, ClientTransactionUser } from './transaction-contract.js';
 
 /** What the INVITE and non-INVITE client transactions share (RFC 3261 §17.1). */
 export abstract class ClientTransactionBase<N extends string> extends TransactionMachine<ClientTransactionState, N> {

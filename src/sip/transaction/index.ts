@@ -1,4 +1,4 @@
-export * from './types.js';
+export * from './transaction-contract.js';
 export { TransactionLayer, DEFAULT_MAX_TRANSACTIONS, MAX_RFC2543_GROUP } from './transaction-layer.js';
 export type { TransactionLayerDeps, TransactionLayerOptions, TransactionLayerStats } from './transaction-layer.js';
 export { responseTarget } from './response-target.js';

@@ -1,5 +1,5 @@
 import { callId, createResponse, cseqOf, fromTag, toTag, topVia, formatVia } from '../message/index.js';
-import type { SipRequest, SipResponse } from '../message/types.js';
+import type { SipRequest, SipResponse } from '../message/sip-message.js';
 import { fnv1a } from '../../lib/fnv1a.js';
 
 /** Seconds a client is asked to wait after a 503 sent because the transaction table is full or the element is overloaded. */

@@ -1,5 +1,5 @@
-import { paramValue, topVia } from '../message/index.js';
-import type { InboundMessage, OutboundTarget, TransportProtocol } from '../transport/types.js';
+import { paramValue, portNumber, topVia } from '../message/index.js';
+import type { InboundMessage, OutboundTarget, TransportProtocol } from '../transport/sip-transport.js';
 
 /** Default port of a transport when the Via sent-by has none (RFC 3261 §18.2.2, §19.1.2). */
 function defaultPort(protocol: TransportProtocol): number {
@@ -10,10 +10,11 @@ function unbracket(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
+/** 1 to 5 digits, 1..65535. */
 function parsePort(text: string | undefined): number | undefined {
-  if (text === undefined || !/^[0-9]{1,5}$/.test(text)) return undefined;
-  const n = Number(text);
-  return n >= 1 && n <= 65535 ? n : undefined;
+  if (text === undefined || text.length > 5) return undefined;
+  const n = portNumber(text, 0, text.length);
+  return n >= 1 ? n : undefined;
 }
 
 /**

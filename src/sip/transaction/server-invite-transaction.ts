@@ -1,9 +1,9 @@
-import type { SipRequest, SipResponse } from '../message/types.js';
-import type { InboundMessage, OutboundTarget } from '../transport/types.js';
+import type { SipRequest, SipResponse } from '../message/sip-message.js';
+import type { InboundMessage, OutboundTarget } from '../transport/sip-transport.js';
 import type { TransactionContext } from './transaction-context.js';
 import { ServerTransactionBase } from './server-transaction-base.js';
 import type { TransitionTable } from './transition-table.js';
-import type { ServerTransaction, ServerTransactionState } from './types.js';
+import type { ServerTransaction, ServerTransactionState } from './transaction-contract.js';
 
 /** RFC 3261 §17.2.1 Figure 7 as updated by RFC 6026 §7.1 (Accepted): the INVITE server transaction's arrows. */
 export const SERVER_INVITE_TRANSITIONS: TransitionTable<ServerTransactionState> = Object.freeze({
@@ -59,16 +59,6 @@ export class ServerInviteTransaction extends ServerTransactionBase<TimerName> im
       this.final = response;
       this.ctx.transport.send(response, this.target);
     }
-  }
-
-  /** §17.2.1, RFC 6026 §7.1: a retransmitted INVITE. */
-  receiveRetransmission(): void {
-    const s = this.current;
-    if (s === 'terminated') return;
-    this.ctx.absorbed();
-    if (s === 'proceeding' && this.lastProvisional !== undefined) this.ctx.transport.send(this.lastProvisional, this.target);
-    else if (s === 'completed' && this.final !== undefined) this.ctx.transport.send(this.final, this.target);
-    // Accepted and Confirmed: absorbed, passed nowhere.
   }
 
   /** An ACK matched to this transaction (§17.2.3). */

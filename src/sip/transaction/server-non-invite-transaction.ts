@@ -1,9 +1,9 @@
-import type { SipRequest, SipResponse } from '../message/types.js';
-import type { InboundMessage, OutboundTarget } from '../transport/types.js';
+import type { SipRequest, SipResponse } from '../message/sip-message.js';
+import type { InboundMessage, OutboundTarget } from '../transport/sip-transport.js';
 import type { TransactionContext } from './transaction-context.js';
 import { ServerTransactionBase } from './server-transaction-base.js';
 import type { TransitionTable } from './transition-table.js';
-import type { ServerTransaction, ServerTransactionState } from './types.js';
+import type { ServerTransaction, ServerTransactionState } from './transaction-contract.js';
 
 /** RFC 3261 §17.2.2 Figure 8: the arrows of the non-INVITE server transaction. */
 export const SERVER_NON_INVITE_TRANSITIONS: TransitionTable<ServerTransactionState> = Object.freeze({
@@ -41,15 +41,6 @@ export class ServerNonInviteTransaction extends ServerTransactionBase<'J'> imple
     if (!this.reliable) this.endAfter('J', 64 * this.ctx.timers.t1);
     this.ctx.transport.send(response, this.target);
     if (this.reliable && this.current === 'completed') this.transition('terminated');
-  }
-
-  /** §17.2.2: a retransmission of the request — nothing in Trying, else the last response again. */
-  receiveRetransmission(): void {
-    const s = this.current;
-    if (s === 'terminated') return;
-    this.ctx.absorbed();
-    if (s === 'proceeding' && this.lastProvisional !== undefined) this.ctx.transport.send(this.lastProvisional, this.target);
-    else if (s === 'completed' && this.final !== undefined) this.ctx.transport.send(this.final, this.target);
   }
 
   /** Figure 8: a response could not be sent — the transaction gives up. */

@@ -1,10 +1,10 @@
 import { transactionIdentity } from '../message/index.js';
-import type { SipRequest, SipResponse } from '../message/types.js';
-import type { InboundMessage, OutboundTarget } from '../transport/types.js';
+import type { SipRequest, SipResponse } from '../message/sip-message.js';
+import type { InboundMessage, OutboundTarget } from '../transport/sip-transport.js';
 import type { TransactionContext } from './transaction-context.js';
 import { TransactionMachine } from './transaction-machine.js';
 import type { TransitionTable } from './transition-table.js';
-import type { ServerTransaction, ServerTransactionState } from './types.js';
+import type { ServerTransaction, ServerTransactionState } from './transaction-contract.js';
 
 /** What the INVITE and non-INVITE server transactions share (RFC 3261 §17.2). */
 export abstract class ServerTransactionBase<N extends string>
@@ -65,6 +65,19 @@ export abstract class ServerTransactionBase<N extends string>
   /** The last response sent: what a retransmission gets again, and whose To tag an RFC 2543 ACK carries (§17.2.3). */
   get lastResponse(): SipResponse | undefined {
     return this.final ?? this.lastProvisional;
+  }
+
+  /**
+   * A retransmission of the request (§17.2.1 with RFC 6026 §7.1, §17.2.2): absorbed; in Proceeding
+   * the last provisional response and in Completed the final response is sent again. Nothing is
+   * sent in Trying (non-INVITE), Accepted or Confirmed (INVITE).
+   */
+  receiveRetransmission(): void {
+    const s = this.current;
+    if (s === 'terminated') return;
+    this.ctx.absorbed();
+    if (s === 'proceeding' && this.lastProvisional !== undefined) this.ctx.transport.send(this.lastProvisional, this.target);
+    else if (s === 'completed' && this.final !== undefined) this.ctx.transport.send(this.final, this.target);
   }
 
   protected override ended(): void {

@@ -1,6 +1,6 @@
 import type { Clock } from '../../lib/clock.js';
-import type { InboundMessage, SipTransport } from '../transport/types.js';
-import type { TransactionTimers } from './types.js';
+import type { InboundMessage, SipTransport } from '../transport/sip-transport.js';
+import type { TransactionTimers } from './transaction-contract.js';
 
 /** What a transaction needs from the layer that owns it (internal to this folder). */
 export interface TransactionContext {

@@ -3,7 +3,7 @@
  * a parsed message and may throw on a message without Via/CSeq/Call-ID: the layer catches.
  */
 import { BRANCH_COOKIE, callId, cseqOf, formatVia, fromTag, paramValue, toTag, topVia, uriEquals } from '../message/index.js';
-import type { SipMessage, SipRequest, Via } from '../message/types.js';
+import type { SipMessage, SipRequest, Via } from '../message/sip-message.js';
 
 /** The top Via branch when it carries the RFC 3261 magic cookie, else undefined. */
 export function compliantBranch(via: Via): string | undefined {

@@ -5,8 +5,8 @@
  */
 import type { Clock } from '../../lib/clock.js';
 import { SipParseError, callId, cseqOf, formatUri, fromTag, paramValue, toTag, topVia, uriEquals } from '../message/index.js';
-import type { SipMessage, SipRequest, SipResponse } from '../message/types.js';
-import type { InboundMessage, OutboundTarget, SipTransport } from '../transport/types.js';
+import type { SipMessage, SipRequest, SipResponse } from '../message/sip-message.js';
+import type { InboundMessage, OutboundTarget, SipTransport } from '../transport/sip-transport.js';
 import { ClientInviteTransaction } from './client-invite-transaction.js';
 import { ClientNonInviteTransaction } from './client-non-invite-transaction.js';
 import { overloadResponse } from './overload-response.js';
@@ -16,8 +16,8 @@ import { ServerNonInviteTransaction } from './server-non-invite-transaction.js';
 import type { TransactionContext } from './transaction-context.js';
 import { TransactionError } from './transaction-error.js';
 import { clientKey, compliantBranch, fallbackBucket, fallbackMatches, responseClientKey, serverBranchKey } from './transaction-keys.js';
-import { DEFAULT_TIMERS } from './types.js';
-import type { ClientTransaction, ClientTransactionUser, ServerTransaction, TransactionTimers, TransactionUser } from './types.js';
+import { DEFAULT_TIMERS } from './transaction-contract.js';
+import type { ClientTransaction, ClientTransactionUser, ServerTransaction, TransactionTimers, TransactionUser } from './transaction-contract.js';
 
 export interface TransactionLayerDeps {
   clock: Clock;

@@ -1,8 +1,8 @@
-import type { TransportProtocol } from '../transport/types.js';
+import type { TransportProtocol } from '../transport/sip-transport.js';
 import { TimerSlots } from './timer-slots.js';
 import type { TransactionContext } from './transaction-context.js';
 import { checkTransition, type TransitionTable } from './transition-table.js';
-import type { ClientTransactionState, ServerTransactionState } from './types.js';
+import type { ClientTransactionState, ServerTransactionState } from './transaction-contract.js';
 
 /**
  * What the four transaction state machines of RFC 3261 §17 share: their named timers, whether

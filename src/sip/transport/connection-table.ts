@@ -4,11 +4,11 @@
  * connection SHOULD use it).
  */
 import type { TimerHandle } from '../../lib/clock.js';
-import type { SipMessage } from '../message/types.js';
+import type { SipMessage } from '../message/sip-message.js';
 import { canonicalIp } from '../../lib/ip.js';
 import type { StreamFramer } from './stream-framer.js';
 import type { StreamProtocol } from './transport-driver.js';
-import type { OutboundTarget, TransportAddress, TransportProtocol } from './types.js';
+import type { OutboundTarget, TransportAddress, TransportProtocol } from './sip-transport.js';
 
 /** A message waiting for its connection to open. */
 export interface QueuedSend {

@@ -5,7 +5,7 @@
  * is readable); a response or an ACK is never answered.
  */
 import { parseMessage } from '../message/index.js';
-import type { SipLimits, SipResponse } from '../message/types.js';
+import type { SipLimits, SipResponse } from '../message/sip-message.js';
 import type { FramingErrorReason } from './stream-framer.js';
 
 /** The 400/413 for a framed-out request header section, or undefined when nothing can be answered. */

@@ -3,10 +3,10 @@
  * request (§18.2.1, RFC 3581), hand it to the user; answer what the parser says to answer.
  */
 import { parseMessage, serializeMessage } from '../message/index.js';
-import type { SipLimits, SipMessage } from '../message/types.js';
+import type { SipLimits, SipMessage } from '../message/sip-message.js';
 import { stampTopVia } from './stamp-top-via.js';
 import type { TransportCounters } from './transport-layer-options.js';
-import type { SipTransportUser, TransportAddress } from './types.js';
+import type { SipTransportUser, TransportAddress } from './sip-transport.js';
 
 export type Logger = { warn(obj: object, msg: string): void };
 

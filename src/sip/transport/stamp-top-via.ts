@@ -3,9 +3,9 @@
  * `received` and RFC 3581 §4 `rport`.
  */
 import { formatVia, paramValue, parseVia, setParam, splitFirstValue } from '../message/index.js';
-import type { SipRequest } from '../message/types.js';
+import type { SipRequest } from '../message/sip-message.js';
 import { canonicalIp, sameIp } from '../../lib/ip.js';
-import type { TransportAddress } from './types.js';
+import type { TransportAddress } from './sip-transport.js';
 
 /**
  * Adds `received=<source ip>` to the top Via when its sent-by host is a name or an address other

@@ -6,7 +6,7 @@
  * where the previous chunk left off, and a body is only waited for, never rescanned.
  * Between pushes at most `max(maxHeaderBytes + 3, maxMessageBytes)` bytes are retained.
  */
-import { DEFAULT_SIP_LIMITS, type SipLimits } from '../message/types.js';
+import { DEFAULT_SIP_LIMITS, type SipLimits } from '../message/sip-message.js';
 
 export type FramingErrorReason =
   | 'header-too-large'

@@ -1,6 +1,6 @@
 /**
  * The sans-I/O boundary below the SIP transport layer (RFC 3261 §18): a driver owns the sockets
- * (src/platform/ for real ones, memory-driver.ts and src/sim/ for in-process ones) and reports
+ * (src/platform/ for real ones, test/support/sip/memory-driver.ts for unit tests) and reports
  * what happens on them upward through {@link TransportDriverUser}. Kept tiny on purpose.
  *
  * Rules every driver follows:
@@ -10,7 +10,7 @@
  * - Addresses are IP literals; IPv6 hosts without brackets; IPv4-mapped IPv6 sources
  *   (`::ffff:192.0.2.1`) are reported as plain IPv4.
  */
-import type { TransportAddress, TransportProtocol } from './types.js';
+import type { TransportAddress, TransportProtocol } from './sip-transport.js';
 
 /** Connection-oriented protocols (one SIP message stream / WS message sequence per connection). */
 export type StreamProtocol = Exclude<TransportProtocol, 'udp'>;

@@ -1,5 +1,5 @@
 /** Settings and counters of the {@link TransportLayer} (transport-layer.ts), with their defaults. */
-import { DEFAULT_SIP_LIMITS, type SipLimits } from '../message/types.js';
+import { DEFAULT_SIP_LIMITS, type SipLimits } from '../message/sip-message.js';
 
 export interface TransportLayerOptions {
   /** Size limits for everything received. Default DEFAULT_SIP_LIMITS. */

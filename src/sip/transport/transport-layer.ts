@@ -11,7 +11,7 @@
  */
 import type { Clock } from '../../lib/clock.js';
 import { serializeMessage } from '../message/index.js';
-import type { SipMessage } from '../message/types.js';
+import type { SipMessage } from '../message/sip-message.js';
 import { ConnectionTable, type Flow, type QueuedSend } from './connection-table.js';
 import { FlowTimers } from './flow-timers.js';
 import { framingErrorResponse } from './framing-error-response.js';
@@ -22,7 +22,7 @@ import type { DriverConnection, StreamProtocol, TransportDriver, TransportDriver
 import { TransportError } from './transport-error.js';
 import { newCounters, resolveTransportOptions, type ResolvedTransportOptions, type TransportLayerOptions, type TransportStats } from './transport-layer-options.js';
 import { moveRequestToTcp } from './udp-to-tcp.js';
-import type { OutboundTarget, SipTransport, SipTransportUser, TransportAddress, TransportProtocol } from './types.js';
+import type { OutboundTarget, SipTransport, SipTransportUser, TransportAddress, TransportProtocol } from './sip-transport.js';
 
 export type { TransportLayerOptions, TransportStats } from './transport-layer-options.js';
 

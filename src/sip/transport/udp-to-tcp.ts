@@ -4,8 +4,8 @@
  * Via, the value in the top Via MUST be changed".
  */
 import { formatVia, parseVia, splitFirstValue } from '../message/index.js';
-import type { SipMessage, SipRequest } from '../message/types.js';
-import type { TransportAddress } from './types.js';
+import type { SipMessage, SipRequest } from '../message/sip-message.js';
+import type { TransportAddress } from './sip-transport.js';
 
 /**
  * A copy of `message` (headers cloned, the caller's message untouched: transactions retransmit

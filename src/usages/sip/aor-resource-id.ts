@@ -4,7 +4,7 @@
  * that USER-NODE-MATCH (RFC 6940 §7.3.3) can compare the two. It is hashed with the overlay's
  * hash: SHA-1 truncated to 128 bits (RFC 6940 §11.1 default for CHORD-RELOAD, §5.2).
  */
-import { createHash } from 'node:crypto';
+import { chordResourceId } from '../../reload/storage/chord-resource-id.js';
 import { SipUsageError } from './sip-usage-error.js';
 
 const utf8 = new TextEncoder();
@@ -19,10 +19,9 @@ export function aorResourceName(aor: string): string {
   return `${m[1]}@${m[2]!.toLowerCase()}`;
 }
 
-/** The Resource-ID of an AoR: SHA-1 of its Resource Name, truncated to `length` bytes (default 16). */
+/** The Resource-ID of an AoR: the CHORD-RELOAD hash of its Resource Name, `length` bytes (default 16). */
 export function aorResourceId(aor: string, length = 16): Uint8Array {
-  const digest = createHash('sha1').update(utf8.encode(aorResourceName(aor))).digest();
-  return new Uint8Array(digest.subarray(0, length));
+  return chordResourceId(utf8.encode(aorResourceName(aor)), length);
 }
 
 /** True when a canonical AoR is in the overlay's domain (RFC 7904 §3: only those live in the overlay). */

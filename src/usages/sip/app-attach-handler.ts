@@ -5,7 +5,7 @@
 import type { Random } from '../../lib/random.js';
 import { MessageCode, ReloadErrorCode, decodeAppAttachReqAns, encodeAppAttachReqAns } from '../../reload/codec/index.js';
 import type { HandlerReply, InboundRequest } from '../../reload/overlay/overlay-types.js';
-import type { TransportAddress } from '../../sip/transport/types.js';
+import type { TransportAddress } from '../../sip/transport/sip-transport.js';
 import { SIP_APPLICATION_ID, sipCandidates } from './sip-app-attach.js';
 import { iceCredentials } from '../../reload/overlay/ice-chars.js';
 

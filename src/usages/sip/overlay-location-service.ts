@@ -15,7 +15,7 @@
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import type { SipRegistration } from '../../reload/codec/index.js';
 import { hasParam, isSipUri } from '../../sip/message/index.js';
-import type { SipRequest, SipUri } from '../../sip/message/types.js';
+import type { SipRequest, SipUri } from '../../sip/message/sip-message.js';
 import type { Binding, BindingChange, BindingUpdateResult, LocationService } from '../../sip/core/location-service.js';
 import { LocationLookupError } from '../../sip/core/location-service.js';
 import { isOverlayAor } from './aor-resource-id.js';

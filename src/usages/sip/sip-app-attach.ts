@@ -7,7 +7,7 @@
 import { toIpAddressPort, fromIpAddressPort } from '../../reload/overlay/candidates.js';
 import { OverlayLinkType } from '../../reload/codec/index.js';
 import type { AppAttachReqAns, IceCandidate } from '../../reload/codec/index.js';
-import type { TransportAddress } from '../../sip/transport/types.js';
+import type { TransportAddress } from '../../sip/transport/sip-transport.js';
 
 /** RFC 6940 §14.5: Application-ID of SIP. */
 export const SIP_APPLICATION_ID = 5060;

@@ -15,7 +15,7 @@ import type { Random } from '../../lib/random.js';
 import { MessageCode, decodeAppAttachReqAns, encodeAppAttachReqAns } from '../../reload/codec/index.js';
 import type { Destination } from '../../reload/codec/index.js';
 import type { OverlayAnswer } from '../../reload/overlay/overlay-types.js';
-import type { TransportAddress } from '../../sip/transport/types.js';
+import type { TransportAddress } from '../../sip/transport/sip-transport.js';
 import { SIP_APPLICATION_ID, sipAddressOf, sipCandidates } from './sip-app-attach.js';
 import { iceCredentials } from '../../reload/overlay/ice-chars.js';
 

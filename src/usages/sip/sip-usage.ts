@@ -8,13 +8,13 @@ import type { Random } from '../../lib/random.js';
 import { MessageCode } from '../../reload/codec/index.js';
 import type { RequestHandler } from '../../reload/overlay/overlay-types.js';
 import type { LocationService } from '../../sip/core/location-service.js';
-import type { TransportAddress } from '../../sip/transport/types.js';
+import type { TransportAddress } from '../../sip/transport/sip-transport.js';
 import { aorResourceId } from './aor-resource-id.js';
 import { appAttachHandler } from './app-attach-handler.js';
 import { OverlayLocationService, type OverlayLocationOptions } from './overlay-location-service.js';
 import type { RegistrationDirectory } from './registration-directory.js';
 import { SipPeerLocator, type OverlayRequest, type SipPeerLocatorOptions } from './sip-peer-locator.js';
-import type { StaticRegistration } from './static-registration.js';
+import type { StaticRegistration } from './parse-static-registration.js';
 import { StaticRegistrations, type StaticRegistrationsOptions } from './static-registrations.js';
 
 /** The overlay node as the usage uses it (OverlayNode fits). */

@@ -11,7 +11,7 @@ import type { SipRegistration } from '../../reload/codec/index.js';
 import type { Binding } from '../../sip/core/location-service.js';
 import { formatUri, paramValue } from '../../sip/message/index.js';
 import type { RegistrationDirectory } from './registration-directory.js';
-import type { StaticRegistration } from './static-registration.js';
+import type { StaticRegistration } from './parse-static-registration.js';
 
 export interface StaticRegistrationsDeps {
   clock: Clock;

@@ -3,7 +3,7 @@
  * ready line and parses the bound addresses. The process is killed when the test ends.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readyOrAbandon } from './abandon-child.js';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,8 @@ export interface PeerProcess {
   nodeId: string | undefined;
   listen: { host: string; port: number } | undefined;
   dataDir: string;
+  /** The HTTP API token `p2psip up` keeps in `<data-dir>/api-token` (for POST requests: `Authorization: Bearer …`). */
+  apiToken(): string;
   output(): string;
   stop(signal?: NodeJS.Signals, removeDataDir?: boolean): Promise<number | null>;
 }
@@ -39,7 +41,8 @@ export async function startPeerProcess(args: string[], timeoutMs = 20_000, opts:
   if (!standalone && !args.includes('--listen')) extra.push('--listen', '127.0.0.1:0');
   const given = args.indexOf('--data-dir');
   const dataDir = given >= 0 ? args[given + 1]! : mkdtempSync(join(tmpdir(), 'p2psip-test-'));
-  if (!standalone && given < 0) extra.push('--data-dir', dataDir);
+  // the data directory also holds the HTTP API token, stand-alone or not
+  if (given < 0) extra.push('--data-dir', dataDir);
   const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'up', ...args, ...extra], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -80,6 +83,7 @@ export async function startPeerProcess(args: string[], timeoutMs = 20_000, opts:
     nodeId: ov?.[1],
     listen: ov?.[2] === undefined ? undefined : { host: ov[2], port: Number(ov[3]) },
     dataDir,
+    apiToken: () => readFileSync(join(dataDir, 'api-token'), 'utf8').trim(),
     output: () => out,
     async stop(signal: NodeJS.Signals = 'SIGTERM', removeDataDir = given < 0) {
       const cleanup = (): void => {

@@ -4,6 +4,8 @@
  * Run directly (`node --import tsx storage-peer-process.ts --listen … [--config URL --config-ca FILE
  * --user U --password P] [--bootstrap h:p] [--hold-down MS] [--drop-grace MS] [--tls-record-per-message]`) it is the child; it prints
  * `STORAGE-PEER READY <nodeId> <listen> <http>`, or `STORAGE-PEER FAILED <reason>` and exits 1.
+ * Its API is guarded like `p2psip up`'s (node/api-guard.ts): POSTs need the token kept in
+ * `<data-dir>/api-token` (`apiToken()`), overlay reads without it are rate-limited.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,7 +15,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 import { startHttpServer } from '../../../src/platform/http-server.js';
 import { startOverlay } from '../../../src/node/overlay-service.js';
-import { createStorageApi } from '../../../src/node/storage-api.js';
+import { createStorageApi, STORAGE_OVERLAY_ROUTES } from '../../../src/node/storage-api.js';
+import { ApiGuard } from '../../../src/node/api-guard.js';
+import { loadOrCreateApiToken, API_TOKEN_FILE } from '../../../src/platform/api-token.js';
+import { SystemClock } from '../../../src/platform/system-clock.js';
 
 const HERE = fileURLToPath(import.meta.url);
 const ROOT = join(dirname(HERE), '..', '..', '..');
@@ -24,6 +29,8 @@ export interface StoragePeerProcess {
   listen: string;
   http: string;
   dataDir: string;
+  /** The API token in `<data-dir>/api-token` (POSTs: `Authorization: Bearer …`). */
+  apiToken(): string;
   output(): string;
   exited: Promise<number | null>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -76,6 +83,7 @@ export async function startStoragePeer(args: string[], timeoutMs = 60_000, opts:
     listen,
     http,
     dataDir,
+    apiToken: () => readFileSync(join(dataDir, API_TOKEN_FILE), 'utf8').trim(),
     output: () => out,
     exited,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
@@ -132,7 +140,11 @@ async function main(argv: string[]): Promise<void> {
   }
   const r = running;
   const api = createStorageApi(r.storage);
-  const http = await startHttpServer('127.0.0.1', 0, async (method, url) => {
+  const { token } = await loadOrCreateApiToken(arg(argv, '--data-dir')!);
+  const guard = new ApiGuard({ clock: new SystemClock() }, { token, overlayRoutes: new Set(STORAGE_OVERLAY_ROUTES) });
+  const http = await startHttpServer('127.0.0.1', 0, async (method, url, req) => {
+    const refused = guard.check(method, url, req.headers);
+    if (refused) return refused;
     const a = await api(method, url);
     if (a) return a;
     if (url.pathname === '/api/status') {
@@ -141,6 +153,7 @@ async function main(argv: string[]): Promise<void> {
     }
     return { status: 404, contentType: 'application/json', body: '{"error":"no such endpoint"}' };
   });
+  guard.bind(http.host, http.port);
   const ep = r.listen!;
   console.log(`STORAGE-PEER READY ${r.node.status().nodeId} ${ep.host}:${ep.port} ${http.host}:${http.port}`);
   const stop = async (): Promise<void> => {

@@ -4,13 +4,13 @@
  * JSON commands, call events) and watched on the cons console socket (incoming MESSAGE
  * text appears only there).
  */
-import type { LoopbackHost } from './sipp-runner.js';
+import type { LoopbackHost } from '../../../harness/sipp-runner.js';
 import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import type { BoundedProcess } from './bounded-process.js';
-import type { InteropScope } from './interop-scope.js';
+import type { BoundedProcess } from '../../../harness/bounded-process.js';
+import type { ProcessScope } from '../../../harness/process-scope.js';
 import { encodeNetstring, NetstringDecoder } from './netstring-json.js';
 
 export interface BaresipOptions {
@@ -82,7 +82,7 @@ export class Baresip {
   }
 
   /** Writes the config, starts baresip, connects ctrl_tcp and cons. */
-  static async start(scope: InteropScope, opts: BaresipOptions): Promise<Baresip> {
+  static async start(scope: ProcessScope, opts: BaresipOptions): Promise<Baresip> {
     writeBaresipConfig(opts);
     const proc = scope.spawn({
       command: 'baresip',

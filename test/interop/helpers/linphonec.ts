@@ -4,11 +4,11 @@
  * its output lines ("registered: yes", "Call N with ... connected.", "... ended (No error).",
  * "Message received from ...").
  */
-import type { LoopbackHost } from './sipp-runner.js';
+import type { LoopbackHost } from '../../../harness/sipp-runner.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BoundedProcess } from './bounded-process.js';
-import type { InteropScope } from './interop-scope.js';
+import type { BoundedProcess } from '../../../harness/bounded-process.js';
+import type { ProcessScope } from '../../../harness/process-scope.js';
 
 export interface LinphonecOptions {
   readonly user: string;
@@ -33,7 +33,7 @@ export class Linphonec {
     this.user = user;
   }
 
-  static async start(scope: InteropScope, opts: LinphonecOptions): Promise<Linphonec> {
+  static async start(scope: ProcessScope, opts: LinphonecOptions): Promise<Linphonec> {
     writeLinphonerc(opts);
     const proc = scope.spawn({
       command: 'linphonec',

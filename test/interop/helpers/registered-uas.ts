@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import type { InteropScope } from './interop-scope.js';
-import type { SipServer } from './sip-server.js';
+import type { ProcessScope } from '../../../harness/process-scope.js';
+import type { SipServer } from '../../../harness/sip-server.js';
 import { sipsakRegister } from './sipsak.js';
-import { startSipp, writeInjectionFile, type SippOptions, type SippRun } from './sipp-runner.js';
+import { startSipp, writeInjectionFile, type SippOptions, type SippRun } from '../../../harness/sipp-runner.js';
 
 export interface RegisteredUas {
   readonly uas: SippRun;
@@ -15,7 +15,7 @@ export interface RegisteredUas {
  * and the injection file a UAC uses to call it.
  */
 export async function startRegisteredUas(
-  scope: InteropScope,
+  scope: ProcessScope,
   sut: SipServer,
   opts: Pick<SippOptions, 'name' | 'scenario' | 'workDir' | 'localPort' | 'calls' | 'timeoutS' | 'recvTimeoutMs'>,
 ): Promise<RegisteredUas> {

@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import type { InteropScope } from './interop-scope.js';
-import { isRoot, missingTools } from './require-tools.js';
+import type { ProcessScope } from '../../../harness/process-scope.js';
+import { isRoot, missingTools } from '../../../harness/require-tools.js';
 import { dissectSip, startCapture } from './tshark.js';
 import type { Capture, SipDissection } from './tshark.js';
 
@@ -25,7 +25,7 @@ export interface SipCaptureCheck {
 /** Starts capturing `ports` into <dir>/<name>.pcap (or explains why not). */
 export async function startSipCaptureCheck(
   t: DiagnosticContext,
-  scope: InteropScope,
+  scope: ProcessScope,
   opts: { readonly dir: string; readonly name: string; readonly ports: readonly number[]; readonly lifetimeMs: number },
 ): Promise<SipCaptureCheck> {
   let capture: Capture | undefined;

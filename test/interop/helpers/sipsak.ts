@@ -3,8 +3,8 @@
  * registers one binding and exits 0 on a 200. The server port must have at most four
  * digits (sipsak truncates longer ones in the URIs it builds; see FOUR_DIGIT_PORTS).
  */
-import { describeExit } from './bounded-process.js';
-import type { InteropScope } from './interop-scope.js';
+import { describeExit } from '../../../harness/bounded-process.js';
+import type { ProcessScope } from '../../../harness/process-scope.js';
 
 export interface SipsakRegisterOptions {
   readonly user: string;
@@ -16,7 +16,7 @@ export interface SipsakRegisterOptions {
 }
 
 /** Registers user@127.0.0.1 -> sip:user@127.0.0.1:contactPort; throws unless sipsak exits 0. */
-export async function sipsakRegister(scope: InteropScope, opts: SipsakRegisterOptions): Promise<void> {
+export async function sipsakRegister(scope: ProcessScope, opts: SipsakRegisterOptions): Promise<void> {
   if (opts.serverPort > 9999) throw new RangeError(`sipsak cannot address port ${opts.serverPort} (more than four digits)`);
   const proc = scope.spawn({
     command: 'sipsak',

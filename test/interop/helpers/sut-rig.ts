@@ -4,10 +4,10 @@
  * tshark capture of all of them; `finish` checks the capture and that the SUT exits cleanly on SIGTERM.
  */
 import assert from 'node:assert/strict';
-import type { InteropScope } from './interop-scope.js';
-import type { PortRequest } from './port-allocator.js';
+import type { ProcessScope } from '../../../harness/process-scope.js';
+import type { PortRequest } from '../../../harness/port-allocator.js';
 import { startSipCaptureCheck, type DiagnosticContext, type SipCaptureCheck } from './sip-capture-check.js';
-import { interopSutKind, startSipServer, type SipServer, type SutKind } from './sip-server.js';
+import { interopSutKind, startSipServer, type SipServer, type SutKind } from '../../../harness/sip-server.js';
 import type { SipDissection } from './tshark.js';
 
 export interface SutRig {
@@ -25,7 +25,7 @@ export interface SutRig {
 
 export async function startSutRig(
   t: DiagnosticContext,
-  scope: InteropScope,
+  scope: ProcessScope,
   opts: { readonly name: string; readonly lifetimeMs: number; readonly ports: readonly PortRequest[] },
 ): Promise<SutRig> {
   const dir = scope.tempDir();

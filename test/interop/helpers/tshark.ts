@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import type { BoundedProcess } from './bounded-process.js';
-import type { InteropScope } from './interop-scope.js';
+import type { BoundedProcess } from '../../../harness/bounded-process.js';
+import type { ProcessScope } from '../../../harness/process-scope.js';
 
 export interface CaptureOptions {
   /** pcap file to write (inside a temp dir). */
@@ -102,7 +102,7 @@ async function untilFileHolds(file: string, token: Buffer, send: () => void, wha
  * Starts `tshark -i lo` for the ports and resolves once packets really reach the file ("Capturing on"
  * comes before dumpcap captures): a marker sent to the capture's own UDP port is in it.
  */
-export async function startCapture(scope: InteropScope, opts: CaptureOptions): Promise<Capture> {
+export async function startCapture(scope: ProcessScope, opts: CaptureOptions): Promise<Capture> {
   const marker = createSocket('udp4');
   await new Promise<void>((resolve, reject) => {
     marker.once('error', reject);
@@ -146,7 +146,7 @@ export async function startCapture(scope: InteropScope, opts: CaptureOptions): P
 }
 
 /** Reads the pcap back with every port decoded as SIP and reports SIP packets and problems. */
-export async function dissectSip(scope: InteropScope, file: string, ports: readonly number[]): Promise<SipDissection> {
+export async function dissectSip(scope: ProcessScope, file: string, ports: readonly number[]): Promise<SipDissection> {
   const decode = decodeAsSip(ports);
   const count = scope.spawn({
     command: 'tshark',
@@ -194,7 +194,7 @@ export interface ResponseRepeats {
 
 /** Counts SIP responses sent over UDP from srcPort to dstPort and how many were sent again. */
 export async function countResponseRepeats(
-  scope: InteropScope,
+  scope: ProcessScope,
   file: string,
   ports: readonly number[],
   srcPort: number,
@@ -226,7 +226,7 @@ export async function countResponseRepeats(
 }
 
 /** Runs tshark (reading a capture) and returns its non-empty output lines; throws on a non-zero exit. */
-export async function tsharkLines(scope: InteropScope, args: readonly string[]): Promise<string[]> {
+export async function tsharkLines(scope: ProcessScope, args: readonly string[]): Promise<string[]> {
   // PDML lines of undissected payload ("data" fields) hold the bytes in hex: a 16 KiB TLS record is a
   // 32 KiB line, so lines are kept whole up to 1 MiB (a truncated line would break the PDML nesting).
   const proc = scope.spawn({ command: 'tshark', args: [...args], name: 'tshark-read', lifetimeMs: 60_000, maxLines: 1000, maxLineLength: 1 << 20 });

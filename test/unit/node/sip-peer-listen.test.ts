@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../../../src/lib/manual-clock.js';
 import { SeededRandom } from '../../../src/lib/random.js';
 import { MAX_TWIN_PORT_ATTEMPTS, SipPeer } from '../../../src/node/sip-peer.js';
-import { MemoryNetwork } from '../../../src/sip/transport/memory-driver.js';
+import { MemoryNetwork } from '../../support/sip/memory-driver.js';
 import { TransportError } from '../../../src/sip/transport/transport-error.js';
 import { NumericOnlyResolver } from '../../../src/sip/core/target-resolver.js';
 

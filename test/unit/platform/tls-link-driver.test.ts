@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect as netConnect, type Socket } from 'node:net';
 import { PeerCertificateError, TlsLinkDriver } from '../../../src/platform/tls-link-driver.js';
 import type { TlsLinkDriverOptions } from '../../../src/platform/tls-link-driver.js';
 import { SystemClock } from '../../../src/platform/system-clock.js';
@@ -266,3 +267,77 @@ async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<vo
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+describe('TlsLinkDriver listener limits (unauthenticated phase)', () => {
+  /** Waits (bounded) until `pred` holds: the server's side of a close arrives an I/O turn after the client's. */
+  async function until(pred: () => boolean, what: string): Promise<void> {
+    const end = Date.now() + 5000;
+    while (!pred()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  /** A raw TCP connection to the listener; resolves 'closed' when the server closes it, or 'open' after `ms`. */
+  function rawConnection(port: number, firstBytes: Uint8Array | undefined, ms: number): Promise<'closed' | 'open'> {
+    return new Promise((resolve) => {
+      const s = netConnect(port, '127.0.0.1', () => {
+        if (firstBytes !== undefined) s.write(firstBytes);
+      });
+      const t = setTimeout(() => {
+        s.destroy();
+        resolve('open');
+      }, ms);
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        clearTimeout(t);
+        resolve('closed');
+      });
+    });
+  }
+
+  test('a connection that sends no ClientHello, or only part of one, is closed at the handshake deadline', { timeout: TIMEOUT }, async () => {
+    const { d } = driver(alice, { handshakeTimeoutMs: 300 });
+    const ep = await d.listen('127.0.0.1', 0);
+    const partialHello = new Uint8Array([0x16, 0x03, 0x01, 0x00, 0x40, 0x01, 0x00, 0x00]);
+    const [silent, partial] = await Promise.all([rawConnection(ep.port, undefined, 5000), rawConnection(ep.port, partialHello, 5000)]);
+    assert.equal(silent, 'closed');
+    assert.equal(partial, 'closed');
+    await until(() => d.inboundConnections === 0, 'the listener to let both go');
+  });
+
+  test('inbound connections are capped per listener and per source address; a closed one frees its place', { timeout: TIMEOUT }, async () => {
+    const { d } = driver(alice, { handshakeTimeoutMs: 10_000, maxInboundConnections: 3, maxInboundPerSource: 2 });
+    const ep = await d.listen('127.0.0.1', 0);
+    const held: Socket[] = [];
+    const open = (): Promise<Socket> =>
+      new Promise((resolve) => {
+        const s = netConnect(ep.port, '127.0.0.1', () => resolve(s));
+        s.on('error', () => undefined);
+        held.push(s);
+      });
+    const closedSoon = (s: Socket): Promise<boolean> =>
+      new Promise((resolve) => {
+        if (s.destroyed) return resolve(true);
+        const t = setTimeout(() => resolve(false), 2000);
+        s.once('close', () => {
+          clearTimeout(t);
+          resolve(true);
+        });
+      });
+    const a = await open();
+    const b = await open();
+    const c = await open(); // the third from 127.0.0.1: over the per-source cap
+    assert.equal(await closedSoon(c), true, 'third connection from one address closed');
+    assert.equal(d.inboundConnections, 2);
+    assert.equal(d.refusedInbound, 1);
+    a.destroy();
+    await closedSoon(a);
+    await until(() => d.inboundConnections === 1, 'the listener to see the close');
+    const e = await open();
+    assert.equal(await closedSoon(e), false, 'a place freed by a close is given again');
+    assert.equal(d.inboundConnections, 2);
+    for (const s of held) s.destroy();
+    void b;
+  });
+});

@@ -6,13 +6,14 @@ import type { LinkEndpoint } from '../../../../src/reload/link/link-driver.js';
 import { keepsExistingLink } from '../../../../src/reload/overlay/connection-table.js';
 import type { Connection } from '../../../../src/reload/overlay/connection-table.js';
 import { OverlayNode, SIMULTANEOUS_OPEN_MS } from '../../../../src/reload/overlay/overlay-node.js';
-import type { OverlayLinks, OverlayLinksUser } from '../../../../src/reload/overlay/overlay-types.js';
+import type { LinkLayerUser } from '../../../../src/reload/link/link-layer.js';
+import type { OverlayLinks } from '../../../../src/reload/overlay/overlay-types.js';
 import { UnsignedSecurity } from '../../../../src/reload/overlay/unsigned-security.js';
 
 /** Links driven by hand: the test says which link comes up when; closes are recorded. */
 class HandLinks implements OverlayLinks {
   readonly closed: string[] = [];
-  setUser(_user: OverlayLinksUser): void {}
+  setUser(_user: LinkLayerUser): void {}
   listen(host: string, port: number): Promise<LinkEndpoint> {
     return Promise.resolve({ host, port });
   }
@@ -44,7 +45,7 @@ function end(id: bigint, clock: ManualClock): { node: OverlayNode; links: HandLi
   return { node, links };
 }
 
-const up = (n: OverlayNode, id: string, outbound: boolean, peer: bigint): void => n.onLinkUp({ id, remote: { host: '10.0.0.1', port: 6084 }, outbound, peerCertificate: idBytes(peer) });
+const up = (n: OverlayNode, id: string, outbound: boolean, peer: bigint): void => n.connections.onLinkUp({ id, remote: { host: '10.0.0.1', port: 6084 }, local: { host: '10.0.0.2', port: 6084 }, outbound, peerCertificate: idBytes(peer) });
 
 describe('simultaneous open: two nodes that Attach to each other keep the same one of the two links', () => {
   // link "a" is opened by SMALL, link "b" by LARGE; each end sees them come up in either order

@@ -6,17 +6,15 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { ManualClock } from '../../../../src/lib/manual-clock.js';
 import { MessageCode, decodeFetchReq, encodeFetchAns } from '../../../../src/reload/codec/index.js';
 import type { StoredData } from '../../../../src/reload/codec/index.js';
-import type { OverlayNode } from '../../../../src/reload/overlay/overlay-node.js';
 import type { OverlayAnswer } from '../../../../src/reload/overlay/overlay-types.js';
 import { CertificateResolver, signStoredData } from '../../../../src/reload/security/index.js';
 import type { NodeIdentity } from '../../../../src/reload/security/index.js';
-import { MemoryStorageBackend, OverlayStorage, StorageEngine, certificatePlaces } from '../../../../src/reload/storage/index.js';
-import type { KindDefinition } from '../../../../src/reload/storage/index.js';
-import { certificateStorageCredentials } from '../../../../src/node/storage-credentials.js';
+import { MemoryStorageBackend, OverlayStorage, StorageEngine, certificatePlaces, chordResourceId } from '../../../../src/reload/storage/index.js';
+import type { KindDefinition, StorageHost } from '../../../../src/reload/storage/index.js';
+import { certificateStorageCredentials } from '../../../../src/node/certificate-storage-credentials.js';
 import { enrolledIdentity, makeCa, NOW, nodeId, policy, storeFor } from '../security/security-fixtures.js';
 
 const KINDS: KindDefinition[] = [
@@ -26,7 +24,7 @@ const KINDS: KindDefinition[] = [
   { id: 100, name: 'PROFILE', dataModel: 'single', accessControl: 'USER-MATCH', maxCount: 1, maxSize: 1000 },
 ];
 const kinds = (id: number): KindDefinition | undefined => KINDS.find((k) => k.id === id);
-const hash16 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha1').update(b).digest().subarray(0, 16));
+const hash16 = (b: Uint8Array): Uint8Array => chordResourceId(b, 16);
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const codec = { dataModelOf: (k: number) => kinds(k)?.dataModel };
@@ -35,8 +33,8 @@ const codec = { dataModelOf: (k: number) => kinds(k)?.dataModel };
 function bobPeer(bob: NodeIdentity, trust: ReturnType<typeof storeFor>, held: Map<string, StoredData[]>) {
   const clock = new ManualClock(0);
   const requests: string[] = [];
-  const node = {
-    options: { maxMessageSize: 1_000_000, nodeIdLength: 16 },
+  const host = {
+    codecOptions: () => ({ maxMessageSize: 1_000_000, nodeIdLength: 16 }),
     idBytes: bob.certificate.nodeIds[0]!,
     async requestResource(resource: Uint8Array, code: number, body: Uint8Array): Promise<OverlayAnswer> {
       assert.equal(code, MessageCode.fetch_req);
@@ -47,7 +45,7 @@ function bobPeer(bob: NodeIdentity, trust: ReturnType<typeof storeFor>, held: Ma
       const values = held.get(`${kind}/${hex(resource)}`) ?? [];
       return { ok: true, code: MessageCode.fetch_ans, body: encodeFetchAns({ kindResponses: [{ kind, generation: 1n, values }] }, codec), responder: nodeId(0xee), hops: 2, signer: undefined };
     },
-  } as unknown as OverlayNode;
+  } as unknown as StorageHost;
   let storage: OverlayStorage | undefined;
   const resolver = new CertificateResolver({ store: trust, clock, fetchCertificates: (kind, resourceId) => storage!.fetchUnverified(kind, resourceId) });
   const credentials = {
@@ -56,7 +54,7 @@ function bobPeer(bob: NodeIdentity, trust: ReturnType<typeof storeFor>, held: Ma
   };
   const engine = new StorageEngine({ clock, backend: new MemoryStorageBackend(), kinds, hashResourceName: hash16 });
   storage = new OverlayStorage(
-    { node, engine, clock, wallClock: () => NOW, credentials, security: { withCertificates: (_c, send) => send() }, kinds, hashResourceName: hash16 },
+    { host, engine, clock, wallClock: () => NOW, credentials, security: { withCertificates: (_c, send) => send() }, kinds, hashResourceName: hash16 },
     { resyncIntervalMs: 0 },
   );
   return { storage, requests, resolver };

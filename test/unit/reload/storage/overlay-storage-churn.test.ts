@@ -98,7 +98,7 @@ describe('OverlayStorage under churn (RFC 6940 §10.7.3)', () => {
     const s2 = w.ringOrder(resource)[2]!;
     // the second successor refuses every Store for a while (as one still without the responsible peer in its table)
     const codec = { maxMessageSize: 5000, nodeIdLength: 16, dataModelOf: (k: number) => w.kinds(k)?.dataModel };
-    const real = new StorageRequestHandlers({ node: s2.node, engine: s2.engine, credentials: s2.credentials, codec, onReplicate: () => undefined });
+    const real = new StorageRequestHandlers({ host: s2.node, engine: s2.engine, credentials: s2.credentials, codec, onReplicate: () => undefined });
     let refusing = true;
     let refused = 0;
     s2.node.handle(MessageCode.store_req, (req) => {

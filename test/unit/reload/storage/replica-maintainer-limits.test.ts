@@ -21,7 +21,7 @@ test('replica sends: at most maxInFlight at once, at most maxQueued waiting, ove
     reqs.push({ resource, replicaNumber: 1, kindData: [] });
   }
   const codec = { maxMessageSize: 5000, nodeIdLength: 16, dataModelOf: (k: number) => TEST_KINDS.find((x) => x.id === k)?.dataModel };
-  const m = new ReplicaMaintainer({ node: p.node, engine: p.engine, clock: w.clock, credentials: p.credentials, security: { withCertificates: (_c, send) => send() }, codec }, { maxInFlight: 2, maxQueued: 5, resyncIntervalMs: 0 });
+  const m = new ReplicaMaintainer({ host: p.node, engine: p.engine, clock: w.clock, credentials: p.credentials, security: { withCertificates: (_c, send) => send() }, codec }, { maxInFlight: 2, maxQueued: 5, resyncIntervalMs: 0 });
   for (const r of reqs) m.replicate(r);
   assert.ok(m.pending() <= 2 + 5, `pending ${m.pending()}`);
   assert.ok(m.counters.queueOverflows > 0);

@@ -1,14 +1,13 @@
 // Shared fixtures of the storage tests: Kinds, identities, a fake verifier, StoredData builders.
-import { createHash } from 'node:crypto';
 import { ManualClock } from '../../../../src/lib/manual-clock.js';
 import type { StoreReq, StoredData, StoredDataValue } from '../../../../src/reload/codec/index.js';
 import { HashAlgorithm, SignatureAlgorithm } from '../../../../src/reload/codec/index.js';
 import type { AccessIdentity, KindDefinition, StorageEngineOptions, StoredDataVerifier } from '../../../../src/reload/storage/index.js';
-import { MemoryStorageBackend, StorageEngine, nodeMultipleResourceName, toHex, userResourceName } from '../../../../src/reload/storage/index.js';
+import { MemoryStorageBackend, StorageEngine, chordResourceId, nodeMultipleResourceName, toHex, userResourceName } from '../../../../src/reload/storage/index.js';
 
 /** The overlay hash: SHA-1 truncated to 16 bytes (RFC 6940 §10.2 with NodeIdLength 16). */
 export function hash(name: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha1').update(name).digest().subarray(0, 16));
+  return chordResourceId(name, 16);
 }
 
 export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);

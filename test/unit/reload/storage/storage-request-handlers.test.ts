@@ -5,9 +5,9 @@ import { MessageCode, ReloadErrorCode, UNFRAGMENTED, decodeFetchAns, encodeFetch
 import type { Destination, ForwardingHeader, StoreReq } from '../../../../src/reload/codec/index.js';
 import type { HandlerReply, InboundRequest, SignerInfo } from '../../../../src/reload/overlay/overlay-types.js';
 import { StorageRequestHandlers, publishCertificate } from '../../../../src/reload/storage/index.js';
+import type { StorageHost } from '../../../../src/reload/storage/index.js';
 import { StorageWorld, TEST_KINDS } from '../overlay/support/storage-world.js';
 import { NeighborTable } from '../../../../src/reload/overlay/chord/neighbor-table.js';
-import type { OverlayNode } from '../../../../src/reload/overlay/overlay-node.js';
 import type { StoragePeer } from '../overlay/support/storage-world.js';
 
 const codec = { maxMessageSize: 5000, nodeIdLength: 16, dataModelOf: (k: number) => TEST_KINDS.find((x) => x.id === k)?.dataModel };
@@ -21,7 +21,7 @@ function inbound(code: number, body: Uint8Array, signer: SignerInfo | undefined,
 }
 
 function handlersOf(p: StoragePeer, replicated: StoreReq[] = []): StorageRequestHandlers {
-  return new StorageRequestHandlers({ node: p.node, engine: p.engine, credentials: p.credentials, codec, onReplicate: (r) => void replicated.push(r) });
+  return new StorageRequestHandlers({ host: p.node, engine: p.engine, credentials: p.credentials, codec, onReplicate: (r) => void replicated.push(r) });
 }
 
 /** `n` peers; peer 1 is the owner of the resource named after its user. */
@@ -124,7 +124,7 @@ describe('storage request handlers (RFC 6940 §7.4, §10.4)', () => {
     const { w, owner, resource } = await ownerWorld(34, 5);
     const resp = w.ringOrder(resource)[0]!;
     let release: () => void = () => undefined;
-    const h = new StorageRequestHandlers({ node: resp.node, engine: resp.engine, credentials: resp.credentials, codec, onReplicate: () => new Promise<void>((r) => (release = r)) });
+    const h = new StorageRequestHandlers({ host: resp.node, engine: resp.engine, credentials: resp.credentials, codec, onReplicate: () => new Promise<void>((r) => (release = r)) });
     const value = owner.credentials.sign(resource, 100, 7n, 60, { model: 'single', value: { exists: true, value: new Uint8Array([3]) } });
     const original = encodeStoreReq({ resource, replicaNumber: 0, kindData: [{ kind: 100, generationCounter: 0n, values: [value] }] }, codec);
     const asOwner: SignerInfo = { userName: owner.identity.certificate.userName, nodeIds: [owner.node.idBytes] };
@@ -151,15 +151,17 @@ describe('storage request handlers (RFC 6940 §7.4, §10.4)', () => {
     const table = new NeighborTable(ring, j, 5);
     table.add([ap.node.id, pred.node.id]);
     let state: 'joining' | 'joined' = 'joining';
-    const node = {
+    const host = {
       ring,
       get state() {
         return state;
       },
-      options: { client: false },
-      topology: { neighbours: table, isResponsible: () => false },
-    } as unknown as OverlayNode;
-    const h = new StorageRequestHandlers({ node, engine: w.peers[3]!.engine, credentials: w.peers[3]!.credentials, codec, onReplicate: () => {} });
+      isClient: false,
+      neighbours: () => ({ successors: table.successors, predecessors: table.predecessors }),
+      isResponsible: () => false,
+      coversInTable: (k: bigint) => table.isResponsible(k),
+    } as unknown as StorageHost;
+    const h = new StorageRequestHandlers({ host, engine: w.peers[3]!.engine, credentials: w.peers[3]!.credentials, codec, onReplicate: () => {} });
     const value = owner.credentials.sign(resource, 100, 5n, 60, { model: 'single', value: { exists: true, value: new Uint8Array([1]) } });
     const handover = encodeStoreReq({ resource, replicaNumber: 0, kindData: [{ kind: 100, generationCounter: 1n, values: [value] }] }, codec);
     const asAp: SignerInfo = { userName: ap.identity.certificate.userName, nodeIds: [ap.node.idBytes] };
@@ -184,7 +186,7 @@ describe('storage request handlers (RFC 6940 §7.4, §10.4)', () => {
     assert.equal(succ!.engine.replicaNumber(resource), 1, 'the successor holds replica 1');
     // as after joining in place of a responsible peer that crashed silently: nobody handed the range over
     resp!.engine.drop(resource);
-    const h = new StorageRequestHandlers({ node: resp!.node, engine: resp!.engine, credentials: resp!.credentials, codec, onReplicate: () => undefined, fetchFallbackMs: 60_000 });
+    const h = new StorageRequestHandlers({ host: resp!.node, engine: resp!.engine, credentials: resp!.credentials, codec, onReplicate: () => undefined, fetchFallbackMs: 60_000 });
     const asOwner: SignerInfo = { userName: owner.identity.certificate.userName, nodeIds: [owner.node.idBytes] };
     const body = encodeFetchReq({ resource, specifiers: [{ kind: 100, generation: 0n, model: 'single' }] }, codec);
     const values = (r: HandlerReply): number[][] => {
@@ -209,7 +211,7 @@ describe('storage request handlers (RFC 6940 §7.4, §10.4)', () => {
     assert.deepEqual(values(late), []);
     assert.deepEqual(h.fallbacks, { asked: 1, answered: 1 });
     // and with fetchFallbackMs 0 it is off from the start
-    const off = new StorageRequestHandlers({ node: resp!.node, engine: resp!.engine, credentials: resp!.credentials, codec, onReplicate: () => undefined, fetchFallbackMs: 0 });
+    const off = new StorageRequestHandlers({ host: resp!.node, engine: resp!.engine, credentials: resp!.credentials, codec, onReplicate: () => undefined, fetchFallbackMs: 0 });
     assert.deepEqual(values(await off.fetch(inbound(MessageCode.fetch_req, body, asOwner, { type: 'resource', resourceId: resource }))), []);
   });
 
@@ -217,7 +219,7 @@ describe('storage request handlers (RFC 6940 §7.4, §10.4)', () => {
     const { w, owner, resource } = await ownerWorld(36, 5);
     const [resp, succ] = w.ringOrder(resource);
     w.crash(succ!); // silently: its links stay up on our side until they time out
-    const h = new StorageRequestHandlers({ node: resp!.node, engine: resp!.engine, credentials: resp!.credentials, codec, onReplicate: () => undefined, fetchFallbackMs: 60_000 });
+    const h = new StorageRequestHandlers({ host: resp!.node, engine: resp!.engine, credentials: resp!.credentials, codec, onReplicate: () => undefined, fetchFallbackMs: 60_000 });
     const asOwner: SignerInfo = { userName: owner.identity.certificate.userName, nodeIds: [owner.node.idBytes] };
     const body = encodeFetchReq({ resource, specifiers: [{ kind: 100, generation: 0n, model: 'single' }] }, codec);
     const t0 = resp!.node.clock.now();

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { admissionPolicy } from '../../../../src/sip/core/admission-policy.js';
 import { parseMessage } from '../../../../src/sip/message/index.js';
-import type { SipRequest } from '../../../../src/sip/message/types.js';
+import type { SipRequest } from '../../../../src/sip/message/sip-message.js';
 import { SipWorld } from './sip-test-network.js';
 
 function req(method: string, toTag?: string): SipRequest {

@@ -6,9 +6,10 @@ import { ManualClock } from '../../../../src/lib/manual-clock.js';
 import { SeededRandom } from '../../../../src/lib/random.js';
 import { NumericOnlyResolver } from '../../../../src/sip/core/target-resolver.js';
 import { createResponse, parseMessage, serializeMessage } from '../../../../src/sip/message/index.js';
-import type { SipMessage, SipRequest, SipResponse } from '../../../../src/sip/message/types.js';
-import { MemoryNetwork, type MemoryDriver } from '../../../../src/sip/transport/memory-driver.js';
-import type { TransportAddress } from '../../../../src/sip/transport/types.js';
+import type { SipMessage, SipRequest, SipResponse } from '../../../../src/sip/message/sip-message.js';
+import { MemoryNetwork, type MemoryDriver } from '../../../support/sip/memory-driver.js';
+import { advance, settle } from '../../../support/settle.js';
+import type { TransportAddress } from '../../../../src/sip/transport/sip-transport.js';
 import { SipPeer } from '../../../../src/node/sip-peer.js';
 import type { LoadMonitor } from '../../../../src/sip/core/admission-policy.js';
 import type { OutboundPolicy } from '../../../../src/sip/core/proxy-core.js';
@@ -162,23 +163,13 @@ export class SipWorld {
   }
 
   /** Delivers every queued packet and lets promise continuations run, until nothing moves. */
-  async settle(): Promise<void> {
-    for (let i = 0; i < 100; i++) {
-      const moved = this.network.flush();
-      for (let j = 0; j < 5; j++) await Promise.resolve();
-      if (moved === 0 && this.network.pending === 0) {
-        await new Promise<void>((r) => setImmediate(r));
-        if (this.network.pending === 0) return;
-      }
-    }
+  settle(): Promise<void> {
+    return settle(this.network);
   }
 
   /** Advances the virtual clock in steps, settling the network after each. */
-  async advance(ms: number, step = 100): Promise<void> {
-    for (let t = 0; t < ms; t += step) {
-      this.clock.advance(Math.min(step, ms - t));
-      await this.settle();
-    }
+  advance(ms: number, step = 100): Promise<void> {
+    return advance(this.clock, ms, step, this.network);
   }
 
   async stop(): Promise<void> {

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { callId, cseqOf, parseVia, toTag, topVia } from '../../../../src/sip/message/index.js';
-import type { SipRequest } from '../../../../src/sip/message/types.js';
+import type { SipRequest } from '../../../../src/sip/message/sip-message.js';
 import { harness, isRequest, recordingClientUser, request, response, target } from './tx-test-kit.js';
 
 const BRANCH = 'z9hG4bKinv1';

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { SipResponse } from '../../../../src/sip/message/types.js';
-import type { InboundMessage } from '../../../../src/sip/transport/types.js';
+import type { SipResponse } from '../../../../src/sip/message/sip-message.js';
+import type { InboundMessage } from '../../../../src/sip/transport/sip-transport.js';
 import { harness, recordingClientUser, request, response, target } from './tx-test-kit.js';
 
 const BRANCH = 'z9hG4bKopt1';

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { responseTarget } from '../../../../src/sip/transaction/response-target.js';
-import type { TransportProtocol } from '../../../../src/sip/transport/types.js';
+import type { TransportProtocol } from '../../../../src/sip/transport/sip-transport.js';
 import { inbound, request } from './tx-test-kit.js';
 
 function from(via: string, protocol: TransportProtocol = 'udp', flowId?: string) {

@@ -1,8 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createResponse } from '../../../../src/sip/message/index.js';
-import type { ServerTransaction } from '../../../../src/sip/transaction/types.js';
-import type { TransportProtocol } from '../../../../src/sip/transport/types.js';
+import type { ServerTransaction } from '../../../../src/sip/transaction/transaction-contract.js';
+import type { TransportProtocol } from '../../../../src/sip/transport/sip-transport.js';
 import { harness, inbound, isResponse, request, type Harness } from './tx-test-kit.js';
 
 const invite = (via = 'SIP/2.0/UDP 192.0.2.10:5070') => request({ via });

@@ -2,9 +2,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createResponse } from '../../../../src/sip/message/index.js';
-import type { ClientTransaction } from '../../../../src/sip/transaction/types.js';
+import type { ClientTransaction } from '../../../../src/sip/transaction/transaction-contract.js';
 import { TransactionError } from '../../../../src/sip/transaction/transaction-error.js';
-import type { TransportProtocol } from '../../../../src/sip/transport/types.js';
+import type { TransportProtocol } from '../../../../src/sip/transport/sip-transport.js';
 import { harness, inbound, recordingClientUser, request, response, target } from './tx-test-kit.js';
 
 const METHODS = ['INVITE', 'OPTIONS', 'ACK', 'CANCEL', 'BYE'] as const;

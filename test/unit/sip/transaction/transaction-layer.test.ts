@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../../../src/lib/manual-clock.js';
 import { createResponse, toTag } from '../../../../src/sip/message/index.js';
-import type { SipResponse } from '../../../../src/sip/message/types.js';
+import type { SipResponse } from '../../../../src/sip/message/sip-message.js';
 import { TransactionError } from '../../../../src/sip/transaction/transaction-error.js';
 import { TransactionLayer } from '../../../../src/sip/transaction/transaction-layer.js';
 import { FakeTransport, RecordingUser, harness, inbound, recordingClientUser, request, response, target } from './tx-test-kit.js';

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createResponse } from '../../../../src/sip/message/index.js';
-import type { SipResponse } from '../../../../src/sip/message/types.js';
+import type { SipResponse } from '../../../../src/sip/message/sip-message.js';
 import { MAX_RFC2543_GROUP } from '../../../../src/sip/transaction/transaction-layer.js';
 import { harness, inbound, recordingClientUser, request, response, target, type RequestSpec } from './tx-test-kit.js';
 

@@ -11,7 +11,7 @@ import { ClientNonInviteTransaction } from '../../../../src/sip/transaction/clie
 import { ServerInviteTransaction } from '../../../../src/sip/transaction/server-invite-transaction.js';
 import { ServerNonInviteTransaction } from '../../../../src/sip/transaction/server-non-invite-transaction.js';
 import type { TransactionContext } from '../../../../src/sip/transaction/transaction-context.js';
-import { DEFAULT_TIMERS } from '../../../../src/sip/transaction/types.js';
+import { DEFAULT_TIMERS } from '../../../../src/sip/transaction/transaction-contract.js';
 import { ManualClock } from '../../../../src/lib/manual-clock.js';
 import { FakeTransport, inbound, recordingClientUser, request, target } from './tx-test-kit.js';
 

@@ -1,10 +1,10 @@
 /** Shared fixtures of the transaction-layer tests: a recording fake transport and TU, message builders. */
 import { ManualClock } from '../../../../src/lib/manual-clock.js';
 import { parseMessage } from '../../../../src/sip/message/index.js';
-import type { SipMessage, SipRequest, SipResponse } from '../../../../src/sip/message/types.js';
-import type { InboundMessage, OutboundTarget, SipTransport, TransportAddress, TransportProtocol } from '../../../../src/sip/transport/types.js';
+import type { SipMessage, SipRequest, SipResponse } from '../../../../src/sip/message/sip-message.js';
+import type { InboundMessage, OutboundTarget, SipTransport, TransportAddress, TransportProtocol } from '../../../../src/sip/transport/sip-transport.js';
 import { TransactionLayer, type TransactionLayerOptions } from '../../../../src/sip/transaction/transaction-layer.js';
-import type { ClientTransaction, ClientTransactionUser, ServerTransaction, TransactionUser } from '../../../../src/sip/transaction/types.js';
+import type { ClientTransaction, ClientTransactionUser, ServerTransaction, TransactionUser } from '../../../../src/sip/transaction/transaction-contract.js';
 
 export interface Sent {
   at: number;

@@ -1,6 +1,6 @@
 /** Test helper: records every event a driver reports. */
 import type { DriverConnection, TransportDriverUser } from '../../../../src/sip/transport/transport-driver.js';
-import type { TransportAddress } from '../../../../src/sip/transport/types.js';
+import type { TransportAddress } from '../../../../src/sip/transport/sip-transport.js';
 
 export type Recorded =
   | { type: 'datagram'; local: TransportAddress; remote: TransportAddress; text: string }

@@ -1,9 +1,9 @@
 /** Test harness: a TransportLayer on a MemoryDriver, and a raw peer driver to poke it with bytes. */
 import { ManualClock } from '../../../../src/lib/manual-clock.js';
-import type { SipMessage, SipRequest, SipResponse } from '../../../../src/sip/message/types.js';
-import { MemoryNetwork, type MemoryDriver, type MemoryNetworkOptions } from '../../../../src/sip/transport/memory-driver.js';
+import type { SipMessage, SipRequest, SipResponse } from '../../../../src/sip/message/sip-message.js';
+import { MemoryNetwork, type MemoryDriver, type MemoryNetworkOptions } from '../../../support/sip/memory-driver.js';
 import { TransportLayer, type TransportLayerOptions } from '../../../../src/sip/transport/transport-layer.js';
-import type { InboundMessage, OutboundTarget, TransportAddress } from '../../../../src/sip/transport/types.js';
+import type { InboundMessage, OutboundTarget, TransportAddress } from '../../../../src/sip/transport/sip-transport.js';
 import { parse } from '../../../support/parse-sip.js';
 
 export { parse };

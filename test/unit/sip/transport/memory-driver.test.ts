@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryNetwork } from '../../../../src/sip/transport/memory-driver.js';
+import { MemoryNetwork } from '../../../support/sip/memory-driver.js';
 import { DriverRecorder } from './driver-recorder.js';
 
 const enc = new TextEncoder();

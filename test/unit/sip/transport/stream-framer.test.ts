@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { StreamFramer, findContentLength, type FramerEvent } from '../../../../src/sip/transport/stream-framer.js';
-import { DEFAULT_SIP_LIMITS, type SipLimits } from '../../../../src/sip/message/types.js';
+import { DEFAULT_SIP_LIMITS, type SipLimits } from '../../../../src/sip/message/sip-message.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

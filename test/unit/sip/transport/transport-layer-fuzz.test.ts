@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SeededRandom } from '../../../../src/lib/random.js';
-import { DEFAULT_SIP_LIMITS } from '../../../../src/sip/message/types.js';
+import { DEFAULT_SIP_LIMITS } from '../../../../src/sip/message/sip-message.js';
 import { Harness, SERVER_V4, enc, request, response } from './layer-harness.js';
 
 /** Mutates a valid message: flips, inserts and deletes bytes, sometimes around the framing. */

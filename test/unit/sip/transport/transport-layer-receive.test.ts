@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_SIP_LIMITS } from '../../../../src/sip/message/types.js';
+import { DEFAULT_SIP_LIMITS } from '../../../../src/sip/message/sip-message.js';
 import { Harness, PEER_V4, PEER_V6, SERVER_V4, SERVER_V6, enc, parse, request, response } from './layer-harness.js';
 
 async function udpHarness(): Promise<{ h: Harness; from: Awaited<ReturnType<Harness['peerUdp']>> }> {

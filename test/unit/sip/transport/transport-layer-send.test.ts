@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { Harness, PEER_V4, PEER_V6, SERVER_V4, enc, parse, parseRequest, request, response } from './layer-harness.js';
-import type { TransportAddress } from '../../../../src/sip/transport/types.js';
+import type { TransportAddress } from '../../../../src/sip/transport/sip-transport.js';
 import type { TransportDriver, TransportDriverUser } from '../../../../src/sip/transport/transport-driver.js';
 import { TransportLayer } from '../../../../src/sip/transport/transport-layer.js';
 import { ManualClock } from '../../../../src/lib/manual-clock.js';

@@ -11,11 +11,12 @@ import type { InboundRequest, OverlayAnswer, RequestHandler } from '../../../../
 import { MemoryLocationService } from '../../../../src/sip/core/memory-location-service.js';
 import { NumericOnlyResolver } from '../../../../src/sip/core/target-resolver.js';
 import { parseMessage, serializeMessage } from '../../../../src/sip/message/index.js';
-import type { SipMessage, SipRequest, SipResponse } from '../../../../src/sip/message/types.js';
-import { MemoryNetwork, type MemoryDriver } from '../../../../src/sip/transport/memory-driver.js';
-import type { TransportAddress } from '../../../../src/sip/transport/types.js';
+import type { SipMessage, SipRequest, SipResponse } from '../../../../src/sip/message/sip-message.js';
+import { MemoryNetwork, type MemoryDriver } from '../../../support/sip/memory-driver.js';
+import type { TransportAddress } from '../../../../src/sip/transport/sip-transport.js';
 import { SipPeer } from '../../../../src/node/sip-peer.js';
-import { MemoryRegistrationStore } from '../../../../src/usages/sip/memory-registration-store.js';
+import { MemoryRegistrationStore } from '../../../support/usages/memory-registration-store.js';
+import { advance, settle } from '../../../support/settle.js';
 import { SipUsage, type SipUsageOptions } from '../../../../src/usages/sip/sip-usage.js';
 
 export const OVERLAY = 'p2psip.local';
@@ -206,22 +207,14 @@ export class OverlaySipWorld {
     return { ok: true, code: reply.code, body: reply.body, responder: peer.nodeId, hops: 1, signer: undefined };
   }
 
-  async settle(): Promise<void> {
-    for (let i = 0; i < 200; i++) {
-      const moved = this.network.flush();
-      for (let j = 0; j < 10; j++) await Promise.resolve();
-      if (moved === 0 && this.network.pending === 0) {
-        await new Promise<void>((r) => setImmediate(r));
-        if (this.network.pending === 0) return;
-      }
-    }
+  /** Delivers every queued packet and lets promise continuations run, until nothing moves. */
+  settle(): Promise<void> {
+    return settle(this.network);
   }
 
-  async advance(ms: number, step = 100): Promise<void> {
-    for (let t = 0; t < ms; t += step) {
-      this.clock.advance(Math.min(step, ms - t));
-      await this.settle();
-    }
+  /** Advances the virtual clock in steps, settling the network after each. */
+  advance(ms: number, step = 100): Promise<void> {
+    return advance(this.clock, ms, step, this.network);
   }
 
   async stop(): Promise<void> {

@@ -4,7 +4,7 @@ import { ManualClock } from '../../../../src/lib/manual-clock.js';
 import { SeededRandom } from '../../../../src/lib/random.js';
 import { MessageCode, ReloadErrorCode, decodeAppAttachReqAns, encodeAppAttachReqAns } from '../../../../src/reload/codec/index.js';
 import type { InboundRequest, OverlayAnswer } from '../../../../src/reload/overlay/overlay-types.js';
-import type { TransportAddress } from '../../../../src/sip/transport/types.js';
+import type { TransportAddress } from '../../../../src/sip/transport/sip-transport.js';
 import { appAttachHandler } from '../../../../src/usages/sip/app-attach-handler.js';
 import { SIP_APPLICATION_ID, sipAddressOf, sipCandidates } from '../../../../src/usages/sip/sip-app-attach.js';
 import { SipPeerLocator, type OverlayRequest } from '../../../../src/usages/sip/sip-peer-locator.js';

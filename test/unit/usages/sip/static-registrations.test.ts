@@ -2,8 +2,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../../../src/lib/manual-clock.js';
 import { isSipUri } from '../../../../src/sip/message/index.js';
-import { MemoryRegistrationStore } from '../../../../src/usages/sip/memory-registration-store.js';
-import { parseStaticRegistration, type StaticRegistration } from '../../../../src/usages/sip/static-registration.js';
+import { advance, settle } from '../../../support/settle.js';
+import { MemoryRegistrationStore } from '../../../support/usages/memory-registration-store.js';
+import { parseStaticRegistration, type StaticRegistration } from '../../../../src/usages/sip/parse-static-registration.js';
 import { STATIC_CALL_ID, StaticRegistrations } from '../../../../src/usages/sip/static-registrations.js';
 import { OVERLAY, OverlaySipWorld } from './overlay-sip-world.js';
 
@@ -13,18 +14,6 @@ function staticOf(text: string): StaticRegistration {
   const r = parseStaticRegistration(text, OVERLAY);
   assert.ok(r.ok, r.ok ? '' : r.error);
   return r.value;
-}
-
-async function flush(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
-}
-
-/** Advances in steps, letting the Stores' promises settle between them. */
-async function advance(clock: ManualClock, ms: number, step = 60_000): Promise<void> {
-  for (let t = 0; t < ms; t += step) {
-    clock.advance(Math.min(step, ms - t));
-    await flush();
-  }
 }
 
 function setup(lifetimeSec = 3_600): { clock: ManualClock; store: MemoryRegistrationStore; statics: StaticRegistrations; node: Uint8Array } {
@@ -86,7 +75,7 @@ describe('StaticRegistrations (ManualClock)', () => {
     assert.equal(statics.status()[0]!.state, 'stored');
     // 10 hours, checked every minute: the stored entry never lapses, and at least 30 min remain
     for (let m = 0; m < 600; m++) {
-      await advance(clock, 60_000);
+      await advance(clock, 60_000, 60_000);
       const live = liveEntry(store, clock);
       assert.ok(live, `stored entry present at minute ${m + 1}`);
       assert.ok(live.expiresAt - clock.now() >= 1_800_000 - 60_000, `refreshed well before it ends (minute ${m + 1})`);
@@ -100,7 +89,7 @@ describe('StaticRegistrations (ManualClock)', () => {
     const { clock, store, statics } = setup();
     store.failWith = new Error('no storing peer');
     statics.start();
-    await flush();
+    await settle();
     assert.equal(statics.status()[0]!.state, 'retrying');
     assert.equal(statics.status()[0]!.lastError, 'no storing peer');
     const tries = (): number => store.log.filter((l) => l.op === 'publish').length;

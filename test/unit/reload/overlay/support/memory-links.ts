@@ -5,7 +5,8 @@
  */
 import type { ManualClock } from '../../../../../src/lib/manual-clock.js';
 import type { LinkEndpoint } from '../../../../../src/reload/link/link-driver.js';
-import type { OverlayLinks, OverlayLinksUser } from '../../../../../src/reload/overlay/overlay-types.js';
+import type { LinkLayerUser } from '../../../../../src/reload/link/link-layer.js';
+import type { OverlayLinks } from '../../../../../src/reload/overlay/overlay-types.js';
 
 interface End {
   host: MemoryLinks;
@@ -36,7 +37,7 @@ export class MemoryLinkNet {
 }
 
 export class MemoryLinks implements OverlayLinks {
-  private user: OverlayLinksUser | undefined;
+  private user: LinkLayerUser | undefined;
   readonly ends = new Map<string, End>();
   private port = 0;
   crashed = false;
@@ -47,7 +48,7 @@ export class MemoryLinks implements OverlayLinks {
     readonly host: string,
   ) {}
 
-  setUser(user: OverlayLinksUser): void {
+  setUser(user: LinkLayerUser): void {
     this.user = user;
   }
 
@@ -73,8 +74,8 @@ export class MemoryLinks implements OverlayLinks {
       mine.peer = theirs;
       mine.open = true;
       target.ends.set(theirs.linkId, theirs);
-      target.user?.onLinkUp({ id: theirs.linkId, remote: { host: this.host, port: 40000 }, outbound: false, peerCertificate: this.nodeId });
-      this.user?.onLinkUp({ id, remote, outbound: true, peerCertificate: target.nodeId });
+      target.user?.onLinkUp({ id: theirs.linkId, remote: { host: this.host, port: 40000 }, local: remote, outbound: false, peerCertificate: this.nodeId });
+      this.user?.onLinkUp({ id, remote, local: { host: this.host, port: 40000 }, outbound: true, peerCertificate: target.nodeId });
     });
     return id;
   }

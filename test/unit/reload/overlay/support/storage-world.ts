@@ -4,7 +4,6 @@
  * run) and OverlayStorage on each, over MemoryLinks on one ManualClock: storage, replication
  * and churn tests.
  */
-import { createHash } from 'node:crypto';
 import { ManualClock } from '../../../../../src/lib/manual-clock.js';
 import { SeededRandom } from '../../../../../src/lib/random.js';
 import type { ForwardingHeader, SecurityBlock } from '../../../../../src/reload/codec/index.js';
@@ -12,9 +11,9 @@ import { OverlayNode } from '../../../../../src/reload/overlay/overlay-node.js';
 import type { OverlayOptions, OverlaySecurity, SignerInfo } from '../../../../../src/reload/overlay/overlay-types.js';
 import { CertificateSecurity, CertificateStore, createOverlayCa, issueCaSignedIdentity } from '../../../../../src/reload/security/index.js';
 import type { NodeIdentity, OverlayCa } from '../../../../../src/reload/security/index.js';
-import { BagSharingSecurity, MemoryStorageBackend, OverlayStorage, StorageEngine } from '../../../../../src/reload/storage/index.js';
+import { BagSharingSecurity, MemoryStorageBackend, OverlayStorage, StorageEngine, chordResourceId } from '../../../../../src/reload/storage/index.js';
 import type { KindDefinition, OverlayStorageOptions, StorageCredentials } from '../../../../../src/reload/storage/index.js';
-import { certificateStorageCredentials } from '../../../../../src/node/storage-credentials.js';
+import { certificateStorageCredentials } from '../../../../../src/node/certificate-storage-credentials.js';
 import { MemoryLinkNet, type MemoryLinks } from './memory-links.js';
 import { flush } from './overlay-world.js';
 
@@ -29,7 +28,7 @@ export const TEST_KINDS: readonly KindDefinition[] = [
   { id: 100, name: 'PROFILE', dataModel: 'single', accessControl: 'USER-MATCH', maxCount: 1, maxSize: 1000 },
 ];
 
-export const hash16 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha1').update(b).digest().subarray(0, 16));
+export const hash16 = (b: Uint8Array): Uint8Array => chordResourceId(b, 16);
 
 /** CertificateSecurity for sign/verify; a MemoryLink's "certificate" is the peer's Node-ID. */
 class WorldSecurity implements OverlaySecurity {
@@ -134,7 +133,7 @@ export class StorageWorld {
     const backend = new MemoryStorageBackend();
     const engine = new StorageEngine({ clock: this.clock, backend, kinds: this.kinds, hashResourceName: hash16, verifyStoredData: credentials.verifier });
     const storage = new OverlayStorage(
-      { node, engine, clock: this.clock, wallClock: this.wallClock, credentials, security, kinds: this.kinds, hashResourceName: hash16, backend },
+      { host: node, engine, clock: this.clock, wallClock: this.wallClock, credentials, security, kinds: this.kinds, hashResourceName: hash16, backend },
       this.storageOptions,
     );
     storage.attach();

@@ -5,7 +5,7 @@
  *
  * CONTRACT shared by transport, transaction and core modules.
  */
-import type { SipMessage } from '../message/types.js';
+import type { SipMessage } from '../message/sip-message.js';
 
 export type TransportProtocol = 'udp' | 'tcp' | 'tls' | 'ws' | 'wss';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { BoundedProcess, ExitInfo } from './bounded-process.js';
-import type { InteropScope } from './interop-scope.js';
+import type { ProcessScope } from './process-scope.js';
 import { parseSippScreen, parseSippStatCsv, parseSippStatSeries } from './sipp-stats.js';
 import type { SippStatPoint, SippStats } from './sipp-stats.js';
 
@@ -111,7 +111,7 @@ export function sippArgs(opts: SippOptions): string[] {
 }
 
 /** Starts SIPp in the background (e.g. a UAS); await `done` or call `stop()`. */
-export function startSipp(scope: InteropScope, opts: SippOptions): SippRun {
+export function startSipp(scope: ProcessScope, opts: SippOptions): SippRun {
   const args = sippArgs(opts);
   const started = Date.now();
   const proc = scope.spawn({
@@ -135,7 +135,7 @@ export function startSipp(scope: InteropScope, opts: SippOptions): SippRun {
 }
 
 /** Runs SIPp to completion. */
-export function runSipp(scope: InteropScope, opts: SippOptions): Promise<SippResult> {
+export function runSipp(scope: ProcessScope, opts: SippOptions): Promise<SippResult> {
   return startSipp(scope, opts).done;
 }
 

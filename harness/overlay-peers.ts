@@ -4,7 +4,7 @@
  * peer says it has joined and has a successor (GET /api/status), so that a REGISTER at one and
  * a call from another meet in the overlay.
  */
-import type { InteropScope } from './interop-scope.js';
+import type { ProcessScope } from './process-scope.js';
 import { startP2psip } from './sip-server.js';
 import type { SipServer } from './sip-server.js';
 
@@ -24,7 +24,7 @@ export interface OverlayPeersOptions {
 }
 
 /** Starts the peers one after the other and waits until all of them have joined. */
-export async function startOverlayPeers(scope: InteropScope, opts: OverlayPeersOptions): Promise<SipServer[]> {
+export async function startOverlayPeers(scope: ProcessScope, opts: OverlayPeersOptions): Promise<SipServer[]> {
   if (!(opts.count >= 1)) throw new RangeError('count must be >= 1');
   const linkPort = await scope.port();
   const common = [

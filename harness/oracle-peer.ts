@@ -1,14 +1,14 @@
 /**
- * A stand-in for the overlay peer, for the simulator's own tests: it "joins" with one round trip
- * to a bootstrap peer, answers lookups with the right responsible peer from a shared directory
- * (an oracle), but carries each lookup over the simulated network along a random path of real
- * links so latency, losses and byte counters are exercised. Maintenance = a 64-byte ping to a
- * random peer every `maintenanceIntervalMs`, answered by a pong.
+ * A stand-in for the overlay peer, for the simulator's own tests and `npm run bench -- overlay
+ * --stand-in`: it "joins" with one round trip to a bootstrap peer, answers lookups with the right
+ * responsible peer from a shared directory (an oracle), but carries each lookup over the simulated
+ * network along a random path of real links so latency, losses and byte counters are exercised.
+ * Maintenance = a 64-byte ping to a random peer every `maintenanceIntervalMs`, answered by a pong.
  */
-import type { TimerHandle } from '../../../src/lib/clock.js';
-import type { DriverLink, LinkDriverUser, LinkEndpoint } from '../../../src/reload/link/link-driver.js';
-import { RingOracle, toHex } from '../../../src/sim/ring-oracle.js';
-import type { SimLookupResult, SimPeer, SimPeerContext, SimPeerFactory } from '../../../src/sim/sim-peer.js';
+import type { TimerHandle } from '../src/lib/clock.js';
+import type { DriverLink, LinkDriverUser, LinkEndpoint } from '../src/reload/link/link-driver.js';
+import { RingOracle, toHex } from '../src/sim/ring-oracle.js';
+import type { SimLookupResult, SimPeer, SimPeerContext, SimPeerFactory } from '../src/sim/sim-peer.js';
 
 export interface OraclePeerOptions {
   maintenanceIntervalMs: number;

@@ -1,11 +1,11 @@
-/** Paths of the repository that the interop harness and the benchmark use. */
+/** Paths of the repository that the harness, the interop tests and the benchmarks use. */
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
-/** The repository root (this file is test/interop/helpers/paths.ts). */
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** The repository root (this file is harness/paths.ts). */
+export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 /** SIPp scenario XMLs. */
-export const SCENARIOS_DIR = join(REPO_ROOT, 'test', 'interop', 'scenarios');
+export const SCENARIOS_DIR = join(REPO_ROOT, 'harness', 'scenarios');
 /** The built p2psip CLI (`npm run build`). */
 export const P2PSIP_CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 /** The reference Kamailio configuration. */

@@ -1,10 +1,10 @@
 /**
- * An in-memory RegistrationDirectory shared by several peers (tests, simulator): one table keyed
- * by AoR then Node-ID, entries expiring on the injected clock.
+ * An in-memory RegistrationDirectory shared by several peers (unit and in-process tests): one
+ * table keyed by AoR then Node-ID, entries expiring on the injected clock.
  */
-import type { Clock } from '../../lib/clock.js';
-import type { SipRegistration } from '../../reload/codec/index.js';
-import type { RegistrationDirectory, RegistrationEntry } from './registration-directory.js';
+import type { Clock } from '../../../src/lib/clock.js';
+import type { SipRegistration } from '../../../src/reload/codec/index.js';
+import type { RegistrationDirectory, RegistrationEntry } from '../../../src/usages/sip/registration-directory.js';
 
 interface Stored {
   nodeId: Uint8Array;

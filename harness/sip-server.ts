@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BoundedProcess, ExitInfo } from './bounded-process.js';
 import { describeExit } from './bounded-process.js';
-import type { InteropScope } from './interop-scope.js';
+import type { ProcessScope } from './process-scope.js';
 import { FOUR_DIGIT_PORTS } from './port-allocator.js';
 import { KAMAILIO_CFG, P2PSIP_CLI } from './paths.js';
 import { sipOptionsPing } from './sip-probe.js';
@@ -68,7 +68,7 @@ export function interopSutKind(env: NodeJS.ProcessEnv = process.env): SutKind {
 
 /** Starts the server of the given kind. */
 export function startSipServer(
-  scope: InteropScope,
+  scope: ProcessScope,
   kind: SutKind,
   opts: SipServerOptions & P2psipOptions & KamailioOptions,
 ): Promise<SipServer> {
@@ -76,7 +76,7 @@ export function startSipServer(
 }
 
 /** Starts `node dist/src/cli/main.js up ...` and waits for its ready line. */
-export async function startP2psip(scope: InteropScope, opts: P2psipOptions): Promise<SipServer> {
+export async function startP2psip(scope: ProcessScope, opts: P2psipOptions): Promise<SipServer> {
   if (!existsSync(P2PSIP_CLI)) {
     throw new Error(`${P2PSIP_CLI} does not exist: run \`npm run build\` first (npm run test:interop does)`);
   }
@@ -120,7 +120,7 @@ export async function startP2psip(scope: InteropScope, opts: P2psipOptions): Pro
 }
 
 /** Starts Kamailio in the foreground (-DD -E) and waits until it answers an OPTIONS. */
-export async function startKamailio(scope: InteropScope, opts: KamailioOptions): Promise<SipServer> {
+export async function startKamailio(scope: ProcessScope, opts: KamailioOptions): Promise<SipServer> {
   const port = opts.port ?? (await scope.port({ range: FOUR_DIGIT_PORTS }));
   const dir = scope.tempDir('kamailio-');
   const args = [

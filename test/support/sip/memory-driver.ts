@@ -2,14 +2,14 @@
  * An in-memory {@link TransportDriver}: drivers created by one {@link MemoryNetwork} reach each
  * other's listeners in the same process, with no sockets and no timers. Events are queued and
  * delivered in FIFO order by `network.flush()` (default) or on a microtask (`delivery: 'microtask'`).
- * For unit tests, and a starting point for the simulator.
+ * For unit tests.
  *
  * Each driver owns host addresses (default `198.18.x.y` and `2001:db8::n`, benchmarking and
  * documentation ranges); a listener on `0.0.0.0` / `::` accepts traffic for those hosts.
  */
-import type { DriverConnection, StreamProtocol, TransportDriver, TransportDriverUser } from './transport-driver.js';
-import { TransportError } from './transport-error.js';
-import type { TransportAddress, TransportProtocol } from './types.js';
+import type { DriverConnection, StreamProtocol, TransportDriver, TransportDriverUser } from '../../../src/sip/transport/transport-driver.js';
+import { TransportError } from '../../../src/sip/transport/transport-error.js';
+import type { TransportAddress, TransportProtocol } from '../../../src/sip/transport/sip-transport.js';
 
 export interface MemoryNetworkOptions {
   /** 'manual': events wait for `flush()` (default). 'microtask': flushed on a queued microtask. */

@@ -4,7 +4,7 @@
  * checks one; StaticRegistrations keeps them stored in the overlay.
  */
 import { isSipUri, parseUri, unescape } from '../../sip/message/index.js';
-import type { SipUri } from '../../sip/message/types.js';
+import type { SipUri } from '../../sip/message/sip-message.js';
 import { MAX_AOR_LENGTH } from './aor-resource-id.js';
 
 export interface StaticRegistration {

@@ -1,6 +1,6 @@
 /**
- * Owns everything one interop test creates: child processes, temp directories, ports and
- * other cleanups. `dispose()` (and, as a last resort, this process's 'exit' event) kills
+ * Owns everything one interop test or benchmark run creates: child processes, temp directories,
+ * ports and other cleanups. `dispose()` (and, as a last resort, this process's 'exit' event) kills
  * every process still running and removes every temp directory.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,7 +11,7 @@ import type { SpawnBoundedOptions } from './bounded-process.js';
 import { PortAllocator } from './port-allocator.js';
 import type { PortRequest } from './port-allocator.js';
 
-export class InteropScope {
+export class ProcessScope {
   readonly #processes = new Set<BoundedProcess>();
   readonly #dirs: string[] = [];
   readonly #cleanups: Array<() => void | Promise<void>> = [];
@@ -71,7 +71,7 @@ export class InteropScope {
       for (const dir of this.#dirs) rmSync(dir, { recursive: true, force: true });
     }
     process.removeListener('exit', this.#onExit);
-    if (errors.length > 0) throw new AggregateError(errors, 'interop scope cleanup failed');
+    if (errors.length > 0) throw new AggregateError(errors, 'process scope cleanup failed');
   }
 
   #killAllNow(): void {
@@ -86,13 +86,13 @@ export class InteropScope {
   }
 
   #assertLive(): void {
-    if (this.#disposed) throw new Error('interop scope already disposed');
+    if (this.#disposed) throw new Error('process scope already disposed');
   }
 }
 
 /** Runs `fn` with a fresh scope and always disposes it. */
-export async function withScope<T>(fn: (scope: InteropScope) => Promise<T>): Promise<T> {
-  const scope = new InteropScope();
+export async function withScope<T>(fn: (scope: ProcessScope) => Promise<T>): Promise<T> {
+  const scope = new ProcessScope();
   try {
     return await fn(scope);
   } finally {

@@ -5,8 +5,8 @@
  *
  * CONTRACT shared by the transaction module and its users.
  */
-import type { SipRequest, SipResponse } from '../message/types.js';
-import type { InboundMessage, OutboundTarget } from '../transport/types.js';
+import type { SipRequest, SipResponse } from '../message/sip-message.js';
+import type { InboundMessage, OutboundTarget } from '../transport/sip-transport.js';
 
 export type ServerTransactionState = 'trying' | 'proceeding' | 'completed' | 'confirmed' | 'accepted' | 'terminated';
 export type ClientTransactionState = 'calling' | 'trying' | 'proceeding' | 'completed' | 'accepted' | 'terminated';

@@ -1,0 +1,53 @@
+/**
+ * The whole HTTP API of a peer as one pure handler: the guard (Host, Origin, token, rate limit:
+ * api-guard.ts) in front of the storage routes (storage-api.ts) and the status routes, lookup and
+ * dashboard (status-api.ts). The platform server (platform/http-server.ts) carries it; tests and
+ * the HTTP fuzzer (scripts/fuzz-http.ts) call the same thing.
+ */
+import type { Clock } from '../lib/clock.js';
+import type { OverlayStorage } from '../reload/storage/index.js';
+import { ApiGuard, type ApiHeaders } from './api-guard.js';
+import type { TokenBucketOptions } from './api-rate-limit.js';
+import { handleApi, STATUS_OVERLAY_ROUTES, type ApiReply, type StatusSource } from './status-api.js';
+import { createStorageApi, STORAGE_OVERLAY_ROUTES } from './storage-api.js';
+
+export interface HttpApiDeps {
+  clock: Clock;
+  status: StatusSource;
+  /** The overlay's storage, for /api/storage (undefined: those routes answer 404). */
+  storage: OverlayStorage | undefined;
+}
+
+export interface HttpApiOptions {
+  /** The API token (platform/api-token.ts). */
+  token: string;
+  /** Rate of overlay-traffic requests without the token; default 20/s, burst 40. */
+  overlayReads?: TokenBucketOptions;
+}
+
+export interface HttpApi {
+  /** Answers one request. */
+  handle(method: string, url: URL, request: { headers: ApiHeaders }): Promise<ApiReply>;
+  /** Where the server listens (Host and Origin checks); before this every request gets 503. */
+  bind(host: string, port: number, otherHosts?: readonly string[]): void;
+}
+
+export function createHttpApi(deps: HttpApiDeps, options: HttpApiOptions): HttpApi {
+  const guard = new ApiGuard(
+    { clock: deps.clock },
+    {
+      token: options.token,
+      overlayRoutes: new Set([...STATUS_OVERLAY_ROUTES, ...STORAGE_OVERLAY_ROUTES]),
+      ...(options.overlayReads === undefined ? {} : { overlayReads: options.overlayReads }),
+    },
+  );
+  const storageApi = createStorageApi(deps.storage);
+  return {
+    async handle(method, url, request) {
+      const refused = guard.check(method, url, request.headers);
+      if (refused !== undefined) return refused;
+      return (await storageApi(method, url)) ?? handleApi(deps.status, method, url);
+    },
+    bind: (host, port, otherHosts = []) => guard.bind(host, port, otherHosts),
+  };
+}
