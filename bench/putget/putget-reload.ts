@@ -70,7 +70,7 @@ export async function runReload(n: number, ops: number, valueBytes: number, warm
     const k = (id: number) => kinds.get(id);
     const engine = new StorageEngine({ clock, backend: new MemoryStorageBackend(), kinds: k, hashResourceName: hash, verifyStoredData: credentials.verifier, wallClock: () => Date.now() });
     const storage = new OverlayStorage({ host: node, engine, clock, wallClock: () => Date.now(), credentials, security, kinds: k, hashResourceName: hash });
-    storage.attach();
+    storage.start();
     const boot = peers.length === 0 ? [] : [peers[0]!.node.endpoint()!];
     await node.start({ host: '127.0.0.1', port: 0 }, boot);
     peers.push({ node, storage, identity, links, certificates: store });
@@ -111,7 +111,7 @@ export async function runReload(n: number, ops: number, valueBytes: number, warm
     }
   }
   const traced = tracer?.finish();
-  await Promise.all(peers.map((p) => p.storage.close()));
+  await Promise.all(peers.map((p) => p.storage.stop()));
   await Promise.all(peers.map((p) => p.node.shutdown()));
   const summary = summariseRun({
     system: 'p2psip (RELOAD, TLS, signatures)',

@@ -4,9 +4,12 @@
  */
 import type { Clock, TimerHandle } from './clock.js';
 
-/** A stateful part: `start()` before use, `stop()` releases its timers (both idempotent). */
+/**
+ * A stateful part: `start()` before use (it may resolve with what it started, e.g. bound addresses),
+ * `stop()` releases its timers, sockets and subscriptions. Both are safe to call twice.
+ */
 export interface Lifecycle {
-  start(): void | Promise<void>;
+  start(): void | Promise<unknown>;
   stop(): void | Promise<void>;
 }
 

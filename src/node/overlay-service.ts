@@ -127,9 +127,9 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
   engine.start();
   const storage = new OverlayStorage({ host: node, engine, clock, wallClock, credentials, security, kinds, hashResourceName, backend }, c.storageOptions);
   storageRef = storage;
-  storage.attach();
+  storage.start();
   const closeStorage = async (): Promise<void> => {
-    await storage.close().catch(() => undefined);
+    await storage.stop().catch(() => undefined);
     await backend.close().catch(() => undefined);
   };
   const bootstrap: LinkEndpoint[] = c.bootstrap.length > 0 ? c.bootstrap : config.bootstrapNodes.map((b) => ({ host: b.address, port: b.port }));

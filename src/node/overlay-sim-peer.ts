@@ -90,7 +90,7 @@ class OverlaySimPeer implements SimPeer {
     const engine = new StorageEngine({ clock: ctx.clock, backend: new MemoryStorageBackend(), kinds, hashResourceName, verifyStoredData: credentials.verifier });
     engine.start();
     const storage = new OverlayStorage({ host: this.node, engine, clock: ctx.clock, wallClock: () => ctx.clock.now(), credentials, security, kinds, hashResourceName }, storageOptions.replication ?? {});
-    storage.attach();
+    storage.start();
     this.overlayStorage = storage;
     this.storage = simPeerStorage(storage, engine, counting);
   }
@@ -108,13 +108,13 @@ class OverlaySimPeer implements SimPeer {
       await this.overlayStorage?.handOffBeforeLeave();
       await this.node.leave();
     } finally {
-      await this.overlayStorage?.close().catch(() => undefined);
+      await this.overlayStorage?.stop().catch(() => undefined);
     }
   }
 
   crash(): void {
     this.node.crash();
-    void this.overlayStorage?.close().catch(() => undefined);
+    void this.overlayStorage?.stop().catch(() => undefined);
   }
 
   async lookup(resourceId: Uint8Array) {

@@ -114,6 +114,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
           },
         );
   const load = new UdpBacklogLoadMonitor();
+  load.start();
   sip = new SipPeer(
     {
       clock,
@@ -132,12 +133,8 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       advertisedHost,
     },
   );
-  const sweep = setInterval(() => {
-    location.sweep();
-    sipUsage?.location.sweep();
-    sipUsage?.locator.sweep();
-  }, 30_000);
-  sweep.unref();
+  // periodic work runs on the injected clock (the simulator and fake-clock tests see it too)
+  location.start();
   let sipAddresses: TransportAddress[];
   try {
     sipAddresses = await sip.start();
@@ -145,7 +142,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
     // static registrations go into the overlay once the SIP front they lead to is up
     sipUsage?.start();
   } catch (err) {
-    clearInterval(sweep);
+    location.stop();
     load.stop();
     await sip.stop().catch(() => {});
     await overlay?.leave().catch(() => {});
@@ -194,10 +191,10 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
     overlay,
     sipUsage,
     async stop() {
-      clearInterval(sweep);
+      location.stop();
       load.stop();
       // RFC 7904: our registrations leave the overlay before we do (bounded: the overlay may be gone)
-      if (sipUsage !== undefined) await withinMs(sipUsage.shutdown(), 3000);
+      if (sipUsage !== undefined) await withinMs(sipUsage.stop(), 3000);
       // RFC 6940 §10.9: a clean Leave before the links close
       await overlay?.leave().catch(() => {});
       await http?.close();

@@ -3,6 +3,7 @@
  * layer → proxy core (registrar + stateful proxy) with its location service.
  */
 import type { Clock } from '../lib/clock.js';
+import type { Lifecycle } from '../lib/lifecycle.js';
 import type { Random } from '../lib/random.js';
 import { admissionPolicy, type LoadMonitor } from '../sip/core/admission-policy.js';
 import { LocalIdentity } from '../sip/core/local-identity.js';
@@ -49,7 +50,7 @@ export interface SipPeerOptions {
   serverName?: string;
 }
 
-export class SipPeer {
+export class SipPeer implements Lifecycle {
   readonly transport: TransportLayer;
   readonly transactions: TransactionLayer;
   readonly proxy: ProxyCore;

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
 import type { LoadMonitor } from '../sip/core/admission-policy.js';
+import type { Lifecycle } from '../lib/lifecycle.js';
 
 export interface LoadMonitorOptions {
   /** Sampling interval, ms (default 50). */
@@ -21,11 +22,12 @@ export interface LoadMonitorOptions {
   heapFraction?: number;
 }
 
-export class UdpBacklogLoadMonitor implements LoadMonitor {
+export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
   private backlogged = false;
   private heavy = false;
   private readonly ports = new Set<string>();
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly intervalMs: number;
   private readonly heapLimit = getHeapStatistics().heap_size_limit;
   private readonly enter: number;
   private readonly leave: number;
@@ -40,7 +42,13 @@ export class UdpBacklogLoadMonitor implements LoadMonitor {
     this.enter = options.enterBacklogBytes ?? 3 * 1024 * 1024;
     this.leave = options.leaveBacklogBytes ?? 1024 * 1024;
     this.heapFraction = options.heapFraction ?? 0.7;
-    this.timer = setInterval(() => this.sample(), options.intervalMs ?? 50);
+    this.intervalMs = options.intervalMs ?? 50;
+  }
+
+  /** Samples the backlog every intervalMs until stop(). */
+  start(): void {
+    if (this.timer !== undefined) return;
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
     this.timer.unref();
   }
 
@@ -82,6 +90,7 @@ export class UdpBacklogLoadMonitor implements LoadMonitor {
 
   stop(): void {
     clearInterval(this.timer);
+    this.timer = undefined;
   }
 }
 

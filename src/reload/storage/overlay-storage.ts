@@ -1,4 +1,5 @@
 import type { Clock } from '../../lib/clock.js';
+import type { Lifecycle } from '../../lib/lifecycle.js';
 import {
   MessageCode,
   ReloadErrorCode,
@@ -84,7 +85,7 @@ export type ResourceRef = { resourceId: Uint8Array } | { resourceName: string | 
  * peer answering Store/Fetch/Stat/Find, replication and migration under churn, and the client
  * API usages build on (signs values with our identity, verifies fetched ones).
  */
-export class OverlayStorage {
+export class OverlayStorage implements Lifecycle {
   readonly replicas: ReplicaMaintainer;
   /** Certificates of the signers of what this peer holds (only with a backend). */
   readonly signerCertificates: SignerCertificates | undefined;
@@ -119,8 +120,8 @@ export class OverlayStorage {
     });
   }
 
-  /** Registers the request handlers and follows the neighbour table. Call before the node starts. */
-  attach(): void {
+  /** Registers the request handlers and follows the neighbour table (Lifecycle). Call before the node starts. */
+  start(): void {
     this.handlers.register();
     this.unfollow = this.deps.host.onNeighboursChanged((n) => this.replicas.onNeighboursChanged(n.successors));
     this.deps.host.setStoredResourcesProvider(() => this.deps.engine.summary().resources);
@@ -284,8 +285,8 @@ export class OverlayStorage {
     return this.replicas.handOffBeforeLeave(maxWaitMs);
   }
 
-  /** Stops replication work and the engine (the backend stays open: its owner closes it). */
-  async close(): Promise<void> {
+  /** Stops replication work and the engine (Lifecycle; the backend stays open: its owner closes it). */
+  async stop(): Promise<void> {
     this.unfollow?.();
     this.unfollow = undefined;
     this.replicas.close();

@@ -1,17 +1,21 @@
 import type { Clock } from '../../lib/clock.js';
+import { PeriodicTask, type Lifecycle } from '../../lib/lifecycle.js';
 import { applyRegister, type ApplyRegisterLimits } from './apply-register.js';
 import type { Binding, BindingChange, BindingUpdateResult, LocationService } from './location-service.js';
 
 export interface MemoryLocationServiceOptions extends Partial<ApplyRegisterLimits> {
   /** Most AoRs held (default 1,000,000); a REGISTER for a new AoR beyond it is refused. */
   maxAors?: number;
+  /** Period of the sweep of expired bindings between start() and stop() (default 30 s). */
+  sweepIntervalMs?: number;
 }
 
 /** In-memory location service; expired bindings are purged lazily and by a periodic sweep. */
-export class MemoryLocationService implements LocationService {
+export class MemoryLocationService implements LocationService, Lifecycle {
   private readonly table = new Map<string, Binding[]>();
   private readonly limits: ApplyRegisterLimits;
   private readonly maxAors: number;
+  private readonly sweeper: PeriodicTask;
 
   constructor(
     private readonly clock: Clock,
@@ -19,6 +23,16 @@ export class MemoryLocationService implements LocationService {
   ) {
     this.limits = { maxBindingsPerAor: options.maxBindingsPerAor ?? 16 };
     this.maxAors = options.maxAors ?? 1_000_000;
+    this.sweeper = new PeriodicTask(clock, options.sweepIntervalMs ?? 30_000, () => void this.sweep());
+  }
+
+  /** Sweeps expired bindings periodically on the injected clock. */
+  start(): void {
+    this.sweeper.start();
+  }
+
+  stop(): void {
+    this.sweeper.stop();
   }
 
   update(aor: string, change: BindingChange): Promise<BindingUpdateResult> {

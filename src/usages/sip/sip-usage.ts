@@ -4,6 +4,7 @@
  * bindings. The node layer gives it the overlay and the SIP front's addresses.
  */
 import type { Clock } from '../../lib/clock.js';
+import { PeriodicTask, type Lifecycle } from '../../lib/lifecycle.js';
 import type { Random } from '../../lib/random.js';
 import { MessageCode } from '../../reload/codec/index.js';
 import type { RequestHandler } from '../../reload/overlay/overlay-types.js';
@@ -43,6 +44,8 @@ export interface SipUsageOptions {
   /** Static registrations (already parsed and checked, see parseStaticRegistration). */
   statics?: readonly StaticRegistration[];
   staticOptions?: Partial<StaticRegistrationsOptions>;
+  /** Period of the sweep of expired located peers and cached registrations (default 30 s). */
+  sweepIntervalMs?: number;
 }
 
 /** What {@link SipUsage.describe} reports about an AoR. */
@@ -53,11 +56,12 @@ export interface AorReport {
   registrations: Array<{ nodeId: string; type: 'route' | 'uri' | 'unknown'; sip?: string; uri?: string; error?: string }>;
 }
 
-export class SipUsage {
+export class SipUsage implements Lifecycle {
   readonly locator: SipPeerLocator;
   readonly location: OverlayLocationService;
   readonly statics: StaticRegistrations;
   private readonly directory: RegistrationDirectory;
+  private readonly sweeper: PeriodicTask;
 
   constructor(deps: SipUsageDeps, options: SipUsageOptions = {}) {
     this.directory = deps.directory;
@@ -84,6 +88,10 @@ export class SipUsage {
       options.location,
     );
     deps.overlay.handle(MessageCode.app_attach_req, appAttachHandler({ random: deps.random, sipAddresses: deps.sipAddresses }));
+    this.sweeper = new PeriodicTask(deps.clock, options.sweepIntervalMs ?? 30_000, () => {
+      this.location.sweep();
+      this.locator.sweep();
+    });
   }
 
   /**
@@ -109,13 +117,15 @@ export class SipUsage {
     return { aor, resourceId, registrations };
   }
 
-  /** Starts what the usage keeps in the overlay by itself (static registrations' Stores). */
+  /** Starts what the usage keeps in the overlay by itself (static registrations' Stores) and its periodic sweep. */
   start(): void {
     this.statics.start();
+    this.sweeper.start();
   }
 
-  /** Clean shutdown: our registrations, static ones too, leave the overlay (before the overlay Leave). */
-  async shutdown(): Promise<void> {
+  /** Clean stop: the sweep ends; our registrations, static ones too, leave the overlay (before the overlay Leave). */
+  async stop(): Promise<void> {
+    this.sweeper.stop();
     await Promise.all([this.location.withdrawAll(), this.statics.withdrawAll()]);
   }
 }

@@ -150,7 +150,7 @@ function world(): { host: FakeHost; storage: OverlayStorage; engine: StorageEngi
     { host, engine, clock: host.clock, wallClock: () => host.clock.now(), credentials, security: { withCertificates: (_c, send) => send() }, kinds, hashResourceName: hash },
     { resyncIntervalMs: 0 },
   );
-  storage.attach();
+  storage.start();
   const s1 = at(k, 20n);
   const s2 = at(k, 30n);
   // the join's neighbour table (nothing stored yet: no Stores)
@@ -219,7 +219,7 @@ describe('storage on a fake StorageHost (no overlay code)', () => {
     const { host, storage, k } = world();
     await host.deliver(MessageCode.store_req, profileStore('hi'), aliceSigner, toResource);
     assert.equal(host.listenerCount, 1);
-    await storage.close();
+    await storage.stop();
     assert.equal(host.listenerCount, 0);
     host.sent.length = 0;
     host.setNeighbours([at(k, 15n)], host.neighbours().predecessors.slice());

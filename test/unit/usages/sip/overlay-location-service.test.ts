@@ -103,7 +103,7 @@ describe('OverlayLocationService: REGISTER → overlay', () => {
     await w.settle();
     await a.usage.location.idle();
     assert.equal(w.store.table.size, 3);
-    await a.usage.shutdown();
+    await a.usage.stop();
     assert.equal(w.store.table.size, 0);
     await w.stop();
   });

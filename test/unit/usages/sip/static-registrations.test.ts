@@ -244,7 +244,7 @@ describe('static registrations through SIP (OverlaySipWorld)', () => {
     const { w, a, b } = await world();
     await w.phone('vm', a);
     const bob = await w.phone('bob', b);
-    await a.usage.shutdown();
+    await a.usage.stop();
     assert.equal(w.store.table.get(VM), undefined);
     bob.request('MESSAGE', VM);
     await w.settle();

@@ -136,7 +136,7 @@ export class StorageWorld {
       { host: node, engine, clock: this.clock, wallClock: this.wallClock, credentials, security, kinds: this.kinds, hashResourceName: hash16, backend },
       this.storageOptions,
     );
-    storage.attach();
+    storage.start();
     const peer: StoragePeer = { node, links, storage, engine, identity: id, credentials, store, crashed: false };
     this.peers.push(peer);
     const boot = this.live().filter((p) => p !== peer).slice(0, 1).map((p) => p.node.endpoint()).filter((e) => e !== undefined);
