@@ -16,6 +16,7 @@
  */
 import { connect } from 'node:net';
 import { SeededRandom } from '../src/lib/random.js';
+import { TextMutator } from './fuzz-text-mutator.js';
 import { createHttpApi } from '../src/node/http-api.js';
 import { startHttpServer } from '../src/platform/http-server.js';
 import { SystemClock } from '../src/platform/system-clock.js';
@@ -38,100 +39,21 @@ export interface HttpFuzzOptions {
 
 const INTERESTING = Buffer.from(' \t\r\n:;,<>"\\%[]@=?&/#0912*.-+~\x00\x7f\xff\xc3');
 
-class TextMutator {
-  constructor(private readonly r: SeededRandom) {}
-
-  int(n: number): number {
-    return n <= 0 ? 0 : this.r.u32() % n;
+class HttpMutator extends TextMutator {
+  constructor(r: SeededRandom) {
+    super(r, { interesting: INTERESTING, maxInput: MAX_INPUT, maxRandomLength: 4000, maxRepeat: 2000, rounds: 'mostly-one' });
   }
 
-  pick<T>(a: readonly T[]): T {
-    return a[this.int(a.length)]!;
+  protected override extraEdits(): number {
+    return 1;
   }
 
-  randomBytes(): Buffer {
-    const len = this.int(4) === 0 ? this.int(4000) : this.int(200);
-    const b = Buffer.from(this.r.bytes(len));
-    if (this.int(2) === 0) for (let i = 0; i < b.length; i++) b[i] = INTERESTING[b[i]! % INTERESTING.length]! | (this.int(3) === 0 ? 0 : 0x40);
-    return b;
-  }
-
-  private lines(b: Buffer): Buffer[] {
-    const out: Buffer[] = [];
-    let s = 0;
-    for (let i = 0; i < b.length; i++) {
-      if (b[i] === 0x0a) {
-        out.push(b.subarray(s, i + 1));
-        s = i + 1;
-      }
-    }
-    if (s < b.length) out.push(b.subarray(s));
-    return out;
-  }
-
-  mutate(input: Buffer, corpus: readonly Buffer[]): Buffer {
-    let b = Buffer.from(input);
-    const rounds = this.int(2) === 0 ? 1 : 2 + this.int(6);
-    for (let k = 0; k < rounds; k++) {
-      switch (this.int(10)) {
-        case 0:
-          if (b.length > 0) b[this.int(b.length)]! ^= 1 << this.int(8);
-          break;
-        case 1: {
-          const at = this.int(b.length + 1);
-          const ins = Buffer.from(Array.from({ length: 1 + this.int(4) }, () => this.pick([...INTERESTING])));
-          b = Buffer.concat([b.subarray(0, at), ins, b.subarray(at)]);
-          break;
-        }
-        case 2: {
-          const at = this.int(b.length);
-          b = Buffer.concat([b.subarray(0, at), b.subarray(at + 1 + this.int(8))]);
-          break;
-        }
-        case 3:
-          if (b.length > 0) b[this.int(b.length)] = this.pick([...INTERESTING]);
-          break;
-        case 4: {
-          const ls = this.lines(b);
-          if (ls.length > 0) ls.splice(this.int(ls.length), 0, this.pick(ls));
-          b = Buffer.concat(ls);
-          break;
-        }
-        case 5:
-          b = b.subarray(0, this.int(b.length + 1));
-          break;
-        case 6: {
-          const ls = this.lines(b);
-          const other = this.lines(this.pick(corpus));
-          if (other.length > 1) ls.splice(1 + this.int(Math.max(1, ls.length - 1)), 0, other[1 + this.int(other.length - 1)]!);
-          b = Buffer.concat(ls);
-          break;
-        }
-        case 7: {
-          const ls = this.lines(b);
-          if (ls.length > 1) ls.splice(this.int(ls.length), 1);
-          b = Buffer.concat(ls);
-          break;
-        }
-        case 8: {
-          // the request line's target: a new, possibly hostile one
-          const text = b.toString('latin1');
-          const sp = text.indexOf(' ');
-          const sp2 = text.indexOf(' ', sp + 1);
-          if (sp > 0 && sp2 > sp) b = Buffer.from(text.slice(0, sp + 1) + this.target() + text.slice(sp2), 'latin1');
-          break;
-        }
-        default: {
-          const at = this.int(b.length);
-          const chunk = b.subarray(at, at + 1 + this.int(40));
-          const times = 1 + this.int(this.int(10) === 0 ? 2000 : 8);
-          b = Buffer.concat([b.subarray(0, at), ...Array<Buffer>(times).fill(chunk), b.subarray(at)]);
-          break;
-        }
-      }
-      if (b.length > MAX_INPUT) b = b.subarray(0, MAX_INPUT);
-    }
-    return b;
+  /** The request line's target: a new, possibly hostile one. */
+  protected override extraEdit(_i: number, b: Buffer): Buffer {
+    const text = b.toString('latin1');
+    const sp = text.indexOf(' ');
+    const sp2 = text.indexOf(' ', sp + 1);
+    return sp > 0 && sp2 > sp ? Buffer.from(text.slice(0, sp + 1) + this.target() + text.slice(sp2), 'latin1') : b;
   }
 
   /** A request target: a route with random parameters, or something the URL parser may refuse. */
@@ -163,7 +85,7 @@ class TextMutator {
 }
 
 /** The valid requests the mutations start from. */
-function seedRequests(port: number, mut: TextMutator, n: number): Buffer[] {
+function seedRequests(port: number, mut: HttpMutator, n: number): Buffer[] {
   const hosts = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `evil.example:${port}`, `127.0.0.1:${port + 1}`, ''];
   const out: Buffer[] = [];
   for (let i = 0; i < n; i++) {
@@ -253,7 +175,7 @@ export async function fuzzHttp(count: number, seed: number, options: HttpFuzzOpt
   });
   api.bind(server.host, server.port);
   const r = new SeededRandom(seed);
-  const mut = new TextMutator(r);
+  const mut = new HttpMutator(r);
   const corpus = seedRequests(server.port, mut, 400);
   const statuses = new Map<string, number>();
   let healthChecks = 0;

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { SeededRandom } from '../src/lib/random.js';
+import { TextMutator } from './fuzz-text-mutator.js';
 import {
   parseContact,
   parseContentLength,
@@ -47,102 +48,6 @@ function corpusFiles(dir: string, out: Buffer[]): void {
 
 const INTERESTING = Buffer.from(' \t\r\n:;,<>"\\%[]@=?&/0912*.-+~\x00\x7f\xff\xc3');
 
-class Mutator {
-  constructor(private readonly r: SeededRandom) {}
-
-  int(n: number): number {
-    return n <= 0 ? 0 : this.r.u32() % n;
-  }
-
-  pick<T>(a: readonly T[]): T {
-    return a[this.int(a.length)]!;
-  }
-
-  randomBytes(): Buffer {
-    const len = this.int(4) === 0 ? this.int(3000) : this.int(200);
-    const b = Buffer.from(this.r.bytes(len));
-    // bias towards text so the parser gets further
-    if (this.int(2) === 0) for (let i = 0; i < b.length; i++) b[i] = INTERESTING[b[i]! % INTERESTING.length]! | (this.int(3) === 0 ? 0 : 0x40);
-    return b;
-  }
-
-  lines(b: Buffer): Buffer[] {
-    const out: Buffer[] = [];
-    let s = 0;
-    for (let i = 0; i < b.length; i++) {
-      if (b[i] === 0x0a) {
-        out.push(b.subarray(s, i + 1));
-        s = i + 1;
-      }
-    }
-    if (s < b.length) out.push(b.subarray(s));
-    return out;
-  }
-
-  mutate(input: Buffer, corpus: readonly Buffer[]): Buffer {
-    let b = Buffer.from(input);
-    const rounds = 1 + this.int(8);
-    for (let k = 0; k < rounds; k++) {
-      switch (this.int(9)) {
-        case 0: // bit flip
-          if (b.length > 0) b[this.int(b.length)]! ^= 1 << this.int(8);
-          break;
-        case 1: {
-          // insert bytes
-          const at = this.int(b.length + 1);
-          const ins = Buffer.from(Array.from({ length: 1 + this.int(4) }, () => this.pick([...INTERESTING])));
-          b = Buffer.concat([b.subarray(0, at), ins, b.subarray(at)]);
-          break;
-        }
-        case 2: {
-          // delete bytes
-          const at = this.int(b.length);
-          b = Buffer.concat([b.subarray(0, at), b.subarray(at + 1 + this.int(8))]);
-          break;
-        }
-        case 3: // interesting byte
-          if (b.length > 0) b[this.int(b.length)] = this.pick([...INTERESTING]);
-          break;
-        case 4: {
-          // duplicate a line
-          const ls = this.lines(b);
-          if (ls.length > 0) ls.splice(this.int(ls.length), 0, this.pick(ls));
-          b = Buffer.concat(ls);
-          break;
-        }
-        case 5: // truncate
-          b = b.subarray(0, this.int(b.length + 1));
-          break;
-        case 6: {
-          // splice a header line from another message
-          const ls = this.lines(b);
-          const other = this.lines(this.pick(corpus));
-          if (other.length > 1) ls.splice(1 + this.int(Math.max(1, ls.length - 1)), 0, other[1 + this.int(other.length - 1)]!);
-          b = Buffer.concat(ls);
-          break;
-        }
-        case 7: {
-          // drop a line
-          const ls = this.lines(b);
-          if (ls.length > 0) ls.splice(this.int(ls.length), 1);
-          b = Buffer.concat(ls);
-          break;
-        }
-        default: {
-          // repeat a chunk (long values, many fields)
-          const at = this.int(b.length);
-          const chunk = b.subarray(at, at + 1 + this.int(40));
-          const times = 1 + this.int(this.int(10) === 0 ? 400 : 8);
-          b = Buffer.concat([b.subarray(0, at), ...Array<Buffer>(times).fill(chunk), b.subarray(at)]);
-          break;
-        }
-      }
-      if (b.length > MAX_INPUT) b = b.subarray(0, MAX_INPUT);
-    }
-    return b;
-  }
-}
-
 const HEADER_PARSERS: ReadonlyArray<readonly [string, (v: string) => unknown]> = [
   ['parseVia', parseVia],
   ['parseNameAddr', (v) => parseNameAddr(v)],
@@ -173,7 +78,7 @@ export function fuzzSip(count: number, seed: number): boolean {
   const torture = corpus.length;
   for (const m of fc.sample(messageArb, { numRuns: 300, seed })) corpus.push(serializeMessage(m));
   const r = new SeededRandom(seed);
-  const mut = new Mutator(r);
+  const mut = new TextMutator(r, { interesting: INTERESTING, maxInput: MAX_INPUT, maxRandomLength: 3000, maxRepeat: 400, rounds: 'many' });
   const failures: Failure[] = [];
   let parses = 0;
   let accepted = 0;

@@ -10,31 +10,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { startPeerProcess, type PeerProcess } from './helpers/peer-process.js';
 import { UdpProbe, statusOf } from './helpers/udp-probe.js';
+import { rawHttp as raw, httpStatus } from '../support/raw-http.js';
 
-function raw(port: number, text: string, timeoutMs = 5000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = connect(port, '127.0.0.1');
-    let got = '';
-    const t = setTimeout(() => {
-      s.destroy();
-      reject(new Error(`no end of answer within ${timeoutMs} ms; got ${JSON.stringify(got.slice(0, 200))}`));
-    }, timeoutMs);
-    s.setEncoding('latin1');
-    s.on('data', (d: string) => (got += d));
-    s.on('error', () => undefined);
-    s.on('close', () => {
-      clearTimeout(t);
-      resolve(got);
-    });
-    s.end(text);
-  });
-}
-
-const httpStatus = (answer: string): number => Number(/^HTTP\/1\.[01] (\d{3})/.exec(answer)?.[1] ?? 0);
 
 describe('HTTP API of p2psip up', { timeout: 120_000 }, () => {
   let peer: PeerProcess;

@@ -7,28 +7,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { startHttpServer, type RunningHttpServer } from '../../../src/platform/http-server.js';
+import { rawHttp as raw, httpStatus as statusOf } from '../../support/raw-http.js';
 
 /** Writes `text` on a fresh connection, half-closes, and returns everything the server sent (bounded). */
-function raw(port: number, text: string | Buffer, timeoutMs = 5000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = connect(port, '127.0.0.1');
-    let got = '';
-    const t = setTimeout(() => {
-      s.destroy();
-      reject(new Error(`no end of answer within ${timeoutMs} ms; got ${JSON.stringify(got.slice(0, 200))}`));
-    }, timeoutMs);
-    s.setEncoding('latin1');
-    s.on('data', (d: string) => (got += d));
-    s.on('error', () => undefined);
-    s.on('close', () => {
-      clearTimeout(t);
-      resolve(got);
-    });
-    s.end(text);
-  });
-}
-
-const statusOf = (answer: string): number => Number(/^HTTP\/1\.[01] (\d{3})/.exec(answer)?.[1] ?? 0);
 
 describe('platform HTTP server: nothing escapes a request', () => {
   let server: RunningHttpServer;
