@@ -10,8 +10,9 @@ import pino from 'pino';
 import { P2psipError } from '../lib/errors.js';
 import { ConfigError, DEFAULT_PEER_IDLE_MS, defaultPeerConfig, parseHostPort, type PeerConfig } from '../node/peer-config.js';
 import { parseStaticRegistration } from '../usages/sip/parse-static-registration.js';
+import { parseSipLimits } from '../node/parse-sip-limits.js';
 import { MAX_STATIC_REGISTRATIONS } from '../usages/sip/static-registrations.js';
-import { startPeer } from '../node/run-peer.js';
+import { STOP_DEADLINE_MS, startPeer } from '../node/run-peer.js';
 import { parseUri, isSipUri } from '../sip/message/index.js';
 import { formatAddress, softphoneHelp } from './messages.js';
 import { registerEnrollServerCommand } from './enroll-server-command.js';
@@ -42,6 +43,7 @@ interface UpOptions {
   outbound: string;
   advertise?: string;
   static: string[];
+  sipLimit?: string[];
   peerIdle?: string;
   tlsRecordPerMessage?: boolean;
   logLevel: string;
@@ -77,6 +79,7 @@ export function buildConfig(o: UpOptions): PeerConfig {
     c.outbound = { mode: 'proxy', uri };
   }
   c.advertisedHost = o.advertise;
+  if ((o.sipLimit ?? []).length > 0) c.sipLimits = parseSipLimits(o.sipLimit ?? []);
   c.logLevel = o.logLevel;
   // the HTTP API token lives in the data directory, with or without the overlay
   const dataDir = o.dataDir ?? join(homedir(), '.p2psip', o.overlay);
@@ -139,6 +142,9 @@ export function buildConfig(o: UpOptions): PeerConfig {
   return c;
 }
 
+/** After SIGINT/SIGTERM the process exits at the latest this long after the signal, ms (exit code 0). */
+const STOP_EXIT_DEADLINE_MS = STOP_DEADLINE_MS + 1_000;
+
 async function up(o: UpOptions): Promise<void> {
   const config = buildConfig(o);
   const logger = pino({ level: config.logLevel, base: undefined }, pino.destination(2));
@@ -167,14 +173,24 @@ async function up(o: UpOptions): Promise<void> {
   if (udp) process.stdout.write(softphoneHelp(config.overlay, udp, peer.advertisedHost));
   let stopping = false;
   const stop = (signal: string): void => {
-    if (stopping) return;
+    if (stopping) {
+      logger.warn({ signal }, 'second signal while stopping: exiting now');
+      process.exit(0);
+    }
     stopping = true;
     logger.info({ signal }, 'stopping');
-    const force = setTimeout(() => process.exit(1), 5000);
-    force.unref();
+    // issue 14: the process ends within STOP_DEADLINE_MS + 1 s whatever the neighbours do; the stop's
+    // steps are bounded themselves (and log what they left), this catches anything that still hangs
+    setTimeout(() => {
+      logger.warn({ signal, deadlineMs: STOP_EXIT_DEADLINE_MS }, 'stop not finished by its deadline: exiting anyway');
+      process.exit(0);
+    }, STOP_EXIT_DEADLINE_MS);
     peer.stop().then(
       () => process.exit(0),
-      () => process.exit(1),
+      (err: unknown) => {
+        logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'stop failed');
+        process.exit(1);
+      },
     );
   };
   process.on('SIGINT', () => stop('SIGINT'));
@@ -223,6 +239,7 @@ export function program(): Command {
     .option('--outbound <dns|none|sip-uri>', 'how to reach AoRs outside our domains', 'dns')
     .option('--advertise <host>', 'address to put in Via/Record-Route when --sip is a wildcard')
     .option('--static <aor=contact-uri>', 'a permanent registration stored in the overlay, e.g. sip:voicemail@<overlay>=sip:vm@127.0.0.1:5090 (repeatable)', collect, [])
+    .option('--sip-limit <name=value>', 'a connection cap or deadline of the SIP front (TCP/TLS/WS), e.g. connections-per-source=64 or header-timeout=10 (seconds); repeatable; names and defaults in docs/architecture.md', collect, [])
     .option('--peer-idle <seconds>', 'forget a peer located by AppAttach after this long without calls (default 600)')
     .option('--tls-record-per-message', 'one TLS record per RELOAD frame on overlay links, no write coalescing (for Wireshark, which dissects only the first frame of a record)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))

@@ -29,6 +29,21 @@ export function canonicalIp(host: string): string | undefined {
   return v6 === undefined ? undefined : formatIpv6(v6);
 }
 
+/**
+ * The network a source address belongs to when sources are counted: an IPv4 address itself, an IPv6
+ * address's /64 (one host or one LAN gets a /64: counting /128s would let it use 2^64 sources), or
+ * undefined for a name. IPv4-mapped IPv6 counts as the IPv4 address.
+ */
+export function sourceNetwork(host: string): string | undefined {
+  const h = unbracket(host);
+  const v4 = parseIpv4(h);
+  if (v4 !== undefined) return v4.join('.');
+  const v6 = parseIpv6(h);
+  if (v6 === undefined) return undefined;
+  if (v6.slice(0, 5).every((x) => x === 0) && v6[5] === 0xffff) return [v6[6]! >> 8, v6[6]! & 255, v6[7]! >> 8, v6[7]! & 255].join('.');
+  return `${formatIpv6([...v6.slice(0, 4), 0, 0, 0, 0])}/64`;
+}
+
 /** True when both are IP literals naming the same address. */
 export function sameIp(a: string, b: string): boolean {
   const ca = canonicalIp(a);

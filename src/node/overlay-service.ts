@@ -18,10 +18,16 @@ import type { OverlayOptions, OverlayState } from '../reload/overlay/overlay-typ
 import { CertificateResolver, CertificateSecurity, CertificateStore, certificateToPem, privateKeyToPem } from '../reload/security/index.js';
 import type { OverlayConfiguration } from '../reload/config/index.js';
 import { BagSharingSecurity, MemoryStorageBackend, OverlayStorage, StorageEngine, chordResourceId, publishCertificate } from '../reload/storage/index.js';
-import type { CertificatePlace, OverlayStorageOptions, PublishResult, StorageBackend, StorageSummary } from '../reload/storage/index.js';
+import type { CertificatePlace, OverlayStorageOptions, PublishResult, StorageBackend, StorageEngineOptions, StorageSummary } from '../reload/storage/index.js';
 import type { StoredData } from '../reload/codec/index.js';
 import type { HostPort } from './peer-config.js';
 import { certificateStorageCredentials } from './certificate-storage-credentials.js';
+
+/**
+ * Longest wait for the hand-off of our data before the Leave, ms (issue 14: a stop is bounded; the
+ * storage's own default, 5 s, would leave the Leave little of run-peer's overlay-leave step).
+ */
+export const LEAVE_HANDOFF_WAIT_MS = 2_000;
 
 export interface OverlayServiceConfig {
   overlay: string;
@@ -46,6 +52,8 @@ export interface OverlayServiceConfig {
   overlayOptions?: Partial<OverlayOptions>;
   /** Replication timing (hold-down, retries) and default lifetime of the storage (tests). */
   storageOptions?: OverlayStorageOptions;
+  /** Limits of the storage engine: per peer and per writer (DEFAULT_STORAGE_ENGINE_OPTIONS). */
+  engineOptions?: StorageEngineOptions;
   onState?: (s: OverlayState) => void;
   /** The certificate store usage (RFC 6940 §8) published our certificate (or failed to). */
   onCertificatePublished?: (results: PublishResult[]) => void;
@@ -123,7 +131,14 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     resolveSigner: async (data: StoredData, places: readonly CertificatePlace[]) => (await resolver.resolve(data.signature.identity, places)).ok,
   };
   const wallClock = (): number => Date.now();
-  const engine = new StorageEngine({ clock, backend, kinds, hashResourceName, verifyStoredData: credentials.verifier, wallClock });
+  // issue 14: quotas per writer. Self-signed certificates all carry the user name `peer@<overlay>` (any
+  // name the key holder likes, RFC 6940 §11.3.1), so a quota per user name would bind every peer of a
+  // LAN overlay together and bound nobody: there only the per-Node-ID quota applies.
+  const engineOptions: StorageEngineOptions = {
+    ...(config.selfSignedPermitted ? { maxResourcesPerUser: Infinity, maxBytesPerUser: Infinity } : {}),
+    ...c.engineOptions,
+  };
+  const engine = new StorageEngine({ clock, backend, kinds, hashResourceName, verifyStoredData: credentials.verifier, wallClock }, engineOptions);
   engine.start();
   const storage = new OverlayStorage({ host: node, engine, clock, wallClock, credentials, security, kinds, hashResourceName, backend }, c.storageOptions);
   storageRef = storage;
@@ -152,7 +167,8 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     storage,
     storageSummary: () => storage.summary(),
     async leave() {
-      await storage.handOffBeforeLeave();
+      // bounded: the whole stop of a peer has a deadline (run-peer's STOP_LIMITS_MS)
+      await storage.handOffBeforeLeave(LEAVE_HANDOFF_WAIT_MS);
       await node.leave();
       await closeStorage();
     },

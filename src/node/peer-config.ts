@@ -41,6 +41,10 @@ export interface PeerConfig {
   outbound: OutboundPolicy;
   /** Host advertised in Via / Record-Route when listening on a wildcard address. */
   advertisedHost: string | undefined;
+  /** Caps and deadlines of the SIP front's TCP/TLS/WS connections (`--sip-limit`, issue 14); unset: DEFAULT_TRANSPORT_OPTIONS. */
+  sipLimits?: import('../sip/transport/transport-layer-options.js').TransportLayerOptions;
+  /** The budget of overlay work in flight (issue 14, DEFAULT_OVERLAY_WORK_BUDGET: 2,000); unset: the default. */
+  overlayWork?: Partial<import('../usages/sip/overlay-work-budget.js').OverlayWorkBudgetOptions>;
   logLevel: string;
   /** The RELOAD overlay (undefined: a stand-alone SIP front, for tests of the SIP stack alone). */
   reload: ReloadConfig | undefined;

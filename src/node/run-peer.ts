@@ -3,12 +3,14 @@
  * DNS, HTTP) wired to the sans-I/O cores.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CryptoRandom } from '../platform/crypto-random.js';
 import { DnsTargetResolver } from '../platform/dns-resolver.js';
 import { UdpBacklogLoadMonitor } from '../platform/udp-backlog-load-monitor.js';
 import { startHttpServer, type RunningHttpServer } from '../platform/http-server.js';
 import { ephemeralApiToken, loadOrCreateApiToken, type ApiToken } from '../platform/api-token.js';
 import { localAddresses, primaryAddress } from '../platform/local-addresses.js';
+import { LmdbRecordStores } from '../platform/lmdb-record-stores.js';
 import { NodeTransportDriver } from '../platform/node-transport-driver.js';
 import { SystemClock } from '../platform/system-clock.js';
 import { MemoryLocationService } from '../sip/core/memory-location-service.js';
@@ -21,6 +23,10 @@ import { startOverlay, type RunningOverlay } from './overlay-service.js';
 import { SipUsage } from '../usages/sip/sip-usage.js';
 import { StorageRegistrationDirectory } from '../usages/sip/storage-registration-directory.js';
 import type { RegistrationDirectory } from '../usages/sip/registration-directory.js';
+import { OverlayWorkBudget } from '../usages/sip/overlay-work-budget.js';
+import { PEER_MARK } from '../usages/sip/overlay-location-service.js';
+import { hasParam, isSipUri } from '../sip/message/index.js';
+import type { SipRequest } from '../sip/message/sip-message.js';
 
 export interface Logger {
   info(obj: object, msg: string): void;
@@ -86,10 +92,25 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
     : undefined;
   // Outgoing TLS (to phones or proxies on TLS) verifies against the given CA, else the system's.
   const driver = new NodeTransportDriver(tls ? { tls, ...(tls.ca ? { tlsClient: { ca: tls.ca } } : {}) } : {});
-  const location = new MemoryLocationService(clock);
+  // issue 14: phones' bindings (and the AoRs we stored in the overlay) are kept in
+  // <data-dir>/registrations and restored, with their remaining lifetime, before the SIP front opens
+  let registrations: LmdbRecordStores | undefined;
+  try {
+    const onError = (err: unknown): void => logger.warn({ err: String(err) }, 'registrations: a write to the data directory failed');
+    registrations = config.reload === undefined ? undefined : LmdbRecordStores.open(join(config.reload.dataDir, 'registrations'), { onError });
+  } catch (err) {
+    await overlay?.leave().catch(() => {});
+    throw err;
+  }
+  const wallClock = (): number => Date.now();
+  const location = new MemoryLocationService(clock, registrations === undefined ? {} : { store: registrations.table('bindings'), wallClock });
+  const restored = location.restore();
+  if (restored.aors + restored.expired + restored.flowOnly + restored.unreadable > 0) logger.info({ ...restored }, 'registrations restored from the data directory');
   const wildcardSip = config.sip.host === '0.0.0.0' || config.sip.host === '::';
   const advertisedHost = config.advertisedHost ?? (wildcardSip ? primaryAddress() : config.sip.host);
   let sip: SipPeer | undefined;
+  // issue 14: overlay work in flight, against a budget; past it the SIP front refuses new work with 503
+  const overlayWork = overlay === undefined ? undefined : new OverlayWorkBudget(config.overlayWork);
   // RFC 7904: with an overlay, REGISTERs are stored in it and requests for AoRs not registered
   // here are looked up there and forwarded to the registered peer's SIP front (AppAttach).
   const sipUsage =
@@ -100,9 +121,11 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
             clock,
             random,
             overlay: overlay.node,
-            directory: hooks.registrationDirectory?.(overlay) ?? registrationDirectory(overlay),
+            // issue 14: the directory's Stores and Fetches are counted against the overlay work budget
+            directory: overlayWork!.directory(hooks.registrationDirectory?.(overlay) ?? registrationDirectory(overlay)),
             inner: location,
             overlayName: config.overlay,
+            ...(registrations === undefined ? {} : { marks: registrations.table('published'), wallClock }),
             sipAddresses: () =>
               (sip?.addresses ?? []).map((a) => (a.host === '0.0.0.0' || a.host === '::' ? { ...a, host: advertisedHost } : a)),
             logger,
@@ -125,12 +148,24 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       localHosts: localAddresses(),
       logger,
       load,
+      ...(overlayWork === undefined
+        ? {}
+        : {
+            overlayWork: {
+              budget: overlayWork,
+              // a REGISTER with the Call-ID of a binding held here is a refresh
+              localCallIds: (aor: string) => location.lookupNow(aor).map((b) => b.callId),
+              // a request a peer forwarded to our phones (RFC 7904 target, marked) needs no lookup
+              servedLocally: (r: SipRequest) => isSipUri(r.uri) && hasParam(r.uri.params, PEER_MARK),
+            },
+          }),
     },
     {
       domains: [config.overlay, ...config.domains],
       listen,
       outbound: config.outbound,
       advertisedHost,
+      ...(config.sipLimits === undefined ? {} : { transport: config.sipLimits }),
     },
   );
   // periodic work runs on the injected clock (the simulator and fake-clock tests see it too)
@@ -146,6 +181,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
     load.stop();
     await sip.stop().catch(() => {});
     await overlay?.leave().catch(() => {});
+    await registrations?.close().catch(() => {});
     throw err;
   }
   const startedAt = clock.now();
@@ -173,6 +209,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
               // the 100 most recently used located peers (of at most maxEntries)
               locator: { ...sipUsage.locator.stats, cached: sipUsage.locator.size, peers: sipUsage.locator.entries().slice(-100) },
               location: { ...sipUsage.location.stats },
+              ...(registrations === undefined ? {} : { registrationsStore: registrations.stats() }),
             }),
           }),
     };
@@ -191,14 +228,22 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
     overlay,
     sipUsage,
     async stop() {
+      // issue 14: every step is bounded, so a stop ends within STOP_DEADLINE_MS whatever the
+      // neighbours do (a step past its limit is logged and left behind; the process exits anyway)
+      const step = async (name: string, work: () => Promise<void>, limitMs: number): Promise<void> => {
+        const t0 = clock.now();
+        if (!(await withinMs(Promise.resolve().then(work), limitMs))) logger.warn({ step: name, limitMs, waitedMs: clock.now() - t0 }, 'stop: step not finished in time, left behind');
+      };
       location.stop();
       load.stop();
       // RFC 7904: our registrations leave the overlay before we do (bounded: the overlay may be gone)
-      if (sipUsage !== undefined) await withinMs(sipUsage.stop(), 3000);
-      // RFC 6940 §10.9: a clean Leave before the links close
-      await overlay?.leave().catch(() => {});
-      await http?.close();
-      await sip.stop();
+      if (sipUsage !== undefined) await step('withdraw registrations', () => sipUsage.stop(), STOP_LIMITS_MS.withdrawRegistrations);
+      // RFC 6940 §10.9: hand-off of our data and a clean Leave before the links close
+      if (overlay !== undefined) await step('overlay leave', () => overlay.leave(), STOP_LIMITS_MS.overlayLeave);
+      if (http !== undefined) await step('http close', () => http.close(), STOP_LIMITS_MS.http);
+      await step('sip close', () => sip.stop(), STOP_LIMITS_MS.sip);
+      // issue 14: the bindings stay in <data-dir>/registrations for the next start; what is queued is written
+      if (registrations !== undefined) await step('registrations close', () => registrations.close(), STOP_LIMITS_MS.registrations);
     },
   };
 }
@@ -208,12 +253,24 @@ function registrationDirectory(overlay: RunningOverlay): RegistrationDirectory {
   return new StorageRegistrationDirectory({ storage: overlay.storage, selfNodeId: overlay.node.idBytes, nodeIdLength: overlay.node.options.nodeIdLength });
 }
 
-function withinMs(p: Promise<void>, ms: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
+/**
+ * Longest wait of each step of {@link RunningPeer.stop}, ms (issue 14). Their sum is
+ * {@link STOP_DEADLINE_MS}; `p2psip up` exits at the latest STOP_DEADLINE_MS + 1 s after SIGTERM.
+ * The overlay leave holds the hand-off of our data (at most 2 s, see startOverlay) and the Leave
+ * requests (2 s timer each, sent together).
+ */
+export const STOP_LIMITS_MS = Object.freeze({ withdrawRegistrations: 2_500, overlayLeave: 4_500, http: 500, sip: 500, registrations: 250 });
+
+/** The most a clean stop takes, ms: the sum of {@link STOP_LIMITS_MS}. */
+export const STOP_DEADLINE_MS = Object.values(STOP_LIMITS_MS).reduce((a, b) => a + b, 0);
+
+/** Resolves true when `p` settles (fulfilled or not) within `ms`, false after `ms`. */
+function withinMs(p: Promise<void>, ms: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const t = setTimeout(() => resolve(false), ms);
     p.catch(() => undefined).finally(() => {
       clearTimeout(t);
-      resolve();
+      resolve(true);
     });
   });
 }

@@ -5,7 +5,7 @@
 import type { Clock } from '../lib/clock.js';
 import type { Lifecycle } from '../lib/lifecycle.js';
 import type { Random } from '../lib/random.js';
-import { admissionPolicy, type LoadMonitor } from '../sip/core/admission-policy.js';
+import { admissionPolicy, type AdmissionOptions, type LoadMonitor, type OverlayAdmission } from '../sip/core/admission-policy.js';
 import { LocalIdentity } from '../sip/core/local-identity.js';
 import type { LocationService } from '../sip/core/location-service.js';
 import { MemoryLocationService } from '../sip/core/memory-location-service.js';
@@ -15,7 +15,7 @@ import type { TargetResolver } from '../sip/core/target-resolver.js';
 import { TransactionLayer } from '../sip/transaction/transaction-layer.js';
 import type { TransportDriver } from '../sip/transport/transport-driver.js';
 import { TransportError } from '../sip/transport/transport-error.js';
-import { TransportLayer } from '../sip/transport/transport-layer.js';
+import { TransportLayer, type TransportLayerOptions } from '../sip/transport/transport-layer.js';
 import type { TransportAddress, TransportProtocol } from '../sip/transport/sip-transport.js';
 
 export interface SipPeerDeps {
@@ -30,6 +30,13 @@ export interface SipPeerDeps {
   logger?: { warn(obj: object, msg: string): void };
   /** Overload signal: while it says so, new out-of-dialog requests get a stateless 503. */
   load?: LoadMonitor;
+  /**
+   * The overlay's work in flight against its budget, and what tells a REGISTER refresh: while the
+   * budget is saturated, requests that would add overlay work get a stateless 503 (issue 14).
+   */
+  overlayWork?: OverlayAdmission;
+  /** Retry-After range of those 503s (DEFAULT_ADMISSION_OPTIONS). */
+  admission?: Partial<AdmissionOptions>;
 }
 
 /** Ports tried for a UDP+TCP pair on port 0 before giving up (see {@link SipPeer.start}). */
@@ -48,6 +55,8 @@ export interface SipPeerOptions {
   advertisedHost: string;
   registrar?: Partial<RegistrarOptions>;
   serverName?: string;
+  /** Connection caps, deadlines and size limits of the transport (issue 14); unset: DEFAULT_TRANSPORT_OPTIONS. */
+  transport?: TransportLayerOptions;
 }
 
 export class SipPeer implements Lifecycle {
@@ -75,14 +84,17 @@ export class SipPeer implements Lifecycle {
         },
         ...(deps.logger ? { logger: deps.logger } : {}),
       },
-      {},
+      options.transport ?? {},
     );
     let proxy: ProxyCore | undefined;
     transactions = new TransactionLayer({
       clock: deps.clock,
       transport: this.transport,
       onError: (error) => deps.logger?.warn({ err: error instanceof Error ? error.message : String(error) }, 'SIP core error'),
-      admit: deps.load === undefined ? undefined : admissionPolicy(deps.load),
+      admit:
+        deps.load === undefined && deps.overlayWork === undefined
+          ? undefined
+          : admissionPolicy({ monitor: deps.load, overlay: deps.overlayWork, identity: this.identity, random: deps.random }, deps.admission),
       user: {
         onRequest: (tx) => proxy?.onRequest(tx),
         onAck: (inbound) => proxy?.onAck(inbound),

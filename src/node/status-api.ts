@@ -9,6 +9,7 @@
  */
 import type { Clock } from '../lib/clock.js';
 import { formatNameAddr, parseUri } from '../sip/message/index.js';
+import { aorProblem } from '../sip/core/aor-validation.js';
 import type { Binding } from '../sip/core/location-service.js';
 import type { SipPeer } from './sip-peer.js';
 import type { OverlayNode } from '../reload/overlay/overlay-node.js';
@@ -162,6 +163,9 @@ export async function handleApi(src: StatusSource, method: string, url: URL): Pr
       return json(400, { error: `not a SIP URI: ${aorText} (${String(err)})` });
     }
     if (aor === undefined) return json(400, { error: `no user part in ${aorText}` });
+    // the registrar's rule (issue 14): an AoR no REGISTER could store is not looked up
+    const bad = aorProblem(aor);
+    if (bad !== undefined) return json(400, { error: bad });
     const now = src.clock.now();
     let bindings: Binding[];
     try {

@@ -3,6 +3,11 @@
  * (RFC 7118: subprotocol 'sip'; wss over an https server). The only SIP transport code that
  * touches sockets. Socket errors never escape: they become driver events, `onError` calls, or
  * rejected `listen` promises.
+ *
+ * Every accepted TCP socket is reported at once (`onConnectionAccepted`), before any TLS or HTTP
+ * byte is read: the transport layer counts it against its caps from there and may refuse it (the
+ * socket is destroyed in the same turn), and it owns the handshake's deadline (`close(id)` destroys
+ * a connection still in its TLS handshake or WebSocket upgrade).
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
@@ -49,6 +54,18 @@ interface Listener {
   close(): Promise<void>;
 }
 
+/** An accepted connection in its TLS handshake or WebSocket upgrade. */
+interface Handshaking {
+  raw: Socket;
+  /** The TLS socket over `raw` once node made it (wss: TLS done, upgrade awaited). */
+  secure: Socket | undefined;
+}
+
+/** The 4-tuple of a socket: finds the accepted connection again when its handshake is done. */
+function socketKey(s: Socket): string {
+  return `${s.remoteAddress}|${s.remotePort}|${s.localAddress}|${s.localPort}`;
+}
+
 const MiB = 1024 * 1024;
 
 export class NodeTransportDriver implements TransportDriver {
@@ -57,6 +74,9 @@ export class NodeTransportDriver implements TransportDriver {
   private readonly limits: ConnectionLimits;
   private readonly listeners = new Map<string, Listener>();
   private readonly connections = new Map<string, NodeConnection>();
+  /** Accepted connections whose handshake is not done, by id and by socketKey. */
+  private readonly handshaking = new Map<string, Handshaking>();
+  private readonly handshakeIds = new Map<string, string>();
   private nextId = 0;
   private down = false;
   private readonly events: ConnectionEvents;
@@ -154,6 +174,12 @@ export class NodeTransportDriver implements TransportDriver {
 
   close(id: string): void {
     this.connections.get(id)?.close();
+    const h = this.handshaking.get(id);
+    if (h !== undefined) {
+      // still in its handshake: destroyed now; onConnectionFailed follows from the raw socket's close
+      h.secure?.destroy();
+      h.raw.destroy();
+    }
   }
 
   async shutdown(): Promise<void> {
@@ -161,6 +187,9 @@ export class NodeTransportDriver implements TransportDriver {
     this.down = true;
     for (const c of this.connections.values()) c.destroy();
     this.connections.clear();
+    for (const h of this.handshaking.values()) h.raw.destroy();
+    this.handshaking.clear();
+    this.handshakeIds.clear();
     const closing = [...this.listeners.values()].map((l) => l.close());
     this.listeners.clear();
     await Promise.all(closing);
@@ -225,21 +254,32 @@ export class NodeTransportDriver implements TransportDriver {
   private async listenStream(protocol: StreamProtocol, host: string, port: number): Promise<Listener> {
     let server: NetServer | HttpServer | HttpsServer;
     if (protocol === 'tcp') {
-      server = createNetServer((s) => this.accept(protocol, s));
+      server = createNetServer();
     } else if (protocol === 'tls') {
-      const tlsServer = createTlsServer(this.serverTls(), (s) => this.accept(protocol, s));
+      const tlsServer = createTlsServer(this.serverTls(), (s) => this.handshakeDone(s, (id) => this.socketConnection(id, 'tls', s)));
       tlsServer.on('tlsClientError', (_e, s) => s.destroy()); // failed handshakes: dropped
       server = tlsServer;
     } else {
       const web = protocol === 'ws' ? createHttpServer() : createHttpsServer(this.serverTls());
+      if (protocol === 'wss') {
+        // TLS done, the upgrade request awaited: close(id) must destroy this socket too
+        web.on('secureConnection', (s: Socket) => {
+          const id = this.handshakeIds.get(socketKey(s));
+          const h = id === undefined ? undefined : this.handshaking.get(id);
+          if (h !== undefined) h.secure = s;
+        });
+      }
       this.attachWebSocket(protocol, web);
       server = web;
     }
+    let bound: TransportAddress | undefined;
     // Every accepted TCP socket, whatever it becomes (SIP stream, TLS, HTTP upgrade), until it closes.
     const raw = new Set<Socket>();
     server.on('connection', (s: Socket) => {
       raw.add(s);
       s.once('close', () => raw.delete(s));
+      if (bound === undefined) s.destroy();
+      else this.accept(protocol, bound, s);
     });
     await new Promise<void>((resolve, reject) => {
       const onError = (e: Error): void => reject(bindError(protocol, host, port, e));
@@ -251,7 +291,7 @@ export class NodeTransportDriver implements TransportDriver {
       });
     });
     const a = server.address();
-    const bound = address(protocol, host, typeof a === 'object' && a !== null ? a.port : port);
+    bound = address(protocol, host, typeof a === 'object' && a !== null ? a.port : port);
     return {
       address: bound,
       close: () =>
@@ -271,14 +311,60 @@ export class NodeTransportDriver implements TransportDriver {
     return t;
   }
 
-  private accept(protocol: 'tcp' | 'tls', socket: Socket): void {
-    if (this.down) {
-      socket.destroy();
+  /**
+   * A TCP accept on a stream listener, before any TLS or HTTP byte: the user may refuse it (destroyed
+   * at once); tcp opens now, tls/ws/wss wait for their handshake.
+   */
+  private accept(protocol: StreamProtocol, listener: TransportAddress, raw: Socket): void {
+    if (this.down || raw.remoteAddress === undefined) {
+      raw.destroy();
       return;
     }
     const id = `${protocol}-${++this.nextId}`;
-    const conn = new SocketConnection(id, protocol, false, address(protocol, socket.remoteAddress, socket.remotePort), socket, this.events, this.limits);
-    this.connections.set(id, conn);
+    const remote = address(protocol, raw.remoteAddress, raw.remotePort);
+    let taken = true;
+    this.emit((u) => {
+      taken = u.onConnectionAccepted?.({ id, protocol, listener: { ...listener }, remote }) ?? true;
+    });
+    if (!taken) {
+      raw.destroy();
+      return;
+    }
+    if (protocol === 'tcp') {
+      this.adopt(this.socketConnection(id, 'tcp', raw));
+      return;
+    }
+    const key = socketKey(raw);
+    const h: Handshaking = { raw, secure: undefined };
+    this.handshaking.set(id, h);
+    this.handshakeIds.set(key, id);
+    raw.once('close', () => {
+      if (this.handshaking.get(id) !== h) return; // opened: its connection reports the close
+      this.handshaking.delete(id);
+      this.handshakeIds.delete(key);
+      this.emit((u) => u.onConnectionFailed(id, new TransportError('TRANSPORT_CONNECT_FAILED', `${protocol} handshake not completed`)));
+    });
+  }
+
+  /** The handshake of the accepted connection `s` belongs to is done: it becomes a connection (`make`). */
+  private handshakeDone(s: Socket, make: (id: string) => NodeConnection): void {
+    const key = socketKey(s);
+    const id = this.handshakeIds.get(key);
+    if (id === undefined || this.down) {
+      s.destroy(); // not admitted, or closed meanwhile
+      return;
+    }
+    this.handshakeIds.delete(key);
+    this.handshaking.delete(id);
+    this.adopt(make(id));
+  }
+
+  private socketConnection(id: string, protocol: 'tcp' | 'tls', s: Socket): SocketConnection {
+    return new SocketConnection(id, protocol, false, address(protocol, s.remoteAddress, s.remotePort), s, this.events, this.limits);
+  }
+
+  private adopt(conn: NodeConnection): void {
+    this.connections.set(conn.id, conn);
     conn.start();
   }
 
@@ -301,11 +387,8 @@ export class NodeTransportDriver implements TransportDriver {
         return;
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
-        const id = `${protocol}-${++this.nextId}`;
         const remote = address(protocol, req.socket.remoteAddress, req.socket.remotePort);
-        const conn = new WsConnection(id, protocol, false, remote, ws, this.events, this.limits, req);
-        this.connections.set(id, conn);
-        conn.start();
+        this.handshakeDone(req.socket, (id) => new WsConnection(id, protocol, false, remote, ws, this.events, this.limits, req));
       });
     });
   }

@@ -29,15 +29,19 @@ const VERDICTS: Record<string, Verdict> = {
   'rfc4475/wsinv.sip': NOT_FOUND, // in-dialog (To tag) with no Route of ours
   'rfc4475/intmeth.sip': NOT_FOUND,
   'rfc4475/esc01.sip': NOT_FOUND,
-  'rfc4475/escnull.sip': S(200), // REGISTER sip:example.com
+  // REGISTER sip:example.com for null-%00-null: parsed, and refused by the registrar — RFC 4475
+  // §3.1.1.6 takes escaped NULs as "a sign of a possible attack"; issue 14: 400 before anything is stored
+  'rfc4475/escnull.sip': S(400),
   'rfc4475/esc02.sip': NOT_FOUND,
   'rfc4475/lwsdisp.sip': NOT_FOUND,
   'rfc4475/longreq.sip': NOT_FOUND,
   'rfc4475/dblreq.sip': S(200), // the REGISTER is handled, the trailing INVITE-looking octets ignored
   'rfc4475/semiuri.sip': NOT_FOUND,
   'rfc4475/transports.sip': NOT_FOUND,
-  // Carries a pre-loaded Route to 127.0.0.1:5080: the proxy forwards it there (a UAS the test runs),
-  // binary multipart body and unknown headers byte-exact, and relays the UAS's 200.
+  // Carries a pre-loaded Route to 127.0.0.1:5080: a peer whose configuration allows relaying
+  // (`--outbound sip:…`) forwards it there (a UAS the test runs), binary multipart body and unknown
+  // headers byte-exact, and relays the UAS's 200. With `--outbound none` it is 403 (issue 14: no open
+  // relay, test/unit/sip/core/proxy-relay.test.ts).
   'rfc4475/mpart01.sip': S(200),
   'rfc4475/unreason.sip': NONE, // valid response, matches no transaction: dropped
   'rfc4475/noreason.sip': NONE,
@@ -141,9 +145,11 @@ describe('RFC 4475 / RFC 5118 torture messages against a running peer', () => {
   const probes = new Map<number, UdpProbe>();
   const PROBE_HOST = '127.0.0.77';
 
-  async function freshPeer(): Promise<void> {
+  let peerOutbound = 'none';
+  async function freshPeer(outbound = 'none'): Promise<void> {
     if (peer) assert.equal(await peer.stop(), 0, `peer exit code (output:\n${peer.output()})`);
-    peer = await startPeerProcess(['--overlay', 'example.com', '--sip', '127.0.0.1:0', '--no-http', '--outbound', 'none', '--log-level', 'warn']);
+    peerOutbound = outbound;
+    peer = await startPeerProcess(['--overlay', 'example.com', '--sip', '127.0.0.1:0', '--no-http', '--outbound', outbound, '--log-level', 'warn']);
     port = peer.sip.get('udp')!.port;
     used = new Set();
   }
@@ -161,7 +167,7 @@ describe('RFC 4475 / RFC 5118 torture messages against a running peer', () => {
     return probe;
   }
 
-  before(freshPeer);
+  before(() => freshPeer());
 
   after(async () => {
     for (const p of probes.values()) p.close();
@@ -197,7 +203,8 @@ describe('RFC 4475 / RFC 5118 torture messages against a running peer', () => {
       // Several files share a branch and sent-by: to the peer they are one transaction (a
       // retransmission). Each file is judged on its own, so a repeated key gets a fresh peer.
       const key = transactionKey(text);
-      if (used.has(key)) await freshPeer();
+      const relaying = file === 'rfc4475/mpart01.sip';
+      if (used.has(key) || relaying || peerOutbound !== 'none') await freshPeer(relaying ? 'sip:127.0.0.1:5080' : 'none');
       used.add(key);
       const probe = await probeFor(topViaPort(text));
       const branch = topBranch(text);

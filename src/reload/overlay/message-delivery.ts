@@ -188,6 +188,7 @@ export class MessageDelivery {
     const extra = 'error' in reply ? undefined : reply.extraCertificates;
     this.replies.set(h.transactionId, out, extra);
     this.sendAnswer(h, from, out, extra);
+    if (!('error' in reply)) reply.afterSent?.();
   }
 
   private dispatch(req: InboundRequest): HandlerReply | Promise<HandlerReply> {

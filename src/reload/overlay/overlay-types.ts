@@ -72,10 +72,12 @@ export interface InboundRequest {
 /**
  * What a request handler returns. `extraCertificates` go into the answer's certificate bag (e.g. the
  * signers of StoredData in a FetchAns, RFC 6940 §6.3.4); `errorInfo` replaces the text of an error
- * (e.g. the encoded StoreAns of Error_Generation_Counter_Too_Low, RFC 6940 §7.4.1.2).
+ * (e.g. the encoded StoreAns of Error_Generation_Counter_Too_Low, RFC 6940 §7.4.1.2). `afterSent`
+ * runs once the answer is on its way (e.g. the link to a peer that Leaves is closed only then, so the
+ * answer still has its link back, RFC 6940 §10.9).
  */
 export type HandlerReply =
-  | { code: number; body: Uint8Array; extraCertificates?: readonly Uint8Array[] }
+  | { code: number; body: Uint8Array; extraCertificates?: readonly Uint8Array[]; afterSent?: () => void }
   | { error: ReloadErrorCode; info: string; errorInfo?: Uint8Array };
 
 export type RequestHandler = (req: InboundRequest) => HandlerReply | Promise<HandlerReply>;

@@ -15,6 +15,8 @@ export { bytesEqual, clockwiseDistance, fromHex, idValue, inRingInterval, toHex 
 export type { StorageBackend, StorageBackendOp } from './storage-backend.js';
 export { DEFAULT_STORAGE_ENGINE_OPTIONS, StorageEngine } from './storage-engine.js';
 export type { StorageEngineDeps, StorageEngineOptions, StorageSummary, StoreResult } from './storage-engine.js';
+export { DEFAULT_WRITER_QUOTAS } from './writer-quotas.js';
+export type { WriterQuotaOptions } from './writer-quotas.js';
 export { StorageError } from './storage-error.js';
 export type { StorageErrorCode } from './storage-error.js';
 export { MAX_UNKNOWN_KINDS } from './storage-failure.js';

@@ -3,9 +3,18 @@ import type { DataModel } from '../codec/index.js';
 import type { KindRecord, StoredEntry } from './kind-record.js';
 import { entryKey, entrySize } from './kind-record.js';
 
-/** The persisted form of a {@link KindRecord} in a StorageBackend (this project's own layout). */
-const VERSION = 1;
+/**
+ * The persisted form of a {@link KindRecord} in a StorageBackend (this project's own layout).
+ * Version 2 adds each value's writer (Node-ID, user name) for the per-writer quotas; version 1
+ * records are still read (their values have no writer).
+ */
+const VERSION = 2;
+const WRITER_NONE = 0;
+const WRITER_PRESENT = 1;
 const MODELS: readonly DataModel[] = ['single', 'array', 'dictionary'];
+
+const utf8 = new TextEncoder();
+const utf8d = new TextDecoder();
 
 /** Backend key prefix of the engine's records; other users of the same backend use other prefixes. */
 export const RECORD_PREFIX = 0x73; // 's'
@@ -38,6 +47,13 @@ export function encodeKindRecord(r: KindRecord): Uint8Array {
     w.u64(BigInt(Math.max(0, Math.floor(e.receivedAt))), 'received_at');
     w.u64(BigInt(Math.max(0, Math.floor(e.expiresAt))), 'expires_at');
     writeStoredData(w, e.data);
+    if (e.writer === undefined) {
+      w.u8(WRITER_NONE, 'writer');
+    } else {
+      w.u8(WRITER_PRESENT, 'writer');
+      w.opaque(1, utf8.encode(e.writer.nodeId), 'writer.node_id');
+      w.opaque(2, utf8.encode(e.writer.userName), 'writer.user_name');
+    }
   }
   return w.finish();
 }
@@ -45,7 +61,8 @@ export function encodeKindRecord(r: KindRecord): Uint8Array {
 /** Decodes a persisted record; a CodecError (thrown) for damaged bytes. */
 export function decodeKindRecord(kind: number, bytes: Uint8Array): KindRecord {
   const r = new Reader(bytes, 'KindRecord', Number.MAX_SAFE_INTEGER);
-  if (r.u8('version') !== VERSION) r.fail('version', 'unsupported record version');
+  const version = r.u8('version');
+  if (version !== 1 && version !== VERSION) r.fail('version', 'unsupported record version');
   const model = MODELS[r.u8('model')];
   if (model === undefined) return r.fail('model', 'not a data model');
   const replicaNumber = r.u8('replica_number');
@@ -56,7 +73,11 @@ export function decodeKindRecord(kind: number, bytes: Uint8Array): KindRecord {
     const receivedAt = Number(r.u64('received_at'));
     const expiresAt = Number(r.u64('expires_at'));
     const data = readStoredData(r, model);
-    entries.set(entryKey(data.value), { data, receivedAt, expiresAt, size: entrySize(data) });
+    const entry: StoredEntry = { data, receivedAt, expiresAt, size: entrySize(data) };
+    if (version >= 2 && r.u8('writer') === WRITER_PRESENT) {
+      entry.writer = { nodeId: utf8d.decode(r.opaque(1, 'writer.node_id')), userName: utf8d.decode(r.opaque(2, 'writer.user_name')) };
+    }
+    entries.set(entryKey(data.value), entry);
   }
   r.expectEnd();
   return { kind, model, generation, replicaNumber, entries };

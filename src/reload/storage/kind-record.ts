@@ -1,6 +1,12 @@
 import type { DataModel, StoredData, StoredDataValue } from '../codec/index.js';
 import { toHex } from './resource-id-ring.js';
 
+/** Who signed a stored value: the Node-ID its signature names (hex) and the certificate's user name. */
+export interface ValueWriter {
+  nodeId: string;
+  userName: string;
+}
+
 /** One value held by the engine (RFC 6940 §7): the StoredData as stored and its local timing. */
 export interface StoredEntry {
   /** As stored: an array append (index 0xffffffff) carries its real index here (§7.4.1.1). */
@@ -11,6 +17,12 @@ export interface StoredEntry {
   expiresAt: number;
   /** Bytes charged against the engine's byte limit. */
   size: number;
+  /**
+   * Who signed the value (the verified signer: the Node-ID its signature names, its certificate's
+   * user name), charged for it by the per-writer quotas. Absent in records persisted before writers
+   * were recorded: such values are not charged.
+   */
+  writer?: ValueWriter;
 }
 
 /** All values of one Kind at one Resource-ID, with its generation counter (§7.4.1). */

@@ -338,14 +338,16 @@ export class ReplicaMaintainer {
   handOffBeforeLeave(maxWaitMs: number): Promise<void> {
     if (this.closed) return Promise.resolve();
     const succ = this.deps.host.neighbours().successors;
+    const sends: ReplicaSend[] = [];
     for (const r of this.deps.engine.resourceIds()) {
       const role = this.roleOf(r);
       if (role === DROP) continue;
       for (let j = 0; j <= REPLICA_COUNT - role && j < succ.length; j++) {
-        this.sends.enqueue({ target: succ[j]!, resource: r, replicaNumber: Math.min(REPLICA_COUNT, role + j + 1), attempts: this.opts.maxAttempts - 1 });
+        sends.push({ target: succ[j]!, resource: r, replicaNumber: Math.min(REPLICA_COUNT, role + j + 1), attempts: this.opts.maxAttempts - 1 });
       }
     }
-    return this.sends.drained(maxWaitMs);
+    // only these sends are waited for: an older one retrying towards a dead peer would hold the Leave
+    return this.sends.sendAll(sends, maxWaitMs);
   }
 
   /** Sends waiting or in flight (tests, status). */

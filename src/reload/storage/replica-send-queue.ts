@@ -56,19 +56,25 @@ interface Send extends ReplicaSend {
   ack?: ReplicaAck;
 }
 
-/** Settles when the first of `targets` replica Stores succeeds, or all have failed once. */
+/**
+ * Settles when the first of `targets` replica Stores succeeds, or all have failed once; with
+ * `every`, once each of them was answered or given up (ok or not).
+ */
 class ReplicaAck {
+  private reports = 0;
   private failures = 0;
   private settled = false;
 
   constructor(
     private readonly targets: number,
     private readonly done: () => void,
+    private readonly every = false,
   ) {}
 
   report(ok: boolean): void {
     if (this.settled) return;
-    if (!ok && ++this.failures < this.targets) return;
+    this.reports++;
+    if (this.every ? this.reports < this.targets : !ok && ++this.failures < this.targets) return;
     this.settle();
   }
 
@@ -81,6 +87,16 @@ class ReplicaAck {
 
 /** Largest number of certificates attached to one Store. */
 const MAX_CERTIFICATES = 31;
+/** RFC 6940 §11.1 max-message-size when the codec options give none. */
+const DEFAULT_MAX_MESSAGE_SIZE = 5000;
+/**
+ * Bytes of a Store message besides its body and the certificates added here: forwarding header,
+ * contents framing, our own certificate and the signature (an RSA-2048 or EC certificate and
+ * signature fit with room to spare).
+ */
+const MESSAGE_RESERVE = 2048;
+/** GenericCertificate framing per certificate (type, 16-bit length). */
+const CERTIFICATE_OVERHEAD = 3;
 
 export class ReplicaSendQueue {
   private readonly queue: Send[] = [];
@@ -103,12 +119,29 @@ export class ReplicaSendQueue {
    * once, or after `waitMs` (a timer on the injected clock).
    */
   sendAcked(sends: readonly ReplicaSend[], waitMs: number): Promise<void> {
+    return this.sendTracked(sends, waitMs, false);
+  }
+
+  /**
+   * Queues `sends`; resolves once every one of them was answered (ok or not) or dropped, or after
+   * `waitMs`. Unlike {@link drained}, other sends in the queue (a retry to a dead peer) are not waited for.
+   */
+  sendAll(sends: readonly ReplicaSend[], waitMs: number): Promise<void> {
+    if (sends.length === 0) return Promise.resolve();
+    return this.sendTracked(sends, waitMs, true);
+  }
+
+  private sendTracked(sends: readonly ReplicaSend[], waitMs: number, every: boolean): Promise<void> {
     return new Promise<void>((resolve) => {
-      const ack: ReplicaAck = new ReplicaAck(sends.length, () => {
-        timer.cancel();
-        this.acks.delete(ack);
-        resolve();
-      });
+      const ack: ReplicaAck = new ReplicaAck(
+        sends.length,
+        () => {
+          timer.cancel();
+          this.acks.delete(ack);
+          resolve();
+        },
+        every,
+      );
       const timer = this.deps.clock.setTimer(waitMs, () => ack.settle());
       this.acks.add(ack);
       for (const s of sends) this.add({ ...s, ack });
@@ -184,13 +217,6 @@ export class ReplicaSendQueue {
 
   private async send(s: Send, req: StoreReq): Promise<void> {
     const { host, credentials, security, codec, counters } = this.deps;
-    const certs: Uint8Array[] = [];
-    for (const kd of req.kindData) {
-      for (const v of kd.values) {
-        const der = credentials.certificateOf(v);
-        if (der !== undefined && !certs.includes(der) && certs.length < MAX_CERTIFICATES) certs.push(der);
-      }
-    }
     let body: Uint8Array;
     try {
       body = encodeStoreReq(req, codec);
@@ -198,6 +224,20 @@ export class ReplicaSendQueue {
       counters.sendFailures++;
       s.ack?.report(false);
       return;
+    }
+    // The signers' certificates ride along only as far as the message stays within max-message-size:
+    // a Store past it was dropped at its origin unanswered, and its sender waited out every
+    // retransmission (a replica of a few certificates, seen in a ring of 3). A receiver missing one
+    // looks it up (RFC 6940 §8).
+    let room = (codec.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE) - body.length - MESSAGE_RESERVE;
+    const certs: Uint8Array[] = [];
+    for (const kd of req.kindData) {
+      for (const v of kd.values) {
+        const der = credentials.certificateOf(v);
+        if (der === undefined || certs.includes(der) || certs.length >= MAX_CERTIFICATES || der.length + CERTIFICATE_OVERHEAD > room) continue;
+        certs.push(der);
+        room -= der.length + CERTIFICATE_OVERHEAD;
+      }
     }
     if (s.replicaNumber === 0) counters.handoversSent++;
     else counters.replicaStoresSent++;

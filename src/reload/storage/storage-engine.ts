@@ -18,6 +18,10 @@ import { failure } from './storage-failure.js';
 import { planStore } from './store-handler.js';
 import type { StoreContext } from './store-handler.js';
 import type { StoredDataVerifier } from './stored-data-verifier.js';
+import { DEFAULT_WRITER_QUOTAS, WriterQuotas } from './writer-quotas.js';
+
+/** Writers remembered by the quota purge's rate limit (then forgotten all at once). */
+const MAX_QUOTA_PURGE_MEMORY = 1024;
 
 /** What the engine needs (DESIGN rule 4). */
 export interface StorageEngineDeps {
@@ -43,6 +47,16 @@ export interface StorageEngineOptions {
   maxResources?: number;
   /** Most bytes held, values + keys + signatures + 48 per value (default 64 MiB); past it: Error_Data_Too_Large. */
   maxBytes?: number;
+  /**
+   * Quotas per writer on top of maxResources / maxBytes ({@link DEFAULT_WRITER_QUOTAS}: 5,000
+   * Resource-IDs and 16 MiB per Node-ID and per user name; Infinity turns one off). An original Store
+   * that would take a writer past one is Error_Forbidden; replica and hand-over Stores are not refused
+   * (their responsible peer checked the quota) but count.
+   */
+  maxResourcesPerNodeId?: number;
+  maxBytesPerNodeId?: number;
+  maxResourcesPerUser?: number;
+  maxBytesPerUser?: number;
   /** Period of the expiry sweep (default 10 s). */
   sweepIntervalMs?: number;
   /** Resources examined per sweep (default 256): bounded work per timer. */
@@ -52,6 +66,7 @@ export interface StorageEngineOptions {
 export const DEFAULT_STORAGE_ENGINE_OPTIONS: Required<StorageEngineOptions> = {
   maxResources: 10_000,
   maxBytes: 64 * 1024 * 1024,
+  ...DEFAULT_WRITER_QUOTAS,
   sweepIntervalMs: 10_000,
   sweepBatch: 256,
 };
@@ -83,6 +98,10 @@ export class StorageEngine {
   private readonly resources = new Map<string, ResourceState>();
   private totalBytes = 0;
   private totalValues = 0;
+  /** What each writer holds here (per-writer quotas). */
+  private readonly writers: WriterQuotas;
+  /** Writer → when its expired values were last purged for a quota check. */
+  private readonly quotaPurgedAt = new Map<string, number>();
   private sweepCursor: Iterator<string> | undefined;
   private sweepTimer: TimerHandle | undefined;
   private closed = false;
@@ -90,9 +109,10 @@ export class StorageEngine {
   constructor(deps: StorageEngineDeps, options: StorageEngineOptions = {}) {
     this.deps = deps;
     this.opts = { ...DEFAULT_STORAGE_ENGINE_OPTIONS, ...options };
-    for (const k of ['maxResources', 'maxBytes', 'sweepIntervalMs', 'sweepBatch'] as const) {
+    for (const k of ['maxResources', 'maxBytes', 'sweepIntervalMs', 'sweepBatch', 'maxResourcesPerNodeId', 'maxBytesPerNodeId', 'maxResourcesPerUser', 'maxBytesPerUser'] as const) {
       if (!(this.opts[k] > 0)) throw new StorageError('STORAGE_BAD_OPTIONS', `${k} must be > 0`);
     }
+    this.writers = new WriterQuotas(this.opts);
     this.load();
   }
 
@@ -120,6 +140,7 @@ export class StorageEngine {
       res.kinds.set(record.kind, record);
       this.totalBytes += recordBytes(record);
       this.totalValues += record.entries.size;
+      this.writers.add(hex, record);
     }
     if (ops.length > 0) this.deps.backend.batch(ops);
   }
@@ -137,9 +158,11 @@ export class StorageEngine {
     for (const r of res.kinds.values()) {
       const before = recordBytes(r);
       const count = r.entries.size;
+      const writers = [...r.entries.values()];
       if (purgeExpired(r, now)) {
         this.totalBytes -= before - recordBytes(r);
         this.totalValues -= count - r.entries.size;
+        for (const e of writers) if (e.expiresAt <= now) this.writers.removeEntry(hex, e);
         changed.push(r);
       }
     }
@@ -206,6 +229,11 @@ export class StorageEngine {
     if (newBytes > oldBytes && bytesAfter > this.opts.maxBytes) {
       return failure(ReloadErrorCode.DataTooLarge, `storage full: ${bytesAfter} bytes would exceed the limit of ${this.opts.maxBytes}`);
     }
+    const oldRecords = plan.records.map((r) => existing?.kinds.get(r.kind)).filter((r): r is KindRecord => r !== undefined);
+    if (req.replicaNumber === 0 && ctx.replica !== true) {
+      const over = this.quotaCheck(hex, oldRecords, plan.records);
+      if (over !== undefined) return over;
+    }
     const res = existing ?? { id: req.resource.slice(), kinds: new Map<number, KindRecord>() };
     try {
       this.deps.backend.batch(this.opsFor(res.id, plan.records)); // durable first, then visible
@@ -213,6 +241,8 @@ export class StorageEngine {
       return failure(ReloadErrorCode.Forbidden, `storage unavailable: ${e instanceof Error ? e.message : String(e)}`);
     }
     if (!existing) this.resources.set(hex, res);
+    for (const r of oldRecords) this.writers.remove(hex, r);
+    for (const r of plan.records) this.writers.add(hex, r);
     for (const r of plan.records) res.kinds.set(r.kind, r);
     this.forgetEmpty(res, plan.records);
     this.totalBytes = bytesAfter;
@@ -221,6 +251,27 @@ export class StorageEngine {
     if (replica || !plan.changed) return { ok: true, answer: plan.answer, changed: plan.changed };
     const replicate = this.storeReqFor(req.resource, 1, plan.records.map((r) => r.kind));
     return { ok: true, answer: plan.answer, changed: true, ...(replicate ? { replicate } : {}) };
+  }
+
+  /**
+   * The per-writer quotas for replacing `before` by `after` at `hex`. A writer found at its quota has
+   * its expired values purged first (they count until swept or touched), at most once per sweep
+   * interval per writer, and is checked again.
+   */
+  private quotaCheck(hex: string, before: readonly KindRecord[], after: readonly KindRecord[]): StorageFailure | undefined {
+    const over = this.writers.check(hex, before, after);
+    if (over === undefined) return undefined;
+    const now = this.deps.clock.now();
+    const last = this.quotaPurgedAt.get(over.writer);
+    if (last !== undefined && now - last < this.opts.sweepIntervalMs) return over.failure;
+    if (this.quotaPurgedAt.size >= MAX_QUOTA_PURGE_MEMORY) this.quotaPurgedAt.clear();
+    this.quotaPurgedAt.set(over.writer, now);
+    const held = this.writers.usage(over.writer);
+    // `hex` itself is live already (the plan was made on it)
+    for (const res of this.writers.resourcesOf(over.writer)) if (res !== hex) this.live(res);
+    const now_ = this.writers.usage(over.writer);
+    const purged = now_.resources < held.resources || now_.bytes < held.bytes;
+    return purged ? this.writers.check(hex, before, after)?.failure : over.failure;
   }
 
   /** RFC 6940 §7.4.2 Fetch. */
@@ -297,6 +348,7 @@ export class StorageEngine {
     for (const r of res.kinds.values()) {
       this.totalBytes -= recordBytes(r);
       this.totalValues -= r.entries.size;
+      this.writers.remove(toHex(res.id), r);
       r.entries.clear();
     }
     this.persist(res, [...res.kinds.values()]);
@@ -316,6 +368,11 @@ export class StorageEngine {
       .map((r) => ({ id: r.id, key: idValue(r.id) }))
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
       .map((x) => x.id.slice());
+  }
+
+  /** Resource-IDs and bytes held here for one writer (a Node-ID, hex, or a user name), values past their lifetime included until swept. */
+  writerUsage(writer: { nodeId: string } | { userName: string }): { resources: number; bytes: number } {
+    return 'nodeId' in writer ? this.writers.ofNodeId(writer.nodeId) : this.writers.ofUser(writer.userName);
   }
 
   /** Counts for /api/status (values past their lifetime count until swept or touched). */

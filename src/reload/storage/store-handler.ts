@@ -5,6 +5,7 @@ import { checkAccessPolicy } from './access-policy.js';
 import type { HashResourceName } from './access-policy.js';
 import type { KindDefinition } from './kind.js';
 import type { KindRecord } from './kind-record.js';
+import { toHex } from './resource-id-ring.js';
 import { arrayLength, copyRecord, entryKey, entrySize } from './kind-record.js';
 import type { StorageFailure } from './storage-failure.js';
 import { failure, generationFailure, unknownKindFailure } from './storage-failure.js';
@@ -175,7 +176,8 @@ function planKind(
       return failure(ReloadErrorCode.DataTooLarge, `${where}: the dictionary already holds max-count ${def.maxCount} keys`);
     }
     const receivedAt = env.now;
-    record.entries.set(key, { data, receivedAt, expiresAt: receivedAt + data.lifetime * 1000, size: entrySize(data) });
+    const writer = { nodeId: toHex(signer.nodeIds[0] ?? new Uint8Array(0)), userName: signer.userName };
+    record.entries.set(key, { data, receivedAt, expiresAt: receivedAt + data.lifetime * 1000, size: entrySize(data), writer });
     changed = true;
   }
   if (replica) {

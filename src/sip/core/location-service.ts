@@ -51,6 +51,42 @@ export interface LocationService {
   size(): number;
 }
 
+/**
+ * A location service whose changes can be computed first and applied after: the SIP usage stores a
+ * REGISTER in the overlay between the two, and a REGISTER whose Store fails changes nothing.
+ */
+export interface StagedLocationService extends LocationService {
+  /** What update() would make of the AoR's bindings; changes nothing. */
+  stage(aor: string, change: BindingChange): BindingUpdateResult;
+  /** Makes `bindings` (a staged result) the AoR's bindings; none removes the AoR. */
+  commit(aor: string, bindings: readonly Binding[]): void;
+  /** Current, unexpired bindings of an AoR (no round trip). */
+  lookupNow(aor: string): Binding[];
+  /** Every AoR with its bindings. */
+  entries(): Array<[string, Binding[]]>;
+}
+
+/**
+ * A REGISTER the location service could not apply, with the SIP answer to give (e.g. 503 when the
+ * overlay Store did not answer, 500 when it was refused, 400 for an AoR that may not be stored).
+ * Nothing was changed.
+ */
+export class LocationUpdateError extends P2psipError {
+  constructor(
+    code: string,
+    message: string,
+    /** SIP status to answer with (400..699). */
+    readonly status: number,
+    /** Reason phrase (RFC 3261 §21), the message is appended to it. */
+    readonly reason: string,
+    /** Retry-After to send, seconds (RFC 3261 §20.33). */
+    readonly retryAfterSec?: number,
+  ) {
+    super(code, message);
+    this.name = 'LocationUpdateError';
+  }
+}
+
 /** A lookup that failed with a definite SIP answer (e.g. 480 unreachable, 408 timeout). */
 export class LocationLookupError extends P2psipError {
   constructor(

@@ -7,11 +7,11 @@ import { P2psipError } from '../../lib/errors.js';
 import { isIpLiteral, stripBrackets } from '../../lib/ip.js';
 import { randomToken, type Random } from '../../lib/random.js';
 import { createResponse, formatNameAddr, hasParam, isSipUri, parseMaxForwards, parseNameAddrList, parseTokenList, toTag as toTagOf } from '../message/index.js';
-import type { SipRequest, SipResponse, SipUri } from '../message/sip-message.js';
+import type { SipRequest, SipResponse, SipUri, Uri } from '../message/sip-message.js';
 import { responseTarget, statelessToTag } from '../transaction/index.js';
 import type { ClientTransaction, ClientTransactionUser, ServerTransaction, TransactionUser } from '../transaction/transaction-contract.js';
 import type { InboundMessage, OutboundTarget, SipTransport, TransportAddress, TransportProtocol } from '../transport/sip-transport.js';
-import { forwardRequest, popRoute, strictRouteRewrite, topRoute } from './forward-request.js';
+import { forwardRequest, popOwnRoutes, recordRoutes, strictRouteRewrite, topRoute } from './forward-request.js';
 import type { LocalIdentity } from './local-identity.js';
 import { LocationLookupError, type Binding, type LocationService } from './location-service.js';
 import { isLoop, proxyBranch } from './loop-detection.js';
@@ -20,6 +20,7 @@ import type { Registrar } from './registrar.js';
 import { ResponseContext, type PreparedBranch } from './response-context.js';
 import { StatelessForwarder, type StatelessStats } from './stateless-forwarder.js';
 import { numericTarget, type TargetResolver } from './target-resolver.js';
+import { ROUTE_TOKEN_PARAM, RouteTokens } from './route-token.js';
 
 /** How AoRs outside our domains are reached. */
 export type OutboundPolicy = { mode: 'none' } | { mode: 'dns' } | { mode: 'proxy'; uri: SipUri };
@@ -61,6 +62,8 @@ export interface ProxyCoreDeps {
   identity: LocalIdentity;
   registrar: Registrar;
   resolver: TargetResolver;
+  /** The MACs of our Record-Routes (relaying with outbound 'none'); default: a secret of this run from `random`. */
+  routeTokens?: RouteTokens;
 }
 
 export interface ProxyStats {
@@ -77,17 +80,19 @@ export class ProxyCore implements TransactionUser {
   private readonly contexts = new Map<string, ResponseContext>();
   private readonly stateless: StatelessForwarder;
   private readonly counters = { requests: 0, forwarded: 0, localResponses: {} as Record<string, number> };
+  private readonly tokens: RouteTokens;
 
   constructor(
     private readonly deps: ProxyCoreDeps,
     options: Partial<ProxyCoreOptions> = {},
   ) {
     this.options = { ...DEFAULT_PROXY_OPTIONS, ...options };
+    this.tokens = deps.routeTokens ?? new RouteTokens(deps.random.bytes(32));
     this.stateless = new StatelessForwarder({
       transport: deps.transport,
       identity: deps.identity,
       self: (p) => this.self(p),
-      nextHop: (req, routedByUs) => this.statelessNextHop(req, routedByUs),
+      nextHop: (req, routedByUs, tokens) => this.statelessNextHop(req, routedByUs, tokens),
     });
   }
 
@@ -177,14 +182,16 @@ export class ProxyCore implements TransactionUser {
     if (strictRouted) {
       this.restoreStrictRouted(req);
     }
-    let routedByUs = false;
-    for (let top = topRoute(req); top !== undefined && this.deps.identity.isSelfUri(top.uri); top = topRoute(req)) {
-      popRoute(req);
-      routedByUs = true;
-    }
+    const { routedByUs, params: tokens } = popOwnRoutes(req, (uri) => this.deps.identity.isSelfUri(uri), ROUTE_TOKEN_PARAM);
 
     // §16.5: targets.
-    if (topRoute(req) !== undefined) return this.forward(tx, req, [{ uri: req.uri, q: 1, via: undefined }], toTag);
+    const next = topRoute(req);
+    if (next !== undefined) {
+      // a Route naming another host: relayed only where the configuration allows it (issue 14)
+      const refused = this.relayRefusal(req, next.uri, routedByUs, tokens);
+      if (refused !== undefined) return this.reply(tx, refused.status, refused.reason, toTag);
+      return this.forward(tx, req, [{ uri: req.uri, q: 1, via: undefined }], toTag);
+    }
     if (this.deps.identity.isLocalDomainUri(req.uri)) {
       if (req.method === 'REGISTER') {
         void this.deps.registrar.handle(tx, toTag);
@@ -197,7 +204,27 @@ export class ProxyCore implements TransactionUser {
       void this.forwardToAor(tx, req, toTag);
       return;
     }
-    this.forwardOutside(tx, req, toTag, routedByUs);
+    this.forwardOutside(tx, req, toTag, routedByUs, tokens);
+  }
+
+  /**
+   * Issue 14 (open relay): with outbound 'none' a request goes to a host that is not us only along a
+   * dialog we Record-Routed, to one of the two hops next to us in it (see RouteTokens); with 'dns' or
+   * an outbound proxy the configuration allows relaying. The answer to give, or undefined: 404 for an
+   * in-dialog request that did not come along our Route (the rule of forwardOutside), else 403.
+   */
+  private relayRefusal(req: SipRequest, hop: Uri, routedByUs: boolean, tokens: readonly string[]): { status: number; reason: string } | undefined {
+    if (this.options.outbound.mode !== 'none') return undefined;
+    const host = isSipUri(hop) ? stripBrackets(hop.host) : hop.scheme;
+    if (!routedByUs) {
+      if (toTagOf(req) !== undefined) return { status: 404, reason: 'Not Found - Not here (in-dialog request without our Route)' };
+      return { status: 403, reason: `Forbidden - Not relaying to ${host} (outbound disabled)` };
+    }
+    const callId = req.headers.get('call-id') ?? '';
+    if (!isSipUri(hop) || !this.tokens.allows(callId, hop, tokens)) {
+      return { status: 403, reason: `Forbidden - Not relaying to ${host}: not a hop of a dialog set up here (outbound disabled)` };
+    }
+    return undefined;
   }
 
   /** The Request-URI names this element rather than a user of our domains. */
@@ -228,7 +255,7 @@ export class ProxyCore implements TransactionUser {
   }
 
   /** A Request-URI outside our domains (§16.5: forward to it, by DNS, an outbound proxy or not at all). */
-  private forwardOutside(tx: ServerTransaction, req: SipRequest, toTag: string, routedByUs: boolean): void {
+  private forwardOutside(tx: ServerTransaction, req: SipRequest, toTag: string, routedByUs: boolean, tokens: readonly string[]): void {
     const policy = this.options.outbound;
     // §16.12: a request that reached us along our own Record-Route (its Route popped, none left) goes to
     // its Request-URI, the remote target of the dialog; only other requests take the outbound proxy.
@@ -247,6 +274,8 @@ export class ProxyCore implements TransactionUser {
     if (policy.mode === 'none' && !(routedByUs && isIpLiteral(req.uri.host))) {
       return this.reply(tx, 404, `Not Found - No route to ${stripBrackets(req.uri.host)} (outbound disabled)`, toTag);
     }
+    const refused = this.relayRefusal(req, req.uri, routedByUs, tokens);
+    if (refused !== undefined) return this.reply(tx, refused.status, refused.reason, toTag);
     this.forward(tx, req, [{ uri: req.uri, q: 1, via: undefined }], toTag);
   }
 
@@ -315,9 +344,30 @@ export class ProxyCore implements TransactionUser {
       outbound: out,
       branch: proxyBranch(seed, this.deps.random),
       recordRoute: true,
+      ...(recordRoutes(req.method) ? { recordRouteParams: this.routeTokenParam(req, route?.uri ?? target.uri) } : {}),
     });
     if (route !== undefined && !route.lr && target.via === undefined) strictRouteRewrite(forwarded);
     return { ok: true, request: forwarded, target: next };
+  }
+
+  /**
+   * Our Record-Route's token parameter (RouteTokens): the dialog's Call-ID bound to the hop before us
+   * (the nearest upstream Record-Route, else the request's Contact) and the hop after us (`next`).
+   */
+  private routeTokenParam(req: SipRequest, next: Uri): string {
+    const firstUri = (header: string): Uri | undefined => {
+      const v = req.headers.get(header);
+      if (v === undefined) return undefined;
+      try {
+        return parseNameAddrList(v)[0]?.uri;
+      } catch {
+        return undefined;
+      }
+    };
+    const before = firstUri('record-route') ?? firstUri('contact');
+    const hops = [before, next].map((u) => (u !== undefined && isSipUri(u) ? u : undefined));
+    const value = this.tokens.make(req.headers.get('call-id') ?? '', hops);
+    return value === '' ? '' : `;${ROUTE_TOKEN_PARAM}=${value}`;
   }
 
   /** Our address on a transport, with the advertised host in place of a wildcard. */
@@ -329,12 +379,13 @@ export class ProxyCore implements TransactionUser {
   }
 
   /** §16.11 next hop for stateless forwarding (ACK for 2xx): Route, else the Request-URI. */
-  private statelessNextHop(req: SipRequest, routedByUs: boolean): OutboundTarget | undefined {
+  private statelessNextHop(req: SipRequest, routedByUs: boolean, tokens: readonly string[]): OutboundTarget | undefined {
     const route = topRoute(req);
     const uri = route?.uri ?? req.uri;
     if (!isSipUri(uri)) return undefined;
     // Like in-dialog requests: an ACK is relayed only along a route we are on.
     if (route === undefined && (!routedByUs || this.deps.identity.isLocalDomainUri(uri))) return undefined;
+    if (this.relayRefusal(req, uri, routedByUs, tokens) !== undefined) return undefined;
     const t = numericTarget(uri);
     return t === undefined ? undefined : { destination: t };
   }

@@ -16,8 +16,9 @@ import {
 } from '../message/index.js';
 import type { NameAddr, SipRequest, SipResponse } from '../message/sip-message.js';
 import type { ServerTransaction } from '../transaction/transaction-contract.js';
+import { aorProblem } from './aor-validation.js';
 import type { LocalIdentity } from './local-identity.js';
-import type { Binding, BindingChange, LocationService } from './location-service.js';
+import { LocationUpdateError, type Binding, type BindingChange, type BindingUpdateResult, type LocationService } from './location-service.js';
 
 /** A REGISTER and the way back to its sender: a server transaction, or a stateless exchange. */
 export type RegisterExchange = Pick<ServerTransaction, 'request' | 'inbound' | 'respond'>;
@@ -82,6 +83,10 @@ export class Registrar {
     const aor = this.deps.identity.canonicalAor(to.uri);
     if (aor === undefined) return reply(404, 'Not Found - To header has no address-of-record user');
     if (!this.deps.identity.isLocalDomainUri(to.uri)) return reply(403, 'Forbidden - Domain not served by this registrar');
+    // issue 14: an AoR that may not be stored (control characters, '@', too long) is refused here,
+    // before the location service or the overlay sees it
+    const bad = aorProblem(aor);
+    if (bad !== undefined) return reply(400, `Bad Request - ${bad}`);
 
     const contactValues = req.headers.getAll('contact');
     const headerExpires = req.headers.get('expires');
@@ -132,7 +137,14 @@ export class Registrar {
       }
       change = { ...base, contacts };
     }
-    const result = await this.deps.location.update(aor, change);
+    let result: BindingUpdateResult;
+    try {
+      result = await this.deps.location.update(aor, change);
+    } catch (err) {
+      // nothing was changed (e.g. the overlay Store failed): the phone is told, with when to retry
+      if (!(err instanceof LocationUpdateError)) throw err;
+      return reply(err.status, reasonPhrase(`${err.reason} - ${err.message}`), err.retryAfterSec === undefined ? [] : [['Retry-After', String(err.retryAfterSec)]]);
+    }
     if (!result.ok) {
       return result.reason === 'out-of-order'
         ? reply(500, 'Server Internal Error - Out of order REGISTER (Call-ID/CSeq)', [['Retry-After', '1']])
@@ -160,4 +172,13 @@ export class Registrar {
     });
     return reply(200, 'OK', headers);
   }
+}
+
+/** Longest reason phrase we make from an error's text. */
+const MAX_REASON_CHARS = 200;
+
+/** An error's text as a reason phrase (RFC 3261 §25.1): no control characters (CR LF!), bounded. */
+function reasonPhrase(text: string): string {
+  const clean = text.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+  return clean.length > MAX_REASON_CHARS ? `${clean.slice(0, MAX_REASON_CHARS - 3)}...` : clean;
 }

@@ -7,7 +7,8 @@ import { isIpLiteral, stripBrackets } from '../../lib/ip.js';
 import { BRANCH_COOKIE, paramValue, parseMaxForwards, parseVia, topVia } from '../message/index.js';
 import type { SipRequest, SipResponse } from '../message/sip-message.js';
 import type { InboundMessage, OutboundTarget, SipTransport, TransportAddress, TransportProtocol } from '../transport/sip-transport.js';
-import { forwardRequest, popRoute, topRoute } from './forward-request.js';
+import { forwardRequest, popOwnRoutes } from './forward-request.js';
+import { ROUTE_TOKEN_PARAM } from './route-token.js';
 import type { LocalIdentity } from './local-identity.js';
 import { stripTopVia } from './strip-top-via.js';
 
@@ -15,8 +16,8 @@ export interface StatelessForwarderDeps {
   transport: SipTransport;
   identity: LocalIdentity;
   self(protocol: TransportProtocol): TransportAddress | undefined;
-  /** Next hop after our Routes were removed; `routedByUs` tells whether one was there. */
-  nextHop(req: SipRequest, routedByUs: boolean): OutboundTarget | undefined;
+  /** Next hop after our Routes were removed; `routedByUs` tells whether one was there, `tokens` what route tokens they carried. */
+  nextHop(req: SipRequest, routedByUs: boolean, tokens: readonly string[]): OutboundTarget | undefined;
 }
 
 export interface StatelessStats {
@@ -36,12 +37,8 @@ export class StatelessForwarder {
     const mf = received.headers.get('max-forwards');
     if (mf !== undefined && parseMaxForwards(mf) === 0) return this.drop();
     const req: SipRequest = { ...received, headers: received.headers.clone() };
-    let routedByUs = false;
-    for (let top = topRoute(req); top !== undefined && this.deps.identity.isSelfUri(top.uri); top = topRoute(req)) {
-      popRoute(req);
-      routedByUs = true;
-    }
-    const next = this.deps.nextHop(req, routedByUs);
+    const { routedByUs, params: tokens } = popOwnRoutes(req, (uri) => this.deps.identity.isSelfUri(uri), ROUTE_TOKEN_PARAM);
+    const next = this.deps.nextHop(req, routedByUs, tokens);
     if (next === undefined) return this.drop();
     const out = this.deps.self(next.destination.protocol);
     const inb = this.deps.self(inbound.local.protocol);

@@ -19,9 +19,9 @@ export function statelessToTag(request: SipRequest): string {
  * The stateless 503 (Service Unavailable) sent when `maxTransactions` is reached or admission
  * control refuses a request (RFC 3261 §21.5.4).
  */
-export function overloadResponse(request: SipRequest, retryAfterS = OVERLOAD_RETRY_AFTER_S): SipResponse {
+export function overloadResponse(request: SipRequest, retryAfterS = OVERLOAD_RETRY_AFTER_S, reason?: string): SipResponse {
   const tag = toTag(request) === undefined ? statelessToTag(request) : undefined;
-  return createResponse(request, 503, undefined, {
+  return createResponse(request, 503, reason, {
     ...(tag !== undefined ? { toTag: tag } : {}),
     headers: [['Retry-After', String(retryAfterS)]],
   });

@@ -30,10 +30,11 @@ export interface TransactionLayerDeps {
   onError?: ((error: unknown) => void) | undefined;
   /**
    * Admission control, asked for each new request (not an ACK, not a retransmission) before a
-   * transaction is made for it: false → a stateless 503 with Retry-After (RFC 3261 §21.5.4), and
-   * nothing is kept. Default: every request is admitted.
+   * transaction is made for it: false → a stateless 503 with Retry-After: 1 (RFC 3261 §21.5.4), a
+   * refusal → the 503 with its Retry-After and reason phrase; nothing is kept. Default: every
+   * request is admitted.
    */
-  admit?: ((request: SipRequest) => boolean) | undefined;
+  admit?: ((request: SipRequest) => boolean | { retryAfterS: number; reason?: string }) | undefined;
 }
 
 export interface TransactionLayerOptions {
@@ -269,9 +270,11 @@ export class TransactionLayer {
       this.deps.transport.send(overloadResponse(request), responseTarget(inbound));
       return;
     }
-    if (this.deps.admit !== undefined && !this.deps.admit(request)) {
+    const verdict = this.deps.admit === undefined ? true : this.deps.admit(request);
+    if (verdict !== true) {
       this.shedCount++;
-      this.deps.transport.send(overloadResponse(request, 1), responseTarget(inbound));
+      const refusal = verdict === false ? { retryAfterS: 1 } : verdict;
+      this.deps.transport.send(overloadResponse(request, refusal.retryAfterS, refusal.reason), responseTarget(inbound));
       return;
     }
     const user = this.deps.user;

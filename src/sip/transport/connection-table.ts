@@ -5,7 +5,7 @@
  */
 import type { TimerHandle } from '../../lib/clock.js';
 import type { SipMessage } from '../message/sip-message.js';
-import { canonicalIp } from '../../lib/ip.js';
+import { canonicalIp, sourceNetwork } from '../../lib/ip.js';
 import type { StreamFramer } from './stream-framer.js';
 import type { StreamProtocol } from './transport-driver.js';
 import type { OutboundTarget, TransportAddress, TransportProtocol } from './sip-transport.js';
@@ -33,6 +33,8 @@ export interface Flow {
   readonly remote: TransportAddress;
   local: TransportAddress | undefined;
   readonly outbound: boolean;
+  /** Inbound: key of the listener that accepted it ({@link listenerKey}); undefined for outbound. */
+  readonly listener: string | undefined;
   state: FlowState;
   /** Content-Length framing for tcp/tls; undefined for ws/wss (one message per WS message). */
   framer: StreamFramer | undefined;
@@ -43,7 +45,35 @@ export interface Flow {
   heldUntil: number;
   idleTimer: TimerHandle | undefined;
   keepAliveTimer: TimerHandle | undefined;
+  /** Outbound: the connect timeout; inbound: the handshake deadline (accepted, not yet open). */
   connectTimer: TimerHandle | undefined;
+  /** Deadlines of the message in progress (message-deadlines.ts). */
+  deadlines: DeadlineState;
+}
+
+/** When the phases of a stream flow's messages began (clock.now() values), and the one deadline timer. */
+export interface DeadlineState {
+  /** When the flow opened. */
+  openedAt: number;
+  /** True once a message began on the flow (its first byte other than CR/LF, or a WebSocket message). */
+  begun: boolean;
+  /** First byte of the message in progress. */
+  messageAt: number;
+  /** End of its header section (stage 'body'). */
+  bodyAt: number;
+  timer: TimerHandle | undefined;
+  /** When `timer` fires. */
+  timerAt: number;
+}
+
+/** Key of a listener (its bound address) for the per-listener connection count. */
+export function listenerKey(a: TransportAddress): string {
+  return remoteKey(a.protocol, a.host, a.port);
+}
+
+/** Key of a source for the per-source connection count: the IPv4 address or IPv6 /64, whatever the port. */
+export function sourceKey(host: string): string {
+  return sourceNetwork(host) ?? host.toLowerCase();
 }
 
 /** Reuse key of a remote address: protocol, canonical IP (or lowercase name), port. */
@@ -54,6 +84,9 @@ export function remoteKey(protocol: TransportProtocol, host: string, port: numbe
 export class ConnectionTable {
   private readonly byId = new Map<string, Flow>();
   private readonly byRemote = new Map<string, Set<string>>();
+  /** Inbound flows by source ({@link sourceKey}) and by listener (from accept to removal). */
+  private readonly bySource = new Map<string, number>();
+  private readonly byListener = new Map<string, number>();
   private open = 0;
 
   /** Connections known (connecting, open or closing). */
@@ -74,6 +107,16 @@ export class ConnectionTable {
     return [...this.byId.values()];
   }
 
+  /** Inbound flows from this source (its IPv4 address or IPv6 /64, any port, any listener). */
+  inboundFrom(host: string): number {
+    return this.bySource.get(sourceKey(host)) ?? 0;
+  }
+
+  /** Inbound flows accepted by this listener ({@link listenerKey}). */
+  inboundOn(listener: string): number {
+    return this.byListener.get(listener) ?? 0;
+  }
+
   add(flow: Flow): void {
     this.byId.set(flow.id, flow);
     if (flow.state === 'open') this.open++;
@@ -81,6 +124,10 @@ export class ConnectionTable {
     let set = this.byRemote.get(k);
     if (set === undefined) this.byRemote.set(k, (set = new Set()));
     set.add(flow.id);
+    if (flow.listener !== undefined) {
+      bump(this.bySource, sourceKey(flow.remote.host), 1);
+      bump(this.byListener, flow.listener, 1);
+    }
   }
 
   /** Changes a flow's state, keeping the open count right. */
@@ -100,6 +147,10 @@ export class ConnectionTable {
     const set = this.byRemote.get(k);
     set?.delete(id);
     if (set?.size === 0) this.byRemote.delete(k);
+    if (flow.listener !== undefined) {
+      bump(this.bySource, sourceKey(flow.remote.host), -1);
+      bump(this.byListener, flow.listener, -1);
+    }
     return flow;
   }
 
@@ -116,4 +167,10 @@ export class ConnectionTable {
     }
     return open ?? connecting;
   }
+}
+
+function bump(map: Map<string, number>, key: string, by: number): void {
+  const n = (map.get(key) ?? 0) + by;
+  if (n <= 0) map.delete(key);
+  else map.set(key, n);
 }

@@ -28,11 +28,13 @@ export class FlowTimers {
     if (flow.outbound && flow.protocol !== 'ws' && flow.protocol !== 'wss') this.armKeepAlive(flow);
   }
 
+  /** Cancels every timer of the flow (the message deadline's too). */
   stop(flow: Flow): void {
     flow.idleTimer?.cancel();
     flow.keepAliveTimer?.cancel();
     flow.connectTimer?.cancel();
-    flow.idleTimer = flow.keepAliveTimer = flow.connectTimer = undefined;
+    flow.deadlines.timer?.cancel();
+    flow.idleTimer = flow.keepAliveTimer = flow.connectTimer = flow.deadlines.timer = undefined;
   }
 
   private armIdle(flow: Flow, delay: number): void {

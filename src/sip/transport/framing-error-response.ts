@@ -1,6 +1,7 @@
 /**
  * The answer to a request whose stream could not be framed (RFC 3261 §18.3: Content-Length
- * missing, malformed or over a limit), so the client learns why before the connection is closed.
+ * missing, malformed or over a limit) or whose body did not arrive in time, so the client learns
+ * why before the connection is closed.
  * The message parser builds it from the header section (every Via, From, To, Call-ID, CSeq that
  * is readable); a response or an ACK is never answered.
  */
@@ -19,5 +20,20 @@ export function framingErrorResponse(header: Uint8Array, why: FramingErrorReason
     response.status = 413;
     response.reason = `Request Entity Too Large - Message over ${limits.maxMessageBytes} bytes`;
   }
+  return response;
+}
+
+/**
+ * The 408 for a request whose body did not arrive within `timeoutMs` of its header section (the
+ * connection is closed after it), or undefined when nothing can be answered (no readable Via, a
+ * response, an ACK). As HTTP's 408 (RFC 9110 §15.5.9): the request was not received in time.
+ */
+export function bodyTimeoutResponse(header: Uint8Array, limits: SipLimits, timeoutMs: number): SipResponse | undefined {
+  // the header section alone is short of its Content-Length: the parser fails and builds the answer
+  const result = parseMessage(header, { datagram: false, limits });
+  if (result.ok || result.response === undefined) return undefined;
+  const response = result.response;
+  response.status = 408;
+  response.reason = `Request Timeout - body not received within ${timeoutMs / 1000} s`;
   return response;
 }

@@ -33,6 +33,14 @@ const MAX_LENGTH_DIGITS = 10;
 
 type Phase = 'boundary' | 'header' | 'body';
 
+/**
+ * Where the stream stands, for the deadlines of a message in progress (transport-layer-options.ts):
+ * `idle` between messages (CRLF keep-alives included), `start-line` from a message's first byte to
+ * the end of its first line, `headers` to the end of its header section, `body` until its
+ * Content-Length bytes are in.
+ */
+export type FramerStage = 'idle' | 'start-line' | 'headers' | 'body';
+
 export class StreamFramer {
   private readonly limits: SipLimits;
   private buf: Uint8Array = new Uint8Array(0);
@@ -47,6 +55,10 @@ export class StreamFramer {
   private scan = 0;
   /** Total length (header + body) of the message being completed, in phase 'body'. */
   private total = 0;
+  /** Length of the header section of that message, in phase 'body'. */
+  private headerLen = 0;
+  /** True once the current message's first line ended (phase 'header'). */
+  private lineDone = false;
   private dead = false;
 
   constructor(limits: SipLimits = DEFAULT_SIP_LIMITS) {
@@ -56,6 +68,22 @@ export class StreamFramer {
   /** Bytes held back waiting for more input. */
   get bufferedBytes(): number {
     return this.end - this.start;
+  }
+
+  /** The part of a message being received; 'idle' after a framing error too. */
+  get stage(): FramerStage {
+    if (this.dead || this.phase === 'boundary') return 'idle';
+    if (this.phase === 'body') return 'body';
+    return this.lineDone ? 'headers' : 'start-line';
+  }
+
+  /**
+   * The header section of the message whose body is awaited (a copy), else undefined: lets a
+   * message whose body never completes be answered from its Via.
+   */
+  pendingHeader(): Uint8Array | undefined {
+    if (this.dead || this.phase !== 'body') return undefined;
+    return this.buf.slice(this.start, this.start + this.headerLen);
   }
 
   /** True after a framing error: the framer ignores further input. */
@@ -146,6 +174,7 @@ export class StreamFramer {
     if (this.start >= this.end) return false;
     this.crlfs = 0;
     this.phase = 'header';
+    this.lineDone = false;
     this.scan = this.start;
     return true;
   }
@@ -161,6 +190,7 @@ export class StreamFramer {
         i = this.end;
         break;
       }
+      this.lineDone = true;
       // A blank line: LF LF, or LF CR LF (CRLF CRLF / tolerated bare LFs).
       if (lf + 1 >= this.end) {
         i = lf;
@@ -214,6 +244,7 @@ export class StreamFramer {
       return false;
     }
     this.total = headerLen + cl.value;
+    this.headerLen = headerLen;
     this.phase = 'body';
     return true;
   }

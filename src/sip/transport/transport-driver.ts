@@ -7,6 +7,8 @@
  * - It never calls its user synchronously from inside one of its own methods (events are
  *   always delivered later), so callers may record a connection id before its events arrive.
  * - Its methods never throw for network conditions: failures become events or callbacks.
+ * - It reports each accepted connection at the TCP accept, before any TLS or WebSocket handshake
+ *   (`onConnectionAccepted`), and destroys it at once when refused (issue 14: caps count from there).
  * - Addresses are IP literals; IPv6 hosts without brackets; IPv4-mapped IPv6 sources
  *   (`::ffff:192.0.2.1`) are reported as plain IPv4.
  */
@@ -27,13 +29,34 @@ export interface DriverConnection {
   readonly outbound: boolean;
 }
 
+/** An inbound connection as a driver reports it at accept, before any TLS or WebSocket handshake. */
+export interface AcceptedConnection {
+  /** The id its later events carry (and `close` takes). */
+  readonly id: string;
+  readonly protocol: StreamProtocol;
+  /** The listener that accepted it, as {@link TransportDriver.listen} resolved it. */
+  readonly listener: TransportAddress;
+  readonly remote: TransportAddress;
+}
+
 /** Upward events of a driver. */
 export interface TransportDriverUser {
   /** One UDP datagram arrived on the listener `local`. */
   onDatagram(local: TransportAddress, remote: TransportAddress, data: Uint8Array): void;
+  /**
+   * A listener accepted a connection (the TCP accept, before any TLS or WebSocket handshake). The
+   * one event that is answered: false = refuse it, and the driver destroys it at once and reports
+   * nothing more for it. Otherwise `onConnectionOpened` follows when it is usable (at once for tcp,
+   * after the handshake for tls/ws/wss), or `onConnectionFailed` when its handshake fails or
+   * `close(id)` is called first. Without this method every accepted connection is taken.
+   */
+  onConnectionAccepted?(conn: AcceptedConnection): boolean;
   /** A connection is usable: an accepted one, or one we asked for with `connect`. */
   onConnectionOpened(conn: DriverConnection): void;
-  /** A `connect` did not succeed (refused, unreachable, TLS/WS handshake failed). No other event follows for this id. */
+  /**
+   * A `connect` did not succeed (refused, unreachable, TLS/WS handshake failed), or an accepted
+   * connection ended before its handshake was done. No other event follows for this id.
+   */
   onConnectionFailed(id: string, error: Error): void;
   /** An open connection ended; `error` when it ended abnormally (reset, write failure, overflow). */
   onConnectionClosed(id: string, error: Error | undefined): void;
@@ -68,7 +91,11 @@ export interface TransportDriver {
    * (text frame unless `binary`). Ignored when the connection is not open.
    */
   write(id: string, data: Uint8Array, binary?: boolean): void;
-  /** Closes a connection gracefully (pending writes are flushed); `onConnectionClosed` follows. */
+  /**
+   * Closes a connection gracefully (pending writes are flushed); `onConnectionClosed` follows. A
+   * connection still connecting or in its handshake (accepted, not yet opened) is destroyed at once
+   * and `onConnectionFailed` follows.
+   */
   close(id: string): void;
   /** Stops every listener and closes every connection. No events are delivered after it resolves. */
   shutdown(): Promise<void>;
@@ -77,4 +104,9 @@ export interface TransportDriver {
 /** True for the protocols that use connections. */
 export function isStreamProtocol(protocol: TransportProtocol): protocol is StreamProtocol {
   return protocol !== 'udp';
+}
+
+/** True for WebSocket (RFC 7118: one SIP message per WS message, no stream framing). */
+export function isWsProtocol(protocol: TransportProtocol): protocol is 'ws' | 'wss' {
+  return protocol === 'ws' || protocol === 'wss';
 }

@@ -4,6 +4,7 @@ import { P2psipError } from '../../lib/errors.js';
 export type TransportErrorCode =
   | 'TRANSPORT_CONNECT_FAILED'
   | 'TRANSPORT_CONNECT_TIMEOUT'
+  | 'TRANSPORT_HANDSHAKE_TIMEOUT'
   | 'TRANSPORT_CONNECTION_CLOSED'
   | 'TRANSPORT_NOT_LISTENING'
   | 'TRANSPORT_MESSAGE_TOO_LARGE'

@@ -3,7 +3,10 @@
  * messages for the {@link SipTransportUser}; messages from above become bytes on the right
  * socket or connection. Stream framing (§18.3) and CRLF keep-alive (RFC 5626 §4.4.1), Via
  * `received`/`rport` (§18.2.1, RFC 3581), connection reuse, bounded queues while connecting,
- * idle close, and WebSocket (RFC 7118: one SIP message per WS message).
+ * idle close, and WebSocket (RFC 7118: one SIP message per WS message). Inbound connections are
+ * counted from their TCP accept and refused at once past a cap (in all, per listener, per source
+ * address); a handshake, an inbound connection's first message and every message's start line,
+ * header section and body have deadlines (message-deadlines.ts).
  *
  * Bad input never throws out of the driver callbacks: it is answered (when the parser offers
  * a response) or dropped, and counted in `stats()`. Send failures go to `user.onSendError`,
@@ -12,13 +15,13 @@
 import type { Clock } from '../../lib/clock.js';
 import { serializeMessage } from '../message/index.js';
 import type { SipMessage } from '../message/sip-message.js';
-import { ConnectionTable, type Flow, type QueuedSend } from './connection-table.js';
+import { ConnectionTable, listenerKey, type Flow, type QueuedSend } from './connection-table.js';
 import { FlowTimers } from './flow-timers.js';
-import { framingErrorResponse } from './framing-error-response.js';
 import { ipFamily, unbracket } from '../../lib/ip.js';
 import { InboundDelivery, type Logger } from './inbound-delivery.js';
-import { StreamFramer, type FramerEvent } from './stream-framer.js';
-import type { DriverConnection, StreamProtocol, TransportDriver, TransportDriverUser } from './transport-driver.js';
+import { StreamFramer } from './stream-framer.js';
+import { StreamReceiver, isCrlfOnly, isUtf8 } from './stream-receiver.js';
+import { isWsProtocol, type AcceptedConnection, type DriverConnection, type StreamProtocol, type TransportDriver, type TransportDriverUser } from './transport-driver.js';
 import { TransportError } from './transport-error.js';
 import { newCounters, resolveTransportOptions, type ResolvedTransportOptions, type TransportLayerOptions, type TransportStats } from './transport-layer-options.js';
 import { moveRequestToTcp } from './udp-to-tcp.js';
@@ -33,10 +36,8 @@ export interface TransportLayerDeps {
   logger?: Logger;
 }
 
-const PONG = new Uint8Array([13, 10]);
 /** Largest UDP payload over IPv4 (65,535 − 20 IP − 8 UDP). */
 const MAX_UDP_PAYLOAD = 65507;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export class TransportLayer implements SipTransport {
   private readonly driver: TransportDriver;
@@ -46,6 +47,7 @@ export class TransportLayer implements SipTransport {
   private readonly opts: ResolvedTransportOptions;
   private readonly inbound: InboundDelivery;
   private readonly timers: FlowTimers;
+  private readonly receiver: StreamReceiver;
   private readonly listeners: TransportAddress[] = [];
   private readonly flows = new ConnectionTable();
   private readonly counters = newCounters();
@@ -66,6 +68,16 @@ export class TransportLayer implements SipTransport {
       keepAliveIntervalMs: this.opts.keepAliveIntervalMs,
       closeIdle: (flow) => this.closeFlow(flow),
       write: (flow, bytes) => this.driver.write(flow.id, bytes),
+    });
+    this.receiver = new StreamReceiver({
+      clock: this.clock,
+      driver: this.driver,
+      inbound: this.inbound,
+      counters: this.counters,
+      options: this.opts,
+      flow: (id) => this.flows.get(id),
+      closeFlow: (flow) => this.closeFlow(flow),
+      ...(deps.logger ? { logger: deps.logger } : {}),
     });
     this.driver.setUser(this.driverUser());
   }
@@ -188,7 +200,7 @@ export class TransportLayer implements SipTransport {
     }
     const remote: TransportAddress & { protocol: StreamProtocol } = { protocol, host: unbracket(dest.host), port: dest.port };
     const id = this.driver.connect(remote);
-    const created = this.newFlow(id, protocol, remote, undefined, true, 'connecting');
+    const created = this.newFlow(id, protocol, remote, undefined, undefined, 'connecting');
     created.queue.push(item);
     created.connectTimer = this.clock.setTimer(this.opts.connectTimeoutMs, () => {
       created.connectTimer = undefined;
@@ -202,24 +214,28 @@ export class TransportLayer implements SipTransport {
   private write(flow: Flow, item: QueuedSend): void {
     flow.lastActivity = this.clock.now();
     this.counters.sent++;
-    this.driver.write(flow.id, item.bytes, isWs(flow.protocol) && !isUtf8(item.bytes));
+    this.driver.write(flow.id, item.bytes, isWsProtocol(flow.protocol) && !isUtf8(item.bytes));
   }
 
-  private newFlow(id: string, protocol: StreamProtocol, remote: TransportAddress, local: TransportAddress | undefined, outbound: boolean, state: Flow['state']): Flow {
+  /** `listener`: the key of the listener that accepted it; undefined for a connection we open. */
+  private newFlow(id: string, protocol: StreamProtocol, remote: TransportAddress, local: TransportAddress | undefined, listener: string | undefined, state: Flow['state']): Flow {
+    const now = this.clock.now();
     const flow: Flow = {
       id,
       protocol,
       remote,
       local,
-      outbound,
+      outbound: listener === undefined,
+      listener,
       state,
-      framer: isWs(protocol) ? undefined : new StreamFramer(this.opts.limits),
+      framer: isWsProtocol(protocol) ? undefined : new StreamFramer(this.opts.limits),
       queue: [],
-      lastActivity: this.clock.now(),
+      lastActivity: now,
       heldUntil: 0,
       idleTimer: undefined,
       keepAliveTimer: undefined,
       connectTimer: undefined,
+      deadlines: { openedAt: now, begun: false, messageAt: now, bodyAt: now, timer: undefined, timerAt: 0 },
     };
     this.flows.add(flow);
     return flow;
@@ -242,6 +258,33 @@ export class TransportLayer implements SipTransport {
 
   // ---- connection events ----
 
+  /** Issue 14: counted from the TCP accept, refused at once past a cap; a handshake has a deadline. */
+  private accepted(conn: AcceptedConnection): boolean {
+    const listener = listenerKey(conn.listener);
+    if (this.closed || !this.admits(conn.remote.host, listener)) {
+      this.counters.rejectedConnections++;
+      return false;
+    }
+    const flow = this.newFlow(conn.id, conn.protocol, { ...conn.remote }, undefined, listener, 'connecting');
+    const ms = this.opts.handshakeTimeoutMs;
+    if (conn.protocol === 'tcp' || ms <= 0) return true; // tcp opens at once
+    flow.connectTimer = this.clock.setTimer(ms, () => {
+      flow.connectTimer = undefined;
+      if (flow.state !== 'connecting') return;
+      this.counters.handshakeTimeouts++;
+      this.connectFailed(conn.id, new TransportError('TRANSPORT_HANDSHAKE_TIMEOUT', `${conn.protocol} handshake not done after ${ms} ms`));
+      this.abandoned.add(conn.id); // after connectFailed, which forgets abandoned ids
+      this.driver.close(conn.id);
+    });
+    return true;
+  }
+
+  /** Room for one more inbound connection from `host` on `listener`. */
+  private admits(host: string, listener: string): boolean {
+    const o = this.opts;
+    return this.flows.size < o.maxConnections && this.flows.inboundOn(listener) < o.maxConnectionsPerListener && this.flows.inboundFrom(host) < o.maxConnectionsPerSource;
+  }
+
   private opened(conn: DriverConnection): void {
     if (this.abandoned.delete(conn.id)) {
       this.driver.close(conn.id);
@@ -258,15 +301,19 @@ export class TransportLayer implements SipTransport {
       known.queue = [];
       for (const item of queued) this.write(known, item);
       this.timers.start(known);
+      this.receiver.deadlines.opened(known);
       return;
     }
-    if (this.closed || this.flows.size >= this.opts.maxConnections) {
+    // not announced by onConnectionAccepted (a driver without it): counted from now, its local address as the listener
+    const listener = conn.outbound ? undefined : listenerKey(conn.local);
+    if (this.closed || this.flows.size >= this.opts.maxConnections || (listener !== undefined && !this.admits(conn.remote.host, listener))) {
       this.counters.rejectedConnections++;
       this.driver.close(conn.id);
       return;
     }
-    const flow = this.newFlow(conn.id, conn.protocol, conn.remote, conn.local, conn.outbound, 'open');
+    const flow = this.newFlow(conn.id, conn.protocol, conn.remote, conn.local, listener, 'open');
     this.timers.start(flow);
+    this.receiver.deadlines.opened(flow);
   }
 
   private connectFailed(id: string, error: Error): void {
@@ -305,11 +352,16 @@ export class TransportLayer implements SipTransport {
   private driverUser(): TransportDriverUser {
     return {
       onDatagram: (local, remote, data) => this.guard(() => this.datagram(local, remote, data)),
+      onConnectionAccepted: (conn) => {
+        let ok = false;
+        this.guard(() => (ok = this.accepted(conn)));
+        return ok;
+      },
       onConnectionOpened: (conn) => this.guard(() => this.opened(conn)),
       onConnectionFailed: (id, error) => this.guard(() => this.connectFailed(id, error)),
       onConnectionClosed: (id, error) => this.guard(() => this.connectionClosed(id, error)),
-      onStreamData: (id, data) => this.guard(() => this.streamData(id, data)),
-      onWsMessage: (id, data) => this.guard(() => this.wsMessage(id, data)),
+      onStreamData: (id, data) => this.guard(() => this.receiver.streamData(id, data)),
+      onWsMessage: (id, data) => this.guard(() => this.receiver.wsMessage(id, data)),
     };
   }
 
@@ -336,70 +388,4 @@ export class TransportLayer implements SipTransport {
     const delivered = this.inbound.deliver(data, true, remote, local, undefined, (bytes) => this.driver.sendDatagram(local, remote, bytes));
     if (!delivered) this.counters.droppedDatagrams++;
   }
-
-  private streamData(id: string, data: Uint8Array): void {
-    const flow = this.flows.get(id);
-    if (flow === undefined || flow.state !== 'open' || flow.framer === undefined) return;
-    flow.lastActivity = this.clock.now();
-    for (const ev of flow.framer.push(data)) {
-      if (flow.state !== 'open') return;
-      this.framerEvent(flow, ev);
-    }
-  }
-
-  private framerEvent(flow: Flow, ev: FramerEvent): void {
-    if (ev.kind === 'ping') {
-      this.counters.keepAlivesReceived++;
-      this.driver.write(flow.id, PONG); // RFC 5626 §4.4.1 pong
-      return;
-    }
-    if (ev.kind === 'message') {
-      this.inbound.deliver(ev.data, false, flow.remote, flow.local ?? flow.remote, flow.id, (bytes) => this.driver.write(flow.id, bytes));
-      return;
-    }
-    this.counters.framingErrors++;
-    this.counters.parseErrors++;
-    this.logger?.warn({ flowId: flow.id, remote: flow.remote, reason: ev.reason }, `sip transport: framing error, closing: ${ev.detail}`);
-    const response = ev.header === undefined ? undefined : framingErrorResponse(ev.header, ev.reason, this.opts.limits);
-    if (response !== undefined) this.inbound.reply(response, (bytes) => this.driver.write(flow.id, bytes));
-    this.closeFlow(flow);
-  }
-
-  private wsMessage(id: string, data: Uint8Array): void {
-    const flow = this.flows.get(id);
-    if (flow === undefined || flow.state !== 'open') return;
-    flow.lastActivity = this.clock.now();
-    if (isCrlfOnly(data)) {
-      // SIP over WebSocket clients (SIP.js, JsSIP) send RFC 5626-style CRLF pings in a WS message.
-      this.counters.keepAlivesReceived++;
-      if (data.length >= 4) this.driver.write(id, PONG);
-      return;
-    }
-    if (data.length > this.opts.limits.maxMessageBytes) {
-      this.counters.parseErrors++;
-      return;
-    }
-    // RFC 7118 §5: one SIP message per WS message: framed like a datagram.
-    this.inbound.deliver(data, true, flow.remote, flow.local ?? flow.remote, flow.id, (bytes) => this.driver.write(id, bytes, !isUtf8(bytes)));
-  }
 }
-
-function isWs(protocol: TransportProtocol): boolean {
-  return protocol === 'ws' || protocol === 'wss';
-}
-
-function isCrlfOnly(data: Uint8Array): boolean {
-  if (data.length === 0) return true;
-  for (const b of data) if (b !== 13 && b !== 10) return false;
-  return true;
-}
-
-function isUtf8(bytes: Uint8Array): boolean {
-  try {
-    utf8.decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
-}
-

@@ -1,8 +1,12 @@
 /**
  * The SIP usage's location service (RFC 7904): a decorator of the peer's own LocationService.
- * - update (REGISTER): the binding is kept locally as before, and for an overlay AoR the peer
- *   stores `sip_registration_route` (destination list = our Node-ID) under the AoR, lifetime
- *   following the registration; a refresh extends it, the last binding gone withdraws it.
+ * - update (REGISTER): for an overlay AoR the change is computed first; when it needs a Store of
+ *   `sip_registration_route` (destination list = our Node-ID) under the AoR — a new AoR, a lifetime
+ *   beyond the stored one — the Store is made, and only when it succeeds is the binding kept and the
+ *   REGISTER answered 200 (issue 14). A failed or slow Store changes nothing and is answered 503
+ *   (no answer / timeout, with Retry-After) or 500 (refused, storage full); an AoR that may not be
+ *   stored, 400. Refreshes within refreshSlackSec and removals are kept at once, their overlay work
+ *   (a shorter lifetime, a withdraw) done in the background (RegistrationPublisher).
  * - lookup (a request to route): the local bindings and the overlay's registrations at other
  *   peers (the overlay's wait is short when there are local ones, and its failure leaves them),
  *   each registered peer located by AppAttach, and one target per peer: its SIP front, with the
@@ -11,25 +15,30 @@
  * - static registrations (`statics`): their bindings are local bindings that no REGISTER changes
  *   (listed beside the phones' in a REGISTER's answer); their Store is kept by StaticRegistrations,
  *   so a phone's REGISTER or un-REGISTER of a static AoR neither stores nor withdraws it here.
+ * - restore(): after a restart, the AoRs whose bindings the inner service restored are stored
+ *   afresh and those we held an entry for without bindings now are withdrawn (in the background).
  */
-import type { Clock, TimerHandle } from '../../lib/clock.js';
-import type { SipRegistration } from '../../reload/codec/index.js';
+import type { Clock } from '../../lib/clock.js';
+import type { RecordStore } from '../../lib/record-store.js';
 import { hasParam, isSipUri } from '../../sip/message/index.js';
-import type { SipRequest, SipUri } from '../../sip/message/sip-message.js';
-import type { Binding, BindingChange, BindingUpdateResult, LocationService } from '../../sip/core/location-service.js';
-import { LocationLookupError } from '../../sip/core/location-service.js';
+import type { SipRequest } from '../../sip/message/sip-message.js';
+import { aorProblem } from '../../sip/core/aor-validation.js';
+import type { Binding, BindingChange, BindingUpdateResult, StagedLocationService } from '../../sip/core/location-service.js';
+import { LocationLookupError, LocationUpdateError } from '../../sip/core/location-service.js';
 import { isOverlayAor } from './aor-resource-id.js';
 import { RegistrationCache } from './registration-cache.js';
 import type { RegistrationDirectory, RegistrationEntry } from './registration-directory.js';
+import { RegistrationPublisher, lastExpiry, type PublisherStats } from './registration-publisher.js';
+import { PEER_MARK, escapeUser, peerBinding } from './peer-binding.js';
+import { registerStoreAnswer, registerTooSlow } from './register-store-answer.js';
 import type { LocateResult } from './sip-peer-locator.js';
 
-/** URI parameter marking a request forwarded by a peer to the peer its callee registered at. */
-export const PEER_MARK = 'p2psip';
+export { PEER_MARK } from './peer-binding.js';
 
 export interface OverlayLocationDeps {
   clock: Clock;
   /** The peer's own bindings (MemoryLocationService). */
-  inner: LocationService;
+  inner: StagedLocationService;
   directory: RegistrationDirectory;
   locate: (nodeId: Uint8Array) => Promise<LocateResult>;
   /** The overlay name: AoRs `sip:user@<overlayName>` live in the overlay. */
@@ -37,6 +46,10 @@ export interface OverlayLocationDeps {
   selfNodeId: Uint8Array;
   /** Static registrations (permanent local bindings, stored in the overlay by their owner). */
   statics?: { has(aor: string): boolean; bindings(aor: string): Binding[] };
+  /** The AoRs we hold an entry for in the overlay, kept across restarts (AoR → wall-clock expiry). */
+  marks?: RecordStore;
+  /** Wall-clock ms for `marks` (default: the clock's own scale). */
+  wallClock?: () => number;
   logger?: { warn(obj: object, msg: string): void };
 }
 
@@ -56,14 +69,20 @@ export interface OverlayLocationOptions {
   maxFetches: number;
   /** A refresh that moves the stored expiry by less than this is not re-stored, s (default 30). */
   refreshSlackSec: number;
-  /** First wait before a failed Store is tried again, ms (default 2,000; doubled each time, at most 60,000). */
+  /** First wait before a failed background Store is tried again, ms (default 2,000; doubled each time, at most 60,000). */
   publishRetryMs: number;
   /**
-   * How long a REGISTER's answer waits for its overlay Store, ms (default 3,000; 0 = answer at once).
-   * A phone told 200 is then reachable from other peers; a slower or failed Store still answers 200
-   * (the local binding holds) and is retried in the background.
+   * Longest wait of a REGISTER for its overlay Store (and for overlay work on its AoR already under
+   * way), ms (default 8,000: room for two end-to-end retransmissions of the Store, whose timer is
+   * 3 s, RFC 6940 §6.2.1; a UDP phone waits 32 s, Timer F; 0 = no limit). Past it the REGISTER is
+   * answered 503 with Retry-After and changes nothing; a Store that lands later is taken back in
+   * the background.
    */
   registerWaitMs: number;
+  /** Retry-After of a 503 to a REGISTER (overlay busy or unreachable), s (default 5). */
+  registerRetryAfterSec: number;
+  /** Background Stores and withdraws in flight at once (restore after a restart, withdraws…; default 32). */
+  maxConcurrentStores: number;
   /**
    * How long a Fetch's answer about an AoR is reused, ms (default 0 = every lookup Fetches). Only
    * found registrations are kept; see RegistrationCache for what may be stale for this long.
@@ -79,34 +98,41 @@ export const DEFAULT_OVERLAY_LOCATION_OPTIONS: Readonly<OverlayLocationOptions> 
   maxFetches: 4,
   refreshSlackSec: 30,
   publishRetryMs: 2_000,
-  registerWaitMs: 3_000,
+  registerWaitMs: 8_000,
+  registerRetryAfterSec: 5,
+  maxConcurrentStores: 32,
   fetchCacheMs: 0,
 });
 
-export interface OverlayLocationStats {
-  published: number;
-  withdrawn: number;
-  publishFailures: number;
+export interface OverlayLocationStats extends PublisherStats {
   overlayLookups: number;
   /** Fetches sent (sip_registration_uri indirections included). */
   fetches: number;
   /** Lookups answered by the Fetch cache (fetchCacheMs). */
   fetchCacheHits: number;
+  /** REGISTERs answered with an error because their Store failed or took too long. */
+  registerStoreFailures: number;
 }
 
 const utf8d = new TextDecoder();
 
-export class OverlayLocationService implements LocationService {
+export class OverlayLocationService implements StagedLocationService {
   private readonly options: OverlayLocationOptions;
-  /** AoR → absolute expiry (ms) of what we stored. */
-  private readonly published = new Map<string, number>();
-  private readonly work = new Set<Promise<void>>();
-  /** AoR → the Store or withdraw in flight for it (a REGISTER's answer waits for it, bounded). */
-  private readonly inFlight = new Map<string, Promise<void>>();
-  /** AoRs whose Store failed: the pending retry and the wait after it. */
-  private readonly retries = new Map<string, TimerHandle>();
-  readonly stats: OverlayLocationStats = { published: 0, withdrawn: 0, publishFailures: 0, overlayLookups: 0, fetches: 0, fetchCacheHits: 0 };
+  readonly stats: OverlayLocationStats = {
+    published: 0,
+    withdrawn: 0,
+    publishFailures: 0,
+    publishRefused: 0,
+    restored: 0,
+    overlayLookups: 0,
+    fetches: 0,
+    fetchCacheHits: 0,
+    registerStoreFailures: 0,
+  };
   private readonly fetched: RegistrationCache;
+  private readonly publisher: RegistrationPublisher;
+  /** REGISTERs waiting for overlay work, by AoR, Call-ID and CSeq: a retransmission gets the same answer. */
+  private readonly updating = new Map<string, Promise<BindingUpdateResult>>();
 
   constructor(
     private readonly deps: OverlayLocationDeps,
@@ -114,27 +140,143 @@ export class OverlayLocationService implements LocationService {
   ) {
     this.options = { ...DEFAULT_OVERLAY_LOCATION_OPTIONS, ...options };
     this.fetched = new RegistrationCache(deps.clock, { maxAgeMs: this.options.fetchCacheMs });
+    this.publisher = new RegistrationPublisher(
+      {
+        clock: deps.clock,
+        directory: deps.directory,
+        selfNodeId: deps.selfNodeId,
+        bindings: (aor) => deps.inner.lookupNow(aor),
+        stats: this.stats,
+        ...(deps.marks === undefined ? {} : { marks: deps.marks }),
+        ...(deps.wallClock === undefined ? {} : { wallClock: deps.wallClock }),
+        ...(deps.logger === undefined ? {} : { logger: deps.logger }),
+      },
+      {
+        refreshSlackSec: this.options.refreshSlackSec,
+        publishRetryMs: this.options.publishRetryMs,
+        maxConcurrentStores: this.options.maxConcurrentStores,
+      },
+    );
   }
 
   async update(aor: string, change: BindingChange): Promise<BindingUpdateResult> {
-    const r = await this.deps.inner.update(aor, change);
-    if (r.ok && this.deps.statics?.has(aor) === true) return { ok: true, bindings: [...r.bindings, ...this.deps.statics.bindings(aor)] };
-    if (r.ok && isOverlayAor(aor, this.deps.overlayName)) {
-      this.sync(aor, r.bindings);
-      // A retransmitted REGISTER finds the same Store in flight and waits for it as well.
-      const pending = this.inFlight.get(aor);
-      if (pending !== undefined && this.options.registerWaitMs > 0) await this.bounded(pending, this.options.registerWaitMs);
+    if (this.deps.statics?.has(aor) === true) {
+      const r = await this.deps.inner.update(aor, change);
+      return r.ok ? { ok: true, bindings: [...r.bindings, ...this.deps.statics.bindings(aor)] } : r;
     }
-    return r;
+    if (!isOverlayAor(aor, this.deps.overlayName)) return this.deps.inner.update(aor, change);
+    const bad = aorProblem(aor);
+    if (bad !== undefined) throw new LocationUpdateError('bad-aor', bad, 400, 'Bad Request');
+    // the same REGISTER again (a retransmission) while its Store is under way: the same answer
+    const key = `${aor}\n${change.callId}\n${change.cseq}`;
+    const same = this.updating.get(key);
+    if (same !== undefined) return same;
+    // the common case: nothing under way for this AoR and nothing to store (a refresh, a removal)
+    if (!this.publisher.busy(aor)) {
+      const r = this.deps.inner.stage(aor, change);
+      if (!r.ok) return r;
+      const plan = this.publisher.plan(aor, r.bindings);
+      if (plan !== 'store') {
+        this.deps.inner.commit(aor, r.bindings);
+        if (plan === 'background') this.publisher.schedule(aor);
+        return r;
+      }
+    }
+    const { answer, done } = this.updateWithStore(aor, change);
+    this.updating.set(key, answer);
+    void done.then(() => {
+      if (this.updating.get(key) === answer) this.updating.delete(key);
+    });
+    return answer;
   }
 
-  /** Waits for `p` (which never rejects) at most `limitMs`. */
-  private bounded(p: Promise<void>, limitMs: number): Promise<void> {
-    let timer: { cancel(): void } | undefined;
-    const limit = new Promise<void>((resolve) => {
-      timer = this.deps.clock.setTimer(limitMs, resolve);
+  /**
+   * A REGISTER whose AoR has overlay work under way or that needs a Store: in the AoR's turn, staged
+   * again, stored, kept only once stored. `answer` is bounded by registerWaitMs; `done` is the end.
+   */
+  private updateWithStore(aor: string, change: BindingChange): { answer: Promise<BindingUpdateResult>; done: Promise<void> } {
+    let answered = false;
+    const run = this.publisher.lock(aor, async (): Promise<BindingUpdateResult> => {
+      if (answered) throw this.tooSlow();
+      const r = this.deps.inner.stage(aor, change);
+      if (!r.ok) return r;
+      const plan = this.publisher.plan(aor, r.bindings);
+      if (plan === 'store') {
+        try {
+          await this.publisher.store(aor, lastExpiry(r.bindings));
+        } catch (err) {
+          // answered 503 already (and counted): the overlay has nothing new, the peer neither
+          throw answered ? this.tooSlow() : this.storeFailed(aor, err);
+        }
+        // told 503 already: the phone's bindings stay as they were, the overlay is brought back in line
+        if (answered) {
+          this.publisher.schedule(aor);
+          throw this.tooSlow();
+        }
+      }
+      this.deps.inner.commit(aor, r.bindings);
+      if (plan === 'background') this.publisher.schedule(aor);
+      return r;
     });
-    return Promise.race([p, limit]).finally(() => timer?.cancel());
+    const done = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    const limit = this.options.registerWaitMs;
+    if (limit <= 0) return { answer: run, done };
+    let timer: { cancel(): void } | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = this.deps.clock.setTimer(limit, () => {
+        answered = true;
+        this.stats.registerStoreFailures++;
+        reject(this.tooSlow());
+      });
+    });
+    const answer = Promise.race([run, late]).finally(() => {
+      answered = true;
+      timer?.cancel();
+    });
+    return { answer, done };
+  }
+
+  private tooSlow(): LocationUpdateError {
+    return registerTooSlow(this.options.registerWaitMs, this.options.registerRetryAfterSec);
+  }
+
+  /** A failed Store as the REGISTER's answer (issue 14: never 200). */
+  private storeFailed(aor: string, err: unknown): LocationUpdateError {
+    this.stats.registerStoreFailures++;
+    const answer = registerStoreAnswer(err, this.options.registerRetryAfterSec);
+    this.deps.logger?.warn({ aor, err: answer.message }, 'SIP usage: REGISTER refused, its Store failed');
+    return answer;
+  }
+
+  stage(aor: string, change: BindingChange): BindingUpdateResult {
+    return this.deps.inner.stage(aor, change);
+  }
+
+  commit(aor: string, bindings: readonly Binding[]): void {
+    this.deps.inner.commit(aor, bindings);
+  }
+
+  lookupNow(aor: string): Binding[] {
+    return this.deps.inner.lookupNow(aor);
+  }
+
+  entries(): Array<[string, Binding[]]> {
+    return this.deps.inner.entries();
+  }
+
+  /**
+   * After a restart (the inner service restored its bindings): the phones' AoRs are stored afresh
+   * and the entries we held without bindings now withdrawn, in the background. Returns how many AoRs.
+   */
+  restore(): number {
+    const aors = this.deps.inner
+      .entries()
+      .map(([aor]) => aor)
+      .filter((aor) => isOverlayAor(aor, this.deps.overlayName) && this.deps.statics?.has(aor) !== true);
+    return this.publisher.restore(aors);
   }
 
   size(): number {
@@ -146,6 +288,8 @@ export class OverlayLocationService implements LocationService {
     const local = this.deps.statics?.has(aor) === true ? [...phones, ...this.deps.statics.bindings(aor)] : phones;
     if (!isOverlayAor(aor, this.deps.overlayName)) return local;
     if (request !== undefined && isSipUri(request.uri) && hasParam(request.uri.params, PEER_MARK)) return local;
+    // an AoR no REGISTER can have stored (control characters, '@', too long): not asked of the overlay
+    if (aorProblem(aor) !== undefined) return local;
     if (local.length === 0) return this.remote(aor, request, this.options.lookupTimeoutMs);
     if (this.options.localForkWaitMs <= 0) return local;
     // Phones of this AoR registered at other peers ring too (forking, issue 6); the overlay gets a
@@ -195,95 +339,24 @@ export class OverlayLocationService implements LocationService {
     return bindings;
   }
 
-  /** Withdraws every registration we stored (clean shutdown); waits for pending stores first. */
-  async withdrawAll(): Promise<void> {
-    for (const r of this.retries.values()) r.cancel();
-    this.retries.clear();
-    await Promise.allSettled([...this.work]);
-    const stored = [...this.published.entries()];
-    this.published.clear();
-    const now = this.deps.clock.now();
-    await Promise.allSettled(
-      stored.map(([aor, expiresAt]) => this.deps.directory.withdraw(aor, (expiresAt - now) / 1000).then(() => void this.stats.withdrawn++)),
-    );
+  /** Withdraws every registration we stored (clean shutdown); waits for overlay work under way first. */
+  withdrawAll(): Promise<void> {
+    return this.publisher.withdrawAll();
   }
 
   /** Forgets stored registrations whose lifetime ended (the overlay drops them itself); returns how many. */
   sweep(): number {
-    const now = this.deps.clock.now();
-    let n = 0;
-    for (const [aor, expiresAt] of this.published) {
-      if (expiresAt <= now) {
-        this.published.delete(aor);
-        n++;
-      }
-    }
-    return n;
+    return this.publisher.sweep();
   }
 
-  /** Resolves when every background store/withdraw started so far has finished (tests). */
-  async idle(): Promise<void> {
-    while (this.work.size > 0) await Promise.allSettled([...this.work]);
+  /** Resolves when no overlay work (Stores, withdraws) runs or waits (tests). */
+  idle(): Promise<void> {
+    return this.publisher.idle();
   }
 
   /** AoRs we have stored, with their stored expiry (for /api/status). */
   publishedAors(): Array<[string, number]> {
-    return [...this.published.entries()];
-  }
-
-  private sync(aor: string, bindings: readonly Binding[], retryDelayMs?: number): void {
-    const now = this.deps.clock.now();
-    const expiresAt = Math.max(0, ...bindings.map((b) => b.expiresAt));
-    const stored = this.published.get(aor);
-    const retry = this.retries.get(aor);
-    if (retry !== undefined && retryDelayMs === undefined) {
-      retry.cancel();
-      this.retries.delete(aor);
-    }
-    if (bindings.length === 0 || expiresAt <= now) {
-      if (stored === undefined) return;
-      this.published.delete(aor);
-      this.track(this.deps.directory.withdraw(aor, (stored - now) / 1000).then(() => void this.stats.withdrawn++), aor, 'withdraw');
-      return;
-    }
-    if (stored !== undefined && stored > now && Math.abs(stored - expiresAt) < this.options.refreshSlackSec * 1000) return;
-    this.published.set(aor, expiresAt);
-    const lifetimeSec = Math.ceil((expiresAt - now) / 1000);
-    const value: SipRegistration = { type: 'route', contactPrefs: new Uint8Array(0), destinationList: [{ type: 'node', nodeId: this.deps.selfNodeId }] };
-    this.track(
-      this.deps.directory.publish(aor, value, lifetimeSec).then(() => void this.stats.published++),
-      aor,
-      'publish',
-      () => {
-        if (this.published.get(aor) !== expiresAt) return;
-        // Not stored: forget it, and try again later (the phone's next refresh may be an hour away).
-        this.published.delete(aor);
-        this.scheduleRetry(aor, retryDelayMs ?? this.options.publishRetryMs);
-      },
-    );
-  }
-
-  private scheduleRetry(aor: string, delayMs: number): void {
-    if (this.retries.has(aor)) return;
-    const timer = this.deps.clock.setTimer(delayMs, () => {
-      this.retries.delete(aor);
-      void this.deps.inner.lookup(aor).then((bindings) => this.sync(aor, bindings, Math.min(delayMs * 2, 60_000)));
-    });
-    this.retries.set(aor, timer);
-  }
-
-  private track(p: Promise<void>, aor: string, what: string, onFail?: () => void): void {
-    const tracked = p.catch((e: unknown) => {
-      this.stats.publishFailures++;
-      onFail?.();
-      this.deps.logger?.warn({ aor, err: e instanceof Error ? e.message : String(e) }, `SIP usage: ${what} failed`);
-    });
-    this.work.add(tracked);
-    this.inFlight.set(aor, tracked);
-    void tracked.finally(() => {
-      this.work.delete(tracked);
-      if (this.inFlight.get(aor) === tracked) this.inFlight.delete(aor);
-    });
+    return this.publisher.publishedAors();
   }
 
   /** Node-IDs the AoR is registered at (ours excluded), following sip_registration_uri (RFC 7904 §3.2). */
@@ -328,32 +401,6 @@ export class OverlayLocationService implements LocationService {
       throw new LocationLookupError('overlay-error', `overlay lookup failed: ${e instanceof Error ? e.message : String(e)}`, 503, 'Service Unavailable');
     });
   }
-}
-
-function peerBinding(aor: string, user: string, address: { protocol: 'udp' | 'tcp' | string; host: string; port: number }, now: number): Binding {
-  const params = [{ name: PEER_MARK, value: 'peer' }];
-  if (address.protocol === 'tcp') params.unshift({ name: 'transport', value: 'tcp' });
-  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-  const uri: SipUri = { scheme: 'sip', user, password: undefined, host, port: address.port, params, headers: undefined };
-  return {
-    aor,
-    contact: { displayName: undefined, uri, params: [] },
-    expiresAt: now + 60_000,
-    q: 1,
-    callId: '',
-    cseq: 0,
-    source: { protocol: address.protocol === 'tcp' ? 'tcp' : 'udp', host: address.host, port: address.port },
-    flowId: undefined,
-  };
-}
-
-/** The user part of a canonical AoR, %-escaped for a URI (RFC 3261 §25.1 user). */
-function escapeUser(aor: string): string {
-  const at = aor.lastIndexOf('@');
-  const user = aor.slice(aor.indexOf(':') + 1, at);
-  return user.replace(/[^A-Za-z0-9\-_.!~*'()&=+$,;?/]/g, (c) =>
-    [...new TextEncoder().encode(c)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
-  );
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

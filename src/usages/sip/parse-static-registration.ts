@@ -5,6 +5,7 @@
  */
 import { isSipUri, parseUri, unescape } from '../../sip/message/index.js';
 import type { SipUri } from '../../sip/message/sip-message.js';
+import { aorProblem } from '../../sip/core/aor-validation.js';
 import { MAX_AOR_LENGTH } from './aor-resource-id.js';
 
 export interface StaticRegistration {
@@ -40,6 +41,9 @@ export function parseStaticRegistration(text: string, overlayName: string): Stat
   }
   const aor = `sip:${unescape(aorUri.user)}@${overlayName.toLowerCase()}`;
   if (aor.length > MAX_AOR_LENGTH) return { ok: false, error: `AoR '${aorText}' is longer than ${MAX_AOR_LENGTH} characters` };
+  // the same rule as a phone's REGISTER (issue 14): no control characters or '@' once unescaped, bounded
+  const bad = aorProblem(aor);
+  if (bad !== undefined) return { ok: false, error: `AoR '${aorText}': ${bad}` };
   const contact = parse(contactText);
   if (contact === undefined || (contact.scheme !== 'sip' && contact.scheme !== 'sips')) {
     return { ok: false, error: `contact '${contactText}' of ${aorText} is not a sip: or sips: URI` };

@@ -8,7 +8,9 @@ import { PeriodicTask, type Lifecycle } from '../../lib/lifecycle.js';
 import type { Random } from '../../lib/random.js';
 import { MessageCode } from '../../reload/codec/index.js';
 import type { RequestHandler } from '../../reload/overlay/overlay-types.js';
-import type { LocationService } from '../../sip/core/location-service.js';
+import type { RecordStore } from '../../lib/record-store.js';
+import { aorProblem } from '../../sip/core/aor-validation.js';
+import type { StagedLocationService } from '../../sip/core/location-service.js';
 import type { TransportAddress } from '../../sip/transport/sip-transport.js';
 import { aorResourceId } from './aor-resource-id.js';
 import { appAttachHandler } from './app-attach-handler.js';
@@ -16,6 +18,7 @@ import { OverlayLocationService, type OverlayLocationOptions } from './overlay-l
 import type { RegistrationDirectory } from './registration-directory.js';
 import { SipPeerLocator, type OverlayRequest, type SipPeerLocatorOptions } from './sip-peer-locator.js';
 import type { StaticRegistration } from './parse-static-registration.js';
+import { SipUsageError } from './sip-usage-error.js';
 import { StaticRegistrations, type StaticRegistrationsOptions } from './static-registrations.js';
 
 /** The overlay node as the usage uses it (OverlayNode fits). */
@@ -30,9 +33,13 @@ export interface SipUsageDeps {
   random: Random;
   overlay: SipUsageOverlay;
   directory: RegistrationDirectory;
-  /** The peer's own bindings. */
-  inner: LocationService;
+  /** The peer's own bindings (restored after a restart before start()). */
+  inner: StagedLocationService;
   overlayName: string;
+  /** The AoRs we hold an entry for in the overlay, kept across restarts (see RegistrationPublisher). */
+  marks?: RecordStore;
+  /** Wall-clock ms for `marks` (default: the clock's own scale). */
+  wallClock?: () => number;
   /** The SIP front's reachable addresses (wildcards replaced by the advertised host). */
   sipAddresses: () => readonly TransportAddress[];
   logger?: { warn(obj: object, msg: string): void };
@@ -83,6 +90,8 @@ export class SipUsage implements Lifecycle {
         overlayName: deps.overlayName,
         selfNodeId: deps.overlay.idBytes,
         statics: this.statics,
+        ...(deps.marks === undefined ? {} : { marks: deps.marks }),
+        ...(deps.wallClock === undefined ? {} : { wallClock: deps.wallClock }),
         ...(deps.logger === undefined ? {} : { logger: deps.logger }),
       },
       options.location,
@@ -99,6 +108,8 @@ export class SipUsage implements Lifecycle {
    * stored registration and, for routes, the registered peer's SIP front (by AppAttach, cached).
    */
   async describe(aor: string): Promise<AorReport> {
+    const bad = aorProblem(aor);
+    if (bad !== undefined) throw new SipUsageError('bad-aor', bad);
     const resourceId = Buffer.from(aorResourceId(aor)).toString('hex');
     const entries = await this.directory.lookup(aor);
     const registrations = await Promise.all(
@@ -117,9 +128,14 @@ export class SipUsage implements Lifecycle {
     return { aor, resourceId, registrations };
   }
 
-  /** Starts what the usage keeps in the overlay by itself (static registrations' Stores) and its periodic sweep. */
+  /**
+   * Starts what the usage keeps in the overlay by itself — static registrations' Stores, the
+   * phones' AoRs restored after a restart (stored afresh; entries left without bindings withdrawn) —
+   * and its periodic sweep.
+   */
   start(): void {
     this.statics.start();
+    this.location.restore();
     this.sweeper.start();
   }
 

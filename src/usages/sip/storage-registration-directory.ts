@@ -8,7 +8,7 @@
  * the AoR's `user@domain` and the key is our Node-ID: one user per peer, as an enrollment server
  * issues them. A peer serving several phones with one certificate (the P2PSIP "proxy peer",
  * `peer@<overlay>` in a self-signed overlay) is refused by the storing peer: such a Store fails
- * with the RELOAD error's text, the phone stays registered locally only.
+ * with the RELOAD error's text (RegistrationStoreError 'refused'), and the phone's REGISTER with 500.
  */
 import { decodeSipRegistration, encodeSipRegistration, ReloadErrorCode } from '../../reload/codec/index.js';
 import type { SipRegistration, StoredData, StoredDataValue } from '../../reload/codec/index.js';
@@ -16,6 +16,7 @@ import { LocationLookupError } from '../../sip/core/location-service.js';
 import { aorResourceName } from './aor-resource-id.js';
 import type { RegistrationDirectory, RegistrationEntry } from './registration-directory.js';
 import { SIP_REGISTRATION_KIND_ID } from './registration-directory.js';
+import { RegistrationStoreError, storeFailureOf, storeFailureText } from './registration-store-error.js';
 import { SipUsageError } from './sip-usage-error.js';
 
 type Failure = { ok: false; errorCode: number; info: string };
@@ -76,6 +77,9 @@ export class StorageRegistrationDirectory implements RegistrationDirectory {
   private async put(aor: string, value: { exists: boolean; value: Uint8Array }, lifetime: number): Promise<void> {
     const entry: StoredDataValue = { model: 'dictionary', key: this.deps.selfNodeId, value };
     const r = await this.deps.storage.store(SIP_REGISTRATION_KIND_ID, { resourceName: aorResourceName(aor) }, [entry], { lifetime });
-    if (!r.ok) throw new SipUsageError('overlay-error', `Store of ${aor} failed: ${r.info}`);
+    if (!r.ok) {
+      const detail = storeFailureText(r.errorCode, r.info);
+      throw new RegistrationStoreError(storeFailureOf(r.errorCode), `Store of ${aor} failed: ${detail}`, r.errorCode, detail);
+    }
   }
 }

@@ -18,6 +18,11 @@ export interface MemoryNetworkOptions {
   maxChunkBytes?: number;
   /** First port handed out for port 0. Default 40000. */
   firstEphemeralPort?: number;
+  /**
+   * tls/ws/wss connections are accepted and never finish their handshake (a client that sends no
+   * ClientHello or no upgrade request): neither end sees them open. Default false.
+   */
+  stallHandshakes?: boolean;
 }
 
 export interface MemoryDriverOptions {
@@ -59,8 +64,11 @@ export class MemoryNetwork {
   /** Which driver owns a host address. */
   readonly owners = new Map<string, MemoryDriver>();
   datagramFilter: DatagramFilter | undefined;
+  /** See {@link MemoryNetworkOptions.stallHandshakes}; may be changed between connects. */
+  stallHandshakes: boolean;
 
   constructor(options: MemoryNetworkOptions = {}) {
+    this.stallHandshakes = options.stallHandshakes ?? false;
     this.delivery = options.delivery ?? 'manual';
     this.maxChunkBytes = options.maxChunkBytes ?? Infinity;
     this.nextPort = options.firstEphemeralPort ?? 40000;
@@ -145,6 +153,8 @@ export class MemoryDriver implements TransportDriver {
   private down = false;
   /** Ids given by `connect` whose connection is not made yet (close() cancels them). */
   private readonly connecting = new Set<string>();
+  /** Both ends of connections stuck in their handshake (stallHandshakes): id → the other end. */
+  private readonly handshaking = new Map<string, { driver: MemoryDriver; id: string }>();
 
   /** Use {@link MemoryNetwork.createDriver}. */
   constructor(
@@ -223,6 +233,23 @@ export class MemoryDriver implements TransportDriver {
         peer: mine,
         open: true,
       };
+      let accepted = true;
+      target.driver.deliverNow((u) => {
+        accepted = u.onConnectionAccepted?.({ id: theirsId, protocol: to.protocol, listener: { ...target.listener }, remote: { ...local } }) ?? true;
+      });
+      if (!accepted) {
+        // refused at the accept: a tcp client saw its connection made and closed at once; a handshake fails
+        if (to.protocol !== 'tcp') return this.deliverNow((u) => u.onConnectionFailed(id, new TransportError('TRANSPORT_CONNECT_FAILED', 'closed by the server')));
+        this.ends.set(id, mine);
+        this.deliverNow((u) => u.onConnectionOpened(mine.info));
+        this.end(id, new TransportError('TRANSPORT_CONNECTION_CLOSED', 'connection reset'));
+        return;
+      }
+      if (this.network.stallHandshakes && to.protocol !== 'tcp') {
+        this.handshaking.set(id, { driver: target.driver, id: theirsId });
+        target.driver.handshaking.set(theirsId, { driver: this, id });
+        return;
+      }
       mine.peer = theirs;
       this.ends.set(id, mine);
       target.driver.ends.set(theirsId, theirs);
@@ -230,6 +257,11 @@ export class MemoryDriver implements TransportDriver {
       this.deliverNow((u) => u.onConnectionOpened(mine.info));
     });
     return id;
+  }
+
+  /** Ids of this driver's connections stuck in their handshake (stallHandshakes). */
+  handshakingConnections(): string[] {
+    return [...this.handshaking.keys()];
   }
 
   write(id: string, data: Uint8Array, binary = false): void {
@@ -254,6 +286,16 @@ export class MemoryDriver implements TransportDriver {
 
   close(id: string): void {
     if (this.connecting.delete(id)) return;
+    const other = this.handshaking.get(id);
+    if (other !== undefined) {
+      // a connection in its handshake is destroyed: both ends see it fail
+      this.handshaking.delete(id);
+      other.driver.handshaking.delete(other.id);
+      const error = new TransportError('TRANSPORT_CONNECT_FAILED', 'closed during the handshake');
+      this.emit((u) => u.onConnectionFailed(id, error));
+      other.driver.emit((u) => u.onConnectionFailed(other.id, error));
+      return;
+    }
     this.end(id, undefined);
   }
 
@@ -278,6 +320,7 @@ export class MemoryDriver implements TransportDriver {
   }
 
   shutdown(): Promise<void> {
+    for (const id of [...this.handshaking.keys()]) this.close(id);
     for (const id of [...this.ends.keys()]) this.end(id, undefined);
     for (const l of this.listeners) {
       const k = key(l.protocol, l.host, l.port);
@@ -305,8 +348,8 @@ export class MemoryDriver implements TransportDriver {
     });
   }
 
-  /** Queues a call to this driver's user. */
-  private emit(call: (user: TransportDriverUser) => void): void {
+  /** Queues a call to this driver's user. @internal */
+  emit(call: (user: TransportDriverUser) => void): void {
     this.network.enqueue(() => this.deliverNow(call));
   }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalIp, ipFamily, sameIp, unbracket } from '../../../src/lib/ip.js';
+import { canonicalIp, ipFamily, sameIp, sourceNetwork, unbracket } from '../../../src/lib/ip.js';
 import { splitFirstValue } from '../../../src/sip/message/index.js';
 
 test('canonical IP text (RFC 5952)', () => {
@@ -32,4 +32,13 @@ test('splitFirstValue respects quotes and angle brackets', () => {
   assert.deepEqual(splitFirstValue('<sip:a,b>;q=1,c'), ['<sip:a,b>;q=1', ',c']);
   assert.deepEqual(splitFirstValue('only'), ['only', '']);
   assert.deepEqual(splitFirstValue('"esc\\"aped,"'), ['"esc\\"aped,"', '']);
+});
+
+test('source network for per-source counts: IPv4 address, IPv6 /64, mapped IPv4 as IPv4', () => {
+  assert.equal(sourceNetwork('192.0.2.1'), '192.0.2.1');
+  assert.equal(sourceNetwork('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
+  assert.equal(sourceNetwork('[2001:DB8:1:2:bbbb::9]'), '2001:db8:1:2::/64');
+  assert.equal(sourceNetwork('::1'), '::/64');
+  assert.equal(sourceNetwork('::ffff:192.0.2.7'), '192.0.2.7');
+  assert.equal(sourceNetwork('example.com'), undefined);
 });

@@ -249,11 +249,12 @@ export class ChordTopology {
     if (leaving === undefined || leaving !== origin) return { error: ReloadErrorCode.Forbidden, info: 'a node may only announce its own Leave' };
     const data = decodeChordLeaveData(d.value.overlaySpecificData, this.host.codecOptions());
     const ids = data.ok ? (data.value.type === 'from_succ' ? data.value.successors : data.value.predecessors) : [];
-    // RFC 6940 §10.9: as if the peer had failed, then learn from the sets it sent
-    this.host.disconnect(leaving);
+    // RFC 6940 §10.9: as if the peer had failed, then learn from the sets it sent. The link to it is
+    // closed once the answer is sent: closed before, the answer had no way back and the leaving peer
+    // waited out its Leave timer (2 s) on every clean stop (issue 14).
     this.onPeerLost(leaving);
     this.updates.learn(ids, undefined);
-    return { code: MessageCode.leave_ans, body: EMPTY };
+    return { code: MessageCode.leave_ans, body: EMPTY, afterSent: () => this.host.disconnect(leaving) };
   }
 
   private onRouteQuery(req: InboundRequest): HandlerReply {

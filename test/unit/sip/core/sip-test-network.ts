@@ -10,7 +10,7 @@ import type { SipMessage, SipRequest, SipResponse } from '../../../../src/sip/me
 import { MemoryNetwork, type MemoryDriver } from '../../../support/sip/memory-driver.js';
 import { advance, settle } from '../../../support/settle.js';
 import type { TransportAddress } from '../../../../src/sip/transport/sip-transport.js';
-import { SipPeer } from '../../../../src/node/sip-peer.js';
+import { SipPeer, type SipPeerDeps } from '../../../../src/node/sip-peer.js';
 import type { LoadMonitor } from '../../../../src/sip/core/admission-policy.js';
 import type { OutboundPolicy } from '../../../../src/sip/core/proxy-core.js';
 
@@ -111,7 +111,12 @@ export class SipWorld {
   readonly peer: SipPeer;
   private phoneCount = 0;
 
-  constructor(load?: LoadMonitor, outbound: OutboundPolicy = { mode: 'none' }) {
+  constructor(
+    load?: LoadMonitor,
+    outbound: OutboundPolicy = { mode: 'none' },
+    /** More of the peer's deps (e.g. its location service made on the world's clock). */
+    extra: (clock: ManualClock) => Pick<SipPeerDeps, 'overlayWork' | 'location'> = () => ({}),
+  ) {
     const driver = this.network.createDriver({ hosts: [PEER_HOST] });
     this.peer = new SipPeer(
       {
@@ -121,6 +126,7 @@ export class SipWorld {
         resolver: new NumericOnlyResolver(),
         localHosts: [PEER_HOST],
         ...(load !== undefined ? { load } : {}),
+        ...extra(this.clock),
       },
       {
         domains: ['p2psip.local'],

@@ -29,6 +29,21 @@ function feedAll(framer: StreamFramer, chunks: Uint8Array[]): string[] {
 }
 
 describe('StreamFramer', () => {
+  test('stage: idle between messages (pings too), start-line, headers, body; pendingHeader while the body is awaited', () => {
+    const f = new StreamFramer();
+    const m = msg('hello');
+    const headerLen = m.length - 5;
+    const stages: string[] = [f.stage];
+    const line = m.indexOf('\n') + 1;
+    for (const piece of ['\r\n\r\n', m.slice(0, 3), m.slice(3, line + 5), m.slice(line + 5, headerLen), 'hel', 'lo']) {
+      f.push(enc.encode(piece));
+      stages.push(f.stage);
+      if (f.stage === 'body') assert.equal(dec.decode(f.pendingHeader()), m.slice(0, headerLen));
+    }
+    assert.deepEqual(stages, ['idle', 'idle', 'start-line', 'headers', 'body', 'body', 'idle']);
+    assert.equal(f.pendingHeader(), undefined);
+  });
+
   test('one message in one chunk', () => {
     const f = new StreamFramer();
     const m = msg('v=0\r\n');

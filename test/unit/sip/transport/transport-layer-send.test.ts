@@ -156,7 +156,8 @@ describe('TransportLayer send path (RFC 3261 §18.1)', () => {
   });
 
   test('idle connections are closed after idleTimeoutMs without traffic; traffic keeps them', async () => {
-    const h = new Harness({ idleTimeoutMs: 60_000 });
+    // no first-message deadline: this is about the idle timer alone (message-deadlines.test.ts has the rest)
+    const h = new Harness({ idleTimeoutMs: 60_000, firstMessageTimeoutMs: 0 });
     await h.layer.listen('tcp', '0.0.0.0', 5060);
     const id = h.peerConnect('tcp');
     h.clock.advance(50_000);

@@ -18,8 +18,15 @@ import { SipPeer } from '../../../../src/node/sip-peer.js';
 import { MemoryRegistrationStore } from '../../../support/usages/memory-registration-store.js';
 import { advance, settle } from '../../../support/settle.js';
 import { SipUsage, type SipUsageOptions } from '../../../../src/usages/sip/sip-usage.js';
+import type { RecordStore } from '../../../../src/lib/record-store.js';
 
 export const OVERLAY = 'p2psip.local';
+
+/** A peer's persisted state (issue 14): its bindings and the AoRs it stored, kept across a "restart". */
+export interface PeerPersistence {
+  bindings: RecordStore;
+  marks: RecordStore;
+}
 
 export interface WorldPeer {
   name: string;
@@ -48,8 +55,8 @@ export class TestPhone {
     return `sip:${this.name}@${this.addr.host}:${this.addr.port}`;
   }
 
-  sendText(text: string): void {
-    this.driver.sendDatagram(this.addr, this.peer.addr, Buffer.from(text.replace(/\n/g, '\r\n'), 'latin1'));
+  sendText(text: string, to: TransportAddress = this.peer.addr): void {
+    this.driver.sendDatagram(this.addr, to, Buffer.from(text.replace(/\n/g, '\r\n'), 'latin1'));
   }
 
   send(msg: SipMessage, to: TransportAddress = this.peer.addr): void {
@@ -103,7 +110,9 @@ export class TestPhone {
     for (const rr of req.headers.getAll('record-route')) lines.push(`Record-Route: ${rr}`);
     lines.push(`From: ${req.headers.get('from') ?? ''}`, `To: ${req.headers.get('to') ?? ''};tag=${this.name}tt`);
     lines.push(`Call-ID: ${req.headers.get('call-id') ?? ''}`, `CSeq: ${req.headers.get('cseq') ?? ''}`, 'Content-Length: 0', '', '');
-    this.sendText(lines.join('\n'));
+    // to the top Via's sent-by, as a phone does (the peer that sent it, a restarted one too)
+    const top = /^SIP\/2\.0\/UDP ([0-9.]+):(\d+)/i.exec(req.headers.getAll('via')[0] ?? '');
+    this.sendText(lines.join('\n'), top === null ? this.peer.addr : { protocol: 'udp', host: top[1]!, port: Number(top[2]) });
   }
 
   requests(method?: string): SipRequest[] {
@@ -129,13 +138,16 @@ export class OverlaySipWorld {
 
   constructor(private readonly usageOptions: SipUsageOptions = {}) {}
 
-  /** `options` are merged over the world's usage options for this peer only. */
-  async addPeer(name: string, options: SipUsageOptions = {}): Promise<WorldPeer> {
+  /**
+   * `options` are merged over the world's usage options for this peer only. `persist`: the peer
+   * keeps its bindings and stored AoRs there; `nodeId`: the Node-ID of an earlier peer (a restart).
+   */
+  async addPeer(name: string, options: SipUsageOptions = {}, extra: { persist?: PeerPersistence; nodeId?: Uint8Array } = {}): Promise<WorldPeer> {
     const k = this.peers.length + 1;
     const host = `198.18.0.${k}`;
     const driver = this.network.createDriver({ hosts: [host] });
-    const inner = new MemoryLocationService(this.clock);
-    const nodeId = new Uint8Array(16).fill(k);
+    const inner = new MemoryLocationService(this.clock, extra.persist === undefined ? {} : { store: extra.persist.bindings });
+    const nodeId = extra.nodeId ?? new Uint8Array(16).fill(k);
     const handlers = new Map<number, RequestHandler>();
     const addr: TransportAddress = { protocol: 'udp', host, port: 5060 };
     let sip: SipPeer | undefined;
@@ -148,6 +160,7 @@ export class OverlaySipWorld {
         inner,
         overlayName: OVERLAY,
         sipAddresses: () => sip?.addresses ?? [],
+        ...(extra.persist === undefined ? {} : { marks: extra.persist.marks }),
       },
       { ...this.usageOptions, ...options },
     );
@@ -198,7 +211,9 @@ export class OverlaySipWorld {
     this.overlayRequests++;
     this.overlayByCode.set(code, (this.overlayByCode.get(code) ?? 0) + 1);
     const d = dest[dest.length - 1];
-    const peer = d?.type === 'node' ? this.peers.find((p) => Buffer.from(p.nodeId).equals(Buffer.from(d.nodeId))) : undefined;
+    // a restarted peer has its predecessor's Node-ID: the one still reachable answers
+    const same = d?.type === 'node' ? this.peers.filter((p) => Buffer.from(p.nodeId).equals(Buffer.from(d.nodeId))) : [];
+    const peer = same.find((p) => p.reachable) ?? same[0];
     if (peer === undefined || !peer.reachable) return { ok: false, errorCode: 0, info: 'no answer after 3 transmission(s)', responder: undefined, hops: 0 };
     const h = peer.handlers.get(code);
     if (h === undefined) return { ok: false, errorCode: ReloadErrorCode.InvalidMessage, info: 'unsupported', responder: peer.nodeId, hops: 1 };

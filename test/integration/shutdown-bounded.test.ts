@@ -1,0 +1,109 @@
+/**
+ * Shutdown is bounded (issue 14): a peer whose neighbours were killed (`kill -9`) or frozen (SIGSTOP:
+ * their links stay open, nothing is answered) still ends, with exit code 0, within 10 s of SIGTERM;
+ * a clean stop in a healthy ring does not wait out the Leave's 2 s timer (the peer asked to Leave
+ * answers before it drops the link). Real processes on loopback.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startPeerProcess, type PeerProcess } from './helpers/peer-process.js';
+import { SipPhoneProbe } from './helpers/sip-phone-probe.js';
+import { until } from './helpers/until.js';
+
+interface Status {
+  nodeId: string;
+  state: string;
+  successors: string[];
+  predecessors: string[];
+}
+
+async function status(p: PeerProcess): Promise<Status> {
+  const r = await fetch(`http://${p.http}/api/status`, { signal: AbortSignal.timeout(5000) });
+  return (await r.json()) as Status;
+}
+
+/** Undefined once every peer lists every other as a neighbour. */
+async function ringProblem(peers: PeerProcess[]): Promise<string | undefined> {
+  for (const p of peers) {
+    const s = await status(p);
+    if (s.state !== 'joined') return `${s.nodeId} is ${s.state}`;
+    const others = peers.filter((q) => q !== p).map((q) => q.nodeId!);
+    for (const o of others) if (!s.successors.includes(o) && !s.predecessors.includes(o)) return `${s.nodeId} does not list ${o}`;
+  }
+  return undefined;
+}
+
+/** SIGTERM, then the time to the process's exit (at most `limitMs`, then SIGKILL) and its exit code. */
+async function terminate(p: PeerProcess, limitMs: number): Promise<{ ms: number; code: number | null; timedOut: boolean }> {
+  const t0 = Date.now();
+  const exited = new Promise<number | null>((resolve) => {
+    if (p.child.exitCode !== null) resolve(p.child.exitCode);
+    else p.child.once('exit', (code) => resolve(code));
+  });
+  p.child.kill('SIGTERM');
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    p.child.kill('SIGKILL');
+  }, limitMs);
+  const code = await exited;
+  clearTimeout(timer);
+  return { ms: Date.now() - t0, code, timedOut };
+}
+
+describe('shutdown is bounded (real processes)', { timeout: 120_000 }, () => {
+  const peers: PeerProcess[] = [];
+  after(async () => {
+    await Promise.all(peers.map((p) => p.stop('SIGKILL', true)));
+  });
+  const common = ['--sip', '127.0.0.1:0', '--http', '127.0.0.1:0', '--outbound', 'none', '--log-level', 'warn'];
+
+  async function ring(n: number): Promise<PeerProcess[]> {
+    const ps: PeerProcess[] = [await startPeerProcess(common)];
+    const boot = `${ps[0]!.listen!.host}:${ps[0]!.listen!.port}`;
+    for (let i = 1; i < n; i++) ps.push(await startPeerProcess([...common, '--bootstrap', boot]));
+    peers.push(...ps);
+    await until(`a ring of ${n}`, 30_000, () => ringProblem(ps));
+    return ps;
+  }
+
+  test('kill -9 two peers of a ring of 3, SIGTERM the third: it exits (code 0) within 10 s', async () => {
+    const [a, b, c] = await ring(3);
+    await a!.stop('SIGKILL', false);
+    await b!.stop('SIGKILL', false);
+    const r = await terminate(c!, 20_000);
+    process.stdout.write(`# SIGTERM to exit with both neighbours killed: ${r.ms} ms, code ${r.code}\n`);
+    assert.equal(r.timedOut, false, `still running 20 s after SIGTERM:\n${c!.output().slice(-2000)}`);
+    assert.ok(r.ms < 10_000, `exited ${r.ms} ms after SIGTERM (limit 10 s)`);
+    assert.equal(r.code, 0);
+  });
+
+  test('freeze two peers of a ring of 3 (SIGSTOP: links open, nothing answered), SIGTERM the third: it exits (code 0) within 10 s', async () => {
+    const [a, b, c] = await ring(3);
+    // registrations to withdraw and data to hand off: every overlay step of the stop has work
+    const phones = await Promise.all([1, 2, 3].map((i) => SipPhoneProbe.open(`frozen${i}`, c!.sip.get('udp')!, 'p2psip.local')));
+    try {
+      for (const ph of phones) assert.match(await ph.register(), /^SIP\/2\.0 200/);
+    } finally {
+      for (const ph of phones) ph.close();
+    }
+    a!.child.kill('SIGSTOP');
+    b!.child.kill('SIGSTOP');
+    const r = await terminate(c!, 20_000);
+    const left = c!.output().split('\n').filter((l) => l.includes('stop')).map((l) => `#   ${l}`);
+    process.stdout.write(`# SIGTERM to exit with both neighbours frozen: ${r.ms} ms, code ${r.code}\n${left.join('\n')}\n`);
+    assert.equal(r.timedOut, false, `still running 20 s after SIGTERM:\n${c!.output().slice(-2000)}`);
+    assert.ok(r.ms < 10_000, `exited ${r.ms} ms after SIGTERM (limit 10 s)`);
+    assert.equal(r.code, 0);
+  });
+
+  test('a clean stop in a healthy ring of 3 is not held by the Leave timer (2 s)', async () => {
+    const [a] = await ring(3);
+    // the storage's start-up traffic (certificates published, their replicas) settles first
+    await new Promise((r) => setTimeout(r, 3000));
+    const r = await terminate(a!, 20_000);
+    process.stdout.write(`# SIGTERM to exit in a healthy ring: ${r.ms} ms, code ${r.code}\n`);
+    assert.equal(r.code, 0);
+    assert.ok(r.ms < 2_000, `exited ${r.ms} ms after SIGTERM`);
+  });
+});
