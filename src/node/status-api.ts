@@ -160,9 +160,10 @@ export async function handleApi(src: StatusSource, method: string, url: URL): Pr
     try {
       aor = src.peer.identity.canonicalAor(parseUri(aorText.includes(':') ? aorText : `sip:${aorText}`));
     } catch (err) {
-      return json(400, { error: `not a SIP URI: ${aorText} (${String(err)})` });
+      // the value is quoted as JSON text: it may hold CR LF or NUL
+      return json(400, { error: `not a SIP URI: ${JSON.stringify(aorText)} (${String(err)})` });
     }
-    if (aor === undefined) return json(400, { error: `no user part in ${aorText}` });
+    if (aor === undefined) return json(400, { error: `no user part in ${JSON.stringify(aorText)}` });
     // the registrar's rule (issue 14): an AoR no REGISTER could store is not looked up
     const bad = aorProblem(aor);
     if (bad !== undefined) return json(400, { error: bad });

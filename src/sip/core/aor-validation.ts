@@ -1,8 +1,16 @@
 /**
- * What an address-of-record may hold (issue 14: hostile values). Checked on the canonical AoR
- * (`sip:user@domain`, user part already unescaped, RFC 3261 §10.3 step 5) at every boundary that
- * takes one — the registrar, the lookup API, the SIP usage — before anything is stored, fetched or
- * retried. The reasons name the problem, never echo the value (it may hold CR LF).
+ * What an address-of-record may hold (issue 14: hostile values), and its canonical user part.
+ *
+ * RFC 3261 §10.3 step 5 compares AoRs with their escapes decoded, and RFC 4475 §3.1.1.4 (escnull)
+ * wants `sip:null-%00-null@…` registered with its NULs, not refused and not shortened. So the
+ * canonical AoR decodes every escape except those of characters that must never stand raw in an AoR
+ * (C0 and C1 controls, DEL, '%' and '@'): they stay escaped. The stored AoR then never holds CR LF,
+ * NUL or a second '@', and ordinary AoRs (non-ASCII ones included) are what they always were.
+ *
+ * `aorProblem` is checked on the canonical AoR at every boundary that takes one — the registrar, the
+ * lookup API, --static, the SIP usage — before anything is stored, fetched or retried. Its control
+ * character and '@' checks guard AoRs that did not come through canonicalAor. The reasons name the
+ * problem, never echo the value.
  */
 
 /** Longest user part, in UTF-8 bytes after unescaping. */
@@ -10,7 +18,24 @@ export const MAX_AOR_USER_BYTES = 256;
 /** Longest domain part, in characters (a DNS name is at most 253). */
 export const MAX_AOR_DOMAIN_CHARS = 255;
 
+import { unescape } from '../message/index.js';
+
 const utf8 = new TextEncoder();
+
+/** The user part of a canonical AoR from a URI's (escaped) user part. */
+export function canonicalAorUser(escapedUser: string): string {
+  const raw = unescape(escapedUser);
+  let out = '';
+  for (const ch of raw) {
+    const c = ch.codePointAt(0)!;
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || ch === '%' || ch === '@') {
+      for (const b of utf8.encode(ch)) out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
 
 /** The problem with a canonical AoR, or undefined when it may be stored and looked up. */
 export function aorProblem(aor: string): string | undefined {

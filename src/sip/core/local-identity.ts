@@ -4,7 +4,7 @@
  * port, so a host we own counts as us when the port is absent or any port we listen on.
  */
 import { stripBrackets } from '../../lib/ip.js';
-import { unescape } from '../message/index.js';
+import { canonicalAorUser } from './aor-validation.js';
 import type { SipUri, Uri } from '../message/sip-message.js';
 
 export interface LocalIdentityOptions {
@@ -70,6 +70,6 @@ export class LocalIdentity {
     const u = uri as SipUri;
     if (u.user === undefined || u.user === '') return undefined;
     const domain = this.isLocalDomainUri(u) ? this.primaryDomain : stripBrackets(u.host).toLowerCase();
-    return `sip:${unescape(u.user)}@${domain}`;
+    return `sip:${canonicalAorUser(u.user)}@${domain}`;
   }
 }

@@ -3,9 +3,9 @@
  * gateway, a voicemail box), `p2psip up --static <aor>=<contact-uri>`. This file parses and
  * checks one; StaticRegistrations keeps them stored in the overlay.
  */
-import { isSipUri, parseUri, unescape } from '../../sip/message/index.js';
+import { isSipUri, parseUri } from '../../sip/message/index.js';
 import type { SipUri } from '../../sip/message/sip-message.js';
-import { aorProblem } from '../../sip/core/aor-validation.js';
+import { aorProblem, canonicalAorUser } from '../../sip/core/aor-validation.js';
 import { MAX_AOR_LENGTH } from './aor-resource-id.js';
 
 export interface StaticRegistration {
@@ -39,9 +39,9 @@ export function parseStaticRegistration(text: string, overlayName: string): Stat
   if (aorUri.host.toLowerCase() !== overlayName.toLowerCase()) {
     return { ok: false, error: `AoR '${aorText}' is outside the overlay's domain ${overlayName}` };
   }
-  const aor = `sip:${unescape(aorUri.user)}@${overlayName.toLowerCase()}`;
+  const aor = `sip:${canonicalAorUser(aorUri.user)}@${overlayName.toLowerCase()}`;
   if (aor.length > MAX_AOR_LENGTH) return { ok: false, error: `AoR '${aorText}' is longer than ${MAX_AOR_LENGTH} characters` };
-  // the same rule as a phone's REGISTER (issue 14): no control characters or '@' once unescaped, bounded
+  // the same rule as a phone's REGISTER (issue 14): canonical (controls, '%', '@' kept escaped), bounded
   const bad = aorProblem(aor);
   if (bad !== undefined) return { ok: false, error: `AoR '${aorText}': ${bad}` };
   const contact = parse(contactText);

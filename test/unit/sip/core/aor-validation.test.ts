@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_AOR_USER_BYTES, aorProblem } from '../../../../src/sip/core/aor-validation.js';
+import { MAX_AOR_USER_BYTES, aorProblem, canonicalAorUser } from '../../../../src/sip/core/aor-validation.js';
 
 describe('aorProblem: what an AoR may hold (issue 14)', () => {
   test('ordinary AoRs pass, at the length limit too (counted in UTF-8 bytes)', () => {
@@ -31,5 +31,36 @@ describe('aorProblem: what an AoR may hold (issue 14)', () => {
       assert.match(p, why);
       assert.doesNotMatch(p, /[\r\n\0]/, 'the reason never echoes the value');
     }
+  });
+});
+
+describe('canonicalAorUser: escapes decoded except where a raw character must never stand in an AoR', () => {
+  test('ordinary user parts are decoded as before; controls, % and @ stay (or become) escaped, upper-case hex', () => {
+    const cases: Array<[string, string]> = [
+      ['alice', 'alice'],
+      ['%61lice', 'alice'],
+      ['bob.smith+work;x', 'bob.smith+work;x'],
+      ['a%3Bb', 'a;b'],
+      ['%C3%A9t%C3%A9', 'été'],
+      ['null-%00-null', 'null-%00-null'],
+      ['a%0d%0ab', 'a%0D%0Ab'],
+      ['a%7fb', 'a%7Fb'],
+      ['a%C2%85b', 'a%C2%85b'],
+      ['bob%40evil', 'bob%40evil'],
+      ['100%25', '100%25'],
+    ];
+    for (const [user, canonical] of cases) {
+      assert.equal(canonicalAorUser(user), canonical, user);
+      assert.equal(aorProblem(`sip:${canonicalAorUser(user)}@p2psip.local`), undefined, user);
+    }
+  });
+
+  test('canonical twice is canonical once; two spellings of one user meet', () => {
+    for (const u of ['a%0d%0ab', 'null-%00-null', '100%25', 'bob%40evil', '%C3%A9']) {
+      const once = canonicalAorUser(u);
+      assert.equal(canonicalAorUser(once), once, u);
+    }
+    assert.equal(canonicalAorUser('%61%6C%69%63%65'), canonicalAorUser('alice'));
+    assert.equal(canonicalAorUser('a%0D%0Ab'), canonicalAorUser('a%0d%0ab'));
   });
 });
