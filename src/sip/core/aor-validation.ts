@@ -22,9 +22,13 @@ import { unescape } from '../message/index.js';
 
 const utf8 = new TextEncoder();
 
+/** C0 and C1 controls, DEL, '%' and '@': what stays escaped in a canonical AoR. */
+const KEPT_ESCAPED = /[\u0000-\u001f\u007f-\u009f%@]/;
+
 /** The user part of a canonical AoR from a URI's (escaped) user part. */
 export function canonicalAorUser(escapedUser: string): string {
   const raw = unescape(escapedUser);
+  if (!KEPT_ESCAPED.test(raw)) return raw;
   let out = '';
   for (const ch of raw) {
     const c = ch.codePointAt(0)!;

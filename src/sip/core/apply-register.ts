@@ -1,13 +1,46 @@
 /**
  * The pure heart of RFC 3261 §10.3 steps 6–8: merge a REGISTER's contacts into an AoR's bindings,
  * honouring Call-ID/CSeq ordering, '*', expiry and removal. Shared by every LocationService.
+ *
+ * A binding is kept long after its REGISTER, so it owns its strings (`detachNameAddr`,
+ * `detachString`): a field parsed from the message is a view into the message's whole header
+ * section, which it would otherwise keep alive (issue 14: ~25 KB per binding sent in a REGISTER
+ * padded to 25 KB).
  */
-import { uriEquals } from '../message/index.js';
+import { detachNameAddr, detachString, formatNameAddr, uriEquals } from '../message/index.js';
 import type { Binding, BindingChange, BindingUpdateResult } from './location-service.js';
 
 export interface ApplyRegisterLimits {
   /** Most contacts one AoR may hold (default 16). */
   maxBindingsPerAor: number;
+  /**
+   * Most bytes one AoR's bindings may hold, each counted as its Contact as kept plus its Call-ID
+   * ({@link bindingBytes}; default 16,384). A change that would go past it and adds bytes is refused.
+   */
+  maxAorBytes: number;
+}
+
+export const DEFAULT_APPLY_REGISTER_LIMITS: Readonly<ApplyRegisterLimits> = Object.freeze({
+  maxBindingsPerAor: 16,
+  maxAorBytes: 16_384,
+});
+
+const sizes = new WeakMap<Binding, number>();
+
+/** What a binding costs towards maxAorBytes: its Contact as kept (name-addr, UTF-8) and its Call-ID. */
+export function bindingBytes(b: Binding): number {
+  let n = sizes.get(b);
+  if (n === undefined) {
+    n = Buffer.byteLength(formatNameAddr(b.contact)) + Buffer.byteLength(b.callId);
+    sizes.set(b, n);
+  }
+  return n;
+}
+
+function totalBytes(bindings: readonly Binding[]): number {
+  let n = 0;
+  for (const b of bindings) n += bindingBytes(b);
+  return n;
 }
 
 export function applyRegister(
@@ -26,6 +59,9 @@ export function applyRegister(
     return { ok: true, bindings: [] };
   }
   const result = live.slice();
+  // the AoR and Call-ID the new bindings share, copied once (when there is a new binding)
+  let callId: string | undefined;
+  let ownAor: string | undefined;
   for (const c of change.contacts) {
     const i = result.findIndex((b) => uriEquals(b.contact.uri, c.contact.uri));
     const old = i >= 0 ? result[i] : undefined;
@@ -41,11 +77,11 @@ export function applyRegister(
       continue;
     }
     const binding: Binding = {
-      aor,
-      contact: c.contact,
+      aor: (ownAor ??= detachString(aor)),
+      contact: detachNameAddr(c.contact),
       expiresAt: now + c.expiresSec * 1000,
       q: c.q,
-      callId: change.callId,
+      callId: (callId ??= detachString(change.callId)),
       cseq: change.cseq,
       source: change.source,
       flowId: change.flowId,
@@ -54,6 +90,10 @@ export function applyRegister(
     else result.push(binding);
   }
   if (result.length > limits.maxBindingsPerAor) return { ok: false, reason: 'too-many-bindings' };
+  if (callId !== undefined) {
+    const bytes = totalBytes(result);
+    if (bytes > limits.maxAorBytes && bytes > totalBytes(live)) return { ok: false, reason: 'aor-too-large', limit: limits.maxAorBytes };
+  }
   return { ok: true, bindings: sortByQ(result) };
 }
 

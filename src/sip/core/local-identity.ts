@@ -4,6 +4,7 @@
  * port, so a host we own counts as us when the port is absent or any port we listen on.
  */
 import { stripBrackets } from '../../lib/ip.js';
+import { detachString } from '../message/index.js';
 import { canonicalAorUser } from './aor-validation.js';
 import type { SipUri, Uri } from '../message/sip-message.js';
 
@@ -63,13 +64,17 @@ export class LocalIdentity {
     return this.ports.has(port) || u.port === undefined;
   }
 
-  /** RFC 3261 §10.3 step 5: canonical AoR `sip:user@domain`, local domains folded into the primary one. */
+  /**
+   * RFC 3261 §10.3 step 5: canonical AoR `sip:user@domain`, local domains folded into the primary one.
+   * A flat string of its own: it becomes the key of long-lived tables (bindings, stored entries), and
+   * a concatenation of slices would keep the message's header section alive (see detachString).
+   */
   canonicalAor(uri: Uri): string | undefined {
-    if (uri.scheme === 'tel') return `tel:${(uri as { number: string }).number}`;
+    if (uri.scheme === 'tel') return detachString(`tel:${(uri as { number: string }).number}`);
     if (uri.scheme !== 'sip' && uri.scheme !== 'sips') return undefined;
     const u = uri as SipUri;
     if (u.user === undefined || u.user === '') return undefined;
     const domain = this.isLocalDomainUri(u) ? this.primaryDomain : stripBrackets(u.host).toLowerCase();
-    return `sip:${canonicalAorUser(u.user)}@${domain}`;
+    return detachString(`sip:${canonicalAorUser(u.user)}@${domain}`);
   }
 }

@@ -36,7 +36,9 @@ export interface BindingChange {
 
 export type BindingUpdateResult =
   | { ok: true; bindings: Binding[] }
-  | { ok: false; reason: 'out-of-order' | 'too-many-bindings' };
+  | { ok: false; reason: 'out-of-order' | 'too-many-bindings' }
+  /** The AoR's bindings would hold more than `limit` bytes (Contacts as kept + Call-IDs). */
+  | { ok: false; reason: 'aor-too-large'; limit: number };
 
 export interface LocationService {
   /** Applies a REGISTER atomically and returns the AoR's current bindings. */

@@ -1,7 +1,7 @@
 import type { Clock } from '../../lib/clock.js';
 import { PeriodicTask, type Lifecycle } from '../../lib/lifecycle.js';
 import type { RecordStore } from '../../lib/record-store.js';
-import { applyRegister, type ApplyRegisterLimits } from './apply-register.js';
+import { applyRegister, DEFAULT_APPLY_REGISTER_LIMITS, type ApplyRegisterLimits } from './apply-register.js';
 import { decodeBindingRecord, encodeBindingRecord } from './binding-record.js';
 import type { Binding, BindingChange, BindingUpdateResult, StagedLocationService } from './location-service.js';
 
@@ -45,7 +45,10 @@ export class MemoryLocationService implements StagedLocationService, Lifecycle {
     private readonly clock: Clock,
     options: MemoryLocationServiceOptions = {},
   ) {
-    this.limits = { maxBindingsPerAor: options.maxBindingsPerAor ?? 16 };
+    this.limits = {
+      maxBindingsPerAor: options.maxBindingsPerAor ?? DEFAULT_APPLY_REGISTER_LIMITS.maxBindingsPerAor,
+      maxAorBytes: options.maxAorBytes ?? DEFAULT_APPLY_REGISTER_LIMITS.maxAorBytes,
+    };
     this.maxAors = options.maxAors ?? 1_000_000;
     this.sweeper = new PeriodicTask(clock, options.sweepIntervalMs ?? 30_000, () => void this.sweep());
     this.store = options.store;

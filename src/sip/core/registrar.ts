@@ -30,12 +30,21 @@ export interface RegistrarOptions {
   minExpires: number;
   /** Longest granted lifetime; longer asks are shortened (default 7200). */
   maxExpires: number;
+  /**
+   * Longest Contact kept, UTF-8 bytes of the name-addr as kept (display name, URI, header
+   * parameters other than expires; default 2,048). A REGISTER listing a longer one gets 400.
+   */
+  maxContactBytes: number;
+  /** Longest Call-ID of a REGISTER that lists Contacts, UTF-8 bytes (default 255, as Kamailio's); longer: 400. */
+  maxCallIdBytes: number;
 }
 
 export const DEFAULT_REGISTRAR_OPTIONS: Readonly<RegistrarOptions> = Object.freeze({
   defaultExpires: 3600,
   minExpires: 60,
   maxExpires: 7200,
+  maxContactBytes: 2_048,
+  maxCallIdBytes: 255,
 });
 
 export interface RegistrarDeps {
@@ -116,6 +125,11 @@ export class Registrar {
       }
       change = { ...base, contacts: '*' };
     } else {
+      // issue 14: what a binding keeps is bounded before anything is kept (Kamailio: contact_max_size, 400)
+      const callIdBytes = Buffer.byteLength(callId);
+      if (callIdBytes > this.options.maxCallIdBytes) {
+        return reply(400, `Bad Request - Call-ID too long (${callIdBytes} bytes, at most ${this.options.maxCallIdBytes})`);
+      }
       const contacts: Array<{ contact: NameAddr; expiresSec: number; q: number }> = [];
       for (const list of parsed as NameAddr[][]) {
         for (const c of list) {
@@ -132,7 +146,12 @@ export class Registrar {
           }
           const params = c.params.slice();
           removeParam(params, 'expires');
-          contacts.push({ contact: { displayName: c.displayName, uri: c.uri, params }, expiresSec, q });
+          const contact: NameAddr = { displayName: c.displayName, uri: c.uri, params };
+          const bytes = Buffer.byteLength(formatNameAddr(contact));
+          if (bytes > this.options.maxContactBytes) {
+            return reply(400, `Bad Request - Contact too long (${bytes} bytes, at most ${this.options.maxContactBytes})`);
+          }
+          contacts.push({ contact, expiresSec, q });
         }
       }
       change = { ...base, contacts };
@@ -146,9 +165,9 @@ export class Registrar {
       return reply(err.status, reasonPhrase(`${err.reason} - ${err.message}`), err.retryAfterSec === undefined ? [] : [['Retry-After', String(err.retryAfterSec)]]);
     }
     if (!result.ok) {
-      return result.reason === 'out-of-order'
-        ? reply(500, 'Server Internal Error - Out of order REGISTER (Call-ID/CSeq)', [['Retry-After', '1']])
-        : reply(403, 'Forbidden - Too many bindings');
+      if (result.reason === 'out-of-order') return reply(500, 'Server Internal Error - Out of order REGISTER (Call-ID/CSeq)', [['Retry-After', '1']]);
+      if (result.reason === 'aor-too-large') return reply(403, `Forbidden - Bindings of this AoR over ${result.limit} bytes`);
+      return reply(403, 'Forbidden - Too many bindings');
     }
     if (tx.inbound.flowId !== undefined) {
       const longest = Math.max(0, ...result.bindings.filter((b) => b.flowId === tx.inbound.flowId).map((b) => b.expiresAt - this.deps.clock.now()));

@@ -19,5 +19,7 @@ export { serializeMessage } from './serialize-message.js';
 export { createResponse } from './create-response.js';
 export type { CreateResponseOptions } from './create-response.js';
 export { reasonPhrase } from './reason-phrase.js';
+export { detachNameAddr } from './detach-name-addr.js';
+export { detachString } from './detach-string.js';
 export { splitFirstValue } from './split-first-value.js';
 export { transactionIdentity } from './transaction-identity.js';

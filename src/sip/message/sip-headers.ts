@@ -3,6 +3,7 @@
  * verbatim, so a proxy forwards what it does not understand byte-exactly. Lookups are
  * case-insensitive and understand compact forms (RFC 3261 §7.3.3).
  */
+import { detachString } from './detach-string.js';
 
 /** Compact form → full name, lowercase (RFC 3261 §7.3.3 and later RFCs). */
 const COMPACT: Readonly<Record<string, string>> = {
@@ -30,7 +31,9 @@ const COMPACT: Readonly<Record<string, string>> = {
 /**
  * Names seen on the wire → [the name as one shared string, its key]. Every message repeats the
  * same few dozen names: sharing them keeps each stored message small (transactions hold theirs
- * for up to 32 s). Bounded, so that made-up names cannot grow it.
+ * for up to 32 s). Bounded, so that made-up names cannot grow it. What it keeps is a copy: a name
+ * is a slice of its message's header section, and the table lives as long as the process (issue
+ * 14: each of 512 made-up names of 13+ characters kept its whole message, up to 32 KB, forever).
  */
 const INTERNED = new Map<string, readonly [string, string]>();
 const MAX_INTERNED = 512;
@@ -43,8 +46,10 @@ function computeKey(name: string): string {
 function intern(name: string): readonly [string, string] {
   let hit = INTERNED.get(name);
   if (hit === undefined) {
-    hit = [name, computeKey(name)];
-    if (INTERNED.size < MAX_INTERNED) INTERNED.set(name, hit);
+    if (INTERNED.size >= MAX_INTERNED) return [name, computeKey(name)];
+    const own = detachString(name);
+    hit = [own, computeKey(own)];
+    INTERNED.set(own, hit);
   }
   return hit;
 }
