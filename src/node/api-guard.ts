@@ -10,6 +10,7 @@
  * 4. Routes that send overlay traffic take a token from a bucket (default 20/s, burst 40) unless
  *    the request carries the API token → 429 with Retry-After (seconds).
  */
+import { timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../lib/clock.js';
 import { DEFAULT_OVERLAY_READ_RATE, TokenBucket, type TokenBucketOptions } from './api-rate-limit.js';
 import type { ApiReply } from './status-api.js';
@@ -50,10 +51,9 @@ function header(headers: ApiHeaders, name: string): string | undefined {
 
 /** Equal strings, in time that does not depend on where they differ. */
 function sameSecret(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return d === 0;
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 export class ApiGuard {

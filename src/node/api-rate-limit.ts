@@ -22,7 +22,7 @@ export class TokenBucket {
 
   constructor(
     private readonly clock: Clock,
-    private readonly options: TokenBucketOptions = DEFAULT_OVERLAY_READ_RATE,
+    private readonly options: TokenBucketOptions,
   ) {
     if (!(options.ratePerSec > 0) || !Number.isFinite(options.ratePerSec)) throw new RangeError(`ratePerSec must be a positive number, got ${options.ratePerSec}`);
     if (!Number.isInteger(options.burst) || options.burst < 1) throw new RangeError(`burst must be an integer >= 1, got ${options.burst}`);

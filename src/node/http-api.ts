@@ -7,7 +7,6 @@
 import type { Clock } from '../lib/clock.js';
 import type { OverlayStorage } from '../reload/storage/index.js';
 import { ApiGuard, type ApiHeaders } from './api-guard.js';
-import type { TokenBucketOptions } from './api-rate-limit.js';
 import { handleApi, STATUS_OVERLAY_ROUTES, type ApiReply, type StatusSource } from './status-api.js';
 import { createStorageApi, STORAGE_OVERLAY_ROUTES } from './storage-api.js';
 
@@ -21,8 +20,6 @@ export interface HttpApiDeps {
 export interface HttpApiOptions {
   /** The API token (platform/api-token.ts). */
   token: string;
-  /** Rate of overlay-traffic requests without the token; default 20/s, burst 40. */
-  overlayReads?: TokenBucketOptions;
 }
 
 export interface HttpApi {
@@ -38,7 +35,6 @@ export function createHttpApi(deps: HttpApiDeps, options: HttpApiOptions): HttpA
     {
       token: options.token,
       overlayRoutes: new Set([...STATUS_OVERLAY_ROUTES, ...STORAGE_OVERLAY_ROUTES]),
-      ...(options.overlayReads === undefined ? {} : { overlayReads: options.overlayReads }),
     },
   );
   const storageApi = createStorageApi(deps.storage);

@@ -54,6 +54,10 @@ export interface PeerHooks {
 }
 
 export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerHooks = {}): Promise<RunningPeer> {
+  // issue 14: the API token, made at first start, kept 0600 in the data directory, reused after; read
+  // before anything is opened, so a bad token file stops the start with nothing to clean up
+  const tokenDir = config.apiTokenDir ?? config.reload?.dataDir;
+  const apiToken: ApiToken | undefined = !config.http ? undefined : tokenDir === undefined ? ephemeralApiToken() : await loadOrCreateApiToken(tokenDir);
   const clock = new SystemClock();
   const random = new CryptoRandom();
   let overlay: RunningOverlay | undefined;
@@ -186,12 +190,8 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
   }
   const startedAt = clock.now();
   let http: RunningHttpServer | undefined;
-  let apiToken: ApiToken | undefined;
-  if (config.http) {
+  if (config.http && apiToken !== undefined) {
     const h = config.http;
-    // issue 14: made at first start, kept 0600 in the data directory, reused after
-    const tokenDir = config.apiTokenDir ?? config.reload?.dataDir;
-    apiToken = tokenDir === undefined ? ephemeralApiToken() : await loadOrCreateApiToken(tokenDir);
     const src = {
       overlay: config.overlay,
       peer: sip,

@@ -6,9 +6,10 @@
  * later starts.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { P2psipError } from '../lib/errors.js';
+import { readOptionalFile } from './atomic-file.js';
 
 /** File name of the token in the data directory. */
 export const API_TOKEN_FILE = 'api-token';
@@ -35,13 +36,10 @@ export function ephemeralApiToken(): ApiToken {
 }
 
 async function readKept(file: string): Promise<string | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new P2psipError('API_TOKEN', `cannot read the API token ${file}: ${(e as Error).message}`);
-  }
+  const text = await readOptionalFile(file).catch((e: Error) => {
+    throw new P2psipError('API_TOKEN', `cannot read the API token ${file}: ${e.message}`);
+  });
+  if (text === undefined) return undefined;
   const token = text.trim();
   if (!KEPT_TOKEN.test(token)) throw new P2psipError('API_TOKEN', `${file} holds no API token (32 to 256 lower-case hex digits); remove it and a new one is made`);
   // readable by others: only the owner may keep it

@@ -228,9 +228,8 @@ export class OverlayNode {
   }
 
   /** The neighbour table now (nearest first). */
-  neighbours(): { successors: readonly bigint[]; predecessors: readonly bigint[] } {
-    const nb = this.topology.neighbours;
-    return { successors: nb.successors, predecessors: nb.predecessors };
+  neighbours(): { readonly successors: readonly bigint[]; readonly predecessors: readonly bigint[] } {
+    return this.topology.neighbours;
   }
 
   onNeighboursChanged(listener: (n: { successors: readonly bigint[]; predecessors: readonly bigint[] }) => void): () => void {

@@ -35,8 +35,3 @@ export function verifyBytes(algorithm: SignatureAndHashAlgorithm, publicKey: Key
 export function sha256(data: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(data).digest());
 }
-
-/** SHA-1 of bytes. */
-export function sha1(data: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha1').update(data).digest());
-}

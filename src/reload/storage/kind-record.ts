@@ -75,12 +75,13 @@ export function arrayLength(r: KindRecord): number {
   return len;
 }
 
-/** Drops values expired at `now`; true when any was dropped. */
-export function purgeExpired(r: KindRecord, now: number): boolean {
+/** Drops values expired at `now` (each told to `onDropped`); true when any was dropped. */
+export function purgeExpired(r: KindRecord, now: number, onDropped?: (e: StoredEntry) => void): boolean {
   let changed = false;
   for (const [k, e] of r.entries) {
     if (e.expiresAt <= now) {
       r.entries.delete(k);
+      onDropped?.(e);
       changed = true;
     }
   }

@@ -93,7 +93,7 @@ export class OverlayStorage implements Lifecycle {
   private readonly codec: BodyCodecOptions;
   private readonly defaultLifetime: number;
   private lastStorageTime = 0n;
-  /** Stops following the neighbour table (set by attach, called by close). */
+  /** Stops following the neighbour table (set by start, called by stop). */
   private unfollow: (() => void) | undefined;
 
   constructor(

@@ -2,11 +2,11 @@
  * Sending of replica and handover Stores (RFC 6940 §7.4.1 Store requests carrying the copies of
  * §10.4, the handovers of §10.5 and the hand-off before a Leave of §10.9): a bounded queue with at
  * most maxInFlight in flight and maxQueued waiting, retries after retryMs while the target is still
- * our neighbour, up to maxAttempts sends; waits for a first replica (ReplicaAck) and for the queue
- * to drain. What to send and to whom is decided by the ReplicaMaintainer.
+ * our neighbour, up to maxAttempts sends; waits for a first replica (ReplicaAck) or for every send
+ * of a batch (the hand-off before a Leave). What to send and to whom is decided by the ReplicaMaintainer.
  */
 import type { Clock, TimerHandle } from '../../lib/clock.js';
-import { MessageCode, encodeStoreReq } from '../codec/index.js';
+import { DEFAULT_MAX_MESSAGE_SIZE, MessageCode, encodeStoreReq } from '../codec/index.js';
 import type { BodyCodecOptions, StoreReq } from '../codec/index.js';
 import type { BagSharingSecurity } from './bag-sharing-security.js';
 import type { StorageCredentials } from './storage-credentials.js';
@@ -87,8 +87,6 @@ class ReplicaAck {
 
 /** Largest number of certificates attached to one Store. */
 const MAX_CERTIFICATES = 31;
-/** RFC 6940 §11.1 max-message-size when the codec options give none. */
-const DEFAULT_MAX_MESSAGE_SIZE = 5000;
 /**
  * Bytes of a Store message besides its body and the certificates added here: forwarding header,
  * contents framing, our own certificate and the signature (an RSA-2048 or EC certificate and
@@ -103,8 +101,6 @@ export class ReplicaSendQueue {
   private inFlight = 0;
   /** Original Stores waiting for a replica (sendAcked). */
   private readonly acks = new Set<ReplicaAck>();
-  /** Waiters for the send queue to empty (drained). */
-  private drainWaiters: Array<() => void> = [];
   private closed = false;
   /** Retry timers. */
   private readonly timers = new Set<TimerHandle>();
@@ -124,7 +120,7 @@ export class ReplicaSendQueue {
 
   /**
    * Queues `sends`; resolves once every one of them was answered (ok or not) or dropped, or after
-   * `waitMs`. Unlike {@link drained}, other sends in the queue (a retry to a dead peer) are not waited for.
+   * `waitMs`. Other sends in the queue (a retry to a dead peer) are not waited for.
    */
   sendAll(sends: readonly ReplicaSend[], waitMs: number): Promise<void> {
     if (sends.length === 0) return Promise.resolve();
@@ -164,19 +160,6 @@ export class ReplicaSendQueue {
     this.pump();
   }
 
-  /** Resolves once nothing waits or is in flight, or after `maxWaitMs` (a timer on the injected clock). */
-  drained(maxWaitMs: number): Promise<void> {
-    if (this.queue.length === 0 && this.inFlight === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = this.deps.clock.setTimer(maxWaitMs, done);
-      function done(): void {
-        timer.cancel();
-        resolve();
-      }
-      this.drainWaiters.push(done);
-    });
-  }
-
   /** Sends waiting or in flight. */
   pending(): number {
     return this.queue.length + this.inFlight;
@@ -188,14 +171,7 @@ export class ReplicaSendQueue {
     for (const t of this.timers) t.cancel();
     this.timers.clear();
     this.queue.length = 0;
-    this.releaseDrainWaiters();
     for (const a of [...this.acks]) a.settle();
-  }
-
-  private releaseDrainWaiters(): void {
-    const waiters = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const w of waiters) w();
   }
 
   private pump(): void {
@@ -212,7 +188,6 @@ export class ReplicaSendQueue {
         this.pump();
       });
     }
-    if (this.queue.length === 0 && this.inFlight === 0) this.releaseDrainWaiters();
   }
 
   private async send(s: Send, req: StoreReq): Promise<void> {

@@ -7,7 +7,7 @@ import { planFind } from './find-handler.js';
 import type { FindResource } from './find-handler.js';
 import type { FetchEnv } from './fetch-handler.js';
 import type { KindDefinition } from './kind.js';
-import type { KindRecord } from './kind-record.js';
+import type { KindRecord, StoredEntry } from './kind-record.js';
 import { purgeExpired, recordBytes } from './kind-record.js';
 import { RECORD_PREFIX, decodeKindRecord, encodeKindRecord, parseRecordKey, recordKey } from './kind-record-codec.js';
 import { clockwiseDistance, idValue, inRingInterval, toHex } from './resource-id-ring.js';
@@ -155,14 +155,13 @@ export class StorageEngine {
     if (!res) return undefined;
     const now = this.now();
     const changed: KindRecord[] = [];
+    const uncharge = (e: StoredEntry): void => this.writers.removeEntry(hex, e);
     for (const r of res.kinds.values()) {
       const before = recordBytes(r);
       const count = r.entries.size;
-      const writers = [...r.entries.values()];
-      if (purgeExpired(r, now)) {
+      if (purgeExpired(r, now, uncharge)) {
         this.totalBytes -= before - recordBytes(r);
         this.totalValues -= count - r.entries.size;
-        for (const e of writers) if (e.expiresAt <= now) this.writers.removeEntry(hex, e);
         changed.push(r);
       }
     }
@@ -213,9 +212,11 @@ export class StorageEngine {
     let oldValues = 0;
     let newBytes = 0;
     let newValues = 0;
+    const oldRecords: KindRecord[] = [];
     for (const r of plan.records) {
       const old = existing?.kinds.get(r.kind);
       if (old) {
+        oldRecords.push(old);
         oldBytes += recordBytes(old);
         oldValues += old.entries.size;
       }
@@ -229,8 +230,8 @@ export class StorageEngine {
     if (newBytes > oldBytes && bytesAfter > this.opts.maxBytes) {
       return failure(ReloadErrorCode.DataTooLarge, `storage full: ${bytesAfter} bytes would exceed the limit of ${this.opts.maxBytes}`);
     }
-    const oldRecords = plan.records.map((r) => existing?.kinds.get(r.kind)).filter((r): r is KindRecord => r !== undefined);
-    if (req.replicaNumber === 0 && ctx.replica !== true) {
+    const replica = req.replicaNumber > 0 || ctx.replica === true;
+    if (!replica) {
       const over = this.quotaCheck(hex, oldRecords, plan.records);
       if (over !== undefined) return over;
     }
@@ -247,7 +248,6 @@ export class StorageEngine {
     this.forgetEmpty(res, plan.records);
     this.totalBytes = bytesAfter;
     this.totalValues += newValues - oldValues;
-    const replica = req.replicaNumber > 0 || ctx.replica === true;
     if (replica || !plan.changed) return { ok: true, answer: plan.answer, changed: plan.changed };
     const replicate = this.storeReqFor(req.resource, 1, plan.records.map((r) => r.kind));
     return { ok: true, answer: plan.answer, changed: true, ...(replicate ? { replicate } : {}) };
@@ -266,12 +266,9 @@ export class StorageEngine {
     if (last !== undefined && now - last < this.opts.sweepIntervalMs) return over.failure;
     if (this.quotaPurgedAt.size >= MAX_QUOTA_PURGE_MEMORY) this.quotaPurgedAt.clear();
     this.quotaPurgedAt.set(over.writer, now);
-    const held = this.writers.usage(over.writer);
-    // `hex` itself is live already (the plan was made on it)
+    // `hex` itself is live already (the plan was made on it); purging only lowers what writers hold
     for (const res of this.writers.resourcesOf(over.writer)) if (res !== hex) this.live(res);
-    const now_ = this.writers.usage(over.writer);
-    const purged = now_.resources < held.resources || now_.bytes < held.bytes;
-    return purged ? this.writers.check(hex, before, after)?.failure : over.failure;
+    return this.writers.check(hex, before, after)?.failure;
   }
 
   /** RFC 6940 §7.4.2 Fetch. */
@@ -343,12 +340,13 @@ export class StorageEngine {
 
   /** Forgets one resource; false when it was not held. */
   drop(resource: Uint8Array): boolean {
-    const res = this.resources.get(toHex(resource));
+    const hex = toHex(resource);
+    const res = this.resources.get(hex);
     if (!res) return false;
     for (const r of res.kinds.values()) {
       this.totalBytes -= recordBytes(r);
       this.totalValues -= r.entries.size;
-      this.writers.remove(toHex(res.id), r);
+      this.writers.remove(hex, r);
       r.entries.clear();
     }
     this.persist(res, [...res.kinds.values()]);

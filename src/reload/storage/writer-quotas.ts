@@ -83,7 +83,7 @@ export class WriterQuotas {
       const heldHere = h?.values.get(res) ?? 0;
       const resources = h?.values.size ?? 0;
       const who = node ? `Node-ID ${key.slice(2)}` : `user ${key.slice(2)}`;
-      if (heldHere === 0 && heldHere + d.values > 0 && resources + 1 > maxResources) {
+      if (heldHere === 0 && d.values > 0 && resources + 1 > maxResources) {
         return { writer: key, failure: failure(ReloadErrorCode.Forbidden, `storage quota: ${who} already holds values at ${resources} Resource-IDs on this peer (max ${maxResources})`) };
       }
       const bytes = (h?.bytes ?? 0) + d.bytes;
@@ -118,8 +118,7 @@ export class WriterQuotas {
   private apply(res: string, e: StoredEntry, sign: 1 | -1): void {
     const w: ValueWriter | undefined = e.writer;
     if (w === undefined) return; // written before writers were recorded: not charged
-    this.applyKey(`n:${w.nodeId}`, res, e.size, sign);
-    this.applyKey(`u:${w.userName}`, res, e.size, sign);
+    for (const key of writerKeys(w)) this.applyKey(key, res, e.size, sign);
   }
 
   private applyKey(key: string, res: string, size: number, sign: 1 | -1): void {
@@ -136,10 +135,15 @@ export class WriterQuotas {
   }
 }
 
+/** The quota keys of a writer: its Node-ID and its user name. */
+function writerKeys(w: ValueWriter): [string, string] {
+  return [`n:${w.nodeId}`, `u:${w.userName}`];
+}
+
 function addDelta(delta: Delta, e: StoredEntry, sign: 1 | -1): void {
   const w = e.writer;
   if (w === undefined) return;
-  for (const key of [`n:${w.nodeId}`, `u:${w.userName}`]) {
+  for (const key of writerKeys(w)) {
     const d = delta.get(key) ?? { values: 0, bytes: 0 };
     d.values += sign;
     d.bytes += sign * e.size;

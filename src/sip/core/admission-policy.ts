@@ -75,10 +75,14 @@ export function admissionPolicy(deps: AdmissionDeps, options: Partial<AdmissionO
     reason,
   });
   return (request) => {
+    // the cheap questions first: with no load, nothing else need be parsed or looked up
+    const saturated = deps.overlay?.budget.saturated() === true;
+    const overloaded = deps.monitor?.overloaded() === true;
+    if (!saturated && !overloaded) return true;
     if (ALWAYS.has(request.method) || inDialog(request) || isHealthCheck(request, deps.identity)) return true;
     const overlayWork = deps.overlay !== undefined && addsOverlayWork(request, deps.overlay, deps.identity);
-    if (overlayWork && deps.overlay!.budget.saturated()) return refuse('Service Unavailable - Overlay busy');
-    if (deps.monitor?.overloaded() !== true) return true;
+    if (overlayWork && saturated) return refuse('Service Unavailable - Overlay busy');
+    if (!overloaded) return true;
     // a REGISTER that adds no overlay work (a refresh, a query, a peer without overlay) is answered
     // statelessly at about the cost of the 503: refusing it saves nothing
     if (request.method === 'REGISTER' && !overlayWork) return true;

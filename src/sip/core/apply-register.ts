@@ -61,7 +61,6 @@ export function applyRegister(
   const result = live.slice();
   // the AoR and Call-ID the new bindings share, copied once (when there is a new binding)
   let callId: string | undefined;
-  let ownAor: string | undefined;
   for (const c of change.contacts) {
     const i = result.findIndex((b) => uriEquals(b.contact.uri, c.contact.uri));
     const old = i >= 0 ? result[i] : undefined;
@@ -77,7 +76,7 @@ export function applyRegister(
       continue;
     }
     const binding: Binding = {
-      aor: (ownAor ??= detachString(aor)),
+      aor, // canonicalAor gives a string of its own (see LocalIdentity.canonicalAor)
       contact: detachNameAddr(c.contact),
       expiresAt: now + c.expiresSec * 1000,
       q: c.q,

@@ -4,6 +4,7 @@
  */
 import type { Clock } from '../../lib/clock.js';
 import type { Flow } from './connection-table.js';
+import { isWsProtocol } from './transport-driver.js';
 
 const PING = new Uint8Array([13, 10, 13, 10]);
 
@@ -25,7 +26,7 @@ export class FlowTimers {
   /** Starts the timers of a flow that just opened. */
   start(flow: Flow): void {
     this.armIdle(flow, this.deps.idleTimeoutMs);
-    if (flow.outbound && flow.protocol !== 'ws' && flow.protocol !== 'wss') this.armKeepAlive(flow);
+    if (flow.outbound && !isWsProtocol(flow.protocol)) this.armKeepAlive(flow);
   }
 
   /** Cancels every timer of the flow (the message deadline's too). */

@@ -4,6 +4,7 @@
  * move (message-deadlines.ts), and the answers this layer gives itself before it closes a flow: 400/413
  * for a stream that cannot be framed, 408 for a request whose body did not arrive in time.
  */
+import { isUtf8 } from 'node:buffer';
 import type { Clock } from '../../lib/clock.js';
 import type { Flow } from './connection-table.js';
 import { bodyTimeoutResponse, framingErrorResponse } from './framing-error-response.js';
@@ -27,7 +28,6 @@ export interface StreamReceiverDeps {
 }
 
 const PONG = new Uint8Array([13, 10]);
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export class StreamReceiver {
   readonly deadlines: MessageDeadlines;
@@ -113,12 +113,3 @@ export function isCrlfOnly(data: Uint8Array): boolean {
   return true;
 }
 
-/** True when the bytes are valid UTF-8 (a WebSocket text message may carry them). */
-export function isUtf8(bytes: Uint8Array): boolean {
-  try {
-    utf8.decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
-}

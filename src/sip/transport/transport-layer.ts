@@ -12,6 +12,7 @@
  * a response) or dropped, and counted in `stats()`. Send failures go to `user.onSendError`,
  * never synchronously from inside `send()`.
  */
+import { isUtf8 } from 'node:buffer';
 import type { Clock } from '../../lib/clock.js';
 import { serializeMessage } from '../message/index.js';
 import type { SipMessage } from '../message/sip-message.js';
@@ -20,7 +21,7 @@ import { FlowTimers } from './flow-timers.js';
 import { ipFamily, unbracket } from '../../lib/ip.js';
 import { InboundDelivery, type Logger } from './inbound-delivery.js';
 import { StreamFramer } from './stream-framer.js';
-import { StreamReceiver, isCrlfOnly, isUtf8 } from './stream-receiver.js';
+import { StreamReceiver, isCrlfOnly } from './stream-receiver.js';
 import { isWsProtocol, type AcceptedConnection, type DriverConnection, type StreamProtocol, type TransportDriver, type TransportDriverUser } from './transport-driver.js';
 import { TransportError } from './transport-error.js';
 import { newCounters, resolveTransportOptions, type ResolvedTransportOptions, type TransportLayerOptions, type TransportStats } from './transport-layer-options.js';

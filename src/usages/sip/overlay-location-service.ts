@@ -75,8 +75,8 @@ export interface OverlayLocationOptions {
    * Longest wait of a REGISTER for its overlay Store (and for overlay work on its AoR already under
    * way), ms (default 8,000: room for two end-to-end retransmissions of the Store, whose timer is
    * 3 s, RFC 6940 §6.2.1; a UDP phone waits 32 s, Timer F; 0 = no limit). Past it the REGISTER is
-   * answered 503 with Retry-After and changes nothing; a Store that lands later is taken back in
-   * the background.
+   * answered 503 with Retry-After and changes nothing; a Store that lands later is brought back in
+   * line with the kept bindings in the background (withdrawn when the AoR has none).
    */
   registerWaitMs: number;
   /** Retry-After of a 503 to a REGISTER (overlay busy or unreachable), s (default 5). */
@@ -164,9 +164,8 @@ export class OverlayLocationService implements StagedLocationService {
       const r = await this.deps.inner.update(aor, change);
       return r.ok ? { ok: true, bindings: [...r.bindings, ...this.deps.statics.bindings(aor)] } : r;
     }
+    // the AoR was checked (aorProblem) by the registrar, which answers 400 before calling us
     if (!isOverlayAor(aor, this.deps.overlayName)) return this.deps.inner.update(aor, change);
-    const bad = aorProblem(aor);
-    if (bad !== undefined) throw new LocationUpdateError('bad-aor', bad, 400, 'Bad Request');
     // the same REGISTER again (a retransmission) while its Store is under way: the same answer
     const key = `${aor}\n${change.callId}\n${change.cseq}`;
     const same = this.updating.get(key);

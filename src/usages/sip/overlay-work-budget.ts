@@ -23,8 +23,6 @@ export interface OverlayWorkStats {
   peak: number;
   /** Operations started. */
   started: number;
-  /** Times the budget was found full (saturated() true). */
-  saturatedChecks: number;
 }
 
 export class OverlayWorkBudget implements WorkBudget {
@@ -32,7 +30,6 @@ export class OverlayWorkBudget implements WorkBudget {
   private current = 0;
   private peakValue = 0;
   private startedCount = 0;
-  private saturatedCount = 0;
 
   constructor(options: Partial<OverlayWorkBudgetOptions> = {}) {
     this.maxInFlight = options.maxInFlight ?? DEFAULT_OVERLAY_WORK_BUDGET.maxInFlight;
@@ -40,9 +37,7 @@ export class OverlayWorkBudget implements WorkBudget {
   }
 
   saturated(): boolean {
-    const full = this.current >= this.maxInFlight;
-    if (full) this.saturatedCount++;
-    return full;
+    return this.current >= this.maxInFlight;
   }
 
   get inFlight(): number {
@@ -50,7 +45,7 @@ export class OverlayWorkBudget implements WorkBudget {
   }
 
   stats(): OverlayWorkStats {
-    return { inFlight: this.current, peak: this.peakValue, started: this.startedCount, saturatedChecks: this.saturatedCount };
+    return { inFlight: this.current, peak: this.peakValue, started: this.startedCount };
   }
 
   /** Counts `work` while it runs (a synchronous throw counts as done). */

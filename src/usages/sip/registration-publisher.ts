@@ -246,7 +246,8 @@ export class RegistrationPublisher {
   private async reconcile(aor: string): Promise<void> {
     if (this.stopped) return;
     const now = this.deps.clock.now();
-    const expiresAt = lastExpiry(this.deps.bindings(aor));
+    const bindings = this.deps.bindings(aor);
+    const expiresAt = lastExpiry(bindings);
     const stored = this.published.get(aor);
     if (expiresAt <= now) {
       // no binding left: take our entry back while it lives
@@ -260,7 +261,7 @@ export class RegistrationPublisher {
       }
       return;
     }
-    if (!this.stale.has(aor) && stored !== undefined && stored > now && Math.abs(stored - expiresAt) < this.options.refreshSlackSec * 1000) return;
+    if (this.plan(aor, bindings) === 'none') return; // within the refresh slack of what is stored
     try {
       await this.publish(aor, expiresAt);
     } catch (err) {
