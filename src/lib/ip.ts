@@ -138,3 +138,27 @@ export function hostForUri(host: string): string {
 export function isIpLiteral(host: string): boolean {
   return ipFamily(host) !== undefined;
 }
+
+/** The 4 (IPv4) or 16 (IPv6) network-order bytes of an IP literal (brackets allowed), or undefined. */
+export function ipToBytes(host: string): Uint8Array | undefined {
+  const h = unbracket(host);
+  const v4 = parseIpv4(h);
+  if (v4 !== undefined) return Uint8Array.from(v4);
+  const v6 = parseIpv6(h);
+  if (v6 === undefined) return undefined;
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 8; i++) {
+    out[i * 2] = v6[i]! >> 8;
+    out[i * 2 + 1] = v6[i]! & 0xff;
+  }
+  return out;
+}
+
+/** The canonical literal of 4 or 16 address bytes, or undefined for another length. */
+export function bytesToIp(bytes: Uint8Array): string | undefined {
+  if (bytes.length === 4) return Array.from(bytes).join('.');
+  if (bytes.length !== 16) return undefined;
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push((bytes[i * 2]! << 8) | bytes[i * 2 + 1]!);
+  return formatIpv6(g);
+}

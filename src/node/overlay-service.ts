@@ -11,6 +11,8 @@ import { prepareOverlayIdentity } from '../platform/enrollment-bootstrap.js';
 import type { PreparedIdentity } from '../platform/enrollment-bootstrap.js';
 import { SystemClock } from '../platform/system-clock.js';
 import { TlsLinkDriver } from '../platform/tls-link-driver.js';
+import { UdpPort } from '../platform/udp-port.js';
+import { NatPort } from '../nat/nat-port.js';
 import { LinkLayer } from '../reload/link/index.js';
 import type { LinkEndpoint } from '../reload/link/index.js';
 import { OverlayNode } from '../reload/overlay/overlay-node.js';
@@ -69,6 +71,10 @@ export interface RunningOverlay {
   storage: OverlayStorage;
   /** Resources, values and bytes held here (for /api/status `storedResources`). */
   storageSummary(): StorageSummary;
+  /** The overlay UDP port (STUN server for the other peers, RFC 6940 §6.5.1.4); absent for a client. */
+  nat: NatPort | undefined;
+  /** Counters of the UDP socket under `nat`. */
+  udpCounters(): object | null;
   /** Clean Leave (RFC 6940 §10.9), then links and storage closed. */
   leave(): Promise<void>;
 }
@@ -147,13 +153,35 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     await storage.stop().catch(() => undefined);
     await backend.close().catch(() => undefined);
   };
+  // The overlay UDP port, on the same port number as the TLS listener: every peer answers STUN there
+  // (RFC 6940 §6.5.1.4), so a bootstrap address is also a STUN server address.
+  let udp: UdpPort | undefined;
+  let nat: NatPort | undefined;
+  let listen = c.listen;
+  if (!c.client) {
+    let natRef: NatPort | undefined;
+    try {
+      udp = await UdpPort.bind(c.listen.host, c.listen.port, (d, from) => natRef?.receive(d, from));
+    } catch (e) {
+      await closeStorage();
+      throw new Error(`cannot bind the overlay UDP port ${c.listen.host}:${c.listen.port}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    nat = new NatPort({ socket: udp, clock, random }, { software: 'p2psip' });
+    natRef = nat;
+    listen = { host: c.listen.host, port: udp.local.port };
+  }
+  const closeUdp = async (): Promise<void> => {
+    nat?.stop();
+    await udp?.close();
+  };
   const bootstrap: LinkEndpoint[] = c.bootstrap.length > 0 ? c.bootstrap : config.bootstrapNodes.map((b) => ({ host: b.address, port: b.port }));
   const advertise = c.advertiseHost === undefined ? undefined : { host: c.advertiseHost, port: 0 };
   try {
-    await node.start(c.listen, bootstrap.filter((b) => !(b.port === c.listen.port && (b.host === c.listen.host || c.listen.port === 0))), advertise);
+    await node.start(listen, bootstrap.filter((b) => !(b.port === c.listen.port && (b.host === c.listen.host || c.listen.port === 0))), advertise);
   } catch (e) {
     await node.shutdown().catch(() => undefined);
     await closeStorage();
+    await closeUdp();
     throw e;
   }
   // RFC 6940 §8: our certificate where others look for it
@@ -166,11 +194,14 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     listen: node.endpoint(),
     storage,
     storageSummary: () => storage.summary(),
+    nat,
+    udpCounters: () => (udp === undefined ? null : { local: udp.local, ...udp.counters() }),
     async leave() {
       // bounded: the whole stop of a peer has a deadline (run-peer's STOP_LIMITS_MS)
       await storage.handOffBeforeLeave(LEAVE_HANDOFF_WAIT_MS);
       await node.leave();
       await closeStorage();
+      await closeUdp();
     },
   };
 }

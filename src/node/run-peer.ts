@@ -199,7 +199,9 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       startedAt,
       http: `${h.host}:${h.port}`,
       registrations: () => location.entries(),
-      ...(overlay === undefined ? {} : { overlayNode: overlay.node, storageSummary: () => overlay.storageSummary() }),
+      ...(overlay === undefined
+        ? {}
+        : { overlayNode: overlay.node, storageSummary: () => overlay.storageSummary(), natStatus: () => ({ udp: overlay.udpCounters(), port: overlay.nat?.counters() ?? null }) }),
       ...(sipUsage === undefined
         ? {}
         : {

@@ -34,6 +34,8 @@ export interface StatusSource {
   storageSummary?: () => { resources: number; values: number; bytes: number };
   /** Local bindings (the in-memory location service), for localRegistrations. */
   registrations(): Array<[string, Binding[]]>;
+  /** The NAT plane: the overlay UDP port, STUN answers, ICE sessions, flows (issue 12). */
+  natStatus?: () => object;
 }
 
 export interface ApiReply {
@@ -127,6 +129,7 @@ export function statusBody(src: StatusSource, page: StatusPage = DEFAULT_PAGE): 
     staticRegistrationsTotal: statics.length,
     page: { offset: page.offset, limit: page.limit },
     sipUsage: src.sipUsageStats?.() ?? null,
+    nat: src.natStatus?.() ?? null,
     uptimeSeconds: Math.round((now - src.startedAt) / 1000),
     sipStats: {
       transport: src.peer.transport.stats(),

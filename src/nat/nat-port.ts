@@ -1,0 +1,297 @@
+/**
+ * The peer's overlay UDP port as protocol logic (sans-I/O): one socket carries STUN (the Binding
+ * server every peer runs, RFC 6940 §6.5.1.4; our own Binding/ICE/TURN transactions), ICE checks
+ * (RFC 8445), TURN (server side for other peers, client side towards our relays) and DTLS-UDP-SR
+ * flows, told apart by RFC 7983 demultiplexing and then by transaction ID, USERNAME ufrag or source.
+ *
+ * Datagrams that reach us through one of our TURN relays come in with `receiveRelayed` and are
+ * demultiplexed the same way, with the relay as their "base".
+ *
+ * Limits: ICE agents and flows registered at once are bounded (DEFAULT_NAT_PORT_LIMITS); a datagram
+ * nobody claims is dropped and counted by reason.
+ */
+import type { Clock } from '../lib/clock.js';
+import type { Random } from '../lib/random.js';
+import { addressKey, classifyDatagram } from './datagram-socket.js';
+import type { DatagramSocket, UdpAddress } from './datagram-socket.js';
+import { answerBinding } from './stun/binding-server.js';
+import { StunClient } from './stun/stun-client.js';
+import { StunAttr, StunMethod, attr, decodeStun, readAddress, readText, readXorAddress } from './stun/stun-message.js';
+import type { DecodedStun } from './stun/stun-message.js';
+
+/** The socket a datagram went through: our UDP port ('host'), or one of our TURN relays (its id). */
+export type Base = string;
+export const HOST_BASE: Base = 'host';
+
+/** Something that consumes STUN messages addressed to an ICE session (by local ufrag). */
+export interface StunSession {
+  /** A STUN message for this session (request with our ufrag, or a response to one of its transactions). True when consumed. */
+  receive(msg: DecodedStun, from: UdpAddress, base: Base): boolean;
+  /** True when `tid` is a transaction of this session in flight. */
+  ownsTransaction(tid: Uint8Array): boolean;
+}
+
+/** The TURN server side (allocations for other peers), when this peer offers TURN. */
+export interface TurnServerSide {
+  /** A TURN request/indication or ChannelData from a client; true when consumed. */
+  receiveFromClient(datagram: Uint8Array, msg: DecodedStun | undefined, from: UdpAddress): boolean;
+}
+
+/** A TURN client of ours (an allocation at `server`). */
+export interface TurnClientSide {
+  readonly server: UdpAddress;
+  /** A datagram from the server (response, Data indication, ChannelData); true when consumed. */
+  receiveFromServer(datagram: Uint8Array, msg: DecodedStun | undefined): boolean;
+}
+
+/** A DTLS (or other non-STUN) flow with one remote address through one base. */
+export interface Flow {
+  send(datagram: Uint8Array): void;
+  close(): void;
+}
+
+export interface NatPortLimits {
+  /** ICE sessions at once (default 512). */
+  maxSessions: number;
+  /** Flows at once (default 1,024). */
+  maxFlows: number;
+}
+
+export const DEFAULT_NAT_PORT_LIMITS: NatPortLimits = { maxSessions: 512, maxFlows: 1024 };
+
+export interface NatPortDeps {
+  socket: DatagramSocket;
+  clock: Clock;
+  random: Random;
+  /** Sends through one of our TURN relays (base ≠ 'host') to a peer; false when that relay is gone. */
+  sendViaRelay?(base: Base, datagram: Uint8Array, to: UdpAddress): boolean;
+}
+
+export interface NatPortOptions {
+  software?: string;
+  /** A second socket on another port for RFC 5780 CHANGE-REQUEST (change port). */
+  alternate?: DatagramSocket;
+  limits?: Partial<NatPortLimits>;
+}
+
+export interface NatPortCounters {
+  bindingAnswered: number;
+  stunMalformed: number;
+  stunUnclaimed: number;
+  dtlsUnclaimed: number;
+  channelDataUnclaimed: number;
+  otherDropped: number;
+  sessionsRefused: number;
+  flowsRefused: number;
+}
+
+interface FlowEntry {
+  onDatagram(d: Uint8Array): void;
+}
+
+export class NatPort {
+  /** Our own STUN transactions from the host base (Binding to other peers: server-reflexive discovery). */
+  readonly stun: StunClient;
+  private readonly sessions = new Map<string, StunSession>();
+  private readonly flows = new Map<string, FlowEntry>();
+  private readonly turnClients = new Map<string, TurnClientSide>();
+  private turnServer: TurnServerSide | undefined;
+  private readonly limits: NatPortLimits;
+  private readonly counts: NatPortCounters = {
+    bindingAnswered: 0,
+    stunMalformed: 0,
+    stunUnclaimed: 0,
+    dtlsUnclaimed: 0,
+    channelDataUnclaimed: 0,
+    otherDropped: 0,
+    sessionsRefused: 0,
+    flowsRefused: 0,
+  };
+
+  constructor(
+    private readonly deps: NatPortDeps,
+    private readonly opts: NatPortOptions = {},
+  ) {
+    this.limits = { ...DEFAULT_NAT_PORT_LIMITS, ...opts.limits };
+    this.stun = new StunClient({ clock: deps.clock, random: deps.random, send: (d, to) => deps.socket.send(d, to) });
+  }
+
+  get local(): UdpAddress {
+    return this.deps.socket.local;
+  }
+
+  /** Sends from a base: the host socket, or a relay. */
+  send(base: Base, datagram: Uint8Array, to: UdpAddress): boolean {
+    if (base === HOST_BASE) {
+      this.deps.socket.send(datagram, to);
+      return true;
+    }
+    return this.deps.sendViaRelay?.(base, datagram, to) ?? false;
+  }
+
+  /** A datagram received on the host socket (`alternate`: on the RFC 5780 alternate socket). */
+  receive(datagram: Uint8Array, from: UdpAddress, alternate = false): void {
+    const kind = classifyDatagram(datagram);
+    if (kind === 'stun') {
+      const d = decodeStun(datagram);
+      if (!d.ok) {
+        this.counts.stunMalformed++;
+        return;
+      }
+      this.receiveStun(d.value, datagram, from, HOST_BASE, alternate);
+      return;
+    }
+    if (kind === 'channel-data') {
+      const tc = this.turnClients.get(addressKey(from));
+      if (tc !== undefined && tc.receiveFromServer(datagram, undefined)) return;
+      if (this.turnServer !== undefined && this.turnServer.receiveFromClient(datagram, undefined, from)) return;
+      this.counts.channelDataUnclaimed++;
+      return;
+    }
+    this.toFlow(kind, datagram, from, HOST_BASE);
+  }
+
+  /** A datagram a peer sent to one of our relays, delivered by that relay's TURN client. */
+  receiveRelayed(base: Base, datagram: Uint8Array, from: UdpAddress): void {
+    const kind = classifyDatagram(datagram);
+    if (kind === 'stun') {
+      const d = decodeStun(datagram);
+      if (!d.ok) {
+        this.counts.stunMalformed++;
+        return;
+      }
+      this.receiveStun(d.value, datagram, from, base, false);
+      return;
+    }
+    this.toFlow(kind, datagram, from, base);
+  }
+
+  /** Registers an ICE session under its local ufrag; false when the limit is reached or the ufrag is taken. */
+  addSession(localUfrag: string, s: StunSession): boolean {
+    if (this.sessions.size >= this.limits.maxSessions || this.sessions.has(localUfrag)) {
+      this.counts.sessionsRefused++;
+      return false;
+    }
+    this.sessions.set(localUfrag, s);
+    return true;
+  }
+
+  removeSession(localUfrag: string, s?: StunSession): void {
+    if (s === undefined || this.sessions.get(localUfrag) === s) this.sessions.delete(localUfrag);
+  }
+
+  /** Opens a flow with `remote` through `base`; undefined when one exists or the limit is reached. */
+  openFlow(base: Base, remote: UdpAddress, onDatagram: (d: Uint8Array) => void): Flow | undefined {
+    const key = flowKey(base, remote);
+    if (this.flows.has(key) || this.flows.size >= this.limits.maxFlows) {
+      this.counts.flowsRefused++;
+      return undefined;
+    }
+    const entry: FlowEntry = { onDatagram };
+    this.flows.set(key, entry);
+    return {
+      send: (d) => void this.send(base, d, remote),
+      close: () => {
+        if (this.flows.get(key) === entry) this.flows.delete(key);
+      },
+    };
+  }
+
+  hasFlow(base: Base, remote: UdpAddress): boolean {
+    return this.flows.has(flowKey(base, remote));
+  }
+
+  setTurnServer(s: TurnServerSide | undefined): void {
+    this.turnServer = s;
+  }
+
+  addTurnClient(c: TurnClientSide): void {
+    this.turnClients.set(addressKey(c.server), c);
+  }
+
+  removeTurnClient(c: TurnClientSide): void {
+    const k = addressKey(c.server);
+    if (this.turnClients.get(k) === c) this.turnClients.delete(k);
+  }
+
+  /**
+   * Our server-reflexive address as `server` (another peer, or a configured STUN server) sees it:
+   * one Binding transaction (RFC 8489 schedule shortened to `rtoMs`·(1+2+4) + wait). Undefined on timeout.
+   */
+  async reflexiveAddress(server: UdpAddress, rtoMs = 250, transmissions = 4): Promise<{ mapped: UdpAddress; otherAddress?: UdpAddress; rttMs?: number } | undefined> {
+    const tx = this.stun.request(StunMethod.Binding, [], server, { rtoMs, maxTransmissions: transmissions, lastWaitFactor: 4, fingerprint: true });
+    const o = await tx.outcome;
+    if (o.kind !== 'response' || o.response.cls !== 'success') return undefined;
+    const mapped = readXorAddress(attr(o.response, StunAttr.XOR_MAPPED_ADDRESS), o.response.transactionId) ?? readAddress(attr(o.response, StunAttr.MAPPED_ADDRESS));
+    if (mapped === undefined) return undefined;
+    const other = readAddress(attr(o.response, StunAttr.OTHER_ADDRESS));
+    return { mapped, ...(other === undefined ? {} : { otherAddress: other }), ...(o.rttMs === undefined ? {} : { rttMs: o.rttMs }) };
+  }
+
+  counters(): NatPortCounters & { sessions: number; flows: number; turnClients: number } {
+    return { ...this.counts, sessions: this.sessions.size, flows: this.flows.size, turnClients: this.turnClients.size };
+  }
+
+  /** Cancels our transactions; sessions and flows are their owners' to close. */
+  stop(): void {
+    this.stun.stop();
+  }
+
+  private receiveStun(msg: DecodedStun, datagram: Uint8Array, from: UdpAddress, base: Base, alternate: boolean): void {
+    if (msg.cls === 'success' || msg.cls === 'error') {
+      if (base === HOST_BASE && this.stun.receive(msg, from)) return;
+      for (const s of this.sessions.values()) if (s.ownsTransaction(msg.transactionId) && s.receive(msg, from, base)) return;
+      if (base === HOST_BASE) {
+        const tc = this.turnClients.get(addressKey(from));
+        if (tc !== undefined && tc.receiveFromServer(datagram, msg)) return;
+      }
+      this.counts.stunUnclaimed++;
+      return;
+    }
+    if (msg.method === StunMethod.Binding) {
+      const user = readText(attr(msg, StunAttr.USERNAME));
+      if (user !== undefined) {
+        const colon = user.indexOf(':');
+        const s = this.sessions.get(colon < 0 ? user : user.slice(0, colon));
+        if (s !== undefined && s.receive(msg, from, base)) return;
+        this.counts.stunUnclaimed++;
+        return;
+      }
+      if (msg.cls === 'indication') return; // keepalive (RFC 8445 §11), nothing to answer
+      const local = alternate && this.opts.alternate !== undefined ? this.opts.alternate.local : this.deps.socket.local;
+      const reply = answerBinding(msg, from, local, {
+        ...(this.opts.software === undefined ? {} : { software: this.opts.software }),
+        ...(this.opts.alternate === undefined ? {} : { alternate: this.opts.alternate.local }),
+      });
+      if (reply === undefined) {
+        this.counts.stunUnclaimed++;
+        return;
+      }
+      this.counts.bindingAnswered++;
+      if (base !== HOST_BASE) this.send(base, reply.datagram, from);
+      else if (reply.from === 'alternate' && this.opts.alternate !== undefined) this.opts.alternate.send(reply.datagram, from);
+      else this.deps.socket.send(reply.datagram, from);
+      return;
+    }
+    if (base === HOST_BASE) {
+      const tc = this.turnClients.get(addressKey(from));
+      if (tc !== undefined && tc.receiveFromServer(datagram, msg)) return;
+      if (this.turnServer !== undefined && this.turnServer.receiveFromClient(datagram, msg, from)) return;
+    }
+    this.counts.stunUnclaimed++;
+  }
+
+  private toFlow(kind: string, datagram: Uint8Array, from: UdpAddress, base: Base): void {
+    const f = this.flows.get(flowKey(base, from));
+    if (f !== undefined) {
+      f.onDatagram(datagram);
+      return;
+    }
+    if (kind === 'dtls') this.counts.dtlsUnclaimed++;
+    else this.counts.otherDropped++;
+  }
+}
+
+function flowKey(base: Base, remote: UdpAddress): string {
+  return `${base}|${addressKey(remote)}`;
+}
