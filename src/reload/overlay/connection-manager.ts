@@ -115,6 +115,14 @@ export class ConnectionManager implements LinkLayerUser, Lifecycle {
 
   /** Opens a link to `ep` where node `expected` should be (an Attach's candidate); true once a link to it is up. */
   connectTo(ep: LinkEndpoint, expected: bigint): Promise<boolean> {
+    return this.connectWith(() => this.deps.links.connect(ep), expected);
+  }
+
+  /**
+   * Opens a link with `open` (which returns its id, or undefined / an Error when it cannot start:
+   * an ICE negotiation, a TLS connect) where node `expected` should be; true once a link to it is up.
+   */
+  connectWith(open: () => string | undefined | Error, expected: bigint): Promise<boolean> {
     return new Promise((resolve) => {
       const list = this.nodeWaiters.get(expected) ?? [];
       const timer = this.deps.clock.setTimer(LINK_WAIT_MS, () => {
@@ -128,11 +136,26 @@ export class ConnectionManager implements LinkLayerUser, Lifecycle {
       });
       const done = (ok: boolean): void => {
         timer.cancel();
+        const l = this.nodeWaiters.get(expected);
+        if (l !== undefined) {
+          const i = l.indexOf(done);
+          if (i >= 0) l.splice(i, 1);
+          if (l.length === 0) this.nodeWaiters.delete(expected);
+        }
         resolve(ok);
       };
       list.push(done);
       this.nodeWaiters.set(expected, list);
-      const linkId = this.safeConnect(ep);
+      let linkId: string | undefined;
+      if (this.conns.size >= this.deps.options.maxConnections && !this.evictOne()) linkId = undefined;
+      else {
+        try {
+          const r = open();
+          linkId = r instanceof Error ? undefined : r;
+        } catch {
+          linkId = undefined;
+        }
+      }
       if (linkId === undefined) {
         done(false);
         return;

@@ -33,7 +33,7 @@ import type { ChordTopology } from './chord/chord-topology.js';
 import { iceCredentials } from './ice-chars.js';
 import type { MessageFactory } from './message-factory.js';
 import type { OverlayCounters } from './overlay-counters.js';
-import type { HandlerReply, InboundRequest, OverlayAnswer, OverlaySecurity, RequestHandler, SignerInfo } from './overlay-types.js';
+import type { HandlerReply, IceAttachParams, InboundRequest, OverlayAnswer, OverlayIce, OverlaySecurity, RequestHandler, SignerInfo } from './overlay-types.js';
 import type { PendingRequests } from './pending-requests.js';
 import { ReplyCache } from './reply-cache.js';
 import type { Ring } from './ring.js';
@@ -70,6 +70,8 @@ export interface MessageDeliveryDeps {
   readonly messages: MessageFactory;
   /** Where the answers this node gives go. */
   readonly outbound: MessageSender;
+  /** ICE-negotiated links; without them every Attach is answered no-ICE. */
+  readonly ice?: OverlayIce;
 }
 
 export class MessageDelivery {
@@ -222,6 +224,17 @@ export class MessageDelivery {
       const origin = this.deps.ring.tryFromBytes(req.origin);
       if (origin !== undefined) this.deps.topology.sendUpdateWhenConnected(origin);
     }
+    const ice = this.deps.ice;
+    if (ice !== undefined && req.origin !== undefined && ice.accepts(d.value.candidates)) {
+      const local = ice.prepare();
+      // §6.5.1.9: the answerer is the controlled agent (and the DTLS client, §6.5.1.13)
+      const started = local === undefined ? undefined : ice.start(local, d.value, false, req.origin);
+      if (local !== undefined && typeof started === 'string') {
+        this.deps.counters.iceAnswers++;
+        return { code: MessageCode.attach_ans, body: iceAttachBody(local, advertised, false) };
+      }
+      if (started instanceof Error) return { error: ReloadErrorCode.InvalidMessage, info: `Attach: ${started.message}` };
+    }
     return { code: MessageCode.attach_ans, body: passiveAttachBody(this.deps.random, advertised, false) };
   }
 
@@ -247,6 +260,22 @@ export class MessageDelivery {
 /** Overlay hops a message delivered here travelled: 0 from ourselves, else its Via List and the last hop. */
 function hopsOf(h: ForwardingHeader, from: bigint | undefined): number {
   return from === undefined ? 0 : h.viaList.length + 1;
+}
+
+/**
+ * The body of an Attach request or answer with ICE (RFC 6940 §6.5.1.7): our credentials and
+ * candidates, then the passive TLS-TCP-FH-NO-ICE candidate.
+ */
+export function iceAttachBody(ice: IceAttachParams, advertised: LinkEndpoint | undefined, sendUpdate: boolean): Uint8Array {
+  const utf8 = new TextEncoder();
+  return encodeAttachReqAns({
+    ufrag: utf8.encode(ice.ufrag),
+    password: utf8.encode(ice.password),
+    role: ROLE_PASSIVE,
+    // the ICE candidates first; the passive TLS candidate stays as the fallback where UDP is blocked
+    candidates: [...ice.candidates, ...(advertised === undefined ? [] : passiveCandidate(advertised))],
+    sendUpdate,
+  });
 }
 
 /**

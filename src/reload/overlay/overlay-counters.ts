@@ -34,6 +34,11 @@ export class OverlayCounters {
   refusedLinks = 0;
   /** Links closed at once because the node already had one (both ends attached at the same time). */
   duplicateLinks = 0;
+  /** Attaches we sent that went the ICE way (DTLS-UDP-SR), and of those the ones that found no path. */
+  iceAttaches = 0;
+  iceAttachFailures = 0;
+  /** Attaches we answered the ICE way. */
+  iceAnswers = 0;
   readonly drops = new Map<string, number>();
 
   countSent(bytes: number, maintenance: boolean): void {

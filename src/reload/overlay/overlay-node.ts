@@ -19,12 +19,12 @@ import type { ChordStatus } from './chord/chord-topology.js';
 import { connectableEndpoint } from './candidates.js';
 import { ConnectionManager } from './connection-manager.js';
 import { ConnectionTable } from './connection-table.js';
-import { MessageDelivery, passiveAttachBody } from './message-delivery.js';
+import { MessageDelivery, iceAttachBody, passiveAttachBody } from './message-delivery.js';
 import { MessageDispatcher } from './message-dispatcher.js';
 import { MessageFactory } from './message-factory.js';
 import { OverlayCounters } from './overlay-counters.js';
 import { DEFAULT_OVERLAY_OPTIONS } from './overlay-types.js';
-import type { OverlayAnswer, OverlayEventMap, OverlayLinks, OverlayOptions, OverlaySecurity, OverlayState, RequestHandler } from './overlay-types.js';
+import type { OverlayAnswer, OverlayEventMap, OverlayIce, OverlayLinks, OverlayOptions, OverlaySecurity, OverlayState, RequestHandler } from './overlay-types.js';
 import { OverlayRouter } from './overlay-router.js';
 import { OwnerCache } from './owner-cache.js';
 import { PendingRequests } from './pending-requests.js';
@@ -35,6 +35,8 @@ export interface OverlayNodeDeps {
   random: Random;
   links: OverlayLinks;
   security: OverlaySecurity;
+  /** ICE-negotiated links (DTLS-UDP-SR); without it every Attach is no-ICE (TLS-TCP-FH-NO-ICE). */
+  ice?: OverlayIce;
 }
 
 /** Options of a request this node originates. */
@@ -106,6 +108,7 @@ export class OverlayNode {
       advertised: () => this.advertised,
       isClosed: () => this.closed,
       outbound: this.dispatcher,
+      ...(deps.ice === undefined ? {} : { ice: deps.ice }),
     });
     this.dispatcher.setUser(this.delivery);
     this.connections = new ConnectionManager({
@@ -287,7 +290,8 @@ export class OverlayNode {
    * opens a link to it. Resolves with the Node-ID now connected, or undefined.
    */
   async attach(dest: Destination[], sendUpdate = false): Promise<bigint | undefined> {
-    const body = passiveAttachBody(this.deps.random, this.advertised, sendUpdate);
+    const ice = this.deps.ice?.prepare();
+    const body = ice === undefined ? passiveAttachBody(this.deps.random, this.advertised, sendUpdate) : iceAttachBody(ice, this.advertised, sendUpdate);
     const ans = await this.request(dest, MessageCode.attach_req, body);
     if (!ans.ok || ans.code !== MessageCode.attach_ans || ans.responder === undefined) return undefined;
     const responder = this.ring.tryFromBytes(ans.responder);
@@ -295,9 +299,20 @@ export class OverlayNode {
     if (this.conns.usable(responder) !== undefined) return responder;
     const decoded = decodeAttachReqAns(ans.body, this.codecOptions());
     if (!decoded.ok) return undefined;
-    const ep = connectableEndpoint(decoded.value.candidates);
-    if (ep === undefined) return undefined;
-    const ok = await this.connections.connectTo(ep, responder);
+    let ok = false;
+    const iceLinks = this.deps.ice;
+    if (ice !== undefined && iceLinks !== undefined && iceLinks.accepts(decoded.value.candidates)) {
+      // RFC 6940 §6.5.1.9: the Attach requester is the controlling agent
+      ok = await this.connections.connectWith(() => iceLinks.start(ice, decoded.value, true, ans.responder), responder);
+      this.counters.iceAttaches++;
+      if (!ok) this.counters.iceAttachFailures++;
+    }
+    if (!ok) {
+      // no-ICE (§6.5.1.11), or the fallback where ICE found no path (UDP blocked): the passive TLS candidate
+      const ep = connectableEndpoint(decoded.value.candidates);
+      if (ep === undefined) return undefined;
+      ok = await this.connections.connectTo(ep, responder);
+    }
     if (!ok) return undefined;
     // RFC 6940 §10.7 peer_ready: "a node which has Attached is a peer and can be routed through"
     if (this.stateValue === 'joined' && !this.options.client) {

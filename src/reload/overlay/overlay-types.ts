@@ -4,7 +4,7 @@
  * events), and its settings.
  */
 import { DEFAULT_INITIAL_TTL, DEFAULT_MAX_MESSAGE_SIZE } from '../codec/index.js';
-import type { MessageContents, ReloadErrorCode, SecurityBlock, ForwardingHeader } from '../codec/index.js';
+import type { AttachReqAns, IceCandidate, MessageContents, ReloadErrorCode, SecurityBlock, ForwardingHeader } from '../codec/index.js';
 import type { LinkEndpoint } from '../link/link-driver.js';
 import type { LinkDownReason, LinkLayerUser } from '../link/link-layer.js';
 
@@ -23,6 +23,32 @@ export interface OverlayLinks {
   send(linkId: string, message: Uint8Array): boolean;
   close(linkId: string): void;
   shutdown(): Promise<void>;
+}
+
+/** Our side of one ICE-negotiated Attach: fresh credentials (ice-chars) and our candidates now. */
+export interface IceAttachParams {
+  readonly ufrag: string;
+  readonly password: string;
+  readonly candidates: readonly IceCandidate[];
+}
+
+/**
+ * The ICE side of Attach (RFC 6940 §6.5.1.3–§6.5.1.13): links negotiated by full ICE and then
+ * secured by DTLS (DTLS-UDP-SR, §6.6.4). The object that implements it is also the OverlayLinks of
+ * those links: their onLinkUp/onLinkDown reach the same LinkLayerUser as the TLS links'.
+ */
+export interface OverlayIce {
+  /** Fresh credentials and our DTLS-UDP-SR candidates for an Attach; undefined when we have no usable candidate. */
+  prepare(): IceAttachParams | undefined;
+  /** True when a peer's Attach offers candidates we can run ICE with. */
+  accepts(candidates: readonly IceCandidate[]): boolean;
+  /**
+   * Starts ICE, then DTLS: the Attach requester is controlling and the DTLS server, the answerer
+   * controlled and the DTLS client (§6.5.1.9, §6.5.1.13). `expected`: the Node-ID the peer's
+   * certificate must carry (the Attach's other end). Returns the id of the link (onLinkUp or
+   * onLinkDown follows), or an Error (limits, refused candidates).
+   */
+  start(local: IceAttachParams, remote: AttachReqAns, controlling: boolean, expected: Uint8Array | undefined): string | Error;
 }
 
 /** A verified signer (RFC 6940 §11.3: the certificate's user name and Node-IDs). */
