@@ -1,14 +1,15 @@
 #!/bin/sh
 # Installs the independent programs the interop tests and the SIP benchmark drive:
-# SIPp, Kamailio, baresip, linphonec, sipsak, sofia-sip tools, coturn, a STUN client, tshark.
+# SIPp, Kamailio, baresip, linphonec, sipsak, sofia-sip tools, coturn, a STUN client, tshark,
+# and for the NAT lab (harness/nat-lab): nftables, iproute2 (ip, tc, ss), conntrack.
 # Idempotent: does nothing when every program is already there. Needs root (apt-get);
 # without root it only reports what is missing (the interop tests then skip).
 # No service is enabled or started: the tests start and stop each program themselves.
 set -eu
 
-PACKAGES="sip-tester kamailio baresip-core linphone-cli sipsak sofia-sip-bin coturn stun-client tshark"
+PACKAGES="sip-tester kamailio baresip-core linphone-cli sipsak sofia-sip-bin coturn stun-client tshark nftables iproute2 conntrack"
 # One program per package, to tell whether it is installed.
-PROGRAMS="sipp kamailio baresip linphonec sipsak sip-options turnserver stunc tshark"
+PROGRAMS="sipp kamailio baresip linphonec sipsak sip-options turnserver stunc tshark nft ip conntrack"
 
 missing=""
 for prog in $PROGRAMS; do

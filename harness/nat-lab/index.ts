@@ -1,0 +1,24 @@
+/** The NAT lab: p2psip peers and phones behind emulated NATs in network namespaces (see harness/README.md). */
+export { NatLab, NatLabBuilder, withNatLab } from './nat-lab.js';
+export type { LabHostKind } from './lab-host.js';
+export { LabHost } from './lab-host.js';
+export { LabSite } from './lab-site.js';
+export { lossRuleset, netemArgs, normalizeWan, WanDelayUnavailableError } from './wan-link.js';
+export { LabNamespace } from './lab-namespace.js';
+export type { LabSpawner } from './lab-namespace.js';
+export type { NatLabSpec, PublicHostSpec, SiteInfo, SiteSpec, WanConditions } from './lab-types.js';
+export type { ExpectedNatBehaviour, NatBehaviourClass, NatType } from './nat-type.js';
+export { expectedNatBehaviour, isNatType, NAT_TYPES } from './nat-type.js';
+export { NAT_LAB_TABLE, routerRuleset } from './nat-ruleset.js';
+export type { RouterRulesetOptions } from './nat-ruleset.js';
+export type { NatBehaviour, ProbeNatOptions } from './probe-nat.js';
+export { describeNatBehaviour, natBehaviourMismatch, parseNatDiscovery, probeNat, verifyNatBehaviours } from './probe-nat.js';
+export type { StunServer } from './stun-server.js';
+export { TURN_CREDENTIALS } from './stun-server.js';
+export type { EchoProbeOptions, EchoProto, EchoResult, EchoServer, EchoServerOptions, EchoTarget } from './echo.js';
+export { echoProbe, startEchoServer, NET_AGENT_PATH } from './echo.js';
+export { isStaleLabNamespace, listNamespaces, NAT_LAB_NAME_PREFIX, sweepStaleNatLabs } from './lab-names.js';
+export { LabCommandError } from './lab-command.js';
+export type { CommandOptions, CommandResult } from './lab-command.js';
+export { planLab, STUN_HOST_NAME } from './lab-plan.js';
+export type { LabPlan } from './lab-plan.js';
