@@ -46,6 +46,7 @@ interface UpOptions {
   sipLimit?: string[];
   peerIdle?: string;
   tlsRecordPerMessage?: boolean;
+  ice?: boolean;
   logLevel: string;
 }
 
@@ -135,6 +136,7 @@ export function buildConfig(o: UpOptions): PeerConfig {
       staticRegistrations: statics,
       peerIdleMs,
       ...(o.tlsRecordPerMessage === true ? { coalesceTlsWrites: false } : {}),
+      ...(o.ice === true ? { ice: true } : {}),
     };
   } else if (o.bootstrap || o.config || o.client || (o.static ?? []).length > 0 || o.peerIdle !== undefined) {
     throw new ConfigError('--bootstrap, --config, --client, --static and --peer-idle need the overlay (drop --standalone)');
@@ -237,6 +239,7 @@ export function program(): Command {
     .option('--password-file <file>', 'file holding the enrollment password')
     .option('--data-dir <dir>', 'identity, certificates, the HTTP API token, persisted state (default ~/.p2psip/<overlay>)')
     .option('--client', 'join as a client: use the overlay, never route or store')
+    .option('--ice', 'Attach with ICE: DTLS-UDP-SR links over the overlay UDP port, across NATs (TLS stays for bootstrap and as fallback)')
     .option('--standalone', 'SIP front only, no RELOAD overlay (a plain registrar and proxy)')
     .option('--outbound <dns|none|sip-uri>', 'how to reach AoRs outside our domains', 'dns')
     .option('--advertise <host>', 'address to put in Via/Record-Route when --sip is a wildcard')

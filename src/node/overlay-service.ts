@@ -13,6 +13,11 @@ import { SystemClock } from '../platform/system-clock.js';
 import { TlsLinkDriver } from '../platform/tls-link-driver.js';
 import { UdpPort } from '../platform/udp-port.js';
 import { NatPort } from '../nat/nat-port.js';
+import { CandidateGatherer } from '../nat/candidate-gatherer.js';
+import { CompositeLinks } from '../reload/link/composite-links.js';
+import { IceLinks } from '../reload/link/ice-links.js';
+import { DtlsChannelFactory } from '../platform/dtls-channel-factory.js';
+import { localAddresses } from '../platform/local-addresses.js';
 import { LinkLayer } from '../reload/link/index.js';
 import type { LinkEndpoint } from '../reload/link/index.js';
 import { OverlayNode } from '../reload/overlay/overlay-node.js';
@@ -50,6 +55,11 @@ export interface OverlayServiceConfig {
    * Wireshark, whose RELOAD dissector reads only the first frame of a record.
    */
   coalesceTlsWrites?: boolean;
+  /**
+   * Attach negotiates ICE links (DTLS-UDP-SR over the overlay UDP port, RFC 6940 §6.5.1.3) when both
+   * ends offer them; the TLS links stay for bootstrap connections and as the fallback.
+   */
+  ice?: boolean;
   /** Overrides of the overlay's timers (tests). */
   overlayOptions?: Partial<OverlayOptions>;
   /** Replication timing (hold-down, retries) and default lifetime of the storage (tests). */
@@ -75,6 +85,10 @@ export interface RunningOverlay {
   nat: NatPort | undefined;
   /** Counters of the UDP socket under `nat`. */
   udpCounters(): object | null;
+  /** ICE-negotiated DTLS-UDP-SR links, when enabled. */
+  iceLinks: IceLinks | undefined;
+  /** Our ICE candidates (host, server-reflexive, relayed). */
+  gatherer: CandidateGatherer | undefined;
   /** Clean Leave (RFC 6940 §10.9), then links and storage closed. */
   leave(): Promise<void>;
 }
@@ -103,6 +117,49 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     coalesceWrites: c.coalesceTlsWrites ?? true,
   });
   const links = new LinkLayer({ driver, clock, random }, { maxMessageSize: config.maxMessageSize, minRtoMs: 200 });
+  // The overlay UDP port, on the same port number as the TLS listener: every peer answers STUN there
+  // (RFC 6940 §6.5.1.4), so a bootstrap address is also a STUN server address.
+  let udp: UdpPort | undefined;
+  let nat: NatPort | undefined;
+  let listen = c.listen;
+  if (!c.client) {
+    let natRef: NatPort | undefined;
+    try {
+      udp = await UdpPort.bind(c.listen.host, c.listen.port, (d, from) => natRef?.receive(d, from));
+    } catch (e) {
+      throw new Error(`cannot bind the overlay UDP port ${c.listen.host}:${c.listen.port}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    nat = new NatPort({ socket: udp, clock, random }, { software: 'p2psip' });
+    natRef = nat;
+    listen = { host: c.listen.host, port: udp.local.port };
+  }
+  let gatherer: CandidateGatherer | undefined;
+  let iceLinks: IceLinks | undefined;
+  if (c.ice === true && nat !== undefined && udp !== undefined) {
+    const port = udp.local.port;
+    const wildcard = udp.local.host === '0.0.0.0' || udp.local.host === '::';
+    const hosts = wildcard ? localAddresses().map((h) => ({ host: h, port })) : [udp.local];
+    if (c.advertiseHost !== undefined && !hosts.some((h) => h.host === c.advertiseHost)) hosts.unshift({ host: c.advertiseHost, port });
+    gatherer = new CandidateGatherer(hosts);
+    const g = gatherer;
+    iceLinks = new IceLinks({
+      clock,
+      random,
+      plane: nat,
+      candidates: () => g.candidates(),
+      channels: new DtlsChannelFactory({
+        cert: certificateToPem(identity.certificate.der),
+        key: privateKeyToPem(identity.keys.privateKey),
+        trust: (der) => store.trustsPeerCertificate(der),
+        nodeIdsOf: (der) => {
+          const r = store.add(der);
+          return r.ok ? r.certificate.nodeIds : [];
+        },
+        clock,
+      }),
+    }, { sr: { maxMessageSize: config.maxMessageSize, nodeIdLength: config.nodeIdLength } });
+  }
+  const overlayLinks = iceLinks === undefined ? links : new CompositeLinks(links, iceLinks);
   const nodeId = identity.certificate.nodeIds[0];
   if (nodeId === undefined) throw new Error('our certificate carries no Node-ID');
   // RFC 6940 §8: a signer's certificate in no bag and not in the store is fetched from the overlay
@@ -112,7 +169,7 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
   // signers' certificates of stored values travel in message bags (RFC 6940 §6.3.4)
   const security = new BagSharingSecurity(new CertificateSecurity(identity, store, { resolver }), (der) => void store.add(der));
   const node = new OverlayNode(
-    { clock, random, links, security },
+    { clock, random, links: overlayLinks, security, ...(iceLinks === undefined ? {} : { ice: iceLinks }) },
     nodeId,
     {
       overlayName: config.instanceName,
@@ -153,29 +210,27 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     await storage.stop().catch(() => undefined);
     await backend.close().catch(() => undefined);
   };
-  // The overlay UDP port, on the same port number as the TLS listener: every peer answers STUN there
-  // (RFC 6940 §6.5.1.4), so a bootstrap address is also a STUN server address.
-  let udp: UdpPort | undefined;
-  let nat: NatPort | undefined;
-  let listen = c.listen;
-  if (!c.client) {
-    let natRef: NatPort | undefined;
-    try {
-      udp = await UdpPort.bind(c.listen.host, c.listen.port, (d, from) => natRef?.receive(d, from));
-    } catch (e) {
-      await closeStorage();
-      throw new Error(`cannot bind the overlay UDP port ${c.listen.host}:${c.listen.port}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    nat = new NatPort({ socket: udp, clock, random }, { software: 'p2psip' });
-    natRef = nat;
-    listen = { host: c.listen.host, port: udp.local.port };
-  }
   const closeUdp = async (): Promise<void> => {
     nat?.stop();
     await udp?.close();
   };
   const bootstrap: LinkEndpoint[] = c.bootstrap.length > 0 ? c.bootstrap : config.bootstrapNodes.map((b) => ({ host: b.address, port: b.port }));
   const advertise = c.advertiseHost === undefined ? undefined : { host: c.advertiseHost, port: 0 };
+  if (gatherer !== undefined && nat !== undefined) {
+    // server-reflexive candidates before the first Attach: every peer is a STUN server on its overlay
+    // port, and a bootstrap peer's TLS port number is its UDP port number (RFC 6940 §6.5.1.4)
+    await learnReflexive(nat, gatherer, bootstrap, clock);
+    const g = gatherer;
+    const n = nat;
+    const asked = new Set<string>();
+    node.events.on('link-up', (l) => {
+      // the peers we connect to are STUN servers too; ask a few, once each, for the addresses they see
+      const key = `${l.remote.host}:${l.remote.port}`;
+      if (asked.size >= 8 || asked.has(key) || g.reflexiveAddresses().length >= 4) return;
+      asked.add(key);
+      void learnReflexive(n, g, [l.remote], clock);
+    });
+  }
   try {
     await node.start(listen, bootstrap.filter((b) => !(b.port === c.listen.port && (b.host === c.listen.host || c.listen.port === 0))), advertise);
   } catch (e) {
@@ -195,6 +250,8 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     storage,
     storageSummary: () => storage.summary(),
     nat,
+    iceLinks,
+    gatherer,
     udpCounters: () => (udp === undefined ? null : { local: udp.local, ...udp.counters() }),
     async leave() {
       // bounded: the whole stop of a peer has a deadline (run-peer's STOP_LIMITS_MS)
@@ -204,4 +261,14 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
       await closeUdp();
     },
   };
+}
+
+/** Asks each server (a peer's overlay port) for our reflexive address, in parallel, bounded (≈1.6 s). */
+async function learnReflexive(nat: NatPort, gatherer: CandidateGatherer, servers: readonly LinkEndpoint[], clock: SystemClock): Promise<void> {
+  await Promise.all(
+    servers.slice(0, 4).map(async (s) => {
+      const r = await nat.reflexiveAddress({ host: s.host, port: s.port }, 200, 3);
+      if (r !== undefined) gatherer.learnReflexive(r.mapped, { host: s.host, port: s.port }, clock.now());
+    }),
+  );
 }

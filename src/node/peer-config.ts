@@ -67,6 +67,8 @@ export interface ReloadConfig {
   peerIdleMs?: number;
   /** Overlay links write each turn's frames as one TLS record (default true); false for Wireshark captures. */
   coalesceTlsWrites?: boolean;
+  /** Attach negotiates ICE links (DTLS-UDP-SR over the overlay UDP port) where both ends can (`--ice`). */
+  ice?: boolean;
 }
 
 /** Default of ReloadConfig.peerIdleMs: 10 minutes. */

@@ -74,6 +74,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       ...(r.credentials === undefined ? {} : { credentials: r.credentials }),
       ...(config.advertisedHost === undefined ? {} : { advertiseHost: config.advertisedHost }),
       ...(r.coalesceTlsWrites === undefined ? {} : { coalesceTlsWrites: r.coalesceTlsWrites }),
+      ...(r.ice === true ? { ice: true } : {}),
       onState: (state) => logger.info({ state }, 'overlay state'),
     });
     logger.info({ nodeId: overlay.node.status().nodeId, listen: overlay.listen, identity: overlay.prepared.source }, 'joined the overlay');
@@ -201,7 +202,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       registrations: () => location.entries(),
       ...(overlay === undefined
         ? {}
-        : { overlayNode: overlay.node, storageSummary: () => overlay.storageSummary(), natStatus: () => ({ udp: overlay.udpCounters(), port: overlay.nat?.counters() ?? null }) }),
+        : { overlayNode: overlay.node, storageSummary: () => overlay.storageSummary(), natStatus: () => natStatusOf(overlay) }),
       ...(sipUsage === undefined
         ? {}
         : {
@@ -275,4 +276,15 @@ function withinMs(p: Promise<void>, ms: number): Promise<boolean> {
       resolve(true);
     });
   });
+}
+
+/** /api/status `nat`: the overlay UDP port, our candidates and the ICE links (type, candidate pair, set-up time). */
+function natStatusOf(overlay: RunningOverlay): object {
+  const g = overlay.gatherer;
+  return {
+    udp: overlay.udpCounters(),
+    port: overlay.nat?.counters() ?? null,
+    candidates: g === undefined ? null : g.candidates().map((c) => ({ type: c.type, address: `${c.address.host}:${c.address.port}`, base: c.base })),
+    iceLinks: overlay.iceLinks === undefined ? null : { totals: overlay.iceLinks.totals, links: overlay.iceLinks.describe() },
+  };
 }

@@ -37,6 +37,11 @@ export interface StunRequestOptions extends StunEncodeOptions {
   lastWaitFactor?: number;
   /** Decides whether a matching response counts (integrity, say); a refused one is ignored. */
   accept?(response: DecodedStun): boolean;
+  /**
+   * The transaction ID to use (12 bytes, fresh from a Random) instead of drawing one: attributes that
+   * are XOR-ed with it (an IPv6 XOR-PEER-ADDRESS, RFC 8489 §14.2) need it before the request is built.
+   */
+  transactionId?: Uint8Array;
 }
 
 export type StunOutcome =
@@ -76,12 +81,13 @@ export class StunClient {
 
   /** Sends a request; the outcome settles once (response, timeout, cancel or refusal). */
   request(method: number, attributes: StunAttribute[], to: StunAddress, opts: StunRequestOptions = {}): StunTransaction {
-    const transactionId = this.deps.random.bytes(12);
+    const transactionId = opts.transactionId ?? this.deps.random.bytes(12);
     const key = transactionKey(transactionId);
     let resolve!: (o: StunOutcome) => void;
     const outcome = new Promise<StunOutcome>((r) => (resolve = r));
-    if (this.stopped || this.pendingTx.size >= this.maxPending) {
-      resolve({ kind: 'refused', reason: this.stopped ? 'STUN client stopped' : `${this.maxPending} STUN transactions already pending` });
+    if (this.stopped || this.pendingTx.size >= this.maxPending || this.pendingTx.has(key)) {
+      const reason = this.stopped ? 'STUN client stopped' : this.pendingTx.has(key) ? 'transaction ID already in use' : `${this.maxPending} STUN transactions already pending`;
+      resolve({ kind: 'refused', reason });
       return { transactionId, outcome, cancel: () => undefined };
     }
     let bytes: Uint8Array;

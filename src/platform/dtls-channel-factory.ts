@@ -1,0 +1,48 @@
+/**
+ * The DTLS associations of DTLS-UDP-SR links (RFC 6940 §6.6.4) as the ICE links need them: a
+ * DtlsChannel per link with our node certificate, the overlay's trust decision on the peer's (the
+ * same as the TLS links', CertificateStore.trustsPeerCertificate) and, when the Attach tells whom to
+ * expect, the check that the certificate carries that Node-ID (§6.5.1.13).
+ */
+import type { SecureChannel, SecureChannelEvents, SecureChannelFactory } from '../reload/link/ice-links.js';
+import type { Clock } from '../lib/clock.js';
+import { DtlsChannel } from './dtls-channel.js';
+
+export interface DtlsChannelFactoryOptions {
+  cert: string;
+  key: string;
+  /** A refusal reason for a certificate the overlay does not trust, else undefined. */
+  trust(der: Uint8Array): string | undefined;
+  /** The Node-IDs a trusted certificate carries. */
+  nodeIdsOf(der: Uint8Array): readonly Uint8Array[];
+  clock: Clock;
+  handshakeTimeoutMs?: number;
+  /** NSS key log lines, for Wireshark (`tls.keylog_file`). */
+  onKeylog?: (line: string) => void;
+}
+
+export class DtlsChannelFactory implements SecureChannelFactory {
+  constructor(private readonly o: DtlsChannelFactoryOptions) {}
+
+  create(role: 'client' | 'server', send: (datagram: Uint8Array) => void, events: SecureChannelEvents, expected: Uint8Array | undefined): SecureChannel {
+    const { trust, nodeIdsOf } = this.o;
+    return new DtlsChannel({
+      role,
+      transport: { send },
+      user: events,
+      cert: this.o.cert,
+      key: this.o.key,
+      clock: this.o.clock,
+      ...(this.o.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: this.o.handshakeTimeoutMs }),
+      ...(this.o.onKeylog === undefined ? {} : { onKeylog: this.o.onKeylog }),
+      verifyPeer: (der) => {
+        const refused = trust(der);
+        if (refused !== undefined) return refused;
+        if (expected !== undefined && !nodeIdsOf(der).some((id) => Buffer.from(id).equals(Buffer.from(expected)))) {
+          return 'the certificate is not of the node that sent the Attach (RFC 6940 §6.5.1.13)';
+        }
+        return undefined;
+      },
+    });
+  }
+}

@@ -1,0 +1,398 @@
+/**
+ * DTLS-UDP-SR overlay links negotiated by ICE (RFC 6940 §6.5.1.3–§6.5.1.14, §6.6.4), sans-I/O.
+ *
+ * One link's life: `start()` (from an Attach request we sent and its answer, or from an Attach
+ * request we answer) builds an ICE agent (src/nat/ice) on the peer's shared UDP port with our
+ * candidates now and the peer's, registers it with the NAT plane under its ufrag, and starts the
+ * checks → `selected`: a flow is opened on the selected pair (through the host socket or a TURN
+ * relay) and a DTLS association runs over it (§6.5.1.13: the Attach requester is the DTLS server,
+ * the answerer the client; both present node certificates, checked against the overlay's trust and,
+ * where known, the Node-ID of the Attach's other end) → open: Simple Reliability (sr-link.ts) carries
+ * RELOAD messages, and the link is reported up to the same LinkLayerUser as the TLS links. ICE
+ * consent freshness (RFC 7675) keeps the NAT bindings alive and, once lost, ends the link.
+ *
+ * Every `start()` id gets exactly one onLinkDown (after onLinkUp, or instead of it): 'failed' (no ICE
+ * path, DTLS refused), 'timeout' (SR gave up, consent lost, negotiation over `negotiationTimeoutMs`),
+ * 'closed' (either side closed). After `shutdown()` nothing more is reported.
+ */
+import type { Clock, TimerHandle } from '../../lib/clock.js';
+import type { Random } from '../../lib/random.js';
+import { IceAgent } from '../../nat/ice/ice-agent.js';
+import type { IceAgentOptions, IceSelectedPair, IceSnapshot } from '../../nat/ice/ice-agent-options.js';
+import { makeLocalCandidate } from '../../nat/ice/ice-candidate.js';
+import type { CandidateType, LocalCandidate, LocalCandidateInput, RemoteCandidateInput } from '../../nat/ice/ice-candidate.js';
+import type { Base, Flow, StunSession } from '../../nat/nat-port.js';
+import type { UdpAddress } from '../../nat/datagram-socket.js';
+import { OverlayLinkType } from '../codec/index.js';
+import type { AttachReqAns, IceCandidate } from '../codec/index.js';
+import { fromIpAddressPort, toIpAddressPort } from '../overlay/candidates.js';
+import type { IceAttachParams } from '../overlay/overlay-types.js';
+import { ICE_LINK_PREFIX } from './composite-links.js';
+import type { LinkDownReason, LinkLayerUser } from './link-layer.js';
+import type { LinkError } from './link-error.js';
+import { SrLink } from './sr-link.js';
+import type { SrLinkOptions } from './sr-link-options.js';
+import type { SrLinkStats } from './sr-link-types.js';
+
+/** The peer's UDP port as the links need it (NatPort implements it). */
+export interface IcePlane {
+  send(base: Base, datagram: Uint8Array, to: UdpAddress): boolean;
+  addSession(localUfrag: string, s: StunSession): boolean;
+  removeSession(localUfrag: string, s?: StunSession): void;
+  openFlow(base: Base, remote: UdpAddress, onDatagram: (d: Uint8Array) => void): Flow | undefined;
+}
+
+/** A secure datagram association (DTLS) over a flow; the platform builds it. */
+export interface SecureChannel {
+  start(): void;
+  /** A datagram from the peer (ciphertext). */
+  receive(datagram: Uint8Array): void;
+  /** Application data to the peer; false when not open. */
+  send(data: Uint8Array): boolean;
+  close(): void;
+}
+
+export interface SecureChannelEvents {
+  onOpen(peerCertificate: Uint8Array): void;
+  onData(data: Uint8Array): void;
+  onFailed(error: Error): void;
+  onClosed(error: Error | undefined): void;
+}
+
+export interface SecureChannelFactory {
+  /**
+   * A channel in `role` whose datagrams go out through `send`; `expected`: Node-ID the peer's
+   * certificate must carry (refused in the handshake otherwise), when known.
+   */
+  create(role: 'client' | 'server', send: (datagram: Uint8Array) => void, events: SecureChannelEvents, expected: Uint8Array | undefined): SecureChannel;
+}
+
+export interface IceLinksDeps {
+  clock: Clock;
+  random: Random;
+  plane: IcePlane;
+  /** Our candidates now (host, server-reflexive, relayed), as gathered by the NAT plane. */
+  candidates(): LocalCandidateInput[];
+  channels: SecureChannelFactory;
+}
+
+export interface IceLinksOptions {
+  /** ICE links (negotiating or open) at once (default 256); more are refused. */
+  maxLinks?: number;
+  /** ICE + DTLS must be done within this long (default 20,000 ms). */
+  negotiationTimeoutMs?: number;
+  ice?: IceAgentOptions;
+  sr?: SrLinkOptions;
+}
+
+type Phase = 'ice' | 'dtls' | 'open' | 'ended';
+
+interface Entry {
+  readonly id: string;
+  readonly controlling: boolean;
+  readonly expected: Uint8Array | undefined;
+  readonly agent: IceAgent;
+  readonly ufrag: string;
+  phase: Phase;
+  pair: IceSelectedPair | undefined;
+  flow: Flow | undefined;
+  channel: SecureChannel | undefined;
+  sr: SrLink | undefined;
+  timer: TimerHandle | undefined;
+  unsubscribe: Array<() => void>;
+  startedAt: number;
+  openedAt: number | undefined;
+}
+
+/** What /api/status shows of one ICE link. */
+export interface IceLinkView {
+  id: string;
+  phase: Phase;
+  role: 'controlling' | 'controlled';
+  /** 'host→srflx' and the like (ours→theirs), once selected. */
+  pair?: string;
+  local?: string;
+  remote?: string;
+  base?: string;
+  checkRttMs?: number;
+  setupMs?: number;
+  sr?: SrLinkStats;
+  ice: IceSnapshot;
+}
+
+const utf8 = new TextEncoder();
+const utf8d = new TextDecoder();
+
+export class IceLinks {
+  private readonly entries = new Map<string, Entry>();
+  private user: LinkLayerUser | undefined;
+  private seq = 0;
+  private down = false;
+  private readonly maxLinks: number;
+  private readonly negotiationTimeoutMs: number;
+  readonly totals = { started: 0, opened: 0, iceFailed: 0, dtlsFailed: 0, consentLost: 0, timeouts: 0, refused: 0 };
+  /** The last links that ended abnormally, newest last (at most 16), for the status page. */
+  private readonly failures: Array<{ id: string; reason: string; phase: Phase; after: number; pair?: string }> = [];
+
+  constructor(
+    private readonly deps: IceLinksDeps,
+    private readonly options: IceLinksOptions = {},
+  ) {
+    this.maxLinks = options.maxLinks ?? 256;
+    this.negotiationTimeoutMs = options.negotiationTimeoutMs ?? 20_000;
+  }
+
+  setUser(user: LinkLayerUser): void {
+    this.user = user;
+  }
+
+  /** Fresh ICE credentials and our DTLS-UDP-SR candidates (RFC 6940 §6.5.1.7); undefined without any. */
+  prepare(): IceAttachParams | undefined {
+    const local = this.deps.candidates();
+    const candidates = local.map((c) => toAttachCandidate(makeLocalCandidate(c))).filter((c): c is IceCandidate => c !== undefined);
+    if (candidates.length === 0) return undefined;
+    const { ufrag, password } = freshCredentials(this.deps.random);
+    return { ufrag, password, candidates };
+  }
+
+  /** True when the peer offered DTLS-UDP-SR candidates of an address family we have. */
+  accepts(candidates: readonly IceCandidate[]): boolean {
+    return candidates.some((c) => c.overlayLink === OverlayLinkType['DTLS-UDP-SR'] && fromIpAddressPort(c.addrPort) !== undefined);
+  }
+
+  start(local: IceAttachParams, remote: AttachReqAns, controlling: boolean, expected: Uint8Array | undefined): string | Error {
+    if (this.down) return new Error('ICE links shut down');
+    if (this.entries.size >= this.maxLinks) {
+      this.totals.refused++;
+      return new Error(`${this.maxLinks} ICE links already`);
+    }
+    const remoteCandidates = fromAttachCandidates(remote.candidates);
+    let agent: IceAgent;
+    try {
+      agent = new IceAgent(
+        { clock: this.deps.clock, random: this.deps.random, host: { send: (base, d, to) => void this.deps.plane.send(base, d, to) } },
+        { ufrag: local.ufrag, password: local.password, candidates: this.deps.candidates(), role: controlling ? 'controlling' : 'controlled' },
+        { software: 'p2psip', ...this.options.ice },
+      );
+    } catch (e) {
+      this.totals.refused++;
+      return e instanceof Error ? e : new Error(String(e));
+    }
+    const id = `${ICE_LINK_PREFIX}${++this.seq}`;
+    const e: Entry = {
+      id,
+      controlling,
+      expected,
+      agent,
+      ufrag: local.ufrag,
+      phase: 'ice',
+      pair: undefined,
+      flow: undefined,
+      channel: undefined,
+      sr: undefined,
+      timer: undefined,
+      unsubscribe: [],
+      startedAt: this.deps.clock.now(),
+      openedAt: undefined,
+    };
+    if (!this.deps.plane.addSession(local.ufrag, agent)) {
+      agent.stop();
+      this.totals.refused++;
+      return new Error('ICE session limit reached (or ufrag in use)');
+    }
+    try {
+      agent.start({ ufrag: utf8d.decode(remote.ufrag), password: utf8d.decode(remote.password), candidates: remoteCandidates });
+    } catch (err) {
+      this.deps.plane.removeSession(local.ufrag, agent);
+      agent.stop();
+      this.totals.refused++;
+      return err instanceof Error ? err : new Error(String(err));
+    }
+    this.entries.set(id, e);
+    this.totals.started++;
+    e.unsubscribe.push(agent.events.on('selected', (pair) => this.selected(e, pair)));
+    e.unsubscribe.push(
+      agent.events.on('failed', (f) => {
+        this.totals.iceFailed++;
+        this.end(e, 'failed', new Error(`ICE: ${f.reason}`));
+      }),
+    );
+    e.unsubscribe.push(
+      agent.events.on('consent-lost', (c) => {
+        this.totals.consentLost++;
+        this.end(e, 'timeout', new Error(`ICE consent lost (no answer for ${c.silentMs} ms)`));
+      }),
+    );
+    e.timer = this.deps.clock.setTimer(this.negotiationTimeoutMs, () => {
+      e.timer = undefined;
+      if (e.phase === 'ice' || e.phase === 'dtls') {
+        this.totals.timeouts++;
+        this.end(e, 'timeout', new Error(`ICE/DTLS not done within ${this.negotiationTimeoutMs} ms`));
+      }
+    });
+    return id;
+  }
+
+  send(linkId: string, message: Uint8Array): boolean {
+    const e = this.entries.get(linkId);
+    if (e === undefined || e.phase !== 'open' || e.sr === undefined) return false;
+    return e.sr.send(message);
+  }
+
+  close(linkId: string): void {
+    const e = this.entries.get(linkId);
+    if (e === undefined) return;
+    // reported later, as LinkLayer does when its driver reports the close
+    this.teardown(e, true);
+    this.deps.clock.setTimer(0, () => {
+      if (!this.down) this.user?.onLinkDown(linkId, 'closed');
+    });
+  }
+
+  async shutdown(): Promise<void> {
+    this.down = true;
+    for (const e of [...this.entries.values()]) this.teardown(e, true);
+  }
+
+  recentFailures(): ReadonlyArray<{ id: string; reason: string; phase: Phase; after: number; pair?: string }> {
+    return this.failures;
+  }
+
+  linkIds(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  describe(): IceLinkView[] {
+    return [...this.entries.values()].map((e) => {
+      const v: IceLinkView = { id: e.id, phase: e.phase, role: e.controlling ? 'controlling' : 'controlled', ice: e.agent.describe() };
+      if (e.pair !== undefined) {
+        v.pair = e.pair.types;
+        v.local = `${e.pair.local.address.host}:${e.pair.local.address.port}`;
+        v.remote = `${e.pair.remoteAddress.host}:${e.pair.remoteAddress.port}`;
+        v.base = e.pair.base;
+        if (e.pair.rttMs !== undefined) v.checkRttMs = e.pair.rttMs;
+      }
+      if (e.openedAt !== undefined) v.setupMs = e.openedAt - e.startedAt;
+      if (e.sr !== undefined) v.sr = e.sr.stats();
+      return v;
+    });
+  }
+
+  private selected(e: Entry, pair: IceSelectedPair): void {
+    if (e.phase !== 'ice') return;
+    e.pair = pair;
+    e.phase = 'dtls';
+    const flow = this.deps.plane.openFlow(pair.base, pair.remoteAddress, (d) => e.channel?.receive(d));
+    if (flow === undefined) {
+      this.totals.dtlsFailed++;
+      this.end(e, 'failed', new Error(`a flow with ${pair.remoteAddress.host}:${pair.remoteAddress.port} already exists`));
+      return;
+    }
+    e.flow = flow;
+    // §6.5.1.13: the node that sent the Attach request is the (D)TLS server
+    const role = e.controlling ? 'server' : 'client';
+    e.channel = this.deps.channels.create(role, (d) => flow.send(d), {
+      onOpen: (cert) => this.opened(e, cert),
+      onData: (d) => e.sr?.receive(d),
+      onFailed: (err) => {
+        this.totals.dtlsFailed++;
+        this.end(e, 'failed', err);
+      },
+      onClosed: (err) => this.end(e, err === undefined ? 'closed' : 'failed', err),
+    }, e.expected);
+    e.channel.start();
+  }
+
+  private opened(e: Entry, peerCertificate: Uint8Array): void {
+    if (e.phase !== 'dtls' || e.pair === undefined || e.channel === undefined) return;
+    e.phase = 'open';
+    e.openedAt = this.deps.clock.now();
+    if (e.timer !== undefined) e.timer.cancel();
+    e.timer = undefined;
+    const channel = e.channel;
+    const pair = e.pair;
+    const user = this.user;
+    e.sr = new SrLink(
+      e.id,
+      {
+        clock: this.deps.clock,
+        channel: { send: (d) => void channel.send(d) },
+        user: {
+          onLinkMessage: (id, m) => this.user?.onLinkMessage(id, m),
+          onLinkFailed: (_id, err: LinkError) => this.end(e, 'timeout', err),
+          onLinkSuspect: (id) => this.user?.onLinkSuspect?.(id),
+          onLinkRecovered: (id) => this.user?.onLinkRecovered?.(id),
+          keepalive: (id) => this.user?.keepalive?.(id),
+        },
+      },
+      { ...this.options.sr, ...(pair.rttMs === undefined ? {} : { initialRttMs: Math.max(1, pair.rttMs) }) },
+    );
+    this.totals.opened++;
+    user?.onLinkUp({ id: e.id, remote: pair.remoteAddress, local: pair.local.address, outbound: e.controlling, peerCertificate });
+  }
+
+  /** Ends a link that the other side, the network or a limit ended: reported once. */
+  private end(e: Entry, reason: LinkDownReason, error?: Error): void {
+    if (e.phase === 'ended') return;
+    if (reason !== 'closed') {
+      this.failures.push({ id: e.id, reason: error?.message ?? reason, phase: e.phase, after: this.deps.clock.now() - e.startedAt, ...(e.pair === undefined ? {} : { pair: e.pair.types }) });
+      if (this.failures.length > 16) this.failures.shift();
+    }
+    this.teardown(e, reason !== 'closed');
+    if (!this.down) this.user?.onLinkDown(e.id, reason, error);
+  }
+
+  private teardown(e: Entry, closeChannel: boolean): void {
+    if (e.phase === 'ended') return;
+    e.phase = 'ended';
+    this.entries.delete(e.id);
+    if (e.timer !== undefined) e.timer.cancel();
+    e.timer = undefined;
+    for (const u of e.unsubscribe) u();
+    e.sr?.close();
+    if (closeChannel) e.channel?.close();
+    e.flow?.close();
+    e.agent.stop();
+    this.deps.plane.removeSession(e.ufrag, e.agent);
+  }
+}
+
+/** ice-chars (RFC 5245 §15.1): 16 chars of ufrag, 24 of password (RFC 6940 carries them as opaque). */
+function freshCredentials(random: Random): { ufrag: string; password: string } {
+  const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const pick = (n: number): string => {
+    let s = '';
+    for (const b of random.bytes(n)) s += A[b & 63];
+    return s;
+  };
+  return { ufrag: pick(16), password: pick(24) };
+}
+
+/** Our candidate in RFC 6940's encoding (§6.5.1.1), overlay link DTLS-UDP-SR. */
+export function toAttachCandidate(c: LocalCandidate): IceCandidate | undefined {
+  const addrPort = toIpAddressPort(c.address);
+  if (addrPort === undefined) return undefined;
+  const rel = c.related === undefined ? undefined : toIpAddressPort(c.related);
+  return {
+    addrPort,
+    overlayLink: OverlayLinkType['DTLS-UDP-SR'],
+    foundation: utf8.encode(c.foundation),
+    priority: c.priority,
+    type: c.type,
+    ...(rel === undefined ? {} : { relAddrPort: rel }),
+    extensions: [],
+  };
+}
+
+/** The peer's DTLS-UDP-SR candidates as ICE remote candidates (others skipped). */
+export function fromAttachCandidates(cands: readonly IceCandidate[]): RemoteCandidateInput[] {
+  const out: RemoteCandidateInput[] = [];
+  for (const c of cands) {
+    if (c.overlayLink !== OverlayLinkType['DTLS-UDP-SR']) continue;
+    const address = fromIpAddressPort(c.addrPort);
+    if (address === undefined || address.port === 0) continue;
+    const related = c.relAddrPort === undefined ? undefined : fromIpAddressPort(c.relAddrPort);
+    out.push({ type: c.type as CandidateType, address, priority: c.priority, foundation: utf8d.decode(c.foundation), ...(related === undefined ? {} : { related }) });
+  }
+  return out;
+}

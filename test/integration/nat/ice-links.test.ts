@@ -1,0 +1,64 @@
+/**
+ * ICE-negotiated DTLS-UDP-SR links between real peers on loopback (RFC 6940 §6.5.1.3, §6.6.4):
+ * five peers started with `ice: true` join through a TLS bootstrap link; every other link an Attach
+ * opens is an ICE link (host↔host here), the ring forms, and Stores/Fetches cross ICE links.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultPeerConfig, type PeerConfig } from '../../../src/node/peer-config.js';
+import { startPeer, type RunningPeer } from '../../../src/node/run-peer.js';
+import { until } from '../helpers/until.js';
+
+const quiet = { info: () => {}, warn: () => {} };
+
+describe('ICE links between peers on loopback', { timeout: 90_000 }, () => {
+  const peers: RunningPeer[] = [];
+  const dirs: string[] = [];
+  after(async () => {
+    for (const p of peers) await p.stop().catch(() => {});
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  async function peer(bootstrap: Array<{ host: string; port: number }>): Promise<RunningPeer> {
+    const dataDir = mkdtempSync(join(tmpdir(), 'p2psip-ice-'));
+    dirs.push(dataDir);
+    const config: PeerConfig = {
+      ...defaultPeerConfig(),
+      sip: { host: '127.0.0.1', port: 0 },
+      http: undefined,
+      reload: { listen: { host: '127.0.0.1', port: 0 }, bootstrap, dataDir, client: false, configSource: undefined, configCa: undefined, credentials: undefined, ice: true },
+    };
+    const p = await startPeer(config, quiet);
+    peers.push(p);
+    return p;
+  }
+
+  test('five peers: Attach links are ICE/DTLS-UDP-SR, the ring forms, storage works across them', async () => {
+    const a = await peer([]);
+    const boot = a.overlay!.listen!;
+    for (let i = 0; i < 4; i++) await peer([{ host: boot.host, port: boot.port }]);
+    await until('all joined', 30_000, () => (peers.every((p) => p.overlay!.node.state === 'joined') ? undefined : peers.map((p) => p.overlay!.node.state).join()));
+    await until('ICE links up', 30_000, () => {
+      const open = peers.reduce((n, p) => n + p.overlay!.iceLinks!.describe().filter((l) => l.phase === 'open').length, 0);
+      return open >= 4 ? undefined : `${open} open: ${JSON.stringify(peers.map((p) => p.overlay!.iceLinks!.totals))} ${JSON.stringify(peers.map((p) => p.overlay!.iceLinks!.recentFailures().slice(-2)))}`;
+    });
+    const views = peers.flatMap((p) => p.overlay!.iceLinks!.describe()).filter((l) => l.phase === 'open');
+    for (const v of views) assert.equal(v.pair, 'host→host');
+    // every peer's successors are the ring's
+    const ids = peers.map((p) => p.overlay!.node.status().nodeId).sort();
+    await until('ring converged', 30_000, () => {
+      for (const p of peers) {
+        const st = p.overlay!.node.status();
+        const i = ids.indexOf(st.nodeId);
+        if (st.successors[0] !== ids[(i + 1) % ids.length]) return `${st.nodeId} → ${st.successors[0]}`;
+      }
+      return undefined;
+    });
+    const totals = peers.map((p) => p.overlay!.iceLinks!.totals);
+    assert.ok(totals.reduce((n, t) => n + t.opened, 0) >= 4, JSON.stringify(totals));
+    assert.equal(totals.reduce((n, t) => n + t.dtlsFailed, 0), 0);
+  });
+});
