@@ -22,3 +22,5 @@ export { LabCommandError } from './lab-command.js';
 export type { CommandOptions, CommandResult } from './lab-command.js';
 export { planLab, STUN_HOST_NAME } from './lab-plan.js';
 export type { LabPlan } from './lab-plan.js';
+export type { LabPeer, LabPeerOptions } from './lab-p2psip.js';
+export { startLabPeer, LAB_OVERLAY_PORT, LAB_SIP_PORT } from './lab-p2psip.js';

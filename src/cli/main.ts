@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import pino from 'pino';
 import { P2psipError } from '../lib/errors.js';
+import { isIpLiteral } from '../lib/ip.js';
 import { ConfigError, DEFAULT_PEER_IDLE_MS, defaultPeerConfig, parseHostPort, type PeerConfig } from '../node/peer-config.js';
 import { parseStaticRegistration } from '../usages/sip/parse-static-registration.js';
 import { parseSipLimits } from '../node/parse-sip-limits.js';
@@ -47,6 +48,9 @@ interface UpOptions {
   peerIdle?: string;
   tlsRecordPerMessage?: boolean;
   ice?: boolean;
+  turnUser: string[];
+  turnServer?: string;
+  turnCredentials?: string;
   logLevel: string;
 }
 
@@ -137,6 +141,7 @@ export function buildConfig(o: UpOptions): PeerConfig {
       peerIdleMs,
       ...(o.tlsRecordPerMessage === true ? { coalesceTlsWrites: false } : {}),
       ...(o.ice === true ? { ice: true } : {}),
+      ...parseTurnOptions(o),
     };
   } else if (o.bootstrap || o.config || o.client || (o.static ?? []).length > 0 || o.peerIdle !== undefined) {
     throw new ConfigError('--bootstrap, --config, --client, --static and --peer-idle need the overlay (drop --standalone)');
@@ -240,6 +245,9 @@ export function program(): Command {
     .option('--data-dir <dir>', 'identity, certificates, the HTTP API token, persisted state (default ~/.p2psip/<overlay>)')
     .option('--client', 'join as a client: use the overlay, never route or store')
     .option('--ice', 'Attach with ICE: DTLS-UDP-SR links over the overlay UDP port, across NATs (TLS stays for bootstrap and as fallback)')
+    .option('--turn-user <user:password>', 'a user our TURN relay accepts besides overlay members (repeatable; public peers with --ice relay)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--turn-server <host:port>', "an operator's TURN server (e.g. coturn) to take a relay from, with --turn-credentials")
+    .option('--turn-credentials <user:password>', 'long-term credentials for --turn-server')
     .option('--standalone', 'SIP front only, no RELOAD overlay (a plain registrar and proxy)')
     .option('--outbound <dns|none|sip-uri>', 'how to reach AoRs outside our domains', 'dns')
     .option('--advertise <host>', 'address to put in Via/Record-Route when --sip is a wildcard')
@@ -348,3 +356,26 @@ export async function main(argv: string[]): Promise<number> {
 
 const code = await main(process.argv);
 if (code !== 0) process.exit(code);
+
+/** `--turn-user`, `--turn-server`, `--turn-credentials` → ReloadConfig fields; a ConfigError names what is wrong. */
+function parseTurnOptions(o: { turnUser?: string[]; turnServer?: string; turnCredentials?: string; ice?: boolean }): { turnUsers?: Record<string, string>; turnServer?: { host: string; port: number; username: string; password: string } } {
+  const out: { turnUsers?: Record<string, string>; turnServer?: { host: string; port: number; username: string; password: string } } = {};
+  const pair = (v: string, what: string): [string, string] => {
+    const i = v.indexOf(':');
+    if (i <= 0 || i === v.length - 1) throw new ConfigError(`${what}: expected <user:password>, got '${v}'`);
+    return [v.slice(0, i), v.slice(i + 1)];
+  };
+  if ((o.turnUser ?? []).length > 0) {
+    if (o.ice !== true) throw new ConfigError('--turn-user needs --ice (the relay runs on the overlay UDP port)');
+    out.turnUsers = Object.fromEntries((o.turnUser ?? []).map((u) => pair(u, '--turn-user')));
+  }
+  if (o.turnServer !== undefined || o.turnCredentials !== undefined) {
+    if (o.turnServer === undefined || o.turnCredentials === undefined) throw new ConfigError('--turn-server and --turn-credentials go together');
+    if (o.ice !== true) throw new ConfigError('--turn-server needs --ice');
+    const hp = parseHostPort(o.turnServer, '--turn-server');
+    if (!isIpLiteral(hp.host)) throw new ConfigError(`--turn-server: give an IP address, got '${hp.host}'`);
+    const [username, password] = pair(o.turnCredentials, '--turn-credentials');
+    out.turnServer = { host: hp.host, port: hp.port, username, password };
+  }
+  return out;
+}

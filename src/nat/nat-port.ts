@@ -96,6 +96,7 @@ export class NatPort {
   private readonly flows = new Map<string, FlowEntry>();
   private readonly turnClients = new Map<string, TurnClientSide>();
   private turnServer: TurnServerSide | undefined;
+  private readonly relaySenders = new Map<Base, (datagram: Uint8Array, to: UdpAddress) => boolean>();
   private readonly limits: NatPortLimits;
   private readonly counts: NatPortCounters = {
     bindingAnswered: 0,
@@ -126,7 +127,15 @@ export class NatPort {
       this.deps.socket.send(datagram, to);
       return true;
     }
+    const r = this.relaySenders.get(base);
+    if (r !== undefined) return r(datagram, to);
     return this.deps.sendViaRelay?.(base, datagram, to) ?? false;
+  }
+
+  /** Registers how to send from the relay `base` (a TURN allocation of ours); undefined removes it. */
+  setRelaySender(base: Base, sender: ((datagram: Uint8Array, to: UdpAddress) => boolean) | undefined): void {
+    if (sender === undefined) this.relaySenders.delete(base);
+    else this.relaySenders.set(base, sender);
   }
 
   /** A datagram received on the host socket (`alternate`: on the RFC 5780 alternate socket). */

@@ -18,6 +18,13 @@ import { CompositeLinks } from '../reload/link/composite-links.js';
 import { IceLinks } from '../reload/link/ice-links.js';
 import { DtlsChannelFactory } from '../platform/dtls-channel-factory.js';
 import { localAddresses } from '../platform/local-addresses.js';
+import { isPublicAddress } from '../nat/address-scope.js';
+import { allocateRelay, offerTurn } from './nat-services.js';
+import { TurnServicePublisher } from '../usages/turn/turn-service-publisher.js';
+import { TurnServiceFinder } from '../usages/turn/turn-service-finder.js';
+import { requestFind } from '../reload/storage/request-find.js';
+import { TURN_SERVICE_KIND_ID } from '../usages/turn/turn-server-record.js';
+import type { RelayAllocation, TurnOffer } from './nat-services.js';
 import { LinkLayer } from '../reload/link/index.js';
 import type { LinkEndpoint } from '../reload/link/index.js';
 import { OverlayNode } from '../reload/overlay/overlay-node.js';
@@ -60,6 +67,13 @@ export interface OverlayServiceConfig {
    * ends offer them; the TLS links stay for bootstrap connections and as the fallback.
    */
   ice?: boolean;
+  /**
+   * TURN users this peer's relay accepts besides the overlay's members (`--turn-user user:password`):
+   * for operators' own clients and for coturn's turnutils_uclient.
+   */
+  turnUsers?: Record<string, string>;
+  /** An operator's TURN server (coturn) to take relays from (`--turn-server host:port` with `--turn-credentials`). */
+  turnServer?: { host: string; port: number; username: string; password: string };
   /** Overrides of the overlay's timers (tests). */
   overlayOptions?: Partial<OverlayOptions>;
   /** Replication timing (hold-down, retries) and default lifetime of the storage (tests). */
@@ -89,6 +103,10 @@ export interface RunningOverlay {
   iceLinks: IceLinks | undefined;
   /** Our ICE candidates (host, server-reflexive, relayed). */
   gatherer: CandidateGatherer | undefined;
+  /** Behind a NAT or not, and why (what the bootstrap peers saw). */
+  natRole(): NatRole;
+  /** The TURN server we offer and the relay we hold. */
+  turn(): object;
   /** Clean Leave (RFC 6940 §10.9), then links and storage closed. */
   leave(): Promise<void>;
 }
@@ -117,6 +135,9 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     coalesceWrites: c.coalesceTlsWrites ?? true,
   });
   const links = new LinkLayer({ driver, clock, random }, { maxMessageSize: config.maxMessageSize, minRtoMs: 200 });
+  const bootstrap: LinkEndpoint[] = c.bootstrap.length > 0 ? c.bootstrap : config.bootstrapNodes.map((b) => ({ host: b.address, port: b.port }));
+  let client = c.client;
+  let natRole: NatRole = { role: 'unknown', reason: c.ice === true ? 'not probed' : 'ICE off: TLS links only' };
   // The overlay UDP port, on the same port number as the TLS listener: every peer answers STUN there
   // (RFC 6940 §6.5.1.4), so a bootstrap address is also a STUN server address.
   let udp: UdpPort | undefined;
@@ -142,6 +163,16 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     if (c.advertiseHost !== undefined && !hosts.some((h) => h.host === c.advertiseHost)) hosts.unshift({ host: c.advertiseHost, port });
     gatherer = new CandidateGatherer(hosts);
     const g = gatherer;
+    // server-reflexive candidates before the first Attach: every peer is a STUN server on its overlay
+    // port, and a bootstrap peer's TLS port number is its UDP port number (RFC 6940 §6.5.1.4)
+    const seen = await learnReflexive(nat, g, bootstrap, clock);
+    natRole = roleOf(seen, g, bootstrap.length);
+    if (natRole.role === 'no-udp' && config.clientsPermitted) {
+      // issue 12: a peer that can obtain no usable candidate joins as a client through its admitting
+      // peer (over the bootstrap TLS link) instead of failing
+      client = true;
+      natRole = { ...natRole, reason: `${natRole.reason}: joined as a client over TLS` };
+    }
     iceLinks = new IceLinks({
       clock,
       random,
@@ -176,7 +207,7 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
       nodeIdLength: config.nodeIdLength,
       maxMessageSize: config.maxMessageSize,
       initialTtl: config.initialTtl,
-      client: c.client,
+      client,
       reactive: config.chordReactive,
       ...(config.chordUpdateInterval === undefined ? {} : { updateIntervalMs: config.chordUpdateInterval * 1000 }),
       ...(config.chordPingInterval === undefined ? {} : { fingerRefreshIntervalMs: config.chordPingInterval * 1000 }),
@@ -185,7 +216,7 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
   );
   if (c.onState !== undefined) node.events.on('state', c.onState);
   // a client stores nothing for others (RFC 6940 §4.2): its engine stays empty, in memory
-  const backend: StorageBackend = c.client ? new MemoryStorageBackend() : LmdbStorageBackend.open(join(c.dataDir, 'store'));
+  const backend: StorageBackend = client ? new MemoryStorageBackend() : LmdbStorageBackend.open(join(c.dataDir, 'store'));
   const kindsById = new Map(config.kinds.map((k) => [k.id, k]));
   const kinds = (id: number) => kindsById.get(id);
   const hashResourceName = (name: Uint8Array): Uint8Array => chordResourceId(name, config.nodeIdLength);
@@ -214,12 +245,8 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     nat?.stop();
     await udp?.close();
   };
-  const bootstrap: LinkEndpoint[] = c.bootstrap.length > 0 ? c.bootstrap : config.bootstrapNodes.map((b) => ({ host: b.address, port: b.port }));
   const advertise = c.advertiseHost === undefined ? undefined : { host: c.advertiseHost, port: 0 };
-  if (gatherer !== undefined && nat !== undefined) {
-    // server-reflexive candidates before the first Attach: every peer is a STUN server on its overlay
-    // port, and a bootstrap peer's TLS port number is its UDP port number (RFC 6940 §6.5.1.4)
-    await learnReflexive(nat, gatherer, bootstrap, clock);
+  if (gatherer !== undefined && nat !== undefined && !client) {
     const g = gatherer;
     const n = nat;
     const asked = new Set<string>();
@@ -231,16 +258,76 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
       void learnReflexive(n, g, [l.remote], clock);
     });
   }
+  // TURN (RFC 6940 §9): a peer others see at its own public address offers it; a peer behind a NAT
+  // gets a relay from its bootstrap peer before the Join's Attaches (issue 12)
+  let turnOffer: TurnOffer | undefined;
+  let relay: RelayAllocation | undefined;
+  let beforeJoin: (() => Promise<void>) | undefined;
+  if (iceLinks !== undefined && nat !== undefined && gatherer !== undefined && !client && udp !== undefined) {
+    const publicHost = udp.local.host !== '0.0.0.0' && udp.local.host !== '::' && isPublicAddress(udp.local.host);
+    if (publicHost && (natRole.role === 'public' || natRole.role === 'unknown')) {
+      turnOffer = offerTurn({ nat, clock, random, address: udp.local, realm: config.instanceName, handleApplication: (a, h) => node.handleApplication(a, h), ...(c.turnUsers === undefined ? {} : { staticUsers: c.turnUsers }) });
+    }
+    if (c.turnServer !== undefined && natRole.role !== 'public') {
+      const ts = c.turnServer;
+      const n = nat;
+      const g = gatherer;
+      beforeJoin = async () => {
+        relay = await allocateRelay({ nat: n, gatherer: g, clock, random, grant: { server: { host: ts.host, port: ts.port }, username: ts.username, password: ts.password } });
+      };
+    } else if (turnOffer === undefined && natRole.role === 'nat' && bootstrap.length > 0) {
+      const n = nat;
+      const g = gatherer;
+      beforeJoin = async () => {
+        for (const b of bootstrap.slice(0, 3)) {
+          const id = await node.connectBootstrap(b);
+          if (id === undefined) continue;
+          relay = await allocateRelay({ nat: n, gatherer: g, clock, random, from: { request: (d, code, body) => node.request(d, code, body), dest: [{ type: 'node', nodeId: node.ring.toBytes(id) }] } });
+          if (relay !== undefined) return;
+        }
+      };
+    }
+  }
+  // the UDP port (and the TURN relay ports) live as long as the node: a node shut down without a
+  // Leave (a test, a crash path) closes them too, so no socket outlives it
+  node.events.on('state', (st) => {
+    if (st === 'left') void closeTurn().then(closeUdp);
+  });
+  const closeTurn = async (): Promise<void> => {
+    await relay?.stop().catch(() => undefined);
+    await turnOffer?.stop().catch(() => undefined);
+  };
   try {
-    await node.start(listen, bootstrap.filter((b) => !(b.port === c.listen.port && (b.host === c.listen.host || c.listen.port === 0))), advertise);
+    await node.start(listen, bootstrap.filter((b) => !(b.port === c.listen.port && (b.host === c.listen.host || c.listen.port === 0))), advertise, beforeJoin);
   } catch (e) {
     await node.shutdown().catch(() => undefined);
     await closeStorage();
+    await closeTurn();
     await closeUdp();
     throw e;
   }
   // RFC 6940 §8: our certificate where others look for it
   void publishCertificate(storage, credentials, kinds).then((r) => c.onCertificatePublished?.(r));
+  // RFC 6940 §9: a TURN peer records itself turn-density times under TURN-SERVICE; a NATed peer that
+  // got no relay from its bootstrap peers looks for one there (Find at random Resource-IDs)
+  let turnPublisher: TurnServicePublisher | undefined;
+  if (turnOffer !== undefined && kinds(TURN_SERVICE_KIND_ID) !== undefined) {
+    turnPublisher = new TurnServicePublisher({ clock, storage, selfNodeId: node.idBytes, turnDensity: () => config.turnDensity });
+    turnPublisher.start();
+    void turnPublisher.offer(turnOffer.address);
+  }
+  if (relay === undefined && natRole.role === 'nat' && nat !== undefined && gatherer !== undefined && kinds(TURN_SERVICE_KIND_ID) !== undefined) {
+    const finder = new TurnServiceFinder({ clock, random, storage, selfNodeId: node.idBytes, find: (r, k) => requestFind(node, r, k) });
+    const n = nat;
+    const g = gatherer;
+    void (async () => {
+      for (const s of await finder.find()) {
+        relay = await allocateRelay({ nat: n, gatherer: g, clock, random, from: { request: (d, code, body) => node.request(d, code, body), dest: [{ type: 'node', nodeId: s.nodeId }] } });
+        if (relay !== undefined) return;
+        finder.forget(s.nodeId);
+      }
+    })().catch(() => undefined);
+  }
   return {
     node,
     links,
@@ -252,23 +339,46 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     nat,
     iceLinks,
     gatherer,
+    natRole: () => natRole,
+    turn: () => ({ offered: turnOffer?.stats() ?? null, relay: relay === undefined ? null : { base: relay.base, ...relay.client.stats() } }),
     udpCounters: () => (udp === undefined ? null : { local: udp.local, ...udp.counters() }),
     async leave() {
       // bounded: the whole stop of a peer has a deadline (run-peer's STOP_LIMITS_MS)
+      await turnPublisher?.stop().catch(() => undefined);
       await storage.handOffBeforeLeave(LEAVE_HANDOFF_WAIT_MS);
       await node.leave();
       await closeStorage();
+      await closeTurn();
       await closeUdp();
     },
   };
 }
 
 /** Asks each server (a peer's overlay port) for our reflexive address, in parallel, bounded (≈1.6 s). */
-async function learnReflexive(nat: NatPort, gatherer: CandidateGatherer, servers: readonly LinkEndpoint[], clock: SystemClock): Promise<void> {
+async function learnReflexive(nat: NatPort, gatherer: CandidateGatherer, servers: readonly LinkEndpoint[], clock: SystemClock): Promise<Array<{ server: LinkEndpoint; mapped: LinkEndpoint }>> {
+  const seen: Array<{ server: LinkEndpoint; mapped: LinkEndpoint }> = [];
   await Promise.all(
     servers.slice(0, 4).map(async (s) => {
       const r = await nat.reflexiveAddress({ host: s.host, port: s.port }, 200, 3);
-      if (r !== undefined) gatherer.learnReflexive(r.mapped, { host: s.host, port: s.port }, clock.now());
+      if (r === undefined) return;
+      seen.push({ server: s, mapped: r.mapped });
+      gatherer.learnReflexive(r.mapped, { host: s.host, port: s.port }, clock.now());
     }),
   );
+  return seen;
+}
+
+/** Where this peer stands (issue 12), from what the bootstrap peers' STUN answers showed. */
+export interface NatRole {
+  role: 'public' | 'nat' | 'no-udp' | 'unknown';
+  reason: string;
+}
+
+function roleOf(seen: ReadonlyArray<{ server: LinkEndpoint; mapped: LinkEndpoint }>, g: CandidateGatherer, asked: number): NatRole {
+  if (asked === 0) return { role: 'unknown', reason: 'no bootstrap peer to ask (the first peer)' };
+  if (seen.length === 0) return { role: 'no-udp', reason: `no STUN answer from ${Math.min(asked, 4)} bootstrap peer(s) on UDP` };
+  const natted = seen.filter((x) => !g.isHost(x.mapped));
+  if (natted.length === 0) return { role: 'public', reason: `seen at our own address by ${seen.length} peer(s)` };
+  const distinct = new Set(natted.map((x) => `${x.mapped.host}:${x.mapped.port}`));
+  return { role: 'nat', reason: `seen as ${[...distinct].join(', ')} (behind a NAT${distinct.size > 1 ? ', mapping differs per destination' : ''})` };
 }

@@ -69,6 +69,10 @@ export interface ReloadConfig {
   coalesceTlsWrites?: boolean;
   /** Attach negotiates ICE links (DTLS-UDP-SR over the overlay UDP port) where both ends can (`--ice`). */
   ice?: boolean;
+  /** Users our TURN relay accepts besides overlay members (`--turn-user user:password`, repeatable). */
+  turnUsers?: Record<string, string>;
+  /** An operator's TURN server to take a relay from (`--turn-server host:port --turn-credentials user:password`). */
+  turnServer?: { host: string; port: number; username: string; password: string };
 }
 
 /** Default of ReloadConfig.peerIdleMs: 10 minutes. */

@@ -75,9 +75,11 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       ...(config.advertisedHost === undefined ? {} : { advertiseHost: config.advertisedHost }),
       ...(r.coalesceTlsWrites === undefined ? {} : { coalesceTlsWrites: r.coalesceTlsWrites }),
       ...(r.ice === true ? { ice: true } : {}),
+      ...(r.turnUsers === undefined ? {} : { turnUsers: r.turnUsers }),
+      ...(r.turnServer === undefined ? {} : { turnServer: r.turnServer }),
       onState: (state) => logger.info({ state }, 'overlay state'),
     });
-    logger.info({ nodeId: overlay.node.status().nodeId, listen: overlay.listen, identity: overlay.prepared.source }, 'joined the overlay');
+    logger.info({ nodeId: overlay.node.status().nodeId, listen: overlay.listen, identity: overlay.prepared.source, client: overlay.node.options.client, nat: overlay.natRole() }, 'joined the overlay');
   }
   const listen: SipListen[] = [
     { protocol: 'udp', host: config.sip.host, port: config.sip.port },
@@ -282,9 +284,11 @@ function withinMs(p: Promise<void>, ms: number): Promise<boolean> {
 function natStatusOf(overlay: RunningOverlay): object {
   const g = overlay.gatherer;
   return {
+    role: overlay.natRole(),
+    turn: overlay.turn(),
     udp: overlay.udpCounters(),
     port: overlay.nat?.counters() ?? null,
     candidates: g === undefined ? null : g.candidates().map((c) => ({ type: c.type, address: `${c.address.host}:${c.address.port}`, base: c.base })),
-    iceLinks: overlay.iceLinks === undefined ? null : { totals: overlay.iceLinks.totals, links: overlay.iceLinks.describe() },
+    iceLinks: overlay.iceLinks === undefined ? null : { totals: overlay.iceLinks.totals, links: overlay.iceLinks.describe(), recentFailures: overlay.iceLinks.recentFailures() },
   };
 }

@@ -57,6 +57,9 @@ const AGENT_TRANSITIONS: Readonly<Record<IceAgentState, readonly IceAgentState[]
   stopped: [],
 };
 
+/** Times a nomination check is repeated after a timeout before its pair fails. */
+const NOMINATION_RETRIES = 2;
+
 /** A check received before `start()`. */
 interface EarlyCheck {
   readonly from: StunAddress;
@@ -347,12 +350,25 @@ export class IceAgent {
     return this.txs.start(base, to, attrs, opts, { pair, priority, role: this.currentRole, useCandidate }, (t, o) => this.onGiveUp(t, o));
   }
 
-  /** A transaction timed out (or was refused): the pair failed (§7.2.5.2.2 no response), unless it was cancelled. */
-  private onGiveUp(t: IceTransaction, _o: StunOutcome): void {
+  /**
+   * A transaction timed out (or was refused): the pair failed (§7.2.5.2.2), unless the check was
+   * cancelled — or it was a nomination (our USE-CANDIDATE check, or the check that is to confirm the
+   * peer's): that one is repeated up to NOMINATION_RETRIES times, since the other side may already
+   * have concluded on it (a lost answer must not leave one side Completed and the other Failed).
+   */
+  private onGiveUp(t: IceTransaction, o: StunOutcome): void {
     this.txs.forget(t);
     if (t === this.consentCheck) this.consentCheck = undefined;
     const p = t.pair;
-    if (p !== undefined && !t.cancelled && p.state === 'in-progress' && this.current === 'checking') this.pairFailed(p);
+    if (p === undefined || t.cancelled || p.state !== 'in-progress' || this.current !== 'checking') return;
+    const nominating = this.currentRole === 'controlling' ? p.nominating : p.nominateOnSuccess;
+    if (nominating && o.kind === 'timeout' && p.retries < NOMINATION_RETRIES) {
+      p.retries++;
+      this.list.trigger(p);
+      this.scheduleTick();
+      return;
+    }
+    this.pairFailed(p);
   }
 
   // ---- answers to our checks (RFC 8445 §7.2.5) ----

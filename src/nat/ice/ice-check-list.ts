@@ -39,6 +39,8 @@ export interface CandidatePair {
   nominateOnSuccess: boolean;
   /** In the triggered-check queue. */
   queued: boolean;
+  /** Nomination checks of this pair repeated after a timeout (the agent bounds them). */
+  retries: number;
 }
 
 export interface ValidPair {
@@ -275,5 +277,6 @@ function newPair(local: LocalCandidate, remote: RemoteCandidate, controlling: bo
     nominating: false,
     nominateOnSuccess: false,
     queued: false,
+    retries: 0,
   };
 }

@@ -20,7 +20,7 @@ import {
   unknownRequired,
   xorAddressAttr,
 } from '../stun/stun-message.js';
-import type { DecodedStun, StunAddress, StunAttribute, StunMessage } from '../stun/stun-message.js';
+import type { DecodedStun, StunAddress, StunAttribute } from '../stun/stun-message.js';
 
 export type IceRole = 'controlling' | 'controlled';
 
@@ -104,14 +104,6 @@ export function verifyCheck(msg: DecodedStun, localUfrag: string, localKey: Uint
     claimed = { role: ctrling !== undefined ? 'controlling' : 'controlled', tieBreaker };
   }
   return { ok: true, remoteUfrag: rfrag, priority, useCandidate: attr(msg, StunAttr.USE_CANDIDATE) !== undefined, claimed };
-}
-
-/** The username part after the colon (the sender's ufrag), without verifying anything. */
-export function senderUfrag(msg: StunMessage): string | undefined {
-  const user = readText(attr(msg, StunAttr.USERNAME));
-  if (user === undefined) return undefined;
-  const colon = user.indexOf(':');
-  return colon < 0 ? undefined : user.slice(colon + 1);
 }
 
 /** §7.3.1.2: success with XOR-MAPPED-ADDRESS = the request's source, protected with our password. */

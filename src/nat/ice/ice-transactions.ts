@@ -106,9 +106,9 @@ export class IceTransactions {
     if (t.pair === undefined) return;
     const l = this.byPair.get(t.pair);
     if (l === undefined) return;
-    const rest = l.filter((c) => c !== t);
-    if (rest.length === 0) this.byPair.delete(t.pair);
-    else this.byPair.set(t.pair, rest);
+    const i = l.indexOf(t);
+    if (i >= 0) l.splice(i, 1);
+    if (l.length === 0) this.byPair.delete(t.pair);
   }
 
   /**
@@ -126,7 +126,7 @@ export class IceTransactions {
       for (const t of [...l]) this.forget(t);
       return;
     }
-    while (l.length > MAX_STALE_CHECKS) this.forget(l[0]!);
+    for (const t of l.slice(0, Math.max(0, l.length - MAX_STALE_CHECKS))) this.forget(t);
   }
 
   /** Cancels and forgets every transaction; new ones may still start (consent checks). */

@@ -125,12 +125,14 @@ const utf8d = new TextDecoder();
 
 export class IceLinks {
   private readonly entries = new Map<string, Entry>();
+  /** Agents of Attaches being exchanged (prepare → start), by local ufrag. */
+  private readonly prepared = new Map<string, { agent: IceAgent; timer: TimerHandle; controlling: boolean }>();
   private user: LinkLayerUser | undefined;
   private seq = 0;
   private down = false;
   private readonly maxLinks: number;
   private readonly negotiationTimeoutMs: number;
-  readonly totals = { started: 0, opened: 0, iceFailed: 0, dtlsFailed: 0, consentLost: 0, timeouts: 0, refused: 0 };
+  readonly totals = { started: 0, opened: 0, iceFailed: 0, dtlsFailed: 0, consentLost: 0, timeouts: 0, refused: 0, duplicates: 0 };
   /** The last links that ended abnormally, newest last (at most 16), for the status page. */
   private readonly failures: Array<{ id: string; reason: string; phase: Phase; after: number; pair?: string }> = [];
 
@@ -146,13 +148,53 @@ export class IceLinks {
     this.user = user;
   }
 
-  /** Fresh ICE credentials and our DTLS-UDP-SR candidates (RFC 6940 §6.5.1.7); undefined without any. */
-  prepare(): IceAttachParams | undefined {
+  /**
+   * Fresh ICE credentials and our DTLS-UDP-SR candidates (RFC 6940 §6.5.1.7); undefined without any.
+   * The agent exists and listens from now on — the peer's first checks can overtake its Attach
+   * answer (RFC 8445 §7.3: they are remembered and answered) — and is dropped if `start` does not
+   * follow within the negotiation timeout.
+   */
+  prepare(controlling = true): IceAttachParams | undefined {
+    if (this.down || this.entries.size + this.prepared.size >= this.maxLinks) return undefined;
     const local = this.deps.candidates();
     const candidates = local.map((c) => toAttachCandidate(makeLocalCandidate(c))).filter((c): c is IceCandidate => c !== undefined);
     if (candidates.length === 0) return undefined;
     const { ufrag, password } = freshCredentials(this.deps.random);
+    let agent: IceAgent;
+    try {
+      agent = this.newAgent(ufrag, password, local, controlling);
+    } catch {
+      return undefined;
+    }
+    if (!this.deps.plane.addSession(ufrag, agent)) {
+      agent.stop();
+      return undefined;
+    }
+    const timer = this.deps.clock.setTimer(this.negotiationTimeoutMs, () => {
+      if (this.prepared.get(ufrag)?.agent !== agent) return;
+      this.prepared.delete(ufrag);
+      this.deps.plane.removeSession(ufrag, agent);
+      agent.stop();
+    });
+    this.prepared.set(ufrag, { agent, timer, controlling });
     return { ufrag, password, candidates };
+  }
+
+  release(local: IceAttachParams): void {
+    const p = this.prepared.get(local.ufrag);
+    if (p === undefined) return;
+    this.prepared.delete(local.ufrag);
+    p.timer.cancel();
+    this.deps.plane.removeSession(local.ufrag, p.agent);
+    p.agent.stop();
+  }
+
+  private newAgent(ufrag: string, password: string, candidates: LocalCandidateInput[], controlling: boolean): IceAgent {
+    return new IceAgent(
+      { clock: this.deps.clock, random: this.deps.random, host: { send: (base, d, to) => void this.deps.plane.send(base, d, to) } },
+      { ufrag, password, candidates, role: controlling ? 'controlling' : 'controlled' },
+      { software: 'p2psip', ...this.options.ice },
+    );
   }
 
   /** True when the peer offered DTLS-UDP-SR candidates of an address family we have. */
@@ -167,16 +209,30 @@ export class IceLinks {
       return new Error(`${this.maxLinks} ICE links already`);
     }
     const remoteCandidates = fromAttachCandidates(remote.candidates);
+    const ready = this.prepared.get(local.ufrag);
     let agent: IceAgent;
-    try {
-      agent = new IceAgent(
-        { clock: this.deps.clock, random: this.deps.random, host: { send: (base, d, to) => void this.deps.plane.send(base, d, to) } },
-        { ufrag: local.ufrag, password: local.password, candidates: this.deps.candidates(), role: controlling ? 'controlling' : 'controlled' },
-        { software: 'p2psip', ...this.options.ice },
-      );
-    } catch (e) {
-      this.totals.refused++;
-      return e instanceof Error ? e : new Error(String(e));
+    if (ready !== undefined && ready.controlling === controlling) {
+      this.prepared.delete(local.ufrag);
+      ready.timer.cancel();
+      agent = ready.agent;
+    } else {
+      if (ready !== undefined) {
+        this.prepared.delete(local.ufrag);
+        ready.timer.cancel();
+        this.deps.plane.removeSession(local.ufrag, ready.agent);
+        ready.agent.stop();
+      }
+      try {
+        agent = this.newAgent(local.ufrag, local.password, this.deps.candidates(), controlling);
+      } catch (e) {
+        this.totals.refused++;
+        return e instanceof Error ? e : new Error(String(e));
+      }
+      if (!this.deps.plane.addSession(local.ufrag, agent)) {
+        agent.stop();
+        this.totals.refused++;
+        return new Error('ICE session limit reached (or ufrag in use)');
+      }
     }
     const id = `${ICE_LINK_PREFIX}${++this.seq}`;
     const e: Entry = {
@@ -195,11 +251,6 @@ export class IceLinks {
       startedAt: this.deps.clock.now(),
       openedAt: undefined,
     };
-    if (!this.deps.plane.addSession(local.ufrag, agent)) {
-      agent.stop();
-      this.totals.refused++;
-      return new Error('ICE session limit reached (or ufrag in use)');
-    }
     try {
       agent.start({ ufrag: utf8d.decode(remote.ufrag), password: utf8d.decode(remote.password), candidates: remoteCandidates });
     } catch (err) {
@@ -251,6 +302,12 @@ export class IceLinks {
 
   async shutdown(): Promise<void> {
     this.down = true;
+    for (const [ufrag, p] of this.prepared) {
+      p.timer.cancel();
+      this.deps.plane.removeSession(ufrag, p.agent);
+      p.agent.stop();
+    }
+    this.prepared.clear();
     for (const e of [...this.entries.values()]) this.teardown(e, true);
   }
 
@@ -284,8 +341,10 @@ export class IceLinks {
     e.phase = 'dtls';
     const flow = this.deps.plane.openFlow(pair.base, pair.remoteAddress, (d) => e.channel?.receive(d));
     if (flow === undefined) {
-      this.totals.dtlsFailed++;
-      this.end(e, 'failed', new Error(`a flow with ${pair.remoteAddress.host}:${pair.remoteAddress.port} already exists`));
+      // both ends Attached to each other at once and ICE chose the same path twice: the link already
+      // on that path serves the node (the ConnectionManager keeps one link per node anyway)
+      this.totals.duplicates++;
+      this.end(e, 'closed');
       return;
     }
     e.flow = flow;

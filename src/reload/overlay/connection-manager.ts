@@ -21,7 +21,7 @@ import type { Clock } from '../../lib/clock.js';
 import type { EventHub } from '../../lib/event-hub.js';
 import { PeriodicTask } from '../../lib/lifecycle.js';
 import type { Lifecycle } from '../../lib/lifecycle.js';
-import { MessageCode, encodeReloadPdu } from '../codec/index.js';
+import { MessageCode, encodePingReq, encodeReloadPdu } from '../codec/index.js';
 import type { CodecOptions, MessageContents } from '../codec/index.js';
 import type { LinkEndpoint } from '../link/link-driver.js';
 import type { LinkDownReason, LinkInfo, LinkLayerUser } from '../link/link-layer.js';
@@ -54,7 +54,7 @@ export interface ConnectionManagerDeps {
   /** The Connection Table this keeps (routing and the topology read it). */
   readonly conns: ConnectionTable;
   readonly security: Pick<OverlaySecurity, 'identifyPeer'>;
-  readonly options: Pick<OverlayOptions, 'maxConnections' | 'idleConnectionMs'>;
+  readonly options: Pick<OverlayOptions, 'maxConnections' | 'idleConnectionMs' | 'client'>;
   readonly counters: OverlayCounters;
   /** Which links carry routing state (never evicted or swept), which are kept alive, and what follows a link's life. */
   readonly topology: Pick<ChordTopology, 'needs' | 'needsKeepalive' | 'onLinkUp' | 'onPeerLost' | 'peerReadyBody'>;
@@ -261,9 +261,13 @@ export class ConnectionManager implements LinkLayerUser, Lifecycle {
     // while idle; an idle finger or cached route shows its failure when next used (ACK overdue →
     // suspect → routed around), which spares the per-link keepalive traffic
     if (!topology.needsKeepalive(c.nodeId)) return undefined;
-    // an Update peer_ready is RFC 6940 §10.7's connectivity check; its ACK shows the link is alive
+    // an Update peer_ready is RFC 6940 §10.7's connectivity check; its ACK shows the link is alive. A
+    // client sends a Ping instead: a peer_ready would tell its peer it is a peer, and once a neighbour
+    // was lost the peer would take the client into its neighbour table (seen in the NAT lab, issue 12)
     const header = messages.header(messages.transactionId(), [{ type: 'node', nodeId: this.deps.ring.toBytes(c.nodeId) }]);
-    const contents: MessageContents = { messageCode: MessageCode.update_req, body: topology.peerReadyBody(), extensions: [] };
+    const contents: MessageContents = this.deps.options.client
+      ? { messageCode: MessageCode.ping_req, body: encodePingReq({ padding: new Uint8Array(0) }), extensions: [] }
+      : { messageCode: MessageCode.update_req, body: topology.peerReadyBody(), extensions: [] };
     const payload = messages.signedPayload(header, contents);
     const bytes = encodeReloadPdu(header, payload, this.deps.codecOptions());
     this.deps.counters.countSent(bytes.length, true);

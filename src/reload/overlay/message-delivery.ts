@@ -14,6 +14,7 @@ import {
   MessageCode,
   Reader,
   ReloadErrorCode,
+  decodeAppAttachReqAns,
   decodeAttachReqAns,
   decodeErrorResponse,
   encodeAttachReqAns,
@@ -72,10 +73,13 @@ export interface MessageDeliveryDeps {
   readonly outbound: MessageSender;
   /** ICE-negotiated links; without them every Attach is answered no-ICE. */
   readonly ice?: OverlayIce;
+  /** True when we hold a usable link to the node (its Attach needs no new one). */
+  isConnected?(nodeId: Uint8Array): boolean;
 }
 
 export class MessageDelivery {
   private readonly handlers = new Map<number, RequestHandler>();
+  private readonly appHandlers = new Map<number, RequestHandler>();
   private readonly replies: ReplyCache;
   private heldForCertificate = 0;
 
@@ -86,6 +90,15 @@ export class MessageDelivery {
   /** Registers the handler of a request method (Store, Fetch, AppAttach, …). */
   handle(code: number, handler: RequestHandler): void {
     this.handlers.set(code, handler);
+  }
+
+  /**
+   * Registers the handler of AppAttach for one application (RFC 6940 §6.5.2: the `application`
+   * field, a port number: 5060 SIP, 3478 TURN…); other applications go to the AppAttach handler
+   * registered with `handle`, if any.
+   */
+  handleApplication(application: number, handler: RequestHandler): void {
+    this.appHandlers.set(application, handler);
   }
 
   /** A message for this node: verified, then answered (a request) or matched to its request (an answer). */
@@ -207,6 +220,11 @@ export class MessageDelivery {
       case MessageCode.route_query_req:
         return this.deps.topology.handle(req);
       default: {
+        if (req.code === MessageCode.app_attach_req && this.appHandlers.size > 0) {
+          const d = decodeAppAttachReqAns(req.body);
+          const ah = d.ok ? this.appHandlers.get(d.value.application) : undefined;
+          if (ah !== undefined) return ah(req);
+        }
         const h = this.handlers.get(req.code);
         if (h !== undefined) return h(req);
         return { error: ReloadErrorCode.InvalidMessage, info: `message code ${req.code} is not supported here` };
@@ -225,8 +243,10 @@ export class MessageDelivery {
       if (origin !== undefined) this.deps.topology.sendUpdateWhenConnected(origin);
     }
     const ice = this.deps.ice;
-    if (ice !== undefined && req.origin !== undefined && ice.accepts(d.value.candidates)) {
-      const local = ice.prepare();
+    // a node we are linked to already does not connect again (OverlayNode.attach): no ICE session for it
+    const linked = req.origin !== undefined && this.deps.isConnected?.(req.origin) === true;
+    if (ice !== undefined && req.origin !== undefined && !linked && ice.accepts(d.value.candidates)) {
+      const local = ice.prepare(false);
       // §6.5.1.9: the answerer is the controlled agent (and the DTLS client, §6.5.1.13)
       const started = local === undefined ? undefined : ice.start(local, d.value, false, req.origin);
       if (local !== undefined && typeof started === 'string') {

@@ -109,6 +109,10 @@ export class OverlayNode {
       isClosed: () => this.closed,
       outbound: this.dispatcher,
       ...(deps.ice === undefined ? {} : { ice: deps.ice }),
+      isConnected: (nodeId) => {
+        const n = ring.tryFromBytes(nodeId);
+        return n !== undefined && this.conns.usable(n) !== undefined;
+      },
     });
     this.dispatcher.setUser(this.delivery);
     this.connections = new ConnectionManager({
@@ -150,17 +154,28 @@ export class OverlayNode {
     this.delivery.handle(code, handler);
   }
 
+  /** Registers the AppAttach handler of one application (RFC 6940 §6.5.2), e.g. 3478 for TURN. */
+  handleApplication(application: number, handler: RequestHandler): void {
+    this.delivery.handleApplication(application, handler);
+  }
+
   /**
    * Listens (unless a client), then joins through `bootstrap` (RFC 6940 §10.5); with no bootstrap
    * a peer starts a new overlay. Resolves once joined; rejects when no bootstrap peer admits it.
    */
-  async start(listen: LinkEndpoint, bootstrap: readonly LinkEndpoint[], advertise?: LinkEndpoint): Promise<void> {
+  /**
+   * Listens, then joins through `bootstrap`. `beforeJoin` runs once links can be opened and requests
+   * sent to directly connected nodes, before the Join's Attaches (a peer behind a NAT gets its TURN
+   * relay there, issue 12); its failure does not stop the join.
+   */
+  async start(listen: LinkEndpoint, bootstrap: readonly LinkEndpoint[], advertise?: LinkEndpoint, beforeJoin?: () => Promise<void>): Promise<void> {
     if (!this.options.client) {
       this.listening = await this.deps.links.listen(listen.host, listen.port);
       this.advertised = advertise === undefined ? this.listening : { host: advertise.host, port: advertise.port || this.listening.port };
     }
     this.connections.start();
     this.setState('joining');
+    if (beforeJoin !== undefined) await beforeJoin().catch(() => undefined);
     await this.topology.join(bootstrap);
     this.setState('joined');
   }
@@ -290,17 +305,33 @@ export class OverlayNode {
    * opens a link to it. Resolves with the Node-ID now connected, or undefined.
    */
   async attach(dest: Destination[], sendUpdate = false): Promise<bigint | undefined> {
-    const ice = this.deps.ice?.prepare();
+    const ice = this.deps.ice?.prepare(true);
     const body = ice === undefined ? passiveAttachBody(this.deps.random, this.advertised, sendUpdate) : iceAttachBody(ice, this.advertised, sendUpdate);
     const ans = await this.request(dest, MessageCode.attach_req, body);
-    if (!ans.ok || ans.code !== MessageCode.attach_ans || ans.responder === undefined) return undefined;
+    const release = (): void => {
+      if (ice !== undefined) this.deps.ice?.release(ice);
+    };
+    if (!ans.ok || ans.code !== MessageCode.attach_ans || ans.responder === undefined) {
+      release();
+      return undefined;
+    }
     const responder = this.ring.tryFromBytes(ans.responder);
-    if (responder === undefined || responder === this.id) return undefined;
-    if (this.conns.usable(responder) !== undefined) return responder;
+    if (responder === undefined || responder === this.id) {
+      release();
+      return undefined;
+    }
+    if (this.conns.usable(responder) !== undefined) {
+      release();
+      return responder;
+    }
     const decoded = decodeAttachReqAns(ans.body, this.codecOptions());
-    if (!decoded.ok) return undefined;
+    if (!decoded.ok) {
+      release();
+      return undefined;
+    }
     let ok = false;
     const iceLinks = this.deps.ice;
+    if (ice !== undefined && iceLinks !== undefined && !iceLinks.accepts(decoded.value.candidates)) release();
     if (ice !== undefined && iceLinks !== undefined && iceLinks.accepts(decoded.value.candidates)) {
       // RFC 6940 §6.5.1.9: the Attach requester is the controlling agent
       ok = await this.connections.connectWith(() => iceLinks.start(ice, decoded.value, true, ans.responder), responder);

@@ -38,8 +38,15 @@ export interface IceAttachParams {
  * those links: their onLinkUp/onLinkDown reach the same LinkLayerUser as the TLS links'.
  */
 export interface OverlayIce {
-  /** Fresh credentials and our DTLS-UDP-SR candidates for an Attach; undefined when we have no usable candidate. */
-  prepare(): IceAttachParams | undefined;
+  /**
+   * Fresh credentials and our DTLS-UDP-SR candidates for an Attach (we are `controlling` when we
+   * send the request); undefined when we have no usable candidate. The ICE session listens from now
+   * on (the peer's checks may arrive before its answer does); one never started is dropped after a
+   * while.
+   */
+  prepare(controlling: boolean): IceAttachParams | undefined;
+  /** The Attach of `prepare` will not go on (no answer, or linked meanwhile): its session is dropped now. */
+  release(local: IceAttachParams): void;
   /** True when a peer's Attach offers candidates we can run ICE with. */
   accepts(candidates: readonly IceCandidate[]): boolean;
   /**

@@ -316,6 +316,30 @@ describe('ICE agent: checks and their answers (RFC 8445 §7.2)', () => {
     u.agent.stop();
   });
 
+  test('a triggered check replaces an In-Progress one, whose late answer still counts; stale checks are bounded (§7.3.1.4)', async () => {
+    const u = agentUnderTest({ options: { deadlineMs: 60_000 } });
+    await run(u.clock, 0);
+    const hostChecks = (): Sent[] => u.requests().filter((r) => r.base === 'host');
+    const firstTid = hostChecks()[0]!.msg.transactionId;
+    for (let i = 0; i < 6; i++) {
+      u.agent.receive(peerCheck(), PEER, 'host');
+      await run(u.clock, 50);
+    }
+    const starts = new Set(hostChecks().map((r) => Buffer.from(r.msg.transactionId).toString('hex')));
+    assert.equal(starts.size, 7, 'the first check and 6 triggered ones');
+    assert.equal(u.agent.counters().triggeredChecks, 6);
+    assert.equal(u.agent.ownsTransaction(firstTid), false, 'the oldest cancelled checks are forgotten');
+    assert.ok(u.agent.describe().pendingTransactions <= 5, `${u.agent.describe().pendingTransactions} transactions listened to (3 stale + current, + the relay check)`);
+    const stale = [...hostChecks()].reverse().find((r) => r.msg.transactionId !== hostChecks().at(-1)!.msg.transactionId && u.agent.ownsTransaction(r.msg.transactionId))!;
+    assert.ok(stale !== undefined);
+    assert.equal(u.agent.receive(answer(stale.msg), PEER, 'host'), true);
+    assert.equal(u.agent.describe().pairs.succeeded, 1, 'the late answer to a cancelled check succeeded the pair');
+    const sent = hostChecks().length;
+    await run(u.clock, 5_000);
+    assert.equal(hostChecks().length, sent, 'no retransmission of the pair’s other checks');
+    u.agent.stop();
+  });
+
   test('controlled side: success learns a peer-reflexive local candidate; USE-CANDIDATE on it selects it, with the RTT', async () => {
     const u = agentUnderTest();
     await run(u.clock, 0);

@@ -108,6 +108,20 @@ describe('ICE agent (RFC 8445, RELOAD profile RFC 6940 §6.5.1.3)', () => {
     stopAll(w);
   });
 
+  test('30 % loss on the public legs: retransmissions and triggered checks still get both NATed peers through', async () => {
+    const w = world((net) => {
+      net.lossRate = 0.3;
+      const na = net.addNat('203.0.113.1', PORT_RESTRICTED);
+      const nb = net.addNat('203.0.113.2', PORT_RESTRICTED);
+      return { a: { host: { host: '10.0.0.2', port: 6084 }, nat: na }, b: { host: { host: '10.1.0.2', port: 6084 }, nat: nb } };
+    });
+    await connect(w);
+    assert.deepEqual(assertAgree(w), { a: 'srflx→srflx', b: 'srflx→srflx' });
+    assert.ok(w.net.dropped('lost') > 0);
+    assert.ok(w.a.agent.counters().retransmissions + w.b.agent.counters().retransmissions > 0);
+    stopAll(w);
+  });
+
   test('without a server-reflexive candidate, the NATed peer is learned as peer-reflexive on both sides', async () => {
     const w = world((net) => {
       const nat = net.addNat('203.0.113.1', PORT_RESTRICTED);

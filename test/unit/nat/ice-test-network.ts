@@ -3,7 +3,7 @@
  * (RFC 4787 mapping and filtering behaviours) with private LANs behind them, and TURN-like relays
  * (the client↔server leg is abstracted away: sending through a relay installs a permission for the
  * peer's IP, RFC 8656 §9, and a peer's datagram to the relay address reaches the client only with one).
- * No hairpinning. Every datagram takes `latencyMs` (LAN: 1 ms).
+ * No hairpinning. Every datagram takes `latencyMs` (LAN: 1 ms); public legs may lose `lossRate` of them.
  */
 import { StunAttr, attr, decodeStun, readErrorCode } from '../../../src/nat/stun/stun-message.js';
 import type { StunAddress } from '../../../src/nat/stun/stun-message.js';
@@ -93,6 +93,10 @@ export class TestNetwork {
   private readonly nats = new Map<string, TestNat>();
   private readonly relays = new Map<string, Relay>();
 
+  /** Fraction of datagrams lost on the public legs (seeded). */
+  lossRate = 0;
+  private readonly loss = new SeededRandom(99);
+
   constructor(
     private readonly clock: ManualClock,
     private readonly latencyMs = 10,
@@ -150,6 +154,7 @@ export class TestNetwork {
   }
 
   private routePublic(datagram: Uint8Array, src: StunAddress, to: StunAddress): void {
+    if (this.lossRate > 0 && this.loss.float() < this.lossRate) return this.drop('lost');
     const pub = this.publicHosts.get(k(to));
     if (pub !== undefined) return this.deliver(pub, datagram, src, 'host', this.latencyMs);
     const relay = this.relays.get(k(to));

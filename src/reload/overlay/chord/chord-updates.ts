@@ -17,7 +17,7 @@ export type ChordNeighbourUpdate = Exclude<ChordUpdate, { type: 'peer_ready' }>;
 /** What Update handling needs. */
 export interface ChordUpdatesDeps {
   readonly host: Pick<ChordHost, 'ring' | 'id' | 'clock' | 'conns' | 'state' | 'uptime' | 'notify' | 'codecOptions' | 'neighboursChanged'>;
-  readonly options: Pick<OverlayOptions, 'reactive' | 'updateCoalesceMs'>;
+  readonly options: Pick<OverlayOptions, 'reactive' | 'updateCoalesceMs' | 'client'>;
   readonly neighbours: NeighborTable;
   readonly fingers: FingerTable;
   readonly links: Pick<ChordLinks, 'markRoutable' | 'attachTo'>;
@@ -105,11 +105,14 @@ export class ChordUpdates {
   }
 
   sendNeighbourUpdates(): void {
-    if (this.d.host.state !== 'joined') return;
+    // a client is nobody's neighbour (RFC 6940 §3.2.1: it does not route): its Updates would make its
+    // AP take it for a peer and put it in the ring when a neighbour is lost
+    if (this.d.host.state !== 'joined' || this.d.options.client) return;
     for (const n of this.d.neighbours.all()) this.sendUpdate(n, 'neighbors');
   }
 
   sendUpdate(to: bigint, type: 'neighbors' | 'full'): void {
+    if (this.d.options.client) return;
     const { host, neighbours } = this.d;
     const ring = host.ring;
     const preds = neighbours.predecessors.map((x) => ring.toBytes(x));

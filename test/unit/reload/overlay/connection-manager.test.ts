@@ -21,7 +21,7 @@ const EP: LinkEndpoint = { host: '10.0.0.2', port: 6084 };
 const codecOptions = (): { maxMessageSize: number; nodeIdLength: number } => ({ maxMessageSize: 5000, nodeIdLength: 16 });
 
 /** A ConnectionManager over hand-driven links and a recording topology: no node, no router. */
-function setup(opts: { maxConnections?: number; needed?: bigint[] } = {}) {
+function setup(opts: { maxConnections?: number; needed?: bigint[]; client?: boolean } = {}) {
   const clock = new ManualClock(1000);
   const conns = new ConnectionTable();
   const counters = new OverlayCounters();
@@ -39,7 +39,7 @@ function setup(opts: { maxConnections?: number; needed?: bigint[] } = {}) {
     links: { connect: () => `out${++nextLink}`, close: (id) => void closed.push(id) },
     conns,
     security,
-    options: { maxConnections: opts.maxConnections ?? 8, idleConnectionMs: 10_000 },
+    options: { maxConnections: opts.maxConnections ?? 8, idleConnectionMs: 10_000, client: opts.client ?? false },
     counters,
     topology: {
       needs: (id) => needed.has(id),
@@ -138,5 +138,15 @@ describe('ConnectionManager: the link side of a node, on its own', () => {
     assert.equal(s.m.keepalive('L1'), undefined);
     s.m.onLinkMessage('L1', new Uint8Array(3));
     assert.equal(s.received.length, 0);
+  });
+
+  test('keepalive of a client: a Ping, never an Update (its peer would take it for a peer, issue 12)', () => {
+    const s = setup({ needed: [A], client: true });
+    s.up('L1', A);
+    const bytes = s.m.keepalive('L1');
+    assert.ok(bytes !== undefined);
+    const pdu = decodeReloadPdu(bytes, codecOptions());
+    assert.ok(pdu.ok);
+    assert.equal((pdu.value.payload[0]! << 8) | pdu.value.payload[1]!, MessageCode.ping_req);
   });
 });

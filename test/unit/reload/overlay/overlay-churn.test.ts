@@ -79,6 +79,27 @@ describe('overlay: churn, leave, clients', () => {
     assert.equal(own.responder, w.responsible(c.node.id)!.node.id);
   });
 
+  test('in a small ring a client sends no Update, so no peer takes it for a neighbour, even after a crash (issue 12)', async () => {
+    const w = new OverlayWorld(7, { reactive: true });
+    for (let i = 0; i < 4; i++) await w.add();
+    const c = await w.add({ client: true });
+    // long enough for the client's idle link to its peer to be kept alive (a Ping, never an Update)
+    await w.run(90_000, 50);
+    const clean = (when: string): void => {
+      for (const n of w.live()) {
+        if (n === c) continue;
+        assert.ok(!n.node.topology.neighbours.has(c.node.id), `client is nobody’s neighbour ${when} (at ${n.node.id.toString(16).slice(0, 8)})`);
+        assert.ok(n.node.conns.forNode(c.node.id)?.routable !== true, `client is nobody’s routable link ${when}`);
+      }
+    };
+    clean('after joining');
+    const victim = w.live().find((n) => n !== c && n.node.conns.usable(c.node.id) === undefined) ?? w.live().find((n) => n !== c)!;
+    victim.links.crash();
+    await w.run(6000);
+    clean('after a crash');
+    assert.equal(ringIsConsistent(w), undefined);
+  });
+
   test('joins and crashes interleaved: lookups keep reaching the responsible peer', async () => {
     const w = new OverlayWorld(6);
     for (let i = 0; i < 12; i++) await w.add();
