@@ -16,7 +16,7 @@ import { NatPort } from '../nat/nat-port.js';
 import { CandidateGatherer } from '../nat/candidate-gatherer.js';
 import { CompositeLinks } from '../reload/link/composite-links.js';
 import { IceLinks } from '../reload/link/ice-links.js';
-import { DtlsChannelFactory } from '../platform/dtls-channel-factory.js';
+import { DtlsChannelFactory, keylogFromEnvironment } from '../platform/dtls-channel-factory.js';
 import { localAddresses } from '../platform/local-addresses.js';
 import { isPublicAddress } from '../nat/address-scope.js';
 import { allocateRelay, offerTurn } from './nat-services.js';
@@ -163,6 +163,7 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     if (c.advertiseHost !== undefined && !hosts.some((h) => h.host === c.advertiseHost)) hosts.unshift({ host: c.advertiseHost, port });
     gatherer = new CandidateGatherer(hosts);
     const g = gatherer;
+    const keylog = keylogFromEnvironment();
     // server-reflexive candidates before the first Attach: every peer is a STUN server on its overlay
     // port, and a bootstrap peer's TLS port number is its UDP port number (RFC 6940 §6.5.1.4)
     const seen = await learnReflexive(nat, g, bootstrap, clock);
@@ -187,6 +188,7 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
           return r.ok ? r.certificate.nodeIds : [];
         },
         clock,
+        ...(keylog === undefined ? {} : { onKeylog: keylog }),
       }),
     }, { sr: { maxMessageSize: config.maxMessageSize, nodeIdLength: config.nodeIdLength } });
   }

@@ -6,7 +6,24 @@
  */
 import type { SecureChannel, SecureChannelEvents, SecureChannelFactory } from '../reload/link/ice-links.js';
 import type { Clock } from '../lib/clock.js';
+import { appendFileSync } from 'node:fs';
 import { DtlsChannel } from './dtls-channel.js';
+
+/**
+ * NSS key log lines appended to the file SSLKEYLOGFILE names (the convention of browsers, curl and
+ * Wireshark's `tls.keylog_file`), when it is set: then DTLS-UDP-SR traffic can be decrypted.
+ */
+export function keylogFromEnvironment(env: NodeJS.ProcessEnv = process.env): ((line: string) => void) | undefined {
+  const file = env['SSLKEYLOGFILE'];
+  if (file === undefined || file === '') return undefined;
+  return (line) => {
+    try {
+      appendFileSync(file, `${line}\n`, { mode: 0o600 });
+    } catch {
+      // a key log that cannot be written costs nothing but the capture's decryption
+    }
+  };
+}
 
 export interface DtlsChannelFactoryOptions {
   cert: string;
