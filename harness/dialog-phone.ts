@@ -56,18 +56,20 @@ export class DialogPhone {
     readonly proxy: HostPort,
     private readonly socket: Socket,
     readonly port: number,
+    /** The address the phone is bound to (loopback, or a host of the NAT lab). */
+    readonly host: string = '127.0.0.1',
   ) {
     this.tag = `${user}${port}`;
     socket.on('message', (buf, rinfo) => this.onDatagram(buf.toString('latin1'), rinfo));
   }
 
-  static open(user: string, domain: string, proxy: HostPort): Promise<DialogPhone> {
+  static open(user: string, domain: string, proxy: HostPort, bindHost = '127.0.0.1'): Promise<DialogPhone> {
     const socket = createSocket('udp4');
     return new Promise((resolve, reject) => {
       socket.once('error', reject);
-      socket.bind(0, '127.0.0.1', () => {
+      socket.bind(0, bindHost, () => {
         socket.off('error', reject);
-        resolve(new DialogPhone(user, domain, proxy, socket, socket.address().port));
+        resolve(new DialogPhone(user, domain, proxy, socket, socket.address().port, bindHost));
       });
     });
   }
@@ -77,7 +79,7 @@ export class DialogPhone {
   }
 
   get contact(): string {
-    return `sip:${this.user}@127.0.0.1:${this.port}`;
+    return `sip:${this.user}@${this.host}:${this.port}`;
   }
 
   /** REGISTER at the proxy; resolves with the final status. */
@@ -158,7 +160,7 @@ export class DialogPhone {
     const body = o.body ?? '';
     return [
       `${method} ${ruri} SIP/2.0`,
-      `Via: SIP/2.0/UDP 127.0.0.1:${this.port};branch=${o.branch ?? this.branch()};rport`,
+      `Via: SIP/2.0/UDP ${this.host}:${this.port};branch=${o.branch ?? this.branch()};rport`,
       'Max-Forwards: 70',
       `From: <${this.aor}>;tag=${o.fromTag ?? `${this.tag}f${this.seq}`}`,
       `To: ${o.to}`,

@@ -22,6 +22,8 @@ export interface LabPeerOptions {
   extraArgs?: readonly string[];
   /** How long to wait for the peer to say it is up (default 60 s). */
   startTimeoutMs?: number;
+  /** Variables added to the peer's environment (e.g. SSLKEYLOGFILE for its DTLS key log); the rest is inherited. */
+  env?: Readonly<Record<string, string>>;
 }
 
 export interface LabPeer {
@@ -51,7 +53,7 @@ export async function startLabPeer(host: LabHost, opts: LabPeerOptions = {}): Pr
     ...(opts.ice === false ? [] : ['--ice']),
     ...(opts.extraArgs ?? []),
   ];
-  const proc = host.spawn({ command: process.execPath, args, cwd: REPO_ROOT, lifetimeMs: opts.lifetimeMs ?? 600_000, name: `p2psip@${host.name}` });
+  const proc = host.spawn({ command: process.execPath, args, cwd: REPO_ROOT, lifetimeMs: opts.lifetimeMs ?? 600_000, name: `p2psip@${host.name}`, ...(opts.env === undefined ? {} : { env: { ...process.env, ...opts.env } }) });
   await proc.waitForLine(/^p2psip: overlay /, { timeoutMs: opts.startTimeoutMs ?? 60_000 });
   const client = async (mode: string, ...rest: string[]): Promise<string> => {
     const r = await host.run(process.execPath, ['--import', 'tsx', CLIENT, mode, '127.0.0.1:8060', ...rest], { cwd: REPO_ROOT, timeoutMs: 120_000 });

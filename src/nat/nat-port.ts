@@ -7,13 +7,23 @@
  * Datagrams that reach us through one of our TURN relays come in with `receiveRelayed` and are
  * demultiplexed the same way, with the relay as their "base".
  *
- * Limits: ICE agents and flows registered at once are bounded (DEFAULT_NAT_PORT_LIMITS); a datagram
- * nobody claims is dropped and counted by reason.
+ * Limits (NatPortLimits, defaults in DEFAULT_NAT_PORT_LIMITS), each refused or dropped and counted:
+ * - ICE sessions registered at once: 512 (`addSession` false, `sessionsRefused`);
+ * - flows open at once: 1,024 (`openFlow` undefined, `flowsRefused`);
+ * - unauthenticated Binding answers (the stateless server anyone may ask, an amplification and CPU
+ *   vector): a token bucket per source network (an IPv4 address, an IPv6 /64), 50 answers/s with
+ *   bursts of 100, over a table of at most 4,096 sources (the least recently heard forgotten first,
+ *   source-rate-limiter.ts). A request past its source's rate is dropped silently, before any answer
+ *   is built, and counted (`bindingRateLimited`). The default lets ~100 peers behind one NAT (or on
+ *   one loopback host) probe us at once and keeps a flood's answers to 50/s per source. ICE checks
+ *   (Binding with USERNAME: the ICE agent's, RFC 8445 §7.3) and TURN are not limited here.
+ * A datagram nobody claims is dropped and counted by reason (`stunMalformed`, `stunUnclaimed`, …).
  */
 import type { Clock } from '../lib/clock.js';
 import type { Random } from '../lib/random.js';
 import { addressKey, classifyDatagram } from './datagram-socket.js';
 import type { DatagramSocket, UdpAddress } from './datagram-socket.js';
+import { SourceRateLimiter } from './source-rate-limiter.js';
 import { answerBinding } from './stun/binding-server.js';
 import { StunClient } from './stun/stun-client.js';
 import { StunAttr, StunMethod, attr, decodeStun, readAddress, readText, readXorAddress } from './stun/stun-message.js';
@@ -55,9 +65,15 @@ export interface NatPortLimits {
   maxSessions: number;
   /** Flows at once (default 1,024). */
   maxFlows: number;
+  /** Unauthenticated Binding answers per second per source network (default 50; Infinity: no limit). */
+  bindingRatePerS: number;
+  /** … in a burst, after a quiet period (default 100). */
+  bindingBurst: number;
+  /** Source networks whose Binding rate is tracked at once (default 4,096; least recently heard forgotten first). */
+  bindingSources: number;
 }
 
-export const DEFAULT_NAT_PORT_LIMITS: NatPortLimits = { maxSessions: 512, maxFlows: 1024 };
+export const DEFAULT_NAT_PORT_LIMITS: Readonly<NatPortLimits> = Object.freeze({ maxSessions: 512, maxFlows: 1024, bindingRatePerS: 50, bindingBurst: 100, bindingSources: 4096 });
 
 export interface NatPortDeps {
   socket: DatagramSocket;
@@ -76,6 +92,8 @@ export interface NatPortOptions {
 
 export interface NatPortCounters {
   bindingAnswered: number;
+  /** Unauthenticated Binding requests dropped unanswered: their source was over `bindingRatePerS`. */
+  bindingRateLimited: number;
   stunMalformed: number;
   stunUnclaimed: number;
   dtlsUnclaimed: number;
@@ -98,8 +116,10 @@ export class NatPort {
   private turnServer: TurnServerSide | undefined;
   private readonly relaySenders = new Map<Base, (datagram: Uint8Array, to: UdpAddress) => boolean>();
   private readonly limits: NatPortLimits;
+  private readonly bindingLimiter: SourceRateLimiter;
   private readonly counts: NatPortCounters = {
     bindingAnswered: 0,
+    bindingRateLimited: 0,
     stunMalformed: 0,
     stunUnclaimed: 0,
     dtlsUnclaimed: 0,
@@ -114,6 +134,11 @@ export class NatPort {
     private readonly opts: NatPortOptions = {},
   ) {
     this.limits = { ...DEFAULT_NAT_PORT_LIMITS, ...opts.limits };
+    for (const k of ['maxSessions', 'maxFlows'] as const) {
+      const v = this.limits[k];
+      if (!Number.isInteger(v) || v < 0) throw new RangeError(`NatPort limit ${k} must be an integer >= 0 (got ${v})`);
+    }
+    this.bindingLimiter = new SourceRateLimiter({ ratePerS: this.limits.bindingRatePerS, burst: this.limits.bindingBurst, maxSources: this.limits.bindingSources });
     this.stun = new StunClient({ clock: deps.clock, random: deps.random, send: (d, to) => deps.socket.send(d, to) });
   }
 
@@ -237,8 +262,9 @@ export class NatPort {
     return { mapped, ...(other === undefined ? {} : { otherAddress: other }), ...(o.rttMs === undefined ? {} : { rttMs: o.rttMs }) };
   }
 
-  counters(): NatPortCounters & { sessions: number; flows: number; turnClients: number } {
-    return { ...this.counts, sessions: this.sessions.size, flows: this.flows.size, turnClients: this.turnClients.size };
+  /** The counters, and what is held now: sessions, flows, TURN clients, Binding sources tracked. */
+  counters(): NatPortCounters & { sessions: number; flows: number; turnClients: number; bindingSources: number } {
+    return { ...this.counts, sessions: this.sessions.size, flows: this.flows.size, turnClients: this.turnClients.size, bindingSources: this.bindingLimiter.size };
   }
 
   /** Cancels our transactions; sessions and flows are their owners' to close. */
@@ -267,6 +293,14 @@ export class NatPort {
         return;
       }
       if (msg.cls === 'indication') return; // keepalive (RFC 8445 §11), nothing to answer
+      if (attr(msg, StunAttr.MESSAGE_INTEGRITY) !== undefined) {
+        this.counts.stunUnclaimed++; // integrity without USERNAME: no session's, and not the plain server's
+        return;
+      }
+      if (!this.bindingLimiter.take(from.host, this.deps.clock.now())) {
+        this.counts.bindingRateLimited++;
+        return;
+      }
       const local = alternate && this.opts.alternate !== undefined ? this.opts.alternate.local : this.deps.socket.local;
       const reply = answerBinding(msg, from, local, {
         ...(this.opts.software === undefined ? {} : { software: this.opts.software }),

@@ -20,6 +20,7 @@ import { DtlsChannelFactory, keylogFromEnvironment } from '../platform/dtls-chan
 import { localAddresses } from '../platform/local-addresses.js';
 import { isPublicAddress } from '../nat/address-scope.js';
 import { allocateRelay, offerTurn } from './nat-services.js';
+import type { Destination } from '../reload/codec/index.js';
 import { TurnServicePublisher } from '../usages/turn/turn-service-publisher.js';
 import { TurnServiceFinder } from '../usages/turn/turn-service-finder.js';
 import { requestFind } from '../reload/storage/request-find.js';
@@ -101,12 +102,16 @@ export interface RunningOverlay {
   udpCounters(): object | null;
   /** ICE-negotiated DTLS-UDP-SR links, when enabled. */
   iceLinks: IceLinks | undefined;
+  /** ICE + DTLS channels for AppAttach (SIP between peers), when enabled. */
+  sipLinks: IceLinks | undefined;
   /** Our ICE candidates (host, server-reflexive, relayed). */
   gatherer: CandidateGatherer | undefined;
   /** Behind a NAT or not, and why (what the bootstrap peers saw). */
   natRole(): NatRole;
   /** The TURN server we offer and the relay we hold. */
   turn(): object;
+  /** The UDP port of the SIP channels, its counters and candidates. */
+  sipNat(): object | null;
   /** Clean Leave (RFC 6940 §10.9), then links and storage closed. */
   leave(): Promise<void>;
 }
@@ -156,6 +161,11 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
   }
   let gatherer: CandidateGatherer | undefined;
   let iceLinks: IceLinks | undefined;
+  let sipLinks: IceLinks | undefined;
+  let sipUdp: UdpPort | undefined;
+  let sipNat: NatPort | undefined;
+  let sipGatherer: CandidateGatherer | undefined;
+  let sipRelay: RelayAllocation | undefined;
   if (c.ice === true && nat !== undefined && udp !== undefined) {
     const port = udp.local.port;
     const wildcard = udp.local.host === '0.0.0.0' || udp.local.host === '::';
@@ -174,23 +184,32 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
       client = true;
       natRole = { ...natRole, reason: `${natRole.reason}: joined as a client over TLS` };
     }
-    iceLinks = new IceLinks({
+    const dtls = new DtlsChannelFactory({
+      cert: certificateToPem(identity.certificate.der),
+      key: privateKeyToPem(identity.keys.privateKey),
+      trust: (der) => store.trustsPeerCertificate(der),
+      nodeIdsOf: (der) => {
+        const r = store.add(der);
+        return r.ok ? r.certificate.nodeIds : [];
+      },
       clock,
-      random,
-      plane: nat,
-      candidates: () => g.candidates(),
-      channels: new DtlsChannelFactory({
-        cert: certificateToPem(identity.certificate.der),
-        key: privateKeyToPem(identity.keys.privateKey),
-        trust: (der) => store.trustsPeerCertificate(der),
-        nodeIdsOf: (der) => {
-          const r = store.add(der);
-          return r.ok ? r.certificate.nodeIds : [];
-        },
-        clock,
-        ...(keylog === undefined ? {} : { onKeylog: keylog }),
-      }),
-    }, { sr: { maxMessageSize: config.maxMessageSize, nodeIdLength: config.nodeIdLength } });
+      ...(keylog === undefined ? {} : { onKeylog: keylog }),
+    });
+    const selfNodeId = identity.certificate.nodeIds[0];
+    iceLinks = new IceLinks({ clock, random, plane: nat, candidates: () => g.candidates(), channels: dtls, ...(selfNodeId === undefined ? {} : { selfNodeId }) }, { sr: { maxMessageSize: config.maxMessageSize, nodeIdLength: config.nodeIdLength } });
+    // the channels AppAttach opens for SIP (RFC 6940 §6.5.2): the same ICE and DTLS, no SR below SIP
+    // The channels AppAttach opens for SIP (RFC 6940 §6.5.2) get a UDP port of their own: a DTLS
+    // association is known by its 5-tuple only, so a SIP channel cannot share the overlay link's
+    // path to the same peer. Same ICE and DTLS, no SR below SIP; its own reflexive and relayed candidates.
+    let sipNatRef: NatPort | undefined;
+    sipUdp = await UdpPort.bind(udp.local.host, 0, (d, from) => sipNatRef?.receive(d, from));
+    sipNat = new NatPort({ socket: sipUdp, clock, random }, { software: 'p2psip' });
+    sipNatRef = sipNat;
+    const sipPort = sipUdp.local.port;
+    sipGatherer = new CandidateGatherer(hosts.map((h) => ({ host: h.host, port: sipPort })));
+    const sg = sipGatherer;
+    if (!client) await learnReflexive(sipNat, sg, bootstrap, clock);
+    sipLinks = new IceLinks({ clock, random, plane: sipNat, candidates: () => sg.candidates(), channels: dtls, ...(selfNodeId === undefined ? {} : { selfNodeId }) }, { reliable: false, idPrefix: 'sip:' });
   }
   const overlayLinks = iceLinks === undefined ? links : new CompositeLinks(links, iceLinks);
   const nodeId = identity.certificate.nodeIds[0];
@@ -245,7 +264,9 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
   };
   const closeUdp = async (): Promise<void> => {
     nat?.stop();
+    sipNat?.stop();
     await udp?.close();
+    await sipUdp?.close();
   };
   const advertise = c.advertiseHost === undefined ? undefined : { host: c.advertiseHost, port: 0 };
   if (gatherer !== undefined && nat !== undefined && !client) {
@@ -275,7 +296,9 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
       const n = nat;
       const g = gatherer;
       beforeJoin = async () => {
-        relay = await allocateRelay({ nat: n, gatherer: g, clock, random, grant: { server: { host: ts.host, port: ts.port }, username: ts.username, password: ts.password } });
+        const grant = { server: { host: ts.host, port: ts.port }, username: ts.username, password: ts.password };
+        relay = await allocateRelay({ nat: n, gatherer: g, clock, random, grant });
+        if (sipNat !== undefined && sipGatherer !== undefined) sipRelay = await allocateRelay({ nat: sipNat, gatherer: sipGatherer, clock, random, grant });
       };
     } else if (turnOffer === undefined && natRole.role === 'nat' && bootstrap.length > 0) {
       const n = nat;
@@ -284,8 +307,12 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
         for (const b of bootstrap.slice(0, 3)) {
           const id = await node.connectBootstrap(b);
           if (id === undefined) continue;
-          relay = await allocateRelay({ nat: n, gatherer: g, clock, random, from: { request: (d, code, body) => node.request(d, code, body), dest: [{ type: 'node', nodeId: node.ring.toBytes(id) }] } });
-          if (relay !== undefined) return;
+          const from = { request: (d: Destination[], code: number, body: Uint8Array) => node.request(d, code, body), dest: [{ type: 'node' as const, nodeId: node.ring.toBytes(id) }] };
+          relay = await allocateRelay({ nat: n, gatherer: g, clock, random, from });
+          if (relay !== undefined) {
+            if (sipNat !== undefined && sipGatherer !== undefined) sipRelay = await allocateRelay({ nat: sipNat, gatherer: sipGatherer, clock, random, from });
+            return;
+          }
         }
       };
     }
@@ -293,9 +320,13 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
   // the UDP port (and the TURN relay ports) live as long as the node: a node shut down without a
   // Leave (a test, a crash path) closes them too, so no socket outlives it
   node.events.on('state', (st) => {
-    if (st === 'left') void closeTurn().then(closeUdp);
+    if (st === 'left') {
+      void sipLinks?.shutdown();
+      void closeTurn().then(closeUdp);
+    }
   });
   const closeTurn = async (): Promise<void> => {
+    await sipRelay?.stop().catch(() => undefined);
     await relay?.stop().catch(() => undefined);
     await turnOffer?.stop().catch(() => undefined);
   };
@@ -340,9 +371,15 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     storageSummary: () => storage.summary(),
     nat,
     iceLinks,
+    sipLinks,
     gatherer,
     natRole: () => natRole,
-    turn: () => ({ offered: turnOffer?.stats() ?? null, relay: relay === undefined ? null : { base: relay.base, ...relay.client.stats() } }),
+    turn: () => ({
+      offered: turnOffer?.stats() ?? null,
+      relay: relay === undefined ? null : { base: relay.base, ...relay.client.stats() },
+      sipRelay: sipRelay === undefined ? null : { base: sipRelay.base, ...sipRelay.client.stats() },
+    }),
+    sipNat: () => (sipNat === undefined || sipUdp === undefined || sipGatherer === undefined ? null : { udp: { local: sipUdp.local, ...sipUdp.counters() }, port: sipNat.counters(), candidates: sipGatherer.candidates().map((c) => ({ type: c.type, address: `${c.address.host}:${c.address.port}`, base: c.base })) }),
     udpCounters: () => (udp === undefined ? null : { local: udp.local, ...udp.counters() }),
     async leave() {
       // bounded: the whole stop of a peer has a deadline (run-peer's STOP_LIMITS_MS)

@@ -12,6 +12,8 @@ import { ephemeralApiToken, loadOrCreateApiToken, type ApiToken } from '../platf
 import { localAddresses, primaryAddress } from '../platform/local-addresses.js';
 import { LmdbRecordStores } from '../platform/lmdb-record-stores.js';
 import { NodeTransportDriver } from '../platform/node-transport-driver.js';
+import { SipChannels } from '../usages/sip/sip-channels.js';
+import { ChannelTransportDriver } from '../usages/sip/channel-transport-driver.js';
 import { SystemClock } from '../platform/system-clock.js';
 import { MemoryLocationService } from '../sip/core/memory-location-service.js';
 import { NumericOnlyResolver } from '../sip/core/target-resolver.js';
@@ -44,6 +46,8 @@ export interface RunningPeer {
   overlay: RunningOverlay | undefined;
   /** The SIP usage (RFC 7904) when the overlay runs. */
   sipUsage: SipUsage | undefined;
+  /** SIP channels to other peers (ICE + DTLS), when the overlay runs ICE. */
+  sipChannels: SipChannels | undefined;
   stop(): Promise<void>;
 }
 
@@ -98,7 +102,10 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       }
     : undefined;
   // Outgoing TLS (to phones or proxies on TLS) verifies against the given CA, else the system's.
-  const driver = new NodeTransportDriver(tls ? { tls, ...(tls.ca ? { tlsClient: { ca: tls.ca } } : {}) } : {});
+  const nodeDriver = new NodeTransportDriver(tls ? { tls, ...(tls.ca ? { tlsClient: { ca: tls.ca } } : {}) } : {});
+  // issue 12: with ICE, SIP to other peers goes over ICE + DTLS channels that AppAttach opens
+  const sipChannels = overlay?.sipLinks === undefined ? undefined : new SipChannels(overlay.sipLinks, clock);
+  const driver = sipChannels === undefined ? nodeDriver : new ChannelTransportDriver(nodeDriver, sipChannels);
   // issue 14: phones' bindings (and the AoRs we stored in the overlay) are kept in
   // <data-dir>/registrations and restored, with their remaining lifetime, before the SIP front opens
   let registrations: LmdbRecordStores | undefined;
@@ -135,6 +142,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
             ...(registrations === undefined ? {} : { marks: registrations.table('published'), wallClock }),
             sipAddresses: () =>
               (sip?.addresses ?? []).map((a) => (a.host === '0.0.0.0' || a.host === '::' ? { ...a, host: advertisedHost } : a)),
+            ...(sipChannels === undefined ? {} : { channels: sipChannels }),
             logger,
           },
           {
@@ -204,7 +212,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       registrations: () => location.entries(),
       ...(overlay === undefined
         ? {}
-        : { overlayNode: overlay.node, storageSummary: () => overlay.storageSummary(), natStatus: () => natStatusOf(overlay) }),
+        : { overlayNode: overlay.node, storageSummary: () => overlay.storageSummary(), natStatus: () => natStatusOf(overlay, sipChannels) }),
       ...(sipUsage === undefined
         ? {}
         : {
@@ -232,6 +240,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
     apiToken,
     overlay,
     sipUsage,
+    sipChannels,
     async stop() {
       // issue 14: every step is bounded, so a stop ends within STOP_DEADLINE_MS whatever the
       // neighbours do (a step past its limit is logged and left behind; the process exits anyway)
@@ -281,7 +290,7 @@ function withinMs(p: Promise<void>, ms: number): Promise<boolean> {
 }
 
 /** /api/status `nat`: the overlay UDP port, our candidates and the ICE links (type, candidate pair, set-up time). */
-function natStatusOf(overlay: RunningOverlay): object {
+function natStatusOf(overlay: RunningOverlay, sipChannels: SipChannels | undefined): object {
   const g = overlay.gatherer;
   return {
     role: overlay.natRole(),
@@ -290,5 +299,7 @@ function natStatusOf(overlay: RunningOverlay): object {
     port: overlay.nat?.counters() ?? null,
     candidates: g === undefined ? null : g.candidates().map((c) => ({ type: c.type, address: `${c.address.host}:${c.address.port}`, base: c.base })),
     iceLinks: overlay.iceLinks === undefined ? null : { totals: overlay.iceLinks.totals, links: overlay.iceLinks.describe(), recentFailures: overlay.iceLinks.recentFailures() },
+    sipPort: overlay.sipNat(),
+    sipChannels: overlay.sipLinks === undefined ? null : { totals: overlay.sipLinks.totals, sip: sipChannels?.stats ?? null, channels: sipChannels?.describe() ?? [], links: overlay.sipLinks.describe(), recentFailures: overlay.sipLinks.recentFailures() },
   };
 }

@@ -74,11 +74,24 @@ export interface IceLinksDeps {
   /** Our candidates now (host, server-reflexive, relayed), as gathered by the NAT plane. */
   candidates(): LocalCandidateInput[];
   channels: SecureChannelFactory;
+  /**
+   * Our Node-ID: when both peers Attach to each other at once and ICE picks the same path (one DTLS
+   * association per path), both ends keep the link the smaller Node-ID asked for.
+   */
+  selfNodeId?: Uint8Array;
 }
 
 export interface IceLinksOptions {
   /** ICE links (negotiating or open) at once (default 256); more are refused. */
   maxLinks?: number;
+  /**
+   * true (default): RELOAD links, Simple Reliability over DTLS (§6.6.3). false: application
+   * channels of AppAttach (§6.5.2), one application datagram per DTLS record, no SR — SIP over DTLS
+   * retransmits at its own layer (RFC 3261 §17 timers for unreliable transports).
+   */
+  reliable?: boolean;
+  /** Prefix of the link ids (default 'ice:'). */
+  idPrefix?: string;
   /** ICE + DTLS must be done within this long (default 20,000 ms). */
   negotiationTimeoutMs?: number;
   ice?: IceAgentOptions;
@@ -102,6 +115,7 @@ interface Entry {
   unsubscribe: Array<() => void>;
   startedAt: number;
   openedAt: number | undefined;
+  pathKey?: string;
 }
 
 /** What /api/status shows of one ICE link. */
@@ -125,6 +139,8 @@ const utf8d = new TextDecoder();
 
 export class IceLinks {
   private readonly entries = new Map<string, Entry>();
+  /** Which link holds each path (base + remote address): one DTLS association per path. */
+  private readonly byPath = new Map<string, Entry>();
   /** Agents of Attaches being exchanged (prepare → start), by local ufrag. */
   private readonly prepared = new Map<string, { agent: IceAgent; timer: TimerHandle; controlling: boolean }>();
   private user: LinkLayerUser | undefined;
@@ -234,7 +250,7 @@ export class IceLinks {
         return new Error('ICE session limit reached (or ufrag in use)');
       }
     }
-    const id = `${ICE_LINK_PREFIX}${++this.seq}`;
+    const id = `${this.options.idPrefix ?? ICE_LINK_PREFIX}${++this.seq}`;
     const e: Entry = {
       id,
       controlling,
@@ -286,8 +302,9 @@ export class IceLinks {
 
   send(linkId: string, message: Uint8Array): boolean {
     const e = this.entries.get(linkId);
-    if (e === undefined || e.phase !== 'open' || e.sr === undefined) return false;
-    return e.sr.send(message);
+    if (e === undefined || e.phase !== 'open') return false;
+    if (this.options.reliable === false) return e.channel?.send(message) ?? false;
+    return e.sr?.send(message) ?? false;
   }
 
   close(linkId: string): void {
@@ -339,20 +356,38 @@ export class IceLinks {
     if (e.phase !== 'ice') return;
     e.pair = pair;
     e.phase = 'dtls';
+    const key = `${pair.base}|${pair.remoteAddress.host}|${pair.remoteAddress.port}`;
+    const holder = this.byPath.get(key);
+    if (holder !== undefined && holder !== e) {
+      // Both ends Attached to each other at once and ICE chose the same path twice. A DTLS association
+      // is known by its path alone, so one of the two must go — the same one on both ends, or each end
+      // keeps a different one and the handshake (server facing server) never completes: the link
+      // asked for by the smaller Node-ID stays.
+      if (this.keepsFirst(holder, e)) {
+        this.totals.duplicates++;
+        this.end(e, 'closed');
+        return;
+      }
+      this.totals.duplicates++;
+      this.end(holder, 'closed');
+    }
     const flow = this.deps.plane.openFlow(pair.base, pair.remoteAddress, (d) => e.channel?.receive(d));
     if (flow === undefined) {
-      // both ends Attached to each other at once and ICE chose the same path twice: the link already
-      // on that path serves the node (the ConnectionManager keeps one link per node anyway)
       this.totals.duplicates++;
       this.end(e, 'closed');
       return;
     }
     e.flow = flow;
+    e.pathKey = key;
+    this.byPath.set(key, e);
     // §6.5.1.13: the node that sent the Attach request is the (D)TLS server
     const role = e.controlling ? 'server' : 'client';
     e.channel = this.deps.channels.create(role, (d) => flow.send(d), {
       onOpen: (cert) => this.opened(e, cert),
-      onData: (d) => e.sr?.receive(d),
+      onData: (d) => {
+        if (this.options.reliable !== false) e.sr?.receive(d);
+        else if (e.phase === 'open') this.user?.onLinkMessage(e.id, d);
+      },
       onFailed: (err) => {
         this.totals.dtlsFailed++;
         this.end(e, 'failed', err);
@@ -360,6 +395,16 @@ export class IceLinks {
       onClosed: (err) => this.end(e, err === undefined ? 'closed' : 'failed', err),
     }, e.expected);
     e.channel.start();
+  }
+
+  /** Of two links on one path, true when `first` stays: the one asked for by the smaller Node-ID. */
+  private keepsFirst(first: Entry, second: Entry): boolean {
+    const self = this.deps.selfNodeId;
+    const asker = (x: Entry): Uint8Array | undefined => (x.controlling ? self : x.expected);
+    const a = asker(first);
+    const b = asker(second);
+    if (a === undefined || b === undefined) return true;
+    return Buffer.compare(Buffer.from(a), Buffer.from(b)) <= 0;
   }
 
   private opened(e: Entry, peerCertificate: Uint8Array): void {
@@ -371,6 +416,11 @@ export class IceLinks {
     const channel = e.channel;
     const pair = e.pair;
     const user = this.user;
+    if (this.options.reliable === false) {
+      this.totals.opened++;
+      user?.onLinkUp({ id: e.id, remote: pair.remoteAddress, local: pair.local.address, outbound: e.controlling, peerCertificate });
+      return;
+    }
     e.sr = new SrLink(
       e.id,
       {
@@ -411,6 +461,7 @@ export class IceLinks {
     e.sr?.close();
     if (closeChannel) e.channel?.close();
     e.flow?.close();
+    if (e.pathKey !== undefined && this.byPath.get(e.pathKey) === e) this.byPath.delete(e.pathKey);
     e.agent.stop();
     this.deps.plane.removeSession(e.ufrag, e.agent);
   }

@@ -8,11 +8,15 @@ import type { HandlerReply, InboundRequest } from '../../reload/overlay/overlay-
 import type { TransportAddress } from '../../sip/transport/sip-transport.js';
 import { SIP_APPLICATION_ID, sipCandidates } from './sip-app-attach.js';
 import { iceCredentials } from '../../reload/overlay/ice-chars.js';
+import { sipAddressesOf } from './sip-app-attach.js';
+import type { SipChannels } from './sip-channels.js';
 
 export interface AppAttachHandlerDeps {
   random: Random;
   /** The SIP front's reachable addresses now (wildcards already replaced by the advertised host). */
   sipAddresses: () => readonly TransportAddress[];
+  /** SIP channels (ICE + DTLS): a request that offers ICE candidates gets a channel (issue 12). */
+  channels?: SipChannels;
 }
 
 const PASSIVE = new TextEncoder().encode('passive');
@@ -26,6 +30,17 @@ export function appAttachHandler(deps: AppAttachHandlerDeps): (req: InboundReque
     }
     const candidates = sipCandidates(deps.sipAddresses());
     if (candidates.length === 0) return { error: ReloadErrorCode.NotFound, info: 'AppAttach: no SIP front address to offer' };
+    const channels = deps.channels;
+    if (channels !== undefined && req.origin !== undefined && channels.accepts(d.value.candidates)) {
+      // §6.5.1.9 for AppAttach: the answerer is controlled and the DTLS client
+      const local = channels.accept(d.value, req.origin, sipAddressesOf(d.value));
+      if (local === undefined) return { error: ReloadErrorCode.Forbidden, info: 'AppAttach: no ICE channel can be opened now (limit, or no candidate)' };
+      const utf8 = new TextEncoder();
+      return {
+        code: MessageCode.app_attach_ans,
+        body: encodeAppAttachReqAns({ ufrag: utf8.encode(local.ufrag), password: utf8.encode(local.password), application: SIP_APPLICATION_ID, role: PASSIVE, candidates: [...local.candidates, ...candidates] }),
+      };
+    }
     const body = encodeAppAttachReqAns({
       ...iceCredentials(deps.random),
       application: SIP_APPLICATION_ID,

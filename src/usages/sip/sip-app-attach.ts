@@ -49,3 +49,18 @@ export function sipAddressOf(answer: AppAttachReqAns): TransportAddress | undefi
   }
   return stream;
 }
+
+/** Every SIP front address an AppAttach body announces (the host candidates marked sip-transport). */
+export function sipAddressesOf(body: AppAttachReqAns): TransportAddress[] {
+  const out: TransportAddress[] = [];
+  for (const c of body.candidates) {
+    if (c.type !== 'host') continue;
+    const ext = c.extensions.find((e) => e.name.length === SIP_TRANSPORT.length && utf8d.decode(e.name) === 'sip-transport');
+    if (ext === undefined) continue;
+    const ep = fromIpAddressPort(c.addrPort);
+    const protocol = utf8d.decode(ext.value);
+    if (ep === undefined || ep.port === 0 || (protocol !== 'udp' && protocol !== 'tcp')) continue;
+    out.push({ protocol, host: ep.host, port: ep.port });
+  }
+  return out;
+}

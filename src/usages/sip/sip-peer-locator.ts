@@ -16,8 +16,9 @@ import { MessageCode, decodeAppAttachReqAns, encodeAppAttachReqAns } from '../..
 import type { Destination } from '../../reload/codec/index.js';
 import type { OverlayAnswer } from '../../reload/overlay/overlay-types.js';
 import type { TransportAddress } from '../../sip/transport/sip-transport.js';
-import { SIP_APPLICATION_ID, sipAddressOf, sipCandidates } from './sip-app-attach.js';
+import { SIP_APPLICATION_ID, sipAddressOf, sipAddressesOf, sipCandidates } from './sip-app-attach.js';
 import { iceCredentials } from '../../reload/overlay/ice-chars.js';
+import type { SipChannels } from './sip-channels.js';
 
 export type LocateResult = { ok: true; address: TransportAddress; cached: boolean } | { ok: false; info: string };
 
@@ -35,6 +36,11 @@ export interface SipPeerLocatorDeps {
   request: OverlayRequest;
   /** Our own SIP addresses, offered in the request (RFC 6940 §6.5.2: both sides give candidates). */
   sipAddresses: () => readonly TransportAddress[];
+  /**
+   * SIP channels (ICE + DTLS, issue 12): with them an AppAttach opens an authenticated channel to the
+   * peer and the located address is the channel's; a peer that offers none is not used.
+   */
+  channels?: SipChannels;
 }
 
 export interface SipPeerLocatorOptions {
@@ -113,7 +119,9 @@ export class SipPeerLocator {
         this.cache.set(key, hit);
         if (hit.result.ok) {
           hit.expiresAt = now + this.options.idleMs;
-          if (now - hit.storedAt >= this.options.revalidateAfterMs && !this.inFlight.has(key)) {
+          // an open channel is its own liveness check (consent freshness, DTLS); a plain address is re-checked
+          const channelled = this.deps.channels?.serves(hit.result.address) === true;
+          if (!channelled && now - hit.storedAt >= this.options.revalidateAfterMs && !this.inFlight.has(key)) {
             this.stats.revalidations++;
             void this.fresh(key, nodeId);
           }
@@ -193,13 +201,23 @@ export class SipPeerLocator {
   }
 
   private async appAttach(nodeId: Uint8Array): Promise<LocateResult> {
+    const channels = this.deps.channels;
+    if (channels !== undefined) {
+      // a channel the peer opened to us (its AppAttach) serves our SIP to it too
+      const open = await channels.existing(Buffer.from(nodeId).toString('hex'));
+      if (open !== undefined) return { ok: true, address: open, cached: false };
+    }
     this.stats.appAttaches++;
-    const body = encodeAppAttachReqAns({
-      ...iceCredentials(this.deps.random),
-      application: SIP_APPLICATION_ID,
-      role: ACTIVE,
-      candidates: sipCandidates(this.deps.sipAddresses()),
-    });
+    const ice = channels?.prepare();
+    const sipCands = sipCandidates(this.deps.sipAddresses());
+    const body = encodeAppAttachReqAns(
+      ice === undefined
+        ? { ...iceCredentials(this.deps.random), application: SIP_APPLICATION_ID, role: ACTIVE, candidates: sipCands }
+        : { ufrag: utf8.encode(ice.ufrag), password: utf8.encode(ice.password), application: SIP_APPLICATION_ID, role: ACTIVE, candidates: [...ice.candidates, ...sipCands] },
+    );
+    const release = (): void => {
+      if (ice !== undefined) channels?.release(ice);
+    };
     let answer: OverlayAnswer;
     try {
       answer = await this.deps.request([{ type: 'node', nodeId }], MessageCode.app_attach_req, body, {
@@ -207,15 +225,39 @@ export class SipPeerLocator {
         transmissions: this.options.transmissions,
       });
     } catch (e) {
+      release();
       return { ok: false, info: `AppAttach failed: ${e instanceof Error ? e.message : String(e)}` };
     }
-    if (!answer.ok) return { ok: false, info: `AppAttach: ${answer.info || `error ${answer.errorCode}`}` };
-    if (answer.code !== MessageCode.app_attach_ans) return { ok: false, info: `AppAttach: unexpected answer code ${answer.code}` };
+    if (!answer.ok) {
+      release();
+      return { ok: false, info: `AppAttach: ${answer.info || `error ${answer.errorCode}`}` };
+    }
+    if (answer.code !== MessageCode.app_attach_ans) {
+      release();
+      return { ok: false, info: `AppAttach: unexpected answer code ${answer.code}` };
+    }
     const d = decodeAppAttachReqAns(answer.body);
-    if (!d.ok) return { ok: false, info: `AppAttach answer: ${d.error.message}` };
-    if (d.value.application !== SIP_APPLICATION_ID) return { ok: false, info: `AppAttach answer for application ${d.value.application}` };
+    if (!d.ok) {
+      release();
+      return { ok: false, info: `AppAttach answer: ${d.error.message}` };
+    }
+    if (d.value.application !== SIP_APPLICATION_ID) {
+      release();
+      return { ok: false, info: `AppAttach answer for application ${d.value.application}` };
+    }
+    if (ice !== undefined && channels !== undefined) {
+      if (!channels.accepts(d.value.candidates)) {
+        release();
+        return { ok: false, info: 'AppAttach answer offers no ICE candidate: SIP to peers goes only over authenticated channels' };
+      }
+      const address = await channels.connect(ice, d.value, nodeId, sipAddressesOf(d.value));
+      if (address === undefined) return { ok: false, info: 'no ICE/DTLS channel to the peer (no path found)' };
+      return { ok: true, address, cached: false };
+    }
     const address = sipAddressOf(d.value);
     if (address === undefined) return { ok: false, info: 'AppAttach answer has no usable SIP candidate' };
     return { ok: true, address, cached: false };
   }
 }
+
+const utf8 = new TextEncoder();

@@ -16,6 +16,7 @@ import { aorResourceId } from './aor-resource-id.js';
 import { appAttachHandler } from './app-attach-handler.js';
 import { OverlayLocationService, type OverlayLocationOptions } from './overlay-location-service.js';
 import type { RegistrationDirectory } from './registration-directory.js';
+import type { SipChannels } from './sip-channels.js';
 import { SipPeerLocator, type OverlayRequest, type SipPeerLocatorOptions } from './sip-peer-locator.js';
 import type { StaticRegistration } from './parse-static-registration.js';
 import { SipUsageError } from './sip-usage-error.js';
@@ -42,6 +43,8 @@ export interface SipUsageDeps {
   wallClock?: () => number;
   /** The SIP front's reachable addresses (wildcards replaced by the advertised host). */
   sipAddresses: () => readonly TransportAddress[];
+  /** SIP channels to other peers (ICE + DTLS over the overlay UDP port), when the peer runs ICE. */
+  channels?: SipChannels;
   logger?: { warn(obj: object, msg: string): void };
 }
 
@@ -78,9 +81,11 @@ export class SipUsage implements Lifecycle {
       options.staticOptions,
     );
     this.locator = new SipPeerLocator(
-      { clock: deps.clock, random: deps.random, request: (d, c, b, o) => deps.overlay.request(d, c, b, o), sipAddresses: deps.sipAddresses },
+      { clock: deps.clock, random: deps.random, request: (d, c, b, o) => deps.overlay.request(d, c, b, o), sipAddresses: deps.sipAddresses, ...(deps.channels === undefined ? {} : { channels: deps.channels }) },
       options.locator,
     );
+    // a closed channel leaves no stale address behind: the next request AppAttaches again
+    deps.channels?.onClosed((hex) => this.locator.forget(Buffer.from(hex, 'hex')));
     this.location = new OverlayLocationService(
       {
         clock: deps.clock,
@@ -96,7 +101,7 @@ export class SipUsage implements Lifecycle {
       },
       options.location,
     );
-    deps.overlay.handle(MessageCode.app_attach_req, appAttachHandler({ random: deps.random, sipAddresses: deps.sipAddresses }));
+    deps.overlay.handle(MessageCode.app_attach_req, appAttachHandler({ random: deps.random, sipAddresses: deps.sipAddresses, ...(deps.channels === undefined ? {} : { channels: deps.channels }) }));
     this.sweeper = new PeriodicTask(deps.clock, options.sweepIntervalMs ?? 30_000, () => {
       this.location.sweep();
       this.locator.sweep();

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { defaultPeerConfig, type PeerConfig } from '../../../src/node/peer-config.js';
 import { startPeer, type RunningPeer } from '../../../src/node/run-peer.js';
 import { until } from '../helpers/until.js';
+import { SipPhoneProbe } from '../helpers/sip-phone-probe.js';
 
 const quiet = { info: () => {}, warn: () => {} };
 
@@ -60,5 +61,35 @@ describe('ICE links between peers on loopback', { timeout: 90_000 }, () => {
     const totals = peers.map((p) => p.overlay!.iceLinks!.totals);
     assert.ok(totals.reduce((n, t) => n + t.opened, 0) >= 4, JSON.stringify(totals));
     assert.equal(totals.reduce((n, t) => n + t.dtlsFailed, 0), 0);
+  });
+
+  test('SIP between peers goes over the AppAttach ICE/DTLS channel: MESSAGE and INVITE, responses and ACK back', async () => {
+    const [a, , , d] = peers as [RunningPeer, RunningPeer, RunningPeer, RunningPeer];
+    const udp = (p: RunningPeer): { host: string; port: number } => p.sipAddresses.find((x) => x.protocol === 'udp')!;
+    const alice = await SipPhoneProbe.open('alice', udp(a), 'p2psip.local');
+    const dave = await SipPhoneProbe.open('dave', udp(d), 'p2psip.local');
+    try {
+      assert.match(await alice.register(), /^SIP\/2\.0 200/);
+      await a.sipUsage!.location.idle();
+      const id1 = dave.send('MESSAGE', 'sip:alice@p2psip.local');
+      const m = await alice.udp.waitFor((x) => x.startsWith('MESSAGE ') && x.includes(`Call-ID: ${id1}`), 15_000, 'MESSAGE at alice').catch((e: unknown) => {
+        throw new Error(`${String(e).slice(0, 200)} | D channels ${JSON.stringify(d.overlay!.sipLinks!.totals)} ${JSON.stringify(d.overlay!.sipLinks!.recentFailures())} A channels ${JSON.stringify(a.overlay!.sipLinks!.totals)} ${JSON.stringify(a.overlay!.sipLinks!.recentFailures())} chD ${JSON.stringify(d.sipChannels?.stats)} ${JSON.stringify(d.sipChannels?.describe())} chA ${JSON.stringify(a.sipChannels?.stats)} ${JSON.stringify(a.sipChannels?.describe())} Atransport ${JSON.stringify(a.sip.transport.stats())} Aproxy ${JSON.stringify(a.sip.proxy.stats())} locator ${JSON.stringify(d.sipUsage!.locator.stats)} ${JSON.stringify(d.sipUsage!.locator.entries())}`);
+      });
+      alice.answer(m, 200);
+      assert.equal((await dave.finalFor(id1, 15_000)).status, 200);
+      const inv = dave.send('INVITE', 'sip:alice@p2psip.local');
+      const invite = await alice.waitRequest('INVITE');
+      alice.answer(invite, 180, 'Ringing');
+      alice.answer(invite, 200);
+      assert.equal((await dave.finalFor(inv)).status, 200);
+      // the requests crossed peers inside a DTLS channel, not on the SIP fronts' UDP ports
+      const chA = a.overlay!.sipLinks!.describe().filter((l) => l.phase === 'open');
+      const chD = d.overlay!.sipLinks!.describe().filter((l) => l.phase === 'open');
+      assert.ok(chA.length >= 1 && chD.length >= 1, `channels: A ${JSON.stringify(a.overlay!.sipLinks!.totals)} D ${JSON.stringify(d.overlay!.sipLinks!.totals)}`);
+      assert.equal(chD[0]!.pair, 'host→host');
+    } finally {
+      alice.close();
+      dave.close();
+    }
   });
 });

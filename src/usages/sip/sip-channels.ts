@@ -1,0 +1,259 @@
+/**
+ * SIP between peers over the connection AppAttach opens (RFC 6940 §6.5.2, RFC 7904 §4): ICE on the
+ * overlay UDP port, then DTLS with the node certificates (the Attach requester is the DTLS server,
+ * the answerer the client, §6.5.1.13; the certificate must be the Node-ID's the AppAttach went to or
+ * came from), then one SIP message per DTLS record. Across NATs this is the only way SIP reaches the
+ * other peer; everywhere it is the way that proves which peer sent a request (issue 12: the SIP
+ * front accepts peer-to-peer SIP only over these authenticated channels).
+ *
+ * To the SIP stack a channel looks like a UDP peer at the channel's remote address (the ICE pair's):
+ * ChannelTransportDriver sends datagrams addressed there into the channel and hands what comes out
+ * of it to the SIP front's UDP listener — so transactions, Via `received`/`rport` and responses work
+ * unchanged. In-dialog requests follow Record-Route to the other peer's SIP front address, which the
+ * peer announced in its AppAttach: those addresses are aliases of its channel.
+ *
+ * Limits: channels at once (the ICE links' maxLinks); aliases per channel (8); a connect waits at most
+ * `openTimeoutMs`.
+ */
+import type { Clock } from '../../lib/clock.js';
+import { sameIp } from '../../lib/ip.js';
+import type { AppAttachReqAns, AttachReqAns, IceCandidate } from '../../reload/codec/index.js';
+import type { LinkDownReason, LinkInfo, LinkLayerUser } from '../../reload/link/link-layer.js';
+import type { IceAttachParams } from '../../reload/overlay/overlay-types.js';
+import type { TransportAddress } from '../../sip/transport/sip-transport.js';
+
+/** The ICE channels below (IceLinks in application mode). */
+export interface SipChannelLinks {
+  prepare(controlling: boolean): IceAttachParams | undefined;
+  accepts(candidates: readonly IceCandidate[]): boolean;
+  start(local: IceAttachParams, remote: AttachReqAns, controlling: boolean, expected: Uint8Array | undefined): string | Error;
+  release(local: IceAttachParams): void;
+  send(linkId: string, data: Uint8Array): boolean;
+  close(linkId: string): void;
+  setUser(user: LinkLayerUser): void;
+}
+
+interface Channel {
+  readonly id: string;
+  readonly nodeHex: string;
+  remote: TransportAddress | undefined;
+  aliases: TransportAddress[];
+  open: boolean;
+  waiters: Array<(ok: boolean) => void>;
+}
+
+const MAX_ALIASES = 8;
+
+export interface SipChannelsOptions {
+  /** How long a connect waits for ICE and DTLS (default 12,000 ms). */
+  openTimeoutMs?: number;
+}
+
+export class SipChannels {
+  private readonly byId = new Map<string, Channel>();
+  private onMessage: ((from: TransportAddress, data: Uint8Array) => void) | undefined;
+  private readonly closedListeners: Array<(nodeHex: string) => void> = [];
+  private readonly openTimeoutMs: number;
+  readonly stats = { opened: 0, failed: 0, closed: 0, messagesIn: 0, messagesOut: 0, aliasConflicts: 0 };
+
+  constructor(
+    private readonly links: SipChannelLinks,
+    private readonly clock: Clock,
+    opts: SipChannelsOptions = {},
+  ) {
+    this.openTimeoutMs = opts.openTimeoutMs ?? 12_000;
+    const self = this;
+    const user: LinkLayerUser = {
+      onLinkUp: (l: LinkInfo) => self.up(l),
+      onLinkMessage: (id: string, m: Uint8Array) => self.message(id, m),
+      onLinkDown: (id: string, reason: LinkDownReason) => self.down(id, reason),
+    };
+    links.setUser(user);
+  }
+
+  /** Where datagrams that come out of channels go (the transport driver). */
+  setReceiver(fn: (from: TransportAddress, data: Uint8Array) => void): void {
+    this.onMessage = fn;
+  }
+
+  /** Told when a channel to a peer closes (the locator forgets the peer's address). */
+  onClosed(fn: (nodeHex: string) => void): void {
+    this.closedListeners.push(fn);
+  }
+
+  /** ICE parameters for an AppAttach request we send (we will be controlling). */
+  prepare(): IceAttachParams | undefined {
+    return this.links.prepare(true);
+  }
+
+  release(local: IceAttachParams): void {
+    this.links.release(local);
+  }
+
+  accepts(candidates: readonly IceCandidate[]): boolean {
+    return this.links.accepts(candidates);
+  }
+
+  /**
+   * The AppAttach answer came: runs ICE (controlling) and DTLS (server) to `nodeId`; resolves with the
+   * address to send SIP to, or undefined when no channel opened.
+   */
+  async connect(local: IceAttachParams, answer: AppAttachReqAns, nodeId: Uint8Array, aliases: readonly TransportAddress[]): Promise<TransportAddress | undefined> {
+    const nodeHex = Buffer.from(nodeId).toString('hex');
+    const id = this.links.start(local, toAttach(answer), true, nodeId);
+    if (id instanceof Error) {
+      this.stats.failed++;
+      return this.existing(nodeHex);
+    }
+    const ch = this.track(id, nodeId, aliases);
+    const ok = await this.opened(ch);
+    if (!ok || ch.remote === undefined) {
+      if (this.byId.has(id)) this.links.close(id);
+      // both peers AppAttached to each other at once and ICE chose the same path twice: the other
+      // direction's channel (one DTLS association per path) serves both
+      return this.existing(nodeHex);
+    }
+    return addressOf(ch);
+  }
+
+  /** The address of an open channel to `nodeHex` (waiting for one being opened), if any. */
+  async existing(nodeHex: string): Promise<TransportAddress | undefined> {
+    let best: Channel | undefined;
+    for (const c of this.byId.values()) if (c.nodeHex === nodeHex && (best === undefined || (c.open && !best.open))) best = c;
+    if (best === undefined) return undefined;
+    if (!(await this.opened(best)) || best.remote === undefined) return undefined;
+    return addressOf(best);
+  }
+
+  /** Resolves true once `ch` is open, false when it fails or `openTimeoutMs` passes. */
+  private opened(ch: Channel): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      if (ch.open) {
+        resolve(true);
+        return;
+      }
+      if (!this.byId.has(ch.id)) {
+        resolve(false);
+        return;
+      }
+      const timer = this.clock.setTimer(this.openTimeoutMs, () => resolve(false));
+      ch.waiters.push((v) => {
+        timer.cancel();
+        resolve(v);
+      });
+    });
+  }
+
+  /** An AppAttach request with ICE candidates from `origin`: our answer's ICE parameters (controlled, DTLS client). */
+  accept(request: AppAttachReqAns, origin: Uint8Array, aliases: readonly TransportAddress[]): IceAttachParams | undefined {
+    const local = this.links.prepare(false);
+    if (local === undefined) return undefined;
+    const id = this.links.start(local, toAttach(request), false, origin);
+    if (id instanceof Error) {
+      this.stats.failed++;
+      return undefined;
+    }
+    this.track(id, origin, aliases);
+    return local;
+  }
+
+  /** Sends one SIP message to `to` when a channel serves that address (its remote address or an alias). */
+  send(to: TransportAddress, data: Uint8Array): boolean {
+    const ch = this.channelFor(to);
+    if (ch === undefined) return false;
+    const ok = this.links.send(ch.id, data);
+    if (ok) this.stats.messagesOut++;
+    return ok;
+  }
+
+  /** True when `to` is served by a channel. */
+  serves(to: TransportAddress): boolean {
+    return this.channelFor(to) !== undefined;
+  }
+
+  /** The Node-ID (hex) of the authenticated peer behind the channel at `from`, if any. */
+  peerAt(from: TransportAddress): string | undefined {
+    for (const ch of this.byId.values()) if (ch.open && ch.remote !== undefined && same(ch.remote, from)) return ch.nodeHex;
+    return undefined;
+  }
+
+  describe(): Array<{ id: string; node: string; remote: string | null; aliases: string[]; open: boolean }> {
+    return [...this.byId.values()].map((c) => ({
+      id: c.id,
+      node: c.nodeHex,
+      remote: c.remote === undefined ? null : `${c.remote.host}:${c.remote.port}`,
+      aliases: c.aliases.map((a) => `${a.host}:${a.port}`),
+      open: c.open,
+    }));
+  }
+
+  private channelFor(to: TransportAddress): Channel | undefined {
+    let alias: Channel | undefined;
+    let conflict = false;
+    for (const ch of this.byId.values()) {
+      if (!ch.open) continue;
+      if (ch.remote !== undefined && same(ch.remote, to)) return ch;
+      if (ch.aliases.some((a) => same(a, to))) {
+        // two peers announcing one address (two LANs with the same private plan): the newest wins
+        if (alias !== undefined && alias.nodeHex !== ch.nodeHex) conflict = true;
+        alias = ch;
+      }
+    }
+    if (conflict) this.stats.aliasConflicts++;
+    return alias;
+  }
+
+  private track(id: string, nodeId: Uint8Array, aliases: readonly TransportAddress[]): Channel {
+    const existing = this.byId.get(id);
+    if (existing !== undefined) return existing;
+    const ch: Channel = { id, nodeHex: Buffer.from(nodeId).toString('hex'), remote: undefined, aliases: aliases.filter((a) => a.protocol === 'udp').slice(0, MAX_ALIASES), open: false, waiters: [] };
+    this.byId.set(id, ch);
+    return ch;
+  }
+
+  private up(l: LinkInfo): void {
+    const ch = this.byId.get(l.id);
+    if (ch === undefined) {
+      this.links.close(l.id);
+      return;
+    }
+    ch.open = true;
+    ch.remote = { protocol: 'udp', host: l.remote.host, port: l.remote.port };
+    this.stats.opened++;
+    for (const w of ch.waiters.splice(0)) w(true);
+  }
+
+  private message(id: string, data: Uint8Array): void {
+    const ch = this.byId.get(id);
+    if (ch === undefined || !ch.open || ch.remote === undefined) return;
+    this.stats.messagesIn++;
+    this.onMessage?.(ch.remote, data);
+  }
+
+  private down(id: string, _reason: LinkDownReason): void {
+    const ch = this.byId.get(id);
+    if (ch === undefined) return;
+    this.byId.delete(id);
+    if (ch.open) this.stats.closed++;
+    else this.stats.failed++;
+    for (const w of ch.waiters.splice(0)) w(false);
+    for (const fn of this.closedListeners) fn(ch.nodeHex);
+  }
+}
+
+/**
+ * Where SIP for the channel's peer is sent: its own SIP front address when it announced one (its
+ * Request-URIs and Record-Route name it; the channel serves it as an alias), else the channel's remote.
+ */
+function addressOf(ch: Channel): TransportAddress | undefined {
+  return ch.aliases[0] ?? ch.remote;
+}
+
+function same(a: TransportAddress, b: TransportAddress): boolean {
+  return a.port === b.port && sameIp(a.host, b.host);
+}
+
+/** AppAttach and Attach share the ICE fields (ufrag, password, role, candidates). */
+function toAttach(a: AppAttachReqAns): AttachReqAns {
+  return { ufrag: a.ufrag, password: a.password, role: a.role, candidates: a.candidates, sendUpdate: false };
+}

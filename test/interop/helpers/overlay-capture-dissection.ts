@@ -1,0 +1,255 @@
+/**
+ * Wireshark's view of an overlay capture across NATs: the overlay UDP port carries STUN (ICE checks,
+ * Binding), TURN (Allocate, CreatePermission, ChannelBind, Send/Data indications, ChannelData) and
+ * DTLS-UDP-SR records (RFC 6940 §6.6.4) side by side (RFC 7983 demultiplexing by the first byte); the
+ * overlay TCP port carries TLS-TCP-FH-NO-ICE. tshark passes tally what each dissector decoded and list
+ * malformed packets and expert warnings (PROBLEM_FILTER of tshark.ts).
+ *
+ * How tshark 4.0 is told (`overlayDecodeArgs`):
+ * - `-d udp.port==P,stun`: STUN/TURN on the overlay port (its default entry there is reload-framing,
+ *   which refuses STUN and DTLS). What the STUN dissector refuses — a DTLS record, first byte 20..63 —
+ *   falls through to the enabled `dtls_udp` heuristic, as do records sent straight to a TURN relay port;
+ * - `--enable-heuristic dtls_stun` and `--enable-heuristic stun_turn`: the payload of ChannelData and
+ *   of Send/Data indications is handed to the DTLS resp. STUN dissector (both heuristics are off by
+ *   default: without them a relayed DTLS record or ICE check is shown as bare data);
+ * - `-o tls.keylog_file:<NSS key log>`: DTLS (and TLS) sessions are decrypted; decrypted DTLS payload
+ *   goes to reload-framing through its `dtls` heuristic (on by default), and on to RELOAD, which
+ *   reassembles §6.7 fragments;
+ * - `-d tcp.port==P,tls` plus an RSA-keys-list entry naming reload-framing for the port (as
+ *   decodeReloadOverTls in tshark.ts): the TLS links decrypt into RELOAD as well.
+ *
+ * One DTLS session per pass: our DTLS server (werift-dtls 0.5, flight4.js) sends every ServerHello
+ * with the same one-byte session_id 0x00. Wireshark looks a master secret up by Session ID before
+ * Client Random, so with every session's key in one key log it decrypts the first DTLS session of the
+ * capture and then "resumes" that session for every later ServerHello carrying 0x00: wrong keys, the
+ * later sessions stay encrypted (silently: no expert info). A pass whose key log holds one DTLS
+ * session (plus the TLS lines) caches nothing before that session, so it decrypts exactly that one.
+ * `withAllKeysAtOnce` measures the single-key-log view for the record.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ProcessScope } from '../../../harness/process-scope.js';
+import { MessageCode } from '../../../src/reload/codec/index.js';
+import { CLASS, METHOD } from './stun-capture-check.js';
+import { PROBLEM_FILTER, tsharkLines } from './tshark.js';
+
+export interface OverlayDecodeOptions {
+  /** The overlay port (UDP: STUN/TURN/DTLS; TCP: TLS). */
+  readonly port: number;
+  /** NSS key log file for this pass. */
+  readonly keylogFile: string;
+  /** Any readable RSA private key (PEM): the RSA-keys-list entry that maps the TLS port to reload-framing needs one; unused (ECDHE). */
+  readonly rsaKeyFile: string;
+  /** The server address of that entry (the port association holds for every address). */
+  readonly tlsServer: string;
+}
+
+export function overlayDecodeArgs(o: OverlayDecodeOptions): string[] {
+  return [
+    '-d', `udp.port==${o.port},stun`,
+    '--enable-heuristic', 'dtls_stun',
+    '--enable-heuristic', 'stun_turn',
+    '-o', `tls.keylog_file:${o.keylogFile}`,
+    '-d', `tcp.port==${o.port},tls`,
+    '-o', `uat:ssl_keys:"${o.tlsServer}","${o.port}","reload-framing","${o.rsaKeyFile}",""`,
+  ];
+}
+
+export interface DtlsSessionView {
+  /** CLIENT_RANDOM of the session (hex). */
+  readonly clientRandom: string;
+  /** Finished messages decoded: they travel in epoch 1, so only a decrypted record shows one. */
+  readonly finished: number;
+  /** RELOAD framing (§6.6.3) decrypted from this session's records: 128 data, 129 ack. */
+  readonly framing: ReadonlyMap<number, number>;
+  /** Whole RELOAD messages (fragments reassembled) by message name. */
+  readonly reload: ReadonlyMap<string, number>;
+}
+
+export interface OverlayDissection {
+  readonly frames: number;
+  /** STUN messages by "Method class" (e.g. "Binding request"), as sent on the wire (not inside TURN). */
+  readonly stun: ReadonlyMap<string, number>;
+  /** STUN messages carried inside TURN (ChannelData, Send/Data indications): relayed ICE checks. */
+  readonly stunInTurn: ReadonlyMap<string, number>;
+  readonly channelData: number;
+  /** Binding requests with ICE's PRIORITY and ICE-CONTROLLING/ICE-CONTROLLED (RFC 8445 §7.1.1), direct or relayed. */
+  readonly iceChecks: number;
+  /** ... of which carry USE-CANDIDATE. */
+  readonly useCandidate: number;
+  /** DTLS records by content type (20 ChangeCipherSpec, 21 alert, 22 handshake, 23 application data). */
+  readonly dtlsRecords: ReadonlyMap<number, number>;
+  /** DTLS handshake messages readable without keys, by type (1 ClientHello, 3 HelloVerifyRequest, 2 ServerHello, ...). */
+  readonly dtlsHandshakes: ReadonlyMap<number, number>;
+  /** session_id values of the ServerHellos (hex; '' = empty). */
+  readonly serverHelloSessionIds: ReadonlyMap<string, number>;
+  /** One entry per DTLS session of the key log, each decrypted in its own pass. */
+  readonly dtlsSessions: readonly DtlsSessionView[];
+  /** Sums over the sessions. */
+  readonly dtlsFraming: ReadonlyMap<number, number>;
+  readonly reloadOverDtls: ReadonlyMap<string, number>;
+  /** RELOAD framing records decrypted when one key log holds every DTLS session (see the file comment). */
+  readonly withAllKeysAtOnce: number;
+  /** RELOAD messages inside TLS (TCP), by name. */
+  readonly reloadOverTls: ReadonlyMap<string, number>;
+  readonly tlsRecords: number;
+  /** Malformed or warned packets in any pass ("frame<TAB>protocol<TAB>info<TAB>expert"). */
+  readonly problems: readonly string[];
+}
+
+export interface DissectOptions {
+  readonly port: number;
+  /** Directory for the per-pass key logs. */
+  readonly dir: string;
+  /** The TLS links' key log lines (Node's --tls-keylog). */
+  readonly tlsKeyLines: readonly string[];
+  /** The DTLS sessions' key log lines (SSLKEYLOGFILE: CLIENT_RANDOM <random> <master secret>). */
+  readonly dtlsKeyLines: readonly string[];
+  readonly rsaKeyFile: string;
+  readonly tlsServer: string;
+}
+
+const FIELDS = [
+  'frame.number',
+  'ip.proto',
+  'stun.channel',
+  'stun.type.method',
+  'stun.type.class',
+  'stun.att.priority',
+  'stun.att.type',
+  'dtls.record.content_type',
+  'dtls.handshake.type',
+  'dtls.handshake.session_id',
+  'reload_framing.type',
+  'reload.message.code',
+  'tls.record.content_type',
+] as const;
+type Field = (typeof FIELDS)[number];
+
+const METHOD_NAME = new Map<string, string>(Object.entries(METHOD).map(([name, v]) => [v, name]));
+const CLASS_NAME = new Map<string, string>(Object.entries(CLASS).map(([name, v]) => [v, name]));
+const MESSAGE_NAME = new Map<number, string>([...Object.entries(MessageCode).map(([name, v]) => [v, name] as const), [0xffff, 'error']]);
+const HANDSHAKE_FINISHED = 20;
+const SERVER_HELLO = 2;
+
+/** "Binding request", "ChannelBind success", ... */
+export function stunName(method: string, cls: string): string {
+  return `${METHOD_NAME.get(method) ?? method} ${CLASS_NAME.get(cls) ?? cls}`;
+}
+
+function bump<K>(m: Map<K, number>, k: K, n = 1): void {
+  m.set(k, (m.get(k) ?? 0) + n);
+}
+
+type Row = (f: Field) => string[];
+
+async function rows(scope: ProcessScope, file: string, decode: readonly string[]): Promise<Row[]> {
+  const lines = await tsharkLines(scope, ['-r', file, '-n', ...decode, '-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=a', '-E', 'aggregator=|', ...FIELDS.flatMap((f) => ['-e', f])]);
+  return lines
+    .map((l) => l.split('\t'))
+    .filter((cols) => /^\d+$/.test(cols[0] ?? ''))
+    .map((cols) => (f: Field) => (cols[FIELDS.indexOf(f)] ?? '').split('|').filter((x) => x !== ''));
+}
+
+async function problems(scope: ProcessScope, file: string, decode: readonly string[]): Promise<string[]> {
+  const lines = await tsharkLines(scope, ['-r', file, '-n', ...decode, '-Y', PROBLEM_FILTER, '-T', 'fields', '-E', 'separator=/t', '-e', 'frame.number', '-e', '_ws.col.Protocol', '-e', '_ws.col.Info', '-e', '_ws.expert.message']);
+  return lines.filter((l) => /^\d+\t/.test(l));
+}
+
+const isDtls = (r: Row): boolean => r('dtls.record.content_type').length > 0;
+const overTcp = (r: Row): boolean => r('ip.proto')[0] === '6';
+
+export async function dissectOverlayCapture(scope: ProcessScope, file: string, o: DissectOptions): Promise<OverlayDissection> {
+  const decodeWith = (name: string, lines: readonly string[]): string[] => {
+    const keylogFile = join(o.dir, `${name}.keylog`);
+    writeFileSync(keylogFile, lines.map((l) => `${l}\n`).join(''));
+    return overlayDecodeArgs({ port: o.port, keylogFile, rsaKeyFile: o.rsaKeyFile, tlsServer: o.tlsServer });
+  };
+  const sessions = [...new Map(o.dtlsKeyLines.map((l) => [l.split(' ')[1] ?? l, l])).entries()];
+
+  // Pass 0: TLS keys only — STUN/TURN, DTLS in the clear (records, handshakes before ChangeCipherSpec), RELOAD over TLS.
+  const base = decodeWith('tls-only', o.tlsKeyLines);
+  const stun = new Map<string, number>();
+  const stunInTurn = new Map<string, number>();
+  const dtlsRecords = new Map<number, number>();
+  const dtlsHandshakes = new Map<number, number>();
+  const serverHelloSessionIds = new Map<string, number>();
+  const reloadOverTls = new Map<string, number>();
+  let channelData = 0;
+  let iceChecks = 0;
+  let useCandidate = 0;
+  let tlsRecords = 0;
+  const baseRows = await rows(scope, file, base);
+  for (const r of baseRows) {
+    const methods = r('stun.type.method');
+    const classes = r('stun.type.class');
+    // A ChannelData frame carries STUN only inside; otherwise the first message is the one on the wire.
+    const isChannelData = r('stun.channel').length > 0;
+    if (isChannelData) channelData++;
+    methods.forEach((m, i) => bump(isChannelData || i > 0 ? stunInTurn : stun, stunName(m, classes[i] ?? '')));
+    const atts = r('stun.att.type');
+    const bindingRequest = methods.some((m, i) => m === METHOD.Binding && classes[i] === CLASS.request);
+    if (bindingRequest && r('stun.att.priority').length > 0 && (atts.includes('0x802a') || atts.includes('0x8029'))) {
+      iceChecks++;
+      if (atts.includes('0x0025')) useCandidate++;
+    }
+    for (const t of r('dtls.record.content_type')) bump(dtlsRecords, Number(t));
+    const hs = r('dtls.handshake.type').map(Number);
+    for (const t of hs) bump(dtlsHandshakes, t);
+    if (hs.includes(SERVER_HELLO)) bump(serverHelloSessionIds, r('dtls.handshake.session_id')[0] ?? '');
+    tlsRecords += r('tls.record.content_type').length;
+    if (overTcp(r)) for (const c of r('reload.message.code')) bump(reloadOverTls, MESSAGE_NAME.get(Number(c)) ?? `code ${c}`);
+  }
+  const found = await problems(scope, file, base);
+
+  // One pass per DTLS session (see the file comment).
+  const dtlsSessions: DtlsSessionView[] = [];
+  const dtlsFraming = new Map<number, number>();
+  const reloadOverDtls = new Map<string, number>();
+  for (const [i, [clientRandom, line]] of sessions.entries()) {
+    const decode = decodeWith(`dtls-session-${i}`, [...o.tlsKeyLines, line]);
+    const framing = new Map<number, number>();
+    const reload = new Map<string, number>();
+    let finished = 0;
+    for (const r of await rows(scope, file, decode)) {
+      if (!isDtls(r)) continue;
+      finished += r('dtls.handshake.type').filter((t) => Number(t) === HANDSHAKE_FINISHED).length;
+      for (const t of r('reload_framing.type')) bump(framing, Number(t));
+      for (const c of r('reload.message.code')) bump(reload, MESSAGE_NAME.get(Number(c)) ?? `code ${c}`);
+    }
+    for (const [k, v] of framing) bump(dtlsFraming, k, v);
+    for (const [k, v] of reload) bump(reloadOverDtls, k, v);
+    dtlsSessions.push({ clientRandom, finished, framing, reload });
+    found.push(...(await problems(scope, file, decode)));
+  }
+
+  // For the record: every DTLS key in one key log.
+  let withAllKeysAtOnce = 0;
+  for (const r of await rows(scope, file, decodeWith('all-keys', [...o.tlsKeyLines, ...sessions.map(([, l]) => l)]))) {
+    if (isDtls(r)) withAllKeysAtOnce += r('reload_framing.type').length;
+  }
+
+  return {
+    frames: baseRows.length,
+    stun,
+    stunInTurn,
+    channelData,
+    iceChecks,
+    useCandidate,
+    dtlsRecords,
+    dtlsHandshakes,
+    serverHelloSessionIds,
+    dtlsSessions,
+    dtlsFraming,
+    reloadOverDtls,
+    withAllKeysAtOnce,
+    reloadOverTls,
+    tlsRecords,
+    problems: [...new Set(found)],
+  };
+}
+
+/** "k×v k×v" for diagnostics. */
+export function tally<K>(m: ReadonlyMap<K, number>): string {
+  return [...m].map(([k, v]) => `${String(k)}×${v}`).join(' ') || '(none)';
+}
