@@ -6,7 +6,7 @@
  *   answer <bind> <user> <domain> <proxy host:port> <seconds>
  *       REGISTERs, prints `registered <status>`, answers every INVITE (180, 200), BYE and MESSAGE
  *       for <seconds>, then prints `answered {"invites":n,"messages":n}` and exits.
- *   call <bind> <user> <domain> <proxy host:port> <target AoR> <calls>
+ *   call <bind> <user> <domain> <proxy host:port> <target AoR> <calls> [timeout-ms]
  *       REGISTERs, sends one MESSAGE, then places <calls> whole calls one after the other (INVITE,
  *       ACK, BYE); prints one JSON line {"registered":s,"message":s,"ok":n,"failed":n,"statuses":{…},
  *       "ringMsMedian":n,"finalMsMedian":n,"firstFailure":"…"}.
@@ -41,6 +41,7 @@ async function main(): Promise<void> {
   if (mode === 'call') {
     const target = rest[0] ?? '';
     const calls = Number(rest[1] ?? '1');
+    const timeoutMs = Number(rest[2] ?? '15000');
     const message = await phone.message(target, 'hello across NATs', 15_000).catch(() => 0);
     let ok = 0;
     let failed = 0;
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
     const final: number[] = [];
     let firstFailure: string | undefined;
     for (let i = 0; i < calls; i++) {
-      const r = await phone.call(target, 15_000).catch((e: unknown) => ({ status: 0, ringMs: undefined, finalMs: 0, byeStatus: undefined, finalLine: String(e), byeLine: undefined, recordRoute: [] }));
+      const r = await phone.call(target, timeoutMs).catch((e: unknown) => ({ status: 0, ringMs: undefined, finalMs: 0, byeStatus: undefined, finalLine: String(e), byeLine: undefined, recordRoute: [] }));
       statuses[String(r.status)] = (statuses[String(r.status)] ?? 0) + 1;
       if (r.status === 200 && r.byeStatus === 200) {
         ok++;

@@ -40,9 +40,13 @@ interface Channel {
   aliases: TransportAddress[];
   open: boolean;
   waiters: Array<(ok: boolean) => void>;
+  /** SIP messages for the peer while its channel is being opened (sent once open, dropped if it fails). */
+  queued: Uint8Array[];
 }
 
 const MAX_ALIASES = 8;
+/** Messages held per channel being opened; SIP retransmits what does not fit. */
+const MAX_QUEUED = 16;
 
 export interface SipChannelsOptions {
   /** How long a connect waits for ICE and DTLS (default 12,000 ms). */
@@ -160,15 +164,27 @@ export class SipChannels {
   /** Sends one SIP message to `to` when a channel serves that address (its remote address or an alias). */
   send(to: TransportAddress, data: Uint8Array): boolean {
     const ch = this.channelFor(to);
-    if (ch === undefined) return false;
+    if (ch === undefined) {
+      // the peer's channel is being (re)opened: hold the message rather than send it in the clear to
+      // an address that may be a private one behind a NAT (SIP retransmits what is not held)
+      const pending = this.pendingFor(to);
+      if (pending === undefined) return false;
+      if (pending.queued.length < MAX_QUEUED) pending.queued.push(data);
+      return true;
+    }
     const ok = this.links.send(ch.id, data);
     if (ok) this.stats.messagesOut++;
     return ok;
   }
 
-  /** True when `to` is served by a channel. */
+  /** True when `to` is served by a channel (open, or being opened for a peer that announced `to`). */
   serves(to: TransportAddress): boolean {
-    return this.channelFor(to) !== undefined;
+    return this.channelFor(to) !== undefined || this.pendingFor(to) !== undefined;
+  }
+
+  private pendingFor(to: TransportAddress): Channel | undefined {
+    for (const ch of this.byId.values()) if (!ch.open && ch.aliases.some((a) => same(a, to))) return ch;
+    return undefined;
   }
 
   /** The Node-ID (hex) of the authenticated peer behind the channel at `from`, if any. */
@@ -206,7 +222,7 @@ export class SipChannels {
   private track(id: string, nodeId: Uint8Array, aliases: readonly TransportAddress[]): Channel {
     const existing = this.byId.get(id);
     if (existing !== undefined) return existing;
-    const ch: Channel = { id, nodeHex: Buffer.from(nodeId).toString('hex'), remote: undefined, aliases: aliases.filter((a) => a.protocol === 'udp').slice(0, MAX_ALIASES), open: false, waiters: [] };
+    const ch: Channel = { id, nodeHex: Buffer.from(nodeId).toString('hex'), remote: undefined, aliases: aliases.filter((a) => a.protocol === 'udp').slice(0, MAX_ALIASES), open: false, waiters: [], queued: [] };
     this.byId.set(id, ch);
     return ch;
   }
@@ -220,6 +236,7 @@ export class SipChannels {
     ch.open = true;
     ch.remote = { protocol: 'udp', host: l.remote.host, port: l.remote.port };
     this.stats.opened++;
+    for (const m of ch.queued.splice(0)) if (this.links.send(ch.id, m)) this.stats.messagesOut++;
     for (const w of ch.waiters.splice(0)) w(true);
   }
 
@@ -237,6 +254,7 @@ export class SipChannels {
     if (ch.open) this.stats.closed++;
     else this.stats.failed++;
     for (const w of ch.waiters.splice(0)) w(false);
+    ch.queued.length = 0;
     for (const fn of this.closedListeners) fn(ch.nodeHex);
   }
 }
