@@ -26,7 +26,7 @@ import type { DatagramSocket, UdpAddress } from './datagram-socket.js';
 import { SourceRateLimiter } from './source-rate-limiter.js';
 import { answerBinding } from './stun/binding-server.js';
 import { StunClient } from './stun/stun-client.js';
-import { StunAttr, StunMethod, attr, decodeStun, readAddress, readText, readXorAddress } from './stun/stun-message.js';
+import { StunAttr, StunMethod, attr, decodeStun, readAddress, readText, readXorAddress, u32Attr } from './stun/stun-message.js';
 import type { DecodedStun } from './stun/stun-message.js';
 
 /** The socket a datagram went through: our UDP port ('host'), or one of our TURN relays (its id). */
@@ -129,10 +129,13 @@ export class NatPort {
     flowsRefused: 0,
   };
 
+  private alternate: DatagramSocket | undefined;
+
   constructor(
     private readonly deps: NatPortDeps,
     private readonly opts: NatPortOptions = {},
   ) {
+    this.alternate = opts.alternate;
     this.limits = { ...DEFAULT_NAT_PORT_LIMITS, ...opts.limits };
     for (const k of ['maxSessions', 'maxFlows'] as const) {
       const v = this.limits[k];
@@ -263,6 +266,33 @@ export class NatPort {
   }
 
   /** The counters, and what is held now: sessions, flows, TURN clients, Binding sources tracked. */
+  /**
+   * The socket that answers RFC 5780 CHANGE-REQUEST "change port" (another port of ours on the same
+   * address); without one such requests get 420.
+   */
+  setAlternate(socket: DatagramSocket | undefined): void {
+    this.alternate = socket;
+  }
+
+  /**
+   * An RFC 5780 probe (nat-behaviour.ts's NatProbe): one Binding request to `server`, with
+   * CHANGE-REQUEST change-port when asked (then the answer is taken from any source: the server's
+   * alternate port), resolving with the mapped address, OTHER-ADDRESS and RESPONSE-ORIGIN, or undefined.
+   */
+  async probe(server: UdpAddress, opts: { changePort: boolean; timeoutMs: number }): Promise<{ mapped: UdpAddress; otherAddress?: UdpAddress; responseOrigin?: UdpAddress; rttMs?: number } | undefined> {
+    const rtoMs = Math.max(50, Math.floor(opts.timeoutMs / 8));
+    const attrs = opts.changePort ? [u32Attr(StunAttr.CHANGE_REQUEST, 0x2)] : [];
+    const tx = this.stun.request(StunMethod.Binding, attrs, server, { rtoMs, maxTransmissions: 3, lastWaitFactor: 1, fingerprint: true, anySource: opts.changePort });
+    const o = await tx.outcome;
+    if (o.kind !== 'response' || o.response.cls !== 'success') return undefined;
+    const r = o.response;
+    const mapped = readXorAddress(attr(r, StunAttr.XOR_MAPPED_ADDRESS), r.transactionId) ?? readAddress(attr(r, StunAttr.MAPPED_ADDRESS));
+    if (mapped === undefined) return undefined;
+    const otherAddress = readAddress(attr(r, StunAttr.OTHER_ADDRESS));
+    const origin = readAddress(attr(r, StunAttr.RESPONSE_ORIGIN)) ?? o.from;
+    return { mapped, responseOrigin: origin, ...(otherAddress === undefined ? {} : { otherAddress }), ...(o.rttMs === undefined ? {} : { rttMs: o.rttMs }) };
+  }
+
   counters(): NatPortCounters & { sessions: number; flows: number; turnClients: number; bindingSources: number } {
     return { ...this.counts, sessions: this.sessions.size, flows: this.flows.size, turnClients: this.turnClients.size, bindingSources: this.bindingLimiter.size };
   }
@@ -301,10 +331,10 @@ export class NatPort {
         this.counts.bindingRateLimited++;
         return;
       }
-      const local = alternate && this.opts.alternate !== undefined ? this.opts.alternate.local : this.deps.socket.local;
+      const local = alternate && this.alternate !== undefined ? this.alternate.local : this.deps.socket.local;
       const reply = answerBinding(msg, from, local, {
         ...(this.opts.software === undefined ? {} : { software: this.opts.software }),
-        ...(this.opts.alternate === undefined ? {} : { alternate: this.opts.alternate.local }),
+        ...(this.alternate === undefined ? {} : { alternate: this.alternate.local }),
       });
       if (reply === undefined) {
         this.counts.stunUnclaimed++;
@@ -312,7 +342,7 @@ export class NatPort {
       }
       this.counts.bindingAnswered++;
       if (base !== HOST_BASE) this.send(base, reply.datagram, from);
-      else if (reply.from === 'alternate' && this.opts.alternate !== undefined) this.opts.alternate.send(reply.datagram, from);
+      else if (reply.from === 'alternate' && this.alternate !== undefined) this.alternate.send(reply.datagram, from);
       else this.deps.socket.send(reply.datagram, from);
       return;
     }

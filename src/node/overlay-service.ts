@@ -14,11 +14,13 @@ import { TlsLinkDriver } from '../platform/tls-link-driver.js';
 import { UdpPort } from '../platform/udp-port.js';
 import { NatPort } from '../nat/nat-port.js';
 import { CandidateGatherer } from '../nat/candidate-gatherer.js';
-import { CompositeLinks } from '../reload/link/composite-links.js';
+import { CompositeLinks, ICE_LINK_PREFIX } from '../reload/link/composite-links.js';
 import { IceLinks } from '../reload/link/ice-links.js';
 import { DtlsChannelFactory, keylogFromEnvironment } from '../platform/dtls-channel-factory.js';
 import { localAddresses } from '../platform/local-addresses.js';
 import { isPublicAddress } from '../nat/address-scope.js';
+import { discoverNatBehaviour } from '../nat/nat-behaviour.js';
+import type { NatBehaviourReport } from '../nat/nat-behaviour.js';
 import { allocateRelay, offerTurn } from './nat-services.js';
 import type { Destination } from '../reload/codec/index.js';
 import { TurnServicePublisher } from '../usages/turn/turn-service-publisher.js';
@@ -108,6 +110,8 @@ export interface RunningOverlay {
   gatherer: CandidateGatherer | undefined;
   /** Behind a NAT or not, and why (what the bootstrap peers saw). */
   natRole(): NatRole;
+  /** RFC 5780 mapping and filtering behaviour found against other peers (a few seconds after the join). */
+  natBehaviour(): NatBehaviourReport | undefined;
   /** The TURN server we offer and the relay we hold. */
   turn(): object;
   /** The UDP port of the SIP channels, its counters and candidates. */
@@ -151,7 +155,8 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
   if (!c.client) {
     let natRef: NatPort | undefined;
     try {
-      udp = await UdpPort.bind(c.listen.host, c.listen.port, (d, from) => natRef?.receive(d, from));
+      const onDatagram = (d: Uint8Array, from: { host: string; port: number }): void => natRef?.receive(d, from);
+      udp = c.listen.port === 0 ? await UdpPort.bindPair(c.listen.host, onDatagram) : await UdpPort.bind(c.listen.host, c.listen.port, onDatagram);
     } catch (e) {
       throw new Error(`cannot bind the overlay UDP port ${c.listen.host}:${c.listen.port}: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -205,6 +210,8 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     sipUdp = await UdpPort.bind(udp.local.host, 0, (d, from) => sipNatRef?.receive(d, from));
     sipNat = new NatPort({ socket: sipUdp, clock, random }, { software: 'p2psip' });
     sipNatRef = sipNat;
+    // the SIP channels' port doubles as the overlay port's RFC 5780 alternate (CHANGE-REQUEST change port)
+    nat.setAlternate(sipUdp);
     const sipPort = sipUdp.local.port;
     sipGatherer = new CandidateGatherer(hosts.map((h) => ({ host: h.host, port: sipPort })));
     const sg = sipGatherer;
@@ -341,6 +348,28 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
   }
   // RFC 6940 §8: our certificate where others look for it
   void publishCertificate(storage, credentials, kinds).then((r) => c.onCertificatePublished?.(r));
+  // RFC 5780 behaviour tests against other peers (mapping; filtering by change-port), once joined: the
+  // bootstrap peers and the first peers we link to are the servers
+  let behaviour: NatBehaviourReport | undefined;
+  if (nat !== undefined && gatherer !== undefined && !client) {
+    const n = nat;
+    const g = gatherer;
+    const servers: LinkEndpoint[] = [...bootstrap];
+    const off = node.events.on('link-up', (l) => {
+      // an ICE link's remote is the other peer's UDP port (a TLS link's is a TCP port: no STUN there)
+      if (!l.linkId.startsWith(ICE_LINK_PREFIX)) return;
+      if (servers.length < 6 && !servers.some((x) => x.host === l.remote.host && x.port === l.remote.port)) servers.push(l.remote);
+    });
+    clock.setTimer(3_000, () => {
+      off();
+      if (servers.length === 0) return;
+      void discoverNatBehaviour({ clock, probe: (srv, o) => n.probe(srv, o) }, servers, g.hostAddresses())
+        .then((r) => {
+          behaviour = r;
+        })
+        .catch(() => undefined);
+    });
+  }
   // RFC 6940 §9: a TURN peer records itself turn-density times under TURN-SERVICE; a NATed peer that
   // got no relay from its bootstrap peers looks for one there (Find at random Resource-IDs)
   let turnPublisher: TurnServicePublisher | undefined;
@@ -374,6 +403,7 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     sipLinks,
     gatherer,
     natRole: () => natRole,
+    natBehaviour: () => behaviour,
     turn: () => ({
       offered: turnOffer?.stats() ?? null,
       relay: relay === undefined ? null : { base: relay.base, ...relay.client.stats() },

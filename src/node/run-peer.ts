@@ -294,6 +294,7 @@ function natStatusOf(overlay: RunningOverlay, sipChannels: SipChannels | undefin
   const g = overlay.gatherer;
   return {
     role: overlay.natRole(),
+    behaviour: overlay.natBehaviour() ?? null,
     turn: overlay.turn(),
     udp: overlay.udpCounters(),
     port: overlay.nat?.counters() ?? null,

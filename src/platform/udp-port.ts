@@ -4,6 +4,7 @@
  * Send errors (unreachable, no route) are counted, never thrown; the socket is closed once.
  */
 import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
 import type { Socket } from 'node:dgram';
 import { ipFamily } from '../lib/ip.js';
 import type { DatagramSocket, UdpAddress } from '../nat/datagram-socket.js';
@@ -55,6 +56,27 @@ export class UdpPort implements DatagramSocket {
     return port2;
   }
 
+  /**
+   * A UDP port whose number is also free on TCP, for an overlay asked to listen on port 0 (the TLS
+   * listener then takes the same number). Drawn below the kernel's ephemeral range (Linux 32768–60999):
+   * a port listen(0) gets is one outgoing connections are also given, and one of them could take it
+   * before the TLS listener binds (seen in CI). Falls back to any UDP port after `tries`.
+   */
+  static async bindPair(host: string, onDatagram: (datagram: Uint8Array, from: UdpAddress) => void, tries = 64): Promise<UdpPort> {
+    for (let i = 0; i < tries; i++) {
+      const port = 20_000 + Math.floor(Math.random() * 12_000);
+      let udp: UdpPort;
+      try {
+        udp = await UdpPort.bind(host, port, onDatagram);
+      } catch {
+        continue;
+      }
+      if (await tcpFree(host, port)) return udp;
+      await udp.close();
+    }
+    return UdpPort.bind(host, 0, onDatagram);
+  }
+
   send(datagram: Uint8Array, to: UdpAddress): void {
     if (this.closed) return;
     this.stats.datagramsOut++;
@@ -73,4 +95,12 @@ export class UdpPort implements DatagramSocket {
     this.closed = true;
     await new Promise<void>((resolve) => this.socket.close(() => resolve()));
   }
+}
+
+function tcpFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen({ host, port, exclusive: true }, () => s.close(() => resolve(true)));
+  });
 }

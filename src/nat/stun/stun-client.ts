@@ -38,6 +38,11 @@ export interface StunRequestOptions extends StunEncodeOptions {
   /** Decides whether a matching response counts (integrity, say); a refused one is ignored. */
   accept?(response: DecodedStun): boolean;
   /**
+   * Takes the response from any source (RFC 5780 CHANGE-REQUEST: the server answers from its
+   * alternate address). Default false: only from the address the request went to.
+   */
+  anySource?: boolean;
+  /**
    * The transaction ID to use (12 bytes, fresh from a Random) instead of drawing one: attributes that
    * are XOR-ed with it (an IPv6 XOR-PEER-ADDRESS, RFC 8489 §14.2) need it before the request is built.
    */
@@ -125,7 +130,7 @@ export class StunClient {
     if (msg.cls !== 'success' && msg.cls !== 'error') return false;
     const p = this.pendingTx.get(transactionKey(msg.transactionId));
     if (p === undefined) return false;
-    if (p.to.port !== from.port || !sameIp(p.to.host, from.host)) return false;
+    if (p.opts.anySource !== true && (p.to.port !== from.port || !sameIp(p.to.host, from.host))) return false;
     if (p.opts.accept !== undefined && !p.opts.accept(msg)) return false;
     const rttMs = p.transmissions === 1 ? this.deps.clock.now() - p.firstSentAt : undefined;
     p.done({ kind: 'response', response: msg, from, rttMs, transmissions: p.transmissions });
