@@ -4,7 +4,7 @@
  * HTTP API on the namespace's own 127.0.0.1:8060 — bounded in time and killed with the lab's scope;
  * `status()` and `fetchRandom()` ask its API from inside the namespace (lab-api-client.ts).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BoundedProcess } from '../bounded-process.js';
@@ -54,6 +54,8 @@ export async function startLabPeer(host: LabHost, opts: LabPeerOptions = {}): Pr
     ...(opts.extraArgs ?? []),
   ];
   const proc = host.spawn({ command: process.execPath, args, cwd: REPO_ROOT, lifetimeMs: opts.lifetimeMs ?? 600_000, name: `p2psip@${host.name}`, ...(opts.env === undefined ? {} : { env: { ...process.env, ...opts.env } }) });
+  // the data directory lives as long as the peer (a peer killed with -9 included)
+  void proc.exited.then(() => rmSync(dataDir, { recursive: true, force: true }));
   await proc.waitForLine(/^p2psip: overlay /, { timeoutMs: opts.startTimeoutMs ?? 60_000 });
   const client = async (mode: string, ...rest: string[]): Promise<string> => {
     const r = await host.run(process.execPath, ['--import', 'tsx', CLIENT, mode, '127.0.0.1:8060', ...rest], { cwd: REPO_ROOT, timeoutMs: 120_000 });
