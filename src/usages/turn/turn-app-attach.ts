@@ -33,7 +33,7 @@ function token(random: Random, n: number): string {
 }
 
 export interface TurnCredentialBookOptions {
-  /** Default 3,600,000 ms (an allocation refreshed with it keeps working that long; then a new AppAttach). */
+  /** Default 3,600,000 ms after the last use (every authenticated TURN request renews it). */
   credentialLifetimeMs?: number;
   /** Default 4,096. */
   maxCredentials?: number;
@@ -50,6 +50,7 @@ interface Credential {
 /** The TURN peer's side: credentials it issued, as the TURN server's key lookup. */
 export class TurnCredentialBook {
   private readonly byUser = new Map<string, Credential>();
+  private readonly perNode = new Map<string, number>();
   private readonly lifetimeMs: number;
   private readonly max: number;
   private readonly maxPerNode: number;
@@ -67,36 +68,49 @@ export class TurnCredentialBook {
     this.maxPerNode = opts.maxPerNode ?? 4;
   }
 
-  /** New credentials for `node`; undefined when it holds `maxPerNode` live ones already. */
+  /**
+   * New credentials for `node`; undefined when it holds `maxPerNode` live ones already, or when the
+   * book is full of live credentials (then nobody's is evicted: on a self-signed overlay Node-IDs cost
+   * nothing, and evicting live credentials would let anyone cut other peers' allocations).
+   */
   issue(node: Uint8Array): { username: string; password: string } | undefined {
     const now = this.clock.now();
     const nodeHex = Buffer.from(node).toString('hex');
-    let live = 0;
-    for (const [u, c] of this.byUser) {
-      if (c.expiresAt <= now) this.byUser.delete(u);
-      else if (c.nodeHex === nodeHex) live++;
-    }
-    if (live >= this.maxPerNode) {
+    this.sweep(now);
+    if ((this.perNode.get(nodeHex) ?? 0) >= this.maxPerNode || this.byUser.size >= this.max) {
       this.refused++;
       return undefined;
     }
     const username = token(this.random, 16);
     const password = token(this.random, 24);
     this.byUser.set(username, { password, nodeHex, expiresAt: now + this.lifetimeMs });
-    while (this.byUser.size > this.max) {
-      const oldest = this.byUser.keys().next().value;
-      if (oldest === undefined) break;
-      this.byUser.delete(oldest);
-    }
+    this.perNode.set(nodeHex, (this.perNode.get(nodeHex) ?? 0) + 1);
     this.issued++;
     return { username, password };
+  }
+
+  /** Drops expired credentials (the map is kept in expiry order: one lifetime for all, a use moves an entry to the end), oldest first. */
+  private sweep(now: number): void {
+    for (const [u, c] of this.byUser) {
+      if (c.expiresAt > now) break;
+      this.byUser.delete(u);
+      const left = (this.perNode.get(c.nodeHex) ?? 1) - 1;
+      if (left <= 0) this.perNode.delete(c.nodeHex);
+      else this.perNode.set(c.nodeHex, left);
+    }
   }
 
   /** The TURN server's key lookup (TurnKeyLookup). */
   lookupKey = (username: string, realm: string): Uint8Array | undefined => {
     if (realm !== this.realm) return undefined;
     const c = this.byUser.get(username);
-    if (c === undefined || c.expiresAt <= this.clock.now()) return undefined;
+    const now = this.clock.now();
+    if (c === undefined || c.expiresAt <= now) return undefined;
+    // in use (an Allocate, a Refresh): the credential lives on as long as its allocation is refreshed;
+    // moved to the young end, so the book stays in expiry order
+    c.expiresAt = now + this.lifetimeMs;
+    this.byUser.delete(username);
+    this.byUser.set(username, c);
     return longTermKey(username, realm, c.password);
   };
 

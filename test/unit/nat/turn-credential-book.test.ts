@@ -54,13 +54,30 @@ describe('TurnCredentialBook: per-node and total bounds', () => {
     assert.equal(book.size, 1, 'expired credentials are dropped when the book is next written');
   });
 
-  test('maxCredentials bounds the book over many nodes (oldest forgotten first)', () => {
+  test('maxCredentials bounds the book: when full of live credentials new ones are refused, none evicted; expiry frees room', () => {
     const clock = new ManualClock(0);
-    const book = new TurnCredentialBook(clock, new SeededRandom(1), REALM, { maxCredentials: 100 });
+    const book = new TurnCredentialBook(clock, new SeededRandom(1), REALM, { maxCredentials: 100, credentialLifetimeMs: 60_000 });
     const first = book.issue(nodeId(0))!;
-    for (let n = 1; n < 1_000; n++) assert.ok(book.issue(nodeId(n)) !== undefined);
+    let refused = 0;
+    for (let n = 1; n < 1_000; n++) if (book.issue(nodeId(n)) === undefined) refused++;
     assert.equal(book.size, 100);
-    assert.equal(book.lookupKey(first.username, REALM), undefined, 'the oldest was forgotten');
+    assert.equal(refused, 900);
+    assert.ok(book.lookupKey(first.username, REALM) !== undefined, 'a live credential is never evicted (free Node-IDs cannot push a peer out)');
+    clock.advance(60_000);
+    assert.ok(book.issue(nodeId(5_000)) !== undefined, 'expired ones make room');
+    assert.equal(book.size, 1);
+  });
+
+  test('a credential in use (each TURN request looks it up) lives on past its lifetime; an unused one expires', () => {
+    const clock = new ManualClock(0);
+    const book = new TurnCredentialBook(clock, new SeededRandom(2), REALM, { credentialLifetimeMs: 60_000 });
+    const used = book.issue(nodeId(1))!;
+    const idle = book.issue(nodeId(2))!;
+    for (let t = 0; t < 10; t++) {
+      clock.advance(30_000); // an allocation refreshed every 30 s for 5 minutes
+      assert.ok(book.lookupKey(used.username, REALM) !== undefined, `still valid at ${clock.now()} ms`);
+    }
+    assert.equal(book.lookupKey(idle.username, REALM), undefined);
   });
 
   test('AppAttach(3478): four answers with credentials, then Error_Forbidden naming the reason; no requester: Forbidden', () => {
