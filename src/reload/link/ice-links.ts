@@ -84,6 +84,8 @@ export interface IceLinksDeps {
 export interface IceLinksOptions {
   /** ICE links (negotiating or open) at once (default 256); more are refused. */
   maxLinks?: number;
+  /** Links with one node at once (default 8): one requester cannot take every slot. */
+  maxPerPeer?: number;
   /**
    * true (default): RELOAD links, Simple Reliability over DTLS (§6.6.3). false: application
    * channels of AppAttach (§6.5.2), one application datagram per DTLS record, no SR — SIP over DTLS
@@ -223,6 +225,17 @@ export class IceLinks {
     if (this.entries.size >= this.maxLinks) {
       this.totals.refused++;
       return new Error(`${this.maxLinks} ICE links already`);
+    }
+    if (expected !== undefined) {
+      const peer = Buffer.from(expected);
+      let n = 0;
+      for (const x of this.entries.values()) if (x.expected !== undefined && peer.equals(Buffer.from(x.expected))) n++;
+      const max = this.options.maxPerPeer ?? 8;
+      if (n >= max) {
+        this.release(local);
+        this.totals.refused++;
+        return new Error(`${max} ICE links with this node already`);
+      }
     }
     const remoteCandidates = fromAttachCandidates(remote.candidates);
     const ready = this.prepared.get(local.ufrag);

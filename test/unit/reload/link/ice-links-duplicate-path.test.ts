@@ -91,3 +91,30 @@ describe('IceLinks: two Attaches on one path', () => {
     });
   }
 });
+
+describe('IceLinks: links per node', () => {
+  test('one node gets at most maxPerPeer links at once; the refused Attach leaves no session behind', () => {
+    const clock = new ManualClock();
+    const net = new Net(clock);
+    const a = peer(net, '192.0.2.1', 0x11, 9);
+    const links = new IceLinks(
+      { clock, random: new SeededRandom(3), plane: new NatPort({ socket: net.socket({ host: '192.0.2.9', port: 6084 }), clock, random: new SeededRandom(4) }), candidates: () => [{ type: 'host', address: { host: '192.0.2.9', port: 6084 }, base: 'host' }], channels: new RoleChannels() },
+      { maxPerPeer: 2 },
+    );
+    const offer = a.links.prepare(true)!;
+    const ids: Array<string | Error> = [];
+    for (let i = 0; i < 3; i++) {
+      const local = links.prepare(false)!;
+      ids.push(links.start(local, body(offer), false, a.selfNodeId));
+    }
+    assert.equal(typeof ids[0], 'string');
+    assert.equal(typeof ids[1], 'string');
+    assert.ok(ids[2] instanceof Error && /2 ICE links with this node already/.test(ids[2].message), String(ids[2]));
+    assert.equal(links.linkIds().length, 2);
+    // another node is not affected
+    const other = links.prepare(false)!;
+    assert.equal(typeof links.start(other, body(offer), false, new Uint8Array(16).fill(0x33)), 'string');
+    links.shutdown();
+    a.links.shutdown();
+  });
+});
