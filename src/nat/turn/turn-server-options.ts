@@ -40,6 +40,13 @@ export interface TurnServerDeps {
 export interface TurnServerOptions {
   /** The REALM of the long-term credentials. */
   realm: string;
+  /**
+   * Error answers to requests that fail authentication (401, 438) per source network (IPv4 address,
+   * IPv6 /64), a second (default 20) and at once (default 40): past that they are dropped silently —
+   * a 401 is bigger than the Allocate that asks for it (amplification) and costs an HMAC.
+   */
+  unauthenticatedRatePerS?: number;
+  unauthenticatedBurst?: number;
   /** SOFTWARE attribute in responses (none by default). */
   software?: string;
   /** How long a NONCE is accepted, ms (default 600,000; then 438). */
@@ -106,6 +113,8 @@ export interface TurnServerStats {
   droppedUnroutable: number;
   /** Datagrams on a relay port the server does not know. */
   droppedUnknownPort: number;
+  /** Failed-authentication answers not sent: the source was over its rate. */
+  unauthenticatedDropped: number;
   relayedToPeer: number;
   relayedToClient: number;
 }
@@ -130,6 +139,8 @@ export function resolveTurnServerOptions(options: TurnServerOptions): ResolvedTu
   const rate = options.bandwidthBytesPerS ?? 128_000;
   const o: ResolvedTurnServerOptions = {
     realm: options.realm,
+    unauthenticatedRatePerS: options.unauthenticatedRatePerS ?? 20,
+    unauthenticatedBurst: options.unauthenticatedBurst ?? 40,
     nonceLifetimeMs: options.nonceLifetimeMs ?? 600_000,
     defaultLifetimeS: options.defaultLifetimeS ?? 600,
     maxLifetimeS: options.maxLifetimeS ?? 3600,

@@ -43,6 +43,7 @@ import { decodeChannelData, encodeChannelData, isChannelData, isValidChannel, re
 import { TurnNonces } from './turn-nonce.js';
 import { forbiddenPeerReason } from './turn-peer-policy.js';
 import { authenticate } from './turn-server-auth.js';
+import { SourceRateLimiter } from '../source-rate-limiter.js';
 import { resolveTurnServerOptions } from './turn-server-options.js';
 import type { AllocationInfo, ResolvedTurnServerOptions, TurnServerDeps, TurnServerEvents, TurnServerOptions, TurnServerStats } from './turn-server-options.js';
 
@@ -109,17 +110,20 @@ export class TurnServer {
     droppedBandwidth: 0,
     droppedUnroutable: 0,
     droppedUnknownPort: 0,
+    unauthenticatedDropped: 0,
     relayedToPeer: 0,
     relayedToClient: 0,
   };
   private readonly errors: Record<number, number> = {};
   private stopped = false;
+  private readonly unauthenticated: SourceRateLimiter;
 
   constructor(
     private readonly deps: TurnServerDeps,
     options: TurnServerOptions,
   ) {
     this.o = resolveTurnServerOptions(options);
+    this.unauthenticated = new SourceRateLimiter({ ratePerS: this.o.unauthenticatedRatePerS, burst: this.o.unauthenticatedBurst, maxSources: 4096 });
     this.nonces = new TurnNonces(deps.clock, deps.random, this.o.nonceLifetimeMs);
   }
 
@@ -231,6 +235,10 @@ export class TurnServer {
   private onRequest(req: DecodedStun, from: StunAddress): void {
     const auth = authenticate(req, from, this.o.realm, this.nonces, this.deps.lookupKey);
     if (!auth.ok) {
+      if (!this.unauthenticated.take(from.host, this.deps.clock.now())) {
+        this.counters.unauthenticatedDropped++;
+        return;
+      }
       if (auth.kind === 'challenge') this.counters.challenges++;
       else if (auth.kind === 'bad-credentials') this.counters.authFailures++;
       else if (auth.kind === 'stale-nonce') this.counters.staleNonces++;

@@ -178,16 +178,33 @@ describe('TURN server: long-term credentials (RFC 8489 §9.2)', () => {
     // and wrong credentials with a valid nonce
     const c = new RawClient(w, CLIENT, 'alice', 'guess');
     await c.request(StunMethod.Allocate, () => [UDP], { auth: false });
-    for (let i = 0; i < 500; i++) await c.request(StunMethod.Allocate, () => [UDP]);
+    for (let i = 0; i < 30; i++) await c.request(StunMethod.Allocate, () => [UDP]);
     await settle();
     const s = w.server.stats();
     assert.equal(s.allocations, 0);
     assert.equal(s.pendingAllocations, 0);
     assert.equal(s.challenges, 5001);
-    assert.equal(s.authFailures, 500);
+    assert.equal(s.authFailures, 30);
     assert.equal(w.ports.requests.length, 0, 'no relay port asked for');
     assert.equal(w.clock.pendingTimers, before, 'no timer armed');
-    assert.equal(w.toClients.length, 5501, 'one small answer each');
+    assert.equal(w.toClients.length, 5031, 'one small answer each (every source within its rate)');
+  });
+
+  test('failed-authentication answers are rate-limited per source: 1,000 Allocates from one address get 40 answers at once, the rest dropped and counted', () => {
+    const w = makeWorld();
+    const random = new SeededRandom(7);
+    const from = { host: '198.51.100.77', port: 4000 };
+    for (let i = 0; i < 1000; i++) w.server.receive(encodeStun({ method: StunMethod.Allocate, cls: 'request', transactionId: random.bytes(12), attributes: [UDP] }), from);
+    const s = w.server.stats();
+    assert.equal(s.challenges, 40);
+    assert.equal(s.unauthenticatedDropped, 960);
+    assert.equal(w.toClients.length, 40);
+    // another address is answered; after a second the first gets 20 more
+    w.server.receive(encodeStun({ method: StunMethod.Allocate, cls: 'request', transactionId: random.bytes(12), attributes: [UDP] }), { host: '198.51.100.78', port: 4000 });
+    assert.equal(w.server.stats().challenges, 41);
+    w.clock.advance(1000);
+    for (let i = 0; i < 100; i++) w.server.receive(encodeStun({ method: StunMethod.Allocate, cls: 'request', transactionId: random.bytes(12), attributes: [UDP] }), from);
+    assert.equal(w.server.stats().challenges, 61);
   });
 });
 
