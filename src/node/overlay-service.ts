@@ -146,7 +146,7 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
   const links = new LinkLayer({ driver, clock, random }, { maxMessageSize: config.maxMessageSize, minRtoMs: 200 });
   const bootstrap: LinkEndpoint[] = c.bootstrap.length > 0 ? c.bootstrap : config.bootstrapNodes.map((b) => ({ host: b.address, port: b.port }));
   let client = c.client;
-  let natRole: NatRole = { role: 'unknown', reason: c.ice === true ? 'not probed' : 'ICE off: TLS links only' };
+  let natRole: NatRole = { role: 'unknown', reason: 'ICE off: TLS links only (--ice, or DTLS in the configuration)' };
   // The overlay UDP port, on the same port number as the TLS listener: every peer answers STUN there
   // (RFC 6940 §6.5.1.4), so a bootstrap address is also a STUN server address.
   let udp: UdpPort | undefined;
@@ -171,7 +171,10 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
   let sipNat: NatPort | undefined;
   let sipGatherer: CandidateGatherer | undefined;
   let sipRelay: RelayAllocation | undefined;
-  if (c.ice === true && nat !== undefined && udp !== undefined) {
+  // ICE links when asked for (`--ice`), or when the overlay's configuration document names DTLS as an
+  // overlay link protocol (RFC 6940 §11.1 overlay-link-protocol: an enrolled overlay can require it)
+  const ice = c.ice === true || config.overlayLinkProtocols.some((p) => p.toUpperCase() === 'DTLS');
+  if (ice && nat !== undefined && udp !== undefined) {
     const port = udp.local.port;
     const wildcard = udp.local.host === '0.0.0.0' || udp.local.host === '::';
     const hosts = wildcard ? localAddresses().map((h) => ({ host: h, port })) : [udp.local];

@@ -12,6 +12,8 @@ import { defaultPeerConfig, type PeerConfig } from '../../../src/node/peer-confi
 import { startPeer, type RunningPeer } from '../../../src/node/run-peer.js';
 import { until } from '../helpers/until.js';
 import { SipPhoneProbe } from '../helpers/sip-phone-probe.js';
+import { writeFileSync } from 'node:fs';
+import { defaultLanConfiguration, serializeOverlayConfiguration } from '../../../src/reload/config/index.js';
 
 const quiet = { info: () => {}, warn: () => {} };
 
@@ -91,5 +93,34 @@ describe('ICE links between peers on loopback', { timeout: 90_000 }, () => {
       alice.close();
       dave.close();
     }
+  });
+
+  test('a configuration document that names DTLS as overlay link protocol turns ICE on without --ice', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'p2psip-ice-cfg-'));
+    dirs.push(dir);
+    const file = join(dir, 'overlay.xml');
+    writeFileSync(file, serializeOverlayConfiguration({ ...defaultLanConfiguration('dtls.test'), overlayLinkProtocols: ['DTLS', 'TLS'] }));
+    const started: RunningPeer[] = [];
+    const start = async (bootstrap: Array<{ host: string; port: number }>): Promise<RunningPeer> => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'p2psip-ice-cfg-peer-'));
+      dirs.push(dataDir);
+      const p = await startPeer(
+        {
+          ...defaultPeerConfig(),
+          overlay: 'dtls.test',
+          sip: { host: '127.0.0.1', port: 0 },
+          http: undefined,
+          reload: { listen: { host: '127.0.0.1', port: 0 }, bootstrap, dataDir, client: false, configSource: file, configCa: undefined, credentials: undefined },
+        },
+        quiet,
+      );
+      peers.push(p);
+      started.push(p);
+      return p;
+    };
+    const a = await start([]);
+    for (let i = 0; i < 2; i++) await start([a.overlay!.listen!]);
+    await until('ICE link up', 30_000, () => (started.some((p) => (p.overlay!.iceLinks?.describe() ?? []).some((l) => l.phase === 'open')) ? undefined : JSON.stringify(started.map((p) => p.overlay!.iceLinks?.totals ?? null))));
+    for (const p of started) assert.ok(p.overlay!.iceLinks !== undefined, 'ICE links on, from the configuration');
   });
 });
