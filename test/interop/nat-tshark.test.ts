@@ -151,8 +151,10 @@ test('tshark decodes the NAT lab: STUN/TURN with nothing malformed, DTLS-UDP-SR 
       assert.ok(d.dtlsSessions.length > 0);
       for (const s of d.dtlsSessions) {
         assert.ok(s.finished > 0, `DTLS session ${s.clientRandom}: Finished decoded (epoch 1: only a decrypted record shows it)`);
-        assert.ok((s.framing.get(128) ?? 0) > 0, `DTLS session ${s.clientRandom}: RELOAD data frames decrypted`);
       }
+      // a session may end right after its handshake with no data (one of two Attaches made at the same
+      // moment on one path is closed, IceLinks.keepsFirst): every record it did carry is checked below
+      assert.ok(d.dtlsSessions.some((s) => (s.framing.get(128) ?? 0) > 0), 'RELOAD data frames decrypted in the DTLS sessions');
       const appData = d.dtlsRecords.get(23) ?? 0;
       const framed = (d.dtlsFraming.get(128) ?? 0) + (d.dtlsFraming.get(129) ?? 0);
       assert.ok(appData > 0, 'DTLS application data captured');
