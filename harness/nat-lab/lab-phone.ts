@@ -9,7 +9,7 @@
  *   call <bind> <user> <domain> <proxy host:port> <target AoR> <calls> [timeout-ms]
  *       REGISTERs, sends one MESSAGE, then places <calls> whole calls one after the other (INVITE,
  *       ACK, BYE); prints one JSON line {"registered":s,"message":s,"ok":n,"failed":n,"statuses":{…},
- *       "ringMsMedian":n,"finalMsMedian":n,"firstFailure":"…"}.
+ *       "ringMsMedian":n,"finalMsMedian":n,"slow":n (calls whose final answer took over 5 s),"firstFailure":"…"}.
  */
 import { DialogPhone } from '../dialog-phone.js';
 
@@ -49,9 +49,11 @@ async function main(): Promise<void> {
     const ring: number[] = [];
     const final: number[] = [];
     let firstFailure: string | undefined;
+    let slow = 0;
     for (let i = 0; i < calls; i++) {
       const r = await phone.call(target, timeoutMs).catch((e: unknown) => ({ status: 0, ringMs: undefined, finalMs: 0, byeStatus: undefined, finalLine: String(e), byeLine: undefined, recordRoute: [] }));
       statuses[String(r.status)] = (statuses[String(r.status)] ?? 0) + 1;
+      if (r.finalMs > 5_000) slow++;
       if (r.status === 200 && r.byeStatus === 200) {
         ok++;
         if (r.ringMs !== undefined) ring.push(r.ringMs);
@@ -61,7 +63,7 @@ async function main(): Promise<void> {
         firstFailure ??= `${r.finalLine} / BYE ${r.byeLine ?? '-'}`;
       }
     }
-    process.stdout.write(`${JSON.stringify({ registered: reg, message, ok, failed, statuses, ringMsMedian: median(ring), finalMsMedian: median(final), ...(firstFailure === undefined ? {} : { firstFailure }) })}\n`);
+    process.stdout.write(`${JSON.stringify({ registered: reg, message, ok, failed, statuses, ringMsMedian: median(ring), finalMsMedian: median(final), slow, ...(firstFailure === undefined ? {} : { firstFailure }) })}\n`);
     phone.close();
     return;
   }

@@ -2,7 +2,8 @@
  * Issue 12: phones behind NATs call each other through their peers. In the NAT lab, peers (all with
  * `--ice`) on the public segment and behind full-cone, port-restricted and symmetric routers and a
  * home LAN; one phone (harness/dialog-phone.ts, UDP) registered at each peer; from every site a phone
- * calls every other site's phone 100 times (INVITE, ACK, BYE) after one MESSAGE. The SIP between
+ * calls every other site's phone 100 times (INVITE, ACK, BYE) after one MESSAGE, each call given the
+ * 32 s of an INVITE transaction (Timer B) as a SIP phone does; calls slower than 5 s are counted and shown. The SIP between
  * peers crosses the NATs inside the ICE/DTLS channels AppAttach opens (usages/sip/sip-channels.ts).
  * Then a callee's peer is killed (kill -9): a call to it gets a final answer (480/408 with a reason),
  * never silence — 408 at Timer B while the caller's peer still holds a channel to it.
@@ -30,6 +31,7 @@ interface CallSummary {
   statuses: Record<string, number>;
   ringMsMedian: number;
   finalMsMedian: number;
+  slow: number;
   firstFailure?: string;
 }
 
@@ -90,19 +92,21 @@ describe('calls across NATs (NAT lab)', { timeout: 600_000 }, () => {
       const results = await Promise.all(
         pairs.map(async ([a, b]) => {
           const h = lab.host(a);
-          const p = phoneProc(h, ['call', h.address, `c-${a}-${b}`, DOMAIN, `${h.address}:${LAB_SIP_PORT}`, `sip:u-${b}@${DOMAIN}`, String(CALLS)]);
+          const p = phoneProc(h, ['call', h.address, `c-${a}-${b}`, DOMAIN, `${h.address}:${LAB_SIP_PORT}`, `sip:u-${b}@${DOMAIN}`, String(CALLS), '32000']);
           const line = await p.waitForLine(/^\{/, { timeoutMs: 280_000 });
           return { a, b, r: JSON.parse(line) as CallSummary };
         }),
       );
       t.diagnostic(`${pairs.length} pairs × ${CALLS} calls in ${Date.now() - t0} ms`);
       const natOf = (s: string): string => lab.host(s).nat;
-      for (const { a, b, r } of results) t.diagnostic(`${a} (${natOf(a)}) → ${b} (${natOf(b)}): MESSAGE ${r.message}, calls ok ${r.ok} failed ${r.failed}, INVITE→180 median ${r.ringMsMedian} ms, →200 ${r.finalMsMedian} ms ${r.firstFailure ?? ''}`);
+      for (const { a, b, r } of results) t.diagnostic(`${a} (${natOf(a)}) → ${b} (${natOf(b)}): MESSAGE ${r.message}, calls ok ${r.ok} failed ${r.failed}, INVITE→180 median ${r.ringMsMedian} ms, →200 ${r.finalMsMedian} ms, ${r.slow} over 5 s ${r.firstFailure ?? ''}`);
       const st = await Promise.all(peers.map((p) => p.status()));
       st.forEach((s, i) => {
         const nat = s.nat as { sipChannels?: { sip?: unknown; recentFailures?: unknown[]; links?: Array<{ phase: string; pair?: string; remote?: string; setupMs?: number }> } } | null;
         t.diagnostic(`${peers[i]!.host.name}: SIP channels ${JSON.stringify(nat?.sipChannels?.sip)} ${JSON.stringify((nat?.sipChannels?.links ?? []).filter((l) => l.phase === 'open').map((l) => `${l.pair}→${l.remote} in ${Math.round(l.setupMs ?? 0)} ms`))} failures ${JSON.stringify(nat?.sipChannels?.recentFailures ?? []).slice(0, 400)}`);
       });
+      const turn = (st[0]!.nat as { turn?: { offered?: { droppedBandwidth?: number; relayedToPeer?: number; relayedToClient?: number } } } | null)?.turn?.offered;
+      t.diagnostic(`TURN at the public peer: relayed ${turn?.relayedToPeer} to peers, ${turn?.relayedToClient} to clients, ${turn?.droppedBandwidth} dropped over the bandwidth limit`);
       for (const { a, b, r } of results) {
         assert.equal(r.message, 200, `MESSAGE ${a} → ${b}`);
         assert.equal(r.failed, 0, `${a} → ${b}: ${r.firstFailure}`);
