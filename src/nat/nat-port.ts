@@ -27,7 +27,8 @@ import { SourceRateLimiter } from './source-rate-limiter.js';
 import { answerBinding } from './stun/binding-server.js';
 import { StunClient } from './stun/stun-client.js';
 import { StunAttr, StunMethod, attr, decodeStun, readAddress, readText, readXorAddress, u32Attr } from './stun/stun-message.js';
-import type { DecodedStun } from './stun/stun-message.js';
+import type { DecodedStun, StunAttribute } from './stun/stun-message.js';
+import type { StunRequestOptions } from './stun/stun-client.js';
 
 /** The socket a datagram went through: our UDP port ('host'), or one of our TURN relays (its id). */
 export type Base = string;
@@ -60,6 +61,14 @@ export interface Flow {
   close(): void;
 }
 
+/** What a Binding success response tells (RFC 8489 XOR-MAPPED-ADDRESS, RFC 5780 OTHER-ADDRESS and RESPONSE-ORIGIN). */
+export interface BindingAnswer {
+  mapped: UdpAddress;
+  otherAddress?: UdpAddress;
+  responseOrigin?: UdpAddress;
+  rttMs?: number;
+}
+
 export interface NatPortLimits {
   /** ICE sessions at once (default 512). */
   maxSessions: number;
@@ -79,8 +88,6 @@ export interface NatPortDeps {
   socket: DatagramSocket;
   clock: Clock;
   random: Random;
-  /** Sends through one of our TURN relays (base ≠ 'host') to a peer; false when that relay is gone. */
-  sendViaRelay?(base: Base, datagram: Uint8Array, to: UdpAddress): boolean;
 }
 
 export interface NatPortOptions {
@@ -156,8 +163,7 @@ export class NatPort {
       return true;
     }
     const r = this.relaySenders.get(base);
-    if (r !== undefined) return r(datagram, to);
-    return this.deps.sendViaRelay?.(base, datagram, to) ?? false;
+    return r !== undefined && r(datagram, to);
   }
 
   /** Registers how to send from the relay `base` (a TURN allocation of ours); undefined removes it. */
@@ -170,12 +176,7 @@ export class NatPort {
   receive(datagram: Uint8Array, from: UdpAddress, alternate = false): void {
     const kind = classifyDatagram(datagram);
     if (kind === 'stun') {
-      const d = decodeStun(datagram);
-      if (!d.ok) {
-        this.counts.stunMalformed++;
-        return;
-      }
-      this.receiveStun(d.value, datagram, from, HOST_BASE, alternate);
+      this.decodeAndReceiveStun(datagram, from, HOST_BASE, alternate);
       return;
     }
     if (kind === 'channel-data') {
@@ -191,16 +192,8 @@ export class NatPort {
   /** A datagram a peer sent to one of our relays, delivered by that relay's TURN client. */
   receiveRelayed(base: Base, datagram: Uint8Array, from: UdpAddress): void {
     const kind = classifyDatagram(datagram);
-    if (kind === 'stun') {
-      const d = decodeStun(datagram);
-      if (!d.ok) {
-        this.counts.stunMalformed++;
-        return;
-      }
-      this.receiveStun(d.value, datagram, from, base, false);
-      return;
-    }
-    this.toFlow(kind, datagram, from, base);
+    if (kind === 'stun') this.decodeAndReceiveStun(datagram, from, base, false);
+    else this.toFlow(kind, datagram, from, base);
   }
 
   /** Registers an ICE session under its local ufrag; false when the limit is reached or the ufrag is taken. */
@@ -255,17 +248,10 @@ export class NatPort {
    * Our server-reflexive address as `server` (another peer, or a configured STUN server) sees it:
    * one Binding transaction (RFC 8489 schedule shortened to `rtoMs`·(1+2+4) + wait). Undefined on timeout.
    */
-  async reflexiveAddress(server: UdpAddress, rtoMs = 250, transmissions = 4): Promise<{ mapped: UdpAddress; otherAddress?: UdpAddress; rttMs?: number } | undefined> {
-    const tx = this.stun.request(StunMethod.Binding, [], server, { rtoMs, maxTransmissions: transmissions, lastWaitFactor: 4, fingerprint: true });
-    const o = await tx.outcome;
-    if (o.kind !== 'response' || o.response.cls !== 'success') return undefined;
-    const mapped = readXorAddress(attr(o.response, StunAttr.XOR_MAPPED_ADDRESS), o.response.transactionId) ?? readAddress(attr(o.response, StunAttr.MAPPED_ADDRESS));
-    if (mapped === undefined) return undefined;
-    const other = readAddress(attr(o.response, StunAttr.OTHER_ADDRESS));
-    return { mapped, ...(other === undefined ? {} : { otherAddress: other }), ...(o.rttMs === undefined ? {} : { rttMs: o.rttMs }) };
+  async reflexiveAddress(server: UdpAddress, rtoMs = 250, transmissions = 4): Promise<BindingAnswer | undefined> {
+    return this.binding(server, [], { rtoMs, maxTransmissions: transmissions, lastWaitFactor: 4, fingerprint: true });
   }
 
-  /** The counters, and what is held now: sessions, flows, TURN clients, Binding sources tracked. */
   /**
    * The socket that answers RFC 5780 CHANGE-REQUEST "change port" (another port of ours on the same
    * address); without one such requests get 420.
@@ -279,20 +265,26 @@ export class NatPort {
    * CHANGE-REQUEST change-port when asked (then the answer is taken from any source: the server's
    * alternate port), resolving with the mapped address, OTHER-ADDRESS and RESPONSE-ORIGIN, or undefined.
    */
-  async probe(server: UdpAddress, opts: { changePort: boolean; timeoutMs: number }): Promise<{ mapped: UdpAddress; otherAddress?: UdpAddress; responseOrigin?: UdpAddress; rttMs?: number } | undefined> {
+  probe(server: UdpAddress, opts: { changePort: boolean; timeoutMs: number }): Promise<BindingAnswer | undefined> {
     const rtoMs = Math.max(50, Math.floor(opts.timeoutMs / 8));
     const attrs = opts.changePort ? [u32Attr(StunAttr.CHANGE_REQUEST, 0x2)] : [];
-    const tx = this.stun.request(StunMethod.Binding, attrs, server, { rtoMs, maxTransmissions: 3, lastWaitFactor: 1, fingerprint: true, anySource: opts.changePort });
-    const o = await tx.outcome;
+    return this.binding(server, attrs, { rtoMs, maxTransmissions: 3, lastWaitFactor: 1, fingerprint: true, anySource: opts.changePort });
+  }
+
+  /** One Binding transaction from the host socket; the success response's addresses, or undefined. */
+  private async binding(server: UdpAddress, attrs: StunAttribute[], opts: StunRequestOptions): Promise<BindingAnswer | undefined> {
+    const o = await this.stun.request(StunMethod.Binding, attrs, server, opts).outcome;
     if (o.kind !== 'response' || o.response.cls !== 'success') return undefined;
     const r = o.response;
     const mapped = readXorAddress(attr(r, StunAttr.XOR_MAPPED_ADDRESS), r.transactionId) ?? readAddress(attr(r, StunAttr.MAPPED_ADDRESS));
     if (mapped === undefined) return undefined;
     const otherAddress = readAddress(attr(r, StunAttr.OTHER_ADDRESS));
-    const origin = readAddress(attr(r, StunAttr.RESPONSE_ORIGIN)) ?? o.from;
-    return { mapped, responseOrigin: origin, ...(otherAddress === undefined ? {} : { otherAddress }), ...(o.rttMs === undefined ? {} : { rttMs: o.rttMs }) };
+    const responseOrigin = readAddress(attr(r, StunAttr.RESPONSE_ORIGIN)) ?? o.from;
+    return { mapped, responseOrigin, ...(otherAddress === undefined ? {} : { otherAddress }), ...(o.rttMs === undefined ? {} : { rttMs: o.rttMs }) };
   }
 
+
+  /** The counters, and what is held now: sessions, flows, TURN clients, Binding sources tracked. */
   counters(): NatPortCounters & { sessions: number; flows: number; turnClients: number; bindingSources: number } {
     return { ...this.counts, sessions: this.sessions.size, flows: this.flows.size, turnClients: this.turnClients.size, bindingSources: this.bindingLimiter.size };
   }
@@ -300,6 +292,15 @@ export class NatPort {
   /** Cancels our transactions; sessions and flows are their owners' to close. */
   stop(): void {
     this.stun.stop();
+  }
+
+  private decodeAndReceiveStun(datagram: Uint8Array, from: UdpAddress, base: Base, alternate: boolean): void {
+    const d = decodeStun(datagram);
+    if (!d.ok) {
+      this.counts.stunMalformed++;
+      return;
+    }
+    this.receiveStun(d.value, datagram, from, base, alternate);
   }
 
   private receiveStun(msg: DecodedStun, datagram: Uint8Array, from: UdpAddress, base: Base, alternate: boolean): void {

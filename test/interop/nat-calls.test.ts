@@ -18,6 +18,7 @@ import { withScope } from '../../harness/process-scope.js';
 import { NatLab, startLabPeer, LAB_SIP_PORT } from '../../harness/nat-lab/index.js';
 import type { LabHost, LabPeer } from '../../harness/nat-lab/index.js';
 import { REPO_ROOT } from '../../harness/paths.js';
+import { until } from './helpers/lab-until.js';
 
 const PHONE = join(REPO_ROOT, 'harness', 'nat-lab', 'lab-phone.ts');
 const DOMAIN = 'p2psip.local';
@@ -35,21 +36,6 @@ interface CallSummary {
   firstFailure?: string;
 }
 
-async function until<T>(what: string, limitMs: number, check: () => Promise<T | string>): Promise<T> {
-  const t0 = Date.now();
-  let last: unknown;
-  while (Date.now() - t0 < limitMs) {
-    try {
-      const v = await check();
-      if (typeof v !== 'string') return v;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`${what} not reached within ${limitMs} ms${last === undefined ? '' : `: ${String(last)}`}`);
-}
 
 describe('calls across NATs (NAT lab)', { timeout: 600_000 }, () => {
   test(`phones at 5 sites call each other ${CALLS} times per pair; a vanished peer gets a final answer`, async (t) => {

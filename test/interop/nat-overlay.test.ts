@@ -12,6 +12,7 @@ import { isRoot, requireTools } from '../../harness/require-tools.js';
 import { withScope } from '../../harness/process-scope.js';
 import { NatLab, startLabPeer } from '../../harness/nat-lab/index.js';
 import type { LabPeer } from '../../harness/nat-lab/index.js';
+import { until } from './helpers/lab-until.js';
 
 const TOOLS = ['ip', 'nft'];
 
@@ -32,21 +33,6 @@ interface StatusView {
   nat: { role: { role: string; reason: string }; behaviour: { mapping: string; filtering: string; natted?: boolean; reason: string } | null; iceLinks: { totals: Record<string, number>; links: IceLinkView[] } | null } | null;
 }
 
-async function until<T>(what: string, limitMs: number, check: () => Promise<T | string>): Promise<T> {
-  const t0 = Date.now();
-  let last: unknown;
-  while (Date.now() - t0 < limitMs) {
-    try {
-      const v = await check();
-      if (typeof v !== 'string') return v;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`${what} not reached within ${limitMs} ms${last === undefined ? '' : `: ${String(last)}`}`);
-}
 
 describe('overlay across NATs (NAT lab)', { timeout: 600_000 }, () => {
   test('11 peers behind five NAT situations join, route Fetches, and repair a kill -9', async (t) => {

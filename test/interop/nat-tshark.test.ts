@@ -34,6 +34,7 @@ import type { LabPeer } from '../../harness/nat-lab/index.js';
 import { PUBLIC_BRIDGE } from '../../harness/nat-lab/lab-plan.js';
 import { startLabCapture } from './helpers/lab-capture.js';
 import { dissectOverlayCapture, tally } from './helpers/overlay-capture-dissection.js';
+import { until } from './helpers/lab-until.js';
 
 const TEST_TIMEOUT_MS = 90_000;
 const TOOLS = ['ip', 'nft', 'tshark', 'bash'];
@@ -48,21 +49,6 @@ interface StatusView {
   nat: { iceLinks: { links: { phase: string; pair?: string; remote?: string }[] } | null } | null;
 }
 
-async function until<T>(what: string, limitMs: number, check: () => Promise<T | string>): Promise<T> {
-  const end = Date.now() + limitMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await check();
-      if (typeof v !== 'string') return v;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`${what} not reached within ${limitMs} ms${last === undefined ? '' : `: ${String(last)}`}`);
-}
 
 test('tshark decodes the NAT lab: STUN/TURN with nothing malformed, DTLS-UDP-SR decrypted into RELOAD', { timeout: TEST_TIMEOUT_MS }, async (t) => {
   if (!requireTools(t, TOOLS)) return;
@@ -108,7 +94,7 @@ test('tshark decodes the NAT lab: STUN/TURN with nothing malformed, DTLS-UDP-SR 
         for (const x of s) if (x.successors[0] !== ids[(ids.indexOf(x.nodeId) + 1) % ids.length]) return `${x.nodeId} → ${x.successors[0]}`;
         const noIce = NATED.filter((_, i) => !(s[i + 1]!.nat?.iceLinks?.links ?? []).some((l) => l.phase === 'open'));
         return noIce.length === 0 ? s : `no open ICE link at ${noIce.join()}`;
-      });
+      }, 300);
       t.diagnostic(`lab up, ring converged ${Date.now() - t0} ms after the start`);
       st.forEach((s, i) => {
         for (const l of s.nat?.iceLinks?.links ?? []) if (l.phase === 'open') t.diagnostic(`${peers[i]!.host.name} (${peers[i]!.host.nat}) → ${l.remote}: ${l.pair}`);
