@@ -4,8 +4,11 @@
  * §15), sends MESSAGE, and answers what it receives (180 then 200 to INVITE, 200 to BYE,
  * MESSAGE, OPTIONS). It timestamps INVITE → first 180 and INVITE → 200 with a monotonic clock,
  * finer than SIPp's ~4 ms timer. Requests are retransmitted (T1 = 500 ms, doubling) until a
- * response arrives; every wait is bounded. Loopback only. Memory: a dialog is forgotten when
- * its call ends; at most `MAX_LOG` received requests are kept.
+ * response arrives; as a UAS it retransmits its 2xx to an INVITE until the ACK (or a BYE) comes
+ * (§13.3.1.4: T1 doubling up to T2, for 64·T1), and as a UAC it answers a retransmitted 2xx with
+ * its ACK again (§13.2.2.4) — as real phones do, so a lost 200 or ACK costs time, not the call.
+ * Every wait is bounded. Memory: a dialog is forgotten when its call ends; at most `MAX_LOG`
+ * received requests and `MAX_ANSWERING` unacknowledged 2xx are kept.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
@@ -39,12 +42,24 @@ interface Pending {
 }
 
 const T1_MS = 500;
+const T2_MS = 4_000;
 const MAX_LOG = 1000;
+/** INVITEs answered with a 2xx not yet acknowledged (their retransmission timers). */
+const MAX_ANSWERING = 1000;
+
+/** A 2xx we sent and retransmit until its ACK (§13.3.1.4). */
+interface Answering {
+  timer: NodeJS.Timeout;
+}
 
 export class DialogPhone {
   /** Requests received (start lines and texts), most recent last, at most MAX_LOG. */
   readonly received: string[] = [];
   private readonly pending = new Map<string, Pending>();
+  /** Call-ID → our 2xx being retransmitted until the ACK. */
+  private readonly answering = new Map<string, Answering>();
+  /** Call-ID → the ACK of a call of ours, sent again when its 2xx is retransmitted (until the BYE ends). */
+  private readonly acks = new Map<string, { text: string; to: HostPort }>();
   private seq = 0;
   private readonly tag: string;
 
@@ -124,9 +139,11 @@ export class DialogPhone {
     const remote = /<([^>]+)>/.exec(header(final.text, 'contact', 'm') ?? '')?.[1] ?? target;
     const nextHop = hostPort(routes[0] ?? `<${remote}>`) ?? this.proxy;
     const routeLines = routes.map((r) => `Route: ${r}`);
-    this.send(this.request('ACK', remote, callId, { to: toHeader, fromTag, cseq: 1, method: 'ACK', extra: routeLines }), nextHop);
+    const ack = this.request('ACK', remote, callId, { to: toHeader, fromTag, cseq: 1, method: 'ACK', extra: routeLines });
+    this.send(ack, nextHop);
+    this.acks.set(callId, { text: ack, to: nextHop });
     const bye = this.request('BYE', remote, callId, { to: toHeader, fromTag, cseq: 2, extra: routeLines });
-    const byeFinal = await this.transaction(bye, callId, 'BYE', nextHop, timeoutMs);
+    const byeFinal = await this.transaction(bye, callId, 'BYE', nextHop, timeoutMs).finally(() => this.acks.delete(callId));
     return { status: final.status, ringMs, finalMs, byeStatus: byeFinal.status, recordRoute, finalLine: statusLine(final.text), byeLine: statusLine(byeFinal.text) };
   }
 
@@ -144,6 +161,9 @@ export class DialogPhone {
   close(): void {
     for (const p of this.pending.values()) clearTimeout(p.timer);
     this.pending.clear();
+    for (const a of this.answering.values()) clearTimeout(a.timer);
+    this.answering.clear();
+    this.acks.clear();
     this.socket.close();
   }
 
@@ -233,7 +253,13 @@ export class DialogPhone {
       const callId = header(text, 'call-id', 'i') ?? '';
       const cseq = /^(\d+)\s+(\S+)/.exec(header(text, 'cseq') ?? '');
       if (cseq === null) return;
-      this.pending.get(`${callId}|${cseq[1]}|${cseq[2]}`)?.onResponse(text, at);
+      const p = this.pending.get(`${callId}|${cseq[1]}|${cseq[2]}`);
+      if (p !== undefined) p.onResponse(text, at);
+      else if (cseq[2] === 'INVITE' && text.startsWith('SIP/2.0 2')) {
+        // §13.2.2.4: a retransmitted 2xx (our ACK was lost) gets the ACK again
+        const ack = this.acks.get(callId);
+        if (ack !== undefined) this.send(ack.text, ack.to);
+      }
       return;
     }
     const method = /^([A-Z]+) /.exec(text)?.[1];
@@ -241,13 +267,41 @@ export class DialogPhone {
     if (this.received.length >= MAX_LOG) this.received.shift();
     this.received.push(text);
     const back = { host: rinfo.address, port: rinfo.port };
+    const callId = header(text, 'call-id', 'i') ?? '';
+    if (method === 'ACK' || method === 'BYE') this.stopAnswering(callId);
     if (method === 'ACK') return;
     if (method === 'INVITE') {
       this.send(this.response(text, 180, 'Ringing'), back);
-      this.send(this.response(text, 200, 'OK'), back);
+      const ok = this.response(text, 200, 'OK');
+      this.send(ok, back);
+      if (!this.answering.has(callId) && this.answering.size < MAX_ANSWERING) this.retransmitUntilAck(callId, ok, back);
       return;
     }
     this.send(this.response(text, 200, 'OK'), back);
+  }
+
+  /** §13.3.1.4: the 2xx again at T1, 2·T1, … (at most T2 apart) until the ACK, for 64·T1. */
+  private retransmitUntilAck(callId: string, ok: string, to: HostPort): void {
+    const deadline = performance.now() + 64 * T1_MS;
+    let interval = T1_MS;
+    const again = (): void => {
+      if (performance.now() >= deadline) {
+        this.answering.delete(callId);
+        return;
+      }
+      this.send(ok, to);
+      interval = Math.min(interval * 2, T2_MS);
+      entry.timer = setTimeout(again, interval);
+    };
+    const entry: Answering = { timer: setTimeout(again, interval) };
+    this.answering.set(callId, entry);
+  }
+
+  private stopAnswering(callId: string): void {
+    const a = this.answering.get(callId);
+    if (a === undefined) return;
+    clearTimeout(a.timer);
+    this.answering.delete(callId);
   }
 
   /** §8.2.6: a response to a received request (Record-Route copied for dialog-creating responses). */

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs node's test runner over every *.test.ts below the given folders (Node 20 has no --test globs).
-// Usage: node scripts/run-tests.mjs [--serial] [--only <substring>] <dir>...
+// Usage: node scripts/run-tests.mjs [--serial] [--only <substring>] <dir or file.test.ts>...
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -17,6 +17,10 @@ for (let i = 0; i < args.length; i++) {
 
 function walk(dir, out) {
   if (!existsSync(dir)) return;
+  if (!statSync(dir).isDirectory()) {
+    if (dir.endsWith('.test.ts')) out.push(dir);
+    return;
+  }
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) walk(p, out);

@@ -13,6 +13,7 @@ import { localAddresses, primaryAddress } from '../platform/local-addresses.js';
 import { LmdbRecordStores } from '../platform/lmdb-record-stores.js';
 import { NodeTransportDriver } from '../platform/node-transport-driver.js';
 import { SipChannels } from '../usages/sip/sip-channels.js';
+import { TracingTransportDriver } from '../sip/transport/tracing-transport-driver.js';
 import { ChannelTransportDriver } from '../usages/sip/channel-transport-driver.js';
 import { SystemClock } from '../platform/system-clock.js';
 import { MemoryLocationService } from '../sip/core/memory-location-service.js';
@@ -33,6 +34,10 @@ import type { SipRequest } from '../sip/message/sip-message.js';
 export interface Logger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
+  /** Optional finer levels (pino has them): SIP channel events (debug) and every SIP datagram (trace). */
+  debug?(obj: object, msg: string): void;
+  trace?(obj: object, msg: string): void;
+  isLevelEnabled?(level: string): boolean;
 }
 
 export interface RunningPeer {
@@ -104,8 +109,12 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
   // Outgoing TLS (to phones or proxies on TLS) verifies against the given CA, else the system's.
   const nodeDriver = new NodeTransportDriver(tls ? { tls, ...(tls.ca ? { tlsClient: { ca: tls.ca } } : {}) } : {});
   // issue 12: with ICE, SIP to other peers goes over ICE + DTLS channels that AppAttach opens
-  const sipChannels = overlay?.sipLinks === undefined ? undefined : new SipChannels(overlay.sipLinks, clock);
-  const driver = sipChannels === undefined ? nodeDriver : new ChannelTransportDriver(nodeDriver, sipChannels);
+  const debugLog = logger.debug !== undefined && logger.isLevelEnabled?.('debug') === true ? logger.debug.bind(logger) : undefined;
+  const traceLog = logger.trace !== undefined && logger.isLevelEnabled?.('trace') === true ? logger.trace.bind(logger) : undefined;
+  const sipChannels = overlay?.sipLinks === undefined ? undefined : new SipChannels(overlay.sipLinks, clock, { selfNodeId: overlay.node.idBytes, ...(debugLog === undefined ? {} : { log: { debug: debugLog } }) });
+  const channelDriver = sipChannels === undefined ? nodeDriver : new ChannelTransportDriver(nodeDriver, sipChannels);
+  // --log-level trace: every SIP datagram's start line, Call-ID and CSeq, in and out
+  const driver = traceLog === undefined ? channelDriver : new TracingTransportDriver(channelDriver, { trace: traceLog });
   // issue 14: phones' bindings (and the AoRs we stored in the overlay) are kept in
   // <data-dir>/registrations and restored, with their remaining lifetime, before the SIP front opens
   let registrations: LmdbRecordStores | undefined;

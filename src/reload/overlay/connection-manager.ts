@@ -123,29 +123,7 @@ export class ConnectionManager implements LinkLayerUser, Lifecycle {
    * an ICE negotiation, a TLS connect) where node `expected` should be; true once a link to it is up.
    */
   connectWith(open: () => string | undefined | Error, expected: bigint): Promise<boolean> {
-    return new Promise((resolve) => {
-      const list = this.nodeWaiters.get(expected) ?? [];
-      const timer = this.deps.clock.setTimer(LINK_WAIT_MS, () => {
-        const l = this.nodeWaiters.get(expected);
-        if (l !== undefined) {
-          const i = l.indexOf(done);
-          if (i >= 0) l.splice(i, 1);
-          if (l.length === 0) this.nodeWaiters.delete(expected);
-        }
-        resolve(false);
-      });
-      const done = (ok: boolean): void => {
-        timer.cancel();
-        const l = this.nodeWaiters.get(expected);
-        if (l !== undefined) {
-          const i = l.indexOf(done);
-          if (i >= 0) l.splice(i, 1);
-          if (l.length === 0) this.nodeWaiters.delete(expected);
-        }
-        resolve(ok);
-      };
-      list.push(done);
-      this.nodeWaiters.set(expected, list);
+    return this.waitForNode(expected, LINK_WAIT_MS, (done) => {
       let linkId: string | undefined;
       if (this.conns.size >= this.deps.options.maxConnections && !this.evictOne()) linkId = undefined;
       else {
@@ -163,6 +141,41 @@ export class ConnectionManager implements LinkLayerUser, Lifecycle {
       this.linkWaiters.set(linkId, (id) => {
         if (id !== expected) done(false);
       });
+    });
+  }
+
+  /**
+   * True once a link to `nodeId` is up (one the other node opens: its Attach won the RFC 6940 §6.5.1.2
+   * tie-break), false after `timeoutMs` (default the link wait, 10 s).
+   */
+  awaitNode(nodeId: bigint, timeoutMs = LINK_WAIT_MS): Promise<boolean> {
+    if (this.conns.usable(nodeId) !== undefined) return Promise.resolve(true);
+    return this.waitForNode(nodeId, timeoutMs, () => undefined);
+  }
+
+  /** Registers a waiter for a link to `nodeId` (woken by its link-up), then runs `start` with its `done`. */
+  private waitForNode(nodeId: bigint, timeoutMs: number, start: (done: (ok: boolean) => void) => void): Promise<boolean> {
+    return new Promise((resolve) => {
+      const list = this.nodeWaiters.get(nodeId) ?? [];
+      const remove = (): void => {
+        const l = this.nodeWaiters.get(nodeId);
+        if (l === undefined) return;
+        const i = l.indexOf(done);
+        if (i >= 0) l.splice(i, 1);
+        if (l.length === 0) this.nodeWaiters.delete(nodeId);
+      };
+      const timer = this.deps.clock.setTimer(timeoutMs, () => {
+        remove();
+        resolve(false);
+      });
+      const done = (ok: boolean): void => {
+        timer.cancel();
+        remove();
+        resolve(ok);
+      };
+      list.push(done);
+      this.nodeWaiters.set(nodeId, list);
+      start(done);
     });
   }
 

@@ -75,6 +75,11 @@ export interface MessageDeliveryDeps {
   readonly ice?: OverlayIce;
   /** True when we hold a usable link to the node (its Attach needs no new one). */
   isConnected?(nodeId: Uint8Array): boolean;
+  /**
+   * RFC 6940 §6.5.1.2, the Attach we may have sent to the origin of an Attach we got: 'answer' (none,
+   * or ours lost the tie-break and is cancelled) or 'in-progress' (ours goes on: Error_In_Progress).
+   */
+  attachGlare?(origin: Uint8Array): 'answer' | 'in-progress';
 }
 
 export class MessageDelivery {
@@ -245,6 +250,11 @@ export class MessageDelivery {
     const ice = this.deps.ice;
     // a node we are linked to already does not connect again (OverlayNode.attach): no ICE session for it
     const linked = req.origin !== undefined && this.deps.isConnected?.(req.origin) === true;
+    // §6.5.1.2: both nodes Attaching to each other at once make one connection, not two
+    if (!linked && req.origin !== undefined && this.deps.attachGlare?.(req.origin) === 'in-progress') {
+      this.deps.counters.attachGlares++;
+      return { error: ReloadErrorCode.InProgress, info: 'Attach: our own Attach to you is in progress (RFC 6940 §6.5.1.2)' };
+    }
     if (ice !== undefined && req.origin !== undefined && !linked && ice.accepts(d.value.candidates)) {
       const local = ice.prepare(false);
       // §6.5.1.9: the answerer is the controlled agent (and the DTLS client, §6.5.1.13)

@@ -39,6 +39,12 @@ export class OverlayCounters {
   iceAttachFailures = 0;
   /** Attaches we answered the ICE way. */
   iceAnswers = 0;
+  /**
+   * RFC 6940 §6.5.1.2 tie-breaks: Attaches answered Error_In_Progress because ours to the same node
+   * goes on, and Attaches of ours cancelled because the other node's goes on.
+   */
+  attachGlares = 0;
+  attachesCancelled = 0;
   readonly drops = new Map<string, number>();
 
   countSent(bytes: number, maintenance: boolean): void {

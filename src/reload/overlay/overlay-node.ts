@@ -24,7 +24,7 @@ import { MessageDispatcher } from './message-dispatcher.js';
 import { MessageFactory } from './message-factory.js';
 import { OverlayCounters } from './overlay-counters.js';
 import { DEFAULT_OVERLAY_OPTIONS } from './overlay-types.js';
-import type { OverlayAnswer, OverlayEventMap, OverlayIce, OverlayLinks, OverlayOptions, OverlaySecurity, OverlayState, RequestHandler } from './overlay-types.js';
+import type { IceAttachParams, OverlayAnswer, OverlayEventMap, OverlayIce, OverlayLinks, OverlayOptions, OverlaySecurity, OverlayState, RequestHandler } from './overlay-types.js';
 import { OverlayRouter } from './overlay-router.js';
 import { OwnerCache } from './owner-cache.js';
 import { PendingRequests } from './pending-requests.js';
@@ -47,6 +47,13 @@ export interface RequestOptions {
 
 export { SIMULTANEOUS_OPEN_MS } from './connection-manager.js';
 export { MAX_HELD_FOR_CERTIFICATE } from './message-delivery.js';
+
+/** An Attach of ours to a node: waiting for its answer, or answered and connecting (§6.5.1.2). */
+interface AttachOut {
+  state: 'awaiting' | 'connecting';
+  /** We answered the node's own Attach instead (our Node-ID is the smaller): its link serves. */
+  cancelled: boolean;
+}
 
 export class OverlayNode {
   readonly ring: Ring;
@@ -75,6 +82,8 @@ export class OverlayNode {
   private readonly startedAt: number;
   private joinedAtMs: number | undefined;
   private closed = false;
+  /** Our Attaches to nodes in flight, for RFC 6940 §6.5.1.2's tie-break (ICE mode). */
+  private readonly attachesOut = new Map<bigint, AttachOut>();
   private storedResourcesProvider: (() => number) | undefined;
 
   constructor(
@@ -113,6 +122,7 @@ export class OverlayNode {
         const n = ring.tryFromBytes(nodeId);
         return n !== undefined && this.conns.usable(n) !== undefined;
       },
+      attachGlare: (origin) => this.attachGlare(origin),
     });
     this.dispatcher.setUser(this.delivery);
     this.connections = new ConnectionManager({
@@ -307,10 +317,32 @@ export class OverlayNode {
   async attach(dest: Destination[], sendUpdate = false): Promise<bigint | undefined> {
     const ice = this.deps.ice?.prepare(true);
     const body = ice === undefined ? passiveAttachBody(this.deps.random, this.advertised, sendUpdate) : iceAttachBody(ice, this.advertised, sendUpdate);
+    // §6.5.1.2: an Attach to a node (not a Resource-ID) is known by that node while it waits for its answer
+    const last = dest.at(-1);
+    const target = ice !== undefined && last?.type === 'node' ? this.ring.tryFromBytes(last.nodeId) : undefined;
+    const glare = target === undefined || this.attachesOut.has(target) ? undefined : { state: 'awaiting' as 'awaiting' | 'connecting', cancelled: false };
+    if (glare !== undefined && target !== undefined) this.attachesOut.set(target, glare);
+    try {
+      return await this.attachWith(dest, body, ice, glare);
+    } finally {
+      if (glare !== undefined && target !== undefined && this.attachesOut.get(target) === glare) this.attachesOut.delete(target);
+    }
+  }
+
+  private async attachWith(dest: Destination[], body: Uint8Array, ice: IceAttachParams | undefined, glare: AttachOut | undefined): Promise<bigint | undefined> {
     const ans = await this.request(dest, MessageCode.attach_req, body);
     const release = (): void => {
       if (ice !== undefined) this.deps.ice?.release(ice);
     };
+    const last = dest.at(-1);
+    const target = last?.type === 'node' ? this.ring.tryFromBytes(last.nodeId) : undefined;
+    if (!ans.ok && ans.errorCode === ReloadErrorCode.InProgress && ice !== undefined) {
+      // §6.5.1.2: the other node's Attach to us goes on (we answered it): its link is ours too
+      release();
+      const other = ans.responder === undefined ? target : this.ring.tryFromBytes(ans.responder);
+      if (other === undefined || other === this.id) return undefined;
+      return (await this.connections.awaitNode(other)) ? other : undefined;
+    }
     if (!ans.ok || ans.code !== MessageCode.attach_ans || ans.responder === undefined) {
       release();
       return undefined;
@@ -324,6 +356,11 @@ export class OverlayNode {
       release();
       return responder;
     }
+    if (glare?.cancelled === true) {
+      // we lost the tie-break (§6.5.1.2) and answered the other node's Attach: that link serves both
+      release();
+      return (await this.connections.awaitNode(responder)) ? responder : undefined;
+    }
     const decoded = decodeAttachReqAns(ans.body, this.codecOptions());
     if (!decoded.ok) {
       release();
@@ -334,7 +371,14 @@ export class OverlayNode {
     if (ice !== undefined && iceLinks !== undefined && !iceLinks.accepts(decoded.value.candidates)) release();
     if (ice !== undefined && iceLinks !== undefined && iceLinks.accepts(decoded.value.candidates)) {
       // RFC 6940 §6.5.1.9: the Attach requester is the controlling agent
-      ok = await this.connections.connectWith(() => iceLinks.start(ice, decoded.value, true, ans.responder), responder);
+      const connecting: AttachOut = { state: 'connecting', cancelled: false };
+      const mine = this.attachesOut.get(responder);
+      if (mine === undefined || mine === glare) this.attachesOut.set(responder, connecting);
+      try {
+        ok = await this.connections.connectWith(() => iceLinks.start(ice, decoded.value, true, ans.responder), responder);
+      } finally {
+        if (this.attachesOut.get(responder) === connecting) this.attachesOut.delete(responder);
+      }
       this.counters.iceAttaches++;
       if (!ok) this.counters.iceAttachFailures++;
     }
@@ -350,6 +394,22 @@ export class OverlayNode {
       this.notify([{ type: 'node', nodeId: this.ring.toBytes(responder) }], MessageCode.update_req, this.topology.peerReadyBody());
     }
     return responder;
+  }
+
+  /**
+   * RFC 6940 §6.5.1.2 for an Attach from `originBytes`: 'in-progress' when our own Attach to it goes on
+   * (its answer came and ICE runs, or it still waits and our Node-ID is the larger), else 'answer' —
+   * and an Attach of ours still waiting is cancelled (the smaller Node-ID gives way).
+   */
+  private attachGlare(originBytes: Uint8Array): 'answer' | 'in-progress' {
+    const origin = this.ring.tryFromBytes(originBytes);
+    if (origin === undefined) return 'answer';
+    const mine = this.attachesOut.get(origin);
+    if (mine === undefined || mine.cancelled) return 'answer';
+    if (mine.state === 'connecting' || this.id > origin) return 'in-progress';
+    mine.cancelled = true;
+    this.counters.attachesCancelled++;
+    return 'answer';
   }
 
   /** ChordHost: opens a link to a bootstrap endpoint; resolves with the Node-ID of the peer there. */

@@ -32,6 +32,11 @@ export function appAttachHandler(deps: AppAttachHandlerDeps): (req: InboundReque
     if (candidates.length === 0) return { error: ReloadErrorCode.NotFound, info: 'AppAttach: no SIP front address to offer' };
     const channels = deps.channels;
     if (channels !== undefined && req.origin !== undefined && channels.accepts(d.value.candidates)) {
+      // §6.5.1.2 (AppAttach is "nearly identical to Attach", §6.5.2): one channel when both peers ask at once
+      if (channels.glare(Buffer.from(req.origin).toString('hex')) === 'in-progress') {
+        channels.stats.glareRefused++;
+        return { error: ReloadErrorCode.InProgress, info: 'AppAttach: our own AppAttach to you is in progress (RFC 6940 §6.5.1.2)' };
+      }
       // §6.5.1.9 for AppAttach: the answerer is controlled and the DTLS client
       const local = channels.accept(d.value, req.origin, sipAddressesOf(d.value));
       if (local === undefined) return { error: ReloadErrorCode.Forbidden, info: 'AppAttach: no ICE channel can be opened now (limit, or no candidate)' };

@@ -51,6 +51,20 @@ const MAX_QUEUED = 16;
 export interface SipChannelsOptions {
   /** How long a connect waits for ICE and DTLS (default 12,000 ms). */
   openTimeoutMs?: number;
+  /** Told about channels opening, closing and refusing messages (`p2psip up --log-level debug`). */
+  log?: { debug(obj: object, msg: string): void };
+  /**
+   * Our Node-ID: with it two peers AppAttaching to each other at once open one channel, not two
+   * (RFC 6940 §6.5.1.2's tie-break, which §6.5.2 carries over to AppAttach).
+   */
+  selfNodeId?: Uint8Array;
+}
+
+/** An AppAttach of ours in flight (§6.5.1.2): waiting for its answer, or answered and connecting. */
+export interface Outgoing {
+  state: 'awaiting' | 'connecting';
+  /** We answered the peer's own AppAttach instead (our Node-ID is the smaller): its channel serves. */
+  cancelled: boolean;
 }
 
 export class SipChannels {
@@ -58,7 +72,12 @@ export class SipChannels {
   private onMessage: ((from: TransportAddress, data: Uint8Array) => void) | undefined;
   private readonly closedListeners: Array<(nodeHex: string) => void> = [];
   private readonly openTimeoutMs: number;
-  readonly stats = { opened: 0, failed: 0, closed: 0, messagesIn: 0, messagesOut: 0, aliasConflicts: 0 };
+  private readonly log: SipChannelsOptions['log'];
+  private readonly selfHex: string | undefined;
+  private readonly outgoing = new Map<string, Outgoing>();
+  /** Waiters for a channel to a peer to appear (the other side of a tie-break opens it). */
+  private readonly appearWaiters = new Map<string, Array<() => void>>();
+  readonly stats = { opened: 0, failed: 0, closed: 0, messagesIn: 0, messagesOut: 0, aliasConflicts: 0, glareCancelled: 0, glareRefused: 0 };
 
   constructor(
     private readonly links: SipChannelLinks,
@@ -66,6 +85,8 @@ export class SipChannels {
     opts: SipChannelsOptions = {},
   ) {
     this.openTimeoutMs = opts.openTimeoutMs ?? 12_000;
+    this.log = opts.log;
+    this.selfHex = opts.selfNodeId === undefined ? undefined : Buffer.from(opts.selfNodeId).toString('hex');
     const self = this;
     const user: LinkLayerUser = {
       onLinkUp: (l: LinkInfo) => self.up(l),
@@ -99,6 +120,63 @@ export class SipChannels {
   }
 
   /**
+   * Our AppAttach to `nodeHex` is about to be sent: remembered for the tie-break until `endOutgoing`.
+   * Returns the record (undefined when one is in flight already: only the first takes part).
+   */
+  beginOutgoing(nodeHex: string): Outgoing | undefined {
+    if (this.selfHex === undefined || this.outgoing.has(nodeHex)) return undefined;
+    const o: Outgoing = { state: 'awaiting', cancelled: false };
+    this.outgoing.set(nodeHex, o);
+    return o;
+  }
+
+  endOutgoing(nodeHex: string, o: Outgoing | undefined): void {
+    if (o !== undefined && this.outgoing.get(nodeHex) === o) this.outgoing.delete(nodeHex);
+  }
+
+  /**
+   * RFC 6940 §6.5.1.2 for an AppAttach from `nodeHex`: 'in-progress' when ours to it goes on (answered
+   * and connecting, or still waiting and our Node-ID is the larger), else 'answer' — an AppAttach of
+   * ours still waiting is then cancelled (its answer is ignored; the peer's channel serves).
+   */
+  glare(nodeHex: string): 'answer' | 'in-progress' {
+    const o = this.outgoing.get(nodeHex);
+    if (o === undefined || o.cancelled || this.selfHex === undefined) return 'answer';
+    if (o.state === 'connecting' || this.selfHex > nodeHex) return 'in-progress';
+    o.cancelled = true;
+    this.stats.glareCancelled++;
+    return 'answer';
+  }
+
+  /**
+   * The channel to `nodeHex` that the peer opens (it won the tie-break): waits up to `openTimeoutMs`
+   * for it to appear and open; its address, or undefined.
+   */
+  async awaitPeerChannel(nodeHex: string): Promise<TransportAddress | undefined> {
+    const known = [...this.byId.values()].some((c) => c.nodeHex === nodeHex);
+    if (!known) {
+      const appeared = await new Promise<boolean>((resolve) => {
+        const list = this.appearWaiters.get(nodeHex) ?? [];
+        const timer = this.clock.setTimer(this.openTimeoutMs, () => {
+          const l = this.appearWaiters.get(nodeHex);
+          const i = l?.indexOf(wake) ?? -1;
+          if (l !== undefined && i >= 0) l.splice(i, 1);
+          if (l !== undefined && l.length === 0) this.appearWaiters.delete(nodeHex);
+          resolve(false);
+        });
+        const wake = (): void => {
+          timer.cancel();
+          resolve(true);
+        };
+        list.push(wake);
+        this.appearWaiters.set(nodeHex, list);
+      });
+      if (!appeared) return undefined;
+    }
+    return this.existing(nodeHex);
+  }
+
+  /**
    * The AppAttach answer came: runs ICE (controlling) and DTLS (server) to `nodeId`; resolves with the
    * address to send SIP to, or undefined when no channel opened.
    */
@@ -110,6 +188,8 @@ export class SipChannels {
       return this.existing(nodeHex);
     }
     const ch = this.track(id, nodeId, aliases);
+    const o = this.outgoing.get(nodeHex);
+    if (o !== undefined) o.state = 'connecting';
     const ok = await this.opened(ch);
     if (!ok || ch.remote === undefined) {
       if (this.byId.has(id)) this.links.close(id);
@@ -168,12 +248,17 @@ export class SipChannels {
       // the peer's channel is being (re)opened: hold the message rather than send it in the clear to
       // an address that may be a private one behind a NAT (SIP retransmits what is not held)
       const pending = this.pendingFor(to);
-      if (pending === undefined) return false;
+      if (pending === undefined) {
+        this.log?.debug({ to: `${to.host}:${to.port}` }, 'SIP channel: no channel serves this address');
+        return false;
+      }
       if (pending.queued.length < MAX_QUEUED) pending.queued.push(data);
+      else this.log?.debug({ channel: pending.id, node: pending.nodeHex }, 'SIP channel: queue full while opening, message dropped');
       return true;
     }
     const ok = this.links.send(ch.id, data);
     if (ok) this.stats.messagesOut++;
+    else this.log?.debug({ channel: ch.id, node: ch.nodeHex }, 'SIP channel refused a message');
     return ok;
   }
 
@@ -224,6 +309,11 @@ export class SipChannels {
     if (existing !== undefined) return existing;
     const ch: Channel = { id, nodeHex: Buffer.from(nodeId).toString('hex'), remote: undefined, aliases: aliases.filter((a) => a.protocol === 'udp').slice(0, MAX_ALIASES), open: false, waiters: [], queued: [] };
     this.byId.set(id, ch);
+    const waiting = this.appearWaiters.get(ch.nodeHex);
+    if (waiting !== undefined) {
+      this.appearWaiters.delete(ch.nodeHex);
+      for (const w of waiting) w();
+    }
     return ch;
   }
 
@@ -236,6 +326,7 @@ export class SipChannels {
     ch.open = true;
     ch.remote = { protocol: 'udp', host: l.remote.host, port: l.remote.port };
     this.stats.opened++;
+    this.log?.debug({ channel: ch.id, node: ch.nodeHex, remote: `${l.remote.host}:${l.remote.port}`, queued: ch.queued.length }, 'SIP channel open');
     for (const m of ch.queued.splice(0)) if (this.links.send(ch.id, m)) this.stats.messagesOut++;
     for (const w of ch.waiters.splice(0)) w(true);
   }
@@ -247,10 +338,11 @@ export class SipChannels {
     this.onMessage?.(ch.remote, data);
   }
 
-  private down(id: string, _reason: LinkDownReason): void {
+  private down(id: string, reason: LinkDownReason): void {
     const ch = this.byId.get(id);
     if (ch === undefined) return;
     this.byId.delete(id);
+    this.log?.debug({ channel: id, node: ch.nodeHex, wasOpen: ch.open, reason, queuedLost: ch.queued.length }, 'SIP channel closed');
     if (ch.open) this.stats.closed++;
     else this.stats.failed++;
     for (const w of ch.waiters.splice(0)) w(false);

@@ -12,13 +12,13 @@
  */
 import type { Clock } from '../../lib/clock.js';
 import type { Random } from '../../lib/random.js';
-import { MessageCode, decodeAppAttachReqAns, encodeAppAttachReqAns } from '../../reload/codec/index.js';
+import { MessageCode, ReloadErrorCode, decodeAppAttachReqAns, encodeAppAttachReqAns } from '../../reload/codec/index.js';
 import type { Destination } from '../../reload/codec/index.js';
 import type { OverlayAnswer } from '../../reload/overlay/overlay-types.js';
 import type { TransportAddress } from '../../sip/transport/sip-transport.js';
 import { SIP_APPLICATION_ID, sipAddressOf, sipAddressesOf, sipCandidates } from './sip-app-attach.js';
 import { iceCredentials } from '../../reload/overlay/ice-chars.js';
-import type { SipChannels } from './sip-channels.js';
+import type { Outgoing, SipChannels } from './sip-channels.js';
 
 export type LocateResult = { ok: true; address: TransportAddress; cached: boolean } | { ok: false; info: string };
 
@@ -202,11 +202,22 @@ export class SipPeerLocator {
 
   private async appAttach(nodeId: Uint8Array): Promise<LocateResult> {
     const channels = this.deps.channels;
+    const nodeHex = Buffer.from(nodeId).toString('hex');
     if (channels !== undefined) {
       // a channel the peer opened to us (its AppAttach) serves our SIP to it too
-      const open = await channels.existing(Buffer.from(nodeId).toString('hex'));
+      const open = await channels.existing(nodeHex);
       if (open !== undefined) return { ok: true, address: open, cached: false };
     }
+    const outgoing = channels?.beginOutgoing(nodeHex);
+    try {
+      return await this.appAttachWith(nodeId, nodeHex, outgoing);
+    } finally {
+      channels?.endOutgoing(nodeHex, outgoing);
+    }
+  }
+
+  private async appAttachWith(nodeId: Uint8Array, nodeHex: string, outgoing: Outgoing | undefined): Promise<LocateResult> {
+    const channels = this.deps.channels;
     this.stats.appAttaches++;
     const ice = channels?.prepare();
     const sipCands = sipCandidates(this.deps.sipAddresses());
@@ -228,9 +239,21 @@ export class SipPeerLocator {
       release();
       return { ok: false, info: `AppAttach failed: ${e instanceof Error ? e.message : String(e)}` };
     }
+    if (!answer.ok && answer.errorCode === ReloadErrorCode.InProgress && ice !== undefined && channels !== undefined) {
+      // §6.5.1.2: the peer's AppAttach to us goes on (we answer it): its channel serves our SIP too
+      release();
+      const address = await channels.awaitPeerChannel(nodeHex);
+      return address === undefined ? { ok: false, info: 'AppAttach: the peer\'s own AppAttach was in progress and opened no channel' } : { ok: true, address, cached: false };
+    }
     if (!answer.ok) {
       release();
       return { ok: false, info: `AppAttach: ${answer.info || `error ${answer.errorCode}`}` };
+    }
+    if (outgoing?.cancelled === true && channels !== undefined) {
+      // we lost the tie-break and answered the peer's AppAttach: that channel serves both ways
+      release();
+      const address = await channels.awaitPeerChannel(nodeHex);
+      return address === undefined ? { ok: false, info: 'no ICE/DTLS channel to the peer (its AppAttach opened none)' } : { ok: true, address, cached: false };
     }
     if (answer.code !== MessageCode.app_attach_ans) {
       release();

@@ -3,7 +3,7 @@ import { ManualClock } from '../../../../../src/lib/manual-clock.js';
 import { SeededRandom } from '../../../../../src/lib/random.js';
 import { MessageCode, encodePingReq } from '../../../../../src/reload/codec/index.js';
 import { OverlayNode } from '../../../../../src/reload/overlay/overlay-node.js';
-import type { OverlayOptions, OverlaySecurity } from '../../../../../src/reload/overlay/overlay-types.js';
+import type { OverlayIce, OverlayOptions, OverlaySecurity } from '../../../../../src/reload/overlay/overlay-types.js';
 import { UnsignedSecurity } from '../../../../../src/reload/overlay/unsigned-security.js';
 import { MemoryLinkNet, type MemoryLinks } from './memory-links.js';
 
@@ -38,12 +38,12 @@ export class OverlayWorld {
   }
 
   /** Adds a node and starts it (bootstrap: the first node, unless it is the first). */
-  async add(opts: Partial<OverlayOptions> = {}, idBytes?: Uint8Array, security: OverlaySecurity = new UnsignedSecurity()): Promise<WorldNode> {
+  async add(opts: Partial<OverlayOptions> = {}, idBytes?: Uint8Array, security: OverlaySecurity = new UnsignedSecurity(), iceFor?: (links: MemoryLinks) => OverlayIce): Promise<WorldNode> {
     const i = this.nodes.length;
     const host = `10.0.${Math.floor(i / 250)}.${(i % 250) + 1}`;
     const id = idBytes ?? this.random.bytes(16);
     const links = this.net.create(id, host);
-    const node = new OverlayNode({ clock: this.clock, random: new SeededRandom(this.random.u32()), links, security }, id, { overlayName: 'test.overlay', ...this.options, ...opts });
+    const node = new OverlayNode({ clock: this.clock, random: new SeededRandom(this.random.u32()), links, security, ...(iceFor === undefined ? {} : { ice: iceFor(links) }) }, id, { overlayName: 'test.overlay', ...this.options, ...opts });
     const w = { node, links, host };
     this.nodes.push(w);
     const boot = this.live().filter((n) => n !== w && !n.node.options.client).slice(0, 1).map((n) => n.node.endpoint()).filter((e) => e !== undefined);
