@@ -21,7 +21,8 @@ import { localAddresses } from '../platform/local-addresses.js';
 import { isPublicAddress } from '../nat/address-scope.js';
 import { discoverNatBehaviour } from '../nat/nat-behaviour.js';
 import type { NatBehaviourReport } from '../nat/nat-behaviour.js';
-import { allocateRelay, offerTurn } from './nat-services.js';
+import { allocateRelay, offerTurn, tcpRelayKeeper } from './nat-services.js';
+import type { TurnRelayKeeper } from '../nat/turn/turn-relay-keeper.js';
 import type { Destination } from '../reload/codec/index.js';
 import { TurnServicePublisher } from '../usages/turn/turn-service-publisher.js';
 import { TurnServiceFinder } from '../usages/turn/turn-service-finder.js';
@@ -299,7 +300,8 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
   if (iceLinks !== undefined && nat !== undefined && gatherer !== undefined && !client && udp !== undefined) {
     const publicHost = udp.local.host !== '0.0.0.0' && udp.local.host !== '::' && isPublicAddress(udp.local.host);
     if (publicHost && (natRole.role === 'public' || natRole.role === 'unknown')) {
-      turnOffer = offerTurn({ nat, clock, random, address: udp.local, realm: config.instanceName, handleApplication: (a, h) => node.handleApplication(a, h), ...(c.turnUsers === undefined ? {} : { staticUsers: c.turnUsers }) });
+      // TURN over TCP too, on the TLS listener's port (the same number): for peers whose UDP is blocked
+      turnOffer = offerTurn({ nat, clock, random, address: udp.local, realm: config.instanceName, handleApplication: (a, h) => node.handleApplication(a, h), streams: driver, ...(c.turnUsers === undefined ? {} : { staticUsers: c.turnUsers }) });
     }
     if (c.turnServer !== undefined && natRole.role !== 'public') {
       const ts = c.turnServer;
@@ -327,6 +329,39 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
       };
     }
   }
+  // issue 12: a peer whose UDP is blocked (a client over TLS) holds relays over TCP (RFC 8656 §3.1) at a
+  // TURN peer — its bootstrap peers first, then TURN-SERVICE records — kept (re-allocated after a loss,
+  // turn-relay-keeper.ts): one on the overlay port, so its Attach reaches the peer responsible for its
+  // Node-ID (§4.2: the client's admitting peer), one on the SIP channels' port for their relayed candidate.
+  let overlayTcpRelay: TurnRelayKeeper<RelayAllocation> | undefined;
+  let sipTcpRelay: TurnRelayKeeper<RelayAllocation> | undefined;
+  if (natRole.role === 'no-udp' && client && nat !== undefined && gatherer !== undefined && sipNat !== undefined && sipGatherer !== undefined) {
+    const keeper = (n: NatPort, g: CandidateGatherer): TurnRelayKeeper<RelayAllocation> =>
+      tcpRelayKeeper({
+        nat: n,
+        gatherer: g,
+        clock,
+        random,
+        bootstrap,
+        request: (d, code, body) => node.request(d, code, body),
+        connectBootstrap: async (b) => {
+          const id = await node.connectBootstrap(b);
+          return id === undefined ? undefined : node.ring.toBytes(id);
+        },
+        turnPeers: async () => {
+          if (node.state !== 'joined' || kinds(TURN_SERVICE_KIND_ID) === undefined) return [];
+          const finder = new TurnServiceFinder({ clock, random, storage, selfNodeId: node.idBytes, find: (r, k) => requestFind(node, r, k) });
+          return (await finder.find()).map((x) => x.nodeId);
+        },
+      });
+    const ko = keeper(nat, gatherer);
+    const ks = keeper(sipNat, sipGatherer);
+    overlayTcpRelay = ko;
+    sipTcpRelay = ks;
+    beforeJoin = async () => {
+      await Promise.all([ko.start(), ks.start()]);
+    };
+  }
   // the UDP port (and the TURN relay ports) live as long as the node: a node shut down without a
   // Leave (a test, a crash path) closes them too, so no socket outlives it
   node.events.on('state', (st) => {
@@ -336,6 +371,8 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     }
   });
   const closeTurn = async (): Promise<void> => {
+    // bounded (TurnTcpClient's stopWaitMs): the close of the TCP connection releases the allocation anyway
+    await Promise.all([sipTcpRelay?.stop(), overlayTcpRelay?.stop()]).catch(() => undefined);
     await sipRelay?.stop().catch(() => undefined);
     await relay?.stop().catch(() => undefined);
     await turnOffer?.stop().catch(() => undefined);
@@ -409,8 +446,10 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     natBehaviour: () => behaviour,
     turn: () => ({
       offered: turnOffer?.stats() ?? null,
-      relay: relay === undefined ? null : { base: relay.base, ...relay.client.stats() },
-      sipRelay: sipRelay === undefined ? null : { base: sipRelay.base, ...sipRelay.client.stats() },
+      relay: (overlayTcpRelay?.current ?? relay)?.stats() ?? null,
+      // a UDP-blocked peer's relay over TCP (transport 'tcp'), or the reason it has none
+      sipRelay: (sipTcpRelay?.current ?? sipRelay)?.stats() ?? null,
+      ...(sipTcpRelay === undefined || overlayTcpRelay === undefined ? {} : { relayKeeper: overlayTcpRelay.stats(), sipRelayKeeper: sipTcpRelay.stats() }),
     }),
     sipNat: () => (sipNat === undefined || sipUdp === undefined || sipGatherer === undefined ? null : { udp: { local: sipUdp.local, ...sipUdp.counters() }, port: sipNat.counters(), candidates: sipGatherer.candidates().map((c) => ({ type: c.type, address: `${c.address.host}:${c.address.port}`, base: c.base })) }),
     udpCounters: () => (udp === undefined ? null : { local: udp.local, ...udp.counters() }),

@@ -5,8 +5,14 @@
  * key, RFC 6940 §11.3). Hosts are not checked: RELOAD names peers by Node-ID, not by host name.
  * Network errors never throw: they become events. Key log lines can be collected with `onKeylog`
  * (as Node's `--tls-keylog=<file>` does for the whole process) to decrypt captures.
+ *
+ * The listener's port also takes TURN clients over TCP (RFC 8656 §3.1; issue 12: a peer behind a
+ * router that blocks UDP reaches its TURN peer at the address it bootstrapped from, no new port): an
+ * accepted connection is demultiplexed by its first byte (RFC 7983 style) — 0x16, a TLS handshake
+ * record, goes to TLS; 0x00–0x03, STUN, to the handler set with `setStunStreamHandler` (none: closed);
+ * anything else, or nothing within the handshake timeout, is closed and counted (`refusedProtocol`).
  */
-import { isIP, type Socket } from 'node:net';
+import { createServer as createNetServer, isIP, type Server as NetServer, type Socket } from 'node:net';
 import { connect as tlsConnect, createServer, type ConnectionOptions, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { DriverLink, LinkDriver, LinkDriverUser, LinkEndpoint } from '../reload/link/link-driver.js';
 import { P2psipError } from '../lib/errors.js';
@@ -82,7 +88,7 @@ interface Conn {
 export class TlsLinkDriver implements LinkDriver {
   private user: LinkDriverUser | undefined;
   private readonly conns = new Map<string, Conn>();
-  private readonly servers: Server[] = [];
+  private readonly servers: NetServer[] = [];
   private nextId = 0;
   private down = false;
   private readonly maxWrite: number;
@@ -98,6 +104,11 @@ export class TlsLinkDriver implements LinkDriver {
   private inbound = 0;
   /** Inbound connections closed at accept because a cap was reached (not logged one by one: a flood would flood the log). */
   refusedInbound = 0;
+  /** Inbound connections closed because their first byte was neither TLS nor (with a handler) STUN, or never came. */
+  refusedProtocol = 0;
+  /** Inbound connections handed to the STUN stream handler (TURN over TCP). */
+  stunStreams = 0;
+  private stunStreamHandler: ((socket: Socket) => void) | undefined;
 
   constructor(private readonly options: TlsLinkDriverOptions) {
     if (options.ca === undefined && options.verifyPeer === undefined) throw new TypeError('TlsLinkDriver needs ca or verifyPeer: a peer must be authenticated');
@@ -118,6 +129,14 @@ export class TlsLinkDriver implements LinkDriver {
     this.user = user;
   }
 
+  /**
+   * Who takes inbound connections that start with a STUN byte (0x00–0x03): the socket comes paused,
+   * with its first bytes put back (read them by resuming it). Undefined: such connections are closed.
+   */
+  setStunStreamHandler(handler: ((socket: Socket) => void) | undefined): void {
+    this.stunStreamHandler = handler;
+  }
+
   listen(host: string, port: number): Promise<LinkEndpoint> {
     const o = this.options;
     const tlsOptions: TlsOptions = {
@@ -129,17 +148,20 @@ export class TlsLinkDriver implements LinkDriver {
       minVersion: o.minVersion ?? 'TLSv1.2',
       handshakeTimeout: this.handshakeTimeoutMs,
     };
-    const server = createServer(tlsOptions, (socket) => this.accepted(socket));
-    // counted from the TCP accept, before any TLS byte: a connection that never sends a ClientHello
-    // holds a descriptor too
-    server.on('connection', (raw: Socket) => this.admit(raw));
+    // the TLS server never listens itself: the TCP listener below hands it the connections whose first byte is TLS's
+    const tlsServer = createServer(tlsOptions, (socket) => this.accepted(socket));
     // node does not close the socket of a failed handshake (timeout included) when this event has a
     // listener: without destroy(), silent or half-done handshakes stayed open for good
-    server.on('tlsClientError', (e, socket) => {
+    tlsServer.on('tlsClientError', (e, socket) => {
       socket.destroy();
       o.onError?.('tls handshake', asError(e));
     });
-    if (o.onKeylog !== undefined) server.on('keylog', (line: Buffer) => o.onKeylog?.(line));
+    if (o.onKeylog !== undefined) tlsServer.on('keylog', (line: Buffer) => o.onKeylog?.(line));
+    // counted from the TCP accept, before any TLS byte: a connection that never sends a ClientHello
+    // holds a descriptor too
+    const server: NetServer = createNetServer((raw: Socket) => {
+      if (this.admit(raw)) this.demultiplex(raw, tlsServer);
+    });
     return new Promise<LinkEndpoint>((resolve, reject) => {
       const onError = (e: Error): void => reject(e);
       server.once('error', onError);
@@ -239,14 +261,14 @@ export class TlsLinkDriver implements LinkDriver {
     await Promise.all(closing);
   }
 
-  /** A new inbound TCP connection: closed at once past the listener's or its source's cap. */
-  private admit(raw: Socket): void {
+  /** A new inbound TCP connection: closed at once past the listener's or its source's cap (false). */
+  private admit(raw: Socket): boolean {
     const source = normalizeHost(raw.remoteAddress);
     const fromSource = this.inboundBySource.get(source) ?? 0;
     if (this.down || this.inbound >= this.maxInbound || fromSource >= this.maxPerSource) {
       raw.destroy();
       this.refusedInbound++;
-      return;
+      return false;
     }
     this.inbound++;
     this.inboundBySource.set(source, fromSource + 1);
@@ -255,6 +277,32 @@ export class TlsLinkDriver implements LinkDriver {
       const n = (this.inboundBySource.get(source) ?? 1) - 1;
       if (n <= 0) this.inboundBySource.delete(source);
       else this.inboundBySource.set(source, n);
+    });
+    return true;
+  }
+
+  /** RFC 7983 style, on the first byte of the stream: TLS (22) → the TLS server; STUN (0–3) → the handler. */
+  private demultiplex(raw: Socket, tlsServer: Server): void {
+    raw.on('error', () => undefined); // a reset before the first byte: the 'close' that follows is enough
+    raw.setTimeout(this.handshakeTimeoutMs, () => {
+      this.refusedProtocol++;
+      raw.destroy();
+    });
+    raw.once('data', (chunk: Buffer) => {
+      raw.setTimeout(0);
+      raw.pause();
+      raw.unshift(chunk); // TLSSocket reads what the socket already holds first (node's initRead)
+      const first = chunk[0]!;
+      const stun = this.stunStreamHandler;
+      if (this.down) raw.destroy();
+      else if (first === 0x16) tlsServer.emit('connection', raw);
+      else if (first <= 0x03 && stun !== undefined) {
+        this.stunStreams++;
+        stun(raw);
+      } else {
+        this.refusedProtocol++;
+        raw.destroy();
+      }
     });
   }
 

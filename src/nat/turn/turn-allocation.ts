@@ -10,6 +10,17 @@ import { canonicalIp } from '../../lib/ip.js';
 import type { StunAddress } from '../stun/stun-message.js';
 import { TokenBucket } from './turn-token-bucket.js';
 
+/** How a client reaches the server (RFC 8656 §3.1): UDP on the shared socket, or a TCP connection. */
+export type TurnClientTransport = 'udp' | 'tcp';
+
+/**
+ * A client's side of its 5-tuple (RFC 8656 §2.2): its source address and the transport it came over.
+ * `transport` absent means UDP. Over TCP the connection is the 5-tuple: one allocation per connection.
+ */
+export interface TurnClientAddress extends StunAddress {
+  readonly transport?: TurnClientTransport;
+}
+
 /** A relay port as the server sees it: opened by the host, identified in `relayReceived` by `id`. */
 export interface RelayPort {
   /** Unique among the ports open at once (the host passes it back in `TurnServer.relayReceived`). */
@@ -45,6 +56,11 @@ export function peerKey(a: StunAddress): string {
   return `${canonicalIp(a.host) ?? a.host}|${a.port}`;
 }
 
+/** The key of a client's 5-tuple: its address, and `tcp|` first for a TCP connection (UDP keys are peerKey's). */
+export function clientKey(a: TurnClientAddress): string {
+  return a.transport === 'tcp' ? `tcp|${peerKey(a)}` : peerKey(a);
+}
+
 export class TurnAllocation {
   private readonly permissions = new Map<string, number>();
   private readonly channels = new Map<number, ChannelBinding>();
@@ -62,7 +78,7 @@ export class TurnAllocation {
   timer: TimerHandle | undefined;
 
   constructor(
-    readonly client: StunAddress,
+    readonly client: TurnClientAddress,
     readonly username: string,
     readonly relay: RelayPort,
     readonly family: 4 | 6,

@@ -45,8 +45,16 @@ export interface TurnClientOptions {
   software?: string;
   /** Authentication rounds per request (401/438 answers) before giving up (default 3). */
   maxAuthRounds?: number;
-  /** Retransmission schedule of requests (StunClient defaults otherwise). */
+  /** Retransmission schedule of requests (StunClient defaults otherwise; not used over TCP). */
   retransmission?: Pick<StunRequestOptions, 'rtoMs' | 'maxTransmissions' | 'lastWaitFactor'>;
+  /**
+   * How the client reaches the server (default 'udp'). 'tcp' (RFC 8656 §3.1, a stream the owner frames,
+   * turn-tcp-client.ts): requests are sent once, never retransmitted (RFC 8489 §6.2.2), and fail after
+   * `streamTimeoutMs`; ChannelData is always padded.
+   */
+  transport?: 'udp' | 'tcp';
+  /** Over TCP, how long a request waits for its answer, ms (default 39,500: RFC 8489 §6.2.2's Ti). */
+  streamTimeoutMs?: number;
 }
 
 export type TurnClientState = 'idle' | 'allocating' | 'allocated' | 'failed' | 'stopping' | 'stopped';
@@ -77,8 +85,8 @@ export interface TurnClientStats {
 }
 
 /** Options with every default filled in. */
-export type ResolvedTurnClientOptions = Required<Omit<TurnClientOptions, 'realm' | 'lifetimeS' | 'software' | 'retransmission'>> &
-  Pick<TurnClientOptions, 'realm' | 'lifetimeS' | 'software' | 'retransmission'>;
+export type ResolvedTurnClientOptions = Required<Omit<TurnClientOptions, 'realm' | 'lifetimeS' | 'software' | 'retransmission' | 'streamTimeoutMs'>> &
+  Pick<TurnClientOptions, 'realm' | 'lifetimeS' | 'software' | 'retransmission' | 'streamTimeoutMs'>;
 
 export function resolveTurnClientOptions(options: TurnClientOptions): ResolvedTurnClientOptions {
   return {
@@ -95,6 +103,8 @@ export function resolveTurnClientOptions(options: TurnClientOptions): ResolvedTu
     maxQueuedPerPeer: options.maxQueuedPerPeer ?? 16,
     fingerprint: options.fingerprint ?? true,
     maxAuthRounds: options.maxAuthRounds ?? 3,
+    transport: options.transport ?? 'udp',
+    ...((options.transport ?? 'udp') === 'tcp' ? { streamTimeoutMs: options.streamTimeoutMs ?? 39_500 } : {}),
     realm: options.realm,
     lifetimeS: options.lifetimeS,
     software: options.software,

@@ -22,6 +22,8 @@ export interface TurnSessionOptions {
   software?: string;
   maxAuthRounds: number;
   retransmission?: Pick<StunRequestOptions, 'rtoMs' | 'maxTransmissions' | 'lastWaitFactor'>;
+  /** Set when requests go over a stream (TCP): each is sent once and fails after this long (RFC 8489 §6.2.2). */
+  streamTimeoutMs?: number;
 }
 
 export type TurnExchange = { ok: true; response: DecodedStun } | { ok: false; reason: string; code?: number };
@@ -75,6 +77,7 @@ export class TurnCredentialSession {
       const tx = this.stun.request(method, attrs, o.server, {
         ...o.retransmission,
         ...opts.schedule,
+        ...(o.streamTimeoutMs === undefined ? {} : { rtoMs: o.streamTimeoutMs, maxTransmissions: 1, lastWaitFactor: 1 }),
         transactionId,
         fingerprint: o.fingerprint,
         ...(cred === undefined ? {} : { integrityKey: cred.key }),

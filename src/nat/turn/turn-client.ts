@@ -1,7 +1,8 @@
 /**
- * A TURN client (RFC 8656, UDP) on the peer's shared UDP socket, sans-I/O. Requests go through the
- * shared {@link StunClient}: the owner hands STUN responses to `stun.receive()` (matched by
- * transaction ID) and the server's Data indications and ChannelData to {@link TurnClient.receive}.
+ * A TURN client (RFC 8656, UDP relays) on the peer's shared UDP socket, sans-I/O — or over a TCP
+ * connection to the server (option `transport: 'tcp'`, driven by turn-tcp-client.ts; RFC 8656 §3.1).
+ * Requests go through the shared {@link StunClient}: the owner hands STUN responses to `stun.receive()`
+ * (matched by transaction ID) and the server's Data indications and ChannelData to {@link TurnClient.receive}.
  *
  * - Allocate with the long-term mechanism: an unauthenticated first try, 401 → REALM/NONCE → an
  *   authenticated retry; 438 → the new NONCE and again (bounded). Responses to authenticated requests
@@ -200,6 +201,16 @@ export class TurnClient {
     this.counters.receivedIndications++;
     this.hub.emit('data', { peer, data });
     return true;
+  }
+
+  /**
+   * The stream to the server closed (TURN over TCP): the allocation went with it (RFC 8656 §3.1), so
+   * the client fails — and stop() sends nothing.
+   */
+  transportClosed(reason: string): void {
+    this.gone = true;
+    this.session.cancelAll();
+    this.fail(`connection to the server closed: ${reason}`);
   }
 
   /** Deallocates (Refresh with LIFETIME 0) and ends every timer and transaction; true when the server confirmed. */

@@ -5,7 +5,9 @@
 import type { Clock } from '../../lib/clock.js';
 import type { Random } from '../../lib/random.js';
 import type { StunAddress } from '../stun/stun-message.js';
-import type { RelayPort } from './turn-allocation.js';
+import type { RelayPort, TurnClientAddress, TurnClientTransport } from './turn-allocation.js';
+
+export type { TurnClientAddress, TurnClientTransport } from './turn-allocation.js';
 import type { TurnKeyLookup } from './turn-server-auth.js';
 
 /** What the server asks of a relay port. */
@@ -23,9 +25,9 @@ export interface RelayPorts {
   open(req: RelayPortRequest): Promise<RelayPort | Error>;
 }
 
-/** How the server answers: on the shared socket the request came in on. */
+/** How the server answers: on the shared socket the request came in on, or on the client's TCP connection. */
 export interface TurnServerHost {
-  sendToClient(datagram: Uint8Array, client: StunAddress): void;
+  sendToClient(datagram: Uint8Array, client: TurnClientAddress): void;
 }
 
 export interface TurnServerDeps {
@@ -81,7 +83,7 @@ export interface TurnServerOptions {
   serverAddresses?: readonly StunAddress[];
   /** The operator's extra peer rule: false forbids (403). */
   allowPeer?(peer: StunAddress): boolean;
-  /** Pad ChannelData to 4 bytes (optional over UDP, §12.5; default true). */
+  /** Pad ChannelData to 4 bytes (optional over UDP, §12.5; default true; over TCP always). */
   padChannelData?: boolean;
   /**
    * Accept channel numbers of RFC 5766's range, 0x4000–0x7FFF (default false: RFC 8656's 0x4000–0x4FFF),
@@ -92,8 +94,9 @@ export interface TurnServerOptions {
 }
 
 export interface TurnServerEvents {
-  allocated: { client: StunAddress; relayed: StunAddress; username: string; lifetimeS: number };
-  released: { client: StunAddress; relayed: StunAddress; username: string; reason: 'expired' | 'deleted' | 'stopped' };
+  allocated: { client: TurnClientAddress; relayed: StunAddress; username: string; lifetimeS: number };
+  /** `closed`: the client's TCP connection closed (the allocation lives as long as its connection). */
+  released: { client: TurnClientAddress; relayed: StunAddress; username: string; reason: 'expired' | 'deleted' | 'stopped' | 'closed' };
 }
 
 export interface TurnServerStats {
@@ -121,6 +124,7 @@ export interface TurnServerStats {
 
 export interface AllocationInfo {
   client: StunAddress;
+  transport: TurnClientTransport;
   relayed: StunAddress;
   username: string;
   expiresInS: number;

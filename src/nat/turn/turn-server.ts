@@ -1,7 +1,9 @@
 /**
  * A TURN server core (RFC 8656, UDP relaying only), sans-I/O: the owner feeds it the TURN datagrams
  * that reach its shared UDP socket (Allocate, Refresh, CreatePermission, ChannelBind requests, Send
- * indications, ChannelData) and the datagrams that reach the relay ports; it answers through
+ * indications, ChannelData) — and the messages framed off clients' TCP connections (RFC 8656 §3.1,
+ * turn-stream-server.ts; `from.transport` 'tcp', the connection being the 5-tuple, released with it by
+ * `connectionClosed`) — and the datagrams that reach the relay ports; it answers through
  * {@link TurnServerHost.sendToClient}, opens and closes relay ports through {@link RelayPorts}, and
  * keeps time on the injected clock.
  *
@@ -37,7 +39,7 @@ import {
   xorAddressAttr,
 } from '../stun/stun-message.js';
 import type { DecodedStun, StunAddress, StunAttribute } from '../stun/stun-message.js';
-import { TurnAllocation, peerKey } from './turn-allocation.js';
+import { TurnAllocation, clientKey, peerKey } from './turn-allocation.js';
 import type { RelayPort } from './turn-allocation.js';
 import { decodeChannelData, encodeChannelData, isChannelData, isValidChannel, readChannelNumber } from './turn-channel-data.js';
 import { TurnNonces } from './turn-nonce.js';
@@ -45,11 +47,11 @@ import { forbiddenPeerReason } from './turn-peer-policy.js';
 import { authenticate } from './turn-server-auth.js';
 import { SourceRateLimiter } from '../source-rate-limiter.js';
 import { resolveTurnServerOptions } from './turn-server-options.js';
-import type { AllocationInfo, ResolvedTurnServerOptions, TurnServerDeps, TurnServerEvents, TurnServerOptions, TurnServerStats } from './turn-server-options.js';
+import type { AllocationInfo, ResolvedTurnServerOptions, TurnClientAddress, TurnServerDeps, TurnServerEvents, TurnServerOptions, TurnServerStats } from './turn-server-options.js';
 
 export type { RelayPort } from './turn-allocation.js';
 export type { TurnKeyLookup } from './turn-server-auth.js';
-export type { AllocationInfo, RelayPortRequest, RelayPorts, TurnServerDeps, TurnServerEvents, TurnServerHost, TurnServerOptions, TurnServerStats } from './turn-server-options.js';
+export type { AllocationInfo, RelayPortRequest, RelayPorts, TurnClientAddress, TurnClientTransport, TurnServerDeps, TurnServerEvents, TurnServerHost, TurnServerOptions, TurnServerStats } from './turn-server-options.js';
 
 /** STUN methods a TURN server answers (Binding stays with binding-server.ts). */
 const TURN_METHODS = new Set<number>([StunMethod.Allocate, StunMethod.Refresh, StunMethod.CreatePermission, StunMethod.ChannelBind, StunMethod.Send]);
@@ -132,17 +134,18 @@ export class TurnServer {
   }
 
   /**
-   * A datagram from the shared socket: a TURN STUN message or ChannelData. False when it is neither
-   * (not ours: the owner passes it on); true when consumed, answered or dropped.
+   * A datagram from the shared socket (or a message framed off a client's TCP connection, `from` with
+   * transport 'tcp'): a TURN STUN message or ChannelData. False when it is neither (not ours: the owner
+   * passes it on); true when consumed, answered or dropped.
    */
-  receive(datagram: Uint8Array, from: StunAddress): boolean {
+  receive(datagram: Uint8Array, from: TurnClientAddress): boolean {
     if (isChannelData(datagram, this.o.rfc5766ChannelNumbers)) return this.receiveChannelData(datagram, from);
     const d = decodeStun(datagram);
     return d.ok ? this.handleStun(d.value, from) : false;
   }
 
   /** A decoded STUN message from a client; false when it is not a TURN request or Send indication. */
-  handleStun(msg: DecodedStun, from: StunAddress): boolean {
+  handleStun(msg: DecodedStun, from: TurnClientAddress): boolean {
     if (!isTurnServerMessage(msg)) return false;
     if (this.stopped) return true;
     if (msg.cls === 'indication') this.onSend(msg, from);
@@ -151,10 +154,10 @@ export class TurnServer {
   }
 
   /** ChannelData from a client (RFC 8656 §12.6); false when the bytes are not ChannelData (of the accepted range). */
-  receiveChannelData(datagram: Uint8Array, from: StunAddress): boolean {
+  receiveChannelData(datagram: Uint8Array, from: TurnClientAddress): boolean {
     const cd = decodeChannelData(datagram, this.o.rfc5766ChannelNumbers);
     if (cd === undefined) return false;
-    const a = this.allocs.get(peerKey(from));
+    const a = this.allocs.get(clientKey(from));
     const now = this.deps.clock.now();
     const b = a?.channel(cd.channel, now);
     if (a === undefined || b === undefined || !a.hasPermission(b.peer.host, now)) {
@@ -186,7 +189,8 @@ export class TurnServer {
     const ch = a.channelFor(from, now);
     let out: Uint8Array;
     try {
-      if (ch !== undefined) out = encodeChannelData(ch.number, datagram, this.o.padChannelData);
+      // over TCP ChannelData is always padded: the padding keeps the stream's messages 4-byte aligned (RFC 8656 §12.5)
+      if (ch !== undefined) out = encodeChannelData(ch.number, datagram, this.o.padChannelData || a.client.transport === 'tcp');
       else {
         const transactionId = this.deps.random.bytes(12);
         const attributes = [xorAddressAttr(StunAttr.XOR_PEER_ADDRESS, from, transactionId), { type: StunAttr.DATA, value: datagram }];
@@ -209,7 +213,8 @@ export class TurnServer {
   allocations(): AllocationInfo[] {
     const now = this.deps.clock.now();
     return [...this.allocs.values()].map((a) => ({
-      client: a.client,
+      client: { host: a.client.host, port: a.client.port },
+      transport: a.client.transport ?? 'udp',
       relayed: a.relay.address,
       username: a.username,
       expiresInS: Math.max(0, Math.round((a.expiresAt - now) / 1000)),
@@ -222,6 +227,17 @@ export class TurnServer {
     }));
   }
 
+  /**
+   * The client's TCP connection closed (or was closed): its allocation goes with it, and an Allocate
+   * still waiting for its relay port is given up (RFC 8656 §2.2: over TCP the connection is the 5-tuple).
+   */
+  connectionClosed(client: TurnClientAddress): void {
+    const k = clientKey(client);
+    this.pending.delete(k); // onPortOpened then closes the port and gives the quota back
+    const a = this.allocs.get(k);
+    if (a !== undefined) this.release(a, 'closed');
+  }
+
   /** Releases every allocation and closes every relay port, including those still opening. */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -232,7 +248,7 @@ export class TurnServer {
 
   // ---- requests ----
 
-  private onRequest(req: DecodedStun, from: StunAddress): void {
+  private onRequest(req: DecodedStun, from: TurnClientAddress): void {
     const auth = authenticate(req, from, this.o.realm, this.nonces, this.deps.lookupKey);
     if (!auth.ok) {
       if (!this.unauthenticated.take(from.host, this.deps.clock.now())) {
@@ -255,7 +271,7 @@ export class TurnServer {
       this.onAllocate(req, from, auth.username, auth.key);
       return;
     }
-    const a = this.allocs.get(peerKey(from));
+    const a = this.allocs.get(clientKey(from));
     let answer: Answer;
     if (a === undefined) answer = { code: 437, reason: 'Allocation Mismatch' };
     else if (a.username !== auth.username) answer = { code: 441, reason: 'Wrong Credentials' };
@@ -266,8 +282,8 @@ export class TurnServer {
   }
 
   /** RFC 8656 §7.2. */
-  private onAllocate(req: DecodedStun, from: StunAddress, username: string, key: Uint8Array): void {
-    const k = peerKey(from);
+  private onAllocate(req: DecodedStun, from: TurnClientAddress, username: string, key: Uint8Array): void {
+    const k = clientKey(from);
     const tid = transactionKey(req.transactionId);
     const existing = this.allocs.get(k);
     if (existing !== undefined) {
@@ -313,7 +329,7 @@ export class TurnServer {
     void opened.finally(() => this.opening.delete(opened));
   }
 
-  private onPortOpened(req: DecodedStun, from: StunAddress, k: string, entry: Pending, key: Uint8Array, lifetimeS: number, family: 4 | 6, port: RelayPort | Error): void {
+  private onPortOpened(req: DecodedStun, from: TurnClientAddress, k: string, entry: Pending, key: Uint8Array, lifetimeS: number, family: 4 | 6, port: RelayPort | Error): void {
     const stillWanted = !this.stopped && this.pending.get(k) === entry;
     if (stillWanted) this.pending.delete(k);
     if (!stillWanted || port instanceof Error || this.byPort.has(port.id)) {
@@ -396,8 +412,8 @@ export class TurnServer {
   }
 
   /** A Send indication (RFC 8656 §11.2): relayed when the peer has a permission, silently dropped otherwise. */
-  private onSend(msg: DecodedStun, from: StunAddress): void {
-    const a = this.allocs.get(peerKey(from));
+  private onSend(msg: DecodedStun, from: TurnClientAddress): void {
+    const a = this.allocs.get(clientKey(from));
     const peer = readXorAddress(attr(msg, StunAttr.XOR_PEER_ADDRESS), msg.transactionId);
     const data = attr(msg, StunAttr.DATA);
     const now = this.deps.clock.now();
@@ -446,7 +462,7 @@ export class TurnServer {
   }
 
   private release(a: TurnAllocation, reason: TurnServerEvents['released']['reason']): void {
-    const k = peerKey(a.client);
+    const k = clientKey(a.client);
     if (this.allocs.get(k) !== a) return;
     this.allocs.delete(k);
     this.byPort.delete(a.relay.id);
@@ -465,7 +481,7 @@ export class TurnServer {
     return encodeStun(responseTo(req, cls, attrs), { ...(key === undefined ? {} : { integrityKey: key }), fingerprint: req.fingerprinted });
   }
 
-  private reply(req: DecodedStun, to: StunAddress, answer: Answer, key: Uint8Array | undefined): void {
+  private reply(req: DecodedStun, to: TurnClientAddress, answer: Answer, key: Uint8Array | undefined): void {
     if ('code' in answer) this.errors[answer.code] = (this.errors[answer.code] ?? 0) + 1;
     this.deps.host.sendToClient(this.encodeAnswer(req, answer, key), to);
   }
