@@ -7,8 +7,9 @@
  * peers crosses the NATs inside the ICE/DTLS channels AppAttach opens (usages/sip/sip-channels.ts).
  * Then a callee's peer is killed (kill -9): a call to it gets a final answer (480/408 with a reason),
  * never silence — 408 at Timer B while the caller's peer still holds a channel to it.
- * Not covered yet (issue 12 stays open for it): phones behind the UDP-blocked router (their peer is
- * a client over TLS and has no SIP channel), real softphones (baresip/linphonec) in the lab.
+ * The test phone retransmits its 2xx until the ACK and re-ACKs a retransmitted 2xx, as real phones do
+ * (a 200 once dropped at a TURN relay's bandwidth limit cost a whole call when it did not).
+ * Phones behind the UDP-blocked router: nat-blocked.test.ts; real softphones: nat-softphones.test.ts.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
