@@ -235,6 +235,10 @@ export class ProxyCore implements TransactionUser {
   private async forwardToAor(tx: ServerTransaction, req: SipRequest, toTag: string): Promise<void> {
     const aor = this.deps.identity.canonicalAor(req.uri);
     if (aor === undefined) return this.reply(tx, 404, 'Not Found', toTag);
+    // §16.2 / §17.2.1: the lookup may take the overlay's time (a Fetch, an AppAttach, ICE and DTLS to
+    // the peer): the 100 goes now, so the phone stops retransmitting the INVITE meanwhile.
+    const trying = tx.isInvite;
+    if (trying) tx.respond(createResponse(tx.request, 100, 'Trying'));
     let bindings: Binding[];
     try {
       bindings = await this.deps.location.lookup(aor, req);
@@ -243,7 +247,7 @@ export class ProxyCore implements TransactionUser {
       return this.reply(tx, 503, `Service Unavailable - Location service: ${String(err)}`, toTag);
     }
     if (bindings.length === 0) return this.reply(tx, 404, 'Not Found', toTag);
-    this.forward(tx, req, bindings.map((b) => this.bindingTarget(b)), toTag);
+    this.forward(tx, req, bindings.map((b) => this.bindingTarget(b)), toTag, trying);
   }
 
   /** Phones behind a connection (TCP/TLS/WS, RFC 5626-style) and `.invalid` contacts are reached over their flow. */
@@ -279,14 +283,14 @@ export class ProxyCore implements TransactionUser {
     this.forward(tx, req, [{ uri: req.uri, q: 1, via: undefined }], toTag);
   }
 
-  private forward(tx: ServerTransaction, req: SipRequest, targets: ProxyTarget[], toTag: string): void {
+  private forward(tx: ServerTransaction, req: SipRequest, targets: ProxyTarget[], toTag: string, tryingSent = false): void {
     if (tx.state === 'terminated' || tx.finalResponse !== undefined) return;
     if (this.contexts.size >= this.options.maxContexts) {
       return this.reply(tx, 503, 'Service Unavailable - Too many requests in progress', toTag, [['Retry-After', '5']]);
     }
     this.counters.forwarded++;
     // §16.2: a stateful proxy answers an INVITE it forwards with 100 Trying at once.
-    if (tx.isInvite) tx.respond(createResponse(tx.request, 100, 'Trying'));
+    if (tx.isInvite && !tryingSent) tx.respond(createResponse(tx.request, 100, 'Trying'));
     // The closures are made in helpers of their own: one made here would share this scope, and
     // keep `req` alive as long as the longest-lived of them (the transactions' 32 s).
     const ctx = new ResponseContext(

@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PEER_HOST, SipWorld } from './sip-test-network.js';
+import { MemoryLocationService } from '../../../../src/sip/core/memory-location-service.js';
+import type { Binding } from '../../../../src/sip/core/location-service.js';
 
 describe('registrar (RFC 3261 §10.3)', () => {
   let w: SipWorld;
@@ -334,5 +336,46 @@ describe('stateful proxy (RFC 3261 §16)', () => {
     alice.sendText(alice.request('BYE', 'sip:bob@198.18.1.9:5060', { toTag: 'x' }));
     await w.settle();
     assert.equal(alice.responses(404).length, 1);
+  });
+});
+
+describe('a slow location lookup (the overlay: Fetch, AppAttach, ICE, DTLS)', () => {
+  test('the INVITE gets its 100 Trying before the lookup ends, and only one; a non-INVITE gets none', async () => {
+    let release: (() => void) | undefined;
+    let slow = true;
+    const w = new SipWorld(undefined, { mode: 'none' }, (clock) => {
+      const mem = new MemoryLocationService(clock);
+      const location = Object.assign(Object.create(mem) as MemoryLocationService, {
+        lookup: async (aor: string): Promise<Binding[]> => {
+          if (slow) await new Promise<void>((r) => (release = r));
+          return mem.lookup(aor);
+        },
+      });
+      return { location };
+    });
+    await w.start();
+    try {
+      const alice = await w.phone('alice');
+      const bob = await w.phone('bob');
+      bob.register();
+      await w.settle();
+      alice.sendText(alice.request('INVITE', 'sip:bob@p2psip.local', { callId: 'slow1' }));
+      await w.settle();
+      assert.equal(alice.responses(100).length, 1, '100 Trying while the lookup runs');
+      assert.equal(bob.requests('INVITE').length, 0, 'not forwarded yet');
+      release!();
+      await w.settle();
+      assert.equal(bob.requests('INVITE').length, 1, 'forwarded once the lookup answered');
+      assert.equal(alice.responses(100).length, 1, 'no second 100');
+      slow = true;
+      alice.sendText(alice.request('MESSAGE', 'sip:bob@p2psip.local', { callId: 'slow2' }));
+      await w.settle();
+      assert.equal(alice.responses(100).length, 1, 'a MESSAGE gets no 100');
+      release!();
+      await w.settle();
+      assert.equal(bob.requests('MESSAGE').length, 1);
+    } finally {
+      await w.stop();
+    }
   });
 });

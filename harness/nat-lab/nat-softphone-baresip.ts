@@ -1,0 +1,197 @@
+/**
+ * A headless baresip (1.0.0) on a NAT lab host: its own config directory, SIP on the host's address,
+ * its LAN's p2psip peer as registrar and outbound proxy (`;outbound=`), the overlay's domain as its
+ * AoR's domain; sine audio in, a wav file out. ctrl_tcp and cons listen on the namespace's loopback
+ * and reach the test through nat-softphone-ctrl.ts, run beside it in the namespace.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BoundedProcess } from '../bounded-process.js';
+import { REPO_ROOT } from '../paths.js';
+import type { LabHost } from './lab-host.js';
+
+const CTRL_RELAY = join(REPO_ROOT, 'harness', 'nat-lab', 'nat-softphone-ctrl.ts');
+
+export interface LabBaresipOptions {
+  readonly user: string;
+  /** The AoR's domain (the overlay name). */
+  readonly domain: string;
+  /** Config directory (created). */
+  readonly dir: string;
+  /** SIP port on the host's address; baresip's TLS listener takes sipPort+1. */
+  readonly sipPort: number;
+  /** ctrl_tcp and cons ports on the namespace's 127.0.0.1. */
+  readonly ctrlPort: number;
+  readonly consPort: number;
+  readonly rtpPorts: readonly [number, number];
+  /** The local peer's SIP front, host:port (registrar and outbound proxy). */
+  readonly proxy: string;
+  readonly lifetimeMs: number;
+  /** Contacts; the first is the "current contact" the `message` command sends to. */
+  readonly contacts?: readonly { readonly name: string; readonly uri: string }[];
+}
+
+/** A ctrl_tcp event, e.g. { type: 'CALL_ESTABLISHED', direction: 'incoming', peeruri: … }. */
+export interface LabBaresipEvent {
+  readonly type: string;
+  readonly [key: string]: unknown;
+}
+
+const MAX_EVENTS = 1000;
+
+export class LabBaresip {
+  readonly process: BoundedProcess;
+  readonly relay: BoundedProcess;
+  readonly user: string;
+  readonly #events: LabBaresipEvent[] = [];
+  readonly #pending = new Map<string, (r: { ok: boolean; data: string }) => void>();
+  #token = 0;
+
+  private constructor(proc: BoundedProcess, relay: BoundedProcess, user: string) {
+    this.process = proc;
+    this.relay = relay;
+    this.user = user;
+    relay.onLine((line) => this.#onRelayLine(line));
+  }
+
+  /** Writes the config, starts baresip and its relay in the host's namespace. */
+  static async start(host: LabHost, opts: LabBaresipOptions): Promise<LabBaresip> {
+    writeLabBaresipConfig(host, opts);
+    const proc = host.spawn({ command: 'baresip', args: ['-f', opts.dir], name: `baresip:${opts.user}@${host.name}`, cwd: opts.dir, lifetimeMs: opts.lifetimeMs });
+    await proc.waitForLine(/baresip is ready/, { timeoutMs: 15_000 });
+    const relay = host.spawn({
+      command: process.execPath,
+      args: ['--import', 'tsx', CTRL_RELAY, String(opts.ctrlPort), String(opts.consPort)],
+      cwd: REPO_ROOT,
+      name: `baresip-ctrl:${opts.user}@${host.name}`,
+      lifetimeMs: opts.lifetimeMs,
+    });
+    await relay.waitForLine(/^ready$/, { timeoutMs: 20_000 });
+    return new LabBaresip(proc, relay, opts.user);
+  }
+
+  /** Waits for baresip's "<user>@…: … 200 OK" registration line. */
+  async waitRegistered(timeoutMs: number): Promise<string> {
+    return this.process.waitForLine(new RegExp(`^${this.user}@.*\\b(200 OK|\\d{3} [A-Za-z])`), { timeoutMs });
+  }
+
+  /** Sends a ctrl_tcp command ('dial', 'hangup', 'message', 'quit', …) and waits for its response. */
+  command(command: string, params?: string, timeoutMs = 10_000): Promise<{ ok: boolean; data: string }> {
+    const token = String(++this.#token);
+    const body = JSON.stringify(params === undefined ? { command, token } : { command, params, token });
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(token);
+        reject(new Error(`baresip ${this.user}: no answer to '${command}' in ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#pending.set(token, (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      });
+      this.relay.write(`${body}\n`);
+    });
+  }
+
+  /** Number of events so far (a cursor for waitEvent). */
+  eventCount(): number {
+    return this.#events.length;
+  }
+
+  events(): readonly LabBaresipEvent[] {
+    return this.#events;
+  }
+
+  /** The first event (from index `since`) of this type matching `where`. */
+  async waitEvent(type: string, opts: { readonly timeoutMs: number; readonly since?: number; readonly where?: (e: LabBaresipEvent) => boolean }): Promise<LabBaresipEvent> {
+    const match = (e: LabBaresipEvent): boolean => e.type === type && (opts.where?.(e) ?? true);
+    const deadline = Date.now() + opts.timeoutMs;
+    for (;;) {
+      const found = this.#events.slice(opts.since ?? 0).find(match);
+      if (found !== undefined) return found;
+      if (Date.now() > deadline) {
+        throw new Error(`baresip ${this.user}: no ${type} event in ${opts.timeoutMs} ms (events: ${this.#events.map((e) => e.type).join(', ')})\n${this.process.tail(20)}`);
+      }
+      // the relay's next line (any) wakes us; bounded by the deadline
+      await this.relay.waitForLine(/./, { timeoutMs: Math.max(1, Math.min(500, deadline - Date.now())), since: this.relay.lineCount() }).catch(() => undefined);
+    }
+  }
+
+  /** Waits until the cons console printed a line containing `needle`. */
+  waitConsole(needle: string, timeoutMs: number): Promise<string> {
+    return this.relay.waitForLine(new RegExp(`^cons .*${needle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), { timeoutMs });
+  }
+
+  /** Asks baresip to quit and waits for both processes (SIGTERM after timeoutMs). */
+  async quit(timeoutMs = 10_000): Promise<number | null> {
+    void this.command('quit').catch(() => undefined);
+    const timer = setTimeout(() => this.process.signal('SIGTERM'), timeoutMs);
+    try {
+      return (await this.process.exited).code;
+    } finally {
+      clearTimeout(timer);
+      this.relay.closeStdin();
+      await this.relay.stop('SIGTERM', 2000);
+    }
+  }
+
+  #onRelayLine(line: string): void {
+    if (!line.startsWith('ctrl ')) return;
+    let msg: unknown;
+    try {
+      msg = JSON.parse(line.slice(5));
+    } catch {
+      return;
+    }
+    if (typeof msg !== 'object' || msg === null) return;
+    const m = msg as Record<string, unknown>;
+    if (m['response'] === true && typeof m['token'] === 'string') {
+      const done = this.#pending.get(m['token']);
+      this.#pending.delete(m['token']);
+      done?.({ ok: m['ok'] === true, data: typeof m['data'] === 'string' ? m['data'] : '' });
+      return;
+    }
+    if (m['event'] === true && typeof m['type'] === 'string' && this.#events.length < MAX_EVENTS) {
+      this.#events.push({ ...m, type: m['type'] });
+    }
+  }
+}
+
+/** Writes config, accounts and contacts into opts.dir for a phone on `host`. */
+export function writeLabBaresipConfig(host: LabHost, opts: LabBaresipOptions): void {
+  mkdirSync(opts.dir, { recursive: true });
+  const config = [
+    'poll_method\t\tepoll',
+    `sip_listen\t\t${host.address}:${opts.sipPort}`,
+    `net_interface\t\t${host.interfaceName}`,
+    // never asked (numeric addresses only, the outbound proxy carries every request)
+    'dns_server\t\t127.0.0.1:53',
+    'call_local_timeout\t60',
+    'call_max_calls\t\t4',
+    `audio_player\t\taufile,${join(opts.dir, 'received.wav')}`,
+    'audio_source\t\tausine,440',
+    `audio_alert\t\taufile,${join(opts.dir, 'alert.wav')}`,
+    'ausrc_srate\t\t48000',
+    'ausrc_channels\t\t2',
+    'auplay_srate\t\t48000',
+    'auplay_channels\t\t2',
+    `rtp_ports\t\t${opts.rtpPorts[0]}-${opts.rtpPorts[1]}`,
+    'module_path\t\t/usr/lib/baresip/modules',
+    'module\t\t\tg711.so',
+    'module\t\t\tausine.so',
+    'module\t\t\taufile.so',
+    'module\t\t\tcons.so',
+    'module_app\t\taccount.so',
+    'module_app\t\tmenu.so',
+    'module_app\t\tcontact.so',
+    'module_app\t\tctrl_tcp.so',
+    `cons_listen\t\t127.0.0.1:${opts.consPort}`,
+    `ctrl_tcp_listen\t\t127.0.0.1:${opts.ctrlPort}`,
+    '',
+  ].join('\n');
+  writeFileSync(join(opts.dir, 'config'), config);
+  writeFileSync(
+    join(opts.dir, 'accounts'),
+    `<sip:${opts.user}@${opts.domain};transport=udp>;outbound="sip:${opts.proxy};transport=udp";answermode=auto;regint=600\n`,
+  );
+  writeFileSync(join(opts.dir, 'contacts'), (opts.contacts ?? []).map((c) => `"${c.name}" <${c.uri}>\n`).join(''));
+}
