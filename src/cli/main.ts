@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import pino from 'pino';
 import { P2psipError } from '../lib/errors.js';
-import { isIpLiteral } from '../lib/ip.js';
 import { ConfigError, DEFAULT_PEER_IDLE_MS, defaultPeerConfig, parseHostPort, type PeerConfig } from '../node/peer-config.js';
 import { parseStaticRegistration } from '../usages/sip/parse-static-registration.js';
 import { parseSipLimits } from '../node/parse-sip-limits.js';
+import { parseNatOptions } from '../node/parse-nat-options.js';
 import { MAX_STATIC_REGISTRATIONS } from '../usages/sip/static-registrations.js';
 import { STOP_DEADLINE_MS, startPeer } from '../node/run-peer.js';
 import { parseUri, isSipUri } from '../sip/message/index.js';
@@ -51,6 +51,9 @@ interface UpOptions {
   turnUser: string[];
   turnServer?: string;
   turnCredentials?: string;
+  stunServer: string[];
+  turnBandwidth?: string;
+  turnTotalBandwidth?: string;
   logLevel: string;
 }
 
@@ -141,7 +144,7 @@ export function buildConfig(o: UpOptions): PeerConfig {
       peerIdleMs,
       ...(o.tlsRecordPerMessage === true ? { coalesceTlsWrites: false } : {}),
       ...(o.ice === true ? { ice: true } : {}),
-      ...parseTurnOptions(o),
+      ...parseNatOptions(o),
     };
   } else if (o.bootstrap || o.config || o.client || (o.static ?? []).length > 0 || o.peerIdle !== undefined) {
     throw new ConfigError('--bootstrap, --config, --client, --static and --peer-idle need the overlay (drop --standalone)');
@@ -246,8 +249,11 @@ export function program(): Command {
     .option('--client', 'join as a client: use the overlay, never route or store')
     .option('--ice', 'Attach with ICE: DTLS-UDP-SR links over the overlay UDP port, across NATs (TLS stays for bootstrap and as fallback)')
     .option('--turn-user <user:password>', 'a user our TURN relay accepts besides overlay members (repeatable; public peers with --ice relay)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--turn-server <host:port>', "an operator's TURN server (e.g. coturn) to take a relay from, with --turn-credentials")
+    .option('--turn-server <ip:port>', "an operator's TURN server (e.g. coturn), with --turn-credentials: a peer behind a NAT takes its relays there first; the overlay's TURN peers are the fallback when it fails")
     .option('--turn-credentials <user:password>', 'long-term credentials for --turn-server')
+    .option('--stun-server <ip:port>', "an operator's STUN server, asked with the bootstrap peers for our public address (repeatable, at most 4; optional: every peer is a STUN server)", collect, [])
+    .option('--turn-bandwidth <bytes-per-second>', 'the relay this peer offers when public: bytes/s per allocation, each direction (default 512000)')
+    .option('--turn-total-bandwidth <bytes-per-second>', 'the relay this peer offers when public: bytes/s of all allocations together, each direction (default 4000000)')
     .option('--standalone', 'SIP front only, no RELOAD overlay (a plain registrar and proxy)')
     .option('--outbound <dns|none|sip-uri>', 'how to reach AoRs outside our domains', 'dns')
     .option('--advertise <host>', 'address to put in Via/Record-Route when --sip is a wildcard')
@@ -356,26 +362,3 @@ export async function main(argv: string[]): Promise<number> {
 
 const code = await main(process.argv);
 if (code !== 0) process.exit(code);
-
-/** `--turn-user`, `--turn-server`, `--turn-credentials` → ReloadConfig fields; a ConfigError names what is wrong. */
-function parseTurnOptions(o: { turnUser?: string[]; turnServer?: string; turnCredentials?: string; ice?: boolean }): { turnUsers?: Record<string, string>; turnServer?: { host: string; port: number; username: string; password: string } } {
-  const out: { turnUsers?: Record<string, string>; turnServer?: { host: string; port: number; username: string; password: string } } = {};
-  const pair = (v: string, what: string): [string, string] => {
-    const i = v.indexOf(':');
-    if (i <= 0 || i === v.length - 1) throw new ConfigError(`${what}: expected <user:password>, got '${v}'`);
-    return [v.slice(0, i), v.slice(i + 1)];
-  };
-  if ((o.turnUser ?? []).length > 0) {
-    if (o.ice !== true) throw new ConfigError('--turn-user needs --ice (the relay runs on the overlay UDP port)');
-    out.turnUsers = Object.fromEntries((o.turnUser ?? []).map((u) => pair(u, '--turn-user')));
-  }
-  if (o.turnServer !== undefined || o.turnCredentials !== undefined) {
-    if (o.turnServer === undefined || o.turnCredentials === undefined) throw new ConfigError('--turn-server and --turn-credentials go together');
-    if (o.ice !== true) throw new ConfigError('--turn-server needs --ice');
-    const hp = parseHostPort(o.turnServer, '--turn-server');
-    if (!isIpLiteral(hp.host)) throw new ConfigError(`--turn-server: give an IP address, got '${hp.host}'`);
-    const [username, password] = pair(o.turnCredentials, '--turn-credentials');
-    out.turnServer = { host: hp.host, port: hp.port, username, password };
-  }
-  return out;
-}

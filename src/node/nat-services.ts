@@ -5,6 +5,8 @@
  *   and, once joined, advertises itself under TURN-SERVICE with the configured turn-density. The same
  *   server takes TURN clients over TCP (RFC 8656 §3.1) on the overlay's TLS port, whose listener hands
  *   over the connections that start with a STUN byte (platform/tls-link-driver.ts, nat/turn/turn-stream-server.ts).
+ * - `firstRelays`: the relays a peer behind a NAT takes before its Join: at the operator's TURN server
+ *   (`--turn-server`) first, then at its bootstrap peers.
  * - `allocateRelay`: a peer behind a NAT asks a TURN peer for credentials and allocates a relay there;
  *   the relayed address becomes an ICE candidate (base `relay:<n>`) and the allocation's mapped
  *   address a server-reflexive one. With `transport: 'tcp'` (a peer whose UDP is blocked) the client
@@ -36,6 +38,12 @@ export interface StunStreamListener {
   setStunStreamHandler(handler: ((socket: Socket) => void) | undefined): void;
 }
 
+/** Bandwidth limits of the relay a public peer offers, bytes per second, each direction. */
+export interface TurnBandwidth {
+  perAllocationBytesPerS?: number;
+  totalBytesPerS?: number;
+}
+
 export interface TurnOffer {
   readonly server: TurnServer;
   /** TURN clients over TCP, when the offer has a stream listener. */
@@ -59,6 +67,8 @@ export function offerTurn(o: {
   /** Where TURN clients over TCP come from (the overlay's TLS listener, same port as `address`). */
   streams?: StunStreamListener;
   streamLimits?: Partial<TurnStreamLimits>;
+  /** Relay bandwidth, bytes/s each direction: per allocation (`--turn-bandwidth`) and in all (`--turn-total-bandwidth`); TurnServer's defaults otherwise. */
+  bandwidth?: TurnBandwidth;
 }): TurnOffer {
   const book = new TurnCredentialBook(o.clock, o.random, o.realm);
   let serverRef: TurnServer | undefined;
@@ -72,7 +82,13 @@ export function offerTurn(o: {
       relayPorts,
       lookupKey: o.staticUsers === undefined ? book.lookupKey : firstKey(staticTurnUsers(o.realm, o.staticUsers), book.lookupKey),
     },
-    { realm: o.realm, software: 'p2psip', serverAddresses: [o.address] },
+    {
+      realm: o.realm,
+      software: 'p2psip',
+      serverAddresses: [o.address],
+      ...(o.bandwidth?.perAllocationBytesPerS === undefined ? {} : { bandwidthBytesPerS: o.bandwidth.perAllocationBytesPerS }),
+      ...(o.bandwidth?.totalBytesPerS === undefined ? {} : { totalBandwidthBytesPerS: o.bandwidth.totalBytesPerS }),
+    },
   );
   serverRef = server;
   o.nat.setTurnServer({ receiveFromClient: (d, msg, from) => (msg === undefined ? server.receiveChannelData(d, from) : server.handleStun(msg, from)) });
@@ -99,6 +115,7 @@ export function offerTurn(o: {
       address: `${o.address.host}:${o.address.port}`,
       transports: streams === undefined ? ['udp'] : ['udp', 'tcp'],
       credentials: { issued: book.issued, refused: book.refused, live: book.size },
+      bandwidth: server.bandwidth,
       ...server.stats(),
       tcp: streams?.stats() ?? null,
       clients: server.allocations().map((a) => ({ client: `${a.client.host}:${a.client.port}`, transport: a.transport, relayed: `${a.relayed.host}:${a.relayed.port}`, expiresInS: a.expiresInS, toPeerPackets: a.toPeerPackets, toClientPackets: a.toClientPackets })).slice(0, 32),
@@ -211,7 +228,9 @@ export async function allocateRelay(o: {
   };
   if (!allocated) {
     o.why?.(`Allocate at ${grant.server.host}:${grant.server.port} over ${transport}: ${failure}`);
-    await stop();
+    // not awaited: the client lets an Allocate still in flight finish (its transaction is bounded, 39.5 s)
+    // so that an allocation it makes late is deleted — the caller (a peer's start) must not wait for that
+    void stop();
     return undefined;
   }
   client.events.on('failed', (e) => {
@@ -257,10 +276,16 @@ export function tcpRelayKeeper(o: {
   connectBootstrap(b: UdpAddress): Promise<Uint8Array | undefined>;
   /** More TURN peers to try (TURN-SERVICE), by Node-ID. */
   turnPeers(): Promise<Uint8Array[]>;
+  /** An operator's TURN server (`--turn-server`): tried first, over TCP to its address. */
+  operator?: TurnGrant;
 }): TurnRelayKeeper<RelayAllocation> {
   return new TurnRelayKeeper<RelayAllocation>(o.clock, async (fail) => {
     const at = (nodeId: Uint8Array): Promise<RelayAllocation | undefined> =>
       allocateRelay({ nat: o.nat, gatherer: o.gatherer, clock: o.clock, random: o.random, transport: 'tcp', why: fail, from: { request: o.request, dest: [{ type: 'node', nodeId }] } });
+    if (o.operator !== undefined) {
+      const r = await allocateRelay({ nat: o.nat, gatherer: o.gatherer, clock: o.clock, random: o.random, transport: 'tcp', why: fail, grant: o.operator });
+      if (r !== undefined) return r;
+    }
     for (const b of o.bootstrap.slice(0, 3)) {
       const id = await o.connectBootstrap(b);
       if (id === undefined) {
@@ -276,4 +301,53 @@ export function tcpRelayKeeper(o: {
     }
     return undefined;
   });
+}
+
+/** A TURN peer of the overlay to ask for credentials (AppAttach 3478) through `request`. */
+export interface OverlayTurnSource {
+  request(dest: Destination[], code: number, body: Uint8Array): Promise<OverlayAnswer>;
+  dest: Destination[];
+}
+
+/** What firstRelays found: a relay per port (or none), and why the operator's server gave none. */
+export interface FirstRelays {
+  relays: Array<RelayAllocation | undefined>;
+  /** Why the operator's TURN server gave a port no relay (undefined: it gave all, or none is configured). */
+  operatorProblem: string | undefined;
+}
+
+/**
+ * Issue 12: one relay for each of `ports` (the overlay port, the SIP channels' port) before the Join.
+ * An operator's TURN server (`operator`, `--turn-server`) comes first, for all ports at once; then, for
+ * the ports still without one, the overlay's TURN peers `sources()` yields, in order (the bootstrap
+ * peers, connected only when needed). Bounded by allocateRelay's timeout per attempt.
+ */
+export async function firstRelays(o: {
+  clock: Clock;
+  random: Random;
+  ports: ReadonlyArray<{ nat: NatPort; gatherer: CandidateGatherer }>;
+  operator?: TurnGrant;
+  sources(): AsyncIterable<OverlayTurnSource>;
+  /** Per Allocate (allocateRelay's default, 5 s, when absent). */
+  timeoutMs?: number;
+}): Promise<FirstRelays> {
+  const t = o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs };
+  const relays: Array<RelayAllocation | undefined> = o.ports.map(() => undefined);
+  let operatorProblem: string | undefined;
+  const grant = o.operator;
+  if (grant !== undefined) {
+    const got = await Promise.all(o.ports.map((p) => allocateRelay({ ...p, ...t, clock: o.clock, random: o.random, grant, why: (r) => void (operatorProblem ??= r) })));
+    got.forEach((r, i) => (relays[i] = r));
+  }
+  if (relays.every((r) => r !== undefined)) return { relays, operatorProblem };
+  for await (const from of o.sources()) {
+    for (let i = 0; i < o.ports.length; i++) {
+      if (relays[i] !== undefined) continue;
+      relays[i] = await allocateRelay({ ...o.ports[i]!, ...t, clock: o.clock, random: o.random, from });
+      // a TURN peer that gives the first port nothing gives the next nothing either
+      if (relays[i] === undefined) break;
+    }
+    if (relays.every((r) => r !== undefined)) break;
+  }
+  return { relays, operatorProblem };
 }

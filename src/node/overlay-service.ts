@@ -21,14 +21,16 @@ import { localAddresses } from '../platform/local-addresses.js';
 import { isPublicAddress } from '../nat/address-scope.js';
 import { discoverNatBehaviour } from '../nat/nat-behaviour.js';
 import type { NatBehaviourReport } from '../nat/nat-behaviour.js';
-import { allocateRelay, offerTurn, tcpRelayKeeper } from './nat-services.js';
+import { allocateRelay, firstRelays, offerTurn, tcpRelayKeeper } from './nat-services.js';
+import { learnReflexive, learnReflexiveFromAll, natRoleOf } from './nat-role.js';
+import type { NatRole } from './nat-role.js';
 import type { TurnRelayKeeper } from '../nat/turn/turn-relay-keeper.js';
 import type { Destination } from '../reload/codec/index.js';
 import { TurnServicePublisher } from '../usages/turn/turn-service-publisher.js';
 import { TurnServiceFinder } from '../usages/turn/turn-service-finder.js';
 import { requestFind } from '../reload/storage/request-find.js';
 import { TURN_SERVICE_KIND_ID } from '../usages/turn/turn-server-record.js';
-import type { RelayAllocation, TurnOffer } from './nat-services.js';
+import type { OverlayTurnSource, RelayAllocation, TurnBandwidth, TurnOffer } from './nat-services.js';
 import { LinkLayer } from '../reload/link/index.js';
 import type { LinkEndpoint } from '../reload/link/index.js';
 import { OverlayNode } from '../reload/overlay/overlay-node.js';
@@ -40,6 +42,8 @@ import type { CertificatePlace, OverlayStorageOptions, PublishResult, StorageBac
 import type { StoredData } from '../reload/codec/index.js';
 import type { HostPort } from './peer-config.js';
 import { certificateStorageCredentials } from './certificate-storage-credentials.js';
+
+export type { NatRole } from './nat-role.js';
 
 /**
  * Longest wait for the hand-off of our data before the Leave, ms (issue 14: a stop is bounded; the
@@ -76,8 +80,19 @@ export interface OverlayServiceConfig {
    * for operators' own clients and for coturn's turnutils_uclient.
    */
   turnUsers?: Record<string, string>;
-  /** An operator's TURN server (coturn) to take relays from (`--turn-server host:port` with `--turn-credentials`). */
+  /**
+   * An operator's TURN server (coturn) to take relays from (`--turn-server host:port` with
+   * `--turn-credentials`): a peer behind a NAT takes its relays there first; the overlay's TURN peers
+   * (bootstrap peers, then TURN-SERVICE) are the fallback.
+   */
   turnServer?: { host: string; port: number; username: string; password: string };
+  /**
+   * Operator's STUN servers (`--stun-server`, RFC 8489 Binding), asked with the bootstrap peers before
+   * the Join: server-reflexive candidates and the NAT role.
+   */
+  stunServers?: HostPort[];
+  /** Bandwidth of the relay a public peer offers (`--turn-bandwidth`, `--turn-total-bandwidth`). */
+  turnBandwidth?: TurnBandwidth;
   /** Overrides of the overlay's timers (tests). */
   overlayOptions?: Partial<OverlayOptions>;
   /** Replication timing (hold-down, retries) and default lifetime of the storage (tests). */
@@ -147,6 +162,7 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
   const links = new LinkLayer({ driver, clock, random }, { maxMessageSize: config.maxMessageSize, minRtoMs: 200 });
   const bootstrap: LinkEndpoint[] = c.bootstrap.length > 0 ? c.bootstrap : config.bootstrapNodes.map((b) => ({ host: b.address, port: b.port }));
   let client = c.client;
+  const stunServers: readonly LinkEndpoint[] = c.stunServers ?? [];
   let natRole: NatRole = { role: 'unknown', reason: 'ICE off: TLS links only (--ice, or DTLS in the configuration)' };
   // The overlay UDP port, on the same port number as the TLS listener: every peer answers STUN there
   // (RFC 6940 §6.5.1.4), so a bootstrap address is also a STUN server address.
@@ -184,10 +200,11 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     const g = gatherer;
     const keylog = keylogFromEnvironment();
     // server-reflexive candidates before the first Attach: every peer is a STUN server on its overlay
-    // port, and a bootstrap peer's TLS port number is its UDP port number (RFC 6940 §6.5.1.4)
-    const seen = await learnReflexive(nat, g, bootstrap, clock);
-    natRole = roleOf(seen, g, bootstrap.length);
-    if (natRole.role === 'no-udp' && config.clientsPermitted) {
+    // port, and a bootstrap peer's TLS port number is its UDP port number (RFC 6940 §6.5.1.4); the
+    // operator's STUN servers are asked at the same time (issue 12)
+    const seen = await learnReflexiveFromAll(nat, g, bootstrap, stunServers, () => clock.now());
+    natRole = natRoleOf({ bootstrap, stunServers, seen, isHost: (a) => g.isHost(a) });
+    if (natRole.role === 'no-udp' && config.clientsPermitted && bootstrap.length > 0) {
       // issue 12: a peer that can obtain no usable candidate joins as a client through its admitting
       // peer (over the bootstrap TLS link) instead of failing
       client = true;
@@ -219,7 +236,7 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     const sipPort = sipUdp.local.port;
     sipGatherer = new CandidateGatherer(hosts.map((h) => ({ host: h.host, port: sipPort })));
     const sg = sipGatherer;
-    if (!client) await learnReflexive(sipNat, sg, bootstrap, clock);
+    if (!client) await learnReflexiveFromAll(sipNat, sg, bootstrap, stunServers, () => clock.now());
     sipLinks = new IceLinks({ clock, random, plane: sipNat, candidates: () => sg.candidates(), channels: dtls, ...(selfNodeId === undefined ? {} : { selfNodeId }) }, { reliable: false, idPrefix: 'sip:' });
   }
   const overlayLinks = iceLinks === undefined ? links : new CompositeLinks(links, iceLinks);
@@ -289,7 +306,7 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
       const key = `${l.remote.host}:${l.remote.port}`;
       if (asked.size >= 8 || asked.has(key) || g.reflexiveAddresses().length >= 4) return;
       asked.add(key);
-      void learnReflexive(n, g, [l.remote], clock);
+      void learnReflexive(n, g, [l.remote], () => clock.now());
     });
   }
   // TURN (RFC 6940 §9): a peer others see at its own public address offers it; a peer behind a NAT
@@ -297,35 +314,41 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
   let turnOffer: TurnOffer | undefined;
   let relay: RelayAllocation | undefined;
   let beforeJoin: (() => Promise<void>) | undefined;
+  const operatorGrant = c.turnServer === undefined ? undefined : { server: { host: c.turnServer.host, port: c.turnServer.port }, username: c.turnServer.username, password: c.turnServer.password };
+  let operatorProblem: string | undefined;
   if (iceLinks !== undefined && nat !== undefined && gatherer !== undefined && !client && udp !== undefined) {
     const publicHost = udp.local.host !== '0.0.0.0' && udp.local.host !== '::' && isPublicAddress(udp.local.host);
     if (publicHost && (natRole.role === 'public' || natRole.role === 'unknown')) {
       // TURN over TCP too, on the TLS listener's port (the same number): for peers whose UDP is blocked
-      turnOffer = offerTurn({ nat, clock, random, address: udp.local, realm: config.instanceName, handleApplication: (a, h) => node.handleApplication(a, h), streams: driver, ...(c.turnUsers === undefined ? {} : { staticUsers: c.turnUsers }) });
+      turnOffer = offerTurn({
+        nat,
+        clock,
+        random,
+        address: udp.local,
+        realm: config.instanceName,
+        handleApplication: (a, h) => node.handleApplication(a, h),
+        streams: driver,
+        ...(c.turnUsers === undefined ? {} : { staticUsers: c.turnUsers }),
+        ...(c.turnBandwidth === undefined ? {} : { bandwidth: c.turnBandwidth }),
+      });
     }
-    if (c.turnServer !== undefined && natRole.role !== 'public') {
-      const ts = c.turnServer;
-      const n = nat;
-      const g = gatherer;
-      beforeJoin = async () => {
-        const grant = { server: { host: ts.host, port: ts.port }, username: ts.username, password: ts.password };
-        relay = await allocateRelay({ nat: n, gatherer: g, clock, random, grant });
-        if (sipNat !== undefined && sipGatherer !== undefined) sipRelay = await allocateRelay({ nat: sipNat, gatherer: sipGatherer, clock, random, grant });
-      };
-    } else if (turnOffer === undefined && natRole.role === 'nat' && bootstrap.length > 0) {
-      const n = nat;
-      const g = gatherer;
-      beforeJoin = async () => {
+    // issue 12: relays before the Join's Attaches — the operator's TURN server first (`--turn-server`),
+    // then the bootstrap peers' TURN (a peer behind a NAT); the TURN-SERVICE Find after the Join is the last resort
+    const wantsOperator = operatorGrant !== undefined && natRole.role !== 'public';
+    const wantsOverlay = turnOffer === undefined && natRole.role === 'nat' && bootstrap.length > 0;
+    if (wantsOperator || wantsOverlay) {
+      const ports = [{ nat, gatherer }, ...(sipNat !== undefined && sipGatherer !== undefined ? [{ nat: sipNat, gatherer: sipGatherer }] : [])];
+      const sources = async function* (): AsyncGenerator<OverlayTurnSource> {
+        if (!wantsOverlay) return;
         for (const b of bootstrap.slice(0, 3)) {
           const id = await node.connectBootstrap(b);
-          if (id === undefined) continue;
-          const from = { request: (d: Destination[], code: number, body: Uint8Array) => node.request(d, code, body), dest: [{ type: 'node' as const, nodeId: node.ring.toBytes(id) }] };
-          relay = await allocateRelay({ nat: n, gatherer: g, clock, random, from });
-          if (relay !== undefined) {
-            if (sipNat !== undefined && sipGatherer !== undefined) sipRelay = await allocateRelay({ nat: sipNat, gatherer: sipGatherer, clock, random, from });
-            return;
-          }
+          if (id !== undefined) yield { request: (d: Destination[], code: number, body: Uint8Array) => node.request(d, code, body), dest: [{ type: 'node' as const, nodeId: node.ring.toBytes(id) }] };
         }
+      };
+      beforeJoin = async () => {
+        const got = await firstRelays({ clock, random, ports, ...(wantsOperator ? { operator: operatorGrant } : {}), sources });
+        [relay, sipRelay] = got.relays;
+        operatorProblem = got.operatorProblem;
       };
     }
   }
@@ -353,6 +376,7 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
           const finder = new TurnServiceFinder({ clock, random, storage, selfNodeId: node.idBytes, find: (r, k) => requestFind(node, r, k) });
           return (await finder.find()).map((x) => x.nodeId);
         },
+        ...(operatorGrant === undefined ? {} : { operator: operatorGrant }),
       });
     const ko = keeper(nat, gatherer);
     const ks = keeper(sipNat, sipGatherer);
@@ -394,7 +418,7 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
   if (nat !== undefined && gatherer !== undefined && !client) {
     const n = nat;
     const g = gatherer;
-    const servers: LinkEndpoint[] = [...bootstrap];
+    const servers: LinkEndpoint[] = [...bootstrap, ...stunServers];
     const off = node.events.on('link-up', (l) => {
       // an ICE link's remote is the other peer's UDP port (a TLS link's is a TCP port: no STUN there)
       if (!l.linkId.startsWith(ICE_LINK_PREFIX)) return;
@@ -450,6 +474,8 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
       // a UDP-blocked peer's relay over TCP (transport 'tcp'), or the reason it has none
       sipRelay: (sipTcpRelay?.current ?? sipRelay)?.stats() ?? null,
       ...(sipTcpRelay === undefined || overlayTcpRelay === undefined ? {} : { relayKeeper: overlayTcpRelay.stats(), sipRelayKeeper: sipTcpRelay.stats() }),
+      // the operator's TURN server (`--turn-server`) and why a port has no relay there (null: none missing)
+      ...(c.turnServer === undefined ? {} : { operatorServer: { server: `${c.turnServer.host}:${c.turnServer.port}`, problem: operatorProblem ?? null } }),
     }),
     sipNat: () => (sipNat === undefined || sipUdp === undefined || sipGatherer === undefined ? null : { udp: { local: sipUdp.local, ...sipUdp.counters() }, port: sipNat.counters(), candidates: sipGatherer.candidates().map((c) => ({ type: c.type, address: `${c.address.host}:${c.address.port}`, base: c.base })) }),
     udpCounters: () => (udp === undefined ? null : { local: udp.local, ...udp.counters() }),
@@ -463,33 +489,4 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
       await closeUdp();
     },
   };
-}
-
-/** Asks each server (a peer's overlay port) for our reflexive address, in parallel, bounded (≈1.6 s). */
-async function learnReflexive(nat: NatPort, gatherer: CandidateGatherer, servers: readonly LinkEndpoint[], clock: SystemClock): Promise<Array<{ server: LinkEndpoint; mapped: LinkEndpoint }>> {
-  const seen: Array<{ server: LinkEndpoint; mapped: LinkEndpoint }> = [];
-  await Promise.all(
-    servers.slice(0, 4).map(async (s) => {
-      const r = await nat.reflexiveAddress({ host: s.host, port: s.port }, 200, 3);
-      if (r === undefined) return;
-      seen.push({ server: s, mapped: r.mapped });
-      gatherer.learnReflexive(r.mapped, { host: s.host, port: s.port }, clock.now());
-    }),
-  );
-  return seen;
-}
-
-/** Where this peer stands (issue 12), from what the bootstrap peers' STUN answers showed. */
-export interface NatRole {
-  role: 'public' | 'nat' | 'no-udp' | 'unknown';
-  reason: string;
-}
-
-function roleOf(seen: ReadonlyArray<{ server: LinkEndpoint; mapped: LinkEndpoint }>, g: CandidateGatherer, asked: number): NatRole {
-  if (asked === 0) return { role: 'unknown', reason: 'no bootstrap peer to ask (the first peer)' };
-  if (seen.length === 0) return { role: 'no-udp', reason: `no STUN answer from ${Math.min(asked, 4)} bootstrap peer(s) on UDP` };
-  const natted = seen.filter((x) => !g.isHost(x.mapped));
-  if (natted.length === 0) return { role: 'public', reason: `seen at our own address by ${seen.length} peer(s)` };
-  const distinct = new Set(natted.map((x) => `${x.mapped.host}:${x.mapped.port}`));
-  return { role: 'nat', reason: `seen as ${[...distinct].join(', ')} (behind a NAT${distinct.size > 1 ? ', mapping differs per destination' : ''})` };
 }

@@ -71,8 +71,18 @@ export interface ReloadConfig {
   ice?: boolean;
   /** Users our TURN relay accepts besides overlay members (`--turn-user user:password`, repeatable). */
   turnUsers?: Record<string, string>;
-  /** An operator's TURN server to take a relay from (`--turn-server host:port --turn-credentials user:password`). */
+  /**
+   * An operator's TURN server to take relays from (`--turn-server host:port --turn-credentials
+   * user:password`): a peer behind a NAT takes them there first, the overlay's TURN peers are the fallback.
+   */
   turnServer?: { host: string; port: number; username: string; password: string };
+  /** Operator's STUN servers asked with the bootstrap peers for our reflexive address (`--stun-server`, at most 4). */
+  stunServers?: HostPort[];
+  /**
+   * Bandwidth of the relay this peer offers when public, bytes/s each direction (`--turn-bandwidth`,
+   * `--turn-total-bandwidth`; defaults 512,000 per allocation, 4,000,000 in all).
+   */
+  turnBandwidth?: { perAllocationBytesPerS?: number; totalBytesPerS?: number };
 }
 
 /** Default of ReloadConfig.peerIdleMs: 10 minutes. */

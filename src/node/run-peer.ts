@@ -86,6 +86,8 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       ...(r.ice === true ? { ice: true } : {}),
       ...(r.turnUsers === undefined ? {} : { turnUsers: r.turnUsers }),
       ...(r.turnServer === undefined ? {} : { turnServer: r.turnServer }),
+      ...(r.stunServers === undefined ? {} : { stunServers: r.stunServers }),
+      ...(r.turnBandwidth === undefined ? {} : { turnBandwidth: r.turnBandwidth }),
       onState: (state) => logger.info({ state }, 'overlay state'),
     });
     logger.info({ nodeId: overlay.node.status().nodeId, listen: overlay.listen, identity: overlay.prepared.source, client: overlay.node.options.client, nat: overlay.natRole() }, 'joined the overlay');

@@ -13,7 +13,8 @@
  * - allocations are bounded in all (508), per username (486) and per client IP (486); lifetimes are capped;
  * - permissions and channels per allocation are bounded (508); peers the policy forbids get 403
  *   (loopback, unspecified, multicast, the server's own address — turn-peer-policy.ts);
- * - each direction of each allocation has a token bucket; excess datagrams are dropped and counted;
+ * - each direction of each allocation has a token bucket, and each direction of the whole server one
+ *   more (all allocations together); excess datagrams are dropped and counted;
  * - peer datagrams without a permission are dropped and counted (§10.3).
  * Every allocation is released on expiry (one timer each) and on stop(); a relay port that opens after
  * its allocation was given up is closed at once.
@@ -40,6 +41,7 @@ import {
 } from '../stun/stun-message.js';
 import type { DecodedStun, StunAddress, StunAttribute } from '../stun/stun-message.js';
 import { TurnAllocation, clientKey, peerKey } from './turn-allocation.js';
+import { TokenBucket } from './turn-token-bucket.js';
 import type { RelayPort } from './turn-allocation.js';
 import { decodeChannelData, encodeChannelData, isChannelData, isValidChannel, readChannelNumber } from './turn-channel-data.js';
 import { TurnNonces } from './turn-nonce.js';
@@ -110,6 +112,7 @@ export class TurnServer {
     staleNonces: 0,
     droppedNoPermission: 0,
     droppedBandwidth: 0,
+    droppedTotalBandwidth: 0,
     droppedUnroutable: 0,
     droppedUnknownPort: 0,
     unauthenticatedDropped: 0,
@@ -119,6 +122,9 @@ export class TurnServer {
   private readonly errors: Record<number, number> = {};
   private stopped = false;
   private readonly unauthenticated: SourceRateLimiter;
+  /** The server-wide limits, each direction (all allocations together). */
+  private readonly totalUp: TokenBucket;
+  private readonly totalDown: TokenBucket;
 
   constructor(
     private readonly deps: TurnServerDeps,
@@ -127,6 +133,13 @@ export class TurnServer {
     this.o = resolveTurnServerOptions(options);
     this.unauthenticated = new SourceRateLimiter({ ratePerS: this.o.unauthenticatedRatePerS, burst: this.o.unauthenticatedBurst, maxSources: 4096 });
     this.nonces = new TurnNonces(deps.clock, deps.random, this.o.nonceLifetimeMs);
+    this.totalUp = new TokenBucket(this.o.totalBandwidthBytesPerS, this.o.totalBandwidthBurstBytes, deps.clock.now());
+    this.totalDown = new TokenBucket(this.o.totalBandwidthBytesPerS, this.o.totalBandwidthBurstBytes, deps.clock.now());
+  }
+
+  /** The bandwidth limits in force, bytes per second each direction (for /api/status). */
+  get bandwidth(): { perAllocationBytesPerS: number; totalBytesPerS: number } {
+    return { perAllocationBytesPerS: this.o.bandwidthBytesPerS, totalBytesPerS: this.o.totalBandwidthBytesPerS };
   }
 
   get events(): EventSource<TurnServerEvents> {
@@ -181,11 +194,7 @@ export class TurnServer {
       this.counters.droppedNoPermission++;
       return;
     }
-    if (!a.down.take(datagram.length, now)) {
-      a.counters.droppedBandwidth++;
-      this.counters.droppedBandwidth++;
-      return;
-    }
+    if (!this.withinBandwidth(a, a.down, this.totalDown, datagram.length, now)) return;
     const ch = a.channelFor(from, now);
     let out: Uint8Array;
     try {
@@ -427,15 +436,26 @@ export class TurnServer {
   // ---- helpers ----
 
   private toPeer(a: TurnAllocation, peer: StunAddress, data: Uint8Array, now: number): void {
-    if (!a.up.take(data.length, now)) {
-      a.counters.droppedBandwidth++;
-      this.counters.droppedBandwidth++;
-      return;
-    }
+    if (!this.withinBandwidth(a, a.up, this.totalUp, data.length, now)) return;
     a.counters.toPeerPackets++;
     a.counters.toPeerBytes += data.length;
     this.counters.relayedToPeer++;
     a.relay.send(data, peer);
+  }
+
+  /**
+   * The allocation's bucket first (a flooding client spends its own budget, not the server's), then
+   * the server-wide one; a datagram refused by the latter gives its bytes back to the former.
+   */
+  private withinBandwidth(a: TurnAllocation, own: TokenBucket, total: TokenBucket, bytes: number, now: number): boolean {
+    if (own.take(bytes, now)) {
+      if (total.take(bytes, now)) return true;
+      own.giveBack(bytes);
+      this.counters.droppedTotalBandwidth++;
+    }
+    a.counters.droppedBandwidth++;
+    this.counters.droppedBandwidth++;
+    return false;
   }
 
   /** 443 for a peer of the other family, 403 for a forbidden one (§9.2, §12.2, turn-peer-policy.ts). */

@@ -30,4 +30,10 @@ export class TokenBucket {
     this.tokens -= bytes;
     return true;
   }
+
+  /** Returns `bytes` taken by a datagram that another limit then refused (never above `burst`). */
+  giveBack(bytes: number): void {
+    if (this.rate === Infinity) return;
+    this.tokens = Math.min(this.burst, this.tokens + bytes);
+  }
 }

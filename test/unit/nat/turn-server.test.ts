@@ -425,6 +425,48 @@ describe('TURN server: permissions, Send/Data, channels (RFC 8656 §9–12)', ()
     assert.equal(w.peerInbox.length, 10, 'refilled after a second');
     assert.equal(w.server.allocations()[0]!.droppedBandwidth, 15);
   });
+
+  test('bandwidth: a server-wide bucket per direction caps all allocations together; its refusals cost an allocation nothing', async () => {
+    const { w, c, relay } = await allocated({ bandwidthBytesPerS: 1000, bandwidthBurstBytes: 1000, totalBandwidthBytesPerS: 1500, totalBandwidthBurstBytes: 1500 });
+    assert.deepEqual(w.server.bandwidth, { perAllocationBytesPerS: 1000, totalBytesPerS: 1500 });
+    const b = new RawClient(w, { host: '198.51.100.8', port: 40000 }, 'bob', USERS.bob);
+    const relayB = relayedOf(await b.allocate());
+    await c.permission(PEER);
+    await b.permission(PEER);
+    const chunk = new Uint8Array(200);
+    for (let i = 0; i < 10; i++) c.sendIndication(PEER, chunk);
+    w.net.flush();
+    assert.equal(w.peerInbox.length, 5, 'a: its own 1000 bytes');
+    for (let i = 0; i < 10; i++) b.sendIndication(PEER, chunk);
+    w.net.flush();
+    assert.equal(w.peerInbox.length, 7, 'b: only the 500 bytes left of the server-wide 1500');
+    assert.equal(w.server.stats().droppedBandwidth, 13);
+    assert.equal(w.server.stats().droppedTotalBandwidth, 8, "b's drops were the server's limit, not its own");
+    // 100 ms later the server has 250 bytes again; b's own bucket was not spent by the refused datagrams
+    w.clock.advance(100);
+    b.sendIndication(PEER, chunk);
+    w.net.flush();
+    assert.equal(w.peerInbox.length, 8, "b's bucket still held its bytes");
+    // the other direction has its own server-wide bucket: 1500 bytes, then nothing
+    const n = w.toClients.length;
+    for (let i = 0; i < 10; i++) w.peerSend(relay, chunk);
+    for (let i = 0; i < 10; i++) w.peerSend(relayB, chunk);
+    w.net.flush();
+    assert.equal(w.toClients.length - n, 7, '5 to a (its own limit), 2 to b (the server-wide limit)');
+    assert.equal(w.server.stats().droppedTotalBandwidth, 16);
+    // a second later both directions flow again, at most 1500 bytes each
+    w.clock.advance(1000);
+    const m = w.toClients.length;
+    for (let i = 0; i < 10; i++) w.peerSend(relay, chunk);
+    for (let i = 0; i < 10; i++) w.peerSend(relayB, chunk);
+    w.net.flush();
+    assert.equal(w.toClients.length - m, 7);
+  });
+
+  test('bandwidth defaults: 512,000 B/s per allocation and 4,000,000 B/s in all, each direction', () => {
+    assert.deepEqual(makeWorld().server.bandwidth, { perAllocationBytesPerS: 512_000, totalBytesPerS: 4_000_000 });
+    assert.throws(() => makeWorld({ totalBandwidthBytesPerS: 0 }), RangeError);
+  });
 });
 
 describe('TURN server: Refresh, expiry, stop', () => {
