@@ -13,6 +13,11 @@
  * - Filtering (RFC 4787 §5): full-cone none; address-restricted admits inbound UDP from an
  *   address the internal endpoint has sent to (dynamic set); port-restricted and udp-blocked admit
  *   only conntrack-established flows; udp-blocked drops all forwarded UDP both ways.
+ * - Unsolicited UDP to the router's own WAN address (no mapping dnat-ed it) is dropped at input, as a
+ *   home router does: accepted there, its conntrack entry (router:port ← remote) would be confirmed, and a
+ *   LAN host's later packet to that remote from the same port would clash with it at the snat and get a
+ *   new port — the endpoint-independent mapping turning endpoint-dependent whenever the far side's ICE
+ *   check arrived first (it made port-restricted ↔ port-restricted pairs fall back to a TURN relay).
  * Only traffic through the WAN interface is matched, so LAN-to-LAN traffic (bridged, and seen by
  * netfilter when br_netfilter is loaded) is never filtered.
  */
@@ -60,6 +65,7 @@ export function routerRuleset(opts: RouterRulesetOptions): string {
       '  }',
     );
   }
+  out.push('  chain input {', '    type filter hook input priority filter; policy accept;', `    iifname ${wan} meta l4proto udp ct state new drop`, '  }');
   out.push('  chain forward {', '    type filter hook forward priority filter; policy accept;');
   switch (opts.nat) {
     case 'full-cone':

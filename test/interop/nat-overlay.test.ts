@@ -29,6 +29,8 @@ interface StatusView {
   state: string;
   client: boolean;
   successors: string[];
+  predecessors?: string[];
+  fingers?: string[];
   connections: number;
   nat: { role: { role: string; reason: string }; behaviour: { mapping: string; filtering: string; natted?: boolean; reason: string } | null; iceLinks: { totals: Record<string, number>; links: IceLinkView[] } | null } | null;
 }
@@ -112,6 +114,11 @@ describe('overlay across NATs (NAT lab)', { timeout: 600_000 }, () => {
         const s = await Promise.all(survivors.map(status));
         const full = s.filter((x) => !x.client);
         const ids = full.map((x) => x.nodeId).sort();
+        // over UDP (DTLS-UDP-SR) a dead peer is noticed when its link fails (Simple Reliability gives up
+        // after 5 transmissions, or consent freshness after 30 s), not at once as a TCP reset tells: the
+        // repair is done when no survivor routes through it any more
+        const stale = s.findIndex((x) => [...x.successors, ...(x.predecessors ?? []), ...(x.fingers ?? [])].includes(victimId));
+        if (stale >= 0) return `${survivors[stale]!.host.name} still routes through the dead peer ${victimId.slice(0, 8)}`;
         for (const [i, x] of full.entries()) if (x.successors[0] !== ids[(ids.indexOf(x.nodeId) + 1) % ids.length]) return `${survivors.filter((_, j) => !s[j]!.client)[i]!.host.name} ${x.nodeId.slice(0, 8)} → ${x.successors.map((y) => y.slice(0, 8)).join(',')} (ring ${ids.map((y) => y.slice(0, 8)).join(',')}; dead ${victimId.slice(0, 8)}; names ${survivors.map((p, j) => `${p.host.name}=${s[j]!.nodeId.slice(0, 8)}${s[j]!.client ? '(client)' : ''}`).join(' ')})`;
         return s;
       });
