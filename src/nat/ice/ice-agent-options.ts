@@ -75,7 +75,8 @@ export interface IceAgentOptions {
   deadlineMs?: number;
   /**
    * Regular nomination (RFC 8445 §8.1.1): the controlling agent nominates the best valid pair as
-   * soon as no better pair can still succeed, or this long after the first valid pair (default 1,000 ms).
+   * soon as no better pair can still succeed, or every better pair has been silent for twice the valid
+   * pair's RTT since its first check, or at the latest this long after the first valid pair (default 1,000 ms).
    */
   nominationDelayMs?: number;
   /** Consent freshness (RFC 7675): mean interval (default 5,000 ms) … */
@@ -196,6 +197,8 @@ export interface IceCounters {
   remoteCandidatesIgnored: number;
   earlyChecks: number;
   nominations: number;
+  /** Of those, made before `nominationDelayMs` because every better pair stayed silent for 2 RTT (ice-agent.ts). */
+  earlyNominations: number;
   consentChecksSent: number;
   consentAnswers: number;
 }
@@ -220,6 +223,7 @@ export function zeroCounters(): IceCounters {
     remoteCandidatesIgnored: 0,
     earlyChecks: 0,
     nominations: 0,
+    earlyNominations: 0,
     consentChecksSent: 0,
     consentAnswers: 0,
   };

@@ -59,6 +59,8 @@ const AGENT_TRANSITIONS: Readonly<Record<IceAgentState, readonly IceAgentState[]
 
 /** Times a nomination check is repeated after a timeout before its pair fails. */
 const NOMINATION_RETRIES = 2;
+/** Added to 2 × RTT before a silent better pair is given up for nomination (timer and scheduling slack). */
+const EARLY_NOMINATION_MARGIN_MS = 10;
 
 /** A check received before `start()`. */
 interface EarlyCheck {
@@ -88,6 +90,10 @@ export class IceAgent {
   private tickTimer: TimerHandle | undefined;
   private deadlineTimer: TimerHandle | undefined;
   private nominationTimer: TimerHandle | undefined;
+  /** When the nomination timer fires (clock ms). */
+  private nominationAt = Infinity;
+  /** When the first valid pair appeared (the latest nomination is `nominationDelayMs` after it). */
+  private firstValidAt: number | undefined;
   private lastCheckAt = Number.NEGATIVE_INFINITY;
   private startedAt = 0;
   private nominatingPair: CandidatePair | undefined;
@@ -331,9 +337,13 @@ export class IceAgent {
   private sendCheck(p: CandidatePair): void {
     const rto = Math.min(Math.max(this.o.taMs * this.list.active(), this.o.checkRtoMs), this.o.checkRtoMaxMs); // §14.3, clamped
     this.list.setState(p, 'in-progress');
+    const first = p.firstCheckAt === undefined;
+    p.firstCheckAt ??= this.deps.clock.now();
     const useCandidate = this.currentRole === 'controlling' && p.nominating;
     this.request(p, p.local.base, p.remote.address, peerReflexivePriority(p.local.priority), useCandidate, rto, this.o.checkTransmissions, this.o.checkLastWaitFactor);
     this.counts.checksSent++;
+    // the last unchecked better pair has now been asked: the early-nomination time may be known
+    if (first) this.maybeNominate();
   }
 
   private request(pair: CandidatePair | undefined, base: string, to: StunAddress, priority: number, useCandidate: boolean, rtoMs: number, transmissions: number, lastWaitFactor: number): IceTransaction {
@@ -460,20 +470,49 @@ export class IceAgent {
 
   // ---- nomination (RFC 8445 §8.1.1, regular) ----
 
-  /** Controlling side: nominate the best valid pair when nothing better can still succeed, else after a delay. */
+  /**
+   * Controlling side: nominate the best valid pair when nothing better can still succeed; else when
+   * every better pair has had its first check out for twice the valid pair's RTT (plus
+   * EARLY_NOMINATION_MARGIN_MS) with no answer — a better path answers faster than the one found, so it
+   * would have — and at the latest `nominationDelayMs` after the first valid pair. Across NATs the
+   * better pairs are the peers' private host candidates, which never answer: the fixed wait cost every
+   * connection the whole delay.
+   */
   private maybeNominate(): void {
     if (this.currentRole !== 'controlling' || this.current !== 'checking' || this.nominatingPair !== undefined) return;
     const best = this.list.bestValid();
     if (best === undefined) return;
-    if (!this.list.pendingAbove(best.priority)) {
+    const pending = this.list.pendingPairsAbove(best.priority);
+    if (pending.length === 0) {
       this.nominate(best);
       return;
     }
-    this.nominationTimer ??= this.deps.clock.setTimer(this.o.nominationDelayMs, () => {
+    const now = this.deps.clock.now();
+    this.firstValidAt ??= now;
+    const latest = this.firstValidAt + this.o.nominationDelayMs;
+    let early: number | undefined;
+    if (best.rttMs !== undefined) {
+      early = -Infinity;
+      for (const p of pending) {
+        if (p.firstCheckAt === undefined) {
+          early = undefined; // not asked yet: decided when its first check goes (sendCheck)
+          break;
+        }
+        early = Math.max(early, p.firstCheckAt + 2 * best.rttMs + EARLY_NOMINATION_MARGIN_MS);
+      }
+    }
+    const at = Math.min(latest, early ?? Infinity);
+    if (at <= now) {
+      this.counts.earlyNominations += at < latest ? 1 : 0;
+      this.nominate(best);
+      return;
+    }
+    if (this.nominationTimer !== undefined && this.nominationAt <= at) return;
+    this.nominationTimer?.cancel();
+    this.nominationAt = at;
+    this.nominationTimer = this.deps.clock.setTimer(at - now, () => {
       this.nominationTimer = undefined;
-      if (this.currentRole !== 'controlling' || this.current !== 'checking' || this.nominatingPair !== undefined) return;
-      const b = this.list.bestValid();
-      if (b !== undefined) this.nominate(b);
+      this.maybeNominate();
     });
   }
 
@@ -481,6 +520,7 @@ export class IceAgent {
   private nominate(v: ValidPair): void {
     this.nominationTimer?.cancel();
     this.nominationTimer = undefined;
+    this.nominationAt = Infinity;
     const p = v.checked;
     this.nominatingPair = p;
     p.nominating = true;

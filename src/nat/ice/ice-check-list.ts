@@ -41,6 +41,8 @@ export interface CandidatePair {
   queued: boolean;
   /** Nomination checks of this pair repeated after a timeout (the agent bounds them). */
   retries: number;
+  /** When its first check was sent (clock ms), for the early-nomination rule. */
+  firstCheckAt?: number;
 }
 
 export interface ValidPair {
@@ -218,6 +220,11 @@ export class CheckList {
   /** True when a pair of higher priority than `priority` may still succeed (Frozen, Waiting or In-Progress). */
   pendingAbove(priority: bigint): boolean {
     return this.pairList.some((p) => p.priority > priority && (p.state === 'frozen' || p.state === 'waiting' || p.state === 'in-progress'));
+  }
+
+  /** The pairs above `priority` that may still succeed (frozen, waiting or in progress). */
+  pendingPairsAbove(priority: bigint): CandidatePair[] {
+    return this.pairList.filter((p) => p.priority > priority && (p.state === 'frozen' || p.state === 'waiting' || p.state === 'in-progress'));
   }
 
   /** Every pair Failed (and there is at least one): the check list is Failed (§7.2.5.4). */

@@ -151,6 +151,27 @@ describe('ICE agent (RFC 8445, RELOAD profile RFC 6940 §6.5.1.3)', () => {
     stopAll(w);
   });
 
+  test('across NATs the controlling side nominates once the better (private host) pairs stayed silent for 2 RTT, not after the whole nomination delay', async () => {
+    const selectedAt: Record<string, number> = {};
+    const w = world((net) => {
+      const na = net.addNat('203.0.113.1', PORT_RESTRICTED);
+      const nb = net.addNat('203.0.113.2', PORT_RESTRICTED);
+      return {
+        a: { host: { host: '10.0.0.2', port: 6084 }, nat: na },
+        b: { host: { host: '10.1.0.2', port: 6084 }, nat: nb },
+      };
+    }, { nominationDelayMs: 1_000 });
+    const t0 = w.clock.now();
+    w.a.agent.events.on('selected', () => (selectedAt['a'] = w.clock.now() - t0));
+    await connect(w, 3_000);
+    assert.deepEqual(assertAgree(w), { a: 'srflx→srflx', b: 'srflx→srflx' });
+    assert.equal(w.a.agent.counters().earlyNominations, 1, 'nominated before the delay ran out');
+    // RTT 20 ms here (10 ms a datagram): the host↔host pair to the other LAN never answers; the
+    // srflx pair is nominated about 2 RTT after that pair's check, far inside the 1,000 ms delay
+    assert.ok(selectedAt['a']! < 400, `selected after ${selectedAt['a']} ms`);
+    stopAll(w);
+  });
+
   test('symmetric NAT vs port-restricted NAT: direct pairs fail, the relayed candidate carries it', async () => {
     const w = world((net) => {
       const na = net.addNat('203.0.113.1', SYMMETRIC);
