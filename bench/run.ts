@@ -7,6 +7,7 @@ import { sipCommand, SIP_USAGE } from './sip/sip-command.js';
 import { overlayCommand, OVERLAY_USAGE } from './overlay/overlay-bench.js';
 import { putgetCommand, PUTGET_USAGE } from './putget/putget-bench.js';
 import { callsCommand, CALLS_USAGE } from './calls/calls-command.js';
+import { natCommand, NAT_USAGE } from './nat/nat-command.js';
 
 type BenchCommand = (argv: readonly string[]) => Promise<number>;
 
@@ -16,6 +17,7 @@ const BENCHMARKS: Readonly<Record<string, { readonly run: BenchCommand; readonly
   overlay: { run: (argv) => overlayCommand(argv), usage: OVERLAY_USAGE },
   putget: { run: putgetCommand, usage: PUTGET_USAGE },
   calls: { run: callsCommand, usage: CALLS_USAGE },
+  nat: { run: natCommand, usage: NAT_USAGE },
 };
 
 async function main(argv: readonly string[]): Promise<number> {

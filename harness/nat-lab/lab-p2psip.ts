@@ -1,6 +1,7 @@
 /**
  * p2psip peers inside the NAT lab: `startLabPeer` runs the built CLI (`p2psip up`) in a host's
- * namespace — overlay on <address>:6084 (TLS and the overlay UDP port), SIP on <address>:5060, the
+ * namespace — overlay on <address>:6084 (TLS and the overlay UDP port; `overlayPort` changes it),
+ * SIP on <address>:5060, the
  * HTTP API on the namespace's own 127.0.0.1:8060 — bounded in time and killed with the lab's scope;
  * `status()` and `fetchRandom()` ask its API from inside the namespace (lab-api-client.ts).
  */
@@ -22,6 +23,11 @@ export interface LabPeerOptions {
   extraArgs?: readonly string[];
   /** How long to wait for the peer to say it is up (default 60 s). */
   startTimeoutMs?: number;
+  /**
+   * Overlay port (TLS and UDP) instead of 6084, e.g. for a peer restarted behind a NAT that must not
+   * reuse its previous incarnation's NAT mapping (and so its TURN 5-tuple).
+   */
+  overlayPort?: number;
   /** Variables added to the peer's environment (e.g. SSLKEYLOGFILE for its DTLS key log); the rest is inherited. */
   env?: Readonly<Record<string, string>>;
 }
@@ -42,7 +48,7 @@ export async function startLabPeer(host: LabHost, opts: LabPeerOptions = {}): Pr
     P2PSIP_CLI,
     'up',
     '--listen',
-    `${host.address}:${LAB_OVERLAY_PORT}`,
+    `${host.address}:${opts.overlayPort ?? LAB_OVERLAY_PORT}`,
     '--sip',
     `${host.address}:${LAB_SIP_PORT}`,
     '--http',
@@ -65,7 +71,7 @@ export async function startLabPeer(host: LabHost, opts: LabPeerOptions = {}): Pr
     host,
     proc,
     dataDir,
-    overlayAddress: `${host.address}:${LAB_OVERLAY_PORT}`,
+    overlayAddress: `${host.address}:${opts.overlayPort ?? LAB_OVERLAY_PORT}`,
     status: async () => JSON.parse(await client('status')) as Record<string, unknown>,
     fetchRandom: async (count, seed) => JSON.parse(await client('fetch-random', String(count), seed)) as { ok: number; failed: number; errors: string[]; medianMs: number; maxMs: number },
   };

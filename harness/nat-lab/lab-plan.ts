@@ -2,10 +2,10 @@
  * Turns a NatLabSpec into a concrete plan: namespace and interface names, addresses. Pure (no I/O),
  * so a bad spec fails before anything is created.
  */
-import type { NatLabSpec, PublicHostSpec, WanConditions } from './lab-types.js';
+import type { NatLabSpec, PublicHostSpec, PublicSegmentKind, WanConditions } from './lab-types.js';
 import type { NatType } from './nat-type.js';
 import { isNatType } from './nat-type.js';
-import { normalizeWan } from './wan-link.js';
+import { hasWanConditions, normalizeWan } from './wan-link.js';
 import { formatIpv4, hostAddress, parseIpv4, parseSubnet, subnetContains } from './ipv4.js';
 
 export interface PlannedPublicHost {
@@ -44,6 +44,12 @@ export interface LabPlan {
   readonly publicHosts: readonly PlannedPublicHost[];
   readonly sites: readonly PlannedSite[];
   readonly ipv6: boolean;
+  /** What serves the public segment (see NatLabSpec.segment). */
+  readonly segment: PublicSegmentKind;
+  /** Conditions of the segment itself (delay line only). */
+  readonly wan: WanConditions;
+  /** Seed of the delay line's draws. */
+  readonly seed: number;
 }
 
 /** Name of the public host the lab's RFC 5780 STUN server runs on. */
@@ -128,7 +134,14 @@ export function planLab(spec: NatLabSpec, prefix: string): LabPlan {
     return { name: h.name, namespace: `${prefix}h-${h.name}`, addresses, port: `p${i}` };
   });
 
-  return { prefix, publicNamespace: `${prefix}pub`, publicSubnet: publicSubnet.cidr, publicHosts, sites, ipv6: spec.ipv6 ?? false };
+  const wan = hasWanConditions(spec.wan) ? { ...spec.wan } : {};
+  const needsDelayLine = Object.keys(wan).length > 0 || sites.some((s) => normalizeWan(s.wan).delayMs > 0);
+  const segment = spec.segment ?? (needsDelayLine ? 'delay-line' : 'bridge');
+  if (segment !== 'bridge' && segment !== 'delay-line') throw new RangeError(`segment must be 'bridge' or 'delay-line'`);
+  if (segment === 'bridge' && needsDelayLine) throw new RangeError("segment 'bridge' cannot delay, nor apply the segment's own conditions: use 'delay-line'");
+  const seed = spec.seed ?? 1;
+  if (!Number.isSafeInteger(seed)) throw new RangeError('seed must be an integer');
+  return { prefix, publicNamespace: `${prefix}pub`, publicSubnet: publicSubnet.cidr, publicHosts, sites, ipv6: spec.ipv6 ?? false, segment, wan, seed };
 }
 
 /** Every namespace of the plan (public segment first). */
@@ -138,11 +151,4 @@ export function planNamespaces(plan: LabPlan): string[] {
     ...plan.publicHosts.map((h) => h.namespace),
     ...plan.sites.flatMap((s) => [s.namespace, ...s.hosts.map((h) => h.namespace)]),
   ];
-}
-
-/** True when the conditions ask for something (validates them too). */
-function hasWanConditions(cond: WanConditions | undefined): cond is WanConditions {
-  if (cond === undefined) return false;
-  const n = normalizeWan(cond);
-  return n.delayMs > 0 || n.lossPercent > 0;
 }

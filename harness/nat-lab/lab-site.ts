@@ -9,6 +9,7 @@ import type { SiteInfo, WanConditions } from './lab-types.js';
 import type { NatType } from './nat-type.js';
 import { routerRuleset } from './nat-ruleset.js';
 import { applyWan } from './wan-link.js';
+import type { WanPortControl } from './wan-link.js';
 
 export interface LabSiteInit {
   readonly name: string;
@@ -20,6 +21,8 @@ export interface LabSiteInit {
   /** The public segment's namespace and the bridge port of this site's WAN link in it. */
   readonly publicSide: LabNamespace;
   readonly publicPort: string;
+  /** The lab's delay line once it runs (undefined: the segment is the kernel bridge). */
+  readonly delayLine: () => WanPortControl | undefined;
 }
 
 /** Interface names inside a router namespace. */
@@ -38,6 +41,7 @@ export class LabSite implements SiteInfo {
   readonly hosts: LabHost[] = [];
   readonly #publicSide: LabNamespace;
   readonly #publicPort: string;
+  readonly #delayLine: () => WanPortControl | undefined;
   #wan: WanConditions = {};
 
   constructor(init: LabSiteInit) {
@@ -49,6 +53,12 @@ export class LabSite implements SiteInfo {
     this.router = init.router;
     this.#publicSide = init.publicSide;
     this.#publicPort = init.publicPort;
+    this.#delayLine = init.delayLine;
+  }
+
+  /** The site's WAN link's port on the public segment (bridge port or delay-line port). */
+  get publicPort(): string {
+    return this.#publicPort;
   }
 
   /** The nftables ruleset this router runs. */
@@ -85,12 +95,12 @@ export class LabSite implements SiteInfo {
   }
 
   /**
-   * Sets the WAN link's conditions (each direction): loss with nftables on the public bridge port,
-   * delay with tc netem on both ends (WanDelayUnavailableError when the kernel has no netem).
-   * `{}` removes them.
+   * Sets the WAN link's conditions (each direction, on top of the segment's): on the delay line
+   * when the lab has one, else loss with nftables on the public bridge port (a delay then throws
+   * WanDelayUnavailableError). `{}` removes them.
    */
   async setWan(cond: WanConditions): Promise<void> {
-    await applyWan(cond, { router: this.router, routerIf: ROUTER_WAN_IF, publicSide: this.#publicSide, publicPort: this.#publicPort });
+    await applyWan(cond, { publicSide: this.#publicSide, publicPort: this.#publicPort, delayLine: this.#delayLine() });
     this.#wan = { ...cond };
   }
 

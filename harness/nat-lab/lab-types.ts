@@ -1,7 +1,11 @@
 /** Plain data types of the NAT lab: what a spec asks for and what a site tells its hosts. */
 import type { NatType } from './nat-type.js';
 
-/** `tc netem` conditions of one site's WAN link; each value applies to each direction. */
+/**
+ * Conditions of a WAN link (one site's, or the whole public segment's); each value applies to each
+ * direction. Delay and jitter need the public segment to be the delay line (delay-switch.py, see
+ * wan-link.ts); loss works on the kernel bridge too.
+ */
 export interface WanConditions {
   /** One-way delay in ms, added in each direction (the RTT grows by twice this). Default 0. */
   readonly delayMs?: number;
@@ -24,7 +28,10 @@ export interface SiteSpec {
   readonly lanSubnet?: string;
   /** WAN address on the public segment. Default <public subnet>.<11 + site index>. */
   readonly wanAddress?: string;
-  /** Delay / loss of the WAN link (tc netem on both ends). Default none. */
+  /**
+   * Delay / loss of the site's WAN link, each direction (on top of the segment's own `wan`). A delay
+   * makes the lab use the delay line. Default none.
+   */
   readonly wan?: WanConditions;
 }
 
@@ -48,7 +55,25 @@ export interface NatLabSpec {
   readonly publicSubnet?: '203.0.113.0/24' | '198.51.100.0/24' | '192.0.2.0/24';
   /** IPv6 on the lab's veths (link-local only; there is no IPv6 NAT here). Default false. */
   readonly ipv6?: boolean;
+  /**
+   * Conditions of the public segment itself: every frame that crosses it (public host ↔ public
+   * host, public host ↔ site, site ↔ site) gets this one-way delay, jitter and loss once, so
+   * `{ delayMs: 50 }` makes every path across the segment 100 ms RTT (a LAN stays fast). Needs the
+   * delay line (chosen by default when this is set). Default none.
+   */
+  readonly wan?: WanConditions;
+  /**
+   * What serves the public segment: `bridge` (the kernel bridge br0; site loss with nftables, no
+   * delay) or `delay-line` (harness/nat-lab/delay-switch.py, a userspace switch with a delay line:
+   * delay, jitter and loss of the segment and of each site, changeable at run time). Default
+   * `delay-line` when `wan` or a site's `wan` asks for anything but site loss, else `bridge`.
+   */
+  readonly segment?: PublicSegmentKind;
+  /** Seed of the delay line's loss and jitter draws. Default 1. */
+  readonly seed?: number;
 }
+
+export type PublicSegmentKind = 'bridge' | 'delay-line';
 
 /** What a LAN host knows of its site (LabSite implements it). */
 export interface SiteInfo {

@@ -2,7 +2,8 @@
  * NatLab: peers and phones behind emulated NATs, in network namespaces this process creates and
  * always deletes. Topology (see harness/README.md, "NAT lab"):
  *
- *   public namespace: bridge br0 on a documentation /24 (default 203.0.113.0/24)
+ *   public namespace: bridge br0 on a documentation /24 (default 203.0.113.0/24), or, when the lab
+ *   has a WAN delay, the delay line (delay-switch.py, a userspace switch: see wan-link.ts)
  *     ├─ public host namespaces (eth0, one or more public addresses; the `stun` host has two)
  *     └─ per site: router namespace (wan on br0, LAN bridge `lan`, nftables NAT, ip_forward=1)
  *          └─ LAN host namespaces (eth0 on a private /24, default route via the router)
@@ -26,8 +27,11 @@ import type { LabPlan, PlannedPublicHost, PlannedSite } from './lab-plan.js';
 import { LabSite, ROUTER_LAN_BRIDGE, ROUTER_WAN_IF } from './lab-site.js';
 import type { NatLabSpec, PublicHostSpec, SiteSpec } from './lab-types.js';
 import { startStunServer } from './stun-server.js';
-import { netemAvailable } from './wan-link.js';
 import type { StunServer } from './stun-server.js';
+import { DelayLine, disableOffloads } from './delay-line.js';
+import type { DelayLineCounters } from './delay-line.js';
+import type { PublicSegmentKind, WanConditions } from './lab-types.js';
+import { normalizeWan, WanDelayUnavailableError } from './wan-link.js';
 
 const HOST_IF = 'eth0';
 
@@ -49,7 +53,8 @@ export class NatLab implements LabSpawner {
   readonly #processes = new Set<BoundedProcess>();
   readonly #onExit = (): void => this.#disposeNow();
   #stun: Promise<StunServer> | undefined;
-  #netem: Promise<boolean> | undefined;
+  #delayLine: DelayLine | undefined;
+  #wan: WanConditions;
   #disposing: Promise<void> | undefined;
 
   private constructor(scope: ProcessScope, plan: LabPlan) {
@@ -58,6 +63,7 @@ export class NatLab implements LabSpawner {
     this.prefix = plan.prefix;
     this.publicSubnet = plan.publicSubnet;
     this.publicSegment = new LabNamespace(plan.publicNamespace, 'public', this);
+    this.#wan = { ...plan.wan };
     const publicHosts = plan.publicHosts.map(
       (h) => new LabHost({ name: h.name, namespace: h.namespace, kind: 'public', addresses: h.addresses, spawner: this }),
     );
@@ -71,6 +77,7 @@ export class NatLab implements LabSpawner {
         router: new LabNamespace(s.namespace, `router:${s.name}`, this),
         publicSide: this.publicSegment,
         publicPort: s.publicPort,
+        delayLine: () => this.#delayLine,
       });
       for (const h of s.hosts) {
         site.hosts.push(new LabHost({ name: h.name, namespace: h.namespace, kind: 'lan', addresses: [h.address], site, spawner: this }));
@@ -150,10 +157,38 @@ export class NatLab implements LabSpawner {
     return this.#stun;
   }
 
-  /** Whether this kernel can delay packets (tc netem); WAN loss works either way. */
-  netemAvailable(): Promise<boolean> {
-    this.#netem ??= netemAvailable(this.publicSegment);
-    return this.#netem;
+  /** What serves the public segment: the kernel bridge br0, or the delay line. */
+  get segment(): PublicSegmentKind {
+    return this.#plan.segment;
+  }
+
+  /** The public segment's own conditions now in force (every frame crossing it). */
+  get wan(): WanConditions {
+    return this.#wan;
+  }
+
+  /**
+   * Sets the public segment's own conditions (each frame crossing it, once); `{}` removes them.
+   * Needs the delay line (WanDelayUnavailableError on a bridge lab).
+   */
+  async setWan(cond: WanConditions): Promise<void> {
+    const n = normalizeWan(cond);
+    if (this.#delayLine === undefined) throw new WanDelayUnavailableError('the segment\'s own conditions');
+    await this.#delayLine.configure('*', n);
+    this.#wan = { ...cond };
+  }
+
+  /** The delay line (undefined on a bridge lab). */
+  get delayLine(): DelayLine | undefined {
+    return this.#delayLine;
+  }
+
+  /** The delay line's counters now; after dispose(), the ones it printed when it stopped. */
+  async delayLineCounters(): Promise<DelayLineCounters | undefined> {
+    const d = this.#delayLine;
+    if (d === undefined) return undefined;
+    if (this.#disposing !== undefined || d.process.exitInfo !== undefined) return d.finalCounters;
+    return d.stats();
   }
 
   /** Problems that would let traffic leave the lab (empty when sealed); see lab-isolation.ts. */
@@ -193,14 +228,33 @@ export class NatLab implements LabSpawner {
   async #create(): Promise<void> {
     const plan = this.#plan;
     await this.#addNamespace(this.publicSegment, false);
-    await ip(['-n', plan.publicNamespace, 'link', 'add', 'name', PUBLIC_BRIDGE, 'type', 'bridge']);
-    await ip(['-n', plan.publicNamespace, 'link', 'set', 'dev', PUBLIC_BRIDGE, 'up']);
+    if (plan.segment === 'bridge') {
+      await ip(['-n', plan.publicNamespace, 'link', 'add', 'name', PUBLIC_BRIDGE, 'type', 'bridge']);
+      await ip(['-n', plan.publicNamespace, 'link', 'set', 'dev', PUBLIC_BRIDGE, 'up']);
+    }
     const publicHosts = new Map(this.hosts.filter((h) => h.kind === 'public').map((h) => [h.name, h]));
     // Independent parts in parallel: each public host, each site (its router, then its hosts).
     await settleAll([
       ...plan.publicHosts.map((h) => this.#createPublicHost(h, publicHosts.get(h.name))),
       ...plan.sites.map((s) => this.#createSite(s, this.site(s.name))),
     ]);
+    if (plan.segment === 'delay-line') await this.#startDelayLine();
+    await settleAll(plan.sites.filter((s) => Object.keys(s.wan).length > 0).map((s) => this.site(s.name).setWan(s.wan)));
+  }
+
+  /**
+   * The delay line on every public port: offloads off on both ends of each veth attached to it (the
+   * public hosts' eth0, the routers' wan, the ports), then the switch.
+   */
+  async #startDelayLine(): Promise<void> {
+    const plan = this.#plan;
+    const ports = [...plan.publicHosts.map((h) => h.port), ...plan.sites.map((s) => s.publicPort)];
+    await settleAll([
+      disableOffloads(this.publicSegment, ports),
+      ...this.hosts.filter((h) => h.kind === 'public').map((h) => disableOffloads(h, [HOST_IF])),
+      ...this.sites.map((s) => disableOffloads(s.router, [ROUTER_WAN_IF])),
+    ]);
+    this.#delayLine = await DelayLine.start(this.publicSegment, ports, { segment: plan.wan, seed: plan.seed });
   }
 
   async #addNamespace(ns: LabNamespace, forwarding: boolean): Promise<void> {
@@ -220,7 +274,7 @@ export class NatLab implements LabSpawner {
   async #createPublicHost(plan: PlannedPublicHost, host: LabHost | undefined): Promise<void> {
     if (host === undefined) throw new Error(`internal: no host ${plan.name}`);
     await this.#addNamespace(host, false);
-    await this.#veth(host.namespace, HOST_IF, this.#plan.publicNamespace, plan.port, PUBLIC_BRIDGE);
+    await this.#veth(host.namespace, HOST_IF, this.#plan.publicNamespace, plan.port, this.#publicBridge());
     for (const a of plan.addresses) await ip(['-n', host.namespace, 'addr', 'add', `${a}/24`, 'dev', HOST_IF]);
     await ip(['-n', host.namespace, 'link', 'set', 'dev', HOST_IF, 'up']);
   }
@@ -228,14 +282,13 @@ export class NatLab implements LabSpawner {
   async #createSite(plan: PlannedSite, site: LabSite): Promise<void> {
     const r = site.router.namespace;
     await this.#addNamespace(site.router, true);
-    await this.#veth(r, ROUTER_WAN_IF, this.#plan.publicNamespace, plan.publicPort, PUBLIC_BRIDGE);
+    await this.#veth(r, ROUTER_WAN_IF, this.#plan.publicNamespace, plan.publicPort, this.#publicBridge());
     await ip(['-n', r, 'addr', 'add', `${plan.wanAddress}/24`, 'dev', ROUTER_WAN_IF]);
     await ip(['-n', r, 'link', 'set', 'dev', ROUTER_WAN_IF, 'up']);
     await ip(['-n', r, 'link', 'add', 'name', ROUTER_LAN_BRIDGE, 'type', 'bridge']);
     await ip(['-n', r, 'addr', 'add', `${plan.gateway}/24`, 'dev', ROUTER_LAN_BRIDGE]);
     await ip(['-n', r, 'link', 'set', 'dev', ROUTER_LAN_BRIDGE, 'up']);
     await site.applyRuleset();
-    if (Object.keys(plan.wan).length > 0) await site.setWan(plan.wan);
     await settleAll(
       plan.hosts.map(async (hp, j) => {
         const host = site.hosts[j];
@@ -249,10 +302,15 @@ export class NatLab implements LabSpawner {
     );
   }
 
-  /** A veth pair created directly between two lab namespaces; the far end joins `bridge` there. */
-  async #veth(ns: string, ifName: string, farNs: string, farIf: string, bridge: string): Promise<void> {
+  /** The public segment's bridge, or undefined when the delay line serves it (ports stay unbridged). */
+  #publicBridge(): string | undefined {
+    return this.#plan.segment === 'bridge' ? PUBLIC_BRIDGE : undefined;
+  }
+
+  /** A veth pair created directly between two lab namespaces; the far end joins `bridge` there (if any). */
+  async #veth(ns: string, ifName: string, farNs: string, farIf: string, bridge: string | undefined): Promise<void> {
     await ip(['-n', ns, 'link', 'add', 'name', ifName, 'type', 'veth', 'peer', 'name', farIf, 'netns', farNs]);
-    await ip(['-n', farNs, 'link', 'set', 'dev', farIf, 'master', bridge]);
+    if (bridge !== undefined) await ip(['-n', farNs, 'link', 'set', 'dev', farIf, 'master', bridge]);
     await ip(['-n', farNs, 'link', 'set', 'dev', farIf, 'up']);
   }
 }
@@ -292,7 +350,16 @@ export class NatLabBuilder {
     return this;
   }
 
-  /** Lab-wide options (stunHost, publicSubnet, ipv6). */
+  /**
+   * The public segment's own conditions: every frame crossing it gets this one-way delay (jitter,
+   * loss) once; the lab then runs the delay line (see NatLabSpec.wan).
+   */
+  wan(cond: WanConditions): this {
+    this.#options = { ...this.#options, wan: { ...cond } };
+    return this;
+  }
+
+  /** Lab-wide options (stunHost, publicSubnet, ipv6, wan, segment, seed). */
   options(options: Omit<NatLabSpec, 'sites' | 'publicHosts'>): this {
     this.#options = { ...this.#options, ...options };
     return this;

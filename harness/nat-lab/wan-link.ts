@@ -1,20 +1,27 @@
 /**
- * Conditions on a site's WAN link (the veth between its router and the public bridge):
- * - loss: nftables in the public namespace (`table bridge`, a `numgen random` drop on the site's
- *   bridge port, both directions), which every nf_tables kernel has;
- * - delay and jitter: `tc netem` on both ends of the link. Kernels built without
- *   CONFIG_NET_SCH_NETEM (this project's Firecracker VMs among them) cannot delay packets at all
- *   (no netem, no fq for EDT, no nft queue): asking for a delay there throws WanDelayUnavailableError.
+ * Conditions on the lab's WAN: the public segment as a whole (`NatLabSpec.wan`, `lab.setWan`) and
+ * each site's WAN link (the veth between its router and the public segment, `site.setWan`).
+ *
+ * This project's kernels have no `tc netem` (nor fq for EDT, nor nft queue), so delay and jitter are
+ * done in userspace: a lab built with a delay (or `segment: 'delay-line'`) has no kernel bridge on its
+ * public segment; harness/nat-lab/delay-switch.py (delay-line.ts) switches the frames there instead,
+ * each after the segment's delay plus the delay of the site(s) it leaves or enters, with seeded loss
+ * and jitter. A lab built without (the default) keeps the kernel bridge br0: site loss is then an
+ * nftables `numgen random` drop on the site's bridge port (both directions), and asking for a delay
+ * throws WanDelayUnavailableError.
  */
-import type { WanConditions } from './lab-types.js';
 import type { LabNamespace } from './lab-namespace.js';
+import type { WanConditions } from './lab-types.js';
 
-/** A delay was asked for and the kernel has no netem qdisc. */
+/** A delay was asked for on a lab whose public segment is the kernel bridge. */
 export class WanDelayUnavailableError extends Error {
-  readonly code = 'NAT_LAB_NO_NETEM';
+  readonly code = 'NAT_LAB_NO_DELAY_LINE';
 
   constructor(detail: string) {
-    super(`WAN delay needs the kernel's netem qdisc (CONFIG_NET_SCH_NETEM), which this kernel lacks: ${detail}`);
+    super(
+      `WAN delay needs the lab's delay line (build it with a WAN delay, e.g. NatLab.builder(scope).wan({ delayMs: 50 }), ` +
+        `or with segment: 'delay-line'); this lab's public segment is the kernel bridge: ${detail}`,
+    );
     this.name = 'WanDelayUnavailableError';
   }
 }
@@ -29,14 +36,16 @@ export function normalizeWan(cond: WanConditions): Required<WanConditions> {
   }
   if (lossPercent > 100) throw new RangeError('lossPercent must be <= 100');
   if (jitterMs > 0 && delayMs === 0) throw new RangeError('jitterMs needs delayMs > 0');
+  if (jitterMs > delayMs) throw new RangeError('jitterMs must be <= delayMs');
+  if (delayMs > 10_000) throw new RangeError('delayMs must be <= 10000');
   return { delayMs, jitterMs, lossPercent };
 }
 
-/** netem arguments for the delay part; [] when there is no delay. */
-export function netemArgs(cond: WanConditions): string[] {
-  const { delayMs, jitterMs } = normalizeWan(cond);
-  if (delayMs === 0) return [];
-  return ['delay', `${delayMs}ms`, ...(jitterMs > 0 ? [`${jitterMs}ms`] : []), 'limit', '10000'];
+/** True when the conditions ask for something at all (validates them too). */
+export function hasWanConditions(cond: WanConditions | undefined): cond is WanConditions {
+  if (cond === undefined) return false;
+  const n = normalizeWan(cond);
+  return n.delayMs > 0 || n.lossPercent > 0;
 }
 
 /** Name of the public namespace's table holding one bridge port's loss rules. */
@@ -69,35 +78,30 @@ export function lossRuleset(port: string, lossPercent: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** True when `ns` can hold a netem qdisc (tried on its loopback, then removed). */
-export async function netemAvailable(ns: LabNamespace): Promise<boolean> {
-  const r = await ns.tryRun('tc', ['qdisc', 'replace', 'dev', 'lo', 'root', 'netem', 'delay', '0ms']);
-  if (r.code !== 0) return false;
-  await ns.tryRun('tc', ['qdisc', 'del', 'dev', 'lo', 'root']);
-  return true;
+/** What sets a port's conditions on the delay line (DelayLine implements it). */
+export interface WanPortControl {
+  configure(port: string, cond: WanConditions): Promise<void>;
 }
 
-/** Applies `cond` to a WAN link: loss on the public bridge port, delay with netem on both ends. */
-export async function applyWan(
-  cond: WanConditions,
-  link: { readonly router: LabNamespace; readonly routerIf: string; readonly publicSide: LabNamespace; readonly publicPort: string },
-): Promise<void> {
+/** The public segment's side of a site's WAN link. */
+export interface WanLinkEnd {
+  readonly publicSide: LabNamespace;
+  /** The link's port on the public segment (bridge port or delay-line port). */
+  readonly publicPort: string;
+  /** The lab's delay line; undefined when the segment is the kernel bridge. */
+  readonly delayLine: WanPortControl | undefined;
+}
+
+/**
+ * Applies `cond` to a site's WAN link: on the delay line (delay, jitter and loss of the port, each
+ * direction), else loss on the bridge port with nftables (a delay: WanDelayUnavailableError).
+ */
+export async function applyWan(cond: WanConditions, link: WanLinkEnd): Promise<void> {
   const n = normalizeWan(cond);
-  const args = netemArgs(n);
-  const ends: Array<[LabNamespace, string]> = [
-    [link.router, link.routerIf],
-    [link.publicSide, link.publicPort],
-  ];
-  for (const [ns, dev] of ends) {
-    if (args.length === 0) {
-      await ns.tryRun('tc', ['qdisc', 'del', 'dev', dev, 'root']);
-      continue;
-    }
-    const r = await ns.tryRun('tc', ['qdisc', 'replace', 'dev', dev, 'root', 'netem', ...args]);
-    if (r.code !== 0) {
-      if (/qdisc kind is unknown/i.test(r.stderr)) throw new WanDelayUnavailableError(r.stderr.trim());
-      throw new Error(`tc netem on ${ns.label} ${dev}: ${r.stderr.trim()}`);
-    }
+  if (link.delayLine !== undefined) {
+    await link.delayLine.configure(link.publicPort, n);
+    return;
   }
+  if (n.delayMs > 0) throw new WanDelayUnavailableError(`delay of ${n.delayMs} ms asked for port ${link.publicPort}`);
   await link.publicSide.run('nft', ['-f', '-'], { input: lossRuleset(link.publicPort, n.lossPercent) });
 }

@@ -3,8 +3,11 @@
  * port-restricted, symmetric, udp-blocked) plus a public host, in network namespaces.
  * coturn's turnutils_natdiscovery (RFC 5780) against the lab's coturn must see what each router is
  * meant to be; UDP must not cross the udp-blocked router while TCP does; two hosts of one LAN talk
- * directly; nftables loss cuts a WAN link (netem delays it where the kernel has netem); nothing
+ * directly; nftables loss cuts a WAN link (a delay on the kernel bridge is refused); nothing
  * routes out of the lab; dispose() leaves no namespace; a failed build and a dead run leave none either.
+ * The delay line (delay-switch.py, the lab's public segment when it has a WAN delay): a UDP echo
+ * across a 50 ms one-way segment takes ≈100 ms, site delays add on top, TCP and UDP checksums arrive
+ * intact (offloads off), 100 % site loss cuts a site off, and the switch goes with the lab.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +24,7 @@ import {
   NAT_TYPES,
   natBehaviourMismatch,
   NatLab,
-  netemArgs,
+  normalizeWan,
   parseNatDiscovery,
   planLab,
   probeNat,
@@ -30,10 +33,11 @@ import {
   sweepStaleNatLabs,
   WanDelayUnavailableError,
 } from '../../harness/nat-lab/index.js';
-import type { NatBehaviour, NatType } from '../../harness/nat-lab/index.js';
+import type { EchoResult, EchoServer, LabHost, NatBehaviour, NatType } from '../../harness/nat-lab/index.js';
+import { newLabPrefix } from '../../harness/nat-lab/lab-names.js';
 
 const TEST_TIMEOUT_MS = 60_000;
-const TOOLS = ['ip', 'nft', 'tc', 'turnserver', 'turnutils_natdiscovery'];
+const TOOLS = ['ip', 'nft', 'turnserver', 'turnutils_natdiscovery'];
 /** Addresses outside the lab: a public resolver and this machine's real default gateway range. */
 const OUTSIDE = ['8.8.8.8', '192.0.2.1', '10.255.255.1'];
 
@@ -89,11 +93,20 @@ describe('NAT lab: pure parts', () => {
     assert.throws(() => planLab({ sites: [{ name: 'a', nat: 'full-cone', hosts: [] }] }, 'p-'), /at least one host/);
   });
 
-  test('WAN conditions: netem for delay, nftables for loss', () => {
-    assert.deepEqual(netemArgs({}), []);
-    assert.deepEqual(netemArgs({ delayMs: 50, jitterMs: 5, lossPercent: 1 }), ['delay', '50ms', '5ms', 'limit', '10000']);
-    assert.throws(() => netemArgs({ jitterMs: 5 }), /delayMs/);
-    assert.throws(() => netemArgs({ lossPercent: 101 }), RangeError);
+  test('WAN conditions: the delay line for delay, nftables for loss on the bridge', () => {
+    assert.deepEqual(normalizeWan({}), { delayMs: 0, jitterMs: 0, lossPercent: 0 });
+    assert.deepEqual(normalizeWan({ delayMs: 50, jitterMs: 5, lossPercent: 1 }), { delayMs: 50, jitterMs: 5, lossPercent: 1 });
+    assert.throws(() => normalizeWan({ jitterMs: 5 }), /delayMs/);
+    assert.throws(() => normalizeWan({ lossPercent: 101 }), RangeError);
+    // which segment a spec gets
+    const site = { name: 'a', nat: 'full-cone' as const, hosts: ['a1'] };
+    assert.equal(planLab({ sites: [site] }, 'p-').segment, 'bridge');
+    assert.equal(planLab({ sites: [{ ...site, wan: { lossPercent: 5 } }] }, 'p-').segment, 'bridge');
+    assert.equal(planLab({ sites: [{ ...site, wan: { delayMs: 10 } }] }, 'p-').segment, 'delay-line');
+    const seg = planLab({ sites: [site], wan: { delayMs: 50 } }, 'p-');
+    assert.deepEqual([seg.segment, seg.wan, seg.seed], ['delay-line', { delayMs: 50 }, 1]);
+    assert.equal(planLab({ sites: [site], segment: 'delay-line' }, 'p-').segment, 'delay-line');
+    assert.throws(() => planLab({ sites: [site], wan: { delayMs: 50 }, segment: 'bridge' }, 'p-'), /delay-line/);
     const loss = lossRuleset('s0', 1.5);
     assert.match(loss, /^table bridge natlab_wan_s0 \{\}\ndelete table bridge natlab_wan_s0\n/);
     assert.match(loss, /iifname "s0" numgen random mod 10000 < 150 drop/);
@@ -235,22 +248,10 @@ describe('NAT lab in network namespaces', () => {
       assert.equal(back.ok, true, JSON.stringify(back));
       assert.equal(back.seenAs?.address, lab.site('cone').wanAddress);
 
-      // WAN delay (tc netem, 25 ms each way) where the kernel has netem; a clear error where not.
-      if (await lab.netemAvailable()) {
-        await lab.site('cone').setWan({ delayMs: 25 });
-        const slow = await echoProbe(lab.host('cone1'), pubEcho, 'udp');
-        const fast = await echoProbe(lab.host('home1'), pubEcho, 'udp');
-        assert.ok(slow.ok && fast.ok);
-        assert.ok((slow.rttMs ?? 0) >= 50, `RTT across the delayed WAN: ${String(slow.rttMs)} ms`);
-        assert.ok((fast.rttMs ?? 99) < 25, `RTT across the plain WAN: ${String(fast.rttMs)} ms`);
-        await lab.site('cone').setWan({});
-        const unslowed = await echoProbe(lab.host('cone1'), pubEcho, 'udp');
-        assert.ok((unslowed.rttMs ?? 99) < 25, `RTT after removing netem: ${String(unslowed.rttMs)} ms`);
-        t.diagnostic(`echo RTT: delayed WAN ${slow.rttMs?.toFixed(1)} ms, plain ${fast.rttMs?.toFixed(1)} ms, after setWan({}) ${unslowed.rttMs?.toFixed(1)} ms`);
-      } else {
-        await assert.rejects(lab.site('cone').setWan({ delayMs: 25 }), WanDelayUnavailableError);
-        t.diagnostic('this kernel has no netem (CONFIG_NET_SCH_NETEM): WAN delay unavailable, loss checked only');
-      }
+      // A delay on the kernel bridge is refused with a clear error (the delay line test below delays).
+      assert.equal(lab.segment, 'bridge');
+      await assert.rejects(lab.site('cone').setWan({ delayMs: 25 }), WanDelayUnavailableError);
+      await assert.rejects(lab.setWan({ delayMs: 25 }), WanDelayUnavailableError);
 
       // Resetting a router keeps its ruleset in force.
       const reset = await lab.site('home').resetNat();
@@ -268,8 +269,72 @@ describe('NAT lab in network namespaces', () => {
     });
   });
 
+  test('the delay line: 50 ms one-way across the public segment, site delay and loss on top, TCP and UDP intact', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    if (!requireTools(t, ['ip', 'nft', 'python3'])) return;
+    if (!isRoot()) {
+      t.skip('network namespaces need root');
+      return;
+    }
+    await withScope(async (scope) => {
+      const lab = await NatLab.builder(scope)
+        .options({ stunHost: false })
+        .wan({ delayMs: 50 })
+        .site('home', 'port-restricted', ['home1', 'home2'])
+        .site('cone', 'full-cone', ['cone1'])
+        .publicHost('pub')
+        .publicHost('pub2')
+        .build();
+      assert.equal(lab.segment, 'delay-line');
+      assert.deepEqual(await lab.isolationProblems(), []);
+      const pubEcho = await startEchoServer(lab.host('pub'), { udpPort: 7000, tcpPort: 7001 });
+      const lanEcho = await startEchoServer(lab.host('home1'), { udpPort: 7100 });
+      // public ↔ public and site ↔ public: one crossing of the segment each way
+      const [pubRtt, siteRtt, lanRtt] = await Promise.all([
+        rtts(lab.host('pub2'), pubEcho, 7),
+        rtts(lab.host('cone1'), pubEcho, 7),
+        rtts(lab.host('home2'), lanEcho, 3),
+      ]);
+      t.diagnostic(`UDP echo RTT (ms), 50 ms one-way segment: public↔public ${fmtRtts(pubRtt)}; full-cone site↔public ${fmtRtts(siteRtt)}; within a LAN ${fmtRtts(lanRtt)}`);
+      for (const [what, xs] of [['public↔public', pubRtt], ['site↔public', siteRtt]] as const) {
+        assert.ok(median(xs) >= 100 && median(xs) < 150, `${what}: median RTT ${median(xs)} ms, expected 100–150 ms`);
+      }
+      assert.ok(median(lanRtt) < 50, `a LAN does not cross the segment: ${median(lanRtt)} ms`);
+      // TCP (NATed by the router: its checksums recomputed by the kernel on the way out) and large UDP
+      const tcp = await echoProbe(lab.host('home2'), pubEcho, 'tcp', { timeoutMs: 3000 });
+      assert.equal(tcp.ok, true, JSON.stringify(tcp));
+      assert.equal(tcp.seenAs?.address, lab.site('home').wanAddress);
+      t.diagnostic(`TCP connect + echo from behind the port-restricted router: ${tcp.rttMs?.toFixed(1)} ms`);
+      // a site's own delay adds on top (25 ms each way), and comes off again; then 100 % site loss cuts it off
+      await lab.site('cone').setWan({ delayMs: 25 });
+      const slower = await rtts(lab.host('cone1'), pubEcho, 3);
+      assert.ok(median(slower) >= 150 && median(slower) < 200, `segment + site delay: ${fmtRtts(slower)}`);
+      await lab.site('cone').setWan({ lossPercent: 100 });
+      const cut = await echoProbe(lab.host('cone1'), pubEcho, 'udp', { timeoutMs: 800 });
+      assert.equal(cut.ok, false, JSON.stringify(cut));
+      await lab.site('cone').setWan({});
+      // the segment's own delay can change at run time
+      await lab.setWan({ delayMs: 10 });
+      const faster = await rtts(lab.host('pub2'), pubEcho, 3);
+      assert.ok(median(faster) >= 20 && median(faster) < 60, `segment at 10 ms: ${fmtRtts(faster)}`);
+      t.diagnostic(`segment 50 ms + site 25 ms: ${fmtRtts(slower)}; segment 10 ms: ${fmtRtts(faster)}`);
+      const counters = await lab.delayLineCounters();
+      t.diagnostic(`delay line counters: ${JSON.stringify(counters)}`);
+      assert.ok(counters !== undefined && counters.forwarded > 0);
+      assert.equal(counters.badChecksums, 0, 'frames with a wrong IP/TCP/UDP checksum crossed the switch (an offload left on)');
+      assert.equal(counters.sendErrors, 0);
+      assert.equal(counters.droppedQueueFull, 0);
+      assert.ok(counters.droppedLoss > 0, 'the 100 % loss dropped frames');
+      const sw = lab.delayLine?.process;
+      const names = [...lab.namespaces];
+      await lab.dispose();
+      assert.notEqual(sw?.exitInfo, undefined, 'delay switch still running after dispose()');
+      assert.notEqual((await lab.delayLineCounters())?.received, undefined, 'the switch printed its counters at exit');
+      assert.deepEqual((await listNamespaces()).filter((n) => names.includes(n)), []);
+    });
+  });
+
   test('a build that fails half-way deletes what it had created', { timeout: 20_000 }, async (t) => {
-    if (!requireTools(t, ['ip', 'nft', 'tc'])) return;
+    if (!requireTools(t, ['ip', 'nft'])) return;
     if (!isRoot()) {
       t.skip('network namespaces need root');
       return;
@@ -277,19 +342,13 @@ describe('NAT lab in network namespaces', () => {
     const ours = async (): Promise<string[]> => (await listNamespaces()).filter((n) => n.startsWith(`${NAT_LAB_NAME_PREFIX}${process.pid}-`));
     const before = await ours();
     await withScope(async (scope) => {
-      // Without netem the site's WAN delay fails after the namespaces, veths and rulesets exist.
-      // With netem, nothing here fails half-way: the build must then simply succeed.
-      const spec = { stunHost: false, publicHosts: ['p'], sites: [{ name: 'a', nat: 'port-restricted' as const, hosts: ['a1', 'a2'], wan: { delayMs: 10 } }] };
-      let lab: NatLab | undefined;
-      try {
-        lab = await NatLab.build(scope, spec);
-      } catch (err) {
-        assert.ok(err instanceof WanDelayUnavailableError, String(err));
-      }
-      if (lab !== undefined) {
-        t.diagnostic('this kernel has netem: the half-way failure could not be provoked this way');
-        await lab.dispose();
-      }
+      // The next lab's namespace for host a2 exists already: creating it fails after the public
+      // namespace, the router and host a1 exist (the build deletes what it pushed, this one included).
+      const next = newLabPrefix().replace(/-(\d+)-$/, (_m, n: string) => `-${Number(n) + 1}-`);
+      await runCommand('ip', ['netns', 'add', `${next}h-a2`]);
+      const spec = { stunHost: false, publicHosts: ['p'], sites: [{ name: 'a', nat: 'port-restricted' as const, hosts: ['a1', 'a2'] }], wan: { delayMs: 10 } };
+      await assert.rejects(NatLab.build(scope, spec), /netns add|File exists|exists/i);
+      await tryCommand('ip', ['netns', 'del', `${next}h-a2`]);
     });
     assert.deepEqual(await ours(), before);
   });
@@ -316,6 +375,29 @@ describe('NAT lab in network namespaces', () => {
     }
   });
 });
+
+/** `n` UDP echo RTTs from `from` to `server` (ms; one warm-up probe first, for ARP across the segment). */
+async function rtts(from: LabHost, server: EchoServer, n: number): Promise<number[]> {
+  const one = async (): Promise<EchoResult> => echoProbe(from, server, 'udp', { timeoutMs: 3000 });
+  await one();
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await one();
+    assert.equal(r.ok, true, `${from.name} → ${server.host.name}: ${JSON.stringify(r)}`);
+    out.push(r.rttMs ?? Number.NaN);
+  }
+  return out;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? Number.NaN;
+}
+
+function fmtRtts(xs: readonly number[]): string {
+  const s = [...xs].sort((a, b) => a - b);
+  return `median ${median(s).toFixed(1)} (${s[0]?.toFixed(1)}–${s.at(-1)?.toFixed(1)}, n=${s.length})`;
+}
 
 /** Main-table IPv4 routes of a namespace, as `dst` or `default via gw`, sorted. */
 async function mainRoutes(ns: string): Promise<string[]> {
