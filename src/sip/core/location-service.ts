@@ -45,10 +45,10 @@ export interface LocationService {
   update(aor: string, change: BindingChange): Promise<BindingUpdateResult>;
   /**
    * Current, unexpired bindings of an AoR, highest q first. `request` is the request being routed
-   * (a distributed location service may look at it); a rejection with a LocationLookupError is
-   * answered with its status, any other with 503.
+   * and `source` where it came from (a distributed location service may look at them); a rejection
+   * with a LocationLookupError is answered with its status, any other with 503.
    */
-  lookup(aor: string, request?: SipRequest): Promise<Binding[]>;
+  lookup(aor: string, request?: SipRequest, source?: TransportAddress): Promise<Binding[]>;
   /** Number of AoRs with at least one binding (for /api/status). */
   size(): number;
 }

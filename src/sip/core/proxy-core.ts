@@ -241,7 +241,7 @@ export class ProxyCore implements TransactionUser {
     if (trying) tx.respond(createResponse(tx.request, 100, 'Trying'));
     let bindings: Binding[];
     try {
-      bindings = await this.deps.location.lookup(aor, req);
+      bindings = await this.deps.location.lookup(aor, req, tx.inbound.source);
     } catch (err) {
       if (err instanceof LocationLookupError) return this.reply(tx, err.status, `${err.reason} - ${err.message}`, toTag);
       return this.reply(tx, 503, `Service Unavailable - Location service: ${String(err)}`, toTag);

@@ -26,8 +26,24 @@ export class ChannelTransportDriver implements TransportDriver {
 
   setUser(user: TransportDriverUser): void {
     this.user = user;
-    this.inner.setUser(user);
+    // A plain datagram that claims a channel's address as its source did not come out of the channel:
+    // dropped, so that a request seen from that address is always the authenticated peer's.
+    const onDatagram = user.onDatagram.bind(user);
+    this.inner.setUser(
+      Object.assign(Object.create(user) as TransportDriverUser, {
+        onDatagram: (local: TransportAddress, remote: TransportAddress, data: Uint8Array) => {
+          if (this.channels.peerAt(remote) !== undefined) {
+            this.spoofedDropped++;
+            return;
+          }
+          onDatagram(local, remote, data);
+        },
+      }),
+    );
   }
+
+  /** Plain datagrams dropped because their source is a SIP channel's address. */
+  spoofedDropped = 0;
 
   async listen(protocol: TransportProtocol, host: string, port: number): Promise<TransportAddress> {
     const a = await this.inner.listen(protocol, host, port);

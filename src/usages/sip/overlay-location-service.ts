@@ -22,6 +22,7 @@ import type { Clock } from '../../lib/clock.js';
 import type { RecordStore } from '../../lib/record-store.js';
 import { hasParam, isSipUri } from '../../sip/message/index.js';
 import type { SipRequest } from '../../sip/message/sip-message.js';
+import type { TransportAddress } from '../../sip/transport/sip-transport.js';
 import { aorProblem } from '../../sip/core/aor-validation.js';
 import type { Binding, BindingChange, BindingUpdateResult, StagedLocationService } from '../../sip/core/location-service.js';
 import { LocationLookupError, LocationUpdateError } from '../../sip/core/location-service.js';
@@ -51,6 +52,13 @@ export interface OverlayLocationDeps {
   /** Wall-clock ms for `marks` (default: the clock's own scale). */
   wallClock?: () => number;
   logger?: { warn(obj: object, msg: string): void };
+  /**
+   * With SIP channels (issue 12): the Node-ID (hex) of the peer whose authenticated channel `source` is,
+   * if any. A request marked as forwarded by another peer (`;p2psip=peer`) is then taken only from a
+   * channel; from anywhere else it is refused (403), so nobody who merely reaches our SIP port can pass
+   * for a peer.
+   */
+  channelPeerAt?: (source: TransportAddress) => string | undefined;
 }
 
 export interface OverlayLocationOptions {
@@ -112,6 +120,8 @@ export interface OverlayLocationStats extends PublisherStats {
   fetchCacheHits: number;
   /** REGISTERs answered with an error because their Store failed or took too long. */
   registerStoreFailures: number;
+  /** Requests marked as from a peer (`;p2psip=peer`) that did not come over a SIP channel: 403. */
+  peerMarkRefused: number;
 }
 
 const utf8d = new TextDecoder();
@@ -128,6 +138,7 @@ export class OverlayLocationService implements StagedLocationService {
     fetches: 0,
     fetchCacheHits: 0,
     registerStoreFailures: 0,
+    peerMarkRefused: 0,
   };
   private readonly fetched: RegistrationCache;
   private readonly publisher: RegistrationPublisher;
@@ -282,11 +293,16 @@ export class OverlayLocationService implements StagedLocationService {
     return this.deps.inner.size();
   }
 
-  async lookup(aor: string, request?: SipRequest): Promise<Binding[]> {
+  async lookup(aor: string, request?: SipRequest, source?: TransportAddress): Promise<Binding[]> {
+    const marked = request !== undefined && isSipUri(request.uri) && hasParam(request.uri.params, PEER_MARK);
+    if (marked && this.deps.channelPeerAt !== undefined && (source === undefined || this.deps.channelPeerAt(source) === undefined)) {
+      this.stats.peerMarkRefused++;
+      throw new LocationLookupError('SIP_PEER_NOT_AUTHENTICATED', 'peer-to-peer SIP is taken only over an authenticated channel (AppAttach, DTLS)', 403, 'Forbidden');
+    }
     const phones = await this.deps.inner.lookup(aor);
     const local = this.deps.statics?.has(aor) === true ? [...phones, ...this.deps.statics.bindings(aor)] : phones;
     if (!isOverlayAor(aor, this.deps.overlayName)) return local;
-    if (request !== undefined && isSipUri(request.uri) && hasParam(request.uri.params, PEER_MARK)) return local;
+    if (marked) return local;
     // an AoR no REGISTER can have stored (control characters, '@', too long): not asked of the overlay
     if (aorProblem(aor) !== undefined) return local;
     if (local.length === 0) return this.remote(aor, request, this.options.lookupTimeoutMs);

@@ -98,6 +98,7 @@ export class SipUsage implements Lifecycle {
         ...(deps.marks === undefined ? {} : { marks: deps.marks }),
         ...(deps.wallClock === undefined ? {} : { wallClock: deps.wallClock }),
         ...(deps.logger === undefined ? {} : { logger: deps.logger }),
+        ...(deps.channels === undefined ? {} : { channelPeerAt: (a: TransportAddress) => deps.channels!.peerAt(a) }),
       },
       options.location,
     );

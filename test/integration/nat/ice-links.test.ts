@@ -89,6 +89,19 @@ describe('ICE links between peers on loopback', { timeout: 90_000 }, () => {
       const chD = d.overlay!.sipLinks!.describe().filter((l) => l.phase === 'open');
       assert.ok(chA.length >= 1 && chD.length >= 1, `channels: A ${JSON.stringify(a.overlay!.sipLinks!.totals)} D ${JSON.stringify(d.overlay!.sipLinks!.totals)}`);
       assert.equal(chD[0]!.pair, 'host→host');
+      // the same kind of request a peer forwards (marked ;p2psip=peer), sent straight to A's SIP front
+      // from outside any channel: refused, never delivered to alice
+      const mallory = await SipPhoneProbe.open('mallory', udp(a), 'p2psip.local');
+      try {
+        const before = alice.udp.received.length;
+        const forged = mallory.send('INVITE', `sip:alice@${udp(a).host}:${udp(a).port};p2psip=peer`);
+        const refused = await mallory.finalFor(forged);
+        assert.equal(refused.status, 403, refused.text.split('\r\n')[0]);
+        assert.match(refused.text, /authenticated channel/);
+        assert.equal(alice.udp.received.slice(before).filter((x) => x.includes(forged)).length, 0, 'alice never saw it');
+      } finally {
+        mallory.close();
+      }
     } finally {
       alice.close();
       dave.close();
