@@ -71,7 +71,9 @@ export class SipPeer implements Lifecycle {
     deps: SipPeerDeps,
     private readonly options: SipPeerOptions,
   ) {
-    this.identity = new LocalIdentity({ domains: options.domains, hosts: deps.localHosts, ports: [] });
+    // a tag of this run in our Record-Routes: another peer at the same private address:port (another
+    // home with the same address plan, reached through a SIP channel) is not taken for us
+    this.identity = new LocalIdentity({ domains: options.domains, hosts: deps.localHosts, ports: [], instance: Buffer.from(deps.random.bytes(4)).toString('hex') });
     this.location = deps.location ?? new MemoryLocationService(deps.clock);
     let transactions: TransactionLayer | undefined;
     this.transport = new TransportLayer(

@@ -4,7 +4,7 @@
  * port, so a host we own counts as us when the port is absent or any port we listen on.
  */
 import { stripBrackets } from '../../lib/ip.js';
-import { detachString } from '../message/index.js';
+import { detachString, paramValue } from '../message/index.js';
 import { canonicalAorUser } from './aor-validation.js';
 import type { SipUri, Uri } from '../message/sip-message.js';
 
@@ -15,7 +15,16 @@ export interface LocalIdentityOptions {
   hosts: string[];
   /** Ports the SIP front listens on (any transport). */
   ports: number[];
+  /**
+   * This proxy's instance tag, put in its Record-Route URIs as `p2psip-i`: a Route naming our host and
+   * port but another instance's tag is not ours — another peer at the same private address and port
+   * behind another NAT (two homes with one address plan, reached through a SIP channel).
+   */
+  instance?: string;
 }
+
+/** The URI parameter of a Record-Route that names the proxy instance that put it there. */
+export const INSTANCE_PARAM = 'p2psip-i';
 
 export class LocalIdentity {
   readonly primaryDomain: string;
@@ -29,7 +38,11 @@ export class LocalIdentity {
     this.domains = new Set(d);
     this.hosts = new Set(options.hosts.map((h) => stripBrackets(h).toLowerCase()));
     this.ports = new Set(options.ports);
+    this.instance = options.instance;
   }
+
+  /** This proxy's instance tag (LocalIdentityOptions.instance), if any. */
+  readonly instance: string | undefined;
 
   addHost(host: string): void {
     this.hosts.add(stripBrackets(host).toLowerCase());
@@ -61,7 +74,10 @@ export class LocalIdentity {
     const h = stripBrackets(u.host).toLowerCase();
     if (!this.hosts.has(h)) return false;
     const port = u.port ?? (uri.scheme === 'sips' ? 5061 : 5060);
-    return this.ports.has(port) || u.port === undefined;
+    if (!(this.ports.has(port) || u.port === undefined)) return false;
+    // our address, but another proxy instance's Record-Route (the same private address elsewhere)
+    const tag = this.instance === undefined ? undefined : paramValue(u.params, INSTANCE_PARAM);
+    return tag === undefined || tag === this.instance;
   }
 
   /**

@@ -12,7 +12,7 @@ import { responseTarget, statelessToTag } from '../transaction/index.js';
 import type { ClientTransaction, ClientTransactionUser, ServerTransaction, TransactionUser } from '../transaction/transaction-contract.js';
 import type { InboundMessage, OutboundTarget, SipTransport, TransportAddress, TransportProtocol } from '../transport/sip-transport.js';
 import { forwardRequest, popOwnRoutes, recordRoutes, strictRouteRewrite, topRoute } from './forward-request.js';
-import type { LocalIdentity } from './local-identity.js';
+import { INSTANCE_PARAM, type LocalIdentity } from './local-identity.js';
 import { LocationLookupError, type Binding, type LocationService } from './location-service.js';
 import { isLoop, proxyBranch } from './loop-detection.js';
 import type { ProxyTarget } from './proxy-target.js';
@@ -348,7 +348,7 @@ export class ProxyCore implements TransactionUser {
       outbound: out,
       branch: proxyBranch(seed, this.deps.random),
       recordRoute: true,
-      ...(recordRoutes(req.method) ? { recordRouteParams: this.routeTokenParam(req, route?.uri ?? target.uri) } : {}),
+      ...(recordRoutes(req.method) ? { recordRouteParams: `${this.instanceParam()}${this.routeTokenParam(req, route?.uri ?? target.uri)}` } : {}),
     });
     if (route !== undefined && !route.lr && target.via === undefined) strictRouteRewrite(forwarded);
     return { ok: true, request: forwarded, target: next };
@@ -372,6 +372,12 @@ export class ProxyCore implements TransactionUser {
     const hops = [before, next].map((u) => (u !== undefined && isSipUri(u) ? u : undefined));
     const value = this.tokens.make(req.headers.get('call-id') ?? '', hops);
     return value === '' ? '' : `;${ROUTE_TOKEN_PARAM}=${value}`;
+  }
+
+  /** `;p2psip-i=<tag>` when this proxy has an instance tag (LocalIdentity.instance), else ''. */
+  private instanceParam(): string {
+    const tag = this.deps.identity.instance;
+    return tag === undefined ? '' : `;${INSTANCE_PARAM}=${tag}`;
   }
 
   /** Our address on a transport, with the advertised host in place of a wildcard. */

@@ -131,7 +131,7 @@ describe('stateful proxy (RFC 3261 §16)', () => {
     assert.ok(inv, 'bob got the INVITE');
     assert.equal(inv.headers.get('max-forwards'), '69');
     assert.equal(inv.headers.getAll('via').length, 2);
-    assert.match(inv.headers.get('record-route') ?? '', new RegExp(`<sip:${PEER_HOST}:5060;lr;p2psip-rr=[\\w.-]+>`));
+    assert.match(inv.headers.get('record-route') ?? '', new RegExp(`<sip:${PEER_HOST}:5060;lr;p2psip-i=[0-9a-f]{8};p2psip-rr=[\\w.-]+>`));
     assert.equal(inv.headers.get('x-custom'), 'kept  as is', 'unknown header passes unchanged');
     assert.equal(Buffer.from(inv.body).toString(), 'v=0 (opaque body bytes)');
     bob.reply(inv, 180);

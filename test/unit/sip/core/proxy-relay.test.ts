@@ -97,7 +97,7 @@ describe('relaying with --outbound none (issue 14: no open relay)', () => {
     alice.sendText(alice.request('INVITE', 'sip:bob@p2psip.local', { callId: 'c1', cseq: 1 }));
     await w.settle();
     const inv = got(bob, 'INVITE', 'c1')[0]!;
-    assert.match(inv.headers.get('record-route') ?? '', /;lr;p2psip-rr=[\w-]+\.[\w-]+>/);
+    assert.match(inv.headers.get('record-route') ?? '', /;lr;p2psip-i=[0-9a-f]{8};p2psip-rr=[\w-]+\.[\w-]+>/);
     bob.reply(inv, 200);
     await w.settle();
     const rr = alice.responses(200)[0]!.headers.get('record-route')!;
