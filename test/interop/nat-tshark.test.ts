@@ -135,8 +135,13 @@ test('tshark decodes the NAT lab: STUN/TURN with nothing malformed, DTLS-UDP-SR 
       // 2. DTLS-UDP-SR: handshakes, and every application-data record decrypted into a RELOAD frame
       assert.ok((d.dtlsHandshakes.get(1) ?? 0) > 0, 'DTLS ClientHello decoded');
       assert.ok(d.dtlsSessions.length > 0);
+      // a handshake given up before its end (its ICE session released: the other peer's Attach won the
+      // tie-break, or a duplicate on the path closed) has no Finished and carries no data; every session
+      // that carried data must show its Finished decrypted, and at least one must
+      assert.ok(d.dtlsSessions.some((s) => s.finished > 0), 'a DTLS Finished decoded (epoch 1: only a decrypted record shows it)');
       for (const s of d.dtlsSessions) {
-        assert.ok(s.finished > 0, `DTLS session ${s.clientRandom}: Finished decoded (epoch 1: only a decrypted record shows it)`);
+        const data = [...s.framing.values()].reduce((a, b) => a + b, 0);
+        if (data > 0) assert.ok(s.finished > 0, `DTLS session ${s.clientRandom}: data but no Finished decoded`);
       }
       // a session may end right after its handshake with no data (one of two Attaches made at the same
       // moment on one path is closed, IceLinks.keepsFirst): every record it did carry is checked below
