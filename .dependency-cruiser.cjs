@@ -4,7 +4,7 @@
  * protocol code never touches node's I/O modules (only platform/ does).
  */
 const IO_MODULES = '^(node:)?(dgram|net|tls|http|https|http2|fs|fs/promises|dns|dns/promises|child_process|cluster|worker_threads|timers|timers/promises|readline)$';
-const PROTOCOL = '^src/(lib|sip|reload|nat|usages|sim)/';
+const PROTOCOL = '^src/(lib|sip|reload|nat|usages|sim|media)/';
 
 module.exports = {
   forbidden: [
@@ -12,6 +12,7 @@ module.exports = {
     { name: 'sip-not-reload', severity: 'error', from: { path: '^src/sip/' }, to: { path: '^src/(reload|usages|node|cli|dashboard|nat|platform|sim)/' } },
     { name: 'reload-not-sip', severity: 'error', from: { path: '^src/reload/' }, to: { path: '^src/(sip|usages|node|cli|dashboard|platform|sim)/' } },
     { name: 'nat-below-usages', severity: 'error', from: { path: '^src/nat/' }, to: { path: '^src/(sip|reload|usages|node|cli|dashboard|platform|sim)/' } },
+    { name: 'media-below-usages', severity: 'error', from: { path: '^src/media/' }, to: { path: '^src/(reload|nat|usages|node|cli|dashboard|platform|sim)/' } },
     { name: 'usages-below-node', severity: 'error', from: { path: '^src/usages/' }, to: { path: '^src/(node|cli|dashboard|platform|sim)/' } },
     { name: 'platform-is-a-leaf-driver', severity: 'error', from: { path: '^src/platform/' }, to: { path: '^src/(node|cli|dashboard|usages|sim)/' } },
     { name: 'sim-is-not-platform', severity: 'error', from: { path: '^src/sim/' }, to: { path: '^src/(platform|node|cli|dashboard)/' } },

@@ -12,6 +12,7 @@ import { ConfigError, DEFAULT_PEER_IDLE_MS, defaultPeerConfig, parseHostPort, ty
 import { parseStaticRegistration } from '../usages/sip/parse-static-registration.js';
 import { parseSipLimits } from '../node/parse-sip-limits.js';
 import { parseNatOptions } from '../node/parse-nat-options.js';
+import { parseMediaOptions } from '../node/parse-media-options.js';
 import { MAX_STATIC_REGISTRATIONS } from '../usages/sip/static-registrations.js';
 import { STOP_DEADLINE_MS, startPeer } from '../node/run-peer.js';
 import { parseUri, isSipUri } from '../sip/message/index.js';
@@ -54,6 +55,10 @@ interface UpOptions {
   stunServer: string[];
   turnBandwidth?: string;
   turnTotalBandwidth?: string;
+  media?: string;
+  mediaPorts?: string;
+  mediaTimeout?: string;
+  mediaAddress?: string;
   logLevel: string;
 }
 
@@ -92,6 +97,7 @@ export function buildConfig(o: UpOptions): PeerConfig {
   // the HTTP API token lives in the data directory, with or without the overlay
   const dataDir = o.dataDir ?? join(homedir(), '.p2psip', o.overlay);
   c.apiTokenDir = dataDir;
+  c.media = parseMediaOptions(o);
   if (o.standalone !== true) {
     const bootstrap = (o.bootstrap ?? '')
       .split(',')
@@ -254,6 +260,10 @@ export function program(): Command {
     .option('--stun-server <ip:port>', "an operator's STUN server, asked with the bootstrap peers for our public address (repeatable, at most 4; optional: every peer is a STUN server)", collect, [])
     .option('--turn-bandwidth <bytes-per-second>', 'the relay this peer offers when public: bytes/s per allocation, each direction (default 512000)')
     .option('--turn-total-bandwidth <bytes-per-second>', 'the relay this peer offers when public: bytes/s of all allocations together, each direction (default 4000000)')
+    .addOption(new Option('--media <mode>', 'media relay: auto (relay only where the phones cannot reach each other), relay (always), direct (never)').choices(['auto', 'relay', 'direct']).default('auto'))
+    .option('--media-ports <lo-hi>', 'UDP ports of the media relay (the first is the trunk between peers without --ice)', '20000-29999')
+    .option('--media-timeout <seconds>', 'release a call with no media and no SIP for this long', '60')
+    .option('--media-address <ip>', 'the address phones send media to (default: the SIP address, or --advertise)')
     .option('--standalone', 'SIP front only, no RELOAD overlay (a plain registrar and proxy)')
     .option('--outbound <dns|none|sip-uri>', 'how to reach AoRs outside our domains', 'dns')
     .option('--advertise <host>', 'address to put in Via/Record-Route when --sip is a wildcard')

@@ -46,6 +46,8 @@ export interface PeerConfig {
   /** The budget of overlay work in flight (issue 14, DEFAULT_OVERLAY_WORK_BUDGET: 2,000); unset: the default. */
   overlayWork?: Partial<import('../usages/sip/overlay-work-budget.js').OverlayWorkBudgetOptions>;
   logLevel: string;
+  /** The media relay (issue 13); unset: DEFAULT_MEDIA_CONFIG. */
+  media?: MediaConfig;
   /** The RELOAD overlay (undefined: a stand-alone SIP front, for tests of the SIP stack alone). */
   reload: ReloadConfig | undefined;
 }
@@ -84,6 +86,20 @@ export interface ReloadConfig {
    */
   turnBandwidth?: { perAllocationBytesPerS?: number; totalBytesPerS?: number };
 }
+
+/** The media relay's settings (`--media`, `--media-ports`, `--media-timeout`, `--media-address`). */
+export interface MediaConfig {
+  /** auto: relay only where the phones cannot reach each other directly; relay: always; direct: never. */
+  mode: 'auto' | 'relay' | 'direct';
+  /** UDP ports of the relay (the first is the trunk between peers without ICE). */
+  range: [number, number];
+  /** A call with no media and no SIP for this long is released, ms. */
+  timeoutMs: number;
+  /** The address phones are told to send media to (default: the SIP front's advertised address). */
+  address?: string;
+}
+
+export const DEFAULT_MEDIA_CONFIG: Readonly<MediaConfig> = Object.freeze({ mode: 'auto', range: [20000, 29999] as [number, number], timeoutMs: 60_000 });
 
 /** Default of ReloadConfig.peerIdleMs: 10 minutes. */
 export const DEFAULT_PEER_IDLE_MS = 600_000;

@@ -28,6 +28,10 @@ import { StorageRegistrationDirectory } from '../usages/sip/storage-registration
 import type { RegistrationDirectory } from '../usages/sip/registration-directory.js';
 import { OverlayWorkBudget } from '../usages/sip/overlay-work-budget.js';
 import { PEER_MARK } from '../usages/sip/overlay-location-service.js';
+import { MediaRelay } from '../media/media-relay.js';
+import { SdpMediaHook } from '../media/sdp-media-hook.js';
+import { UdpMediaPorts } from '../platform/media-ports.js';
+import { DEFAULT_MEDIA_CONFIG } from './peer-config.js';
 import { hasParam, isSipUri } from '../sip/message/index.js';
 import type { SipRequest } from '../sip/message/sip-message.js';
 
@@ -53,6 +57,8 @@ export interface RunningPeer {
   sipUsage: SipUsage | undefined;
   /** SIP channels to other peers (ICE + DTLS), when the overlay runs ICE. */
   sipChannels: SipChannels | undefined;
+  /** The media relay (issue 13): what /api/status shows as `media`. */
+  media: { status(): object };
   stop(): Promise<void>;
 }
 
@@ -162,6 +168,43 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
             locator: { idleMs: config.reload?.peerIdleMs ?? DEFAULT_PEER_IDLE_MS },
           },
         );
+  // issue 13: the media relay — SDP rewritten so phones send RTP to us; between peers inside the SIP
+  // channels' ICE paths (or the UDP trunk without ICE)
+  const mediaConfig = config.media ?? DEFAULT_MEDIA_CONFIG;
+  const mediaPorts = mediaConfig.mode === 'direct' ? undefined : new UdpMediaPorts({ host: config.sip.host, range: mediaConfig.range, onError: (err) => logger.warn({ err: err.message }, 'media: socket error') });
+  const relay = new MediaRelay(
+    {
+      clock,
+      random,
+      ports: mediaPorts ?? { take: () => undefined, inUse: () => 0 },
+      trunk: {
+        sendToNode: (node, frame) => sipChannels?.sendMedia(node, frame) ?? false,
+        sendTo: (to, frame) => mediaPorts?.sendTrunk(to, frame),
+        address: () => mediaPorts?.trunkAddress(),
+      },
+    },
+    { timeoutMs: mediaConfig.timeoutMs },
+  );
+  sipChannels?.onMedia((node, frame) => relay.receiveFrame(frame, { node }));
+  const mediaHook = new SdpMediaHook(
+    relay,
+    { channelNode: (a) => sipChannels?.nodeServing(a), directPath: (n) => sipChannels?.hostToHost(n) ?? false },
+    {
+      mode: mediaConfig.mode,
+      mediaAddress: () => mediaConfig.address ?? advertisedHost,
+      isPeerUri: (u) => isSipUri(u) && hasParam(u.params, PEER_MARK),
+      ...(debugLog === undefined ? {} : { log: (obj: object, msg: string) => debugLog(obj, msg) }),
+    },
+  );
+  try {
+    await mediaPorts?.start((frame, from) => relay.receiveFrame(frame, { from }));
+  } catch (err) {
+    await overlay?.leave().catch(() => {});
+    await registrations?.close().catch(() => {});
+    throw err;
+  }
+  relay.start();
+  const mediaStatus = (): object => ({ mode: mediaConfig.mode, range: `${mediaConfig.range[0]}-${mediaConfig.range[1]}`, timeoutS: mediaConfig.timeoutMs / 1000, ...relay.status(), sdp: mediaHook.counts, ports: mediaPorts === undefined ? null : { ...mediaPorts.counts, ready: mediaPorts.readyCount(), trunk: mediaPorts.trunkAddress() ?? null } });
   const load = new UdpBacklogLoadMonitor();
   load.start();
   sip = new SipPeer(
@@ -174,6 +217,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       localHosts: localAddresses(),
       logger,
       load,
+      media: mediaHook,
       ...(overlayWork === undefined
         ? {}
         : {
@@ -205,6 +249,8 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
   } catch (err) {
     location.stop();
     load.stop();
+    relay.stop();
+    await mediaPorts?.stop();
     await sip.stop().catch(() => {});
     await overlay?.leave().catch(() => {});
     await registrations?.close().catch(() => {});
@@ -221,6 +267,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       startedAt,
       http: `${h.host}:${h.port}`,
       registrations: () => location.entries(),
+      mediaStatus: () => mediaStatus(),
       ...(overlay === undefined
         ? {}
         : { overlayNode: overlay.node, storageSummary: () => overlay.storageSummary(), natStatus: () => natStatusOf(overlay, sipChannels) }),
@@ -252,6 +299,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
     overlay,
     sipUsage,
     sipChannels,
+    media: { status: mediaStatus },
     async stop() {
       // issue 14: every step is bounded, so a stop ends within STOP_DEADLINE_MS whatever the
       // neighbours do (a step past its limit is logged and left behind; the process exits anyway)
@@ -267,6 +315,8 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       if (overlay !== undefined) await step('overlay leave', () => overlay.leave(), STOP_LIMITS_MS.overlayLeave);
       if (http !== undefined) await step('http close', () => http.close(), STOP_LIMITS_MS.http);
       await step('sip close', () => sip.stop(), STOP_LIMITS_MS.sip);
+      relay.stop();
+      await mediaPorts?.stop();
       // issue 14: the bindings stay in <data-dir>/registrations for the next start; what is queued is written
       if (registrations !== undefined) await step('registrations close', () => registrations.close(), STOP_LIMITS_MS.registrations);
     },

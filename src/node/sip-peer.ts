@@ -8,6 +8,7 @@ import type { Random } from '../lib/random.js';
 import { admissionPolicy, type AdmissionOptions, type LoadMonitor, type OverlayAdmission } from '../sip/core/admission-policy.js';
 import { LocalIdentity } from '../sip/core/local-identity.js';
 import type { LocationService } from '../sip/core/location-service.js';
+import type { MediaHook } from '../sip/core/media-hook.js';
 import { MemoryLocationService } from '../sip/core/memory-location-service.js';
 import { ProxyCore, type OutboundPolicy } from '../sip/core/proxy-core.js';
 import { Registrar, type RegistrarOptions } from '../sip/core/registrar.js';
@@ -37,6 +38,8 @@ export interface SipPeerDeps {
   overlayWork?: OverlayAdmission;
   /** Retry-After range of those 503s (DEFAULT_ADMISSION_OPTIONS). */
   admission?: Partial<AdmissionOptions>;
+  /** The media relay's SDP rewriting (issue 13). */
+  media?: MediaHook;
 }
 
 /** Ports tried for a UDP+TCP pair on port 0 before giving up (see {@link SipPeer.start}). */
@@ -127,6 +130,7 @@ export class SipPeer implements Lifecycle {
         identity: this.identity,
         registrar,
         resolver: deps.resolver,
+        ...(deps.media === undefined ? {} : { media: deps.media }),
       },
       {
         outbound: options.outbound,

@@ -36,6 +36,8 @@ export interface StatusSource {
   registrations(): Array<[string, Binding[]]>;
   /** The NAT plane: the overlay UDP port, STUN answers, ICE sessions, flows (issue 12). */
   natStatus?: () => object;
+  /** The media relay (issue 13): mode, sessions, ports, packet counters. */
+  mediaStatus?: () => object;
 }
 
 export interface ApiReply {
@@ -120,6 +122,8 @@ export function statusBody(src: StatusSource, page: StatusPage = DEFAULT_PAGE): 
     predecessors: ring?.predecessors ?? [],
     fingers: ring?.fingers ?? [],
     connections: ring?.connections ?? 0,
+    admittingPeer: ring?.admittingPeer ?? null,
+    routableLinks: ring?.routableLinks ?? [],
     storedResources: src.storageSummary?.().resources ?? 0,
     storage: src.storageSummary?.() ?? null,
     // a page of each list (DESIGN.md keeps the name localRegistrations: it is the page), totals beside
@@ -130,6 +134,7 @@ export function statusBody(src: StatusSource, page: StatusPage = DEFAULT_PAGE): 
     page: { offset: page.offset, limit: page.limit },
     sipUsage: src.sipUsageStats?.() ?? null,
     nat: src.natStatus?.() ?? null,
+    media: src.mediaStatus?.() ?? null,
     uptimeSeconds: Math.round((now - src.startedAt) / 1000),
     sipStats: {
       transport: src.peer.transport.stats(),

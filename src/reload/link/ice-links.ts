@@ -149,6 +149,8 @@ export class IceLinks {
   /** Agents of Attaches being exchanged (prepare → start), by local ufrag. */
   private readonly prepared = new Map<string, { agent: IceAgent; timer: TimerHandle; controlling: boolean }>();
   private user: LinkLayerUser | undefined;
+  /** Who takes media frames (first byte 0xD0/0xD1, issue 13) that arrive on an open link's path. */
+  private rawUser: ((linkId: string, datagram: Uint8Array) => void) | undefined;
   private seq = 0;
   private down = false;
   private readonly maxLinks: number;
@@ -167,6 +169,28 @@ export class IceLinks {
 
   setUser(user: LinkLayerUser): void {
     this.user = user;
+  }
+
+  /**
+   * Media frames of the peers' relays (issue 13) share the link's path (its ICE pair, direct or through
+   * TURN) outside DTLS: a datagram whose first byte is 0xD0 or 0xD1 (outside RFC 7983's ranges, so
+   * never STUN, DTLS, TURN ChannelData or RTP) goes to `fn`, for open links only.
+   */
+  setRawReceiver(fn: (linkId: string, datagram: Uint8Array) => void): void {
+    this.rawUser = fn;
+  }
+
+  /** Sends a media frame on an open link's path, outside DTLS; false when the link is not open. */
+  sendRaw(linkId: string, datagram: Uint8Array): boolean {
+    const e = this.entries.get(linkId);
+    if (e === undefined || e.phase !== 'open' || e.flow === undefined) return false;
+    e.flow.send(datagram);
+    return true;
+  }
+
+  /** The selected pair's candidate types ('host→host', 'srflx→relay', …) of a link, once selected. */
+  pairTypes(linkId: string): string | undefined {
+    return this.entries.get(linkId)?.pair?.types;
   }
 
   /**
@@ -390,7 +414,13 @@ export class IceLinks {
       this.totals.duplicates++;
       this.end(holder, 'closed');
     }
-    const flow = this.deps.plane.openFlow(pair.base, pair.remoteAddress, (d) => e.channel?.receive(d));
+    const flow = this.deps.plane.openFlow(pair.base, pair.remoteAddress, (d) => {
+      if ((d[0]! & 0xfe) === 0xd0 && this.rawUser !== undefined) {
+        if (e.phase === 'open') this.rawUser(e.id, d);
+        return;
+      }
+      e.channel?.receive(d);
+    });
     if (flow === undefined) {
       this.totals.duplicates++;
       this.end(e, 'closed');

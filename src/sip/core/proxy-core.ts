@@ -15,6 +15,7 @@ import { forwardRequest, popOwnRoutes, recordRoutes, strictRouteRewrite, topRout
 import { INSTANCE_PARAM, type LocalIdentity } from './local-identity.js';
 import { LocationLookupError, type Binding, type LocationService } from './location-service.js';
 import { isLoop, proxyBranch } from './loop-detection.js';
+import type { MediaHook } from './media-hook.js';
 import type { ProxyTarget } from './proxy-target.js';
 import type { Registrar } from './registrar.js';
 import { ResponseContext, type PreparedBranch } from './response-context.js';
@@ -64,6 +65,8 @@ export interface ProxyCoreDeps {
   resolver: TargetResolver;
   /** The MACs of our Record-Routes (relaying with outbound 'none'); default: a secret of this run from `random`. */
   routeTokens?: RouteTokens;
+  /** Rewrites SDP of what we forward (the media relay, issue 13); none: bodies pass untouched. */
+  media?: MediaHook;
 }
 
 export interface ProxyStats {
@@ -92,6 +95,7 @@ export class ProxyCore implements TransactionUser {
       transport: deps.transport,
       identity: deps.identity,
       self: (p) => this.self(p),
+      ...(deps.media === undefined ? {} : { media: deps.media }),
       nextHop: (req, routedByUs, tokens) => this.statelessNextHop(req, routedByUs, tokens),
     });
   }
@@ -297,7 +301,8 @@ export class ProxyCore implements TransactionUser {
       {
         clock: this.deps.clock,
         sendRequest: (r, t, u) => this.deps.transactions.sendRequest(r, t, u),
-        prepare: this.preparer(req, tx.request, tx.inbound.local),
+        prepare: this.preparer(req, tx.request, tx.inbound.local, tx.inbound.source),
+        ...(this.deps.media === undefined ? {} : { upstream: this.upstreamMapper(tx.inbound.source) }),
         // Once a final response went upstream a CANCEL can change nothing: forget the context (the
         // transactions keep absorbing retransmissions on their own for Timer L / M).
         onFinal: this.forgetter(tx.id),
@@ -314,8 +319,13 @@ export class ProxyCore implements TransactionUser {
     ctx.start();
   }
 
-  private preparer(req: SipRequest, seed: SipRequest, inbound: TransportAddress): (target: ProxyTarget) => Promise<PreparedBranch> {
-    return (target) => this.prepare(req, target, seed, inbound);
+  private preparer(req: SipRequest, seed: SipRequest, inbound: TransportAddress, source: TransportAddress): (target: ProxyTarget) => Promise<PreparedBranch> {
+    return (target) => this.prepare(req, target, seed, inbound, source);
+  }
+
+  private upstreamMapper(to: TransportAddress): (res: SipResponse) => SipResponse {
+    const media = this.deps.media;
+    return (res) => (media === undefined ? res : media.response(res, to));
   }
 
   private forgetter(id: string): () => void {
@@ -325,7 +335,7 @@ export class ProxyCore implements TransactionUser {
   }
 
   /** §16.6: the copy of the request for one target, and its next hop. */
-  private async prepare(req: SipRequest, target: ProxyTarget, seed: SipRequest, inbound: TransportAddress): Promise<PreparedBranch> {
+  private async prepare(req: SipRequest, target: ProxyTarget, seed: SipRequest, inbound: TransportAddress, source: TransportAddress): Promise<PreparedBranch> {
     let next: OutboundTarget | undefined = target.via;
     const route = topRoute(req);
     if (next === undefined) {
@@ -351,6 +361,9 @@ export class ProxyCore implements TransactionUser {
       ...(recordRoutes(req.method) ? { recordRouteParams: `${this.instanceParam()}${this.routeTokenParam(req, route?.uri ?? target.uri)}` } : {}),
     });
     if (route !== undefined && !route.lr && target.via === undefined) strictRouteRewrite(forwarded);
+    // issue 13: the media relay rewrites the SDP for where it goes, or refuses (488, 503)
+    const refused = this.deps.media?.request(forwarded, seed, source, next.destination);
+    if (refused !== undefined) return { ok: false, status: refused.status, reason: refused.reason, ...(refused.headers === undefined ? {} : { headers: refused.headers }) };
     return { ok: true, request: forwarded, target: next };
   }
 

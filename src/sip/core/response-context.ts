@@ -15,7 +15,7 @@ import { stripTopVia } from './strip-top-via.js';
 /** A branch ready to go: the copy to send and where. */
 export type PreparedBranch =
   | { ok: true; request: SipRequest; target: OutboundTarget }
-  | { ok: false; status: number; reason: string };
+  | { ok: false; status: number; reason: string; headers?: Array<[string, string]> };
 
 export interface ResponseContextDeps {
   clock: Clock;
@@ -23,6 +23,8 @@ export interface ResponseContextDeps {
   prepare(target: ProxyTarget): Promise<PreparedBranch>;
   /** Observer: every final response this context sends upstream (the first one ends CANCEL's interest in it). */
   onFinal?(status: number): void;
+  /** Every response on its way upstream, forwarded or ours (the media relay rewrites SDP there). */
+  upstream?(res: SipResponse): SipResponse;
 }
 
 export interface ResponseContextOptions {
@@ -124,7 +126,7 @@ export class ResponseContext {
       return;
     }
     if (!p.ok) {
-      this.finishBranch(branch, this.local(p.status, p.reason));
+      this.finishBranch(branch, this.local(p.status, p.reason, p.headers));
       return;
     }
     branch.request = p.request;
@@ -221,7 +223,7 @@ export class ResponseContext {
       res = { ...res, status: 500, reason: 'Server Internal Error - Downstream unavailable', headers: res.headers.clone() };
     }
     if (res.status === 401 || res.status === 407) res = this.aggregateChallenges(res);
-    if (best.local) this.serverTx.respond(res);
+    if (best.local) this.serverTx.respond(this.deps.upstream === undefined ? res : this.deps.upstream(res));
     else this.forward(res);
     this.deps.onFinal?.(res.status);
   }
@@ -239,11 +241,11 @@ export class ResponseContext {
 
   private forward(res: SipResponse): void {
     const upstream = stripTopVia(res);
-    if (upstream !== undefined) this.serverTx.respond(upstream);
+    if (upstream !== undefined) this.serverTx.respond(this.deps.upstream === undefined ? upstream : this.deps.upstream(upstream));
   }
 
-  private local(status: number, reason: string): Final {
-    return { response: createResponse(this.serverTx.request, status, reason, { toTag: this.toTag }), local: true };
+  private local(status: number, reason: string, headers?: Array<[string, string]>): Final {
+    return { response: createResponse(this.serverTx.request, status, reason, { toTag: this.toTag, ...(headers === undefined ? {} : { headers }) }), local: true };
   }
 
   private cancelBranch(b: Branch): void {

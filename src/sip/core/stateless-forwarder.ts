@@ -10,6 +10,7 @@ import type { InboundMessage, OutboundTarget, SipTransport, TransportAddress, Tr
 import { forwardRequest, popOwnRoutes } from './forward-request.js';
 import { ROUTE_TOKEN_PARAM } from './route-token.js';
 import type { LocalIdentity } from './local-identity.js';
+import type { MediaHook } from './media-hook.js';
 import { stripTopVia } from './strip-top-via.js';
 
 export interface StatelessForwarderDeps {
@@ -18,6 +19,8 @@ export interface StatelessForwarderDeps {
   self(protocol: TransportProtocol): TransportAddress | undefined;
   /** Next hop after our Routes were removed; `routedByUs` tells whether one was there, `tokens` what route tokens they carried. */
   nextHop(req: SipRequest, routedByUs: boolean, tokens: readonly string[]): OutboundTarget | undefined;
+  /** The media relay's view of ACKs (an answer in the ACK) and of 2xx retransmissions. */
+  media?: MediaHook;
 }
 
 export interface StatelessStats {
@@ -46,6 +49,8 @@ export class StatelessForwarder {
     // A branch derived from the incoming one: retransmitted ACKs keep the same branch (§16.11).
     const branch = `${BRANCH_COOKIE}-p2pack${fnv1a32(paramValue(topVia(received).params, 'branch') ?? '')}`;
     const copy = forwardRequest(req, req.uri, { inbound: inb, outbound: out, branch, recordRoute: false });
+    // an ACK cannot be refused: an SDP the relay cannot take goes as it is
+    if (this.deps.media?.request(copy, received, inbound.source, next.destination) !== undefined) copy.body = received.body;
     this.deps.transport.send(copy, next);
     this.stats.acksForwarded++;
   }
@@ -61,7 +66,7 @@ export class StatelessForwarder {
     if (upstream === undefined) return this.drop();
     const target = viaTarget(upstream);
     if (target === undefined) return this.drop();
-    this.deps.transport.send(upstream, target);
+    this.deps.transport.send(this.deps.media === undefined ? upstream : this.deps.media.response(upstream, target.destination), target);
     this.stats.responsesForwarded++;
   }
 

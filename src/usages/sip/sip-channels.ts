@@ -31,6 +31,11 @@ export interface SipChannelLinks {
   send(linkId: string, data: Uint8Array): boolean;
   close(linkId: string): void;
   setUser(user: LinkLayerUser): void;
+  /** Media frames on a link's path outside DTLS (issue 13). */
+  sendRaw?(linkId: string, datagram: Uint8Array): boolean;
+  setRawReceiver?(fn: (linkId: string, datagram: Uint8Array) => void): void;
+  /** The selected candidate pair's types, e.g. 'host→host'. */
+  pairTypes?(linkId: string): string | undefined;
 }
 
 interface Channel {
@@ -99,6 +104,34 @@ export class SipChannels {
   /** Where datagrams that come out of channels go (the transport driver). */
   setReceiver(fn: (from: TransportAddress, data: Uint8Array) => void): void {
     this.onMessage = fn;
+  }
+
+  /**
+   * Media frames of the peers' relays (issue 13) travel on the channel's ICE path beside the DTLS
+   * association: `fn` gets those of open channels, with the Node-ID (hex) they came from.
+   */
+  onMedia(fn: (nodeHex: string, frame: Uint8Array) => void): void {
+    this.links.setRawReceiver?.((id, d) => {
+      const ch = this.byId.get(id);
+      if (ch !== undefined && ch.open) fn(ch.nodeHex, d);
+    });
+  }
+
+  /** Sends a media frame to the peer `nodeHex` on its open channel; false when there is none. */
+  sendMedia(nodeHex: string, frame: Uint8Array): boolean {
+    for (const ch of this.byId.values()) if (ch.open && ch.nodeHex === nodeHex && this.links.sendRaw?.(ch.id, frame) === true) return true;
+    return false;
+  }
+
+  /** The Node-ID (hex) of the peer whose channel (open or opening) serves `to`. */
+  nodeServing(to: TransportAddress): string | undefined {
+    return (this.channelFor(to) ?? this.pendingFor(to))?.nodeHex;
+  }
+
+  /** True when the open channel with `nodeHex` runs host candidate to host candidate (one network). */
+  hostToHost(nodeHex: string): boolean {
+    for (const ch of this.byId.values()) if (ch.open && ch.nodeHex === nodeHex) return this.links.pairTypes?.(ch.id) === 'host→host';
+    return false;
   }
 
   /** Told when a channel to a peer closes (the locator forgets the peer's address). */

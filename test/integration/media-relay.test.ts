@@ -1,0 +1,146 @@
+/**
+ * Issue 13 on real sockets in one process: two peers (startPeer, real overlay over TLS, real SIP
+ * fronts and media relays on loopback), registrations in one shared in-memory table. A call from
+ * a phone at B to a phone at A with `--media relay`: the phones get the peers' relay ports in their
+ * SDP, RTP crosses both relays (between the peers: the UDP trunk without --ice, the SIP channel's
+ * ICE path with --ice), a stranger's packets are dropped, BYE releases every port; `auto` leaves the
+ * SDP alone on one machine; 1,000 m-lines get 488; an exhausted port range gets 503 + Retry-After.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SystemClock } from '../../src/platform/system-clock.js';
+import { defaultPeerConfig, type MediaConfig, type PeerConfig } from '../../src/node/peer-config.js';
+import { startPeer, type RunningPeer } from '../../src/node/run-peer.js';
+import { MemoryRegistrationStore } from '../support/usages/memory-registration-store.js';
+import { SdpPhone, audioAddress, bodyOf } from './helpers/sdp-phone.js';
+import { until } from './helpers/until.js';
+
+const OVERLAY = 'p2psip.local';
+const quiet = { info: () => {}, warn: () => {} };
+
+interface MediaStatus {
+  activeSessions: number;
+  portsInUse: number;
+  packets: { fromPhones: number; toPhones: number; fromPeers: number; toPeers: number; dropped: { unlatched: number } };
+  ports: { trunkIn: number } | null;
+}
+
+describe('media relay between two peers on real sockets', { timeout: 120_000 }, () => {
+  const peers: RunningPeer[] = [];
+  const dirs: string[] = [];
+  const phones: SdpPhone[] = [];
+  after(async () => {
+    for (const ph of phones) ph.close();
+    for (const p of peers) await p.stop().catch(() => {});
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  async function peer(store: MemoryRegistrationStore, bootstrap: Array<{ host: string; port: number }>, media: MediaConfig, ice = false): Promise<RunningPeer> {
+    const dataDir = mkdtempSync(join(tmpdir(), 'p2psip-media-'));
+    dirs.push(dataDir);
+    const config: PeerConfig = {
+      ...defaultPeerConfig(),
+      overlay: OVERLAY,
+      sip: { host: '127.0.0.1', port: 0 },
+      http: undefined,
+      outbound: { mode: 'none' },
+      media,
+      reload: { listen: { host: '127.0.0.1', port: 0 }, bootstrap, dataDir, client: false, configSource: undefined, configCa: undefined, credentials: undefined, ...(ice ? { ice: true } : {}) },
+    };
+    const p = await startPeer(config, quiet, { registrationDirectory: (o) => store.forNode(o.node.idBytes) });
+    peers.push(p);
+    return p;
+  }
+  const udp = (p: RunningPeer): { host: string; port: number } => p.sipAddresses.find((x) => x.protocol === 'udp')!;
+  const mediaOf = (p: RunningPeer): MediaStatus => p.media!.status() as unknown as MediaStatus;
+
+  async function pair(ice: boolean, mode: MediaConfig['mode'], base: number): Promise<{ a: RunningPeer; b: RunningPeer; alice: SdpPhone; bob: SdpPhone }> {
+    const store = new MemoryRegistrationStore(new SystemClock());
+    const a = await peer(store, [], { mode, range: [base, base + 199], timeoutMs: 60_000 }, ice);
+    const boot = a.overlay!.listen!;
+    const b = await peer(store, [{ host: boot.host, port: boot.port }], { mode, range: [base + 200, base + 399], timeoutMs: 60_000 }, ice);
+    await until('joined', 20_000, () => (peers.find((p) => p.overlay!.node.state !== 'joined') === undefined ? undefined : 'joining'));
+    const alice = await SdpPhone.open('alice', udp(a), OVERLAY);
+    const bob = await SdpPhone.open('bob', udp(b), OVERLAY);
+    phones.push(alice, bob);
+    assert.match(await alice.register(), /^SIP\/2\.0 200/);
+    assert.match(await bob.register(), /^SIP\/2\.0 200/);
+    return { a, b, alice, bob };
+  }
+
+  async function relayedCall(ice: boolean, base: number): Promise<void> {
+    const { a, b, alice, bob } = await pair(ice, 'relay', base);
+    const calling = bob.invite('alice', bob.sdp());
+    const invite = await alice.waitRequest('INVITE', 15_000);
+    const offer = bodyOf(invite);
+    // alice is told to send to A's relay, never to bob's own port
+    const toA = audioAddress(offer);
+    assert.notEqual(toA.port, bob.rtpPort, offer);
+    assert.doesNotMatch(offer, /p2psip-/, 'our attributes never reach a phone');
+    assert.match(offer, /a=rtpmap:101 telephone-event\/8000/);
+    alice.answer(invite, 200, 'OK', alice.sdp());
+    const { final } = await calling;
+    assert.match(final, /^SIP\/2\.0 200/);
+    const answer = bodyOf(final);
+    const toB = audioAddress(answer);
+    assert.notEqual(toB.port, alice.rtpPort, answer);
+    assert.doesNotMatch(answer, /p2psip-/);
+    bob.inDialog('ACK', final);
+
+    // bob → B's relay → A's relay → alice, and back
+    bob.sendRtp(toB, 50);
+    await alice.waitRtp(50);
+    alice.sendRtp(toA, 50, 0x5678);
+    await bob.waitRtp(50);
+    assert.equal(alice.rtpIn[7]!.payload[0], (7 + 12) & 0xff, 'payload untouched');
+    assert.equal(alice.rtpIn[0]!.from, `127.0.0.1:${toA.port}`, 'alice hears from the port she sends to (symmetric RTP)');
+
+    // a stranger sending to B's latched port is dropped
+    const stranger = createSocket('udp4');
+    await new Promise<void>((r) => stranger.bind(0, '127.0.0.1', () => r()));
+    const before = mediaOf(b).packets.dropped.unlatched;
+    bob.sendRtp(toB, 10, 0x9999, stranger);
+    await until('stranger dropped', 5_000, () => (mediaOf(b).packets.dropped.unlatched >= before + 10 ? undefined : 'not yet'));
+    stranger.close();
+    assert.equal(alice.rtpIn.filter((p) => p.payload.length === 160).length, 50, 'nothing of the stranger reached alice');
+
+    // between the peers: the SIP channel with ICE, the UDP trunk without
+    assert.equal(mediaOf(a).packets.fromPeers, 50);
+    assert.equal(mediaOf(a).ports!.trunkIn, ice ? 0 : 50);
+    assert.equal(mediaOf(b).ports!.trunkIn, ice ? 0 : 50);
+    assert.equal(mediaOf(a).activeSessions, 1);
+    assert.equal(mediaOf(b).activeSessions, 1);
+    bob.inDialog('BYE', final);
+    await alice.waitRequest('BYE');
+    await until('ports released', 5_000, () => (mediaOf(a).portsInUse + mediaOf(b).portsInUse === 0 && mediaOf(a).activeSessions + mediaOf(b).activeSessions === 0 ? undefined : JSON.stringify([mediaOf(a), mediaOf(b)])));
+  }
+
+  test('relay, peers without ICE (UDP trunk): RTP both ways, stranger dropped, BYE releases', async () => {
+    await relayedCall(false, 31000);
+  });
+
+  test('relay, peers with ICE (inside the SIP channel): RTP both ways, BYE releases', async () => {
+    await relayedCall(true, 32000);
+  });
+
+  test('auto on one machine: the SDP passes untouched; 488 for 1,000 m-lines', async () => {
+    const { a, b, alice, bob } = await pair(false, 'auto', 33000);
+    const calling = bob.invite('alice', bob.sdp());
+    const invite = await alice.waitRequest('INVITE', 15_000);
+    assert.equal(audioAddress(bodyOf(invite)).port, bob.rtpPort);
+    assert.doesNotMatch(bodyOf(invite), /p2psip-/);
+    alice.answer(invite, 200, 'OK', alice.sdp());
+    const { final } = await calling;
+    assert.equal(audioAddress(bodyOf(final)).port, alice.rtpPort);
+    bob.inDialog('ACK', final);
+    assert.equal(mediaOf(a).portsInUse + mediaOf(b).portsInUse, 0);
+
+    const many = Array.from({ length: 1000 }, (_, i) => `m=audio ${40000 + 2 * i} RTP/AVP 0`);
+    const { final: refused } = await bob.invite('alice', bob.sdp(many));
+    assert.match(refused, /^SIP\/2\.0 488 /, refused.split('\r\n')[0]);
+  });
+});
