@@ -4,7 +4,7 @@
  * without ICE send each other media frames.
  *
  * Binding is asynchronous and a call's SDP must name its ports at once, so a pool of bound pairs is
- * kept ready (`pool`, default 32) and refilled in the background; `take()` hands one out
+ * kept ready (`pool`, default 16) and refilled in the background; `take()` hands one out
  * synchronously, or nothing when the range is exhausted (the call then gets 503). A released pair's
  * sockets are closed at once and their ports go back to the range.
  */
@@ -16,7 +16,7 @@ export interface UdpMediaPortsOptions {
   host: string;
   /** First and last port of the range (the first is the trunk; pairs start at the next even port). */
   range: [number, number];
-  /** Bound pairs kept ready (default 32). */
+  /** Bound pairs kept ready (default 16). */
   pool?: number;
   /** Told about a socket error (once per kind). */
   onError?: (err: Error) => void;
@@ -49,20 +49,19 @@ export class UdpMediaPorts implements MediaPorts {
     this.first = lo + 1 + ((lo + 1) % 2);
     this.last = hi;
     this.cursor = this.first;
-    this.poolSize = options.pool ?? 32;
+    this.poolSize = options.pool ?? 16;
     this.type = options.host.includes(':') ? 'udp6' : 'udp4';
   }
 
   /** Binds the trunk and fills the pool; `onTrunkFrame` gets what other peers' relays send to the trunk. */
   async start(onTrunkFrame: (frame: Uint8Array, from: UdpAddr) => void): Promise<void> {
-    // the range's first port, or the next free one (several peers on one machine share a range)
+    // the range's first port, else a free one from the top of the range down (pairs grow from the
+    // bottom; several peers on one machine share a range), else any port the system gives
     const [lo] = this.options.range;
-    let s: dgram.Socket | undefined;
-    for (let port = lo; port < lo + 64 && port <= this.last && s === undefined; port++) {
-      if (port >= this.first && (port - this.first) % 2 === 0) continue;
-      s = await this.bindOne(port);
-    }
-    if (s === undefined) throw new Error(`media: no free port for the relay trunk in ${lo}-${this.last}`);
+    let s = await this.bindOne(lo);
+    for (let port = this.last; s === undefined && port > this.last - 64 && port > lo; port--) s = await this.bindOne(port);
+    s ??= await this.bindOne(0);
+    if (s === undefined) throw new Error(`media: no UDP port for the relay trunk on ${this.options.host}`);
     s.on('message', (msg, r) => {
       this.counts.trunkIn++;
       onTrunkFrame(msg, { host: r.address, port: r.port });
