@@ -32,6 +32,10 @@ interface StatusView {
   predecessors?: string[];
   fingers?: string[];
   connections: number;
+  /** A client's admitting peer (RFC 6940 §4.2), null for a peer. */
+  admittingPeer?: string | null;
+  /** The peers this node's routing may send through now (linked, routable, not suspect). */
+  routableLinks?: string[];
   nat: { role: { role: string; reason: string }; behaviour: { mapping: string; filtering: string; natted?: boolean; reason: string } | null; iceLinks: { totals: Record<string, number>; links: IceLinkView[] } | null } | null;
 }
 
@@ -122,6 +126,29 @@ describe('overlay across NATs (NAT lab)', { timeout: 600_000 }, () => {
         for (const [i, x] of full.entries()) if (x.successors[0] !== ids[(ids.indexOf(x.nodeId) + 1) % ids.length]) return `${survivors.filter((_, j) => !s[j]!.client)[i]!.host.name} ${x.nodeId.slice(0, 8)} → ${x.successors.map((y) => y.slice(0, 8)).join(',')} (ring ${ids.map((y) => y.slice(0, 8)).join(',')}; dead ${victimId.slice(0, 8)}; names ${survivors.map((p, j) => `${p.host.name}=${s[j]!.nodeId.slice(0, 8)}${s[j]!.client ? '(client)' : ''}`).join(' ')})`;
         return s;
       });
+      // the clients route everything through their admitting peer (§4.2); one admitted by the dead peer
+      // learns of its death only from its own link (the next Ping keepalive, within 20 s of idleness, then
+      // Simple Reliability giving up; or ICE consent lost after 30 s) and then attaches to the peer now
+      // responsible for its Node-ID. Its Fetches meanwhile are routed around the dead link (the product's
+      // part, test/unit/reload/overlay/client-reroute.test.ts); here: wait until no client routes through it
+      const clients = await until('clients no longer route through the dead peer', 120_000, async () => {
+        const s = await Promise.all(survivors.map(status));
+        for (const [i, x] of s.entries()) {
+          if (!x.client) continue;
+          const name = survivors[i]!.host.name;
+          if (x.admittingPeer == null) return `${name} has no admitting peer`;
+          if (x.admittingPeer === victimId) return `${name} is still admitted by the dead peer ${victimId.slice(0, 8)}`;
+          if ((x.routableLinks ?? []).includes(victimId)) return `${name} still holds a routable link to the dead peer ${victimId.slice(0, 8)}`;
+        }
+        return s;
+      });
+      {
+        const ids = clients.filter((x) => !x.client).map((x) => x.nodeId).sort();
+        const responsibleFor = (k: string): string => ids.find((x) => x >= k) ?? ids[0]!;
+        clients.forEach((x, i) => {
+          if (x.client) t.diagnostic(`${survivors[i]!.host.name} (client ${x.nodeId.slice(0, 8)}): admitting peer ${x.admittingPeer?.slice(0, 8)}, responsible now ${responsibleFor(x.nodeId).slice(0, 8)}; routable links ${(x.routableLinks ?? []).map((y) => y.slice(0, 8)).join(',')}`);
+        });
+      }
       const after = await Promise.all(survivors.map((p) => p.fetchRandom(100, `after-${p.host.name}`)));
       after.forEach((f, i) => t.diagnostic(`after kill: ${survivors[i]!.host.name}: ok ${f.ok} failed ${f.failed}`));
       for (const [i, f] of after.entries()) assert.equal(f.failed, 0, `${survivors[i]!.host.name} after the kill: ${f.errors.join(' | ')}`);

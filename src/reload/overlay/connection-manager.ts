@@ -64,6 +64,11 @@ export interface ConnectionManagerDeps {
   readonly inbound: InboundMessages;
   /** Where 'link-up' and 'link-down' are published (the node's hub). */
   readonly events: Pick<EventHub<OverlayEventMap>, 'emit'>;
+  /**
+   * The requests this node originated whose latest transmission left on `linkId`, which just failed or
+   * became suspect: sent again at once along another route (PendingRequests.rerouteFrom).
+   */
+  readonly inFlight?: { rerouteFrom(linkId: string): number };
   codecOptions(): CodecOptions;
 }
 
@@ -254,11 +259,16 @@ export class ConnectionManager implements LinkLayerUser, Lifecycle {
       this.deps.topology.onPeerLost(c.nodeId);
     }
     if (c !== undefined) this.deps.events.emit('link-down', { linkId, nodeId: c.nodeId, reason });
+    // what we sent on it last may never arrive: send it again now, routed around the lost link
+    this.deps.inFlight?.rerouteFrom(linkId);
   }
 
   onLinkSuspect(linkId: string): void {
     const c = this.conns.get(linkId);
-    if (c !== undefined) c.suspect = true;
+    if (c === undefined) return;
+    c.suspect = true;
+    // RFC 6940 §6.6.3.1: route around a suspect link — our requests on it too, not only the next ones
+    this.deps.inFlight?.rerouteFrom(linkId);
   }
 
   onLinkRecovered(linkId: string): void {

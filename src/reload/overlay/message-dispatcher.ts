@@ -39,9 +39,14 @@ export class MessageDispatcher {
     this.local = local;
   }
 
-  /** A message this node originates (a request, or an answer along a reversed Via List): routed from here. */
-  originate(h: ForwardingHeader, payload: Uint8Array): void {
-    this.act(this.deps.router.route(h, payload, undefined));
+  /**
+   * A message this node originates (a request, or an answer along a reversed Via List): routed from
+   * here. Returns the id of the link it left on (undefined: delivered here, dropped or refused).
+   */
+  originate(h: ForwardingHeader, payload: Uint8Array): string | undefined {
+    const v = this.deps.router.route(h, payload, undefined);
+    this.act(v);
+    return v.kind === 'forward' ? v.linkId : undefined;
   }
 
   /** One message or fragment (RFC 6940 §6.7) from the link to the adjacent node `from`. */

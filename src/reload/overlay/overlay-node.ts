@@ -128,6 +128,7 @@ export class OverlayNode {
     this.connections = new ConnectionManager({
       ring, id, clock, links, conns: this.conns, security, options: this.options, counters, topology, owners, messages, events, codecOptions,
       inbound: this.dispatcher,
+      inFlight: pending,
     });
     links.setUser(this.connections);
   }

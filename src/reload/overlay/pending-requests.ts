@@ -7,6 +7,8 @@ interface Pending {
   transmissions: number;
   limit: number;
   retransmit: () => void;
+  /** The link its latest transmission left on (undefined: not sent on a link). */
+  via: string | undefined;
 }
 
 /**
@@ -33,10 +35,11 @@ export class PendingRequests {
   }
 
   /**
-   * Tracks a request; `send` transmits it (called now and on each retransmission). `timerMs` and
+   * Tracks a request; `send` transmits it (called now and on each retransmission) and returns the id
+   * of the link the transmission left on, if any (see {@link rerouteFrom}). `timerMs` and
    * `transmissions` override the defaults for this request (e.g. a join Attach may wait less).
    */
-  start(tid: bigint, send: () => void, opts: { timerMs?: number; transmissions?: number } = {}): Promise<OverlayAnswer> {
+  start(tid: bigint, send: () => string | undefined | void, opts: { timerMs?: number; transmissions?: number } = {}): Promise<OverlayAnswer> {
     return new Promise((resolve) => {
       if (this.map.size >= this.max) {
         resolve({ ok: false, errorCode: 0, info: `too many requests in progress (${this.max})`, responder: undefined, hops: 0 });
@@ -49,6 +52,7 @@ export class PendingRequests {
         transmissions: 1,
         limit,
         timer: undefined as unknown as TimerHandle,
+        via: undefined,
         retransmit: () => {
           if (p.transmissions >= limit) {
             this.map.delete(tid);
@@ -57,13 +61,29 @@ export class PendingRequests {
           }
           p.transmissions++;
           p.timer = this.clock.setTimer(wait, p.retransmit);
-          send();
+          p.via = send() ?? undefined;
         },
       };
       p.timer = this.clock.setTimer(wait, p.retransmit);
       this.map.set(tid, p);
-      send();
+      p.via = send() ?? undefined;
     });
+  }
+
+  /**
+   * The link `linkId` failed or became suspect: every request whose latest transmission left on it
+   * (and that has transmissions left) is sent again now, so routing picks another way, instead of
+   * waiting out its reliability timer for an answer that will not come. Returns how many.
+   */
+  rerouteFrom(linkId: string): number {
+    let n = 0;
+    for (const [tid, p] of this.map) {
+      if (p.via !== linkId) continue;
+      p.via = undefined;
+      // a zero timer, not a send from inside the link's event: the link layer finishes its own work first
+      if (this.retrySoon(tid, 0)) n++;
+    }
+    return n;
   }
 
   /**

@@ -25,6 +25,25 @@
  * later sessions stay encrypted (silently: no expert info). A pass whose key log holds one DTLS
  * session (plus the TLS lines) caches nothing before that session, so it decrypts exactly that one.
  * `withAllKeysAtOnce` measures the single-key-log view for the record.
+ *
+ * One known limit of Wireshark's RELOAD dissector, told apart precisely (`reassemblyCollisions`): it
+ * reassembles §6.7 fragments in one table keyed by the transaction ID and the two IP addresses only
+ * (packet-reload.c: `fragment_add_check(…, transaction_id[0]^transaction_id[1], …)` on a table
+ * registered with `addresses_reassembly_table_functions`) — not by port, transport or message. A
+ * request and its answer carry the same transaction ID (RFC 6940 §6.3.2), and intermediate peers
+ * forward fragments as they are (§6.7), while a DTLS-UDP-SR link fragments what it forwards above
+ * 1,168 bytes. Seen about one run in five (2026-12-06, capture kept with P2PSIP_KEEP_CAPTURE): the
+ * symmetric peer forwarded a fragment of pr1's Attach request to the bootstrap peer over its TLS
+ * bootstrap link (TCP, frame 413) and, 4 ms later, the Attach answer back to pr1 over a DTLS link
+ * relayed by the bootstrap peer's TURN server (UDP ChannelData, frames 417–418): the same two
+ * addresses, the same transaction ID, so Wireshark joined the request's first fragment to the
+ * answer's ("Fragment overlap … Conflicting data") and the result, shown as "Attach Request", threw:
+ * "[Malformed Packet]". With frame 413 cut out of the capture the same frames reassemble into a clean
+ * "Attach Response", and the request decodes cleanly at the hops before. So a malformed frame counts
+ * as such a collision only when all of this holds: Wireshark's reassembly of it reports conflicting
+ * overlapping fragments, some of those fragments came over another transport stream (another link
+ * between the same two hosts), and with exactly those frames removed the frame decodes as a RELOAD
+ * message with no malformation, no expert warning and no overlap. Anything else stays a problem.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -95,6 +114,11 @@ export interface OverlayDissection {
   readonly tlsRecords: number;
   /** Malformed or warned packets in any pass ("frame<TAB>protocol<TAB>info<TAB>expert"). */
   readonly problems: readonly string[];
+  /**
+   * Malformed packets that are Wireshark's reassembly key collision (file comment), each verified by
+   * decoding it cleanly without the fragments of the other link: "frame (info): joined with frames …".
+   */
+  readonly reassemblyCollisions: readonly string[];
 }
 
 export interface DissectOptions {
@@ -156,6 +180,45 @@ async function problems(scope: ProcessScope, file: string, decode: readonly stri
   return lines.filter((l) => /^\d+\t/.test(l));
 }
 
+/** Fields of chosen frames, one array of values per field (tshark's `occurrence=a`, `|` between values). */
+async function frameFields(scope: ProcessScope, file: string, decode: readonly string[], filter: string, fields: readonly string[]): Promise<string[][][]> {
+  const lines = await tsharkLines(scope, ['-r', file, '-n', ...decode, '-Y', filter, '-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=a', '-E', 'aggregator=|', ...fields.flatMap((f) => ['-e', f])]);
+  return lines.map((l) => l.split('\t')).filter((c) => /^\d+$/.test(c[0] ?? '')).map((c) => fields.map((_, i) => (c[i] ?? '').split('|').filter((x) => x !== '')));
+}
+
+/**
+ * Splits a pass's problems into real ones and Wireshark's RELOAD reassembly key collisions (see the
+ * file comment for the case and its evidence). `dir` holds the trimmed captures of the check.
+ */
+async function separateReassemblyCollisions(scope: ProcessScope, file: string, decode: readonly string[], found: readonly string[], dir: string): Promise<{ problems: string[]; collisions: string[] }> {
+  const out = { problems: [] as string[], collisions: [] as string[] };
+  const streamOf = (tcp: string[], udp: string[]): string => (tcp[0] !== undefined ? `tcp ${tcp[0]}` : udp[0] !== undefined ? `udp ${udp[0]}` : '?');
+  for (const line of found) {
+    const frame = line.split('\t')[0]!;
+    const verdict = await (async (): Promise<string | undefined> => {
+      const [f] = await frameFields(scope, file, decode, `frame.number == ${frame}`, ['frame.number', 'frame.time_epoch', 'reload.fragment.overlap.conflict', 'reload.fragment', 'tcp.stream', 'udp.stream']);
+      if (f === undefined || f[2]!.length === 0 || f[3]!.length === 0) return undefined; // no conflicting overlap in its reassembly
+      const own = streamOf(f[4]!, f[5]!);
+      const parts = await frameFields(scope, file, decode, f[3]!.map((n) => `frame.number == ${n}`).join(' || '), ['frame.number', 'tcp.stream', 'udp.stream']);
+      const foreign = parts.filter((p) => streamOf(p[1]!, p[2]!) !== own).map((p) => p[0]![0]!);
+      if (foreign.length === 0) return undefined; // every fragment from its own link: not the known case
+      const trimmed = join(dir, `without-${foreign.join('-')}.pcapng`);
+      await tsharkLines(scope, ['-r', file, '-n', '-Y', `!(${foreign.map((n) => `frame.number == ${n}`).join(' || ')})`, '-w', trimmed]);
+      const [again] = await frameFields(scope, trimmed, decode, `frame.time_epoch == ${f[1]![0]!}`, ['frame.number', '_ws.malformed', '_ws.expert.severity', 'reload.fragment.overlap', 'reload.message.code', '_ws.col.Info']);
+      if (again === undefined || again[1]!.length > 0 || again[3]!.length > 0 || again[4]!.length === 0) return undefined;
+      // an expert note below warning (e.g. the "Duplicated original message" of an SR retransmission) is no problem
+      if (again[2]!.some((sev) => Number(sev) >= EXPERT_WARNING)) return undefined;
+      return `frame ${frame} (${line.split('\t')[2] ?? ''}) joined with frames ${foreign.join(', ')} of another link; without them: ${again[5]!.join(' ')}`;
+    })();
+    if (verdict === undefined) out.problems.push(line);
+    else out.collisions.push(verdict);
+  }
+  return out;
+}
+
+/** Wireshark's expert severity of a warning (_ws.expert.severity values: chat 2097152, note 4194304, warning 6291456, error 8388608). */
+const EXPERT_WARNING = 6291456;
+
 const isDtls = (r: Row): boolean => r('dtls.record.content_type').length > 0;
 const overTcp = (r: Row): boolean => r('ip.proto')[0] === '6';
 
@@ -200,7 +263,13 @@ export async function dissectOverlayCapture(scope: ProcessScope, file: string, o
     tlsRecords += r('tls.record.content_type').length;
     if (overTcp(r)) for (const c of r('reload.message.code')) bump(reloadOverTls, MESSAGE_NAME.get(Number(c)) ?? `code ${c}`);
   }
-  const found = await problems(scope, file, base);
+  const collisions: string[] = [];
+  const problemsOf = async (decode: readonly string[]): Promise<string[]> => {
+    const r = await separateReassemblyCollisions(scope, file, decode, await problems(scope, file, decode), o.dir);
+    collisions.push(...r.collisions);
+    return r.problems;
+  };
+  const found = await problemsOf(base);
 
   // One pass per DTLS session (see the file comment).
   const dtlsSessions: DtlsSessionView[] = [];
@@ -220,7 +289,7 @@ export async function dissectOverlayCapture(scope: ProcessScope, file: string, o
     for (const [k, v] of framing) bump(dtlsFraming, k, v);
     for (const [k, v] of reload) bump(reloadOverDtls, k, v);
     dtlsSessions.push({ clientRandom, finished, framing, reload });
-    found.push(...(await problems(scope, file, decode)));
+    found.push(...(await problemsOf(decode)));
   }
 
   // For the record: every DTLS key in one key log.
@@ -246,6 +315,7 @@ export async function dissectOverlayCapture(scope: ProcessScope, file: string, o
     reloadOverTls,
     tlsRecords,
     problems: [...new Set(found)],
+    reassemblyCollisions: [...new Set(collisions)],
   };
 }
 

@@ -14,7 +14,7 @@ import type { NeighborTable } from './neighbor-table.js';
 
 /** What the upkeep needs. */
 export interface ChordMaintenanceDeps {
-  readonly host: Pick<ChordHost, 'ring' | 'id' | 'clock' | 'random' | 'state' | 'attach' | 'request'>;
+  readonly host: Pick<ChordHost, 'ring' | 'id' | 'clock' | 'random' | 'state' | 'attach' | 'request' | 'conns'>;
   readonly options: Pick<OverlayOptions, 'client' | 'initialFingers' | 'updateIntervalMs' | 'fingerRefreshIntervalMs' | 'partitionCheckIntervalMs'>;
   readonly neighbours: NeighborTable;
   readonly fingers: FingerTable;
@@ -54,9 +54,7 @@ export class ChordMaintenance {
       this.timers.push(host.clock.setTimer(jitter(ms), tick));
     };
     if (this.d.options.client) {
-      every(this.d.options.updateIntervalMs, () => {
-        if (this.d.clientAp() === undefined) void this.rejoin();
-      });
+      every(this.d.options.updateIntervalMs, () => void this.checkClientAp());
       return;
     }
     every(this.d.options.updateIntervalMs, () => this.d.updates.sendNeighbourUpdates());
@@ -104,7 +102,11 @@ export class ChordMaintenance {
       if (this.d.options.client) {
         const bid = links.routableConnected()[0] ?? (await links.connectAnyBootstrap());
         if (bid === undefined) return;
-        const ap = (await host.attach([{ type: 'resource', resourceId: host.ring.toBytes(host.id) }])) ?? bid;
+        // §4.2: the Attach to our own Node-ID reaches the peer now responsible for it
+        const got = await host.attach([{ type: 'resource', resourceId: host.ring.toBytes(host.id) }]);
+        // no answer: keep a peer that still works (the periodic check tries again), else any peer we reach
+        const current = this.d.clientAp();
+        const ap = got ?? (current !== undefined && host.conns.usable(current) !== undefined ? current : bid);
         this.d.setClientAp(ap);
         links.markRoutable(ap);
         return;
@@ -125,6 +127,27 @@ export class ChordMaintenance {
     } finally {
       this.rejoining = false;
     }
+  }
+
+  /**
+   * RFC 6940 §4.2: a client is reached through the peer responsible for its Node-ID (messages to it are
+   * routed there), so it keeps its link to that peer. Each update interval: no admitting peer → join
+   * again; else a Ping to our own Node-ID says who is responsible now, and when that is another peer
+   * (one joined in front of us, or ours failed and the ring moved on) we Attach to it.
+   */
+  async checkClientAp(): Promise<void> {
+    const { host } = this.d;
+    if (this.rejoining || this.d.stopped()) return;
+    const ap = this.d.clientAp();
+    if (ap === undefined || host.conns.usable(ap) === undefined) {
+      await this.rejoin();
+      return;
+    }
+    const ring = host.ring;
+    const ans = await host.request([{ type: 'resource', resourceId: ring.toBytes(host.id) }], MessageCode.ping_req, encodePingReq({ padding: EMPTY }));
+    const responsible = ans.ok && ans.responder !== undefined ? ring.tryFromBytes(ans.responder) : undefined;
+    if (responsible === undefined || responsible === host.id || responsible === this.d.clientAp()) return;
+    await this.rejoin();
   }
 
   /** Finger ranges to keep: at least `base`, and enough to reach the last successor (§10.7.4.3). */

@@ -37,7 +37,14 @@ export interface ChordStatus {
   predecessors: string[];
   fingers: string[];
   connections: number;
+  /** A client's admitting peer (RFC 6940 §4.2: the peer responsible for its Node-ID); null for a peer, or none now. */
+  admittingPeer: string | null;
+  /** The peers routing may send through now: linked, routable, not suspect (at most {@link MAX_STATUS_LINKS}). */
+  routableLinks: string[];
 }
+
+/** Entries of {@link ChordStatus.routableLinks} at most (the Connection Table holds up to 512). */
+export const MAX_STATUS_LINKS = 64;
 
 const EMPTY = new Uint8Array(0);
 
@@ -180,8 +187,10 @@ export class ChordTopology {
     }
     if (best !== undefined) return best;
     // the last hop goes past k only to a peer we hold as a successor (it should be responsible);
-    // anything else would walk the ring backwards: better an error and a retransmission
-    if (after !== undefined && (this.host.state !== 'joined' || this.neighbours.successors.includes(after) || after === k)) return after;
+    // anything else would walk the ring backwards: better an error and a retransmission. A client has
+    // no successors and routes nothing itself: any peer it holds a link to routes on for it (its
+    // admitting peer's link failed or is suspect; its Attach to its own Node-ID, span 0, included)
+    if (after !== undefined && (this.options.client || this.host.state !== 'joined' || this.neighbours.successors.includes(after) || after === k)) return after;
     return undefined;
   }
 
@@ -309,6 +318,8 @@ export class ChordTopology {
       predecessors: this.neighbours.predecessors.map(hex),
       fingers: this.fingers.all().map(hex),
       connections: this.host.conns.size,
+      admittingPeer: this.clientAp === undefined ? null : hex(this.clientAp),
+      routableLinks: this.links.routableConnected().slice(0, MAX_STATUS_LINKS).map(hex),
     };
   }
 }

@@ -13,6 +13,20 @@ interface End {
   linkId: string;
   peer: End | undefined;
   open: boolean;
+  /** The other end crashed silently: what is sent here is lost; the first send starts the detection. */
+  silent?: { suspectMs: number; failMs: number; detecting: boolean };
+}
+
+/**
+ * How a crash is noticed at the other ends. By default every end notices after the net's `detectMs`
+ * (a TCP reset, or the link's own keepalive). The ends at the hosts `silentTo` picks notice only when
+ * they send (a DTLS-UDP-SR link to a killed peer): `suspectMs` after their first send the link is
+ * suspect, `failMs` after it, down (Simple Reliability giving up, RFC 6940 §6.6.3.1).
+ */
+export interface CrashOptions {
+  silentTo?: (other: MemoryLinks) => boolean;
+  suspectMs?: number;
+  failMs?: number;
 }
 
 export class MemoryLinkNet {
@@ -83,6 +97,23 @@ export class MemoryLinks implements OverlayLinks {
   send(linkId: string, message: Uint8Array): boolean {
     const e = this.ends.get(linkId);
     if (e === undefined || !e.open || e.peer === undefined || this.crashed) return false;
+    if (e.silent !== undefined) {
+      // accepted and lost; the link's reliability notices, after a while
+      const s = e.silent;
+      if (!s.detecting) {
+        s.detecting = true;
+        this.net.clock.setTimer(s.suspectMs, () => {
+          if (e.open) this.user?.onLinkSuspect?.(linkId);
+        });
+        this.net.clock.setTimer(s.failMs, () => {
+          if (!e.open) return;
+          e.open = false;
+          this.ends.delete(linkId);
+          this.user?.onLinkDown(linkId, 'timeout', new Error('no ACK: peer gone'));
+        });
+      }
+      return true;
+    }
     const peer = e.peer;
     this.net.messages++;
     this.net.bytes += message.length;
@@ -110,13 +141,17 @@ export class MemoryLinks implements OverlayLinks {
     }
   }
 
-  /** kill -9: nothing more is sent; the other ends notice after detectMs. */
-  crash(): void {
+  /** kill -9: nothing more is sent; the other ends notice after detectMs, or as `opts` says. */
+  crash(opts: CrashOptions = {}): void {
     this.crashed = true;
     for (const e of this.ends.values()) {
       e.open = false;
       const peer = e.peer;
       if (peer === undefined) continue;
+      if (opts.silentTo?.(peer.host) === true) {
+        peer.silent = { suspectMs: opts.suspectMs ?? 1500, failMs: opts.failMs ?? 6000, detecting: false };
+        continue;
+      }
       this.net.clock.setTimer(this.net.detectMs, () => {
         if (!peer.open) return;
         peer.open = false;
