@@ -1,10 +1,13 @@
 /**
  * A headless baresip (1.0.0) on a NAT lab host: its own config directory, SIP on the host's address,
  * its LAN's p2psip peer as registrar and outbound proxy (`;outbound=`), the overlay's domain as its
- * AoR's domain; sine audio in, a wav file out. ctrl_tcp and cons listen on the namespace's loopback
- * and reach the test through nat-softphone-ctrl.ts, run beside it in the namespace.
+ * AoR's domain; sine audio in, a wav file out — or, with `audio`, a wav file as the microphone (the
+ * aufile source: baresip hangs up when it ends) and what it decoded dumped to a wav by the sndfile
+ * filter (baresip 1.0's aufile has no player), with rtcpsummary's RTP counts printed when a call
+ * closes. ctrl_tcp and cons listen on the namespace's loopback and reach the test through
+ * nat-softphone-ctrl.ts, run beside it in the namespace.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BoundedProcess } from '../bounded-process.js';
 import { REPO_ROOT } from '../paths.js';
@@ -29,6 +32,29 @@ export interface LabBaresipOptions {
   readonly lifetimeMs: number;
   /** Contacts; the first is the "current contact" the `message` command sends to. */
   readonly contacts?: readonly { readonly name: string; readonly uri: string }[];
+  /** Real audio instead of the 440 Hz sine (nat-media.test.ts). */
+  readonly audio?: LabBaresipAudio;
+}
+
+export interface LabBaresipAudio {
+  /** 16-bit PCM wav played as the microphone (aufile); at its end baresip hangs the call up. */
+  readonly source: string;
+  /** The file's sample rate and channels (ausrc_srate / ausrc_channels; auplay_* and the dump follow). */
+  readonly sampleRate: number;
+  readonly channels: number;
+  /** Where the sndfile filter writes each call's decoded (`dump-<time>-dec.wav`) and encoded (`-enc.wav`) audio. */
+  readonly recordDir: string;
+}
+
+/** rtcpsummary's line at a call's end (`EX=BareSip;…;PR=<received>;PS=<sent>;PL=<lost rx,tx>;…`). */
+export interface LabBaresipRtpSummary {
+  readonly received: number;
+  readonly sent: number;
+  /** Packets lost as RTCP reports them: ours (rx), the far end's (tx). */
+  readonly lost: readonly [number, number];
+  /** Interarrival jitter, ms (rx, tx). */
+  readonly jitterMs: readonly [number, number];
+  readonly line: string;
 }
 
 /** A ctrl_tcp event, e.g. { type: 'CALL_ESTABLISHED', direction: 'incoming', peeruri: … }. */
@@ -47,10 +73,13 @@ export class LabBaresip {
   readonly #pending = new Map<string, (r: { ok: boolean; data: string }) => void>();
   #token = 0;
 
-  private constructor(proc: BoundedProcess, relay: BoundedProcess, user: string) {
+  readonly #recordDir: string | undefined;
+
+  private constructor(proc: BoundedProcess, relay: BoundedProcess, user: string, recordDir: string | undefined) {
     this.process = proc;
     this.relay = relay;
     this.user = user;
+    this.#recordDir = recordDir;
     relay.onLine((line) => this.#onRelayLine(line));
   }
 
@@ -67,7 +96,25 @@ export class LabBaresip {
       lifetimeMs: opts.lifetimeMs,
     });
     await relay.waitForLine(/^ready$/, { timeoutMs: 20_000 });
-    return new LabBaresip(proc, relay, opts.user);
+    return new LabBaresip(proc, relay, opts.user, opts.audio?.recordDir);
+  }
+
+  /** The decoded-audio dumps (`…-dec.wav`) the sndfile filter wrote so far, oldest first (with `audio`). */
+  recordings(): string[] {
+    const dir = this.#recordDir;
+    if (dir === undefined) return [];
+    return readdirSync(dir).filter((f) => /^dump-.*-dec\.wav$/.test(f)).sort().map((f) => join(dir, f));
+  }
+
+  /** Waits for rtcpsummary's line of the next call to close (from output line `since`; with `audio`). */
+  async rtpSummary(timeoutMs: number, since = 0): Promise<LabBaresipRtpSummary> {
+    const line = await this.process.waitForLine(/EX=BareSip;/, { timeoutMs, since });
+    const field = (name: string): number[] => (new RegExp(`;${name}=([-\\d.,]+);`).exec(line)?.[1] ?? '').split(',').map(Number);
+    const [received = NaN] = field('PR');
+    const [sent = NaN] = field('PS');
+    const [lostRx = NaN, lostTx = NaN] = field('PL');
+    const [jitterRx = NaN, jitterTx = NaN] = field('JI');
+    return { received, sent, lost: [lostRx, lostTx], jitterMs: [jitterRx, jitterTx], line: line.slice(line.indexOf('EX=')) };
   }
 
   /** Waits for baresip's "<user>@…: … 200 OK" registration line. */
@@ -159,6 +206,8 @@ export class LabBaresip {
 /** Writes config, accounts and contacts into opts.dir for a phone on `host`. */
 export function writeLabBaresipConfig(host: LabHost, opts: LabBaresipOptions): void {
   mkdirSync(opts.dir, { recursive: true });
+  const a = opts.audio;
+  if (a !== undefined) mkdirSync(a.recordDir, { recursive: true });
   const config = [
     'poll_method\t\tepoll',
     `sip_listen\t\t${host.address}:${opts.sipPort}`,
@@ -168,22 +217,24 @@ export function writeLabBaresipConfig(host: LabHost, opts: LabBaresipOptions): v
     'call_local_timeout\t60',
     'call_max_calls\t\t4',
     `audio_player\t\taufile,${join(opts.dir, 'received.wav')}`,
-    'audio_source\t\tausine,440',
+    `audio_source\t\t${a === undefined ? 'ausine,440' : `aufile,${a.source}`}`,
     `audio_alert\t\taufile,${join(opts.dir, 'alert.wav')}`,
-    'ausrc_srate\t\t48000',
-    'ausrc_channels\t\t2',
-    'auplay_srate\t\t48000',
-    'auplay_channels\t\t2',
+    `ausrc_srate\t\t${a?.sampleRate ?? 48000}`,
+    `ausrc_channels\t\t${a?.channels ?? 2}`,
+    `auplay_srate\t\t${a?.sampleRate ?? 48000}`,
+    `auplay_channels\t\t${a?.channels ?? 2}`,
     `rtp_ports\t\t${opts.rtpPorts[0]}-${opts.rtpPorts[1]}`,
     'module_path\t\t/usr/lib/baresip/modules',
     'module\t\t\tg711.so',
     'module\t\t\tausine.so',
     'module\t\t\taufile.so',
+    ...(a === undefined ? [] : ['module\t\t\tsndfile.so', `snd_path\t\t${a.recordDir}`]),
     'module\t\t\tcons.so',
     'module_app\t\taccount.so',
     'module_app\t\tmenu.so',
     'module_app\t\tcontact.so',
     'module_app\t\tctrl_tcp.so',
+    ...(a === undefined ? [] : ['module_app\t\trtcpsummary.so']),
     `cons_listen\t\t127.0.0.1:${opts.consPort}`,
     `ctrl_tcp_listen\t\t127.0.0.1:${opts.ctrlPort}`,
     '',

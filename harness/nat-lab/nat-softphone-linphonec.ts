@@ -3,7 +3,8 @@
  * the host's address, its LAN's p2psip peer as registrar and outbound proxy (reg_proxy and
  * reg_route), the overlay's domain as its AoR's domain. Driven through stdin (EOF makes it quit),
  * watched on its output lines ("registered: yes", "Call N with … connected.", "… ended (No error).",
- * "Message received from …").
+ * "Message received from …"). With `soundcard use files` (always) a call plays `playFile` as the
+ * microphone (looped) and writes what it decoded to `recordFile` (the `play` / `record` commands).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +24,10 @@ export interface LabLinphonecOptions {
   /** Answer incoming calls by itself (-a). */
   readonly autoAnswer?: boolean;
   readonly lifetimeMs: number;
+  /** 16-bit PCM wav a call sends as its audio (`play`; linphone loops it). */
+  readonly playFile?: string;
+  /** wav file a call writes its decoded audio to (`record`; complete once the call ended). */
+  readonly recordFile?: string;
 }
 
 const REGISTER_POLL_MS = 500;
@@ -50,6 +55,9 @@ export class LabLinphonec {
     const since = proc.lineCount();
     phone.command('soundcard use files');
     await proc.waitForLine(/Using wav files instead of soundcard/, { timeoutMs: 15_000, since });
+    // stdin is read in order: these take effect before any later command (waitRegistered's `proxy list`)
+    if (opts.playFile !== undefined) phone.command(`play ${opts.playFile}`);
+    if (opts.recordFile !== undefined) phone.command(`record ${opts.recordFile}`);
     return phone;
   }
 

@@ -70,6 +70,11 @@ export interface MediaRelayOptions {
   timeoutMs?: number;
   /** Sessions at once (default 5,000); more get 503. */
   maxSessions?: number;
+  /**
+   * Packets per second one phone may send into one leg (default 2,000: G.711 is 50, HD video a few
+   * hundred), with bursts of twice that; the excess is dropped and counted (`rateLimited`).
+   */
+  maxPacketsPerSecond?: number;
 }
 
 export interface UaLeg {
@@ -81,6 +86,9 @@ export interface UaLeg {
   /** IPs that may latch: the phone's SIP source and SDP address. */
   readonly allowed: Set<string>;
   rtcpMux: boolean;
+  /** Token bucket of the phone's packets (maxPacketsPerSecond). */
+  tokens: number;
+  refilledAt: number;
 }
 
 export interface PeerLeg {
@@ -133,7 +141,7 @@ export interface MediaRelayStats {
     toPhones: number;
     fromPeers: number;
     toPeers: number;
-    dropped: { unlatched: number; unknownTag: number; noDestination: number; wrongPeer: number; trunkRefused: number };
+    dropped: { unlatched: number; unknownTag: number; noDestination: number; wrongPeer: number; trunkRefused: number; rateLimited: number };
   };
   refused: { sessions: number; ports: number };
 }
@@ -145,12 +153,13 @@ export class MediaRelay implements Lifecycle {
   private readonly sweep: PeriodicTask;
   private readonly timeoutMs: number;
   private readonly maxSessions: number;
+  private readonly maxPps: number;
   readonly stats: MediaRelayStats = {
     sessionsTotal: 0,
     relayedSessionsTotal: 0,
     directSessionsTotal: 0,
     released: {},
-    packets: { fromPhones: 0, toPhones: 0, fromPeers: 0, toPeers: 0, dropped: { unlatched: 0, unknownTag: 0, noDestination: 0, wrongPeer: 0, trunkRefused: 0 } },
+    packets: { fromPhones: 0, toPhones: 0, fromPeers: 0, toPeers: 0, dropped: { unlatched: 0, unknownTag: 0, noDestination: 0, wrongPeer: 0, trunkRefused: 0, rateLimited: 0 } },
     refused: { sessions: 0, ports: 0 },
   };
 
@@ -160,6 +169,7 @@ export class MediaRelay implements Lifecycle {
   ) {
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.maxSessions = options.maxSessions ?? 5_000;
+    this.maxPps = options.maxPacketsPerSecond ?? 2_000;
     this.sweep = new PeriodicTask(deps.clock, Math.max(1_000, Math.min(10_000, this.timeoutMs / 4)), () => this.expire());
   }
 
@@ -223,7 +233,7 @@ export class MediaRelay implements Lifecycle {
       this.stats.refused.ports++;
       throw new MediaError('MEDIA_PORTS_EXHAUSTED', 'the media port range is exhausted', 503, 'Service Unavailable', 5);
     }
-    leg.value = { kind: 'ua', pair, dest: [undefined, undefined], latched: [undefined, undefined], allowed: new Set(), rtcpMux: false };
+    leg.value = { kind: 'ua', pair, dest: [undefined, undefined], latched: [undefined, undefined], allowed: new Set(), rtcpMux: false, tokens: 2 * this.maxPps, refilledAt: this.deps.clock.now() };
     if (have?.kind === 'peer') this.tags.delete(have.localTag);
     stream.legs[side] = leg.value;
     return leg.value;
@@ -286,8 +296,16 @@ export class MediaRelay implements Lifecycle {
       this.stats.packets.dropped.unlatched++;
       return;
     }
+    const now = this.deps.clock.now();
+    leg.tokens = Math.min(2 * this.maxPps, leg.tokens + ((now - leg.refilledAt) * this.maxPps) / 1000);
+    leg.refilledAt = now;
+    if (leg.tokens < 1) {
+      this.stats.packets.dropped.rateLimited++;
+      return;
+    }
+    leg.tokens--;
     this.stats.packets.fromPhones++;
-    s.lastActivity = this.deps.clock.now();
+    s.lastActivity = now;
     this.deliver(s, k, side === 0 ? 1 : 0, c, d);
   }
 
@@ -299,13 +317,14 @@ export class MediaRelay implements Lifecycle {
       return;
     }
     if (leg.kind === 'ua') {
-      // rtcp-mux (RFC 5761): RTCP goes to the RTP address
-      const dest = leg.latched[c] ?? leg.dest[c] ?? (c === 1 && leg.rtcpMux ? (leg.latched[0] ?? leg.dest[0]) : undefined);
+      // rtcp-mux (RFC 5761): RTCP goes to the RTP address, from our RTP port (the one the phone's NAT opened)
+      const muxed = c === 1 && leg.rtcpMux && leg.latched[1] === undefined && leg.dest[1] === undefined;
+      const dest = muxed ? (leg.latched[0] ?? leg.dest[0]) : (leg.latched[c] ?? leg.dest[c]);
       if (dest === undefined) {
         this.stats.packets.dropped.noDestination++;
         return;
       }
-      leg.pair.send(c, d, dest);
+      leg.pair.send(muxed ? 0 : c, d, dest);
       this.stats.packets.toPhones++;
       return;
     }

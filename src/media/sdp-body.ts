@@ -4,7 +4,8 @@
  * relay never decrypts), `a=rtpmap` for RFC 4733 telephone-event, direction attributes, ICE lines of
  * phones that have them — stays exactly as the phone wrote it.
  *
- * What the relay owns: the `c=` lines, the port of each `m=` line, `a=rtcp` (RFC 3605), and its own
+ * What the relay owns: the `c=` lines, the address of `o=` (topology hiding: the far phone's private
+ * address stays behind its peer), the port of each `m=` line, `a=rtcp` (RFC 3605), and its own
  * attributes between peers:
  *   session level  `a=p2psip-media:direct-ok|nat` — the sender's phone is (not) on its peer's network
  *   media level    `a=p2psip-relay:<tag> [<host> <port>]` — send this stream's media to me tagged
@@ -130,7 +131,14 @@ export function rewriteForPhone(sdp: ParsedSdp, address: string, streams: Readon
     if (isOwnAttr(line)) continue;
     const s = k >= 0 ? streams[k] : undefined;
     const anyRelayed = streams.some((x) => x !== undefined);
-    if (line.startsWith('c=')) {
+    if (line.startsWith('o=') && anyRelayed) {
+      // the origin's address is the far phone's (often private): ours instead, the rest as it was
+      const f = line.slice(2).split(' ');
+      if (f.length === 6) {
+        out.push(`o=${f[0]} ${f[1]} ${f[2]} IN ${family} ${address}`);
+        continue;
+      }
+    } else if (line.startsWith('c=')) {
       const addr = line.split(' ')[2];
       // session-level c= when any stream is relayed; media-level c= of a relayed stream; hold stays
       if (!isNullAddress(addr) && (k < 0 ? anyRelayed : s !== undefined)) {

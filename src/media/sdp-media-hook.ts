@@ -72,7 +72,23 @@ export class SdpMediaHook implements MediaHook {
     if (out.method === 'CANCEL') return undefined;
     const existing = this.relay.get(callId);
     if (existing !== undefined) this.relay.touch(existing);
-    if (!isSdp(out)) return undefined;
+    if (!isSdp(out)) {
+      // an INVITE without an offer (the offer comes in the 2xx, the answer in the ACK): the session and
+      // its sides are known now, so the offer in the response can be relayed
+      if (out.method === 'INVITE' && existing === undefined && this.options.mode !== 'direct' && out.body.length === 0) {
+        const fromEnd = this.endpoint(from, received.uri);
+        const toEnd = this.endpoint(to, out.uri);
+        if (fromEnd.kind === 'ua' || toEnd.kind === 'ua') {
+          try {
+            this.newSession(callId, fromEnd, from, toEnd, to, { fromContactHost: contactHost(received), toTargetHost: isSipUri(out.uri) ? out.uri.host : undefined });
+          } catch (err) {
+            if (!(err instanceof MediaError)) throw err;
+            return this.refusal(callId, err);
+          }
+        }
+      }
+      return undefined;
+    }
     try {
       const parsed = parseSdpBody(out.body, this.options.maxStreams ?? DEFAULT_MAX_STREAMS);
       const fromEnd = this.endpoint(from, received.uri);
@@ -82,14 +98,28 @@ export class SdpMediaHook implements MediaHook {
       return undefined;
     } catch (err) {
       if (!(err instanceof MediaError)) throw err;
-      this.counts.refused++;
-      this.options.log?.({ callId, code: err.code, err: err.message }, 'media: request refused');
-      return {
-        status: err.status,
-        reason: `${err.reason} - ${err.message}`,
-        headers: [['Warning', `399 p2psip "${err.message.replace(/"/g, "'")}"`], ...(err.retryAfter === undefined ? [] : [['Retry-After', String(err.retryAfter)] as [string, string]])],
-      };
+      return this.refusal(callId, err);
     }
+  }
+
+  private refusal(callId: string, err: MediaError): MediaRefusal {
+    this.counts.refused++;
+    this.options.log?.({ callId, code: err.code, err: err.message }, 'media: request refused');
+    return {
+      status: err.status,
+      reason: `${err.reason} - ${err.message}`,
+      headers: [['Warning', `399 p2psip "${err.message.replace(/"/g, "'")}"`], ...(err.retryAfter === undefined ? [] : [['Retry-After', String(err.retryAfter)] as [string, string]])],
+    };
+  }
+
+  private newSession(callId: string, fromEnd: End, from: TransportAddress, toEnd: End, to: TransportAddress, hints: { fromContactHost: string | undefined; toTargetHost: string | undefined }): MediaSession {
+    const side = (e: End, a: TransportAddress, sigHost: string | undefined): SideInfo => ({
+      kind: e.kind,
+      node: e.node,
+      addrs: new Set([key(a)]),
+      onOurNetwork: e.kind === 'ua' && sigHost !== undefined && sameHost(sigHost, a.host),
+    });
+    return this.relay.create(callId, [side(fromEnd, from, hints.fromContactHost), side(toEnd, to, hints.toTargetHost)]);
   }
 
   response(res: SipResponse, to: TransportAddress): SipResponse {
@@ -136,13 +166,7 @@ export class SdpMediaHook implements MediaHook {
       if (fromEnd.kind === 'peer' && toEnd.kind === 'peer') return untouched;
       // a peer that does not relay sends no attributes, and neither do we then (its phone gets the SDP as it is)
       if (fromEnd.kind === 'peer' && !hasAnnotations(parsed)) return untouched;
-      const side = (e: End, a: TransportAddress, sigHost: string | undefined): SideInfo => ({
-        kind: e.kind,
-        node: e.node,
-        addrs: new Set([key(a)]),
-        onOurNetwork: e.kind === 'ua' && sigHost !== undefined && sameHost(sigHost, a.host),
-      });
-      s = this.relay.create(callId, [side(fromEnd, from, hints.fromContactHost), side(toEnd, to, hints.toTargetHost)]);
+      s = this.newSession(callId, fromEnd, from, toEnd, to, hints);
     }
     const f = this.sideOf(s, fromEnd, from);
     const t0 = this.sideOf(s, toEnd, to);

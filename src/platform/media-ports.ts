@@ -117,7 +117,14 @@ export class UdpMediaPorts implements MediaPorts {
         tried++;
         if (port === undefined) break;
         const pair = await this.bindPair(port);
-        if (pair !== undefined) this.ready.push(pair);
+        if (pair === undefined) continue;
+        // stopped while binding: nothing may stay open behind stop()
+        if (this.closed) {
+          this.used.delete(port);
+          closePair(pair);
+          break;
+        }
+        this.ready.push(pair);
       }
     } finally {
       this.filling = false;

@@ -25,8 +25,8 @@ const quiet = { info: () => {}, warn: () => {} };
 interface MediaStatus {
   activeSessions: number;
   portsInUse: number;
-  packets: { fromPhones: number; toPhones: number; fromPeers: number; toPeers: number; dropped: { unlatched: number } };
-  ports: { trunkIn: number } | null;
+  packets: { fromPhones: number; toPhones: number; fromPeers: number; toPeers: number; dropped: { unlatched: number; rateLimited: number } };
+  ports: { trunkIn: number; ready: number } | null;
 }
 
 describe('media relay between two peers on real sockets', { timeout: 120_000 }, () => {
@@ -142,5 +142,97 @@ describe('media relay between two peers on real sockets', { timeout: 120_000 }, 
     const many = Array.from({ length: 1000 }, (_, i) => `m=audio ${40000 + 2 * i} RTP/AVP 0`);
     const { final: refused } = await bob.invite('alice', bob.sdp(many));
     assert.match(refused, /^SIP\/2\.0 488 /, refused.split('\r\n')[0]);
+  });
+
+  /** Two phones at one peer (relay mode: bridged between two port pairs); `range` sized by the test. */
+  async function onePeer(range: [number, number]): Promise<{ a: RunningPeer; phone: (name: string) => Promise<SdpPhone> }> {
+    const store = new MemoryRegistrationStore(new SystemClock());
+    const a = await peer(store, [], { mode: 'relay', range, timeoutMs: 60_000 });
+    await until('joined', 20_000, () => (a.overlay!.node.state === 'joined' ? undefined : 'joining'));
+    return {
+      a,
+      phone: async (name) => {
+        const p = await SdpPhone.open(name, udp(a), OVERLAY);
+        phones.push(p);
+        assert.match(await p.register(), /^SIP\/2\.0 200/);
+        return p;
+      },
+    };
+  }
+
+  async function call(from: SdpPhone, to: SdpPhone): Promise<{ final: string; toCallee: { host: string; port: number }; toCaller: { host: string; port: number } }> {
+    const calling = from.invite(to.name, from.sdp());
+    const invite = await to.waitRequest('INVITE', 15_000);
+    to.answer(invite, 200, 'OK', to.sdp());
+    const { final } = await calling;
+    assert.match(final, /^SIP\/2\.0 200/);
+    from.inDialog('ACK', final);
+    to.sip.received.length = 0;
+    return { final, toCallee: audioAddress(bodyOf(invite)), toCaller: audioAddress(bodyOf(final)) };
+  }
+
+  test('an offer that would exhaust the port range gets 503 + Retry-After, the peer goes on serving', async () => {
+    // 34000 is the trunk; pairs at 34002, 34004, 34006: one bridged call takes two
+    const { a, phone } = await onePeer([34000, 34007]);
+    const [carol, dave, erin] = [await phone('carol'), await phone('dave'), await phone('erin')];
+    await until('pool ready', 5_000, () => ((mediaOf(a).ports?.ready ?? 0) >= 3 ? undefined : JSON.stringify(mediaOf(a).ports)));
+    const first = await call(carol, dave);
+    assert.equal(mediaOf(a).portsInUse, 2);
+    const { final: refused } = await erin.invite('dave', erin.sdp());
+    assert.match(refused, /^SIP\/2\.0 503 /, refused.split('\r\n')[0]);
+    assert.match(refused, /^Retry-After: \d+/m);
+    assert.equal(mediaOf(a).portsInUse, 2, 'what the refused call took is released');
+    // the established call still has its media
+    carol.sendRtp(first.toCaller, 20);
+    await dave.waitRtp(20);
+    carol.inDialog('BYE', first.final);
+    await dave.waitRequest('BYE');
+    await until('released and ready again', 5_000, () => (mediaOf(a).portsInUse === 0 && (mediaOf(a).ports?.ready ?? 0) >= 2 ? undefined : JSON.stringify(mediaOf(a))));
+    const again = await call(erin, dave);
+    erin.sendRtp(again.toCaller, 10);
+    await dave.waitRtp(30);
+  });
+
+  test('RTP floods: a stranger is dropped, a phone past its rate is cut, another call and OPTIONS go on', async () => {
+    const { a, phone } = await onePeer([35000, 35199]);
+    const [fay, gus, hal, ivy] = [await phone('fay'), await phone('gus'), await phone('hal'), await phone('ivy')];
+    const one = await call(fay, gus);
+    const two = await call(hal, ivy);
+    fay.sendRtp(one.toCaller, 5); // fay latches
+    await gus.waitRtp(5);
+    const rss0 = process.memoryUsage().rss;
+    const stranger = createSocket('udp4');
+    await new Promise<void>((r) => stranger.bind(0, '127.0.0.1', () => r()));
+    const before = { ...mediaOf(a).packets.dropped };
+    const t0 = Date.now();
+    try {
+      // 10,000 packets from a stranger at fay's latched port and 10,000 from fay herself (far past
+      // 2,000/s), in bursts the peer (this process) reads between
+      for (let i = 0; i < 200; i++) {
+        fay.sendRtp(one.toCaller, 50, 0x1234, stranger);
+        fay.sendRtp(one.toCaller, 50);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      // the other call keeps its media, and the SIP front answers
+      hal.sendRtp(two.toCaller, 50, 0x4444);
+      await ivy.waitRtp(50);
+      const { final: nobody } = await hal.invite('nobody', hal.sdp());
+      assert.match(nobody, /^SIP\/2\.0 404/);
+      await until('flood counted', 10_000, () => {
+        const d = mediaOf(a).packets.dropped;
+        return d.unlatched - before.unlatched >= 5_000 && d.rateLimited - before.rateLimited >= 1_000 ? undefined : JSON.stringify(d);
+      });
+    } finally {
+      stranger.close();
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    const after = mediaOf(a).packets.dropped;
+    // fay's bucket (4,000) plus 2,000/s while the flood lasted, plus her 5 first packets
+    const bound = 5 + 4_000 + Math.ceil(2_000 * seconds);
+    assert.ok(gus.rtpIn.length <= bound, `gus got ${gus.rtpIn.length}, at most ${bound}`);
+    assert.ok(gus.rtpIn.every((p) => p.payload.length === 160));
+    const grown = (process.memoryUsage().rss - rss0) / 1024 / 1024;
+    console.log(`flood: stranger dropped ${after.unlatched - before.unlatched}, rate-limited ${after.rateLimited - before.rateLimited}, gus got ${gus.rtpIn.length} in ${seconds.toFixed(2)} s, RSS +${grown.toFixed(1)} MiB`);
+    assert.ok(grown < 100, `RSS grew ${grown.toFixed(1)} MiB during the flood`);
   });
 });

@@ -218,8 +218,8 @@ export class ResponseContext {
       best = this.local(487, 'Request Terminated');
     }
     let res = best.response;
-    if (res.status === 503) {
-      // §16.7 step 6: a proxy SHOULD send 500 rather than forward a 503.
+    if (res.status === 503 && !best.local) {
+      // §16.7 step 6: a proxy SHOULD send 500 rather than forward a 503 (ours — out of ports, overloaded — stays 503).
       res = { ...res, status: 500, reason: 'Server Internal Error - Downstream unavailable', headers: res.headers.clone() };
     }
     if (res.status === 401 || res.status === 407) res = this.aggregateChallenges(res);
