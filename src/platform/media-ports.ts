@@ -187,6 +187,8 @@ export class UdpMediaPorts implements MediaPorts {
       s.once('error', fail);
       s.bind(port, this.options.host, () => {
         s.off('error', fail);
+        // the relay's sockets never keep a process alive on their own (the SIP front's do)
+        s.unref();
         s.on('error', (err) => {
           this.counts.sendErrors++;
           if (!this.errorCounted) this.options.onError?.(err);
