@@ -97,6 +97,11 @@ export interface PeerLeg {
   remoteTag: number | undefined;
   /** The peer's UDP trunk (no channel), else frames go to `node`'s channel. */
   remoteTrunk: UdpAddr | undefined;
+  /**
+   * The peer frames go to when it is not the side's first (a call forked to phones at several peers:
+   * the one whose SDP came last — its 18x or 2xx — is sent to).
+   */
+  remoteNode?: string;
 }
 
 export type Leg = UaLeg | PeerLeg;
@@ -109,6 +114,8 @@ export interface SideInfo {
   kind: 'ua' | 'peer';
   /** The peer's Node-ID (hex) when it is reached through a SIP channel. */
   node: string | undefined;
+  /** Every peer of this side (a call forked to several peers), the first one included. */
+  nodes?: Set<string>;
   /** SIP addresses seen for this side (`host:port`). */
   readonly addrs: Set<string>;
   /** A phone whose SIP and SDP addresses are one (no NAT between it and us). */
@@ -274,7 +281,7 @@ export class MediaRelay implements Lifecycle {
     const info = s.sides[side];
     const leg = s.streams[k]?.legs[side];
     if (leg?.kind !== 'peer') return;
-    const ok = 'node' in source ? info.node === source.node : info.node === undefined && leg.remoteTrunk !== undefined && leg.remoteTrunk.host === source.from.host;
+    const ok = 'node' in source ? info.node === source.node || info.nodes?.has(source.node) === true : info.node === undefined && leg.remoteTrunk !== undefined && leg.remoteTrunk.host === source.from.host;
     if (!ok) {
       this.stats.packets.dropped.wrongPeer++;
       return;
@@ -339,7 +346,7 @@ export class MediaRelay implements Lifecycle {
     frame[3] = (leg.remoteTag >>> 8) & 0xff;
     frame[4] = leg.remoteTag & 0xff;
     frame.set(d, FRAME_HEADER);
-    const node = s.sides[to].node;
+    const node = leg.remoteNode ?? s.sides[to].node;
     if (leg.remoteTrunk !== undefined && node === undefined) this.deps.trunk.sendTo(leg.remoteTrunk, frame);
     else if (node === undefined || !this.deps.trunk.sendToNode(node, frame)) {
       this.stats.packets.dropped.trunkRefused++;

@@ -122,7 +122,7 @@ export class SdpMediaHook implements MediaHook {
     return this.relay.create(callId, [side(fromEnd, from, hints.fromContactHost), side(toEnd, to, hints.toTargetHost)]);
   }
 
-  response(res: SipResponse, to: TransportAddress): SipResponse {
+  response(res: SipResponse, to: TransportAddress, from?: TransportAddress): SipResponse {
     const callId = res.headers.get('call-id');
     if (callId === undefined) return res;
     const method = cseqMethod(res);
@@ -148,7 +148,10 @@ export class SdpMediaHook implements MediaHook {
       const t = this.sideOf(s, toEnd, to);
       if (t === undefined) return res;
       const f: 0 | 1 = t === 0 ? 1 : 0;
-      const body = this.apply(s, parsed, f, undefined, t, to);
+      // a call forked to several peers: the peer this answer came from is the one media goes to
+      const fromNode = from === undefined ? undefined : this.peers.channelNode(from);
+      if (fromNode !== undefined && s.sides[f].kind === 'peer') this.addNode(s.sides[f], fromNode);
+      const body = this.apply(s, parsed, f, undefined, t, to, fromNode);
       return body === untouched ? res : { ...res, body };
     } catch (err) {
       if (!(err instanceof MediaError)) throw err;
@@ -172,16 +175,16 @@ export class SdpMediaHook implements MediaHook {
     const t0 = this.sideOf(s, toEnd, to);
     if (f === undefined) return this.strippedFor(parsed, toEnd);
     const t: 0 | 1 = t0 !== undefined && t0 !== f ? t0 : f === 0 ? 1 : 0;
-    return this.apply(s, parsed, f, from, t, to);
+    return this.apply(s, parsed, f, from, t, to, fromEnd.node);
   }
 
   /** The SDP going from side `f` to side `t` of `s` (`fromAddr`: where it came from, when known). */
-  private apply(s: MediaSession, parsed: ParsedSdp, f: 0 | 1, fromAddr: TransportAddress | undefined, t: 0 | 1, toAddr: TransportAddress): Uint8Array | typeof untouched {
+  private apply(s: MediaSession, parsed: ParsedSdp, f: 0 | 1, fromAddr: TransportAddress | undefined, t: 0 | 1, toAddr: TransportAddress, fromNode?: string): Uint8Array | typeof untouched {
     const a = s.sides[f];
     const b = s.sides[t];
     if (a.kind === 'peer' && b.kind === 'peer') return untouched;
     if (a.kind === 'ua' && b.kind === 'peer') return this.exportSdp(s, parsed, f, fromAddr, t);
-    if (a.kind === 'peer' && b.kind === 'ua') return this.importSdp(s, parsed, f, t, toAddr);
+    if (a.kind === 'peer' && b.kind === 'ua') return this.importSdp(s, parsed, f, t, toAddr, fromNode);
     return this.bridge(s, parsed, f, fromAddr, t, toAddr);
   }
 
@@ -202,7 +205,7 @@ export class SdpMediaHook implements MediaHook {
     return annotateForPeer(parsed, this.options.mode === 'auto' && ua.onOurNetwork ? 'direct-ok' : 'nat', tags);
   }
 
-  private importSdp(s: MediaSession, parsed: ParsedSdp, f: 0 | 1, t: 0 | 1, toAddr: TransportAddress): Uint8Array | typeof untouched {
+  private importSdp(s: MediaSession, parsed: ParsedSdp, f: 0 | 1, t: 0 | 1, toAddr: TransportAddress, fromNode?: string): Uint8Array | typeof untouched {
     const peer = s.sides[f];
     if (!hasAnnotations(parsed)) {
       // the other peer does not relay this call: the media goes direct
@@ -224,6 +227,7 @@ export class SdpMediaHook implements MediaHook {
       const pl = this.relay.peerLeg(s, k, f);
       pl.remoteTag = st.relay.tag;
       pl.remoteTrunk = peer.node === undefined ? st.relay.trunk : undefined;
+      if (fromNode !== undefined) pl.remoteNode = fromNode;
       const ua = this.relay.uaLeg(s, k, t);
       if (ua.allowed.size < 8) ua.allowed.add(toAddr.host);
       return { port: ua.pair.port };
@@ -284,14 +288,22 @@ export class SdpMediaHook implements MediaHook {
     return { kind: 'ua', node: undefined };
   }
 
+  /** Another peer of a side (a fork reached phones at several peers); at most 8. */
+  private addNode(side: SideInfo, node: string): void {
+    if (side.node === node) return;
+    side.nodes ??= new Set(side.node === undefined ? [] : [side.node]);
+    if (side.nodes.size < 8) side.nodes.add(node);
+  }
+
   private sideOf(s: MediaSession, e: End, addr: TransportAddress): 0 | 1 | undefined {
     const k = key(addr);
     for (const i of [0, 1] as const) {
       const side = s.sides[i];
-      if (e.node !== undefined && side.node === e.node) return i;
+      if (e.node !== undefined && (side.node === e.node || side.nodes?.has(e.node) === true)) return i;
       if (side.addrs.has(k)) return i;
     }
-    const same = ([0, 1] as const).filter((i) => s.sides[i].kind === e.kind && (e.kind === 'ua' || s.sides[i].node === undefined));
+    const same = ([0, 1] as const).filter((i) => s.sides[i].kind === e.kind && (e.kind === 'ua' || (s.sides[i].node === undefined) === (e.node === undefined)));
+    if (same.length === 1 && e.node !== undefined) this.addNode(s.sides[same[0]!], e.node);
     if (same.length !== 1) return undefined;
     const i = same[0]!;
     // another phone of the same side (a fork), or a peer reached at another of its addresses

@@ -19,6 +19,9 @@ export interface MediaHook {
    * replace `out.body`. A refusal is answered upstream instead of forwarding.
    */
   request(out: SipRequest, received: SipRequest, from: TransportAddress, to: TransportAddress): MediaRefusal | undefined;
-  /** A response about to be sent upstream to `to`: the response to send (the same, or a copy with a new body). */
-  response(res: SipResponse, to: TransportAddress): SipResponse;
+  /**
+   * A response about to be sent upstream to `to` (`from`: where it came from, when it is not ours): the
+   * response to send (the same, or a copy with a new body).
+   */
+  response(res: SipResponse, to: TransportAddress, from?: TransportAddress): SipResponse;
 }

@@ -323,9 +323,9 @@ export class ProxyCore implements TransactionUser {
     return (target) => this.prepare(req, target, seed, inbound, source);
   }
 
-  private upstreamMapper(to: TransportAddress): (res: SipResponse) => SipResponse {
+  private upstreamMapper(to: TransportAddress): (res: SipResponse, from?: TransportAddress) => SipResponse {
     const media = this.deps.media;
-    return (res) => (media === undefined ? res : media.response(res, to));
+    return (res, from) => (media === undefined ? res : media.response(res, to, from));
   }
 
   private forgetter(id: string): () => void {

@@ -7,7 +7,7 @@ import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { createResponse } from '../message/index.js';
 import type { SipRequest, SipResponse } from '../message/sip-message.js';
 import type { ClientTransaction, ClientTransactionUser, ServerTransaction } from '../transaction/transaction-contract.js';
-import type { OutboundTarget } from '../transport/sip-transport.js';
+import type { OutboundTarget, TransportAddress } from '../transport/sip-transport.js';
 import { buildCancel } from './cancel-request.js';
 import type { ProxyTarget } from './proxy-target.js';
 import { stripTopVia } from './strip-top-via.js';
@@ -24,7 +24,7 @@ export interface ResponseContextDeps {
   /** Observer: every final response this context sends upstream (the first one ends CANCEL's interest in it). */
   onFinal?(status: number): void;
   /** Every response on its way upstream, forwarded or ours (the media relay rewrites SDP there). */
-  upstream?(res: SipResponse): SipResponse;
+  upstream?(res: SipResponse, from?: TransportAddress): SipResponse;
 }
 
 export interface ResponseContextOptions {
@@ -151,7 +151,7 @@ export class ResponseContext {
       if (this.isInvite && status > 100) this.armTimerC(branch);
       if (branch.cancelPending) this.sendCancel(branch);
       // §16.7 step 5: provisional responses other than 100 go upstream at once.
-      if (status > 100 && !this.finalSent) this.forward(res);
+      if (status > 100 && !this.finalSent) this.forward(res, branch.outbound?.destination);
       return;
     }
     if (status < 300) {
@@ -160,7 +160,7 @@ export class ResponseContext {
       if (first) this.endBranch(branch);
       if (this.isInvite || !this.finalSent) {
         this.finalSent = true;
-        this.forward(res);
+        this.forward(res, branch.outbound?.destination);
         this.deps.onFinal?.(status);
       }
       if (first) this.cancel();
@@ -239,9 +239,9 @@ export class ResponseContext {
     return { ...res, headers };
   }
 
-  private forward(res: SipResponse): void {
+  private forward(res: SipResponse, from?: TransportAddress): void {
     const upstream = stripTopVia(res);
-    if (upstream !== undefined) this.serverTx.respond(this.deps.upstream === undefined ? upstream : this.deps.upstream(upstream));
+    if (upstream !== undefined) this.serverTx.respond(this.deps.upstream === undefined ? upstream : this.deps.upstream(upstream, from));
   }
 
   private local(status: number, reason: string, headers?: Array<[string, string]>): Final {

@@ -66,7 +66,7 @@ export class StatelessForwarder {
     if (upstream === undefined) return this.drop();
     const target = viaTarget(upstream);
     if (target === undefined) return this.drop();
-    this.deps.transport.send(this.deps.media === undefined ? upstream : this.deps.media.response(upstream, target.destination), target);
+    this.deps.transport.send(this.deps.media === undefined ? upstream : this.deps.media.response(upstream, target.destination, inbound.source), target);
     this.stats.responsesForwarded++;
   }
 

@@ -90,9 +90,9 @@ class World {
   }
 
   /** A response going upstream to `to`. */
-  respond(status: number, body: string | undefined, to: TransportAddress, o: { callId?: string; method?: string; cseq?: number; contentType?: string } = {}): { res: SipResponse; sent: SipResponse; body: string } {
+  respond(status: number, body: string | undefined, to: TransportAddress, o: { callId?: string; method?: string; cseq?: number; contentType?: string; from?: TransportAddress } = {}): { res: SipResponse; sent: SipResponse; body: string } {
     const res = response(status, { callId: o.callId ?? 'call-1', method: o.method ?? 'INVITE', cseq: o.cseq ?? 1, ...(body === undefined ? {} : { body }), ...(o.contentType === undefined ? {} : { contentType: o.contentType }) });
-    const sent = this.hook.response(res, to);
+    const sent = this.hook.response(res, to, o.from);
     return { res, sent, body: bodyText(sent) };
   }
 
@@ -491,18 +491,23 @@ describe('SdpMediaHook: offer/answer variants', () => {
     assert.deepEqual(leg.dest[0], { host: BOB.host, port: 6000 });
   });
 
-  test(
-    'a fork to phones at two other peers: media goes to the peer that answered',
-    { todo: 'bug: sdp-media-hook.ts: one session has one peer side; the 2nd branch (node M) reuses side 1 (node N) and its tag, and response() cannot tell which peer answered — frames go to N with M’s tag, and M’s frames are dropped as wrongPeer' },
-    () => {
-      const w = new World('relay');
-      w.fromPhone(ALICE, phoneSdp(ALICE.host, 4000), { to: N_ADDR });
-      w.fromPhone(ALICE, phoneSdp(ALICE.host, 4000), { to: M_ADDR });
-      w.respond(200, remoteSdp('10.2.2.2', 7000, 0x4d4d4d4d), ALICE);
-      w.ports.pair(w.ua('call-1', 0, 0).pair.port).inject(0, rtp(1), { host: ALICE.host, port: 4000 });
-      assert.deepEqual(w.trunk.toNodes.map((f) => f.node), [M]);
-    },
-  );
+  test('a fork to phones at two other peers: media goes to the peer that answered, frames from either are taken', () => {
+    const w = new World('relay');
+    w.fromPhone(ALICE, phoneSdp(ALICE.host, 4000), { to: N_ADDR });
+    w.fromPhone(ALICE, phoneSdp(ALICE.host, 4000), { to: M_ADDR });
+    // M's phone answers (through M's channel)
+    w.respond(200, remoteSdp('10.2.2.2', 7000, 0x4d4d4d4d), ALICE, { from: M_ADDR });
+    w.ports.pair(w.ua('call-1', 0, 0).pair.port).inject(0, rtp(1), { host: ALICE.host, port: 4000 });
+    assert.deepEqual(w.trunk.toNodes.map((f) => [f.node, frameTag(f.frame)]), [[M, 0x4d4d4d4d]]);
+    // a frame from M with our tag reaches alice; N's too (its early media before the answer)
+    const ours = w.peerLeg('call-1', 0, 1).localTag;
+    const before = w.relay.stats.packets.dropped.wrongPeer;
+    w.relay.receiveFrame(frame(0, ours, rtp(2)), { node: M });
+    w.relay.receiveFrame(frame(0, ours, rtp(3)), { node: N });
+    assert.equal(w.relay.stats.packets.dropped.wrongPeer, before);
+    w.relay.receiveFrame(frame(0, ours, rtp(4)), { node: 'ee'.repeat(16) });
+    assert.equal(w.relay.stats.packets.dropped.wrongPeer, before + 1, 'a third peer is not of this call');
+  });
 
   test('a second stream added by a re-INVITE gets its own port and tag', () => {
     const w = new World('relay');
