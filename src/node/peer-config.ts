@@ -97,6 +97,8 @@ export interface MediaConfig {
   timeoutMs: number;
   /** The address phones are told to send media to (default: the SIP front's advertised address). */
   address?: string;
+  /** Packets per second a phone may send into one leg (default 2,000, bursts of twice that). */
+  maxPacketsPerSecond?: number;
 }
 
 export const DEFAULT_MEDIA_CONFIG: Readonly<MediaConfig> = Object.freeze({ mode: 'auto', range: [20000, 29999] as [number, number], timeoutMs: 60_000 });

@@ -183,7 +183,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
         address: () => mediaPorts?.trunkAddress(),
       },
     },
-    { timeoutMs: mediaConfig.timeoutMs },
+    { timeoutMs: mediaConfig.timeoutMs, ...(mediaConfig.maxPacketsPerSecond === undefined ? {} : { maxPacketsPerSecond: mediaConfig.maxPacketsPerSecond }) },
   );
   sipChannels?.onMedia((node, frame) => relay.receiveFrame(frame, { node }));
   const mediaHook = new SdpMediaHook(

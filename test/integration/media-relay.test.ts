@@ -120,15 +120,15 @@ describe('media relay between two peers on real sockets', { timeout: 120_000 }, 
   }
 
   test('relay, peers without ICE (UDP trunk): RTP both ways, stranger dropped, BYE releases', async () => {
-    await relayedCall(false, 31000);
+    await relayedCall(false, 11000);
   });
 
   test('relay, peers with ICE (inside the SIP channel): RTP both ways, BYE releases', async () => {
-    await relayedCall(true, 32000);
+    await relayedCall(true, 11500);
   });
 
   test('auto on one machine: the SDP passes untouched; 488 for 1,000 m-lines', async () => {
-    const { a, b, alice, bob } = await pair(false, 'auto', 33000);
+    const { a, b, alice, bob } = await pair(false, 'auto', 12000);
     const calling = bob.invite('alice', bob.sdp());
     const invite = await alice.waitRequest('INVITE', 15_000);
     assert.equal(audioAddress(bodyOf(invite)).port, bob.rtpPort);
@@ -145,9 +145,9 @@ describe('media relay between two peers on real sockets', { timeout: 120_000 }, 
   });
 
   /** Two phones at one peer (relay mode: bridged between two port pairs); `range` sized by the test. */
-  async function onePeer(range: [number, number]): Promise<{ a: RunningPeer; phone: (name: string) => Promise<SdpPhone> }> {
+  async function onePeer(range: [number, number], maxPacketsPerSecond?: number): Promise<{ a: RunningPeer; phone: (name: string) => Promise<SdpPhone> }> {
     const store = new MemoryRegistrationStore(new SystemClock());
-    const a = await peer(store, [], { mode: 'relay', range, timeoutMs: 60_000 });
+    const a = await peer(store, [], { mode: 'relay', range, timeoutMs: 60_000, ...(maxPacketsPerSecond === undefined ? {} : { maxPacketsPerSecond }) });
     await until('joined', 20_000, () => (a.overlay!.node.state === 'joined' ? undefined : 'joining'));
     return {
       a,
@@ -172,8 +172,8 @@ describe('media relay between two peers on real sockets', { timeout: 120_000 }, 
   }
 
   test('an offer that would exhaust the port range gets 503 + Retry-After, the peer goes on serving', async () => {
-    // 34000 is the trunk; pairs at 34002, 34004, 34006: one bridged call takes two
-    const { a, phone } = await onePeer([34000, 34007]);
+    // 14000 is the trunk; pairs at 14002, 14004, 14006 (below the ephemeral ports: nobody else binds there): one bridged call takes two
+    const { a, phone } = await onePeer([14000, 14007]);
     const [carol, dave, erin] = [await phone('carol'), await phone('dave'), await phone('erin')];
     await until('pool ready', 5_000, () => ((mediaOf(a).ports?.ready ?? 0) >= 3 ? undefined : JSON.stringify(mediaOf(a).ports)));
     const first = await call(carol, dave);
@@ -194,7 +194,9 @@ describe('media relay between two peers on real sockets', { timeout: 120_000 }, 
   });
 
   test('RTP floods: a stranger is dropped, a phone past its rate is cut, another call and OPTIONS go on', async () => {
-    const { a, phone } = await onePeer([35000, 35199]);
+    // 200 packets/s per phone (bursts of 400): however many of the flood's packets the kernel keeps
+    // on a busy machine, fay's are far past it
+    const { a, phone } = await onePeer([15000, 15199], 200);
     const [fay, gus, hal, ivy] = [await phone('fay'), await phone('gus'), await phone('hal'), await phone('ivy')];
     const one = await call(fay, gus);
     const two = await call(hal, ivy);
@@ -209,28 +211,28 @@ describe('media relay between two peers on real sockets', { timeout: 120_000 }, 
       // 10,000 packets from a stranger at fay's latched port and 10,000 from fay herself (far past
       // 2,000/s), in bursts the peer (this process) reads between
       for (let i = 0; i < 200; i++) {
-        fay.sendRtp(one.toCaller, 50, 0x1234, stranger);
+        fay.sendRtp(one.toCaller, 50, 0x5555, stranger);
         fay.sendRtp(one.toCaller, 50);
         await new Promise((r) => setTimeout(r, 2));
       }
       // the other call keeps its media, and the SIP front answers
-      hal.sendRtp(two.toCaller, 50, 0x4444);
+      hal.sendRtp(two.toCaller, 50, 0x4444); // hal's own call (its own bucket)
       await ivy.waitRtp(50);
       const { final: nobody } = await hal.invite('nobody', hal.sdp());
       assert.match(nobody, /^SIP\/2\.0 404/);
       await until('flood counted', 10_000, () => {
         const d = mediaOf(a).packets.dropped;
-        return d.unlatched - before.unlatched >= 5_000 && d.rateLimited - before.rateLimited >= 1_000 ? undefined : JSON.stringify(d);
+        return d.unlatched - before.unlatched >= 1_000 && d.rateLimited - before.rateLimited >= 500 ? undefined : JSON.stringify(d);
       });
     } finally {
       stranger.close();
     }
     const seconds = (Date.now() - t0) / 1000;
     const after = mediaOf(a).packets.dropped;
-    // fay's bucket (4,000) plus 2,000/s while the flood lasted, plus her 5 first packets
-    const bound = 5 + 4_000 + Math.ceil(2_000 * seconds);
+    // fay's bucket (400) plus 200/s while the flood lasted, plus her 5 first packets; none of the stranger's
+    const bound = 5 + 400 + Math.ceil(200 * seconds);
     assert.ok(gus.rtpIn.length <= bound, `gus got ${gus.rtpIn.length}, at most ${bound}`);
-    assert.ok(gus.rtpIn.every((p) => p.payload.length === 160));
+    assert.equal(gus.rtpIn.filter((p) => p.ssrc === 0x5555).length, 0, 'nothing of the stranger reached gus');
     const grown = (process.memoryUsage().rss - rss0) / 1024 / 1024;
     console.log(`flood: stranger dropped ${after.unlatched - before.unlatched}, rate-limited ${after.rateLimited - before.rateLimited}, gus got ${gus.rtpIn.length} in ${seconds.toFixed(2)} s, RSS +${grown.toFixed(1)} MiB`);
     assert.ok(grown < 100, `RSS grew ${grown.toFixed(1)} MiB during the flood`);

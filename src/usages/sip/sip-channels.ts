@@ -82,6 +82,8 @@ export class SipChannels {
   private readonly outgoing = new Map<string, Outgoing>();
   /** Waiters for a channel to a peer to appear (the other side of a tie-break opens it). */
   private readonly appearWaiters = new Map<string, Array<() => void>>();
+  /** The open channel media frames to a peer went into last (forgotten when it closes). */
+  private readonly mediaRoute = new Map<string, Channel>();
   readonly stats = { opened: 0, failed: 0, closed: 0, messagesIn: 0, messagesOut: 0, aliasConflicts: 0, glareCancelled: 0, glareRefused: 0 };
 
   constructor(
@@ -119,7 +121,16 @@ export class SipChannels {
 
   /** Sends a media frame to the peer `nodeHex` on its open channel; false when there is none. */
   sendMedia(nodeHex: string, frame: Uint8Array): boolean {
-    for (const ch of this.byId.values()) if (ch.open && ch.nodeHex === nodeHex && this.links.sendRaw?.(ch.id, frame) === true) return true;
+    // per packet: the channel found last time, else a scan (remembered)
+    const cached = this.mediaRoute.get(nodeHex);
+    if (cached !== undefined && cached.open && this.byId.get(cached.id) === cached && this.links.sendRaw?.(cached.id, frame) === true) return true;
+    for (const ch of this.byId.values()) {
+      if (ch.open && ch.nodeHex === nodeHex && this.links.sendRaw?.(ch.id, frame) === true) {
+        this.mediaRoute.set(nodeHex, ch);
+        return true;
+      }
+    }
+    this.mediaRoute.delete(nodeHex);
     return false;
   }
 
@@ -375,6 +386,7 @@ export class SipChannels {
     const ch = this.byId.get(id);
     if (ch === undefined) return;
     this.byId.delete(id);
+    if (this.mediaRoute.get(ch.nodeHex) === ch) this.mediaRoute.delete(ch.nodeHex);
     this.log?.debug({ channel: id, node: ch.nodeHex, wasOpen: ch.open, reason, queuedLost: ch.queued.length }, 'SIP channel closed');
     if (ch.open) this.stats.closed++;
     else this.stats.failed++;

@@ -9,6 +9,7 @@ import { UdpProbe } from './udp-probe.js';
 export interface RtpIn {
   from: string;
   seq: number;
+  ssrc: number;
   payload: Buffer;
 }
 
@@ -26,7 +27,7 @@ export class SdpPhone {
     readonly domain: string,
   ) {
     rtp.on('message', (m, r) => {
-      this.rtpIn.push({ from: `${r.address}:${r.port}`, seq: m.readUInt16BE(2), payload: m.subarray(12) });
+      this.rtpIn.push({ from: `${r.address}:${r.port}`, seq: m.readUInt16BE(2), ssrc: m.readUInt32BE(8), payload: m.subarray(12) });
       for (const w of this.rtpWaiters.splice(0)) w();
     });
   }
