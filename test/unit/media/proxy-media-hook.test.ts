@@ -6,19 +6,12 @@
  */
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock } from '../../../src/lib/manual-clock.js';
-import { SeededRandom } from '../../../src/lib/random.js';
-import { SipPeer } from '../../../src/node/sip-peer.js';
 import type { MediaHook, MediaRefusal } from '../../../src/sip/core/media-hook.js';
-import { NumericOnlyResolver } from '../../../src/sip/core/target-resolver.js';
-import { parseMessage } from '../../../src/sip/message/index.js';
 import type { SipRequest, SipResponse } from '../../../src/sip/message/sip-message.js';
 import type { TransportAddress } from '../../../src/sip/transport/sip-transport.js';
-import { advance, settle } from '../../support/settle.js';
-import { MemoryNetwork } from '../../support/sip/memory-driver.js';
-import { Phone, type SipWorld } from '../sip/core/sip-test-network.js';
+import { advance } from '../../support/settle.js';
+import { type Phone, SipWorld } from '../sip/core/sip-test-network.js';
 
-const PEER_HOST = '198.18.0.1';
 
 interface SeenRequest {
   method: string;
@@ -58,58 +51,14 @@ class RecordingHook implements MediaHook {
   }
 }
 
-class MediaWorld {
-  readonly clock = new ManualClock(1_000_000);
-  readonly random = new SeededRandom(42);
-  readonly network = new MemoryNetwork();
-  readonly peerAddr: TransportAddress = { protocol: 'udp', host: PEER_HOST, port: 5060 };
-  readonly hook = new RecordingHook();
-  readonly peer: SipPeer;
-  private phones = 0;
+/** The SIP test world with a recording hook in its proxy. */
+class MediaWorld extends SipWorld {
+  readonly hook: RecordingHook;
 
   constructor() {
-    const driver = this.network.createDriver({ hosts: [PEER_HOST] });
-    this.peer = new SipPeer(
-      { clock: this.clock, random: this.random, driver, resolver: new NumericOnlyResolver(), localHosts: [PEER_HOST], media: this.hook },
-      { domains: ['p2psip.local'], listen: [{ protocol: 'udp', host: PEER_HOST, port: 5060 }], outbound: { mode: 'none' }, advertisedHost: PEER_HOST },
-    );
-  }
-
-  async start(): Promise<void> {
-    const p = this.peer.start();
-    await this.settle();
-    await p;
-  }
-
-  async phone(name: string): Promise<Phone> {
-    const host = `198.18.1.${++this.phones}`;
-    const driver = this.network.createDriver({ hosts: [host] });
-    const pending = driver.listen('udp', host, 5060);
-    this.network.flush();
-    const addr = await pending;
-    const phone = new Phone(name, driver, addr, this as unknown as SipWorld);
-    driver.setUser({
-      onDatagram: (_l, _r, data) => {
-        const r = parseMessage(data, { datagram: true });
-        if (r.ok) phone.inbox.push(r.message);
-      },
-      onConnectionOpened: () => {},
-      onConnectionFailed: () => {},
-      onConnectionClosed: () => {},
-      onStreamData: () => {},
-      onWsMessage: () => {},
-    });
-    return phone;
-  }
-
-  settle(): Promise<void> {
-    return settle(this.network);
-  }
-
-  async stop(): Promise<void> {
-    const p = this.peer.stop();
-    await this.settle();
-    await p;
+    const hook = new RecordingHook();
+    super(undefined, { mode: 'none' }, () => ({ media: hook }));
+    this.hook = hook;
   }
 }
 

@@ -115,7 +115,7 @@ export class SipWorld {
     load?: LoadMonitor,
     outbound: OutboundPolicy = { mode: 'none' },
     /** More of the peer's deps (e.g. its location service made on the world's clock). */
-    extra: (clock: ManualClock) => Pick<SipPeerDeps, 'overlayWork' | 'location'> = () => ({}),
+    extra: (clock: ManualClock) => Pick<SipPeerDeps, 'overlayWork' | 'location' | 'media'> = () => ({}),
   ) {
     const driver = this.network.createDriver({ hosts: [PEER_HOST] });
     this.peer = new SipPeer(
