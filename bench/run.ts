@@ -8,6 +8,7 @@ import { overlayCommand, OVERLAY_USAGE } from './overlay/overlay-bench.js';
 import { putgetCommand, PUTGET_USAGE } from './putget/putget-bench.js';
 import { callsCommand, CALLS_USAGE } from './calls/calls-command.js';
 import { natCommand, NAT_USAGE } from './nat/nat-command.js';
+import { mediaCommand, MEDIA_USAGE } from './media/media-command.js';
 
 type BenchCommand = (argv: readonly string[]) => Promise<number>;
 
@@ -18,6 +19,7 @@ const BENCHMARKS: Readonly<Record<string, { readonly run: BenchCommand; readonly
   putget: { run: putgetCommand, usage: PUTGET_USAGE },
   calls: { run: callsCommand, usage: CALLS_USAGE },
   nat: { run: natCommand, usage: NAT_USAGE },
+  media: { run: mediaCommand, usage: MEDIA_USAGE },
 };
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -45,6 +45,11 @@ export interface MediaPorts {
   take(onPacket: (component: Component, data: Uint8Array, from: UdpAddr) => void): MediaPortPair | undefined;
   /** Pairs in use. */
   inUse(): number;
+  /**
+   * Resolves once at least `n` pairs are bound and ready (or the range has no more): a burst of calls
+   * waits for its ports here rather than finding the ready pool empty.
+   */
+  ensure?(n: number): Promise<void>;
 }
 
 /** How frames reach other peers' relays. */
@@ -187,6 +192,11 @@ export class MediaRelay implements Lifecycle {
   stop(): void {
     this.sweep.stop();
     for (const s of [...this.sessions.values()]) this.release(s.callId, 'shutdown');
+  }
+
+  /** Waits until `n` more port pairs can be taken at once (see MediaPorts.ensure). */
+  async reservePorts(n: number): Promise<void> {
+    if (n > 0) await this.deps.ports.ensure?.(n);
   }
 
   /** Our UDP trunk address (peers without ICE send frames there). */

@@ -62,6 +62,14 @@ export class SdpMediaHook implements MediaHook {
     private readonly options: SdpMediaHookOptions,
   ) {}
 
+  /** Before an SDP-bearing request is rewritten: the ports it may need (two sides per m-line) are bound. */
+  async prepare(out: SipRequest): Promise<void> {
+    if (this.options.mode === 'direct' || !isSdp(out)) return;
+    const text = Buffer.from(out.body.buffer, out.body.byteOffset, out.body.byteLength).toString('latin1');
+    const streams = Math.min(text.split(/\r?\nm=/).length - 1, this.options.maxStreams ?? DEFAULT_MAX_STREAMS);
+    await this.relay.reservePorts(2 * streams);
+  }
+
   request(out: SipRequest, received: SipRequest, from: TransportAddress, to: TransportAddress): MediaRefusal | undefined {
     const callId = out.headers.get('call-id');
     if (callId === undefined) return undefined;

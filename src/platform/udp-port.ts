@@ -36,12 +36,13 @@ export class UdpPort implements DatagramSocket {
         resolve();
       });
     });
-    if (opts.receiveBufferBytes !== undefined) {
-      try {
-        socket.setRecvBufferSize(opts.receiveBufferBytes);
-      } catch {
-        // the kernel's cap applies
-      }
+    // 4 MiB by default: the SIP channels' port carries the media frames of every relayed call to
+    // other peers (issue 13), in bursts a small default buffer drops (the kernel caps it at rmem_max)
+    try {
+      socket.setRecvBufferSize(opts.receiveBufferBytes ?? 4 * 1024 * 1024);
+      socket.setSendBufferSize(4 * 1024 * 1024);
+    } catch {
+      // the kernel's cap applies
     }
     const a = socket.address();
     const port2 = new UdpPort(socket, { host: a.address, port: a.port });

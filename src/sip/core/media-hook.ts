@@ -19,6 +19,8 @@ export interface MediaHook {
    * replace `out.body`. A refusal is answered upstream instead of forwarding.
    */
   request(out: SipRequest, received: SipRequest, from: TransportAddress, to: TransportAddress): MediaRefusal | undefined;
+  /** Called (and awaited) before `request` for a request forwarded statefully: time to get ports ready. */
+  prepare?(out: SipRequest): Promise<void>;
   /**
    * A response about to be sent upstream to `to` (`from`: where it came from, when it is not ours): the
    * response to send (the same, or a copy with a new body).

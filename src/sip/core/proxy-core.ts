@@ -362,6 +362,7 @@ export class ProxyCore implements TransactionUser {
     });
     if (route !== undefined && !route.lr && target.via === undefined) strictRouteRewrite(forwarded);
     // issue 13: the media relay rewrites the SDP for where it goes, or refuses (488, 503)
+    await this.deps.media?.prepare?.(forwarded);
     const refused = this.deps.media?.request(forwarded, seed, source, next.destination);
     if (refused !== undefined) return { ok: false, status: refused.status, reason: refused.reason, ...(refused.headers === undefined ? {} : { headers: refused.headers }) };
     return { ok: true, request: forwarded, target: next };
