@@ -43,6 +43,8 @@ export class UdpMediaPorts implements MediaPorts {
   private readonly poolSize: number;
   private readonly first: number;
   private readonly last: number;
+  /** Pairs the range holds. */
+  private readonly pairCount: number;
   private readonly type: 'udp4' | 'udp6';
   readonly counts = { bound: 0, bindFailures: 0, sendErrors: 0, trunkIn: 0 };
 
@@ -51,6 +53,7 @@ export class UdpMediaPorts implements MediaPorts {
     this.first = lo + 1 + ((lo + 1) % 2);
     this.last = hi;
     this.cursor = this.first;
+    this.pairCount = Math.floor((this.last - this.first + 1) / 2);
     this.poolSize = options.pool ?? 16;
     this.type = options.host.includes(':') ? 'udp6' : 'udp4';
   }
@@ -106,21 +109,7 @@ export class UdpMediaPorts implements MediaPorts {
   async ensure(n: number): Promise<void> {
     this.promised += n;
     try {
-      let tries = 0;
-      const span = Math.floor((this.last - this.first + 1) / 2);
-      while (!this.closed && this.ready.length < this.promised && tries < span) {
-        tries++;
-        const port = this.nextFree();
-        if (port === undefined) return;
-        const pair = await this.bindPair(port);
-        if (pair === undefined) continue;
-        if (this.closed) {
-          this.used.delete(port);
-          closePair(pair);
-          return;
-        }
-        this.ready.push(pair);
-      }
+      await this.bindUntil(() => this.promised);
     } finally {
       // the caller takes its pairs right after this resolves; the promise holds for a second, then
       // what is ready beyond the pool's size is closed again
@@ -158,30 +147,31 @@ export class UdpMediaPorts implements MediaPorts {
     if (this.filling) return;
     this.filling = true;
     try {
-      let tried = 0;
-      const span = Math.floor((this.last - this.first + 1) / 2);
-      while (!this.closed && this.ready.length < this.poolSize && tried < span) {
-        const port = this.nextFree();
-        tried++;
-        if (port === undefined) break;
-        const pair = await this.bindPair(port);
-        if (pair === undefined) continue;
-        // stopped while binding: nothing may stay open behind stop()
-        if (this.closed) {
-          this.used.delete(port);
-          closePair(pair);
-          break;
-        }
-        this.ready.push(pair);
-      }
+      await this.bindUntil(() => this.poolSize);
     } finally {
       this.filling = false;
     }
   }
 
+  /** Binds pairs into the ready pool until it holds `target()`, the range has no free pair, or we stop. */
+  private async bindUntil(target: () => number): Promise<void> {
+    for (let tried = 0; !this.closed && this.ready.length < target() && tried < this.pairCount; tried++) {
+      const port = this.nextFree();
+      if (port === undefined) return;
+      const pair = await this.bindPair(port);
+      if (pair === undefined) continue;
+      // stopped while binding: nothing may stay open behind stop()
+      if (this.closed) {
+        this.used.delete(port);
+        closePair(pair);
+        return;
+      }
+      this.ready.push(pair);
+    }
+  }
+
   private nextFree(): number | undefined {
-    const span = Math.floor((this.last - this.first + 1) / 2);
-    for (let i = 0; i < span; i++) {
+    for (let i = 0; i < this.pairCount; i++) {
       const p = this.cursor;
       this.cursor += 2;
       if (this.cursor + 1 > this.last) this.cursor = this.first;
