@@ -62,6 +62,9 @@ export interface MediaTrunk {
   address(): UdpAddr | undefined;
 }
 
+/** IPs that may latch one phone-facing leg (its SIP sources and SDP addresses; forks add more). */
+export const MAX_LATCH_SOURCES = 8;
+
 export const FRAME_MARK = 0xd0;
 export const FRAME_HEADER = 5;
 
@@ -275,7 +278,12 @@ export class MediaRelay implements Lifecycle {
     if (rtp !== undefined && leg.dest[0] !== undefined && leg.dest[0].host !== rtp.host) leg.latched = [undefined, undefined];
     leg.dest = [rtp, rtcp];
     leg.rtcpMux = rtcpMux;
-    for (const ip of allowedIps) if (leg.allowed.size < 8) leg.allowed.add(ip);
+    for (const ip of allowedIps) this.allowSource(leg, ip);
+  }
+
+  /** An IP that may latch the phone-facing leg (at most MAX_LATCH_SOURCES per leg). */
+  allowSource(leg: UaLeg, ip: string): void {
+    if (leg.allowed.size < MAX_LATCH_SOURCES) leg.allowed.add(ip);
   }
 
   /** A frame from another peer's relay (`node`: the channel it came through; `from`: its trunk source). */

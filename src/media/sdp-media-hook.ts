@@ -17,6 +17,7 @@
  *   peer → peer    untouched.
  * BYE, and a failed or cancelled INVITE before any 2xx, end the session.
  */
+import { sameIp, unbracket } from '../lib/ip.js';
 import { parseNameAddrList, isSipUri } from '../sip/message/index.js';
 import type { SipRequest, SipResponse, Uri } from '../sip/message/sip-message.js';
 import type { MediaHook, MediaRefusal } from '../sip/core/media-hook.js';
@@ -53,20 +54,29 @@ interface End {
 
 const untouched = Symbol('untouched');
 
+/** The hosts a new session compares with where SIP comes from: is each phone on our network. */
+interface SessionHints {
+  fromContactHost: string | undefined;
+  toTargetHost: string | undefined;
+}
+
 export class SdpMediaHook implements MediaHook {
   readonly counts = { rewritten: 0, refused: 0, responseSdpUnusable: 0, stripped: 0 };
+  private readonly maxStreams: number;
 
   constructor(
     private readonly relay: MediaRelay,
     private readonly peers: PeerDirectory,
     private readonly options: SdpMediaHookOptions,
-  ) {}
+  ) {
+    this.maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS;
+  }
 
   /** Before an SDP-bearing request is rewritten: the ports it may need (two sides per m-line) are bound. */
   async prepare(out: SipRequest): Promise<void> {
     if (this.options.mode === 'direct' || !isSdp(out)) return;
     const text = Buffer.from(out.body.buffer, out.body.byteOffset, out.body.byteLength).toString('latin1');
-    const streams = Math.min(text.split(/\r?\nm=/).length - 1, this.options.maxStreams ?? DEFAULT_MAX_STREAMS);
+    const streams = Math.min(text.split(/\r?\nm=/).length - 1, this.maxStreams);
     await this.relay.reservePorts(2 * streams);
   }
 
@@ -80,28 +90,25 @@ export class SdpMediaHook implements MediaHook {
     if (out.method === 'CANCEL') return undefined;
     const existing = this.relay.get(callId);
     if (existing !== undefined) this.relay.touch(existing);
-    if (!isSdp(out)) {
-      // an INVITE without an offer (the offer comes in the 2xx, the answer in the ACK): the session and
-      // its sides are known now, so the offer in the response can be relayed
-      if (out.method === 'INVITE' && existing === undefined && this.options.mode !== 'direct' && out.body.length === 0) {
-        const fromEnd = this.endpoint(from, received.uri);
-        const toEnd = this.endpoint(to, out.uri);
-        if (fromEnd.kind === 'ua' || toEnd.kind === 'ua') {
-          try {
-            this.newSession(callId, fromEnd, from, toEnd, to, { fromContactHost: contactHost(received), toTargetHost: isSipUri(out.uri) ? out.uri.host : undefined });
-          } catch (err) {
-            if (!(err instanceof MediaError)) throw err;
-            return this.refusal(callId, err);
-          }
-        }
-      }
-      return undefined;
-    }
+    // which side each end is, and what the phones' own addresses say, for a new session
+    const ends = (): { fromEnd: End; toEnd: End; hints: SessionHints } => ({
+      fromEnd: this.endpoint(from, received.uri),
+      toEnd: this.endpoint(to, out.uri),
+      hints: { fromContactHost: contactHost(received), toTargetHost: isSipUri(out.uri) ? out.uri.host : undefined },
+    });
     try {
-      const parsed = parseSdpBody(out.body, this.options.maxStreams ?? DEFAULT_MAX_STREAMS);
-      const fromEnd = this.endpoint(from, received.uri);
-      const toEnd = this.endpoint(to, out.uri);
-      const body = this.transform(callId, parsed, fromEnd, from, toEnd, to, { fromContactHost: contactHost(received), toTargetHost: isSipUri(out.uri) ? out.uri.host : undefined });
+      if (!isSdp(out)) {
+        // an INVITE without an offer (the offer comes in the 2xx, the answer in the ACK): the session and
+        // its sides are known now, so the offer in the response can be relayed
+        if (out.method === 'INVITE' && existing === undefined && this.options.mode !== 'direct' && out.body.length === 0) {
+          const { fromEnd, toEnd, hints } = ends();
+          if (fromEnd.kind === 'ua' || toEnd.kind === 'ua') this.newSession(callId, fromEnd, from, toEnd, to, hints);
+        }
+        return undefined;
+      }
+      const parsed = parseSdpBody(out.body, this.maxStreams);
+      const { fromEnd, toEnd, hints } = ends();
+      const body = this.transform(callId, parsed, fromEnd, from, toEnd, to, hints);
       if (body !== untouched) out.body = body;
       return undefined;
     } catch (err) {
@@ -120,12 +127,12 @@ export class SdpMediaHook implements MediaHook {
     };
   }
 
-  private newSession(callId: string, fromEnd: End, from: TransportAddress, toEnd: End, to: TransportAddress, hints: { fromContactHost: string | undefined; toTargetHost: string | undefined }): MediaSession {
+  private newSession(callId: string, fromEnd: End, from: TransportAddress, toEnd: End, to: TransportAddress, hints: SessionHints): MediaSession {
     const side = (e: End, a: TransportAddress, sigHost: string | undefined): SideInfo => ({
       kind: e.kind,
       node: e.node,
       addrs: new Set([key(a)]),
-      onOurNetwork: e.kind === 'ua' && sigHost !== undefined && sameHost(sigHost, a.host),
+      onOurNetwork: e.kind === 'ua' && sigHost !== undefined && sameIp(sigHost, a.host),
     });
     return this.relay.create(callId, [side(fromEnd, from, hints.fromContactHost), side(toEnd, to, hints.toTargetHost)]);
   }
@@ -145,7 +152,7 @@ export class SdpMediaHook implements MediaHook {
     }
     if (!isSdp(res) || res.status < 101 || res.status >= 300) return res;
     try {
-      const parsed = parseSdpBody(res.body, this.options.maxStreams ?? DEFAULT_MAX_STREAMS);
+      const parsed = parseSdpBody(res.body, this.maxStreams);
       if (s === undefined) {
         // no session (media direct here): a phone never sees our attributes
         if (!hasAnnotations(parsed) || this.endpoint(to, undefined).kind === 'peer') return res;
@@ -170,7 +177,7 @@ export class SdpMediaHook implements MediaHook {
     }
   }
 
-  private transform(callId: string, parsed: ParsedSdp, fromEnd: End, from: TransportAddress, toEnd: End, to: TransportAddress, hints: { fromContactHost: string | undefined; toTargetHost: string | undefined }): Uint8Array | typeof untouched {
+  private transform(callId: string, parsed: ParsedSdp, fromEnd: End, from: TransportAddress, toEnd: End, to: TransportAddress, hints: SessionHints): Uint8Array | typeof untouched {
     if (this.options.mode === 'direct') return this.strippedFor(parsed, toEnd);
     let s = this.relay.get(callId);
     if (s === undefined) {
@@ -200,7 +207,7 @@ export class SdpMediaHook implements MediaHook {
     if (s.mode === 'direct') return hasAnnotations(parsed) ? stripAnnotations(parsed) : untouched;
     const ua = s.sides[f];
     const sig = fromAddr?.host ?? firstHost(ua);
-    if (sig !== undefined && parsed.streams.some((st) => st.port !== 0 && !isNullAddress(st.address) && !sameHost(st.address ?? '', sig))) ua.onOurNetwork = false;
+    if (sig !== undefined && parsed.streams.some((st) => st.port !== 0 && !isNullAddress(st.address) && !sameIp(st.address ?? '', sig))) ua.onOurNetwork = false;
     const trunk = s.sides[t].node === undefined ? this.relayTrunk() : undefined;
     const tags = parsed.streams.map((st, k): RelayAnnotation | undefined => {
       if (st.port === 0) return undefined;
@@ -237,7 +244,7 @@ export class SdpMediaHook implements MediaHook {
       pl.remoteTrunk = peer.node === undefined ? st.relay.trunk : undefined;
       if (fromNode !== undefined) pl.remoteNode = fromNode;
       const ua = this.relay.uaLeg(s, k, t);
-      if (ua.allowed.size < 8) ua.allowed.add(toAddr.host);
+      this.relay.allowSource(ua, toAddr.host);
       return { port: ua.pair.port };
     });
     this.counts.rewritten++;
@@ -247,7 +254,7 @@ export class SdpMediaHook implements MediaHook {
   private bridge(s: MediaSession, parsed: ParsedSdp, f: 0 | 1, fromAddr: TransportAddress | undefined, t: 0 | 1, toAddr: TransportAddress): Uint8Array | typeof untouched {
     const sig = fromAddr?.host ?? firstHost(s.sides[f]);
     if (s.mode === 'pending') {
-      const sdpLocal = sig !== undefined && parsed.streams.every((st) => st.port === 0 || isNullAddress(st.address) || sameHost(st.address ?? '', sig));
+      const sdpLocal = sig !== undefined && parsed.streams.every((st) => st.port === 0 || isNullAddress(st.address) || sameIp(st.address ?? '', sig));
       const direct = this.options.mode === 'auto' && sdpLocal && s.sides[f].onOurNetwork && s.sides[t].onOurNetwork;
       this.relay.decide(s, direct ? 'direct' : 'relay');
     }
@@ -256,7 +263,7 @@ export class SdpMediaHook implements MediaHook {
       if (st.port === 0) return undefined;
       this.setPhone(s, k, f, st, sig);
       const other = this.relay.uaLeg(s, k, t);
-      if (other.allowed.size < 8) other.allowed.add(toAddr.host);
+      this.relay.allowSource(other, toAddr.host);
       return { port: other.pair.port };
     });
     this.counts.rewritten++;
@@ -343,11 +350,7 @@ function contactHost(req: SipRequest): string | undefined {
 }
 
 function key(a: TransportAddress | UdpAddr): string {
-  return `${a.host.replace(/^\[|\]$/g, '')}:${a.port}`;
-}
-
-function sameHost(a: string, b: string): boolean {
-  return a.replace(/^\[|\]$/g, '').toLowerCase() === b.replace(/^\[|\]$/g, '').toLowerCase();
+  return `${unbracket(a.host)}:${a.port}`;
 }
 
 function firstHost(side: SideInfo): string | undefined {
