@@ -20,6 +20,7 @@
  * Ends at the end of stdin.
  */
 import { DialogPhone } from '../../harness/dialog-phone.js';
+import { apiGet as get } from '../../harness/nat-lab/api-get.js';
 
 interface Command {
   readonly id: number;
@@ -39,18 +40,6 @@ interface PhoneRef {
 function hostPort(text: string): { host: string; port: number } {
   const i = text.lastIndexOf(':');
   return { host: text.slice(0, i), port: Number(text.slice(i + 1)) };
-}
-
-async function get(http: string, path: string): Promise<{ status: number; body: unknown }> {
-  const r = await fetch(`http://${http}${path}`, { signal: AbortSignal.timeout(15_000) });
-  const text = await r.text();
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // not JSON: keep the text
-  }
-  return { status: r.status, body };
 }
 
 async function run(ref: PhoneRef, http: string, c: Command): Promise<unknown> {

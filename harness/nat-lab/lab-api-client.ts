@@ -9,19 +9,12 @@
  *                                         {"ok":n,"failed":n,"errors":[…],"medianMs":n,"maxMs":n}
  */
 import { createHash } from 'node:crypto';
+import { apiGet } from './api-get.js';
 
 const [mode, http, ...rest] = process.argv.slice(2);
 
-async function get(path: string): Promise<{ status: number; body: unknown }> {
-  const r = await fetch(`http://${http}${path}`, { signal: AbortSignal.timeout(15_000) });
-  const text = await r.text();
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // not JSON: keep the text
-  }
-  return { status: r.status, body };
+function get(path: string): Promise<{ status: number; body: unknown }> {
+  return apiGet(http!, path);
 }
 
 async function main(): Promise<void> {
