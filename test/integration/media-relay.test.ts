@@ -13,9 +13,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SystemClock } from '../../src/platform/system-clock.js';
-import { defaultPeerConfig, type MediaConfig, type PeerConfig } from '../../src/node/peer-config.js';
+import type { MediaConfig } from '../../src/node/peer-config.js';
 import { startPeer, type RunningPeer } from '../../src/node/run-peer.js';
 import { MemoryRegistrationStore } from '../support/usages/memory-registration-store.js';
+import { loopbackPeerConfig } from './helpers/loopback-peer-config.js';
 import { SdpPhone, audioAddress, bodyOf } from './helpers/sdp-phone.js';
 import { until } from './helpers/until.js';
 
@@ -42,15 +43,7 @@ describe('media relay between two peers on real sockets', { timeout: 120_000 }, 
   async function peer(store: MemoryRegistrationStore, bootstrap: Array<{ host: string; port: number }>, media: MediaConfig, ice = false): Promise<RunningPeer> {
     const dataDir = mkdtempSync(join(tmpdir(), 'p2psip-media-'));
     dirs.push(dataDir);
-    const config: PeerConfig = {
-      ...defaultPeerConfig(),
-      overlay: OVERLAY,
-      sip: { host: '127.0.0.1', port: 0 },
-      http: undefined,
-      outbound: { mode: 'none' },
-      media,
-      reload: { listen: { host: '127.0.0.1', port: 0 }, bootstrap, dataDir, client: false, configSource: undefined, configCa: undefined, credentials: undefined, ...(ice ? { ice: true } : {}) },
-    };
+    const config = loopbackPeerConfig(dataDir, bootstrap, { overlay: OVERLAY, media }, ice ? { ice: true } : {});
     const p = await startPeer(config, quiet, { registrationDirectory: (o) => store.forNode(o.node.idBytes) });
     peers.push(p);
     return p;

@@ -10,9 +10,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SystemClock } from '../../src/platform/system-clock.js';
-import { defaultPeerConfig, type PeerConfig } from '../../src/node/peer-config.js';
 import { startPeer, type RunningPeer } from '../../src/node/run-peer.js';
 import { MemoryRegistrationStore } from '../support/usages/memory-registration-store.js';
+import { loopbackPeerConfig } from './helpers/loopback-peer-config.js';
 import { SipPhoneProbe } from './helpers/sip-phone-probe.js';
 import { until } from './helpers/until.js';
 
@@ -33,14 +33,7 @@ describe('SIP usage in one process on real sockets', { timeout: 90_000 }, () => 
   async function peer(bootstrap: Array<{ host: string; port: number }>): Promise<RunningPeer> {
     const dataDir = mkdtempSync(join(tmpdir(), 'p2psip-sipu-'));
     dirs.push(dataDir);
-    const config: PeerConfig = {
-      ...defaultPeerConfig(),
-      overlay: OVERLAY,
-      sip: { host: '127.0.0.1', port: 0 },
-      http: undefined,
-      outbound: { mode: 'none' },
-      reload: { listen: { host: '127.0.0.1', port: 0 }, bootstrap, dataDir, client: false, configSource: undefined, configCa: undefined, credentials: undefined },
-    };
+    const config = loopbackPeerConfig(dataDir, bootstrap, { overlay: OVERLAY });
     const p = await startPeer(config, quiet, { registrationDirectory: (o) => store.forNode(o.node.idBytes) });
     peers.push(p);
     return p;
