@@ -213,6 +213,9 @@ async function up(o: UpOptions): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // issue 15: nothing a running peer uses can be re-read (its flags and the overlay configuration
+  // hold for its life); a terminal's hang-up or `systemctl kill -s HUP` must not end it
+  process.on('SIGHUP', () => logger.warn({ signal: 'SIGHUP' }, 'SIGHUP ignored: nothing is re-read while running; restart the peer to change its flags'));
 }
 
 async function getJson(http: string, path: string): Promise<unknown> {
