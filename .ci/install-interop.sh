@@ -2,15 +2,18 @@
 # Installs the independent programs the interop tests and the SIP benchmark drive:
 # SIPp, Kamailio, baresip, linphonec, sipsak, sofia-sip tools, coturn, a STUN client, tshark,
 # for the NAT lab (harness/nat-lab): nftables, iproute2 (ip, tc, ss), conntrack; and for media:
-# sox and espeak-ng (test audio), rtpengine-daemon (the relay the media benchmark compares with).
+# sox and espeak-ng (test audio), rtpengine-daemon (the relay the media benchmark compares with);
+# for the office tests (issue 15): dig, avahi (daemon, tools, libnss-mdns) and D-Bus as independent
+# mDNS clients, openssl (a non-member TLS server), curl (the peers' API inside namespaces),
+# systemd-analyze (the unit file).
 # Idempotent: does nothing when every program is already there. Needs root (apt-get);
 # without root it only reports what is missing (the interop tests then skip).
 # No service is enabled or started: the tests start and stop each program themselves.
 set -eu
 
-PACKAGES="sip-tester kamailio baresip-core linphone-cli sipsak sofia-sip-bin coturn stun-client tshark nftables iproute2 conntrack sox espeak-ng rtpengine-daemon"
+PACKAGES="sip-tester kamailio baresip-core linphone-cli sipsak sofia-sip-bin coturn stun-client tshark nftables iproute2 conntrack sox espeak-ng rtpengine-daemon bind9-dnsutils avahi-daemon avahi-utils libnss-mdns dbus openssl curl systemd"
 # One program per package, to tell whether it is installed.
-PROGRAMS="sipp kamailio baresip linphonec sipsak sip-options turnserver stunc tshark nft ip conntrack sox espeak-ng rtpengine"
+PROGRAMS="sipp kamailio baresip linphonec sipsak sip-options turnserver stunc tshark nft ip conntrack sox espeak-ng rtpengine dig avahi-daemon avahi-browse dbus-daemon openssl curl systemd-analyze"
 
 missing=""
 for prog in $PROGRAMS; do
@@ -35,8 +38,8 @@ echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-
 apt-get update
 apt-get install -y $PACKAGES
 
-# Packages that ship services must not leave them running (kamailio, coturn, rtpengine-daemon).
-for svc in kamailio coturn rtpengine-daemon; do
+# Packages that ship services must not leave them running (kamailio, coturn, rtpengine-daemon, avahi-daemon).
+for svc in kamailio coturn rtpengine-daemon avahi-daemon; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     systemctl stop "$svc" || true
     systemctl disable "$svc" || true

@@ -43,6 +43,8 @@ export interface P2psipOptions extends SipServerOptions {
   readonly host?: LoopbackHost;
   readonly logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
   readonly extraArgs?: readonly string[];
+  /** Issue 15: a closed overlay (phones need users and passwords); default open (`--open`). */
+  readonly closed?: boolean;
 }
 
 export interface KamailioOptions extends SipServerOptions {
@@ -99,6 +101,7 @@ export async function startP2psip(scope: ProcessScope, opts: P2psipOptions): Pro
     dataDir,
     '--log-level',
     opts.logLevel ?? 'warn',
+    ...(opts.closed === true || (opts.extraArgs ?? []).includes('--open') ? [] : ['--open']),
     ...(opts.extraArgs ?? []),
   ];
   const proc = scope.spawn({

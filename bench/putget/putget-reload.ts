@@ -48,7 +48,7 @@ interface BenchPeer {
 }
 
 export async function runReload(n: number, ops: number, valueBytes: number, warmup: number, trace = false): Promise<PutGetRun> {
-  const config = defaultLanConfiguration(OVERLAY);
+  const config = defaultLanConfiguration(OVERLAY, 'open');
   const kinds = new Map(config.kinds.map((k) => [k.id, k]));
   const hash = (b: Uint8Array): Uint8Array => chordResourceId(b, config.nodeIdLength);
   const clock = new SystemClock();

@@ -21,6 +21,8 @@ export interface LabPeerOptions {
   ice?: boolean;
   lifetimeMs?: number;
   extraArgs?: readonly string[];
+  /** Issue 15: a closed overlay (phones need users and passwords); default open (`--open`). */
+  closed?: boolean;
   /** How long to wait for the peer to say it is up (default 60 s). */
   startTimeoutMs?: number;
   /**
@@ -57,6 +59,7 @@ export async function startLabPeer(host: LabHost, opts: LabPeerOptions = {}): Pr
     dataDir,
     ...(opts.bootstrap === undefined ? [] : ['--bootstrap', opts.bootstrap]),
     ...(opts.ice === false ? [] : ['--ice']),
+    ...(opts.closed === true || (opts.extraArgs ?? []).includes('--open') ? [] : ['--open']),
     ...(opts.extraArgs ?? []),
   ];
   const proc = host.spawn({ command: process.execPath, args, cwd: REPO_ROOT, lifetimeMs: opts.lifetimeMs ?? 600_000, name: `p2psip@${host.name}`, ...(opts.env === undefined ? {} : { env: { ...process.env, ...opts.env } }) });

@@ -67,6 +67,7 @@ async function runDemo(o: DemoOptions): Promise<void> {
           bootstrap: first === undefined ? [] : [{ host: first.host, port: first.port }],
           dataDir: dir,
           client: false,
+          open: true,
           configSource: undefined,
           configCa: undefined,
           credentials: undefined,

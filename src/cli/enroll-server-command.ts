@@ -140,7 +140,8 @@ export async function runEnrollServer(o: EnrollServerOptions, print: (line: stri
   const shownHost = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host;
   const base = (o.publicUrl ?? `https://${hostForUri(shownHost)}:${server.port}`).replace(/\/+$/, '');
   const signerHex = toHex(state.signer.certificate.nodeIds[0]!);
-  const lan = defaultLanConfiguration(o.overlay);
+  // issue 15: enrolled overlays keep USER-NODE-MATCH (the certificate's user name); no user directory
+  const lan = defaultLanConfiguration(o.overlay, 'open');
   const config: OverlayConfiguration = {
     ...lan,
     // enrolled certificates name their users: the RFC's access rules, no proxy-peer writes

@@ -20,6 +20,7 @@ import { formatAddress, softphoneHelp } from './messages.js';
 import { registerEnrollServerCommand } from './enroll-server-command.js';
 import { simCommand } from './sim-command.js';
 import { registerDemoCommand } from './demo-command.js';
+import { registerUserCommand } from './user-command.js';
 import { createOverlaySimPeerFactory } from '../node/overlay-sim-peer.js';
 
 interface UpOptions {
@@ -48,6 +49,8 @@ interface UpOptions {
   sipLimit?: string[];
   peerIdle?: string;
   tlsRecordPerMessage?: boolean;
+  discovery?: boolean;
+  open?: boolean;
   ice?: boolean;
   turnUser: string[];
   turnServer?: string;
@@ -138,16 +141,20 @@ export function buildConfig(o: UpOptions): PeerConfig {
       }
       peerIdleMs = n * 1000;
     }
+    // issue 15: open/closed is part of the zero-configuration overlay; a document decides for itself
+    if (o.open === true && o.config !== undefined) throw new ConfigError('--open applies to the zero-configuration overlay; with --config the configuration document decides');
     c.reload = {
       listen: parseHostPort(o.listen, '--listen'),
       bootstrap,
       dataDir,
       client: o.client === true,
+      open: o.open === true,
       configSource: o.config,
       configCa,
       credentials,
       staticRegistrations: statics,
       peerIdleMs,
+      discovery: o.discovery !== false,
       ...(o.tlsRecordPerMessage === true ? { coalesceTlsWrites: false } : {}),
       ...(o.ice === true ? { ice: true } : {}),
       ...parseNatOptions(o),
@@ -250,6 +257,8 @@ export function program(): Command {
     .option('--http <host:port>', 'dashboard and JSON API', '127.0.0.1:8060')
     .option('--no-http', 'no dashboard / JSON API')
     .option('--bootstrap <host:port,...>', 'join through these peers; none = start a new overlay')
+    .option('--open', 'an open overlay: any peer may register any user of the domain, phones are not challenged (labs, demos); default: closed — users need `p2psip user add` and phones their password')
+    .option('--no-discovery', 'no LAN discovery (mDNS/DNS-SD advertisement and browsing, answers for a .local SIP domain, multicast bootstrap)')
     .option('--config <file|url>', 'overlay configuration document (enrolled overlays); default: self-signed LAN overlay')
     .option('--config-ca <file>', 'PEM trust anchor of the https configuration / enrollment server')
     .option('--user <name>', 'enrollment account (with --password-file)')
@@ -278,6 +287,7 @@ export function program(): Command {
     .action(async (o: UpOptions) => up(o));
   registerEnrollServerCommand(p);
   registerDemoCommand(p);
+  registerUserCommand(p);
   // the simulator drives the real overlay code (src/node/overlay-sim-peer.ts)
   const sim: Command = simCommand(p, () => {
     const o = sim.opts<{ fingersPerRange: string; routeCache: boolean; neighbours: string; updateInterval: string }>();

@@ -14,6 +14,7 @@ import { DEFAULT_STORAGE_WORKLOAD_OPTIONS, type StorageWorkloadOptions } from '.
 import type { SimStorageRunStats } from '../sim/sim-stats.js';
 import type { SimProgress } from '../sim/sim-run-options.js';
 import { runSimulation } from '../sim/sim-runner.js';
+import { runSplitHeal, type SplitHealStats } from '../sim/split-heal-run.js';
 import type { SimRunStats } from '../sim/sim-stats.js';
 
 export interface SimCommandOptions {
@@ -45,6 +46,8 @@ export interface SimCommandOptions {
   replication?: boolean;
   json?: boolean;
   progress?: boolean;
+  /** The split/heal scenario (issue 15) instead of the lookup run. */
+  splitHeal?: boolean;
 }
 
 /** Where the command writes (stdout and stderr by default; tests capture them). */
@@ -110,12 +113,31 @@ export function simCommand(program: Command, factory: () => SimPeerFactory | Pro
     .addOption(new Option('--audit-sample <n>', 'values fetched by each periodic audit (0 = all; the final audit fetches all)').default(DEFAULT_STORAGE_WORKLOAD_OPTIONS.auditSample).argParser(intIn(0, 10_000_000)))
     .addOption(new Option('--targeted-crash-every <duration>', 'crash the peer responsible for a random value and its successor together this often').argParser(duration))
     .option('--no-replication', 'storage without replica Stores and handovers (shows the audit catching losses)')
+    .option('--split-heal', 'issue 15: the network split 50/50 while the overlay forms, --store-values stored on both sides, healed after --duration; reports the time to one ring and the values lost')
     .option('--json', 'print the results as JSON')
     .option('--progress', 'report progress on stderr')
     .action(async (o: SimCommandOptions) => {
+      if (o.splitHeal === true) {
+        const r = await runSplitHealCommand(o, await factory());
+        io.out(o.json ? `${JSON.stringify(r, null, 2)}\n` : `p2psip sim --split-heal: ${r.nodes} peers (${r.halves.join(' + ')}), ${r.valuesStored} values stored while split; one ring ${r.oneRingAfterMs === null ? 'NOT reached' : `${(r.oneRingAfterMs / 1000).toFixed(1)} s after the heal`}; ${r.lost} values lost; ${r.wallTimeS.toFixed(1)} s wall\n`);
+        process.exitCode = r.oneRingAfterMs === null || r.lost > 0 ? 1 : 0;
+        return;
+      }
       const report = await runSimCommand(o, await factory(), io);
       io.out(o.json ? `${JSON.stringify(report, null, 2)}\n` : renderHuman(report));
     });
+}
+
+/** The split/heal scenario (issue 15) with the command's options: --duration is the time split. */
+export async function runSplitHealCommand(o: SimCommandOptions, factory: SimPeerFactory): Promise<SplitHealStats & { wallTimeS: number }> {
+  exposeGc();
+  const t0 = performance.now();
+  const s = await runSplitHeal(
+    { nodes: o.nodes, seed: o.seed, values: o.storeValues === undefined || o.storeValues === 0 ? 200 : o.storeValues, splitMs: o.duration, joinRatePerSec: o.joinRate, settleQuantumMs: o.settleQuantum ?? 0 },
+    factory,
+    { settle: () => new Promise<void>((resolve) => setImmediate(resolve)) },
+  );
+  return { ...s, wallTimeS: (performance.now() - t0) / 1000 };
 }
 
 /** Runs one simulation as the command does; wall time measured here. */

@@ -9,12 +9,15 @@ import type { OverlayStorage } from '../reload/storage/index.js';
 import { ApiGuard, type ApiHeaders } from './api-guard.js';
 import { handleApi, STATUS_OVERLAY_ROUTES, type ApiReply, type StatusSource } from './status-api.js';
 import { createStorageApi, STORAGE_OVERLAY_ROUTES } from './storage-api.js';
+import { USERS_OVERLAY_ROUTES, type UsersApiHandler } from './users-api.js';
 
 export interface HttpApiDeps {
   clock: Clock;
   status: StatusSource;
   /** The overlay's storage, for /api/storage (undefined: those routes answer 404). */
   storage: OverlayStorage | undefined;
+  /** The user directory routes, /api/users (issue 15; undefined: 404 from the status routes). */
+  users?: UsersApiHandler;
 }
 
 export interface HttpApiOptions {
@@ -34,7 +37,7 @@ export function createHttpApi(deps: HttpApiDeps, options: HttpApiOptions): HttpA
     { clock: deps.clock },
     {
       token: options.token,
-      overlayRoutes: new Set([...STATUS_OVERLAY_ROUTES, ...STORAGE_OVERLAY_ROUTES]),
+      overlayRoutes: new Set([...STATUS_OVERLAY_ROUTES, ...STORAGE_OVERLAY_ROUTES, ...USERS_OVERLAY_ROUTES]),
     },
   );
   const storageApi = createStorageApi(deps.storage);
@@ -42,7 +45,7 @@ export function createHttpApi(deps: HttpApiDeps, options: HttpApiOptions): HttpA
     async handle(method, url, request) {
       const refused = guard.check(method, url, request.headers);
       if (refused !== undefined) return refused;
-      return (await storageApi(method, url)) ?? handleApi(deps.status, method, url);
+      return (await storageApi(method, url)) ?? (await deps.users?.(method, url, request.headers)) ?? handleApi(deps.status, method, url);
     },
     bind: (host, port, otherHosts = []) => guard.bind(host, port, otherHosts),
   };

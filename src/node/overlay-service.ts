@@ -27,6 +27,9 @@ import type { NatRole } from './nat-role.js';
 import type { TurnRelayKeeper } from '../nat/turn/turn-relay-keeper.js';
 import type { Destination } from '../reload/codec/index.js';
 import { TurnServicePublisher } from '../usages/turn/turn-service-publisher.js';
+import type { BootstrapCandidateSink } from './bootstrap-candidate.js';
+import type { JoinStatus } from './bootstrap-manager.js';
+import { DEFAULT_ALONE_AFTER_MS, prepareJoining } from './peer-joining.js';
 import { TurnServiceFinder } from '../usages/turn/turn-service-finder.js';
 import { requestFind } from '../reload/storage/request-find.js';
 import { TURN_SERVICE_KIND_ID } from '../usages/turn/turn-server-record.js';
@@ -42,6 +45,8 @@ import type { CertificatePlace, OverlayStorageOptions, PublishResult, StorageBac
 import type { StoredData } from '../reload/codec/index.js';
 import type { HostPort } from './peer-config.js';
 import { certificateStorageCredentials } from './certificate-storage-credentials.js';
+import { createDirectoryGuards } from './user-directory-wiring.js';
+import type { UserDirectoryGuards } from '../usages/sip/auth/user-directory-guards.js';
 
 export type { NatRole } from './nat-role.js';
 
@@ -52,11 +57,22 @@ export type { NatRole } from './nat-role.js';
 export const LEAVE_HANDOFF_WAIT_MS = 2_000;
 
 export interface OverlayServiceConfig {
+  /**
+   * Never strand (issue 15): a peer whose bootstrap candidates (configured, cached) do not answer
+   * within this long starts alone and keeps trying (default {@link DEFAULT_ALONE_AFTER_MS}).
+   */
+  aloneAfterMs?: number;
+  /** Keep the peer cache `<dataDir>/peers.json` (default true). */
+  peerCache?: boolean;
+  /** Log lines of the joining logic (peer cache problems, join state changes). */
+  log?: (line: string) => void;
   overlay: string;
   listen: HostPort;
   bootstrap: HostPort[];
   dataDir: string;
   client: boolean;
+  /** Issue 15: the zero-configuration overlay open (`--open`) or closed (ReloadConfig.open); must be false with configSource. */
+  open: boolean;
   /** Configuration document (file or https URL); absent = the zero-configuration LAN default. */
   configSource?: string;
   /** PEM trust anchor for an https configuration/enrollment server. */
@@ -105,6 +121,12 @@ export interface OverlayServiceConfig {
 }
 
 export interface RunningOverlay {
+  /** Where discovery and others offer bootstrap candidates (issue 15): joined or merged through them. */
+  candidates: BootstrapCandidateSink;
+  /** The join state for /api/status (`join`). */
+  joinStatus(): JoinStatus;
+  /** Called after this peer merged into another ring (or a lone peer joined one): re-store what we own. */
+  onMerged(listener: (via: string) => void): () => void;
   node: OverlayNode;
   links: LinkLayer;
   config: OverlayConfiguration;
@@ -114,6 +136,8 @@ export interface RunningOverlay {
   storage: OverlayStorage;
   /** Resources, values and bytes held here (for /api/status `storedResources`). */
   storageSummary(): StorageSummary;
+  /** Issue 15: the user directory's guards on this storing peer (closed overlays), for /api/status. */
+  directoryGuards: UserDirectoryGuards | undefined;
   /** The overlay UDP port (STUN server for the other peers, RFC 6940 §6.5.1.4); absent for a client. */
   nat: NatPort | undefined;
   /** Counters of the UDP socket under `nat`. */
@@ -137,6 +161,7 @@ export interface RunningOverlay {
 }
 
 export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOverlay> {
+  if (c.open && c.configSource !== undefined) throw new Error('--open is for the zero-configuration overlay: with --config the configuration document decides');
   const random = new CryptoRandom();
   const clock = new SystemClock();
   const prepared = await prepareOverlayIdentity({
@@ -144,6 +169,7 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     overlay: c.overlay,
     now: Date.now(),
     random,
+    lanMode: c.open ? 'open' : 'closed',
     ...(c.configSource === undefined ? {} : { config: c.configSource }),
     ...(c.configCa === undefined ? {} : { ca: c.configCa }),
     ...(c.credentials === undefined ? {} : { credentials: c.credentials }),
@@ -281,7 +307,9 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     ...(config.selfSignedPermitted ? { maxResourcesPerUser: Infinity, maxBytesPerUser: Infinity } : {}),
     ...c.engineOptions,
   };
-  const engine = new StorageEngine({ clock, backend, kinds, hashResourceName, verifyStoredData: credentials.verifier, wallClock }, engineOptions);
+  // issue 15: closed overlays — the SIP usage's guards decide the user directory's Stores
+  const directory = createDirectoryGuards({ config, credentials, hashResourceName, wallClock, realm: c.overlay });
+  const engine = new StorageEngine({ clock, backend, kinds, hashResourceName, verifyStoredData: credentials.verifier, wallClock, ...(directory === undefined ? {} : { guards: directory.guards }) }, engineOptions);
   engine.start();
   const storage = new OverlayStorage({ host: node, engine, clock, wallClock, credentials, security, kinds, hashResourceName, backend }, c.storageOptions);
   storageRef = storage;
@@ -401,9 +429,14 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     await relay?.stop().catch(() => undefined);
     await turnOffer?.stop().catch(() => undefined);
   };
+  // issue 15: configured and cached peers are candidates; none answering, the peer starts alone
+  const joining = await prepareJoining(c, node, clock, random, client);
+  const configured = bootstrap.filter((b) => !(b.port === c.listen.port && (b.host === c.listen.host || c.listen.port === 0)));
   try {
-    await node.start(listen, bootstrap.filter((b) => !(b.port === c.listen.port && (b.host === c.listen.host || c.listen.port === 0))), advertise, beforeJoin);
+    const started = await node.start(listen, joining.startCandidates(configured), advertise, beforeJoin, client ? {} : { aloneAfterMs: c.aloneAfterMs ?? DEFAULT_ALONE_AFTER_MS });
+    joining.started(started);
   } catch (e) {
+    joining.stop();
     await node.shutdown().catch(() => undefined);
     await closeStorage();
     await closeTurn();
@@ -455,6 +488,9 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     })().catch(() => undefined);
   }
   return {
+    candidates: joining.manager,
+    joinStatus: () => joining.manager.status(),
+    onMerged: (l) => joining.onMerged(l),
     node,
     links,
     config,
@@ -462,6 +498,7 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     listen: node.endpoint(),
     storage,
     storageSummary: () => storage.summary(),
+    directoryGuards: directory?.directory,
     nat,
     iceLinks,
     sipLinks,
@@ -483,7 +520,9 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
       // bounded: the whole stop of a peer has a deadline (run-peer's STOP_LIMITS_MS)
       await turnPublisher?.stop().catch(() => undefined);
       await storage.handOffBeforeLeave(LEAVE_HANDOFF_WAIT_MS);
+      joining.stop();
       await node.leave();
+      await joining.flush();
       await closeStorage();
       await closeTurn();
       await closeUdp();

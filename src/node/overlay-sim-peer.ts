@@ -95,12 +95,20 @@ class OverlaySimPeer implements SimPeer {
     this.storage = simPeerStorage(storage, engine, counting);
   }
 
-  start(bootstrap: LinkEndpoint[]): Promise<void> {
-    return this.node.start({ host: this.ctx.host, port: 6084 }, bootstrap);
+  async start(bootstrap: LinkEndpoint[]): Promise<void> {
+    await this.node.start({ host: this.ctx.host, port: 6084 }, bootstrap);
   }
 
   endpoint(): LinkEndpoint {
     return this.node.endpoint() ?? { host: this.ctx.host, port: 6084 };
+  }
+
+  mergeThrough(ep: LinkEndpoint): Promise<string> {
+    return this.node.mergeThrough(ep);
+  }
+
+  successors(): Uint8Array[] {
+    return this.node.neighbours().successors.map((x) => this.node.ring.toBytes(x));
   }
 
   async leave(): Promise<void> {

@@ -59,6 +59,15 @@ export interface ReloadConfig {
   /** Identity, certificates, persisted state (default ~/.p2psip/<overlay>). */
   dataDir: string;
   client: boolean;
+  /**
+   * Issue 15, required (every caller decides): true = an open overlay (`--open`: any peer may
+   * register any user of the domain, no digest at the SIP front — labs, demos, tests that are not
+   * about auth); false = closed (the default of `p2psip up`): registrations need the user's
+   * password, proven to the user's storing peers. Part of the zero-configuration overlay's
+   * configuration, so open and closed boxes are different overlays; with a configuration document
+   * (`--config`) the document decides and this must be false.
+   */
+  open: boolean;
   /** Configuration document: a file or https URL (enrolled overlays). */
   configSource: string | undefined;
   configCa: string | undefined;
@@ -69,6 +78,8 @@ export interface ReloadConfig {
   peerIdleMs?: number;
   /** Overlay links write each turn's frames as one TLS record (default true); false for Wireshark captures. */
   coalesceTlsWrites?: boolean;
+  /** LAN discovery (issue 15: mDNS/DNS-SD and multicast bootstrap); `p2psip up` turns it on unless `--no-discovery`; unset: off. */
+  discovery?: boolean;
   /** Attach negotiates ICE links (DTLS-UDP-SR over the overlay UDP port) where both ends can (`--ice`). */
   ice?: boolean;
   /** Users our TURN relay accepts besides overlay members (`--turn-user user:password`, repeatable). */

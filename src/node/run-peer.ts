@@ -22,7 +22,12 @@ import type { TransportAddress } from '../sip/transport/sip-transport.js';
 import { ConfigError, DEFAULT_PEER_IDLE_MS, type PeerConfig } from './peer-config.js';
 import { SipPeer, type SipListen } from './sip-peer.js';
 import { createHttpApi } from './http-api.js';
+import { createUsersApi } from './users-api.js';
+import { authModeOf } from './user-directory-wiring.js';
+import { OverlayCredentialVerifier } from '../usages/sip/auth/overlay-credential-verifier.js';
+import { UserDirectory } from '../usages/sip/auth/user-directory.js';
 import { startOverlay, type RunningOverlay } from './overlay-service.js';
+import { discoveryApplies, startLanDiscovery, type RunningLanDiscovery } from './lan-discovery-service.js';
 import { SipUsage } from '../usages/sip/sip-usage.js';
 import { StorageRegistrationDirectory } from '../usages/sip/storage-registration-directory.js';
 import type { RegistrationDirectory } from '../usages/sip/registration-directory.js';
@@ -59,6 +64,8 @@ export interface RunningPeer {
   sipChannels: SipChannels | undefined;
   /** The media relay (issue 13): what /api/status shows as `media`. */
   media: { status(): object };
+  /** LAN discovery (issue 15), when on: `setSink` hands its bootstrap candidates to the joining logic. */
+  discovery: RunningLanDiscovery | undefined;
   stop(): Promise<void>;
 }
 
@@ -84,6 +91,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       bootstrap: r.bootstrap,
       dataDir: r.dataDir,
       client: r.client,
+      open: r.open,
       ...(r.configSource === undefined ? {} : { configSource: r.configSource }),
       ...(r.configCa === undefined ? {} : { configCa: r.configCa }),
       ...(r.credentials === undefined ? {} : { credentials: r.credentials }),
@@ -95,6 +103,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       ...(r.stunServers === undefined ? {} : { stunServers: r.stunServers }),
       ...(r.turnBandwidth === undefined ? {} : { turnBandwidth: r.turnBandwidth }),
       onState: (state) => logger.info({ state }, 'overlay state'),
+      log: (line) => logger.info({}, line),
     });
     logger.info({ nodeId: overlay.node.status().nodeId, listen: overlay.listen, identity: overlay.prepared.source, client: overlay.node.options.client, nat: overlay.natRole() }, 'joined the overlay');
   }
@@ -134,6 +143,14 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
     throw err;
   }
   const wallClock = (): number => Date.now();
+  // issue 15: in a closed overlay phones prove their password to the user's storing peers (the
+  // verifier Stores their digest answer there); `p2psip user ...` writes the directory through us
+  const authMode = overlay === undefined ? undefined : authModeOf(overlay.config);
+  const verifier = overlay !== undefined && authMode === 'closed' ? new OverlayCredentialVerifier(overlay.storage, { realm: config.overlay }) : undefined;
+  const users =
+    overlay !== undefined && authMode === 'closed'
+      ? new UserDirectory({ storage: overlay.storage, ownNodeId: Buffer.from(overlay.storage.ownNodeId()).toString('hex'), random, wallClock, ...(registrations === undefined ? {} : { known: registrations.table('users') }) }, config.overlay)
+      : undefined;
   const location = new MemoryLocationService(clock, registrations === undefined ? {} : { store: registrations.table('bindings'), wallClock });
   const restored = location.restore();
   if (restored.aors + restored.expired + restored.flowOnly + restored.unreadable > 0) logger.info({ ...restored }, 'registrations restored from the data directory');
@@ -165,6 +182,15 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
           {
             // issue 6: permanent AoRs from --static; located peers forgotten after --peer-idle
             statics: config.reload?.staticRegistrations ?? [],
+            // issue 15: in a closed overlay a static AoR is stored as the owner of its user record
+            ...(verifier === undefined
+              ? {}
+              : {
+                  authorizeStatic: async (aor: string) => {
+                    const r = await verifier.claimAsOwner(aor);
+                    if (!r.ok) throw new Error(`no right to register ${aor} (${r.reason}${r.detail === undefined ? '' : `: ${r.detail}`}); run \`p2psip user add\` for it on this peer`);
+                  },
+                }),
             locator: { idleMs: config.reload?.peerIdleMs ?? DEFAULT_PEER_IDLE_MS },
           },
         );
@@ -236,6 +262,18 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       outbound: config.outbound,
       advertisedHost,
       ...(config.sipLimits === undefined ? {} : { transport: config.sipLimits }),
+      ...(verifier === undefined
+        ? {}
+        : {
+            auth: {
+              realm: config.overlay,
+              verifier,
+              // a request another peer forwarded to its callee's peer (RFC 7904 target, marked) is not
+              // challenged: its caller authenticated there — taken as such only over an authenticated
+              // SIP channel when channels exist (else anyone could add the mark to skip the challenge)
+              fromPeer: (r, source) => isSipUri(r.uri) && hasParam(r.uri.params, PEER_MARK) && (sipChannels === undefined || sipChannels.peerAt(source) !== undefined),
+            },
+          }),
     },
   );
   // periodic work runs on the injected clock (the simulator and fake-clock tests see it too)
@@ -256,6 +294,25 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
     await registrations?.close().catch(() => {});
     throw err;
   }
+  // issue 15: LAN discovery once the overlay and the SIP front are up (a client does not advertise)
+  let discovery: RunningLanDiscovery | undefined;
+  if (overlay !== undefined && config.reload?.discovery === true && !overlay.node.options.client && overlay.listen !== undefined && discoveryApplies(overlay.listen.host, logger)) {
+    const sipPort = sipAddresses.find((a) => a.protocol === 'udp')?.port;
+    try {
+      discovery = await startLanDiscovery({
+        clock,
+        random,
+        logger,
+        overlay: { config: overlay.config, nodeId: overlay.node.idBytes, overlayHash: overlay.node.overlayHash, port: overlay.listen.port },
+        ...(sipPort === undefined ? {} : { sip: { domain: config.overlay, port: sipPort } }),
+      });
+    } catch (err) {
+      // mDNS port taken or no multicast: the peer runs without discovery (--bootstrap still works)
+      logger.warn({ err: String(err) }, 'lan discovery: not started');
+    }
+    // what discovery finds goes to the joining logic: a lone peer joins, two rings merge (issue 15)
+    discovery?.setSink(overlay.candidates);
+  }
   const startedAt = clock.now();
   let http: RunningHttpServer | undefined;
   if (config.http && apiToken !== undefined) {
@@ -267,7 +324,17 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       startedAt,
       http: `${h.host}:${h.port}`,
       registrations: () => location.entries(),
+      authStatus: () => ({
+        mode: authMode ?? 'none',
+        realm: config.overlay,
+        ...(verifier === undefined ? {} : { verifier: verifier.stats }),
+        ...(sip?.auth === undefined ? {} : { front: sip.auth.stats() }),
+        ...(overlay?.directoryGuards === undefined ? {} : { storing: { ...overlay.directoryGuards.stats, ...overlay.directoryGuards.tables() } }),
+        ...(users === undefined ? {} : { usersCreatedHere: users.list().length }),
+      }),
       mediaStatus: () => mediaStatus(),
+      discoveryStatus: () => discovery?.status() ?? { enabled: false },
+      ...(overlay === undefined ? {} : { joinStatus: () => overlay.joinStatus() }),
       ...(overlay === undefined
         ? {}
         : { overlayNode: overlay.node, storageSummary: () => overlay.storageSummary(), natStatus: () => natStatusOf(overlay, sipChannels) }),
@@ -284,7 +351,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
             }),
           }),
     };
-    const api = createHttpApi({ clock, status: src, storage: overlay?.storage }, { token: apiToken.token });
+    const api = createHttpApi({ clock, status: src, storage: overlay?.storage, users: createUsersApi(users, authMode ?? 'none') }, { token: apiToken.token });
     http = await startHttpServer(h.host, h.port, (method, url, req) => api.handle(method, url, req), { logger });
     // Host/Origin checks accept the bound address (every local address when it is a wildcard)
     api.bind(http.host, http.port, h.host === '0.0.0.0' || h.host === '::' ? localAddresses() : []);
@@ -300,6 +367,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
     sipUsage,
     sipChannels,
     media: { status: mediaStatus },
+    discovery,
     async stop() {
       // issue 14: every step is bounded, so a stop ends within STOP_DEADLINE_MS whatever the
       // neighbours do (a step past its limit is logged and left behind; the process exits anyway)
@@ -309,6 +377,8 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       };
       location.stop();
       load.stop();
+      // issue 15: goodbye (TTL 0) to the LAN, sockets closed
+      if (discovery !== undefined) await step('lan discovery', () => discovery.stop(), 1000);
       // RFC 7904: our registrations leave the overlay before we do (bounded: the overlay may be gone)
       if (sipUsage !== undefined) await step('withdraw registrations', () => sipUsage.stop(), STOP_LIMITS_MS.withdrawRegistrations);
       // RFC 6940 §10.9: hand-off of our data and a clean Leave before the links close

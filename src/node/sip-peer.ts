@@ -18,6 +18,11 @@ import type { TransportDriver } from '../sip/transport/transport-driver.js';
 import { TransportError } from '../sip/transport/transport-error.js';
 import { TransportLayer, type TransportLayerOptions } from '../sip/transport/transport-layer.js';
 import type { TransportAddress, TransportProtocol } from '../sip/transport/sip-transport.js';
+import type { CredentialVerifier } from '../sip/auth/credential-verifier.js';
+import { DigestAuthenticator, type DigestAuthOptions } from '../sip/auth/digest-authenticator.js';
+import { hasParam, isSipUri } from '../sip/message/index.js';
+import type { SipRequest } from '../sip/message/sip-message.js';
+import { PEER_MARK } from '../usages/sip/peer-binding.js';
 
 export interface SipPeerDeps {
   clock: Clock;
@@ -60,6 +65,26 @@ export interface SipPeerOptions {
   serverName?: string;
   /** Connection caps, deadlines and size limits of the transport (issue 14); unset: DEFAULT_TRANSPORT_OPTIONS. */
   transport?: TransportLayerOptions;
+  /** Digest authentication of our phones (issue 15); unset: nothing is challenged (an open overlay). */
+  auth?: SipAuthConfig;
+}
+
+/** The SIP front's digest authentication: who checks the answers, and its limits. */
+export interface SipAuthConfig {
+  /** The realm of the challenges: the overlay's SIP domain. */
+  realm: string;
+  /** Says whether an answer was made with the user's password (the overlay's storing peers, or a table in tests). */
+  verifier: CredentialVerifier;
+  /** Nonce lifetime, s (default 300). */
+  nonceLifetimeS?: number;
+  /**
+   * True for a request another p2psip peer forwarded to us (not challenged: its caller authenticated at
+   * its own peer). Default: the Request-URI carries the RFC 7904 target mark `;p2psip=peer`. Pass a
+   * stricter test where SIP channels exist (the mark AND an authenticated channel at the source).
+   */
+  fromPeer?: (request: SipRequest, source: TransportAddress) => boolean;
+  /** The other limits (failures per source, table sizes, verifier timeout…; DEFAULT_DIGEST_AUTH_OPTIONS). */
+  limits?: Partial<Omit<DigestAuthOptions, 'realm' | 'nonceLifetimeS'>>;
 }
 
 export class SipPeer implements Lifecycle {
@@ -68,6 +93,8 @@ export class SipPeer implements Lifecycle {
   readonly proxy: ProxyCore;
   readonly location: LocationService;
   readonly identity: LocalIdentity;
+  /** The digest authenticator when `auth` is configured (its stats() for /api/status). */
+  readonly auth: DigestAuthenticator | undefined;
   private bound: TransportAddress[] = [];
 
   constructor(
@@ -120,6 +147,20 @@ export class SipPeer implements Lifecycle {
       },
       options.registrar,
     );
+    const authConfig = options.auth;
+    this.auth =
+      authConfig === undefined
+        ? undefined
+        : new DigestAuthenticator(
+            {
+              clock: deps.clock,
+              random: deps.random,
+              verifier: authConfig.verifier,
+              domains: this.identity,
+              fromPeer: authConfig.fromPeer ?? ((request) => isSipUri(request.uri) && hasParam(request.uri.params, PEER_MARK)),
+            },
+            { ...authConfig.limits, realm: authConfig.realm, ...(authConfig.nonceLifetimeS === undefined ? {} : { nonceLifetimeS: authConfig.nonceLifetimeS }) },
+          );
     proxy = new ProxyCore(
       {
         clock: deps.clock,
@@ -131,6 +172,7 @@ export class SipPeer implements Lifecycle {
         registrar,
         resolver: deps.resolver,
         ...(deps.media === undefined ? {} : { media: deps.media }),
+        ...(this.auth === undefined ? {} : { auth: this.auth }),
       },
       {
         outbound: options.outbound,

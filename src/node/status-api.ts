@@ -38,6 +38,12 @@ export interface StatusSource {
   natStatus?: () => object;
   /** The media relay (issue 13): mode, sessions, ports, packet counters. */
   mediaStatus?: () => object;
+  /** LAN discovery (issue 15): what is advertised, candidates found, problems counted. */
+  discoveryStatus?: () => object;
+  /** SIP authentication (issue 15): `{ mode: 'closed'|'open', realm, ... }`. */
+  authStatus?: () => object;
+  /** Joining, never stranding, merging (issue 15): `join` — state alone/joining/joined, why, candidates. */
+  joinStatus?: () => object;
 }
 
 export interface ApiReply {
@@ -135,6 +141,9 @@ export function statusBody(src: StatusSource, page: StatusPage = DEFAULT_PAGE): 
     sipUsage: src.sipUsageStats?.() ?? null,
     nat: src.natStatus?.() ?? null,
     media: src.mediaStatus?.() ?? null,
+    discovery: src.discoveryStatus?.() ?? null,
+    auth: src.authStatus?.() ?? null,
+    join: src.joinStatus?.() ?? null,
     uptimeSeconds: Math.round((now - src.startedAt) / 1000),
     sipStats: {
       transport: src.peer.transport.stats(),

@@ -8,11 +8,11 @@ import { readFile } from 'node:fs/promises';
 import { P2psipError } from '../lib/errors.js';
 import type { Random } from '../lib/random.js';
 import { defaultLanConfiguration, parseOverlayConfiguration, trustPolicyOf, verifyOverlayConfiguration } from '../reload/config/index.js';
-import type { OverlayConfiguration } from '../reload/config/index.js';
+import type { LanAuthMode, OverlayConfiguration } from '../reload/config/index.js';
 import { CertificateStore, createSelfSignedIdentity, selfSignedRuleViolation } from '../reload/security/index.js';
 import type { NodeIdentity, NodeKeyAlgorithm, TrustPolicy } from '../reload/security/index.js';
 import { enrollNode, fetchOverlayConfiguration } from './enrollment-client.js';
-import { loadConfigurationDocument, loadIdentity, loadOrCreateIdentity, saveConfigurationDocument, saveIdentity } from './identity-store.js';
+import { loadConfigurationDocument, loadIdentity, loadOrCreateIdentity, narrowDataDir, saveConfigurationDocument, saveIdentity } from './identity-store.js';
 
 /** An identity closer than this to its notAfter is renewed (re-enrolled or re-made). */
 export const RENEW_BEFORE_MS = 24 * 3600 * 1000;
@@ -26,6 +26,8 @@ export interface PrepareIdentityOptions {
   ca?: string;
   /** Account for enrolled overlays (RFC 6940 §11.3). */
   credentials?: { username: string; password: string };
+  /** Open or closed zero-configuration overlay (issue 15; default closed); ignored with `config`. */
+  lanMode?: LanAuthMode;
   /** User name of a self-signed certificate (default `peer@<overlay>`). */
   userName?: string;
   /** Wall-clock ms since 1970. */
@@ -53,6 +55,7 @@ export class IdentitySetupError extends P2psipError {
 
 /** Loads or obtains the configuration and the node identity for joining `o.overlay`. */
 export async function prepareOverlayIdentity(o: PrepareIdentityOptions): Promise<PreparedIdentity> {
+  await narrowDataDir(o.dataDir);
   const { config, xml } = await loadConfiguration(o);
   if (config.instanceName !== o.overlay) {
     throw new IdentitySetupError('CONFIG', `the configuration document is for overlay ${config.instanceName}, not ${o.overlay}`);
@@ -103,7 +106,7 @@ export async function prepareOverlayIdentity(o: PrepareIdentityOptions): Promise
 }
 
 async function loadConfiguration(o: PrepareIdentityOptions): Promise<{ config: OverlayConfiguration; xml?: string }> {
-  if (o.config === undefined) return { config: defaultLanConfiguration(o.overlay) };
+  if (o.config === undefined) return { config: defaultLanConfiguration(o.overlay, o.lanMode ?? 'closed') };
   const previousXml = await loadConfigurationDocument(o.dataDir);
   const prevParsed = previousXml === undefined ? undefined : parseOverlayConfiguration(previousXml, { instanceName: o.overlay });
   const previous = prevParsed?.ok === true ? prevParsed.config : undefined;

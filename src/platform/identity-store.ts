@@ -2,7 +2,7 @@
  * A peer's identity on disk (its data directory): key.pem (mode 0600), cert.pem, node-id (hex),
  * and the overlay configuration document config.xml. Written atomically (temp file + rename).
  */
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { certificateFromPem, certificateToPem, loadNodeIdentity, privateKeyToPem, toHex } from '../reload/security/index.js';
 import type { NodeIdentity } from '../reload/security/index.js';
@@ -16,6 +16,19 @@ export const CONFIG_FILE = 'config.xml';
 /** Creates the data directory (mode 0700) if needed. */
 export async function ensureDataDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
+}
+
+/**
+ * Issue 15: a peer's data directory (it holds key.pem, the API token, users' HA1s in `store/`) that is
+ * open to the group or others is narrowed to 0700 — only when it is one (key.pem in it) and not a
+ * shared sticky directory such as /tmp. True when it was changed.
+ */
+export async function narrowDataDir(dir: string): Promise<boolean> {
+  const st = await stat(dir).catch(() => undefined);
+  if (st === undefined || !st.isDirectory() || (st.mode & 0o1000) !== 0 || (st.mode & 0o077) === 0) return false;
+  if ((await stat(join(dir, KEY_FILE)).catch(() => undefined)) === undefined) return false;
+  await chmod(dir, 0o700);
+  return true;
 }
 
 /** Saves key (0600), certificate and Node-ID(s) (one hex per line). */

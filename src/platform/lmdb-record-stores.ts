@@ -9,7 +9,8 @@
  * is therefore at most one value per key, however fast keys change. A committed transaction is in
  * the memory map, so a `kill -9` keeps it; a change made in the last turn before the kill may be lost.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { restrictFiles } from './lmdb-storage-backend.js';
 import { open } from 'lmdb';
 import type { Database, RootDatabase } from 'lmdb';
 import type { RecordStore } from '../lib/record-store.js';
@@ -52,7 +53,9 @@ export class LmdbRecordStores {
   /** Opens (creating it if needed) the environment in directory `dir`. */
   static open(dir: string, options: LmdbRecordStoresOptions = {}): LmdbRecordStores {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
     const root = open<Buffer, Buffer>({ path: dir, maxDbs: 8, keyEncoding: 'binary', encoding: 'binary' });
+    restrictFiles(dir);
     return new LmdbRecordStores(root, options);
   }
 

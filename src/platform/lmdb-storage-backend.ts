@@ -1,4 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Every file of `dir` made 0600 (LMDB creates its files 0644 less the umask). */
+export function restrictFiles(dir: string): void {
+  for (const f of readdirSync(dir, { withFileTypes: true })) if (f.isFile()) chmodSync(join(dir, f.name), 0o600);
+}
 import { open } from 'lmdb';
 import type { RootDatabase } from 'lmdb';
 import type { StorageBackend, StorageBackendOp } from '../reload/storage/index.js';
@@ -41,8 +47,11 @@ export class LmdbStorageBackend implements StorageBackend {
   /** Opens (creating it if needed) the store in directory `dir`. */
   static open(dir: string, options: LmdbStorageBackendOptions = {}): LmdbStorageBackend {
     try {
-      mkdirSync(dir, { recursive: true });
+      // issue 15: the store holds users' HA1s (P2PSIP-USER records): directory 0700, files 0600
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      chmodSync(dir, 0o700);
       const db = open<Buffer, Buffer>({ path: dir, keyEncoding: 'binary', encoding: 'binary', ...(options.mapSize ? { mapSize: options.mapSize } : {}) });
+      restrictFiles(dir);
       return new LmdbStorageBackend(db);
     } catch (e) {
       throw new StorageError('STORAGE_BACKEND_FAILED', `cannot open the LMDB store in ${dir}: ${String(e)}`, { cause: e });

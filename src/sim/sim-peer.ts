@@ -55,6 +55,13 @@ export interface SimPeer {
   counters(): { bytesSent: number; maintenanceBytesSent: number };
   /** Present when the peer was built with storage (sim option storage). */
   readonly storage?: SimPeerStorage;
+  /**
+   * A candidate member of the overlay at `ep` (as LAN discovery offers one): the partition check
+   * through it (RFC 6940 §10.7.4.4), merging the rings when it is in another one (split/heal scenario).
+   */
+  mergeThrough?(ep: LinkEndpoint): Promise<string>;
+  /** The peer's successor list now, nearest first (split/heal scenario: one ring?). */
+  successors?(): Uint8Array[];
 }
 
 export type SimPeerFactory = (ctx: SimPeerContext) => SimPeer;

@@ -1,10 +1,41 @@
-import type { OverlayConfiguration } from './overlay-configuration.js';
+import { LAN_MULTICAST_BOOTSTRAP, type OverlayConfiguration } from './overlay-configuration.js';
+import type { KindDefinition } from '../storage/kind.js';
+import { P2PSIP_AUTH_PROOF_KIND_ID, P2PSIP_USER_KIND_ID, P2PSIP_WRITE_GRANT_KIND_ID } from './registered-kinds.js';
 
 /** Kind limits of the zero-configuration overlay. */
 export const LAN_SIP_REGISTRATION_MAX_COUNT = 10;
 export const LAN_SIP_REGISTRATION_MAX_SIZE = 1000;
 export const LAN_CERTIFICATE_MAX_COUNT = 4;
 export const LAN_CERTIFICATE_MAX_SIZE = 8192;
+/** Issue 15 (closed overlays): bytes of one user record (user, realm, two HA1s, times, owner). */
+export const LAN_USER_RECORD_MAX_SIZE = 1024;
+/** Bytes of one digest proof (the phone's Authorization fields). */
+export const LAN_AUTH_PROOF_MAX_SIZE = 2048;
+/** Write grants per user (Resource-ID): peers that may register the user at the same time. */
+export const LAN_WRITE_GRANT_MAX_COUNT = LAN_SIP_REGISTRATION_MAX_COUNT;
+
+/**
+ * Open or closed (issue 15). Closed (the default of `p2psip up`): SIP-REGISTRATION takes writes only
+ * from peers holding a write grant that a digest proof of the user's password earned, and the
+ * overlay carries the user directory Kinds. Open (`--open`): any peer may register any user of the
+ * domain under its own Node-ID (proxy-peer-writes), no user directory — labs and demos. The two
+ * configurations differ, so open and closed boxes are different overlays.
+ */
+export type LanAuthMode = 'open' | 'closed';
+
+function sipRegistrationKind(mode: LanAuthMode): KindDefinition {
+  const base = { id: 1, name: 'SIP-REGISTRATION', dataModel: 'dictionary', accessControl: 'USER-NODE-MATCH', maxCount: LAN_SIP_REGISTRATION_MAX_COUNT, maxSize: LAN_SIP_REGISTRATION_MAX_SIZE } as const;
+  return mode === 'open' ? { ...base, proxyPeerWrites: true } : { ...base, grantedWrites: true };
+}
+
+/** The user directory Kinds of a closed overlay (issue 15; registered-kinds.ts P2PSIP_KINDS). */
+function userDirectoryKinds(): KindDefinition[] {
+  return [
+    { id: P2PSIP_USER_KIND_ID, name: 'P2PSIP-USER', dataModel: 'single', accessControl: 'USAGE-GUARD', maxCount: 1, maxSize: LAN_USER_RECORD_MAX_SIZE, private: true },
+    { id: P2PSIP_AUTH_PROOF_KIND_ID, name: 'P2PSIP-AUTH-PROOF', dataModel: 'single', accessControl: 'USAGE-GUARD', maxCount: 1, maxSize: LAN_AUTH_PROOF_MAX_SIZE, private: true },
+    { id: P2PSIP_WRITE_GRANT_KIND_ID, name: 'P2PSIP-WRITE-GRANT', dataModel: 'dictionary', accessControl: 'USAGE-GUARD', maxCount: LAN_WRITE_GRANT_MAX_COUNT, maxSize: 8 },
+  ];
+}
 
 /**
  * The configuration of a zero-configuration LAN overlay: self-signed certificates (RFC 6940
@@ -12,7 +43,7 @@ export const LAN_CERTIFICATE_MAX_SIZE = 8192;
  * with their registered models and policies: SIP-REGISTRATION (RFC 7904), TURN-SERVICE (§9),
  * CERTIFICATE_BY_NODE and CERTIFICATE_BY_USER (§8).
  */
-export function defaultLanConfiguration(overlayName: string): OverlayConfiguration {
+export function defaultLanConfiguration(overlayName: string, mode: LanAuthMode = 'closed'): OverlayConfiguration {
   return {
     instanceName: overlayName,
     sequence: 0,
@@ -23,6 +54,8 @@ export function defaultLanConfiguration(overlayName: string): OverlayConfigurati
     selfSignedPermitted: true,
     selfSignedDigest: 'sha256',
     bootstrapNodes: [],
+    // issue 15: peers of the LAN overlay find each other with multicast Pings to this group
+    multicastBootstrap: [{ ...LAN_MULTICAST_BOOTSTRAP }],
     turnDensity: 1,
     clientsPermitted: true,
     noIce: false,
@@ -35,10 +68,11 @@ export function defaultLanConfiguration(overlayName: string): OverlayConfigurati
     badNodes: [],
     mandatoryExtensions: [],
     kinds: [
-      { id: 1, name: 'SIP-REGISTRATION', dataModel: 'dictionary', accessControl: 'USER-NODE-MATCH', maxCount: LAN_SIP_REGISTRATION_MAX_COUNT, maxSize: LAN_SIP_REGISTRATION_MAX_SIZE, proxyPeerWrites: true },
+      sipRegistrationKind(mode),
       { id: 2, name: 'TURN-SERVICE', dataModel: 'single', accessControl: 'NODE-MULTIPLE', maxCount: 1, maxSize: 100, maxNodeMultiple: 20 },
       { id: 3, name: 'CERTIFICATE_BY_NODE', dataModel: 'array', accessControl: 'NODE-MATCH', maxCount: LAN_CERTIFICATE_MAX_COUNT, maxSize: LAN_CERTIFICATE_MAX_SIZE },
       { id: 16, name: 'CERTIFICATE_BY_USER', dataModel: 'array', accessControl: 'USER-MATCH', maxCount: LAN_CERTIFICATE_MAX_COUNT, maxSize: LAN_CERTIFICATE_MAX_SIZE },
+      ...(mode === 'closed' ? userDirectoryKinds() : []),
     ],
     chordReactive: true,
   };

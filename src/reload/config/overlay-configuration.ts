@@ -30,6 +30,11 @@ export interface OverlayConfiguration {
   /** The digest attribute of self-signed-permitted. */
   selfSignedDigest: 'sha1' | 'sha256';
   bootstrapNodes: BootstrapNode[];
+  /**
+   * multicast-bootstrap (draft-ietf-p2psip-base; dropped from RFC 6940 as published, kept here as a
+   * p2psip extension element): groups where peers listen for and send bootstrap Pings (issue 15).
+   */
+  multicastBootstrap?: BootstrapNode[];
   /** Default 1. */
   turnDensity: number;
   /** Default true. */
@@ -65,3 +70,9 @@ export const CONFIG_CHORD_NAMESPACE = 'urn:ietf:params:xml:ns:p2p:config-chord';
 /** RFC 6940 §11.1 / §14.16 media type. */
 export const OVERLAY_CONFIGURATION_MEDIA_TYPE = 'application/p2p-overlay+xml';
 export const DEFAULT_BOOTSTRAP_PORT = 6084;
+/**
+ * The LAN configuration's multicast bootstrap group: IPv4 organization-local scope (RFC 2365
+ * 239.255.0.0/16, never routed beyond the site; sent with TTL 1, so it stays on the link) and a UDP
+ * port next to RELOAD's 6084 (whose UDP side the overlay's STUN/ICE port uses).
+ */
+export const LAN_MULTICAST_BOOTSTRAP: Readonly<BootstrapNode> = Object.freeze({ address: '239.255.60.84', port: 6086 });

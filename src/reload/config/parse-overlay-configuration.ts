@@ -6,7 +6,7 @@ import { ConfigDocumentError } from './config-error.js';
 import { configurationSegments, kindSegments } from './document-segments.js';
 import { DEFAULT_BOOTSTRAP_PORT } from './overlay-configuration.js';
 import type { BootstrapNode, OverlayConfiguration } from './overlay-configuration.js';
-import { registeredKindById, registeredKindByName } from './registered-kinds.js';
+import { registeredKindById, registeredKindByName, p2psipKindById } from './registered-kinds.js';
 import { asObject, attrOf, children, optionalText, parseBase64, parseBoolean, parseInteger, textOf } from './xml-node.js';
 import type { XmlObject } from './xml-node.js';
 
@@ -172,6 +172,9 @@ function readConfiguration(c: XmlObject, path: string, max: number): OverlayConf
     chordReactive: bool('chord-reactive', true),
   };
   if (expiration !== undefined) config.expiration = expiration.trim();
+  // issue 15: multicast-bootstrap (draft-ietf-p2psip-base), in our extension namespace or the base one
+  const mcast = many('multicast-bootstrap').map((v, i) => bootstrapNode(v, `${path}/multicast-bootstrap[${i + 1}]`));
+  if (mcast.length > 0) config.multicastBootstrap = mcast;
   const secret = optionalText(c, 'shared-secret', path);
   if (secret !== undefined) config.sharedSecret = secret;
   const upd = optionalText(c, 'chord-update-interval', path);
@@ -208,7 +211,7 @@ function bootstrapNode(v: unknown, path: string): BootstrapNode {
 }
 
 const MODELS: Record<string, DataModelName> = { SINGLE: 'single', ARRAY: 'array', DICTIONARY: 'dictionary' };
-const POLICIES: readonly AccessPolicyName[] = ['USER-MATCH', 'NODE-MATCH', 'USER-NODE-MATCH', 'NODE-MULTIPLE'];
+const POLICIES: readonly AccessPolicyName[] = ['USER-MATCH', 'NODE-MATCH', 'USER-NODE-MATCH', 'NODE-MULTIPLE', 'USAGE-GUARD'];
 
 function readKind(k: XmlObject, path: string): KindDefinition {
   const name = attrOf(k, 'name')?.trim();
@@ -238,8 +241,10 @@ function readKind(k: XmlObject, path: string): KindDefinition {
     if (mnm !== undefined && reg.accessControl === 'NODE-MULTIPLE') def.maxNodeMultiple = mnm;
   } else {
     const id = parseInteger(idText!, `${path}/@id`, 1, 0xfffffffe);
-    const reg = registeredKindById(id);
+    // p2psip's own Kinds (issue 15) keep their model, policy and privacy whatever the document says
+    const reg = registeredKindById(id) ?? p2psipKindById(id);
     def = reg === undefined ? { id, name: `kind-${id}`, dataModel, accessControl, maxCount, maxSize } : { id, name: reg.name, dataModel: reg.dataModel, accessControl: reg.accessControl, maxCount, maxSize };
+    if (p2psipKindById(id)?.private === true) def.private = true;
     const policy = def.accessControl;
     if (policy === 'NODE-MULTIPLE') {
       const mnm = mnmText === undefined ? reg?.maxNodeMultiple : parseInteger(mnmText, `${path}/max-node-multiple`, 1, 0x7fffffff);
@@ -253,6 +258,15 @@ function readKind(k: XmlObject, path: string): KindDefinition {
     if (proxy === 'true') {
       if (def.accessControl !== 'USER-NODE-MATCH') throw new ConfigDocumentError('CONFIG_INVALID', `${path}/proxy-peer-writes`, 'only with USER-NODE-MATCH');
       def.proxyPeerWrites = true;
+    }
+  }
+  const granted = optionalText(k, 'granted-writes', path);
+  if (granted !== undefined) {
+    if (granted !== 'true' && granted !== 'false') throw new ConfigDocumentError('CONFIG_INVALID', `${path}/granted-writes`, 'true or false');
+    if (granted === 'true') {
+      if (def.accessControl !== 'USER-NODE-MATCH') throw new ConfigDocumentError('CONFIG_INVALID', `${path}/granted-writes`, 'only with USER-NODE-MATCH');
+      if (def.proxyPeerWrites === true) throw new ConfigDocumentError('CONFIG_INVALID', `${path}/granted-writes`, 'not with proxy-peer-writes');
+      def.grantedWrites = true;
     }
   }
   if (def.accessControl === 'USER-NODE-MATCH' && def.dataModel !== 'dictionary') {

@@ -25,3 +25,27 @@ export function registeredKindByName(name: string): RegisteredKind | undefined {
 export function registeredKindById(id: number): RegisteredKind | undefined {
   return REGISTERED_KINDS.find((k) => k.id === id);
 }
+
+/**
+ * p2psip's own Kinds (issue 15), in the private-use range of the Kind-ID registry (RFC 6940 §14.6:
+ * 0xf0000000–0xfffffffe). Named by id in documents; the parser gives them these names, models,
+ * policies and privacy (a document cannot make a user record public).
+ */
+export interface P2psipKind extends RegisteredKind {
+  private?: boolean;
+}
+
+export const P2PSIP_USER_KIND_ID = 0xf0000101;
+export const P2PSIP_AUTH_PROOF_KIND_ID = 0xf0000102;
+/** = WRITE_GRANT_KIND_ID of reload/storage/write-grant.ts. */
+export const P2PSIP_WRITE_GRANT_KIND_ID = 0xf0000103;
+
+export const P2PSIP_KINDS: readonly P2psipKind[] = [
+  { id: P2PSIP_USER_KIND_ID, name: 'P2PSIP-USER', dataModel: 'single', accessControl: 'USAGE-GUARD', private: true },
+  { id: P2PSIP_AUTH_PROOF_KIND_ID, name: 'P2PSIP-AUTH-PROOF', dataModel: 'single', accessControl: 'USAGE-GUARD', private: true },
+  { id: P2PSIP_WRITE_GRANT_KIND_ID, name: 'P2PSIP-WRITE-GRANT', dataModel: 'dictionary', accessControl: 'USAGE-GUARD' },
+];
+
+export function p2psipKindById(id: number): P2psipKind | undefined {
+  return P2PSIP_KINDS.find((k) => k.id === id);
+}

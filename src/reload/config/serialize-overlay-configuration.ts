@@ -29,6 +29,8 @@ export function serializeKindElement(k: KindDefinition): string {
   if (k.maxNodeMultiple !== undefined) parts.push(`<max-node-multiple>${k.maxNodeMultiple}</max-node-multiple>`);
   // our extension (RFC 6940 §11.1 allows elements of other namespaces): proxy-peer writes of USER-NODE-MATCH
   if (k.proxyPeerWrites === true) parts.push(`<p2psip:proxy-peer-writes xmlns:p2psip="${P2PSIP_CONFIG_NAMESPACE}">true</p2psip:proxy-peer-writes>`);
+  // issue 15: USER-NODE-MATCH with write grants (closed overlays)
+  if (k.grantedWrites === true) parts.push(`<p2psip:granted-writes xmlns:p2psip="${P2PSIP_CONFIG_NAMESPACE}">true</p2psip:granted-writes>`);
   parts.push('</kind>');
   return parts.join('');
 }
@@ -50,6 +52,8 @@ export function serializeConfigurationElement(c: OverlayConfiguration, kindSigna
   for (const u of c.enrollmentServers) el('enrollment-server', u);
   out.push(`  <self-signed-permitted digest="${c.selfSignedDigest}">${c.selfSignedPermitted}</self-signed-permitted>`);
   for (const b of c.bootstrapNodes) out.push(`  <bootstrap-node address="${escapeXml(b.address)}" port="${b.port}"/>`);
+  // issue 15: not an RFC 6940 element (only its drafts had it): in our namespace, which validators skip
+  for (const b of c.multicastBootstrap ?? []) out.push(`  <p2psip:multicast-bootstrap xmlns:p2psip="${P2PSIP_CONFIG_NAMESPACE}" address="${escapeXml(b.address)}" port="${b.port}"/>`);
   el('turn-density', c.turnDensity);
   el('clients-permitted', c.clientsPermitted);
   el('no-ice', c.noIce);

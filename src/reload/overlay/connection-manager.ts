@@ -101,6 +101,10 @@ export class ConnectionManager implements LinkLayerUser, Lifecycle {
 
   /** Opens a link to a bootstrap endpoint; resolves with the Node-ID of the peer there. */
   connectBootstrap(ep: LinkEndpoint): Promise<bigint | undefined> {
+    // an outbound link already up to that endpoint serves (a candidate probed before the Join)
+    for (const c of this.deps.conns.all()) {
+      if (c.outbound && c.nodeId !== undefined && !c.suspect && c.remote.host === ep.host && c.remote.port === ep.port) return Promise.resolve(c.nodeId);
+    }
     return new Promise((resolve) => {
       const linkId = this.safeConnect(ep);
       if (linkId === undefined) {

@@ -27,7 +27,7 @@ import {
   readMessageContents,
   readSecurityBlock,
 } from '../codec/index.js';
-import type { CodecOptions, ForwardingHeader, MessageContents } from '../codec/index.js';
+import type { CodecOptions, ForwardingHeader, IceCandidate, MessageContents } from '../codec/index.js';
 import type { LinkEndpoint } from '../link/link-driver.js';
 import { passiveCandidate } from './candidates.js';
 import type { ChordTopology } from './chord/chord-topology.js';
@@ -80,6 +80,8 @@ export interface MessageDeliveryDeps {
    * or ours lost the tie-break and is cancelled) or 'in-progress' (ours goes on: Error_In_Progress).
    */
   attachGlare?(origin: Uint8Array): 'answer' | 'in-progress';
+  /** The passive TLS candidate an Attach request carried (the requester's overlay address). */
+  peerCandidate?(origin: Uint8Array, candidates: readonly IceCandidate[]): void;
 }
 
 export class MessageDelivery {
@@ -243,6 +245,7 @@ export class MessageDelivery {
     if (!d.ok) return { error: ReloadErrorCode.InvalidMessage, info: d.error.message };
     const advertised = this.deps.advertised();
     if (advertised === undefined) return { error: ReloadErrorCode.Forbidden, info: 'a client accepts no Attach' };
+    if (req.origin !== undefined) this.deps.peerCandidate?.(req.origin, d.value.candidates);
     if (d.value.sendUpdate && req.origin !== undefined) {
       const origin = this.deps.ring.tryFromBytes(req.origin);
       if (origin !== undefined) this.deps.topology.sendUpdateWhenConnected(origin);

@@ -12,10 +12,10 @@ import type { Clock } from '../../lib/clock.js';
 import { EventHub } from '../../lib/event-hub.js';
 import type { Random } from '../../lib/random.js';
 import { MessageCode, ReloadErrorCode, Reassembler, decodeAttachReqAns } from '../codec/index.js';
-import type { Destination, MessageContents } from '../codec/index.js';
+import type { Destination, IceCandidate, MessageContents } from '../codec/index.js';
 import type { LinkEndpoint } from '../link/link-driver.js';
 import { ChordTopology } from './chord/chord-topology.js';
-import type { ChordStatus } from './chord/chord-topology.js';
+import type { ChordStatus, MergeOutcome } from './chord/chord-topology.js';
 import { connectableEndpoint } from './candidates.js';
 import { ConnectionManager } from './connection-manager.js';
 import { ConnectionTable } from './connection-table.js';
@@ -47,6 +47,18 @@ export interface RequestOptions {
 
 export { SIMULTANEOUS_OPEN_MS } from './connection-manager.js';
 export { MAX_HELD_FOR_CERTIFICATE } from './message-delivery.js';
+
+/** How a peer starts (issue 15). */
+export interface StartOptions {
+  /**
+   * Never strand: wait at most this long for a bootstrap candidate to answer, then start alone (a
+   * one-peer overlay). Undefined: join through `bootstrap` or fail (the behaviour before issue 15).
+   */
+  aloneAfterMs?: number;
+}
+
+/** Bootstrap candidates probed at once when starting with `aloneAfterMs`. */
+export const MAX_PROBED_CANDIDATES = 16;
 
 /** An Attach of ours to a node: waiting for its answer, or answered and connecting (§6.5.1.2). */
 interface AttachOut {
@@ -123,6 +135,7 @@ export class OverlayNode {
         return n !== undefined && this.conns.usable(n) !== undefined;
       },
       attachGlare: (origin) => this.attachGlare(origin),
+      peerCandidate: (origin, cands) => this.notePeerAddress(this.ring.tryFromBytes(origin), cands),
     });
     this.dispatcher.setUser(this.delivery);
     this.connections = new ConnectionManager({
@@ -179,7 +192,7 @@ export class OverlayNode {
    * sent to directly connected nodes, before the Join's Attaches (a peer behind a NAT gets its TURN
    * relay there, issue 12); its failure does not stop the join.
    */
-  async start(listen: LinkEndpoint, bootstrap: readonly LinkEndpoint[], advertise?: LinkEndpoint, beforeJoin?: () => Promise<void>): Promise<void> {
+  async start(listen: LinkEndpoint, bootstrap: readonly LinkEndpoint[], advertise?: LinkEndpoint, beforeJoin?: () => Promise<void>, opts: StartOptions = {}): Promise<'joined' | 'alone'> {
     if (!this.options.client) {
       this.listening = await this.deps.links.listen(listen.host, listen.port);
       this.advertised = advertise === undefined ? this.listening : { host: advertise.host, port: advertise.port || this.listening.port };
@@ -187,8 +200,53 @@ export class OverlayNode {
     this.connections.start();
     this.setState('joining');
     if (beforeJoin !== undefined) await beforeJoin().catch(() => undefined);
-    await this.topology.join(bootstrap);
+    const aloneAfterMs = opts.aloneAfterMs;
+    if (aloneAfterMs === undefined || this.options.client || bootstrap.length === 0) {
+      await this.topology.join(bootstrap);
+      this.setState('joined');
+      return bootstrap.length === 0 ? 'alone' : 'joined';
+    }
+    // never strand (issue 15): join through the candidates that answer within aloneAfterMs; none, or
+    // no admitting peer accepted: a ring of one (the bootstrap manager keeps trying and merges later)
+    const reachable = await this.reachableOf(bootstrap, aloneAfterMs);
+    let joined = false;
+    if (reachable.length > 0 && !this.closed) {
+      try {
+        await this.topology.join(reachable);
+        joined = true;
+      } catch {
+        joined = false;
+      }
+    }
+    if (!joined) await this.topology.join([]);
     this.setState('joined');
+    return joined ? 'joined' : 'alone';
+  }
+
+  /** The endpoints (at most {@link MAX_PROBED_CANDIDATES}, probed at once) whose link opened within `ms`, first answer first. */
+  private reachableOf(eps: readonly LinkEndpoint[], ms: number): Promise<LinkEndpoint[]> {
+    const out: LinkEndpoint[] = [];
+    const probed = eps.slice(0, MAX_PROBED_CANDIDATES);
+    return new Promise((resolve) => {
+      let left = probed.length;
+      let done = false;
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        timer.cancel();
+        resolve(out);
+      };
+      const timer = this.deps.clock.setTimer(ms, finish);
+      for (const ep of probed) {
+        void this.connections.connectBootstrap(ep).then((id) => {
+          if (id !== undefined && id !== this.id && !done) out.push(ep);
+          // the first answer is enough; a short grace lets the others of a LAN answer too
+          if (out.length === 1 && !done) this.deps.clock.setTimer(100, finish);
+          if (--left === 0) finish();
+        });
+      }
+      if (left === 0) finish();
+    });
   }
 
   /** Leaves cleanly (RFC 6940 §10.9), then closes every link. */
@@ -355,6 +413,8 @@ export class OverlayNode {
     }
     if (this.conns.usable(responder) !== undefined) {
       release();
+      const known = decodeAttachReqAns(ans.body, this.codecOptions());
+      if (known.ok) this.notePeerAddress(responder, known.value.candidates);
       return responder;
     }
     if (glare?.cancelled === true) {
@@ -367,6 +427,7 @@ export class OverlayNode {
       release();
       return undefined;
     }
+    this.notePeerAddress(responder, decoded.value.candidates);
     let ok = false;
     const iceLinks = this.deps.ice;
     if (ice !== undefined && iceLinks !== undefined && !iceLinks.accepts(decoded.value.candidates)) release();
@@ -413,9 +474,31 @@ export class OverlayNode {
     return 'answer';
   }
 
+  /** A node's passive TLS candidate (its overlay address), published as 'peer-address' (the peer cache). */
+  private notePeerAddress(nodeId: bigint | undefined, candidates: readonly IceCandidate[]): void {
+    if (nodeId === undefined || nodeId === this.id) return;
+    const ep = connectableEndpoint(candidates);
+    if (ep === undefined || ep.port === 0 || ep.host === '0.0.0.0' || ep.host === '::') return;
+    this.events.emit('peer-address', { nodeId, endpoint: ep });
+  }
+
   /** ChordHost: opens a link to a bootstrap endpoint; resolves with the Node-ID of the peer there. */
   connectBootstrap(ep: LinkEndpoint): Promise<bigint | undefined> {
     return this.connections.connectBootstrap(ep);
+  }
+
+  /**
+   * A candidate peer of this overlay (configured, cached, discovered) at `ep`: opens a link to it and
+   * runs the partition check through it (RFC 6940 §10.7.4.4). 'unreachable': no link (down, or its
+   * certificate is not of this overlay); 'same-ring': it routes us to our own successor; 'merged': it
+   * belongs to another ring (or we were alone) and its ring's successor of ours is now our neighbour.
+   */
+  async mergeThrough(ep: LinkEndpoint): Promise<MergeOutcome | 'unreachable'> {
+    if (this.closed || this.stateValue !== 'joined') return 'unreachable';
+    const b = await this.connections.connectBootstrap(ep);
+    if (b === undefined) return 'unreachable';
+    if (b === this.id) return 'same-ring';
+    return this.topology.checkThrough(b);
   }
 
   /** ChordHost: closes the link to a node (no longer needed). */

@@ -197,4 +197,9 @@ export interface OverlayEventMap {
   'link-up': { linkId: string; nodeId: bigint; remote: LinkEndpoint; outbound: boolean };
   /** A link went down (`nodeId` undefined: it never identified its peer). */
   'link-down': { linkId: string; nodeId: bigint | undefined; reason: LinkDownReason };
+  /**
+   * A node's passive TLS candidate (its overlay address, RFC 6940 §6.5.1.11) from its Attach request or
+   * answer (the peer cache records it: a hint, authenticated by TLS when used).
+   */
+  'peer-address': { nodeId: bigint; endpoint: LinkEndpoint };
 }

@@ -53,7 +53,9 @@ export function checkAccessPolicy(
     // RFC 6940 §7.3.3
     case 'USER-NODE-MATCH': {
       if (entry.model !== 'dictionary') return { ok: false, info: 'USER-NODE-MATCH applies to dictionary Kinds only' };
-      if (kind.proxyPeerWrites !== true && !userMatches()) return { ok: false, info: `USER-NODE-MATCH: user '${signer.userName}' does not hash to the Resource-ID` };
+      // proxyPeerWrites / grantedWrites: the user-name half is relaxed (grantedWrites: replaced by a
+      // write grant, which the storing peer checks in planStore; a fetcher trusts it)
+      if (kind.proxyPeerWrites !== true && kind.grantedWrites !== true && !userMatches()) return { ok: false, info: `USER-NODE-MATCH: user '${signer.userName}' does not hash to the Resource-ID` };
       return signer.nodeIds.some((n) => bytesEqual(n, entry.key))
         ? { ok: true }
         : { ok: false, info: "USER-NODE-MATCH: the dictionary key is not the signer's Node-ID" };
@@ -68,6 +70,10 @@ export function checkAccessPolicy(
       }
       return { ok: false, info: `NODE-MULTIPLE: no H(Node-ID || i), i <= ${top}, of the signer is the Resource-ID` };
     }
+    // p2psip (issue 15): the Kind's KindGuard decides original Stores (store-handler.ts); a value's
+    // signature is all a replica or a fetcher checks
+    case 'USAGE-GUARD':
+      return { ok: true };
     default:
       return { ok: false, info: `unknown access control policy '${String(kind.accessControl)}'` };
   }

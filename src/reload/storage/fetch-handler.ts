@@ -96,6 +96,9 @@ function selectAll(req: FetchReq, env: FetchEnv): KindSelection[] | StorageFailu
   }
   // §7.4.2.1: unknown Kinds SHOULD be rejected.
   if (unknown.length > 0) return unknownKindFailure(unknown);
+  // issue 15: a private Kind (user records: password hashes) is never answered, held or not
+  const secret = req.specifiers.find((s) => env.kinds(s.kind)!.private === true);
+  if (secret !== undefined) return failure(ReloadErrorCode.Forbidden, `Kind-ID 0x${secret.kind.toString(16)} is private: never fetched`);
   const out: KindSelection[] = [];
   for (const s of req.specifiers) {
     const def = env.kinds(s.kind)!;

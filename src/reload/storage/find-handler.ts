@@ -25,7 +25,9 @@ export function planFind(req: FindReq, resources: Iterable<FindResource>, kinds:
     results: req.kinds.map((kind) => {
       let atOrAfter: FindResource | undefined;
       let smallest: FindResource | undefined;
-      if (kinds(kind) !== undefined) {
+      // issue 15: a private Kind is never revealed, not even where it is held
+      const def = kinds(kind);
+      if (def !== undefined && def.private !== true) {
         for (const h of held) {
           const rec = h.kinds.get(kind);
           if (!rec) continue;

@@ -96,6 +96,9 @@ export class ReplicaMaintainer {
   private schedulePeriodic(): void {
     this.periodic = this.deps.clock.setTimer(this.opts.resyncIntervalMs, () => {
       if (this.closed) return;
+      // handovers given up on get new tries each period: data still ours to hand is never stuck (a
+      // merge of two rings moves ranges while the new owner does not know us as a neighbour yet)
+      this.handoverTries.clear();
       this.syncRoles();
       if (this.holdDown === undefined) this.syncReplicas();
       this.schedulePeriodic();
@@ -174,7 +177,9 @@ export class ReplicaMaintainer {
       if (ring.inInterval(preds[i]!, k, hi)) return i === 0 ? undefined : preds[i - 1];
       hi = preds[i]!;
     }
-    return undefined;
+    // beyond our table (two rings merged and a stretch of the other one came between us and R): the
+    // farthest predecessor we know is responsible, or a peer before it; a refused handover is tried again
+    return preds[preds.length - 1];
   }
 
   /** Handover, take-over and drop (RFC 6940 §10.5, §10.7.3); runs at once on every change. */

@@ -39,6 +39,8 @@ export interface StorageEngineDeps {
    * times are on this scale). Defaults to `clock.now()`: right for tests and the simulator.
    */
   wallClock?: () => number;
+  /** Guards of USAGE-GUARD Kinds (kind-guard.ts, issue 15); without one such a Kind's original Stores are refused. */
+  guards?: import('./kind-guard.js').KindGuards;
 }
 
 /** Limits and timing of the engine; every field has a default. */
@@ -205,6 +207,7 @@ export class StorageEngine {
       ...this.env(hex),
       hashResourceName: this.deps.hashResourceName,
       ...(this.deps.verifyStoredData ? { verifier: this.deps.verifyStoredData } : {}),
+      ...(this.deps.guards ? { guards: this.deps.guards } : {}),
     });
     if (!plan.ok) return plan;
     const existing = this.live(hex);

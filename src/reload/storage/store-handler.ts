@@ -10,6 +10,8 @@ import { arrayLength, copyRecord, entryKey, entrySize } from './kind-record.js';
 import type { StorageFailure } from './storage-failure.js';
 import { failure, generationFailure, unknownKindFailure } from './storage-failure.js';
 import type { StoredDataVerifier } from './stored-data-verifier.js';
+import type { GuardDecision, KindGuards } from './kind-guard.js';
+import { WRITE_GRANT_KIND_ID, liveGrantUntil } from './write-grant.js';
 
 /** RFC 6940 §7.4.1.1: array index meaning "append at the end". */
 export const ARRAY_APPEND = 0xffffffff;
@@ -41,7 +43,12 @@ export interface StorePlanEnv {
   verifier?: StoredDataVerifier;
   /** The live (expired values purged) record of a Kind at the request's resource. */
   current: (kindId: number) => KindRecord | undefined;
+  /** Guards of USAGE-GUARD Kinds (kind-guard.ts); without one such a Kind's original Stores are refused. */
+  guards?: KindGuards;
 }
+
+/** Values a guard asked to store along (kind-guard.ts), in request order. */
+type Extra = { kind: number; data: StoredData };
 
 export type StorePlan = { ok: true; records: KindRecord[]; answer: StoreAns; changed: boolean } | StorageFailure;
 
@@ -96,12 +103,18 @@ export function planStore(req: StoreReq, ctx: StoreContext, env: StorePlanEnv): 
 
   const records: KindRecord[] = [];
   let changed = false;
+  const extras: Extra[] = [];
   for (const kd of req.kindData) {
     const def = env.kinds(kd.kind)!;
-    const r = planKind(req, kd, def, replica, ctx, env);
+    const r = planKind(req, kd, def, replica, ctx, env, extras);
     if (!r.ok) return r;
     records.push(r.record);
     changed ||= r.changed;
+  }
+  if (extras.length > 0) {
+    const r = applyExtras(extras, records, env);
+    if (!r.ok) return r;
+    changed = true;
   }
   const replicas = replica ? [] : [...(ctx.replicas ?? [])];
   return { ok: true, records, changed, answer: { kindResponses: records.map((r) => ({ kind: r.kind, generationCounter: r.generation, replicas })) } };
@@ -114,6 +127,7 @@ function planKind(
   replica: boolean,
   ctx: StoreContext,
   env: StorePlanEnv,
+  extras: Extra[],
 ): { ok: true; record: KindRecord; changed: boolean } | StorageFailure {
   const kindName = `Kind ${def.name} (0x${def.id.toString(16)})`;
   const existing = env.current(kd.kind);
@@ -151,9 +165,27 @@ function planKind(
       // §7.3: in an original store the StoreReq's signer must conform too.
       const byRequester = checkAccessPolicy(def, req.resource, d.value, ctx.requester!, env.hashResourceName);
       if (!byRequester.ok) return failure(ReloadErrorCode.Forbidden, `${where}: the StoreReq's signer: ${byRequester.info}`);
+      // issue 15: closed overlays — the signer needs a live write grant here (replicas trust the responsible
+      // peer); removing its own entry (exists = false) needs none: it harms nobody
+      if (def.grantedWrites === true && d.value.value.exists && !signer.nodeIds.some((n) => liveGrantUntil(env.current(WRITE_GRANT_KIND_ID), n, env.now) !== undefined)) {
+        return failure(ReloadErrorCode.Forbidden, `${where}: no write grant for the signer's Node-ID at this Resource-ID (the user's password was not proven)`);
+      }
     }
     if (d.value.value.value.length > def.maxSize) {
       return failure(ReloadErrorCode.DataTooLarge, `${where}: ${d.value.value.value.length} bytes, max-size is ${def.maxSize}`);
+    }
+    if (!replica && def.accessControl === 'USAGE-GUARD') {
+      const guard = env.guards?.(kd.kind);
+      if (guard === undefined) return failure(ReloadErrorCode.Forbidden, `${where}: no usage on this peer accepts Stores of this Kind`);
+      let g: GuardDecision;
+      try {
+        g = guard.check({ resource: req.resource, kind: def, data: d, signer, requester: ctx.requester!, now: env.now, current: env.current, kinds: env.kinds });
+      } catch (e) {
+        g = { ok: false, info: `guard failed: ${e instanceof Error ? e.message : String(e)}` };
+      }
+      if (!g.ok) return failure((g.code ?? ReloadErrorCode.Forbidden) as ReloadErrorCode, `${where}: ${g.info}`);
+      for (const a of g.also ?? []) extras.push(a);
+      if (!g.keep) continue;
     }
     let data = d;
     if (d.value.model === 'array') {
@@ -190,4 +222,36 @@ function planKind(
     record.replicaNumber = 0;
   }
   return { ok: true, record, changed };
+}
+
+/**
+ * Stores the values guards asked for (kind-guard.ts) into `records` (the request's own records of
+ * their Kind, or a copy of what is held), as an original store: each replaces an older value at its
+ * key, the Kind's generation goes up once. Values the guard signed are trusted (this peer signed them).
+ */
+function applyExtras(extras: readonly Extra[], records: KindRecord[], env: StorePlanEnv): { ok: true } | StorageFailure {
+  const bumped = new Set<number>();
+  for (const { kind, data } of extras) {
+    const def = env.kinds(kind);
+    if (def === undefined || data.value.model !== def.dataModel) return failure(ReloadErrorCode.Forbidden, `guard value of Kind-ID 0x${kind.toString(16)} does not fit the configuration`);
+    let record = records.find((r) => r.kind === kind);
+    if (record === undefined) {
+      const existing = env.current(kind);
+      record = existing ? copyRecord(existing) : { kind, model: def.dataModel, generation: 0n, replicaNumber: 0, entries: new Map() };
+      records.push(record);
+    }
+    const key = entryKey(data.value);
+    const old = record.entries.get(key);
+    if (old === undefined && data.value.model === 'dictionary' && record.entries.size >= def.maxCount) {
+      return failure(ReloadErrorCode.DataTooLarge, `Kind ${def.name}: already holds max-count ${def.maxCount} keys`);
+    }
+    const writer = { nodeId: toHex(data.value.model === 'dictionary' ? data.value.key : new Uint8Array(0)), userName: '' };
+    record.entries.set(key, { data, receivedAt: env.now, expiresAt: env.now + data.lifetime * 1000, size: entrySize(data), writer });
+    if (!bumped.has(kind)) {
+      record.generation += 1n;
+      record.replicaNumber = 0;
+      bumped.add(kind);
+    }
+  }
+  return { ok: true };
 }

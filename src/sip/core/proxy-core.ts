@@ -8,6 +8,7 @@ import { isIpLiteral, stripBrackets } from '../../lib/ip.js';
 import { randomToken, type Random } from '../../lib/random.js';
 import { createResponse, formatNameAddr, hasParam, isSipUri, parseMaxForwards, parseNameAddrList, parseTokenList, toTag as toTagOf } from '../message/index.js';
 import type { SipRequest, SipResponse, SipUri, Uri } from '../message/sip-message.js';
+import type { AuthVerdict, RequestAuthenticator } from '../auth/request-authenticator.js';
 import { responseTarget, statelessToTag } from '../transaction/index.js';
 import type { ClientTransaction, ClientTransactionUser, ServerTransaction, TransactionUser } from '../transaction/transaction-contract.js';
 import type { InboundMessage, OutboundTarget, SipTransport, TransportAddress, TransportProtocol } from '../transport/sip-transport.js';
@@ -67,6 +68,11 @@ export interface ProxyCoreDeps {
   routeTokens?: RouteTokens;
   /** Rewrites SDP of what we forward (the media relay, issue 13); none: bodies pass untouched. */
   media?: MediaHook;
+  /**
+   * Digest authentication of our phones (RFC 3261 §22, issue 15), asked before a request is routed;
+   * none: nothing is challenged (an open overlay).
+   */
+  auth?: RequestAuthenticator;
 }
 
 export interface ProxyStats {
@@ -134,6 +140,9 @@ export class ProxyCore implements TransactionUser {
     if (request.method !== 'REGISTER' || request.headers.has('route') || request.headers.has('proxy-require')) return false;
     const mf = request.headers.get('max-forwards');
     if (mf !== undefined && parseMaxForwards(mf) === 0) return false;
+    // a REGISTER whose credentials the verifier must check waits in a server transaction (it absorbs
+    // retransmissions meanwhile); one without is challenged statelessly like any other answer
+    if (this.deps.auth !== undefined && !this.deps.auth.answersAtOnce(request)) return false;
     return this.deps.identity.isLocalDomainUri(request.uri);
   }
 
@@ -144,7 +153,23 @@ export class ProxyCore implements TransactionUser {
     const target = responseTarget(inbound);
     const exchange = { request, inbound, respond: (res: SipResponse) => this.deps.transport.send(res, target) };
     // §8.2.7: the same To tag for every retransmission of the request.
-    void this.deps.registrar.handle(exchange, statelessToTag(request));
+    const toTag = statelessToTag(request);
+    const auth = this.deps.auth;
+    if (auth === undefined) {
+      void this.deps.registrar.handle(exchange, toTag);
+      return;
+    }
+    const registerOrReply = (v: AuthVerdict): void => {
+      if (v.kind === 'pass') {
+        void this.deps.registrar.handle({ ...exchange, request: v.request }, toTag);
+        return;
+      }
+      this.count(v.status);
+      exchange.respond(createResponse(request, v.status, v.reason, { toTag, headers: [...v.headers, ...this.commonHeaders()] }));
+    };
+    const verdict = auth.authenticate(request, inbound.source);
+    if (verdict instanceof Promise) void verdict.then(registerOrReply, () => registerOrReply({ kind: 'reply', status: 500, reason: 'Server Internal Error - Authentication failed', headers: [] }));
+    else registerOrReply(verdict);
   }
 
   onAck(inbound: InboundMessage): void {
@@ -177,6 +202,35 @@ export class ProxyCore implements TransactionUser {
       return this.reply(tx, 420, 'Bad Extension', toTag, [['Unsupported', proxyRequire.join(', ')]]);
     }
 
+    // §22: our phones authenticate before anything is routed for them (issue 15)
+    const auth = this.deps.auth;
+    if (auth === undefined) return this.dispatch(tx, received, toTag, false);
+    const verdict = auth.authenticate(received, tx.inbound.source);
+    if (!(verdict instanceof Promise)) return this.afterAuth(tx, verdict, toTag, false);
+    // the verifier may take the overlay's time: an INVITE gets its 100 Trying now (§16.2)
+    const trying = tx.isInvite;
+    if (trying) tx.respond(createResponse(received, 100, 'Trying'));
+    void verdict.then(
+      (v) => this.afterAuth(tx, v, toTag, trying),
+      () => this.afterAuth(tx, { kind: 'reply', status: 500, reason: 'Server Internal Error - Authentication failed', headers: [] }, toTag, trying),
+    );
+  }
+
+  /** The authenticator's verdict: answered here, or routed on (without our credentials, §22.3). */
+  private afterAuth(tx: ServerTransaction, verdict: AuthVerdict, toTag: string, tryingSent: boolean): void {
+    // a CANCEL (487) or the transaction's end may have come first
+    if (tx.state === 'terminated' || tx.finalResponse !== undefined) return;
+    if (verdict.kind === 'reply') return this.reply(tx, verdict.status, verdict.reason, toTag, verdict.headers);
+    try {
+      this.dispatch(tx, verdict.request, toTag, tryingSent);
+    } catch (err) {
+      const reason = err instanceof P2psipError ? err.message : 'internal error';
+      this.reply(tx, 500, `Server Internal Error - ${reason}`, toTag);
+    }
+  }
+
+  /** §16.4 on: route information, then the targets. */
+  private dispatch(tx: ServerTransaction, received: SipRequest, toTag: string, tryingSent: boolean): void {
     // §16.4: Route information preprocessing, on our own copy.
     // Only a request that carries our own route information is rewritten: copy it first then.
     const strictRouted = this.deps.identity.isSelfUri(received.uri) && isSipUri(received.uri) && hasParam(received.uri.params, 'lr');
@@ -194,7 +248,7 @@ export class ProxyCore implements TransactionUser {
       // a Route naming another host: relayed only where the configuration allows it (issue 14)
       const refused = this.relayRefusal(req, next.uri, routedByUs, tokens);
       if (refused !== undefined) return this.reply(tx, refused.status, refused.reason, toTag);
-      return this.forward(tx, req, [{ uri: req.uri, q: 1, via: undefined }], toTag);
+      return this.forward(tx, req, [{ uri: req.uri, q: 1, via: undefined }], toTag, tryingSent);
     }
     if (this.deps.identity.isLocalDomainUri(req.uri)) {
       if (req.method === 'REGISTER') {
@@ -205,10 +259,10 @@ export class ProxyCore implements TransactionUser {
         if (req.method === 'OPTIONS') return this.answerOptions(tx, toTag);
         return this.reply(tx, 405, 'Method Not Allowed', toTag, [['Allow', 'OPTIONS, REGISTER']]);
       }
-      void this.forwardToAor(tx, req, toTag);
+      void this.forwardToAor(tx, req, toTag, tryingSent);
       return;
     }
-    this.forwardOutside(tx, req, toTag, routedByUs, tokens);
+    this.forwardOutside(tx, req, toTag, routedByUs, tokens, tryingSent);
   }
 
   /**
@@ -236,13 +290,13 @@ export class ProxyCore implements TransactionUser {
     return isSipUri(req.uri) && (req.uri.user === undefined || req.uri.user === '') && this.deps.identity.isLocalDomainUri(req.uri);
   }
 
-  private async forwardToAor(tx: ServerTransaction, req: SipRequest, toTag: string): Promise<void> {
+  private async forwardToAor(tx: ServerTransaction, req: SipRequest, toTag: string, tryingSent = false): Promise<void> {
     const aor = this.deps.identity.canonicalAor(req.uri);
     if (aor === undefined) return this.reply(tx, 404, 'Not Found', toTag);
     // §16.2 / §17.2.1: the lookup may take the overlay's time (a Fetch, an AppAttach, ICE and DTLS to
     // the peer): the 100 goes now, so the phone stops retransmitting the INVITE meanwhile.
     const trying = tx.isInvite;
-    if (trying) tx.respond(createResponse(tx.request, 100, 'Trying'));
+    if (trying && !tryingSent) tx.respond(createResponse(tx.request, 100, 'Trying'));
     let bindings: Binding[];
     try {
       bindings = await this.deps.location.lookup(aor, req, tx.inbound.source);
@@ -263,7 +317,7 @@ export class ProxyCore implements TransactionUser {
   }
 
   /** A Request-URI outside our domains (§16.5: forward to it, by DNS, an outbound proxy or not at all). */
-  private forwardOutside(tx: ServerTransaction, req: SipRequest, toTag: string, routedByUs: boolean, tokens: readonly string[]): void {
+  private forwardOutside(tx: ServerTransaction, req: SipRequest, toTag: string, routedByUs: boolean, tokens: readonly string[], tryingSent = false): void {
     const policy = this.options.outbound;
     // §16.12: a request that reached us along our own Record-Route (its Route popped, none left) goes to
     // its Request-URI, the remote target of the dialog; only other requests take the outbound proxy.
@@ -271,7 +325,7 @@ export class ProxyCore implements TransactionUser {
     if (policy.mode === 'proxy' && !dialogTarget) {
       const target = numericTarget(policy.uri);
       const via = target === undefined ? undefined : { destination: target };
-      return this.forward(tx, req, [{ uri: req.uri, q: 1, via }], toTag);
+      return this.forward(tx, req, [{ uri: req.uri, q: 1, via }], toTag, tryingSent);
     }
     if (!isSipUri(req.uri)) return this.reply(tx, 404, 'Not Found - No route for this URI', toTag);
     // In-dialog requests follow the Record-Route set: one that did not come through our Route is not ours
@@ -284,7 +338,7 @@ export class ProxyCore implements TransactionUser {
     }
     const refused = this.relayRefusal(req, req.uri, routedByUs, tokens);
     if (refused !== undefined) return this.reply(tx, refused.status, refused.reason, toTag);
-    this.forward(tx, req, [{ uri: req.uri, q: 1, via: undefined }], toTag);
+    this.forward(tx, req, [{ uri: req.uri, q: 1, via: undefined }], toTag, tryingSent);
   }
 
   private forward(tx: ServerTransaction, req: SipRequest, targets: ProxyTarget[], toTag: string, tryingSent = false): void {
@@ -445,9 +499,13 @@ export class ProxyCore implements TransactionUser {
     ]);
   }
 
-  private reply(tx: ServerTransaction, status: number, reason: string, toTag: string, headers: Array<[string, string]> = []): void {
+  private count(status: number): void {
     const key = String(status);
     this.counters.localResponses[key] = (this.counters.localResponses[key] ?? 0) + 1;
+  }
+
+  private reply(tx: ServerTransaction, status: number, reason: string, toTag: string, headers: Array<[string, string]> = []): void {
+    this.count(status);
     tx.respond(createResponse(tx.request, status, reason, { toTag, headers: [...headers, ...this.commonHeaders()] }));
   }
 }

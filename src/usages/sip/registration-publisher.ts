@@ -36,7 +36,18 @@ export interface RegistrationPublisherDeps {
   wallClock?: () => number;
   /** Counters, shared with the location service's. */
   stats: PublisherStats;
+  /**
+   * Issue 15: tells when this peer's ring merged with another (or a lone peer joined one): every AoR
+   * with bindings here is stored again then (belt and braces beside the data migration of the merge).
+   */
+  ringMerges?: RingMergeSource;
   logger?: { warn(obj: object, msg: string): void };
+}
+
+/** Where the publisher hears of ring merges (the node's bootstrap manager, issue 15). */
+export interface RingMergeSource {
+  /** Calls `listener` after each merge; returns the unsubscribe function. */
+  onRingMerged(listener: () => void): () => void;
 }
 
 export interface RegistrationPublisherOptions {
@@ -65,6 +76,8 @@ export interface PublisherStats {
   publishRefused: number;
   /** AoRs given to restore() to be stored again or withdrawn after a restart. */
   restored: number;
+  /** AoRs stored again after a merge of rings (issue 15); absent in counters made before it. */
+  republishedAfterMerge?: number;
 }
 
 /** What a change of an AoR's bindings needs from the overlay. */
@@ -95,6 +108,7 @@ export class RegistrationPublisher {
   private readonly backoff = new Map<string, number>();
   private stopped = false;
   private readonly wallClock: () => number;
+  private readonly unfollowMerges: (() => void) | undefined;
 
   constructor(
     private readonly deps: RegistrationPublisherDeps,
@@ -102,6 +116,27 @@ export class RegistrationPublisher {
   ) {
     this.options = { ...DEFAULT_REGISTRATION_PUBLISHER_OPTIONS, ...options };
     this.wallClock = deps.wallClock ?? (() => deps.clock.now());
+    this.unfollowMerges = deps.ringMerges?.onRingMerged(() => this.republishAll());
+  }
+
+  /**
+   * Issue 15: after a merge of two rings (or a lone peer joining an overlay) the entries of our AoRs
+   * may sit at a peer no longer responsible for them: each AoR we hold an entry for, or that has
+   * bindings here, is stored afresh in the background (bounded by maxConcurrentStores, one queue
+   * entry per AoR). Returns how many AoRs were scheduled.
+   */
+  republishAll(): number {
+    if (this.stopped) return 0;
+    const now = this.deps.clock.now();
+    let n = 0;
+    for (const [aor, expiresAt] of this.published) {
+      if (expiresAt <= now || lastExpiry(this.deps.bindings(aor)) <= now) continue;
+      this.stale.add(aor);
+      this.schedule(aor);
+      n++;
+    }
+    this.deps.stats.republishedAfterMerge = (this.deps.stats.republishedAfterMerge ?? 0) + n;
+    return n;
   }
 
   /** True while work for the AoR runs or waits. */
@@ -199,6 +234,7 @@ export class RegistrationPublisher {
   /** Clean shutdown: no more background work; every entry we hold is withdrawn (waits for work in flight). */
   async withdrawAll(): Promise<void> {
     this.stopped = true;
+    this.unfollowMerges?.();
     for (const r of this.retries.values()) r.cancel();
     this.retries.clear();
     this.dirty.clear();

@@ -54,6 +54,8 @@ export interface SipUsageOptions {
   /** Static registrations (already parsed and checked, see parseStaticRegistration). */
   statics?: readonly StaticRegistration[];
   staticOptions?: Partial<StaticRegistrationsOptions>;
+  /** Closed overlays (issue 15): what earns the right to Store a static AoR (StaticRegistrationsDeps.authorize). */
+  authorizeStatic?: (aor: string) => Promise<void>;
   /** Period of the sweep of expired located peers and cached registrations (default 30 s). */
   sweepIntervalMs?: number;
 }
@@ -76,7 +78,13 @@ export class SipUsage implements Lifecycle {
   constructor(deps: SipUsageDeps, options: SipUsageOptions = {}) {
     this.directory = deps.directory;
     this.statics = new StaticRegistrations(
-      { clock: deps.clock, directory: deps.directory, selfNodeId: deps.overlay.idBytes, ...(deps.logger === undefined ? {} : { logger: deps.logger }) },
+      {
+        clock: deps.clock,
+        directory: deps.directory,
+        selfNodeId: deps.overlay.idBytes,
+        ...(deps.logger === undefined ? {} : { logger: deps.logger }),
+        ...(options.authorizeStatic === undefined ? {} : { authorize: options.authorizeStatic }),
+      },
       options.statics ?? [],
       options.staticOptions,
     );

@@ -18,6 +18,12 @@ export interface StaticRegistrationsDeps {
   directory: RegistrationDirectory;
   selfNodeId: Uint8Array;
   logger?: { warn(obj: object, msg: string): void };
+  /**
+   * Issue 15, closed overlays: obtains the right to write the AoR's registration before each Store
+   * (the owner's claim of its user record, OverlayCredentialVerifier.claimAsOwner); a rejection
+   * fails that Store (retried like any failure). Absent: open overlays.
+   */
+  authorize?: (aor: string) => Promise<void>;
 }
 
 export interface StaticRegistrationsOptions {
@@ -178,7 +184,9 @@ export class StaticRegistrations {
     e.state = e.state === 'retrying' ? 'retrying' : 'storing';
     const lifetimeSec = this.options.lifetimeSec;
     const value: SipRegistration = { type: 'route', contactPrefs: new Uint8Array(0), destinationList: [{ type: 'node', nodeId: this.deps.selfNodeId }] };
-    const p = this.deps.directory.publish(e.aor, value, lifetimeSec).then(
+    const authorize = this.deps.authorize;
+    const publish = authorize === undefined ? this.deps.directory.publish(e.aor, value, lifetimeSec) : authorize(e.aor).then(() => this.deps.directory.publish(e.aor, value, lifetimeSec));
+    const p = publish.then(
       () => {
         if (this.stopped) return;
         const now = this.deps.clock.now();

@@ -1,7 +1,7 @@
 /**
  * A peer for in-process integration tests: overlay links and SIP front on 127.0.0.1 (any port), no
  * HTTP API, no outbound SIP, a self-signed identity in `dataDir`; `extra` adds to the config,
- * `reload` to its overlay part.
+ * `reload` to its overlay part. Open overlay (issue 15) unless `reload` says `open: false`.
  */
 import { defaultPeerConfig, type PeerConfig, type ReloadConfig } from '../../../src/node/peer-config.js';
 
@@ -18,6 +18,6 @@ export function loopbackPeerConfig(
     http: undefined,
     outbound: { mode: 'none' },
     ...extra,
-    reload: { listen: { host: '127.0.0.1', port: 0 }, bootstrap, dataDir, client: false, configSource: undefined, configCa: undefined, credentials: undefined, ...reload },
+    reload: { listen: { host: '127.0.0.1', port: 0 }, bootstrap, dataDir, client: false, open: true, configSource: undefined, configCa: undefined, credentials: undefined, ...reload },
   };
 }

@@ -33,12 +33,15 @@ export interface PeerProcess {
 export interface PeerProcessOptions {
   /** Options for node itself, before the script (e.g. `--tls-keylog=<file>`). Default none. */
   readonly nodeArgs?: readonly string[];
+  /** Issue 15: a closed overlay (users and passwords); default open (`--open` added) unless args give --config. */
+  readonly closed?: boolean;
 }
 
 export async function startPeerProcess(args: string[], timeoutMs = 20_000, opts: PeerProcessOptions = {}): Promise<PeerProcess> {
   const extra: string[] = [];
   const standalone = args.includes('--standalone');
   if (!standalone && !args.includes('--listen')) extra.push('--listen', '127.0.0.1:0');
+  if (!standalone && opts.closed !== true && !args.includes('--config') && !args.includes('--open')) extra.push('--open');
   const given = args.indexOf('--data-dir');
   const dataDir = given >= 0 ? args[given + 1]! : mkdtempSync(join(tmpdir(), 'p2psip-test-'));
   // the data directory also holds the HTTP API token, stand-alone or not

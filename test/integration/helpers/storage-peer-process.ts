@@ -127,6 +127,8 @@ async function main(argv: string[]): Promise<void> {
       bootstrap: boot === undefined ? [] : boot.split(',').map(hostPort),
       dataDir: arg(argv, '--data-dir')!,
       client: false,
+      // issue 15: the zero-configuration overlay open, as before (these tests are about storage)
+      open: config === undefined,
       ...(config === undefined ? {} : { configSource: config }),
       ...(caFile === undefined ? {} : { configCa: readFileSync(caFile, 'utf8') }),
       ...(user === undefined || password === undefined ? {} : { credentials: { username: user, password } }),

@@ -47,7 +47,7 @@ describe('a flood of Binding requests at a real peer', { timeout: 60_000 }, () =
       ...defaultPeerConfig(),
       sip: { host: '127.0.0.1', port: 0 },
       http: { host: '127.0.0.1', port: 0 },
-      reload: { listen: { host: '127.0.0.1', port: 0 }, bootstrap: [], dataDir, client: false, configSource: undefined, configCa: undefined, credentials: undefined },
+      reload: { listen: { host: '127.0.0.1', port: 0 }, bootstrap: [], dataDir, client: false, open: true, configSource: undefined, configCa: undefined, credentials: undefined },
     };
     const peer = await startPeer(config, quiet);
     peers.push(peer);

@@ -46,7 +46,7 @@ describe('ICE checks with wrong credentials at a real peer', { timeout: 30_000 }
       ...defaultPeerConfig(),
       sip: { host: '127.0.0.1', port: 0 },
       http: undefined,
-      reload: { listen: { host: '127.0.0.1', port: 0 }, bootstrap: [], dataDir, client: false, configSource: undefined, configCa: undefined, credentials: undefined, ice: true },
+      reload: { listen: { host: '127.0.0.1', port: 0 }, bootstrap: [], dataDir, client: false, open: true, configSource: undefined, configCa: undefined, credentials: undefined, ice: true },
     };
     const peer = await startPeer(config, quiet);
     peers.push(peer);

@@ -32,7 +32,7 @@ describe('ICE links between peers on loopback', { timeout: 90_000 }, () => {
       ...defaultPeerConfig(),
       sip: { host: '127.0.0.1', port: 0 },
       http: undefined,
-      reload: { listen: { host: '127.0.0.1', port: 0 }, bootstrap, dataDir, client: false, configSource: undefined, configCa: undefined, credentials: undefined, ice: true },
+      reload: { listen: { host: '127.0.0.1', port: 0 }, bootstrap, dataDir, client: false, open: true, configSource: undefined, configCa: undefined, credentials: undefined, ice: true },
     };
     const p = await startPeer(config, quiet);
     peers.push(p);
@@ -112,7 +112,7 @@ describe('ICE links between peers on loopback', { timeout: 90_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'p2psip-ice-cfg-'));
     dirs.push(dir);
     const file = join(dir, 'overlay.xml');
-    writeFileSync(file, serializeOverlayConfiguration({ ...defaultLanConfiguration('dtls.test'), overlayLinkProtocols: ['DTLS', 'TLS'] }));
+    writeFileSync(file, serializeOverlayConfiguration({ ...defaultLanConfiguration('dtls.test', 'open'), overlayLinkProtocols: ['DTLS', 'TLS'] }));
     const started: RunningPeer[] = [];
     const start = async (bootstrap: Array<{ host: string; port: number }>): Promise<RunningPeer> => {
       const dataDir = mkdtempSync(join(tmpdir(), 'p2psip-ice-cfg-peer-'));
@@ -123,7 +123,7 @@ describe('ICE links between peers on loopback', { timeout: 90_000 }, () => {
           overlay: 'dtls.test',
           sip: { host: '127.0.0.1', port: 0 },
           http: undefined,
-          reload: { listen: { host: '127.0.0.1', port: 0 }, bootstrap, dataDir, client: false, configSource: file, configCa: undefined, credentials: undefined },
+          reload: { listen: { host: '127.0.0.1', port: 0 }, bootstrap, dataDir, client: false, open: false, configSource: file, configCa: undefined, credentials: undefined },
         },
         quiet,
       );

@@ -31,7 +31,7 @@ describe('overlay UDP port answers STUN', { timeout: 30_000 }, () => {
       ...defaultPeerConfig(),
       sip: { host: '127.0.0.1', port: 0 },
       http: undefined,
-      reload: { listen: { host: '127.0.0.1', port: 0 }, bootstrap: [], dataDir, client: false, configSource: undefined, configCa: undefined, credentials: undefined },
+      reload: { listen: { host: '127.0.0.1', port: 0 }, bootstrap: [], dataDir, client: false, open: true, configSource: undefined, configCa: undefined, credentials: undefined },
     };
     const peer = await startPeer(config, quiet);
     peers.push(peer);

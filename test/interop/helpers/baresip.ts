@@ -24,6 +24,8 @@ export interface BaresipOptions {
   readonly registrar: { readonly host: LoopbackHost; readonly port: number };
   /** Contacts; the first is the "current contact" the `message` command sends to. */
   readonly contacts?: readonly { readonly name: string; readonly uri: string }[];
+  /** The account's digest password (`auth_pass`); none: the account has no password. */
+  readonly password?: string;
   readonly lifetimeMs: number;
 }
 
@@ -256,7 +258,7 @@ export function writeBaresipConfig(opts: BaresipOptions): void {
   const { host, port } = opts.registrar;
   writeFileSync(
     join(opts.dir, 'accounts'),
-    `<sip:${opts.user}@${host}:${port};transport=udp>;answermode=auto;regint=600\n`,
+    `<sip:${opts.user}@${host}:${port};transport=udp>;${opts.password === undefined ? '' : `auth_pass=${opts.password};`}answermode=auto;regint=600\n`,
   );
   writeFileSync(
     join(opts.dir, 'contacts'),

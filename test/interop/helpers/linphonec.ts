@@ -19,6 +19,8 @@ export interface LinphonecOptions {
   readonly registrar: { readonly host: LoopbackHost; readonly port: number };
   /** Answer incoming calls by itself (-a). */
   readonly autoAnswer?: boolean;
+  /** The digest password (an [auth_info_0] section for the user); none: no credentials. */
+  readonly password?: string;
   readonly lifetimeMs: number;
 }
 
@@ -139,6 +141,7 @@ export function writeLinphonerc(opts: LinphonecOptions): void {
     'publish=0',
     'dial_escape_plus=0',
     '',
+    ...(opts.password === undefined ? [] : ['[auth_info_0]', `username=${opts.user}`, `passwd=${opts.password}`, `domain=${host}`, '']),
   ].join('\n');
   writeFileSync(join(opts.home, '.linphonerc'), rc);
 }

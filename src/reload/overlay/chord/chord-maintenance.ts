@@ -187,15 +187,38 @@ export class ChordMaintenance {
     if (host.state !== 'joined' || !links.hasBootstrap()) return;
     const b = await links.connectAnyBootstrap();
     if (b === undefined || b === host.id) return;
+    await this.checkThrough(b);
+  }
+
+  /**
+   * RFC 6940 §10.7.4.4 through the peer `b` we hold a link to (a bootstrap peer, a cached or discovered
+   * candidate): a Ping to our Node-ID + 1 routed by `b`'s ring answers from the peer that ring holds
+   * responsible, i.e. our successor there. Our own successor: one ring ('same-ring'). A stranger: it
+   * may be a member of another ring of the same overlay (a healed split, peers started apart), and it
+   * becomes our neighbour; the reactive Updates both sides send then spread the merge around both
+   * rings, Chord-style (each peer learns the closer neighbours the other ring holds, nobody re-joins).
+   * A lone peer (a ring of one) joins this way too.
+   */
+  async checkThrough(b: bigint): Promise<MergeOutcome> {
+    const { host, links } = this.d;
+    if (host.state !== 'joined' || this.d.options.client || b === host.id) return 'failed';
+    links.markRoutable(b);
     const ring = host.ring;
     const ans = await host.request([{ type: 'node', nodeId: ring.toBytes(b) }, { type: 'resource', resourceId: ring.toBytes(ring.add(host.id, 1n)) }], MessageCode.ping_req, encodePingReq({ padding: EMPTY }));
-    if (!ans.ok || ans.responder === undefined) return;
+    if (!ans.ok || ans.responder === undefined) return 'failed';
     const s = host.ring.tryFromBytes(ans.responder);
-    if (s === undefined || s === host.id || s === this.d.neighbours.successors[0]) return;
+    if (s === undefined) return 'failed';
+    if (s === host.id || (s === this.d.neighbours.successors[0] && host.conns.usable(s) !== undefined)) return 'same-ring';
     const got = await links.attachTo(s, b);
-    if (got !== undefined) {
-      this.d.updates.learn([ring.toBytes(got)], b);
-      this.d.updates.sendUpdate(got, 'neighbors');
-    }
+    if (got === undefined) return 'failed';
+    this.d.updates.learn([ring.toBytes(got)], b);
+    this.d.updates.sendUpdate(got, 'full');
+    // the peer we came through is a member too: a neighbour or a finger when it fits
+    if (b !== got) this.d.updates.learn([ring.toBytes(b)], undefined);
+    this.d.fingers.offer(got);
+    return 'merged';
   }
 }
+
+/** What a partition check through a peer found (RFC 6940 §10.7.4.4). */
+export type MergeOutcome = 'same-ring' | 'merged' | 'failed';

@@ -24,11 +24,13 @@ import type { ChordHost } from './chord-host.js';
 import { ChordJoin } from './chord-join.js';
 import { ChordLinks } from './chord-links.js';
 import { ChordMaintenance } from './chord-maintenance.js';
+import type { MergeOutcome } from './chord-maintenance.js';
 import { ChordUpdates } from './chord-updates.js';
 import { FingerTable } from './finger-table.js';
 import { NeighborTable } from './neighbor-table.js';
 
 export type { ChordHost } from './chord-host.js';
+export type { MergeOutcome } from './chord-maintenance.js';
 
 /** The ring as the status page shows it (hex Node-IDs). */
 export interface ChordStatus {
@@ -112,6 +114,11 @@ export class ChordTopology {
     }
     await this.joining.joinThrough();
     this.maintenance.startTimers();
+  }
+
+  /** RFC 6940 §10.7.4.4 through the peer `b` (linked): one ring, or the stranger attached (a merge). */
+  checkThrough(b: bigint): Promise<MergeOutcome> {
+    return this.maintenance.checkThrough(b);
   }
 
   /** RFC 6940 §10.9: Leave to every neighbour, carrying the neighbour sets. */

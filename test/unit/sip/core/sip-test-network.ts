@@ -10,7 +10,7 @@ import type { SipMessage, SipRequest, SipResponse } from '../../../../src/sip/me
 import { MemoryNetwork, type MemoryDriver } from '../../../support/sip/memory-driver.js';
 import { advance, settle } from '../../../support/settle.js';
 import type { TransportAddress } from '../../../../src/sip/transport/sip-transport.js';
-import { SipPeer, type SipPeerDeps } from '../../../../src/node/sip-peer.js';
+import { SipPeer, type SipPeerDeps, type SipPeerOptions } from '../../../../src/node/sip-peer.js';
 import type { LoadMonitor } from '../../../../src/sip/core/admission-policy.js';
 import type { OutboundPolicy } from '../../../../src/sip/core/proxy-core.js';
 
@@ -116,6 +116,8 @@ export class SipWorld {
     outbound: OutboundPolicy = { mode: 'none' },
     /** More of the peer's deps (e.g. its location service made on the world's clock). */
     extra: (clock: ManualClock) => Pick<SipPeerDeps, 'overlayWork' | 'location' | 'media'> = () => ({}),
+    /** More of the peer's options (e.g. `auth`). */
+    peerOptions: Partial<SipPeerOptions> = {},
   ) {
     const driver = this.network.createDriver({ hosts: [PEER_HOST] });
     this.peer = new SipPeer(
@@ -136,6 +138,7 @@ export class SipWorld {
         ],
         outbound,
         advertisedHost: PEER_HOST,
+        ...peerOptions,
       },
     );
   }

@@ -1,0 +1,51 @@
+/**
+ * Issue 15: the storing peers' half of the user directory, built for a peer whose overlay
+ * configuration has the P2PSIP-USER Kind (a closed overlay): the SIP usage's guards
+ * (usages/sip/auth/user-directory-guards.ts) registered with the storage engine for P2PSIP-USER,
+ * P2PSIP-AUTH-PROOF and P2PSIP-WRITE-GRANT (the last with no guard: outside Stores of grants are
+ * always refused; only a verified proof makes one).
+ */
+import type { OverlayConfiguration } from '../reload/config/index.js';
+import { P2PSIP_AUTH_PROOF_KIND_ID, P2PSIP_USER_KIND_ID } from '../reload/config/index.js';
+import type { StoredDataValue } from '../reload/codec/index.js';
+import type { HashResourceName, KindGuards, StorageCredentials } from '../reload/storage/index.js';
+import { WRITE_GRANT_KIND_ID } from '../reload/storage/index.js';
+import { UserDirectoryGuards, type UserDirectoryGuardOptions } from '../usages/sip/auth/user-directory-guards.js';
+
+/** Open or closed, as the overlay's configuration says (closed: SIP-REGISTRATION takes granted writes only). */
+export function authModeOf(config: OverlayConfiguration): 'open' | 'closed' {
+  return config.kinds.some((k) => k.id === 1 && k.grantedWrites === true) ? 'closed' : 'open';
+}
+
+export interface DirectoryGuardsWiring {
+  guards: KindGuards;
+  directory: UserDirectoryGuards;
+}
+
+/** The guards, or undefined when the configuration has no user directory. */
+export function createDirectoryGuards(o: {
+  config: OverlayConfiguration;
+  credentials: Pick<StorageCredentials, 'sign'>;
+  hashResourceName: HashResourceName;
+  wallClock: () => number;
+  /** The overlay's SIP domain. */
+  realm: string;
+  options?: Omit<UserDirectoryGuardOptions, 'realm'>;
+}): DirectoryGuardsWiring | undefined {
+  if (!o.config.kinds.some((k) => k.id === P2PSIP_USER_KIND_ID)) return undefined;
+  let lastTime = 0n;
+  const directory = new UserDirectoryGuards(
+    {
+      hashResourceName: o.hashResourceName,
+      signGrant: (resource: Uint8Array, value: StoredDataValue, lifetimeS: number) => {
+        // storage_time after every grant we signed (a replica keeps the later one, RFC 6940 §7)
+        const now = BigInt(Math.floor(o.wallClock()));
+        lastTime = now > lastTime ? now : lastTime + 1n;
+        return o.credentials.sign(resource, WRITE_GRANT_KIND_ID, lastTime, lifetimeS, value);
+      },
+    },
+    { ...o.options, realm: o.realm },
+  );
+  const guards: KindGuards = (kind) => (kind === P2PSIP_USER_KIND_ID ? directory.userGuard : kind === P2PSIP_AUTH_PROOF_KIND_ID ? directory.proofGuard : undefined);
+  return { guards, directory };
+}
