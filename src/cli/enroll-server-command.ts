@@ -16,11 +16,13 @@ import { ConfigError, parseHostPort } from '../node/peer-config.js';
 import { CryptoRandom } from '../platform/crypto-random.js';
 import { loadOrCreateEnrollmentState, readTextFile, saveAssignments, saveServedDocument } from '../platform/enrollment-data-dir.js';
 import { ENROLL_PATH, WELL_KNOWN_CONFIG_PATH, startEnrollmentServer } from '../platform/enrollment-server.js';
+import { EnrollmentDigestTable, SIP_DIGEST_PATH, digestSecretsFromUsers } from '../platform/enrollment-digest.js';
 import { defaultLanConfiguration, signOverlayConfiguration } from '../reload/config/index.js';
 import type { BootstrapNode, OverlayConfiguration } from '../reload/config/index.js';
 import {
   EnrollmentAuthority,
   certificateToPem,
+  isPasswordHash,
   issueTlsServerCertificate,
   parseUserTable,
   privateKeyToPem,
@@ -41,6 +43,8 @@ export interface EnrollServerOptions {
   publicUrl?: string;
   maxNodeIds: string;
   keyAlgorithm: NodeKeyAlgorithm;
+  /** Issue 15: check SIP digest answers against the users file (peers then challenge their phones). */
+  sipDigest?: boolean;
 }
 
 export interface RunningEnrollServer {
@@ -64,6 +68,7 @@ export function registerEnrollServerCommand(program: Command, print: (line: stri
     .option('--self-signed-permitted', 'also let peers use self-signed certificates')
     .option('--public-url <url>', 'https URL peers reach this server at (default https://<listen>)')
     .option('--max-node-ids <n>', 'Node-IDs one user may ask for', '4')
+    .option('--sip-digest', "peers challenge their phones (SIP digest) and this server checks the answers against --users (name:password lines only: an scrypt line has no digest secret)")
     .addOption(new Option('--key-algorithm <alg>', 'CA and signer keys').choices(['rsa-2048', 'ecdsa-p256']).default('rsa-2048'))
     .action(async (o: EnrollServerOptions) => {
       const running = await runEnrollServer(o, print);
@@ -122,6 +127,8 @@ export async function runEnrollServer(o: EnrollServerOptions, print: (line: stri
     tlsCertificate = certificateToPem(tls.certificate);
     tlsKey = privateKeyToPem(tls.keys.privateKey);
   }
+  // issue 15: HA1s of the name:password lines (realm = the overlay), for POST /sip-digest
+  const sipDigest = o.sipDigest === true ? new EnrollmentDigestTable(digestSecretsFromUsers(usersText, o.overlay, isPasswordHash), { realm: o.overlay }) : undefined;
   const authority = new EnrollmentAuthority({ overlay: o.overlay, ca: state.ca, users, random, maxNodeIdsPerUser: maxNodeIds, assignments: state.assignments });
   let document = '';
   const server = await startEnrollmentServer({
@@ -132,6 +139,7 @@ export async function runEnrollServer(o: EnrollServerOptions, print: (line: stri
     authority,
     configurationDocument: () => document,
     now: () => Date.now(),
+    ...(sipDigest === undefined ? {} : { sipDigest }),
     onEnrollment: (e) => {
       print(`enrollment ${e.ok ? 'issued' : 'refused'}: ${e.username} ${e.detail}`);
       if (e.ok) void saveAssignments(dataDir, authority.assignments).catch((err: unknown) => print(`cannot save node-ids.json: ${String(err)}`));
@@ -153,6 +161,7 @@ export async function runEnrollServer(o: EnrollServerOptions, print: (line: stri
     bootstrapNodes,
     configurationSigners: [signerHex],
     kindSigners: [signerHex],
+    ...(sipDigest === undefined ? {} : { sipDigestVerifier: `${base}${SIP_DIGEST_PATH}` }),
   };
   document = signOverlayConfiguration(config, state.signer);
   await saveServedDocument(dataDir, document);
@@ -161,6 +170,7 @@ export async function runEnrollServer(o: EnrollServerOptions, print: (line: stri
   print(`enroll-server listening on https://${hostForUri(listen.host)}:${server.port} (overlay ${o.overlay}, ${users.size} account(s))`);
   print(`configuration document: ${configUrl}`);
   print(`enrollment: POST ${base}${ENROLL_PATH}`);
+  if (sipDigest !== undefined) print(`SIP digest answers checked at POST ${base}${SIP_DIGEST_PATH} (${sipDigest.users} account(s) with a digest secret)`);
   print(`overlay CA certificate${state.createdCa ? ' (new)' : ''}: ${caFile} sha256 ${readCertificateInfo(state.ca.certificate).fingerprint}`);
   print(`peers join with: p2psip up --overlay ${o.overlay} --config ${configUrl} (give them ${caFile} as the HTTPS trust anchor)`);
   return {

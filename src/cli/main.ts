@@ -177,7 +177,7 @@ async function up(o: UpOptions): Promise<void> {
     const l = peer.overlay.listen;
     process.stdout.write(
       `p2psip: overlay ${config.overlay}, Node-ID ${st.nodeId}, ${peer.overlay.node.options.client ? 'client' : `links on ${l ? `${l.host}:${l.port}` : '?'}`}, ${peer.overlay.node.state}` +
-        ` (${config.reload && config.reload.bootstrap.length > 0 ? 'joined through a bootstrap peer' : 'a new overlay'}; identity ${peer.overlay.prepared.source})\n`,
+        ` (${peer.overlay.joinStatus().state === 'joined' ? 'joined through a bootstrap peer' : config.reload && config.reload.bootstrap.length > 0 ? 'alone: no bootstrap peer answered, still trying' : 'a new overlay'}; identity ${peer.overlay.prepared.source})\n`,
     );
   }
   const udp = peer.sipAddresses.find((a) => a.protocol === 'udp');
@@ -194,6 +194,16 @@ async function up(o: UpOptions): Promise<void> {
       `\n`,
   );
   if (udp) process.stdout.write(softphoneHelp(config.overlay, udp, peer.advertisedHost));
+  // issue 15: say how phones get in
+  if (peer.overlay !== undefined) {
+    process.stdout.write(
+      peer.sip.auth !== undefined && peer.overlay.config.sipDigestVerifier !== undefined
+        ? `p2psip: phones register with the password of their user at the enrollment server\n`
+        : peer.sip.auth !== undefined
+        ? `p2psip: closed overlay: phones register with their user's password (create users with \`p2psip user add <name>\`; \`p2psip up --open\` for a lab without passwords)\n`
+        : `p2psip: open overlay (--open): any phone may register any user of ${config.overlay}\n`,
+    );
+  }
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) {
@@ -330,6 +340,10 @@ export function program(): Command {
       const shown = regs.length < total ? ` (${regs.length === 0 ? 'none' : `${(page?.offset ?? 0) + 1}–${(page?.offset ?? 0) + regs.length}`} listed; --offset/--limit for others)` : '';
       process.stdout.write(
         `overlay ${String(s['overlay'])}  state ${String(s['state'])}\nSIP ${(s['sip'] as string[]).join(', ')}\n` +
+          // issue 15: closed (passwords) or open (--open)
+          (typeof (s['auth'] as { mode?: unknown } | null)?.mode === 'string' ? `auth: ${String((s['auth'] as { mode: string }).mode)}\n` : '') +
+          // issue 15: alone / joining / joined, and why
+          (typeof (s['join'] as { state?: unknown } | null)?.state === 'string' ? `join: ${String((s['join'] as { state: string }).state)} (${String((s['join'] as { reason?: string }).reason ?? '')})\n` : '') +
           `registrations: ${total}${shown}\n` +
           regs.map((r) => `  ${r.aor}  ${r.contacts.map((c) => `${c.contact} (${c.expiresIn}s)`).join(', ')}\n`).join(''),
       );

@@ -119,7 +119,7 @@ export function simCommand(program: Command, factory: () => SimPeerFactory | Pro
     .action(async (o: SimCommandOptions) => {
       if (o.splitHeal === true) {
         const r = await runSplitHealCommand(o, await factory());
-        io.out(o.json ? `${JSON.stringify(r, null, 2)}\n` : `p2psip sim --split-heal: ${r.nodes} peers (${r.halves.join(' + ')}), ${r.valuesStored} values stored while split; one ring ${r.oneRingAfterMs === null ? 'NOT reached' : `${(r.oneRingAfterMs / 1000).toFixed(1)} s after the heal`}; ${r.lost} values lost; ${r.wallTimeS.toFixed(1)} s wall\n`);
+        io.out(o.json ? `${JSON.stringify(r, null, 2)}\n` : `p2psip sim --split-heal: ${r.nodes} peers (${r.halves.join(' + ')}), ${r.valuesStored} values stored while split; one ring ${r.oneRingAfterMs === null ? 'NOT reached' : `${(r.oneRingAfterMs / 1000).toFixed(1)} s after the heal`}; ${r.lostByMigration} not found after the data migration alone, ${r.lost} lost after the writers' re-store; ${r.wallTimeS.toFixed(1)} s wall\n`);
         process.exitCode = r.oneRingAfterMs === null || r.lost > 0 ? 1 : 0;
         return;
       }

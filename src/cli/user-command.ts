@@ -76,7 +76,15 @@ async function call(o: UserCommandOptions, path: string, headers: Record<string,
   const host = hp.host.includes(':') ? `[${hp.host}]` : hp.host;
   let token = o.token;
   if (token === undefined && method === 'POST') {
-    const file = join(o.dataDir ?? join(homedir(), '.p2psip', o.overlay), API_TOKEN_FILE);
+    // the token file: --data-dir's, else where the running peer says it keeps it, else the default data directory's
+    let file = o.dataDir === undefined ? undefined : join(o.dataDir, API_TOKEN_FILE);
+    if (file === undefined) {
+      const st = await fetch(`http://${host}:${hp.port}/api/status`, { signal: AbortSignal.timeout(5_000) })
+        .then(async (r) => (await r.json()) as { apiTokenFile?: unknown })
+        .catch(() => undefined);
+      if (typeof st?.apiTokenFile === 'string') file = st.apiTokenFile;
+    }
+    file ??= join(homedir(), '.p2psip', o.overlay, API_TOKEN_FILE);
     try {
       token = readFileSync(file, 'utf8').trim();
     } catch (e) {
@@ -112,7 +120,7 @@ export function registerUserCommand(p: Command): void {
     c
       .option('--http <host:port>', 'the local peer API address', '127.0.0.1:8060')
       .option('--overlay <name>', 'overlay name (locates the default data directory)', 'p2psip.local')
-      .option('--data-dir <dir>', "the peer's data directory (its api-token file)")
+      .option('--data-dir <dir>', "the peer's data directory (its api-token file); default: where the running peer says it keeps it")
       .option('--token <token>', 'the API token (default: read from the data directory)');
   common(user.command('add <name>').description('create a user (first claim wins)'))
     .option('--password <password>', 'the password (visible to other local users in the process list: prefer the prompt or --password-stdin)')

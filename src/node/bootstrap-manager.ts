@@ -28,6 +28,8 @@ export interface BootstrapManagerDeps {
   tryCandidate(c: { host: string; port: number }): Promise<CandidateOutcome>;
   /** Whether the node has a neighbour now (more than a ring of one). */
   hasNeighbours(): boolean;
+  /** The neighbours now (any stable text per peer): one that disappears means the ring lost members. */
+  neighbourIds?(): readonly string[];
   /** The rings merged (or a lone peer joined): usages re-store what they own (registrations). */
   onMerged?(via: string): void;
   onState?(state: JoinState, reason: string): void;
@@ -38,11 +40,20 @@ export interface BootstrapManagerOptions {
   recheckMs?: number;
   /** Attempts per round at most (default 4); the rest wait for the next round. */
   attemptsPerRound?: number;
+  /**
+   * After the ring lost a neighbour (a split, a crash), every candidate is tried within 1 s and, for
+   * `lossWindowMs` (default 10 min), failures back off to at most `lossBackoffCapMs` (default 8 s,
+   * jittered up to 12 s): when a split heals, the halves find each other within seconds.
+   */
+  lossWindowMs?: number;
+  lossBackoffCapMs?: number;
 }
 
 export const DEFAULT_BOOTSTRAP_MANAGER_OPTIONS: Required<BootstrapManagerOptions> = {
   recheckMs: 300_000,
   attemptsPerRound: 4,
+  lossWindowMs: 600_000,
+  lossBackoffCapMs: 8_000,
 };
 
 /** Entries of the candidate list in {@link JoinStatus} at most. */
@@ -52,11 +63,15 @@ export const MAX_STATUS_CANDIDATES = 16;
 export interface JoinStatus {
   state: JoinState;
   reason: string;
-  /** Clock ms of the last state change. */
+  /** Clock ms of the last state change, and how long ago that was. */
   since: number;
+  forSeconds: number;
   candidates: number;
-  lastAttempt: { candidate: string; source: string; at: number; result: string } | null;
+  /** The last attempt through a candidate (`at`: clock ms). */
+  lastAttempt: { candidate: string; source: string; at: number; agoSeconds: number; result: string } | null;
+  /** When the next candidate is due (clock ms), and in how many seconds; null: no candidate known. */
   nextAttemptAt: number | null;
+  nextAttemptInSeconds: number | null;
   merges: number;
   list: { candidate: string; source: string; nodeId: string | null; failures: number; nextAttemptAt: number; lastResult: string | null }[];
 }
@@ -72,7 +87,9 @@ export class BootstrapManager {
   private stopped = false;
   private started = false;
   private merges = 0;
-  private last: JoinStatus['lastAttempt'] = null;
+  private last: { candidate: string; source: string; at: number; result: string } | null = null;
+  private neighbourIds = new Set<string>();
+  private lastLossAt: number | undefined;
 
   constructor(
     private readonly d: BootstrapManagerDeps,
@@ -96,6 +113,7 @@ export class BootstrapManager {
   start(result: 'joined' | 'alone', reason: string): void {
     if (this.stopped) return;
     this.started = true;
+    this.neighbourIds = new Set(this.d.neighbourIds?.() ?? []);
     this.setState(result, reason);
     this.kick();
   }
@@ -103,6 +121,15 @@ export class BootstrapManager {
   /** The neighbour table changed: alone ⇄ joined as the table says. */
   neighboursChanged(): void {
     if (!this.started || this.stopped) return;
+    const now = new Set(this.d.neighbourIds?.() ?? []);
+    const lost = [...this.neighbourIds].some((id) => !now.has(id));
+    this.neighbourIds = now;
+    if (lost) {
+      // a split or a crash: the peers we lost may be back any moment (a healed switch)
+      this.lastLossAt = this.d.clock.now();
+      this.d.table.expedite(this.lastLossAt, 1000);
+      this.kick();
+    }
     const has = this.d.hasNeighbours();
     if (has && this.stateValue === 'alone') this.setState('joined', 'a peer of the overlay linked to us');
     if (!has && this.stateValue === 'joined') {
@@ -119,13 +146,18 @@ export class BootstrapManager {
 
   status(): JoinStatus {
     const t = this.d.table;
+    const now = this.d.clock.now();
+    const secs = (ms: number): number => Math.round(ms / 100) / 10;
+    const next = t.nextDueAt();
     return {
       state: this.stateValue,
       reason: this.reason,
       since: this.since,
+      forSeconds: secs(now - this.since),
       candidates: t.size,
-      lastAttempt: this.last,
-      nextAttemptAt: t.nextDueAt() ?? null,
+      lastAttempt: this.last === null ? null : { ...this.last, agoSeconds: secs(now - this.last.at) },
+      nextAttemptAt: next ?? null,
+      nextAttemptInSeconds: next === undefined ? null : secs(Math.max(0, next - now)),
       merges: this.merges,
       list: t
         .list()
@@ -161,9 +193,16 @@ export class BootstrapManager {
     this.again = false;
     try {
       const due = this.d.table.due(this.d.clock.now()).slice(0, this.opts.attemptsPerRound);
-      for (const e of due) {
-        if (this.stopped) return;
-        await this.attempt(e);
+      if (this.stateValue === 'joined') {
+        // partition checks side by side: one unreachable candidate (a TLS connect timing out) must
+        // not hold up the others
+        await Promise.all(due.map((e) => this.attempt(e)));
+      } else {
+        // alone: one at a time, so the first ring that answers is the one joined
+        for (const e of due) {
+          if (this.stopped) return;
+          await this.attempt(e);
+        }
       }
     } finally {
       this.running = false;
@@ -184,7 +223,8 @@ export class BootstrapManager {
     const now = clock.now();
     this.last = { candidate: nameOf(e), source: e.source, at: now, result: r };
     if (r === 'failed' || r === 'unreachable') {
-      table.failed(e, now, r);
+      const afterLoss = this.lastLossAt !== undefined && now - this.lastLossAt < this.opts.lossWindowMs;
+      table.failed(e, now, r, afterLoss ? this.opts.lossBackoffCapMs : undefined);
       return;
     }
     table.succeeded(e, now, r, this.opts.recheckMs);

@@ -99,12 +99,23 @@ export class CandidateTable implements BootstrapCandidateSink {
     return t;
   }
 
-  /** An attempt failed: the candidate waits initialBackoff·2^(failures−1), capped, jittered ±50 %. */
-  failed(e: CandidateEntry, now: number, result: string): void {
+  /** An attempt failed: the candidate waits initialBackoff·2^(failures−1), capped (maxBackoffMs, or `capMs` if lower), jittered ±50 %. */
+  failed(e: CandidateEntry, now: number, result: string, capMs?: number): void {
     e.failures++;
     e.lastAttemptAt = now;
     e.lastResult = result;
-    e.nextAttemptAt = now + this.backoffMs(e.failures);
+    e.nextAttemptAt = now + this.backoffMs(e.failures, capMs);
+  }
+
+  /**
+   * The ring lost members (a split, a crash): every candidate is due again within `delayMs` with its
+   * failures forgotten, so the peers we lost are tried at once and then with a short backoff.
+   */
+  expedite(now: number, delayMs: number): void {
+    for (const e of this.entries.values()) {
+      e.failures = 0;
+      e.nextAttemptAt = Math.min(e.nextAttemptAt, now + delayMs);
+    }
   }
 
   /** An attempt succeeded: checked again after `recheckMs` (the partition check, RFC 6940 §10.7.4.4). */
@@ -116,8 +127,9 @@ export class CandidateTable implements BootstrapCandidateSink {
   }
 
   /** The wait after `failures` failures in a row. */
-  backoffMs(failures: number): number {
-    const base = Math.min(this.opts.maxBackoffMs, this.opts.initialBackoffMs * 2 ** Math.min(30, Math.max(0, failures - 1)));
+  backoffMs(failures: number, capMs?: number): number {
+    const cap = Math.min(this.opts.maxBackoffMs, capMs ?? Infinity);
+    const base = Math.min(cap, this.opts.initialBackoffMs * 2 ** Math.min(30, Math.max(0, failures - 1)));
     return Math.floor(base * (0.5 + this.random.float()));
   }
 

@@ -44,6 +44,10 @@ export async function prepareJoining(c: JoiningConfig, node: OverlayNode, clock:
     table,
     tryCandidate: (ep) => (client ? Promise.resolve('same-ring' as const) : node.mergeThrough(ep)),
     hasNeighbours: () => node.neighbours().successors.length > 0 || client,
+    neighbourIds: () => {
+      const n = node.neighbours();
+      return [...n.successors, ...n.predecessors].map(String);
+    },
     onMerged: (via) => {
       for (const l of listeners) l(via);
     },

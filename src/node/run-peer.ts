@@ -23,7 +23,8 @@ import { ConfigError, DEFAULT_PEER_IDLE_MS, type PeerConfig } from './peer-confi
 import { SipPeer, type SipListen } from './sip-peer.js';
 import { createHttpApi } from './http-api.js';
 import { createUsersApi } from './users-api.js';
-import { authModeOf } from './user-directory-wiring.js';
+import { authModeOf, hasUserDirectory } from './user-directory-wiring.js';
+import { EnrollmentDigestVerifier } from '../platform/enrollment-digest-verifier.js';
 import { OverlayCredentialVerifier } from '../usages/sip/auth/overlay-credential-verifier.js';
 import { UserDirectory } from '../usages/sip/auth/user-directory.js';
 import { startOverlay, type RunningOverlay } from './overlay-service.js';
@@ -145,10 +146,14 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
   const wallClock = (): number => Date.now();
   // issue 15: in a closed overlay phones prove their password to the user's storing peers (the
   // verifier Stores their digest answer there); `p2psip user ...` writes the directory through us
+  // (enrolled overlays whose document names a sip-digest-verifier: the enrollment server checks them)
   const authMode = overlay === undefined ? undefined : authModeOf(overlay.config);
-  const verifier = overlay !== undefined && authMode === 'closed' ? new OverlayCredentialVerifier(overlay.storage, { realm: config.overlay }) : undefined;
+  const directoryVerifier = overlay !== undefined && hasUserDirectory(overlay.config) ? new OverlayCredentialVerifier(overlay.storage, { realm: config.overlay }) : undefined;
+  const digestUrl = overlay?.config.sipDigestVerifier;
+  const verifier =
+    directoryVerifier ?? (digestUrl === undefined ? undefined : new EnrollmentDigestVerifier(digestUrl, config.reload?.configCa === undefined ? {} : { ca: config.reload.configCa }));
   const users =
-    overlay !== undefined && authMode === 'closed'
+    overlay !== undefined && directoryVerifier !== undefined
       ? new UserDirectory({ storage: overlay.storage, ownNodeId: Buffer.from(overlay.storage.ownNodeId()).toString('hex'), random, wallClock, ...(registrations === undefined ? {} : { known: registrations.table('users') }) }, config.overlay)
       : undefined;
   const location = new MemoryLocationService(clock, registrations === undefined ? {} : { store: registrations.table('bindings'), wallClock });
@@ -178,16 +183,18 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
               (sip?.addresses ?? []).map((a) => (a.host === '0.0.0.0' || a.host === '::' ? { ...a, host: advertisedHost } : a)),
             ...(sipChannels === undefined ? {} : { channels: sipChannels }),
             logger,
+            // issue 15: after a merge (a healed split, a lone peer that joined) our phones' AoRs are stored again
+            ringMerges: { onRingMerged: (l: () => void) => overlay.onMerged(() => l()) },
           },
           {
             // issue 6: permanent AoRs from --static; located peers forgotten after --peer-idle
             statics: config.reload?.staticRegistrations ?? [],
             // issue 15: in a closed overlay a static AoR is stored as the owner of its user record
-            ...(verifier === undefined
+            ...(directoryVerifier === undefined
               ? {}
               : {
                   authorizeStatic: async (aor: string) => {
-                    const r = await verifier.claimAsOwner(aor);
+                    const r = await directoryVerifier.claimAsOwner(aor);
                     if (!r.ok) throw new Error(`no right to register ${aor} (${r.reason}${r.detail === undefined ? '' : `: ${r.detail}`}); run \`p2psip user add\` for it on this peer`);
                   },
                 }),
@@ -323,6 +330,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       clock,
       startedAt,
       http: `${h.host}:${h.port}`,
+      ...(apiToken.file === undefined ? {} : { apiTokenFile: apiToken.file }),
       registrations: () => location.entries(),
       authStatus: () => ({
         mode: authMode ?? 'none',

@@ -42,6 +42,8 @@ export interface StatusSource {
   discoveryStatus?: () => object;
   /** SIP authentication (issue 15): `{ mode: 'closed'|'open', realm, ... }`. */
   authStatus?: () => object;
+  /** Where the API token is kept (so local tools such as `p2psip user` find it); absent: this run only. */
+  apiTokenFile?: string;
   /** Joining, never stranding, merging (issue 15): `join` — state alone/joining/joined, why, candidates. */
   joinStatus?: () => object;
 }
@@ -143,6 +145,7 @@ export function statusBody(src: StatusSource, page: StatusPage = DEFAULT_PAGE): 
     media: src.mediaStatus?.() ?? null,
     discovery: src.discoveryStatus?.() ?? null,
     auth: src.authStatus?.() ?? null,
+    apiTokenFile: src.apiTokenFile ?? null,
     join: src.joinStatus?.() ?? null,
     uptimeSeconds: Math.round((now - src.startedAt) / 1000),
     sipStats: {

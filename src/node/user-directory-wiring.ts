@@ -12,9 +12,17 @@ import type { HashResourceName, KindGuards, StorageCredentials } from '../reload
 import { WRITE_GRANT_KIND_ID } from '../reload/storage/index.js';
 import { UserDirectoryGuards, type UserDirectoryGuardOptions } from '../usages/sip/auth/user-directory-guards.js';
 
-/** Open or closed, as the overlay's configuration says (closed: SIP-REGISTRATION takes granted writes only). */
+/**
+ * Open or closed, as the overlay's configuration says: closed when SIP-REGISTRATION takes granted
+ * writes only, or when an enrollment server checks digest answers (p2psip:sip-digest-verifier).
+ */
 export function authModeOf(config: OverlayConfiguration): 'open' | 'closed' {
-  return config.kinds.some((k) => k.id === 1 && k.grantedWrites === true) ? 'closed' : 'open';
+  return config.kinds.some((k) => k.id === 1 && k.grantedWrites === true) || config.sipDigestVerifier !== undefined ? 'closed' : 'open';
+}
+
+/** The configuration carries the user directory Kinds (a closed zero-configuration overlay). */
+export function hasUserDirectory(config: OverlayConfiguration): boolean {
+  return config.kinds.some((k) => k.id === P2PSIP_USER_KIND_ID);
 }
 
 export interface DirectoryGuardsWiring {

@@ -40,7 +40,10 @@ export function createUsersApi(directory: UserDirectory | undefined, mode: 'open
   return async (method, url, headers) => {
     const path = url.pathname;
     if (path !== '/api/users' && !path.startsWith('/api/users/')) return undefined;
-    if (directory === undefined) return json(409, { error: mode === 'open' ? 'this overlay is open (--open): it has no user directory' : 'this peer runs no overlay' });
+    if (directory === undefined) {
+      const why = mode === 'open' ? 'this overlay is open (--open): it has no user directory' : mode === 'closed' ? "this overlay's users are the enrollment server's (p2psip enroll-server --users)" : 'this peer runs no overlay';
+      return json(409, { error: why });
+    }
     const route = path.slice('/api/users'.length);
     if (route === '') {
       if (method !== 'GET') return json(405, { error: '/api/users takes GET' });

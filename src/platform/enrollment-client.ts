@@ -41,13 +41,13 @@ export interface HttpsOptions {
   timeoutMs?: number;
 }
 
-interface HttpsResult {
+export interface HttpsResult {
   status: number;
   contentType: string;
   body: Buffer;
 }
 
-function httpsRequest(url: string, o: HttpsOptions & { method: string; headers?: Record<string, string>; body?: Uint8Array; maxSize: number }): Promise<HttpsResult> {
+export function httpsRequest(url: string, o: HttpsOptions & { method: string; headers?: Record<string, string>; body?: Uint8Array; maxSize: number }): Promise<HttpsResult> {
   let u: URL;
   try {
     u = new URL(url);

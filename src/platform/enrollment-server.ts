@@ -11,6 +11,7 @@ import { OVERLAY_CONFIGURATION_MEDIA_TYPE } from '../reload/config/index.js';
 import { EnrollmentError, pemBlocks } from '../reload/security/index.js';
 import type { EnrollmentAuthority } from '../reload/security/index.js';
 import { FormError, parseMultipartForm } from './enrollment-form.js';
+import { SIP_DIGEST_PATH, parseDigestCredentials, type EnrollmentDigestTable } from './enrollment-digest.js';
 
 export const WELL_KNOWN_CONFIG_PATH = '/.well-known/reload-config';
 export const ENROLL_PATH = '/enroll';
@@ -39,6 +40,8 @@ export interface EnrollmentHandlerOptions {
   now: () => number;
   /** Called after each enrollment decision (logging). */
   onEnrollment?: (event: { username: string; ok: boolean; detail: string }) => void;
+  /** Issue 15: checks SIP digest answers at POST /sip-digest (`--sip-digest`); absent: 404 there. */
+  sipDigest?: EnrollmentDigestTable;
 }
 
 const text = (status: number, body: string): EnrollmentReply => ({ status, contentType: 'text/plain; charset=utf-8', body });
@@ -49,6 +52,12 @@ export function createEnrollmentHandler(o: EnrollmentHandlerOptions): (req: Enro
     if (req.path === WELL_KNOWN_CONFIG_PATH) {
       if (req.method !== 'GET' && req.method !== 'HEAD') return text(405, 'use GET');
       return { status: 200, contentType: OVERLAY_CONFIGURATION_MEDIA_TYPE, body: o.configurationDocument() };
+    }
+    if (req.path === SIP_DIGEST_PATH && o.sipDigest !== undefined) {
+      if (req.method !== 'POST') return text(405, 'use POST with the digest answer as JSON');
+      const c = parseDigestCredentials(req.body);
+      const r = c === undefined ? { ok: false, reason: 'bad-response', detail: 'malformed digest answer' } : o.sipDigest.verify(c, o.now());
+      return { status: 200, contentType: 'application/json', body: JSON.stringify(r) };
     }
     if (req.path !== ENROLL_PATH && req.path !== '/') return text(404, 'not found: the configuration is at /.well-known/reload-config, enrollment at POST /enroll');
     if (req.method !== 'POST') return text(405, 'enrollment is a POST of multipart/form-data (RFC 6940 §11.3)');

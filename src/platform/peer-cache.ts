@@ -81,6 +81,8 @@ export class PeerCache {
   private lastWrite = -Infinity;
   private stopped = false;
   private readonly max: number;
+  /** The write in flight (stop waits for it). */
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(private readonly d: PeerCacheDeps) {
     this.max = d.max ?? MAX_CACHED_PEERS;
@@ -117,11 +119,17 @@ export class PeerCache {
     this.scheduleWrite();
   }
 
+  /** Resolves when the write in flight (if any) is done (tests, stop). */
+  whenWritten(): Promise<void> {
+    return this.writing;
+  }
+
   /** Writes what is pending, and no more after. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.timer?.cancel();
     this.timer = undefined;
+    await this.writing;
     if (this.dirty) await this.write();
   }
 
@@ -134,14 +142,18 @@ export class PeerCache {
     });
   }
 
-  private async write(): Promise<void> {
-    if (!this.dirty) return;
+  private write(): Promise<void> {
+    if (!this.dirty) return this.writing;
     this.dirty = false;
     this.lastWrite = this.d.clock.now();
-    try {
-      await writeFileAtomic(this.d.path, serializePeerCache(this.peers), 0o600);
-    } catch (e) {
-      this.d.log?.(`peer cache ${this.d.path} not written: ${e instanceof Error ? e.message : String(e)}`);
-    }
+    const text = serializePeerCache(this.peers);
+    this.writing = this.writing.then(async () => {
+      try {
+        await writeFileAtomic(this.d.path, text, 0o600);
+      } catch (e) {
+        this.d.log?.(`peer cache ${this.d.path} not written: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    });
+    return this.writing;
   }
 }

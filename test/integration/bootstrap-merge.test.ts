@@ -58,14 +58,15 @@ describe('joining, never stranding, merging (issue 15)', { timeout: 240_000 }, (
   }
 
   async function call(from: SdpPhone, to: SdpPhone): Promise<void> {
-    const calling = from.invite(to.name, from.sdp());
-    const invite = await to.waitRequest('INVITE', 20_000);
+    const callId = `merge-${from.name}-${to.name}-${Date.now()}`;
+    const calling = from.invite(to.name, from.sdp(), callId);
+    const invite = await to.waitRequest('INVITE', 20_000, callId);
     to.answer(invite, 200, 'OK', to.sdp());
     const { final } = await calling;
     assert.match(final, /^SIP\/2\.0 200/);
     from.inDialog('ACK', final);
     from.inDialog('BYE', final);
-    await to.waitRequest('BYE', 10_000);
+    to.answer(await to.waitRequest('BYE', 10_000, callId), 200);
   }
 
   test('bootstrap peer down: the peer starts alone, its phones call each other; it joins once the bootstrap peer is up', async () => {

@@ -34,7 +34,8 @@ describe('p2psip user (CLI)', { timeout: 120_000 }, () => {
     const peer = await startPeerProcess(['--sip', '127.0.0.1:0', '--http', '127.0.0.1:0', '--outbound', 'none', '--no-discovery'], 30_000, { closed: true });
     procs.push(peer);
     const at = ['--http', peer.http!, '--data-dir', peer.dataDir];
-    const add = await cli(['user', 'add', 'alice', ...at, '--password-stdin'], 'pw1\n');
+    // no --data-dir: the running peer says where its token is (/api/status apiTokenFile)
+    const add = await cli(['user', 'add', 'alice', '--http', peer.http!, '--password-stdin'], 'pw1\n');
     assert.equal(add.code, 0, add.err);
     assert.match(add.out, /user added: sip:alice@p2psip\.local \(version 1\)/);
     const again = await cli(['user', 'add', 'alice', ...at, '--password', 'x']);

@@ -76,12 +76,27 @@ describe('storage in an enrolled overlay of 10 processes', { timeout: 600_000 },
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('a peer without an enrollment certificate cannot join', async () => {
+  test('a peer without an enrollment certificate cannot join (it never strands: it serves alone, outside the ring)', async () => {
     const bootstrap = peers[0]!.listen;
-    await assert.rejects(
-      startStoragePeer(['--overlay', OVERLAY, '--listen', '127.0.0.1:0', '--bootstrap', bootstrap, '--data-dir', join(dir, 'intruder')], 120_000),
-      /failed|exited/,
-    );
+    const intruder = await startStoragePeer(['--overlay', OVERLAY, '--listen', '127.0.0.1:0', '--bootstrap', bootstrap, '--data-dir', join(dir, 'intruder')], 120_000);
+    try {
+      type Status = { successors?: string[]; predecessors?: string[]; join?: { state?: string; lastAttempt?: { result?: string } | null } };
+      const status = async (p: StoragePeerProcess): Promise<Status> => (await (await fetch(`http://${p.http}/api/status`, { signal: AbortSignal.timeout(10_000) })).json()) as Status;
+      // the bootstrap peer's TLS refuses the self-signed certificate: tried, refused, still alone
+      await until('the intruder to try its bootstrap peer', 20_000, async () => {
+        const s = await status(intruder);
+        return s.join?.lastAttempt?.result !== undefined ? undefined : JSON.stringify(s.join);
+      }, POLL);
+      const s = await status(intruder);
+      assert.deepEqual([s.successors ?? [], s.predecessors ?? []], [[], []], 'the intruder has no neighbour');
+      assert.notEqual(s.join?.state, 'joined');
+      for (const p of peers) {
+        const ps = await status(p);
+        assert.ok(![...(ps.successors ?? []), ...(ps.predecessors ?? [])].includes(intruder.nodeId), `the intruder is not a neighbour of ${p.nodeId}`);
+      }
+    } finally {
+      await intruder.stop();
+    }
   });
 
   test('store, fetch from another peer, forged and replayed stores refused, kill -9 of two holders loses nothing', async () => {

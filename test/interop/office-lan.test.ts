@@ -48,41 +48,49 @@ test('office LAN: boxes with no flags find each other, survive kill -9 of all, n
     for (const b of all) mkdirSync(b.dataDir, { mode: 0o700 });
     const work = scope.tempDir('p2psip-office-sipp-');
 
-    /** Registers `users` at `box` (SIPp, digest) with their Contact at the box's UAS port. */
+    /** Registers `users` at `box` (SIPp, digest: one run per user, as -au/-ap are per run) with their Contact at the box's UAS port. */
     const register = async (box: OfficeBox, users: readonly string[], tag: string, scenarioName = 'overlay-register-auth.xml', pw = password): Promise<void> => {
-      const inf = join(work, `reg-${tag}.csv`);
-      writeInjectionFile(inf, users.map((u) => [u, pw(u)]));
-      const r = await runLabSipp(box.host, {
-        name: `reg-${tag}`,
-        scenario: scenario(scenarioName),
-        workDir: work,
-        localPort: UAC_PORT,
-        remote: `${box.host.address}:${OFFICE_SIP_PORT}`,
-        calls: users.length,
-        timeoutS: 60,
-        injectionFile: inf,
-        keys: { domain: DOMAIN, contact_host: box.host.address, contact_port: String(UAS_PORT) },
-      });
-      assertAllCallsPassed(t, r, users.length);
+      for (const u of users) {
+        const inf = join(work, `reg-${tag}-${u}.csv`);
+        writeInjectionFile(inf, [[u]]);
+        const r = await runLabSipp(box.host, {
+          name: `reg-${tag}-${u}`,
+          scenario: scenario(scenarioName),
+          workDir: work,
+          localPort: UAC_PORT,
+          remote: `${box.host.address}:${OFFICE_SIP_PORT}`,
+          calls: 1,
+          timeoutS: 60,
+          injectionFile: inf,
+          keys: { domain: DOMAIN, contact_host: box.host.address, contact_port: String(UAS_PORT) },
+          extraArgs: ['-au', u, '-ap', pw(u)],
+        });
+        assertAllCallsPassed(t, r, 1);
+      }
     };
-    /** Each caller (at its box) calls each callee once; the callees' UAS answer at their own boxes. */
+    /** Each caller (at its box) calls each of its callees once, one SIPp run per caller (-au/-ap); the callees' UAS answer at their own boxes. */
     const calls = async (tag: string, pairs: ReadonlyArray<{ from: OfficeBox; caller: string; callee: string }>): Promise<void> => {
-      const byBox = new Map<OfficeBox, string[][]>();
-      for (const p of pairs) byBox.set(p.from, [...(byBox.get(p.from) ?? []), [p.callee, p.caller, password(p.caller)]]);
-      const runs = [...byBox].map(([box, rows], i) => {
+      const byCaller = new Map<string, { box: OfficeBox; rows: string[][] }>();
+      for (const p of pairs) {
+        const e = byCaller.get(p.caller) ?? { box: p.from, rows: [] };
+        e.rows.push([p.callee, p.caller]);
+        byCaller.set(p.caller, e);
+      }
+      const runs = [...byCaller].map(([caller, { box, rows }], i) => {
         const inf = join(work, `calls-${tag}-${i}.csv`);
         writeInjectionFile(inf, rows);
         return runLabSipp(box.host, {
-          name: `calls-${tag}-${box.host.name}`,
+          name: `calls-${tag}-${caller}`,
           scenario: scenario('overlay-uac-auth.xml'),
           workDir: work,
-          localPort: UAC_PORT,
+          localPort: UAC_PORT + 2 * i,
           remote: `${box.host.address}:${OFFICE_SIP_PORT}`,
           calls: rows.length,
           rate: 5,
           timeoutS: 90,
           injectionFile: inf,
           keys: { domain: DOMAIN },
+          extraArgs: ['-au', caller, '-ap', password(caller)],
         }).then((r) => ({ r, n: rows.length }));
       });
       for (const { r, n } of await Promise.all(runs)) assertAllCallsPassed(t, r, n);
@@ -133,6 +141,9 @@ test('office LAN: boxes with no flags find each other, survive kill -9 of all, n
     const halves = [all.slice(0, 3), all.slice(3)] as const;
     await lab.publicSegment.run('nft', ['-f', '-'], { input: splitRuleset(lab, halves.map((h) => h.map((b) => b.host.name))) });
     const splitAt = Date.now();
+    // each half notices (silent links time out) and closes its own ring; the registrations are made then
+    const halvesFormed = await Promise.all(halves.map((h) => untilOneRing(h, 55_000, splitAt)));
+    t.diagnostic(`split: the halves were rings of their own after ${halvesFormed.join(' and ')} ms`);
     const sideUsers = halves.map((h, i) => h.map((b) => `split${i}-${b.host.name}`));
     for (const [i, h] of halves.entries()) {
       for (const [j, b] of h.entries()) {

@@ -35,6 +35,12 @@ export interface OverlayConfiguration {
    * p2psip extension element): groups where peers listen for and send bootstrap Pings (issue 15).
    */
   multicastBootstrap?: BootstrapNode[];
+  /**
+   * Issue 15, enrolled overlays: the https URL where the enrollment server checks SIP digest answers
+   * against its user list (`p2psip enroll-server --sip-digest`; our extension element
+   * p2psip:sip-digest-verifier). Present: peers challenge their phones and ask it; absent: no digest.
+   */
+  sipDigestVerifier?: string;
   /** Default 1. */
   turnDensity: number;
   /** Default true. */

@@ -175,6 +175,12 @@ function readConfiguration(c: XmlObject, path: string, max: number): OverlayConf
   // issue 15: multicast-bootstrap (draft-ietf-p2psip-base), in our extension namespace or the base one
   const mcast = many('multicast-bootstrap').map((v, i) => bootstrapNode(v, `${path}/multicast-bootstrap[${i + 1}]`));
   if (mcast.length > 0) config.multicastBootstrap = mcast;
+  // issue 15: where the enrollment server checks SIP digest answers (our extension element)
+  const digestUrl = optionalText(c, 'sip-digest-verifier', path);
+  if (digestUrl !== undefined) {
+    if (!/^https:\/\/[^\s]+$/i.test(digestUrl)) throw new ConfigDocumentError('CONFIG_INVALID', `${path}/sip-digest-verifier`, `${JSON.stringify(digestUrl)} is not an https: URL`);
+    config.sipDigestVerifier = digestUrl;
+  }
   const secret = optionalText(c, 'shared-secret', path);
   if (secret !== undefined) config.sharedSecret = secret;
   const upd = optionalText(c, 'chord-update-interval', path);

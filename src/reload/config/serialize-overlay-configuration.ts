@@ -53,6 +53,7 @@ export function serializeConfigurationElement(c: OverlayConfiguration, kindSigna
   out.push(`  <self-signed-permitted digest="${c.selfSignedDigest}">${c.selfSignedPermitted}</self-signed-permitted>`);
   for (const b of c.bootstrapNodes) out.push(`  <bootstrap-node address="${escapeXml(b.address)}" port="${b.port}"/>`);
   // issue 15: not an RFC 6940 element (only its drafts had it): in our namespace, which validators skip
+  if (c.sipDigestVerifier !== undefined) out.push(`  <p2psip:sip-digest-verifier xmlns:p2psip="${P2PSIP_CONFIG_NAMESPACE}">${escapeXml(c.sipDigestVerifier)}</p2psip:sip-digest-verifier>`);
   for (const b of c.multicastBootstrap ?? []) out.push(`  <p2psip:multicast-bootstrap xmlns:p2psip="${P2PSIP_CONFIG_NAMESPACE}" address="${escapeXml(b.address)}" port="${b.port}"/>`);
   el('turn-density', c.turnDensity);
   el('clients-permitted', c.clientsPermitted);

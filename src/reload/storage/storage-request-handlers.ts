@@ -118,7 +118,13 @@ export class StorageRequestHandlers {
       if (from === undefined || !this.plausibleReplicaSender(from, sr.resource)) return { error: ReloadErrorCode.Forbidden, info: 'a replica store must come from a predecessor, or a peer closer to the resource than we are' };
       return this.answerStore(this.deps.engine.store(sr, { replica: true }), sr);
     }
-    if (last?.type === 'node' && from !== undefined && (nb.successors.includes(from) || nb.predecessors.includes(from))) {
+    const neighbour = from !== undefined && (nb.successors.includes(from) || nb.predecessors.includes(from));
+    // issue 15: after two rings merge, the peer that held a resource in its old ring may be more than
+    // a neighbour table away from its new owner (more than five peers of the other ring between them);
+    // its node-addressed hand-over is taken from any peer once we are responsible. This trusts it no
+    // more than a neighbour (any member can make itself one): values keep their writers' signatures.
+    const mergeHandover = from !== undefined && from !== this.deps.host.id && responsible && this.deps.host.state === 'joined';
+    if (last?.type === 'node' && from !== undefined && (neighbour || mergeHandover)) {
       // RFC 6940 §10.5 step 6 / §10.7.3: a neighbour hands us data we are now responsible for. While we
       // join, the admitting peer sends our range before it answers the Join (§10.5): our neighbour table,
       // filled from its Update, says what that range is.

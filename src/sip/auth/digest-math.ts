@@ -5,7 +5,7 @@
  * Who holds the password or HA1 computes these: the verifier, the user directory, a client; the SIP
  * front itself never does (it holds neither) and uses only the lengths.
  */
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { DigestAlgorithm } from './credential-verifier.js';
 
 /** Hex digits of a digest value (response, HA1) per algorithm. */
@@ -40,4 +40,11 @@ export function computeDigestResponse(ha1: string, input: DigestResponseInput): 
   const ha2 = digestHash(input.algorithm, `${input.method}:${input.uri}`);
   if (input.qop === undefined) return digestHash(input.algorithm, `${ha1}:${input.nonce}:${ha2}`);
   return digestHash(input.algorithm, `${ha1}:${input.nonce}:${input.nc ?? ''}:${input.cnonce ?? ''}:${input.qop}:${ha2}`);
+}
+
+/** Equal hex strings (a response against the expected one), in time independent of where they differ; case-insensitive. */
+export function sameHex(a: string, b: string): boolean {
+  const x = Buffer.from(a.toLowerCase(), 'utf8');
+  const y = Buffer.from(b.toLowerCase(), 'utf8');
+  return x.length === y.length && timingSafeEqual(x, y);
 }

@@ -29,7 +29,7 @@ import { LocationLookupError, LocationUpdateError } from '../../sip/core/locatio
 import { isOverlayAor } from './aor-resource-id.js';
 import { RegistrationCache } from './registration-cache.js';
 import type { RegistrationDirectory, RegistrationEntry } from './registration-directory.js';
-import { RegistrationPublisher, lastExpiry, type PublisherStats } from './registration-publisher.js';
+import { RegistrationPublisher, lastExpiry, type PublisherStats, type RingMergeSource } from './registration-publisher.js';
 import { PEER_MARK, escapeUser, peerBinding } from './peer-binding.js';
 import { registerStoreAnswer, registerTooSlow } from './register-store-answer.js';
 import type { LocateResult } from './sip-peer-locator.js';
@@ -59,6 +59,8 @@ export interface OverlayLocationDeps {
    * for a peer.
    */
   channelPeerAt?: (source: TransportAddress) => string | undefined;
+  /** Rings merged or a lone peer joined (issue 15): our phones' registrations are stored again. */
+  ringMerges?: RingMergeSource;
 }
 
 export interface OverlayLocationOptions {
@@ -161,6 +163,7 @@ export class OverlayLocationService implements StagedLocationService {
         ...(deps.marks === undefined ? {} : { marks: deps.marks }),
         ...(deps.wallClock === undefined ? {} : { wallClock: deps.wallClock }),
         ...(deps.logger === undefined ? {} : { logger: deps.logger }),
+        ...(deps.ringMerges === undefined ? {} : { ringMerges: deps.ringMerges }),
       },
       {
         refreshSlackSec: this.options.refreshSlackSec,

@@ -18,6 +18,7 @@ import { OverlayLocationService, type OverlayLocationOptions } from './overlay-l
 import type { RegistrationDirectory } from './registration-directory.js';
 import type { SipChannels } from './sip-channels.js';
 import { SipPeerLocator, type OverlayRequest, type SipPeerLocatorOptions } from './sip-peer-locator.js';
+import type { RingMergeSource } from './registration-publisher.js';
 import type { StaticRegistration } from './parse-static-registration.js';
 import { SipUsageError } from './sip-usage-error.js';
 import { StaticRegistrations, type StaticRegistrationsOptions } from './static-registrations.js';
@@ -46,6 +47,8 @@ export interface SipUsageDeps {
   /** SIP channels to other peers (ICE + DTLS over the overlay UDP port), when the peer runs ICE. */
   channels?: SipChannels;
   logger?: { warn(obj: object, msg: string): void };
+  /** Rings merged or a lone peer joined (issue 15): our phones' registrations are stored again. */
+  ringMerges?: RingMergeSource;
 }
 
 export interface SipUsageOptions {
@@ -107,6 +110,7 @@ export class SipUsage implements Lifecycle {
         ...(deps.wallClock === undefined ? {} : { wallClock: deps.wallClock }),
         ...(deps.logger === undefined ? {} : { logger: deps.logger }),
         ...(deps.channels === undefined ? {} : { channelPeerAt: (a: TransportAddress) => deps.channels!.peerAt(a) }),
+        ...(deps.ringMerges === undefined ? {} : { ringMerges: deps.ringMerges }),
       },
       options.location,
     );

@@ -26,7 +26,7 @@ export interface Enrollment {
  * Writes the users (and a 0600 password file each) into `dir` and starts the enrollment server there.
  * `bootstrapPort`: the port the configuration names (default: a free one).
  */
-export async function startEnrollment(dir: string, overlay: string, users: readonly string[], opts: { bootstrapPort?: number } = {}): Promise<Enrollment> {
+export async function startEnrollment(dir: string, overlay: string, users: readonly string[], opts: { bootstrapPort?: number; serverArgs?: readonly string[] } = {}): Promise<Enrollment> {
   const password = (u: string): string => `pw-${u}`;
   await writeFile(join(dir, 'users.txt'), users.map((u) => `${u}:${password(u)}`).join('\n') + '\n');
   for (const u of users) await writeFile(join(dir, `${u}.pw`), `${password(u)}\n`, { mode: 0o600 });
@@ -38,6 +38,7 @@ export async function startEnrollment(dir: string, overlay: string, users: reado
     '--users', join(dir, 'users.txt'),
     '--bootstrap', `127.0.0.1:${bootstrapPort}`,
     '--key-algorithm', 'ecdsa-p256',
+    ...(opts.serverArgs ?? []),
   ]);
   const caFile = join(dir, 'ca', 'ca.pem');
   return {

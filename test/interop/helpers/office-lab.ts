@@ -39,7 +39,9 @@ export async function startBox(box: OfficeBox, extra: readonly string[] = [], st
     maxLines: 20_000,
   });
   box.proc = proc;
-  await proc.waitForLine(/^p2psip: SIP front listening/, { timeoutMs: startTimeoutMs });
+  await proc.waitForLine(/^p2psip: SIP front listening/, { timeoutMs: startTimeoutMs }).catch((err: unknown) => {
+    throw new Error(`${box.host.name} did not come up: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n${proc.tail(60)}`);
+  });
 }
 
 /** kill -9 of the box's whole process group (the peer included), waiting for the exit. */

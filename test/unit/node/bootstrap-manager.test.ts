@@ -12,6 +12,7 @@ function world() {
   const attempts: { at: number; ep: string }[] = [];
   const answers = new Map<string, CandidateOutcome>();
   let neighbours = false;
+  let ids: string[] = [];
   const merged: string[] = [];
   const states: string[] = [];
   const m = new BootstrapManager({
@@ -25,6 +26,7 @@ function world() {
       return r;
     },
     hasNeighbours: () => neighbours,
+    neighbourIds: () => ids,
     onMerged: (via) => merged.push(via),
     onState: (s) => states.push(s),
   });
@@ -39,7 +41,7 @@ function world() {
     clock.advanceTo(end);
     await new Promise<void>((r) => setImmediate(r));
   };
-  return { clock, table, m, attempts, answers, merged, states, run, setNeighbours: (v: boolean) => void (neighbours = v) };
+  return { clock, table, m, attempts, answers, merged, states, run, setNeighbours: (v: boolean) => void (neighbours = v), setIds: (v: string[]) => void (ids = v) };
 }
 
 describe('BootstrapManager: never strand (issue 15)', () => {
@@ -126,5 +128,36 @@ describe('BootstrapManager: never strand (issue 15)', () => {
     await w.run(600_000);
     assert.equal(w.attempts.length, n);
     assert.equal(w.clock.nextTimerAt(), undefined);
+  });
+
+  test('a lost neighbour (a split): every candidate is due within 1 s, failures back off to 12 s at most; the healed half merges at the next try', async () => {
+    const w = world();
+    for (const p of [1, 2, 3]) w.m.offer({ host: '192.0.2.1', port: p, source: 'mdns' });
+    for (const p of [1, 2, 3]) w.answers.set(`192.0.2.1:${p}`, 'same-ring');
+    w.setNeighbours(true);
+    w.setIds(['a', 'b', 'c']);
+    w.m.start('joined', 'admitted');
+    await w.run(1000);
+    assert.equal(w.attempts.length, 3, 'each candidate checked once');
+    await w.run(60_000);
+    assert.equal(w.attempts.length, 3, 'then rechecked only after recheckMs (300 s)');
+    // the switch splits: two of them vanish from the neighbour table and stop answering
+    w.answers.set('192.0.2.1:2', 'unreachable');
+    w.answers.set('192.0.2.1:3', 'unreachable');
+    w.setIds(['a']);
+    const splitAt = w.clock.now();
+    w.m.neighboursChanged();
+    await w.run(1500);
+    assert.equal(w.attempts.filter((a) => a.at > splitAt).length, 3, 'all three tried within 1 s of the loss');
+    await w.run(120_000);
+    const late = w.attempts.filter((a) => a.at > splitAt + 30_000 && a.ep === '192.0.2.1:2').map((a) => a.at);
+    const gaps = late.slice(1).map((t, i) => t - late[i]!);
+    assert.ok(gaps.length >= 4 && gaps.every((g) => g <= 12_000), `gaps after the loss ${JSON.stringify(gaps)}`);
+    // healed: the next try merges
+    w.answers.set('192.0.2.1:2', 'merged');
+    const healAt = w.clock.now();
+    await w.run(13_000);
+    assert.ok(w.merged.length >= 1, 'merged within 13 s of the heal');
+    assert.ok(w.attempts.some((a) => a.at > healAt && a.ep === '192.0.2.1:2'));
   });
 });

@@ -15,11 +15,6 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
-/** Lets the atomic write (real file I/O) finish. */
-async function drain(): Promise<void> {
-  for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
-}
-
 describe('peer cache (issue 15)', () => {
   test('round trip through the file: most recent first, mode 0600, at stop', async () => {
     await withDir(async (dir) => {
@@ -54,14 +49,14 @@ describe('peer cache (issue 15)', () => {
       await c.load();
       c.seen('01', '10.0.0.1', 1);
       clock.advance(0);
-      await drain();
+      await c.whenWritten();
       assert.equal(parsePeerCache(await readFile(path, 'utf8')).peers.length, 1);
       c.seen('02', '10.0.0.2', 1);
       clock.advance(PEER_CACHE_WRITE_INTERVAL_MS - 1);
-      await drain();
+      await c.whenWritten();
       assert.equal(parsePeerCache(await readFile(path, 'utf8')).peers.length, 1, 'not yet');
       clock.advance(1);
-      await drain();
+      await c.whenWritten();
       assert.equal(parsePeerCache(await readFile(path, 'utf8')).peers.length, 2);
       await c.stop();
     });

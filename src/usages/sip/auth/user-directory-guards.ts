@@ -16,7 +16,7 @@ import { WRITE_GRANT_KIND_ID, bytesEqual, liveGrantUntil, toHex, writeGrantValue
 import type { HashResourceName } from '../../../reload/storage/index.js';
 import { P2PSIP_USER_KIND_ID } from '../../../reload/config/index.js';
 import { decodeAuthProof } from './auth-proof.js';
-import { expectedResponse, sameHex } from './digest-math.js';
+import { computeDigestResponse as expectedResponse, sameHex } from '../../../sip/auth/digest-math.js';
 import { USER_UPDATE_METHOD, decodeUserRecord, updateNonce, updateUri, userResourceName } from './user-record.js';
 import type { UserRecord } from './user-record.js';
 
@@ -100,8 +100,8 @@ export class UserDirectoryGuards {
   readonly proofGuard: KindGuard = { check: (r) => this.count('proofs', this.checkProof(r)) };
 
   private count(what: 'records' | 'proofs', d: GuardDecision): GuardDecision {
-    if (what === 'records') d.ok ? this.stats.recordsAccepted++ : this.stats.recordsRefused++;
-    else d.ok ? this.stats.proofsAccepted++ : this.stats.proofsRefused++;
+    const key = what === 'records' ? (d.ok ? 'recordsAccepted' : 'recordsRefused') : d.ok ? 'proofsAccepted' : 'proofsRefused';
+    this.stats[key]++;
     return d;
   }
 
@@ -163,7 +163,8 @@ export class UserDirectoryGuards {
     if (ha1 === undefined || !sameHex(expectedResponse(ha1, c), c.response)) return refuse('bad-response', 'the answer was not made with the password');
     if (this.seen.size >= this.opts.maxReplayEntries) this.seen.delete(this.seen.keys().next().value as string);
     this.seen.set(key, r.now);
-    return this.grant(r, signer);
+    // only a REGISTER earns the right to write the registration; other requests (a call) are just verified
+    return c.method.toUpperCase() === 'REGISTER' ? this.grant(r, signer) : { ok: true, keep: false };
   }
 
   /** A write grant for `signer` until now + grantMs, unless the user has max-count other grantees. */

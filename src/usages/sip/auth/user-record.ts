@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { DigestAlgorithm } from '../../../sip/auth/credential-verifier.js';
-import { expectedResponse, ha1 } from './digest-math.js';
+import { computeDigestResponse as expectedResponse, computeHa1 as ha1 } from '../../../sip/auth/digest-math.js';
 
 /** Record format version. */
 export const USER_RECORD_FORMAT = 1;

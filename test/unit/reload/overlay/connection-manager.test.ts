@@ -102,9 +102,11 @@ describe('ConnectionManager: the link side of a node, on its own', () => {
     const first = s.m.connectBootstrap(EP);
     s.up('out1', A, true);
     assert.equal(await first, A);
-    const second = s.m.connectBootstrap(EP);
+    // issue 15: an outbound link up to that endpoint serves (a candidate probed before the Join)
+    assert.equal(await s.m.connectBootstrap(EP), A);
+    const other = s.m.connectBootstrap({ host: EP.host, port: EP.port + 1 });
     s.clock.advance(10_000);
-    assert.equal(await second, undefined);
+    assert.equal(await other, undefined);
   });
 
   test('the idle sweep runs on the clock every idleConnectionMs / 2 from start() and spares needed links', () => {

@@ -15,7 +15,7 @@ import { UserDirectory } from '../../../../../src/usages/sip/auth/user-directory
 import { UserDirectoryGuards } from '../../../../../src/usages/sip/auth/user-directory-guards.js';
 import { decodeUserRecord } from '../../../../../src/usages/sip/auth/user-record.js';
 import { decodeAuthProof } from '../../../../../src/usages/sip/auth/auth-proof.js';
-import { expectedResponse, ha1 } from '../../../../../src/usages/sip/auth/digest-math.js';
+import { computeDigestResponse as expectedResponse, computeHa1 as ha1 } from '../../../../../src/sip/auth/digest-math.js';
 import { encodeAuthProof } from '../../../../../src/usages/sip/auth/auth-proof.js';
 import { FakeVerifier, hash, nodeId, sd, storeReq, utf8 } from '../../../reload/storage/storage-fixtures.js';
 import type { RecordStore } from '../../../../../src/lib/record-store.js';

@@ -14,7 +14,7 @@ import type { AccessIdentity, KindDefinition } from '../../../../../src/reload/s
 import { MemoryStorageBackend, StorageEngine, WRITE_GRANT_KIND_ID, liveGrantUntil, toHex, writeGrantValue } from '../../../../../src/reload/storage/index.js';
 import type { DigestCredentials } from '../../../../../src/sip/auth/credential-verifier.js';
 import { encodeAuthProof, encodeOwnerClaim } from '../../../../../src/usages/sip/auth/auth-proof.js';
-import { expectedResponse, ha1 } from '../../../../../src/usages/sip/auth/digest-math.js';
+import { computeDigestResponse as expectedResponse, computeHa1 as ha1 } from '../../../../../src/sip/auth/digest-math.js';
 import { UserDirectoryGuards } from '../../../../../src/usages/sip/auth/user-directory-guards.js';
 import type { UserDirectoryGuardOptions } from '../../../../../src/usages/sip/auth/user-directory-guards.js';
 import { encodeUserRecord, makeTombstone, makeUserRecord, withUpdateAuth } from '../../../../../src/usages/sip/auth/user-record.js';
@@ -87,6 +87,15 @@ describe('closed overlay: registrations need a write grant', () => {
     // a dictionary key other than the signer's Node-ID stays refused (USER-NODE-MATCH)
     const forged = w.engine.store(storeReq(ALICE_RES, SIP, [sd(ATTACKER, 999n, dict(FRONT.nodeIds[0]!, 'sip:x'), 60)]), { requester: ATTACKER });
     assert.equal(forged.ok, false);
+  });
+
+  test('an INVITE\'s answer is verified but earns no grant', () => {
+    const w = world();
+    assert.ok(w.addAlice().ok);
+    const p = w.prove(OTHER, answer('secret', { method: 'INVITE', uri: `sip:bob@${REALM}` }));
+    assert.ok(p.ok, infoOf(p));
+    assert.match(infoOf(w.register(OTHER)), /no write grant/);
+    assert.match(infoOf(w.prove(OTHER, answer('nope', { method: 'INVITE' }))), /bad-response/);
   });
 
   test('SHA-256 answers and RFC 2069 answers (no qop) verify too', () => {
