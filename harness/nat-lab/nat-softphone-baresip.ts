@@ -27,8 +27,14 @@ export interface LabBaresipOptions {
   readonly ctrlPort: number;
   readonly consPort: number;
   readonly rtpPorts: readonly [number, number];
-  /** The local peer's SIP front, host:port (registrar and outbound proxy). */
-  readonly proxy: string;
+  /**
+   * The local peer's SIP front, host:port (registrar and outbound proxy). Absent: the phone knows only
+   * its AoR; its resolver asks the mDNS group (legacy unicast DNS to 224.0.0.251:5353, NAPTR → SRV →
+   * A) for the domain, which the peers answer (issue 15) — the host needs a route for 224.0.0.0/4.
+   */
+  readonly proxy?: string;
+  /** Digest password (closed overlays). */
+  readonly password?: string;
   readonly lifetimeMs: number;
   /** Contacts; the first is the "current contact" the `message` command sends to. */
   readonly contacts?: readonly { readonly name: string; readonly uri: string }[];
@@ -212,8 +218,8 @@ export function writeLabBaresipConfig(host: LabHost, opts: LabBaresipOptions): v
     'poll_method\t\tepoll',
     `sip_listen\t\t${host.address}:${opts.sipPort}`,
     `net_interface\t\t${host.interfaceName}`,
-    // never asked (numeric addresses only, the outbound proxy carries every request)
-    'dns_server\t\t127.0.0.1:53',
+    // with a proxy never asked (numeric addresses only); without, the mDNS group answers the domain
+    `dns_server\t\t${opts.proxy === undefined ? '224.0.0.251:5353' : '127.0.0.1:53'}`,
     'call_local_timeout\t60',
     'call_max_calls\t\t4',
     `audio_player\t\taufile,${join(opts.dir, 'received.wav')}`,
@@ -242,7 +248,8 @@ export function writeLabBaresipConfig(host: LabHost, opts: LabBaresipOptions): v
   writeFileSync(join(opts.dir, 'config'), config);
   writeFileSync(
     join(opts.dir, 'accounts'),
-    `<sip:${opts.user}@${opts.domain};transport=udp>;outbound="sip:${opts.proxy};transport=udp";answermode=auto;regint=600\n`,
+    `<sip:${opts.user}@${opts.domain};transport=udp>${opts.proxy === undefined ? '' : `;outbound="sip:${opts.proxy};transport=udp"`}` +
+      `${opts.password === undefined ? '' : `;auth_pass=${opts.password}`};answermode=auto;regint=600\n`,
   );
   writeFileSync(join(opts.dir, 'contacts'), (opts.contacts ?? []).map((c) => `"${c.name}" <${c.uri}>\n`).join(''));
 }

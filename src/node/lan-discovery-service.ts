@@ -23,6 +23,15 @@ export function configFingerprint(config: OverlayConfiguration): string {
 }
 
 /**
+ * The digest nonce key every peer of an overlay derives from its configuration (issue 15: a phone
+ * that resolves its domain per request may answer another peer than the one that challenged it; see
+ * sip/auth/digest-nonces.ts for why a key any member knows is enough).
+ */
+export function overlayNonceKey(config: OverlayConfiguration): Uint8Array {
+  return createHash('sha256').update('p2psip digest nonces\0', 'utf8').update(serializeOverlayConfiguration(config), 'utf8').digest();
+}
+
+/**
  * Whether a peer whose overlay link listens on `listenHost` takes part in LAN discovery: not when it
  * listens on loopback only (nobody on the LAN could reach it; and peers of tests on one machine stay
  * apart) — said once in the log.

@@ -28,7 +28,7 @@ import { EnrollmentDigestVerifier } from '../platform/enrollment-digest-verifier
 import { OverlayCredentialVerifier } from '../usages/sip/auth/overlay-credential-verifier.js';
 import { UserDirectory } from '../usages/sip/auth/user-directory.js';
 import { startOverlay, type RunningOverlay } from './overlay-service.js';
-import { discoveryApplies, startLanDiscovery, type RunningLanDiscovery } from './lan-discovery-service.js';
+import { discoveryApplies, overlayNonceKey, startLanDiscovery, type RunningLanDiscovery } from './lan-discovery-service.js';
 import { SipUsage } from '../usages/sip/sip-usage.js';
 import { StorageRegistrationDirectory } from '../usages/sip/storage-registration-directory.js';
 import type { RegistrationDirectory } from '../usages/sip/registration-directory.js';
@@ -279,6 +279,9 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
               // challenged: its caller authenticated there — taken as such only over an authenticated
               // SIP channel when channels exist (else anyone could add the mark to skip the challenge)
               fromPeer: (r, source) => isSipUri(r.uri) && hasParam(r.uri.params, PEER_MARK) && (sipChannels === undefined || sipChannels.peerAt(source) !== undefined),
+              // any peer of the overlay takes any peer's nonce (a phone knowing only its domain may send
+              // its answer to another box than the one that challenged it)
+              ...(overlay === undefined ? {} : { nonceKey: { key: overlayNonceKey(overlay.config), wallClock } }),
             },
           }),
     },

@@ -83,6 +83,8 @@ export interface SipAuthConfig {
    * stricter test where SIP channels exist (the mark AND an authenticated channel at the source).
    */
   fromPeer?: (request: SipRequest, source: TransportAddress) => boolean;
+  /** Nonces every peer of the overlay accepts (DigestAuthDeps.nonceKey); default: this process's own. */
+  nonceKey?: { readonly key: Uint8Array; readonly wallClock: () => number };
   /** The other limits (failures per source, table sizes, verifier timeout…; DEFAULT_DIGEST_AUTH_OPTIONS). */
   limits?: Partial<Omit<DigestAuthOptions, 'realm' | 'nonceLifetimeS'>>;
 }
@@ -158,6 +160,7 @@ export class SipPeer implements Lifecycle {
               verifier: authConfig.verifier,
               domains: this.identity,
               fromPeer: authConfig.fromPeer ?? ((request) => isSipUri(request.uri) && hasParam(request.uri.params, PEER_MARK)),
+              ...(authConfig.nonceKey === undefined ? {} : { nonceKey: authConfig.nonceKey }),
             },
             { ...authConfig.limits, realm: authConfig.realm, ...(authConfig.nonceLifetimeS === undefined ? {} : { nonceLifetimeS: authConfig.nonceLifetimeS }) },
           );

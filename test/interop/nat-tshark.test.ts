@@ -158,8 +158,16 @@ test('tshark decodes the NAT lab: STUN/TURN with nothing malformed, DTLS-UDP-SR 
       assert.ok((d.reloadOverDtls.get('fetch_req') ?? 0) > 0, `Fetch requests decoded inside DTLS (${tally(d.reloadOverDtls)})`);
       // 3. the TLS links decrypt into RELOAD too
       assert.ok((d.reloadOverTls.get('attach_req') ?? 0) > 0, `Attach requests decoded inside TLS (${tally(d.reloadOverTls)})`);
-      // 4. nothing malformed, no expert warning
-      assert.deepEqual(d.problems, [], 'no malformed packet and no expert warning');
+      // 4. nothing malformed, no expert warning — but two of LAN discovery's packets (issue 15), both
+      // as their RFCs want them: the multicast bootstrap Ping is unsigned, SignerIdentityType none (3,
+      // RFC 6940 §6.3.4), which Wireshark's RELOAD dissector reports as "Unknown identity type"; and an
+      // mDNS announcement is sent twice (RFC 6762 §8.3) with query ID 0 (§18.1), which the DNS dissector
+      // takes for a retransmitted response
+      const tolerated = (line: string): boolean =>
+        (/\tRELOAD\tPing Request\t/.test(line) && line.endsWith('\tUnknown identity type')) || /\tMDNS\t.*\tDNS response retransmission\. Original response in frame \d+$/.test(line);
+      const discovery = d.problems.filter(tolerated);
+      if (discovery.length > 0) t.diagnostic(`LAN discovery packets with a Wireshark note, tolerated (unsigned bootstrap Ping, repeated mDNS announcement): ${discovery.length}`);
+      assert.deepEqual(d.problems.filter((l) => !tolerated(l)), [], 'no malformed packet and no expert warning');
     } finally {
       await lab.dispose();
       // P2PSIP_KEEP_CAPTURE=<dir>: the capture, the key logs and tshark's per-pass key logs are copied

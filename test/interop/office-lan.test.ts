@@ -5,7 +5,8 @@
  * 1. Five boxes started together form one overlay (time measured, limit 10 s). Users are created
  *    with `p2psip user add` at one box; SIPp phones at every box register with digest credentials
  *    (401 → 200) and call users at the four other boxes (407 → 200, ACK, BYE): 0 failed. A wrong
- *    password is 401 → 403.
+ *    password is 401 → 403. A baresip on the LAN configured with only `sip:alice@p2psip.local` and
+ *    alice's password (no proxy: its resolver asks the mDNS group) registers and calls a box's user.
  * 2. All five killed with kill -9 at the same moment and restarted together: one overlay again (not
  *    two, not five) within 20 s; the phones register again and call.
  * 3. Every box stopped; a sixth box whose --bootstrap names a dead box starts anyway, alone; its
@@ -23,6 +24,7 @@ import { NatLab } from '../../harness/nat-lab/index.js';
 import { scenario, P2PSIP_CLI, REPO_ROOT } from '../../harness/paths.js';
 import { assertAllCallsPassed, describeSippResult, writeInjectionFile } from '../../harness/sipp-runner.js';
 import { runLabSipp, startLabSipp } from '../../harness/nat-lab/nat-softphone-sipp.js';
+import { LabBaresip } from '../../harness/nat-lab/nat-softphone-baresip.js';
 import { boxApi, killBox, OFFICE_SIP_PORT, officeBoxes, startBox, stopBox, untilOneRing, type OfficeBox } from './helpers/office-lab.js';
 
 const TEST_TIMEOUT_MS = 600_000;
@@ -40,7 +42,7 @@ test('office LAN: boxes with no flags find each other, survive kill -9 of all, n
   if (!requireTools(t, ['ip', 'nft', 'sipp', 'curl'], true)) return;
   await withScope(async (scope) => {
     const names = ['box1', 'box2', 'box3', 'box4', 'box5', 'box6'];
-    const lab = await NatLab.build(scope, { publicHosts: names, stunHost: false, segment: 'bridge', publicSubnet: '192.0.2.0/24' });
+    const lab = await NatLab.build(scope, { publicHosts: [...names, 'desk'], stunHost: false, segment: 'bridge', publicSubnet: '192.0.2.0/24' });
     const root = scope.tempDir('p2psip-office-');
     const all = officeBoxes(lab, names, root);
     const five = all.slice(0, 5);
@@ -91,9 +93,18 @@ test('office LAN: boxes with no flags find each other, survive kill -9 of all, n
           injectionFile: inf,
           keys: { domain: DOMAIN },
           extraArgs: ['-au', caller, '-ap', password(caller)],
-        }).then((r) => ({ r, n: rows.length }));
+        }).then((r) => ({ r, n: rows.length, box, callees: rows.map((x) => x[0]!) }));
       });
-      for (const { r, n } of await Promise.all(runs)) assertAllCallsPassed(t, r, n);
+      for (const { r, n, box, callees } of await Promise.all(runs)) {
+        try {
+          assertAllCallsPassed(t, r, n);
+        } catch (err) {
+          // what the caller's box says of each callee now (a failed call's cause, for the record)
+          const seen = await Promise.all(callees.map(async (c) => `${c}: ${JSON.stringify(await boxApi(box, `/api/lookup?aor=${encodeURIComponent(`sip:${c}@${DOMAIN}`)}`).catch((e: unknown) => String(e)))}`));
+          t.diagnostic(`lookups from ${box.host.name} after the failure:\n${seen.join('\n')}`);
+          throw err;
+        }
+      }
     };
     const uas = (boxes: readonly OfficeBox[], tag: string): Array<{ stop(): Promise<unknown> }> =>
       boxes.map((b) =>
@@ -113,6 +124,24 @@ test('office LAN: boxes with no flags find each other, survive kill -9 of all, n
     await calls('a', everyPair);
     await register(five[1]!, [userAt(five[1]!)], 'wrong-pw', 'overlay-register-forbidden.xml', () => 'not-the-password');
     t.diagnostic(`${everyPair.length} calls between the five boxes' phones, each authenticated at its own box: 0 failed; a wrong password: 401 then 403`);
+
+    // a phone on the LAN that knows only sip:alice@p2psip.local and its password: no proxy, no box
+    // address; its resolver asks the mDNS group, which the boxes answer for the domain
+    const desk = lab.host('desk');
+    await desk.run('ip', ['route', 'add', '224.0.0.0/4', 'dev', desk.interfaceName]); // a link-scope route, not a way out
+    await addUser(five[2]!, 'alice');
+    const alice = await LabBaresip.start(desk, {
+      user: 'alice', domain: DOMAIN, password: password('alice'), dir: join(work, 'desk-baresip'), sipPort: 5090, ctrlPort: 4444, consPort: 5555, rtpPorts: [10000, 10019], lifetimeMs: 120_000,
+    });
+    t.diagnostic(`desk phone with only alice@${DOMAIN}: ${await alice.waitRegistered(20_000)}`);
+    const ev = alice.eventCount();
+    const dial = await alice.command('dial', `sip:${userAt(five[3]!)}@${DOMAIN}`);
+    assert.ok(dial.ok, `baresip dial: ${dial.data}`);
+    await alice.waitEvent('CALL_ESTABLISHED', { timeoutMs: 15_000, since: ev });
+    assert.ok((await alice.command('hangup')).ok);
+    await alice.waitEvent('CALL_CLOSED', { timeoutMs: 15_000, since: ev });
+    assert.equal(await alice.quit(), 0, `baresip exit:\n${alice.process.tail()}`);
+    t.diagnostic(`the desk phone (alice, digest, found a box by mDNS) called ${userAt(five[3]!)}: established and closed`);
 
     // 2. kill -9 of all five at once, restart together
     await Promise.all(five.map((b) => killBox(b)));

@@ -98,6 +98,12 @@ export interface DigestAuthDeps {
    * authenticated SIP channel): its caller was authenticated by the peer it registered with.
    */
   fromPeer?: (request: SipRequest, source: TransportAddress) => boolean;
+  /**
+   * Nonces every peer of the overlay accepts (a phone that resolves its domain per request may answer
+   * another peer than the one that challenged it): the overlay's nonce key and a wall clock (nonce
+   * times must compare between peers). Absent: nonces of this process only, on `clock`.
+   */
+  nonceKey?: { readonly key: Uint8Array; readonly wallClock: () => number };
 }
 
 export interface DigestAuthStats {
@@ -172,7 +178,7 @@ export class DigestAuthenticator implements RequestAuthenticator {
     ] as const) {
       if (!(Number.isFinite(v) && v >= 1)) throw new RangeError(`digest auth: ${name} must be >= 1`);
     }
-    this.nonces = new DigestNonces(deps.clock, deps.random, o.nonceLifetimeS * 1000);
+    this.nonces = new DigestNonces(deps.nonceKey === undefined ? deps.clock : { now: deps.nonceKey.wallClock }, deps.random, o.nonceLifetimeS * 1000, deps.nonceKey?.key);
     this.counts = new NonceCounts(o.maxNonceCounts, o.nonceLifetimeS * 1000);
     this.throttle = new FailureThrottle({ maxFailures: o.maxFailuresPerSource, windowMs: o.failureWindowS * 1000, maxSources: o.maxTrackedSources });
   }
@@ -266,7 +272,7 @@ export class DigestAuthenticator implements RequestAuthenticator {
       return this.challenge(role, false);
     }
     if (n.verdict === 'stale') return this.challenge(role, true);
-    const use = this.counts.use(nonce, count, n.issuedAt, now);
+    const use = this.counts.use(nonce, count, n.issuedAt, this.nonces.now());
     if (use === 'replay') {
       this.counters.replays++;
       return this.challenge(role, false);

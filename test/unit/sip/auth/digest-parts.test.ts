@@ -66,6 +66,21 @@ describe('stateless nonces', () => {
     for (const junk of ['', 'x', n + 'A', '!'.repeat(NONCE_CHARS)]) assert.equal(nonces.check(junk).verdict, 'invalid');
   });
 
+  test('shared nonces (issue 15): every peer of the overlay takes every peer\'s nonce; a clock ahead by more than 30 s is not taken; another key is foreign', () => {
+    const key = new Uint8Array(32).fill(7);
+    const a = new DigestNonces(new ManualClock(1_800_000_000_000), new SeededRandom(1), 300_000, key);
+    const b = new DigestNonces(new ManualClock(1_800_000_000_000 - 20_000), // b's wall clock 20 s behind a's
+       new SeededRandom(2), 300_000, key);
+    const n = a.issue();
+    assert.equal(b.check(n).verdict, 'valid', 'a nonce of a, checked at b');
+    assert.equal(a.check(b.issue()).verdict, 'valid', 'and the other way');
+    const late = new DigestNonces(new ManualClock(1_800_000_000_000 - 35_000), new SeededRandom(4), 300_000, key); // 35 s behind a
+    assert.equal(late.check(a.issue()).verdict, 'invalid', 'a nonce 35 s in the future');
+    const c = new DigestNonces(new ManualClock(1_800_000_000_000), new SeededRandom(3), 300_000, new Uint8Array(32).fill(8));
+    assert.equal(c.check(n).verdict, 'invalid', 'another overlay\'s key');
+    assert.throws(() => new DigestNonces(new ManualClock(0), new SeededRandom(1), 1000, new Uint8Array(8)), /16 bytes/);
+  });
+
   test('two nonces differ', () => {
     const nonces = new DigestNonces(new ManualClock(0), new SeededRandom(1), 1000);
     assert.notEqual(nonces.issue(), nonces.issue());
