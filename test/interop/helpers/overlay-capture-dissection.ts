@@ -70,6 +70,9 @@ export function overlayDecodeArgs(o: OverlayDecodeOptions): string[] {
     '--enable-heuristic', 'stun_turn',
     '-o', `tls.keylog_file:${o.keylogFile}`,
     '-d', `tcp.port==${o.port},tls`,
+    // the capture's sync markers (lab-capture.ts: text with random hex, sent to the discard port) are
+    // data; a heuristic once took one for a malformed Elasticsearch Zen Ping
+    '-d', 'udp.port==9,data',
     '-o', `uat:ssl_keys:"${o.tlsServer}","${o.port}","reload-framing","${o.rsaKeyFile}",""`,
   ];
 }
