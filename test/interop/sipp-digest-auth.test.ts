@@ -12,13 +12,9 @@ import { withScope } from '../../harness/process-scope.js';
 import { scenario } from '../../harness/paths.js';
 import { requireTools } from '../../harness/require-tools.js';
 import { describeSippResult, runSipp, type SippResult } from '../../harness/sipp-runner.js';
-import { SipPeer } from '../../src/node/sip-peer.js';
-import { NodeTransportDriver } from '../../src/platform/node-transport-driver.js';
-import { SystemClock } from '../../src/platform/system-clock.js';
-import { CryptoRandom } from '../../src/platform/crypto-random.js';
-import { NumericOnlyResolver } from '../../src/sip/core/target-resolver.js';
 import type { DigestAlgorithm } from '../../src/sip/auth/credential-verifier.js';
 import { PasswordTableVerifier } from '../support/sip/password-table-verifier.js';
+import { digestSipPeer } from './helpers/digest-sip-peer.js';
 
 const TEST_TIMEOUT_MS = 60_000;
 
@@ -29,19 +25,7 @@ for (const algorithms of [undefined, ['MD5', 'SHA-256']] as Array<DigestAlgorith
       const dir = scope.tempDir();
       const port = await scope.port();
       const verifier = new PasswordTableVerifier({ alice: 'wonderland' });
-      const peer = new SipPeer(
-        { clock: new SystemClock(), random: new CryptoRandom(), driver: new NodeTransportDriver(), resolver: new NumericOnlyResolver(), localHosts: ['127.0.0.1'] },
-        {
-          domains: ['p2psip.local'],
-          listen: [
-            { protocol: 'udp', host: '127.0.0.1', port },
-            { protocol: 'tcp', host: '127.0.0.1', port },
-          ],
-          outbound: { mode: 'none' },
-          advertisedHost: '127.0.0.1',
-          auth: { realm: 'p2psip.local', verifier, ...(algorithms === undefined ? {} : { limits: { algorithms } }) },
-        },
-      );
+      const peer = digestSipPeer(port, verifier, algorithms);
       await peer.start();
       scope.defer(() => peer.stop());
       const run = async (name: string, file: string, password: string): Promise<SippResult> => {

@@ -13,34 +13,14 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { withScope } from '../../harness/process-scope.js';
 import { requireTools } from '../../harness/require-tools.js';
-import { SipPeer } from '../../src/node/sip-peer.js';
-import { NodeTransportDriver } from '../../src/platform/node-transport-driver.js';
-import { SystemClock } from '../../src/platform/system-clock.js';
-import { CryptoRandom } from '../../src/platform/crypto-random.js';
-import { NumericOnlyResolver } from '../../src/sip/core/target-resolver.js';
-import type { DigestAlgorithm } from '../../src/sip/auth/credential-verifier.js';
 import { PasswordTableVerifier } from '../support/sip/password-table-verifier.js';
 import { Baresip } from './helpers/baresip.js';
+import { digestSipPeer } from './helpers/digest-sip-peer.js';
 import { Linphonec } from './helpers/linphonec.js';
 
 const TEST_TIMEOUT_MS = 120_000;
 const STEP_MS = 20_000;
 
-function startPeer(port: number, verifier: PasswordTableVerifier, algorithms?: DigestAlgorithm[]): SipPeer {
-  return new SipPeer(
-    { clock: new SystemClock(), random: new CryptoRandom(), driver: new NodeTransportDriver(), resolver: new NumericOnlyResolver(), localHosts: ['127.0.0.1'] },
-    {
-      domains: ['p2psip.local'],
-      listen: [
-        { protocol: 'udp', host: '127.0.0.1', port },
-        { protocol: 'tcp', host: '127.0.0.1', port },
-      ],
-      outbound: { mode: 'none' },
-      advertisedHost: '127.0.0.1',
-      auth: { realm: 'p2psip.local', verifier, ...(algorithms === undefined ? {} : { limits: { algorithms } }) },
-    },
-  );
-}
 
 test('baresip and linphonec authenticate (digest) at p2psip, register and call; a wrong password is refused', { timeout: TEST_TIMEOUT_MS }, async (t) => {
   if (!requireTools(t, ['baresip', 'linphonec'])) return;
@@ -48,7 +28,7 @@ test('baresip and linphonec authenticate (digest) at p2psip, register and call; 
     const dir = scope.tempDir();
     const port = await scope.port();
     const verifier = new PasswordTableVerifier({ alice: 'wonderland', bob: 'builder', carol: 'right' });
-    const peer = startPeer(port, verifier);
+    const peer = digestSipPeer(port, verifier);
     await peer.start();
     scope.defer(() => peer.stop());
     const registrar = { host: '127.0.0.1' as const, port };
@@ -131,7 +111,7 @@ test('linphonec answers a SHA-256 challenge (offered: SHA-256, MD5)', { timeout:
     const dir = scope.tempDir();
     const port = await scope.port();
     const verifier = new PasswordTableVerifier({ bob: 'builder' });
-    const peer = startPeer(port, verifier, ['SHA-256', 'MD5']);
+    const peer = digestSipPeer(port, verifier, ['SHA-256', 'MD5']);
     await peer.start();
     scope.defer(() => peer.stop());
     const rtp = await scope.port({ span: 8 });
