@@ -8,7 +8,7 @@
  * Sans-I/O: links, clock, random and security are injected.
  */
 import { createHash } from 'node:crypto';
-import type { Clock } from '../../lib/clock.js';
+import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { EventHub } from '../../lib/event-hub.js';
 import type { Random } from '../../lib/random.js';
 import { MessageCode, ReloadErrorCode, Reassembler, decodeAttachReqAns } from '../codec/index.js';
@@ -55,7 +55,17 @@ export interface StartOptions {
    * one-peer overlay). Undefined: join through `bootstrap` or fail (the behaviour before issue 15).
    */
   aloneAfterMs?: number;
+  /**
+   * With `aloneAfterMs`: the longest the Join through the candidates that answered may take before the
+   * peer starts alone anyway (default {@link DEFAULT_JOIN_DEADLINE_MS}). Peers restarted together (a
+   * power cut) each find the others still joining: their Joins through each other only time out, eight
+   * attempts each, and a box sat "joining" for over 30 s in the office test.
+   */
+  joinDeadlineMs?: number;
 }
+
+/** Default {@link StartOptions.joinDeadlineMs}. */
+export const DEFAULT_JOIN_DEADLINE_MS = 8_000;
 
 /** Bootstrap candidates probed at once when starting with `aloneAfterMs`. */
 export const MAX_PROBED_CANDIDATES = 16;
@@ -211,12 +221,18 @@ export class OverlayNode {
     const reachable = await this.reachableOf(bootstrap, aloneAfterMs);
     let joined = false;
     if (reachable.length > 0 && !this.closed) {
+      let timer: TimerHandle | undefined;
+      const deadline = new Promise<boolean>((resolve) => {
+        timer = this.deps.clock.setTimer(opts.joinDeadlineMs ?? DEFAULT_JOIN_DEADLINE_MS, () => resolve(false));
+      });
       try {
-        await this.topology.join(reachable);
-        joined = true;
-      } catch {
-        joined = false;
+        joined = await Promise.race([this.topology.join(reachable).then(() => true, () => false), deadline]);
+      } finally {
+        timer?.cancel();
       }
+      // the Join still under way stops at its next step and changes nothing; the bootstrap manager
+      // merges this lone peer into the candidates' ring once one of them is joined
+      if (!joined) this.topology.cancelJoin();
     }
     if (!joined) await this.topology.join([]);
     this.setState('joined');

@@ -36,6 +36,7 @@ const EMPTY = new Uint8Array(0);
 export class ChordJoin {
   private apUpdate: ((u: ChordUpdate) => void) | undefined;
   private heardWhileJoining: Uint8Array[] = [];
+  private cancelled = false;
 
   constructor(private readonly d: ChordJoinDeps) {}
 
@@ -45,7 +46,7 @@ export class ChordJoin {
     const ring = host.ring;
     for (let attempt = 0; attempt < JOIN_ATTEMPTS; attempt++) {
       if (attempt > 0) await this.pause(Math.floor(host.random.float() * 500 * attempt));
-      if (this.d.stopped()) break;
+      if (this.d.stopped() || this.cancelled) break;
       const gotUpdate = new Promise<ChordUpdate | undefined>((resolve) => {
         const t = host.clock.setTimer(this.d.options.reliabilityTimerMs, () => resolve(undefined));
         this.apUpdate = (u) => {
@@ -55,6 +56,7 @@ export class ChordJoin {
       });
       // step 2: Attach to the Admitting Peer, responsible for n+1, with send_update
       const ap = await host.attach([{ type: 'resource', resourceId: ring.toBytes(ring.add(host.id, 1n)) }], true);
+      if (this.cancelled) break;
       if (ap === undefined) {
         this.apUpdate = undefined;
         continue;
@@ -62,12 +64,16 @@ export class ChordJoin {
       links.markRoutable(ap);
       const u = await gotUpdate;
       this.apUpdate = undefined;
+      if (this.cancelled) break;
       // step 3-4: connect to the neighbours AP knows (source-routed through AP, §10.6) and to fingers
       const cands = u === undefined || u.type === 'peer_ready' ? [] : [...u.predecessors, ...u.successors];
       const ids = cands.map((b) => host.ring.tryFromBytes(b)).filter((x): x is bigint => x !== undefined && x !== host.id);
       await Promise.all(ids.filter((x) => x !== ap).map((x) => links.attachTo(x, ap)));
       // step 5: Join
       const ans = await host.request([{ type: 'node', nodeId: ring.toBytes(ap) }], MessageCode.join_req, encodeJoinReq({ joiningPeerId: ring.toBytes(host.id), overlaySpecificData: EMPTY }, host.codecOptions()));
+      // cancelled (the start's deadline passed: we went on alone): an admission that comes now is left
+      // to the reactive Updates, which take the admitting peer's ring in like any merge
+      if (this.cancelled) break;
       if (!ans.ok) continue;
       const connected = [ap, ...ids].filter((x) => host.conns.usable(x) !== undefined);
       this.d.neighbours.add(connected);
@@ -81,7 +87,18 @@ export class ChordJoin {
       void this.d.maintenance.fillFingers(this.d.options.initialFingers);
       return;
     }
-    throw new Error('no admitting peer accepted the Join');
+    this.apUpdate = undefined;
+    throw new Error(this.cancelled ? 'the Join was cancelled (the start went on alone)' : 'no admitting peer accepted the Join');
+  }
+
+  /** Stops a Join under way at its next step (it then rejects and changes nothing). */
+  cancel(): void {
+    this.cancelled = true;
+  }
+
+  /** A new join begins (ChordTopology.join): a cancel before this one's start no longer applies. */
+  begin(): void {
+    this.cancelled = false;
   }
 
   /**

@@ -94,6 +94,11 @@ export class ChordTopology {
   // -------------------------------------------------------------------------------- join/leave
 
   /** RFC 6940 §10.5. With no bootstrap, a peer is the first of a new overlay. */
+  /** Stops a join through bootstrap peers that is under way (OverlayNode.start's deadline). */
+  cancelJoin(): void {
+    this.joining.cancel();
+  }
+
   async join(bootstrap: readonly LinkEndpoint[]): Promise<void> {
     this.links.setBootstrap(bootstrap);
     if (bootstrap.length === 0) {
@@ -101,6 +106,8 @@ export class ChordTopology {
       this.maintenance.startTimers();
       return;
     }
+    // (a ring of one, above, leaves a cancelled join through peers cancelled)
+    this.joining.begin();
     const bid = await this.links.connectAnyBootstrap();
     if (bid === undefined) throw new Error(`no bootstrap peer answered (${bootstrap.map((b) => `${b.host}:${b.port}`).join(', ')})`);
     this.links.markRoutable(bid);
