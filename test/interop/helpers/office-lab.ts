@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { BoundedProcess } from '../../../harness/bounded-process.js';
 import type { LabHost, NatLab } from '../../../harness/nat-lab/index.js';
 import { P2PSIP_CLI, REPO_ROOT } from '../../../harness/paths.js';
+import { ringMismatches } from '../../integration/helpers/ring.js';
 
 export const OFFICE_SIP_PORT = 5060;
 export const OFFICE_OVERLAY_PORT = 6084;
@@ -73,22 +74,12 @@ export async function boxStatus(box: OfficeBox): Promise<BoxStatus> {
 /** What keeps these boxes from being one ring (empty when they are): state, first successor and predecessor. */
 export async function ringProblems(boxes: readonly OfficeBox[]): Promise<string[]> {
   const st = await Promise.all(boxes.map((b) => boxStatus(b).catch((e: unknown) => ({ error: String(e) }) as BoxStatus)));
-  const ids = st.map((s) => s.nodeId ?? '').sort();
-  const bad: string[] = [];
-  st.forEach((s, i) => {
-    const name = boxes[i]!.host.name;
-    if (s.nodeId === undefined) {
-      bad.push(`${name}: no status (${String(s['error'])})`);
-      return;
-    }
-    const k = ids.indexOf(s.nodeId);
-    const succ = ids[(k + 1) % ids.length];
-    const pred = ids[(k + ids.length - 1) % ids.length];
-    if (s.state !== 'joined' || s.successors?.[0] !== succ || s.predecessors?.[0] !== pred) {
-      bad.push(`${name} ${s.nodeId.slice(0, 6)}: ${String(s.state)} succ ${s.successors?.[0]?.slice(0, 6) ?? '-'} pred ${s.predecessors?.[0]?.slice(0, 6) ?? '-'}`);
-    }
-  });
-  return bad;
+  const missing = st.flatMap((s, i) => (s.nodeId === undefined ? [`${boxes[i]!.host.name}: no status (${String(s['error'])})`] : []));
+  if (missing.length > 0) return missing;
+  return ringMismatches(
+    st.map((s) => s.nodeId!),
+    st.map((s, i) => ({ label: `${boxes[i]!.host.name} ${s.nodeId!.slice(0, 6)}`, id: s.nodeId!, status: s })),
+  );
 }
 
 /** Polls ringProblems until none (resolves with the ms it took) or `limitMs` (rejects with the last problems). */
