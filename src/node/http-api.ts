@@ -18,6 +18,18 @@ export interface HttpApiDeps {
   storage: OverlayStorage | undefined;
   /** The user directory routes, /api/users (issue 15; undefined: 404 from the status routes). */
   users?: UsersApiHandler;
+  /** More routes (issue 17: metrics, dashboard, browser phone), tried in order before the others. */
+  routes?: readonly ApiRoute[];
+}
+
+/**
+ * One more group of routes: answers the requests it knows (undefined: not mine). It runs after the
+ * guard (api-guard.ts), so it sees only requests the guard let through.
+ */
+export interface ApiRoute {
+  handle(method: string, url: URL, request: { headers: ApiHeaders }): Promise<ApiReply | undefined> | ApiReply | undefined;
+  /** Its paths that send overlay traffic (rate-limited without the token). */
+  overlayRoutes?: readonly string[];
 }
 
 export interface HttpApiOptions {
@@ -37,7 +49,7 @@ export function createHttpApi(deps: HttpApiDeps, options: HttpApiOptions): HttpA
     { clock: deps.clock },
     {
       token: options.token,
-      overlayRoutes: new Set([...STATUS_OVERLAY_ROUTES, ...STORAGE_OVERLAY_ROUTES, ...USERS_OVERLAY_ROUTES]),
+      overlayRoutes: new Set([...STATUS_OVERLAY_ROUTES, ...STORAGE_OVERLAY_ROUTES, ...USERS_OVERLAY_ROUTES, ...(deps.routes ?? []).flatMap((r) => r.overlayRoutes ?? [])]),
     },
   );
   const storageApi = createStorageApi(deps.storage);
@@ -45,6 +57,10 @@ export function createHttpApi(deps: HttpApiDeps, options: HttpApiOptions): HttpA
     async handle(method, url, request) {
       const refused = guard.check(method, url, request.headers);
       if (refused !== undefined) return refused;
+      for (const route of deps.routes ?? []) {
+        const reply = await route.handle(method, url, request);
+        if (reply !== undefined) return reply;
+      }
       return (await storageApi(method, url)) ?? (await deps.users?.(method, url, request.headers)) ?? handleApi(deps.status, method, url);
     },
     bind: (host, port, otherHosts = []) => guard.bind(host, port, otherHosts),

@@ -40,6 +40,9 @@ import { UdpMediaPorts } from '../platform/media-ports.js';
 import { DEFAULT_MEDIA_CONFIG } from './peer-config.js';
 import { hasParam, isSipUri } from '../sip/message/index.js';
 import type { SipRequest } from '../sip/message/sip-message.js';
+import { EventHub } from '../lib/event-hub.js';
+import type { PeerEventMap, PeerEvents } from './peer-events.js';
+import { createPeerRoutes } from './peer-routes.js';
 
 export interface Logger {
   info(obj: object, msg: string): void;
@@ -67,6 +70,8 @@ export interface RunningPeer {
   media: { status(): object };
   /** LAN discovery (issue 15), when on: `setSink` hands its bootstrap candidates to the joining logic. */
   discovery: RunningLanDiscovery | undefined;
+  /** SIP-side events of this peer (issue 17: metrics, dashboard, library API). */
+  events: PeerEvents;
   stop(): Promise<void>;
 }
 
@@ -83,6 +88,8 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
   const apiToken: ApiToken | undefined = !config.http ? undefined : tokenDir === undefined ? ephemeralApiToken() : await loadOrCreateApiToken(tokenDir);
   const clock = new SystemClock();
   const random = new CryptoRandom();
+  // issue 17: what happens at the SIP side, for observers (a listener that throws is logged, never felt)
+  const events = new EventHub<PeerEventMap>({ onListenerError: (event, err) => logger.warn({ event, err: String(err) }, 'a listener of a peer event failed') });
   let overlay: RunningOverlay | undefined;
   if (config.reload !== undefined) {
     const r = config.reload;
@@ -251,6 +258,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       logger,
       load,
       media: mediaHook,
+      events,
       ...(overlayWork === undefined
         ? {}
         : {
@@ -325,6 +333,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
   }
   const startedAt = clock.now();
   let http: RunningHttpServer | undefined;
+  let closeRoutes = (): void => {};
   if (config.http && apiToken !== undefined) {
     const h = config.http;
     const src = {
@@ -362,11 +371,26 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
             }),
           }),
     };
-    const api = createHttpApi({ clock, status: src, storage: overlay?.storage, users: createUsersApi(users, authMode ?? 'none') }, { token: apiToken.token });
+    const bound: { address?: { host: string; port: number } } = {};
+    const peerRoutes = createPeerRoutes({
+      clock,
+      logger,
+      status: src,
+      events,
+      sip,
+      sipAddresses: () => sipAddresses,
+      overlay,
+      sipUsage,
+      domain: config.overlay,
+      httpAddress: () => bound.address,
+    });
+    closeRoutes = () => peerRoutes.close();
+    const api = createHttpApi({ clock, status: src, storage: overlay?.storage, users: createUsersApi(users, authMode ?? 'none'), routes: peerRoutes.routes }, { token: apiToken.token });
     http = await startHttpServer(h.host, h.port, (method, url, req) => api.handle(method, url, req), { logger });
     // Host/Origin checks accept the bound address (every local address when it is a wildcard)
     api.bind(http.host, http.port, h.host === '0.0.0.0' || h.host === '::' ? localAddresses() : []);
     src.http = `${http.host}:${http.port}`;
+    bound.address = { host: http.host, port: http.port };
   }
   return {
     sip,
@@ -379,6 +403,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
     sipChannels,
     media: { status: mediaStatus },
     discovery,
+    events,
     async stop() {
       // issue 14: every step is bounded, so a stop ends within STOP_DEADLINE_MS whatever the
       // neighbours do (a step past its limit is logged and left behind; the process exits anyway)
@@ -394,6 +419,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       if (sipUsage !== undefined) await step('withdraw registrations', () => sipUsage.stop(), STOP_LIMITS_MS.withdrawRegistrations);
       // RFC 6940 §10.9: hand-off of our data and a clean Leave before the links close
       if (overlay !== undefined) await step('overlay leave', () => overlay.leave(), STOP_LIMITS_MS.overlayLeave);
+      closeRoutes();
       if (http !== undefined) await step('http close', () => http.close(), STOP_LIMITS_MS.http);
       await step('sip close', () => sip.stop(), STOP_LIMITS_MS.sip);
       relay.stop();

@@ -23,6 +23,8 @@ import { DigestAuthenticator, type DigestAuthOptions } from '../sip/auth/digest-
 import { hasParam, isSipUri } from '../sip/message/index.js';
 import type { SipRequest } from '../sip/message/sip-message.js';
 import { PEER_MARK } from '../usages/sip/peer-binding.js';
+import type { EventHub } from '../lib/event-hub.js';
+import type { PeerEventMap } from './peer-events.js';
 
 export interface SipPeerDeps {
   clock: Clock;
@@ -45,6 +47,8 @@ export interface SipPeerDeps {
   admission?: Partial<AdmissionOptions>;
   /** The media relay's SDP rewriting (issue 13). */
   media?: MediaHook;
+  /** Where the SIP front publishes what happens (issue 17, peer-events.ts); unset: nobody listens. */
+  events?: EventHub<PeerEventMap>;
 }
 
 /** Ports tried for a UDP+TCP pair on port 0 before giving up (see {@link SipPeer.start}). */

@@ -1,0 +1,37 @@
+/**
+ * What the HTTP route groups of issue 17 (metrics/, dashboard/, phone/) may read of the running
+ * peer (peer-routes.ts gives them one).
+ */
+import type { Clock } from '../lib/clock.js';
+import type { PeerEvents } from './peer-events.js';
+import type { SipPeer } from './sip-peer.js';
+import type { StatusSource } from './status-api.js';
+import type { RunningOverlay } from './overlay-service.js';
+import type { SipUsage } from '../usages/sip/sip-usage.js';
+import type { TransportAddress } from '../sip/transport/sip-transport.js';
+
+/** The logging the routes use (pino's shape; run-peer.ts's Logger). */
+export interface RoutesLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/** What the route groups may read of the running peer. */
+export interface PeerRoutesContext {
+  clock: Clock;
+  logger: RoutesLogger;
+  /** The same source /api/status reads. */
+  status: StatusSource;
+  /** SIP-side events of this peer (peer-events.ts). */
+  events: PeerEvents;
+  sip: SipPeer;
+  /** The SIP front's bound addresses (ws/wss among them when configured). */
+  sipAddresses: () => readonly TransportAddress[];
+  overlay: RunningOverlay | undefined;
+  sipUsage: SipUsage | undefined;
+  /** The SIP domain (overlay name). */
+  domain: string;
+  /** Where the HTTP server listens (known once bound). */
+  httpAddress: () => { host: string; port: number } | undefined;
+}
+
