@@ -5,15 +5,16 @@
 # sox and espeak-ng (test audio), rtpengine-daemon (the relay the media benchmark compares with);
 # for the office tests (issue 15): dig, avahi (daemon, tools, libnss-mdns) and D-Bus as independent
 # mDNS clients, openssl (a non-member TLS server), curl (the peers' API inside namespaces),
-# systemd-analyze (the unit file).
+# systemd-analyze (the unit file); for issue 17: chromium (browser tests through playwright-core) and
+# python3-prometheus-client (an independent parser of /metrics).
 # Idempotent: does nothing when every program is already there. Needs root (apt-get);
 # without root it only reports what is missing (the interop tests then skip).
 # No service is enabled or started: the tests start and stop each program themselves.
 set -eu
 
-PACKAGES="sip-tester kamailio baresip-core linphone-cli sipsak sofia-sip-bin coturn stun-client tshark nftables iproute2 conntrack sox espeak-ng rtpengine-daemon bind9-dnsutils avahi-daemon avahi-utils libnss-mdns dbus openssl curl systemd"
+PACKAGES="sip-tester kamailio baresip-core linphone-cli sipsak sofia-sip-bin coturn stun-client tshark nftables iproute2 conntrack sox espeak-ng rtpengine-daemon bind9-dnsutils avahi-daemon avahi-utils libnss-mdns dbus openssl curl systemd chromium python3-prometheus-client"
 # One program per package, to tell whether it is installed.
-PROGRAMS="sipp kamailio baresip linphonec sipsak sip-options turnserver stunc tshark nft ip conntrack sox espeak-ng rtpengine dig avahi-daemon avahi-browse dbus-daemon openssl curl systemd-analyze"
+PROGRAMS="sipp kamailio baresip linphonec sipsak sip-options turnserver stunc tshark nft ip conntrack sox espeak-ng rtpengine dig avahi-daemon avahi-browse dbus-daemon openssl curl systemd-analyze chromium"
 
 missing=""
 for prog in $PROGRAMS; do

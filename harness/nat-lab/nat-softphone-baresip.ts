@@ -40,6 +40,11 @@ export interface LabBaresipOptions {
   readonly contacts?: readonly { readonly name: string; readonly uri: string }[];
   /** Real audio instead of the 440 Hz sine (nat-media.test.ts). */
   readonly audio?: LabBaresipAudio;
+  /**
+   * The whole line of the accounts file, as a user writes it (the README's softphone line); replaces
+   * the one made from proxy/password (which then only choose the DNS setting).
+   */
+  readonly accountLine?: string;
 }
 
 export interface LabBaresipAudio {
@@ -248,8 +253,10 @@ export function writeLabBaresipConfig(host: LabHost, opts: LabBaresipOptions): v
   writeFileSync(join(opts.dir, 'config'), config);
   writeFileSync(
     join(opts.dir, 'accounts'),
-    `<sip:${opts.user}@${opts.domain};transport=udp>${opts.proxy === undefined ? '' : `;outbound="sip:${opts.proxy};transport=udp"`}` +
-      `${opts.password === undefined ? '' : `;auth_pass=${opts.password}`};answermode=auto;regint=600\n`,
+    opts.accountLine !== undefined
+      ? `${opts.accountLine}\n`
+      : `<sip:${opts.user}@${opts.domain};transport=udp>${opts.proxy === undefined ? '' : `;outbound="sip:${opts.proxy};transport=udp"`}` +
+        `${opts.password === undefined ? '' : `;auth_pass=${opts.password}`};answermode=auto;regint=600\n`,
   );
   writeFileSync(join(opts.dir, 'contacts'), (opts.contacts ?? []).map((c) => `"${c.name}" <${c.uri}>\n`).join(''));
 }

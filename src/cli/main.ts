@@ -2,7 +2,7 @@
 /**
  * The p2psip command line (the contract of DESIGN.md). Exit codes: 0 clean, 1 runtime failure, 2 usage.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
@@ -17,6 +17,8 @@ import { MAX_STATIC_REGISTRATIONS } from '../usages/sip/static-registrations.js'
 import { STOP_DEADLINE_MS, startPeer } from '../node/run-peer.js';
 import { parseUri, isSipUri } from '../sip/message/index.js';
 import { formatAddress, softphoneHelp } from './messages.js';
+import { explainStartError, type BoundAddress } from './start-errors.js';
+import { UP_EXAMPLES, packageVersion } from './help-texts.js';
 import { registerEnrollServerCommand } from './enroll-server-command.js';
 import { simCommand } from './sim-command.js';
 import { registerDemoCommand } from './demo-command.js';
@@ -168,10 +170,40 @@ export function buildConfig(o: UpOptions): PeerConfig {
 /** After SIGINT/SIGTERM the process exits at the latest this long after the signal, ms (exit code 0). */
 const STOP_EXIT_DEADLINE_MS = STOP_DEADLINE_MS + 1_000;
 
+/** The addresses `up` binds with this configuration, and their flags (for start errors). */
+function boundAddresses(config: PeerConfig): BoundAddress[] {
+  const out: BoundAddress[] = [];
+  const hp = '<host:port>';
+  if (config.reload !== undefined) out.push({ flag: '--listen', what: 'the overlay links: TLS, and UDP with --ice', port: config.reload.listen.port, argument: hp });
+  out.push({ flag: '--sip', what: 'the SIP front, UDP and TCP', port: config.sip.port, argument: hp });
+  if (config.sipTls) out.push({ flag: '--sip-tls', what: 'SIP over TLS', port: config.sipTls.port, argument: hp });
+  if (config.sipWs) out.push({ flag: '--sip-ws', what: 'SIP over WebSocket', port: config.sipWs.port, argument: hp });
+  if (config.sipWss) out.push({ flag: '--sip-wss', what: 'SIP over secure WebSocket', port: config.sipWss.port, argument: hp });
+  if (config.http) out.push({ flag: '--http', what: 'the dashboard and JSON API', port: config.http.port, argument: `${hp} (or --no-http)` });
+  const media = config.media;
+  if (media !== undefined && media.mode !== 'direct') out.push({ flag: '--media-ports', what: 'the media relay', port: media.range[0], lastPort: media.range[1], argument: '<lo-hi>' });
+  return out.filter((b) => b.port !== 0);
+}
+
+/** A data directory that cannot be one (a file in the way) is refused before anything starts. */
+function checkDataDir(dir: string, flag: string): void {
+  if (!existsSync(dir)) return;
+  if (!statSync(dir).isDirectory()) throw new ConfigError(`${flag} ${dir}: not a directory (a file is in the way); choose another with ${flag} <dir>`);
+}
+
 async function up(o: UpOptions): Promise<void> {
   const config = buildConfig(o);
+  const dataDir = config.reload?.dataDir ?? config.apiTokenDir;
+  if (dataDir !== undefined) checkDataDir(dataDir, o.dataDir === undefined ? '--data-dir (default ~/.p2psip/<overlay>)' : '--data-dir');
   const logger = pino({ level: config.logLevel, base: undefined }, pino.destination(2));
-  const peer = await startPeer(config, logger);
+  let peer: Awaited<ReturnType<typeof startPeer>>;
+  try {
+    peer = await startPeer(config, logger);
+  } catch (err) {
+    const explained = explainStartError(err, boundAddresses(config), dataDir === undefined ? undefined : { flag: '--data-dir', path: dataDir });
+    if (explained !== undefined) throw new P2psipError('START', explained);
+    throw err;
+  }
   if (peer.overlay) {
     const st = peer.overlay.node.status();
     const l = peer.overlay.listen;
@@ -193,7 +225,7 @@ async function up(o: UpOptions): Promise<void> {
       (peer.http ? `; dashboard http://${peer.http.host}:${peer.http.port}/` : '') +
       `\n`,
   );
-  if (udp) process.stdout.write(softphoneHelp(config.overlay, udp, peer.advertisedHost));
+  if (udp) process.stdout.write(softphoneHelp(config.overlay, udp, peer.advertisedHost, peer.sip.auth !== undefined));
   // issue 15: say how phones get in
   if (peer.overlay !== undefined) {
     process.stdout.write(
@@ -244,14 +276,23 @@ async function getJson(http: string, path: string): Promise<unknown> {
   } catch (err) {
     throw new P2psipError('UNREACHABLE', `no p2psip peer answers at http://${host}:${hp.port} (${(err as Error).message}); is it running? (--http)`);
   }
-  const body: unknown = await res.json();
-  if (!res.ok) throw new P2psipError('API', `peer answered ${res.status}: ${JSON.stringify(body)}`);
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch {
+    throw new P2psipError('API', `http://${host}:${hp.port}${path} answered ${res.status} without JSON: is that a p2psip peer? (--http)`);
+  }
+  if (!res.ok) {
+    const error = typeof (body as { error?: unknown } | null)?.error === 'string' ? (body as { error: string }).error : JSON.stringify(body);
+    throw new P2psipError('API', `the peer answered ${res.status}: ${error}`);
+  }
   return body;
 }
 
 export function program(): Command {
   const p = new Command('p2psip').description('peer-to-peer SIP: a RELOAD overlay instead of a registrar and proxy');
   p.exitOverride();
+  p.version(packageVersion(), '-V, --version', 'print the version of p2psip');
   p.command('up')
     .description('run a peer in the foreground; SIGINT/SIGTERM stop it cleanly')
     .option('--overlay <name>', 'overlay name, also the SIP domain served', 'p2psip.local')
@@ -266,7 +307,7 @@ export function program(): Command {
     .option('--tls-ca <file>', 'PEM CA bundle to verify TLS peers')
     .option('--http <host:port>', 'dashboard and JSON API', '127.0.0.1:8060')
     .option('--no-http', 'no dashboard / JSON API')
-    .option('--bootstrap <host:port,...>', 'join through these peers; none = start a new overlay')
+    .option('--bootstrap <host:port,...>', "join through these peers: each one's overlay port (its --listen, 6084 by default); none: LAN discovery, else a new overlay")
     .option('--open', 'an open overlay: any peer may register any user of the domain, phones are not challenged (labs, demos); default: closed — users need `p2psip user add` and phones their password')
     .option('--no-discovery', 'no LAN discovery (mDNS/DNS-SD advertisement and browsing, answers for a .local SIP domain, multicast bootstrap)')
     .option('--config <file|url>', 'overlay configuration document (enrolled overlays); default: self-signed LAN overlay')
@@ -294,6 +335,7 @@ export function program(): Command {
     .option('--peer-idle <seconds>', 'forget a peer located by AppAttach after this long without calls (default 600)')
     .option('--tls-record-per-message', 'one TLS record per RELOAD frame on overlay links, no write coalescing (for Wireshark, which dissects only the first frame of a record)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
+    .addHelpText('after', UP_EXAMPLES)
     .action(async (o: UpOptions) => up(o));
   registerEnrollServerCommand(p);
   registerDemoCommand(p);
@@ -349,14 +391,29 @@ export function program(): Command {
       );
     });
   p.command('lookup <aor>')
-    .description('where the peer says an AoR can be reached')
+    .description('where the peer says an AoR can be reached: "bob", "bob@p2psip.local" or "sip:bob@p2psip.local"')
     .option('--http <host:port>', 'the peer API address', '127.0.0.1:8060')
-    .action(async (aor: string, o: { http: string }) => {
+    .option('--json', 'print the raw JSON')
+    .action(async (given: string, o: { http: string; json?: boolean }) => {
+      // "bob" works for dialling, so it works here: the user at the peer's own domain
+      let aor = given.trim();
+      if (!/^sips?:/i.test(aor)) {
+        if (!aor.includes('@')) {
+          const s = (await getJson(o.http, '/api/status')) as { overlay?: unknown };
+          if (typeof s.overlay !== 'string') throw new P2psipError('API', 'the peer did not say its domain; give the whole AoR, e.g. sip:bob@p2psip.local');
+          aor = `${aor}@${s.overlay}`;
+        }
+        aor = `sip:${aor}`;
+      }
       const r = (await getJson(o.http, `/api/lookup?aor=${encodeURIComponent(aor)}`)) as {
         aor: string;
         contacts: Array<{ contact: string; expiresIn: number; source: string }>;
         overlay?: { resourceId?: string; registrations?: Array<{ nodeId: string; type: string; sip?: string; uri?: string; error?: string }>; error?: string } | null;
       };
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        return;
+      }
       const regs = r.overlay?.registrations ?? [];
       for (const c of r.contacts) process.stdout.write(`${r.aor} -> ${c.contact} via ${c.source} (expires in ${c.expiresIn}s)\n`);
       if (r.overlay?.resourceId !== undefined) process.stdout.write(`${r.aor}: Resource-ID ${r.overlay.resourceId}\n`);
