@@ -28,7 +28,11 @@ module.exports = {
     { name: 'bench-not-to-tests', severity: 'error', from: { path: '^bench/' }, to: { path: '^test/' } },
     // every module of src/ serves the product: reachable from the command line (or the library entry); a
     // module only tests import belongs in test/support
-    { name: 'src-reachable-from-entry', severity: 'error', from: { path: '^src/cli/main\\.ts$' }, to: { path: '^src/', pathNot: '^src/cli/main\\.ts$', reachable: false } },
+    { name: 'src-reachable-from-entry', severity: 'error', from: { path: '^src/(cli/main|index)\\.ts$' }, to: { path: '^src/', pathNot: '^src/(cli/main|index)\\.ts$', reachable: false } },
+    // issue 17: the library API (src/index.ts → src/api/) sits beside the command line, above node/ and
+    // platform/: nothing of the product imports it, and it does not import the command line
+    { name: 'api-is-a-top-layer', severity: 'error', from: { path: '^src/', pathNot: '^src/(api/|index\\.ts$)' }, to: { path: '^src/(api/|index\\.ts$)' } },
+    { name: 'api-not-to-cli', severity: 'error', from: { path: '^src/(api/|index\\.ts$)' }, to: { path: '^src/cli/' } },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -444,16 +444,17 @@ export function aorOf(host: string, round: number): string {
   return `sip:${userOf(host, round)}@${NAT_BENCH_DOMAIN}`;
 }
 
-/** `joining` and `joined` times (epoch ms) from a peer's log (pino JSON lines, `overlay state`). */
+/** `joining` and `joined` times (epoch ms) from a peer's log (pino JSON lines, `overlay state`; `time` ISO 8601, or epoch ms from older peers). */
 export function joinTimes(lines: readonly string[]): { joining: number; joined: number } | undefined {
   let joining: number | undefined;
   let joined: number | undefined;
   for (const line of lines) {
     if (!line.startsWith('{') || !line.includes('overlay state')) continue;
     try {
-      const j = JSON.parse(line) as { state?: string; time?: number };
-      if (j.state === 'joining' && joining === undefined) joining = j.time;
-      if (j.state === 'joined' && joined === undefined) joined = j.time;
+      const j = JSON.parse(line) as { state?: string; time?: number | string };
+      const at = typeof j.time === 'string' ? Date.parse(j.time) : j.time;
+      if (j.state === 'joining' && joining === undefined) joining = at;
+      if (j.state === 'joined' && joined === undefined) joined = at;
     } catch {
       // not a log line
     }

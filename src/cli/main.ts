@@ -6,7 +6,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import pino from 'pino';
+import type { LevelWithSilent } from 'pino';
+import { createLogger, isLogFormat, LOG_FORMATS } from '../platform/logger.js';
 import { P2psipError } from '../lib/errors.js';
 import { ConfigError, DEFAULT_PEER_IDLE_MS, defaultPeerConfig, parseHostPort, type PeerConfig } from '../node/peer-config.js';
 import { parseStaticRegistration } from '../usages/sip/parse-static-registration.js';
@@ -65,6 +66,7 @@ interface UpOptions {
   mediaTimeout?: string;
   mediaAddress?: string;
   logLevel: string;
+  logFormat: string;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -195,7 +197,9 @@ async function up(o: UpOptions): Promise<void> {
   const config = buildConfig(o);
   const dataDir = config.reload?.dataDir ?? config.apiTokenDir;
   if (dataDir !== undefined) checkDataDir(dataDir, o.dataDir === undefined ? '--data-dir (default ~/.p2psip/<overlay>)' : '--data-dir');
-  const logger = pino({ level: config.logLevel, base: undefined }, pino.destination(2));
+  if (!isLogFormat(o.logFormat)) throw new ConfigError(`--log-format: expected ${LOG_FORMATS.join(', ')}, got '${o.logFormat}'`);
+  // issue 17: readable lines on a terminal, JSON lines when piped (or as asked)
+  const logger = createLogger({ level: config.logLevel as LevelWithSilent, format: o.logFormat }); // --log-level has choices
   let peer: Awaited<ReturnType<typeof startPeer>>;
   try {
     peer = await startPeer(config, logger);
@@ -232,7 +236,7 @@ async function up(o: UpOptions): Promise<void> {
       peer.sip.auth !== undefined && peer.overlay.config.sipDigestVerifier !== undefined
         ? `p2psip: phones register with the password of their user at the enrollment server\n`
         : peer.sip.auth !== undefined
-        ? `p2psip: closed overlay: phones register with their user's password (create users with \`p2psip user add <name>\`; \`p2psip up --open\` for a lab without passwords)\n`
+        ? `p2psip: closed overlay: phones register with their user's password (create users with \`npx p2psip user add <name>\` in the source tree, \`p2psip user add <name>\` when installed; \`--open\` for a lab without passwords)\n`
         : `p2psip: open overlay (--open): any phone may register any user of ${config.overlay}\n`,
     );
   }
@@ -335,6 +339,7 @@ export function program(): Command {
     .option('--peer-idle <seconds>', 'forget a peer located by AppAttach after this long without calls (default 600)')
     .option('--tls-record-per-message', 'one TLS record per RELOAD frame on overlay links, no write coalescing (for Wireshark, which dissects only the first frame of a record)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
+    .addOption(new Option('--log-format <format>', 'log lines on stderr: readable on a terminal and JSON otherwise (auto), or always json / pretty').choices([...LOG_FORMATS]).default('auto'))
     .addHelpText('after', UP_EXAMPLES)
     .action(async (o: UpOptions) => up(o));
   registerEnrollServerCommand(p);

@@ -16,6 +16,18 @@
  *   phone → phone  both at this peer: bridged between two pairs of our ports (relay), or untouched.
  *   peer → peer    untouched.
  * BYE, and a failed or cancelled INVITE before any 2xx, end the session.
+ *
+ * WebRTC SDP (issue 17, the browser phone) is left alone in every mode: an m-line whose transport
+ * is DTLS-SRTP (RFC 5764 §8: UDP/TLS/RTP/SAVP(F), RFC 7850: TCP/DTLS/RTP/SAVPF) comes from an ICE
+ * agent (RFC 8839) that sends media to its peer's candidates, not to c=/m=, and encrypts it end to
+ * end with keys bound to the `a=fingerprint`s. Rewriting c=/m= would only hold relay ports nothing
+ * uses (or make an ICE agent that checks the default candidate see an ICE mismatch), and relaying
+ * the packets would need the relay in the ICE exchange and, to reach a plain-RTP phone, a DTLS-SRTP
+ * endpoint of its own — neither exists yet. So such an SDP creates no relay session, only loses our
+ * attributes on its way to a phone, and is counted (`counts.webrtc`); the browsers' ICE connects them
+ * directly, which works when they can reach each other's host candidates (one network, or no NAT
+ * between them). A call where one side is WebRTC and the other plain RTP gets no help here: the
+ * plain phone refuses the DTLS-SRTP offer (488), the browser phone refuses a plain-RTP offer (488).
  */
 import { sameIp, unbracket } from '../lib/ip.js';
 import { parseNameAddrList, isSipUri } from '../sip/message/index.js';
@@ -61,7 +73,7 @@ interface SessionHints {
 }
 
 export class SdpMediaHook implements MediaHook {
-  readonly counts = { rewritten: 0, refused: 0, responseSdpUnusable: 0, stripped: 0 };
+  readonly counts = { rewritten: 0, refused: 0, responseSdpUnusable: 0, stripped: 0, webrtc: 0 };
   private readonly maxStreams: number;
 
   constructor(
@@ -76,6 +88,8 @@ export class SdpMediaHook implements MediaHook {
   async prepare(out: SipRequest): Promise<void> {
     if (this.options.mode === 'direct' || !isSdp(out)) return;
     const text = Buffer.from(out.body.buffer, out.body.byteOffset, out.body.byteLength).toString('latin1');
+    // WebRTC SDP is never relayed (see the header): no ports for it
+    if (DTLS_SRTP_MLINE.test(text)) return;
     const streams = Math.min(text.split(/\r?\nm=/).length - 1, this.maxStreams);
     await this.relay.reservePorts(2 * streams);
   }
@@ -108,6 +122,11 @@ export class SdpMediaHook implements MediaHook {
       }
       const parsed = parseSdpBody(out.body, this.maxStreams);
       const { fromEnd, toEnd, hints } = ends();
+      if (isWebRtcSdp(parsed)) {
+        const body = this.webRtc(callId, parsed, toEnd);
+        if (body !== untouched) out.body = body;
+        return undefined;
+      }
       const body = this.transform(callId, parsed, fromEnd, from, toEnd, to, hints);
       if (body !== untouched) out.body = body;
       return undefined;
@@ -153,6 +172,10 @@ export class SdpMediaHook implements MediaHook {
     if (!isSdp(res) || res.status < 101 || res.status >= 300) return res;
     try {
       const parsed = parseSdpBody(res.body, this.maxStreams);
+      if (isWebRtcSdp(parsed)) {
+        const body = this.webRtc(callId, parsed, this.endpoint(to, undefined, s));
+        return body === untouched ? res : { ...res, body };
+      }
       if (s === undefined) {
         // no session (media direct here): a phone never sees our attributes
         if (!hasAnnotations(parsed) || this.endpoint(to, undefined).kind === 'peer') return res;
@@ -286,6 +309,16 @@ export class SdpMediaHook implements MediaHook {
     return a === undefined ? undefined : { host: this.options.mediaAddress(), port: a.port };
   }
 
+  /**
+   * A WebRTC SDP (DTLS-SRTP m-line) going to `toEnd`: passed as it is, without our attributes to a
+   * phone, and any relay session of the call (made for an INVITE without an offer) released.
+   */
+  private webRtc(callId: string, parsed: ParsedSdp, toEnd: End): Uint8Array | typeof untouched {
+    this.counts.webrtc++;
+    if (this.relay.get(callId) !== undefined) this.relay.release(callId, 'webrtc');
+    return this.strippedFor(parsed, toEnd);
+  }
+
   private strippedFor(parsed: ParsedSdp, toEnd: End): Uint8Array | typeof untouched {
     if (toEnd.kind === 'peer' || !hasAnnotations(parsed)) return untouched;
     this.counts.stripped++;
@@ -325,6 +358,18 @@ export class SdpMediaHook implements MediaHook {
     if (s.sides[i].addrs.size < 8) s.sides[i].addrs.add(k);
     return i;
   }
+}
+
+/** An m-line whose transport is DTLS-SRTP (RFC 5764 §8, RFC 7850): what WebRTC endpoints offer. */
+const DTLS_SRTP_MLINE = /^m=\S+ [1-9]\d* (UDP\/TLS|TCP\/DTLS|UDP\/DTLS|TCP\/TLS)\/RTP\/SAVPF?\b/im;
+const DTLS_SRTP_PROTO = /^(UDP\/TLS|TCP\/DTLS|UDP\/DTLS|TCP\/TLS)\/RTP\/SAVPF?$/i;
+
+/**
+ * True for WebRTC SDP: some enabled m-line runs DTLS-SRTP. (ICE alone does not make an SDP WebRTC:
+ * a plain-RTP phone with ICE, such as linphone, is still relayed.)
+ */
+export function isWebRtcSdp(parsed: ParsedSdp): boolean {
+  return parsed.streams.some((st) => st.port !== 0 && DTLS_SRTP_PROTO.test(st.proto));
 }
 
 function isSdp(m: SipRequest | SipResponse): boolean {

@@ -7,10 +7,14 @@
  * 3. Every method but GET and HEAD changes state and needs `Authorization: Bearer <token>` → 401;
  *    a browser's cross-site `Sec-Fetch-Site` on such a request → 403. A wrong token is 401 on
  *    any route.
- * 4. Routes that send overlay traffic take a token from a bucket (default 20/s, burst 40) unless
+ * 4. Bound to anything but loopback (issue 17), GET and HEAD need credentials too: the token, or the
+ *    session cookie a browser gets from `POST /api/login` with the token (HttpOnly, SameSite=Strict;
+ *    good for reads only, {@link SESSION_LIFETIME_MS}). Without them a page is redirected (303) to
+ *    the login page, anything else gets 401; the login page and its assets stay open.
+ * 5. Routes that send overlay traffic take a token from a bucket (default 20/s, burst 40) unless
  *    the request carries the API token → 429 with Retry-After (seconds).
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../lib/clock.js';
 import { DEFAULT_OVERLAY_READ_RATE, TokenBucket, type TokenBucketOptions } from './api-rate-limit.js';
 import type { ApiReply } from './status-api.js';
@@ -24,6 +28,25 @@ export interface ApiGuardOptions {
   overlayRoutes: ReadonlySet<string>;
   /** Rate of those requests without the token; default {@link DEFAULT_OVERLAY_READ_RATE}. */
   overlayReads?: TokenBucketOptions;
+  /** Paths any GET/HEAD may read even off loopback (the login page and its assets); default {@link PUBLIC_PATHS}. */
+  publicPaths?: ReadonlySet<string>;
+  /** Lifetime of a session cookie; default {@link SESSION_LIFETIME_MS}. */
+  sessionLifetimeMs?: number;
+}
+
+/** The browser's session cookie (issued by `POST /api/login`, checked here). */
+export const SESSION_COOKIE = 'p2psip_session';
+/** A session is good for 12 hours (then the login page asks for the token again). */
+export const SESSION_LIFETIME_MS = 12 * 3600_000;
+/** Where a browser without credentials is sent when the API listens beyond loopback. */
+export const LOGIN_PATH = '/login';
+/** Open to every GET even beyond loopback: the login page and what it loads. */
+export const PUBLIC_PATHS: ReadonlySet<string> = new Set([LOGIN_PATH, '/dashboard/login.js', '/dashboard/style.css']);
+
+/** True for an address only this machine reaches: 127.0.0.0/8, ::1, ::ffff:127.x, localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 /** Names every API accepts in Host besides its bound address. */
@@ -56,17 +79,63 @@ function sameSecret(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** The value of cookie `name` in a Cookie header, if there. */
+function cookieValue(cookieHeader: string | undefined, name: string): string | undefined {
+  if (cookieHeader === undefined) return undefined;
+  for (const part of cookieHeader.split(/[;,]/)) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
 export class ApiGuard {
   private readonly hosts = new Set<string>();
   private readonly origins = new Set<string>();
   private readonly bucket: TokenBucket;
+  private readonly clock: Clock;
+  /** Bound to loopback only: reads need no credentials. */
+  private loopbackOnly = true;
+  private readonly sessionKey: Buffer;
 
   constructor(
     deps: { clock: Clock },
     private readonly options: ApiGuardOptions,
   ) {
     if (options.token.length < 32) throw new RangeError('the API token must have at least 128 bits (32 hex digits)');
+    this.clock = deps.clock;
     this.bucket = new TokenBucket(deps.clock, options.overlayReads ?? DEFAULT_OVERLAY_READ_RATE);
+    // sessions are signed with a key derived from the token: a new token ends every session
+    this.sessionKey = createHmac('sha256', options.token).update('p2psip dashboard session key').digest();
+  }
+
+  /** Whether reads need credentials (the API listens beyond loopback). */
+  get readsNeedCredentials(): boolean {
+    return !this.loopbackOnly;
+  }
+
+  /**
+   * A Set-Cookie value opening a read session for a browser that proved it has the token (the
+   * caller answers `POST /api/login` with it, after this guard let the request through).
+   */
+  issueSession(): string {
+    const issued = Math.floor(this.clock.now()).toString(36);
+    const lifetimeMs = this.options.sessionLifetimeMs ?? SESSION_LIFETIME_MS;
+    return `${SESSION_COOKIE}=${issued}.${this.mac(issued)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.floor(lifetimeMs / 1000)}`;
+  }
+
+  private mac(issued: string): string {
+    return createHmac('sha256', this.sessionKey).update(issued).digest('base64url');
+  }
+
+  /** A session cookie this guard issued, not expired. */
+  private validSession(cookieHeader: string | undefined): boolean {
+    const v = cookieValue(cookieHeader, SESSION_COOKIE);
+    if (v === undefined || v.length > 100) return false;
+    const m = /^([0-9a-z]{1,12})\.([A-Za-z0-9_-]{43})$/.exec(v);
+    if (m === null || !sameSecret(m[2]!, this.mac(m[1]!))) return false;
+    const age = this.clock.now() - parseInt(m[1]!, 36);
+    return age >= -1000 && age < (this.options.sessionLifetimeMs ?? SESSION_LIFETIME_MS);
   }
 
   /**
@@ -76,6 +145,7 @@ export class ApiGuard {
   bind(host: string, port: number, otherHosts: readonly string[] = []): void {
     this.hosts.clear();
     this.origins.clear();
+    this.loopbackOnly = isLoopbackHost(host);
     const names = [...LOOPBACK_HOST_NAMES, ...otherHosts.map(hostHeaderName)];
     if (!WILDCARDS.has(host)) names.push(hostHeaderName(host));
     for (const n of names) {
@@ -111,6 +181,17 @@ export class ApiGuard {
       if (site !== undefined && site !== 'same-origin' && site !== 'none') return refuse(403, 'cross-site requests are refused');
       if (!authenticated) {
         return refuse(401, `${method} needs the API token: Authorization: Bearer <token> (the file api-token in the peer's data directory)`, {
+          'www-authenticate': 'Bearer realm="p2psip"',
+        });
+      }
+    }
+    if (!authenticated && !this.loopbackOnly) {
+      // issue 17: beyond loopback every read needs credentials too (changesState was settled above)
+      const publicPath = (this.options.publicPaths ?? PUBLIC_PATHS).has(url.pathname);
+      if (!publicPath && !this.validSession(header(headers, 'cookie'))) {
+        const page = !url.pathname.startsWith('/api/') && url.pathname !== '/metrics' && /text\/html/i.test(header(headers, 'accept') ?? '');
+        if (page) return { status: 303, body: '', contentType: 'text/plain; charset=utf-8', headers: { location: LOGIN_PATH } };
+        return refuse(401, `this API listens beyond loopback: reads need the API token too (Authorization: Bearer <token>) or a session from ${LOGIN_PATH}`, {
           'www-authenticate': 'Bearer realm="p2psip"',
         });
       }

@@ -3,10 +3,13 @@
  * api-guard.ts) in front of the storage routes (storage-api.ts) and the status routes, lookup and
  * dashboard (status-api.ts). The platform server (platform/http-server.ts) carries it; tests and
  * the HTTP fuzzer (scripts/fuzz-http.ts) call the same thing.
+ *
+ * `POST /api/login` (issue 17) is answered here: a browser that sent the token (the guard checked
+ * it) gets the guard's session cookie, with which it may read when the API listens beyond loopback.
  */
 import type { Clock } from '../lib/clock.js';
 import type { OverlayStorage } from '../reload/storage/index.js';
-import { ApiGuard, type ApiHeaders } from './api-guard.js';
+import { ApiGuard, SESSION_LIFETIME_MS, type ApiHeaders } from './api-guard.js';
 import { handleApi, STATUS_OVERLAY_ROUTES, type ApiReply, type StatusSource } from './status-api.js';
 import { createStorageApi, STORAGE_OVERLAY_ROUTES } from './storage-api.js';
 import { USERS_OVERLAY_ROUTES, type UsersApiHandler } from './users-api.js';
@@ -31,6 +34,9 @@ export interface ApiRoute {
   /** Its paths that send overlay traffic (rate-limited without the token). */
   overlayRoutes?: readonly string[];
 }
+
+/** Where a browser trades the token for a session cookie (POST, `Authorization: Bearer <token>`). */
+export const LOGIN_API_PATH = '/api/login';
 
 export interface HttpApiOptions {
   /** The API token (platform/api-token.ts). */
@@ -57,6 +63,10 @@ export function createHttpApi(deps: HttpApiDeps, options: HttpApiOptions): HttpA
     async handle(method, url, request) {
       const refused = guard.check(method, url, request.headers);
       if (refused !== undefined) return refused;
+      if (url.pathname === LOGIN_API_PATH) {
+        if (method !== 'POST') return { status: 405, body: JSON.stringify({ error: `${LOGIN_API_PATH} takes POST with Authorization: Bearer <token>` }), contentType: 'application/json', headers: { allow: 'POST' } };
+        return { status: 200, body: JSON.stringify({ ok: true, expiresInSec: SESSION_LIFETIME_MS / 1000 }), contentType: 'application/json', headers: { 'set-cookie': guard.issueSession() } };
+      }
       for (const route of deps.routes ?? []) {
         const reply = await route.handle(method, url, request);
         if (reply !== undefined) return reply;

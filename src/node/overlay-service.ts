@@ -46,6 +46,8 @@ import type { StoredData } from '../reload/codec/index.js';
 import type { HostPort } from './peer-config.js';
 import { certificateStorageCredentials } from './certificate-storage-credentials.js';
 import { createDirectoryGuards } from './user-directory-wiring.js';
+import { withApplicationKinds } from './application-kinds.js';
+import type { KindDefinition } from '../reload/storage/index.js';
 import type { UserDirectoryGuards } from '../usages/sip/auth/user-directory-guards.js';
 
 export type { NatRole } from './nat-role.js';
@@ -109,6 +111,8 @@ export interface OverlayServiceConfig {
   stunServers?: HostPort[];
   /** Bandwidth of the relay a public peer offers (`--turn-bandwidth`, `--turn-total-bandwidth`). */
   turnBandwidth?: TurnBandwidth;
+  /** Issue 17: application Kinds (library API), added to or checked against the configuration (application-kinds.ts). */
+  kinds?: readonly KindDefinition[];
   /** Overrides of the overlay's timers (tests). */
   overlayOptions?: Partial<OverlayOptions>;
   /** Replication timing (hold-down, retries) and default lifetime of the storage (tests). */
@@ -174,7 +178,7 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     ...(c.configCa === undefined ? {} : { ca: c.configCa }),
     ...(c.credentials === undefined ? {} : { credentials: c.credentials }),
   });
-  const config = prepared.config;
+  const config = withApplicationKinds(prepared.config, c.kinds ?? [], c.configSource !== undefined);
   if (c.client && !config.clientsPermitted) throw new Error(`overlay ${config.instanceName} does not permit clients`);
   const store = new CertificateStore(prepared.trust, { now: () => Date.now() });
   const identity = prepared.identity;

@@ -96,6 +96,8 @@ export interface ReloadConfig {
    * `--turn-total-bandwidth`; defaults 512,000 per allocation, 4,000,000 in all).
    */
   turnBandwidth?: { perAllocationBytesPerS?: number; totalBytesPerS?: number };
+  /** Issue 17: the application's own Kinds (library API `kinds`; node/application-kinds.ts); unset: none. */
+  kinds?: readonly import('../reload/storage/kind.js').KindDefinition[];
 }
 
 /** The media relay's settings (`--media`, `--media-ports`, `--media-timeout`, `--media-address`). */

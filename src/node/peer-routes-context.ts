@@ -9,6 +9,7 @@ import type { StatusSource } from './status-api.js';
 import type { RunningOverlay } from './overlay-service.js';
 import type { SipUsage } from '../usages/sip/sip-usage.js';
 import type { TransportAddress } from '../sip/transport/sip-transport.js';
+import type { LogTail } from './dashboard/log-tail.js';
 
 /** The logging the routes use (pino's shape; run-peer.ts's Logger). */
 export interface RoutesLogger {
@@ -33,5 +34,7 @@ export interface PeerRoutesContext {
   domain: string;
   /** Where the HTTP server listens (known once bound). */
   httpAddress: () => { host: string; port: number } | undefined;
+  /** The recent lines of the peer's log (dashboard/log-tail.ts), when startPeer keeps them. */
+  logTail?: LogTail;
 }
 

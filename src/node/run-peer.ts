@@ -43,6 +43,8 @@ import type { SipRequest } from '../sip/message/sip-message.js';
 import { EventHub } from '../lib/event-hub.js';
 import type { PeerEventMap, PeerEvents } from './peer-events.js';
 import { createPeerRoutes } from './peer-routes.js';
+import { LogTail, teeLogger } from './dashboard/log-tail.js';
+import { logReloadTransactions } from './reload-transaction-log.js';
 
 export interface Logger {
   info(obj: object, msg: string): void;
@@ -72,6 +74,8 @@ export interface RunningPeer {
   discovery: RunningLanDiscovery | undefined;
   /** SIP-side events of this peer (issue 17: metrics, dashboard, library API). */
   events: PeerEvents;
+  /** Issue 17: the user directory of a closed zero-configuration overlay (what `p2psip user` writes through), else undefined. */
+  users: UserDirectory | undefined;
   stop(): Promise<void>;
 }
 
@@ -88,6 +92,9 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
   const apiToken: ApiToken | undefined = !config.http ? undefined : tokenDir === undefined ? ephemeralApiToken() : await loadOrCreateApiToken(tokenDir);
   const clock = new SystemClock();
   const random = new CryptoRandom();
+  // issue 17: the dashboard shows the log's recent lines, so every line also goes to a bounded tail
+  const logTail = new LogTail({ now: () => Date.now() });
+  logger = teeLogger(logger, logTail);
   // issue 17: what happens at the SIP side, for observers (a listener that throws is logged, never felt)
   const events = new EventHub<PeerEventMap>({ onListenerError: (event, err) => logger.warn({ event, err: String(err) }, 'a listener of a peer event failed') });
   let overlay: RunningOverlay | undefined;
@@ -110,11 +117,14 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       ...(r.turnServer === undefined ? {} : { turnServer: r.turnServer }),
       ...(r.stunServers === undefined ? {} : { stunServers: r.stunServers }),
       ...(r.turnBandwidth === undefined ? {} : { turnBandwidth: r.turnBandwidth }),
+      ...(r.kinds === undefined ? {} : { kinds: r.kinds }),
       onState: (state) => logger.info({ state }, 'overlay state'),
       log: (line) => logger.info({}, line),
     });
-    logger.info({ nodeId: overlay.node.status().nodeId, listen: overlay.listen, identity: overlay.prepared.source, client: overlay.node.options.client, nat: overlay.natRole() }, 'joined the overlay');
+    logger.info({ nodeId: overlay.node.status().nodeId, listen: overlay.listen, identity: overlay.prepared.source, client: overlay.node.options.client, nat: overlay.natRole(), join: overlay.joinStatus().state }, 'overlay started');
   }
+  // issue 17: RELOAD transactions in the log, each line with its `tid`
+  const unlogReload = overlay === undefined ? () => {} : logReloadTransactions(overlay.node.events, logger);
   const listen: SipListen[] = [
     { protocol: 'udp', host: config.sip.host, port: config.sip.port },
     { protocol: 'tcp', host: config.sip.host, port: config.sip.port },
@@ -259,6 +269,9 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       load,
       media: mediaHook,
       events,
+      // issue 17: the phones' bindings (under the SIP usage's location service) become `registration` events
+      bindings: location,
+      ...(sipChannels === undefined ? {} : { isChannel: (source: TransportAddress) => sipChannels.peerAt(source) !== undefined }),
       ...(overlayWork === undefined
         ? {}
         : {
@@ -383,6 +396,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       sipUsage,
       domain: config.overlay,
       httpAddress: () => bound.address,
+      logTail,
     });
     closeRoutes = () => peerRoutes.close();
     const api = createHttpApi({ clock, status: src, storage: overlay?.storage, users: createUsersApi(users, authMode ?? 'none'), routes: peerRoutes.routes }, { token: apiToken.token });
@@ -404,6 +418,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
     media: { status: mediaStatus },
     discovery,
     events,
+    users,
     async stop() {
       // issue 14: every step is bounded, so a stop ends within STOP_DEADLINE_MS whatever the
       // neighbours do (a step past its limit is logged and left behind; the process exits anyway)
@@ -413,6 +428,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       };
       location.stop();
       load.stop();
+      unlogReload();
       // issue 15: goodbye (TTL 0) to the LAN, sockets closed
       if (discovery !== undefined) await step('lan discovery', () => discovery.stop(), 1000);
       // RFC 7904: our registrations leave the overlay before we do (bounded: the overlay may be gone)

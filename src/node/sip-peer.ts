@@ -24,7 +24,9 @@ import { hasParam, isSipUri } from '../sip/message/index.js';
 import type { SipRequest } from '../sip/message/sip-message.js';
 import { PEER_MARK } from '../usages/sip/peer-binding.js';
 import type { EventHub } from '../lib/event-hub.js';
+import type { BindingObserver } from '../sip/core/location-service.js';
 import type { PeerEventMap } from './peer-events.js';
+import { SipEventTap, type TapLogger } from './sip-event-tap.js';
 
 export interface SipPeerDeps {
   clock: Clock;
@@ -35,7 +37,8 @@ export interface SipPeerDeps {
   location?: LocationService;
   /** Addresses of this machine (for "is this URI us?"). */
   localHosts: string[];
-  logger?: { warn(obj: object, msg: string): void };
+  /** pino's shape; debug (when enabled) gets a line per call step, each with its `callId` (sip-event-tap.ts). */
+  logger?: TapLogger;
   /** Overload signal: while it says so, new out-of-dialog requests get a stateless 503. */
   load?: LoadMonitor;
   /**
@@ -49,6 +52,13 @@ export interface SipPeerDeps {
   media?: MediaHook;
   /** Where the SIP front publishes what happens (issue 17, peer-events.ts); unset: nobody listens. */
   events?: EventHub<PeerEventMap>;
+  /**
+   * The in-memory location service under `location` (when `location` is given), whose binding
+   * changes become `registration` events; without `location` the peer's own service is observed.
+   */
+  bindings?: { observe(observer: BindingObserver | undefined): void };
+  /** True for the address of a SIP channel to another peer (`sip.request` transport `channel`). */
+  isChannel?: (source: TransportAddress) => boolean;
 }
 
 /** Ports tried for a UDP+TCP pair on port 0 before giving up (see {@link SipPeer.start}). */
@@ -101,6 +111,8 @@ export class SipPeer implements Lifecycle {
   readonly identity: LocalIdentity;
   /** The digest authenticator when `auth` is configured (its stats() for /api/status). */
   readonly auth: DigestAuthenticator | undefined;
+  /** What publishes the SIP-side events (issue 17), when `events` is given. */
+  private readonly tap: SipEventTap | undefined;
   private bound: TransportAddress[] = [];
 
   constructor(
@@ -110,14 +122,23 @@ export class SipPeer implements Lifecycle {
     // a tag of this run in our Record-Routes: another peer at the same private address:port (another
     // home with the same address plan, reached through a SIP channel) is not taken for us
     this.identity = new LocalIdentity({ domains: options.domains, hosts: deps.localHosts, ports: [], instance: Buffer.from(deps.random.bytes(4)).toString('hex') });
-    this.location = deps.location ?? new MemoryLocationService(deps.clock);
+    const tap =
+      deps.events === undefined
+        ? undefined
+        : new SipEventTap({ clock: deps.clock, events: deps.events, ...(deps.logger === undefined ? {} : { logger: deps.logger }), ...(deps.isChannel === undefined ? {} : { isChannel: deps.isChannel }) });
+    this.tap = tap;
+    this.location = deps.location ?? new MemoryLocationService(deps.clock, tap === undefined ? {} : { observer: tap });
+    if (deps.location !== undefined && tap !== undefined) deps.bindings?.observe(tap);
     let transactions: TransactionLayer | undefined;
     this.transport = new TransportLayer(
       {
         driver: deps.driver,
         clock: deps.clock,
         user: {
-          onMessage: (inbound) => transactions?.receive(inbound),
+          onMessage: (inbound) => {
+            tap?.inbound(inbound);
+            transactions?.receive(inbound);
+          },
           onSendError: (target, message, error) => transactions?.onSendError(target, message, error),
         },
         ...(deps.logger ? { logger: deps.logger } : {}),
@@ -125,9 +146,11 @@ export class SipPeer implements Lifecycle {
       options.transport ?? {},
     );
     let proxy: ProxyCore | undefined;
+    // issue 17: what the transactions and the proxy send passes the tap (responses, forwarded INVITEs)
+    const sending = tap === undefined ? this.transport : tap.wrap(this.transport);
     transactions = new TransactionLayer({
       clock: deps.clock,
-      transport: this.transport,
+      transport: sending,
       onError: (error) => deps.logger?.warn({ err: error instanceof Error ? error.message : String(error) }, 'SIP core error'),
       admit:
         deps.load === undefined && deps.overlayWork === undefined
@@ -172,7 +195,7 @@ export class SipPeer implements Lifecycle {
       {
         clock: deps.clock,
         random: deps.random,
-        transport: this.transport,
+        transport: sending,
         transactions,
         location: this.location,
         identity: this.identity,
@@ -215,6 +238,11 @@ export class SipPeer implements Lifecycle {
       if (addr.host !== '0.0.0.0' && addr.host !== '::') this.identity.addHost(addr.host);
     }
     return this.bound.slice();
+  }
+
+  /** Calls (INVITE dialogs) proxied here and not ended (0 when no event hub is given). */
+  callsInProgress(): number {
+    return this.tap?.callsInProgress() ?? 0;
   }
 
   get addresses(): TransportAddress[] {

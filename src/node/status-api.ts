@@ -15,6 +15,7 @@ import type { SipPeer } from './sip-peer.js';
 import type { OverlayNode } from '../reload/overlay/overlay-node.js';
 import { MessageCode, encodePingReq } from '../reload/codec/index.js';
 import { STATIC_CALL_ID, type StaticRegistrationStatus } from '../usages/sip/static-registrations.js';
+import type { HttpStream, HttpStreamSink } from '../platform/http-server.js';
 
 export interface StatusSource {
   overlay: string;
@@ -50,11 +51,18 @@ export interface StatusSource {
 
 export interface ApiReply {
   status: number;
+  /** The whole body; with `stream`, its first chunk (may be empty). */
   body: string;
   contentType: string;
   /** Extra response headers (Retry-After, WWW-Authenticate). */
   headers?: Readonly<Record<string, string>>;
+  /** A body written over time (Server-Sent Events, issue 17), carried by the platform server. */
+  stream?: ApiStream;
 }
+
+/** A streamed reply body: the platform server's contract (start, drained, closed; a sink to write to). */
+export type ApiStream = HttpStream;
+export type ApiStreamSink = HttpStreamSink;
 
 /** Entries of each paged list in a status answer when no `limit` is given. */
 export const DEFAULT_STATUS_PAGE = 100;
@@ -178,7 +186,9 @@ export async function handleApi(src: StatusSource, method: string, url: URL): Pr
     if (aorText.length > MAX_LOOKUP_AOR_CHARS) return json(400, { error: `'aor' longer than ${MAX_LOOKUP_AOR_CHARS} characters` });
     let aor: string | undefined;
     try {
-      aor = src.peer.identity.canonicalAor(parseUri(aorText.includes(':') ? aorText : `sip:${aorText}`));
+      // 'bob' is bob of this overlay, as when dialling; 'bob@domain' and full URIs are taken as given
+      const uri = aorText.includes(':') ? aorText : aorText.includes('@') ? `sip:${aorText}` : `sip:${aorText}@${src.overlay}`;
+      aor = src.peer.identity.canonicalAor(parseUri(uri));
     } catch (err) {
       // the value is quoted as JSON text: it may hold CR LF or NUL
       return json(400, { error: `not a SIP URI: ${JSON.stringify(aorText)} (${String(err)})` });
@@ -216,7 +226,8 @@ export async function handleApi(src: StatusSource, method: string, url: URL): Pr
     if (!a.ok) return json(504, { id: hex, ok: false, error: a.info, errorCode: a.errorCode, ms });
     return json(200, { id: hex, ok: true, responder: a.responder === undefined ? null : Buffer.from(a.responder).toString('hex'), hops: a.hops, ms });
   }
-  if (url.pathname === '/') {
+  // the server-rendered page: the whole dashboard without JavaScript (the live one, dashboard/, takes '/')
+  if (url.pathname === '/' || url.pathname === '/plain') {
     const p = parsePage(url.searchParams);
     if (!p.ok) return json(400, { error: p.error });
     return { status: 200, contentType: 'text/html; charset=utf-8', body: dashboardHtml(src, p.page) };

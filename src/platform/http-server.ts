@@ -5,15 +5,45 @@
  * - nothing thrown while handling a request escapes it: a target the URL parser rejects gets 400,
  *   a handler that throws (or a reply node refuses to write) 500;
  * - absurd inputs get an explicit 4xx before any handler runs (limits below, with their defaults).
+ * A reply is a whole string, or (issue 17: Server-Sent Events) a stream the handler's object writes
+ * over time through {@link HttpStreamSink}; its pace and limits are the caller's (node/dashboard/), this
+ * file only carries chunks, reports the socket's backpressure and tells the stream when it is over.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 export interface HttpReply {
   status: number;
+  /** The whole body; with `stream`, the first chunk (may be empty). */
   body: string;
   contentType: string;
   /** Extra response headers (e.g. Retry-After, WWW-Authenticate). */
   headers?: Readonly<Record<string, string>>;
+  /** A body written over time (Server-Sent Events): the head and `body` go out at once, then this writes. */
+  stream?: HttpStream;
+}
+
+/** The writing side of a streamed reply, given to {@link HttpStream.start}. */
+export interface HttpStreamSink {
+  /**
+   * Writes `chunk`. False when the socket's buffer is past its high-water mark (the chunk is kept
+   * and sent): write nothing more until {@link HttpStream.drained}. False too once the reply is over.
+   */
+  write(chunk: string): boolean;
+  /** Ends the reply after what is buffered (the server's side of a clean close). */
+  end(): void;
+  /** Closes the connection now, dropping what is buffered (a client too slow to keep up). */
+  destroy(): void;
+}
+
+/**
+ * A reply body written over time. The server calls `start` once the head is written, `drained`
+ * when the socket's buffer empties after a refused write, and `closed` exactly once when the reply
+ * is over for any reason (client gone, `end`/`destroy`, server closing); nothing is written after.
+ */
+export interface HttpStream {
+  start(sink: HttpStreamSink): void;
+  drained(): void;
+  closed(): void;
 }
 
 /** What a handler may read of a request besides its method and target. */
@@ -118,8 +148,67 @@ function precheck(req: IncomingMessage, limits: HttpServerLimits): HttpReply | u
   return undefined;
 }
 
+/**
+ * Writes a streamed reply: head and first chunk now, then the stream writes through its sink. Each
+ * call into the stream is guarded: one that throws ends the reply (logged), never the process.
+ */
+function sendStream(res: ServerResponse, r: HttpReply, stream: HttpStream, log: (obj: object, msg: string) => void): void {
+  let over = false;
+  const finish = (): void => {
+    if (over) return;
+    over = true;
+    try {
+      stream.closed();
+    } catch (err) {
+      log({ err: String(err) }, 'HTTP stream: closed() failed');
+    }
+  };
+  const guarded = (what: string, fn: () => void): void => {
+    if (over) return;
+    try {
+      fn();
+    } catch (err) {
+      log({ err: String(err) }, `HTTP stream: ${what}() failed`);
+      res.destroy();
+      finish();
+    }
+  };
+  // 'close' follows end (once flushed), destroy, the client going away and the server's closeAllConnections
+  res.on('close', finish);
+  res.on('drain', () => guarded('drained', () => stream.drained()));
+  const sink: HttpStreamSink = {
+    write: (chunk) => (over || res.writableEnded || res.destroyed ? false : res.write(chunk)),
+    end: () => {
+      if (!res.writableEnded && !res.destroyed) res.end();
+    },
+    destroy: () => {
+      res.destroy();
+      finish();
+    },
+  };
+  // the client may have left while the handler ran: its 'close' is past, so the stream ends here
+  if (res.destroyed || res.socket === null || res.socket.destroyed) {
+    finish();
+    return;
+  }
+  try {
+    res.writeHead(r.status, { ...r.headers, 'content-type': r.contentType, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+    // the head goes out now, not with the first event (a client waits for it to report the stream open)
+    res.flushHeaders();
+    if (r.body !== '') res.write(r.body);
+  } catch (err) {
+    finish();
+    throw err;
+  }
+  guarded('start', () => stream.start(sink));
+}
+
 function send(res: ServerResponse, r: HttpReply, log: (obj: object, msg: string) => void): void {
   try {
+    if (r.stream !== undefined) {
+      sendStream(res, r, r.stream, log);
+      return;
+    }
     res.writeHead(r.status, { ...r.headers, 'content-type': r.contentType, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
     res.end(r.body);
   } catch (err) {

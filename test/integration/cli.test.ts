@@ -2,6 +2,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { startPeerProcess, type PeerProcess } from './helpers/peer-process.js';
@@ -29,6 +31,33 @@ describe('p2psip command line', () => {
 
   test('an unknown command is a usage error (exit 2)', () => {
     assert.equal(cli('frobnicate').code, 2);
+  });
+
+  test('--version prints the package version (exit 0)', () => {
+    const r = cli('--version');
+    assert.equal(r.code, 0, r.stderr);
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    assert.equal(r.stdout.trim(), pkg.version);
+  });
+
+  test('a data directory that is a file is a usage error naming --data-dir', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'p2psip-cli-'));
+    try {
+      const file = join(dir, 'not-a-dir');
+      writeFileSync(file, 'x');
+      const r = cli('up', '--data-dir', file, '--sip', '127.0.0.1:0', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0');
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /--data-dir .*not-a-dir: not a directory .*choose another with --data-dir <dir>/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('up --help shows examples and what --bootstrap wants', () => {
+    const r = cli('up', '--help');
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /Examples:/);
+    assert.match(r.stdout, /--bootstrap[\s\S]*overlay port/);
   });
 
   test('status with no peer running is a runtime failure (exit 1) that says so', () => {
@@ -78,6 +107,26 @@ describe('p2psip command line', () => {
       const missing = cli('lookup', 'sip:nobody@p2psip.local', '--http', peer.http!);
       assert.equal(missing.code, 1);
       assert.match(missing.stdout, /not registered/);
+      // a bare user name, as for dialling: the peer's own domain
+      const bare = cli('lookup', 'carol', '--http', peer.http!);
+      assert.equal(bare.code, 0, bare.stderr);
+      assert.match(bare.stdout, /sip:carol@p2psip\.local -> <sip:carol@127\.0\.0\.1:\d+>/);
+      const json = cli('lookup', 'carol', '--json', '--http', peer.http!);
+      assert.equal((JSON.parse(json.stdout) as { aor: string }).aor, 'sip:carol@p2psip.local');
+    });
+
+    test('a port already taken is named with the flag that moves it', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'p2psip-cli-'));
+      try {
+        const sipTaken = cli('up', '--data-dir', dir, '--sip', `127.0.0.1:${peer.sip.get('udp')!.port}`, '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--no-discovery');
+        assert.equal(sipTaken.code, 1, sipTaken.stderr);
+        assert.match(sipTaken.stderr, /port \d+ \(the SIP front, UDP and TCP\) is already in use .*choose another with --sip <host:port>/);
+        const httpTaken = cli('up', '--data-dir', dir, '--sip', '127.0.0.1:0', '--listen', '127.0.0.1:0', '--http', peer.http!, '--no-discovery');
+        assert.equal(httpTaken.code, 1, httpTaken.stderr);
+        assert.match(httpTaken.stderr, /\(the dashboard and JSON API\) is already in use .*--http <host:port> \(or --no-http\)/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 });

@@ -297,7 +297,7 @@ export class ConnectionManager implements LinkLayerUser, Lifecycle {
       : { messageCode: MessageCode.update_req, body: topology.peerReadyBody(), extensions: [] };
     const payload = messages.signedPayload(header, contents);
     const bytes = encodeReloadPdu(header, payload, this.deps.codecOptions());
-    this.deps.counters.countSent(bytes.length, true);
+    this.deps.counters.countSent(bytes.length, true, contents.messageCode);
     return bytes;
   }
 

@@ -34,7 +34,8 @@ import type { ChordTopology } from './chord/chord-topology.js';
 import { iceCredentials } from './ice-chars.js';
 import type { MessageFactory } from './message-factory.js';
 import type { OverlayCounters } from './overlay-counters.js';
-import type { HandlerReply, IceAttachParams, InboundRequest, OverlayAnswer, OverlayIce, OverlaySecurity, RequestHandler, SignerInfo } from './overlay-types.js';
+import type { EventSource } from '../../lib/event-hub.js';
+import type { HandlerReply, IceAttachParams, InboundRequest, OverlayAnswer, OverlayEventMap, OverlayIce, OverlaySecurity, RequestHandler, ServedRequest, SignerInfo } from './overlay-types.js';
 import type { PendingRequests } from './pending-requests.js';
 import { ReplyCache } from './reply-cache.js';
 import type { Ring } from './ring.js';
@@ -82,6 +83,8 @@ export interface MessageDeliveryDeps {
   attachGlare?(origin: Uint8Array): 'answer' | 'in-progress';
   /** The passive TLS candidate an Attach request carried (the requester's overlay address). */
   peerCandidate?(origin: Uint8Array, candidates: readonly IceCandidate[]): void;
+  /** Where `served` is published (only while somebody listens). */
+  readonly events?: Pick<EventSource<OverlayEventMap>, 'hasListeners'> & { emit(name: 'served', payload: ServedRequest): void };
 }
 
 export class MessageDelivery {
@@ -210,6 +213,11 @@ export class MessageDelivery {
     const extra = 'error' in reply ? undefined : reply.extraCertificates;
     this.replies.set(h.transactionId, out, extra);
     this.sendAnswer(h, from, out, extra);
+    const events = this.deps.events;
+    if (events?.hasListeners('served') === true) {
+      const served: ServedRequest = { tid: h.transactionId.toString(16).padStart(16, '0'), code: req.code, origin: Array.from(req.origin ?? [], (b) => b.toString(16).padStart(2, '0')).join('') };
+      events.emit('served', 'error' in reply ? { ...served, errorCode: reply.error } : served);
+    }
     if (!('error' in reply)) reply.afterSent?.();
   }
 

@@ -6,7 +6,7 @@
  */
 import { RELOAD_VERSION, decodeReloadPdu, isRequestCode } from '../codec/index.js';
 import type { CodecOptions, ForwardingHeader } from '../codec/index.js';
-import { isMaintenanceCode } from './overlay-counters.js';
+import { OTHER_CODE, isMaintenanceCode } from './overlay-counters.js';
 import type { OverlayCounters } from './overlay-counters.js';
 import { peekCode } from './overlay-router.js';
 import type { OverlayRouter } from './overlay-router.js';
@@ -52,18 +52,21 @@ export class MessageDispatcher {
   /** One message or fragment (RFC 6940 §6.7) from the link to the adjacent node `from`. */
   receive(message: Uint8Array, from: bigint): void {
     const { counters, router } = this.deps;
-    counters.messagesIn++;
     const pdu = decodeReloadPdu(message, this.deps.codecOptions());
     if (!pdu.ok) {
+      counters.countReceived(OTHER_CODE);
       counters.dropped('undecodable');
       return;
     }
     const { header: h, payload, headerLength } = pdu.value;
     if (h.overlay !== this.deps.overlayHash || h.version !== RELOAD_VERSION) {
+      counters.countReceived(OTHER_CODE);
       counters.dropped('foreign overlay or version');
       return;
     }
-    if (isMaintenanceCode(peekCode(payload, h))) {
+    const code = peekCode(payload, h);
+    counters.countReceived(code);
+    if (isMaintenanceCode(code)) {
       counters.maintenanceBytesIn += message.length;
       counters.maintenanceMessagesIn++;
     }

@@ -20,6 +20,16 @@ export function isMaintenanceCode(code: number): boolean {
   return MAINTENANCE.has(code);
 }
 
+/** The key of {@link OverlayCounters.codesIn}/codesOut for codes outside RFC 6940's table (and unknown ones). */
+export const OTHER_CODE = 0;
+
+const KNOWN_CODES: ReadonlySet<number> = new Set<number>(Object.values(MessageCode));
+
+function countCode(map: Map<number, number>, code: number): void {
+  const k = KNOWN_CODES.has(code) ? code : OTHER_CODE;
+  map.set(k, (map.get(k) ?? 0) + 1);
+}
+
 /** Per-node counters (status page, simulator, benchmarks). */
 export class OverlayCounters {
   messagesIn = 0;
@@ -46,11 +56,26 @@ export class OverlayCounters {
   attachGlares = 0;
   attachesCancelled = 0;
   readonly drops = new Map<string, number>();
+  /**
+   * Messages by message code, each way (metrics: RELOAD messages by method). Only codes of RFC 6940
+   * §6.3.3's table are kept apart; any other code, and fragments after the first (code unknown),
+   * count under {@link OTHER_CODE}, so the maps hold at most 32 entries whatever arrives.
+   */
+  readonly codesIn = new Map<number, number>();
+  readonly codesOut = new Map<number, number>();
 
-  countSent(bytes: number, maintenance: boolean): void {
+  /** `code`: the message code when known (0 for a fragment after the first). */
+  countSent(bytes: number, maintenance: boolean, code = OTHER_CODE): void {
     this.messagesOut++;
     this.bytesOut += bytes + 8;
     if (maintenance) this.maintenanceBytesOut += bytes + 8;
+    countCode(this.codesOut, code);
+  }
+
+  /** A message (or fragment) received from a link, before it is decoded further. */
+  countReceived(code: number): void {
+    this.messagesIn++;
+    countCode(this.codesIn, code);
   }
 
   dropped(reason: string): void {

@@ -145,6 +145,7 @@ export class OverlayNode {
         return n !== undefined && this.conns.usable(n) !== undefined;
       },
       attachGlare: (origin) => this.attachGlare(origin),
+      events,
       peerCandidate: (origin, cands) => this.notePeerAddress(this.ring.tryFromBytes(origin), cands),
     });
     this.dispatcher.setUser(this.delivery);
@@ -363,12 +364,25 @@ export class OverlayNode {
     } catch (e) {
       return Promise.resolve({ ok: false, errorCode: ReloadErrorCode.MessageTooLarge, info: e instanceof Error ? e.message : String(e), responder: undefined, hops: 0 });
     }
-    const answer = this.pending.start(tid, () => this.dispatcher.originate(header, payload), opts);
+    let answer = this.pending.start(tid, () => this.dispatcher.originate(header, payload), opts);
+    if (this.events.hasListeners('answer')) answer = this.observed(answer, tid, code, dest, payload.length);
     const first = dest[0];
     const k = this.options.routeCache && dest.length === 1 && first?.type === 'resource' ? this.ring.tryFromBytes(first.resourceId) : undefined;
     if (k === undefined) return answer;
     return answer.then((a) => {
       this.learnOwner(k, a);
+      return a;
+    });
+  }
+
+  /** Publishes the outcome of a request (`answer` event) when it settles. */
+  private observed(answer: Promise<OverlayAnswer>, tid: bigint, code: number, dest: Destination[], bytes: number): Promise<OverlayAnswer> {
+    const t0 = this.deps.clock.now();
+    const last = dest.at(-1)?.type;
+    const target = last === 'node' || last === 'resource' ? last : 'other';
+    return answer.then((a) => {
+      const base = { tid: tid.toString(16).padStart(16, '0'), code, target, bytes, ok: a.ok, hops: a.hops, ms: this.deps.clock.now() - t0 } as const;
+      this.events.emit('answer', a.ok ? base : { ...base, errorCode: a.errorCode, info: a.info });
       return a;
     });
   }

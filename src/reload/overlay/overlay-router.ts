@@ -162,7 +162,8 @@ export class OverlayRouter {
     if (!d.links.send(c.linkId, bytes)) return undefined;
     c.lastUsed = d.clock.now();
     if (from !== undefined) d.counters.forwarded++;
-    d.counters.countSent(bytes.length, isMaintenanceCode(peekCode(payload, h)));
+    const code = peekCode(payload, h);
+    d.counters.countSent(bytes.length, isMaintenanceCode(code), code);
     return { kind: 'forward', linkId: c.linkId, to };
   }
 }

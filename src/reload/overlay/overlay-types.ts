@@ -202,4 +202,42 @@ export interface OverlayEventMap {
    * answer (the peer cache records it: a hint, authenticated by TLS when used).
    */
   'peer-address': { nodeId: bigint; endpoint: LinkEndpoint };
+  /**
+   * A request this node originated was answered, or failed (observers: hop and latency histograms,
+   * logs with the transaction id). Published only while somebody listens.
+   */
+  answer: RequestOutcome;
+  /** A request delivered to this node was answered (observers: logs with the transaction id). Only while somebody listens. */
+  served: ServedRequest;
+}
+
+/** The end of a request this node originated (RFC 6940 §6.2.1: retransmissions included). */
+export interface RequestOutcome {
+  /** Transaction id, 16 hex digits (RFC 6940 §6.3.2). */
+  tid: string;
+  /** The request's message code. */
+  code: number;
+  /** Type of the last destination: a Node-ID (e.g. replicas, Attach to a finger) or a Resource-ID (a lookup). */
+  target: 'node' | 'resource' | 'other';
+  /** Bytes of the request's contents and security block (the forwarding header excluded), once. */
+  bytes: number;
+  ok: boolean;
+  /** Overlay hops the answer travelled (0 when it failed here). */
+  hops: number;
+  /** From the first transmission to the answer or the failure, ms. */
+  ms: number;
+  /** For a failure: the RELOAD error code (0 when none came: timeout, no route here) and its text. */
+  errorCode?: number;
+  info?: string;
+}
+
+/** A request this node answered (RFC 6940 §6.2.2). */
+export interface ServedRequest {
+  /** Transaction id, 16 hex digits. */
+  tid: string;
+  code: number;
+  /** Node-ID of the originator, hex. */
+  origin: string;
+  /** The error code answered, when the answer is an error. */
+  errorCode?: number;
 }

@@ -381,6 +381,20 @@ export class StorageEngine {
     return { resources: this.resources.size, values: this.totalValues, bytes: this.totalBytes };
   }
 
+  /** Values and bytes held per Kind-ID, as {@link summary} counts them (metrics: storage by kind); one pass over the records. */
+  summaryByKind(): Map<number, { values: number; bytes: number }> {
+    const out = new Map<number, { values: number; bytes: number }>();
+    for (const res of this.resources.values()) {
+      for (const r of res.kinds.values()) {
+        const s = out.get(r.kind) ?? { values: 0, bytes: 0 };
+        s.values += r.entries.size;
+        s.bytes += recordBytes(r);
+        out.set(r.kind, s);
+      }
+    }
+    return out;
+  }
+
   /** One bounded step of the expiry sweep: up to `sweepBatch` resources; returns values removed. */
   sweep(): number {
     const before = this.totalValues;

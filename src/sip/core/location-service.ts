@@ -54,6 +54,15 @@ export interface LocationService {
 }
 
 /**
+ * Told of every change of an AoR's bindings at this peer (a REGISTER applied, bindings found
+ * expired), with the list before and after; observers (the node's registration events, issue 17)
+ * work out what was added, refreshed, removed or expired. Must not throw or call back into the service.
+ */
+export interface BindingObserver {
+  bindingsChanged(aor: string, before: readonly Binding[], after: readonly Binding[], now: number): void;
+}
+
+/**
  * A location service whose changes can be computed first and applied after: the SIP usage stores a
  * REGISTER in the overlay between the two, and a REGISTER whose Store fails changes nothing.
  */

@@ -3,7 +3,7 @@ import { PeriodicTask, type Lifecycle } from '../../lib/lifecycle.js';
 import type { RecordStore } from '../../lib/record-store.js';
 import { applyRegister, DEFAULT_APPLY_REGISTER_LIMITS, type ApplyRegisterLimits } from './apply-register.js';
 import { decodeBindingRecord, encodeBindingRecord } from './binding-record.js';
-import type { Binding, BindingChange, BindingUpdateResult, StagedLocationService } from './location-service.js';
+import type { Binding, BindingChange, BindingObserver, BindingUpdateResult, StagedLocationService } from './location-service.js';
 
 export interface MemoryLocationServiceOptions extends Partial<ApplyRegisterLimits> {
   /** Most AoRs held (default 1,000,000); a REGISTER for a new AoR beyond it is refused. */
@@ -17,6 +17,8 @@ export interface MemoryLocationServiceOptions extends Partial<ApplyRegisterLimit
   store?: RecordStore;
   /** Wall-clock ms (Date.now) for the expiries written to `store` (default: the clock's own scale). */
   wallClock?: () => number;
+  /** Told of every change of an AoR's bindings (also settable later with observe()). */
+  observer?: BindingObserver;
 }
 
 /** What restore() found. */
@@ -40,6 +42,7 @@ export class MemoryLocationService implements StagedLocationService, Lifecycle {
   private readonly sweeper: PeriodicTask;
   private readonly store: RecordStore | undefined;
   private readonly wallClock: () => number;
+  private observer: BindingObserver | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -53,6 +56,12 @@ export class MemoryLocationService implements StagedLocationService, Lifecycle {
     this.sweeper = new PeriodicTask(clock, options.sweepIntervalMs ?? 30_000, () => void this.sweep());
     this.store = options.store;
     this.wallClock = options.wallClock ?? (() => clock.now());
+    this.observer = options.observer;
+  }
+
+  /** Sets the one observer of binding changes (undefined: none). Restored bindings are not reported. */
+  observe(observer: BindingObserver | undefined): void {
+    this.observer = observer;
   }
 
   /**
@@ -112,13 +121,15 @@ export class MemoryLocationService implements StagedLocationService, Lifecycle {
   }
 
   commit(aor: string, bindings: readonly Binding[]): void {
+    const before = this.observer === undefined ? undefined : (this.table.get(aor) ?? []);
     if (bindings.length === 0) {
       if (this.table.delete(aor)) this.store?.delete(aor);
-      return;
+    } else {
+      const list = bindings.slice();
+      this.table.set(aor, list);
+      this.persist(aor, list);
     }
-    const list = bindings.slice();
-    this.table.set(aor, list);
-    this.persist(aor, list);
+    if (before !== undefined && (before.length > 0 || bindings.length > 0)) this.observer?.bindingsChanged(aor, before, bindings, this.clock.now());
   }
 
   lookup(aor: string): Promise<Binding[]> {
