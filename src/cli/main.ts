@@ -16,6 +16,7 @@ import { parseNatOptions } from '../node/parse-nat-options.js';
 import { parseMediaOptions } from '../node/parse-media-options.js';
 import { MAX_STATIC_REGISTRATIONS } from '../usages/sip/static-registrations.js';
 import { STOP_DEADLINE_MS, startPeer } from '../node/run-peer.js';
+import { API_TOKEN_FILE } from '../platform/api-token.js';
 import { parseUri, isSipUri } from '../sip/message/index.js';
 import { formatAddress, softphoneHelp } from './messages.js';
 import { explainStartError, type BoundAddress } from './start-errors.js';
@@ -218,9 +219,11 @@ async function up(o: UpOptions): Promise<void> {
   }
   const udp = peer.sipAddresses.find((a) => a.protocol === 'udp');
   if (peer.http && peer.apiToken) {
-    // issue 14: state-changing API requests need this token; reads stay open on this machine
+    // issue 14: state-changing API requests need this token; reads stay open on loopback (issue 17:
+    // an API bound beyond loopback wants it for every request, or the dashboard's login)
+    const loopback = /^(127\.|::1$|localhost$)/.test(peer.http.host);
     process.stderr.write(
-      `p2psip: API token for http://${peer.http.host}:${peer.http.port}/ (POST requests: Authorization: Bearer <token>): ${peer.apiToken.token}` +
+      `p2psip: API token for http://${peer.http.host}:${peer.http.port}/ (${loopback ? 'POST requests' : 'every request, or the login page'}: Authorization: Bearer <token>): ${peer.apiToken.token}` +
         (peer.apiToken.file === undefined ? '\n' : ` (kept in ${peer.apiToken.file})\n`),
     );
   }
@@ -271,15 +274,36 @@ async function up(o: UpOptions): Promise<void> {
   process.on('SIGHUP', () => logger.warn({ signal: 'SIGHUP' }, 'SIGHUP ignored: nothing is re-read while running; restart the peer to change its flags'));
 }
 
-async function getJson(http: string, path: string): Promise<unknown> {
+/** Where a read command finds the API token when the peer asks for one (its API bound beyond loopback). */
+interface ReadAuth {
+  token?: string;
+  dataDir?: string;
+}
+
+/** The API token for reads: --token, else the api-token file of --data-dir, else of the default data directory. */
+function readToken(auth: ReadAuth): string {
+  if (auth.token !== undefined) return auth.token;
+  const file = join(auth.dataDir ?? join(homedir(), '.p2psip', 'p2psip.local'), API_TOKEN_FILE);
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    throw new ConfigError(`the peer wants its API token (its API listens beyond loopback) and ${file} cannot be read (${(e as Error).message}); give --token or --data-dir`);
+  }
+}
+
+async function getJson(http: string, path: string, auth: ReadAuth = {}): Promise<unknown> {
   const hp = parseHostPort(http, '--http');
   const host = hp.host.includes(':') ? `[${hp.host}]` : hp.host;
-  let res: Response;
-  try {
-    res = await fetch(`http://${host}:${hp.port}${path}`, { signal: AbortSignal.timeout(5000) });
-  } catch (err) {
-    throw new P2psipError('UNREACHABLE', `no p2psip peer answers at http://${host}:${hp.port} (${(err as Error).message}); is it running? (--http)`);
-  }
+  const get = async (token: string | undefined): Promise<Response> => {
+    try {
+      return await fetch(`http://${host}:${hp.port}${path}`, { signal: AbortSignal.timeout(5000), ...(token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } }) });
+    } catch (err) {
+      throw new P2psipError('UNREACHABLE', `no p2psip peer answers at http://${host}:${hp.port} (${(err as Error).message}); is it running? (--http)`);
+    }
+  };
+  // on loopback reads need no token; a peer whose API is bound beyond it answers 401 without one
+  let res = await get(auth.token);
+  if (res.status === 401 && auth.token === undefined) res = await get(readToken(auth));
   let body: unknown;
   try {
     body = await res.json();
@@ -368,14 +392,16 @@ export function program(): Command {
     .option('--json', 'print the raw JSON')
     .option('--offset <n>', 'first registration listed (the lists are paged)')
     .option('--limit <n>', 'registrations listed (default 100, at most 1000)')
-    .action(async (o: { http: string; json?: boolean; offset?: string; limit?: string }) => {
+    .option('--data-dir <dir>', "the peer's data directory, for its API token when its API listens beyond loopback (default ~/.p2psip/p2psip.local)")
+    .option('--token <token>', 'the API token (default: read from the data directory when the peer asks for it)')
+    .action(async (o: { http: string; json?: boolean; offset?: string; limit?: string } & ReadAuth) => {
       const q = new URLSearchParams();
       for (const [name, v] of [['offset', o.offset], ['limit', o.limit]] as const) {
         if (v === undefined) continue;
         if (!/^\d{1,9}$/.test(v)) throw new ConfigError(`--${name}: expected a count, got '${v}'`);
         q.set(name, v);
       }
-      const s = (await getJson(o.http, `/api/status${q.toString() === '' ? '' : `?${q.toString()}`}`)) as Record<string, unknown>;
+      const s = (await getJson(o.http, `/api/status${q.toString() === '' ? '' : `?${q.toString()}`}`, o)) as Record<string, unknown>;
       if (o.json) {
         process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
         return;
@@ -399,18 +425,20 @@ export function program(): Command {
     .description('where the peer says an AoR can be reached: "bob", "bob@p2psip.local" or "sip:bob@p2psip.local"')
     .option('--http <host:port>', 'the peer API address', '127.0.0.1:8060')
     .option('--json', 'print the raw JSON')
-    .action(async (given: string, o: { http: string; json?: boolean }) => {
+    .option('--data-dir <dir>', "the peer's data directory, for its API token when its API listens beyond loopback (default ~/.p2psip/p2psip.local)")
+    .option('--token <token>', 'the API token (default: read from the data directory when the peer asks for it)')
+    .action(async (given: string, o: { http: string; json?: boolean } & ReadAuth) => {
       // "bob" works for dialling, so it works here: the user at the peer's own domain
       let aor = given.trim();
       if (!/^sips?:/i.test(aor)) {
         if (!aor.includes('@')) {
-          const s = (await getJson(o.http, '/api/status')) as { overlay?: unknown };
+          const s = (await getJson(o.http, '/api/status', o)) as { overlay?: unknown };
           if (typeof s.overlay !== 'string') throw new P2psipError('API', 'the peer did not say its domain; give the whole AoR, e.g. sip:bob@p2psip.local');
           aor = `${aor}@${s.overlay}`;
         }
         aor = `sip:${aor}`;
       }
-      const r = (await getJson(o.http, `/api/lookup?aor=${encodeURIComponent(aor)}`)) as {
+      const r = (await getJson(o.http, `/api/lookup?aor=${encodeURIComponent(aor)}`, o)) as {
         aor: string;
         contacts: Array<{ contact: string; expiresIn: number; source: string }>;
         overlay?: { resourceId?: string; registrations?: Array<{ nodeId: string; type: string; sip?: string; uri?: string; error?: string }>; error?: string } | null;

@@ -1,7 +1,8 @@
 /**
  * The JSON API behind `GET /api/status` and `GET /api/lookup` (DESIGN.md contract), as a pure
  * handler: tests call it directly, the platform HTTP server only carries it (and node/api-guard.ts
- * decides first who may call it).
+ * decides first who may call it). It also renders the plain, script-free status page (`/plain`; `/`
+ * when no live dashboard route is mounted in front, see dashboard/dashboard-route.ts).
  *
  * Lists that grow with what the peer holds are paged (issue 14): `?offset=&limit=` (default page
  * {@link DEFAULT_STATUS_PAGE}, limit capped at {@link MAX_STATUS_PAGE}), with the totals beside them;

@@ -66,6 +66,21 @@ describe('p2psip command line', () => {
     assert.match(r.stderr, /no p2psip peer answers/);
   });
 
+  test('status against a peer whose API listens beyond loopback reads the token from --data-dir', async () => {
+    const peer = await startPeerProcess(['--sip', '127.0.0.1:0', '--http', '0.0.0.0:0', '--listen', '127.0.0.1:0', '--outbound', 'none', '--no-discovery']);
+    try {
+      const port = peer.http!.split(':').at(-1)!;
+      const none = cli('status', '--http', `127.0.0.1:${port}`, '--token', 'not-the-token-0000000000000000000000');
+      assert.equal(none.code, 1);
+      assert.match(none.stderr, /401/);
+      const ok = cli('status', '--http', `127.0.0.1:${port}`, '--data-dir', peer.dataDir);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(ok.stdout, /overlay p2psip\.local/);
+    } finally {
+      assert.equal(await peer.stop('SIGINT'), 0);
+    }
+  });
+
   describe('against a running peer', () => {
     let peer: PeerProcess;
     before(async () => {

@@ -84,6 +84,8 @@ class SseClient {
 describe('SSE on the platform HTTP server (real sockets)', () => {
   let server: RunningHttpServer;
   let hub: EventStreamHub;
+  let closedCalls = 0;
+  const warnings: string[] = [];
   const clock = new SystemClock();
 
   before(async () => {
@@ -91,13 +93,17 @@ describe('SSE on the platform HTTP server (real sockets)', () => {
     server = await startHttpServer(
       '127.0.0.1',
       0,
-      async () => {
+      async (_method, url) => {
+        if (url.pathname === '/throws') {
+          // a stream whose start() throws: the reply ends, closed() still comes once, the server goes on
+          return { status: 200, body: '', contentType: 'text/event-stream', stream: { start: () => { throw new Error('boom'); }, drained: () => undefined, closed: () => void closedCalls++ } };
+        }
         const o = hub.open();
         if (!o.ok) return { status: 503, body: '{"error":"full"}', contentType: 'application/json' };
         return { status: 200, body: o.first, contentType: 'text/event-stream', stream: o.stream };
       },
       // a short request timeout: a stream must outlive it (the request is complete, the reply goes on)
-      { limits: { requestTimeoutMs: 300, headersTimeoutMs: 300, keepAliveTimeoutMs: 300 } },
+      { limits: { requestTimeoutMs: 300, headersTimeoutMs: 300, keepAliveTimeoutMs: 300 }, logger: { warn: (_o, msg) => void warnings.push(msg) } },
     );
   });
   after(async () => {
@@ -156,6 +162,17 @@ describe('SSE on the platform HTTP server (real sockets)', () => {
     await reader.waitFor('the reader got every bulk event', (e) => e.event === 'bulk' && reader.events.filter((x) => x.event === 'bulk').length === published, 10_000);
     reader.close();
     stalled.destroy();
+  });
+
+  test('a stream that throws in start() ends its reply (logged), is told closed() once, and the server keeps serving', async () => {
+    const c = await SseClient.open(`http://127.0.0.1:${server.port}/throws`);
+    await until('the broken stream ends', 2000, () => (c.ended ? undefined : 'open'), { intervalMs: 10 });
+    await until('closed() called', 2000, () => (closedCalls === 1 ? undefined : `${closedCalls}`), { intervalMs: 10 });
+    assert.ok(warnings.some((w) => /start\(\) failed/.test(w)), warnings.join(' | '));
+    const ok = await SseClient.open(`http://127.0.0.1:${server.port}/`);
+    assert.equal(ok.status, 200);
+    ok.close();
+    assert.equal(closedCalls, 1);
   });
 
   test('closing the server ends every open stream', async () => {

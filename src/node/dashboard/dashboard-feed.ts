@@ -30,7 +30,7 @@ export const MAX_LOG_LINES_PER_INTERVAL = 50;
 export const MAX_CALL_FAILURES = 20;
 /** Calls in progress tracked at most (the oldest is forgotten past it). */
 export const MAX_CALLS_TRACKED = 200;
-/** The per-kind storage view rides on every this-many summaries (it walks the stored resources), and on any summary after the number of resources changed. */
+/** The per-kind storage view rides on every this-many summaries (it is a pass over the storage), and on any summary after the number of resources changed. */
 export const KINDS_EVERY_SUMMARIES = 5;
 /** A call not answered after this long is forgotten (INVITE transactions end well before: RFC 3261 Timer C). */
 export const CALL_SETUP_STALE_MS = 300_000;
@@ -79,7 +79,7 @@ export interface DashboardFeedDeps {
   cumulative: () => FeedCumulative;
   gauges: () => FeedGauges;
   links: () => LinkView[];
-  /** Stored resources per kind (bounded walk); absent: not shown. */
+  /** Stored values per kind (a pass over the storage); absent: not shown. */
   kinds?: () => KindsView;
   out: { publish(name: string, data: unknown): void; readonly clientCount: number };
 }

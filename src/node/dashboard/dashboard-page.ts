@@ -97,7 +97,7 @@ export function dashboardPageHtml(domain: string): string {
   </section>
   <section class="panel">
     <h2>Stored resources by kind</h2>
-    <table id="kinds"><thead><tr><th>Kind</th><th>Resources</th><th>Values</th></tr></thead><tbody></tbody></table>
+    <table id="kinds"><thead><tr><th>Kind</th><th>Values</th><th>Bytes</th></tr></thead><tbody></tbody></table>
     <p class="small" id="kinds-note"></p>
   </section>
   <section class="panel wide">

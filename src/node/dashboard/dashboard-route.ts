@@ -62,9 +62,7 @@ export function createDashboardRoute(ctx: PeerRoutesContext, options: DashboardR
     ov === undefined
       ? { kinds: [] }
       : storageByKind({
-          summary: () => ov.storageSummary(),
-          resourceIds: () => ov.storage.engine.resourceIds(),
-          kindData: (id) => ov.storage.engine.storeReqFor(id, 0)?.kindData ?? [],
+          summaryByKind: () => ov.storage.engine.summaryByKind(),
           kindName: (k) => ov.storage.kinds(k)?.name,
         });
   const gauges = (): FeedGauges => ({

@@ -317,8 +317,8 @@ function render() {
   tbody('failures', state.failures.map((f) => el('tr', { 'data-call': f.callId }, el('td', {}, time(f.at)), el('td', { class: 'mono' }, f.from), el('td', { class: 'mono' }, f.to), el('td', { class: 'num' }, f.status == null ? '–' : f.status), el('td', {}, f.reason))), 'no failed call');
 
   const k = state.kinds;
-  tbody('kinds', k && k.kinds ? k.kinds.map((x) => el('tr', { 'data-kind': x.kind }, el('td', {}, x.name + ' (' + x.kind + ')'), el('td', { class: 'num' }, x.resources), el('td', { class: 'num' }, x.values))) : [], 'nothing stored here');
-  $('kinds-note').textContent = k && k.kinds === null ? k.reason : '';
+  tbody('kinds', k && k.kinds ? k.kinds.map((x) => el('tr', { 'data-kind': x.kind }, el('td', {}, x.name + ' (' + x.kind + ')'), el('td', { class: 'num' }, x.values), el('td', { class: 'num' }, compact(x.bytes)))) : [], 'nothing stored here');
+  $('kinds-note').textContent = t && t.storage ? t.storage.resources + ' resources, ' + t.storage.values + ' values, ' + compact(t.storage.bytes) + ' bytes in all' : '';
 
   const log = $('log');
   const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;

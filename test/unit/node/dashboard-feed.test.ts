@@ -44,7 +44,7 @@ function setup(opts: { watchers?: number } = {}) {
     cumulative: () => ({ ...counters }),
     gauges: () => ({ registrations: 3, storage: { ...stored }, state: 'joined', fingers: ['aa', 'bb'] }),
     links: () => [],
-    kinds: () => ({ kinds: [{ kind: 1, name: 'SIP-REGISTRATION', resources: 2, values: 2 }] }),
+    kinds: () => ({ kinds: [{ kind: 1, name: 'SIP-REGISTRATION', values: 2, bytes: 300 }] }),
     out,
   });
   const summaries = (): Array<Record<string, unknown>> => sent.filter((s) => s.name === 'summary').map((s) => s.data);

@@ -1,6 +1,6 @@
 /**
  * The dashboard's views of the peer (issue 17): the log tail (bounded, cut lines, the logger's level
- * respected, everything passed through), links with their type and RTT, storage per kind (bounded walk).
+ * respected, everything passed through), links with their type and RTT, storage per kind.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -114,28 +114,21 @@ describe('link view', () => {
 });
 
 describe('storage by kind', () => {
-  const src = (resources: number): KindScanSource => ({
-    summary: () => ({ resources }),
-    resourceIds: () => Array.from({ length: resources }, (_, i) => Uint8Array.of(i)),
-    kindData: (id) => (id[0]! % 2 === 0 ? [{ kind: 1, values: [1, 2] }, { kind: 99, values: [1] }] : [{ kind: 1, values: [1] }]),
-    kindName: (k) => (k === 1 ? 'SIP-REGISTRATION' : undefined),
-  });
-
-  test('resources and values per kind, named from the configuration', () => {
-    assert.deepEqual(storageByKind(src(4)), {
+  test('values and bytes per kind, named from the configuration; kinds with no value left out', () => {
+    const src: KindScanSource = {
+      summaryByKind: () =>
+        new Map([
+          [99, { values: 1, bytes: 80 }],
+          [1, { values: 6, bytes: 900 }],
+          [2, { values: 0, bytes: 0 }],
+        ]),
+      kindName: (k) => (k === 1 ? 'SIP-REGISTRATION' : undefined),
+    };
+    assert.deepEqual(storageByKind(src), {
       kinds: [
-        { kind: 1, name: 'SIP-REGISTRATION', resources: 4, values: 6 },
-        { kind: 99, name: 'kind-99', resources: 2, values: 2 },
+        { kind: 1, name: 'SIP-REGISTRATION', values: 6, bytes: 900 },
+        { kind: 99, name: 'kind-99', values: 1, bytes: 80 },
       ],
     });
-  });
-
-  test('past the walk limit it says why instead of walking', () => {
-    let walked = false;
-    const big = { ...src(10), resourceIds: () => ((walked = true), []) };
-    const v = storageByKind(big, 5);
-    assert.equal(v.kinds, null);
-    assert.match((v as { reason: string }).reason, /10 resources stored/);
-    assert.equal(walked, false);
   });
 });
