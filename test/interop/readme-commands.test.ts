@@ -102,6 +102,12 @@ test('README: every command line it shows is run here or by a named test', { tim
       assert.equal(r.code, 0, `${line}: ${r.stdout}${r.stderr}`);
       assert.match(r.stdout, new RegExp(`user added: sip:${user}@p2psip\\.local`));
     }
+    // the API with its token: the curl line creates carol
+    const curl = commands.find((c) => c.startsWith('curl -X POST ') && c.includes('/api/users/add?user=carol'));
+    assert.ok(curl !== undefined, 'README shows the curl line with the API token');
+    const created = await sh(check(curl));
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, /"aor": "sip:carol@p2psip\.local"/);
     const status = await sh(check('npx p2psip status'));
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /overlay p2psip\.local +state joined/);
@@ -118,6 +124,13 @@ test('README: every command line it shows is run here or by a named test', { tim
     // the fuzzer, on a small count (the README's run is a million inputs of each kind)
     const fuzz = await sh('npm run fuzz -- --count 300', { timeoutMs: 180_000 });
     assert.equal(fuzz.code, 0, `npm run fuzz -- --count 300: ${fuzz.stdout.slice(-2000)}${fuzz.stderr.slice(-2000)}`);
+
+    // the browser phone's WebSocket listener
+    const ws = long(check('npm start -- --sip-ws 127.0.0.1:5066'), 'npm start -- --sip-ws');
+    await upLine(ws, 'npm start -- --sip-ws 127.0.0.1:5066', 60_000);
+    const phone = await box.run('curl', ['-sS', '--max-time', '10', 'http://127.0.0.1:8060/phone/config.json']);
+    assert.match(phone, /ws:\/\/127\.0\.0\.1:5066/, `the phone page's configuration: ${phone}`);
+    await ws.stop('SIGTERM', 15_000);
 
     // the demo
     const demo = long(check('npx p2psip demo --peers 3'), 'demo');
