@@ -17,14 +17,13 @@ export type { ApiErrorCode } from './api/api-error.js';
 // the explicit bounds of the API (docs/api.md "Limits")
 export {
   DEFAULT_REGISTER_EXPIRES_S,
-  MAX_EXTRA_HEADERS,
-  MAX_PENDING_INCOMING,
   MAX_PENDING_REQUESTS,
   MAX_REGISTER_EXPIRES_S,
-  MAX_REQUEST_BODY_BYTES,
   MAX_REQUEST_TIMEOUT_MS,
   MAX_USERS,
   MIN_REGISTER_EXPIRES_S,
 } from './api/user-agent.js';
+export { MAX_PENDING_INCOMING } from './api/ua-incoming.js';
+export { MAX_EXTRA_HEADERS, MAX_REQUEST_BODY_BYTES } from './api/sip-text.js';
 export { MAX_DIALOGS as MAX_DIALOGS_PER_PEER } from './api/ua-dialogs.js';
 export { MAX_APPLICATION_KINDS, MAX_APPLICATION_KIND_COUNT, MAX_APPLICATION_KIND_ID, MIN_APPLICATION_KIND_ID } from './node/application-kinds.js';

@@ -227,6 +227,8 @@ class PeerFacade implements Peer {
     this.open();
     if (typeof o !== 'object' || o === null) throw new P2psipApiError('bad-argument', 'register({ user, password?, createUser?, expires? })');
     if (o.password !== undefined && (typeof o.password !== 'string' || o.password === '' || o.password.length > 1024)) throw new P2psipApiError('bad-argument', 'password: 1 to 1024 characters');
+    // an open overlay has no users to create (createUser is ignored); an enrolled one has its server's
+    if (o.createUser === true && this.running.users === undefined && this.auth === 'closed') throw new P2psipApiError('user', "this overlay's users are its enrollment server's: createUser is not possible");
     if (o.createUser === true && this.running.users !== undefined) {
       if (o.password === undefined) throw new P2psipApiError('bad-argument', 'createUser needs the password');
       const r = await this.running.users.add(o.user, o.password);
@@ -239,6 +241,7 @@ class PeerFacade implements Peer {
   }
 
   async unregister(user: string): Promise<void> {
+    this.open();
     const r = await this.ua.unregister(user);
     if (r.status < 200 || r.status >= 300) throw new P2psipApiError('sip', `un-REGISTER of ${user} answered ${r.status} ${r.reason}`, { status: r.status });
   }
@@ -278,14 +281,14 @@ class PeerFacade implements Peer {
     return { aor, registered: contacts.length > 0 || registrations.length > 0, resourceId, contacts, registrations, ...(error === undefined ? {} : { error }) };
   }
 
-  request(req: OutgoingRequest): Promise<SipResult> {
+  async request(req: OutgoingRequest): Promise<SipResult> {
     this.open();
-    if (typeof req !== 'object' || req === null) return Promise.reject(new P2psipApiError('bad-argument', 'request({ method, to, ... })'));
+    if (typeof req !== 'object' || req === null) throw new P2psipApiError('bad-argument', 'request({ method, to, ... })');
     return this.ua.request(req, aorOf(req.to, this.overlay));
   }
 
-  message(to: string, text: string, o: { from?: string; timeoutMs?: number } = {}): Promise<SipResult> {
-    if (typeof text !== 'string') return Promise.reject(new P2psipApiError('bad-argument', 'message(to, text): text is a string'));
+  async message(to: string, text: string, o: { from?: string; timeoutMs?: number } = {}): Promise<SipResult> {
+    if (typeof text !== 'string') throw new P2psipApiError('bad-argument', 'message(to, text): text is a string');
     return this.request({ method: 'MESSAGE', to, body: text, contentType: 'text/plain;charset=utf-8', ...o });
   }
 
@@ -295,15 +298,15 @@ class PeerFacade implements Peer {
     return this.kinds;
   }
 
-  store(kind: string | number, resource: ResourceName, value: string | Uint8Array, o?: StoreOptions): Promise<StoreReceipt> {
+  async store(kind: string | number, resource: ResourceName, value: string | Uint8Array, o?: StoreOptions): Promise<StoreReceipt> {
     return this.storage().store(kind, resource, value, o);
   }
 
-  fetch(kind: string | number, resource: ResourceName, o?: FetchOptions): Promise<StoredValue[]> {
+  async fetch(kind: string | number, resource: ResourceName, o?: FetchOptions): Promise<StoredValue[]> {
     return this.storage().fetch(kind, resource, o);
   }
 
-  remove(kind: string | number, resource: ResourceName, o?: Omit<StoreOptions, 'lifetime'>): Promise<StoreReceipt> {
+  async remove(kind: string | number, resource: ResourceName, o?: Omit<StoreOptions, 'lifetime'>): Promise<StoreReceipt> {
     return this.storage().remove(kind, resource, o);
   }
 

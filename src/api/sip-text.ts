@@ -1,10 +1,17 @@
 /**
  * Small conversions between the SIP stack's messages and the library API's plain data (issue 17).
  */
-import { SipHeaders, formatUri, isSipUri, parseNameAddr, parseUri } from '../sip/message/index.js';
+import { SipHeaders, formatUri, headerKey, isSipUri, parseNameAddr, parseUri } from '../sip/message/index.js';
 import type { SipResponse, SipUri } from '../sip/message/sip-message.js';
 import { P2psipApiError } from './api-error.js';
-import type { SipHeader, SipResult } from './sip-types.js';
+import type { OutgoingRequest, SipHeader, SipResult } from './sip-types.js';
+
+/** Largest body the application may send in a request or a reply, bytes (UDP to the local SIP front). */
+export const MAX_REQUEST_BODY_BYTES = 16_384;
+/** Extra header fields one request or reply may carry. */
+export const MAX_EXTRA_HEADERS = 32;
+/** Headers the user agent writes itself (the application may not give them). */
+const OWN_HEADERS = new Set(['via', 'from', 'to', 'call-id', 'cseq', 'max-forwards', 'contact', 'content-length', 'content-type', 'route', 'record-route']);
 
 /** Longest AoR or URI the API takes from the application, characters. */
 export const MAX_URI_CHARS = 512;
@@ -26,6 +33,7 @@ export function aorOf(to: string, domain: string): string {
     throw new P2psipApiError('bad-argument', `not a SIP URI: ${JSON.stringify(t)} (${e instanceof Error ? e.message : String(e)})`);
   }
   if (!isSipUri(uri) || uri.user === undefined || uri.user === '') throw new P2psipApiError('bad-argument', `an AoR needs a user part: ${JSON.stringify(t)}`);
+  if (uri.password !== undefined) throw new P2psipApiError('bad-argument', `not an AoR (a password, or a scheme other than sip:/sips:): ${JSON.stringify(t)}`);
   return formatUri({ scheme: uri.scheme, user: uri.user, password: undefined, host: uri.host.toLowerCase(), port: uri.port, params: [], headers: undefined });
 }
 
@@ -85,4 +93,17 @@ export function resultOf(r: SipResponse, extra: { dialog?: SipResult['dialog'] }
 /** A result made here: 408 after a timeout, 503 when the SIP front cannot be reached or the peer stopped. */
 export function localResult(status: number, reason: string): SipResult {
   return { status, reason, headers: [], header: () => undefined, body: new Uint8Array(0), text: '', local: true };
+}
+
+/** The application's extra header fields, checked: names, values without CR/LF/NUL, not the API's own, at most MAX_EXTRA_HEADERS. */
+export function checkedHeaders(headers: OutgoingRequest['headers']): Array<[string, string]> {
+  const list = headers ?? [];
+  if (!Array.isArray(list) || list.length > MAX_EXTRA_HEADERS) throw new P2psipApiError('bad-argument', `headers: a list of at most ${MAX_EXTRA_HEADERS} [name, value] pairs`);
+  return list.map((h): [string, string] => {
+    const [name, value] = Array.isArray(h) ? h : [];
+    if (typeof name !== 'string' || !/^[A-Za-z0-9!%*_+`'~.-]{1,64}$/.test(name)) throw new P2psipApiError('bad-argument', `not a header name: ${JSON.stringify(String(name)).slice(0, 40)}`);
+    if (OWN_HEADERS.has(headerKey(name))) throw new P2psipApiError('bad-argument', `${name} is written by the API`);
+    if (typeof value !== 'string' || value.length > 1024 || /[\r\n\0]/.test(value)) throw new P2psipApiError('bad-argument', `header ${name}: a value of at most 1024 characters without CR, LF or NUL`);
+    return [name, value];
+  });
 }

@@ -5,33 +5,29 @@
  * through the overlay and delivers the requests that reach those users to the application's handler.
  * Built from the project's SIP stack: TransportLayer (RFC 3261 §18) under TransactionLayer (§17).
  *
- * Bounds: users, requests in flight each way, sessions, header count and body size, the handler's
- * time — all constants below.
+ * Bounds: users, requests in flight, sessions, header count and body size — constants below and in
+ * sip-text.ts, ua-dialogs.ts, ua-incoming.ts (the requests to our users).
  */
 import type { Clock, TimerHandle } from '../lib/clock.js';
 import { randomToken, type Random } from '../lib/random.js';
 import { NodeTransportDriver } from '../platform/node-transport-driver.js';
-import { SipHeaders, callId as callIdOf, createResponse, cseqOf, formatUri, generateBranch, headerKey, isSipUri, parseNameAddrList, parseUri } from '../sip/message/index.js';
+import { cseqOf, formatUri, headerKey, isSipUri, parseNameAddrList } from '../sip/message/index.js';
 import type { SipRequest, SipResponse } from '../sip/message/sip-message.js';
-import { TransactionLayer, type ServerTransaction } from '../sip/transaction/index.js';
-import type { InboundMessage, OutboundTarget, TransportAddress } from '../sip/transport/sip-transport.js';
+import { TransactionLayer } from '../sip/transaction/index.js';
+import type { OutboundTarget, TransportAddress } from '../sip/transport/sip-transport.js';
 import { TransportLayer } from '../sip/transport/transport-layer.js';
 import { P2psipApiError } from './api-error.js';
 import { digestAnswer, pickChallenge } from './digest-client.js';
-import { bodyBytes, headerList, localResult, resultOf, textOf, uriOfNameAddr } from './sip-text.js';
-import { DEFAULT_REQUEST_TIMEOUT_MS, HANDLER_TIMEOUT_MS, type Dialog, type IncomingRequest, type OutgoingRequest, type RequestHandler, type SipReply, type SipResult } from './sip-types.js';
-import { MAX_DIALOGS, dialogKey, dialogTarget, tagOf, uacDialog, uasDialog, type DialogState } from './ua-dialogs.js';
+import { MAX_REQUEST_BODY_BYTES, bodyBytes, checkedHeaders, localResult, resultOf } from './sip-text.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, type Dialog, type IncomingRequest, type OutgoingRequest, type RequestHandler, type SipResult } from './sip-types.js';
+import { MAX_DIALOGS, dialogKey, dialogTarget, tagOf, uacDialog, type DialogState } from './ua-dialogs.js';
+import { ackOf, buildRequest, cancelOf, type RequestFields } from './ua-messages.js';
+import { UaIncoming } from './ua-incoming.js';
 
 /** Users one user agent registers at once. */
 export const MAX_USERS = 64;
 /** Requests the application may have in flight at once (each waits for its final response). */
 export const MAX_PENDING_REQUESTS = 256;
-/** Requests to the application's users being handled at once; past it they are answered 503. */
-export const MAX_PENDING_INCOMING = 256;
-/** Largest body the application may send, bytes (UDP to the local SIP front). */
-export const MAX_REQUEST_BODY_BYTES = 16_384;
-/** Extra header fields one request or reply may carry. */
-export const MAX_EXTRA_HEADERS = 32;
 /** Longest wait for a request, ms. */
 export const MAX_REQUEST_TIMEOUT_MS = 300_000;
 /** REGISTER expiry asked for by default, s; accepted range. */
@@ -46,8 +42,6 @@ export const MAX_AUTH_ATTEMPTS = 2;
 export const STOP_WAIT_MS = 2_000;
 /** Application user names: what a SIP user part and the user directory both take. */
 const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
-/** Headers the user agent writes itself (the application may not give them). */
-const OWN_HEADERS = new Set(['via', 'from', 'to', 'call-id', 'cseq', 'max-forwards', 'contact', 'content-length', 'content-type', 'route', 'record-route']);
 
 type Final = { response: SipResponse } | { local: SipResult };
 
@@ -78,11 +72,9 @@ export interface UserAgentDeps {
 export class AppUserAgent {
   private readonly users = new Map<string, UaUser>();
   private readonly dialogs = new Map<string, DialogState>();
-  /** Pending 2xx retransmissions of INVITEs we answered, by Call-ID + CSeq number (RFC 3261 §13.3.1.4). */
-  private readonly okRetransmits = new Map<string, TimerHandle>();
   private readonly inflight = new Set<(f: Final) => void>();
-  private incoming = 0;
   private handler: RequestHandler | undefined;
+  private readonly incoming: UaIncoming;
   private closed = false;
 
   private constructor(
@@ -90,7 +82,22 @@ export class AppUserAgent {
     private readonly transport: TransportLayer,
     private readonly tx: TransactionLayer,
     readonly local: TransportAddress,
-  ) {}
+  ) {
+    this.incoming = new UaIncoming({
+      clock: deps.clock,
+      random: deps.random,
+      tx,
+      dialogs: this.dialogs,
+      domain: deps.domain,
+      hasUser: (u) => this.users.has(u),
+      contactOf: (u) => this.contactOf(u),
+      endDialog: (d) => this.endDialog(d),
+      handler: () => this.handler,
+      closed: () => this.closed,
+      onRequest: deps.onRequest,
+      log: deps.log,
+    });
+  }
 
   static async start(deps: UserAgentDeps): Promise<AppUserAgent> {
     let tx: TransactionLayer | undefined;
@@ -104,8 +111,8 @@ export class AppUserAgent {
       clock: deps.clock,
       transport,
       user: {
-        onRequest: (t) => ua?.onRequest(t),
-        onAck: (inbound) => ua?.onAck(inbound),
+        onRequest: (t) => ua?.incoming.onRequest(t),
+        onAck: (inbound) => ua?.incoming.onAck(inbound),
         onStrayResponse: () => undefined,
       },
       onError: (err) => deps.log?.({ err: String(err) }, 'api user agent: a callback failed'),
@@ -226,7 +233,7 @@ export class AppUserAgent {
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_REQUEST_TIMEOUT_MS) throw new P2psipApiError('bad-argument', `timeoutMs is from 1 to ${MAX_REQUEST_TIMEOUT_MS}`);
     const body = bodyBytes(req.body);
     if (body.length > MAX_REQUEST_BODY_BYTES) throw new P2psipApiError('limit', `a body of ${body.length} bytes: at most ${MAX_REQUEST_BODY_BYTES} (MAX_REQUEST_BODY_BYTES)`);
-    const extra = this.extraHeaders(req.headers);
+    const extra = checkedHeaders(req.headers);
     if (body.length > 0) extra.push(['Content-Type', req.contentType ?? (typeof req.body === 'string' ? 'text/plain;charset=utf-8' : 'application/octet-stream')]);
     if (this.inflight.size >= MAX_PENDING_REQUESTS) throw new P2psipApiError('limit', `${MAX_PENDING_REQUESTS} requests in flight (MAX_PENDING_REQUESTS)`);
     if (method === 'INVITE' && this.dialogs.size >= MAX_DIALOGS) throw new P2psipApiError('limit', `${MAX_DIALOGS} sessions (MAX_DIALOGS)`);
@@ -236,6 +243,8 @@ export class AppUserAgent {
     const callId = `${randomToken(this.deps.random, 20)}@p2psip-api`;
     let seq = 0;
     let sent: SipRequest | undefined;
+    /** The To tag of the 2xx this request resolved with (INVITE). */
+    let accepted: string | undefined;
     const { final, request } = await this.exchange(
       (cseq) => {
         seq = Math.max(seq + 1, cseq);
@@ -245,9 +254,15 @@ export class AppUserAgent {
       this.frontTarget(),
       fromUser,
       timeoutMs,
-      // a 2xx retransmitted (or from another fork) after the first: acknowledged again (RFC 6026)
+      // a 2xx after the final answer: the same one retransmitted is acknowledged again (RFC 6026 §8.4);
+      // another one (a fork, or one after our deadline) is acknowledged and ended with BYE (RFC 3261 §13.2.2.4)
       (late) => {
-        if (sent !== undefined) this.ackFor(sent, late);
+        if (sent === undefined) return;
+        this.ackFor(sent, late);
+        const tag = tagOf(late.headers.get('to'));
+        if (accepted !== undefined && tag === accepted) return;
+        const d = tag === undefined ? undefined : uacDialog(sent, late, tag, fromAor);
+        if (d !== undefined) void this.bye(d);
       },
     );
     if ('local' in final) return final.local;
@@ -255,6 +270,7 @@ export class AppUserAgent {
     if (method !== 'INVITE' || r.status >= 300) return resultOf(r);
     this.ackFor(request, r);
     const remoteTag = tagOf(r.headers.get('to'));
+    accepted = remoteTag;
     const d = remoteTag === undefined ? undefined : uacDialog(request, r, remoteTag, fromAor);
     if (d === undefined) return resultOf(r);
     this.dialogs.set(dialogKey(d.callId, d.localTag), d);
@@ -267,18 +283,6 @@ export class AppUserAgent {
     const u = this.users.get(name);
     if (u === undefined) throw new P2psipApiError('bad-argument', `from: ${JSON.stringify(from).slice(0, 80)} is not one of the users registered here`);
     return u;
-  }
-
-  private extraHeaders(headers: OutgoingRequest['headers']): Array<[string, string]> {
-    const list = headers ?? [];
-    if (!Array.isArray(list) || list.length > MAX_EXTRA_HEADERS) throw new P2psipApiError('bad-argument', `headers: a list of at most ${MAX_EXTRA_HEADERS} [name, value] pairs`);
-    return list.map((h): [string, string] => {
-      const [name, value] = Array.isArray(h) ? h : [];
-      if (typeof name !== 'string' || !/^[A-Za-z0-9!%*_+`'~.-]{1,64}$/.test(name)) throw new P2psipApiError('bad-argument', `not a header name: ${JSON.stringify(String(name)).slice(0, 40)}`);
-      if (OWN_HEADERS.has(headerKey(name))) throw new P2psipApiError('bad-argument', `${name} is written by the API`);
-      if (typeof value !== 'string' || value.length > 1024 || /[\r\n\0]/.test(value)) throw new P2psipApiError('bad-argument', `header ${name}: a value of at most 1024 characters without CR, LF or NUL`);
-      return [name, value];
-    });
   }
 
   /** Sends BYE in a dialog (RFC 3261 §15.1.1). */
@@ -298,50 +302,12 @@ export class AppUserAgent {
 
   /** ACK for a 2xx to our INVITE (RFC 3261 §13.2.2.4): end to end, along the dialog's route set. */
   private ackFor(invite: SipRequest, ok: SipResponse): void {
-    const contact = ok.headers.get('contact');
-    if (contact === undefined) return;
-    const routes = (() => {
-      const rr: string[] = [];
-      for (const v of ok.headers.getAll('record-route')) {
-        try {
-          for (const na of parseNameAddrList(v, 'Record-Route')) rr.push(`<${formatUri(na.uri)}>`);
-        } catch {
-          // skipped
-        }
-      }
-      return rr.reverse();
-    })();
-    const remoteTarget = uriOfNameAddr(contact);
-    const target = dialogTarget(routes, remoteTarget);
-    if (target === undefined) return;
-    const ack = this.build({
-      method: 'ACK',
-      ruri: remoteTarget,
-      from: invite.headers.get('from') ?? '',
-      to: ok.headers.get('to') ?? '',
-      callId: callIdOf(invite),
-      cseq: cseqOf(invite).seq,
-      contact: undefined,
-      extra: routes.map((r): [string, string] => ['Route', r]),
-      body: new Uint8Array(0),
-    });
-    this.transport.send(ack, target);
+    const a = ackOf(invite, ok, this.local, this.deps.random);
+    if (a !== undefined) this.transport.send(a.ack, a.target);
   }
 
-  private build(o: { method: string; ruri: string; from: string; to: string; callId: string; cseq: number; contact: string | undefined; extra: ReadonlyArray<readonly [string, string]>; body: Uint8Array }): SipRequest {
-    const host = this.local.host.includes(':') ? `[${this.local.host}]` : this.local.host;
-    const h = new SipHeaders([
-      ['Via', `SIP/2.0/UDP ${host}:${this.local.port};branch=${generateBranch(this.deps.random)};rport`],
-      ['Max-Forwards', '70'],
-      ['From', o.from],
-      ['To', o.to],
-      ['Call-ID', o.callId],
-      ['CSeq', `${o.cseq} ${o.method}`],
-      ...(o.contact === undefined ? [] : [['Contact', o.contact] as const]),
-      ...o.extra,
-      ['Content-Length', String(o.body.length)],
-    ]);
-    return { kind: 'request', method: o.method, uri: uriOf(o.ruri), version: 'SIP/2.0', headers: h, body: o.body };
+  private build(o: RequestFields): SipRequest {
+    return buildRequest(o, this.local, this.deps.random);
   }
 
   /**
@@ -376,6 +342,7 @@ export class AppUserAgent {
     if (this.closed) return Promise.resolve({ local: localResult(503, 'Service Unavailable (the peer stopped)') });
     return new Promise<Final>((resolve) => {
       let done = false;
+      let provisional = false;
       let timer: TimerHandle | undefined;
       const finish = (f: Final): void => {
         if (done) return;
@@ -387,7 +354,10 @@ export class AppUserAgent {
       this.inflight.add(finish);
       const tx = this.tx.sendRequest(request, target, {
         onResponse: (r) => {
-          if (r.status < 200) return;
+          if (r.status < 200) {
+            provisional = true;
+            return;
+          }
           if (done) {
             if (r.status < 300) onLate2xx?.(r);
             return;
@@ -399,146 +369,24 @@ export class AppUserAgent {
       });
       if (!done) {
         timer = this.deps.clock.setTimer(timeoutMs, () => {
-          // an INVITE is left to its transaction (a late 2xx is still acknowledged); others end here
+          // an INVITE is cancelled (RFC 3261 §9.1: once a provisional came) and left to its transaction,
+          // which acknowledges the 487; a late 2xx is acknowledged and ended (onLate2xx). Others end here.
           if (request.method !== 'INVITE') tx.terminate();
+          else if (provisional) this.cancel(request, target);
           finish({ local: localResult(408, 'Request Timeout') });
         });
       }
     });
   }
 
+  /** CANCEL of a pending INVITE (RFC 3261 §9.1), in a client transaction of its own. */
+  private cancel(invite: SipRequest, target: OutboundTarget): void {
+    const ignore = (): void => undefined;
+    this.tx.sendRequest(cancelOf(invite), target, { onResponse: ignore, onTimeout: ignore, onTransportError: ignore });
+  }
+
   private frontTarget(): OutboundTarget {
     return { destination: { protocol: 'udp', host: this.deps.front.host, port: this.deps.front.port } };
-  }
-
-  // ------------------------------------------------------------------ requests to our users
-
-  private onRequest(t: ServerTransaction): void {
-    const req = t.request;
-    if (this.closed) {
-      t.respond(createResponse(req, 503, 'Service Unavailable'));
-      return;
-    }
-    if (req.method === 'CANCEL') {
-      // RFC 3261 §9.2: 200 to the CANCEL; the INVITE, if not answered yet, gets 487
-      const invite = this.tx.findCancelTarget(req);
-      t.respond(createResponse(req, invite === undefined ? 481 : 200));
-      if (invite !== undefined && invite.finalResponse === undefined) invite.respond(createResponse(invite.request, 487, undefined, { toTag: randomToken(this.deps.random, 10) }));
-      return;
-    }
-    const toTag = tagOf(req.headers.get('to'));
-    const callId = req.headers.get('call-id') ?? '';
-    const dialog = toTag === undefined ? undefined : this.dialogs.get(dialogKey(callId, toTag));
-    if (toTag !== undefined && dialog === undefined) {
-      t.respond(createResponse(req, 481));
-      return;
-    }
-    const user = dialog !== undefined ? dialog.local.replace(/^sips?:/i, '').split('@')[0] ?? '' : isSipUri(req.uri) ? (req.uri.user ?? '') : '';
-    if (dialog === undefined && !this.users.has(user)) {
-      t.respond(createResponse(req, 404, 'Not Found (no such user at this application)'));
-      return;
-    }
-    if (this.incoming >= MAX_PENDING_INCOMING) {
-      t.respond(createResponse(req, 503, 'Service Unavailable (too many requests being handled)', { headers: [['Retry-After', '5']] }));
-      return;
-    }
-    if (req.method === 'INVITE' && dialog === undefined && this.dialogs.size >= MAX_DIALOGS) {
-      t.respond(createResponse(req, 486, 'Busy Here (too many sessions)'));
-      return;
-    }
-    if (req.method === 'INVITE') t.respond(createResponse(req, 100));
-    const view = incomingView(req, user, dialog !== undefined);
-    this.deps.onRequest?.(view);
-    this.incoming++;
-    void this.answer(t, view, dialog).finally(() => {
-      this.incoming--;
-    });
-  }
-
-  private async answer(t: ServerTransaction, view: IncomingRequest, dialog: DialogState | undefined): Promise<void> {
-    const req = t.request;
-    let reply: SipReply | undefined;
-    try {
-      reply = await this.callHandler(view);
-    } catch (err) {
-      this.deps.log?.({ err: err instanceof Error ? err.message : String(err), method: req.method }, 'api user agent: the request handler failed');
-      reply = { status: 500, reason: 'Server Internal Error (the application failed)' };
-    }
-    if (t.state === 'terminated' || t.finalResponse !== undefined) return; // cancelled (487 sent) or gone
-    const r = this.normalise(reply, req.method, dialog);
-    const toTag = tagOf(req.headers.get('to')) ?? randomToken(this.deps.random, 10);
-    const extra: Array<[string, string]> = [...r.headers];
-    if (req.method === 'INVITE' && r.status >= 200 && r.status < 300) extra.push(['Contact', `<${this.contactOf(view.user)}>`]);
-    // RFC 3261 §12.1.1: a 2xx to INVITE copies the Record-Route set
-    if (req.method === 'INVITE') for (const rr of req.headers.getAll('record-route')) extra.push(['Record-Route', rr]);
-    const response = createResponse(req, r.status, r.reason, { toTag, headers: extra, body: r.body, ...(r.contentType === undefined ? {} : { contentType: r.contentType }) });
-    t.respond(response);
-    if (req.method === 'BYE' && dialog !== undefined) this.endDialog(dialog);
-    if (req.method === 'INVITE' && dialog === undefined && r.status >= 200 && r.status < 300) {
-      const d = uasDialog(req, toTag, `sip:${view.user}@${this.deps.domain}`);
-      if (d !== undefined) this.dialogs.set(dialogKey(d.callId, d.localTag), d);
-      this.retransmitOk(t, response);
-    }
-  }
-
-  private async callHandler(view: IncomingRequest): Promise<SipReply | undefined> {
-    const h = this.handler;
-    if (h === undefined) return undefined;
-    let timer: TimerHandle | undefined;
-    const late = new Promise<SipReply>((resolve) => {
-      timer = this.deps.clock.setTimer(HANDLER_TIMEOUT_MS, () => resolve({ status: 500, reason: 'Server Internal Error (no answer from the application in time)' }));
-    });
-    try {
-      return await Promise.race([Promise.resolve().then(() => h(view)), late]);
-    } finally {
-      timer?.cancel();
-    }
-  }
-
-  /** The reply as a status, reason, headers and body; the defaults of {@link RequestHandler} for undefined. */
-  private normalise(reply: SipReply | undefined, method: string, dialog: DialogState | undefined): { status: number; reason: string | undefined; headers: Array<[string, string]>; body: Uint8Array; contentType: string | undefined } {
-    const fallback = method === 'BYE' ? (dialog === undefined ? 481 : 200) : method === 'OPTIONS' ? 200 : 480;
-    try {
-      const r = reply === undefined ? { status: fallback } : typeof reply === 'number' ? { status: reply } : reply;
-      if (!Number.isInteger(r.status) || r.status < 200 || r.status > 699) throw new P2psipApiError('bad-argument', `a final status is from 200 to 699, got ${String(r.status)}`);
-      const reason = r.reason;
-      if (reason !== undefined && (typeof reason !== 'string' || reason.length > 128 || /[\r\n\0]/.test(reason))) throw new P2psipApiError('bad-argument', 'a reason phrase is at most 128 characters without CR, LF or NUL');
-      const body = bodyBytes(r.body);
-      if (body.length > MAX_REQUEST_BODY_BYTES) throw new P2psipApiError('limit', `a reply body of ${body.length} bytes: at most ${MAX_REQUEST_BODY_BYTES}`);
-      const contentType = body.length === 0 ? undefined : (r.contentType ?? (typeof r.body === 'string' ? 'text/plain;charset=utf-8' : 'application/octet-stream'));
-      return { status: r.status, reason, headers: this.extraHeaders(r.headers), body, contentType };
-    } catch (err) {
-      this.deps.log?.({ err: err instanceof Error ? err.message : String(err) }, 'api user agent: the handler gave an unusable reply');
-      return { status: 500, reason: 'Server Internal Error (unusable reply from the application)', headers: [], body: new Uint8Array(0), contentType: undefined };
-    }
-  }
-
-  /** RFC 3261 §13.3.1.4: the 2xx again at T1, 2·T1 … up to T2, until the ACK (or 64·T1, when the transaction ends). */
-  private retransmitOk(t: ServerTransaction, response: SipResponse): void {
-    const key = `${callIdOf(t.request)}\n${cseqOf(t.request).seq}`;
-    let interval = 500;
-    const tick = (): void => {
-      if (this.closed || t.state === 'terminated' || !this.okRetransmits.has(key)) {
-        this.okRetransmits.delete(key);
-        return;
-      }
-      t.respond(response);
-      interval = Math.min(interval * 2, 4_000);
-      this.okRetransmits.set(key, this.deps.clock.setTimer(interval, tick));
-    };
-    this.okRetransmits.set(key, this.deps.clock.setTimer(interval, tick));
-  }
-
-  private onAck(inbound: InboundMessage): void {
-    const m = inbound.message;
-    if (m.kind !== 'request') return;
-    try {
-      const key = `${callIdOf(m)}\n${cseqOf(m).seq}`;
-      this.okRetransmits.get(key)?.cancel();
-      this.okRetransmits.delete(key);
-    } catch {
-      // an ACK without Call-ID / CSeq: nothing to stop
-    }
   }
 
   private dialogView(d: DialogState): Dialog {
@@ -570,37 +418,11 @@ export class AppUserAgent {
     timer?.cancel();
     this.closed = true;
     for (const finish of [...this.inflight]) finish({ local: localResult(503, 'Service Unavailable (the peer stopped)') });
-    for (const t of this.okRetransmits.values()) t.cancel();
-    this.okRetransmits.clear();
+    this.incoming.stop();
     for (const d of [...this.dialogs.values()]) this.endDialog(d);
     for (const u of this.users.values()) u.timer?.cancel();
     this.users.clear();
     this.tx.close();
     await this.transport.close();
-  }
-}
-
-function incomingView(req: SipRequest, user: string, inDialog: boolean): IncomingRequest {
-  const headers = req.headers.clone();
-  return {
-    method: req.method,
-    uri: formatUri(req.uri),
-    from: uriOfNameAddr(headers.get('from')),
-    to: uriOfNameAddr(headers.get('to')),
-    user,
-    callId: headers.get('call-id') ?? '',
-    headers: headerList(headers),
-    header: (name: string) => headers.get(name),
-    body: req.body,
-    text: textOf(req.body),
-    inDialog,
-  };
-}
-
-function uriOf(text: string): SipRequest['uri'] {
-  try {
-    return parseUri(text);
-  } catch (e) {
-    throw new P2psipApiError('bad-argument', `not a URI: ${JSON.stringify(text).slice(0, 80)} (${e instanceof Error ? e.message : String(e)})`);
   }
 }

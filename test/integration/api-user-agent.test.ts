@@ -10,7 +10,10 @@ import { ManualClock } from '../../src/lib/manual-clock.js';
 import { SeededRandom } from '../../src/lib/random.js';
 import { computeDigestResponse, computeHa1 } from '../../src/sip/auth/digest-math.js';
 import { parseCredentials } from '../../src/sip/auth/digest-header.js';
-import { AppUserAgent, MAX_EXTRA_HEADERS, MAX_REQUEST_BODY_BYTES } from '../../src/api/user-agent.js';
+import { AppUserAgent, MAX_PENDING_REQUESTS, MAX_USERS, STOP_WAIT_MS } from '../../src/api/user-agent.js';
+import { MAX_PENDING_INCOMING } from '../../src/api/ua-incoming.js';
+import { MAX_DIALOGS } from '../../src/api/ua-dialogs.js';
+import { MAX_EXTRA_HEADERS, MAX_REQUEST_BODY_BYTES } from '../../src/api/sip-text.js';
 import { P2psipApiError } from '../../src/api/api-error.js';
 import { HANDLER_TIMEOUT_MS, type IncomingRequest } from '../../src/api/sip-types.js';
 import { UdpProbe, headerOf, statusOf } from './helpers/udp-probe.js';
@@ -48,7 +51,15 @@ describe('the API user agent against a scripted SIP front', { timeout: 60_000 },
     const clock = new ManualClock(1_000);
     const seen: IncomingRequest[] = [];
     const ua = await AppUserAgent.start({ clock, random: new SeededRandom(7), front: { host: '127.0.0.1', port: front.port }, domain: DOMAIN, bindHost: '127.0.0.1', onRequest: (r) => seen.push(r) });
-    closers.push(() => front.close(), () => ua.close());
+    // the stop's wait for un-REGISTERs runs on the manual clock: moved past it
+    closers.push(
+      () => front.close(),
+      () => {
+        const closing = ua.close();
+        clock.advance(STOP_WAIT_MS);
+        return closing;
+      },
+    );
     return { ua, front, clock, seen };
   }
 
@@ -97,7 +108,7 @@ describe('the API user agent against a scripted SIP front', { timeout: 60_000 },
     const second = ua.request({ method: 'OPTIONS', to: 'x' }, `sip:carol@${DOMAIN}`);
     await front.waitFor((m) => m.startsWith('OPTIONS sip:carol'), 5000, 'second OPTIONS');
     const closing = ua.close();
-    clock.advance(2_000);
+    clock.advance(STOP_WAIT_MS);
     await closing;
     assert.equal((await second).status, 503);
     await assert.rejects(ua.request({ method: 'OPTIONS', to: 'x' }, `sip:bob@${DOMAIN}`), (e: unknown) => e instanceof P2psipApiError && e.code === 'closed');
@@ -200,6 +211,102 @@ describe('the API user agent against a scripted SIP front', { timeout: 60_000 },
     release?.();
     await new Promise((r) => setTimeout(r, 100));
     assert.ok(!front.received.some((m) => statusOf(m) === 200 && m.includes('Call-ID: slow1') && /CSeq: 1 INVITE/.test(m)), 'no 2xx after the 487');
+  });
+
+  test('outgoing INVITE: 407 answered, 2xx acknowledged along the Record-Route (again when retransmitted), BYE; a deadline after 180 sends CANCEL', async () => {
+    const { ua, front, clock } = await rig();
+    const reg = ua.register('carol', 'pw', 600);
+    toUa(front, ua, reply(await front.waitFor((m) => m.startsWith('REGISTER ')), 200, 'OK'));
+    await reg;
+    const offer = 'v=0\r\no=carol 1 1 IN IP4 127.0.0.1\r\n';
+    const calling = ua.request({ method: 'INVITE', to: 'x', body: offer, contentType: 'application/sdp' }, `sip:dave@${DOMAIN}`);
+    const i1 = await front.waitFor((m) => m.startsWith('INVITE '), 5000, 'INVITE');
+    assert.match(headerOf(i1, 'Contact') ?? '', /sip:carol@127\.0\.0\.1/);
+    toUa(front, ua, reply(i1, 407, 'Proxy Authentication Required', [`Proxy-Authenticate: Digest realm="${DOMAIN}", nonce="n9", qop="auth", algorithm=MD5, opaque="op1"`]));
+    await front.waitFor((m) => m.startsWith('ACK ') && m.includes('CSeq: 1 ACK'), 5000, 'the transaction ACKs the 407');
+    const i2 = await front.waitFor((m) => m.startsWith('INVITE ') && /^Proxy-Authorization:/im.test(m), 5000, 'INVITE with credentials');
+    checkDigest(headerOf(i2, 'Proxy-Authorization')!, 'pw', 'INVITE');
+    toUa(front, ua, reply(i2, 180, 'Ringing', [], 'dave1'));
+    const ok = reply(i2, 200, 'OK', [`Record-Route: <sip:127.0.0.1:${front.port};lr>`, `Contact: <sip:dave@127.0.0.1:${front.port}>`, 'Content-Type: application/sdp'], 'dave1').replace('Content-Length: 0\r\n\r\n', 'Content-Length: 5\r\n\r\nv=0\r\n');
+    toUa(front, ua, ok);
+    const r = await calling;
+    assert.equal(r.status, 200);
+    assert.equal(r.dialog?.remoteSdp, 'v=0\r\n');
+    assert.equal(r.dialog?.remote, `sip:dave@${DOMAIN}`);
+    const acks = (): string[] => front.received.filter((m) => m.startsWith('ACK sip:dave@127.0.0.1'));
+    await until(() => acks().length === 1);
+    assert.match(headerOf(acks()[0]!, 'Route') ?? '', /lr/, 'the ACK follows the route set');
+    assert.match(headerOf(acks()[0]!, 'CSeq') ?? '', /^2 ACK$/);
+    toUa(front, ua, ok);
+    await until(() => acks().length === 2);
+    await new Promise((res) => setTimeout(res, 50));
+    assert.ok(!front.received.some((m) => m.startsWith('BYE ')), 'the retransmitted 2xx of our dialog is only acknowledged');
+    const ending = r.dialog!.bye();
+    const bye = await front.waitFor((m) => m.startsWith('BYE sip:dave@'), 5000, 'BYE');
+    toUa(front, ua, reply(bye, 200, 'OK'));
+    assert.equal((await ending).status, 200);
+
+    const late = ua.request({ method: 'INVITE', to: 'x', body: offer, contentType: 'application/sdp', timeoutMs: 3_000 }, `sip:erin@${DOMAIN}`);
+    const i3 = await front.waitFor((m) => m.startsWith('INVITE sip:erin'), 5000, 'INVITE erin');
+    toUa(front, ua, reply(i3, 180, 'Ringing', [], 'erin1'));
+    await new Promise((res) => setTimeout(res, 50));
+    clock.advance(3_000);
+    assert.equal((await late).status, 408);
+    const cancel = await front.waitFor((m) => m.startsWith('CANCEL sip:erin'), 5000, 'CANCEL');
+    assert.equal(headerOf(cancel, 'Via'), headerOf(i3, 'Via'), 'the CANCEL has the INVITE\'s top Via (RFC 3261 §9.1)');
+    assert.match(headerOf(cancel, 'CSeq') ?? '', /^1 CANCEL$/);
+    // a 2xx that crosses the CANCEL: acknowledged and ended with BYE
+    toUa(front, ua, reply(i3, 200, 'OK', [`Contact: <sip:erin@127.0.0.1:${front.port}>`], 'erin1'));
+    await front.waitFor((m) => m.startsWith('ACK sip:erin@127.0.0.1'), 5000, 'ACK of the late 2xx');
+    await front.waitFor((m) => m.startsWith('BYE sip:erin@'), 5000, 'BYE of the late 2xx');
+  });
+
+  test('the bounds: MAX_USERS, MAX_PENDING_REQUESTS, MAX_PENDING_INCOMING (503), MAX_DIALOGS (486)', async () => {
+    const { ua, front } = await rig();
+    // the front answers every REGISTER 200 and every MESSAGE never
+    front.socket.on('message', (buf) => {
+      const m = buf.toString('latin1');
+      if (m.startsWith('REGISTER ')) toUa(front, ua, reply(m, 200, 'OK'));
+    });
+    for (let i = 0; i < MAX_USERS; i++) await ua.register(`u${i}`, undefined, 600);
+    await assert.rejects(ua.register('one-more', undefined, 600), (e: unknown) => e instanceof P2psipApiError && e.code === 'limit');
+    await ua.register('u0', undefined, 600); // a known user refreshes: not counted again
+
+    const pending = Array.from({ length: MAX_PENDING_REQUESTS }, (_, i) => ua.request({ method: 'MESSAGE', to: 'x' }, `sip:p${i}@${DOMAIN}`));
+    await assert.rejects(ua.request({ method: 'MESSAGE', to: 'x' }, `sip:over@${DOMAIN}`), (e: unknown) => e instanceof P2psipApiError && e.code === 'limit');
+    void Promise.allSettled(pending);
+
+    // requests to our users: a handler that never answers holds MAX_PENDING_INCOMING of them
+    const held: Array<() => void> = [];
+    ua.setHandler((r) => (r.method === 'MESSAGE' ? new Promise((resolve) => held.push(() => resolve(200))) : { status: 200, body: 'v=0\r\n', contentType: 'application/sdp' }));
+    const inbound = (method: string, n: number): string =>
+      [`${method} sip:u1@127.0.0.1:${ua.local.port} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${front.port};branch=z9hG4bKb${method}${n}`, 'Max-Forwards: 69', `From: <sip:x@${DOMAIN}>;tag=x${n}`, `To: <sip:u1@${DOMAIN}>`, `Call-ID: b${method}${n}`, `CSeq: 1 ${method}`, `Contact: <sip:x@127.0.0.1:${front.port}>`, 'Content-Length: 0', '', ''].join('\r\n');
+    for (let i = 0; i < MAX_PENDING_INCOMING; i += 32) {
+      for (let k = i; k < i + 32; k++) toUa(front, ua, inbound('MESSAGE', k));
+      await until(() => held.length === i + 32);
+    }
+    toUa(front, ua, inbound('MESSAGE', MAX_PENDING_INCOMING));
+    const busy = await front.waitFor((m) => m.includes(`Call-ID: bMESSAGE${MAX_PENDING_INCOMING}`), 5000, '503');
+    assert.equal(statusOf(busy), 503);
+    assert.equal(headerOf(busy, 'Retry-After'), '5');
+
+    // released in batches: a burst of 256 answers would overflow the probe socket's receive buffer
+    const answered = (prefix: string, status: number): number => front.received.filter((m) => statusOf(m) === status && m.includes(`Call-ID: ${prefix}`)).length;
+    for (let i = 0; i < held.length; i += 32) {
+      for (const release of held.slice(i, i + 32)) release();
+      await until(() => answered('bMESSAGE', 200) === Math.min(i + 32, held.length));
+    }
+
+    // sessions: MAX_DIALOGS INVITEs answered 2xx (sessions kept), then 486
+    const sessions = (): number => new Set(front.received.filter((m) => statusOf(m) === 200 && m.includes('Call-ID: bINVITE')).map((m) => headerOf(m, 'Call-ID'))).size;
+    for (let i = 0; i < MAX_DIALOGS; i += 32) {
+      for (let k = i; k < i + 32; k++) toUa(front, ua, inbound('INVITE', k));
+      await until(() => sessions() === i + 32);
+    }
+    toUa(front, ua, inbound('INVITE', MAX_DIALOGS));
+    const full = await front.waitFor((m) => statusOf(m) !== undefined && statusOf(m)! >= 200 && m.includes(`Call-ID: bINVITE${MAX_DIALOGS}`), 5000, '486');
+    assert.equal(statusOf(full), 486);
+    await assert.rejects(ua.request({ method: 'INVITE', to: 'x' }, `sip:y@${DOMAIN}`), (e: unknown) => e instanceof P2psipApiError && e.code === 'limit');
   });
 
   test('bad arguments and bounds: methods, user names, headers, body size, expiry', async () => {
