@@ -1,6 +1,6 @@
 /**
  * Every command line README.md shows (issue 17, "the first five minutes"): the lines of its ```sh
- * blocks and the `npx p2psip …` / `npm …` commands quoted in its text are collected from the README
+ * blocks and the `npx p2psip …` / `npm …` / `node examples/…` commands quoted in its text are collected from the README
  * and each must be known here — run as written (in a fresh clone, inside a network namespace with
  * no route out, HOME in a temporary directory, npm working from its cache), or named with the test
  * that runs it and why it is not run here. A command added to the README without a way to check it
@@ -32,7 +32,7 @@ export function readmeCommands(readme: string): string[] {
     }
   }
   const prose = readme.replace(/```[\s\S]*?```/g, '');
-  for (const m of prose.matchAll(/`((?:npx p2psip|npm) [^`]+)`/g)) out.add(m[1]!.replace(/\s+/g, ' ').trim());
+  for (const m of prose.matchAll(/`((?:npx p2psip|npm|node examples\/)[^`]+)`/g)) out.add(m[1]!.replace(/\s+/g, ' ').trim());
   return [...out];
 }
 
@@ -131,6 +131,13 @@ test('README: every command line it shows is run here or by a named test', { tim
     const phone = await box.run('curl', ['-sS', '--max-time', '10', 'http://127.0.0.1:8060/phone/config.json']);
     assert.match(phone, /ws:\/\/127\.0\.0\.1:5066/, `the phone page's configuration: ${phone}`);
     await ws.stop('SIGTERM', 15_000);
+
+    // the library example, from the clone (the package refers to itself by name)
+    const build = await sh(check('npm run build'), { timeoutMs: 120_000 });
+    assert.equal(build.code, 0, build.stderr);
+    const bot = await sh(check('node examples/echo-bot.mjs'), { timeoutMs: 90_000 });
+    assert.equal(bot.code, 0, `${bot.stdout}${bot.stderr}`);
+    assert.match(bot.stdout, /echo-bot: OK/);
 
     // the demo
     const demo = long(check('npx p2psip demo --peers 3'), 'demo');
