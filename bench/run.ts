@@ -9,6 +9,9 @@ import { putgetCommand, PUTGET_USAGE } from './putget/putget-bench.js';
 import { callsCommand, CALLS_USAGE } from './calls/calls-command.js';
 import { natCommand, NAT_USAGE } from './nat/nat-command.js';
 import { mediaCommand, MEDIA_USAGE } from './media/media-command.js';
+import { idleRssCommand, IDLE_RSS_USAGE } from './idle-rss.js';
+import { shutdownCommand, SHUTDOWN_USAGE } from './shutdown/shutdown-command.js';
+import { memoryCommand, MEMORY_USAGE } from './memory/memory-command.js';
 
 type BenchCommand = (argv: readonly string[]) => Promise<number>;
 
@@ -20,6 +23,9 @@ const BENCHMARKS: Readonly<Record<string, { readonly run: BenchCommand; readonly
   calls: { run: callsCommand, usage: CALLS_USAGE },
   nat: { run: natCommand, usage: NAT_USAGE },
   media: { run: mediaCommand, usage: MEDIA_USAGE },
+  'idle-rss': { run: idleRssCommand, usage: IDLE_RSS_USAGE },
+  shutdown: { run: shutdownCommand, usage: SHUTDOWN_USAGE },
+  memory: { run: memoryCommand, usage: MEMORY_USAGE },
 };
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -432,7 +432,11 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       // issue 15: goodbye (TTL 0) to the LAN, sockets closed
       if (discovery !== undefined) await step('lan discovery', () => discovery.stop(), 1000);
       // RFC 7904: our registrations leave the overlay before we do (bounded: the overlay may be gone)
-      if (sipUsage !== undefined) await step('withdraw registrations', () => sipUsage.stop(), STOP_LIMITS_MS.withdrawRegistrations);
+      // issue 18: the withdraws themselves stop at the step's limit (alone, they never yield to the timer that bounds the wait)
+      if (sipUsage !== undefined) {
+        const until = clock.now() + STOP_LIMITS_MS.withdrawRegistrations;
+        await step('withdraw registrations', () => sipUsage.stop(until), STOP_LIMITS_MS.withdrawRegistrations);
+      }
       // RFC 6940 §10.9: hand-off of our data and a clean Leave before the links close
       if (overlay !== undefined) await step('overlay leave', () => overlay.leave(), STOP_LIMITS_MS.overlayLeave);
       closeRoutes();

@@ -8,6 +8,7 @@ import type { SecureChannel, SecureChannelEvents, SecureChannelFactory } from '.
 import type { Clock } from '../lib/clock.js';
 import { appendFileSync } from 'node:fs';
 import { DtlsChannel } from './dtls-channel.js';
+import { weriftDtls } from './werift-dtls-module.js';
 
 /**
  * NSS key log lines appended to the file SSLKEYLOGFILE names (the convention of browsers, curl and
@@ -39,7 +40,10 @@ export interface DtlsChannelFactoryOptions {
 }
 
 export class DtlsChannelFactory implements SecureChannelFactory {
-  constructor(private readonly o: DtlsChannelFactoryOptions) {}
+  /** Loads werift-dtls now (see werift-dtls-module.ts), so that a peer with ICE links pays for it at start, not in its first handshake. */
+  constructor(private readonly o: DtlsChannelFactoryOptions) {
+    weriftDtls();
+  }
 
   create(role: 'client' | 'server', send: (datagram: Uint8Array) => void, events: SecureChannelEvents, expected: Uint8Array | undefined): SecureChannel {
     const { trust, nodeIdsOf } = this.o;

@@ -25,7 +25,7 @@
  * werift-dtls 0.5.8's package.json names a `main` (lib/index.js) it does not ship: imports use the
  * deep path lib/dtls/src/index.js (the package has no `exports` map, so Node resolves it).
  */
-import { DtlsClient, DtlsServer } from 'werift-dtls/lib/dtls/src/index.js';
+import type { DtlsClient, DtlsServer } from 'werift-dtls/lib/dtls/src/index.js';
 import type { Transport } from 'werift-dtls/lib/dtls/src/imports/common.js';
 import type { FragmentedHandshake } from 'werift-dtls/lib/dtls/src/record/message/fragment.js';
 import type { Clock, TimerHandle } from '../lib/clock.js';
@@ -34,6 +34,7 @@ import { HandshakeType, checkCertificateVerify, checkFinished, checkServerKeyExc
 import type { CachedHandshake } from './dtls-handshake-checks.js';
 import { AlertDescription, AlertLevel, ContentType, DTLS12_VERSION, ReplayWindow, alertName, buildRecord, splitRecords } from './dtls-records.js';
 import { SystemClock } from './system-clock.js';
+import { weriftDtls } from './werift-dtls-module.js';
 import { PeerCertificateError } from './tls-link-driver.js';
 
 export { isDtlsDatagram } from './dtls-records.js';
@@ -142,6 +143,7 @@ export class DtlsChannel {
     };
     const o = { transport: this.wt, cert: certPem, key: keyPem, signatureHash, certificateRequest: true, extendedMasterSecret: true };
     try {
+      const { DtlsClient, DtlsServer } = weriftDtls();
       this.sock = this.role === 'client' ? new DtlsClient(o) : new DtlsServer(o);
     } catch (e) {
       throw new DtlsError('DTLS_CONFIG', `werift-dtls refused our certificate or key: ${(e as Error).message}`, { cause: e });
@@ -175,8 +177,8 @@ export class DtlsChannel {
       const why = this.lastError === undefined ? '' : ` (last error: ${this.lastError})`;
       this.fail(new DtlsError('DTLS_HANDSHAKE_TIMEOUT', `DTLS handshake not done after ${this.timeoutMs} ms${why}`));
     });
-    if (this.sock instanceof DtlsClient) {
-      this.sock.connect().catch((e: unknown) => {
+    if (this.role === 'client') {
+      (this.sock as DtlsClient).connect().catch((e: unknown) => {
         this.lastError = e instanceof Error ? e.message : String(e);
       });
     }

@@ -1,8 +1,8 @@
 /** Our certificate and key in the shapes werift-dtls reads (it parses PEM with @fidm/x509: PKCS#8 or PKCS#1 keys only). */
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
-import { HashAlgorithm, SignatureAlgorithm } from 'werift-dtls/lib/dtls/src/index.js';
 import type { SignatureHash } from 'werift-dtls/lib/dtls/src/index.js';
 import { P2psipError } from '../lib/errors.js';
+import { weriftDtls } from './werift-dtls-module.js';
 
 export type DtlsErrorCode = 'DTLS_CONFIG' | 'DTLS_HANDSHAKE_TIMEOUT' | 'DTLS_HANDSHAKE' | 'DTLS_ALERT';
 
@@ -17,6 +17,7 @@ export class DtlsError extends P2psipError {
 /** PKCS#8 key PEM (what werift's key parser reads), the first certificate PEM, and werift's signature algorithm. */
 export function dtlsCredentials(cert: string | Buffer, key: string | Buffer): { certPem: string; keyPem: string; signatureHash: SignatureHash } {
   try {
+    const { HashAlgorithm, SignatureAlgorithm } = weriftDtls();
     const privateKey = createPrivateKey(key);
     let signature: SignatureHash['signature'];
     if (privateKey.asymmetricKeyType === 'rsa') signature = SignatureAlgorithm.rsa_1;

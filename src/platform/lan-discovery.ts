@@ -5,11 +5,12 @@
  * socket per interface: the multicast interface of a send is the socket's, never raced), and the
  * interface table that tells which of our addresses share a subnet with a packet's source.
  * Nothing here decides anything: packets go to the handlers as they came.
+ * `multicast-dns` (and dns-packet) is imported when discovery starts: a peer with discovery off
+ * (`--no-discovery`, or an overlay on loopback) does not load it.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { EventEmitter } from 'node:events';
 import { networkInterfaces } from 'node:os';
-import makeMdns from 'multicast-dns';
 import { canonicalIp, ipFamily, ipToBytes } from '../lib/ip.js';
 
 export interface LanEndpoint {
@@ -73,6 +74,7 @@ export async function openLanSockets(options: LanSocketOptions, handlers: LanSoc
   // needed; several: the package joins on each and the kernel's route picks where queries go
   const v4 = ipv4InterfaceAddresses();
   const only = v4.length === 1 ? v4[0] : undefined;
+  const { default: makeMdns } = await import('multicast-dns');
   const mdns = makeMdns({ port: options.mdnsPort ?? 5353, reuseAddr: true, loopback: true, ttl: 255, ...(only === undefined ? {} : { interface: only, bind: '0.0.0.0' }) });
   const mdnsEvents = mdns as unknown as EventEmitter;
   mdnsEvents.on('packet', (packet: unknown, rinfo: RemoteInfo) => handlers.mdns(packet, rinfo.size, { host: rinfo.address, port: rinfo.port }));

@@ -9,11 +9,18 @@
  *
  * Correlation fields (set by the callers): `callId` on every line about a SIP call, `tid` (hex) on
  * every line about a RELOAD transaction; in JSON they are plain keys to filter on.
+ *
+ * pino-pretty (with its dependencies: a few hundred kB of V8 heap beside pino) is loaded only for the
+ * pretty format: a peer whose log goes to a file or a pipe never needs it. It is CommonJS, so require()
+ * keeps createLogger synchronous.
  */
+import { createRequire } from 'node:module';
 import { isatty } from 'node:tty';
 import pino from 'pino';
 import type { Logger, LevelWithSilent } from 'pino';
-import PinoPretty from 'pino-pretty';
+import type PinoPrettyModule from 'pino-pretty';
+
+const requireFromHere = createRequire(import.meta.url);
 
 export type LogFormat = 'auto' | 'json' | 'pretty';
 
@@ -50,6 +57,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const format = resolveLogFormat(options.format ?? 'auto', terminal);
   const settings = { level: options.level ?? 'info', base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
   if (format === 'json') return pino(settings, pino.destination({ fd, sync: true }));
+  const PinoPretty = requireFromHere('pino-pretty') as typeof PinoPrettyModule;
   const pretty = PinoPretty({
     destination: fd,
     sync: true,

@@ -16,12 +16,12 @@ import { connect as netConnect, createServer as createNetServer, type Server as 
 import { connect as tlsConnect, createServer as createTlsServer, type ConnectionOptions, type TlsOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { isIP } from 'node:net';
-import { WebSocket, WebSocketServer } from 'ws';
 import type { StreamProtocol, TransportDriver, TransportDriverUser } from '../sip/transport/transport-driver.js';
 import { TransportError } from '../sip/transport/transport-error.js';
 import type { TransportAddress, TransportProtocol } from '../sip/transport/sip-transport.js';
 import { address, addressKey, asError, familyOf, normalizeHost, urlHost } from './node-address.js';
 import { SocketConnection, WsConnection, type ConnectionEvents, type ConnectionLimits, type NodeConnection } from './node-connection.js';
+import { wsModule } from './ws-module.js';
 
 export interface NodeTransportDriverOptions {
   /** SO_RCVBUF of UDP sockets, bytes (the kernel may cap it: net.core.rmem_max). Default 4 MiB. */
@@ -370,6 +370,7 @@ export class NodeTransportDriver implements TransportDriver {
 
   /** RFC 7118 §4: the handshake must offer the 'sip' subprotocol; others get 400. */
   private attachWebSocket(protocol: 'ws' | 'wss', server: HttpServer | HttpsServer): void {
+    const { WebSocketServer } = wsModule();
     const wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.options.maxWsPayloadBytes ?? 65535,
@@ -408,6 +409,7 @@ export class NodeTransportDriver implements TransportDriver {
       case 'wss': {
         const url = `${to.protocol}://${urlHost(host)}:${to.port}${this.options.wsPath ?? '/'}`;
         const tlsOpts = to.protocol === 'wss' ? (this.options.tlsClient ?? {}) : {};
+        const { WebSocket } = wsModule();
         const ws = new WebSocket(url, 'sip', {
           ...tlsOpts,
           maxPayload: this.options.maxWsPayloadBytes ?? 65535,

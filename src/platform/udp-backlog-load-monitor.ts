@@ -5,8 +5,12 @@
  * retransmission timer and the load snowballs. Linux reports it per socket in /proc/net/udp
  * (rx_queue); elsewhere that file is absent and only the heap guard applies.
  * Hysteresis keeps the state from flapping.
+ *
+ * The files are read 20 times a second, idle or not, so a sample allocates nothing per line: the
+ * bytes go into one reused buffer and are scanned in place (reading them as strings and splitting
+ * every line made about 0.8 MB of garbage a second on an idle peer, a young-generation GC each second).
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
 import type { LoadMonitor } from '../sip/core/admission-policy.js';
 import type { Lifecycle } from '../lib/lifecycle.js';
@@ -25,7 +29,9 @@ export interface LoadMonitorOptions {
 export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
   private backlogged = false;
   private heavy = false;
-  private readonly ports = new Set<string>();
+  private readonly ports = new Set<number>();
+  /** Reused for every read of /proc/net/udp{,6}; grows to the largest file seen (see readProcFile). */
+  private buf: Buffer = Buffer.allocUnsafe(INITIAL_PROC_BUFFER_BYTES);
   private timer: NodeJS.Timeout | undefined;
   private readonly intervalMs: number;
   private readonly heapLimit = getHeapStatistics().heap_size_limit;
@@ -54,7 +60,7 @@ export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
 
   /** Watches the UDP sockets bound to this port. */
   watchPort(port: number): void {
-    this.ports.add(port.toString(16).toUpperCase().padStart(4, '0'));
+    this.ports.add(port);
   }
 
   overloaded(): boolean {
@@ -65,15 +71,14 @@ export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
   backlogBytes(): number | undefined {
     if (!this.procAvailable || this.ports.size === 0) return undefined;
     let total = 0;
-    for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
-      let text: string;
-      try {
-        text = readFileSync(file, 'latin1');
-      } catch {
-        if (file === '/proc/net/udp') this.procAvailable = false;
+    for (const file of PROC_FILES) {
+      const read = readWholeFile(file, this.buf);
+      if (read === undefined) {
+        if (file === PROC_FILES[0]) this.procAvailable = false;
         continue;
       }
-      total += sumRxQueue(text, this.ports);
+      this.buf = read.buf;
+      total += sumRxQueueBytes(read.buf, read.length, this.ports);
     }
     return this.procAvailable ? total : undefined;
   }
@@ -94,18 +99,113 @@ export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
   }
 }
 
-/** Sum of rx_queue over the lines of /proc/net/udp{,6} whose local port is one of `ports` (hex). */
+const PROC_FILES = ['/proc/net/udp', '/proc/net/udp6'] as const;
+
+/**
+ * Reads `path` whole into `buf`, or into a buffer twice as large (and so on) when it does not fit;
+ * the buffer used (to keep for the next read) and the length read, or undefined when the file cannot
+ * be read. /proc files report no size, so the read goes on until it returns 0 bytes.
+ */
+export function readWholeFile(path: string, buf: Buffer): { buf: Buffer; length: number } | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    let length = 0;
+    for (;;) {
+      if (length === buf.length) {
+        const bigger = Buffer.allocUnsafe(Math.max(1, buf.length * 2));
+        buf.copy(bigger, 0, 0, length);
+        buf = bigger;
+      }
+      const n = readSync(fd, buf, length, buf.length - length, null);
+      if (n === 0) return { buf, length };
+      length += n;
+    }
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+/** First size of the read buffer: 128-byte lines (udp6: 168), so about 60 sockets before it grows. */
+const INITIAL_PROC_BUFFER_BYTES = 8192;
+
+/** Sum of rx_queue over the lines of /proc/net/udp{,6} whose local port is one of `ports` (hex, as the file writes them). */
 export function sumRxQueue(text: string, ports: ReadonlySet<string>): number {
+  const bytes = Buffer.from(text, 'latin1');
+  return sumRxQueueBytes(bytes, bytes.length, new Set([...ports].map((p) => parseInt(p, 16))));
+}
+
+const SPACE = 0x20;
+const TAB = 0x09;
+const NEWLINE = 0x0a;
+const COLON = 0x3a;
+
+/** The value of hex digit `c`, or -1. */
+function hexDigit(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x41 + 10;
+  if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
+  return -1;
+}
+
+/**
+ * {@link sumRxQueue} over the first `length` bytes of `bytes`, scanned in place (no allocation).
+ * Each line: `sl local_address rem_address st tx_queue:rx_queue ...`; local_address is
+ * `<hex address>:<hex port>`. Lines that do not have that shape (the header, anything else) add nothing.
+ */
+export function sumRxQueueBytes(bytes: Uint8Array, length: number, ports: ReadonlySet<number>): number {
   let total = 0;
-  for (const line of text.split('\n')) {
-    // "  sl  local_address rem_address   st tx_queue:rx_queue ..."
-    const f = line.trim().split(/\s+/);
-    const local = f[1];
-    const queues = f[4];
-    if (local === undefined || queues === undefined || !queues.includes(':')) continue;
-    const port = local.slice(local.lastIndexOf(':') + 1);
-    if (!ports.has(port)) continue;
-    total += parseInt(queues.slice(queues.indexOf(':') + 1), 16) || 0;
+  let i = 0;
+  while (i < length) {
+    let end = i;
+    while (end < length && bytes[end] !== NEWLINE) end++;
+    total += lineRxQueue(bytes, i, end, ports);
+    i = end + 1;
   }
   return total;
+}
+
+/** rx_queue of the line bytes[start, end) when its local port is watched, else 0. */
+function lineRxQueue(bytes: Uint8Array, start: number, end: number, ports: ReadonlySet<number>): number {
+  let port = -1;
+  let rx = 0;
+  let field = -1;
+  let i = start;
+  while (i < end && field < 4) {
+    while (i < end && (bytes[i] === SPACE || bytes[i] === TAB)) i++;
+    if (i === end) break;
+    field++;
+    const from = i;
+    while (i < end && bytes[i] !== SPACE && bytes[i] !== TAB) i++;
+    if (field === 1) {
+      // local_address: the port is the hex after its last colon
+      let colon = i - 1;
+      while (colon > from && bytes[colon] !== COLON) colon--;
+      if (colon === from) return 0;
+      port = 0;
+      for (let k = colon + 1; k < i; k++) {
+        const d = hexDigit(bytes[k]!);
+        if (d < 0) return 0;
+        port = port * 16 + d;
+      }
+      if (!ports.has(port)) return 0;
+    } else if (field === 4) {
+      // tx_queue:rx_queue
+      let colon = from;
+      while (colon < i && bytes[colon] !== COLON) colon++;
+      if (colon === i) return 0;
+      for (let k = colon + 1; k < i; k++) {
+        const d = hexDigit(bytes[k]!);
+        if (d < 0) return 0;
+        rx = rx * 16 + d;
+      }
+      return port >= 0 ? rx : 0;
+    }
+  }
+  return 0;
 }

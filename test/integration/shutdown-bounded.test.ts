@@ -6,6 +6,7 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { startPeerProcess, type PeerProcess } from './helpers/peer-process.js';
 import { SipPhoneProbe } from './helpers/sip-phone-probe.js';
 import { until } from './helpers/until.js';
@@ -51,7 +52,58 @@ async function terminate(p: PeerProcess, limitMs: number): Promise<{ ms: number;
   return { ms: Date.now() - t0, code, timedOut };
 }
 
-describe('shutdown is bounded (real processes)', { timeout: 120_000 }, () => {
+/**
+ * REGISTERs `count` distinct AoRs (`<prefix><i>`) at a peer's UDP SIP front, at most `window`
+ * unanswered at once, each sent once; resolves with how many got a 200 within `limitMs`.
+ */
+async function registerMany(peer: { host: string; port: number }, prefix: string, count: number, window: number, limitMs: number): Promise<number> {
+  const sock = createSocket('udp4');
+  await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', () => resolve()));
+  const port = sock.address().port;
+  let sent = 0;
+  let answered = 0;
+  let ok = 0;
+  const send = (): void => {
+    const i = sent++;
+    const msg = [
+      `REGISTER sip:p2psip.local SIP/2.0`,
+      `Via: SIP/2.0/UDP 127.0.0.1:${port};branch=z9hG4bK${prefix}${i};rport`,
+      'Max-Forwards: 70',
+      `From: <sip:${prefix}${i}@p2psip.local>;tag=t${i}`,
+      `To: <sip:${prefix}${i}@p2psip.local>`,
+      `Call-ID: ${prefix}${i}-${port}`,
+      'CSeq: 1 REGISTER',
+      `Contact: <sip:${prefix}${i}@127.0.0.1:${port}>`,
+      'Expires: 600',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n');
+    sock.send(msg, peer.port, peer.host);
+  };
+  try {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, limitMs);
+      sock.on('message', (m) => {
+        const text = m.toString('utf8');
+        if (text.startsWith('SIP/2.0 1')) return;
+        answered++;
+        if (text.startsWith('SIP/2.0 200')) ok++;
+        if (sent < count) send();
+        else if (answered >= count) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      while (sent < Math.min(window, count)) send();
+    });
+  } finally {
+    sock.close();
+  }
+  return ok;
+}
+
+describe('shutdown is bounded (real processes)', { timeout: 180_000 }, () => {
   const peers: PeerProcess[] = [];
   after(async () => {
     await Promise.all(peers.map((p) => p.stop('SIGKILL', true)));
@@ -93,6 +145,23 @@ describe('shutdown is bounded (real processes)', { timeout: 120_000 }, () => {
     const left = c!.output().split('\n').filter((l) => l.includes('stop')).map((l) => `#   ${l}`);
     process.stdout.write(`# SIGTERM to exit with both neighbours frozen: ${r.ms} ms, code ${r.code}\n${left.join('\n')}\n`);
     assert.equal(r.timedOut, false, `still running 20 s after SIGTERM:\n${c!.output().slice(-2000)}`);
+    assert.ok(r.ms < 10_000, `exited ${r.ms} ms after SIGTERM (limit 10 s)`);
+    assert.equal(r.code, 0);
+  });
+
+  test('issue 18: thousands of registrations at a peer whose two neighbours were just killed: it exits (code 0) within 10 s of SIGTERM', async () => {
+    // Its neighbours gone, the withdraw of each registration at stop (RFC 7904) is a Store into its
+    // own storage: promises with no I/O in between, so the timer bounding that step never fired and
+    // the stop took as long as withdrawing everything (~0.7 ms of CPU each: 8,700 AoRs took 6 s).
+    const [a, b, c] = await ring(3);
+    const ok = await registerMany(b!.sip.get('udp')!, 'held', 5_000, 100, 90_000);
+    assert.ok(ok >= 4_500, `only ${ok} of 5,000 REGISTERs got a 200`);
+    await a!.stop('SIGKILL', false);
+    await c!.stop('SIGKILL', false);
+    const r = await terminate(b!, 30_000);
+    const left = b!.output().split('\n').filter((l) => l.includes('stop')).map((l) => `#   ${l.slice(0, 200)}`);
+    process.stdout.write(`# SIGTERM to exit with ${ok} registrations, both neighbours killed: ${r.ms} ms, code ${r.code}\n${left.join('\n')}\n`);
+    assert.equal(r.timedOut, false, `still running 30 s after SIGTERM:\n${b!.output().slice(-2000)}`);
     assert.ok(r.ms < 10_000, `exited ${r.ms} ms after SIGTERM (limit 10 s)`);
     assert.equal(r.code, 0);
   });

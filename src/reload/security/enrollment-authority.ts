@@ -10,7 +10,8 @@ import type { OverlayCa } from './overlay-ca.js';
 import { verifyPassword } from './password-hash.js';
 import { ACCOUNT_NAME } from './user-table.js';
 import type { UserTable } from './user-table.js';
-import { x509 } from './x509-provider.js';
+import type { Pkcs10CertificateRequest } from '@peculiar/x509';
+import { loadX509 } from './x509-provider.js';
 
 /** RFC 6940 §11.3 refusal tokens (text/plain body of a 403). */
 export type EnrollmentRefusal = 'failed_authentication' | 'username_not_available' | 'Node-IDs_not_available' | 'bad_CSR';
@@ -135,7 +136,8 @@ const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAA
 async function readCsr(der: Uint8Array): Promise<{ publicKey: KeyObject; requestedName: string | undefined }> {
   if (!(der instanceof Uint8Array) || der.length === 0) throw new EnrollmentError('bad_CSR', 'empty CSR');
   if (der.length > MAX_CSR_SIZE) throw new EnrollmentError('bad_CSR', `CSR of ${der.length} bytes exceeds ${MAX_CSR_SIZE}`);
-  let csr: x509.Pkcs10CertificateRequest;
+  const x509 = await loadX509();
+  let csr: Pkcs10CertificateRequest;
   try {
     csr = new x509.Pkcs10CertificateRequest(der);
   } catch (e) {

@@ -6,7 +6,8 @@ import { parseReloadNodeUri, reloadNodeUri } from './reload-node-uri.js';
 import { SecurityError } from './security-error.js';
 import { readCertificateInfo } from './x509-certificate-info.js';
 import type { CertificateInfo } from './x509-certificate-info.js';
-import { x509 } from './x509-provider.js';
+import type { Extension, JsonGeneralName } from '@peculiar/x509';
+import { loadX509 } from './x509-provider.js';
 
 /** At most this many Node-IDs are read from one certificate. */
 export const MAX_NODE_IDS_PER_CERTIFICATE = 16;
@@ -83,10 +84,11 @@ export async function createNodeCertificate(p: NodeCertificateParams): Promise<U
   if (!/^[^\s\0@]+@[^\s\0@]+$/.test(p.userName)) throw new SecurityError('CERT_NO_USER_NAME', `user name ${JSON.stringify(p.userName)} is not of the form user@domain`);
   const signer = p.issuer?.keys ?? p.selfKeys;
   if (signer === undefined) throw new SecurityError('KEY_INVALID', 'createNodeCertificate needs an issuer or selfKeys');
-  const names: x509.JsonGeneralName[] = p.nodeIds.map((id) => ({ type: 'url', value: reloadNodeUri(id, p.overlay) }));
+  const x509 = await loadX509();
+  const names: JsonGeneralName[] = p.nodeIds.map((id) => ({ type: 'url', value: reloadNodeUri(id, p.overlay) }));
   names.push({ type: 'email', value: p.userName });
   const subjectAlgorithm = keyAlgorithmOf(p.subjectPublicKey);
-  const extensions: x509.Extension[] = [
+  const extensions: Extension[] = [
     new x509.SubjectAlternativeNameExtension(names, true),
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | (subjectAlgorithm === 'rsa-2048' ? x509.KeyUsageFlags.keyEncipherment : 0), true),
@@ -111,11 +113,12 @@ export async function signCertificate(p: {
   notBefore: number;
   notAfter: number;
   serialNumber: Uint8Array;
-  extensions: x509.Extension[];
+  extensions: Extension[];
   signer: NodeKeyPair;
   issuerCertificate?: Uint8Array | undefined;
 }): Promise<Uint8Array> {
   if (!(p.notAfter > p.notBefore)) throw new SecurityError('CERT_INVALID', 'notAfter must be after notBefore');
+  const x509 = await loadX509();
   const signerKeys = await toWebCryptoKeys(p.signer);
   const publicKey = await importPublicKey(spkiOf(p.subjectPublicKey), keyAlgorithmOf(p.subjectPublicKey));
   const issuer = p.issuerCertificate === undefined ? p.subject : new x509.X509Certificate(p.issuerCertificate).subject;

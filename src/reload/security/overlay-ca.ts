@@ -5,7 +5,8 @@ import { generateNodeKeyPair } from './node-keys.js';
 import type { NodeKeyAlgorithm, NodeKeyPair } from './node-keys.js';
 import { nodeIdentityOf } from './node-identity.js';
 import type { NodeIdentity } from './node-identity.js';
-import { x509 } from './x509-provider.js';
+import type { JsonGeneralName } from '@peculiar/x509';
+import { loadX509 } from './x509-provider.js';
 
 /** An overlay's certificate authority: the root-cert of its configuration (RFC 6940 §11.1) and its key. */
 export interface OverlayCa {
@@ -17,6 +18,7 @@ const DAY = 24 * 3600 * 1000;
 
 /** A new self-signed CA for `overlay` (subject `CN=<overlay> RELOAD CA`), valid 10 years from `now` by default. */
 export async function createOverlayCa(o: { overlay: string; now: number; random: Random; algorithm?: NodeKeyAlgorithm; validityMs?: number }): Promise<OverlayCa> {
+  const x509 = await loadX509();
   const keys = generateNodeKeyPair(o.algorithm);
   const subject = `CN=${dnValue(`${o.overlay} RELOAD CA`)}`;
   const certificate = await signCertificate({
@@ -39,8 +41,9 @@ export async function issueTlsServerCertificate(
   ca: OverlayCa,
   o: { hosts: string[]; now: number; random: Random; algorithm?: NodeKeyAlgorithm; validityMs?: number },
 ): Promise<{ certificate: Uint8Array; keys: NodeKeyPair }> {
+  const x509 = await loadX509();
   const keys = generateNodeKeyPair(o.algorithm);
-  const names: x509.JsonGeneralName[] = o.hosts.map((h) => (isIpLiteral(h) ? { type: 'ip', value: unbracket(h) } : { type: 'dns', value: h }));
+  const names: JsonGeneralName[] = o.hosts.map((h) => (isIpLiteral(h) ? { type: 'ip', value: unbracket(h) } : { type: 'dns', value: h }));
   const certificate = await signCertificate({
     subject: `CN=${dnValue(o.hosts[0] ?? 'localhost')}`,
     subjectPublicKey: keys.publicKey,

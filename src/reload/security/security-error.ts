@@ -16,7 +16,9 @@ export type SecurityErrorCode =
   | 'SIGNATURE_INVALID'
   | 'SIGNER_MISMATCH'
   | 'KEY_INVALID'
-  | 'USERS_INVALID';
+  | 'USERS_INVALID'
+  /** The certificate-making library could not be loaded (x509-provider.ts). */
+  | 'X509_UNAVAILABLE';
 
 /** A certificate or signature refused (RFC 6940 §6.3.4, §7.1, §11.3). */
 export class SecurityError extends P2psipError {

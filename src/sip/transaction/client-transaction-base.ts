@@ -1,4 +1,4 @@
-import { transactionIdentity } from '../message/index.js';
+import { retainedIdentity } from './retained-identity.js';
 import type { SipRequest } from '../message/sip-message.js';
 import type { OutboundTarget } from '../transport/sip-transport.js';
 import type { TransactionContext } from './transaction-context.js';
@@ -31,6 +31,6 @@ export abstract class ClientTransactionBase<N extends string> extends Transactio
 
   /** Accepted / Completed only absorb retransmissions (an INVITE's ACK is built from the identity: R-URI, Via, Route, From, Call-ID, CSeq). */
   protected override entered(state: ClientTransactionState): void {
-    if (state === 'accepted' || state === 'completed') this.req = transactionIdentity(this.req);
+    if (state === 'accepted' || state === 'completed') this.req = retainedIdentity(this.req);
   }
 }

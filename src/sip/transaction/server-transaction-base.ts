@@ -1,4 +1,4 @@
-import { transactionIdentity } from '../message/index.js';
+import { retainedIdentity, sentFinalMark } from './retained-identity.js';
 import type { SipRequest, SipResponse } from '../message/sip-message.js';
 import type { InboundMessage, OutboundTarget } from '../transport/sip-transport.js';
 import type { TransactionContext } from './transaction-context.js';
@@ -46,16 +46,17 @@ export abstract class ServerTransactionBase<N extends string>
   /**
    * Once a final response is sent the transaction only absorbs retransmissions (and, for INVITE,
    * passes ACKs): it keeps the request's identity, not the whole request, for Timer J/L/I. The
-   * final response is kept whole only while it may be retransmitted (non-2xx, before an ACK).
+   * final response is kept whole only while it may be retransmitted (non-2xx, before an ACK); after
+   * that only its status and To header (sentFinalMark).
    */
   protected override entered(state: ServerTransactionState): void {
     if (state !== 'accepted' && state !== 'completed' && state !== 'confirmed') return;
     if (!this.slimmed) {
       this.slimmed = true;
-      this.req = transactionIdentity(this.req);
+      this.req = retainedIdentity(this.req);
       this.from = { ...this.from, message: this.req };
     }
-    if ((state === 'accepted' || state === 'confirmed') && this.final !== undefined) this.final = transactionIdentity(this.final);
+    if ((state === 'accepted' || state === 'confirmed') && this.final !== undefined) this.final = sentFinalMark(this.final);
   }
 
   get finalResponse(): SipResponse | undefined {

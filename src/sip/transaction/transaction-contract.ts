@@ -33,7 +33,10 @@ export interface ServerTransaction {
   readonly isInvite: boolean;
   /** Sends a response through the transaction (retransmitted as §17.2 requires). Ignored once terminated. */
   respond(response: SipResponse): void;
-  /** Last final response sent, if any. */
+  /**
+   * Last final response sent, if any. Once it can no longer be retransmitted by the transaction
+   * (a 2xx in Accepted, any final in Confirmed) only its status, reason and To header are kept.
+   */
   readonly finalResponse: SipResponse | undefined;
   /** Called once when the transaction terminates. */
   onTerminated: (() => void) | undefined;

@@ -9,8 +9,10 @@ import type { SipMessage, SipRequest, SipResponse } from '../message/sip-message
 import type { InboundMessage, OutboundTarget, SipTransport } from '../transport/sip-transport.js';
 import { ClientInviteTransaction } from './client-invite-transaction.js';
 import { ClientNonInviteTransaction } from './client-non-invite-transaction.js';
+import { LingerQueue } from './linger-queue.js';
 import { overloadResponse } from './overload-response.js';
 import { responseTarget } from './response-target.js';
+import { ownCopy } from './retained-identity.js';
 import { ServerInviteTransaction } from './server-invite-transaction.js';
 import { ServerNonInviteTransaction } from './server-non-invite-transaction.js';
 import type { TransactionContext } from './transaction-context.js';
@@ -109,6 +111,7 @@ export class TransactionLayer {
       clock: deps.clock,
       transport: deps.transport,
       timers: this.timers,
+      linger: new LingerQueue(deps.clock),
       released: (tx) => this.release(tx as ServerTx | ClientTx),
       absorbed: () => {
         this.absorbedCount++;
@@ -211,6 +214,7 @@ export class TransactionLayer {
     this.closed = true;
     const all: (ServerTx | ClientTx)[] = [...this.clients.values(), ...this.servers.values(), ...this.fallbackKeyOf.keys()];
     for (const tx of all) tx.terminate();
+    this.ctx.linger.clear();
     this.clients.clear();
     this.servers.clear();
     this.fallback.clear();
@@ -288,14 +292,15 @@ export class TransactionLayer {
   }
 
   private createServer(inbound: InboundMessage, request: SipRequest, branchKey: string | undefined, bucket: string | undefined): ServerTx {
-    const id = branchKey ?? `rfc2543|${bucket ?? ''}|${request.method}|${formatUri(request.uri)}|${toTag(request) ?? ''}`;
+    // a key of our own: one built from the request's fields keeps the whole received text alive (issue 18)
+    const id = ownCopy(branchKey ?? `rfc2543|${bucket ?? ''}|${request.method}|${formatUri(request.uri)}|${toTag(request) ?? ''}`);
     const target = responseTarget(inbound);
     const tx =
       request.method === 'INVITE'
         ? new ServerInviteTransaction(this.ctx, id, request, inbound, target)
         : new ServerNonInviteTransaction(this.ctx, id, request, inbound, target);
     if (branchKey !== undefined) {
-      this.servers.set(branchKey, tx);
+      this.servers.set(id, tx);
     } else if (bucket !== undefined) {
       const list = this.fallback.get(bucket);
       if (list === undefined) this.fallback.set(bucket, [tx]);
@@ -345,7 +350,7 @@ export class TransactionLayer {
     }
     if (branch === undefined) throw new TransactionError('SIP_TX_BAD_REQUEST', 'top Via lacks a z9hG4bK branch');
     if (cseqMethod !== request.method) throw new TransactionError('SIP_TX_BAD_REQUEST', 'CSeq method differs from the request method');
-    return clientKey(branch, request.method);
+    return ownCopy(clientKey(branch, request.method));
   }
 
   private release(tx: ServerTx | ClientTx): void {

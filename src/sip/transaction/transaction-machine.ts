@@ -1,4 +1,5 @@
 import type { TransportProtocol } from '../transport/sip-transport.js';
+import type { Lingering } from './linger-queue.js';
 import { TimerSlots } from './timer-slots.js';
 import type { TransactionContext } from './transaction-context.js';
 import { checkTransition, type TransitionTable } from './transition-table.js';
@@ -11,11 +12,13 @@ import type { ClientTransactionState, ServerTransactionState } from './transacti
  * their figure does not have. Entering Terminated cancels every timer and lets the layer forget
  * the transaction at once.
  */
-export abstract class TransactionMachine<S extends ClientTransactionState | ServerTransactionState, N extends string> {
+export abstract class TransactionMachine<S extends ClientTransactionState | ServerTransactionState, N extends string> implements Lingering {
   protected current: S;
   protected readonly slots: TimerSlots<N>;
   protected readonly reliable: boolean;
   protected interval: number;
+  /** The delay of the wait timer this transaction waits out in the layer's LingerQueue, if any. */
+  private lingerMs: number | undefined;
 
   protected constructor(
     protected readonly ctx: TransactionContext,
@@ -45,6 +48,7 @@ export abstract class TransactionMachine<S extends ClientTransactionState | Serv
     this.current = to;
     if (to === 'terminated') {
       this.slots.cancelAll();
+      if (this.lingerMs !== undefined) this.ctx.linger.leave(this, this.lingerMs);
       this.ctx.released(this);
       this.ended();
     } else {
@@ -56,12 +60,20 @@ export abstract class TransactionMachine<S extends ClientTransactionState | Serv
   protected entered(_state: S): void {}
 
   /**
-   * Starts a wait timer (D, I, J, K, L, M) that ends the transaction. Made here, not inline: a
-   * closure made where a response is in scope would keep that response alive as long as the
-   * timer (V8 closures share their function's context) — 32 s for Timer L/M/J.
+   * Starts the wait timer `_timer` (D, I, J, K, L or M) that ends the transaction: it waits in the
+   * layer's LingerQueue (one clock timer per delay for all transactions, no closure of its own —
+   * so nothing in scope here is kept alive for Timer L/M/J's 32 s either).
    */
-  protected endAfter(name: N, delayMs: number): void {
-    this.slots.set(name, delayMs, () => this.transition('terminated' as S));
+  protected endAfter(_timer: N, delayMs: number): void {
+    if (this.lingerMs !== undefined) this.ctx.linger.leave(this, this.lingerMs);
+    this.lingerMs = delayMs;
+    this.ctx.linger.add(this, delayMs);
+  }
+
+  /** LingerQueue: the wait timer started by endAfter fired. */
+  lingerExpired(): void {
+    this.lingerMs = undefined;
+    if (this.current !== 'terminated') this.transition('terminated' as S);
   }
 
   /** Called once, after the layer has forgotten the transaction. */

@@ -4,8 +4,10 @@ import { webcrypto } from 'node:crypto';
 import fc from 'fast-check';
 import { readCertificateDerFields } from '../../../../src/reload/security/certificate-der-fields.js';
 import { SecurityError, readCertificateInfo, spkiOf } from '../../../../src/reload/security/index.js';
-import { x509 } from '../../../../src/reload/security/x509-provider.js';
+import { loadX509 } from '../../../../src/reload/security/x509-provider.js';
 import { enrolledIdentity, makeCa, nodeId, selfSigned } from './security-fixtures.js';
+
+const x509 = await loadX509();
 
 // @peculiar/x509 (a full ASN.1 parser) is the reference the DER walk must agree with
 function reference(der: Uint8Array): { uris: string[]; emails: string[]; dnsNames: string[]; ips: string[]; isCa: boolean } {

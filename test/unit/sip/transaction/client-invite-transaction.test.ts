@@ -87,7 +87,7 @@ describe('INVITE client transaction (RFC 3261 §17.1.1, RFC 6026)', () => {
     assert.equal(acks.length, 1);
     const ack = acks[0]!.message as SipRequest;
     assert.deepEqual(acks[0]!.target, target(), 'ACK goes where the INVITE went');
-    assert.equal(ack.uri, original.uri);
+    assert.deepEqual(ack.uri, original.uri);
     assert.equal(callId(ack), callId(original));
     assert.equal(ack.headers.get('from'), original.headers.get('from'));
     assert.deepEqual(cseqOf(ack), { seq: cseqOf(original).seq, method: 'ACK' });

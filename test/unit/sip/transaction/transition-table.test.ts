@@ -13,6 +13,7 @@ import { ServerNonInviteTransaction } from '../../../../src/sip/transaction/serv
 import type { TransactionContext } from '../../../../src/sip/transaction/transaction-context.js';
 import { DEFAULT_TIMERS } from '../../../../src/sip/transaction/transaction-contract.js';
 import { ManualClock } from '../../../../src/lib/manual-clock.js';
+import { LingerQueue } from '../../../../src/sip/transaction/linger-queue.js';
 import { FakeTransport, inbound, recordingClientUser, request, target } from './tx-test-kit.js';
 
 function arrows<S extends string>(table: TransitionTable<S>): string[] {
@@ -105,6 +106,7 @@ describe('each transaction class goes through its guarded transition function', 
     clock,
     transport: new FakeTransport(clock),
     timers: DEFAULT_TIMERS,
+    linger: new LingerQueue(clock),
     released: () => {},
     absorbed: () => {},
     passAck: () => {},
