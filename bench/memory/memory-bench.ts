@@ -4,7 +4,8 @@
  *
  * 1. A measured `p2psip up` peer (inspector on loopback) in an overlay of three; SIPp registers
  *    `registrations` distinct AoRs at it, every binding pointing at a SIPp UAS.
- * 2. Baseline: live memory (after a forced full GC) of the idle peer holding them.
+ * 2. Baseline: live memory (after a forced full GC) of the idle peer holding them, after 200
+ *    warm-up calls have ended (their compiled code is not a per-call cost).
  * 3. In-flight calls: `held` calls set up through the peer (SIPp, INVITE/180/200/ACK) and held for
  *    `holdS` seconds before the BYE. Live memory is read once all are up (each call's INVITE server
  *    and client transactions are then in Accepted, Timer L/M = 64·T1 = 32 s, RFC 6026 §7.1/7.2) and
@@ -98,6 +99,9 @@ export const PER_CALL_LIMIT_BYTES = 5 * 1024;
 /** Timer L/M/J: 64·T1 with T1 = 500 ms. */
 const TRANSACTION_LINGER_S = 32;
 
+/** Calls made before the baseline so that compiled code is not counted per call. */
+const WARM_UP_CALLS = 200;
+
 const HOLD_SCENARIO = fileURLToPath(new URL('./uac-hold.xml', import.meta.url));
 
 export async function runMemoryBench(opts: MemoryBenchOptions): Promise<MemoryBenchResult> {
@@ -153,9 +157,24 @@ async function run(scope: ProcessScope, opts: MemoryBenchOptions): Promise<Memor
   if (registeredAors === 0) throw new Error('no AoR registered: nothing to call');
   const callees = join(dir, 'callees.csv');
   writeInjectionFile(callees, aors.map((a) => [a]));
-  // REGISTERs leave nothing behind in the transaction layer (answered statelessly), but the
-  // overlay's replica traffic settles for a few seconds
-  await sleep(10_000);
+  // warm-up: the call path's code is compiled (V8 keeps it: not a per-call cost) before the
+  // baseline; then the warm-up calls' transactions end (Timer L/M/J) and replica traffic settles
+  const warm = await runSipp(scope, {
+    name: 'warm-up',
+    scenario: scenario('uac.xml'),
+    workDir: dir,
+    localPort: uacPort,
+    remote: target,
+    calls: WARM_UP_CALLS,
+    rate: 50,
+    maxConcurrent: WARM_UP_CALLS,
+    timeoutS: 60,
+    recvTimeoutMs: 10_000,
+    injectionFile: callees,
+    bufferSize: 4 * 1024 * 1024,
+  });
+  log(`   ${describeSippResult(warm)}`);
+  await sleep((TRANSACTION_LINGER_S + 3) * 1000);
   const baseline = await live(peer);
   log(`   baseline: ${fmt(baseline)}`);
 

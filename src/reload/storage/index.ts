@@ -38,7 +38,7 @@ export type {
   StorageRequestFailure,
   ValueSelector,
 } from './overlay-storage.js';
-export { DEFAULT_REPLICA_MAINTAINER_OPTIONS, ReplicaMaintainer } from './replica-maintainer.js';
+export { DEFAULT_REPLICA_MAINTAINER_OPTIONS, HANDOVER_FIRST_RETRY_MS, ReplicaMaintainer } from './replica-maintainer.js';
 export type { ReplicaCounters, ReplicaMaintainerDeps, ReplicaMaintainerOptions } from './replica-maintainer.js';
 export type { StorageCredentials } from './storage-credentials.js';
 export type { StorageHost, StorageNeighbours, StorageRing } from './storage-host.js';

@@ -12,7 +12,10 @@ export interface ReplicaMaintainerOptions {
    * 30 s (a third holder crashed 5 s before) and nothing with 5 s.
    */
   holdDownMs?: number;
-  /** Wait before a failed replica or handover Store is sent again (default 5 s). */
+  /**
+   * Wait before a failed replica Store is sent again (default 5 s). A refused or failed handover is
+   * sent again sooner: after HANDOVER_FIRST_RETRY_MS (250 ms), doubling up to this.
+   */
   retryMs?: number;
   /**
    * Sends of one Store at most (default 5). A replica given up on is sent again at the next periodic

@@ -11,6 +11,8 @@ import type { StorageCredentials } from './storage-credentials.js';
 import type { StorageEngine } from './storage-engine.js';
 import type { StorageHost } from './storage-host.js';
 import { toHex } from './resource-id-ring.js';
+import { appendFileSync } from 'node:fs';
+const DBG = (m: string): void => { if (process.env.HDBG_FILE) appendFileSync(process.env.HDBG_FILE, m + '\n'); };
 import { ReplicaSendQueue } from './replica-send-queue.js';
 import type { ReplicaSend, ReplicaSendCounters } from './replica-send-queue.js';
 import { DEFAULT_REPLICA_MAINTAINER_OPTIONS } from './replica-maintainer-options.js';
@@ -32,6 +34,13 @@ export interface ReplicaMaintainerDeps {
 const DROP = -1;
 /** Copies kept: the responsible peer and its two successors (RFC 6940 §10.4). */
 const REPLICA_COUNT = 2;
+/**
+ * First wait before a refused or failed handover is sent again (ms); each further try waits twice as
+ * long, up to retryMs. A refusal usually means the receiver's view of the ring lags ours by a message
+ * or two (it has not taken in the Update that makes the range its own yet): a quarter second later it
+ * has, and waiting the full retryMs left the new owner answering for a range it held nothing of.
+ */
+export const HANDOVER_FIRST_RETRY_MS = 250;
 
 /** The send counters (replicaStoresSent, handoversSent, sendFailures, queueOverflows, lastFailure) and ours. */
 export interface ReplicaCounters extends ReplicaSendCounters {
@@ -57,6 +66,8 @@ export class ReplicaMaintainer {
   private replicaSet: bigint[] = [];
   private holdDown: TimerHandle | undefined;
   private resync: TimerHandle | undefined;
+  /** When the pending resync fires (clock ms). */
+  private resyncAt = Infinity;
   private periodic: TimerHandle | undefined;
   /** Handovers in flight: resource hex → the peer it is sent to, and how many were sent. */
   private readonly handoverTarget = new Map<string, bigint>();
@@ -197,6 +208,7 @@ export class ReplicaMaintainer {
         if (owner !== undefined && this.handoverTarget.get(hex) !== owner && tries < this.opts.maxAttempts) {
           this.handoverTarget.set(hex, owner);
           this.handoverTries.set(hex, tries + 1);
+          DBG(`${this.deps.clock.now()} ${this.deps.host.ring.hex(this.deps.host.id).slice(0,6)} HANDOVER ${hex.slice(0,8)} -> ${this.deps.host.ring.hex(owner).slice(0,6)} try ${tries + 1} role ${role}`);
           this.sends.enqueue({ target: owner, resource: r, replicaNumber: 0, attempts: this.opts.maxAttempts - 1 });
         }
         this.roles.set(hex, 0);
@@ -252,10 +264,14 @@ export class ReplicaMaintainer {
   /** A handover ended: confirmed (our role is what the ring says now), or failed (tried again on the next sync). */
   private handoverDone(s: ReplicaSend, ok: boolean): void {
     const hex = toHex(s.resource);
+    DBG(`${this.deps.clock.now()} ${this.deps.host.ring.hex(this.deps.host.id).slice(0,6)} DONE ${hex.slice(0,8)} -> ${this.deps.host.ring.hex(s.target).slice(0,6)} ok ${ok} ${this.counters.lastFailure ?? ''}`);
     if (this.handoverTarget.get(hex) !== s.target) return; // superseded by a handover to a newer owner
     this.handoverTarget.delete(hex);
     if (!ok) {
-      this.scheduleResync();
+      // tried again by syncRoles while the ring still says the data is that peer's (or another's now),
+      // at most maxAttempts sends until the next periodic re-check gives it new tries
+      const tries = this.handoverTries.get(hex) ?? 1;
+      this.scheduleResync(Math.min(this.opts.retryMs, HANDOVER_FIRST_RETRY_MS * 2 ** (tries - 1)));
       return;
     }
     this.handoverTries.delete(hex);
@@ -300,10 +316,16 @@ export class ReplicaMaintainer {
     this.scheduleDrops();
   }
 
-  private scheduleResync(): void {
-    if (this.resync !== undefined || this.closed) return;
-    this.resync = this.deps.clock.setTimer(this.opts.retryMs, () => {
+  /** syncRoles in `delayMs` (sooner if one is already due sooner). */
+  private scheduleResync(delayMs: number): void {
+    if (this.closed) return;
+    const at = this.deps.clock.now() + delayMs;
+    if (this.resync !== undefined && this.resyncAt <= at) return;
+    this.resync?.cancel();
+    this.resyncAt = at;
+    this.resync = this.deps.clock.setTimer(delayMs, () => {
       this.resync = undefined;
+      this.resyncAt = Infinity;
       this.syncRoles();
     });
   }

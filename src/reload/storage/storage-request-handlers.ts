@@ -126,8 +126,9 @@ export class StorageRequestHandlers {
     const mergeHandover = from !== undefined && from !== this.deps.host.id && responsible && this.deps.host.state === 'joined';
     if (last?.type === 'node' && from !== undefined && (neighbour || mergeHandover)) {
       // RFC 6940 §10.5 step 6 / §10.7.3: a neighbour hands us data we are now responsible for. While we
-      // join, the admitting peer sends our range before it answers the Join (§10.5): our neighbour table,
-      // filled from its Update, says what that range is.
+      // join, the admitting peer sends our range as it admits us, often before its Join answer reaches
+      // us: our neighbour table, where the join entered the peers it reached before the Join (§10.5
+      // step 4: the admitting peer and the neighbours its Update named), says what that range is.
       const joiningOwner = this.deps.host.state === 'joining' && this.deps.host.coversInTable(this.deps.host.ring.fromBytes(sr.resource));
       if (!responsible && !joiningOwner) return { error: ReloadErrorCode.NotFound, info: 'not responsible for this Resource-ID' };
       const r = this.deps.engine.store(sr, { replica: true });
@@ -139,6 +140,9 @@ export class StorageRequestHandlers {
     const ring = this.deps.host.ring;
     const replicas = nb.successors.slice(0, 2).map((s) => ring.toBytes(s));
     const r = this.deps.engine.store(sr, { requester: req.signer, replicas });
+    if (!r.ok && process.env.HDBG_FILE) (globalThis as unknown as { process: { getBuiltinModule?: unknown } }); 
+    if (!r.ok && process.env.HDBG_FILE) void import('node:fs').then((fs) => fs.appendFileSync(process.env.HDBG_FILE!, `${this.deps.host.clock.now()} ${this.deps.host.ring.hex(this.deps.host.id).slice(0,6)} ORIGINAL-FAIL ${Buffer.from(sr.resource).toString('hex').slice(0,8)} tid ${req.header.transactionId.toString(16)} ${r.info} via ${last?.type}\n`));
+    if (r.ok && process.env.HDBG_FILE) void import('node:fs').then((fs) => fs.appendFileSync(process.env.HDBG_FILE!, `${this.deps.host.clock.now()} ${this.deps.host.ring.hex(this.deps.host.id).slice(0,6)} ORIGINAL-OK ${Buffer.from(sr.resource).toString('hex').slice(0,8)} tid ${req.header.transactionId.toString(16)}\n`));
     const reply = this.answerStore(r, sr);
     if (!r.ok || r.replicate === undefined) return reply;
     // answered once a replica holds the value (ReplicaMaintainer.replicate bounds the wait)

@@ -357,9 +357,9 @@ export class OverlayLocationService implements StagedLocationService {
     return bindings;
   }
 
-  /** Withdraws every registration we stored (clean shutdown); waits for overlay work under way first. */
-  withdrawAll(): Promise<void> {
-    return this.publisher.withdrawAll();
+  /** Withdraws every registration we stored (clean shutdown), none started at or after `until` (clock ms); waits for overlay work under way first. */
+  withdrawAll(until?: number): Promise<void> {
+    return this.publisher.withdrawAll(until);
   }
 
   /** Forgets stored registrations whose lifetime ended (the overlay drops them itself); returns how many. */

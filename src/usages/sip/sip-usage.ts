@@ -157,9 +157,12 @@ export class SipUsage implements Lifecycle {
     this.sweeper.start();
   }
 
-  /** Clean stop: the sweep ends; our registrations, static ones too, leave the overlay (before the overlay Leave). */
-  async stop(): Promise<void> {
+  /**
+   * Clean stop: the sweep ends; our registrations, static ones too, leave the overlay (before the
+   * overlay Leave). With `until` (clock ms) no phone registration's withdraw starts at or after it.
+   */
+  async stop(until?: number): Promise<void> {
     this.sweeper.stop();
-    await Promise.all([this.location.withdrawAll(), this.statics.withdrawAll()]);
+    await Promise.all([this.location.withdrawAll(until), this.statics.withdrawAll()]);
   }
 }

@@ -69,12 +69,23 @@ export class ChordJoin {
       const cands = u === undefined || u.type === 'peer_ready' ? [] : [...u.predecessors, ...u.successors];
       const ids = cands.map((b) => host.ring.tryFromBytes(b)).filter((x): x is bigint => x !== undefined && x !== host.id);
       await Promise.all(ids.filter((x) => x !== ap).map((x) => links.attachTo(x, ap)));
+      // step 4: the peers we reached enter our Neighbor Table before the Join. The admitting peer hands
+      // us our range (step 6) as it admits us, and the handover can arrive before its Join answer: our
+      // storage takes it because this table says the range is ours (StorageHost.coversInTable). Routing
+      // ignores the table until we are joined; no neighbour change is announced before that.
+      const contacted = [ap, ...ids].filter((x) => host.conns.usable(x) !== undefined);
+      const entered = contacted.filter((x) => !this.d.neighbours.has(x));
+      this.d.neighbours.add(contacted);
       // step 5: Join
       const ans = await host.request([{ type: 'node', nodeId: ring.toBytes(ap) }], MessageCode.join_req, encodeJoinReq({ joiningPeerId: ring.toBytes(host.id), overlaySpecificData: EMPTY }, host.codecOptions()));
       // cancelled (the start's deadline passed: we went on alone): an admission that comes now is left
       // to the reactive Updates, which take the admitting peer's ring in like any merge
-      if (this.cancelled) break;
-      if (!ans.ok) continue;
+      if (this.cancelled || !ans.ok) {
+        // not admitted: a peer that goes on alone, or tries again, starts from what it knew before
+        for (const x of entered) this.d.neighbours.remove(x);
+        if (this.cancelled) break;
+        continue;
+      }
       const connected = [ap, ...ids].filter((x) => host.conns.usable(x) !== undefined);
       this.d.neighbours.add(connected);
       for (const x of connected) this.d.fingers.offer(x);
