@@ -87,7 +87,7 @@ export interface MemoryBenchResult {
     /** VmHWM at the end of the run (peak RSS over the whole run, registrations included). */
     readonly peakRssBytes: number;
     readonly midLive: LiveReading;
-    /** (midLive − baseline) heap / (rate × 32 s): what each call of the last Timer L/M/J window keeps. */
+    /** (midLive − baseline) heap / (rate × 32 s, or the time so far): what each call of the last Timer L/M/J window keeps. */
     readonly heapPerRecentCall: number;
   };
   readonly wallMs: number;
@@ -227,6 +227,7 @@ async function run(scope: ProcessScope, opts: MemoryBenchOptions): Promise<Memor
     bufferSize: 4 * 1024 * 1024,
   });
   let midLive: LiveReading | undefined;
+  let midT = opts.durationS;
   let finished = false;
   void sustainedRun.done.then(() => {
     finished = true;
@@ -245,6 +246,7 @@ async function run(scope: ProcessScope, opts: MemoryBenchOptions): Promise<Memor
     samples.push({ t: Math.round(t), rssBytes: m.rssBytes, heapUsedBytes: heap });
     if (midLive === undefined && t >= opts.durationS / 2) {
       midLive = await live(peer);
+      midT = t;
       log(`   halfway (${Math.round(t)} s): ${fmt(midLive)}`);
     }
     if (t - lastLog >= 60) {
@@ -259,7 +261,8 @@ async function run(scope: ProcessScope, opts: MemoryBenchOptions): Promise<Memor
   if (end === undefined) throw new Error('the measured peer is gone');
   if (midLive === undefined) midLive = await live(peer);
   await uas.stop();
-  const recentCalls = opts.rate * TRANSACTION_LINGER_S;
+  // the calls whose transactions may still linger at the halfway reading
+  const recentCalls = opts.rate * Math.min(TRANSACTION_LINGER_S, midT);
   return {
     startedAt: new Date(started).toISOString(),
     options: {

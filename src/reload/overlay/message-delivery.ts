@@ -196,12 +196,19 @@ export class MessageDelivery {
       this.sendAnswer(h, from, cached.contents, cached.extraCertificates);
       return;
     }
+    // §6.2.1: a retransmission of a request we are still answering is not handled twice (reply-cache.ts)
+    if (!this.replies.begin(h.transactionId)) {
+      this.deps.counters.dropped('retransmission of a request being answered');
+      return;
+    }
     const req: InboundRequest = { code: contents.messageCode, body: contents.body, header: h, contents, fromNeighbour: from, origin: this.originOf(h, from), signer, hops: hopsOf(h, from) };
     let reply: HandlerReply;
     try {
       reply = await this.dispatch(req);
     } catch (e) {
       reply = { error: ReloadErrorCode.InvalidMessage, info: e instanceof Error ? e.message : String(e) };
+    } finally {
+      this.replies.end(h.transactionId);
     }
     let out: MessageContents;
     if ('error' in reply) {

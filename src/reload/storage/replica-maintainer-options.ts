@@ -13,8 +13,9 @@ export interface ReplicaMaintainerOptions {
    */
   holdDownMs?: number;
   /**
-   * Wait before a failed replica Store is sent again (default 5 s). A refused or failed handover is
-   * sent again sooner: after HANDOVER_FIRST_RETRY_MS (250 ms), doubling up to this.
+   * Wait before a failed replica or handover Store is sent again (default 5 s). A handover refused
+   * as "not responsible" is sent again sooner: after HANDOVER_FIRST_RETRY_MS (250 ms), doubling up
+   * to this.
    */
   retryMs?: number;
   /**

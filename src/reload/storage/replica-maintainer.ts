@@ -5,14 +5,13 @@
  * the ReplicaSendQueue.
  */
 import type { Clock, TimerHandle } from '../../lib/clock.js';
+import { ReloadErrorCode } from '../codec/index.js';
 import type { BodyCodecOptions, StoreReq } from '../codec/index.js';
 import type { BagSharingSecurity } from './bag-sharing-security.js';
 import type { StorageCredentials } from './storage-credentials.js';
 import type { StorageEngine } from './storage-engine.js';
 import type { StorageHost } from './storage-host.js';
 import { toHex } from './resource-id-ring.js';
-import { appendFileSync } from 'node:fs';
-const DBG = (m: string): void => { if (process.env.HDBG_FILE) appendFileSync(process.env.HDBG_FILE, m + '\n'); };
 import { ReplicaSendQueue } from './replica-send-queue.js';
 import type { ReplicaSend, ReplicaSendCounters } from './replica-send-queue.js';
 import { DEFAULT_REPLICA_MAINTAINER_OPTIONS } from './replica-maintainer-options.js';
@@ -35,10 +34,13 @@ const DROP = -1;
 /** Copies kept: the responsible peer and its two successors (RFC 6940 §10.4). */
 const REPLICA_COUNT = 2;
 /**
- * First wait before a refused or failed handover is sent again (ms); each further try waits twice as
- * long, up to retryMs. A refusal usually means the receiver's view of the ring lags ours by a message
- * or two (it has not taken in the Update that makes the range its own yet): a quarter second later it
- * has, and waiting the full retryMs left the new owner answering for a range it held nothing of.
+ * First wait before a handover refused with "not responsible" (Error_Not_Found) is sent again (ms);
+ * each further try waits twice as long, up to retryMs. That refusal means the receiver's view of the
+ * ring lags ours by a message or two (it has not taken in the Update that makes the range its own
+ * yet): a quarter second later it usually has, and waiting the full retryMs left the new owner
+ * answering for a range it held nothing of. Other failures (no answer; Error_Data_Too_Old, the
+ * receiver holding newer values, as after a restart) are not a lag: they wait retryMs as before, and
+ * a burst of quick retries of those loaded the peers for nothing.
  */
 export const HANDOVER_FIRST_RETRY_MS = 250;
 
@@ -96,7 +98,7 @@ export class ReplicaMaintainer {
         security,
         codec,
         counters: this.counters,
-        onHandoverAnswered: (s, ok) => this.handoverDone(s, ok),
+        onHandoverAnswered: (s, ok, errorCode) => this.handoverDone(s, ok, errorCode),
         onGivenUp: (s) => this.givenUp(s),
       },
       this.opts,
@@ -208,7 +210,6 @@ export class ReplicaMaintainer {
         if (owner !== undefined && this.handoverTarget.get(hex) !== owner && tries < this.opts.maxAttempts) {
           this.handoverTarget.set(hex, owner);
           this.handoverTries.set(hex, tries + 1);
-          DBG(`${this.deps.clock.now()} ${this.deps.host.ring.hex(this.deps.host.id).slice(0,6)} HANDOVER ${hex.slice(0,8)} -> ${this.deps.host.ring.hex(owner).slice(0,6)} try ${tries + 1} role ${role}`);
           this.sends.enqueue({ target: owner, resource: r, replicaNumber: 0, attempts: this.opts.maxAttempts - 1 });
         }
         this.roles.set(hex, 0);
@@ -262,16 +263,17 @@ export class ReplicaMaintainer {
   }
 
   /** A handover ended: confirmed (our role is what the ring says now), or failed (tried again on the next sync). */
-  private handoverDone(s: ReplicaSend, ok: boolean): void {
+  private handoverDone(s: ReplicaSend, ok: boolean, errorCode: number): void {
     const hex = toHex(s.resource);
-    DBG(`${this.deps.clock.now()} ${this.deps.host.ring.hex(this.deps.host.id).slice(0,6)} DONE ${hex.slice(0,8)} -> ${this.deps.host.ring.hex(s.target).slice(0,6)} ok ${ok} ${this.counters.lastFailure ?? ''}`);
     if (this.handoverTarget.get(hex) !== s.target) return; // superseded by a handover to a newer owner
     this.handoverTarget.delete(hex);
     if (!ok) {
       // tried again by syncRoles while the ring still says the data is that peer's (or another's now),
-      // at most maxAttempts sends until the next periodic re-check gives it new tries
+      // at most maxAttempts sends until the next periodic re-check gives it new tries; soon when the
+      // receiver's view of the ring lags ours
       const tries = this.handoverTries.get(hex) ?? 1;
-      this.scheduleResync(Math.min(this.opts.retryMs, HANDOVER_FIRST_RETRY_MS * 2 ** (tries - 1)));
+      const lag = errorCode === ReloadErrorCode.NotFound;
+      this.scheduleResync(lag ? Math.min(this.opts.retryMs, HANDOVER_FIRST_RETRY_MS * 2 ** (tries - 1)) : this.opts.retryMs);
       return;
     }
     this.handoverTries.delete(hex);

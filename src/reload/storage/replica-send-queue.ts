@@ -45,8 +45,8 @@ export interface ReplicaSendQueueDeps {
   codec: BodyCodecOptions;
   /** Incremented in place (the maintainer's counters object). */
   counters: ReplicaSendCounters;
-  /** A handover Store (replicaNumber 0) was answered, ok or not. */
-  onHandoverAnswered(s: ReplicaSend, ok: boolean): void;
+  /** A handover Store (replicaNumber 0) was answered, ok or not (`errorCode`: the RELOAD error, 0 for no answer). */
+  onHandoverAnswered(s: ReplicaSend, ok: boolean, errorCode: number): void;
   /** A Store failed for the maxAttempts-th time and is not sent again. */
   onGivenUp(s: ReplicaSend): void;
 }
@@ -217,7 +217,7 @@ export class ReplicaSendQueue {
     if (s.replicaNumber === 0) counters.handoversSent++;
     else counters.replicaStoresSent++;
     const ans = await security.withCertificates(certs, () => host.request([{ type: 'node', nodeId: host.ring.toBytes(s.target) }], MessageCode.store_req, body));
-    if (s.replicaNumber === 0) this.deps.onHandoverAnswered(s, ans.ok);
+    if (s.replicaNumber === 0) this.deps.onHandoverAnswered(s, ans.ok, ans.ok ? 0 : ans.errorCode);
     s.ack?.report(ans.ok);
     if (ans.ok) return;
     counters.sendFailures++;

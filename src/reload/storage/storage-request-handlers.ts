@@ -140,9 +140,6 @@ export class StorageRequestHandlers {
     const ring = this.deps.host.ring;
     const replicas = nb.successors.slice(0, 2).map((s) => ring.toBytes(s));
     const r = this.deps.engine.store(sr, { requester: req.signer, replicas });
-    if (!r.ok && process.env.HDBG_FILE) (globalThis as unknown as { process: { getBuiltinModule?: unknown } }); 
-    if (!r.ok && process.env.HDBG_FILE) void import('node:fs').then((fs) => fs.appendFileSync(process.env.HDBG_FILE!, `${this.deps.host.clock.now()} ${this.deps.host.ring.hex(this.deps.host.id).slice(0,6)} ORIGINAL-FAIL ${Buffer.from(sr.resource).toString('hex').slice(0,8)} tid ${req.header.transactionId.toString(16)} ${r.info} via ${last?.type}\n`));
-    if (r.ok && process.env.HDBG_FILE) void import('node:fs').then((fs) => fs.appendFileSync(process.env.HDBG_FILE!, `${this.deps.host.clock.now()} ${this.deps.host.ring.hex(this.deps.host.id).slice(0,6)} ORIGINAL-OK ${Buffer.from(sr.resource).toString('hex').slice(0,8)} tid ${req.header.transactionId.toString(16)}\n`));
     const reply = this.answerStore(r, sr);
     if (!r.ok || r.replicate === undefined) return reply;
     // answered once a replica holds the value (ReplicaMaintainer.replicate bounds the wait)

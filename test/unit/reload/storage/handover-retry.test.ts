@@ -187,6 +187,17 @@ describe('handover retries (RFC 6940 §10.5, §10.7.3)', () => {
     assert.ok(later[0]! - t0 >= 28_000 && later[0]! - t0 <= 31_000, `first send of the next period at +${later[0]! - t0} ms`);
   });
 
+  test('other failures are no lag: newer values held there (Error_Data_Too_Old), or no answer, wait retryMs', async () => {
+    const tooOld = (): Answer => ({ ok: false, errorCode: ReloadErrorCode.DataTooOld, info: 'storage_time is not after the stored', responder: undefined, hops: 1 });
+    const silent = (): Answer => ({ ok: false, errorCode: 0, info: 'no answer', responder: undefined, hops: 0 });
+    for (const answer of [tooOld, silent]) {
+      const { host, j } = await handingOver(answer, { retryMs: 5000, maxAttempts: 3 });
+      const t0 = handovers(host, j)[0]!;
+      await host.run(20_000);
+      assert.deepEqual(handovers(host, j).map((t) => t - t0), [0, 5000, 10_000], answer.name);
+    }
+  });
+
   test('only while the ring says the data is that peer’s: J gone again, the retries stop', async () => {
     const { host, j, preds, succ } = await handingOver(() => refused());
     const t0 = handovers(host, j)[0]!;
