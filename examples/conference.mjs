@@ -70,8 +70,6 @@ async function main() {
   const boot = [alice.peer.addresses.overlay];
   const bob = await start('bob', 40002, { bootstrap: boot });
   const carol = await start('carol', 40004, { bootstrap: boot, client: true });
-  // users are created once the overlay has formed: a user record written while a peer is alone moves to
-  // the peer that becomes responsible for it when that one joins (RFC 6940 §10.5 handover)
   for (const p of [alice, bob, carol]) await enter(p);
 
   // alice reads the roster to find the others (their entries are theirs: signed, one per Node-ID)
