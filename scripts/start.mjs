@@ -36,5 +36,6 @@ if (builtAt() < sources) {
     process.stderr.write('p2psip: the build failed (see above)\n');
     process.exit(1);
   }
+  await import(pathToFileURL(join(root, 'scripts', 'mark-bin.mjs')).href);
 }
 await import(pathToFileURL(entry).href);
