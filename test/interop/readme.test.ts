@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { withScope } from '../../harness/process-scope.js';
 import { requireTools } from '../../harness/require-tools.js';
@@ -63,6 +63,13 @@ test('README: the softphone instructions as written — two peers, users, two ba
   const alice = accountLine(section, 'alice');
   const bob = accountLine(section, 'bob');
 
+  // the README's second peer keeps its data in a fixed directory (--data-dir /tmp/peer2): emptied before
+  // and after, so no run depends on what an earlier one left there
+  const dataDirArg = secondPeer.split(/\s+/).indexOf('--data-dir');
+  const peer2Dir = dataDirArg < 0 ? undefined : secondPeer.split(/\s+/)[dataDirArg + 1];
+  assert.ok(peer2Dir !== undefined && peer2Dir.startsWith('/tmp/'), `the second peer's --data-dir is under /tmp: ${secondPeer}`);
+  rmSync(peer2Dir, { recursive: true, force: true });
+  t.after(() => rmSync(peer2Dir, { recursive: true, force: true }));
   await withScope(async (scope) => {
     const lab = await NatLab.build(scope, { publicHosts: ['desk'], stunHost: false, segment: 'bridge', publicSubnet: '192.0.2.0/24' });
     const desk: LabHost = lab.host('desk');
