@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { startPeer, type RunningPeer } from '../../src/node/run-peer.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { loopbackPeerConfig } from './helpers/loopback-peer-config.js';
-import { SipPhoneProbe } from './helpers/sip-phone-probe.js';
+import { callUntilAnswered, SipPhoneProbe } from './helpers/sip-phone-probe.js';
 import { until } from './helpers/until.js';
 
 const OVERLAY = 'p2psip.local';
@@ -64,19 +64,7 @@ describe('log correlation across peers', { timeout: 90_000 }, () => {
     phones.push(alice, bob);
     assert.match(await alice.register(), /^SIP\/2\.0 200/);
 
-    let callId = '';
-    for (let attempt = 0; ; attempt++) {
-      const id = bob.send('INVITE', `sip:alice@${OVERLAY}`);
-      const invite = await alice.waitRequest('INVITE', 10_000).catch(() => undefined);
-      if (invite !== undefined && invite.includes(`Call-ID: ${id}`)) {
-        alice.answer(invite, 200, 'OK');
-        assert.equal((await bob.finalFor(id)).status, 200);
-        callId = id;
-        break;
-      }
-      if (attempt >= 3) assert.fail('the INVITE never reached alice');
-      await new Promise((r) => setTimeout(r, 5_100)); // past the locator's negative cache
-    }
+    const callId = await callUntilAnswered(bob, alice, `sip:alice@${OVERLAY}`);
 
     const atA = a.lines().filter((l) => l.callId === callId);
     const atB = b.lines().filter((l) => l.callId === callId);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPeer, type RunningPeer } from '../../src/node/run-peer.js';
 import { loopbackPeerConfig } from './helpers/loopback-peer-config.js';
-import { SipPhoneProbe } from './helpers/sip-phone-probe.js';
+import { callUntilAnswered, SipPhoneProbe } from './helpers/sip-phone-probe.js';
 import { until } from './helpers/until.js';
 
 const OVERLAY = 'p2psip.local';
@@ -60,21 +60,7 @@ describe('GET /metrics on real peers', { timeout: 90_000 }, () => {
     phones.push(alice, bob);
     assert.match(await alice.register(), /^SIP\/2\.0 200/);
 
-    // the first INVITE locates A (Fetch + AppAttach); a loaded machine may need another try
-    let callId = '';
-    for (let attempt = 0; ; attempt++) {
-      const id = bob.send('INVITE', `sip:alice@${OVERLAY}`);
-      const invite = await alice.waitRequest('INVITE', 10_000).catch(() => undefined);
-      if (invite !== undefined && invite.includes(`Call-ID: ${id}`)) {
-        alice.answer(invite, 180, 'Ringing');
-        alice.answer(invite, 200, 'OK');
-        assert.equal((await bob.finalFor(id)).status, 200);
-        callId = id;
-        break;
-      }
-      if (attempt >= 3) assert.fail('the INVITE never reached alice');
-      await new Promise((r) => setTimeout(r, 5_100)); // past the locator's negative cache
-    }
+    const callId = await callUntilAnswered(bob, alice, `sip:alice@${OVERLAY}`, { ringing: true });
     assert.notEqual(callId, '');
 
     const ra = await scrape(a);

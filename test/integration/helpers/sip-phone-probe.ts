@@ -83,3 +83,25 @@ export class SipPhoneProbe {
     this.udp.close();
   }
 }
+
+/**
+ * `caller` calls `callee` (an AoR of `domain`) until the INVITE reaches it — the first one locates
+ * the callee's peer (Fetch + AppAttach), and a loaded machine may need another try, waiting past the
+ * locator's negative cache — then `callee` answers (180 first when `ringing`) and the caller must get
+ * 200. Resolves with the answered call's Call-ID; throws after 4 attempts.
+ */
+export async function callUntilAnswered(caller: SipPhoneProbe, callee: SipPhoneProbe, aor: string, opts: { ringing?: boolean } = {}): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    const id = caller.send('INVITE', aor);
+    const invite = await callee.waitRequest('INVITE', 10_000).catch(() => undefined);
+    if (invite !== undefined && invite.includes(`Call-ID: ${id}`)) {
+      if (opts.ringing === true) callee.answer(invite, 180, 'Ringing');
+      callee.answer(invite, 200, 'OK');
+      const final = await caller.finalFor(id);
+      if (final.status !== 200) throw new Error(`the call was answered ${final.status}, not 200`);
+      return id;
+    }
+    if (attempt >= 3) throw new Error(`the INVITE never reached ${aor}`);
+    await new Promise((r) => setTimeout(r, 5_100)); // past the locator's negative cache
+  }
+}
