@@ -24,3 +24,29 @@ export function writeBenchmarksSection(root: string, startMarker: string, endMar
   const old = existsSync(md) ? readFileSync(md, 'utf8') : '# Benchmarks\n';
   writeFileSync(md, replaceMarkedSection(old, startMarker, endMarker, section));
 }
+
+/** What {@link publishBenchResult} prints and writes for one run. */
+export interface BenchPublication {
+  /** The benchmark's name: the result file's prefix and the words of the closing line. */
+  name: string;
+  /** ISO time the run started (dates the result file). */
+  startedAt: string;
+  /** The raw data, written as JSON. */
+  report: unknown;
+  /** The BENCHMARKS.md section, given the result file's path. */
+  render: (file: string) => string;
+  markers: { start: string; end: string };
+  /** false: print only (`--no-write`). */
+  write: boolean;
+}
+
+/** Prints the section, then writes the JSON and the section (unless `write` is false) from `root`. */
+export function publishBenchResult(root: string, p: BenchPublication): void {
+  const file = `bench/results/${resultFileName(p.name, p.startedAt)}`;
+  const section = p.render(file);
+  process.stdout.write(`\n${section}\n`);
+  if (!p.write) return;
+  writeJsonFile(root, file, p.report);
+  writeBenchmarksSection(root, p.markers.start, p.markers.end, section);
+  process.stdout.write(`\nwrote ${file} and the ${p.name} section of BENCHMARKS.md\n`);
+}

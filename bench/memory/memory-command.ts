@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../../harness/paths.js';
 import { missingTools } from '../../harness/require-tools.js';
-import { resultFileName, writeBenchmarksSection, writeJsonFile } from '../bench-files.js';
+import { publishBenchResult } from '../bench-files.js';
 import { load1, machineInfo } from '../sip/system-info.js';
 import { runMemoryBench } from './memory-bench.js';
 import { MEMORY_SECTION_END, MEMORY_SECTION_START, renderMemorySection, type MemoryReport } from './memory-report.js';
@@ -82,13 +82,13 @@ export async function memoryCommand(argv: readonly string[]): Promise<number> {
     log: (line) => process.stdout.write(`${line}\n`),
   });
   const report: MemoryReport = { benchmark: 'memory', command: ['npm run bench -- memory', ...argv].join(' '), machine, load1Before, load1After: load1(), result };
-  const file = `bench/results/${resultFileName('memory', result.startedAt)}`;
-  const section = renderMemorySection(report, file);
-  process.stdout.write(`\n${section}\n`);
-  if (!values['no-write']) {
-    writeJsonFile(REPO_ROOT, file, report);
-    writeBenchmarksSection(REPO_ROOT, MEMORY_SECTION_START, MEMORY_SECTION_END, section);
-    process.stdout.write(`\nwrote ${file} and the memory section of BENCHMARKS.md\n`);
-  }
+  publishBenchResult(REPO_ROOT, {
+    name: 'memory',
+    startedAt: result.startedAt,
+    report,
+    render: (file) => renderMemorySection(report, file),
+    markers: { start: MEMORY_SECTION_START, end: MEMORY_SECTION_END },
+    write: !values['no-write'],
+  });
   return 0;
 }

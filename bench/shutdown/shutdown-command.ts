@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../../harness/paths.js';
 import { missingTools } from '../../harness/require-tools.js';
-import { resultFileName, writeBenchmarksSection, writeJsonFile } from '../bench-files.js';
+import { publishBenchResult } from '../bench-files.js';
 import { load1, machineInfo } from '../sip/system-info.js';
 import { runShutdownBench, SHUTDOWN_LIMIT_MS } from './shutdown-bench.js';
 import { renderShutdownSection, SHUTDOWN_SECTION_END, SHUTDOWN_SECTION_START, type ShutdownReport } from './shutdown-report.js';
@@ -75,13 +75,13 @@ export async function shutdownCommand(argv: readonly string[]): Promise<number> 
     log: (line) => process.stdout.write(`${line}\n`),
   });
   const report: ShutdownReport = { benchmark: 'shutdown', command: ['npm run bench -- shutdown', ...argv].join(' '), machine, load1Before, load1After: load1(), result };
-  const file = `bench/results/${resultFileName('shutdown', result.startedAt)}`;
-  const section = renderShutdownSection(report, file);
-  process.stdout.write(`\n${section}\n`);
-  if (!values['no-write']) {
-    writeJsonFile(REPO_ROOT, file, report);
-    writeBenchmarksSection(REPO_ROOT, SHUTDOWN_SECTION_START, SHUTDOWN_SECTION_END, section);
-    process.stdout.write(`\nwrote ${file} and the shutdown section of BENCHMARKS.md\n`);
-  }
+  publishBenchResult(REPO_ROOT, {
+    name: 'shutdown',
+    startedAt: result.startedAt,
+    report,
+    render: (file) => renderShutdownSection(report, file),
+    markers: { start: SHUTDOWN_SECTION_START, end: SHUTDOWN_SECTION_END },
+    write: !values['no-write'],
+  });
   return result.maxExitMs < SHUTDOWN_LIMIT_MS ? 0 : 1;
 }
