@@ -45,9 +45,11 @@ import type { CertificatePlace, OverlayStorageOptions, PublishResult, StorageBac
 import type { StoredData } from '../reload/codec/index.js';
 import type { HostPort } from './peer-config.js';
 import { certificateStorageCredentials } from './certificate-storage-credentials.js';
-import { createDirectoryGuards } from './user-directory-wiring.js';
+import { authModeOf, createDirectoryGuards } from './user-directory-wiring.js';
+import { MessageBoxGuard } from '../usages/messages/message-box-guard.js';
+import { MESSAGE_KIND_ID } from '../usages/messages/message-box.js';
 import { withApplicationKinds } from './application-kinds.js';
-import type { KindDefinition } from '../reload/storage/index.js';
+import type { KindDefinition, KindGuards } from '../reload/storage/index.js';
 import type { UserDirectoryGuards } from '../usages/sip/auth/user-directory-guards.js';
 
 export type { NatRole } from './nat-role.js';
@@ -313,7 +315,10 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
   };
   // issue 15: closed overlays — the SIP usage's guards decide the user directory's Stores
   const directory = createDirectoryGuards({ config, credentials, hashResourceName, wallClock, realm: c.overlay });
-  const engine = new StorageEngine({ clock, backend, kinds, hashResourceName, verifyStoredData: credentials.verifier, wallClock, ...(directory === undefined ? {} : { guards: directory.guards }) }, engineOptions);
+  // issue 16: the storing peer's rules for messages kept for absent users
+  const messageGuard = kinds(MESSAGE_KIND_ID) === undefined ? undefined : new MessageBoxGuard({ nodeIdLength: config.nodeIdLength, closed: authModeOf(config) === 'closed' });
+  const guards: KindGuards = (kind) => (kind === MESSAGE_KIND_ID ? messageGuard : directory?.guards(kind));
+  const engine = new StorageEngine({ clock, backend, kinds, hashResourceName, verifyStoredData: credentials.verifier, wallClock, guards }, engineOptions);
   engine.start();
   const storage = new OverlayStorage({ host: node, engine, clock, wallClock, credentials, security, kinds, hashResourceName, backend }, c.storageOptions);
   storageRef = storage;

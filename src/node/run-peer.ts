@@ -38,10 +38,14 @@ import { MediaRelay } from '../media/media-relay.js';
 import { SdpMediaHook } from '../media/sdp-media-hook.js';
 import { UdpMediaPorts } from '../platform/media-ports.js';
 import { DEFAULT_MEDIA_CONFIG } from './peer-config.js';
-import { hasParam, isSipUri } from '../sip/message/index.js';
+import { createResponse, hasParam, isSipUri } from '../sip/message/index.js';
+import { isOverlayAor } from '../usages/sip/aor-resource-id.js';
 import type { SipRequest } from '../sip/message/sip-message.js';
 import { EventHub } from '../lib/event-hub.js';
 import type { PeerEventMap, PeerEvents } from './peer-events.js';
+import { combineServices } from '../sip/core/local-services.js';
+import { MESSAGE_KIND_ID } from '../usages/messages/message-box.js';
+import { MessageStoreService } from '../usages/messages/message-store-service.js';
 import { createPeerRoutes } from './peer-routes.js';
 import { LogTail, teeLogger } from './dashboard/log-tail.js';
 import { logReloadTransactions } from './reload-transaction-log.js';
@@ -257,6 +261,28 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
   const mediaStatus = (): object => ({ mode: mediaConfig.mode, range: `${mediaConfig.range[0]}-${mediaConfig.range[1]}`, timeoutS: mediaConfig.timeoutMs / 1000, ...relay.status(), sdp: mediaHook.counts, ports: mediaPorts === undefined ? null : { ...mediaPorts.counts, ready: mediaPorts.readyCount(), trunk: mediaPorts.trunkAddress() ?? null } });
   const load = new UdpBacklogLoadMonitor();
   load.start();
+  // issue 16: a MESSAGE to a user who is away is kept in the overlay and delivered when it registers
+  const messages =
+    overlay === undefined || overlay.config.kinds.every((k) => k.id !== MESSAGE_KIND_ID)
+      ? undefined
+      : new MessageStoreService({
+          clock,
+          random,
+          storage: overlay.storage,
+          selfNodeId: overlay.node.idBytes,
+          wallClock,
+          inOverlay: (aor) => isOverlayAor(aor, config.overlay),
+          registeredHere: (aor) => location.lookupNow(aor).length > 0,
+          originate: (request) => (sip === undefined ? Promise.resolve(createResponse(request, 503, 'Service Unavailable - starting')) : sip.proxy.originate(request)),
+          logger,
+        });
+  const unwatchRegistrations =
+    messages === undefined
+      ? () => {}
+      : events.on('registration', (e) => {
+          if (e.action === 'added' || e.action === 'refreshed') messages.onRegistered(e.aor, e.action === 'added');
+        });
+  const services = combineServices([...(messages === undefined ? [] : [messages])]);
   sip = new SipPeer(
     {
       clock,
@@ -269,6 +295,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       load,
       media: mediaHook,
       events,
+      ...(services === undefined ? {} : { services }),
       // issue 17: the phones' bindings (under the SIP usage's location service) become `registration` events
       bindings: location,
       ...(sipChannels === undefined ? {} : { isChannel: (source: TransportAddress) => sipChannels.peerAt(source) !== undefined }),
@@ -316,6 +343,8 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
     // static registrations go into the overlay once the SIP front they lead to is up
     sipUsage?.start();
   } catch (err) {
+    unwatchRegistrations();
+    messages?.stop();
     location.stop();
     load.stop();
     relay.stop();
@@ -426,6 +455,8 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
         const t0 = clock.now();
         if (!(await withinMs(Promise.resolve().then(work), limitMs))) logger.warn({ step: name, limitMs, waitedMs: clock.now() - t0 }, 'stop: step not finished in time, left behind');
       };
+      unwatchRegistrations();
+      messages?.stop();
       location.stop();
       load.stop();
       unlogReload();

@@ -8,6 +8,7 @@ import type { Random } from '../lib/random.js';
 import { admissionPolicy, type AdmissionOptions, type LoadMonitor, type OverlayAdmission } from '../sip/core/admission-policy.js';
 import { LocalIdentity } from '../sip/core/local-identity.js';
 import type { LocationService } from '../sip/core/location-service.js';
+import type { LocalServices } from '../sip/core/local-services.js';
 import type { MediaHook } from '../sip/core/media-hook.js';
 import { MemoryLocationService } from '../sip/core/memory-location-service.js';
 import { ProxyCore, type OutboundPolicy } from '../sip/core/proxy-core.js';
@@ -57,6 +58,8 @@ export interface SipPeerDeps {
    * changes become `registration` events; without `location` the peer's own service is observed.
    */
   bindings?: { observe(observer: BindingObserver | undefined): void };
+  /** Services for our users (issue 16: presence, messages kept for absent users, voicemail). */
+  services?: LocalServices;
   /** True for the address of a SIP channel to another peer (`sip.request` transport `channel`). */
   isChannel?: (source: TransportAddress) => boolean;
 }
@@ -101,6 +104,11 @@ export interface SipAuthConfig {
   nonceKey?: { readonly key: Uint8Array; readonly wallClock: () => number };
   /** The other limits (failures per source, table sizes, verifier timeout…; DEFAULT_DIGEST_AUTH_OPTIONS). */
   limits?: Partial<Omit<DigestAuthOptions, 'realm' | 'nonceLifetimeS'>>;
+}
+
+/** The RFC 7904 target mark: a request another p2psip peer forwarded here (`;p2psip=peer`). */
+function markedFromPeer(request: SipRequest): boolean {
+  return isSipUri(request.uri) && hasParam(request.uri.params, PEER_MARK);
 }
 
 export class SipPeer implements Lifecycle {
@@ -186,7 +194,7 @@ export class SipPeer implements Lifecycle {
               random: deps.random,
               verifier: authConfig.verifier,
               domains: this.identity,
-              fromPeer: authConfig.fromPeer ?? ((request) => isSipUri(request.uri) && hasParam(request.uri.params, PEER_MARK)),
+              fromPeer: authConfig.fromPeer ?? markedFromPeer,
               ...(authConfig.nonceKey === undefined ? {} : { nonceKey: authConfig.nonceKey }),
             },
             { ...authConfig.limits, realm: authConfig.realm, ...(authConfig.nonceLifetimeS === undefined ? {} : { nonceLifetimeS: authConfig.nonceLifetimeS }) },
@@ -203,6 +211,8 @@ export class SipPeer implements Lifecycle {
         resolver: deps.resolver,
         ...(deps.media === undefined ? {} : { media: deps.media }),
         ...(this.auth === undefined ? {} : { auth: this.auth }),
+        ...(deps.services === undefined ? {} : { services: deps.services }),
+        fromPeer: authConfig?.fromPeer ?? markedFromPeer,
       },
       {
         outbound: options.outbound,

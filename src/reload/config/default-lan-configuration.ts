@@ -1,6 +1,6 @@
 import { LAN_MULTICAST_BOOTSTRAP, type OverlayConfiguration } from './overlay-configuration.js';
 import type { KindDefinition } from '../storage/kind.js';
-import { P2PSIP_AUTH_PROOF_KIND_ID, P2PSIP_USER_KIND_ID, P2PSIP_WRITE_GRANT_KIND_ID } from './registered-kinds.js';
+import { P2PSIP_AUTH_PROOF_KIND_ID, P2PSIP_MESSAGE_KIND_ID, P2PSIP_USER_KIND_ID, P2PSIP_WRITE_GRANT_KIND_ID } from './registered-kinds.js';
 
 /** Kind limits of the zero-configuration overlay. */
 export const LAN_SIP_REGISTRATION_MAX_COUNT = 10;
@@ -13,6 +13,11 @@ export const LAN_USER_RECORD_MAX_SIZE = 1024;
 export const LAN_AUTH_PROOF_MAX_SIZE = 2048;
 /** Write grants per user (Resource-ID): peers that may register the user at the same time. */
 export const LAN_WRITE_GRANT_MAX_COUNT = LAN_SIP_REGISTRATION_MAX_COUNT;
+
+/** Issue 16: keys of P2PSIP-MESSAGE per user (live messages and recent tombstones; usages/messages/message-box.ts). */
+export const LAN_MESSAGE_MAX_COUNT = 40;
+/** Bytes of one kept message (its 1300-byte body in base64 and five 256-byte fields). */
+export const LAN_MESSAGE_MAX_SIZE = 3200;
 
 /**
  * Open or closed (issue 15). Closed (the default of `p2psip up`): SIP-REGISTRATION takes writes only
@@ -73,6 +78,8 @@ export function defaultLanConfiguration(overlayName: string, mode: LanAuthMode =
       { id: 3, name: 'CERTIFICATE_BY_NODE', dataModel: 'array', accessControl: 'NODE-MATCH', maxCount: LAN_CERTIFICATE_MAX_COUNT, maxSize: LAN_CERTIFICATE_MAX_SIZE },
       { id: 16, name: 'CERTIFICATE_BY_USER', dataModel: 'array', accessControl: 'USER-MATCH', maxCount: LAN_CERTIFICATE_MAX_COUNT, maxSize: LAN_CERTIFICATE_MAX_SIZE },
       ...(mode === 'closed' ? userDirectoryKinds() : []),
+      // issue 16: messages for absent users
+      { id: P2PSIP_MESSAGE_KIND_ID, name: 'P2PSIP-MESSAGE', dataModel: 'dictionary', accessControl: 'USAGE-GUARD', maxCount: LAN_MESSAGE_MAX_COUNT, maxSize: LAN_MESSAGE_MAX_SIZE },
     ],
     chordReactive: true,
   };

@@ -39,11 +39,14 @@ export const P2PSIP_USER_KIND_ID = 0xf0000101;
 export const P2PSIP_AUTH_PROOF_KIND_ID = 0xf0000102;
 /** = WRITE_GRANT_KIND_ID of reload/storage/write-grant.ts. */
 export const P2PSIP_WRITE_GRANT_KIND_ID = 0xf0000103;
+/** Issue 16: messages kept for absent users (= MESSAGE_KIND_ID of usages/messages/message-box.ts). */
+export const P2PSIP_MESSAGE_KIND_ID = 0xf0000104;
 
 export const P2PSIP_KINDS: readonly P2psipKind[] = [
   { id: P2PSIP_USER_KIND_ID, name: 'P2PSIP-USER', dataModel: 'single', accessControl: 'USAGE-GUARD', private: true },
   { id: P2PSIP_AUTH_PROOF_KIND_ID, name: 'P2PSIP-AUTH-PROOF', dataModel: 'single', accessControl: 'USAGE-GUARD', private: true },
   { id: P2PSIP_WRITE_GRANT_KIND_ID, name: 'P2PSIP-WRITE-GRANT', dataModel: 'dictionary', accessControl: 'USAGE-GUARD' },
+  { id: P2PSIP_MESSAGE_KIND_ID, name: 'P2PSIP-MESSAGE', dataModel: 'dictionary', accessControl: 'USAGE-GUARD' },
 ];
 
 export function p2psipKindById(id: number): P2psipKind | undefined {

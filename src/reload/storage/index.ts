@@ -9,6 +9,7 @@ export type { FindResource } from './find-handler.js';
 export type { AccessPolicyName, DataModelName, KindDefinition } from './kind.js';
 export { ENTRY_OVERHEAD } from './kind-record.js';
 export type { KindRecord, StoredEntry } from './kind-record.js';
+export { entryKey } from './kind-record.js';
 export { RECORD_PREFIX } from './kind-record-codec.js';
 export { MemoryStorageBackend } from './memory-storage-backend.js';
 export { CHORD_RESOURCE_ID_LENGTH, chordResourceId } from './chord-resource-id.js';

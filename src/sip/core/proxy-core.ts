@@ -12,11 +12,13 @@ import type { AuthVerdict, RequestAuthenticator } from '../auth/request-authenti
 import { responseTarget, statelessToTag } from '../transaction/index.js';
 import type { ClientTransaction, ClientTransactionUser, ServerTransaction, TransactionUser } from '../transaction/transaction-contract.js';
 import type { InboundMessage, OutboundTarget, SipTransport, TransportAddress, TransportProtocol } from '../transport/sip-transport.js';
-import { forwardRequest, popOwnRoutes, recordRoutes, strictRouteRewrite, topRoute } from './forward-request.js';
+import { forwardRequest, popOwnRoutes, recordRoutes, selfVia, strictRouteRewrite, topRoute } from './forward-request.js';
 import { INSTANCE_PARAM, type LocalIdentity } from './local-identity.js';
 import { LocationLookupError, type Binding, type LocationService } from './location-service.js';
 import { isLoop, proxyBranch } from './loop-detection.js';
+import type { LocalServices, ServiceRequest } from './local-services.js';
 import type { MediaHook } from './media-hook.js';
+import { OriginatedTransaction } from './originated-transaction.js';
 import type { ProxyTarget } from './proxy-target.js';
 import type { Registrar } from './registrar.js';
 import { ResponseContext, type PreparedBranch } from './response-context.js';
@@ -73,6 +75,10 @@ export interface ProxyCoreDeps {
    * none: nothing is challenged (an open overlay).
    */
   auth?: RequestAuthenticator;
+  /** Services for our users (issue 16: presence, messages kept for absent users, voicemail); none: plain proxy. */
+  services?: LocalServices;
+  /** True for a request another p2psip peer forwarded to us (services tell it from a phone's); default: never. */
+  fromPeer?: (request: SipRequest, source: TransportAddress) => boolean;
 }
 
 export interface ProxyStats {
@@ -172,6 +178,28 @@ export class ProxyCore implements TransactionUser {
     else registerOrReply(verdict);
   }
 
+  /**
+   * Issue 16: a request this peer makes itself (a MESSAGE kept for an absent user, a message-summary
+   * NOTIFY) for a user of our domains, routed as a phone's would be (location lookup, the overlay,
+   * forking, flows) but never offered to the services. `request` carries no Via: ours is put on top.
+   * Resolves with the final response — a local failure included (404 no registration, 480, 408…);
+   * never rejects.
+   */
+  originate(request: SipRequest): Promise<SipResponse> {
+    return new Promise((resolve) => {
+      const local = this.self('udp') ?? this.self('tcp') ?? { protocol: 'udp', host: this.options.advertisedHost, port: 5060 };
+      const branch = `z9hG4bK-o${randomToken(this.deps.random, 16)}`;
+      const headers = request.headers.clone();
+      headers.prepend('Via', selfVia(local, branch));
+      const req: SipRequest = { ...request, headers };
+      const toTag = randomToken(this.deps.random, 12);
+      const tx = new OriginatedTransaction(`originated|${branch}`, req, local, resolve);
+      const fail = (status: number, reason: string): void => tx.respond(createResponse(req, status, reason, { toTag }));
+      if (!this.deps.identity.isLocalDomainUri(req.uri)) return fail(404, 'Not Found - Not a user of our domains');
+      this.forwardToAor(tx, req, toTag, true).catch((err: unknown) => fail(500, `Server Internal Error - ${err instanceof P2psipError ? err.message : 'internal error'}`));
+    });
+  }
+
   onAck(inbound: InboundMessage): void {
     this.stateless.forwardAck(inbound);
   }
@@ -204,7 +232,7 @@ export class ProxyCore implements TransactionUser {
 
     // §22: our phones authenticate before anything is routed for them (issue 15)
     const auth = this.deps.auth;
-    if (auth === undefined) return this.dispatch(tx, received, toTag, false);
+    if (auth === undefined) return this.dispatch(tx, received, toTag, false, undefined);
     const verdict = auth.authenticate(received, tx.inbound.source);
     if (!(verdict instanceof Promise)) return this.afterAuth(tx, verdict, toTag, false);
     // the verifier may take the overlay's time: an INVITE gets its 100 Trying now (§16.2)
@@ -222,7 +250,7 @@ export class ProxyCore implements TransactionUser {
     if (tx.state === 'terminated' || tx.finalResponse !== undefined) return;
     if (verdict.kind === 'reply') return this.reply(tx, verdict.status, verdict.reason, toTag, verdict.headers);
     try {
-      this.dispatch(tx, verdict.request, toTag, tryingSent);
+      this.dispatch(tx, verdict.request, toTag, tryingSent, verdict.user);
     } catch (err) {
       const reason = err instanceof P2psipError ? err.message : 'internal error';
       this.reply(tx, 500, `Server Internal Error - ${reason}`, toTag);
@@ -230,7 +258,7 @@ export class ProxyCore implements TransactionUser {
   }
 
   /** §16.4 on: route information, then the targets. */
-  private dispatch(tx: ServerTransaction, received: SipRequest, toTag: string, tryingSent: boolean): void {
+  private dispatch(tx: ServerTransaction, received: SipRequest, toTag: string, tryingSent: boolean, user: string | undefined): void {
     // §16.4: Route information preprocessing, on our own copy.
     // Only a request that carries our own route information is rewritten: copy it first then.
     const strictRouted = this.deps.identity.isSelfUri(received.uri) && isSipUri(received.uri) && hasParam(received.uri.params, 'lr');
@@ -255,11 +283,15 @@ export class ProxyCore implements TransactionUser {
         void this.deps.registrar.handle(tx, toTag);
         return;
       }
-      if (this.isForUs(req)) {
+      const forUs = this.isForUs(req);
+      const service = this.serviceRequest(tx, req, forUs ? undefined : this.deps.identity.canonicalAor(req.uri), toTag, tryingSent, user);
+      // issue 16: a service may answer it itself (PUBLISH, SUBSCRIBE, a voicemail number)
+      if (service !== undefined && (forUs || service.aor !== undefined) && this.deps.services!.claim(service)) return;
+      if (forUs) {
         if (req.method === 'OPTIONS') return this.answerOptions(tx, toTag);
         return this.reply(tx, 405, 'Method Not Allowed', toTag, [['Allow', 'OPTIONS, REGISTER']]);
       }
-      void this.forwardToAor(tx, req, toTag, tryingSent);
+      void this.forwardToAor(tx, req, toTag, tryingSent, service);
       return;
     }
     this.forwardOutside(tx, req, toTag, routedByUs, tokens, tryingSent);
@@ -290,7 +322,22 @@ export class ProxyCore implements TransactionUser {
     return isSipUri(req.uri) && (req.uri.user === undefined || req.uri.user === '') && this.deps.identity.isLocalDomainUri(req.uri);
   }
 
-  private async forwardToAor(tx: ServerTransaction, req: SipRequest, toTag: string, tryingSent = false): Promise<void> {
+  /** What the services see of a request (undefined without services). */
+  private serviceRequest(tx: ServerTransaction, request: SipRequest, aor: string | undefined, toTag: string, tryingSent: boolean, user: string | undefined): ServiceRequest | undefined {
+    if (this.deps.services === undefined) return undefined;
+    const fromPeer = this.deps.fromPeer?.(request, tx.inbound.source) ?? false;
+    return { tx, request, aor, toTag, fromPeer, user, tryingSent };
+  }
+
+  /** Issue 16: routing to the AoR failed with `status`; a service may answer instead (true: it does). */
+  private diverted(service: ServiceRequest | undefined, status: number, trying: boolean): boolean {
+    if (service === undefined || service.aor === undefined) return false;
+    const tx = service.tx;
+    if (tx.state === 'terminated' || tx.finalResponse !== undefined) return false;
+    return this.deps.services!.divert(trying === service.tryingSent ? service : { ...service, tryingSent: trying }, status);
+  }
+
+  private async forwardToAor(tx: ServerTransaction, req: SipRequest, toTag: string, tryingSent = false, service?: ServiceRequest): Promise<void> {
     const aor = this.deps.identity.canonicalAor(req.uri);
     if (aor === undefined) return this.reply(tx, 404, 'Not Found', toTag);
     // §16.2 / §17.2.1: the lookup may take the overlay's time (a Fetch, an AppAttach, ICE and DTLS to
@@ -301,11 +348,18 @@ export class ProxyCore implements TransactionUser {
     try {
       bindings = await this.deps.location.lookup(aor, req, tx.inbound.source);
     } catch (err) {
-      if (err instanceof LocationLookupError) return this.reply(tx, err.status, `${err.reason} - ${err.message}`, toTag);
+      if (err instanceof LocationLookupError) {
+        if (this.diverted(service, err.status, trying)) return;
+        return this.reply(tx, err.status, `${err.reason} - ${err.message}`, toTag);
+      }
+      if (this.diverted(service, 503, trying)) return;
       return this.reply(tx, 503, `Service Unavailable - Location service: ${String(err)}`, toTag);
     }
-    if (bindings.length === 0) return this.reply(tx, 404, 'Not Found', toTag);
-    this.forward(tx, req, bindings.map((b) => this.bindingTarget(b)), toTag, trying);
+    if (bindings.length === 0) {
+      if (this.diverted(service, 404, trying)) return;
+      return this.reply(tx, 404, 'Not Found', toTag);
+    }
+    this.forward(tx, req, bindings.map((b) => this.bindingTarget(b)), toTag, trying, service);
   }
 
   /** Phones behind a connection (TCP/TLS/WS, RFC 5626-style) and `.invalid` contacts are reached over their flow. */
@@ -341,7 +395,7 @@ export class ProxyCore implements TransactionUser {
     this.forward(tx, req, [{ uri: req.uri, q: 1, via: undefined }], toTag, tryingSent);
   }
 
-  private forward(tx: ServerTransaction, req: SipRequest, targets: ProxyTarget[], toTag: string, tryingSent = false): void {
+  private forward(tx: ServerTransaction, req: SipRequest, targets: ProxyTarget[], toTag: string, tryingSent = false, service?: ServiceRequest): void {
     if (tx.state === 'terminated' || tx.finalResponse !== undefined) return;
     if (this.contexts.size >= this.options.maxContexts) {
       return this.reply(tx, 503, 'Service Unavailable - Too many requests in progress', toTag, [['Retry-After', '5']]);
@@ -360,6 +414,7 @@ export class ProxyCore implements TransactionUser {
         // Once a final response went upstream a CANCEL can change nothing: forget the context (the
         // transactions keep absorbing retransmissions on their own for Timer L / M).
         onFinal: this.forgetter(tx.id),
+        ...(service === undefined ? {} : { divert: this.diverter(service, tx.isInvite || tryingSent) }),
       },
       tx,
       targets,
@@ -380,6 +435,10 @@ export class ProxyCore implements TransactionUser {
   private upstreamMapper(to: TransportAddress): (res: SipResponse, from?: TransportAddress) => SipResponse {
     const media = this.deps.media;
     return (res, from) => (media === undefined ? res : media.response(res, to, from));
+  }
+
+  private diverter(service: ServiceRequest, trying: boolean): (status: number) => boolean {
+    return (status) => this.diverted(service, status, trying);
   }
 
   private forgetter(id: string): () => void {

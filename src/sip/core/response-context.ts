@@ -23,6 +23,11 @@ export interface ResponseContextDeps {
   prepare(target: ProxyTarget): Promise<PreparedBranch>;
   /** Observer: every final response this context sends upstream (the first one ends CANCEL's interest in it). */
   onFinal?(status: number): void;
+  /**
+   * Issue 16 (local-services.ts): asked with the best final failure (≥ 300, not after a CANCEL) before
+   * it goes upstream; true: a service answers the server transaction instead.
+   */
+  divert?(status: number): boolean;
   /** Every response on its way upstream, forwarded or ours (the media relay rewrites SDP there). */
   upstream?(res: SipResponse, from?: TransportAddress): SipResponse;
 }
@@ -223,6 +228,10 @@ export class ResponseContext {
       res = { ...res, status: 500, reason: 'Server Internal Error - Downstream unavailable', headers: res.headers.clone() };
     }
     if (res.status === 401 || res.status === 407) res = this.aggregateChallenges(res);
+    if (!this.cancelled && res.status >= 300 && this.deps.divert?.(res.status) === true) {
+      this.deps.onFinal?.(res.status);
+      return;
+    }
     if (best.local) this.serverTx.respond(this.deps.upstream === undefined ? res : this.deps.upstream(res));
     else this.forward(res);
     this.deps.onFinal?.(res.status);

@@ -115,7 +115,7 @@ export class SipWorld {
     load?: LoadMonitor,
     outbound: OutboundPolicy = { mode: 'none' },
     /** More of the peer's deps (e.g. its location service made on the world's clock). */
-    extra: (clock: ManualClock) => Pick<SipPeerDeps, 'overlayWork' | 'location' | 'media'> = () => ({}),
+    extra: (clock: ManualClock) => Pick<SipPeerDeps, 'overlayWork' | 'location' | 'media' | 'services'> = () => ({}),
     /** More of the peer's options (e.g. `auth`). */
     peerOptions: Partial<SipPeerOptions> = {},
   ) {
