@@ -386,6 +386,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       http: `${h.host}:${h.port}`,
       ...(apiToken.file === undefined ? {} : { apiTokenFile: apiToken.file }),
       registrations: () => location.entries(),
+      servicesStatus: () => ({ messages: messages?.status() ?? null }),
       authStatus: () => ({
         mode: authMode ?? 'none',
         realm: config.overlay,

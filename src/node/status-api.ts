@@ -44,6 +44,8 @@ export interface StatusSource {
   discoveryStatus?: () => object;
   /** SIP authentication (issue 15): `{ mode: 'closed'|'open', realm, ... }`. */
   authStatus?: () => object;
+  /** Issue 16: the peer's services for its users (messages kept for absent users…). */
+  servicesStatus?: () => object;
   /** Where the API token is kept (so local tools such as `p2psip user` find it); absent: this run only. */
   apiTokenFile?: string;
   /** Joining, never stranding, merging (issue 15): `join` — state alone/joining/joined, why, candidates. */
@@ -154,6 +156,7 @@ export function statusBody(src: StatusSource, page: StatusPage = DEFAULT_PAGE): 
     media: src.mediaStatus?.() ?? null,
     discovery: src.discoveryStatus?.() ?? null,
     auth: src.authStatus?.() ?? null,
+    services: src.servicesStatus?.() ?? null,
     apiTokenFile: src.apiTokenFile ?? null,
     join: src.joinStatus?.() ?? null,
     uptimeSeconds: Math.round((now - src.startedAt) / 1000),

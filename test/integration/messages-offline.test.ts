@@ -18,6 +18,7 @@ import { MAX_KEPT_BODY_BYTES, MAX_KEPT_PER_RECIPIENT, MESSAGE_KIND_ID } from '..
 import { loopbackPeerConfig } from './helpers/loopback-peer-config.js';
 import { AuthPhone } from './helpers/auth-phone.js';
 import { until } from './helpers/until.js';
+import { receiveMessages, sendMessage } from './helpers/kept-messages.js';
 
 const OVERLAY = 'p2psip.local';
 const quiet = { info: () => {}, warn: () => {} };
@@ -43,27 +44,7 @@ describe('messages for absent users: kept in the overlay, delivered at registrat
   const udp = (p: RunningPeer): { host: string; port: number } => p.sipAddresses.find((x) => x.protocol === 'udp')!;
   const b64 = (s: string): string => Buffer.from(s).toString('base64');
 
-  /** A MESSAGE with a text body from `phone` to bob; resolves the final status line. */
-  async function message(phone: AuthPhone, n: number, body: string): Promise<string> {
-    const callId = `msg-${n}-${phone.udp.port}`;
-    const text = [
-      `MESSAGE sip:bob@${OVERLAY} SIP/2.0`,
-      `Via: SIP/2.0/UDP 127.0.0.1:${phone.udp.port};branch=z9hG4bKmsg${n}x${phone.udp.port};rport`,
-      'Max-Forwards: 70',
-      `From: "Carol" <${phone.from}>;tag=c${n}`,
-      `To: <sip:bob@${OVERLAY}>`,
-      `Call-ID: ${callId}`,
-      `CSeq: 1 MESSAGE`,
-      `Date: Mon, 07 Dec 2026 08:${String(n).padStart(2, '0')}:00 GMT`,
-      'Content-Type: text/plain',
-      `Content-Length: ${Buffer.byteLength(body)}`,
-      '',
-      body,
-    ].join('\r\n');
-    phone.udp.send(text, phone.peer.port, phone.peer.host);
-    const final = await phone.udp.waitFor((m) => /^SIP\/2\.0 [2-6]\d\d/.test(m) && m.includes(`Call-ID: ${callId}`), 20_000, `answer to MESSAGE ${n}`);
-    return final.split('\r\n')[0]!;
-  }
+  const message = (phone: AuthPhone, n: number, body: string): Promise<string> => sendMessage(phone, `sip:bob@${OVERLAY}`, n, body);
 
   test('20 MESSAGEs kept while bob is away, delivered in order when he registers at another peer, then removed', async () => {
     const a = await peer([], true);
@@ -105,35 +86,10 @@ describe('messages for absent users: kept in the overlay, delivered at registrat
     // bob registers at B: the 20 arrive, in order, each answered 200
     const bob = await AuthPhone.open('bob', udp(b), OVERLAY);
     phones.push(bob);
-    const seen: string[] = [];
-    const callIds = new Set<string>();
-    const callIdOf = (m: string): string => /\r\nCall-ID: ([^\r]+)/i.exec(m)?.[1] ?? '';
-    const fresh = (m: string): boolean => m.startsWith('MESSAGE ') && !callIds.has(callIdOf(m));
-    const got = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${seen.length} of ${MAX_KEPT_PER_RECIPIENT} messages arrived: ${seen.join(' | ')}`)), 60_000);
-      const next = (): void => {
-        bob.udp
-          .waitFor(fresh, 60_000, 'a kept MESSAGE at bob')
-          .then((m) => {
-            callIds.add(callIdOf(m));
-            const body = m.slice(m.indexOf('\r\n\r\n') + 4);
-            assert.match(m, /\r\nFrom: "Carol" <sip:carol@elsewhere\.example>;tag=/);
-            const n = Number(/message number (\d+)/.exec(body)?.[1] ?? 0);
-            assert.match(m, new RegExp(`\\r\\nDate: Mon, 07 Dec 2026 08:${String(n).padStart(2, '0')}:00 GMT`));
-            seen.push(body);
-            bob.answer(m, 200);
-            if (seen.length === MAX_KEPT_PER_RECIPIENT) {
-              clearTimeout(timer);
-              resolve();
-            } else next();
-          }, reject);
-      };
-      next();
-    });
+    const got = receiveMessages(bob, MAX_KEPT_PER_RECIPIENT, 60_000);
     assert.match(await bob.register('bob-pw'), /^SIP\/2\.0 200/);
-    await got;
     assert.deepEqual(
-      seen,
+      await got.bodies,
       Array.from({ length: MAX_KEPT_PER_RECIPIENT }, (_, i) => `message number ${i + 1}`),
     );
     await until('box emptied', 20_000, async () => {
@@ -141,7 +97,6 @@ describe('messages for absent users: kept in the overlay, delivered at registrat
       return left === 0 ? undefined : `${left} left`;
     });
     // nothing comes twice
-    const extra = await bob.udp.waitFor((m) => fresh(m), 2_000, 'a second delivery').catch(() => undefined);
-    assert.equal(extra, undefined, 'no message delivered twice');
+    assert.equal(await got.extra(2_000), undefined, 'no message delivered twice');
   });
 });

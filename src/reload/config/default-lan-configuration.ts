@@ -79,7 +79,7 @@ export function defaultLanConfiguration(overlayName: string, mode: LanAuthMode =
       { id: 16, name: 'CERTIFICATE_BY_USER', dataModel: 'array', accessControl: 'USER-MATCH', maxCount: LAN_CERTIFICATE_MAX_COUNT, maxSize: LAN_CERTIFICATE_MAX_SIZE },
       ...(mode === 'closed' ? userDirectoryKinds() : []),
       // issue 16: messages for absent users
-      { id: P2PSIP_MESSAGE_KIND_ID, name: 'P2PSIP-MESSAGE', dataModel: 'dictionary', accessControl: 'USAGE-GUARD', maxCount: LAN_MESSAGE_MAX_COUNT, maxSize: LAN_MESSAGE_MAX_SIZE },
+      { id: P2PSIP_MESSAGE_KIND_ID, name: 'P2PSIP-MESSAGE', dataModel: 'dictionary', accessControl: 'USAGE-GUARD', maxCount: LAN_MESSAGE_MAX_COUNT, maxSize: LAN_MESSAGE_MAX_SIZE, allReplicasFirst: true },
     ],
     chordReactive: true,
   };

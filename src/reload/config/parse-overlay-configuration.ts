@@ -271,6 +271,7 @@ function readKind(k: XmlObject, path: string): KindDefinition {
     const reg = registeredKindById(id) ?? p2psipKindById(id);
     def = reg === undefined ? { id, name: `kind-${id}`, dataModel, accessControl, maxCount, maxSize } : { id, name: reg.name, dataModel: reg.dataModel, accessControl: reg.accessControl, maxCount, maxSize };
     if (p2psipKindById(id)?.private === true) def.private = true;
+    if (p2psipKindById(id)?.allReplicasFirst === true) def.allReplicasFirst = true;
     const policy = def.accessControl;
     if (policy === 'NODE-MULTIPLE') {
       const mnm = mnmText === undefined ? reg?.maxNodeMultiple : parseInteger(mnmText, `${path}/max-node-multiple`, 1, 0x7fffffff);

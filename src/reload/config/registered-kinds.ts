@@ -33,6 +33,8 @@ export function registeredKindById(id: number): RegisteredKind | undefined {
  */
 export interface P2psipKind extends RegisteredKind {
   private?: boolean;
+  /** Answered only once both replicas hold a value (KindDefinition.allReplicasFirst). */
+  allReplicasFirst?: boolean;
 }
 
 export const P2PSIP_USER_KIND_ID = 0xf0000101;
@@ -46,7 +48,7 @@ export const P2PSIP_KINDS: readonly P2psipKind[] = [
   { id: P2PSIP_USER_KIND_ID, name: 'P2PSIP-USER', dataModel: 'single', accessControl: 'USAGE-GUARD', private: true },
   { id: P2PSIP_AUTH_PROOF_KIND_ID, name: 'P2PSIP-AUTH-PROOF', dataModel: 'single', accessControl: 'USAGE-GUARD', private: true },
   { id: P2PSIP_WRITE_GRANT_KIND_ID, name: 'P2PSIP-WRITE-GRANT', dataModel: 'dictionary', accessControl: 'USAGE-GUARD' },
-  { id: P2PSIP_MESSAGE_KIND_ID, name: 'P2PSIP-MESSAGE', dataModel: 'dictionary', accessControl: 'USAGE-GUARD' },
+  { id: P2PSIP_MESSAGE_KIND_ID, name: 'P2PSIP-MESSAGE', dataModel: 'dictionary', accessControl: 'USAGE-GUARD', allReplicasFirst: true },
 ];
 
 export function p2psipKindById(id: number): P2psipKind | undefined {

@@ -45,6 +45,13 @@ export interface KindDefinition {
    * Stat of it are Error_Forbidden, Find skips it. Only replication and hand-over move it.
    */
   private?: boolean;
+  /**
+   * p2psip (issue 16): the responsible peer answers an original Store only once BOTH replicas answered
+   * it (or replicaAckWaitMs passed), not after the first: a value written once and never again (a
+   * message kept for an absent user) survives the loss of two of its three holders right after the
+   * answer. Costs the slower of the two replica round trips.
+   */
+  allReplicasFirst?: boolean;
   /** NODE-MULTIPLE: how many node ids (i = 0..max-1) a user may store under (RFC 6940 §7.3.4). */
   maxNodeMultiple?: number;
 }

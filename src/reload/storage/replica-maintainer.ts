@@ -134,6 +134,8 @@ export class ReplicaMaintainer {
       for (const s of sends) this.sends.enqueue(s);
       return Promise.resolve();
     }
+    // issue 16: a Kind that asks for it is answered once both replicas answered
+    if (req.kindData.some((kd) => this.deps.engine.kind(kd.kind)?.allReplicasFirst === true)) return this.sends.sendAll(sends, wait);
     return this.sends.sendAcked(sends, wait);
   }
 

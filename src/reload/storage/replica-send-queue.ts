@@ -7,7 +7,7 @@
  */
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { DEFAULT_MAX_MESSAGE_SIZE, MessageCode, encodeStoreReq } from '../codec/index.js';
-import type { BodyCodecOptions, StoreReq } from '../codec/index.js';
+import type { BodyCodecOptions, StoreKindData, StoreReq } from '../codec/index.js';
 import type { BagSharingSecurity } from './bag-sharing-security.js';
 import type { StorageCredentials } from './storage-credentials.js';
 import type { StorageEngine } from './storage-engine.js';
@@ -190,33 +190,45 @@ export class ReplicaSendQueue {
     }
   }
 
-  private async send(s: Send, req: StoreReq): Promise<void> {
+  private async send(s: Send, whole: StoreReq): Promise<void> {
     const { host, credentials, security, codec, counters } = this.deps;
-    let body: Uint8Array;
+    const limit = (codec.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE) - MESSAGE_RESERVE;
+    // issue 16: a resource whose values do not fit one message goes in several Stores (a replica
+    // merges them value by value); it used to fail to encode, and never reached its replicas
+    let parts: StoreReq[];
     try {
-      body = encodeStoreReq(req, codec);
+      parts = splitStoreReq(whole, limit, codec);
     } catch {
       counters.sendFailures++;
       s.ack?.report(false);
       return;
     }
-    // The signers' certificates ride along only as far as the message stays within max-message-size:
-    // a Store past it was dropped at its origin unanswered, and its sender waited out every
-    // retransmission (a replica of a few certificates, seen in a ring of 3). A receiver missing one
-    // looks it up (RFC 6940 §8).
-    let room = (codec.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE) - body.length - MESSAGE_RESERVE;
-    const certs: Uint8Array[] = [];
-    for (const kd of req.kindData) {
-      for (const v of kd.values) {
-        const der = credentials.certificateOf(v);
-        if (der === undefined || certs.includes(der) || certs.length >= MAX_CERTIFICATES || der.length + CERTIFICATE_OVERHEAD > room) continue;
-        certs.push(der);
-        room -= der.length + CERTIFICATE_OVERHEAD;
+    let ans: Awaited<ReturnType<typeof host.request>> | undefined;
+    for (const req of parts) {
+      const body = encodeStoreReq(req, codec);
+      // The signers' certificates ride along only as far as the message stays within max-message-size:
+      // a Store past it was dropped at its origin unanswered, and its sender waited out every
+      // retransmission (a replica of a few certificates, seen in a ring of 3). A receiver missing one
+      // looks it up (RFC 6940 §8).
+      let room = (codec.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE) - body.length - MESSAGE_RESERVE;
+      const certs: Uint8Array[] = [];
+      for (const kd of req.kindData) {
+        for (const v of kd.values) {
+          const der = credentials.certificateOf(v);
+          if (der === undefined || certs.includes(der) || certs.length >= MAX_CERTIFICATES || der.length + CERTIFICATE_OVERHEAD > room) continue;
+          certs.push(der);
+          room -= der.length + CERTIFICATE_OVERHEAD;
+        }
       }
+      if (s.replicaNumber === 0) counters.handoversSent++;
+      else counters.replicaStoresSent++;
+      ans = await security.withCertificates(certs, () => host.request([{ type: 'node', nodeId: host.ring.toBytes(s.target) }], MessageCode.store_req, body));
+      if (!ans.ok) break;
     }
-    if (s.replicaNumber === 0) counters.handoversSent++;
-    else counters.replicaStoresSent++;
-    const ans = await security.withCertificates(certs, () => host.request([{ type: 'node', nodeId: host.ring.toBytes(s.target) }], MessageCode.store_req, body));
+    if (ans === undefined) {
+      s.ack?.report(true); // nothing to send
+      return;
+    }
     if (s.replicaNumber === 0) this.deps.onHandoverAnswered(s, ans.ok, ans.ok ? 0 : ans.errorCode);
     s.ack?.report(ans.ok);
     if (ans.ok) return;
@@ -235,4 +247,41 @@ export class ReplicaSendQueue {
     });
     this.timers.add(t);
   }
+}
+
+/**
+ * A StoreReq cut into StoreReqs whose bodies each fit `limit` bytes, values in their order, each part
+ * with the Kinds' generation counters (a replica takes them as they come, RFC 6940 §7.4.1.1). One
+ * part when it fits; throws when one value alone does not (it could never be replicated).
+ */
+export function splitStoreReq(req: StoreReq, limit: number, codec: BodyCodecOptions): StoreReq[] {
+  const whole = encodeStoreReq(req, { ...codec, maxMessageSize: Number.MAX_SAFE_INTEGER });
+  if (whole.length <= limit) return [req];
+  const base = encodeStoreReq({ ...req, kindData: [] }, codec).length;
+  const parts: StoreReq[] = [];
+  let kindData: StoreKindData[] = [];
+  let size = base;
+  for (const kd of req.kindData) {
+    const header = encodeStoreReq({ ...req, kindData: [{ ...kd, values: [] }] }, codec).length - base;
+    let current: StoreKindData | undefined;
+    for (const v of kd.values) {
+      const one = encodeStoreReq({ ...req, kindData: [{ ...kd, values: [v] }] }, { ...codec, maxMessageSize: Number.MAX_SAFE_INTEGER }).length - base - header;
+      if (base + header + one > limit) throw new Error(`a value of Kind-ID 0x${kd.kind.toString(16)} does not fit one message`);
+      if (size + (current === undefined ? header : 0) + one > limit) {
+        parts.push({ ...req, kindData });
+        kindData = [];
+        size = base;
+        current = undefined;
+      }
+      if (current === undefined) {
+        current = { ...kd, values: [] };
+        kindData.push(current);
+        size += header;
+      }
+      current.values.push(v);
+      size += one;
+    }
+  }
+  if (kindData.length > 0) parts.push({ ...req, kindData });
+  return parts;
 }

@@ -200,6 +200,11 @@ export class StorageEngine {
   }
 
   /** RFC 6940 §7.4.1 Store. Never throws for any request: refusals are {@link StorageFailure}s. */
+  /** The configuration's definition of a Kind (undefined: not in the configuration). */
+  kind(kindId: number): KindDefinition | undefined {
+    return this.deps.kinds(kindId);
+  }
+
   store(req: StoreReq, ctx: StoreContext = {}): StoreResult {
     if (this.closed) return failure(ReloadErrorCode.Forbidden, 'storage is closed');
     const hex = toHex(req.resource);
