@@ -48,6 +48,7 @@ import { certificateStorageCredentials } from './certificate-storage-credentials
 import { authModeOf, createDirectoryGuards } from './user-directory-wiring.js';
 import { MessageBoxGuard } from '../usages/messages/message-box-guard.js';
 import { MESSAGE_KIND_ID } from '../usages/messages/message-box.js';
+import { PRESENCE_WATCH_KIND_ID, WatchGuard } from '../usages/presence/overlay-presence.js';
 import { withApplicationKinds } from './application-kinds.js';
 import type { KindDefinition, KindGuards } from '../reload/storage/index.js';
 import type { UserDirectoryGuards } from '../usages/sip/auth/user-directory-guards.js';
@@ -317,7 +318,8 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
   const directory = createDirectoryGuards({ config, credentials, hashResourceName, wallClock, realm: c.overlay });
   // issue 16: the storing peer's rules for messages kept for absent users
   const messageGuard = kinds(MESSAGE_KIND_ID) === undefined ? undefined : new MessageBoxGuard({ nodeIdLength: config.nodeIdLength, closed: authModeOf(config) === 'closed' });
-  const guards: KindGuards = (kind) => (kind === MESSAGE_KIND_ID ? messageGuard : directory?.guards(kind));
+  const watchGuard = kinds(PRESENCE_WATCH_KIND_ID) === undefined ? undefined : new WatchGuard({ nodeIdLength: config.nodeIdLength, hashResourceName });
+  const guards: KindGuards = (kind) => (kind === MESSAGE_KIND_ID ? messageGuard : kind === PRESENCE_WATCH_KIND_ID ? watchGuard : directory?.guards(kind));
   const engine = new StorageEngine({ clock, backend, kinds, hashResourceName, verifyStoredData: credentials.verifier, wallClock, guards }, engineOptions);
   engine.start();
   const storage = new OverlayStorage({ host: node, engine, clock, wallClock, credentials, security, kinds, hashResourceName, backend }, c.storageOptions);

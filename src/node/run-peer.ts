@@ -46,6 +46,8 @@ import type { PeerEventMap, PeerEvents } from './peer-events.js';
 import { combineServices } from '../sip/core/local-services.js';
 import { MESSAGE_KIND_ID } from '../usages/messages/message-box.js';
 import { MessageStoreService } from '../usages/messages/message-store-service.js';
+import { startPresence } from './presence-wiring.js';
+import { P2PSIP_PRESENCE_KIND_ID } from '../reload/config/index.js';
 import { createPeerRoutes } from './peer-routes.js';
 import { LogTail, teeLogger } from './dashboard/log-tail.js';
 import { logReloadTransactions } from './reload-transaction-log.js';
@@ -276,13 +278,28 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
           originate: (request) => (sip === undefined ? Promise.resolve(createResponse(request, 503, 'Service Unavailable - starting')) : sip.proxy.originate(request)),
           logger,
         });
-  const unwatchRegistrations =
-    messages === undefined
-      ? () => {}
-      : events.on('registration', (e) => {
-          if (e.action === 'added' || e.action === 'refreshed') messages.onRegistered(e.aor, e.action === 'added');
+  // issue 16: presence — the peer is the presence agent of its users; watchers at any peer
+  const presence =
+    overlay === undefined || sipUsage === undefined || overlay.config.kinds.every((k) => k.id !== P2PSIP_PRESENCE_KIND_ID)
+      ? undefined
+      : startPresence({
+          clock,
+          random,
+          storage: overlay.storage,
+          selfNodeId: overlay.node.idBytes,
+          registeredHere: (aor) => location.lookupNow(aor).length > 0,
+          sip: () => sip,
+          advertisedHost,
+          locate: (nodeId) => sipUsage.locator.locate(nodeId),
+          canonicalAor: (uri) => sip?.identity.canonicalAor(uri),
+          requireAuth: verifier !== undefined,
+          logger,
         });
-  const services = combineServices([...(messages === undefined ? [] : [messages])]);
+  const unwatchRegistrations = events.on('registration', (e) => {
+    if (e.action === 'added' || e.action === 'refreshed') messages?.onRegistered(e.aor, e.action === 'added');
+    if (e.action !== 'refreshed') presence?.registrationChanged(e.aor);
+  });
+  const services = combineServices([...(presence?.services ?? []), ...(messages === undefined ? [] : [messages])]);
   sip = new SipPeer(
     {
       clock,
@@ -345,6 +362,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
   } catch (err) {
     unwatchRegistrations();
     messages?.stop();
+    await presence?.close().catch(() => {});
     location.stop();
     load.stop();
     relay.stop();
@@ -386,7 +404,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       http: `${h.host}:${h.port}`,
       ...(apiToken.file === undefined ? {} : { apiTokenFile: apiToken.file }),
       registrations: () => location.entries(),
-      servicesStatus: () => ({ messages: messages?.status() ?? null }),
+      servicesStatus: () => ({ messages: messages?.status() ?? null, presence: presence?.status() ?? null }),
       authStatus: () => ({
         mode: authMode ?? 'none',
         realm: config.overlay,
@@ -463,6 +481,8 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       unlogReload();
       // issue 15: goodbye (TTL 0) to the LAN, sockets closed
       if (discovery !== undefined) await step('lan discovery', () => discovery.stop(), 1000);
+      // issue 16: subscribers told (NOTIFY terminated;reason=deactivated), our presence and watch entries withdrawn
+      if (presence !== undefined) await step('presence', () => presence.close(), STOP_LIMITS_MS.presence);
       // RFC 7904: our registrations leave the overlay before we do (bounded: the overlay may be gone)
       // issue 18: the withdraws themselves stop at the step's limit (alone, they never yield to the timer that bounds the wait)
       if (sipUsage !== undefined) {
@@ -493,7 +513,7 @@ function registrationDirectory(overlay: RunningOverlay): RegistrationDirectory {
  * The overlay leave holds the hand-off of our data (at most 2 s, see startOverlay) and the Leave
  * requests (2 s timer each, sent together).
  */
-export const STOP_LIMITS_MS = Object.freeze({ withdrawRegistrations: 2_500, overlayLeave: 4_500, http: 500, sip: 500, registrations: 250 });
+export const STOP_LIMITS_MS = Object.freeze({ presence: 1_000, withdrawRegistrations: 2_500, overlayLeave: 4_000, http: 500, sip: 500, registrations: 250 });
 
 /** The most a clean stop takes, ms: the sum of {@link STOP_LIMITS_MS}. */
 export const STOP_DEADLINE_MS = Object.values(STOP_LIMITS_MS).reduce((a, b) => a + b, 0);

@@ -1,6 +1,6 @@
 import { LAN_MULTICAST_BOOTSTRAP, type OverlayConfiguration } from './overlay-configuration.js';
 import type { KindDefinition } from '../storage/kind.js';
-import { P2PSIP_AUTH_PROOF_KIND_ID, P2PSIP_MESSAGE_KIND_ID, P2PSIP_USER_KIND_ID, P2PSIP_WRITE_GRANT_KIND_ID } from './registered-kinds.js';
+import { P2PSIP_AUTH_PROOF_KIND_ID, P2PSIP_MESSAGE_KIND_ID, P2PSIP_PRESENCE_KIND_ID, P2PSIP_PRESENCE_WATCH_KIND_ID, P2PSIP_USER_KIND_ID, P2PSIP_WRITE_GRANT_KIND_ID } from './registered-kinds.js';
 
 /** Kind limits of the zero-configuration overlay. */
 export const LAN_SIP_REGISTRATION_MAX_COUNT = 10;
@@ -18,6 +18,12 @@ export const LAN_WRITE_GRANT_MAX_COUNT = LAN_SIP_REGISTRATION_MAX_COUNT;
 export const LAN_MESSAGE_MAX_COUNT = 40;
 /** Bytes of one kept message (its 1300-byte body in base64 and five 256-byte fields). */
 export const LAN_MESSAGE_MAX_SIZE = 3200;
+/** Issue 16: presence entries per user (peers where its devices PUBLISH) and their size (a composed PIDF). */
+export const LAN_PRESENCE_MAX_COUNT = LAN_SIP_REGISTRATION_MAX_COUNT;
+export const LAN_PRESENCE_MAX_SIZE = 3000;
+/** Peers watching one user, and a watch entry's size (the user's Resource Name). */
+export const LAN_PRESENCE_WATCH_MAX_COUNT = 64;
+export const LAN_PRESENCE_WATCH_MAX_SIZE = 512;
 
 /**
  * Open or closed (issue 15). Closed (the default of `p2psip up`): SIP-REGISTRATION takes writes only
@@ -30,6 +36,12 @@ export type LanAuthMode = 'open' | 'closed';
 
 function sipRegistrationKind(mode: LanAuthMode): KindDefinition {
   const base = { id: 1, name: 'SIP-REGISTRATION', dataModel: 'dictionary', accessControl: 'USER-NODE-MATCH', maxCount: LAN_SIP_REGISTRATION_MAX_COUNT, maxSize: LAN_SIP_REGISTRATION_MAX_SIZE } as const;
+  return mode === 'open' ? { ...base, proxyPeerWrites: true } : { ...base, grantedWrites: true };
+}
+
+/** Issue 16: a user's presence, written under the rules of its registrations (the peer where it registered). */
+function presenceKind(mode: LanAuthMode): KindDefinition {
+  const base = { id: P2PSIP_PRESENCE_KIND_ID, name: 'P2PSIP-PRESENCE', dataModel: 'dictionary', accessControl: 'USER-NODE-MATCH', maxCount: LAN_PRESENCE_MAX_COUNT, maxSize: LAN_PRESENCE_MAX_SIZE } as const;
   return mode === 'open' ? { ...base, proxyPeerWrites: true } : { ...base, grantedWrites: true };
 }
 
@@ -79,6 +91,8 @@ export function defaultLanConfiguration(overlayName: string, mode: LanAuthMode =
       { id: 16, name: 'CERTIFICATE_BY_USER', dataModel: 'array', accessControl: 'USER-MATCH', maxCount: LAN_CERTIFICATE_MAX_COUNT, maxSize: LAN_CERTIFICATE_MAX_SIZE },
       ...(mode === 'closed' ? userDirectoryKinds() : []),
       // issue 16: messages for absent users
+      presenceKind(mode),
+      { id: P2PSIP_PRESENCE_WATCH_KIND_ID, name: 'P2PSIP-PRESENCE-WATCH', dataModel: 'dictionary', accessControl: 'USAGE-GUARD', maxCount: LAN_PRESENCE_WATCH_MAX_COUNT, maxSize: LAN_PRESENCE_WATCH_MAX_SIZE },
       { id: P2PSIP_MESSAGE_KIND_ID, name: 'P2PSIP-MESSAGE', dataModel: 'dictionary', accessControl: 'USAGE-GUARD', maxCount: LAN_MESSAGE_MAX_COUNT, maxSize: LAN_MESSAGE_MAX_SIZE, allReplicasFirst: true },
     ],
     chordReactive: true,

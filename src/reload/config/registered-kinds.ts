@@ -43,12 +43,17 @@ export const P2PSIP_AUTH_PROOF_KIND_ID = 0xf0000102;
 export const P2PSIP_WRITE_GRANT_KIND_ID = 0xf0000103;
 /** Issue 16: messages kept for absent users (= MESSAGE_KIND_ID of usages/messages/message-box.ts). */
 export const P2PSIP_MESSAGE_KIND_ID = 0xf0000104;
+/** Issue 16: presence (usages/presence/overlay-presence.ts): each peer's composed PIDF of a user, and the peers watching a user. */
+export const P2PSIP_PRESENCE_KIND_ID = 0xf0000105;
+export const P2PSIP_PRESENCE_WATCH_KIND_ID = 0xf0000108;
 
 export const P2PSIP_KINDS: readonly P2psipKind[] = [
   { id: P2PSIP_USER_KIND_ID, name: 'P2PSIP-USER', dataModel: 'single', accessControl: 'USAGE-GUARD', private: true },
   { id: P2PSIP_AUTH_PROOF_KIND_ID, name: 'P2PSIP-AUTH-PROOF', dataModel: 'single', accessControl: 'USAGE-GUARD', private: true },
   { id: P2PSIP_WRITE_GRANT_KIND_ID, name: 'P2PSIP-WRITE-GRANT', dataModel: 'dictionary', accessControl: 'USAGE-GUARD' },
   { id: P2PSIP_MESSAGE_KIND_ID, name: 'P2PSIP-MESSAGE', dataModel: 'dictionary', accessControl: 'USAGE-GUARD', allReplicasFirst: true },
+  { id: P2PSIP_PRESENCE_KIND_ID, name: 'P2PSIP-PRESENCE', dataModel: 'dictionary', accessControl: 'USER-NODE-MATCH' },
+  { id: P2PSIP_PRESENCE_WATCH_KIND_ID, name: 'P2PSIP-PRESENCE-WATCH', dataModel: 'dictionary', accessControl: 'USAGE-GUARD' },
 ];
 
 export function p2psipKindById(id: number): P2psipKind | undefined {

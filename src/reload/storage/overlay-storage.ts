@@ -10,7 +10,7 @@ import {
   encodeStatReq,
   encodeStoreReq,
 } from '../codec/index.js';
-import type { BodyCodecOptions, DecodeResult, StatKindResponse, StoreAns, StoredData, StoredDataSpecifier, StoredDataValue } from '../codec/index.js';
+import type { BodyCodecOptions, DecodeResult, StatKindResponse, StoreAns, StoreReq, StoredData, StoredDataSpecifier, StoredDataValue } from '../codec/index.js';
 import type { OverlayAnswer } from '../overlay/overlay-types.js';
 import type { AccessIdentity } from './access-identity.js';
 import { checkAccessPolicy } from './access-policy.js';
@@ -93,6 +93,7 @@ export class OverlayStorage implements Lifecycle {
   private readonly codec: BodyCodecOptions;
   private readonly defaultLifetime: number;
   private lastStorageTime = 0n;
+  private readonly storeObservers = new Set<(req: StoreReq) => void>();
   /** Stops following the neighbour table (set by start, called by stop). */
   private unfollow: (() => void) | undefined;
 
@@ -116,8 +117,27 @@ export class OverlayStorage implements Lifecycle {
       codec: this.codec,
       onReplicate: (req) => this.replicas.replicate(req),
       onHandover: (resource, from) => this.replicas.handedOver(resource, from),
+      onStored: (req) => {
+        for (const l of this.storeObservers) {
+          try {
+            l(req);
+          } catch {
+            // an observer's fault never reaches the Store
+          }
+        }
+      },
       ...(options.fetchFallbackMs === undefined ? {} : { fetchFallbackMs: options.fetchFallbackMs }),
     });
+  }
+
+  /**
+   * Issue 16: `listener` sees every original Store applied here as the responsible peer (the values
+   * as stored, signatures verified); returns the unsubscribe. At most 16 observers.
+   */
+  observeStores(listener: (req: StoreReq) => void): () => void {
+    if (this.storeObservers.size >= 16) throw new StorageError('STORAGE_BAD_OPTIONS', 'at most 16 store observers');
+    this.storeObservers.add(listener);
+    return () => this.storeObservers.delete(listener);
   }
 
   /** Registers the request handlers and follows the neighbour table (Lifecycle). Call before the node starts. */

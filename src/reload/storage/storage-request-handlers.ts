@@ -29,6 +29,8 @@ export interface StorageHandlerDeps {
   certificates?: SignerCertificates;
   /** An original store succeeded: replicate it (RFC 6940 §10.4); the answer waits for the promise. */
   onReplicate(req: StoreReq): void | Promise<void>;
+  /** Issue 16: an original Store was applied here, as the responsible peer (observers: presence hints). */
+  onStored?(req: StoreReq): void;
   /** A neighbour handed us a resource we are now responsible for (§10.5): our replicas need it too. */
   onHandover?(resource: Uint8Array, from: bigint): void;
   /**
@@ -141,6 +143,7 @@ export class StorageRequestHandlers {
     const replicas = nb.successors.slice(0, 2).map((s) => ring.toBytes(s));
     const r = this.deps.engine.store(sr, { requester: req.signer, replicas });
     const reply = this.answerStore(r, sr);
+    if (r.ok) this.deps.onStored?.(sr);
     if (!r.ok || r.replicate === undefined) return reply;
     // answered once a replica holds the value (ReplicaMaintainer.replicate bounds the wait)
     const replicated = this.deps.onReplicate(r.replicate);

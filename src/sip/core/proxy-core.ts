@@ -6,7 +6,7 @@ import type { Clock } from '../../lib/clock.js';
 import { P2psipError } from '../../lib/errors.js';
 import { isIpLiteral, stripBrackets } from '../../lib/ip.js';
 import { randomToken, type Random } from '../../lib/random.js';
-import { createResponse, formatNameAddr, hasParam, isSipUri, parseMaxForwards, parseNameAddrList, parseTokenList, toTag as toTagOf } from '../message/index.js';
+import { createResponse, formatNameAddr, hasParam, isSipUri, parseMaxForwards, parseNameAddr, parseNameAddrList, parseTokenList, toTag as toTagOf } from '../message/index.js';
 import type { SipRequest, SipResponse, SipUri, Uri } from '../message/sip-message.js';
 import type { AuthVerdict, RequestAuthenticator } from '../auth/request-authenticator.js';
 import { responseTarget, statelessToTag } from '../transaction/index.js';
@@ -326,7 +326,18 @@ export class ProxyCore implements TransactionUser {
   private serviceRequest(tx: ServerTransaction, request: SipRequest, aor: string | undefined, toTag: string, tryingSent: boolean, user: string | undefined): ServiceRequest | undefined {
     if (this.deps.services === undefined) return undefined;
     const fromPeer = this.deps.fromPeer?.(request, tx.inbound.source) ?? false;
-    return { tx, request, aor, toTag, fromPeer, user, tryingSent };
+    // the authenticator names the user (its digest username, which it checked is the From user):
+    // the services get the From's canonical AoR
+    let authenticated: string | undefined;
+    if (user !== undefined) {
+      try {
+        const from = parseNameAddr(request.headers.get('from') ?? '');
+        authenticated = this.deps.identity.canonicalAor(from.uri);
+      } catch {
+        authenticated = undefined;
+      }
+    }
+    return { tx, request, aor, toTag, fromPeer, user: authenticated, tryingSent };
   }
 
   /** Issue 16: routing to the AoR failed with `status`; a service may answer instead (true: it does). */

@@ -1,0 +1,178 @@
+/**
+ * Issue 16: presence for a running peer — the presence service (usages/presence/presence-service.ts)
+ * on the overlay (usages/presence/overlay-presence.ts), its NOTIFYs sent through the SIP front's
+ * transaction layer, and the storing peer's hints to watcher peers (located by AppAttach like any
+ * peer, sent as a NOTIFY `Event: x-p2psip-presence`).
+ */
+import type { Clock } from '../lib/clock.js';
+import type { Random } from '../lib/random.js';
+import type { StoreReq } from '../reload/codec/index.js';
+import type { OverlayStorage } from '../reload/storage/index.js';
+import type { LocalServices } from '../sip/core/local-services.js';
+import { numericTarget } from '../sip/core/target-resolver.js';
+import { generateBranch, isSipUri, parseUri, SipHeaders } from '../sip/message/index.js';
+import type { SipRequest, Uri } from '../sip/message/sip-message.js';
+import type { ClientTransactionUser } from '../sip/transaction/transaction-contract.js';
+import type { OutboundTarget, TransportAddress, TransportProtocol } from '../sip/transport/sip-transport.js';
+import { nextHopUri } from '../usages/presence/notify-request.js';
+import { HINT_EVENT, OverlayPresence, PRESENCE_WATCH_KIND_ID, PresenceHintReceiver } from '../usages/presence/overlay-presence.js';
+import { PresenceService } from '../usages/presence/presence-service.js';
+import { PEER_MARK } from '../usages/sip/peer-binding.js';
+import type { LocateResult } from '../usages/sip/sip-peer-locator.js';
+
+/** Hints in flight at once; past it a hint is dropped (the watcher catches up at the next change). */
+export const MAX_HINTS_IN_FLIGHT = 64;
+
+export interface PresenceWiringDeps {
+  clock: Clock;
+  random: Random;
+  storage: OverlayStorage;
+  selfNodeId: Uint8Array;
+  registeredHere(aor: string): boolean;
+  /** The SIP front (set once it exists). */
+  sip(): PresenceSip | undefined;
+  advertisedHost: string;
+  locate(nodeId: Uint8Array): Promise<LocateResult>;
+  canonicalAor(uri: Uri): string | undefined;
+  /** Digest authentication is on (a closed overlay): PUBLISH needs the user's own verified phone. */
+  requireAuth: boolean;
+  logger?: { warn(obj: object, msg: string): void };
+}
+
+/** What of the SIP front is used here (SipPeer fits). */
+export interface PresenceSip {
+  readonly transport: { localAddress(protocol: TransportProtocol): TransportAddress | undefined };
+  readonly transactions: { sendRequest(request: SipRequest, target: OutboundTarget, user: ClientTransactionUser): unknown };
+}
+
+export interface RunningPresence {
+  readonly services: LocalServices[];
+  /** A binding of `aor` changed at this peer. */
+  registrationChanged(aor: string): void;
+  status(): object;
+  /** Shutdown: subscriptions terminated (NOTIFY deactivated), our publications and watch entries withdrawn. */
+  close(): Promise<void>;
+}
+
+export function startPresence(d: PresenceWiringDeps): RunningPresence {
+  let hintsInFlight = 0;
+  let hintsDropped = 0;
+  const utf8 = new TextDecoder();
+
+  /** Our address for `protocol` as others reach it. */
+  const self = (protocol: TransportProtocol): TransportAddress | undefined => {
+    const a = d.sip()?.transport.localAddress(protocol);
+    if (a === undefined) return undefined;
+    return a.host === '0.0.0.0' || a.host === '::' ? { ...a, host: d.advertisedHost } : a;
+  };
+
+  /** Sends a request (its Via added here) and resolves its final status; 408 on timeout, 503 when it cannot go. */
+  const send = (req: SipRequest, target: OutboundTarget): Promise<number> => {
+    const sip = d.sip();
+    const local = self(target.destination.protocol);
+    if (sip === undefined || local === undefined) return Promise.resolve(503);
+    const host = local.host.includes(':') ? `[${local.host}]` : local.host;
+    req.headers.prepend('Via', `SIP/2.0/${target.destination.protocol.toUpperCase()} ${host}:${local.port};branch=${generateBranch(d.random)};rport`);
+    return new Promise<number>((resolve) => {
+      try {
+        sip.transactions.sendRequest(req, target, {
+          onResponse: (res) => {
+            if (res.status >= 200) resolve(res.status);
+          },
+          onTimeout: () => resolve(408),
+          onTransportError: () => resolve(503),
+        });
+      } catch {
+        resolve(503);
+      }
+    });
+  };
+
+  const source = new OverlayPresence({
+    clock: d.clock,
+    storage: d.storage,
+    selfNodeId: d.selfNodeId,
+    registeredHere: d.registeredHere,
+    watchersHeld: (resource) => {
+      const a = d.storage.engine.fetch({ resource, specifiers: [{ kind: PRESENCE_WATCH_KIND_ID, generation: 0n, model: 'dictionary', keys: [] }] });
+      if (!a.ok) return [];
+      const out: Array<{ nodeId: Uint8Array; resourceName: string }> = [];
+      for (const kr of a.answer.kindResponses) {
+        for (const v of kr.values) {
+          const e = v.value;
+          if (e.model === 'dictionary' && e.value.exists) out.push({ nodeId: e.key, resourceName: utf8.decode(e.value.value) });
+        }
+      }
+      return out;
+    },
+    sendHint: (nodeId, aor) => {
+      if (hintsInFlight >= MAX_HINTS_IN_FLIGHT) {
+        hintsDropped++;
+        return;
+      }
+      hintsInFlight++;
+      void d
+        .locate(nodeId)
+        .then((loc) => (loc.ok ? send(hintRequest(aor, d.random), { destination: loc.address }) : undefined))
+        .catch(() => undefined)
+        .finally(() => hintsInFlight--);
+    },
+    ...(d.logger === undefined ? {} : { logger: d.logger }),
+  });
+  const unobserve = d.storage.observeStores((req: StoreReq) => source.onStored(req));
+
+  const service = new PresenceService(
+    {
+      clock: d.clock,
+      random: d.random,
+      presence: source,
+      canonicalAor: d.canonicalAor,
+      localContact: () => {
+        const a = self('udp') ?? self('tcp');
+        return a === undefined ? `sip:${d.advertisedHost}` : `sip:${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+      },
+      send: (req, arrivedOn) => {
+        // the proxy's bindingTarget rule: a NOTIFY goes to its next hop when we can reach it directly,
+        // else back over the flow its subscriber's SUBSCRIBE came on (WebSocket, phones behind NAT on TCP)
+        const hop = nextHopUri(req);
+        const routed = req.headers.has('route');
+        const direct = isSipUri(hop) && !hop.host.toLowerCase().endsWith('.invalid') && (routed || arrivedOn.destination.protocol === 'udp');
+        const dest = direct && isSipUri(hop) ? numericTarget(hop) : undefined;
+        return send(req, dest !== undefined ? { destination: dest } : arrivedOn);
+      },
+    },
+    { requireAuth: d.requireAuth },
+  );
+
+  return {
+    services: [new PresenceHintReceiver(source), service],
+    registrationChanged: (aor) => source.changed(aor),
+    status: () => ({ ...service.stats(), overlay: { ...source.stats, watched: source.watchedCount(), hintsInFlight, hintsDropped } }),
+    async close() {
+      unobserve();
+      await service.close();
+      await source.unwatchAll();
+    },
+  };
+}
+
+/** The storing peer's hint to a watcher peer: a NOTIFY for `aor`, marked as from a peer (RFC 7904 target mark). */
+function hintRequest(aor: string, random: Random): SipRequest {
+  const uri = parseUri(`${aor};${PEER_MARK}=peer`);
+  return {
+    kind: 'request',
+    method: 'NOTIFY',
+    uri,
+    version: 'SIP/2.0',
+    headers: new SipHeaders([
+      ['Max-Forwards', '70'],
+      ['From', `<${aor}>;tag=${generateBranch(random).slice(7, 19)}`],
+      ['To', `<${aor}>`],
+      ['Call-ID', `${generateBranch(random).slice(7)}@p2psip-hint`],
+      ['CSeq', '1 NOTIFY'],
+      ['Event', HINT_EVENT],
+      ['Content-Length', '0'],
+    ]),
+    body: new Uint8Array(0),
+  };
+}
