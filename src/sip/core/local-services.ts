@@ -39,6 +39,12 @@ export interface LocalServices {
    * transaction instead (it must, at once or later); false: the failure goes upstream as before.
    */
   divert(r: ServiceRequest, status: number): boolean;
+  /**
+   * Optional: for a request about to be forwarded to the AoR's phones, how long they may ring (ms)
+   * before the proxy cancels them and offers the call to `divert` with 408 (voicemail on no answer);
+   * undefined: no limit but Timer C. Without a service taking it, the caller gets 480 (No answer).
+   */
+  noAnswerMs?(r: ServiceRequest): number | undefined;
 }
 
 /** Several services as one: the first that claims (or diverts) a request answers it. */
@@ -48,5 +54,12 @@ export function combineServices(services: readonly LocalServices[]): LocalServic
   return {
     claim: (r) => services.some((s) => s.claim(r)),
     divert: (r, status) => services.some((s) => s.divert(r, status)),
+    noAnswerMs: (r) => {
+      for (const s of services) {
+        const ms = s.noAnswerMs?.(r);
+        if (ms !== undefined) return ms;
+      }
+      return undefined;
+    },
   };
 }

@@ -429,7 +429,7 @@ export class ProxyCore implements TransactionUser {
       },
       tx,
       targets,
-      { timerC: this.options.timerC },
+      { timerC: this.options.timerC, ...this.noAnswer(service) },
       toTag,
     );
     this.contexts.set(tx.id, ctx);
@@ -446,6 +446,13 @@ export class ProxyCore implements TransactionUser {
   private upstreamMapper(to: TransportAddress): (res: SipResponse, from?: TransportAddress) => SipResponse {
     const media = this.deps.media;
     return (res, from) => (media === undefined ? res : media.response(res, to, from));
+  }
+
+  /** Issue 16: the services' ring time for this request, if any (a call that may go to voicemail). */
+  private noAnswer(service: ServiceRequest | undefined): { noAnswerMs?: number } {
+    if (service === undefined || service.aor === undefined || !service.tx.isInvite) return {};
+    const ms = this.deps.services?.noAnswerMs?.(service);
+    return ms === undefined ? {} : { noAnswerMs: ms };
   }
 
   private diverter(service: ServiceRequest, trying: boolean): (status: number) => boolean {

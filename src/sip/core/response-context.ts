@@ -35,6 +35,11 @@ export interface ResponseContextDeps {
 export interface ResponseContextOptions {
   /** Timer C, ms (RFC 3261 §16.8: > 3 minutes). */
   timerC: number;
+  /**
+   * Issue 16 (voicemail on no answer): after this long without a final response the branches are
+   * cancelled and the outcome is 408 (Request Timeout - no answer), offered to `divert` first.
+   */
+  noAnswerMs?: number;
 }
 
 type BranchState = 'preparing' | 'calling' | 'proceeding' | 'cancelling' | 'done';
@@ -63,6 +68,9 @@ export class ResponseContext {
   private finals: Final[] = [];
   private finalSent = false;
   private cancelled = false;
+  /** The no-answer time passed (noAnswerMs): the branches were cancelled by us, not by the caller. */
+  private unanswered = false;
+  private noAnswerTimer: TimerHandle | undefined;
   private readonly isInvite: boolean;
   /** Builds branches; dropped (with the request copy it holds) once the context is finished. */
   private prepare: ResponseContextDeps['prepare'] | undefined;
@@ -89,7 +97,17 @@ export class ResponseContext {
   }
 
   start(): void {
+    const ms = this.options.noAnswerMs;
+    if (ms !== undefined && ms > 0) this.noAnswerTimer = this.deps.clock.setTimer(ms, () => this.noAnswer());
     this.startNextGroup();
+  }
+
+  /** noAnswerMs passed with no final response: the search ends as if every branch timed out. */
+  private noAnswer(): void {
+    this.noAnswerTimer = undefined;
+    if (this.finalSent || this.cancelled) return;
+    this.unanswered = true;
+    this.cancel();
   }
 
   /** CANCEL received for the server transaction, or a 2xx/6xx ended the search (§16.10, §16.7 step 10). */
@@ -218,8 +236,17 @@ export class ResponseContext {
   /** §16.7 step 6: the best final response. */
   private sendBest(): void {
     this.finalSent = true;
+    this.noAnswerTimer?.cancel();
+    this.noAnswerTimer = undefined;
     let best = chooseBest(this.finals);
-    if (best === undefined || (this.cancelled && best.local)) {
+    if (this.unanswered) {
+      // our own no-answer time: the branches' 487s are not the caller's; a service may take the call
+      if (this.deps.divert?.(408) === true) {
+        this.deps.onFinal?.(408);
+        return;
+      }
+      best = this.local(480, 'Temporarily Unavailable - No answer');
+    } else if (best === undefined || (this.cancelled && best.local)) {
       best = this.local(487, 'Request Terminated');
     }
     let res = best.response;

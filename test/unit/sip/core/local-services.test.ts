@@ -122,6 +122,54 @@ describe('local services: claim, divert, originate', () => {
     assert.equal(service.diverts.length, 0, 'the proxy\'s own requests are never offered to the services');
   });
 
+  test('no answer within the ring time: the branches are CANCELled and the call offered to divert with 408; else 480', async () => {
+    service = new RecordingService();
+    let takeCall = true;
+    const ringing: LocalServices = {
+      claim: () => false,
+      divert: (r, status) => {
+        service.diverts.push({ r, status });
+        if (!takeCall || r.request.method !== 'INVITE') return false;
+        r.tx.respond(createResponse(r.tx.request, 200, 'OK', { toTag: r.toTag }));
+        return true;
+      },
+      noAnswerMs: (r) => (r.request.method === 'INVITE' ? 20_000 : undefined),
+    };
+    w = new SipWorld(undefined, { mode: 'none' }, () => ({ services: ringing }));
+    await w.start();
+    const alice = await w.phone('alice');
+    const bob = await w.phone('bob');
+    bob.register();
+    await w.settle();
+    alice.sendText(alice.request('INVITE', 'sip:bob@p2psip.local'));
+    await w.settle();
+    const invite = bob.requests('INVITE')[0]!;
+    bob.reply(invite, 180);
+    await w.advance(19_000);
+    assert.equal(bob.requests('CANCEL').length, 0, 'still ringing before the time');
+    await w.advance(1_100);
+    assert.equal(bob.requests('CANCEL').length, 1, 'cancelled at the ring time');
+    bob.reply(bob.requests('CANCEL')[0]!, 200);
+    bob.reply(invite, 487);
+    await w.settle();
+    assert.equal(service.diverts.at(-1)!.status, 408);
+    assert.equal(alice.responses(200).length, 1, 'the service took the call');
+    assert.equal(alice.responses(487).length, 0);
+    // the service declines: the caller is told there was no answer
+    takeCall = false;
+    alice.sendText(alice.request('INVITE', 'sip:bob@p2psip.local', { callId: 'second' }));
+    await w.settle();
+    const second = bob.requests('INVITE')[1]!;
+    bob.reply(second, 180);
+    await w.advance(20_100);
+    bob.reply(bob.requests('CANCEL')[1]!, 200);
+    bob.reply(second, 487);
+    await w.settle();
+    const r480 = alice.responses(480)[0];
+    assert.ok(r480, 'a 480');
+    assert.match(r480.reason, /No answer/);
+  });
+
   test('combineServices: the first that claims answers', () => {
     assert.equal(combineServices([]), undefined);
     const calls: string[] = [];
