@@ -49,8 +49,10 @@ import { authModeOf, createDirectoryGuards } from './user-directory-wiring.js';
 import { MessageBoxGuard } from '../usages/messages/message-box-guard.js';
 import { MESSAGE_KIND_ID } from '../usages/messages/message-box.js';
 import { PRESENCE_WATCH_KIND_ID, WatchGuard } from '../usages/presence/overlay-presence.js';
+import { VoicemailChunkGuard, VoicemailIndexGuard } from '../usages/voicemail/voicemail-guard.js';
+import { VOICEMAIL_CHUNK_KIND_ID, VOICEMAIL_KIND_ID } from '../usages/voicemail/voicemail-store.js';
 import { withApplicationKinds } from './application-kinds.js';
-import type { KindDefinition, KindGuards } from '../reload/storage/index.js';
+import type { KindDefinition, KindGuard, KindGuards } from '../reload/storage/index.js';
 import type { UserDirectoryGuards } from '../usages/sip/auth/user-directory-guards.js';
 
 export type { NatRole } from './nat-role.js';
@@ -319,7 +321,16 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
   // issue 16: the storing peer's rules for messages kept for absent users
   const messageGuard = kinds(MESSAGE_KIND_ID) === undefined ? undefined : new MessageBoxGuard({ nodeIdLength: config.nodeIdLength, closed: authModeOf(config) === 'closed' });
   const watchGuard = kinds(PRESENCE_WATCH_KIND_ID) === undefined ? undefined : new WatchGuard({ nodeIdLength: config.nodeIdLength, hashResourceName });
-  const guards: KindGuards = (kind) => (kind === MESSAGE_KIND_ID ? messageGuard : kind === PRESENCE_WATCH_KIND_ID ? watchGuard : directory?.guards(kind));
+  const closed = authModeOf(config) === 'closed';
+  const vmIndexGuard = kinds(VOICEMAIL_KIND_ID) === undefined ? undefined : new VoicemailIndexGuard({ nodeIdLength: config.nodeIdLength, closed });
+  const vmChunkGuard = kinds(VOICEMAIL_CHUNK_KIND_ID) === undefined ? undefined : new VoicemailChunkGuard({ nodeIdLength: config.nodeIdLength });
+  const serviceGuards = new Map<number, KindGuard | undefined>([
+    [MESSAGE_KIND_ID, messageGuard],
+    [PRESENCE_WATCH_KIND_ID, watchGuard],
+    [VOICEMAIL_KIND_ID, vmIndexGuard],
+    [VOICEMAIL_CHUNK_KIND_ID, vmChunkGuard],
+  ]);
+  const guards: KindGuards = (kind) => (serviceGuards.has(kind) ? serviceGuards.get(kind) : directory?.guards(kind));
   const engine = new StorageEngine({ clock, backend, kinds, hashResourceName, verifyStoredData: credentials.verifier, wallClock, guards }, engineOptions);
   engine.start();
   const storage = new OverlayStorage({ host: node, engine, clock, wallClock, credentials, security, kinds, hashResourceName, backend }, c.storageOptions);

@@ -10,6 +10,7 @@ import type { RunningOverlay } from './overlay-service.js';
 import type { SipUsage } from '../usages/sip/sip-usage.js';
 import type { TransportAddress } from '../sip/transport/sip-transport.js';
 import type { LogTail } from './dashboard/log-tail.js';
+import type { VoicemailApiSource } from './voicemail-route.js';
 
 /** The logging the routes use (pino's shape; run-peer.ts's Logger). */
 export interface RoutesLogger {
@@ -36,5 +37,7 @@ export interface PeerRoutesContext {
   httpAddress: () => { host: string; port: number } | undefined;
   /** The recent lines of the peer's log (dashboard/log-tail.ts), when startPeer keeps them. */
   logTail?: LogTail;
+  /** Issue 16: the users' voicemail (list, download, delete), when the peer runs it. */
+  voicemail?: VoicemailApiSource;
 }
 

@@ -8,10 +8,11 @@ import type { PeerRoutesContext } from './peer-routes-context.js';
 import { createMetricsRoute } from './metrics/metrics-route.js';
 import { createDashboardRoute } from './dashboard/dashboard-route.js';
 import { createPhoneRoute } from './phone/phone-route.js';
+import { createVoicemailRoute } from './voicemail-route.js';
 
 /** Route groups, in the order they are tried. Each has a `close()` for long-lived streams. */
 export function createPeerRoutes(ctx: PeerRoutesContext): { routes: ApiRoute[]; close(): void } {
-  const groups = [createMetricsRoute(ctx), createDashboardRoute(ctx), createPhoneRoute(ctx)];
+  const groups: Array<ApiRoute & { close?(): void }> = [createMetricsRoute(ctx), createDashboardRoute(ctx), createPhoneRoute(ctx), createVoicemailRoute(ctx)];
   return {
     routes: groups,
     close: () => {

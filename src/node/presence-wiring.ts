@@ -17,6 +17,7 @@ import type { OutboundTarget, TransportAddress, TransportProtocol } from '../sip
 import { nextHopUri } from '../usages/presence/notify-request.js';
 import { HINT_EVENT, OverlayPresence, PRESENCE_WATCH_KIND_ID, PresenceHintReceiver } from '../usages/presence/overlay-presence.js';
 import { PresenceService } from '../usages/presence/presence-service.js';
+import type { MessageSummarySource } from '../usages/presence/message-summary.js';
 import { PEER_MARK } from '../usages/sip/peer-binding.js';
 import type { LocateResult } from '../usages/sip/sip-peer-locator.js';
 
@@ -36,6 +37,8 @@ export interface PresenceWiringDeps {
   canonicalAor(uri: Uri): string | undefined;
   /** Digest authentication is on (a closed overlay): PUBLISH needs the user's own verified phone. */
   requireAuth: boolean;
+  /** Waiting voicemail for the message-summary package (RFC 3842); none: not offered. */
+  messageSummary?: MessageSummarySource;
   logger?: { warn(obj: object, msg: string): void };
 }
 
@@ -45,10 +48,15 @@ export interface PresenceSip {
   readonly transactions: { sendRequest(request: SipRequest, target: OutboundTarget, user: ClientTransactionUser): unknown };
 }
 
+/** Calls followed at once for the busy lamp; the oldest is forgotten past it. */
+export const MAX_TRACKED_CALLS = 10_000;
+
 export interface RunningPresence {
   readonly services: LocalServices[];
   /** A binding of `aor` changed at this peer. */
   registrationChanged(aor: string): void;
+  /** A call proxied here changed state (peer-events `call`): our users on the phone (the busy lamp). */
+  callChanged(e: { callId: string; from: string; to: string; state: string }): void;
   status(): object;
   /** Shutdown: subscriptions terminated (NOTIFY deactivated), our publications and watch entries withdrawn. */
   close(): Promise<void>;
@@ -59,34 +67,9 @@ export function startPresence(d: PresenceWiringDeps): RunningPresence {
   let hintsDropped = 0;
   const utf8 = new TextDecoder();
 
-  /** Our address for `protocol` as others reach it. */
-  const self = (protocol: TransportProtocol): TransportAddress | undefined => {
-    const a = d.sip()?.transport.localAddress(protocol);
-    if (a === undefined) return undefined;
-    return a.host === '0.0.0.0' || a.host === '::' ? { ...a, host: d.advertisedHost } : a;
-  };
-
-  /** Sends a request (its Via added here) and resolves its final status; 408 on timeout, 503 when it cannot go. */
-  const send = (req: SipRequest, target: OutboundTarget): Promise<number> => {
-    const sip = d.sip();
-    const local = self(target.destination.protocol);
-    if (sip === undefined || local === undefined) return Promise.resolve(503);
-    const host = local.host.includes(':') ? `[${local.host}]` : local.host;
-    req.headers.prepend('Via', `SIP/2.0/${target.destination.protocol.toUpperCase()} ${host}:${local.port};branch=${generateBranch(d.random)};rport`);
-    return new Promise<number>((resolve) => {
-      try {
-        sip.transactions.sendRequest(req, target, {
-          onResponse: (res) => {
-            if (res.status >= 200) resolve(res.status);
-          },
-          onTimeout: () => resolve(408),
-          onTransportError: () => resolve(503),
-        });
-      } catch {
-        resolve(503);
-      }
-    });
-  };
+  const own = ownRequestSender(d);
+  const send = own.send;
+  const self = own.self;
 
   const source = new OverlayPresence({
     clock: d.clock,
@@ -126,27 +109,59 @@ export function startPresence(d: PresenceWiringDeps): RunningPresence {
       clock: d.clock,
       random: d.random,
       presence: source,
+      callState: source,
+      ...(d.messageSummary === undefined ? {} : { messageSummary: d.messageSummary }),
       canonicalAor: d.canonicalAor,
       localContact: () => {
         const a = self('udp') ?? self('tcp');
         return a === undefined ? `sip:${d.advertisedHost}` : `sip:${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
       },
-      send: (req, arrivedOn) => {
-        // the proxy's bindingTarget rule: a NOTIFY goes to its next hop when we can reach it directly,
-        // else back over the flow its subscriber's SUBSCRIBE came on (WebSocket, phones behind NAT on TCP)
-        const hop = nextHopUri(req);
-        const routed = req.headers.has('route');
-        const direct = isSipUri(hop) && !hop.host.toLowerCase().endsWith('.invalid') && (routed || arrivedOn.destination.protocol === 'udp');
-        const dest = direct && isSipUri(hop) ? numericTarget(hop) : undefined;
-        return send(req, dest !== undefined ? { destination: dest } : arrivedOn);
-      },
+      send: own.sendInDialog,
     },
     { requireAuth: d.requireAuth },
   );
 
+  // the busy lamp: our users with an answered call through this peer (callId → the users it counts for)
+  const calls = new Map<string, string[]>();
+  const onPhone = new Map<string, number>();
+  const aorOf = (text: string): string | undefined => {
+    try {
+      return d.canonicalAor(parseUri(text));
+    } catch {
+      return undefined;
+    }
+  };
+  const callChanged = (e: { callId: string; from: string; to: string; state: string }): void => {
+    if (e.state === 'answered' && !calls.has(e.callId)) {
+      const users = [aorOf(e.from), aorOf(e.to)].filter((a): a is string => a !== undefined && d.registeredHere(a));
+      if (users.length === 0) return;
+      if (calls.size >= MAX_TRACKED_CALLS) end(calls.keys().next().value!);
+      calls.set(e.callId, users);
+      for (const u of users) {
+        const n = (onPhone.get(u) ?? 0) + 1;
+        onPhone.set(u, n);
+        if (n === 1) void source.setOnThePhone(u, true);
+      }
+    } else if (e.state === 'ended' || e.state === 'failed') end(e.callId);
+  };
+  function end(callId: string): void {
+    const users = calls.get(callId);
+    if (users === undefined) return;
+    calls.delete(callId);
+    for (const u of users) {
+      const n = (onPhone.get(u) ?? 1) - 1;
+      if (n > 0) onPhone.set(u, n);
+      else {
+        onPhone.delete(u);
+        void source.setOnThePhone(u, false);
+      }
+    }
+  }
+
   return {
     services: [new PresenceHintReceiver(source), service],
     registrationChanged: (aor) => source.changed(aor),
+    callChanged,
     status: () => ({ ...service.stats(), overlay: { ...source.stats, watched: source.watchedCount(), hintsInFlight, hintsDropped } }),
     async close() {
       unobserve();
@@ -175,4 +190,51 @@ function hintRequest(aor: string, random: Random): SipRequest {
     ]),
     body: new Uint8Array(0),
   };
+}
+
+/**
+ * Requests the peer sends as a user agent of its own (NOTIFYs of the presence agent, voicemail's BYE,
+ * hints to other peers) through the SIP front's transaction layer: `send` adds our Via and resolves the
+ * final status (408 on timeout, 503 when it cannot go); `sendInDialog` picks the target by the proxy's
+ * bindingTarget rule — the next hop (first Route, else the Request-URI) when we can reach it directly,
+ * else back over the flow the dialog's last request came on (WebSocket, phones behind NAT on TCP).
+ */
+export function ownRequestSender(d: { sip(): PresenceSip | undefined; advertisedHost: string; random: Random }): {
+  self(protocol: TransportProtocol): TransportAddress | undefined;
+  send(req: SipRequest, target: OutboundTarget): Promise<number>;
+  sendInDialog(req: SipRequest, arrivedOn: OutboundTarget): Promise<number>;
+} {
+  const self = (protocol: TransportProtocol): TransportAddress | undefined => {
+    const a = d.sip()?.transport.localAddress(protocol);
+    if (a === undefined) return undefined;
+    return a.host === '0.0.0.0' || a.host === '::' ? { ...a, host: d.advertisedHost } : a;
+  };
+  const send = (req: SipRequest, target: OutboundTarget): Promise<number> => {
+    const sip = d.sip();
+    const local = self(target.destination.protocol);
+    if (sip === undefined || local === undefined) return Promise.resolve(503);
+    const host = local.host.includes(':') ? `[${local.host}]` : local.host;
+    req.headers.prepend('Via', `SIP/2.0/${target.destination.protocol.toUpperCase()} ${host}:${local.port};branch=${generateBranch(d.random)};rport`);
+    return new Promise<number>((resolve) => {
+      try {
+        sip.transactions.sendRequest(req, target, {
+          onResponse: (res) => {
+            if (res.status >= 200) resolve(res.status);
+          },
+          onTimeout: () => resolve(408),
+          onTransportError: () => resolve(503),
+        });
+      } catch {
+        resolve(503);
+      }
+    });
+  };
+  const sendInDialog = (req: SipRequest, arrivedOn: OutboundTarget): Promise<number> => {
+    const hop = nextHopUri(req);
+    const routed = req.headers.has('route');
+    const direct = isSipUri(hop) && !hop.host.toLowerCase().endsWith('.invalid') && (routed || arrivedOn.destination.protocol === 'udp');
+    const dest = direct && isSipUri(hop) ? numericTarget(hop) : undefined;
+    return send(req, dest !== undefined ? { destination: dest } : arrivedOn);
+  };
+  return { self, send, sendInDialog };
 }

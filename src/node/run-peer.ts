@@ -46,7 +46,9 @@ import type { PeerEventMap, PeerEvents } from './peer-events.js';
 import { combineServices } from '../sip/core/local-services.js';
 import { MESSAGE_KIND_ID } from '../usages/messages/message-box.js';
 import { MessageStoreService } from '../usages/messages/message-store-service.js';
-import { startPresence } from './presence-wiring.js';
+import { ownRequestSender, startPresence } from './presence-wiring.js';
+import { VoicemailService } from '../usages/voicemail/voicemail-service.js';
+import { VOICEMAIL_KIND_ID } from '../usages/voicemail/voicemail-store.js';
 import { P2PSIP_PRESENCE_KIND_ID } from '../reload/config/index.js';
 import { createPeerRoutes } from './peer-routes.js';
 import { LogTail, teeLogger } from './dashboard/log-tail.js';
@@ -278,6 +280,33 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
           originate: (request) => (sip === undefined ? Promise.resolve(createResponse(request, 503, 'Service Unavailable - starting')) : sip.proxy.originate(request)),
           logger,
         });
+  // issue 16: voicemail — calls to absent, busy or unanswering users are recorded into the overlay;
+  // `sip:voicemail@<overlay>` plays a user's messages (needs the media relay's port pairs)
+  const voicemail =
+    overlay === undefined || mediaPorts === undefined || overlay.config.kinds.every((k) => k.id !== VOICEMAIL_KIND_ID)
+      ? undefined
+      : new VoicemailService({
+          clock,
+          random,
+          storage: overlay.storage,
+          selfNodeId: overlay.node.idBytes,
+          wallClock,
+          domain: config.overlay,
+          inOverlay: (aor) => isOverlayAor(aor, config.overlay),
+          registeredHere: (aor) => location.lookupNow(aor).length > 0,
+          openOverlay: verifier === undefined,
+          canonicalAor: (uri) => sip?.identity.canonicalAor(uri),
+          contactUri: (user, r) => {
+            const l = r.tx.inbound.local;
+            const h = l.host === '0.0.0.0' || l.host === '::' ? advertisedHost : l.host;
+            return `sip:${user}@${h.includes(':') ? `[${h}]` : h}:${l.port}${l.protocol === 'udp' ? '' : `;transport=${l.protocol}`}`;
+          },
+          mediaAddress: () => mediaConfig.address ?? advertisedHost,
+          ports: mediaPorts,
+          send: ownRequestSender({ sip: () => sip, advertisedHost, random }).sendInDialog,
+          originate: (request) => (sip === undefined ? Promise.resolve(createResponse(request, 503, 'Service Unavailable - starting')) : sip.proxy.originate(request)),
+          logger,
+        });
   // issue 16: presence — the peer is the presence agent of its users; watchers at any peer
   const presence =
     overlay === undefined || sipUsage === undefined || overlay.config.kinds.every((k) => k.id !== P2PSIP_PRESENCE_KIND_ID)
@@ -293,13 +322,18 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
           locate: (nodeId) => sipUsage.locator.locate(nodeId),
           canonicalAor: (uri) => sip?.identity.canonicalAor(uri),
           requireAuth: verifier !== undefined,
+          ...(voicemail === undefined ? {} : { messageSummary: voicemail.messageSummary }),
           logger,
         });
   const unwatchRegistrations = events.on('registration', (e) => {
-    if (e.action === 'added' || e.action === 'refreshed') messages?.onRegistered(e.aor, e.action === 'added');
+    if (e.action === 'added' || e.action === 'refreshed') {
+      messages?.onRegistered(e.aor, e.action === 'added');
+      voicemail?.onRegistered(e.aor, e.action === 'added');
+    }
     if (e.action !== 'refreshed') presence?.registrationChanged(e.aor);
   });
-  const services = combineServices([...(presence?.services ?? []), ...(messages === undefined ? [] : [messages])]);
+  const unwatchCalls = presence === undefined ? () => {} : events.on('call', (e) => presence.callChanged(e));
+  const services = combineServices([...(presence?.services ?? []), ...(messages === undefined ? [] : [messages]), ...(voicemail === undefined ? [] : [voicemail])]);
   sip = new SipPeer(
     {
       clock,
@@ -361,7 +395,9 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
     sipUsage?.start();
   } catch (err) {
     unwatchRegistrations();
+    unwatchCalls();
     messages?.stop();
+    voicemail?.stop();
     await presence?.close().catch(() => {});
     location.stop();
     load.stop();
@@ -404,7 +440,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       http: `${h.host}:${h.port}`,
       ...(apiToken.file === undefined ? {} : { apiTokenFile: apiToken.file }),
       registrations: () => location.entries(),
-      servicesStatus: () => ({ messages: messages?.status() ?? null, presence: presence?.status() ?? null }),
+      servicesStatus: () => ({ messages: messages?.status() ?? null, presence: presence?.status() ?? null, voicemail: voicemail?.status() ?? null }),
       authStatus: () => ({
         mode: authMode ?? 'none',
         realm: config.overlay,
@@ -445,6 +481,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       domain: config.overlay,
       httpAddress: () => bound.address,
       logTail,
+      ...(voicemail === undefined ? {} : { voicemail }),
     });
     closeRoutes = () => peerRoutes.close();
     const api = createHttpApi({ clock, status: src, storage: overlay?.storage, users: createUsersApi(users, authMode ?? 'none'), routes: peerRoutes.routes }, { token: apiToken.token });
@@ -475,7 +512,9 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
         if (!(await withinMs(Promise.resolve().then(work), limitMs))) logger.warn({ step: name, limitMs, waitedMs: clock.now() - t0 }, 'stop: step not finished in time, left behind');
       };
       unwatchRegistrations();
+      unwatchCalls();
       messages?.stop();
+      voicemail?.stop();
       location.stop();
       load.stop();
       unlogReload();

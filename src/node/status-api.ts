@@ -56,6 +56,8 @@ export interface ApiReply {
   status: number;
   /** The whole body; with `stream`, its first chunk (may be empty). */
   body: string;
+  /** A binary body (a voicemail's WAV), sent instead of `body` when set. */
+  bytes?: Uint8Array;
   contentType: string;
   /** Extra response headers (Retry-After, WWW-Authenticate). */
   headers?: Readonly<Record<string, string>>;

@@ -15,6 +15,8 @@ export interface HttpReply {
   status: number;
   /** The whole body; with `stream`, the first chunk (may be empty). */
   body: string;
+  /** A binary body (a WAV file), sent instead of `body` when set. */
+  bytes?: Uint8Array;
   contentType: string;
   /** Extra response headers (e.g. Retry-After, WWW-Authenticate). */
   headers?: Readonly<Record<string, string>>;
@@ -210,7 +212,7 @@ function send(res: ServerResponse, r: HttpReply, log: (obj: object, msg: string)
       return;
     }
     res.writeHead(r.status, { ...r.headers, 'content-type': r.contentType, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
-    res.end(r.body);
+    res.end(r.bytes ?? r.body);
   } catch (err) {
     log({ err: String(err), status: r.status }, 'HTTP reply could not be written');
     if (res.headersSent) {

@@ -17,6 +17,7 @@ import { startPeer, type RunningPeer } from '../../src/node/run-peer.js';
 import { loopbackPeerConfig } from './helpers/loopback-peer-config.js';
 import { until } from './helpers/until.js';
 import { basics, PresencePhone } from './helpers/presence-phone.js';
+import { SdpPhone } from './helpers/sdp-phone.js';
 
 const OVERLAY = 'p2psip.local';
 const quiet = { info: () => {}, warn: () => {} };
@@ -34,10 +35,10 @@ describe('presence across peers: SUBSCRIBE at one peer, REGISTER and PUBLISH at 
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  async function peer(bootstrap: Array<{ host: string; port: number }>, http = false): Promise<RunningPeer> {
+  async function peer(bootstrap: Array<{ host: string; port: number }>, http = false, open = false): Promise<RunningPeer> {
     const dataDir = mkdtempSync(join(tmpdir(), 'p2psip-pres-'));
     dirs.push(dataDir);
-    const p = await startPeer(loopbackPeerConfig(dataDir, bootstrap, { overlay: OVERLAY, ...(http ? { http: { host: '127.0.0.1', port: 0 } } : {}) }, { open: false }), quiet);
+    const p = await startPeer(loopbackPeerConfig(dataDir, bootstrap, { overlay: OVERLAY, ...(http ? { http: { host: '127.0.0.1', port: 0 } } : {}) }, { open }), quiet);
     peers.push(p);
     return p;
   }
@@ -118,5 +119,44 @@ describe('presence across peers: SUBSCRIBE at one peer, REGISTER and PUBLISH at 
     await a.stop();
     const last = alice.received().slice(before).find((m) => /Subscription-State: terminated/i.test(m));
     assert.ok(last, 'a terminated NOTIFY on shutdown');
+  });
+
+  test('busy lamp: a call answered at another peer shows as a confirmed dialog and on-the-phone, until its BYE (open overlay)', async () => {
+    const a = await peer([], false, true);
+    const boot = [{ host: a.overlay!.listen!.host, port: a.overlay!.listen!.port }];
+    const b = await peer(boot, false, true);
+    const c = await peer(boot, false, true);
+    const three = [a, b, c];
+    await until('joined', 30_000, () => (three.every((p) => p.overlay!.node.state === 'joined') ? undefined : 'joining'));
+    const alice = await PresencePhone.open('alice', udp(a), OVERLAY, '');
+    phones.push(alice);
+    const bob = await SdpPhone.open('bob', udp(b), OVERLAY);
+    const carol = await SdpPhone.open('carol', udp(c), OVERLAY);
+    assert.match(await bob.register(), /^SIP\/2\.0 200/);
+    assert.match(await carol.register(), /^SIP\/2\.0 200/);
+    assert.match(await alice.request('SUBSCRIBE', `sip:bob@${OVERLAY}`, { headers: ['Event: dialog', 'Accept: application/dialog-info+xml', 'Expires: 600'] }), /^SIP\/2\.0 200/);
+    await alice.waitNotify((m) => /Event: dialog/i.test(m) && /<dialog-info/.test(m) && !/<dialog /.test(m), 5_000, 'an idle dialog-info');
+    assert.match(await alice.request('SUBSCRIBE', `sip:bob@${OVERLAY}`, { headers: ['Event: presence', 'Expires: 600'] }), /^SIP\/2\.0 200/);
+
+    // carol (at C) calls bob (at B); bob answers
+    const calling = carol.invite('bob', carol.sdp());
+    const invite = await bob.waitRequest('INVITE', 15_000);
+    bob.answer(invite, 200, 'OK', bob.sdp());
+    const { final } = await calling;
+    assert.match(final, /^SIP\/2\.0 200/);
+    carol.inDialog('ACK', final);
+    const t0 = Date.now();
+    await alice.waitNotify((m) => /Event: dialog/i.test(m) && /<state>confirmed<\/state>/.test(m), 5_000, 'a confirmed dialog of bob');
+    await alice.waitNotify((m) => /Event: presence/i.test(m) && /on-the-phone/.test(m), 5_000, 'bob on the phone');
+    const busyMs = Date.now() - t0;
+    carol.inDialog('BYE', final);
+    const bye = await bob.waitRequest('BYE', 10_000);
+    bob.answer(bye, 200);
+    const t1 = Date.now();
+    const before = alice.udp.received.length;
+    await alice.udp.waitFor((m) => alice.udp.received.lastIndexOf(m) >= before && m.startsWith('NOTIFY ') && /Event: dialog/i.test(m) && !/<dialog /.test(m), 5_000, 'bob idle again');
+    console.log(`# busy lamp at the watcher: on ${busyMs} ms after the ACK, off ${Date.now() - t1} ms after the BYE's 200`);
+    bob.close();
+    carol.close();
   });
 });

@@ -90,13 +90,16 @@ describe('SIP usage: enrolled overlay, real processes', { timeout: 240_000 }, ()
     assert.equal((await alice.finalFor(inviteId, 15_000)).status, 200);
     console.log(`INVITE A→B answered in ${Date.now() - t1} ms (first call: Fetch + AppAttach)`);
 
-    const nobody = bob.send('MESSAGE', `sip:nobody@${OVERLAY}`);
+    const nobody = bob.send('OPTIONS', `sip:nobody@${OVERLAY}`);
     assert.equal((await bob.finalFor(nobody, 15_000)).status, 404);
+    // issue 16: a MESSAGE to a user with no registration is kept for it instead
+    const kept = bob.send('MESSAGE', `sip:nobody@${OVERLAY}`);
+    assert.equal((await bob.finalFor(kept, 15_000)).status, 202);
 
     // un-REGISTER: the registration leaves the overlay, B's requests get 404
     assert.match(await alice.register(0), /^SIP\/2\.0 200/);
     await until('404 after the un-REGISTER', 30_000, async () => {
-      const id = bob.send('MESSAGE', `sip:alice@${OVERLAY}`);
+      const id = bob.send('OPTIONS', `sip:alice@${OVERLAY}`);
       const f = await bob.finalFor(id, 8000).catch(() => undefined);
       return f?.status === 404 ? undefined : `got ${f?.status}`;
     });

@@ -96,15 +96,18 @@ describe('SIP usage in one process on real sockets', { timeout: 90_000 }, () => 
     alice.answer(invite, 200);
     assert.equal((await carol.finalFor(inv)).status, 200);
 
-    const nobody = bob.send('MESSAGE', `sip:nobody@${OVERLAY}`);
+    const nobody = bob.send('OPTIONS', `sip:nobody@${OVERLAY}`);
     assert.equal((await bob.finalFor(nobody)).status, 404);
+    // issue 16: a MESSAGE to a user with no registration is kept for it instead
+    assert.equal((await bob.finalFor(bob.send('MESSAGE', `sip:nobody@${OVERLAY}`))).status, 202);
 
     // A disappears without withdrawing: its entry stays; D (no cached address for A) gets 480.
     await a.overlay!.node.shutdown();
     await a.sip.stop();
     peers.splice(peers.indexOf(a), 1);
     const t2 = performance.now();
-    const gone = dave.send('MESSAGE', `sip:alice@${OVERLAY}`);
+    // (an OPTIONS: a MESSAGE would be kept for alice, issue 16)
+    const gone = dave.send('OPTIONS', `sip:alice@${OVERLAY}`);
     const r = await dave.finalFor(gone, 30_000);
     console.log(`480 after ${(performance.now() - t2).toFixed(0)} ms`);
     assert.equal(r.status, 480, r.text.split('\r\n')[0]);

@@ -290,7 +290,8 @@ describe('SIP methods across a 3-peer overlay (real processes)', { timeout: 300_
   });
 
   test('SUBSCRIBE → 200, then NOTIFY from bob along the Record-Route set → 200', async () => {
-    const r = alice.request('SUBSCRIBE', bobUri, ['Event: presence', 'Expires: 60', 'Accept: application/pidf+xml']);
+    // an event package the peer does not serve itself (presence is answered by the watcher's peer, issue 16)
+    const r = alice.request('SUBSCRIBE', bobUri, ['Event: conference', 'Expires: 60', 'Accept: application/conference-info+xml']);
     const sub = await bob.waitRequest('SUBSCRIBE', r.callId);
     const rr = allOf(sub, 'Record-Route');
     assert.ok(rr.some((v) => rrOf(front[0]!).test(v)) && rr.some((v) => rrOf(front[1]!).test(v)), `Record-Route has A and B: ${rr.join(', ')}`);
@@ -300,7 +301,7 @@ describe('SIP methods across a 3-peer overlay (real processes)', { timeout: 300_
     assert.deepEqual(allOf(ok, 'Record-Route'), rr, 'the 2xx carries the Record-Route set back');
     const bd = uasDialog(sub, 'bobsub', bob);
     assert.deepEqual(bd.routes, rr);
-    const n = bob.inDialog(bd, 'NOTIFY', ['Event: presence', 'Subscription-State: active;expires=60']);
+    const n = bob.inDialog(bd, 'NOTIFY', ['Event: conference', 'Subscription-State: active;expires=60']);
     const notify = await alice.waitRequest('NOTIFY', r.callId, (m) => cseqOf(m).n === n.cseq);
     assert.equal(headerOf(notify, 'Route'), undefined, 'every Route entry was consumed on the way');
     assert.equal(notify.split(' ')[1], alice.contact, 'Request-URI is the remote target');
@@ -309,7 +310,7 @@ describe('SIP methods across a 3-peer overlay (real processes)', { timeout: 300_
     assert.equal(statusOf(await bob.waitResponse(r.callId, n.cseq, 'NOTIFY')), 200);
     // and the subscriber's in-dialog refresh (un-SUBSCRIBE) reaches bob along the reversed set
     const ad = uacDialog(r, bobUri, alice, ok);
-    const unsub = alice.inDialog(ad, 'SUBSCRIBE', ['Event: presence', 'Expires: 0']);
+    const unsub = alice.inDialog(ad, 'SUBSCRIBE', ['Event: conference', 'Expires: 0']);
     const re = await bob.waitRequest('SUBSCRIBE', r.callId, (m) => cseqOf(m).n === unsub.cseq);
     bob.answer(re, 200, 'OK');
     assert.equal(statusOf(await alice.waitResponse(r.callId, unsub.cseq, 'SUBSCRIBE')), 200);

@@ -73,7 +73,7 @@ describe('SIP usage: real peers on loopback', { timeout: 120_000 }, () => {
     const fin = await alice.finalFor(inviteId, 10_000);
     assert.equal(fin.status, 200);
 
-    const nobody = bob.send('MESSAGE', `sip:nobody@${OVERLAY}`);
+    const nobody = bob.send('OPTIONS', `sip:nobody@${OVERLAY}`);
     assert.equal((await bob.finalFor(nobody)).status, 404);
   });
 });

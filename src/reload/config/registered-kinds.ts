@@ -46,6 +46,9 @@ export const P2PSIP_MESSAGE_KIND_ID = 0xf0000104;
 /** Issue 16: presence (usages/presence/overlay-presence.ts): each peer's composed PIDF of a user, and the peers watching a user. */
 export const P2PSIP_PRESENCE_KIND_ID = 0xf0000105;
 export const P2PSIP_PRESENCE_WATCH_KIND_ID = 0xf0000108;
+/** Issue 16: voicemail (usages/voicemail/voicemail-store.ts): a user's index of messages, and their audio chunks. */
+export const P2PSIP_VOICEMAIL_KIND_ID = 0xf0000106;
+export const P2PSIP_VOICEMAIL_CHUNK_KIND_ID = 0xf0000107;
 
 export const P2PSIP_KINDS: readonly P2psipKind[] = [
   { id: P2PSIP_USER_KIND_ID, name: 'P2PSIP-USER', dataModel: 'single', accessControl: 'USAGE-GUARD', private: true },
@@ -54,6 +57,8 @@ export const P2PSIP_KINDS: readonly P2psipKind[] = [
   { id: P2PSIP_MESSAGE_KIND_ID, name: 'P2PSIP-MESSAGE', dataModel: 'dictionary', accessControl: 'USAGE-GUARD', allReplicasFirst: true },
   { id: P2PSIP_PRESENCE_KIND_ID, name: 'P2PSIP-PRESENCE', dataModel: 'dictionary', accessControl: 'USER-NODE-MATCH' },
   { id: P2PSIP_PRESENCE_WATCH_KIND_ID, name: 'P2PSIP-PRESENCE-WATCH', dataModel: 'dictionary', accessControl: 'USAGE-GUARD' },
+  { id: P2PSIP_VOICEMAIL_KIND_ID, name: 'P2PSIP-VOICEMAIL', dataModel: 'dictionary', accessControl: 'USAGE-GUARD', allReplicasFirst: true },
+  { id: P2PSIP_VOICEMAIL_CHUNK_KIND_ID, name: 'P2PSIP-VOICEMAIL-CHUNK', dataModel: 'single', accessControl: 'USAGE-GUARD', allReplicasFirst: true },
 ];
 
 export function p2psipKindById(id: number): P2psipKind | undefined {

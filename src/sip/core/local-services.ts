@@ -45,6 +45,8 @@ export interface LocalServices {
    * undefined: no limit but Timer C. Without a service taking it, the caller gets 480 (No answer).
    */
   noAnswerMs?(r: ServiceRequest): number | undefined;
+  /** Optional: an ACK no transaction took (the ACK of a service's own 2xx); true when the service took it. */
+  onAck?(request: SipRequest): boolean;
 }
 
 /** Several services as one: the first that claims (or diverts) a request answers it. */
@@ -61,5 +63,6 @@ export function combineServices(services: readonly LocalServices[]): LocalServic
       }
       return undefined;
     },
+    onAck: (request) => services.some((s) => s.onAck?.(request) ?? false),
   };
 }

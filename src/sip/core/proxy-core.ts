@@ -201,6 +201,9 @@ export class ProxyCore implements TransactionUser {
   }
 
   onAck(inbound: InboundMessage): void {
+    // issue 16: the ACK of a 2xx a service sent (a call voicemail answered) is the service's
+    const m = inbound.message;
+    if (m.kind === 'request' && this.deps.services?.onAck?.(m) === true) return;
     this.stateless.forwardAck(inbound);
   }
 

@@ -1,0 +1,243 @@
+/**
+ * The media of one voicemail call leg, sans-I/O: RTP in through `receive`, RTP out through the
+ * host's `send`, time from the Clock. The SIP side (answering the INVITE, BYE, storing the WAV in
+ * the overlay) is the caller's.
+ *
+ *   RecordingSession  a call to an absent user: the greeting, the beep, then the caller's audio
+ *                     is recorded until BYE (`bye()`), the maximum duration, or the finish key
+ *                     (default #). Audio that arrives before the beep ends is not recorded.
+ *                     `onFinished` is called once with the result; for 'max-duration' and 'digit'
+ *                     the SIP side sends the BYE. A recording under `minDurationMs` is `empty`.
+ *   RetrievalSession  the mailbox owner calling in: the MailboxMenu driven by the caller's keys
+ *                     (RFC 4733), its prompts and messages played, its wait timers on the Clock,
+ *                     `onDelete` and `onHangup` for the SIP side; at most `maxCallMs` (default
+ *                     15 min), then goodbye and hang up.
+ */
+import type { Clock, TimerHandle } from '../../lib/clock.js';
+import { generatedPrompts, type Prompts } from './greeting.js';
+import { MailboxMenu, type MailboxMenuOptions, type MailboxMessage, type MenuCommand, type MenuEvent } from './mailbox-menu.js';
+import { RtpPlayer, type PlayerDeps } from './player.js';
+import { Recorder, RECORDER_RATE } from './recorder.js';
+import { DtmfDetector, type DtmfDigit } from './rfc4733.js';
+import { parseRtp, type RtpPacket } from './rtp.js';
+import type { NegotiatedAudio } from './sdp-audio.js';
+import { checkIntOption, VoicemailError } from './voicemail-error.js';
+import { encodeWav } from './wav.js';
+
+export type VoicemailSessionDeps = PlayerDeps;
+
+/** The negotiated audio a session needs (a {@link NegotiatedAudio} is one). */
+export type SessionAudio = Pick<NegotiatedAudio, 'payloadType' | 'law' | 'telephoneEvent' | 'ptimeMs'>;
+
+export type RecordingEnd = 'bye' | 'max-duration' | 'digit' | 'cancelled';
+
+export interface RecordingResult {
+  readonly reason: RecordingEnd;
+  /** PCM16 mono 8 kHz WAV of the message. */
+  readonly wav: Uint8Array;
+  readonly durationMs: number;
+  /** Shorter than `minDurationMs` (or nothing recorded): not worth storing. */
+  readonly empty: boolean;
+}
+
+export interface RecordingSessionOptions {
+  audio: SessionAudio;
+  /** The user's recorded greeting (PCM16 8 kHz), else the generated chime. */
+  greeting?: Int16Array;
+  /** The "record after the tone" beep, else the generated one. */
+  beep?: Int16Array;
+  /** Longest message (default 120,000 ms). */
+  maxDurationMs?: number;
+  /** Shortest message worth storing (default 1,000 ms; 0..10,000). */
+  minDurationMs?: number;
+  /** The key that ends the recording (default '#'; null: none). */
+  finishDigit?: DtmfDigit | null;
+  onFinished: (result: RecordingResult) => void;
+}
+
+type RecordingState = 'idle' | 'greeting' | 'beep' | 'recording' | 'finished';
+
+export class RecordingSession {
+  private stateNow: RecordingState = 'idle';
+  private readonly player: RtpPlayer;
+  private readonly recorder: Recorder;
+  private readonly dtmf: DtmfDetector | undefined;
+  private readonly minMs: number;
+  private readonly finishDigit: DtmfDigit | undefined;
+  private result: RecordingResult | undefined;
+
+  constructor(
+    deps: VoicemailSessionDeps,
+    private readonly options: RecordingSessionOptions,
+  ) {
+    const a = options.audio;
+    this.player = new RtpPlayer(deps, { payloadType: a.payloadType, law: a.law, ptimeMs: a.ptimeMs });
+    const recorderOptions = { payloadTypes: new Map([[a.payloadType, a.law]]), onFull: () => this.finish('max-duration') };
+    this.recorder = new Recorder(options.maxDurationMs === undefined ? recorderOptions : { ...recorderOptions, maxDurationMs: options.maxDurationMs });
+    this.dtmf = a.telephoneEvent === undefined ? undefined : new DtmfDetector({ payloadType: a.telephoneEvent });
+    this.minMs = checkIntOption('minDurationMs', options.minDurationMs ?? 1000, 0, 10_000);
+    this.finishDigit = options.finishDigit === null ? undefined : (options.finishDigit ?? '#');
+  }
+
+  get state(): RecordingState {
+    return this.stateNow;
+  }
+
+  /** Plays the greeting (call once the INVITE is answered). */
+  start(): void {
+    if (this.stateNow !== 'idle') throw new VoicemailError('VM_ILLEGAL_STATE', `recording session started twice (state ${this.stateNow})`);
+    this.stateNow = 'greeting';
+    const prompts = this.options.greeting === undefined || this.options.beep === undefined ? generatedPrompts() : undefined;
+    const beep = this.options.beep ?? prompts!.beep;
+    this.player.play(this.options.greeting ?? prompts!.greeting, (end) => {
+      if (end !== 'finished' || this.stateNow !== 'greeting') return;
+      this.stateNow = 'beep';
+      this.player.play(beep, (e) => {
+        if (e === 'finished' && this.stateNow === 'beep') this.stateNow = 'recording';
+      });
+    });
+  }
+
+  /** One datagram from the caller's RTP port. */
+  receive(datagram: Uint8Array): void {
+    if (this.stateNow === 'finished' || this.stateNow === 'idle') return;
+    const p = tryParse(datagram);
+    if (p === undefined) return;
+    if (this.dtmf !== undefined && p.payloadType === this.dtmf.payloadType) {
+      const d = this.dtmf.push(p);
+      if (d !== undefined && d === this.finishDigit && this.stateNow === 'recording') this.finish('digit');
+      return;
+    }
+    if (this.stateNow === 'recording') this.recorder.pushPacket(p);
+  }
+
+  /** The caller hung up: the result (also given to onFinished, unless finished before). */
+  bye(): RecordingResult {
+    this.finish('bye');
+    return this.result!;
+  }
+
+  /** Ends everything without a message worth storing (the call failed). */
+  cancel(): void {
+    this.finish('cancelled');
+  }
+
+  private finish(reason: RecordingEnd): void {
+    if (this.stateNow === 'finished') return;
+    this.stateNow = 'finished';
+    this.player.close();
+    this.recorder.stop();
+    const pcm = this.recorder.pcm();
+    const durationMs = (pcm.length * 1000) / RECORDER_RATE;
+    this.result = { reason, wav: encodeWav(pcm, RECORDER_RATE), durationMs, empty: reason === 'cancelled' || durationMs < this.minMs || pcm.length === 0 };
+    this.options.onFinished(this.result);
+  }
+}
+
+export interface RetrievalSessionOptions {
+  audio: SessionAudio;
+  messages: readonly MailboxMessage[];
+  prompts?: Prompts;
+  menu?: MailboxMenuOptions;
+  /** Longest call (default 900,000 ms = 15 min; 10,000..7,200,000). */
+  maxCallMs?: number;
+  onDelete: (id: string) => void;
+  onHangup: () => void;
+}
+
+export class RetrievalSession {
+  private readonly clock: Clock;
+  private readonly player: RtpPlayer;
+  private readonly dtmf: DtmfDetector | undefined;
+  private readonly menu: MailboxMenu;
+  private waitTimer: TimerHandle | undefined;
+  private callTimer: TimerHandle | undefined;
+  private readonly maxCallMs: number;
+  private closed = false;
+
+  constructor(
+    deps: VoicemailSessionDeps,
+    private readonly options: RetrievalSessionOptions,
+  ) {
+    const a = options.audio;
+    this.clock = deps.clock;
+    this.player = new RtpPlayer(deps, { payloadType: a.payloadType, law: a.law, ptimeMs: a.ptimeMs });
+    this.dtmf = a.telephoneEvent === undefined ? undefined : new DtmfDetector({ payloadType: a.telephoneEvent });
+    this.menu = new MailboxMenu(options.messages, options.prompts ?? generatedPrompts(), options.menu);
+    this.maxCallMs = checkIntOption('maxCallMs', options.maxCallMs ?? 900_000, 10_000, 7_200_000);
+  }
+
+  /** The menu (its state, the messages left). */
+  get mailbox(): MailboxMenu {
+    return this.menu;
+  }
+
+  start(): void {
+    this.callTimer = this.clock.setTimer(this.maxCallMs, () => {
+      this.callTimer = undefined;
+      if (this.menu.state !== 'goodbye' && this.menu.state !== 'done') this.feed({ type: 'digit', digit: '9' });
+    });
+    this.feed({ type: 'start' });
+  }
+
+  receive(datagram: Uint8Array): void {
+    if (this.closed || this.dtmf === undefined) return;
+    const p = tryParse(datagram);
+    if (p === undefined) return;
+    const d = this.dtmf.push(p);
+    if (d !== undefined) this.feed({ type: 'digit', digit: d });
+  }
+
+  /** The phone hung up (BYE), or the SIP side ends the call. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.waitTimer?.cancel();
+    this.callTimer?.cancel();
+    this.waitTimer = this.callTimer = undefined;
+    this.player.close();
+  }
+
+  private feed(e: MenuEvent): void {
+    if (this.closed) return;
+    if (e.type === 'digit' || e.type === 'timeout') {
+      this.waitTimer?.cancel();
+      this.waitTimer = undefined;
+    }
+    for (const c of this.menu.handle(e)) this.run(c);
+  }
+
+  private run(c: MenuCommand): void {
+    if (this.closed) return;
+    switch (c.type) {
+      case 'play':
+        this.waitTimer?.cancel();
+        this.waitTimer = undefined;
+        this.player.play(c.audio, (end) => {
+          if (end === 'finished') this.feed({ type: 'playback-finished', playId: c.playId });
+        });
+        break;
+      case 'await-digit':
+        this.waitTimer = this.clock.setTimer(c.ms, () => {
+          this.waitTimer = undefined;
+          this.feed({ type: 'timeout' });
+        });
+        break;
+      case 'delete':
+        this.options.onDelete(c.id);
+        break;
+      case 'hangup':
+        this.close();
+        this.options.onHangup();
+        break;
+    }
+  }
+}
+
+function tryParse(datagram: Uint8Array): RtpPacket | undefined {
+  try {
+    return parseRtp(datagram);
+  } catch {
+    return undefined;
+  }
+}

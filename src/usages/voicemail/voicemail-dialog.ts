@@ -1,0 +1,92 @@
+/**
+ * The dialog of a call the voicemail answers, as its UAS (RFC 3261 §12.1.1): what our 2xx to the
+ * INVITE sets up, and the BYE we send in it (§15.1.1, §12.2.1.1) when we end the call (the recording
+ * reached its maximum, the caller pressed the finish key, the mailbox menu said goodbye). The BYE has
+ * no Via: the host's `send` adds it and sends to {@link nextHopUri} (as presence NOTIFYs go).
+ */
+import { formatUri, parseNameAddr, SipHeaders, hasParam, isSipUri, parseUri } from '../../sip/message/index.js';
+import type { SipRequest } from '../../sip/message/sip-message.js';
+import { remoteTargetOf, routeSetOf, tagOfParty } from '../presence/notify-request.js';
+
+export interface CallDialog {
+  callId: string;
+  /** Our tag (the To tag of our 2xx). */
+  localTag: string;
+  /** The caller's From tag. */
+  remoteTag: string;
+  /** From of our requests: the INVITE's To with our tag. */
+  localParty: string;
+  /** To of our requests: the INVITE's From. */
+  remoteParty: string;
+  /** The caller's Contact URI: the Request-URI of our BYE. */
+  remoteTarget: string;
+  /** The INVITE's Record-Route values, in order. */
+  routeSet: string[];
+  /** The INVITE's CSeq number (its ACK has the same). */
+  inviteSeq: number;
+  /** Our next CSeq number. */
+  localSeq: number;
+}
+
+export type CallDialogResult = { ok: true; dialog: CallDialog } | { ok: false; reason: string };
+
+/** The dialog our 2xx with `localTag` to `invite` creates. */
+export function callDialog(invite: SipRequest, localTag: string, inviteSeq: number): CallDialogResult {
+  const from = invite.headers.get('from');
+  const to = invite.headers.get('to');
+  const callId = invite.headers.get('call-id');
+  if (from === undefined || to === undefined || callId === undefined) return { ok: false, reason: 'Bad Request - Missing From, To or Call-ID' };
+  const remoteTag = tagOfParty(from);
+  if (remoteTag === undefined) return { ok: false, reason: 'Bad Request - From without tag' };
+  if (invite.headers.get('contact') === undefined) return { ok: false, reason: 'Bad Request - INVITE without Contact' };
+  const target = remoteTargetOf(invite);
+  if (!target.ok) return { ok: false, reason: target.reason.replace('SUBSCRIBE', 'INVITE') };
+  const routeSet = routeSetOf(invite);
+  if (routeSet === undefined) return { ok: false, reason: 'Bad Request - Unreadable or too many Record-Route' };
+  return {
+    ok: true,
+    dialog: {
+      callId,
+      localTag,
+      remoteTag,
+      localParty: tagOfParty(to) === undefined ? `${to};tag=${localTag}` : to,
+      remoteParty: from,
+      remoteTarget: target.uri,
+      routeSet,
+      inviteSeq,
+      localSeq: 1,
+    },
+  };
+}
+
+/** A BYE in `dialog` (its CSeq taken from the dialog, which it advances). No Via. */
+export function buildBye(dialog: CallDialog, localContact: string, reason?: string): SipRequest {
+  let ruri = dialog.remoteTarget;
+  let routes = dialog.routeSet;
+  const first = routes[0];
+  if (first !== undefined && !looseRoute(first)) {
+    // §12.2.1.1: a strict router first: it becomes the Request-URI, the target the last Route
+    ruri = formatUri(parseNameAddr(first, 'Route').uri);
+    routes = [...routes.slice(1), `<${dialog.remoteTarget}>`];
+  }
+  const h = new SipHeaders();
+  for (const r of routes) h.append('Route', r);
+  h.append('Max-Forwards', '70');
+  h.append('From', dialog.localParty);
+  h.append('To', dialog.remoteParty);
+  h.append('Call-ID', dialog.callId);
+  h.append('CSeq', `${dialog.localSeq++} BYE`);
+  h.append('Contact', `<${localContact}>`);
+  if (reason !== undefined) h.append('Reason', `SIP;cause=200;text="${reason.replace(/["\\\r\n]/g, '')}"`);
+  h.append('Content-Length', '0');
+  return { kind: 'request', method: 'BYE', uri: parseUri(ruri), version: 'SIP/2.0', headers: h, body: new Uint8Array(0) };
+}
+
+function looseRoute(route: string): boolean {
+  try {
+    const uri = parseNameAddr(route, 'Route').uri;
+    return !isSipUri(uri) || hasParam(uri.params, 'lr');
+  } catch {
+    return true;
+  }
+}

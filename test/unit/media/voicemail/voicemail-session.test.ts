@@ -1,0 +1,151 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ManualClock } from '../../../../src/lib/manual-clock.js';
+import { SeededRandom } from '../../../../src/lib/random.js';
+import { g711Encode } from '../../../../src/media/voicemail/g711.js';
+import { generatedPrompts } from '../../../../src/media/voicemail/greeting.js';
+import { buildTelephoneEvent, digitToEvent, type DtmfDigit } from '../../../../src/media/voicemail/rfc4733.js';
+import { buildRtp, parseRtp } from '../../../../src/media/voicemail/rtp.js';
+import { RecordingSession, RetrievalSession, type RecordingResult } from '../../../../src/media/voicemail/voicemail-session.js';
+import { decodeWav } from '../../../../src/media/voicemail/wav.js';
+import { correlation, testSignal } from './audio-helpers.js';
+
+const AUDIO = { payloadType: 0, law: 'pcmu' as const, telephoneEvent: 101, ptimeMs: 20 };
+
+/** A phone: sends 20 ms PCMU packets of `pcm` paced on the clock, and key presses. */
+class Phone {
+  private seq = 100;
+  private ts = 5000;
+  constructor(
+    private readonly clock: ManualClock,
+    private readonly to: (d: Uint8Array) => void,
+  ) {}
+  talk(pcm: Int16Array): void {
+    const codes = g711Encode('pcmu', pcm);
+    for (let k = 0; k * 160 < codes.length; k++) {
+      this.to(buildRtp({ payloadType: 0, sequence: this.seq++ & 0xffff, timestamp: this.ts, ssrc: 77, payload: codes.subarray(160 * k, 160 * (k + 1)) }));
+      this.ts += 160;
+      this.clock.advance(20);
+    }
+  }
+  key(d: DtmfDigit): void {
+    for (let i = 0; i < 4; i++) {
+      this.to(buildRtp({ payloadType: 101, sequence: this.seq++ & 0xffff, timestamp: this.ts, ssrc: 77, payload: buildTelephoneEvent({ event: digitToEvent(d), end: i > 0, volume: 10, duration: 800 }) }));
+    }
+    this.ts += 800;
+    this.clock.advance(100);
+  }
+}
+
+function rig() {
+  const clock = new ManualClock(0);
+  const sent: Uint8Array[] = [];
+  const deps = { clock, random: new SeededRandom(3), host: { send: (b: Uint8Array) => sent.push(b) } };
+  return { clock, sent, deps };
+}
+
+describe('RecordingSession', () => {
+  test('greeting, beep, then the caller is recorded until BYE', () => {
+    const { clock, sent, deps } = rig();
+    const results: RecordingResult[] = [];
+    const s = new RecordingSession(deps, { audio: AUDIO, onFinished: (r) => results.push(r) });
+    const phone = new Phone(clock, (d) => s.receive(d));
+    s.start();
+    assert.equal(s.state, 'greeting');
+    const p = generatedPrompts();
+    phone.talk(testSignal(500, 2000)); // talking over the greeting: not recorded
+    clock.advance(((p.greeting.length + p.beep.length) / 8) - 500 + 40);
+    assert.equal(s.state, 'recording');
+    const greetingPackets = Math.ceil(p.greeting.length / 160);
+    assert.equal(sent.length, greetingPackets + Math.ceil(p.beep.length / 160));
+    assert.ok(parseRtp(sent[0]!).marker && parseRtp(sent[greetingPackets]!).marker, 'greeting and beep each start a talkspurt');
+    assert.equal(parseRtp(sent[1]!).marker, false);
+    const message = testSignal(3000);
+    phone.talk(message);
+    const r = s.bye();
+    assert.equal(r.reason, 'bye');
+    assert.equal(r.empty, false);
+    assert.equal(r.durationMs, 3000);
+    assert.deepEqual(results, [r]);
+    assert.ok(correlation(message, decodeWav(r.wav).pcm) > 0.99);
+    assert.equal(clock.pendingTimers, 0);
+    assert.equal(s.bye(), r, 'idempotent');
+  });
+
+  test('# ends the recording; the maximum duration ends it too', () => {
+    const { clock, deps } = rig();
+    const results: RecordingResult[] = [];
+    const s = new RecordingSession(deps, { audio: AUDIO, greeting: new Int16Array(160), beep: new Int16Array(160), onFinished: (r) => results.push(r) });
+    const phone = new Phone(clock, (d) => s.receive(d));
+    s.start();
+    clock.advance(100);
+    phone.talk(testSignal(1500));
+    phone.key('#');
+    assert.equal(results[0]?.reason, 'digit');
+    assert.equal(results[0]?.durationMs, 1500);
+
+    const b = rig();
+    const ends: RecordingResult[] = [];
+    const t = new RecordingSession(b.deps, { audio: AUDIO, greeting: new Int16Array(160), beep: new Int16Array(160), maxDurationMs: 2000, onFinished: (r) => ends.push(r) });
+    const caller = new Phone(b.clock, (d) => t.receive(d));
+    t.start();
+    b.clock.advance(100);
+    caller.talk(testSignal(5000));
+    assert.equal(ends.length, 1);
+    assert.equal(ends[0]!.reason, 'max-duration');
+    assert.equal(ends[0]!.durationMs, 2000);
+  });
+
+  test('a hang-up before speaking is an empty message', () => {
+    const { clock, deps } = rig();
+    const s = new RecordingSession(deps, { audio: AUDIO, onFinished: () => undefined });
+    s.start();
+    clock.advance(300);
+    const r = s.bye();
+    assert.equal(r.empty, true);
+    assert.equal(r.durationMs, 0);
+    assert.equal(decodeWav(r.wav).pcm.length, 0);
+  });
+});
+
+describe('RetrievalSession', () => {
+  test('keys drive the menu over RTP; delete and hang-up reach the SIP side', () => {
+    const { clock, sent, deps } = rig();
+    const deleted: string[] = [];
+    let hungUp = 0;
+    const msgs = [{ id: 'm1', pcm: testSignal(1000), from: 'sip:a@x', date: 1 }, { id: 'm2', pcm: testSignal(1000), from: 'sip:b@x', date: 2 }];
+    const s = new RetrievalSession(deps, { audio: AUDIO, messages: msgs, onDelete: (id) => deleted.push(id), onHangup: () => hungUp++ });
+    const phone = new Phone(clock, (d) => s.receive(d));
+    s.start();
+    assert.equal(s.mailbox.state, 'count');
+    clock.advance(2000); // count (2 pips) and "message follows"
+    assert.equal(s.mailbox.state, 'message');
+    phone.key('7');
+    assert.deepEqual(deleted, ['m1']);
+    clock.advance(600 + 540 + 1000 + 40); // "deleted", "message follows", m2
+    assert.equal(s.mailbox.state, 'after-message');
+    clock.advance(4000); // no key: next → end of messages
+    assert.equal(s.mailbox.state, 'end-prompt');
+    phone.key('9');
+    assert.equal(s.mailbox.state, 'goodbye');
+    clock.advance(1000);
+    assert.equal(hungUp, 1);
+    assert.equal(clock.pendingTimers, 0);
+    assert.ok(sent.length > 100);
+    const n = sent.length;
+    phone.key('1');
+    clock.advance(1000);
+    assert.equal(sent.length, n, 'silent once closed');
+  });
+
+  test('the call is bounded by maxCallMs: goodbye, then hang up', () => {
+    const { clock, deps } = rig();
+    let hungUp = 0;
+    const s = new RetrievalSession(deps, { audio: AUDIO, messages: [], maxCallMs: 10_000, menu: { endWaitMs: 120_000 }, onDelete: () => undefined, onHangup: () => hungUp++ });
+    s.start();
+    clock.advance(60_000);
+    assert.equal(hungUp, 1);
+    s.close();
+    assert.equal(clock.pendingTimers, 0);
+  });
+});
