@@ -36,6 +36,7 @@ import { createResponse } from '../../sip/message/index.js';
 import { aorResourceName } from '../sip/aor-resource-id.js';
 import { composePidf, parsePidf } from './pidf.js';
 import type { PresenceSnapshot, PresenceSource, PresenceState } from './presence-host.js';
+import type { CallDialog, CallStateSource } from './dialog-info.js';
 
 /** p2psip private-use Kind-IDs (reload/config/registered-kinds.ts). */
 export const PRESENCE_KIND_ID = 0xf0000105;
@@ -115,9 +116,33 @@ export interface OverlayPresenceStats {
   hintsReceived: number;
 }
 
-export class OverlayPresence implements PresenceSource {
+/**
+ * The RPID activity this peer adds to a user's entry while one of the user's calls through this peer is
+ * answered (RFC 4480 `on-the-phone`): watchers' presence shows it, and the dialog package (busy lamp)
+ * reads it back as a confirmed dialog at any peer.
+ */
+export const ON_THE_PHONE_XML =
+  '<dm:person xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" id="p2psip-calls"><rpid:activities><rpid:on-the-phone/></rpid:activities></dm:person>';
+
+function onThePhoneElements(aor: string): PresenceState['elements'] {
+  const doc = parsePidf(`<?xml version="1.0" encoding="UTF-8"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="${aor.replace(/[<>&"]/g, '')}">${ON_THE_PHONE_XML}</presence>`);
+  return doc.ok ? doc.document.elements : [];
+}
+
+/** True when a user's composed state says it is on the phone (our element, or any RPID on-the-phone). */
+export function isOnThePhone(state: PresenceState): boolean {
+  return state.elements.some((e) => /on-the-phone\b/.test(e.xml));
+}
+
+/** Users whose on-the-phone state is held at once (the peer's own calls). */
+export const MAX_BUSY_AORS = 10_000;
+
+export class OverlayPresence implements PresenceSource, CallStateSource {
   readonly stats: OverlayPresenceStats = { fetches: 0, fetchFailures: 0, publishes: 0, publishFailures: 0, watchStores: 0, watchFailures: 0, hintsSent: 0, hintsReceived: 0 };
   private readonly listeners = new Map<string, Set<() => void>>();
+  /** What our devices published per user (PresenceService's own state) and who is on the phone here. */
+  private readonly own = new Map<string, PresenceState>();
+  private readonly busy = new Set<string>();
   private readonly refreshers = new Map<string, TimerHandle>();
   private readonly selfHex: string;
   private stopped = false;
@@ -139,6 +164,8 @@ export class OverlayPresence implements PresenceSource {
         if (parsed.ok) published.push({ tuples: parsed.document.tuples, elements: parsed.document.elements });
       }
     } else if (pres.errorCode !== ReloadErrorCode.NotFound) this.stats.fetchFailures++;
+    // our own devices' publications the service adds itself; our calls' on-the-phone is added here
+    if (this.busy.has(aor)) published.push({ tuples: [], elements: onThePhoneElements(aor) });
     let registered = this.deps.registeredHere(aor);
     if (regs.ok) registered ||= regs.values.some(({ data }) => data.value.model === 'dictionary' && data.value.value.exists);
     else if (regs.errorCode !== ReloadErrorCode.NotFound) this.stats.fetchFailures++;
@@ -146,7 +173,35 @@ export class OverlayPresence implements PresenceSource {
   }
 
   async publish(aor: string, own: PresenceState): Promise<void> {
+    if (own.tuples.length === 0 && own.elements.length === 0) this.own.delete(aor);
+    else this.own.set(aor, own);
+    await this.write(aor);
+  }
+
+  /**
+   * Whether a call of `aor` through this peer is answered (the busy lamp): our entry for the user
+   * carries the RPID on-the-phone activity while one is.
+   */
+  async setOnThePhone(aor: string, onThePhone: boolean): Promise<void> {
+    if (onThePhone === this.busy.has(aor)) return;
+    if (onThePhone) {
+      if (this.busy.size >= MAX_BUSY_AORS) return;
+      this.busy.add(aor);
+    } else this.busy.delete(aor);
+    this.changed(aor);
+    await this.write(aor);
+  }
+
+  /** CallStateSource (RFC 4235 dialog package): one confirmed dialog while the user is on the phone at any peer. */
+  async dialogs(aor: string): Promise<readonly CallDialog[]> {
+    const onPhone = this.busy.has(aor) || (await this.fetch(aor)).published.some(isOnThePhone);
+    return onPhone ? [{ id: 'p2psip-call', callId: undefined, localTag: undefined, remoteTag: undefined, direction: undefined, state: 'confirmed', remote: undefined }] : [];
+  }
+
+  private async write(aor: string): Promise<void> {
     this.stats.publishes++;
+    const mine = this.own.get(aor) ?? { tuples: [], elements: [] };
+    const own: PresenceState = this.busy.has(aor) ? { tuples: mine.tuples, elements: [...mine.elements, ...onThePhoneElements(aor)] } : mine;
     const empty = own.tuples.length === 0 && own.elements.length === 0;
     let value: { exists: boolean; value: Uint8Array };
     if (empty) value = { exists: false, value: new Uint8Array(0) };
