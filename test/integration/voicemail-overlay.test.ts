@@ -1,0 +1,148 @@
+/**
+ * Issue 16 on real sockets in one process: voicemail across peers (an open overlay of three peers).
+ * Carol, at A, calls bob, who is registered nowhere: A's voicemail answers, plays its greeting and
+ * beep, and records 2 s of a known signal carol sends as PCMU RTP, until her BYE; the recording is
+ * stored in the overlay. Bob registers at B: his phone gets an unsolicited message-summary NOTIFY
+ * (1 new). He calls sip:voicemail@p2psip.local at B: B fetches the message from the overlay and plays
+ * it; what bob's phone receives matches the signal (cross-correlation). B's API lists it, serves the
+ * WAV (the same signal) and deletes it.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startPeer, type RunningPeer } from '../../src/node/run-peer.js';
+import { g711Decode, g711Encode } from '../../src/media/voicemail/g711.js';
+import { compareAudio, parseWav, type PcmAudio } from '../../harness/audio-check.js';
+import { loopbackPeerConfig } from './helpers/loopback-peer-config.js';
+import { until } from './helpers/until.js';
+import { SdpPhone } from './helpers/sdp-phone.js';
+
+const OVERLAY = 'p2psip.local';
+const quiet = { info: () => {}, warn: () => {} };
+
+/** 2 s of a voice-like test signal at 8 kHz: a gliding tone with a syllable rhythm. */
+function testSignal(): Int16Array {
+  const out = new Int16Array(16_000);
+  let phase = 0;
+  for (let i = 0; i < out.length; i++) {
+    const t = i / 8000;
+    const f = 300 + 500 * (0.5 + 0.5 * Math.sin(2 * Math.PI * 0.7 * t));
+    phase += (2 * Math.PI * f) / 8000;
+    const envelope = 0.5 + 0.5 * Math.sin(2 * Math.PI * 3 * t);
+    out[i] = Math.round(9000 * envelope * Math.sin(phase));
+  }
+  return out;
+}
+
+const pcmAudio = (pcm: Int16Array): PcmAudio => ({ sampleRate: 8000, samples: Float64Array.from(pcm, (x) => x / 32768) });
+
+/** Resolves once `phone` has received RTP and none for `quietMs` (the far end stopped playing). */
+async function untilQuiet(phone: SdpPhone, atLeast: number, quietMs: number, limitMs: number): Promise<void> {
+  const end = Date.now() + limitMs;
+  await phone.waitRtp(atLeast, limitMs);
+  for (;;) {
+    const n = phone.rtpIn.length;
+    await new Promise((r) => setTimeout(r, quietMs));
+    if (phone.rtpIn.length === n) return;
+    if (Date.now() > end) throw new Error(`RTP still flowing after ${limitMs} ms`);
+  }
+}
+
+describe('voicemail across peers: recorded at the caller\'s peer, heard at the callee\'s', { timeout: 180_000 }, () => {
+  const peers: RunningPeer[] = [];
+  const dirs: string[] = [];
+  const phones: SdpPhone[] = [];
+  after(async () => {
+    for (const ph of phones) ph.close();
+    for (const p of peers) await p.stop().catch(() => {});
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  async function peer(bootstrap: Array<{ host: string; port: number }>, base: number, http = false): Promise<RunningPeer> {
+    const dataDir = mkdtempSync(join(tmpdir(), 'p2psip-vm-'));
+    dirs.push(dataDir);
+    const config = loopbackPeerConfig(dataDir, bootstrap, { overlay: OVERLAY, media: { mode: 'auto', range: [base, base + 199], timeoutMs: 60_000 }, ...(http ? { http: { host: '127.0.0.1', port: 0 } } : {}) }, { open: true });
+    const p = await startPeer(config, quiet);
+    peers.push(p);
+    return p;
+  }
+  const udp = (p: RunningPeer): { host: string; port: number } => p.sipAddresses.find((x) => x.protocol === 'udp')!;
+  const sdpTarget = (sip: string): { host: string; port: number } => ({ host: /\r\nc=IN IP4 ([0-9.]+)/.exec(sip)![1]!, port: Number(/\r\nm=audio (\d+)/.exec(sip)![1]) });
+
+  test('record at A, message waiting at B, play back at B, list / download / delete through the API', async () => {
+    const a = await peer([], 16_000);
+    const boot = [{ host: a.overlay!.listen!.host, port: a.overlay!.listen!.port }];
+    const b = await peer(boot, 16_200, true);
+    await peer(boot, 16_400);
+    await until('joined', 30_000, () => (peers.every((p) => p.overlay!.node.state === 'joined') ? undefined : 'joining'));
+    const carol = await SdpPhone.open('carol', udp(a), OVERLAY);
+    phones.push(carol);
+    assert.match(await carol.register(), /^SIP\/2\.0 200/);
+
+    // carol calls bob (not registered): voicemail at A answers with its own SDP and Contact
+    const { final } = await carol.invite('bob', carol.sdp());
+    assert.match(final, /^SIP\/2\.0 200/);
+    assert.match(final, /\r\nContact: <sip:vm-/);
+    carol.inDialog('ACK', final);
+    const vmRtp = sdpTarget(final);
+    // the greeting and the beep come first; the recording starts after them
+    await untilQuiet(carol, 50, 400, 20_000);
+    const source = testSignal();
+    const codes = g711Encode('pcmu', source);
+    for (let i = 0; i * 160 < codes.length; i++) {
+      const p = Buffer.alloc(12 + 160);
+      p[0] = 0x80;
+      p[1] = i === 0 ? 0x80 : 0;
+      p.writeUInt16BE(1000 + i, 2);
+      p.writeUInt32BE(5000 + i * 160, 4);
+      p.writeUInt32BE(0xc0ffee, 8);
+      Buffer.from(codes.subarray(i * 160, i * 160 + 160)).copy(p, 12);
+      carol.rtp.send(p, vmRtp.port, vmRtp.host);
+      await new Promise((r) => setTimeout(r, 20)); // real-time pacing of the media, not a synchronisation
+    }
+    carol.inDialog('BYE', final);
+    assert.match(await carol.sip.waitFor((m) => /^SIP\/2\.0 200/.test(m) && /CSeq: \d+ BYE/.test(m), 10_000, 'the 200 to the BYE'), /^SIP\/2\.0 200/);
+
+    // bob registers at B: message waiting
+    const bob = await SdpPhone.open('bob', udp(b), OVERLAY);
+    phones.push(bob);
+    assert.match(await bob.register(), /^SIP\/2\.0 200/);
+    const mwi = await bob.sip.waitFor((m) => m.startsWith('NOTIFY ') && /Event: message-summary/i.test(m), 20_000, 'a message-summary NOTIFY at bob');
+    bob.answer(mwi, 200);
+    assert.match(mwi, /Messages-Waiting: yes/i);
+    assert.match(mwi, /Voice-Message: 1\/0/i);
+
+    // bob calls his voicemail at B: the message, fetched from the overlay, is played
+    const before = bob.rtpIn.length;
+    const call = await bob.invite('voicemail', bob.sdp());
+    assert.match(call.final, /^SIP\/2\.0 200/);
+    bob.inDialog('ACK', call.final);
+    await untilQuiet(bob, before + 100, 1_500, 40_000);
+    const heard = Buffer.concat(bob.rtpIn.slice(before).map((p) => p.payload));
+    const recording = pcmAudio(g711Decode('pcmu', new Uint8Array(heard)));
+    const played = compareAudio(pcmAudio(source), recording);
+    console.log(`# voicemail heard at B: score ${played.score.toFixed(3)}, ${(played.fractionAbove * 100).toFixed(0)} % of segments above 0.5, lag ${played.global.lagMs} ms`);
+    assert.ok(played.score > 0.9, `the message played matches the signal (score ${played.score})`);
+    bob.inDialog('BYE', call.final);
+
+    // the API at B: list, download the WAV (the same signal), delete
+    const base = `http://${b.http!.host}:${b.http!.port}/api/voicemail`;
+    const listed = (await (await fetch(`${base}?user=bob`)).json()) as { voicemails: Array<{ id: string; from: string; durationMs: number }> };
+    assert.equal(listed.voicemails.length, 1);
+    const vm = listed.voicemails[0]!;
+    assert.match(vm.from, /carol/);
+    const wav = await fetch(`${base}/bob/${vm.id}.wav`);
+    assert.equal(wav.status, 200);
+    assert.equal(wav.headers.get('content-type'), 'audio/wav');
+    const file = parseWav(Buffer.from(await wav.arrayBuffer()), 'downloaded voicemail');
+    const downloaded = compareAudio(pcmAudio(source), file);
+    console.log(`# downloaded WAV: ${file.samples.length / 8000} s, score ${downloaded.score.toFixed(3)}`);
+    assert.ok(downloaded.score > 0.9, `the WAV matches the signal (score ${downloaded.score})`);
+    const del = await fetch(`${base}/bob/${vm.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${b.apiToken!.token}` } });
+    assert.equal(del.status, 200);
+    const after = (await (await fetch(`${base}?user=bob`)).json()) as { voicemails: unknown[] };
+    assert.equal(after.voicemails.length, 0);
+  });
+});
