@@ -11,6 +11,7 @@ import type { SipUsage } from '../usages/sip/sip-usage.js';
 import type { TransportAddress } from '../sip/transport/sip-transport.js';
 import type { LogTail } from './dashboard/log-tail.js';
 import type { VoicemailApiSource } from './voicemail-route.js';
+import type { PresenceRulesApiSource } from './presence-route.js';
 
 /** The logging the routes use (pino's shape; run-peer.ts's Logger). */
 export interface RoutesLogger {
@@ -39,5 +40,7 @@ export interface PeerRoutesContext {
   logTail?: LogTail;
   /** Issue 16: the users' voicemail (list, download, delete), when the peer runs it. */
   voicemail?: VoicemailApiSource;
+  /** Issue 16: the users' watcher rules, when the peer runs presence. */
+  presenceRules?: PresenceRulesApiSource;
 }
 

@@ -9,10 +9,11 @@ import { createMetricsRoute } from './metrics/metrics-route.js';
 import { createDashboardRoute } from './dashboard/dashboard-route.js';
 import { createPhoneRoute } from './phone/phone-route.js';
 import { createVoicemailRoute } from './voicemail-route.js';
+import { createPresenceRoute } from './presence-route.js';
 
 /** Route groups, in the order they are tried. Each has a `close()` for long-lived streams. */
 export function createPeerRoutes(ctx: PeerRoutesContext): { routes: ApiRoute[]; close(): void } {
-  const groups: Array<ApiRoute & { close?(): void }> = [createMetricsRoute(ctx), createDashboardRoute(ctx), createPhoneRoute(ctx), createVoicemailRoute(ctx)];
+  const groups: Array<ApiRoute & { close?(): void }> = [createMetricsRoute(ctx), createDashboardRoute(ctx), createPhoneRoute(ctx), createVoicemailRoute(ctx), createPresenceRoute(ctx)];
   return {
     routes: groups,
     close: () => {

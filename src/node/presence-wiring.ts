@@ -17,6 +17,7 @@ import type { OutboundTarget, TransportAddress, TransportProtocol } from '../sip
 import { nextHopUri } from '../usages/presence/notify-request.js';
 import { HINT_EVENT, OverlayPresence, PRESENCE_WATCH_KIND_ID, PresenceHintReceiver } from '../usages/presence/overlay-presence.js';
 import { PresenceService } from '../usages/presence/presence-service.js';
+import { OverlayPresenceRules } from '../usages/presence/presence-rules.js';
 import type { MessageSummarySource } from '../usages/presence/message-summary.js';
 import { PEER_MARK } from '../usages/sip/peer-binding.js';
 import type { LocateResult } from '../usages/sip/sip-peer-locator.js';
@@ -53,6 +54,8 @@ export const MAX_TRACKED_CALLS = 10_000;
 
 export interface RunningPresence {
   readonly services: LocalServices[];
+  /** The users' watcher rules, kept in the overlay (the HTTP API sets them). */
+  readonly rules: OverlayPresenceRules;
   /** A binding of `aor` changed at this peer. */
   registrationChanged(aor: string): void;
   /** A call proxied here changed state (peer-events `call`): our users on the phone (the busy lamp). */
@@ -104,12 +107,14 @@ export function startPresence(d: PresenceWiringDeps): RunningPresence {
   });
   const unobserve = d.storage.observeStores((req: StoreReq) => source.onStored(req));
 
+  const rules = new OverlayPresenceRules({ clock: d.clock, storage: d.storage, selfNodeId: d.selfNodeId });
   const service = new PresenceService(
     {
       clock: d.clock,
       random: d.random,
       presence: source,
       callState: source,
+      rules,
       ...(d.messageSummary === undefined ? {} : { messageSummary: d.messageSummary }),
       canonicalAor: d.canonicalAor,
       localContact: () => {
@@ -160,6 +165,7 @@ export function startPresence(d: PresenceWiringDeps): RunningPresence {
 
   return {
     services: [new PresenceHintReceiver(source), service],
+    rules,
     registrationChanged: (aor) => source.changed(aor),
     callChanged,
     status: () => ({ ...service.stats(), overlay: { ...source.stats, watched: source.watchedCount(), hintsInFlight, hintsDropped } }),

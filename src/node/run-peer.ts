@@ -482,6 +482,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       httpAddress: () => bound.address,
       logTail,
       ...(voicemail === undefined ? {} : { voicemail }),
+      ...(presence === undefined ? {} : { presenceRules: presence.rules }),
     });
     closeRoutes = () => peerRoutes.close();
     const api = createHttpApi({ clock, status: src, storage: overlay?.storage, users: createUsersApi(users, authMode ?? 'none'), routes: peerRoutes.routes }, { token: apiToken.token });

@@ -47,7 +47,7 @@ describe('presence across peers: SUBSCRIBE at one peer, REGISTER and PUBLISH at 
   test('online, published, modified, offline: each NOTIFY at the watcher within a second', async () => {
     const a = await peer([], true);
     const boot = [{ host: a.overlay!.listen!.host, port: a.overlay!.listen!.port }];
-    const b = await peer(boot);
+    const b = await peer(boot, true);
     await peer(boot);
     await until('joined', 30_000, () => (peers.every((p) => p.overlay!.node.state === 'joined') ? undefined : 'joining'));
     for (const [user, pw] of [['alice', 'alice-pw'], ['bob', 'bob-pw']] as const) {
@@ -113,6 +113,20 @@ describe('presence across peers: SUBSCRIBE at one peer, REGISTER and PUBLISH at 
     );
     console.log(`# NOTIFY at the watcher after (ms): ${JSON.stringify(ms)}`);
     for (const [what, t] of Object.entries(ms)) assert.ok(t < 5_000, `${what}: ${t} ms`);
+
+    // bob's watcher rules, through the HTTP API: refused at A (bob never proved his password there),
+    // stored at B (where he registered); then alice's new SUBSCRIBE at A is refused (403)
+    const rulesAt = (p: RunningPeer, query: string, method = 'POST'): Promise<Response> =>
+      fetch(`http://${p.http!.host}:${p.http!.port}/api/presence/rules?user=bob&${query}`, { method, headers: method === 'POST' ? { authorization: `Bearer ${p.apiToken!.token}` } : {} });
+    assert.equal((await rulesAt(a, `deny=sip:alice@${OVERLAY}`)).status, 403);
+    assert.equal((await rulesAt(b, 'deny=not an entry')).status, 400);
+    assert.equal((await rulesAt(b, `deny=sip:alice@${OVERLAY}`)).status, 200);
+    // A reads them from the overlay (it keeps what it read for 2 s)
+    await until('the rules seen at A', 10_000, async () => {
+      const seen = (await (await rulesAt(a, '', 'GET')).json()) as { deny: string[] };
+      return seen.deny.join() === `sip:alice@${OVERLAY}` ? undefined : JSON.stringify(seen);
+    });
+    assert.match(await alice.request('SUBSCRIBE', `sip:bob@${OVERLAY}`, { headers: ['Event: presence', 'Expires: 600'] }), /^SIP\/2\.0 403/);
 
     // peer A stops: alice is told her subscription ended
     const before = alice.received().length;

@@ -1,6 +1,6 @@
 import { LAN_MULTICAST_BOOTSTRAP, type OverlayConfiguration } from './overlay-configuration.js';
 import type { KindDefinition } from '../storage/kind.js';
-import { P2PSIP_AUTH_PROOF_KIND_ID, P2PSIP_MESSAGE_KIND_ID, P2PSIP_PRESENCE_KIND_ID, P2PSIP_PRESENCE_WATCH_KIND_ID, P2PSIP_USER_KIND_ID, P2PSIP_VOICEMAIL_CHUNK_KIND_ID, P2PSIP_VOICEMAIL_KIND_ID, P2PSIP_WRITE_GRANT_KIND_ID } from './registered-kinds.js';
+import { P2PSIP_AUTH_PROOF_KIND_ID, P2PSIP_MESSAGE_KIND_ID, P2PSIP_PRESENCE_KIND_ID, P2PSIP_PRESENCE_RULES_KIND_ID, P2PSIP_PRESENCE_WATCH_KIND_ID, P2PSIP_USER_KIND_ID, P2PSIP_VOICEMAIL_CHUNK_KIND_ID, P2PSIP_VOICEMAIL_KIND_ID, P2PSIP_WRITE_GRANT_KIND_ID } from './registered-kinds.js';
 
 /** Kind limits of the zero-configuration overlay. */
 export const LAN_SIP_REGISTRATION_MAX_COUNT = 10;
@@ -46,6 +46,12 @@ function sipRegistrationKind(mode: LanAuthMode): KindDefinition {
 /** Issue 16: a user's presence, written under the rules of its registrations (the peer where it registered). */
 function presenceKind(mode: LanAuthMode): KindDefinition {
   const base = { id: P2PSIP_PRESENCE_KIND_ID, name: 'P2PSIP-PRESENCE', dataModel: 'dictionary', accessControl: 'USER-NODE-MATCH', maxCount: LAN_PRESENCE_MAX_COUNT, maxSize: LAN_PRESENCE_MAX_SIZE } as const;
+  return mode === 'open' ? { ...base, proxyPeerWrites: true } : { ...base, grantedWrites: true };
+}
+
+/** Issue 16: a user's watcher rules, under the same rules. */
+function presenceRulesKind(mode: LanAuthMode): KindDefinition {
+  const base = { id: P2PSIP_PRESENCE_RULES_KIND_ID, name: 'P2PSIP-PRESENCE-RULES', dataModel: 'dictionary', accessControl: 'USER-NODE-MATCH', maxCount: LAN_PRESENCE_MAX_COUNT, maxSize: LAN_PRESENCE_MAX_SIZE } as const;
   return mode === 'open' ? { ...base, proxyPeerWrites: true } : { ...base, grantedWrites: true };
 }
 
@@ -96,6 +102,7 @@ export function defaultLanConfiguration(overlayName: string, mode: LanAuthMode =
       ...(mode === 'closed' ? userDirectoryKinds() : []),
       // issue 16: messages for absent users
       presenceKind(mode),
+      presenceRulesKind(mode),
       { id: P2PSIP_PRESENCE_WATCH_KIND_ID, name: 'P2PSIP-PRESENCE-WATCH', dataModel: 'dictionary', accessControl: 'USAGE-GUARD', maxCount: LAN_PRESENCE_WATCH_MAX_COUNT, maxSize: LAN_PRESENCE_WATCH_MAX_SIZE },
       { id: P2PSIP_VOICEMAIL_KIND_ID, name: 'P2PSIP-VOICEMAIL', dataModel: 'dictionary', accessControl: 'USAGE-GUARD', maxCount: LAN_VOICEMAIL_MAX_COUNT, maxSize: LAN_VOICEMAIL_MAX_SIZE, allReplicasFirst: true },
       { id: P2PSIP_VOICEMAIL_CHUNK_KIND_ID, name: 'P2PSIP-VOICEMAIL-CHUNK', dataModel: 'single', accessControl: 'USAGE-GUARD', maxCount: 1, maxSize: LAN_VOICEMAIL_CHUNK_MAX_SIZE, allReplicasFirst: true },

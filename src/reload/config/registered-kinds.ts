@@ -46,6 +46,8 @@ export const P2PSIP_MESSAGE_KIND_ID = 0xf0000104;
 /** Issue 16: presence (usages/presence/overlay-presence.ts): each peer's composed PIDF of a user, and the peers watching a user. */
 export const P2PSIP_PRESENCE_KIND_ID = 0xf0000105;
 export const P2PSIP_PRESENCE_WATCH_KIND_ID = 0xf0000108;
+/** Issue 16: a user's watcher rules (usages/presence/presence-rules.ts). */
+export const P2PSIP_PRESENCE_RULES_KIND_ID = 0xf0000109;
 /** Issue 16: voicemail (usages/voicemail/voicemail-store.ts): a user's index of messages, and their audio chunks. */
 export const P2PSIP_VOICEMAIL_KIND_ID = 0xf0000106;
 export const P2PSIP_VOICEMAIL_CHUNK_KIND_ID = 0xf0000107;
@@ -57,6 +59,7 @@ export const P2PSIP_KINDS: readonly P2psipKind[] = [
   { id: P2PSIP_MESSAGE_KIND_ID, name: 'P2PSIP-MESSAGE', dataModel: 'dictionary', accessControl: 'USAGE-GUARD', allReplicasFirst: true },
   { id: P2PSIP_PRESENCE_KIND_ID, name: 'P2PSIP-PRESENCE', dataModel: 'dictionary', accessControl: 'USER-NODE-MATCH' },
   { id: P2PSIP_PRESENCE_WATCH_KIND_ID, name: 'P2PSIP-PRESENCE-WATCH', dataModel: 'dictionary', accessControl: 'USAGE-GUARD' },
+  { id: P2PSIP_PRESENCE_RULES_KIND_ID, name: 'P2PSIP-PRESENCE-RULES', dataModel: 'dictionary', accessControl: 'USER-NODE-MATCH' },
   { id: P2PSIP_VOICEMAIL_KIND_ID, name: 'P2PSIP-VOICEMAIL', dataModel: 'dictionary', accessControl: 'USAGE-GUARD', allReplicasFirst: true },
   { id: P2PSIP_VOICEMAIL_CHUNK_KIND_ID, name: 'P2PSIP-VOICEMAIL-CHUNK', dataModel: 'single', accessControl: 'USAGE-GUARD', allReplicasFirst: true },
 ];
