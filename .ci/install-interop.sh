@@ -12,7 +12,7 @@
 # No service is enabled or started: the tests start and stop each program themselves.
 set -eu
 
-PACKAGES="sip-tester kamailio baresip-core linphone-cli sipsak sofia-sip-bin coturn stun-client tshark nftables iproute2 conntrack sox espeak-ng rtpengine-daemon bind9-dnsutils avahi-daemon avahi-utils libnss-mdns dbus openssl curl systemd chromium python3-prometheus-client"
+PACKAGES="sip-tester kamailio kamailio-presence-modules baresip-core linphone-cli sipsak sofia-sip-bin coturn stun-client tshark nftables iproute2 conntrack sox espeak-ng rtpengine-daemon bind9-dnsutils avahi-daemon avahi-utils libnss-mdns dbus openssl curl systemd chromium python3-prometheus-client"
 # One program per package, to tell whether it is installed.
 PROGRAMS="sipp kamailio baresip linphonec sipsak sip-options turnserver stunc tshark nft ip conntrack sox espeak-ng rtpengine dig avahi-daemon avahi-browse dbus-daemon openssl curl systemd-analyze chromium"
 
@@ -22,6 +22,8 @@ for prog in $PROGRAMS; do
     missing="$missing $prog"
   fi
 done
+# packages that install no program of their own
+[ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/presence.so ] || missing="$missing kamailio-presence-modules"
 
 if [ -z "$missing" ]; then
   echo "install-interop: all programs present ($PROGRAMS)"

@@ -23,7 +23,7 @@ import { ConfigError, DEFAULT_PEER_IDLE_MS, type PeerConfig } from './peer-confi
 import { SipPeer, type SipListen } from './sip-peer.js';
 import { createHttpApi } from './http-api.js';
 import { createUsersApi } from './users-api.js';
-import { authModeOf, hasUserDirectory } from './user-directory-wiring.js';
+import { authModeOf, hasUserDirectory, userRecordExists } from './user-directory-wiring.js';
 import { EnrollmentDigestVerifier } from '../platform/enrollment-digest-verifier.js';
 import { OverlayCredentialVerifier } from '../usages/sip/auth/overlay-credential-verifier.js';
 import { UserDirectory } from '../usages/sip/auth/user-directory.js';
@@ -281,7 +281,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
           logger,
         });
   // issue 16: voicemail — calls to absent, busy or unanswering users are recorded into the overlay;
-  // `sip:voicemail@<overlay>` plays a user's messages (needs the media relay's port pairs)
+  // `sip:*98@<overlay>` plays a user's messages (needs the media relay's port pairs)
   const voicemail =
     overlay === undefined || mediaPorts === undefined || overlay.config.kinds.every((k) => k.id !== VOICEMAIL_KIND_ID)
       ? undefined
@@ -293,6 +293,10 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
           wallClock,
           domain: config.overlay,
           inOverlay: (aor) => isOverlayAor(aor, config.overlay),
+          // a call to a name nobody registered goes to voicemail only when the name is a user: the user
+          // directory of a closed overlay says so (a Stat of its record: existence only); without one
+          // (open overlays, enrolled ones) it is a 404 as before
+          userExists: (aor) => (directoryVerifier === undefined ? false : userRecordExists(overlay.storage, aor, config.overlay)),
           registeredHere: (aor) => location.lookupNow(aor).length > 0,
           openOverlay: verifier === undefined,
           canonicalAor: (uri) => sip?.identity.canonicalAor(uri),

@@ -8,7 +8,8 @@
 import type { OverlayConfiguration } from '../reload/config/index.js';
 import { P2PSIP_AUTH_PROOF_KIND_ID, P2PSIP_USER_KIND_ID } from '../reload/config/index.js';
 import type { StoredDataValue } from '../reload/codec/index.js';
-import type { HashResourceName, KindGuards, StorageCredentials } from '../reload/storage/index.js';
+import type { HashResourceName, KindGuards, OverlayStorage, StorageCredentials } from '../reload/storage/index.js';
+import { userResourceName } from '../usages/sip/auth/user-record.js';
 import { WRITE_GRANT_KIND_ID } from '../reload/storage/index.js';
 import { UserDirectoryGuards, type UserDirectoryGuardOptions } from '../usages/sip/auth/user-directory-guards.js';
 
@@ -56,4 +57,19 @@ export function createDirectoryGuards(o: {
   );
   const guards: KindGuards = (kind) => (kind === P2PSIP_USER_KIND_ID ? directory.userGuard : kind === P2PSIP_AUTH_PROOF_KIND_ID ? directory.proofGuard : undefined);
   return { guards, directory };
+}
+
+/**
+ * Issue 16: is `aor` (sip:user@realm) a user of the closed overlay's directory? A Stat of its user
+ * record, which the storing peers answer with existence only (no length, no hash). False on any failure.
+ */
+export async function userRecordExists(storage: { stat: OverlayStorage['stat'] }, aor: string, realm: string): Promise<boolean> {
+  const m = /^sips?:([^@]+)@/i.exec(aor);
+  if (m === null) return false;
+  try {
+    const r = await storage.stat(P2PSIP_USER_KIND_ID, { resourceName: userResourceName(m[1]!, realm) });
+    return r.ok && (r.kind?.values ?? []).some((v) => v.metadata.value.exists);
+  } catch {
+    return false;
+  }
 }

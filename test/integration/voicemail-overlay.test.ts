@@ -1,9 +1,10 @@
 /**
  * Issue 16 on real sockets in one process: voicemail across peers (an open overlay of three peers).
- * Carol, at A, calls bob, who is registered nowhere: A's voicemail answers, plays its greeting and
- * beep, and records 2 s of a known signal carol sends as PCMU RTP, until her BYE; the recording is
- * stored in the overlay. Bob registers at B: his phone gets an unsolicited message-summary NOTIFY
- * (1 new). He calls sip:voicemail@p2psip.local at B: B fetches the message from the overlay and plays
+ * Carol, at A, calls bob, whose phone at B is busy (486): A's voicemail answers, plays its greeting
+ * and beep, and records 2 s of a known signal carol sends as PCMU RTP, until her BYE; the recording is
+ * stored in the overlay. Bob registers a second phone at B: it gets an unsolicited message-summary
+ * NOTIFY (1 new). (An open overlay has no user directory: a call to a name nobody registered stays a
+ * 404, so the absent user here is a busy one; the closed overlay's 404 case is the interop test's.) He calls the voicemail number, sip:*98@p2psip.local, at B: B fetches the message from the overlay and plays
  * it; what bob's phone receives matches the signal (cross-correlation). B's API lists it, serves the
  * WAV (the same signal) and deletes it.
  */
@@ -81,8 +82,13 @@ describe('voicemail across peers: recorded at the caller\'s peer, heard at the c
     phones.push(carol);
     assert.match(await carol.register(), /^SIP\/2\.0 200/);
 
-    // carol calls bob (not registered): voicemail at A answers with its own SDP and Contact
-    const { final } = await carol.invite('bob', carol.sdp());
+    // bob's phone at B is busy: carol's call goes to voicemail at A (its own SDP and Contact)
+    const busyPhone = await SdpPhone.open('bob', udp(b), OVERLAY);
+    phones.push(busyPhone);
+    assert.match(await busyPhone.register(), /^SIP\/2\.0 200/);
+    const ringing = carol.invite('bob', carol.sdp());
+    busyPhone.answer(await busyPhone.waitRequest('INVITE', 15_000), 486, 'Busy Here');
+    const { final } = await ringing;
     assert.match(final, /^SIP\/2\.0 200/);
     assert.match(final, /\r\nContact: <sip:vm-/);
     carol.inDialog('ACK', final);
@@ -105,7 +111,13 @@ describe('voicemail across peers: recorded at the caller\'s peer, heard at the c
     carol.inDialog('BYE', final);
     assert.match(await carol.sip.waitFor((m) => /^SIP\/2\.0 200/.test(m) && /CSeq: \d+ BYE/.test(m), 10_000, 'the 200 to the BYE'), /^SIP\/2\.0 200/);
 
-    // bob registers at B: message waiting
+    // the recording is stored once the call ended (chunks, then the index): wait until B sees it
+    const api = `http://${b.http!.host}:${b.http!.port}/api/voicemail`;
+    await until('the voicemail in the overlay', 20_000, async () => {
+      const l = (await (await fetch(`${api}?user=bob`)).json()) as { voicemails?: unknown[] };
+      return l.voicemails?.length === 1 ? undefined : JSON.stringify(l);
+    });
+    // bob registers another phone at B: message waiting
     const bob = await SdpPhone.open('bob', udp(b), OVERLAY);
     phones.push(bob);
     assert.match(await bob.register(), /^SIP\/2\.0 200/);
@@ -116,7 +128,7 @@ describe('voicemail across peers: recorded at the caller\'s peer, heard at the c
 
     // bob calls his voicemail at B: the message, fetched from the overlay, is played
     const before = bob.rtpIn.length;
-    const call = await bob.invite('voicemail', bob.sdp());
+    const call = await bob.invite('*98', bob.sdp());
     assert.match(call.final, /^SIP\/2\.0 200/);
     bob.inDialog('ACK', call.final);
     await untilQuiet(bob, before + 100, 1_500, 40_000);
@@ -128,7 +140,7 @@ describe('voicemail across peers: recorded at the caller\'s peer, heard at the c
     bob.inDialog('BYE', call.final);
 
     // the API at B: list, download the WAV (the same signal), delete
-    const base = `http://${b.http!.host}:${b.http!.port}/api/voicemail`;
+    const base = api;
     const listed = (await (await fetch(`${base}?user=bob`)).json()) as { voicemails: Array<{ id: string; from: string; durationMs: number }> };
     assert.equal(listed.voicemails.length, 1);
     const vm = listed.voicemails[0]!;

@@ -86,7 +86,7 @@ function select(spec: StoredDataSpecifier, record: KindRecord | undefined): Sele
 }
 
 /** Checks a FetchReq / StatReq and selects the values of each Kind (§7.4.2, §7.4.3). */
-function selectAll(req: FetchReq, env: FetchEnv): KindSelection[] | StorageFailure {
+function selectAll(req: FetchReq, env: FetchEnv, statOfPrivate = false): KindSelection[] | StorageFailure {
   const seen = new Set<number>();
   const unknown: number[] = [];
   for (const s of req.specifiers) {
@@ -96,9 +96,10 @@ function selectAll(req: FetchReq, env: FetchEnv): KindSelection[] | StorageFailu
   }
   // §7.4.2.1: unknown Kinds SHOULD be rejected.
   if (unknown.length > 0) return unknownKindFailure(unknown);
-  // issue 15: a private Kind (user records: password hashes) is never answered, held or not
+  // issue 15: a private Kind (user records: password hashes) is never answered, held or not; a Stat
+  // of it (issue 16) says only whether a value exists — no length, no hash (planStat)
   const secret = req.specifiers.find((s) => env.kinds(s.kind)!.private === true);
-  if (secret !== undefined) return failure(ReloadErrorCode.Forbidden, `Kind-ID 0x${secret.kind.toString(16)} is private: never fetched`);
+  if (secret !== undefined && !statOfPrivate) return failure(ReloadErrorCode.Forbidden, `Kind-ID 0x${secret.kind.toString(16)} is private: never fetched`);
   const out: KindSelection[] = [];
   for (const s of req.specifiers) {
     const def = env.kinds(s.kind)!;
@@ -142,10 +143,12 @@ export function valueDigest(value: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(len).update(value).digest());
 }
 
-function toMetaData(s: Selected, now: number): StoredMetaData {
+function toMetaData(s: Selected, now: number, hidden = false): StoredMetaData {
   const d = toStoredData(s, now);
   const v = d.value;
-  const meta = { exists: v.value.exists, valueLength: v.value.value.length, hashAlgorithm: HashAlgorithm.sha256, hashValue: valueDigest(v.value.value) };
+  const meta = hidden
+    ? { exists: v.value.exists, valueLength: 0, hashAlgorithm: HashAlgorithm.none, hashValue: new Uint8Array(0) }
+    : { exists: v.value.exists, valueLength: v.value.value.length, hashAlgorithm: HashAlgorithm.sha256, hashValue: valueDigest(v.value.value) };
   const metadata =
     v.model === 'single'
       ? { model: v.model, value: meta }
@@ -157,7 +160,8 @@ function toMetaData(s: Selected, now: number): StoredMetaData {
 
 /** RFC 6940 §7.4.3: the StatAns: Fetch's selection, metadata instead of values. */
 export function planStat(req: StatReq, env: FetchEnv): { ok: true; answer: StatAns } | StorageFailure {
-  const sel = selectAll(req, env);
+  const sel = selectAll(req, env, true);
   if (!Array.isArray(sel)) return sel;
-  return { ok: true, answer: { kindResponses: sel.map((k) => ({ kind: k.kind, generation: k.generation, values: k.values.map((v) => toMetaData(v, env.now)) })) } };
+  const hidden = (kind: number): boolean => env.kinds(kind)?.private === true;
+  return { ok: true, answer: { kindResponses: sel.map((k) => ({ kind: k.kind, generation: k.generation, values: k.values.map((v) => toMetaData(v, env.now, hidden(k.kind))) })) } };
 }

@@ -75,7 +75,8 @@ export interface VoicemailHost {
   /** True for a canonical AoR that lives in the overlay. */
   inOverlay(aor: string): boolean;
   /**
-   * Whether the AoR names a user of the overlay (a closed overlay: its user directory). A Promise:
+   * Whether the AoR names a user of the overlay (a closed overlay: its user directory), asked only after a
+   * 404 (480, 486, 408 come from a registered user). A Promise:
    * the call waits for it (the failure goes upstream as it was when false). Absent: every AoR of the overlay.
    */
   userExists?(aor: string): boolean | Promise<boolean>;
@@ -102,7 +103,10 @@ export interface VoicemailHost {
 }
 
 export interface VoicemailOptions {
-  /** User part of the voicemail number (default 'voicemail': sip:voicemail@<domain>). */
+  /**
+   * User part of the voicemail number (default '*98': sip:*98@<domain>, the star code PBXs use — a
+   * name such as 'voicemail' could be a user's, or a gateway's static registration).
+   */
   numberUser: string;
   /** Failures after which a call goes to voicemail (default 404, 408, 480, 486). */
   divertOn: readonly number[];
@@ -136,7 +140,7 @@ export interface VoicemailOptions {
 }
 
 export const DEFAULT_VOICEMAIL_OPTIONS: Readonly<VoicemailOptions> = Object.freeze({
-  numberUser: 'voicemail',
+  numberUser: '*98',
   divertOn: Object.freeze([404, 408, 480, 486]),
   noAnswerMs: 20_000,
   maxCalls: 16,
@@ -251,7 +255,7 @@ export class VoicemailService implements LocalServices {
     checkInt('recheckMs', o.recheckMs, 0, 86_400_000);
     checkInt('maxChecked', o.maxChecked, 1, 1_000_000);
     if (o.noAnswerMs !== 0) checkInt('noAnswerMs', o.noAnswerMs, 1000, 300_000);
-    if (!/^[A-Za-z0-9._-]{1,64}$/.test(o.numberUser) || o.numberUser.toLowerCase().startsWith(CALL_USER_PREFIX)) throw new RangeError(`voicemail number user '${o.numberUser}': 1..64 letters, digits, '.', '_', '-', not starting with '${CALL_USER_PREFIX}'`);
+    if (!/^[A-Za-z0-9._*-]{1,64}$/.test(o.numberUser) || o.numberUser.toLowerCase().startsWith(CALL_USER_PREFIX)) throw new RangeError(`voicemail number user '${o.numberUser}': 1..64 letters, digits, '.', '_', '-', '*', not starting with '${CALL_USER_PREFIX}'`);
     this.options = o;
     this.numberAor = `sip:${o.numberUser}@${host.domain.toLowerCase()}`;
     this.store = new VoicemailStore({ storage: host.storage, selfNodeId: host.selfNodeId, wallClock: () => host.wallClock() }, { lifetimeS: o.lifetimeS, parallel: o.parallel });
@@ -319,7 +323,13 @@ export class VoicemailService implements LocalServices {
       this.stats.refusedBusy++;
       return false; // the failure goes upstream unchanged
     }
-    const exists = this.host.userExists?.(aor) ?? true;
+    // an offer voicemail cannot answer (no SDP, no PCMU/PCMA): the caller gets the failure as it was
+    if (!usableOffer(req.body)) {
+      this.stats.refusedSdp++;
+      return false;
+    }
+    // a 404 says nobody is registered: is the name a user at all? (480, 486, 408: it registered)
+    const exists = status === 404 ? (this.host.userExists?.(aor) ?? true) : true;
     if (exists === false) return false;
     if (exists === true) {
       this.answerRecording(r, aor);
@@ -884,3 +894,12 @@ export function callToken(uri: Uri): string | undefined {
   return u.startsWith(CALL_USER_PREFIX) && /^vm-[a-z0-9]{16}$/.test(u) ? u : undefined;
 }
 
+/** True when voicemail can answer this offer (an audio stream with PCMU or PCMA on RTP/AVP). */
+function usableOffer(body: Uint8Array): boolean {
+  try {
+    negotiateAudio(body);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -163,8 +163,16 @@ export class UserDirectoryGuards {
     if (ha1 === undefined || !sameHex(expectedResponse(ha1, c), c.response)) return refuse('bad-response', 'the answer was not made with the password');
     if (this.seen.size >= this.opts.maxReplayEntries) this.seen.delete(this.seen.keys().next().value as string);
     this.seen.set(key, r.now);
-    // only a REGISTER earns the right to write the registration; other requests (a call) are just verified
-    return c.method.toUpperCase() === 'REGISTER' ? this.grant(r, signer) : { ok: true, keep: false };
+    // a REGISTER earns the right to write the user's registration, a PUBLISH (issue 16) the right to write
+    // its presence — the same write grant; other requests (a call) are just verified. A PUBLISH when the
+    // user's grants are all taken by other peers is still verified (its presence stays at this peer).
+    const method = c.method.toUpperCase();
+    if (method === 'REGISTER') return this.grant(r, signer);
+    if (method === 'PUBLISH') {
+      const g = this.grant(r, signer);
+      return g.ok ? g : { ok: true, keep: false };
+    }
+    return { ok: true, keep: false };
   }
 
   /** A write grant for `signer` until now + grantMs, unless the user has max-count other grantees. */

@@ -209,15 +209,13 @@ describe('voicemail: recording a call to an absent user', () => {
     assert.equal(t.storage.stores.length, 0);
   });
 
-  test('488 on an unusable offer; 503 with Retry-After when no port pair is free', () => {
+  test('an unusable offer is not taken (the caller gets the failure as it was); 503 with Retry-After when no port pair is free', () => {
     const t = rig({ ports: 1 });
     const bad = serviceRequest(invite({ body: OPUS_ONLY }));
-    assert.equal(t.service.divert(bad.r, 404), true);
-    assert.equal(bad.tx.final.status, 488);
-    assert.match(bad.tx.final.headers.get('warning')!, /PCMU or PCMA/);
+    assert.equal(t.service.divert(bad.r, 486), false, 'a busy callee stays busy for a caller voicemail cannot hear');
     const none = serviceRequest(invite({ body: '' }));
-    assert.equal(t.service.divert(none.r, 404), true);
-    assert.equal(none.tx.final.status, 488);
+    assert.equal(t.service.divert(none.r, 404), false);
+    assert.equal(t.service.stats.refusedSdp, 2);
     answeredCall(t);
     const noPort = serviceRequest(invite({ callId: 'call-2' }));
     assert.equal(t.service.divert(noPort.r, 486), true);
@@ -255,7 +253,7 @@ describe('voicemail: recording a call to an absent user', () => {
     assert.equal(t.service.noAnswerMs(serviceRequest(invite()).r), 15_000);
     assert.equal(t.service.noAnswerMs(serviceRequest(invite(), { fromPeer: true }).r), undefined);
     assert.equal(t.service.noAnswerMs(serviceRequest(sipRequest({ method: 'MESSAGE', uri: ALICE })).r), undefined);
-    assert.equal(t.service.noAnswerMs(serviceRequest(invite({ uri: 'sip:voicemail@p2psip.local' })).r), undefined);
+    assert.equal(t.service.noAnswerMs(serviceRequest(invite({ uri: 'sip:*98@p2psip.local' })).r), undefined);
     assert.equal(rig({ options: { noAnswerMs: 0 } }).service.noAnswerMs(serviceRequest(invite()).r), undefined);
     assert.throws(() => rig({ options: { noAnswerMs: 10 } }), RangeError);
     assert.throws(() => rig({ options: { maxRecordMs: 200_000 } }), RangeError);
@@ -278,7 +276,7 @@ describe('voicemail: the mailbox', () => {
   test('the user calls the voicemail number: its messages play, 7 deletes the current one (index, then chunks), 9 hangs up', async () => {
     const t = rig();
     const ids = await withMessages(t, 2);
-    const { r, tx } = serviceRequest(invite({ uri: 'sip:voicemail@p2psip.local' }), { user: ALICE });
+    const { r, tx } = serviceRequest(invite({ uri: 'sip:*98@p2psip.local' }), { user: ALICE });
     assert.equal(t.service.claim(r), true);
     await until(() => tx.finalResponse !== undefined, 'the answer');
     assert.equal(tx.responses[0]!.status, 100);
@@ -286,7 +284,7 @@ describe('voicemail: the mailbox', () => {
     assert.equal(ok.status, 200);
     const pair = t.ports.pairs.at(-1)!;
     const phone = new Phone(t.clock, (d) => pair.inject(0, d, PHONE_RTP));
-    const ack = sipRequest({ method: 'ACK', uri: contactOf(ok), from: 'sip:bob@p2psip.local', fromTag: 'caller1', to: 'sip:voicemail@p2psip.local', toTag: r.toTag, callId: 'call-vm-1', cseq: 7 });
+    const ack = sipRequest({ method: 'ACK', uri: contactOf(ok), from: 'sip:bob@p2psip.local', fromTag: 'caller1', to: 'sip:*98@p2psip.local', toTag: r.toTag, callId: 'call-vm-1', cseq: 7 });
     assert.equal(t.service.onAck(ack), true);
     assert.equal(t.service.stats.retrievals, 1);
     phone.key('2'); // skip the count: "message follows", then message 1
@@ -307,7 +305,7 @@ describe('voicemail: the mailbox', () => {
     const t = rig({ options: { maxRetrievalAudioMs: 3000 } });
     await withMessages(t, 2); // 2 s each: 16,000 bytes = 7 chunks
     const before = t.storage.fetches;
-    const { r, tx } = serviceRequest(invite({ uri: 'sip:voicemail@p2psip.local' }), { user: ALICE });
+    const { r, tx } = serviceRequest(invite({ uri: 'sip:*98@p2psip.local' }), { user: ALICE });
     t.service.claim(r);
     await until(() => tx.finalResponse !== undefined, 'the answer');
     assert.equal(tx.final.status, 200);
@@ -316,17 +314,17 @@ describe('voicemail: the mailbox', () => {
 
   test('403 without an authenticated user (closed overlay); an open overlay opens the From AoR\'s mailbox', async () => {
     const t = rig();
-    const anon = serviceRequest(invite({ uri: 'sip:voicemail@p2psip.local' }));
+    const anon = serviceRequest(invite({ uri: 'sip:*98@p2psip.local' }));
     assert.equal(t.service.claim(anon.r), true);
     await until(() => anon.tx.finalResponse !== undefined, 'the answer');
     assert.equal(anon.tx.final.status, 403);
-    assert.equal(t.service.claim(serviceRequest(invite({ uri: 'sip:voicemail@p2psip.local' }), { user: ALICE, fromPeer: true }).r), false, 'from another peer: routed as usual');
+    assert.equal(t.service.claim(serviceRequest(invite({ uri: 'sip:*98@p2psip.local' }), { user: ALICE, fromPeer: true }).r), false, 'from another peer: routed as usual');
     const open = rig({ open: true });
-    const o = serviceRequest(invite({ uri: 'sip:voicemail@p2psip.local' }));
+    const o = serviceRequest(invite({ uri: 'sip:*98@p2psip.local' }));
     open.service.claim(o.r);
     await until(() => o.tx.finalResponse !== undefined, 'the answer');
     assert.equal(o.tx.final.status, 200);
-    const bad = serviceRequest(invite({ uri: 'sip:voicemail@p2psip.local', body: OPUS_ONLY }), { user: ALICE });
+    const bad = serviceRequest(invite({ uri: 'sip:*98@p2psip.local', body: OPUS_ONLY }), { user: ALICE });
     t.service.claim(bad.r);
     await until(() => bad.tx.finalResponse !== undefined, 'the answer');
     assert.equal(bad.tx.final.status, 488);

@@ -169,14 +169,18 @@ describe('closed overlay: registrations need a write grant', () => {
 });
 
 describe('user records', () => {
-  test('private: Fetch and Stat are Error_Forbidden, Find never names the resource', () => {
+  test('private: Fetch is Error_Forbidden, Stat says only that a record exists (issue 16), Find never names the resource', () => {
     const w = world();
     assert.ok(w.addAlice().ok);
     const f = w.engine.fetch({ resource: ALICE_RES, specifiers: [{ kind: P2PSIP_USER_KIND_ID, generation: 0n, model: 'single' }] });
     assert.equal(f.ok, false);
     assert.equal(!f.ok && f.code, ReloadErrorCode.Forbidden);
     const s = w.engine.stat({ resource: ALICE_RES, specifiers: [{ kind: P2PSIP_USER_KIND_ID, generation: 0n, model: 'single' }] });
-    assert.equal(s.ok, false);
+    assert.ok(s.ok);
+    const meta = s.answer.kindResponses[0]!.values[0]!.metadata;
+    assert.equal(meta.value.exists, true);
+    assert.equal(meta.value.valueLength, 0, 'no length');
+    assert.equal(meta.value.hashValue.length, 0, 'no hash of the password record');
     // mixed with a public Kind: still refused (nothing of the private one leaks)
     const mixed = w.engine.fetch({ resource: ALICE_RES, specifiers: [{ kind: SIP, generation: 0n, model: 'dictionary', keys: [] }, { kind: P2PSIP_USER_KIND_ID, generation: 0n, model: 'single' }] });
     assert.equal(mixed.ok, false);
