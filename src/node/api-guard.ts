@@ -11,6 +11,8 @@
  *    session cookie a browser gets from `POST /api/login` with the token (HttpOnly, SameSite=Strict;
  *    good for reads only, {@link SESSION_LIFETIME_MS}). Without them a page is redirected (303) to
  *    the login page, anything else gets 401; the login page and its assets stay open.
+ * 4b. Personal data (issue 16: a user's voicemail, PRIVATE_READ_PREFIXES) needs credentials for GET and
+ *    HEAD too, even on loopback: any local process may read the dashboard, not someone's messages.
  * 5. Routes that send overlay traffic take a token from a bucket (default 20/s, burst 40) unless
  *    the request carries the API token → 429 with Retry-After (seconds).
  */
@@ -33,6 +35,9 @@ export interface ApiGuardOptions {
   /** Lifetime of a session cookie; default {@link SESSION_LIFETIME_MS}. */
   sessionLifetimeMs?: number;
 }
+
+/** Paths whose reads need the token even on loopback (users' personal data). */
+export const PRIVATE_READ_PREFIXES: readonly string[] = ['/api/voicemail'];
 
 /** The browser's session cookie (issued by `POST /api/login`, checked here). */
 export const SESSION_COOKIE = 'p2psip_session';
@@ -184,6 +189,11 @@ export class ApiGuard {
           'www-authenticate': 'Bearer realm="p2psip"',
         });
       }
+    }
+    if (!authenticated && PRIVATE_READ_PREFIXES.some((p) => url.pathname === p || url.pathname.startsWith(`${p}/`)) && !this.validSession(header(headers, 'cookie'))) {
+      return refuse(401, `${url.pathname.split('/').slice(0, 3).join('/')} holds users' messages: reads need the API token too (Authorization: Bearer <token>)`, {
+        'www-authenticate': 'Bearer realm="p2psip"',
+      });
     }
     if (!authenticated && !this.loopbackOnly) {
       // issue 17: beyond loopback every read needs credentials too (changesState was settled above)

@@ -6,7 +6,7 @@
  *   DELETE /api/voicemail/<user>/<id>          removes it (a state change: the guard wants the API token)
  *
  * `<user>` is a user name of the overlay (or its `user@domain` / `sip:user@domain`). Answers: 200,
- * 400 bad input, 403 the overlay refused the removal (the user is not registered here), 404 no such
+ * 400 bad input, 403 the overlay refused the removal (only the peer that recorded it, or one where the user proved its password, may remove it), 404 no such
  * voicemail (or voicemail off), 405, 503 the overlay could not be asked or too many downloads at once
  * (each reads up to 400 values from the overlay: at most MAX_DOWNLOADS run together).
  */

@@ -113,8 +113,11 @@ describe('voicemail across peers: recorded at the caller\'s peer, heard at the c
 
     // the recording is stored once the call ended (chunks, then the index): wait until B sees it
     const api = `http://${b.http!.host}:${b.http!.port}/api/voicemail`;
+    // a user's voicemail is read with the API token too, even on loopback
+    const token = { authorization: `Bearer ${b.apiToken!.token}` };
+    assert.equal((await fetch(`${api}?user=bob`)).status, 401);
     await until('the voicemail in the overlay', 20_000, async () => {
-      const l = (await (await fetch(`${api}?user=bob`)).json()) as { voicemails?: unknown[] };
+      const l = (await (await fetch(`${api}?user=bob`, { headers: token })).json()) as { voicemails?: unknown[] };
       return l.voicemails?.length === 1 ? undefined : JSON.stringify(l);
     });
     // bob registers another phone at B: message waiting
@@ -141,11 +144,11 @@ describe('voicemail across peers: recorded at the caller\'s peer, heard at the c
 
     // the API at B: list, download the WAV (the same signal), delete
     const base = api;
-    const listed = (await (await fetch(`${base}?user=bob`)).json()) as { voicemails: Array<{ id: string; from: string; durationMs: number }> };
+    const listed = (await (await fetch(`${base}?user=bob`, { headers: token })).json()) as { voicemails: Array<{ id: string; from: string; durationMs: number }> };
     assert.equal(listed.voicemails.length, 1);
     const vm = listed.voicemails[0]!;
     assert.match(vm.from, /carol/);
-    const wav = await fetch(`${base}/bob/${vm.id}.wav`);
+    const wav = await fetch(`${base}/bob/${vm.id}.wav`, { headers: token });
     assert.equal(wav.status, 200);
     assert.equal(wav.headers.get('content-type'), 'audio/wav');
     const file = parseWav(Buffer.from(await wav.arrayBuffer()), 'downloaded voicemail');
@@ -154,7 +157,7 @@ describe('voicemail across peers: recorded at the caller\'s peer, heard at the c
     assert.ok(downloaded.score > 0.9, `the WAV matches the signal (score ${downloaded.score})`);
     const del = await fetch(`${base}/bob/${vm.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${b.apiToken!.token}` } });
     assert.equal(del.status, 200);
-    const after = (await (await fetch(`${base}?user=bob`)).json()) as { voicemails: unknown[] };
+    const after = (await (await fetch(`${base}?user=bob`, { headers: token })).json()) as { voicemails: unknown[] };
     assert.equal(after.voicemails.length, 0);
   });
 });

@@ -145,6 +145,9 @@ export interface RetrievalSessionOptions {
   onHangup: () => void;
 }
 
+/** Longest silence sent in one wait for a key (the menu's waits are 4 and 10 s). */
+const MAX_SILENCE_MS = 60_000;
+
 export class RetrievalSession {
   private readonly clock: Clock;
   private readonly player: RtpPlayer;
@@ -218,6 +221,9 @@ export class RetrievalSession {
         });
         break;
       case 'await-digit':
+        // silence while the phone thinks (RTP keeps flowing: phones and border controllers that end a
+        // call without media, and NAT bindings, would not wait)
+        this.player.play(new Int16Array(Math.max(0, Math.round((Math.min(c.ms, MAX_SILENCE_MS) * 8000) / 1000))));
         this.waitTimer = this.clock.setTimer(c.ms, () => {
           this.waitTimer = undefined;
           this.feed({ type: 'timeout' });

@@ -836,6 +836,9 @@ export class VoicemailService implements LocalServices {
 
   /** An unsolicited NOTIFY (RFC 3842) to the user's phones: what waits. */
   private async notifyWaiting(aor: string): Promise<void> {
+    // a phone subscribed here gets the subscription's NOTIFY; an unsolicited one besides it is refused
+    // by phones that take only NOTIFYs of their own subscriptions (baresip: 481)
+    if (this.summaries.watched(aor)) return;
     try {
       const s = await this.summaries.summary(aor);
       const body = new TextEncoder().encode(messageSummaryBody(aor, s));
@@ -847,6 +850,8 @@ export class VoicemailService implements LocalServices {
         ['Max-Forwards', '70'],
         ['Event', 'message-summary'],
         ['Subscription-State', 'active'],
+        // RFC 6665 §8.2.1: a NOTIFY carries a Contact (ours; nothing is sent back to it)
+        ['Contact', `<${this.numberAor}>`],
         ['Content-Type', MESSAGE_SUMMARY_CONTENT_TYPE],
         ['Content-Length', String(body.length)],
       ]);

@@ -72,6 +72,11 @@ export class VoicemailSummary implements MessageSummarySource {
     return p;
   }
 
+  /** True while a phone subscribed to the user's message-summary at this peer (its NOTIFYs say it all). */
+  watched(aor: string): boolean {
+    return (this.watchers.get(aor.toLowerCase())?.size ?? 0) > 0;
+  }
+
   watch(aor: string, onChange: () => void): () => void {
     const key = aor.toLowerCase();
     if (this.watching >= this.options.maxWatchers) return () => undefined;

@@ -35,7 +35,8 @@ function setup(o: { service?: boolean; gate?: Promise<void> } = {}) {
   const route = createVoicemailRoute({ logger: { info: () => undefined, warn: () => undefined }, domain: 'p2psip.local', voicemail: o.service === false ? undefined : source });
   const api = createHttpApi({ clock, status, storage: undefined, routes: [route] }, { token: TOKEN });
   api.bind('127.0.0.1', 8060);
-  const call = (method: string, path: string, headers: Record<string, string> = {}) => api.handle(method, new URL(`http://127.0.0.1:8060${path}`), { headers: { host: '127.0.0.1:8060', ...headers } }) as Promise<BinaryApiReply>;
+  // every voicemail request carries the token (reads too: personal data, api-guard.ts); `bare` without it
+  const call = (method: string, path: string, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }) => api.handle(method, new URL(`http://127.0.0.1:8060${path}`), { headers: { host: '127.0.0.1:8060', ...headers } }) as Promise<BinaryApiReply>;
   return { call, calls };
 }
 
@@ -83,8 +84,11 @@ describe('voicemail routes', () => {
 
   test('DELETE /api/voicemail/<user>/<id>: 401 without the API token, 200 with it, 404 unknown', async () => {
     const { call, calls } = setup();
-    const anon = await call('DELETE', `/api/voicemail/alice/${ID}`);
+    const anon = await call('DELETE', `/api/voicemail/alice/${ID}`, {});
     assert.equal(anon.status, 401);
+    // reads too: a user's messages are not for any local process (api-guard.ts PRIVATE_READ_PREFIXES)
+    assert.equal((await call('GET', '/api/voicemail?user=alice', {})).status, 401);
+    assert.equal((await call('GET', `/api/voicemail/alice/${ID}.wav`, {})).status, 401);
     assert.equal(calls.length, 0, 'the service is not asked');
     const r = await call('DELETE', `/api/voicemail/alice/${ID}`, auth);
     assert.equal(r.status, 200);

@@ -334,10 +334,18 @@ describe('voicemail: the mailbox', () => {
     const t = rig();
     assert.deepEqual(await t.service.messageSummary.summary(ALICE), { newMessages: 0, oldMessages: 0 });
     const changes: number[] = [];
-    const unwatch = t.service.messageSummary.watch(ALICE, () => changes.push(1));
+    let unwatch = t.service.messageSummary.watch(ALICE, () => changes.push(1));
     await withMessages(t, 2);
+    // a phone subscribed here gets its subscription's NOTIFYs: no unsolicited one besides (baresip answers those 481)
+    t.service.onRegistered(ALICE, true);
+    for (let i = 0; i < 500; i++) await new Promise<void>((r) => setImmediate(r)); // the count's Stat and the decision
+    assert.equal(t.originated.length, 0);
+    unwatch();
+    t.clock.advance(10 * 60_000);
     t.service.onRegistered(ALICE, true);
     await until(() => t.originated.length === 1, 'the NOTIFY');
+    assert.match(t.originated[0]!.headers.get('contact') ?? '', /^<sip:/);
+    unwatch = t.service.messageSummary.watch(ALICE, () => changes.push(1));
     assert.match(bodyText(t.originated[0]!), /Voice-Message: 2\/0/);
     t.service.onRegistered(ALICE, false); // a refresh soon after: no new check
     await until(() => true, 'nothing');
