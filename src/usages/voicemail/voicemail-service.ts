@@ -55,6 +55,8 @@ import { VoicemailSummary } from './voicemail-summary.js';
 
 /** The methods our calls take (Allow of our 200 and 405s). */
 export const VOICEMAIL_ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS, INFO';
+/** After a REGISTER, the wait before an unsolicited message-summary NOTIFY (the phone may subscribe first), ms. */
+export const UNSOLICITED_NOTIFY_DELAY_MS = 2000;
 /** The user part prefix of our calls' Contact URIs. */
 export const CALL_USER_PREFIX = 'vm-';
 const TOKEN_LENGTH = 16;
@@ -403,9 +405,14 @@ export class VoicemailService implements LocalServices {
     this.checked.delete(key);
     this.checked.set(key, now);
     while (this.checked.size > this.options.maxChecked) this.checked.delete(this.checked.keys().next().value!);
-    // asked afresh: voicemails other peers stored are not in our cache
-    void this.summaries.count(aor, true).then((n) => {
-      if (n > 0) void this.notifyWaiting(aor);
+    // a phone that subscribes to message-summary does so just after its REGISTER: wait a moment, and
+    // send nothing unsolicited to a user that subscribed meanwhile (notifyWaiting)
+    this.host.clock.setTimer(UNSOLICITED_NOTIFY_DELAY_MS, () => {
+      if (this.stopped) return;
+      // asked afresh: voicemails other peers stored are not in our cache
+      void this.summaries.count(aor, true).then((n) => {
+        if (n > 0) void this.notifyWaiting(aor);
+      });
     });
   }
 

@@ -14,7 +14,7 @@ import { g711Decode, g711Encode } from '../../../../src/media/voicemail/g711.js'
 import { parseNameAddr, formatUri } from '../../../../src/sip/message/index.js';
 import type { SipRequest, SipResponse } from '../../../../src/sip/message/sip-message.js';
 import { VOICEMAIL_CHUNK_KIND_ID, VOICEMAIL_KIND_ID } from '../../../../src/usages/voicemail/voicemail-store.js';
-import { VoicemailService, type VoicemailHost, type VoicemailOptions } from '../../../../src/usages/voicemail/voicemail-service.js';
+import { UNSOLICITED_NOTIFY_DELAY_MS, VoicemailService, type VoicemailHost, type VoicemailOptions } from '../../../../src/usages/voicemail/voicemail-service.js';
 import { FakeMediaPorts } from '../../../support/media/fake-media.js';
 import { correlation, testSignal } from '../../media/voicemail/audio-helpers.js';
 import { bodyText, serviceRequest, sipRequest } from '../presence/presence-fixtures.js';
@@ -338,17 +338,21 @@ describe('voicemail: the mailbox', () => {
     await withMessages(t, 2);
     // a phone subscribed here gets its subscription's NOTIFYs: no unsolicited one besides (baresip answers those 481)
     t.service.onRegistered(ALICE, true);
+    t.clock.advance(UNSOLICITED_NOTIFY_DELAY_MS);
     for (let i = 0; i < 500; i++) await new Promise<void>((r) => setImmediate(r)); // the count's Stat and the decision
     assert.equal(t.originated.length, 0);
     unwatch();
-    t.clock.advance(10 * 60_000);
     t.service.onRegistered(ALICE, true);
+    for (let i = 0; i < 50; i++) await new Promise<void>((r) => setImmediate(r));
+    assert.equal(t.originated.length, 0, 'not before the delay (the phone may still subscribe)');
+    t.clock.advance(UNSOLICITED_NOTIFY_DELAY_MS);
     await until(() => t.originated.length === 1, 'the NOTIFY');
     assert.match(t.originated[0]!.headers.get('contact') ?? '', /^<sip:/);
     unwatch = t.service.messageSummary.watch(ALICE, () => changes.push(1));
     assert.match(bodyText(t.originated[0]!), /Voice-Message: 2\/0/);
     t.service.onRegistered(ALICE, false); // a refresh soon after: no new check
-    await until(() => true, 'nothing');
+    t.clock.advance(UNSOLICITED_NOTIFY_DELAY_MS);
+    for (let i = 0; i < 200; i++) await new Promise<void>((r) => setImmediate(r));
     assert.equal(t.originated.length, 1);
     const listed = await t.service.list(ALICE);
     assert.ok(listed.ok);
@@ -361,7 +365,8 @@ describe('voicemail: the mailbox', () => {
     assert.equal(changes.length, n, 'unwatched');
     const nobody = rig();
     nobody.service.onRegistered(ALICE, true);
-    await until(() => true, 'nothing');
+    nobody.clock.advance(UNSOLICITED_NOTIFY_DELAY_MS);
+    for (let i = 0; i < 200; i++) await new Promise<void>((r) => setImmediate(r));
     assert.equal(nobody.originated.length, 0, 'no messages: no NOTIFY');
     const gone = await t.service.remove(ALICE, listed.voicemails[1]!.id);
     assert.deepEqual(gone.ok ? undefined : gone.reason, 'not-found');
