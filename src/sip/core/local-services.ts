@@ -5,7 +5,9 @@
  * number), and when routing it failed (a service may answer in place of the failure: a MESSAGE kept
  * for later, a call taken by voicemail). Without services the proxy behaves as before.
  */
-import type { SipRequest } from '../message/sip-message.js';
+import { isSipUri, parseNameAddr } from '../message/index.js';
+import type { SipRequest, Uri } from '../message/sip-message.js';
+import { canonicalAorUser } from './aor-validation.js';
 import type { ServerTransaction } from '../transaction/transaction-contract.js';
 
 /** A request as a service sees it. */
@@ -65,4 +67,19 @@ export function combineServices(services: readonly LocalServices[]): LocalServic
     },
     onAck: (request) => services.some((s) => s.onAck?.(request) ?? false),
   };
+}
+
+/** The canonical AoR of a request's From (services acting for the sender); undefined when unreadable. */
+export function fromAorOf(request: SipRequest, canonicalAor?: (uri: Uri) => string | undefined): string | undefined {
+  const from = request.headers.get('from');
+  if (from === undefined) return undefined;
+  let uri: Uri;
+  try {
+    uri = parseNameAddr(from, 'From').uri;
+  } catch {
+    return undefined;
+  }
+  if (canonicalAor !== undefined) return canonicalAor(uri);
+  if (!isSipUri(uri) || uri.user === undefined || uri.user === '') return undefined;
+  return `sip:${canonicalAorUser(uri.user)}@${uri.host.toLowerCase()}`;
 }

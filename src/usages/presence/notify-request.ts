@@ -109,12 +109,26 @@ export interface NotifyContent {
   body: Uint8Array;
 }
 
+/** What a request of ours in a dialog we took as UAS needs of it (a subscription, a call voicemail answered). */
+export interface UasDialogState {
+  readonly callId: string;
+  /** Our From (the 2xx's To with our tag) and their To (the request's From). */
+  readonly localParty: string;
+  readonly remoteParty: string;
+  /** Their Contact. */
+  readonly remoteTarget: string;
+  /** Record-Route as received, in order (RFC 3261 §12.1.1). */
+  readonly routeSet: readonly string[];
+  /** Our CSeq, advanced by each request. */
+  localSeq: number;
+}
+
 /**
- * A NOTIFY in `dialog` (RFC 6665 §4.2.2, RFC 3261 §12.2.1.1): Request-URI the remote target, Route
- * the route set (a strict first hop becomes the Request-URI, the target the last Route), our CSeq
- * (taken from the dialog, which it advances), Contact ours, Max-Forwards 70. No Via.
+ * The Request-URI and headers of a request of ours in `dialog` (RFC 3261 §12.2.1.1): Request-URI the
+ * remote target, Route the route set (a strict first hop becomes the Request-URI, the target the
+ * last Route), our CSeq (taken from the dialog, which it advances), Contact ours, Max-Forwards 70. No Via.
  */
-export function buildNotify(dialog: NotifierDialog, localContact: string, content: NotifyContent): SipRequest {
+export function uasDialogRequest(dialog: UasDialogState, method: string, localContact: string): { ruri: string; headers: SipHeaders } {
   let ruri = dialog.remoteTarget;
   let routes = dialog.routeSet;
   const first = routes[0];
@@ -128,8 +142,18 @@ export function buildNotify(dialog: NotifierDialog, localContact: string, conten
   h.append('From', dialog.localParty);
   h.append('To', dialog.remoteParty);
   h.append('Call-ID', dialog.callId);
-  h.append('CSeq', `${dialog.localSeq++} NOTIFY`);
+  h.append('CSeq', `${dialog.localSeq++} ${method}`);
   h.append('Contact', `<${localContact}>`);
+  return { ruri, headers: h };
+}
+
+/**
+ * A NOTIFY in `dialog` (RFC 6665 §4.2.2, RFC 3261 §12.2.1.1): Request-URI the remote target, Route
+ * the route set (a strict first hop becomes the Request-URI, the target the last Route), our CSeq
+ * (taken from the dialog, which it advances), Contact ours, Max-Forwards 70. No Via.
+ */
+export function buildNotify(dialog: NotifierDialog, localContact: string, content: NotifyContent): SipRequest {
+  const { ruri, headers: h } = uasDialogRequest(dialog, 'NOTIFY', localContact);
   h.append('Event', formatEventHeader(content.event));
   h.append('Subscription-State', content.subscriptionState);
   if (content.contentType !== undefined) h.append('Content-Type', content.contentType);

@@ -7,10 +7,8 @@
  *
  * Plugged into the proxy as its {@link LocalServices} (claim only).
  */
-import { canonicalAorUser } from '../../sip/core/aor-validation.js';
-import type { LocalServices, ServiceRequest } from '../../sip/core/local-services.js';
-import { createResponse, cseqOf, isSipUri, parseContentType, parseDeltaSeconds, parseNameAddr } from '../../sip/message/index.js';
-import type { Uri } from '../../sip/message/sip-message.js';
+import { fromAorOf, type LocalServices, type ServiceRequest } from '../../sip/core/local-services.js';
+import { createResponse, cseqOf, parseContentType, parseDeltaSeconds } from '../../sip/message/index.js';
 import type { OutboundTarget } from '../../sip/transport/sip-transport.js';
 import { DIALOG_INFO_CONTENT_TYPE, dialogInfoDocument, type CallStateSource } from './dialog-info.js';
 import { acceptsType, parseEventHeader, type EventHeader } from './event-header.js';
@@ -285,18 +283,9 @@ export class PresenceService implements LocalServices {
   // —— helpers ——
 
   private fromAor(r: ServiceRequest): string | undefined {
-    const from = r.request.headers.get('from');
-    if (from === undefined) return undefined;
-    let uri: Uri;
-    try {
-      uri = parseNameAddr(from, 'From').uri;
-    } catch {
-      return undefined;
-    }
-    if (this.host.canonicalAor !== undefined) return this.host.canonicalAor(uri);
-    if (!isSipUri(uri) || uri.user === undefined || uri.user === '') return undefined;
-    return `sip:${canonicalAorUser(uri.user)}@${uri.host.toLowerCase()}`;
+    return fromAorOf(r.request, this.host.canonicalAor === undefined ? undefined : (uri) => this.host.canonicalAor!(uri));
   }
+
 
   private closing(r: ServiceRequest): true {
     this.reply(r, 503, 'Service Unavailable - Shutting down', [['Retry-After', String(CLOSING_RETRY_AFTER)]]);

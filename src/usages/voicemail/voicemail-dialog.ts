@@ -4,9 +4,9 @@
  * reached its maximum, the caller pressed the finish key, the mailbox menu said goodbye). The BYE has
  * no Via: the host's `send` adds it and sends to {@link nextHopUri} (as presence NOTIFYs go).
  */
-import { formatUri, parseNameAddr, SipHeaders, hasParam, isSipUri, parseUri } from '../../sip/message/index.js';
+import { parseUri } from '../../sip/message/index.js';
 import type { SipRequest } from '../../sip/message/sip-message.js';
-import { remoteTargetOf, routeSetOf, tagOfParty } from '../presence/notify-request.js';
+import { remoteTargetOf, routeSetOf, tagOfParty, uasDialogRequest } from '../presence/notify-request.js';
 
 export interface CallDialog {
   callId: string;
@@ -61,32 +61,8 @@ export function callDialog(invite: SipRequest, localTag: string, inviteSeq: numb
 
 /** A BYE in `dialog` (its CSeq taken from the dialog, which it advances). No Via. */
 export function buildBye(dialog: CallDialog, localContact: string, reason?: string): SipRequest {
-  let ruri = dialog.remoteTarget;
-  let routes = dialog.routeSet;
-  const first = routes[0];
-  if (first !== undefined && !looseRoute(first)) {
-    // §12.2.1.1: a strict router first: it becomes the Request-URI, the target the last Route
-    ruri = formatUri(parseNameAddr(first, 'Route').uri);
-    routes = [...routes.slice(1), `<${dialog.remoteTarget}>`];
-  }
-  const h = new SipHeaders();
-  for (const r of routes) h.append('Route', r);
-  h.append('Max-Forwards', '70');
-  h.append('From', dialog.localParty);
-  h.append('To', dialog.remoteParty);
-  h.append('Call-ID', dialog.callId);
-  h.append('CSeq', `${dialog.localSeq++} BYE`);
-  h.append('Contact', `<${localContact}>`);
+  const { ruri, headers: h } = uasDialogRequest(dialog, 'BYE', localContact);
   if (reason !== undefined) h.append('Reason', `SIP;cause=200;text="${reason.replace(/["\\\r\n]/g, '')}"`);
   h.append('Content-Length', '0');
   return { kind: 'request', method: 'BYE', uri: parseUri(ruri), version: 'SIP/2.0', headers: h, body: new Uint8Array(0) };
-}
-
-function looseRoute(route: string): boolean {
-  try {
-    const uri = parseNameAddr(route, 'Route').uri;
-    return !isSipUri(uri) || hasParam(uri.params, 'lr');
-  } catch {
-    return true;
-  }
 }

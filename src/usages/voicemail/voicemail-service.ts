@@ -33,9 +33,8 @@ import { buildAnswerSdp, negotiateAudio, type NegotiatedAudio } from '../../medi
 import { RecordingSession, RetrievalSession, type RecordingResult } from '../../media/voicemail/voicemail-session.js';
 import { VoicemailError } from '../../media/voicemail/voicemail-error.js';
 import { decodeWav, encodeWav } from '../../media/voicemail/wav.js';
-import { canonicalAorUser } from '../../sip/core/aor-validation.js';
-import type { LocalServices, ServiceRequest } from '../../sip/core/local-services.js';
-import { createResponse, cseqOf, isSipUri, parseNameAddr, parseUri, SipHeaders } from '../../sip/message/index.js';
+import { fromAorOf, type LocalServices, type ServiceRequest } from '../../sip/core/local-services.js';
+import { createResponse, cseqOf, isSipUri, parseUri, SipHeaders } from '../../sip/message/index.js';
 import type { SipRequest, SipResponse, Uri } from '../../sip/message/sip-message.js';
 import type { OutboundTarget } from '../../sip/transport/sip-transport.js';
 import { MESSAGE_SUMMARY_CONTENT_TYPE, messageSummaryBody, type MessageSummarySource } from '../presence/message-summary.js';
@@ -885,18 +884,9 @@ export class VoicemailService implements LocalServices {
   }
 
   private fromAor(r: ServiceRequest): string | undefined {
-    const from = r.request.headers.get('from');
-    if (from === undefined) return undefined;
-    let uri: Uri;
-    try {
-      uri = parseNameAddr(from, 'From').uri;
-    } catch {
-      return undefined;
-    }
-    if (this.host.canonicalAor !== undefined) return this.host.canonicalAor(uri);
-    if (!isSipUri(uri) || uri.user === undefined || uri.user === '') return undefined;
-    return `sip:${canonicalAorUser(uri.user)}@${uri.host.toLowerCase()}`;
+    return fromAorOf(r.request, this.host.canonicalAor === undefined ? undefined : (uri) => this.host.canonicalAor!(uri));
   }
+
 }
 
 /** The call token of a Request-URI naming one of our calls (`sip:vm-<token>@…`), else undefined. */
