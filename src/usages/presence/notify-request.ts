@@ -10,25 +10,29 @@ import { formatEventHeader, type EventHeader } from './event-header.js';
 /** Most Record-Route entries kept for a subscription's route set. */
 export const MAX_ROUTE_SET = 16;
 
-/** The dialog state a notifier keeps (RFC 3261 §12.1.1 for the UAS side). */
-export interface NotifierDialog {
+/** A dialog this peer took as UAS (RFC 3261 §12.1.1): a subscription, a call voicemail answered. */
+export interface UasDialog {
   callId: string;
   /** Our tag (the To tag of our 2xx). */
   localTag: string;
-  /** The subscriber's From tag. */
+  /** The other party's From tag. */
   remoteTag: string;
-  /** From of our NOTIFYs: the SUBSCRIBE's To with our tag. */
+  /** From of our requests: the request's To with our tag. */
   localParty: string;
-  /** To of our NOTIFYs: the SUBSCRIBE's From. */
+  /** To of our requests: the request's From. */
   remoteParty: string;
-  /** The subscriber's Contact URI: the Request-URI of our NOTIFYs. */
+  /** The other party's Contact URI: the Request-URI of our requests. */
   remoteTarget: string;
-  /** The SUBSCRIBE's Record-Route values, in order. */
+  /** The request's Record-Route values, in order. */
   routeSet: string[];
-  /** The subscriber's last CSeq number in the dialog. */
-  remoteSeq: number;
   /** Our next CSeq number. */
   localSeq: number;
+}
+
+/** The dialog state a notifier keeps. */
+export interface NotifierDialog extends UasDialog {
+  /** The subscriber's last CSeq number in the dialog. */
+  remoteSeq: number;
 }
 
 export type DialogResult = { ok: true; dialog: NotifierDialog } | { ok: false; reason: string };
@@ -109,26 +113,12 @@ export interface NotifyContent {
   body: Uint8Array;
 }
 
-/** What a request of ours in a dialog we took as UAS needs of it (a subscription, a call voicemail answered). */
-export interface UasDialogState {
-  readonly callId: string;
-  /** Our From (the 2xx's To with our tag) and their To (the request's From). */
-  readonly localParty: string;
-  readonly remoteParty: string;
-  /** Their Contact. */
-  readonly remoteTarget: string;
-  /** Record-Route as received, in order (RFC 3261 §12.1.1). */
-  readonly routeSet: readonly string[];
-  /** Our CSeq, advanced by each request. */
-  localSeq: number;
-}
-
 /**
  * The Request-URI and headers of a request of ours in `dialog` (RFC 3261 §12.2.1.1): Request-URI the
  * remote target, Route the route set (a strict first hop becomes the Request-URI, the target the
  * last Route), our CSeq (taken from the dialog, which it advances), Contact ours, Max-Forwards 70. No Via.
  */
-export function uasDialogRequest(dialog: UasDialogState, method: string, localContact: string): { ruri: string; headers: SipHeaders } {
+export function uasDialogRequest(dialog: UasDialog, method: string, localContact: string): { ruri: string; headers: SipHeaders } {
   let ruri = dialog.remoteTarget;
   let routes = dialog.routeSet;
   const first = routes[0];

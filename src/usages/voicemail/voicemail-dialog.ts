@@ -6,26 +6,12 @@
  */
 import { parseUri } from '../../sip/message/index.js';
 import type { SipRequest } from '../../sip/message/sip-message.js';
-import { remoteTargetOf, routeSetOf, tagOfParty, uasDialogRequest } from '../presence/notify-request.js';
+import { remoteTargetOf, routeSetOf, tagOfParty, uasDialogRequest, type UasDialog } from '../presence/notify-request.js';
 
-export interface CallDialog {
-  callId: string;
-  /** Our tag (the To tag of our 2xx). */
-  localTag: string;
-  /** The caller's From tag. */
-  remoteTag: string;
-  /** From of our requests: the INVITE's To with our tag. */
-  localParty: string;
-  /** To of our requests: the INVITE's From. */
-  remoteParty: string;
-  /** The caller's Contact URI: the Request-URI of our BYE. */
-  remoteTarget: string;
-  /** The INVITE's Record-Route values, in order. */
-  routeSet: string[];
+/** Our side of the call's dialog (presence/notify-request.ts UasDialog) and the INVITE's CSeq. */
+export interface CallDialog extends UasDialog {
   /** The INVITE's CSeq number (its ACK has the same). */
   inviteSeq: number;
-  /** Our next CSeq number. */
-  localSeq: number;
 }
 
 export type CallDialogResult = { ok: true; dialog: CallDialog } | { ok: false; reason: string };
