@@ -9,6 +9,7 @@
  */
 import { fromAorOf, type LocalServices, type ServiceRequest } from '../../sip/core/local-services.js';
 import { createResponse, cseqOf, parseContentType, parseDeltaSeconds } from '../../sip/message/index.js';
+import type { SipRequest } from '../../sip/message/sip-message.js';
 import type { OutboundTarget } from '../../sip/transport/sip-transport.js';
 import { DIALOG_INFO_CONTENT_TYPE, dialogInfoDocument, type CallStateSource } from './dialog-info.js';
 import { acceptsType, parseEventHeader, type EventHeader } from './event-header.js';
@@ -194,15 +195,9 @@ export class PresenceService implements LocalServices {
   private refresh(r: ServiceRequest, event: EventHeader, toTag: string): void {
     const req = r.request;
     const fromTag = tagOfParty(req.headers.get('from'));
-    let expires: number | undefined;
-    let cseq: number;
-    try {
-      const e = req.headers.get('expires');
-      expires = e === undefined ? undefined : parseDeltaSeconds(e);
-      cseq = cseqOf(req).seq;
-    } catch {
-      return this.reply(r, 400, 'Bad Request - Unreadable Expires or CSeq');
-    }
+    const read = expiresAndCseq(req);
+    if (read === undefined) return this.reply(r, 400, 'Bad Request - Unreadable Expires or CSeq');
+    const { expires, cseq } = read;
     if (fromTag === undefined) return this.reply(r, 481, 'Call/Transaction Does Not Exist');
     this.answerSubscribe(r, this.notifier.refresh(req, event, fromTag, toTag, expires, cseq, arrivedOn(r)));
   }
@@ -210,15 +205,9 @@ export class PresenceService implements LocalServices {
   private async newSubscription(r: ServiceRequest, presentity: string, event: EventHeader, pkg: EventPackage): Promise<void> {
     const req = r.request;
     if (!acceptsType(req.headers.getAll('accept'), pkg.contentType)) return this.reply(r, 406, 'Not Acceptable', [['Accept', pkg.contentType]]);
-    let expires: number | undefined;
-    let cseq: number;
-    try {
-      const e = req.headers.get('expires');
-      expires = e === undefined ? undefined : parseDeltaSeconds(e);
-      cseq = cseqOf(req).seq;
-    } catch {
-      return this.reply(r, 400, 'Bad Request - Unreadable Expires or CSeq');
-    }
+    const read = expiresAndCseq(req);
+    if (read === undefined) return this.reply(r, 400, 'Bad Request - Unreadable Expires or CSeq');
+    const { expires, cseq } = read;
     const watcher = r.user ?? this.fromAor(r);
     if (watcher === undefined) return this.reply(r, 400, 'Bad Request - Unreadable From');
     if (this.options.requireAuth && r.user === undefined && !r.fromPeer) return this.reply(r, 403, 'Forbidden - Authentication required');
@@ -341,4 +330,14 @@ function messageSummaryPackage(source: MessageSummarySource): EventPackage {
     },
     watch: (aor, onChange) => source.watch(aor, onChange),
   };
+}
+
+/** A SUBSCRIBE's Expires (undefined when absent) and CSeq number; undefined when either is unreadable. */
+function expiresAndCseq(req: SipRequest): { expires: number | undefined; cseq: number } | undefined {
+  try {
+    const e = req.headers.get('expires');
+    return { expires: e === undefined ? undefined : parseDeltaSeconds(e), cseq: cseqOf(req).seq };
+  } catch {
+    return undefined;
+  }
 }
