@@ -12,6 +12,7 @@ import { mediaCommand, MEDIA_USAGE } from './media/media-command.js';
 import { idleRssCommand, IDLE_RSS_USAGE } from './idle-rss.js';
 import { shutdownCommand, SHUTDOWN_USAGE } from './shutdown/shutdown-command.js';
 import { memoryCommand, MEMORY_USAGE } from './memory/memory-command.js';
+import { presenceCommand, PRESENCE_USAGE } from './presence/presence-command.js';
 
 type BenchCommand = (argv: readonly string[]) => Promise<number>;
 
@@ -26,6 +27,7 @@ const BENCHMARKS: Readonly<Record<string, { readonly run: BenchCommand; readonly
   'idle-rss': { run: idleRssCommand, usage: IDLE_RSS_USAGE },
   shutdown: { run: shutdownCommand, usage: SHUTDOWN_USAGE },
   memory: { run: memoryCommand, usage: MEMORY_USAGE },
+  presence: { run: presenceCommand, usage: PRESENCE_USAGE },
 };
 
 async function main(argv: readonly string[]): Promise<number> {

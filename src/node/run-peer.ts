@@ -47,6 +47,7 @@ import { combineServices } from '../sip/core/local-services.js';
 import { MESSAGE_KIND_ID } from '../usages/messages/message-box.js';
 import { MessageStoreService } from '../usages/messages/message-store-service.js';
 import { ownRequestSender, startPresence } from './presence-wiring.js';
+import { startWaitingHints } from './waiting-hints.js';
 import { VoicemailService } from '../usages/voicemail/voicemail-service.js';
 import { VOICEMAIL_KIND_ID } from '../usages/voicemail/voicemail-store.js';
 import { P2PSIP_PRESENCE_KIND_ID } from '../reload/config/index.js';
@@ -329,15 +330,32 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
           ...(voicemail === undefined ? {} : { messageSummary: voicemail.messageSummary }),
           logger,
         });
+  // issue 16: messages and voicemail waiting for a user are told by its storing peer when it registers
+  // (waiting-hints.ts): a REGISTER costs no overlay request for what is not there
+  const waiting =
+    overlay === undefined || sipUsage === undefined || (messages === undefined && voicemail === undefined)
+      ? undefined
+      : startWaitingHints({
+          clock,
+          random,
+          storage: overlay.storage,
+          selfNodeId: overlay.node.idBytes,
+          domain: config.overlay,
+          kinds: [...(messages === undefined ? [] : [MESSAGE_KIND_ID]), ...(voicemail === undefined ? [] : [VOICEMAIL_KIND_ID])],
+          locate: (nodeId) => sipUsage.locator.locate(nodeId),
+          send: ownRequestSender({ sip: () => sip, advertisedHost, random }).send,
+          localAors: () => location.entries().map(([aor]) => aor),
+          onWaiting: (aor) => {
+            messages?.onRegistered(aor, true);
+            voicemail?.onRegistered(aor, true);
+          },
+        });
   const unwatchRegistrations = events.on('registration', (e) => {
-    if (e.action === 'added' || e.action === 'refreshed') {
-      messages?.onRegistered(e.aor, e.action === 'added');
-      voicemail?.onRegistered(e.aor, e.action === 'added');
-    }
+    if (e.action === 'added') waiting?.registered(e.aor);
     if (e.action !== 'refreshed') presence?.registrationChanged(e.aor);
   });
   const unwatchCalls = presence === undefined ? () => {} : events.on('call', (e) => presence.callChanged(e));
-  const services = combineServices([...(presence?.services ?? []), ...(messages === undefined ? [] : [messages]), ...(voicemail === undefined ? [] : [voicemail])]);
+  const services = combineServices([...(waiting === undefined ? [] : [waiting.receiver]), ...(presence?.services ?? []), ...(messages === undefined ? [] : [messages]), ...(voicemail === undefined ? [] : [voicemail])]);
   sip = new SipPeer(
     {
       clock,
@@ -400,6 +418,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
   } catch (err) {
     unwatchRegistrations();
     unwatchCalls();
+    waiting?.stop();
     messages?.stop();
     voicemail?.stop();
     await presence?.close().catch(() => {});
@@ -444,7 +463,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       http: `${h.host}:${h.port}`,
       ...(apiToken.file === undefined ? {} : { apiTokenFile: apiToken.file }),
       registrations: () => location.entries(),
-      servicesStatus: () => ({ messages: messages?.status() ?? null, presence: presence?.status() ?? null, voicemail: voicemail?.status() ?? null }),
+      servicesStatus: () => ({ messages: messages?.status() ?? null, presence: presence?.status() ?? null, voicemail: voicemail?.status() ?? null, waitingHints: waiting?.status() ?? null }),
       authStatus: () => ({
         mode: authMode ?? 'none',
         realm: config.overlay,
@@ -518,6 +537,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       };
       unwatchRegistrations();
       unwatchCalls();
+      waiting?.stop();
       messages?.stop();
       voicemail?.stop();
       location.stop();

@@ -410,6 +410,8 @@ export class VoicemailService implements LocalServices {
       if (this.stopped) return;
       // asked afresh: voicemails other peers stored are not in our cache
       void this.summaries.count(aor, true).then((n) => {
+        // phones subscribed here hear the count through their subscription (an unchanged one is not sent again)
+        this.summaries.changed(aor, n);
         if (n > 0) void this.notifyWaiting(aor);
       });
     });
