@@ -22,8 +22,10 @@ import type { MessageSummarySource } from '../usages/presence/message-summary.js
 import { PEER_MARK } from '../usages/sip/peer-binding.js';
 import type { LocateResult } from '../usages/sip/sip-peer-locator.js';
 
-/** Hints in flight at once; past it a hint is dropped (the watcher catches up at the next change). */
+/** Hints in flight at once; past it they wait (one per peer and user). */
 export const MAX_HINTS_IN_FLIGHT = 64;
+/** Hints waiting at once; past it one is dropped (the watcher catches up at the next change). */
+export const MAX_HINTS_QUEUED = 4096;
 
 export interface PresenceWiringDeps {
   clock: Clock;
@@ -74,6 +76,36 @@ export function startPresence(d: PresenceWiringDeps): RunningPresence {
   const send = own.send;
   const self = own.self;
 
+  // hints past MAX_HINTS_IN_FLIGHT wait, one per (peer, user): a burst of changes costs one hint each,
+  // and the last change of a burst is never lost (only past MAX_HINTS_QUEUED is one dropped)
+  const queued = new Map<string, { nodeId: Uint8Array; aor: string }>();
+  const pump = (): void => {
+    while (hintsInFlight < MAX_HINTS_IN_FLIGHT && queued.size > 0) {
+      const [key, h] = queued.entries().next().value!;
+      queued.delete(key);
+      hintsInFlight++;
+      void d
+        .locate(h.nodeId)
+        .then((loc) => (loc.ok ? send(hintRequest(h.aor, d.random), { destination: loc.address }) : undefined))
+        .catch(() => undefined)
+        .finally(() => {
+          hintsInFlight--;
+          pump();
+        });
+    }
+  };
+  const queueHint = (nodeId: Uint8Array, aor: string): void => {
+    const key = `${Buffer.from(nodeId).toString('hex')} ${aor}`;
+    if (!queued.has(key)) {
+      if (queued.size >= MAX_HINTS_QUEUED) {
+        hintsDropped++;
+        return;
+      }
+      queued.set(key, { nodeId, aor });
+    }
+    pump();
+  };
+
   const source = new OverlayPresence({
     clock: d.clock,
     storage: d.storage,
@@ -91,18 +123,7 @@ export function startPresence(d: PresenceWiringDeps): RunningPresence {
       }
       return out;
     },
-    sendHint: (nodeId, aor) => {
-      if (hintsInFlight >= MAX_HINTS_IN_FLIGHT) {
-        hintsDropped++;
-        return;
-      }
-      hintsInFlight++;
-      void d
-        .locate(nodeId)
-        .then((loc) => (loc.ok ? send(hintRequest(aor, d.random), { destination: loc.address }) : undefined))
-        .catch(() => undefined)
-        .finally(() => hintsInFlight--);
-    },
+    sendHint: (nodeId, aor) => queueHint(nodeId, aor),
     ...(d.logger === undefined ? {} : { logger: d.logger }),
   });
   const unobserve = d.storage.observeStores((req: StoreReq) => source.onStored(req));
@@ -168,9 +189,10 @@ export function startPresence(d: PresenceWiringDeps): RunningPresence {
     rules,
     registrationChanged: (aor) => source.changed(aor),
     callChanged,
-    status: () => ({ ...service.stats(), overlay: { ...source.stats, watched: source.watchedCount(), hintsInFlight, hintsDropped } }),
+    status: () => ({ ...service.stats(), overlay: { ...source.stats, watched: source.watchedCount(), hintsInFlight, hintsQueued: queued.size, hintsDropped } }),
     async close() {
       unobserve();
+      queued.clear();
       await service.close();
       await source.unwatchAll();
     },

@@ -143,6 +143,9 @@ export class OverlayPresence implements PresenceSource, CallStateSource {
   /** What our devices published per user (PresenceService's own state) and who is on the phone here. */
   private readonly own = new Map<string, PresenceState>();
   private readonly busy = new Set<string>();
+  /** Our entry's Store in flight per user, and the users whose state changed meanwhile. */
+  private readonly writing = new Map<string, Promise<void>>();
+  private readonly again = new Set<string>();
   private readonly refreshers = new Map<string, TimerHandle>();
   private readonly selfHex: string;
   private stopped = false;
@@ -198,7 +201,25 @@ export class OverlayPresence implements PresenceSource, CallStateSource {
     return onPhone ? [{ id: 'p2psip-call', callId: undefined, localTag: undefined, remoteTag: undefined, direction: undefined, state: 'confirmed', remote: undefined }] : [];
   }
 
-  private async write(aor: string): Promise<void> {
+  /**
+   * One Store of our entry per user at a time, the latest state after it: two in flight could reach
+   * the storing peer out of order (the second then refused as not newer, or the older state kept).
+   */
+  private write(aor: string): Promise<void> {
+    const running = this.writing.get(aor);
+    if (running !== undefined) {
+      this.again.add(aor);
+      return running;
+    }
+    const p = this.writeNow(aor).finally(() => {
+      this.writing.delete(aor);
+      if (this.again.delete(aor) && !this.stopped) void this.write(aor);
+    });
+    this.writing.set(aor, p);
+    return p;
+  }
+
+  private async writeNow(aor: string): Promise<void> {
     this.stats.publishes++;
     const mine = this.own.get(aor) ?? { tuples: [], elements: [] };
     const own: PresenceState = this.busy.has(aor) ? { tuples: mine.tuples, elements: [...mine.elements, ...onThePhoneElements(aor)] } : mine;
