@@ -62,7 +62,9 @@ export async function startStunCaptureCheck(
         } else if (channel !== undefined && channel !== '') channelData++;
       }
       const problems = (
-        await tsharkLines(scope, ['-r', capture.file, '-n', ...decode, '-Y', PROBLEM_FILTER, '-T', 'fields', '-E', 'separator=/t', '-e', 'frame.number', '-e', '_ws.col.Protocol', '-e', '_ws.col.Info', '-e', '_ws.expert.message'])
+        // only frames the STUN dissector decoded: a relay port that happens to be another protocol's
+        // well-known port (collectd's 25826, seen in CI) gets that dissector's complaints about our payload
+        await tsharkLines(scope, ['-r', capture.file, '-n', ...decode, '-Y', `(${PROBLEM_FILTER}) && stun`, '-T', 'fields', '-E', 'separator=/t', '-e', 'frame.number', '-e', '_ws.col.Protocol', '-e', '_ws.col.Info', '-e', '_ws.expert.message'])
       ).filter((l) => /^\d+\t/.test(l));
       t.diagnostic(`tshark: ${stunPackets} STUN/TURN packets (${channelData} ChannelData; ${[...messages].map(([k, v]) => `${k}×${v}`).join(' ')}), ${problems.length} malformed/warned`);
       return { stunPackets, messages, channelData, problems };
