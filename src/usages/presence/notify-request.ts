@@ -51,11 +51,11 @@ export function tagOfParty(value: string | undefined): string | undefined {
 /** The Contact URI of a request (a SIP URI), or a reason it has none usable. */
 export function remoteTargetOf(request: SipRequest): { ok: true; uri: string } | { ok: false; reason: string } {
   const contact = request.headers.get('contact');
-  if (contact === undefined) return { ok: false, reason: 'Bad Request - SUBSCRIBE without Contact' };
+  if (contact === undefined) return { ok: false, reason: `Bad Request - ${request.method} without Contact` };
   let uri: Uri;
   try {
     const list = parseNameAddrList(contact, 'Contact');
-    if (list.length !== 1) return { ok: false, reason: 'Bad Request - SUBSCRIBE needs exactly one Contact' };
+    if (list.length !== 1) return { ok: false, reason: `Bad Request - ${request.method} needs exactly one Contact` };
     uri = list[0]!.uri;
   } catch {
     return { ok: false, reason: 'Bad Request - Unreadable Contact' };
@@ -77,17 +77,17 @@ export function routeSetOf(request: SipRequest): string[] | undefined {
   return out.length > MAX_ROUTE_SET ? undefined : out;
 }
 
-/** The dialog a 2xx with `localTag` to this SUBSCRIBE creates (RFC 3261 §12.1.1). */
-export function notifierDialog(subscribe: SipRequest, localTag: string, cseq: number): DialogResult {
-  const from = subscribe.headers.get('from');
-  const to = subscribe.headers.get('to');
-  const callId = subscribe.headers.get('call-id');
+/** The dialog our 2xx with `localTag` to this request (a SUBSCRIBE, an INVITE we answer) creates (RFC 3261 §12.1.1). */
+export function uasDialogOf(request: SipRequest, localTag: string): { ok: true; dialog: UasDialog } | { ok: false; reason: string } {
+  const from = request.headers.get('from');
+  const to = request.headers.get('to');
+  const callId = request.headers.get('call-id');
   if (from === undefined || to === undefined || callId === undefined) return { ok: false, reason: 'Bad Request - Missing From, To or Call-ID' };
   const remoteTag = tagOfParty(from);
   if (remoteTag === undefined) return { ok: false, reason: 'Bad Request - From without tag' };
-  const target = remoteTargetOf(subscribe);
+  const target = remoteTargetOf(request);
   if (!target.ok) return target;
-  const routeSet = routeSetOf(subscribe);
+  const routeSet = routeSetOf(request);
   if (routeSet === undefined) return { ok: false, reason: `Bad Request - Unreadable Record-Route or more than ${MAX_ROUTE_SET}` };
   return {
     ok: true,
@@ -99,10 +99,15 @@ export function notifierDialog(subscribe: SipRequest, localTag: string, cseq: nu
       remoteParty: from,
       remoteTarget: target.uri,
       routeSet,
-      remoteSeq: cseq,
       localSeq: 1,
     },
   };
+}
+
+/** The dialog a 2xx with `localTag` to this SUBSCRIBE creates (RFC 3261 §12.1.1). */
+export function notifierDialog(subscribe: SipRequest, localTag: string, cseq: number): DialogResult {
+  const d = uasDialogOf(subscribe, localTag);
+  return d.ok ? { ok: true, dialog: { ...d.dialog, remoteSeq: cseq } } : d;
 }
 
 export interface NotifyContent {

@@ -6,7 +6,7 @@
  */
 import { parseUri } from '../../sip/message/index.js';
 import type { SipRequest } from '../../sip/message/sip-message.js';
-import { remoteTargetOf, routeSetOf, tagOfParty, uasDialogRequest, type UasDialog } from '../presence/notify-request.js';
+import { uasDialogOf, uasDialogRequest, type UasDialog } from '../presence/notify-request.js';
 
 /** Our side of the call's dialog (presence/notify-request.ts UasDialog) and the INVITE's CSeq. */
 export interface CallDialog extends UasDialog {
@@ -18,31 +18,8 @@ export type CallDialogResult = { ok: true; dialog: CallDialog } | { ok: false; r
 
 /** The dialog our 2xx with `localTag` to `invite` creates. */
 export function callDialog(invite: SipRequest, localTag: string, inviteSeq: number): CallDialogResult {
-  const from = invite.headers.get('from');
-  const to = invite.headers.get('to');
-  const callId = invite.headers.get('call-id');
-  if (from === undefined || to === undefined || callId === undefined) return { ok: false, reason: 'Bad Request - Missing From, To or Call-ID' };
-  const remoteTag = tagOfParty(from);
-  if (remoteTag === undefined) return { ok: false, reason: 'Bad Request - From without tag' };
-  if (invite.headers.get('contact') === undefined) return { ok: false, reason: 'Bad Request - INVITE without Contact' };
-  const target = remoteTargetOf(invite);
-  if (!target.ok) return { ok: false, reason: target.reason.replace('SUBSCRIBE', 'INVITE') };
-  const routeSet = routeSetOf(invite);
-  if (routeSet === undefined) return { ok: false, reason: 'Bad Request - Unreadable or too many Record-Route' };
-  return {
-    ok: true,
-    dialog: {
-      callId,
-      localTag,
-      remoteTag,
-      localParty: tagOfParty(to) === undefined ? `${to};tag=${localTag}` : to,
-      remoteParty: from,
-      remoteTarget: target.uri,
-      routeSet,
-      inviteSeq,
-      localSeq: 1,
-    },
-  };
+  const d = uasDialogOf(invite, localTag);
+  return d.ok ? { ok: true, dialog: { ...d.dialog, inviteSeq } } : d;
 }
 
 /** A BYE in `dialog` (its CSeq taken from the dialog, which it advances). No Via. */
