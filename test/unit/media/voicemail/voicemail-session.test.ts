@@ -2,40 +2,14 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../../../src/lib/manual-clock.js';
 import { SeededRandom } from '../../../../src/lib/random.js';
-import { g711Encode } from '../../../../src/media/voicemail/g711.js';
 import { generatedPrompts } from '../../../../src/media/voicemail/greeting.js';
-import { buildTelephoneEvent, digitToEvent, type DtmfDigit } from '../../../../src/media/voicemail/rfc4733.js';
-import { buildRtp, parseRtp } from '../../../../src/media/voicemail/rtp.js';
+import { parseRtp } from '../../../../src/media/voicemail/rtp.js';
 import { RecordingSession, RetrievalSession, type RecordingResult } from '../../../../src/media/voicemail/voicemail-session.js';
 import { decodeWav } from '../../../../src/media/voicemail/wav.js';
 import { correlation, testSignal } from './audio-helpers.js';
+import { Phone } from '../../usages/voicemail/voicemail-fixtures.js';
 
 const AUDIO = { payloadType: 0, law: 'pcmu' as const, telephoneEvent: 101, ptimeMs: 20 };
-
-/** A phone: sends 20 ms PCMU packets of `pcm` paced on the clock, and key presses. */
-class Phone {
-  private seq = 100;
-  private ts = 5000;
-  constructor(
-    private readonly clock: ManualClock,
-    private readonly to: (d: Uint8Array) => void,
-  ) {}
-  talk(pcm: Int16Array): void {
-    const codes = g711Encode('pcmu', pcm);
-    for (let k = 0; k * 160 < codes.length; k++) {
-      this.to(buildRtp({ payloadType: 0, sequence: this.seq++ & 0xffff, timestamp: this.ts, ssrc: 77, payload: codes.subarray(160 * k, 160 * (k + 1)) }));
-      this.ts += 160;
-      this.clock.advance(20);
-    }
-  }
-  key(d: DtmfDigit): void {
-    for (let i = 0; i < 4; i++) {
-      this.to(buildRtp({ payloadType: 101, sequence: this.seq++ & 0xffff, timestamp: this.ts, ssrc: 77, payload: buildTelephoneEvent({ event: digitToEvent(d), end: i > 0, volume: 10, duration: 800 }) }));
-    }
-    this.ts += 800;
-    this.clock.advance(100);
-  }
-}
 
 function rig() {
   const clock = new ManualClock(0);
