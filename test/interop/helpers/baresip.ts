@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { BoundedProcess } from '../../../harness/bounded-process.js';
 import type { ProcessScope } from '../../../harness/process-scope.js';
-import { encodeNetstring, NetstringDecoder } from './netstring-json.js';
+import { encodeNetstring, onNetstringFrames } from './netstring-json.js';
 
 export interface BaresipOptions {
   readonly user: string;
@@ -64,17 +64,7 @@ export class Baresip {
     this.user = user;
     this.#ctrl = ctrl;
     this.#cons = cons;
-    const decoder = new NetstringDecoder();
-    ctrl.on('data', (chunk: Buffer) => {
-      let frames: string[];
-      try {
-        frames = decoder.push(chunk);
-      } catch (err) {
-        ctrl.destroy(err as Error);
-        return;
-      }
-      for (const f of frames) this.#onFrame(f);
-    });
+    onNetstringFrames(ctrl, (f) => this.#onFrame(f));
     ctrl.on('error', () => undefined);
     cons.setEncoding('utf8');
     cons.on('data', (text: string) => {

@@ -40,3 +40,21 @@ export class NetstringDecoder {
     }
   }
 }
+
+/**
+ * Calls `onFrame` with each netstring payload arriving on `socket` (baresip's ctrl_tcp); malformed
+ * framing destroys the socket. Socket errors are left to the driver's own handler.
+ */
+export function onNetstringFrames(socket: { on(event: 'data', fn: (chunk: Buffer) => void): unknown; destroy(err?: Error): unknown }, onFrame: (payload: string) => void): void {
+  const decoder = new NetstringDecoder();
+  socket.on('data', (chunk: Buffer) => {
+    let frames: string[];
+    try {
+      frames = decoder.push(chunk);
+    } catch (err) {
+      socket.destroy(err as Error);
+      return;
+    }
+    for (const f of frames) onFrame(f);
+  });
+}

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import type { BoundedProcess } from '../../../harness/bounded-process.js';
 import type { ProcessScope } from '../../../harness/process-scope.js';
 import { writeBaresipConfig, type BaresipOptions } from './baresip.js';
-import { encodeNetstring, NetstringDecoder } from './netstring-json.js';
+import { encodeNetstring, onNetstringFrames } from './netstring-json.js';
 
 export interface PresenceBaresipOptions extends BaresipOptions {
   /** PUBLISH interval (the account's `pubint`), s; 0: never PUBLISH. */
@@ -45,26 +45,16 @@ export class PresenceBaresip {
     readonly user: string,
     private readonly ctrl: Socket,
   ) {
-    const decoder = new NetstringDecoder();
-    ctrl.on('data', (chunk: Buffer) => {
-      let frames: string[];
+    onNetstringFrames(ctrl, (f) => {
       try {
-        frames = decoder.push(chunk);
-      } catch (err) {
-        ctrl.destroy(err as Error);
-        return;
-      }
-      for (const f of frames) {
-        try {
-          const m = JSON.parse(f) as Record<string, unknown>;
-          if (m['response'] === true && typeof m['token'] === 'string') {
-            const done = this.#pending.get(m['token']);
-            this.#pending.delete(m['token']);
-            done?.(m['ok'] === true, typeof m['data'] === 'string' ? m['data'] : '');
-          }
-        } catch {
-          // not JSON: ignored
+        const m = JSON.parse(f) as Record<string, unknown>;
+        if (m['response'] === true && typeof m['token'] === 'string') {
+          const done = this.#pending.get(m['token']);
+          this.#pending.delete(m['token']);
+          done?.(m['ok'] === true, typeof m['data'] === 'string' ? m['data'] : '');
         }
+      } catch {
+        // not JSON: ignored
       }
     });
     ctrl.on('error', () => undefined);

@@ -22,7 +22,7 @@ import { waitJoined } from '../../../harness/overlay-peers.js';
 import { P2PSIP_CLI } from '../../../harness/paths.js';
 import type { ProcessScope } from '../../../harness/process-scope.js';
 import { P2PSIP_READY_LINE, type SipServer } from '../../../harness/sip-server.js';
-import { encodeNetstring, NetstringDecoder } from './netstring-json.js';
+import { encodeNetstring, onNetstringFrames } from './netstring-json.js';
 
 export const VM_OVERLAY = 'p2psip.local';
 /** Media relay ports per peer (at least 8: the trunk and the pairs voicemail and the relay take). */
@@ -161,17 +161,7 @@ export class AudioBaresip {
     this.recordDir = recordDir;
     this.#ctrl = ctrl;
     this.#cons = cons;
-    const decoder = new NetstringDecoder();
-    ctrl.on('data', (chunk: Buffer) => {
-      let frames: string[];
-      try {
-        frames = decoder.push(chunk);
-      } catch (err) {
-        ctrl.destroy(err as Error);
-        return;
-      }
-      for (const f of frames) this.#onFrame(f);
-    });
+    onNetstringFrames(ctrl, (f) => this.#onFrame(f));
     ctrl.on('error', () => undefined);
     // the console is not read, only kept open (baresip writes its menu output there)
     cons.on('data', () => undefined);
