@@ -86,7 +86,7 @@ export function startPresence(d: PresenceWiringDeps): RunningPresence {
       hintsInFlight++;
       void d
         .locate(h.nodeId)
-        .then((loc) => (loc.ok ? send(hintRequest(h.aor, d.random), { destination: loc.address }) : undefined))
+        .then((loc) => (loc.ok ? send(peerHintRequest(h.aor, HINT_EVENT, d.random), { destination: loc.address }) : undefined))
         .catch(() => undefined)
         .finally(() => {
           hintsInFlight--;
@@ -200,12 +200,15 @@ export function startPresence(d: PresenceWiringDeps): RunningPresence {
 }
 
 /** The storing peer's hint to a watcher peer: a NOTIFY for `aor`, marked as from a peer (RFC 7904 target mark). */
-function hintRequest(aor: string, random: Random): SipRequest {
-  const uri = parseUri(`${aor};${PEER_MARK}=peer`);
+/**
+ * A hint from one peer to another (presence changed, something waits): an out-of-dialog NOTIFY with
+ * `event` to `aor` marked as from a peer (RFC 7904 target mark), `extra` headers added, no body.
+ */
+export function peerHintRequest(aor: string, event: string, random: Random, extra: ReadonlyArray<[string, string]> = []): SipRequest {
   return {
     kind: 'request',
     method: 'NOTIFY',
-    uri,
+    uri: parseUri(`${aor};${PEER_MARK}=peer`),
     version: 'SIP/2.0',
     headers: new SipHeaders([
       ['Max-Forwards', '70'],
@@ -213,7 +216,8 @@ function hintRequest(aor: string, random: Random): SipRequest {
       ['To', `<${aor}>`],
       ['Call-ID', `${generateBranch(random).slice(7)}@p2psip-hint`],
       ['CSeq', '1 NOTIFY'],
-      ['Event', HINT_EVENT],
+      ['Event', event],
+      ...extra,
       ['Content-Length', '0'],
     ]),
     body: new Uint8Array(0),

@@ -19,11 +19,11 @@ import type { Random } from '../lib/random.js';
 import type { StoreReq } from '../reload/codec/index.js';
 import type { OverlayStorage } from '../reload/storage/index.js';
 import type { LocalServices, ServiceRequest } from '../sip/core/local-services.js';
-import { createResponse, generateBranch, parseUri, SipHeaders } from '../sip/message/index.js';
+import { createResponse } from '../sip/message/index.js';
+import { peerHintRequest } from './presence-wiring.js';
 import type { SipRequest } from '../sip/message/sip-message.js';
 import type { OutboundTarget } from '../sip/transport/sip-transport.js';
 import { aorResourceId } from '../usages/sip/aor-resource-id.js';
-import { PEER_MARK } from '../usages/sip/peer-binding.js';
 import type { LocateResult } from '../usages/sip/sip-peer-locator.js';
 
 export const WAITING_EVENT = 'x-p2psip-waiting';
@@ -135,7 +135,7 @@ export function startWaitingHints(d: WaitingHintsDeps): RunningWaitingHints {
       counts.sent++;
       void d
         .locate(w)
-        .then((loc) => (loc.ok ? d.send(hintRequest(d.domain, resourceHex, d.random), { destination: loc.address }) : undefined))
+        .then((loc) => (loc.ok ? d.send(peerHintRequest(`sip:${WAITING_USER}@${d.domain}`, WAITING_EVENT, d.random, [['X-P2psip-Resource', resourceHex]]), { destination: loc.address }) : undefined))
         .catch(() => undefined)
         .finally(() => inFlight--);
     }
@@ -186,26 +186,5 @@ export function startWaitingHints(d: WaitingHintsDeps): RunningWaitingHints {
       unobserve();
       held.clear();
     },
-  };
-}
-
-function hintRequest(domain: string, resourceHex: string, random: Random): SipRequest {
-  const aor = `sip:${WAITING_USER}@${domain}`;
-  return {
-    kind: 'request',
-    method: 'NOTIFY',
-    uri: parseUri(`${aor};${PEER_MARK}=peer`),
-    version: 'SIP/2.0',
-    headers: new SipHeaders([
-      ['Max-Forwards', '70'],
-      ['From', `<${aor}>;tag=${generateBranch(random).slice(7, 19)}`],
-      ['To', `<${aor}>`],
-      ['Call-ID', `${generateBranch(random).slice(7)}@p2psip-waiting`],
-      ['CSeq', '1 NOTIFY'],
-      ['Event', WAITING_EVENT],
-      ['X-P2psip-Resource', resourceHex],
-      ['Content-Length', '0'],
-    ]),
-    body: new Uint8Array(0),
   };
 }
