@@ -38,14 +38,14 @@ import { LinkLayer } from '../reload/link/index.js';
 import type { LinkEndpoint } from '../reload/link/index.js';
 import { OverlayNode } from '../reload/overlay/overlay-node.js';
 import type { OverlayOptions, OverlayState } from '../reload/overlay/overlay-types.js';
-import { CertificateResolver, CertificateSecurity, CertificateStore, certificateToPem, privateKeyToPem } from '../reload/security/index.js';
+import { CertificateResolver, CertificateSecurity, CertificateStore, certificateToPem, privateKeyToPem, type NodeCertificate } from '../reload/security/index.js';
 import type { OverlayConfiguration } from '../reload/config/index.js';
 import { BagSharingSecurity, MemoryStorageBackend, OverlayStorage, StorageEngine, chordResourceId, publishCertificate } from '../reload/storage/index.js';
 import type { CertificatePlace, OverlayStorageOptions, PublishResult, StorageBackend, StorageEngineOptions, StorageSummary } from '../reload/storage/index.js';
 import type { StoredData } from '../reload/codec/index.js';
 import type { HostPort } from './peer-config.js';
 import { certificateStorageCredentials } from './certificate-storage-credentials.js';
-import { authModeOf, createDirectoryGuards } from './user-directory-wiring.js';
+import { authModeOf, createDirectoryGuards, hasUserCertificates } from './user-directory-wiring.js';
 import { MessageBoxGuard } from '../usages/messages/message-box-guard.js';
 import { MESSAGE_KIND_ID } from '../usages/messages/message-box.js';
 import { PRESENCE_WATCH_KIND_ID, WatchGuard } from '../usages/presence/overlay-presence.js';
@@ -145,6 +145,8 @@ export interface RunningOverlay {
   storage: OverlayStorage;
   /** Resources, values and bytes held here (for /api/status `storedResources`). */
   storageSummary(): StorageSummary;
+  /** The certificate when the overlay trusts it now (its CA, validity, bad-node); undefined otherwise. */
+  trustedCertificate(der: Uint8Array): NodeCertificate | undefined;
   /** Issue 15: the user directory's guards on this storing peer (closed overlays), for /api/status. */
   directoryGuards: UserDirectoryGuards | undefined;
   /** The overlay UDP port (STUN server for the other peers, RFC 6940 §6.5.1.4); absent for a client. */
@@ -319,11 +321,13 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
   // issue 15: closed overlays — the SIP usage's guards decide the user directory's Stores
   const directory = createDirectoryGuards({ config, credentials, hashResourceName, wallClock, realm: c.overlay });
   // issue 16: the storing peer's rules for messages kept for absent users
-  const messageGuard = kinds(MESSAGE_KIND_ID) === undefined ? undefined : new MessageBoxGuard({ nodeIdLength: config.nodeIdLength, closed: authModeOf(config) === 'closed' });
+  // enrolled overlays: what is kept for a user is sealed to its certificates, and its own peers may remove it
+  const sealed = hasUserCertificates(config) ? { userResourceId: (userName: string) => hashResourceName(new TextEncoder().encode(userName)) } : undefined;
+  const messageGuard = kinds(MESSAGE_KIND_ID) === undefined ? undefined : new MessageBoxGuard({ nodeIdLength: config.nodeIdLength, closed: authModeOf(config) === 'closed', ...(sealed === undefined ? {} : { sealed }) });
   const watchGuard = kinds(PRESENCE_WATCH_KIND_ID) === undefined ? undefined : new WatchGuard({ nodeIdLength: config.nodeIdLength, hashResourceName });
   const closed = authModeOf(config) === 'closed';
-  const vmIndexGuard = kinds(VOICEMAIL_KIND_ID) === undefined ? undefined : new VoicemailIndexGuard({ nodeIdLength: config.nodeIdLength, closed });
-  const vmChunkGuard = kinds(VOICEMAIL_CHUNK_KIND_ID) === undefined ? undefined : new VoicemailChunkGuard({ nodeIdLength: config.nodeIdLength });
+  const vmIndexGuard = kinds(VOICEMAIL_KIND_ID) === undefined ? undefined : new VoicemailIndexGuard({ nodeIdLength: config.nodeIdLength, closed, ...(sealed === undefined ? {} : { sealed }) });
+  const vmChunkGuard = kinds(VOICEMAIL_CHUNK_KIND_ID) === undefined ? undefined : new VoicemailChunkGuard({ nodeIdLength: config.nodeIdLength, sealed: sealed !== undefined });
   const serviceGuards = new Map<number, KindGuard | undefined>([
     [MESSAGE_KIND_ID, messageGuard],
     [PRESENCE_WATCH_KIND_ID, watchGuard],
@@ -520,6 +524,10 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
     listen: node.endpoint(),
     storage,
     storageSummary: () => storage.summary(),
+    trustedCertificate: (der) => {
+      const r = store.add(der);
+      return r.ok ? r.certificate : undefined;
+    },
     directoryGuards: directory?.directory,
     nat,
     iceLinks,

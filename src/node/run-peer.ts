@@ -23,7 +23,8 @@ import { ConfigError, DEFAULT_PEER_IDLE_MS, type PeerConfig } from './peer-confi
 import { SipPeer, type SipListen } from './sip-peer.js';
 import { createHttpApi } from './http-api.js';
 import { createUsersApi } from './users-api.js';
-import { authModeOf, hasUserDirectory, userRecordExists } from './user-directory-wiring.js';
+import { authModeOf, hasUserCertificates, hasUserDirectory, userRecordExists } from './user-directory-wiring.js';
+import { userCertificateSealing } from './user-certificate-sealing.js';
 import { EnrollmentDigestVerifier } from '../platform/enrollment-digest-verifier.js';
 import { OverlayCredentialVerifier } from '../usages/sip/auth/overlay-credential-verifier.js';
 import { UserDirectory } from '../usages/sip/auth/user-directory.js';
@@ -266,6 +267,8 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
   const mediaStatus = (): object => ({ mode: mediaConfig.mode, range: `${mediaConfig.range[0]}-${mediaConfig.range[1]}`, timeoutS: mediaConfig.timeoutMs / 1000, ...relay.status(), sdp: mediaHook.counts, ports: mediaPorts === undefined ? null : { ...mediaPorts.counts, ready: mediaPorts.readyCount(), trunk: mediaPorts.trunkAddress() ?? null } });
   const load = new UdpBacklogLoadMonitor();
   load.start();
+  // issue 16: in enrolled overlays what is kept for a user is sealed to its certificates (CERTIFICATE_BY_USER)
+  const sealing = overlay !== undefined && hasUserCertificates(overlay.config) ? userCertificateSealing(overlay, clock) : undefined;
   // issue 16: a MESSAGE to a user who is away is kept in the overlay and delivered when it registers
   const messages =
     overlay === undefined || overlay.config.kinds.every((k) => k.id !== MESSAGE_KIND_ID)
@@ -279,6 +282,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
           inOverlay: (aor) => isOverlayAor(aor, config.overlay),
           registeredHere: (aor) => location.lookupNow(aor).length > 0,
           originate: (request) => (sip === undefined ? Promise.resolve(createResponse(request, 503, 'Service Unavailable - starting')) : sip.proxy.originate(request)),
+          ...(sealing === undefined ? {} : { sealing }),
           logger,
         });
   // issue 16: voicemail — calls to absent, busy or unanswering users are recorded into the overlay;
@@ -296,8 +300,9 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
           inOverlay: (aor) => isOverlayAor(aor, config.overlay),
           // a call to a name nobody registered goes to voicemail only when the name is a user: the user
           // directory of a closed overlay says so (a Stat of its record: existence only); without one
-          // (open overlays, enrolled ones) it is a 404 as before
-          userExists: (aor) => (directoryVerifier === undefined ? false : userRecordExists(overlay.storage, aor, config.overlay)),
+          // (open overlays) it is a 404 as before; in an enrolled overlay a user is a name with a certificate
+          userExists: (aor) => (sealing !== undefined ? sealing.hasUser(aor) : directoryVerifier === undefined ? false : userRecordExists(overlay.storage, aor, config.overlay)),
+          ...(sealing === undefined ? {} : { sealing }),
           registeredHere: (aor) => location.lookupNow(aor).length > 0,
           openOverlay: verifier === undefined,
           canonicalAor: (uri) => sip?.identity.canonicalAor(uri),

@@ -21,6 +21,14 @@ export function authModeOf(config: OverlayConfiguration): 'open' | 'closed' {
   return config.kinds.some((k) => k.id === 1 && k.grantedWrites === true) || config.sipDigestVerifier !== undefined ? 'closed' : 'open';
 }
 
+/**
+ * Issue 16: the overlay's certificates name users (an enrolled overlay: certificates from its CA, no
+ * self-signed ones), so what it keeps for a user is sealed to the user's certificates.
+ */
+export function hasUserCertificates(config: Pick<OverlayConfiguration, 'rootCertificates' | 'selfSignedPermitted'>): boolean {
+  return config.rootCertificates.length > 0 && !config.selfSignedPermitted;
+}
+
 /** The configuration carries the user directory Kinds (a closed zero-configuration overlay). */
 export function hasUserDirectory(config: OverlayConfiguration): boolean {
   return config.kinds.some((k) => k.id === P2PSIP_USER_KIND_ID);

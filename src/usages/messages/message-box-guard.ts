@@ -6,19 +6,34 @@
  *   than `perRecipient` live messages (else Error_Data_Too_Large "message box full");
  * - a removal (exists = false, a delivered message): by its writer; or, in a closed overlay, by a peer
  *   holding a live write grant for the recipient here — the peer where the recipient proved its
- *   password, i.e. where it registered; in an open overlay by any peer (nothing is proven there).
+ *   password, i.e. where it registered; in an open overlay by any peer (nothing is proven there);
+ * - enrolled overlays (option `sealed`): a new message must be a sealed value (sealed-box.ts: encrypted
+ *   to the recipient's certificates; its content is not readable here, its envelope is checked), and a
+ *   removal is accepted from its writer or from a peer enrolled as the recipient (its certificate's user
+ *   name is this Resource Name), not from anyone.
  *
  * Replicas and hand-overs are not asked (their responsible peer was).
  */
 import { ReloadErrorCode } from '../../reload/codec/index.js';
 import { entryKey, liveGrantUntil, WRITE_GRANT_KIND_ID, type GuardDecision, type GuardRequest, type KindGuard } from '../../reload/storage/index.js';
-import { decodeKeptMessage, keyWriter, MAX_KEPT_LIFETIME_S, MAX_KEPT_PER_RECIPIENT, MessageBoxError } from './message-box.js';
+import { readSealedHeader, SealedBoxError } from '../sealing/sealed-box.js';
+import { decodeKeptMessage, keyWriter, MAX_KEPT_LIFETIME_S, MAX_KEPT_PER_RECIPIENT, MAX_KEPT_VALUE_BYTES, MessageBoxError } from './message-box.js';
 
 export interface MessageBoxGuardOptions {
   nodeIdLength: number;
   /** Closed overlay: removals by other peers need a write grant; open: anyone may remove. */
   closed: boolean;
   perRecipient?: number;
+  /**
+   * Enrolled overlays: values are sealed to the recipient, and the recipient's own peers (certificate
+   * user name → this Resource-ID, `userResourceId`) may remove them.
+   */
+  sealed?: { userResourceId(userName: string): Uint8Array };
+}
+
+/** Whether the signer is enrolled as the user whose Resource-ID this is (USER-MATCH, RFC 6940 §7.3.1). */
+export function signerIsResourceUser(r: GuardRequest, userResourceId: (userName: string) => Uint8Array): boolean {
+  return r.signer.userName !== '' && sameBytes(userResourceId(r.signer.userName), r.resource);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -48,7 +63,12 @@ export class MessageBoxGuard implements KindGuard {
     if (writer === undefined) return { ok: false, info: `a message key is a Node-ID and 12 bytes (${this.options.nodeIdLength + 12}), not ${v.key.length}` };
     const byWriter = r.signer.nodeIds.some((n) => sameBytes(n, writer));
     if (!v.value.exists) {
-      if (byWriter || !this.options.closed) return { ok: true, keep: true };
+      const sealed = this.options.sealed;
+      if (byWriter || (sealed === undefined && !this.options.closed)) return { ok: true, keep: true };
+      if (sealed !== undefined) {
+        if (signerIsResourceUser(r, (u) => sealed.userResourceId(u))) return { ok: true, keep: true };
+        return { ok: false, info: "a kept message is removed by its writer or by a peer enrolled as its recipient" };
+      }
       const grants = r.current(WRITE_GRANT_KIND_ID);
       if (r.signer.nodeIds.some((n) => liveGrantUntil(grants, n, r.now) !== undefined)) return { ok: true, keep: true };
       return { ok: false, info: "a kept message is removed by its writer or by a peer where its recipient registered (no write grant for the signer here)" };
@@ -56,9 +76,13 @@ export class MessageBoxGuard implements KindGuard {
     if (!byWriter) return { ok: false, info: "the message key does not name the signer's Node-ID" };
     if (r.data.lifetime > MAX_KEPT_LIFETIME_S) return { ok: false, info: `lifetime ${r.data.lifetime} s is past the ${MAX_KEPT_LIFETIME_S} s a message is kept at most` };
     try {
-      decodeKeptMessage(v.value.value);
+      if (this.options.sealed === undefined) decodeKeptMessage(v.value.value);
+      else {
+        if (v.value.value.length > MAX_KEPT_VALUE_BYTES) return { ok: false, info: `a sealed message of ${v.value.value.length} bytes, at most ${MAX_KEPT_VALUE_BYTES}` };
+        readSealedHeader(v.value.value);
+      }
     } catch (e) {
-      return { ok: false, info: `not a kept message: ${e instanceof MessageBoxError ? e.message : String(e)}` };
+      return { ok: false, info: `not a kept message: ${e instanceof MessageBoxError || e instanceof SealedBoxError ? e.message : String(e)}` };
     }
     const record = r.current(r.kind.id);
     if (record?.entries.has(entryKey(v)) === true) return { ok: true, keep: true }; // the writer storing it again

@@ -14,6 +14,10 @@
  * From and Date; each answered 2xx is removed from the overlay before the next. A failure ends the
  * pass; it is tried again after `retryMs` while the AoR is registered here. A message delivered whose
  * removal failed is remembered (bounded) so it is not sent twice by this peer.
+ *
+ * Privacy. With `sealing` (enrolled overlays) the value is sealed to the recipient's certificates
+ * (sealed-box.ts), bound to its Resource Name and key: only the recipient's own peers read it. A
+ * recipient the overlay holds no certificate of is no user: the failure goes to the sender as it was.
  */
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { randomToken, type Random } from '../../lib/random.js';
@@ -21,6 +25,8 @@ import { ReloadErrorCode, type StatKindResponse, type StoredData, type StoredDat
 import type { LocalServices, ServiceRequest } from '../../sip/core/local-services.js';
 import { createResponse, parseUri, SipHeaders } from '../../sip/message/index.js';
 import type { SipRequest, SipResponse } from '../../sip/message/sip-message.js';
+import { looksSealed } from '../sealing/sealed-box.js';
+import type { UserSealing } from '../sealing/user-sealing.js';
 import { aorResourceName } from '../sip/aor-resource-id.js';
 import {
   DEFAULT_KEPT_LIFETIME_S,
@@ -31,6 +37,7 @@ import {
   keyOrder,
   MAX_KEPT_BODY_BYTES,
   MAX_KEPT_FIELD,
+  MAX_KEPT_VALUE_BYTES,
   MESSAGE_KIND_ID,
   type KeptMessage,
 } from './message-box.js';
@@ -58,6 +65,8 @@ export interface MessageStoreDeps {
   registeredHere(aor: string): boolean;
   /** Sends a request to an AoR the way a phone's would go (ProxyCore.originate). */
   originate(request: SipRequest): Promise<SipResponse>;
+  /** Enrolled overlays: kept messages are encrypted to the recipient's certificates. */
+  sealing?: UserSealing;
   logger?: { warn(obj: object, msg: string): void; info?(obj: object, msg: string): void };
 }
 
@@ -107,6 +116,10 @@ export interface MessageStoreStats {
   refusedTooLarge: number;
   refusedFull: number;
   keepFailed: number;
+  /** Enrolled overlays: MESSAGEs to a name without a certificate (no user), not kept. */
+  noRecipient: number;
+  /** Kept messages we could not open (sealed to other certificates, or changed). */
+  unreadable: number;
   delivered: number;
   deliveryFailed: number;
   removeFailed: number;
@@ -115,7 +128,7 @@ export interface MessageStoreStats {
 }
 
 export class MessageStoreService implements LocalServices {
-  readonly stats: MessageStoreStats = { kept: 0, refusedTooLarge: 0, refusedFull: 0, keepFailed: 0, delivered: 0, deliveryFailed: 0, removeFailed: 0, passes: 0, queueDropped: 0 };
+  readonly stats: MessageStoreStats = { kept: 0, refusedTooLarge: 0, refusedFull: 0, keepFailed: 0, noRecipient: 0, unreadable: 0, delivered: 0, deliveryFailed: 0, removeFailed: 0, passes: 0, queueDropped: 0 };
   private readonly options: MessageStoreOptions;
   private storing = 0;
   private counter = 0;
@@ -154,7 +167,7 @@ export class MessageStoreService implements LocalServices {
     }
     const message = this.keptFrom(r);
     if (message === undefined) return false; // a header too long to keep: the failure goes as it was
-    void this.keep(r, r.aor, message);
+    void this.keep(r, r.aor, message, status);
     return true;
   }
 
@@ -192,12 +205,33 @@ export class MessageStoreService implements LocalServices {
     return { from, to: r.aor!, date, contentType, body: r.request.body, acceptedAt: Math.floor(this.deps.wallClock()), ...(r.user === undefined ? {} : { sender: r.user }) };
   }
 
-  private async keep(r: ServiceRequest, aor: string, message: KeptMessage): Promise<void> {
+  private async keep(r: ServiceRequest, aor: string, message: KeptMessage, status: number): Promise<void> {
     this.storing++;
     try {
       this.counter = (this.counter + 1) >>> 0;
       const key = keptMessageKey(this.deps.selfNodeId, message.acceptedAt, this.counter);
-      const value: StoredDataValue = { model: 'dictionary', key, value: { exists: true, value: encodeKeptMessage(message) } };
+      let bytes = encodeKeptMessage(message);
+      if (this.deps.sealing !== undefined) {
+        const sealed = await this.deps.sealing.seal(aor, bytes, messageAad(aor, key));
+        if (!sealed.ok) {
+          if (sealed.reason === 'no-certificate') {
+            // no certificate, no user: the failure goes as it was
+            this.stats.noRecipient++;
+            this.reply(r, status, status === 404 ? 'Not Found' : status === 408 ? 'Request Timeout' : 'Temporarily Unavailable');
+          } else {
+            this.stats.keepFailed++;
+            this.reply(r, 503, `Service Unavailable - the user is away and its certificate could not be found (${clean(sealed.info)})`, [['Retry-After', '5']]);
+          }
+          return;
+        }
+        if (sealed.sealed.length > MAX_KEPT_VALUE_BYTES) {
+          this.stats.refusedTooLarge++;
+          this.reply(r, 413, `Request Entity Too Large - encrypted to the user's certificates the message is ${sealed.sealed.length} bytes, at most ${MAX_KEPT_VALUE_BYTES}`);
+          return;
+        }
+        bytes = sealed.sealed;
+      }
+      const value: StoredDataValue = { model: 'dictionary', key, value: { exists: true, value: bytes } };
       const res = await this.deps.storage.store(MESSAGE_KIND_ID, { resourceName: aorResourceName(aor) }, [value], { lifetime: this.options.lifetimeS });
       if (res.ok) {
         this.stats.kept++;
@@ -326,7 +360,13 @@ export class MessageStoreService implements LocalServices {
       const remainingS = (Number(data.storageTime) + data.lifetime * 1000 - now) / 1000;
       if (remainingS <= 0) return undefined;
       try {
-        const message = decodeKeptMessage(v.value.value);
+        let bytes: Uint8Array | undefined = v.value.value;
+        if (looksSealed(bytes)) bytes = this.deps.sealing?.open(bytes, messageAad(aor, key));
+        if (bytes === undefined) {
+          this.stats.unreadable++;
+          return undefined; // sealed to certificates we do not hold: another peer of the user reads it
+        }
+        const message = decodeKeptMessage(bytes);
         // a message kept for another user under this Resource-ID (a hash collision, or a forged one) is not ours to deliver
         if (message.to.toLowerCase() !== aor.toLowerCase()) return undefined;
         return { key, keyHex, message, remainingS };
@@ -367,6 +407,11 @@ export class MessageStoreService implements LocalServices {
     headers.append('Content-Length', String(m.body.length));
     return { kind: 'request', method: 'MESSAGE', uri: parseUri(m.to), version: 'SIP/2.0', headers, body: m.body };
   }
+}
+
+/** What a sealed message is bound to: its Kind, the recipient's Resource Name and its key. */
+export function messageAad(aor: string, key: Uint8Array): Uint8Array {
+  return new TextEncoder().encode(`P2PSIP-MESSAGE ${aorResourceName(aor).toLowerCase()} ${Buffer.from(key).toString('hex')}`);
 }
 
 /** A reason phrase part: no control characters, bounded. */

@@ -19,10 +19,17 @@
  *   unreachable garbage that expires. A reader takes a chunk only from the index key's writer, so
  *   a chunk removed and written again by someone else is not played.
  *
+ * Enrolled overlays (option `sealed`, voicemail-store.ts "Privacy"): a new index entry must be a sealed
+ * value (its envelope is checked, its content cannot be: the reader checks the id it is bound to) of
+ * at most MAX_SEALED_INDEX_VALUE_BYTES, a removal comes from its writer or a peer enrolled as the user
+ * (certificate user name → this Resource-ID); chunks must be sealed pieces (IV and tag around the audio).
+ *
  * Replicas and hand-overs are not asked (their responsible peer was).
  */
 import { ReloadErrorCode } from '../../reload/codec/index.js';
 import { entryKey, liveGrantUntil, WRITE_GRANT_KIND_ID, type GuardDecision, type GuardRequest, type KindGuard } from '../../reload/storage/index.js';
+import { signerIsResourceUser } from '../messages/message-box-guard.js';
+import { readSealedHeader, SealedBoxError } from '../sealing/sealed-box.js';
 import {
   CHUNK_AUDIO_BYTES,
   CHUNK_LIFETIME_MARGIN_S,
@@ -30,6 +37,7 @@ import {
   decodeVoicemailEntry,
   KEY_SUFFIX_BYTES,
   MAX_VOICEMAIL_LIFETIME_S,
+  MAX_SEALED_INDEX_VALUE_BYTES,
   MAX_VOICEMAILS_PER_USER,
   VoicemailStoreError,
   voicemailKeyWriter,
@@ -41,6 +49,8 @@ export interface VoicemailGuardOptions {
   closed: boolean;
   /** Live voicemails per user (default MAX_VOICEMAILS_PER_USER; 1..1000). */
   perUser?: number;
+  /** Enrolled overlays: sealed values only; the user's own peers (certificate user name → Resource-ID) may remove. */
+  sealed?: { userResourceId(userName: string): Uint8Array };
 }
 
 export interface GuardCounts {
@@ -80,8 +90,13 @@ export class VoicemailIndexGuard implements KindGuard {
     const writer = voicemailKeyWriter(v.key, this.options.nodeIdLength);
     if (writer === undefined) return { ok: false, info: `a voicemail key is a Node-ID and ${KEY_SUFFIX_BYTES} bytes (${this.options.nodeIdLength + KEY_SUFFIX_BYTES}), not ${v.key.length}` };
     const byWriter = r.signer.nodeIds.some((n) => sameBytes(n, writer));
+    const sealed = this.options.sealed;
     if (!v.value.exists) {
-      if (byWriter || !this.options.closed) return { ok: true, keep: true };
+      if (byWriter || (sealed === undefined && !this.options.closed)) return { ok: true, keep: true };
+      if (sealed !== undefined) {
+        if (signerIsResourceUser(r, (u) => sealed.userResourceId(u))) return { ok: true, keep: true };
+        return { ok: false, info: 'a voicemail is removed by its writer or by a peer enrolled as its user' };
+      }
       const grants = r.current(WRITE_GRANT_KIND_ID);
       if (r.signer.nodeIds.some((n) => liveGrantUntil(grants, n, r.now) !== undefined)) return { ok: true, keep: true };
       return { ok: false, info: 'a voicemail is removed by its writer or by a peer where its user registered (no write grant for the signer here)' };
@@ -89,10 +104,16 @@ export class VoicemailIndexGuard implements KindGuard {
     if (!byWriter) return { ok: false, info: "the voicemail key does not name the signer's Node-ID" };
     if (r.data.lifetime > MAX_VOICEMAIL_LIFETIME_S) return { ok: false, info: `lifetime ${r.data.lifetime} s is past the ${MAX_VOICEMAIL_LIFETIME_S} s a voicemail is kept at most` };
     try {
-      const e = decodeVoicemailEntry(v.value.value);
-      if (e.id !== Buffer.from(v.key).toString('hex')) return { ok: false, info: 'the index entry names another key than its own' };
+      if (sealed !== undefined) {
+        if (v.value.value.length > MAX_SEALED_INDEX_VALUE_BYTES) return { ok: false, info: `a sealed index entry of ${v.value.value.length} bytes, at most ${MAX_SEALED_INDEX_VALUE_BYTES}` };
+        readSealedHeader(v.value.value);
+      } else {
+        const e = decodeVoicemailEntry(v.value.value);
+        if (e.id !== Buffer.from(v.key).toString('hex')) return { ok: false, info: 'the index entry names another key than its own' };
+        if (e.chunkKey !== undefined) return { ok: false, info: 'a chunk key is kept only inside a sealed entry' };
+      }
     } catch (e) {
-      return { ok: false, info: `not a voicemail index entry: ${e instanceof VoicemailStoreError ? e.message : String(e)}` };
+      return { ok: false, info: `not a voicemail index entry: ${e instanceof VoicemailStoreError || e instanceof SealedBoxError ? e.message : String(e)}` };
     }
     const record = r.current(r.kind.id);
     if (record?.entries.get(entryKey(v))?.data.value.value.exists === true) return { ok: true, keep: true }; // the writer storing it again
@@ -109,7 +130,8 @@ export class VoicemailIndexGuard implements KindGuard {
 export class VoicemailChunkGuard implements KindGuard {
   readonly counts: GuardCounts = { kept: 0, removed: 0, refused: 0 };
 
-  constructor(private readonly options: { nodeIdLength: number }) {}
+  /** `sealed` (enrolled overlays): chunks are sealed pieces. */
+  constructor(private readonly options: { nodeIdLength: number; sealed?: boolean }) {}
 
   check(r: GuardRequest): GuardDecision {
     return counted(this.counts, r, this.decide(r));
@@ -123,7 +145,7 @@ export class VoicemailChunkGuard implements KindGuard {
     if (r.data.lifetime > maxLifetime) return { ok: false, info: `lifetime ${r.data.lifetime} s is past the ${maxLifetime} s a voicemail chunk is kept at most` };
     let writer: Uint8Array;
     try {
-      writer = decodeChunk(v.value.value, this.options.nodeIdLength).writer;
+      writer = decodeChunk(v.value.value, this.options.nodeIdLength, this.options.sealed === true).writer;
     } catch (e) {
       return { ok: false, info: e instanceof VoicemailStoreError ? e.message : `not a chunk of at most ${CHUNK_AUDIO_BYTES} bytes of audio` };
     }

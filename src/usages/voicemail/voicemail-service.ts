@@ -39,6 +39,7 @@ import type { SipRequest, SipResponse, Uri } from '../../sip/message/sip-message
 import type { OutboundTarget } from '../../sip/transport/sip-transport.js';
 import { MESSAGE_SUMMARY_CONTENT_TYPE, messageSummaryBody, type MessageSummarySource } from '../presence/message-summary.js';
 import { tagOfParty } from '../presence/notify-request.js';
+import type { UserSealing } from '../sealing/user-sealing.js';
 import { buildBye, callDialog, type CallDialog } from './voicemail-dialog.js';
 import {
   DEFAULT_STORAGE_PARALLEL,
@@ -73,6 +74,8 @@ export interface VoicemailHost {
   wallClock(): number;
   /** The overlay's SIP domain (the voicemail number lives there). */
   domain: string;
+  /** Enrolled overlays: index entries and audio are encrypted to the user's certificates (user-sealing.ts). */
+  sealing?: UserSealing;
   /** True for a canonical AoR that lives in the overlay. */
   inOverlay(aor: string): boolean;
   /**
@@ -259,7 +262,7 @@ export class VoicemailService implements LocalServices {
     if (!/^[A-Za-z0-9._*-]{1,64}$/.test(o.numberUser) || o.numberUser.toLowerCase().startsWith(CALL_USER_PREFIX)) throw new RangeError(`voicemail number user '${o.numberUser}': 1..64 letters, digits, '.', '_', '-', '*', not starting with '${CALL_USER_PREFIX}'`);
     this.options = o;
     this.numberAor = `sip:${o.numberUser}@${host.domain.toLowerCase()}`;
-    this.store = new VoicemailStore({ storage: host.storage, selfNodeId: host.selfNodeId, wallClock: () => host.wallClock() }, { lifetimeS: o.lifetimeS, parallel: o.parallel });
+    this.store = new VoicemailStore({ storage: host.storage, selfNodeId: host.selfNodeId, wallClock: () => host.wallClock(), ...(host.sealing === undefined ? {} : { sealing: host.sealing }) }, { lifetimeS: o.lifetimeS, parallel: o.parallel });
     this.summaries = new VoicemailSummary(
       {
         clock: host.clock,

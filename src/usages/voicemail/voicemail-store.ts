@@ -24,9 +24,18 @@
  * last: it is visible only whole. A chunk that fails stops the save, no index entry is written and
  * the chunks already written are removed (best effort: the rest expire). Removal is the reverse:
  * the index entry first (a short tombstone), then the chunks.
+ *
+ * Privacy (enrolled overlays, `sealing`). A fresh content key per voicemail; the index entry carries
+ * it (`ck`) and is sealed to the user's certificates (sealed-box.ts) bound to `P2PSIP-VOICEMAIL
+ * <user@domain> <id>`; each chunk's audio is AES-256-GCM under that key (IV ‖ ciphertext ‖ tag after
+ * the writer's Node-ID), bound to its chunk name: storing peers see the sizes and the writer, never
+ * the caller, the date or the audio; only peers enrolled as the user open them. A user the overlay
+ * holds no certificate of is no user: nothing is recorded.
  */
 import { P2psipError } from '../../lib/errors.js';
 import { ReloadErrorCode, type StatKindResponse, type StoredData, type StoredDataValue } from '../../reload/codec/index.js';
+import { looksSealed, newContentKey, openWithKey, SEALED_CHUNK_OVERHEAD, sealWithKey } from '../sealing/sealed-box.js';
+import type { UserSealing } from '../sealing/user-sealing.js';
 import { aorResourceName } from '../sip/aor-resource-id.js';
 
 /** The index Kind (registered-kinds.ts names p2psip's Kinds). */
@@ -54,6 +63,8 @@ export const MAX_VOICEMAIL_CHUNKS = Math.ceil((MAX_VOICEMAIL_MS * 8) / CHUNK_AUD
 export const MAX_VOICEMAIL_FIELD = 256;
 /** Largest index value. */
 export const MAX_INDEX_VALUE_BYTES = 1024;
+/** Largest sealed index value (enrolled overlays): the entry and an envelope of up to 4 recipients. */
+export const MAX_SEALED_INDEX_VALUE_BYTES = 3300;
 /** Dictionary keys per user at the storing peer (live and tombstones): a Stat of the index fits one RELOAD message. */
 export const VOICEMAIL_KIND_MAX_COUNT = 40;
 /** Bytes after the writer Node-ID in an index key. */
@@ -87,13 +98,15 @@ export interface VoicemailEntry {
   readonly chunks: number;
   /** Bytes of µ-law audio (= samples). */
   readonly bytes: number;
+  /** Enrolled overlays: the key the chunks are sealed with (only inside a sealed index entry). */
+  readonly chunkKey?: Uint8Array;
 }
 
 const utf8 = new TextEncoder();
 const utf8Decode = new TextDecoder('utf-8', { fatal: true });
 
 export function encodeVoicemailEntry(e: VoicemailEntry): Uint8Array {
-  return utf8.encode(JSON.stringify({ v: 1, id: e.id, from: e.from, date: e.date, durationMs: e.durationMs, format: e.format, chunks: e.chunks, bytes: e.bytes }));
+  return utf8.encode(JSON.stringify({ v: 1, id: e.id, from: e.from, date: e.date, durationMs: e.durationMs, format: e.format, chunks: e.chunks, bytes: e.bytes, ...(e.chunkKey === undefined ? {} : { ck: Buffer.from(e.chunkKey).toString('base64') }) }));
 }
 
 function int(o: Record<string, unknown>, name: string, min: number, max: number): number {
@@ -123,7 +136,12 @@ export function decodeVoicemailEntry(bytes: Uint8Array): VoicemailEntry {
   const bytesLen = int(r, 'bytes', 1, MAX_VOICEMAIL_CHUNKS * CHUNK_AUDIO_BYTES);
   const chunks = int(r, 'chunks', 1, MAX_VOICEMAIL_CHUNKS);
   if (chunks !== Math.ceil(bytesLen / CHUNK_AUDIO_BYTES)) throw bad(`${chunks} chunks do not hold ${bytesLen} bytes`);
-  return { id, from, date: int(r, 'date', 0, Number.MAX_SAFE_INTEGER), durationMs: int(r, 'durationMs', 0, MAX_VOICEMAIL_MS), format: 'pcmu', chunks, bytes: bytesLen };
+  let chunkKey: Uint8Array | undefined;
+  if (r.ck !== undefined) {
+    if (typeof r.ck !== 'string' || !/^[A-Za-z0-9+/]{43}=$/.test(r.ck)) throw bad("field 'ck' is not a 32-byte key in base64");
+    chunkKey = new Uint8Array(Buffer.from(r.ck, 'base64'));
+  }
+  return { id, from, date: int(r, 'date', 0, Number.MAX_SAFE_INTEGER), durationMs: int(r, 'durationMs', 0, MAX_VOICEMAIL_MS), format: 'pcmu', chunks, bytes: bytesLen, ...(chunkKey === undefined ? {} : { chunkKey }) };
 }
 
 /** The dictionary key of a voicemail: writer Node-ID ‖ time ms (u64 BE) ‖ counter (u32 BE). */
@@ -152,19 +170,32 @@ export function chunkResourceName(aor: string, id: string, index: number): strin
   return `vm:${aorResourceName(aor)}:${id}:${index}`;
 }
 
-/** A chunk's value: the writer's Node-ID, then the audio. */
-export function encodeChunk(writer: Uint8Array, audio: Uint8Array): Uint8Array {
-  if (audio.length === 0 || audio.length > CHUNK_AUDIO_BYTES) throw new VoicemailStoreError('VM_BAD_CHUNK', `a chunk holds 1 to ${CHUNK_AUDIO_BYTES} bytes of audio, not ${audio.length}`);
+/** What a sealed index entry is bound to. */
+export function indexAad(aor: string, id: string): Uint8Array {
+  return utf8.encode(`P2PSIP-VOICEMAIL ${aorResourceName(aor).toLowerCase()} ${id}`);
+}
+
+/** What a sealed chunk is bound to (its place: a chunk moved to another index or voicemail does not open). */
+export function chunkAad(aor: string, id: string, index: number): Uint8Array {
+  return utf8.encode(`P2PSIP-VOICEMAIL-CHUNK ${aorResourceName(aor).toLowerCase()} ${id} ${index}`);
+}
+
+/** A chunk's value: the writer's Node-ID, then the audio (sealed: IV ‖ ciphertext ‖ tag of it). */
+export function encodeChunk(writer: Uint8Array, audio: Uint8Array, sealed = false): Uint8Array {
+  const max = CHUNK_AUDIO_BYTES + (sealed ? SEALED_CHUNK_OVERHEAD : 0);
+  const min = 1 + (sealed ? SEALED_CHUNK_OVERHEAD : 0);
+  if (audio.length < min || audio.length > max) throw new VoicemailStoreError('VM_BAD_CHUNK', `a chunk holds ${min} to ${max} bytes of audio, not ${audio.length}`);
   const out = new Uint8Array(writer.length + audio.length);
   out.set(writer, 0);
   out.set(audio, writer.length);
   return out;
 }
 
-/** Splits a chunk's value; throws VM_BAD_CHUNK when it cannot be one. */
-export function decodeChunk(value: Uint8Array, nodeIdLength: number): { writer: Uint8Array; audio: Uint8Array } {
-  if (value.length <= nodeIdLength || value.length > nodeIdLength + CHUNK_AUDIO_BYTES) {
-    throw new VoicemailStoreError('VM_BAD_CHUNK', `a chunk is a Node-ID and 1 to ${CHUNK_AUDIO_BYTES} bytes of audio (${nodeIdLength + 1}..${nodeIdLength + CHUNK_AUDIO_BYTES} bytes), not ${value.length}`);
+/** Splits a chunk's value; throws VM_BAD_CHUNK when it cannot be one (`sealed`: IV, audio and tag after the Node-ID). */
+export function decodeChunk(value: Uint8Array, nodeIdLength: number, sealed = false): { writer: Uint8Array; audio: Uint8Array } {
+  const extra = sealed ? SEALED_CHUNK_OVERHEAD : 0;
+  if (value.length <= nodeIdLength + extra || value.length > nodeIdLength + CHUNK_AUDIO_BYTES + extra) {
+    throw new VoicemailStoreError('VM_BAD_CHUNK', `a ${sealed ? 'sealed ' : ''}chunk is a Node-ID and ${1 + extra} to ${CHUNK_AUDIO_BYTES + extra} bytes (${nodeIdLength + 1 + extra}..${nodeIdLength + CHUNK_AUDIO_BYTES + extra} bytes), not ${value.length}`);
   }
   return { writer: value.subarray(0, nodeIdLength), audio: value.subarray(nodeIdLength) };
 }
@@ -184,6 +215,8 @@ export interface VoicemailStoreDeps {
   selfNodeId: Uint8Array;
   /** Wall-clock ms (keys, dates, expiry of what we read). */
   wallClock: () => number;
+  /** Enrolled overlays: index entries sealed to the user's certificates, chunks under the entry's key. */
+  sealing?: UserSealing;
 }
 
 export interface VoicemailStoreOptions {
@@ -196,7 +229,7 @@ export interface VoicemailStoreOptions {
 export const DEFAULT_VOICEMAIL_STORE_OPTIONS: Readonly<VoicemailStoreOptions> = Object.freeze({ lifetimeS: DEFAULT_VOICEMAIL_LIFETIME_S, parallel: DEFAULT_STORAGE_PARALLEL });
 
 /** What a save ended in: 'full' is the storing peer's quota (Error_Data_Too_Large). */
-export type SaveResult = { ok: true; entry: VoicemailEntry } | { ok: false; reason: 'full' | 'failed'; info: string };
+export type SaveResult = { ok: true; entry: VoicemailEntry } | { ok: false; reason: 'full' | 'failed' | 'no-user'; info: string };
 export type ListResult = { ok: true; entries: VoicemailEntry[] } | { ok: false; info: string };
 export type AudioResult = { ok: true; audio: Uint8Array } | { ok: false; reason: 'missing' | 'failed'; info: string };
 export type RemoveResult = { ok: true } | { ok: false; reason: 'forbidden' | 'failed'; info: string };
@@ -253,14 +286,24 @@ export class VoicemailStore {
     const id = hex(key);
     const from = m.from.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, MAX_VOICEMAIL_FIELD);
     const chunks = Math.ceil(m.audio.length / CHUNK_AUDIO_BYTES);
-    const entry: VoicemailEntry = { id, from, date, durationMs: Math.min(MAX_VOICEMAIL_MS, Math.max(0, Math.round(m.durationMs))), format: 'pcmu', chunks, bytes: m.audio.length };
+    const sealing = this.deps.sealing;
+    const plainEntry: VoicemailEntry = { id, from, date, durationMs: Math.min(MAX_VOICEMAIL_MS, Math.max(0, Math.round(m.durationMs))), format: 'pcmu', chunks, bytes: m.audio.length };
+    const entry: VoicemailEntry = sealing === undefined ? plainEntry : { ...plainEntry, chunkKey: newContentKey() };
+    let indexValue = encodeVoicemailEntry(entry);
+    if (sealing !== undefined) {
+      // sealed first: a user without a certificate gets nothing written
+      const sealed = await sealing.seal(aor, indexValue, indexAad(aor, id));
+      if (!sealed.ok) return { ok: false, reason: sealed.reason === 'no-certificate' ? 'no-user' : 'failed', info: sealed.info };
+      indexValue = sealed.sealed;
+    }
     const indexes = Array.from({ length: chunks }, (_, i) => i);
     const written: number[] = [];
     let failure = '';
     const chunkLifetime = this.options.lifetimeS + CHUNK_LIFETIME_MARGIN_S;
     const whole = await runBounded(indexes, this.options.parallel, async (i) => {
       const audio = m.audio.subarray(i * CHUNK_AUDIO_BYTES, (i + 1) * CHUNK_AUDIO_BYTES);
-      const value: StoredDataValue = { model: 'single', value: { exists: true, value: encodeChunk(this.deps.selfNodeId, audio) } };
+      const piece = entry.chunkKey === undefined ? audio : sealWithKey(entry.chunkKey, audio, chunkAad(aor, id, i));
+      const value: StoredDataValue = { model: 'single', value: { exists: true, value: encodeChunk(this.deps.selfNodeId, piece, entry.chunkKey !== undefined) } };
       const r = await this.deps.storage.store(VOICEMAIL_CHUNK_KIND_ID, { resourceName: chunkResourceName(aor, id, i) }, [value], { lifetime: chunkLifetime });
       if (r.ok) written.push(i);
       else if (failure === '') failure = `chunk ${i}: ${r.info}`;
@@ -270,7 +313,7 @@ export class VoicemailStore {
       await this.removeChunks(aor, id, written);
       return { ok: false, reason: 'failed', info: failure || 'a chunk could not be stored' };
     }
-    const value: StoredDataValue = { model: 'dictionary', key, value: { exists: true, value: encodeVoicemailEntry(entry) } };
+    const value: StoredDataValue = { model: 'dictionary', key, value: { exists: true, value: indexValue } };
     const r = await this.deps.storage.store(VOICEMAIL_KIND_ID, { resourceName: aorResourceName(aor) }, [value], { lifetime: this.options.lifetimeS });
     if (r.ok) return { ok: true, entry };
     await this.removeChunks(aor, id, written);
@@ -321,7 +364,11 @@ export class VoicemailStore {
       if (v.model !== 'dictionary' || !v.value.exists || hex(v.key) !== id) continue;
       if (Number(data.storageTime) + data.lifetime * 1000 <= now) return undefined;
       try {
-        const e = decodeVoicemailEntry(v.value.value);
+        let bytes: Uint8Array | undefined = v.value.value;
+        // sealed: opened only by a peer enrolled as the user (another's key, or a moved value, does not open)
+        if (looksSealed(bytes)) bytes = this.deps.sealing?.open(bytes, indexAad(aor, id));
+        if (bytes === undefined) return undefined;
+        const e = decodeVoicemailEntry(bytes);
         return e.id === id ? e : undefined; // an entry that names another key is not this one
       } catch {
         return undefined; // the storing peer checked it; what we cannot read is left to expire
@@ -348,7 +395,8 @@ export class VoicemailStore {
         return false;
       }
       try {
-        const c = decodeChunk(v.value.value, this.nodeIdLength);
+        const c = decodeChunk(v.value.value, this.nodeIdLength, entry.chunkKey !== undefined);
+        if (entry.chunkKey !== undefined) c.audio = openWithKey(entry.chunkKey, c.audio, chunkAad(aor, entry.id, i));
         const want = i === entry.chunks - 1 ? entry.bytes - i * CHUNK_AUDIO_BYTES : CHUNK_AUDIO_BYTES;
         if (hex(c.writer) !== hex(writer)) throw new VoicemailStoreError('VM_BAD_CHUNK', `chunk ${i} was written by another peer than the voicemail`);
         if (c.audio.length !== want) throw new VoicemailStoreError('VM_BAD_CHUNK', `chunk ${i} holds ${c.audio.length} bytes, ${want} expected`);

@@ -9,6 +9,12 @@ import { createResponse, parseMessage } from '../../../../src/sip/message/index.
 import type { SipRequest, SipResponse } from '../../../../src/sip/message/sip-message.js';
 import { MAX_KEPT_BODY_BYTES, MESSAGE_KIND_ID } from '../../../../src/usages/messages/message-box.js';
 import { MessageStoreService, type MessageBoxStorage } from '../../../../src/usages/messages/message-store-service.js';
+import { MessageBoxGuard } from '../../../../src/usages/messages/message-box-guard.js';
+import { keptMessageKey } from '../../../../src/usages/messages/message-box.js';
+import { CertificateSealing } from '../../../../src/usages/sealing/certificate-sealing.js';
+import { certificateHashOf, looksSealed } from '../../../../src/usages/sealing/sealed-box.js';
+import type { UserSealing } from '../../../../src/usages/sealing/user-sealing.js';
+import { generateKeyPairSync } from 'node:crypto';
 
 const self = new Uint8Array(16).fill(7);
 
@@ -71,7 +77,7 @@ function serviceRequest(req: SipRequest, answers: SipResponse[], fromPeer = fals
   return { tx: { request: req, respond: (res: SipResponse) => answers.push(res) } as unknown as ServiceRequest['tx'], request: req, aor: 'sip:bob@p2psip.local', toTag: 't', fromPeer, user: undefined, tryingSent: false };
 }
 
-function setup(): { svc: MessageStoreService; box: FakeBox; sent: SipRequest[]; clock: ManualClock; answer: { status: number }; bob: { registered: boolean } } {
+function setup(sealing?: UserSealing): { svc: MessageStoreService; box: FakeBox; sent: SipRequest[]; clock: ManualClock; answer: { status: number }; bob: { registered: boolean } } {
   const box = new FakeBox();
   const sent: SipRequest[] = [];
   const clock = new ManualClock(0);
@@ -90,6 +96,7 @@ function setup(): { svc: MessageStoreService; box: FakeBox; sent: SipRequest[]; 
         sent.push(r);
         return createResponse(r, answer.status);
       },
+      ...(sealing === undefined ? {} : { sealing }),
     },
     { maxStoring: 2 },
   );
@@ -174,5 +181,48 @@ describe('MessageStoreService', () => {
     await flush();
     assert.equal(sent.length, before);
     assert.equal(svc.stats.delivered, 3);
+  });
+
+  test('enrolled overlays: kept sealed to the recipient\'s certificates, opened at delivery; no certificate = no user (the failure as it was); the guard wants envelopes', async () => {
+    const keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const hash = certificateHashOf(new TextEncoder().encode('bob certificate'));
+    const sealing = new CertificateSealing({
+      clock: new ManualClock(0),
+      fetchUserCertificates: async (user) => ({ ok: true, ders: user === 'bob@p2psip.local' ? [new Uint8Array([1])] : [] }),
+      trusted: () => ({ userName: 'bob@p2psip.local', publicKey: keys.publicKey, hash, notBefore: 0 }),
+      self: { certificateHash: hash, privateKey: keys.privateKey },
+    });
+    const { svc, box, sent, bob } = setup(sealing);
+    const answers: SipResponse[] = [];
+    svc.divert(serviceRequest(messageRequest(1, 'the secret plan'), answers), 404);
+    await flush();
+    assert.equal(answers.at(-1)!.status, 202);
+    const kept = [...box.values.values()][0]!.value;
+    assert.ok(kept.model === 'dictionary' && looksSealed(kept.value.value), 'the stored value is an envelope');
+    assert.equal(Buffer.from(kept.value.value).indexOf('secret'), -1);
+    assert.equal(Buffer.from(kept.value.value).indexOf('carol'), -1, 'the sender is not readable either');
+    // the storing peer's guard in an enrolled overlay takes the envelope, refuses plain JSON
+    const guard = new MessageBoxGuard({ nodeIdLength: 16, closed: false, sealed: { userResourceId: (u) => new TextEncoder().encode(u) } });
+    const req = (value: StoredDataValue, userName = 'peer') => ({ resource: new TextEncoder().encode('bob@p2psip.local'), kind: { id: MESSAGE_KIND_ID } as never, data: { storageTime: 1n, lifetime: 3600, value } as StoredData, signer: { userName, nodeIds: [self] }, requester: { userName, nodeIds: [self] }, now: 1, current: () => undefined, kinds: () => undefined });
+    assert.deepEqual(guard.check(req(kept)), { ok: true, keep: true });
+    const plain = guard.check(req({ model: 'dictionary', key: keptMessageKey(self, 1, 1), value: { exists: true, value: new TextEncoder().encode('{"v":1}') } }));
+    assert.match(plain.ok ? '' : plain.info, /not a sealed value/);
+    // removal: by the writer, or by a peer enrolled as bob — not by another peer
+    const tomb: StoredDataValue = { model: 'dictionary', key: keptMessageKey(new Uint8Array(16).fill(9), 1, 1), value: { exists: false, value: new Uint8Array(0) } };
+    assert.equal(guard.check(req(tomb, 'bob@p2psip.local')).ok, true);
+    assert.equal(guard.check(req(tomb, 'mallory@p2psip.local')).ok, false);
+    // delivered to bob opened, with its From
+    bob.registered = true;
+    svc.onRegistered('sip:bob@p2psip.local', true);
+    await flush();
+    await flush();
+    assert.equal(Buffer.from(sent.at(-1)!.body).toString(), 'the secret plan');
+    assert.match(sent.at(-1)!.headers.get('from')!, /carol@example\.org/);
+    // a MESSAGE to a name the overlay holds no certificate of is not kept: the 404 goes back as it was
+    const toNobody = { ...serviceRequest(messageRequest(2), answers), aor: 'sip:nobody@p2psip.local' };
+    assert.equal(svc.divert(toNobody, 404), true);
+    await flush();
+    assert.equal(answers.at(-1)!.status, 404);
+    assert.equal(svc.stats.noRecipient, 1);
   });
 });
