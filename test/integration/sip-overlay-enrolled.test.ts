@@ -92,9 +92,27 @@ describe('SIP usage: enrolled overlay, real processes', { timeout: 240_000 }, ()
 
     const nobody = bob.send('OPTIONS', `sip:nobody@${OVERLAY}`);
     assert.equal((await bob.finalFor(nobody, 15_000)).status, 404);
-    // issue 16: a MESSAGE to a user with no registration is kept for it instead
-    const kept = bob.send('MESSAGE', `sip:nobody@${OVERLAY}`);
-    assert.equal((await bob.finalFor(kept, 15_000)).status, 202);
+    // issue 16: a MESSAGE to a name the overlay holds no certificate of is no user: 404 as before
+    const toNobody = bob.send('MESSAGE', `sip:nobody@${OVERLAY}`);
+    assert.equal((await bob.finalFor(toNobody, 15_000)).status, 404);
+    // a MESSAGE to an enrolled user with no registration is kept, sealed to carol's certificate
+    const kept = bob.send('MESSAGE', `sip:carol@${OVERLAY}`);
+    const keptAnswer = await bob.finalFor(kept, 15_000);
+    assert.equal(keptAnswer.status, 202, keptAnswer.text);
+    const stored = await fetch(`http://${a.http!}/api/storage/fetch?kind=${0xf0000104}&name=carol@${OVERLAY}`, { headers: { authorization: `Bearer ${a.apiToken()}` } });
+    const body = (await stored.json()) as { values: Array<{ exists: boolean; hex: string; value: string }> };
+    const live = body.values.filter((v) => v.exists);
+    assert.equal(live.length, 1, JSON.stringify(body));
+    assert.ok(live[0]!.hex.startsWith(Buffer.from('P2SB').toString('hex')), 'a sealed envelope');
+    assert.doesNotMatch(live[0]!.value, /bob@|MESSAGE|hello/i, 'neither sender nor body readable by another peer');
+    // carol registers at her own peer (C): the message is opened there and delivered
+    const carol = await SipPhoneProbe.open('carol', peers[2]!.sip.get('udp')!, OVERLAY);
+    phones.push(carol);
+    const got = carol.waitRequest('MESSAGE', 20_000);
+    assert.match(await carol.register(600), /^SIP\/2\.0 200/);
+    const m = await got;
+    carol.answer(m, 200);
+    assert.match(m, /^From:.*sip:bob@sipu\.test/im);
 
     // un-REGISTER: the registration leaves the overlay, B's requests get 404
     assert.match(await alice.register(0), /^SIP\/2\.0 200/);

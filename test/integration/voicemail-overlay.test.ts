@@ -7,15 +7,21 @@
  * 404, so the absent user here is a busy one; the closed overlay's 404 case is the interop test's.) He calls the voicemail number, sip:*98@p2psip.local, at B: B fetches the message from the overlay and plays
  * it; what bob's phone receives matches the signal (cross-correlation). B's API lists it, serves the
  * WAV (the same signal) and deletes it.
+ *
+ * The same again in an ENROLLED overlay (an enrollment server process; A is carol's peer, B bob's):
+ * the voicemail is sealed to bob's certificate at A, the storing peers hold an envelope and
+ * ciphertext (checked through the storage API), and only B, enrolled as bob, opens and plays it.
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPeer, type RunningPeer } from '../../src/node/run-peer.js';
 import { g711Decode, g711Encode } from '../../src/media/voicemail/g711.js';
 import { compareAudio, parseWav, type PcmAudio } from '../../harness/audio-check.js';
+import type { EnrollServerProcess } from './helpers/enroll-server-process.js';
+import { startEnrollment, type Enrollment } from './helpers/enrolled-overlay.js';
 import { loopbackPeerConfig } from './helpers/loopback-peer-config.js';
 import { until } from './helpers/until.js';
 import { SdpPhone } from './helpers/sdp-phone.js';
@@ -51,21 +57,37 @@ async function untilQuiet(phone: SdpPhone, atLeast: number, quietMs: number, lim
   }
 }
 
-describe('voicemail across peers: recorded at the caller\'s peer, heard at the callee\'s', { timeout: 180_000 }, () => {
+for (const mode of ['open', 'enrolled'] as const)
+describe(`voicemail across peers (${mode} overlay): recorded at the caller\'s peer, heard at the callee\'s`, { timeout: 180_000 }, () => {
   const peers: RunningPeer[] = [];
   const dirs: string[] = [];
   const phones: SdpPhone[] = [];
+  let server: EnrollServerProcess | undefined;
+  let enrollment: Enrollment | undefined;
   after(async () => {
     for (const ph of phones) ph.close();
     for (const p of peers) await p.stop().catch(() => {});
+    await server?.stop();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  async function peer(bootstrap: Array<{ host: string; port: number }>, base: number, http = false): Promise<RunningPeer> {
+  /** A peer: in the enrolled overlay enrolled as `user` (carol at A, bob at B, alice at C). */
+  async function peer(bootstrap: Array<{ host: string; port: number }>, base: number, user: string, http = false): Promise<RunningPeer> {
     const dataDir = mkdtempSync(join(tmpdir(), 'p2psip-vm-'));
     dirs.push(dataDir);
-    const config = loopbackPeerConfig(dataDir, bootstrap, { overlay: OVERLAY, media: { mode: 'auto', range: [base, base + 199], timeoutMs: 60_000 }, ...(http ? { http: { host: '127.0.0.1', port: 0 } } : {}) }, { open: true });
-    const p = await startPeer(config, quiet);
+    const extra = { overlay: OVERLAY, media: { mode: 'auto' as const, range: [base, base + 199] as [number, number], timeoutMs: 60_000 }, ...(http ? { http: { host: '127.0.0.1', port: 0 } } : {}) };
+    const e = enrollment;
+    const reload =
+      e === undefined
+        ? { open: true }
+        : {
+            open: false,
+            configSource: e.server.configUrl,
+            configCa: readFileSync(e.caFile, 'utf8'),
+            credentials: { username: user, password: e.password(user) },
+            ...(bootstrap.length === 0 ? { listen: { host: '127.0.0.1', port: e.bootstrapPort } } : {}),
+          };
+    const p = await startPeer(loopbackPeerConfig(dataDir, bootstrap, extra, reload), quiet);
     peers.push(p);
     return p;
   }
@@ -73,10 +95,17 @@ describe('voicemail across peers: recorded at the caller\'s peer, heard at the c
   const sdpTarget = (sip: string): { host: string; port: number } => ({ host: /\r\nc=IN IP4 ([0-9.]+)/.exec(sip)![1]!, port: Number(/\r\nm=audio (\d+)/.exec(sip)![1]) });
 
   test('record at A, message waiting at B, play back at B, list / download / delete through the API', async () => {
-    const a = await peer([], 16_000);
+    if (mode === 'enrolled') {
+      const dir = mkdtempSync(join(tmpdir(), 'p2psip-vm-ca-'));
+      dirs.push(dir);
+      enrollment = await startEnrollment(dir, OVERLAY, ['carol', 'bob', 'alice']);
+      server = enrollment.server;
+    }
+    const portBase = mode === 'open' ? 16_000 : 16_600;
+    const a = await peer([], portBase, 'carol', true);
     const boot = [{ host: a.overlay!.listen!.host, port: a.overlay!.listen!.port }];
-    const b = await peer(boot, 16_200, true);
-    await peer(boot, 16_400);
+    const b = await peer(boot, portBase + 200, 'bob', true);
+    await peer(boot, portBase + 400, 'alice');
     await until('joined', 30_000, () => (peers.every((p) => p.overlay!.node.state === 'joined') ? undefined : 'joining'));
     const carol = await SdpPhone.open('carol', udp(a), OVERLAY);
     phones.push(carol);
@@ -120,6 +149,26 @@ describe('voicemail across peers: recorded at the caller\'s peer, heard at the c
       const l = (await (await fetch(`${api}?user=bob`, { headers: token })).json()) as { voicemails?: unknown[] };
       return l.voicemails?.length === 1 ? undefined : JSON.stringify(l);
     });
+    if (mode === 'enrolled') {
+      // what the storing peers hold: an envelope for the index, ciphertext for the audio; A (carol's peer,
+      // which recorded it) cannot list it any more than anyone else but bob
+      const storage = `http://${a.http!.host}:${a.http!.port}/api/storage/fetch`;
+      const index = (await (await fetch(`${storage}?kind=${0xf0000106}&name=bob@${OVERLAY}`)).json()) as { values: Array<{ exists: boolean; key: string; hex: string; value: string }> };
+      const entry = index.values.find((v) => v.exists)!;
+      assert.ok(entry.hex.startsWith(Buffer.from('P2SB').toString('hex')), 'the index entry is sealed');
+      assert.doesNotMatch(entry.value, /carol/, 'the caller is not readable at the storing peers');
+      const chunk = (await (await fetch(`${storage}?kind=${0xf0000107}&name=vm:bob@${OVERLAY}:${entry.key}:3`)).json()) as { values: Array<{ hex: string }> };
+      const stored = Buffer.from(chunk.values[0]!.hex, 'hex');
+      assert.equal(stored.length, 16 + 12 + 2400 + 16, "a full chunk: writer, IV, 0.3 s of audio, tag");
+      // the same 0.3 s as bob's peer opens it (its WAV), against what the storing peer holds
+      const wav = parseWav(Buffer.from(await (await fetch(`${api}/bob/${entry.key}.wav`, { headers: token })).arrayBuffer()), 'the WAV at B');
+      const plain = g711Encode('pcmu', Int16Array.from(wav.samples.subarray(3 * 2400, 4 * 2400), (x) => Math.round(x * 32768)));
+      const cipher = stored.subarray(16 + 12, 16 + 12 + 2400);
+      const same = plain.reduce((n, b, i) => n + (b === cipher[i] ? 1 : 0), 0);
+      assert.ok(same < 100, `the stored chunk is ciphertext: ${same} of 2400 bytes equal to the audio`);
+      const atA = (await (await fetch(`http://${a.http!.host}:${a.http!.port}/api/voicemail?user=bob`, { headers: { authorization: `Bearer ${a.apiToken!.token}` } })).json()) as { voicemails?: unknown[] };
+      assert.deepEqual(atA.voicemails, [], 'only a peer enrolled as bob reads his voicemail');
+    }
     // bob registers another phone at B: message waiting
     const bob = await SdpPhone.open('bob', udp(b), OVERLAY);
     phones.push(bob);
