@@ -165,6 +165,7 @@ describe(`voicemail across peers (${mode} overlay): recorded at the caller\'s pe
       const plain = g711Encode('pcmu', Int16Array.from(wav.samples.subarray(3 * 2400, 4 * 2400), (x) => Math.round(x * 32768)));
       const cipher = stored.subarray(16 + 12, 16 + 12 + 2400);
       const same = plain.reduce((n, b, i) => n + (b === cipher[i] ? 1 : 0), 0);
+      console.log(`# enrolled: ${same} of 2400 bytes of a stored chunk equal the audio bob's peer opens (chance: about 9)`);
       assert.ok(same < 100, `the stored chunk is ciphertext: ${same} of 2400 bytes equal to the audio`);
       const atA = (await (await fetch(`http://${a.http!.host}:${a.http!.port}/api/voicemail?user=bob`, { headers: { authorization: `Bearer ${a.apiToken!.token}` } })).json()) as { voicemails?: unknown[] };
       assert.deepEqual(atA.voicemails, [], 'only a peer enrolled as bob reads his voicemail');
