@@ -14,6 +14,12 @@ import { handleApi, STATUS_OVERLAY_ROUTES, type ApiReply, type StatusSource } fr
 import { createStorageApi, STORAGE_OVERLAY_ROUTES } from './storage-api.js';
 import { USERS_OVERLAY_ROUTES, type UsersApiHandler } from './users-api.js';
 
+/** What a route reads of a request: its headers and, for an upload route, its body (read only when asked). */
+export interface ApiRequest {
+  headers: ApiHeaders;
+  readBody?: (maxBytes: number) => Promise<{ ok: true; bytes: Uint8Array } | { ok: false; status: number; info: string }>;
+}
+
 export interface HttpApiDeps {
   clock: Clock;
   status: StatusSource;
@@ -30,7 +36,7 @@ export interface HttpApiDeps {
  * guard (api-guard.ts), so it sees only requests the guard let through.
  */
 export interface ApiRoute {
-  handle(method: string, url: URL, request: { headers: ApiHeaders }): Promise<ApiReply | undefined> | ApiReply | undefined;
+  handle(method: string, url: URL, request: ApiRequest): Promise<ApiReply | undefined> | ApiReply | undefined;
   /** Its paths that send overlay traffic (rate-limited without the token). */
   overlayRoutes?: readonly string[];
 }
@@ -45,7 +51,7 @@ export interface HttpApiOptions {
 
 export interface HttpApi {
   /** Answers one request. */
-  handle(method: string, url: URL, request: { headers: ApiHeaders }): Promise<ApiReply>;
+  handle(method: string, url: URL, request: ApiRequest): Promise<ApiReply>;
   /** Where the server listens (Host and Origin checks); before this every request gets 503. */
   bind(host: string, port: number, otherHosts?: readonly string[]): void;
 }

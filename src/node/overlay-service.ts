@@ -4,6 +4,8 @@
  * signatures checked against the configuration's trust, and RELOAD storage (RFC 6940 §7) in an
  * LMDB environment in `<dataDir>/store` with the configuration's Kinds.
  */
+import { VoicemailGreetingGuard } from '../usages/voicemail/greeting-guard.js';
+import { GREETING_KIND_ID } from '../usages/voicemail/greeting-store.js';
 import { join } from 'node:path';
 import { CryptoRandom } from '../platform/crypto-random.js';
 import { LmdbStorageBackend } from '../platform/lmdb-storage-backend.js';
@@ -328,11 +330,14 @@ export async function startOverlay(c: OverlayServiceConfig): Promise<RunningOver
   const closed = authModeOf(config) === 'closed';
   const vmIndexGuard = kinds(VOICEMAIL_KIND_ID) === undefined ? undefined : new VoicemailIndexGuard({ nodeIdLength: config.nodeIdLength, closed, ...(sealed === undefined ? {} : { sealed }) });
   const vmChunkGuard = kinds(VOICEMAIL_CHUNK_KIND_ID) === undefined ? undefined : new VoicemailChunkGuard({ nodeIdLength: config.nodeIdLength, sealed: sealed !== undefined });
+  // a user's own greeting: public, written by the user's side only (greeting-guard.ts)
+  const vmGreetingGuard = kinds(GREETING_KIND_ID) === undefined ? undefined : new VoicemailGreetingGuard({ nodeIdLength: config.nodeIdLength, closed, ...(sealed === undefined ? {} : { userMatch: { hashResourceName } }) });
   const serviceGuards = new Map<number, KindGuard | undefined>([
     [MESSAGE_KIND_ID, messageGuard],
     [PRESENCE_WATCH_KIND_ID, watchGuard],
     [VOICEMAIL_KIND_ID, vmIndexGuard],
     [VOICEMAIL_CHUNK_KIND_ID, vmChunkGuard],
+    [GREETING_KIND_ID, vmGreetingGuard],
   ]);
   const guards: KindGuards = (kind) => (serviceGuards.has(kind) ? serviceGuards.get(kind) : directory?.guards(kind));
   const engine = new StorageEngine({ clock, backend, kinds, hashResourceName, verifyStoredData: credentials.verifier, wallClock, guards }, engineOptions);

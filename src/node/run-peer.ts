@@ -25,6 +25,8 @@ import { createHttpApi } from './http-api.js';
 import { createUsersApi } from './users-api.js';
 import { authModeOf, hasUserCertificates, hasUserDirectory, userRecordExists } from './user-directory-wiring.js';
 import { userCertificateSealing } from './user-certificate-sealing.js';
+import { GREETING_API_PATH, MAX_GREETING_WAV_BYTES } from './voicemail-route.js';
+import { GREETING_KIND_ID } from '../usages/voicemail/greeting-store.js';
 import { EnrollmentDigestVerifier } from '../platform/enrollment-digest-verifier.js';
 import { OverlayCredentialVerifier } from '../usages/sip/auth/overlay-credential-verifier.js';
 import { UserDirectory } from '../usages/sip/auth/user-directory.js';
@@ -303,6 +305,8 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
           // (open overlays) it is a 404 as before; in an enrolled overlay a user is a name with a certificate
           userExists: (aor) => (sealing !== undefined ? sealing.hasUser(aor) : directoryVerifier === undefined ? false : userRecordExists(overlay.storage, aor, config.overlay)),
           ...(sealing === undefined ? {} : { sealing }),
+          // users' own greetings (key 8 at *98, PUT /api/voicemail/greeting) where the overlay has their Kind
+          greetings: overlay.config.kinds.some((k) => k.id === GREETING_KIND_ID),
           registeredHere: (aor) => location.lookupNow(aor).length > 0,
           openOverlay: verifier === undefined,
           canonicalAor: (uri) => sip?.identity.canonicalAor(uri),
@@ -514,7 +518,8 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
     });
     closeRoutes = () => peerRoutes.close();
     const api = createHttpApi({ clock, status: src, storage: overlay?.storage, users: createUsersApi(users, authMode ?? 'none'), routes: peerRoutes.routes }, { token: apiToken.token });
-    http = await startHttpServer(h.host, h.port, (method, url, req) => api.handle(method, url, req), { logger });
+    // the greeting upload is the one route that takes a body larger than the default 64 KiB
+    http = await startHttpServer(h.host, h.port, (method, url, req) => api.handle(method, url, req), { logger, limits: { uploadPaths: { [GREETING_API_PATH]: MAX_GREETING_WAV_BYTES } } });
     // Host/Origin checks accept the bound address (every local address when it is a wildcard)
     api.bind(http.host, http.port, h.host === '0.0.0.0' || h.host === '::' ? localAddresses() : []);
     src.http = `${http.host}:${http.port}`;

@@ -53,7 +53,14 @@ export interface HttpRequestInfo {
   /** Header fields, names lower-case (node's joining rules for repeated fields). */
   headers: Readonly<Record<string, string | string[] | undefined>>;
   remoteAddress: string | undefined;
+  /**
+   * Reads the request body, at most `maxBytes` (only routes that take one call it, after the API's
+   * guard; a body nobody reads is discarded by node).
+   */
+  readBody?: (maxBytes: number) => Promise<BodyRead>;
 }
+
+export type BodyRead = { ok: true; bytes: Uint8Array } | { ok: false; status: number; info: string };
 
 export type HttpHandler = (method: string, url: URL, request: HttpRequestInfo) => Promise<HttpReply>;
 
@@ -71,8 +78,10 @@ export interface HttpServerLimits {
   maxHeaderBytes: number;
   /** '&'-separated query parameters; more → 400. Default 64. */
   maxQueryParams: number;
-  /** Announced request body (no route reads one); larger or chunked → 413 / 411 and the connection closes. Default 65,536. */
+  /** Announced request body; larger or chunked → 413 / 411 and the connection closes. Default 65,536. */
   maxBodyBytes: number;
+  /** Paths that take a larger body than maxBodyBytes, with their own limit (an upload route). Default none. */
+  uploadPaths: Readonly<Record<string, number>>;
   /** Open connections; more are closed at once by node. Default 128. */
   maxConnections: number;
   /** Time to receive the whole header section → 408 (node). Default 10 s. */
@@ -88,6 +97,7 @@ export const DEFAULT_HTTP_SERVER_LIMITS: Readonly<HttpServerLimits> = Object.fre
   maxHeaderBytes: 16_384,
   maxQueryParams: 64,
   maxBodyBytes: 65_536,
+  uploadPaths: Object.freeze({}),
   maxConnections: 128,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 10_000,
@@ -146,7 +156,9 @@ function precheck(req: IncomingMessage, limits: HttpServerLimits): HttpReply | u
   if (hosts > 1) return reply(400, 'more than one Host header');
   if (req.headers['transfer-encoding'] !== undefined) return reply(411, 'request bodies need a Content-Length', { connection: 'close' });
   const length = req.headers['content-length'];
-  if (length !== undefined && Number(length) > limits.maxBodyBytes) return reply(413, `request body larger than ${limits.maxBodyBytes} bytes`, { connection: 'close' });
+  const path = target.split('?', 1)[0]!;
+  const maxBody = Object.hasOwn(limits.uploadPaths, path) ? limits.uploadPaths[path]! : limits.maxBodyBytes;
+  if (length !== undefined && Number(length) > maxBody) return reply(413, `request body larger than ${maxBody} bytes`, { connection: 'close' });
   return undefined;
 }
 
@@ -229,6 +241,34 @@ function send(res: ServerResponse, r: HttpReply, log: (obj: object, msg: string)
   }
 }
 
+/** The body of `req`, at most `max` bytes (Content-Length was checked by precheck against the path's limit). */
+function readBody(req: IncomingMessage, max: number): Promise<BodyRead> {
+  return new Promise((resolve) => {
+    const declared = Number(req.headers['content-length'] ?? '0');
+    if (!Number.isSafeInteger(declared) || declared < 0) return resolve({ ok: false, status: 400, info: 'a bad Content-Length' });
+    if (declared > max) return resolve({ ok: false, status: 413, info: `request body larger than ${max} bytes` });
+    const parts: Buffer[] = [];
+    let got = 0;
+    let done = false;
+    const end = (r: BodyRead): void => {
+      if (done) return;
+      done = true;
+      resolve(r);
+    };
+    req.on('data', (c: Buffer) => {
+      got += c.length;
+      if (got > max) {
+        end({ ok: false, status: 413, info: `request body larger than ${max} bytes` });
+        req.destroy();
+        return;
+      }
+      parts.push(c);
+    });
+    req.on('end', () => end({ ok: true, bytes: new Uint8Array(Buffer.concat(parts)) }));
+    req.on('close', () => end({ ok: false, status: 400, info: 'the request body ended early' }));
+  });
+}
+
 export function startHttpServer(host: string, port: number, handler: HttpHandler, options: HttpServerOptions = {}): Promise<RunningHttpServer> {
   const limits: HttpServerLimits = { ...DEFAULT_HTTP_SERVER_LIMITS, ...options.limits };
   const log = (obj: object, msg: string): void => options.logger?.warn(obj, msg);
@@ -244,7 +284,7 @@ export function startHttpServer(host: string, port: number, handler: HttpHandler
       if (early !== undefined) answer = Promise.resolve(early);
       else if (url === undefined) answer = Promise.resolve(reply(400, 'malformed request target'));
       else {
-        const info: HttpRequestInfo = { headers: req.headers, remoteAddress: req.socket.remoteAddress };
+        const info: HttpRequestInfo = { headers: req.headers, remoteAddress: req.socket.remoteAddress, readBody: (max) => readBody(req, max) };
         // Promise.resolve().then: a handler that throws synchronously becomes a rejection too
         answer = Promise.resolve().then(() => handler(req.method ?? 'GET', url, info));
       }

@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPeer, type RunningPeer } from '../../src/node/run-peer.js';
 import { g711Decode, g711Encode } from '../../src/media/voicemail/g711.js';
+import { encodeWav } from '../../src/media/voicemail/wav.js';
 import { compareAudio, parseWav, type PcmAudio } from '../../harness/audio-check.js';
 import type { EnrollServerProcess } from './helpers/enroll-server-process.js';
 import { startEnrollment, type Enrollment } from './helpers/enrolled-overlay.js';
@@ -39,6 +40,17 @@ function testSignal(): Int16Array {
     phase += (2 * Math.PI * f) / 8000;
     const envelope = 0.5 + 0.5 * Math.sin(2 * Math.PI * 3 * t);
     out[i] = Math.round(9000 * envelope * Math.sin(phase));
+  }
+  return out;
+}
+
+/** 1.5 s of a greeting: a falling two-tone pattern unlike the message signal. */
+function greetingSignal(): Int16Array {
+  const out = new Int16Array(12_000);
+  for (let i = 0; i < out.length; i++) {
+    const t = i / 8000;
+    const f = t < 0.75 ? 880 - 400 * t : 500 + 200 * Math.sin(2 * Math.PI * 2 * t);
+    out[i] = Math.round(7000 * Math.sin(2 * Math.PI * f * t));
   }
   return out;
 }
@@ -115,6 +127,14 @@ describe(`voicemail across peers (${mode} overlay): recorded at the caller\'s pe
     const busyPhone = await SdpPhone.open('bob', udp(b), OVERLAY);
     phones.push(busyPhone);
     assert.match(await busyPhone.register(), /^SIP\/2\.0 200/);
+    // bob records his own greeting through B's API (a WAV upload): callers' peers play it
+    const greetingApi = `http://${b.http!.host}:${b.http!.port}/api/voicemail/greeting?user=bob`;
+    const auth = { authorization: `Bearer ${b.apiToken!.token}` };
+    const put = await fetch(greetingApi, { method: 'PUT', headers: { ...auth, 'content-type': 'audio/wav' }, body: encodeWav(greetingSignal(), 8000) });
+    assert.equal(put.status, 200, await put.clone().text());
+    assert.equal((await fetch(greetingApi, { headers: auth })).status, 200);
+    const tooLong = await fetch(greetingApi, { method: 'PUT', headers: auth, body: encodeWav(new Int16Array(8000 * 21), 8000) });
+    assert.equal(tooLong.status, 413, 'a greeting over 20 s');
     const ringing = carol.invite('bob', carol.sdp());
     busyPhone.answer(await busyPhone.waitRequest('INVITE', 15_000), 486, 'Busy Here');
     const { final } = await ringing;
@@ -122,8 +142,12 @@ describe(`voicemail across peers (${mode} overlay): recorded at the caller\'s pe
     assert.match(final, /\r\nContact: <sip:vm-/);
     carol.inDialog('ACK', final);
     const vmRtp = sdpTarget(final);
-    // the greeting and the beep come first; the recording starts after them
+    // bob's greeting and the beep come first; the recording starts after them
     await untilQuiet(carol, 50, 400, 20_000);
+    const greetingHeard = pcmAudio(g711Decode('pcmu', new Uint8Array(Buffer.concat(carol.rtpIn.map((p) => p.payload)))));
+    const greetingScore = compareAudio(pcmAudio(greetingSignal()), greetingHeard);
+    console.log(`# ${mode}: bob's own greeting heard by carol: score ${greetingScore.score.toFixed(3)}`);
+    assert.ok(greetingScore.score > 0.9, `carol hears bob's recorded greeting (score ${greetingScore.score})`);
     const source = testSignal();
     const codes = g711Encode('pcmu', source);
     for (let i = 0; i * 160 < codes.length; i++) {

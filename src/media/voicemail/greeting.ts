@@ -16,6 +16,11 @@
  *   endOfMessages   one low tone G4 392 Hz, 600 ms
  *   invalid         two short low buzzes 300 Hz, 150 ms, 100 ms apart
  *   goodbye         falling triad C5 523.25, G4 392, C4 261.63 Hz, 150 ms each
+ *   greetingSaved   "your greeting is saved": rising triad C5 523.25, E5 659.25, G5 783.99 Hz,
+ *                   100 ms each, then G5 and C6 1046.5 Hz together 300 ms              (0.9 s)
+ *
+ * A user's own greeting (recorded from the phone, key 8 of the mailbox, or put through the API) replaces
+ * `greeting`; the beep still follows it.
  */
 import { G711_RATE } from './g711.js';
 import { checkIntOption, VoicemailError } from './voicemail-error.js';
@@ -75,6 +80,7 @@ export const DELETED_PATTERN: readonly ToneSegment[] = [tone(80, 880), tone(80, 
 export const END_OF_MESSAGES_PATTERN: readonly ToneSegment[] = [tone(600, 392), pause(300)];
 export const INVALID_PATTERN: readonly ToneSegment[] = [tone(150, 300), pause(100), tone(150, 300), pause(300)];
 export const GOODBYE_PATTERN: readonly ToneSegment[] = [tone(150, 523.25), tone(150, 392), tone(150, 261.63), pause(200)];
+export const GREETING_SAVED_PATTERN: readonly ToneSegment[] = [tone(100, 523.25), tone(100, 659.25), tone(100, 783.99), tone(300, 783.99, 1046.5), pause(300)];
 
 /** The pattern of "you have n messages" (n ≥ 1; 0 is {@link NO_MESSAGES_PATTERN}). */
 export function countPattern(n: number): ToneSegment[] {
@@ -98,6 +104,8 @@ export interface Prompts {
   readonly endOfMessages: Int16Array;
   readonly invalid: Int16Array;
   readonly goodbye: Int16Array;
+  /** The mailbox's confirmation that a greeting recorded with key 8 is stored. */
+  readonly greetingSaved: Int16Array;
 }
 
 /** The default greeting (no recording available): the chime. */
@@ -126,5 +134,6 @@ export function generatedPrompts(): Prompts {
     endOfMessages: renderTones(END_OF_MESSAGES_PATTERN),
     invalid: renderTones(INVALID_PATTERN),
     goodbye: renderTones(GOODBYE_PATTERN),
+    greetingSaved: renderTones(GREETING_SAVED_PATTERN),
   };
 }

@@ -20,6 +20,21 @@
  * message, 7 one that is playing or was just heard (not while "message follows" plays). Once
  * hanging up, every event is ignored.
  *
+ * The user's own greeting (option `greetings`: the host can store one; else 8 is an invalid key):
+ *   8       record a new greeting, at any point of the menu: the beep, then the recording (command
+ *           `record-greeting`) until
+ *             #        stop and save it (command `save-greeting`; the host answers with the event
+ *                      `greeting-stored`: ok → "greeting saved", else — shorter than the host's
+ *                      minimum, or the overlay refused it — "invalid"),
+ *             timeout  `maxGreetingMs` (default 20 s) passed: saved as for #,
+ *             *        cancel: nothing saved,
+ *             9        goodbye: nothing saved (the host saves what a hang-up leaves, if long enough);
+ *           other keys are ignored while recording. Then the menu resumes where 8 was pressed:
+ *           the count (8 during the count), the current message again (during a message or the wait
+ *           after it), or the wait at the end (at the end). While "greeting saved" plays 8, * and 9 act.
+ * With `greetings`, an empty mailbox does not hang up after "no messages": it waits `endWaitMs`
+ * for a key (8 to record a greeting), then goodbye.
+ *
  * Each play command has a `playId`; a `playback-finished` of another id (a playback that was
  * replaced) is ignored, as is a `timeout` when no wait is armed.
  */
@@ -41,9 +56,11 @@ export type MenuEvent =
   | { readonly type: 'start' }
   | { readonly type: 'digit'; readonly digit: DtmfDigit }
   | { readonly type: 'playback-finished'; readonly playId: number }
-  | { readonly type: 'timeout' };
+  | { readonly type: 'timeout' }
+  /** The host's answer to `save-greeting`: the greeting is stored (ok) or not (too short, refused, failed). */
+  | { readonly type: 'greeting-stored'; readonly ok: boolean };
 
-export type PromptName = 'count' | 'noMessages' | 'messageStart' | 'deleted' | 'endOfMessages' | 'invalid' | 'goodbye';
+export type PromptName = 'count' | 'noMessages' | 'messageStart' | 'deleted' | 'endOfMessages' | 'invalid' | 'goodbye' | 'beep' | 'greetingSaved';
 
 export type MenuCommand =
   /** Play `audio` now, replacing what plays; report its natural end as playback-finished(playId). */
@@ -52,6 +69,12 @@ export type MenuCommand =
   /** Arm the wait timer: `timeout` after `ms` unless a key comes first (a play command disarms it). */
   | { readonly type: 'await-digit'; readonly ms: number }
   | { readonly type: 'delete'; readonly id: string }
+  /** Record the caller's audio as a new greeting; `timeout` after `ms` unless a key ends it first. */
+  | { readonly type: 'record-greeting'; readonly ms: number }
+  /** Stop recording and store the greeting; answer with `greeting-stored`. */
+  | { readonly type: 'save-greeting' }
+  /** Stop recording, nothing stored. */
+  | { readonly type: 'discard-greeting' }
   | { readonly type: 'hangup' };
 
 export type MenuState =
@@ -63,28 +86,43 @@ export type MenuState =
   | 'feedback' // "deleted" or "invalid", then `resume`
   | 'end-prompt' // "end of messages"
   | 'end-wait' // waiting for a key at the end
+  | 'greeting-beep' // the beep before a greeting is recorded
+  | 'greeting-record' // recording a greeting
+  | 'greeting-saving' // the host stores it
+  | 'greeting-feedback' // "greeting saved" or "invalid", then where 8 was pressed
   | 'goodbye'
   | 'done';
 
 /** Which state may follow which: anything else is a bug, refused. */
 const NEXT: Readonly<Record<MenuState, readonly MenuState[]>> = {
   idle: ['count'],
-  count: ['announce', 'goodbye', 'count'],
-  announce: ['message', 'announce', 'count', 'goodbye', 'end-prompt'],
-  message: ['after-message', 'announce', 'feedback', 'count', 'goodbye', 'end-prompt'],
-  'after-message': ['announce', 'feedback', 'count', 'goodbye', 'end-prompt'],
-  feedback: ['announce', 'end-prompt', 'after-message', 'end-wait', 'count', 'goodbye', 'feedback'],
-  'end-prompt': ['end-wait', 'announce', 'feedback', 'count', 'goodbye', 'end-prompt'],
-  'end-wait': ['announce', 'feedback', 'count', 'goodbye', 'end-prompt'],
+  count: ['announce', 'goodbye', 'count', 'end-wait', 'greeting-beep'],
+  announce: ['message', 'announce', 'count', 'goodbye', 'end-prompt', 'greeting-beep'],
+  message: ['after-message', 'announce', 'feedback', 'count', 'goodbye', 'end-prompt', 'greeting-beep'],
+  'after-message': ['announce', 'feedback', 'count', 'goodbye', 'end-prompt', 'greeting-beep'],
+  feedback: ['announce', 'end-prompt', 'after-message', 'end-wait', 'count', 'goodbye', 'feedback', 'greeting-beep'],
+  'end-prompt': ['end-wait', 'announce', 'feedback', 'count', 'goodbye', 'end-prompt', 'greeting-beep'],
+  'end-wait': ['announce', 'feedback', 'count', 'goodbye', 'end-prompt', 'greeting-beep'],
+  'greeting-beep': ['greeting-record', 'count', 'announce', 'end-prompt', 'end-wait', 'goodbye'],
+  'greeting-record': ['greeting-saving', 'count', 'announce', 'end-prompt', 'end-wait', 'goodbye'],
+  'greeting-saving': ['greeting-feedback', 'goodbye'],
+  'greeting-feedback': ['count', 'announce', 'end-prompt', 'end-wait', 'goodbye', 'greeting-beep'],
   goodbye: ['done'],
   done: [],
 };
+
+/** Where the menu goes back to after a greeting is recorded (or not). */
+type GreetingResume = 'count' | 'announce' | 'end-wait';
 
 export interface MailboxMenuOptions {
   /** Wait for a key after a message before the next one (default 4,000 ms; 0..60,000). */
   afterMessageWaitMs?: number;
   /** Wait for a key after "end of messages" before hanging up (default 10,000 ms; 1,000..120,000). */
   endWaitMs?: number;
+  /** Key 8 records the user's greeting (the host can store one); default false: 8 is invalid. */
+  greetings?: boolean;
+  /** Longest greeting recorded with key 8 (default 20,000 ms; 1,000..60,000). */
+  maxGreetingMs?: number;
 }
 
 export class MailboxMenu {
@@ -96,6 +134,9 @@ export class MailboxMenu {
   private resume: 'after-message' | 'end-wait' | 'announce' = 'announce';
   private readonly afterMessageWaitMs: number;
   private readonly endWaitMs: number;
+  private readonly greetings: boolean;
+  private readonly maxGreetingMs: number;
+  private greetingResume: GreetingResume = 'count';
 
   constructor(
     messages: readonly MailboxMessage[],
@@ -105,6 +146,8 @@ export class MailboxMenu {
     this.messages = [...messages];
     this.afterMessageWaitMs = checkIntOption('afterMessageWaitMs', options.afterMessageWaitMs ?? 4000, 0, 60_000);
     this.endWaitMs = checkIntOption('endWaitMs', options.endWaitMs ?? 10_000, 1000, 120_000);
+    this.greetings = options.greetings ?? false;
+    this.maxGreetingMs = checkIntOption('maxGreetingMs', options.maxGreetingMs ?? 20_000, 1000, 60_000);
   }
 
   get state(): MenuState {
@@ -140,14 +183,39 @@ export class MailboxMenu {
       case 'timeout':
         if (this.stateNow === 'after-message') return this.next();
         if (this.stateNow === 'end-wait') return this.goodbye();
+        if (this.stateNow === 'greeting-record') return this.saveGreeting();
         return [];
       case 'digit':
         return this.digit(e.digit);
+      case 'greeting-stored':
+        if (this.stateNow !== 'greeting-saving') return [];
+        this.go('greeting-feedback');
+        return [e.ok ? this.play(this.prompts.greetingSaved, 'greetingSaved') : this.play(this.prompts.invalid, 'invalid')];
     }
   }
 
   private digit(d: DtmfDigit): MenuCommand[] {
     const s = this.stateNow;
+    switch (s) {
+      case 'greeting-beep':
+      case 'greeting-record': {
+        const stop: MenuCommand[] = s === 'greeting-record' ? [{ type: 'discard-greeting' }] : [];
+        if (d === '#' && s === 'greeting-record') return this.saveGreeting();
+        if (d === '*') return [...stop, ...this.resumeAfterGreeting()];
+        if (d === '9') return [...stop, ...this.goodbye()];
+        return [];
+      }
+      case 'greeting-saving':
+        return d === '9' ? this.goodbye() : [];
+      case 'greeting-feedback':
+        if (d === '9') return this.goodbye();
+        if (d === '*') return this.startOver();
+        if (d === '8') return this.recordGreeting();
+        return [];
+      default:
+        break;
+    }
+    if (d === '8' && this.greetings) return this.recordGreeting();
     const hasCurrent = s !== 'count' && this.currentIndex < this.messages.length;
     /** A message was heard or is playing: 7 may delete it. */
     const heard = s === 'message' || s === 'after-message' || s === 'end-prompt' || s === 'end-wait';
@@ -173,7 +241,11 @@ export class MailboxMenu {
   private finished(): MenuCommand[] {
     switch (this.stateNow) {
       case 'count':
-        return this.messages.length === 0 ? this.goodbye() : this.announce(0);
+        if (this.messages.length > 0) return this.announce(0);
+        if (!this.greetings) return this.goodbye();
+        // an empty mailbox: a moment for key 8 (record a greeting) before goodbye
+        this.go('end-wait');
+        return [{ type: 'await-digit', ms: this.endWaitMs }];
       case 'announce': {
         const m = this.messages[this.currentIndex]!;
         this.go('message');
@@ -190,8 +262,41 @@ export class MailboxMenu {
       case 'end-prompt':
         this.go('end-wait');
         return [{ type: 'await-digit', ms: this.endWaitMs }];
+      case 'greeting-beep':
+        this.go('greeting-record');
+        return [{ type: 'record-greeting', ms: this.maxGreetingMs }];
+      case 'greeting-feedback':
+        return this.resumeAfterGreeting();
       default:
         return [];
+    }
+  }
+
+  /** Key 8: the beep, then the recording; the menu comes back to where it was. */
+  private recordGreeting(): MenuCommand[] {
+    const s = this.stateNow;
+    if (s === 'count') this.greetingResume = 'count';
+    else if (s === 'end-prompt' || s === 'end-wait') this.greetingResume = 'end-wait';
+    else if (s === 'feedback') this.greetingResume = this.resume === 'end-wait' ? 'end-wait' : 'announce';
+    else if (s !== 'greeting-feedback') this.greetingResume = 'announce';
+    this.go('greeting-beep');
+    return [this.play(this.prompts.beep, 'beep')];
+  }
+
+  private saveGreeting(): MenuCommand[] {
+    this.go('greeting-saving');
+    return [{ type: 'save-greeting' }];
+  }
+
+  private resumeAfterGreeting(): MenuCommand[] {
+    switch (this.greetingResume) {
+      case 'count':
+        return this.startOver();
+      case 'announce':
+        return this.currentIndex < this.messages.length ? this.announce(this.currentIndex) : this.endOfMessages();
+      case 'end-wait':
+        this.go('end-wait');
+        return [{ type: 'await-digit', ms: this.endWaitMs }];
     }
   }
 

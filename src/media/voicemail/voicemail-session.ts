@@ -11,7 +11,11 @@
  *   RetrievalSession  the mailbox owner calling in: the MailboxMenu driven by the caller's keys
  *                     (RFC 4733), its prompts and messages played, its wait timers on the Clock,
  *                     `onDelete` and `onHangup` for the SIP side; at most `maxCallMs` (default
- *                     15 min), then goodbye and hang up.
+ *                     15 min), then goodbye and hang up. With `onGreeting`, key 8 records the user's
+ *                     greeting (the caller's audio after the beep, until #, `maxGreetingMs` or the
+ *                     hang-up): at least `minGreetingMs` of it goes to `onGreeting`, whose answer
+ *                     the menu tells the user ("greeting saved" or "invalid"); a hang-up while
+ *                     recording hands it over too, nobody left to tell.
  */
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { generatedPrompts, type Prompts } from './greeting.js';
@@ -143,6 +147,10 @@ export interface RetrievalSessionOptions {
   maxCallMs?: number;
   onDelete: (id: string) => void;
   onHangup: () => void;
+  /** Stores a greeting recorded with key 8 (PCM16 8 kHz); true when stored. Absent: key 8 is invalid. */
+  onGreeting?: (pcm: Int16Array) => Promise<boolean>;
+  /** Shortest greeting stored (default 1,000 ms; 0..10,000): shorter is "invalid", nothing stored. */
+  minGreetingMs?: number;
 }
 
 /** Longest silence sent in one wait for a key (the menu's waits are 4 and 10 s). */
@@ -156,6 +164,9 @@ export class RetrievalSession {
   private waitTimer: TimerHandle | undefined;
   private callTimer: TimerHandle | undefined;
   private readonly maxCallMs: number;
+  private readonly minGreetingMs: number;
+  /** The greeting being recorded (key 8). */
+  private greeting: Recorder | undefined;
   private closed = false;
 
   constructor(
@@ -166,8 +177,9 @@ export class RetrievalSession {
     this.clock = deps.clock;
     this.player = new RtpPlayer(deps, { payloadType: a.payloadType, law: a.law, ptimeMs: a.ptimeMs });
     this.dtmf = a.telephoneEvent === undefined ? undefined : new DtmfDetector({ payloadType: a.telephoneEvent });
-    this.menu = new MailboxMenu(options.messages, options.prompts ?? generatedPrompts(), options.menu);
+    this.menu = new MailboxMenu(options.messages, options.prompts ?? generatedPrompts(), { greetings: options.onGreeting !== undefined, ...options.menu });
     this.maxCallMs = checkIntOption('maxCallMs', options.maxCallMs ?? 900_000, 10_000, 7_200_000);
+    this.minGreetingMs = checkIntOption('minGreetingMs', options.minGreetingMs ?? 1000, 0, 10_000);
   }
 
   /** The menu (its state, the messages left). */
@@ -184,11 +196,25 @@ export class RetrievalSession {
   }
 
   receive(datagram: Uint8Array): void {
-    if (this.closed || this.dtmf === undefined) return;
+    if (this.closed) return;
     const p = tryParse(datagram);
     if (p === undefined) return;
-    const d = this.dtmf.push(p);
-    if (d !== undefined) this.feed({ type: 'digit', digit: d });
+    if (this.dtmf !== undefined && p.payloadType === this.dtmf.payloadType) {
+      const d = this.dtmf.push(p);
+      if (d !== undefined) this.feed({ type: 'digit', digit: d });
+      return;
+    }
+    this.greeting?.pushPacket(p);
+  }
+
+  /** The phone hung up (BYE): a greeting being recorded is handed to `onGreeting` when long enough; then {@link close}. */
+  bye(): void {
+    if (this.closed) return;
+    const pcm = this.takeGreeting();
+    if (pcm !== undefined && pcm.length * 1000 >= this.minGreetingMs * RECORDER_RATE && pcm.length > 0) {
+      void this.options.onGreeting?.(pcm).catch(() => false);
+    }
+    this.close();
   }
 
   /** The phone hung up (BYE), or the SIP side ends the call. Idempotent. */
@@ -198,16 +224,31 @@ export class RetrievalSession {
     this.waitTimer?.cancel();
     this.callTimer?.cancel();
     this.waitTimer = this.callTimer = undefined;
+    this.greeting = undefined;
     this.player.close();
   }
 
   private feed(e: MenuEvent): void {
     if (this.closed) return;
-    if (e.type === 'digit' || e.type === 'timeout') {
+    const commands = this.menu.handle(e);
+    // a key the menu ignores (while a greeting is recorded) leaves its timer running
+    if (e.type === 'timeout' || (e.type === 'digit' && commands.length > 0)) {
       this.waitTimer?.cancel();
       this.waitTimer = undefined;
     }
-    for (const c of this.menu.handle(e)) this.run(c);
+    for (const c of commands) this.run(c);
+  }
+
+  private takeGreeting(): Int16Array | undefined {
+    const r = this.greeting;
+    if (r === undefined) return undefined;
+    this.greeting = undefined;
+    r.stop();
+    return r.pcm();
+  }
+
+  private silence(ms: number): void {
+    this.player.play(new Int16Array(Math.max(0, Math.round((Math.min(ms, MAX_SILENCE_MS) * 8000) / 1000))));
   }
 
   private run(c: MenuCommand): void {
@@ -223,11 +264,40 @@ export class RetrievalSession {
       case 'await-digit':
         // silence while the phone thinks (RTP keeps flowing: phones and border controllers that end a
         // call without media, and NAT bindings, would not wait)
-        this.player.play(new Int16Array(Math.max(0, Math.round((Math.min(c.ms, MAX_SILENCE_MS) * 8000) / 1000))));
+        this.silence(c.ms);
         this.waitTimer = this.clock.setTimer(c.ms, () => {
           this.waitTimer = undefined;
           this.feed({ type: 'timeout' });
         });
+        break;
+      case 'record-greeting': {
+        const a = this.options.audio;
+        this.greeting = new Recorder({ payloadTypes: new Map([[a.payloadType, a.law]]), maxDurationMs: c.ms });
+        this.silence(c.ms); // RTP keeps flowing while the user speaks
+        this.waitTimer = this.clock.setTimer(c.ms, () => {
+          this.waitTimer = undefined;
+          this.feed({ type: 'timeout' });
+        });
+        break;
+      }
+      case 'save-greeting': {
+        this.waitTimer?.cancel();
+        this.waitTimer = undefined;
+        const pcm = this.takeGreeting() ?? new Int16Array(0);
+        const store = this.options.onGreeting;
+        if (store === undefined || pcm.length === 0 || pcm.length * 1000 < this.minGreetingMs * RECORDER_RATE) {
+          this.feed({ type: 'greeting-stored', ok: false });
+          break;
+        }
+        this.silence(MAX_SILENCE_MS); // while it is stored
+        store(pcm).then(
+          (ok) => this.feed({ type: 'greeting-stored', ok }),
+          () => this.feed({ type: 'greeting-stored', ok: false }),
+        );
+        break;
+      }
+      case 'discard-greeting':
+        this.takeGreeting();
         break;
       case 'delete':
         this.options.onDelete(c.id);

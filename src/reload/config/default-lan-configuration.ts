@@ -1,6 +1,6 @@
 import { LAN_MULTICAST_BOOTSTRAP, type OverlayConfiguration } from './overlay-configuration.js';
 import type { KindDefinition } from '../storage/kind.js';
-import { P2PSIP_AUTH_PROOF_KIND_ID, P2PSIP_MESSAGE_KIND_ID, P2PSIP_PRESENCE_KIND_ID, P2PSIP_PRESENCE_RULES_KIND_ID, P2PSIP_PRESENCE_WATCH_KIND_ID, P2PSIP_USER_KIND_ID, P2PSIP_VOICEMAIL_CHUNK_KIND_ID, P2PSIP_VOICEMAIL_KIND_ID, P2PSIP_WRITE_GRANT_KIND_ID } from './registered-kinds.js';
+import { P2PSIP_AUTH_PROOF_KIND_ID, P2PSIP_MESSAGE_KIND_ID, P2PSIP_PRESENCE_KIND_ID, P2PSIP_PRESENCE_RULES_KIND_ID, P2PSIP_PRESENCE_WATCH_KIND_ID, P2PSIP_USER_KIND_ID, P2PSIP_VOICEMAIL_CHUNK_KIND_ID, P2PSIP_VOICEMAIL_GREETING_KIND_ID, P2PSIP_VOICEMAIL_KIND_ID, P2PSIP_WRITE_GRANT_KIND_ID } from './registered-kinds.js';
 
 /** Kind limits of the zero-configuration overlay. */
 export const LAN_SIP_REGISTRATION_MAX_COUNT = 10;
@@ -25,6 +25,8 @@ export const LAN_PRESENCE_MAX_SIZE = 3000;
 export const LAN_VOICEMAIL_MAX_COUNT = 40;
 export const LAN_VOICEMAIL_MAX_SIZE = 1024;
 export const LAN_VOICEMAIL_CHUNK_MAX_SIZE = 2500;
+/** A user's greeting pointer (UTF-8 JSON of about 200 bytes; its audio is in voicemail chunks). */
+export const LAN_VOICEMAIL_GREETING_MAX_SIZE = 512;
 /** Peers watching one user, and a watch entry's size (the user's Resource Name). */
 export const LAN_PRESENCE_WATCH_MAX_COUNT = 64;
 export const LAN_PRESENCE_WATCH_MAX_SIZE = 512;
@@ -106,6 +108,7 @@ export function defaultLanConfiguration(overlayName: string, mode: LanAuthMode =
       { id: P2PSIP_PRESENCE_WATCH_KIND_ID, name: 'P2PSIP-PRESENCE-WATCH', dataModel: 'dictionary', accessControl: 'USAGE-GUARD', maxCount: LAN_PRESENCE_WATCH_MAX_COUNT, maxSize: LAN_PRESENCE_WATCH_MAX_SIZE },
       { id: P2PSIP_VOICEMAIL_KIND_ID, name: 'P2PSIP-VOICEMAIL', dataModel: 'dictionary', accessControl: 'USAGE-GUARD', maxCount: LAN_VOICEMAIL_MAX_COUNT, maxSize: LAN_VOICEMAIL_MAX_SIZE, allReplicasFirst: true },
       { id: P2PSIP_VOICEMAIL_CHUNK_KIND_ID, name: 'P2PSIP-VOICEMAIL-CHUNK', dataModel: 'single', accessControl: 'USAGE-GUARD', maxCount: 1, maxSize: LAN_VOICEMAIL_CHUNK_MAX_SIZE, allReplicasFirst: true },
+      { id: P2PSIP_VOICEMAIL_GREETING_KIND_ID, name: 'P2PSIP-VOICEMAIL-GREETING', dataModel: 'single', accessControl: 'USAGE-GUARD', maxCount: 1, maxSize: LAN_VOICEMAIL_GREETING_MAX_SIZE, allReplicasFirst: true },
       { id: P2PSIP_MESSAGE_KIND_ID, name: 'P2PSIP-MESSAGE', dataModel: 'dictionary', accessControl: 'USAGE-GUARD', maxCount: LAN_MESSAGE_MAX_COUNT, maxSize: LAN_MESSAGE_MAX_SIZE, allReplicasFirst: true },
     ],
     chordReactive: true,

@@ -51,6 +51,8 @@ export const P2PSIP_PRESENCE_RULES_KIND_ID = 0xf0000109;
 /** Issue 16: voicemail (usages/voicemail/voicemail-store.ts): a user's index of messages, and their audio chunks. */
 export const P2PSIP_VOICEMAIL_KIND_ID = 0xf0000106;
 export const P2PSIP_VOICEMAIL_CHUNK_KIND_ID = 0xf0000107;
+/** Issue 16: a user's own recorded greeting (usages/voicemail/greeting-store.ts): a pointer to its audio chunks. */
+export const P2PSIP_VOICEMAIL_GREETING_KIND_ID = 0xf000010a;
 
 export const P2PSIP_KINDS: readonly P2psipKind[] = [
   { id: P2PSIP_USER_KIND_ID, name: 'P2PSIP-USER', dataModel: 'single', accessControl: 'USAGE-GUARD', private: true },
@@ -62,6 +64,7 @@ export const P2PSIP_KINDS: readonly P2psipKind[] = [
   { id: P2PSIP_PRESENCE_RULES_KIND_ID, name: 'P2PSIP-PRESENCE-RULES', dataModel: 'dictionary', accessControl: 'USER-NODE-MATCH' },
   { id: P2PSIP_VOICEMAIL_KIND_ID, name: 'P2PSIP-VOICEMAIL', dataModel: 'dictionary', accessControl: 'USAGE-GUARD', allReplicasFirst: true },
   { id: P2PSIP_VOICEMAIL_CHUNK_KIND_ID, name: 'P2PSIP-VOICEMAIL-CHUNK', dataModel: 'single', accessControl: 'USAGE-GUARD', allReplicasFirst: true },
+  { id: P2PSIP_VOICEMAIL_GREETING_KIND_ID, name: 'P2PSIP-VOICEMAIL-GREETING', dataModel: 'single', accessControl: 'USAGE-GUARD', allReplicasFirst: true },
 ];
 
 export function p2psipKindById(id: number): P2psipKind | undefined {

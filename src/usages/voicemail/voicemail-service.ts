@@ -12,14 +12,19 @@
  * ACK and in-dialog requests come back to it (the proxy hands them to `onAck` and `claim`).
  * The 2xx is sent again (T1 doubling to T2) until its ACK; no ACK in `ackTimeoutMs`: BYE. On the ACK
  * the greeting and the beep play, then the caller's audio is recorded until its BYE, the finish key
- * (#) or `maxRecordMs` (then we send the BYE). A recording of at least `minRecordMs` is stored as
+ * (#) or `maxRecordMs` (then we send the BYE). The greeting is the user's own (greeting-store.ts, when
+ * `host.greetings`), fetched before the 200 is sent: at most `greetingWaitMs`, else — or when the
+ * user has none, or it cannot be read — the generated default. A recording of at least `minRecordMs` is stored as
  * µ-law; a phone of the user registered here gets an unsolicited message-summary NOTIFY.
  *
  * Retrieval. An INVITE to the voicemail number (`sip:<numberUser>@<domain>`) from a phone of ours
  * whose user proved its password (ServiceRequest.user; an open overlay: its From AoR; else 403)
  * opens that user's mailbox: the index is read and the messages' audio fetched (oldest first, at
  * most `maxRetrievalAudioMs` of it, within `retrievalLoadMs`), then the call is answered and the
- * mailbox menu (media/voicemail/mailbox-menu.ts) runs: 7 deletes (the index entry, then the chunks).
+ * mailbox menu (media/voicemail/mailbox-menu.ts) runs: 7 deletes (the index entry, then the chunks);
+ * with `host.greetings`, 8 records the user's greeting (stored from this peer: in a closed overlay the
+ * user's write grant is here, it proved its password) and opening the mailbox renews a greeting near
+ * the end of its lifetime.
  *
  * Media: one RTP/RTCP port pair per call (MediaPorts), symmetric RTP (we send to the source of the
  * first packet, to the SDP's address before it; packets from other sources are dropped).
@@ -33,6 +38,7 @@ import { buildAnswerSdp, negotiateAudio, type NegotiatedAudio } from '../../medi
 import { RecordingSession, RetrievalSession, type RecordingResult } from '../../media/voicemail/voicemail-session.js';
 import { VoicemailError } from '../../media/voicemail/voicemail-error.js';
 import { decodeWav, encodeWav } from '../../media/voicemail/wav.js';
+import { GreetingStore, MAX_GREETING_BYTES, MAX_GREETING_MS } from './greeting-store.js';
 import { fromAorOf, type LocalServices, type ServiceRequest } from '../../sip/core/local-services.js';
 import { createResponse, cseqOf, isSipUri, parseUri, SipHeaders } from '../../sip/message/index.js';
 import type { SipRequest, SipResponse, Uri } from '../../sip/message/sip-message.js';
@@ -76,6 +82,11 @@ export interface VoicemailHost {
   domain: string;
   /** Enrolled overlays: index entries and audio are encrypted to the user's certificates (user-sealing.ts). */
   sealing?: UserSealing;
+  /**
+   * The overlay has the P2PSIP-VOICEMAIL-GREETING Kind: users' own greetings are played, recorded
+   * (mailbox key 8) and served (the API). Default false: the generated greeting only.
+   */
+  greetings?: boolean;
   /** True for a canonical AoR that lives in the overlay. */
   inOverlay(aor: string): boolean;
   /**
@@ -141,6 +152,8 @@ export interface VoicemailOptions {
   recheckMs: number;
   /** AoRs whose last check time is remembered (default 10,000). */
   maxChecked: number;
+  /** Wait for the user's own greeting before answering, ms (default 1,500; 100..10,000): past it the default plays. */
+  greetingWaitMs: number;
 }
 
 export const DEFAULT_VOICEMAIL_OPTIONS: Readonly<VoicemailOptions> = Object.freeze({
@@ -158,6 +171,7 @@ export const DEFAULT_VOICEMAIL_OPTIONS: Readonly<VoicemailOptions> = Object.free
   summaryTtlMs: 60_000,
   recheckMs: 10 * 60_000,
   maxChecked: 10_000,
+  greetingWaitMs: 1500,
 });
 
 function checkInt(name: string, v: number, min: number, max: number): void {
@@ -181,6 +195,12 @@ export interface VoicemailStats {
   notifies: number;
   notifyFailed: number;
   byeFailed: number;
+  /** Calls greeted with the user's own greeting. */
+  ownGreetings: number;
+  /** Own greetings that could not be fetched in time (or at all): the default played. */
+  greetingFallbacks: number;
+  greetingsSaved: number;
+  greetingSaveFailed: number;
 }
 
 interface Call {
@@ -234,8 +254,14 @@ export class VoicemailService implements LocalServices {
     notifies: 0,
     notifyFailed: 0,
     byeFailed: 0,
+    ownGreetings: 0,
+    greetingFallbacks: 0,
+    greetingsSaved: 0,
+    greetingSaveFailed: 0,
   };
   readonly store: VoicemailStore;
+  /** Users' own greetings; undefined when the overlay has no greeting Kind (host.greetings). */
+  readonly greetings: GreetingStore | undefined;
   readonly summaries: VoicemailSummary;
   private readonly options: VoicemailOptions;
   private readonly numberAor: string;
@@ -258,11 +284,13 @@ export class VoicemailService implements LocalServices {
     checkInt('retrievalLoadMs', o.retrievalLoadMs, 1000, 60_000);
     checkInt('recheckMs', o.recheckMs, 0, 86_400_000);
     checkInt('maxChecked', o.maxChecked, 1, 1_000_000);
+    checkInt('greetingWaitMs', o.greetingWaitMs, 100, 10_000);
     if (o.noAnswerMs !== 0) checkInt('noAnswerMs', o.noAnswerMs, 1000, 300_000);
     if (!/^[A-Za-z0-9._*-]{1,64}$/.test(o.numberUser) || o.numberUser.toLowerCase().startsWith(CALL_USER_PREFIX)) throw new RangeError(`voicemail number user '${o.numberUser}': 1..64 letters, digits, '.', '_', '-', '*', not starting with '${CALL_USER_PREFIX}'`);
     this.options = o;
     this.numberAor = `sip:${o.numberUser}@${host.domain.toLowerCase()}`;
     this.store = new VoicemailStore({ storage: host.storage, selfNodeId: host.selfNodeId, wallClock: () => host.wallClock(), ...(host.sealing === undefined ? {} : { sealing: host.sealing }) }, { lifetimeS: o.lifetimeS, parallel: o.parallel });
+    this.greetings = host.greetings === true ? new GreetingStore({ storage: host.storage, selfNodeId: host.selfNodeId, wallClock: () => host.wallClock(), random: host.random }, { parallel: o.parallel }) : undefined;
     this.summaries = new VoicemailSummary(
       {
         clock: host.clock,
@@ -467,6 +495,41 @@ export class VoicemailService implements LocalServices {
     return { ok: true };
   }
 
+  /** The greeting of `aor` as a WAV file (PCM16, 8 kHz); 'not-found' when it has none of its own (or greetings are off). */
+  async greeting(aor: string): Promise<{ ok: true; wav: Uint8Array; durationMs: number } | { ok: false; reason: 'not-found' | 'failed'; info: string }> {
+    if (this.greetings === undefined) return { ok: false, reason: 'not-found', info: 'this overlay keeps no greetings of users (no P2PSIP-VOICEMAIL-GREETING Kind)' };
+    const r = await this.greetings.load(aor);
+    if (r.ok) return { ok: true, wav: encodeWav(g711Decode('pcmu', r.audio), 8000), durationMs: r.greeting.durationMs };
+    return r.reason === 'none' ? { ok: false, reason: 'not-found', info: `${aor} has no greeting of its own (the default plays)` } : { ok: false, reason: 'failed', info: r.info };
+  }
+
+  /**
+   * Stores `pcm` (PCM16, 8 kHz mono) as the greeting of `aor`. 'too-long': past MAX_GREETING_MS;
+   * 'forbidden': the storing peer refused it (a closed overlay: no write grant of the user here);
+   * 'off': the overlay keeps no greetings.
+   */
+  async saveGreeting(aor: string, pcm: Int16Array): Promise<{ ok: true; durationMs: number } | { ok: false; reason: 'off' | 'bad-audio' | 'too-long' | 'forbidden' | 'failed'; info: string }> {
+    if (this.greetings === undefined) return { ok: false, reason: 'off', info: 'this overlay keeps no greetings of users (no P2PSIP-VOICEMAIL-GREETING Kind)' };
+    if (pcm.length > MAX_GREETING_BYTES) return { ok: false, reason: 'too-long', info: `a greeting lasts at most ${MAX_GREETING_MS / 1000} s, this one ${(pcm.length / 8000).toFixed(1)} s` };
+    if (pcm.length === 0) return { ok: false, reason: 'bad-audio', info: 'the greeting is empty' };
+    const r = await this.greetings.save(aor, g711Encode('pcmu', pcm)).catch((e: unknown) => ({ ok: false as const, reason: 'failed' as const, info: e instanceof Error ? e.message : String(e) }));
+    if (!r.ok) {
+      this.stats.greetingSaveFailed++;
+      this.host.logger?.warn({ aor, err: r.info, reason: r.reason }, 'voicemail: a greeting could not be stored');
+      return r;
+    }
+    this.stats.greetingsSaved++;
+    return { ok: true, durationMs: r.greeting.durationMs };
+  }
+
+  /** Back to the default greeting for `aor`. */
+  async removeGreeting(aor: string): Promise<{ ok: true } | { ok: false; reason: 'not-found' | 'forbidden' | 'failed'; info: string }> {
+    if (this.greetings === undefined) return { ok: false, reason: 'not-found', info: 'this overlay keeps no greetings of users (no P2PSIP-VOICEMAIL-GREETING Kind)' };
+    const r = await this.greetings.remove(aor);
+    if (r.ok) return r;
+    return r.reason === 'none' ? { ok: false, reason: 'not-found', info: r.info } : { ok: false, reason: r.reason, info: r.info };
+  }
+
   /** Ends every call (BYE) and refuses new ones. */
   stop(): void {
     if (this.stopped) return;
@@ -476,16 +539,59 @@ export class VoicemailService implements LocalServices {
 
   /** Where things are, for /api/status. */
   status(): object {
-    return { ...this.stats, calls: this.calls.size, reserved: this.reserved, watches: this.summaries.watchCount, number: this.numberAor };
+    return { ...this.stats, calls: this.calls.size, reserved: this.reserved, watches: this.summaries.watchCount, number: this.numberAor, greetings: this.greetings === undefined ? null : { cached: this.greetings.cached } };
   }
 
   // —— recording ——
 
   private answerRecording(r: ServiceRequest, aor: string): void {
+    if (this.greetings === undefined) {
+      this.startRecording(r, aor, undefined);
+      return;
+    }
+    // the user's own greeting, fetched before answering (the caller hears ringing meanwhile)
+    this.reserved++;
+    void this.ownGreeting(aor).then((greeting) => {
+      this.reserved--;
+      if (this.stopped) this.reply(r, 503, 'Service Unavailable - the peer is stopping');
+      else this.startRecording(r, aor, greeting);
+    });
+  }
+
+  /** The user's greeting as PCM16, or undefined (none, unreadable, or not within greetingWaitMs): the default plays. */
+  private async ownGreeting(aor: string): Promise<Int16Array | undefined> {
+    const store = this.greetings;
+    if (store === undefined) return undefined;
+    let timer: TimerHandle | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = this.host.clock.setTimer(this.options.greetingWaitMs, () => resolve('late'));
+    });
+    // a late fetch goes on: its audio lands in the store's cache for the next caller
+    const loading = store.load(aor).catch((e: unknown) => ({ ok: false as const, reason: 'failed' as const, info: e instanceof Error ? e.message : String(e) }));
+    const got = await Promise.race([loading, late]);
+    timer?.cancel();
+    if (got === 'late') {
+      this.stats.greetingFallbacks++;
+      this.host.logger?.warn({ aor, waitedMs: this.options.greetingWaitMs }, 'voicemail: the user\'s greeting was not fetched in time (the default plays)');
+      return undefined;
+    }
+    if (!got.ok) {
+      if (got.reason === 'failed') {
+        this.stats.greetingFallbacks++;
+        this.host.logger?.warn({ aor, err: got.info }, 'voicemail: the user\'s greeting could not be read (the default plays)');
+      }
+      return undefined;
+    }
+    this.stats.ownGreetings++;
+    return g711Decode('pcmu', got.audio);
+  }
+
+  private startRecording(r: ServiceRequest, aor: string, greeting: Int16Array | undefined): void {
     const call = this.answer(r, 'record', aor);
     if (call === undefined) return;
     call.recording = new RecordingSession(this.mediaDeps(call), {
       audio: call.audio,
+      ...(greeting === undefined ? {} : { greeting }),
       maxDurationMs: this.options.maxRecordMs,
       minDurationMs: this.options.minRecordMs,
       onFinished: (result) => this.recordingFinished(call, result),
@@ -574,12 +680,23 @@ export class VoicemailService implements LocalServices {
     if (call === undefined) return;
     this.stats.retrievals++;
     call.entries = loaded.entries;
+    const greetings = this.greetings;
     call.retrieval = new RetrievalSession(this.mediaDeps(call), {
       audio: call.audio,
       messages: loaded.messages,
       onDelete: (id) => void this.deleteHeard(call, id),
       onHangup: () => this.hangUp(call, 'goodbye'),
+      ...(greetings === undefined ? {} : { onGreeting: async (pcm: Int16Array) => (await this.saveGreeting(mailbox, pcm)).ok, menu: { maxGreetingMs: MAX_GREETING_MS } }),
     });
+    // the user is here (its write grant too): a greeting near the end of its lifetime is stored again
+    if (greetings !== undefined) {
+      void greetings.renew(mailbox).then(
+        (res) => {
+          if (!res.ok && res.reason !== 'none') this.host.logger?.warn({ aor: mailbox, err: res.info }, 'voicemail: the greeting could not be renewed');
+        },
+        () => undefined,
+      );
+    }
   }
 
   /** The mailbox's messages with their audio, oldest first, within the audio and time budgets. */
@@ -794,7 +911,7 @@ export class VoicemailService implements LocalServices {
       call.recording.bye(); // → recordingFinished → teardown
       return;
     }
-    call.retrieval?.close();
+    call.retrieval?.bye(); // a greeting being recorded is stored when long enough
     this.teardown(call);
   }
 

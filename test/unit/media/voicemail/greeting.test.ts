@@ -61,13 +61,13 @@ describe('generated greeting and prompts', () => {
   test('the menu prompts are distinct patterns', () => {
     const p = generatedPrompts();
     const shape = (x: Int16Array): string => bursts(x).map((b) => `${b.end - b.start}@${dominant(slice(x, b.start, Math.min(b.end, b.start + 60)), NOTES)}`).join(',');
-    const shapes = [p.greeting, p.beep, p.noMessages, p.count(1), p.count(2), p.messageStart, p.deleted, p.endOfMessages, p.invalid, p.goodbye].map(shape);
+    const shapes = [p.greeting, p.beep, p.noMessages, p.count(1), p.count(2), p.messageStart, p.deleted, p.endOfMessages, p.invalid, p.goodbye, p.greetingSaved].map(shape);
     assert.equal(new Set(shapes).size, shapes.length, shapes.join(' | '));
     assert.equal(dominant(slice(p.noMessages, 20, 280), NOTES), 392);
     assert.equal(dominant(slice(p.noMessages, 420, 880), NOTES), 293.66);
     assert.equal(dominant(slice(p.deleted, 10, 70), NOTES), 880);
     assert.equal(dominant(slice(p.deleted, 170, 230), NOTES), 440);
-    for (const x of [p.noMessages, p.messageStart, p.deleted, p.endOfMessages, p.invalid, p.goodbye]) {
+    for (const x of [p.noMessages, p.messageStart, p.deleted, p.endOfMessages, p.invalid, p.goodbye, p.greetingSaved]) {
       assert.equal(rms(x.subarray(x.length - 8 * 150)), 0, 'each prompt ends in silence');
     }
   });

@@ -122,4 +122,82 @@ describe('RetrievalSession', () => {
     s.close();
     assert.equal(clock.pendingTimers, 0);
   });
+
+  describe('key 8: the greeting', () => {
+    const msgs = [{ id: 'm1', pcm: testSignal(1000), from: 'sip:a@x', date: 1 }];
+
+    test('8, the beep, the user speaks, #: onGreeting gets the audio, "greeting saved", the menu resumes', async () => {
+      const { clock, deps } = rig();
+      const got: Int16Array[] = [];
+      let answer!: (ok: boolean) => void;
+      const s = new RetrievalSession(deps, { audio: AUDIO, messages: msgs, onDelete: () => undefined, onHangup: () => undefined, onGreeting: (pcm) => { got.push(pcm); return new Promise<boolean>((r) => (answer = r)); } });
+      const phone = new Phone(clock, (d) => s.receive(d));
+      s.start();
+      phone.key('8');
+      assert.equal(s.mailbox.state, 'greeting-beep');
+      clock.advance(700);
+      assert.equal(s.mailbox.state, 'greeting-record');
+      const spoken = testSignal(3000);
+      phone.talk(spoken);
+      phone.key('5'); // ignored: the recording goes on
+      assert.equal(s.mailbox.state, 'greeting-record');
+      phone.key('#');
+      assert.equal(s.mailbox.state, 'greeting-saving');
+      assert.equal(got.length, 1);
+      assert.ok(Math.abs(got[0]!.length - spoken.length) <= 160 * 2, `${got[0]!.length} samples`);
+      assert.ok(correlation(got[0]!.subarray(0, spoken.length - 160), spoken.subarray(0, spoken.length - 160)) > 0.95);
+      answer(true);
+      await Promise.resolve();
+      await Promise.resolve();
+      assert.equal(s.mailbox.state, 'greeting-feedback');
+      clock.advance(1500); // "greeting saved" (0.9 s), the count again (0.42 s)
+      assert.equal(s.mailbox.state, 'announce', 'back to the count, then the first message');
+      s.close();
+      assert.equal(clock.pendingTimers, 0);
+    });
+
+    test('the 20 s limit ends it; too short is "invalid" without storing; a hang-up hands over what is long enough', () => {
+      const { clock, deps } = rig();
+      const got: Int16Array[] = [];
+      const s = new RetrievalSession(deps, { audio: AUDIO, messages: [], menu: { maxGreetingMs: 2000 }, onDelete: () => undefined, onHangup: () => undefined, onGreeting: async (pcm) => (got.push(pcm), true) });
+      const phone = new Phone(clock, (d) => s.receive(d));
+      s.start();
+      clock.advance(1300); // "no messages", then the wait
+      assert.equal(s.mailbox.state, 'end-wait');
+      phone.key('8');
+      clock.advance(700);
+      phone.talk(testSignal(500));
+      phone.key('#');
+      assert.equal(got.length, 0, 'half a second: not stored');
+      assert.equal(s.mailbox.state, 'greeting-feedback');
+      clock.advance(1000); // "invalid", back to the wait
+      assert.equal(s.mailbox.state, 'end-wait');
+      phone.key('8');
+      clock.advance(700);
+      phone.talk(testSignal(2500)); // past the 2 s limit: the timer saves it
+      assert.equal(got.length, 1);
+      assert.ok(got[0]!.length <= 2000 * 8);
+      const t = new RetrievalSession(deps, { audio: AUDIO, messages: [], onDelete: () => undefined, onHangup: () => undefined, onGreeting: async (pcm) => (got.push(pcm), true) });
+      const phone2 = new Phone(clock, (d) => t.receive(d));
+      t.start();
+      phone2.key('8');
+      clock.advance(700);
+      phone2.talk(testSignal(1500));
+      t.bye();
+      assert.equal(got.length, 2, 'hung up after 1.5 s: stored');
+      s.close();
+    });
+
+    test('no onGreeting: 8 is "invalid"', () => {
+      const { clock, deps } = rig();
+      const s = new RetrievalSession(deps, { audio: AUDIO, messages: msgs, onDelete: () => undefined, onHangup: () => undefined });
+      const phone = new Phone(clock, (d) => s.receive(d));
+      s.start();
+      clock.advance(2000 + 1000);
+      phone.key('8');
+      assert.equal(s.mailbox.state, 'feedback');
+      s.close();
+    });
+  });
 });
+
