@@ -14,6 +14,9 @@ import type { NodeIdentity, NodeKeyAlgorithm, TrustPolicy } from '../reload/secu
 import { enrollNode, fetchOverlayConfiguration } from './enrollment-client.js';
 import { loadConfigurationDocument, loadIdentity, loadOrCreateIdentity, narrowDataDir, saveConfigurationDocument, saveIdentity } from './identity-store.js';
 
+/** Key algorithm of a new self-signed identity (an existing one keeps its key). */
+export const SELF_SIGNED_KEY_ALGORITHM: NodeKeyAlgorithm = 'ecdsa-p256';
+
 /** An identity closer than this to its notAfter is renewed (re-enrolled or re-made). */
 export const RENEW_BEFORE_MS = 24 * 3600 * 1000;
 
@@ -98,7 +101,10 @@ export async function prepareOverlayIdentity(o: PrepareIdentityOptions): Promise
         random: o.random,
         digest: config.selfSignedDigest,
         nodeIdLength: config.nodeIdLength,
-        ...(o.algorithm === undefined ? {} : { algorithm: o.algorithm }),
+        // issue 18: a new self-signed identity signs with ECDSA P-256 (RFC 6940 §6.3.4 allows it beside the
+        // mandatory-to-implement RSA, which every peer still verifies): a signature costs 0.03 ms instead
+        // of 0.33 ms, and a new registration signs three times (value, StoreReq, StoreAns)
+        algorithm: o.algorithm ?? SELF_SIGNED_KEY_ALGORITHM,
       }),
     { nodeIdLength: config.nodeIdLength, accept: (id) => usable(id) && selfSignedRuleViolation(id.certificate, config.selfSignedDigest) === undefined },
   );
