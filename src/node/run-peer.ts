@@ -192,7 +192,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
   const advertisedHost = config.advertisedHost ?? (wildcardSip ? primaryAddress() : config.sip.host);
   let sip: SipPeer | undefined;
   // issue 14: overlay work in flight, against a budget; past it the SIP front refuses new work with 503
-  const overlayWork = overlay === undefined ? undefined : new OverlayWorkBudget(config.overlayWork);
+  const overlayWork = overlay === undefined ? undefined : new OverlayWorkBudget(config.overlayWork, clock);
   // RFC 7904: with an overlay, REGISTERs are stored in it and requests for AoRs not registered
   // here are looked up there and forwarded to the registered peer's SIP front (AppAttach).
   const sipUsage =

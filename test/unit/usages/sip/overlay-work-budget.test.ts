@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import type { SipRegistration } from '../../../../src/reload/codec/index.js';
 import type { Binding, BindingChange, BindingUpdateResult, LocationService } from '../../../../src/sip/core/location-service.js';
 import { MemoryLocationService } from '../../../../src/sip/core/memory-location-service.js';
+import { ManualClock } from '../../../../src/lib/manual-clock.js';
 import { DEFAULT_OVERLAY_WORK_BUDGET, OverlayWorkBudget } from '../../../../src/usages/sip/overlay-work-budget.js';
 import type { RegistrationDirectory } from '../../../../src/usages/sip/registration-directory.js';
 import { SipWorld } from '../../sip/core/sip-test-network.js';
@@ -82,7 +83,7 @@ describe('OverlayWorkBudget', () => {
       throw new Error('sync');
     }));
     assert.equal(budget.inFlight, 0);
-    assert.deepEqual(budget.stats(), { inFlight: 0, peak: 3, started: 5 });
+    assert.deepEqual(budget.stats(), { inFlight: 0, peak: 3, started: 5, refusedLate: 0, refusedCount: 1 });
   });
 
   test('the default budget is explicit: 2,000 operations in flight', () => {
@@ -134,5 +135,44 @@ describe('a peer whose overlay is slow: REGISTERs past the budget', () => {
     phones[2]!.register();
     await w.settle();
     assert.equal(phones[2]!.responses(200).length, 1, 'admitted once the overlay caught up');
+  });
+});
+
+describe('OverlayWorkBudget: the queueing delay (issue 18, no collapse under overload)', () => {
+  test('new work is refused once maxLate operations waited past maxDelayMs; a few slow ones do not stop it; caught up, it is admitted again', async () => {
+    const clock = new ManualClock(0);
+    const budget = new OverlayWorkBudget({ maxInFlight: 10_000, maxDelayMs: 500, maxLate: 32 }, clock);
+    const gates: Array<() => void> = [];
+    const op = (): Promise<void> => budget.track(() => new Promise<void>((r) => gates.push(r)));
+    // five slow operations (a Store to a peer that just died) from long ago
+    const slow = Array.from({ length: 5 }, () => op());
+    clock.advance(10_000);
+    assert.equal(budget.saturated(), false, '5 late operations are not a backlog');
+    const burst = Array.from({ length: 40 }, () => op());
+    clock.advance(400);
+    assert.equal(budget.saturated(), false, 'waiting 400 ms: not late yet');
+    clock.advance(200);
+    assert.equal(budget.saturated(), true, '45 operations past 500 ms');
+    // the oldest 20 finish (5 slow + 15 of the burst): 25 late left, under 32
+    for (const g of gates.splice(0, 20)) g();
+    await Promise.all([...slow, ...burst.slice(0, 15)]);
+    assert.equal(budget.inFlight, 25);
+    assert.equal(budget.saturated(), false);
+    const s = budget.stats();
+    assert.equal(s.refusedLate, 1);
+    assert.equal(s.refusedCount, 0);
+    for (const g of gates.splice(0)) g();
+    await Promise.all(burst);
+    assert.equal(budget.inFlight, 0);
+  });
+
+  test('without a clock only the count applies; options are checked', () => {
+    const b = new OverlayWorkBudget({ maxInFlight: 1 });
+    void b.track(() => new Promise<void>(() => {}));
+    assert.equal(b.saturated(), true);
+    assert.equal(b.stats().refusedCount, 1);
+    assert.throws(() => new OverlayWorkBudget({ maxDelayMs: 5 }), /maxDelayMs/);
+    assert.throws(() => new OverlayWorkBudget({ maxLate: 0 }), /maxLate/);
+    assert.deepEqual(DEFAULT_OVERLAY_WORK_BUDGET, { maxInFlight: 2_000, maxDelayMs: 500, maxLate: 32 });
   });
 });
