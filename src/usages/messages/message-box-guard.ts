@@ -16,6 +16,7 @@
  */
 import { ReloadErrorCode } from '../../reload/codec/index.js';
 import { entryKey, liveGrantUntil, WRITE_GRANT_KIND_ID, type GuardDecision, type GuardRequest, type KindGuard } from '../../reload/storage/index.js';
+import { counted, sameBytes, signerIsResourceUser, type GuardCounts } from '../guard-support.js';
 import { readSealedHeader, SealedBoxError } from '../sealing/sealed-box.js';
 import { decodeKeptMessage, keyWriter, MAX_KEPT_LIFETIME_S, MAX_KEPT_PER_RECIPIENT, MAX_KEPT_VALUE_BYTES, MessageBoxError } from './message-box.js';
 
@@ -31,17 +32,10 @@ export interface MessageBoxGuardOptions {
   sealed?: { userResourceId(userName: string): Uint8Array };
 }
 
-/** Whether the signer is enrolled as the user whose Resource-ID this is (USER-MATCH, RFC 6940 §7.3.1). */
-export function signerIsResourceUser(r: GuardRequest, userResourceId: (userName: string) => Uint8Array): boolean {
-  return r.signer.userName !== '' && sameBytes(userResourceId(r.signer.userName), r.resource);
-}
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
 
 export class MessageBoxGuard implements KindGuard {
-  readonly counts = { kept: 0, removed: 0, refused: 0 };
+  readonly counts: GuardCounts = { kept: 0, removed: 0, refused: 0 };
   private readonly perRecipient: number;
 
   constructor(private readonly options: MessageBoxGuardOptions) {
@@ -49,11 +43,7 @@ export class MessageBoxGuard implements KindGuard {
   }
 
   check(r: GuardRequest): GuardDecision {
-    const d = this.decide(r);
-    if (!d.ok) this.counts.refused++;
-    else if (r.data.value.value.exists) this.counts.kept++;
-    else this.counts.removed++;
-    return d;
+    return counted(this.counts, r, this.decide(r));
   }
 
   private decide(r: GuardRequest): GuardDecision {

@@ -18,6 +18,7 @@
  * The audio chunks are P2PSIP-VOICEMAIL-CHUNK values (voicemail-guard.ts's VoicemailChunkGuard).
  * Replicas and hand-overs are not asked (their responsible peer was).
  */
+import { counted, sameBytes, type GuardCounts } from '../guard-support.js';
 import { liveGrantUntil, userResourceName, WRITE_GRANT_KIND_ID, type GuardDecision, type GuardRequest, type KindGuard } from '../../reload/storage/index.js';
 import { decodeGreetingPointer, GreetingError, MAX_GREETING_LIFETIME_S } from './greeting-store.js';
 
@@ -32,15 +33,7 @@ export interface GreetingGuardOptions {
   userMatch?: { hashResourceName: (name: Uint8Array) => Uint8Array };
 }
 
-export interface GreetingGuardCounts {
-  kept: number;
-  removed: number;
-  refused: number;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
+export type GreetingGuardCounts = GuardCounts;
 
 export class VoicemailGreetingGuard implements KindGuard {
   readonly counts: GreetingGuardCounts = { kept: 0, removed: 0, refused: 0 };
@@ -50,11 +43,7 @@ export class VoicemailGreetingGuard implements KindGuard {
   }
 
   check(r: GuardRequest): GuardDecision {
-    const d = this.decide(r);
-    if (!d.ok) this.counts.refused++;
-    else if (r.data.value.value.exists) this.counts.kept++;
-    else this.counts.removed++;
-    return d;
+    return counted(this.counts, r, this.decide(r));
   }
 
   private decide(r: GuardRequest): GuardDecision {

@@ -28,7 +28,8 @@
  */
 import { ReloadErrorCode } from '../../reload/codec/index.js';
 import { entryKey, liveGrantUntil, WRITE_GRANT_KIND_ID, type GuardDecision, type GuardRequest, type KindGuard } from '../../reload/storage/index.js';
-import { signerIsResourceUser } from '../messages/message-box-guard.js';
+import { counted, sameBytes, signerIsResourceUser, type GuardCounts } from '../guard-support.js';
+export type { GuardCounts } from '../guard-support.js';
 import { readSealedHeader, SealedBoxError } from '../sealing/sealed-box.js';
 import {
   CHUNK_AUDIO_BYTES,
@@ -51,23 +52,6 @@ export interface VoicemailGuardOptions {
   perUser?: number;
   /** Enrolled overlays: sealed values only; the user's own peers (certificate user name → Resource-ID) may remove. */
   sealed?: { userResourceId(userName: string): Uint8Array };
-}
-
-export interface GuardCounts {
-  kept: number;
-  removed: number;
-  refused: number;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-function counted(counts: GuardCounts, r: GuardRequest, d: GuardDecision): GuardDecision {
-  if (!d.ok) counts.refused++;
-  else if (r.data.value.value.exists) counts.kept++;
-  else counts.removed++;
-  return d;
 }
 
 /** The guard of P2PSIP-VOICEMAIL (the index). */

@@ -19,17 +19,9 @@ import { FakeMediaPorts } from '../../../support/media/fake-media.js';
 import { correlation, testSignal } from '../../media/voicemail/audio-helpers.js';
 import { serviceRequest, sipRequest } from '../presence/presence-fixtures.js';
 import { MemoryGreetingStorage } from './greeting-fixtures.js';
-import { OFFER, Phone } from './voicemail-fixtures.js';
+import { ALICE, EPOCH, NODE, OFFER, Phone, PHONE_RTP, until } from './voicemail-fixtures.js';
 
-const NODE = new Uint8Array(16).fill(0x5a);
-const ALICE = 'sip:alice@p2psip.local';
-const EPOCH = 1_700_000_000_000;
-const PHONE_RTP = { host: '192.0.2.10', port: 40000 };
 
-async function until(cond: () => boolean, what: string, turns = 3000): Promise<void> {
-  for (let i = 0; i < turns && !cond(); i++) await new Promise<void>((r) => setImmediate(r));
-  assert.ok(cond(), `waited for ${what}`);
-}
 
 function rig(o: { options?: Partial<VoicemailOptions>; greetings?: boolean; grant?: boolean } = {}) {
   const clock = new ManualClock(0);

@@ -35,6 +35,12 @@ export class MemoryVoicemailStorage implements VoicemailStorage {
   readonly records = new Map<string, Map<number, KindRecord>>();
   readonly stores: StoreOp[] = [];
   readonly guards: Record<number, KindGuard>;
+  /** The Kinds this storage takes, by id (the guards' `kind` and `kinds()`). */
+  readonly kindDefs: Record<number, KindDefinition> = { [VOICEMAIL_KIND_ID]: INDEX_KIND, [VOICEMAIL_CHUNK_KIND_ID]: CHUNK_KIND };
+  /** The signer's certificate user name. */
+  userName = 'peer@p2psip.local';
+  /** The Resource-ID the guards see for a Resource Name (default: zeros). */
+  resourceId: (name: string) => Uint8Array = () => new Uint8Array(16);
   inFlight = 0;
   maxInFlight = 0;
   fetches = 0;
@@ -83,22 +89,22 @@ export class MemoryVoicemailStorage implements VoicemailStorage {
       this.stores.push(op);
       const failed = this.failStore?.(op);
       if (failed !== undefined) return failed;
-      const kind = kindId === VOICEMAIL_KIND_ID ? INDEX_KIND : CHUNK_KIND;
+      const kind = this.kindDefs[kindId]!;
       const data = storedData(value, lifetime, BigInt(Math.floor(this.now())));
       const byKind = this.records.get(ref.resourceName) ?? new Map<number, KindRecord>();
       const req: GuardRequest = {
-        resource: new Uint8Array(16),
+        resource: this.resourceId(ref.resourceName),
         kind,
         data,
-        signer: { userName: 'peer@p2psip.local', nodeIds: [this.signer] },
-        requester: { userName: 'peer@p2psip.local', nodeIds: [this.signer] },
+        signer: { userName: this.userName, nodeIds: [this.signer] },
+        requester: { userName: this.userName, nodeIds: [this.signer] },
         now: this.now(),
         current: (k) => byKind.get(k),
-        kinds: (k) => (k === VOICEMAIL_KIND_ID ? INDEX_KIND : k === VOICEMAIL_CHUNK_KIND_ID ? CHUNK_KIND : undefined),
+        kinds: (k) => this.kindDefs[k],
       };
       const d = this.guards[kindId]!.check(req);
       if (!d.ok) return { ok: false, errorCode: d.code ?? ReloadErrorCode.Forbidden, info: d.info };
-      const rec = byKind.get(kindId) ?? { kind: kindId, model: kind.dataModel as 'dictionary', generation: 0n, replicaNumber: 0, entries: new Map() };
+      const rec: KindRecord = byKind.get(kindId) ?? { kind: kindId, model: kind.dataModel as 'dictionary', generation: 0n, replicaNumber: 0, entries: new Map() };
       rec.entries.set(entryKey(value), { data, receivedAt: this.now(), expiresAt: this.now() + lifetime * 1000, size: 100 });
       rec.generation++;
       byKind.set(kindId, rec);
@@ -167,3 +173,15 @@ export class Phone {
 export const OFFER = ['v=0', 'o=- 1 1 IN IP4 192.0.2.10', 's=-', 'c=IN IP4 192.0.2.10', 't=0 0', 'm=audio 40000 RTP/AVP 0 101', 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:101 telephone-event/8000', 'a=fmtp:101 0-15', 'a=ptime:20', 'a=sendrecv', ''].join('\r\n');
 /** An offer the voicemail cannot take: opus only. */
 export const OPUS_ONLY = ['v=0', 'o=- 1 1 IN IP4 192.0.2.10', 's=-', 'c=IN IP4 192.0.2.10', 't=0 0', 'm=audio 40000 RTP/AVP 96', 'a=rtpmap:96 opus/48000/2', ''].join('\r\n');
+
+/** Waits (event-loop turns, no timers) until `cond` holds; fails naming `what`. */
+export async function until(cond: () => boolean, what: string, turns = 3000): Promise<void> {
+  for (let i = 0; i < turns && !cond(); i++) await new Promise<void>((r) => setImmediate(r));
+  if (!cond()) throw new Error(`waited for ${what}`);
+}
+
+/** The node, user, time and phone address the voicemail service tests share. */
+export const NODE = new Uint8Array(16).fill(0x5a);
+export const ALICE = 'sip:alice@p2psip.local';
+export const EPOCH = 1_700_000_000_000;
+export const PHONE_RTP = { host: '192.0.2.10', port: 40000 };
