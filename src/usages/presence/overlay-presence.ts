@@ -101,6 +101,13 @@ export interface OverlayPresenceDeps {
   watchersHeld(resource: Uint8Array): Array<{ nodeId: Uint8Array; resourceName: string }>;
   /** Sends the hint (HINT_EVENT) for `aor` to the SIP front of peer `nodeId`. */
   sendHint(nodeId: Uint8Array, aor: string): void;
+  /**
+   * A call's on-the-phone reaches the overlay only once it has lasted this long (default
+   * BUSY_WRITE_DELAY_MS; 0: at once): a call shorter than that costs no Store at all — a third of a
+   * proxied call's CPU went to the two Stores of its busy lamp (issue 18). Watchers at this peer see it
+   * at once either way.
+   */
+  busyWriteDelayMs?: number;
   /** The overlay's domain: the AoR of a Resource Name `user@domain` is `sip:user@domain`. */
   logger?: { warn(obj: object, msg: string): void };
 }
@@ -136,6 +143,8 @@ export function isOnThePhone(state: PresenceState): boolean {
 
 /** Users whose on-the-phone state is held at once (the peer's own calls). */
 export const MAX_BUSY_AORS = 10_000;
+/** Default of OverlayPresenceDeps.busyWriteDelayMs. */
+export const BUSY_WRITE_DELAY_MS = 300;
 
 export class OverlayPresence implements PresenceSource, CallStateSource {
   readonly stats: OverlayPresenceStats = { fetches: 0, fetchFailures: 0, publishes: 0, publishFailures: 0, watchStores: 0, watchFailures: 0, hintsSent: 0, hintsReceived: 0 };
@@ -143,6 +152,9 @@ export class OverlayPresence implements PresenceSource, CallStateSource {
   /** What our devices published per user (PresenceService's own state) and who is on the phone here. */
   private readonly own = new Map<string, PresenceState>();
   private readonly busy = new Set<string>();
+  /** Users whose last Store carried on-the-phone, and the delayed busy-lamp writes pending. */
+  private readonly writtenBusy = new Set<string>();
+  private readonly busyTimers = new Map<string, TimerHandle>();
   /** Our entry's Store in flight per user, and the users whose state changed meanwhile. */
   private readonly writing = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
@@ -192,7 +204,20 @@ export class OverlayPresence implements PresenceSource, CallStateSource {
       this.busy.add(aor);
     } else this.busy.delete(aor);
     this.changed(aor);
-    await this.write(aor);
+    const delay = this.deps.busyWriteDelayMs ?? BUSY_WRITE_DELAY_MS;
+    if (delay <= 0) {
+      await this.write(aor);
+      return;
+    }
+    if (this.busyTimers.has(aor) || this.stopped) return;
+    this.busyTimers.set(
+      aor,
+      this.deps.clock.setTimer(delay, () => {
+        this.busyTimers.delete(aor);
+        // back to what the overlay holds (a short call): nothing to write
+        if (!this.stopped && this.busy.has(aor) !== this.writtenBusy.has(aor)) void this.write(aor);
+      }),
+    );
   }
 
   /** CallStateSource (RFC 4235 dialog package): one confirmed dialog while the user is on the phone at any peer. */
@@ -222,6 +247,8 @@ export class OverlayPresence implements PresenceSource, CallStateSource {
   private async writeNow(aor: string): Promise<void> {
     this.stats.publishes++;
     const mine = this.own.get(aor) ?? { tuples: [], elements: [] };
+    if (this.busy.has(aor)) this.writtenBusy.add(aor);
+    else this.writtenBusy.delete(aor);
     const own: PresenceState = this.busy.has(aor) ? { tuples: mine.tuples, elements: [...mine.elements, ...onThePhoneElements(aor)] } : mine;
     const empty = own.tuples.length === 0 && own.elements.length === 0;
     let value: { exists: boolean; value: Uint8Array };
@@ -290,6 +317,8 @@ export class OverlayPresence implements PresenceSource, CallStateSource {
     this.stopped = true;
     for (const t of this.refreshers.values()) t.cancel();
     this.refreshers.clear();
+    for (const t of this.busyTimers.values()) t.cancel();
+    this.busyTimers.clear();
   }
 
   /** Removes our watch entries (shutdown; bounded by the caller). */

@@ -61,6 +61,48 @@ class FakeStorage implements PresenceStorage {
 }
 
 describe('OverlayPresence', () => {
+  test('busy lamp: on-the-phone reaches the overlay once a call lasted busyWriteDelayMs; a shorter call costs no Store; local watchers see it at once', async () => {
+    const storage = new FakeStorage();
+    const clock = new ManualClock(0);
+    const src = new OverlayPresence({ clock, storage, selfNodeId: self, registeredHere: () => true, watchersHeld: () => [], sendHint: () => {} });
+    let told = 0;
+    src.watch('sip:bob@p2psip.local', () => told++);
+    const watchStores = storage.stores;
+    const flush = async (): Promise<void> => {
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+    };
+    // a call of 100 ms: watchers here told twice, nothing written
+    await src.setOnThePhone('sip:bob@p2psip.local', true);
+    clock.advance(100);
+    await src.setOnThePhone('sip:bob@p2psip.local', false);
+    clock.advance(1000);
+    await flush();
+    assert.equal(told, 2);
+    assert.equal(storage.stores, watchStores, 'a short call costs no Store');
+    // a call of 2 s: on-the-phone written after 300 ms, idle written 300 ms after its end
+    await src.setOnThePhone('sip:bob@p2psip.local', true);
+    clock.advance(299);
+    await flush();
+    assert.equal(storage.stores, watchStores);
+    clock.advance(1);
+    await flush();
+    assert.equal(storage.stores, watchStores + 1);
+    const held = [...(storage.data.get(`${PRESENCE_KIND_ID}|bob@p2psip.local`)?.values() ?? [])][0]!;
+    assert.match(new TextDecoder().decode(held.value.value.value), /on-the-phone/);
+    clock.advance(1700);
+    await src.setOnThePhone('sip:bob@p2psip.local', false);
+    clock.advance(300);
+    await flush();
+    assert.equal(storage.stores, watchStores + 2);
+    assert.equal(storage.data.get(`${PRESENCE_KIND_ID}|bob@p2psip.local`)?.values().next().value?.value.value.exists, false);
+    // 0: at once
+    const now = new OverlayPresence({ clock, storage, selfNodeId: self, registeredHere: () => true, watchersHeld: () => [], sendHint: () => {}, busyWriteDelayMs: 0 });
+    await now.setOnThePhone('sip:carol@p2psip.local', true);
+    assert.equal(storage.stores, watchStores + 3);
+    src.stop();
+    now.stop();
+  });
+
   const tuple = (id: string, basic: 'open' | 'closed'): string => `<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:bob@p2psip.local"><tuple id="${id}"><status><basic>${basic}</basic></status></tuple></presence>`;
 
   test("fetch: other peers' entries (ours left out), registered when any registration exists; publish writes ours", async () => {
