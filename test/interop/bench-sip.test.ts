@@ -124,11 +124,12 @@ describe('report', () => {
     suts: [
       {
         sut: 'p2psip',
+        peers: 1,
         wallMs: 1,
         restarts: 0,
         workloads: [
           {
-            workload: 'register',
+            workload: 'register-new',
             repetitions: [
               { maxRate: 900, limit: 'failures', achievedPerS: 900, trials: [] },
               { maxRate: 1000, limit: 'failures', achievedPerS: 1000, trials: [] },
@@ -146,7 +147,7 @@ describe('report', () => {
         restarts: 0,
         workloads: [
           {
-            workload: 'register',
+            workload: 'register-new',
             repetitions: [],
             maxRate: { median: 4000, min: 4000, max: 4000, relative: 0 },
             rcvbufErrors: 0,
@@ -168,8 +169,11 @@ describe('report', () => {
 
   test('the section has the numbers, the ratio and the machine', () => {
     const md = renderSection({ benchmark: 'sip', command: 'npm run bench -- sip', machine, result }, 'bench/results/x.json');
-    assert.match(md, /\| p2psip \| REGISTER\/s \| 1,000 \| 900–1,100 \| 20 % \| ≥ 1 % failed ×2, SIPp fell behind the pace ×1 \| 5 \| 0, 1, 2 \|/);
-    assert.match(md, /REGISTER\/s: 0\.25 \(1,000 \/ 4,000\)/);
+    assert.match(
+      md,
+      /\| p2psip alone \(1-peer overlay\) \| new REGISTER\/s \(AoRs never seen\) \| 1,000 \| 900–1,100 \| 20 % \| ≥ 1 % failed ×2, SIPp fell behind the pace ×1 \| 5 \| 0, 1, 2 \| 0\.25 \|/,
+    );
+    assert.match(md, /new REGISTER\/s \(AoRs never seen\): p2psip alone \(1-peer overlay\) 0\.25 \(1,000 \/ 4,000\)/);
     assert.match(md, /2 cores/);
     assert.equal(resultFileName(result.startedAt), 'sip-2026-01-02.json');
   });
