@@ -49,6 +49,12 @@ export interface LocationService {
    * with a LocationLookupError is answered with its status, any other with 503.
    */
   lookup(aor: string, request?: SipRequest, source?: TransportAddress): Promise<Binding[]>;
+  /**
+   * Like lookup, for a proxy that forks: the bindings known now, and `more` (bindings found later,
+   * e.g. the AoR's phones at other peers of an overlay) to fork to once they arrive. The phones known
+   * now need not wait for the slower ones. `more` never rejects.
+   */
+  lookupForking?(aor: string, request?: SipRequest, source?: TransportAddress): Promise<{ bindings: Binding[]; more?: Promise<Binding[]> }>;
   /** Number of AoRs with at least one binding (for /api/status). */
   size(): number;
 }

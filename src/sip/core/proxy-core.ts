@@ -279,7 +279,8 @@ export class ProxyCore implements TransactionUser {
       // a Route naming another host: relayed only where the configuration allows it (issue 14)
       const refused = this.relayRefusal(req, next.uri, routedByUs, tokens);
       if (refused !== undefined) return this.reply(tx, refused.status, refused.reason, toTag);
-      return this.forward(tx, req, [{ uri: req.uri, q: 1, via: undefined }], toTag, tryingSent);
+      this.forward(tx, req, [{ uri: req.uri, q: 1, via: undefined }], toTag, tryingSent);
+      return;
     }
     if (this.deps.identity.isLocalDomainUri(req.uri)) {
       if (req.method === 'REGISTER') {
@@ -359,8 +360,11 @@ export class ProxyCore implements TransactionUser {
     const trying = tx.isInvite;
     if (trying && !tryingSent) tx.respond(createResponse(tx.request, 100, 'Trying'));
     let bindings: Binding[];
+    let more: Promise<Binding[]> | undefined;
     try {
-      bindings = await this.deps.location.lookup(aor, req, tx.inbound.source);
+      const location = this.deps.location;
+      if (location.lookupForking !== undefined) ({ bindings, more } = await location.lookupForking(aor, req, tx.inbound.source));
+      else bindings = await location.lookup(aor, req, tx.inbound.source);
     } catch (err) {
       if (err instanceof LocationLookupError) {
         if (this.diverted(service, err.status, trying)) return;
@@ -373,7 +377,8 @@ export class ProxyCore implements TransactionUser {
       if (this.diverted(service, 404, trying)) return;
       return this.reply(tx, 404, 'Not Found', toTag);
     }
-    this.forward(tx, req, bindings.map((b) => this.bindingTarget(b)), toTag, trying, service);
+    const ctx = this.forward(tx, req, bindings.map((b) => this.bindingTarget(b)), toTag, trying, service);
+    if (more !== undefined) ctx?.expect(more.then((late) => late.map((b) => this.bindingTarget(b))));
   }
 
   /** Phones behind a connection (TCP/TLS/WS, RFC 5626-style) and `.invalid` contacts are reached over their flow. */
@@ -393,7 +398,8 @@ export class ProxyCore implements TransactionUser {
     if (policy.mode === 'proxy' && !dialogTarget) {
       const target = numericTarget(policy.uri);
       const via = target === undefined ? undefined : { destination: target };
-      return this.forward(tx, req, [{ uri: req.uri, q: 1, via }], toTag, tryingSent);
+      this.forward(tx, req, [{ uri: req.uri, q: 1, via }], toTag, tryingSent);
+      return;
     }
     if (!isSipUri(req.uri)) return this.reply(tx, 404, 'Not Found - No route for this URI', toTag);
     // In-dialog requests follow the Record-Route set: one that did not come through our Route is not ours
@@ -409,10 +415,11 @@ export class ProxyCore implements TransactionUser {
     this.forward(tx, req, [{ uri: req.uri, q: 1, via: undefined }], toTag, tryingSent);
   }
 
-  private forward(tx: ServerTransaction, req: SipRequest, targets: ProxyTarget[], toTag: string, tryingSent = false, service?: ServiceRequest): void {
-    if (tx.state === 'terminated' || tx.finalResponse !== undefined) return;
+  private forward(tx: ServerTransaction, req: SipRequest, targets: ProxyTarget[], toTag: string, tryingSent = false, service?: ServiceRequest): ResponseContext | undefined {
+    if (tx.state === 'terminated' || tx.finalResponse !== undefined) return undefined;
     if (this.contexts.size >= this.options.maxContexts) {
-      return this.reply(tx, 503, 'Service Unavailable - Too many requests in progress', toTag, [['Retry-After', '5']]);
+      this.reply(tx, 503, 'Service Unavailable - Too many requests in progress', toTag, [['Retry-After', '5']]);
+      return undefined;
     }
     this.counters.forwarded++;
     // §16.2: a stateful proxy answers an INVITE it forwards with 100 Trying at once.
@@ -440,6 +447,7 @@ export class ProxyCore implements TransactionUser {
     const previous = tx.onTerminated;
     tx.onTerminated = previous === undefined ? forget : () => (forget(), previous());
     ctx.start();
+    return ctx;
   }
 
   private preparer(req: SipRequest, seed: SipRequest, inbound: TransportAddress, source: TransportAddress): (target: ProxyTarget) => Promise<PreparedBranch> {

@@ -2,6 +2,9 @@
  * One forwarded request and its branches (RFC 3261 §16.7 response processing, §16.6 forking,
  * §16.8 Timer C, §16.10 CANCEL). Targets are tried in q-value groups: a group forks in parallel,
  * the next group starts only when every branch of the current one failed (sequential forking).
+ * Targets found later (`expect`: the AoR's phones at other peers) join the group running when they
+ * arrive; until they are known, no best final response is chosen (a 2xx, a 6xx or a CANCEL ends the
+ * search at once).
  */
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { createResponse } from '../message/index.js';
@@ -64,6 +67,8 @@ interface Final {
 export class ResponseContext {
   private readonly groups: ProxyTarget[][];
   private groupIndex = -1;
+  /** Late targets still being looked up (expect). */
+  private pending = 0;
   private readonly branches: Branch[] = [];
   private finals: Final[] = [];
   private finalSent = false;
@@ -110,6 +115,22 @@ export class ResponseContext {
     this.cancel();
   }
 
+  /** More targets, known later: they fork in parallel with the running group when they arrive. */
+  expect(later: Promise<ProxyTarget[]>): void {
+    if (this.finalSent || this.cancelled) return;
+    this.pending++;
+    void later.then(
+      (targets) => this.addLate(targets),
+      () => this.addLate([]),
+    );
+  }
+
+  private addLate(targets: ProxyTarget[]): void {
+    this.pending--;
+    if (!this.finalSent && !this.cancelled && this.prepare !== undefined) for (const t of targets) this.launchTarget(t);
+    this.maybeComplete();
+  }
+
   /** CANCEL received for the server transaction, or a 2xx/6xx ended the search (§16.10, §16.7 step 10). */
   cancel(): void {
     if (this.cancelled) return;
@@ -123,24 +144,28 @@ export class ResponseContext {
     const group = this.groups[this.groupIndex];
     const prepare = this.prepare;
     if (group === undefined || prepare === undefined) return false;
-    for (const target of group) {
-      const branch: Branch = {
-        target,
-        state: 'preparing',
-        request: undefined,
-        outbound: undefined,
-        tx: undefined,
-        provisional: false,
-        cancelPending: false,
-        timerC: undefined,
-      };
-      this.branches.push(branch);
-      void prepare(target).then(
-        (p) => this.launch(branch, p),
-        (err: unknown) => this.launch(branch, { ok: false, status: 500, reason: `Server Internal Error - ${String(err)}` }),
-      );
-    }
+    for (const target of group) this.launchTarget(target);
     return true;
+  }
+
+  private launchTarget(target: ProxyTarget): void {
+    const prepare = this.prepare;
+    if (prepare === undefined) return;
+    const branch: Branch = {
+      target,
+      state: 'preparing',
+      request: undefined,
+      outbound: undefined,
+      tx: undefined,
+      provisional: false,
+      cancelPending: false,
+      timerC: undefined,
+    };
+    this.branches.push(branch);
+    void prepare(target).then(
+      (p) => this.launch(branch, p),
+      (err: unknown) => this.launch(branch, { ok: false, status: 500, reason: `Server Internal Error - ${String(err)}` }),
+    );
   }
 
   private launch(branch: Branch, p: PreparedBranch): void {
@@ -228,6 +253,8 @@ export class ResponseContext {
     if (this.finalSent) return;
     if (!this.branches.every((b) => b.state === 'done')) return;
     const stop = this.cancelled || this.finals.some((f) => f.response.status >= 600);
+    // targets still being looked up may answer better: wait for them (Timer C / no-answer still run)
+    if (!stop && this.pending > 0) return;
     if (!stop && this.startNextGroup()) return;
     this.sendBest();
     this.releaseIfFinished();

@@ -316,6 +316,23 @@ export class OverlayLocationService implements StagedLocationService {
     return [...local, ...remote];
   }
 
+  /**
+   * Issue 18: the phones registered here ring at once; the AoR's phones at other peers (a Fetch, an
+   * AppAttach) join the fork when the overlay answers (within localForkWaitMs, else none). Before, the
+   * local phones waited for the overlay: an overlay round trip (or up to localForkWaitMs) on every call
+   * between two phones of one peer.
+   */
+  async lookupForking(aor: string, request?: SipRequest, source?: TransportAddress): Promise<{ bindings: Binding[]; more?: Promise<Binding[]> }> {
+    const marked = request !== undefined && isSipUri(request.uri) && hasParam(request.uri.params, PEER_MARK);
+    if (marked || !isOverlayAor(aor, this.deps.overlayName) || aorProblem(aor) !== undefined || this.options.localForkWaitMs <= 0) {
+      return { bindings: await this.lookup(aor, request, source) };
+    }
+    const phones = await this.deps.inner.lookup(aor);
+    const local = this.deps.statics?.has(aor) === true ? [...phones, ...this.deps.statics.bindings(aor)] : phones;
+    if (local.length === 0) return { bindings: await this.remote(aor, request, this.options.lookupTimeoutMs) };
+    return { bindings: local, more: this.remote(aor, request, this.options.localForkWaitMs).catch(() => []) };
+  }
+
   /** The AoR's registrations at other peers as targets; bounded by `limitMs` (then 408). */
   private remote(aor: string, request: SipRequest | undefined, limitMs: number): Promise<Binding[]> {
     this.stats.overlayLookups++;

@@ -1,0 +1,111 @@
+/**
+ * Issue 18: targets found later (the AoR's phones at other peers) join a running fork; the phones
+ * known at once do not wait for them, and no best final response is chosen while they are looked up.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ManualClock } from '../../../../src/lib/manual-clock.js';
+import { ResponseContext } from '../../../../src/sip/core/response-context.js';
+import type { ProxyTarget } from '../../../../src/sip/core/proxy-target.js';
+import { createResponse, parseMessage, parseUri } from '../../../../src/sip/message/index.js';
+import type { SipRequest, SipResponse } from '../../../../src/sip/message/sip-message.js';
+import type { ClientTransaction, ClientTransactionUser, ServerTransaction } from '../../../../src/sip/transaction/transaction-contract.js';
+
+function invite(): SipRequest {
+  const text = ['INVITE sip:alice@p2psip.local SIP/2.0', 'Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKlate1', 'Max-Forwards: 70', 'From: <sip:carol@p2psip.local>;tag=c1', 'To: <sip:alice@p2psip.local>', 'Call-ID: late-1', 'CSeq: 1 INVITE', 'Contact: <sip:carol@192.0.2.1>', 'Content-Length: 0', '', ''].join('\r\n');
+  const r = parseMessage(Buffer.from(text), { datagram: true });
+  assert.ok(r.ok && r.message.kind === 'request');
+  return r.message as SipRequest;
+}
+
+const target = (host: string): ProxyTarget => ({ uri: parseUri(`sip:alice@${host}`), q: 1, via: undefined });
+
+function setup(): { ctx: ResponseContext; upstream: SipResponse[]; branches: Map<string, { req: SipRequest; user: ClientTransactionUser }>; flush: () => Promise<void> } {
+  const req = invite();
+  const upstream: SipResponse[] = [];
+  const server = { id: 's', request: req, isInvite: true, state: 'proceeding', finalResponse: undefined, onTerminated: undefined, respond: (r: SipResponse) => upstream.push(r) } as unknown as ServerTransaction;
+  const branches = new Map<string, { req: SipRequest; user: ClientTransactionUser }>();
+  const ctx = new ResponseContext(
+    {
+      clock: new ManualClock(0),
+      prepare: async (t) => {
+        const headers = req.headers.clone();
+        headers.prepend('Via', `SIP/2.0/UDP 192.0.2.9:5060;branch=z9hG4bKproxy${(t.uri as { host: string }).host}`);
+        return { ok: true, request: { ...req, uri: t.uri, headers }, target: { destination: { protocol: 'udp', host: '192.0.2.9', port: 5060 } } };
+      },
+      sendRequest: (r, t, user) => {
+        branches.set((r.uri as { host: string }).host, { req: r, user });
+        return { id: `c-${branches.size}`, request: r, target: t, state: 'calling', isInvite: true, terminate: () => {} } as unknown as ClientTransaction;
+      },
+    },
+    server,
+    [target('192.0.2.10')],
+    { timerC: 180_000 },
+    'tag1',
+  );
+  const flush = async (): Promise<void> => {
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+  };
+  return { ctx, upstream, branches, flush };
+}
+
+const answer = (b: { req: SipRequest; user: ClientTransactionUser }, status: number): void => {
+  const res = createResponse(b.req, status, status === 200 ? 'OK' : 'Busy Here', { toTag: `t${status}` });
+  b.user.onResponse(res, {} as ClientTransaction);
+};
+
+describe('ResponseContext: late targets', () => {
+  test('the local phone rings at once; its 486 waits for the late targets, whose 200 wins', async () => {
+    const { ctx, upstream, branches, flush } = setup();
+    let deliver!: (t: ProxyTarget[]) => void;
+    ctx.start();
+    ctx.expect(new Promise((r) => (deliver = r)));
+    await flush();
+    assert.deepEqual([...branches.keys()], ['192.0.2.10'], 'the local phone did not wait');
+    answer(branches.get('192.0.2.10')!, 486);
+    await flush();
+    assert.equal(upstream.filter((r) => r.status >= 200).length, 0, 'no best final while targets are looked up');
+    deliver([target('192.0.2.20')]);
+    await flush();
+    assert.ok(branches.has('192.0.2.20'));
+    answer(branches.get('192.0.2.20')!, 200);
+    await flush();
+    assert.deepEqual(upstream.filter((r) => r.status >= 200).map((r) => r.status), [200]);
+  });
+
+  test('a 200 before the late targets: they are never tried; none found: the best final goes', async () => {
+    const a = setup();
+    let deliver!: (t: ProxyTarget[]) => void;
+    a.ctx.start();
+    a.ctx.expect(new Promise((r) => (deliver = r)));
+    await a.flush();
+    answer(a.branches.get('192.0.2.10')!, 200);
+    deliver([target('192.0.2.20')]);
+    await a.flush();
+    assert.equal(a.branches.has('192.0.2.20'), false);
+    assert.deepEqual(a.upstream.filter((r) => r.status >= 200).map((r) => r.status), [200]);
+
+    const b = setup();
+    b.ctx.start();
+    b.ctx.expect(Promise.resolve([]));
+    await b.flush();
+    answer(b.branches.get('192.0.2.10')!, 486);
+    await b.flush();
+    assert.deepEqual(b.upstream.filter((r) => r.status >= 200).map((r) => r.status), [486]);
+  });
+
+  test('a CANCEL while targets are looked up ends the search at once (487)', async () => {
+    const { ctx, upstream, branches, flush } = setup();
+    ctx.start();
+    ctx.expect(new Promise<ProxyTarget[]>(() => {}));
+    await flush();
+    const b = branches.get('192.0.2.10')!;
+    b.user.onResponse(createResponse(b.req, 180, 'Ringing', { toTag: 't180' }), {} as ClientTransaction);
+    ctx.cancel();
+    await flush();
+    // the branch is CANCELled; its 487 ends it
+    b.user.onResponse(createResponse(b.req, 487, 'Request Terminated', { toTag: 't180' }), {} as ClientTransaction);
+    await flush();
+    assert.deepEqual(upstream.filter((r) => r.status >= 200).map((r) => r.status), [487]);
+  });
+});
