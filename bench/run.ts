@@ -13,6 +13,7 @@ import { idleRssCommand, IDLE_RSS_USAGE } from './idle-rss.js';
 import { shutdownCommand, SHUTDOWN_USAGE } from './shutdown/shutdown-command.js';
 import { memoryCommand, MEMORY_USAGE } from './memory/memory-command.js';
 import { presenceCommand, PRESENCE_USAGE } from './presence/presence-command.js';
+import { capacityCommand, CAPACITY_USAGE } from './capacity/capacity-command.js';
 
 type BenchCommand = (argv: readonly string[]) => Promise<number>;
 
@@ -28,6 +29,7 @@ const BENCHMARKS: Readonly<Record<string, { readonly run: BenchCommand; readonly
   shutdown: { run: shutdownCommand, usage: SHUTDOWN_USAGE },
   memory: { run: memoryCommand, usage: MEMORY_USAGE },
   presence: { run: presenceCommand, usage: PRESENCE_USAGE },
+  capacity: { run: capacityCommand, usage: CAPACITY_USAGE },
 };
 
 async function main(argv: readonly string[]): Promise<number> {

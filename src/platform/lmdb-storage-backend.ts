@@ -21,6 +21,12 @@ function hex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 }
 
+function hasPrefix(key: Uint8Array, prefix: Uint8Array): boolean {
+  if (key.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (key[i] !== prefix[i]) return false;
+  return true;
+}
+
 function copy(b: Uint8Array): Uint8Array {
   return new Uint8Array(b);
 }
@@ -66,20 +72,33 @@ export class LmdbStorageBackend implements StorageBackend {
     return v === undefined ? undefined : copy(v);
   }
 
+  /**
+   * Streams the range from LMDB (one read snapshot), merged in key order with the uncommitted writes
+   * under `prefix`: no copy of the whole range in memory (issue 18: a million records at start-up).
+   */
   *entries(prefix: Uint8Array): Iterable<[Uint8Array, Uint8Array]> {
     this.check();
     const p = hex(prefix);
-    const overlay = [...this.pending.entries()].filter(([k]) => k.startsWith(p));
-    const merged = new Map<string, [Uint8Array, Uint8Array | undefined]>();
+    // hex text order is byte order, as LMDB sorts binary keys
+    const overlay = [...this.pending.entries()].filter(([k]) => k.startsWith(p)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    let i = 0;
     for (const { key, value } of this.db.getRange({ start: Buffer.from(prefix), snapshot: true })) {
+      if (!hasPrefix(key, prefix)) break;
       const k = hex(key);
-      if (!k.startsWith(p)) break;
-      merged.set(k, [copy(key), copy(value)]);
+      while (i < overlay.length && overlay[i]![0] < k) {
+        const w = overlay[i++]![1];
+        if (w.value !== undefined) yield [copy(w.key), copy(w.value)];
+      }
+      if (i < overlay.length && overlay[i]![0] === k) {
+        const w = overlay[i++]![1];
+        if (w.value !== undefined) yield [copy(w.key), copy(w.value)];
+        continue;
+      }
+      yield [copy(key), copy(value)];
     }
-    for (const [k, w] of overlay) merged.set(k, [copy(w.key), w.value === undefined ? undefined : copy(w.value)]);
-    for (const k of [...merged.keys()].sort()) {
-      const [key, value] = merged.get(k)!;
-      if (value !== undefined) yield [key, value];
+    for (; i < overlay.length; i++) {
+      const w = overlay[i]![1];
+      if (w.value !== undefined) yield [copy(w.key), copy(w.value)];
     }
   }
 

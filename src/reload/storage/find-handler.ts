@@ -1,19 +1,21 @@
 import type { FindAns, FindReq } from '../codec/index.js';
 import type { KindDefinition } from './kind.js';
-import type { KindRecord } from './kind-record.js';
-import { toHex } from './resource-id-ring.js';
+import { fromHex, toHex } from './resource-id-ring.js';
 
-/** A held resource as Find sees it; `hex` is its id in lowercase hex. */
+/**
+ * A held resource as Find sees it (issue 18: the engine answers from its in-memory index, without
+ * reading values): `hex` is its id in lowercase hex.
+ */
 export interface FindResource {
-  id: Uint8Array;
   hex: string;
-  kinds: ReadonlyMap<number, KindRecord>;
+  /** Whether a value of `kind` that exists (exists = true) is held here and live at `now`. */
+  hasLive(kind: number, now: number): boolean;
 }
 
 /**
  * RFC 6940 §7.4.4 Find: per Kind, the held Resource-ID with a live value that exists, first at or
  * after `req.resource` going round the ring (so R_{n+1} = Find(1 + R_n) walks them, §7.4.4); an
- * empty Resource-ID ("0") for none and for an unknown Kind. Work: Kinds × resources × values.
+ * empty Resource-ID ("0") for none and for an unknown Kind. Work: Kinds × resources.
  */
 export function planFind(req: FindReq, resources: Iterable<FindResource>, kinds: (kindId: number) => KindDefinition | undefined, now: number): FindAns {
   // Same-length ids compare as their hex text; the clockwise-first id at or after R is the
@@ -29,17 +31,13 @@ export function planFind(req: FindReq, resources: Iterable<FindResource>, kinds:
       const def = kinds(kind);
       if (def !== undefined && def.private !== true) {
         for (const h of held) {
-          const rec = h.kinds.get(kind);
-          if (!rec) continue;
-          let any = false;
-          for (const e of rec.entries.values()) if (e.expiresAt > now && e.data.value.value.exists) any = true;
-          if (!any) continue;
+          if (!h.hasLive(kind, now)) continue;
           if (smallest === undefined || h.hex < smallest.hex) smallest = h;
           if (h.hex >= target && (atOrAfter === undefined || h.hex < atOrAfter.hex)) atOrAfter = h;
         }
       }
       const best = atOrAfter ?? smallest;
-      return { kind, closest: best ? best.id.slice() : new Uint8Array(0) };
+      return { kind, closest: best ? fromHex(best.hex) : new Uint8Array(0) };
     }),
   };
 }

@@ -4,13 +4,13 @@ import type { FetchAns, FetchReq, FindAns, FindReq, StatAns, StatReq, StoreAns, 
 import type { HashResourceName } from './access-policy.js';
 import { planFetch, planStat, remainingLifetime } from './fetch-handler.js';
 import { planFind } from './find-handler.js';
-import type { FindResource } from './find-handler.js';
 import type { FetchEnv } from './fetch-handler.js';
+import type { FindResource } from './find-handler.js';
 import type { KindDefinition } from './kind.js';
-import type { KindRecord, StoredEntry } from './kind-record.js';
+import type { KindRecord } from './kind-record.js';
 import { purgeExpired, recordBytes } from './kind-record.js';
 import { RECORD_PREFIX, decodeKindRecord, encodeKindRecord, parseRecordKey, recordKey } from './kind-record-codec.js';
-import { clockwiseDistance, idValue, inRingInterval, toHex } from './resource-id-ring.js';
+import { clockwiseDistance, fromHex, idValue, inRingInterval, toHex } from './resource-id-ring.js';
 import type { StorageBackend, StorageBackendOp } from './storage-backend.js';
 import { StorageError } from './storage-error.js';
 import type { StorageFailure } from './storage-failure.js';
@@ -18,15 +18,19 @@ import { failure } from './storage-failure.js';
 import { planStore } from './store-handler.js';
 import type { StoreContext } from './store-handler.js';
 import type { StoredDataVerifier } from './stored-data-verifier.js';
-import { DEFAULT_WRITER_QUOTAS, WriterQuotas } from './writer-quotas.js';
+import { DEFAULT_WRITER_QUOTAS, WriterQuotas, writerQuotasFor } from './writer-quotas.js';
 
 /** Writers remembered by the quota purge's rate limit (then forgotten all at once). */
 const MAX_QUOTA_PURGE_MEMORY = 1024;
+
+/** Backend writes of a start-up purge committed together. */
+const LOAD_BATCH = 1024;
 
 /** What the engine needs (DESIGN rule 4). */
 export interface StorageEngineDeps {
   /** Timers for the expiry sweep; also the time base unless `wallClock` is given. */
   clock: Clock;
+  /** Where the values are: the engine reads them back by key on each request (issue 18). */
   backend: StorageBackend;
   /** The overlay configuration's Kinds (RFC 6940 §11.1). */
   kinds: (kindId: number) => KindDefinition | undefined;
@@ -45,15 +49,17 @@ export interface StorageEngineDeps {
 
 /** Limits and timing of the engine; every field has a default. */
 export interface StorageEngineOptions {
-  /** Most Resource-IDs held (default 10 000); a store for one more is Error_Data_Too_Large. */
+  /** Most Resource-IDs held (default 2,000,000); a store for one more is Error_Data_Too_Large. */
   maxResources?: number;
-  /** Most bytes held, values + keys + signatures + 48 per value (default 64 MiB); past it: Error_Data_Too_Large. */
+  /** Most bytes held, values + keys + signatures + 48 per value (default 1 GiB, on disk); past it: Error_Data_Too_Large. */
   maxBytes?: number;
   /**
-   * Quotas per writer on top of maxResources / maxBytes ({@link DEFAULT_WRITER_QUOTAS}: 5,000
-   * Resource-IDs and 16 MiB per Node-ID and per user name; Infinity turns one off). An original Store
-   * that would take a writer past one is Error_Forbidden; replica and hand-over Stores are not refused
-   * (their responsible peer checked the quota) but count.
+   * Quotas per writer on top of maxResources / maxBytes (writer-quotas.ts). Each defaults to half of
+   * maxResources / maxBytes ({@link DEFAULT_WRITER_QUOTAS} with the default limits: 1,000,000
+   * Resource-IDs and 512 MiB per Node-ID and per user name; Infinity turns one off). They count the
+   * values stored here as responsible peer only: an original Store that would take a writer past one
+   * is Error_Forbidden; replica and hand-over Stores are neither refused nor counted (their
+   * responsible peer checked its quota).
    */
   maxResourcesPerNodeId?: number;
   maxBytesPerNodeId?: number;
@@ -66,8 +72,8 @@ export interface StorageEngineOptions {
 }
 
 export const DEFAULT_STORAGE_ENGINE_OPTIONS: Required<StorageEngineOptions> = {
-  maxResources: 10_000,
-  maxBytes: 64 * 1024 * 1024,
+  maxResources: 2_000_000,
+  maxBytes: 1024 * 1024 * 1024,
   ...DEFAULT_WRITER_QUOTAS,
   sweepIntervalMs: 10_000,
   sweepBatch: 256,
@@ -83,21 +89,54 @@ export interface StorageSummary {
   bytes: number;
 }
 
-interface ResourceState {
-  id: Uint8Array;
-  kinds: Map<number, KindRecord>;
+/**
+ * What the engine keeps in memory per Kind held at a resource (issue 18): counts and times, never the
+ * values, which stay in the backend (LMDB: on disk, memory-mapped) and are read back by key when a
+ * request needs them. The Kinds of one resource are a short chain (`next`): no array per resource.
+ */
+class KindSummary {
+  constructor(
+    readonly kind: number,
+    /** Values held (tombstones included). */
+    public values: number,
+    /** Bytes charged ({@link recordBytes}). */
+    public bytes: number,
+    /** 0: stored as the responsible peer; n > 0: the replica_number it came with. */
+    public replicaNumber: number,
+    /** Earliest expiry among the values: nothing to purge before it. */
+    public firstExpiry: number,
+    /** Latest expiry among the values that exist (Find); -Infinity when none does. */
+    public existsUntil: number,
+    public next: KindSummary | undefined,
+  ) {}
+}
+
+function summarize(r: KindRecord, next: KindSummary | undefined): KindSummary {
+  let first = Infinity;
+  let exists = -Infinity;
+  let bytes = 0;
+  for (const e of r.entries.values()) {
+    bytes += e.size;
+    if (e.expiresAt < first) first = e.expiresAt;
+    if (e.data.value.value.exists && e.expiresAt > exists) exists = e.expiresAt;
+  }
+  return new KindSummary(r.kind, r.entries.size, bytes, r.replicaNumber, first, exists, next);
 }
 
 /**
  * RFC 6940 §7 storage of one peer: Store, Fetch, Stat, Find over the three data models with
  * access control, generation counters, storage times and lifetimes; the material replication and
- * migration (§10.4, §10.5, §10.7.3) are made of. Sans-I/O: state lives in memory, mirrored to a
- * {@link StorageBackend} and rebuilt from it on construction.
+ * migration (§10.4, §10.5, §10.7.3) are made of. Sans-I/O: the values live in a {@link StorageBackend}
+ * (read back synchronously by key when a request needs them); in memory is only an index of what is
+ * held — per Resource-ID and Kind the counts, bytes and expiry times ({@link KindSummary}) — and the
+ * per-writer quota accounting, rebuilt from the backend on construction (issue 18: a peer holds a
+ * million registrations at a few hundred bytes of memory each).
  */
 export class StorageEngine {
   private readonly deps: StorageEngineDeps;
   private readonly opts: Required<StorageEngineOptions>;
-  private readonly resources = new Map<string, ResourceState>();
+  /** Resource-ID (hex) → the Kinds held there. */
+  private readonly resources = new Map<string, KindSummary>();
   private totalBytes = 0;
   private totalValues = 0;
   /** What each writer holds here (per-writer quotas). */
@@ -110,7 +149,9 @@ export class StorageEngine {
 
   constructor(deps: StorageEngineDeps, options: StorageEngineOptions = {}) {
     this.deps = deps;
-    this.opts = { ...DEFAULT_STORAGE_ENGINE_OPTIONS, ...options };
+    const limits = { maxResources: options.maxResources ?? DEFAULT_STORAGE_ENGINE_OPTIONS.maxResources, maxBytes: options.maxBytes ?? DEFAULT_STORAGE_ENGINE_OPTIONS.maxBytes };
+    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as StorageEngineOptions;
+    this.opts = { ...DEFAULT_STORAGE_ENGINE_OPTIONS, ...writerQuotasFor(limits.maxResources, limits.maxBytes, given), ...given, ...limits };
     for (const k of ['maxResources', 'maxBytes', 'sweepIntervalMs', 'sweepBatch', 'maxResourcesPerNodeId', 'maxBytesPerNodeId', 'maxResourcesPerUser', 'maxBytesPerUser'] as const) {
       if (!(this.opts[k] > 0)) throw new StorageError('STORAGE_BAD_OPTIONS', `${k} must be > 0`);
     }
@@ -118,11 +159,21 @@ export class StorageEngine {
     this.load();
   }
 
+  /** The limits in force (defaults and derived quotas filled in). */
+  get limits(): Readonly<Required<StorageEngineOptions>> {
+    return this.opts;
+  }
+
   /** Rebuilds the index from the backend; damaged or expired records are deleted. */
   private load(): void {
     const now = this.now();
-    const ops: StorageBackendOp[] = [];
+    let ops: StorageBackendOp[] = [];
+    let lastHex = '';
     for (const [key, value] of this.deps.backend.entries(Uint8Array.of(RECORD_PREFIX))) {
+      if (ops.length >= LOAD_BATCH) {
+        this.deps.backend.batch(ops);
+        ops = [];
+      }
       const parsed = parseRecordKey(key);
       let record: KindRecord | undefined;
       try {
@@ -136,10 +187,10 @@ export class StorageEngine {
       }
       if (purgeExpired(record, now)) ops.push(record.entries.size > 0 ? { type: 'put', key, value: encodeKindRecord(record) } : { type: 'delete', key });
       if (record.entries.size === 0) continue;
-      const hex = toHex(parsed.resource);
-      let res = this.resources.get(hex);
-      if (!res) this.resources.set(hex, (res = { id: parsed.resource, kinds: new Map() }));
-      res.kinds.set(record.kind, record);
+      let hex = toHex(parsed.resource);
+      if (hex === lastHex) hex = lastHex; // one string per resource, shared with the quota accounting
+      lastHex = hex;
+      this.setSummary(hex, record);
       this.totalBytes += recordBytes(record);
       this.totalValues += record.entries.size;
       this.writers.add(hex, record);
@@ -151,78 +202,157 @@ export class StorageEngine {
     return this.deps.wallClock ? this.deps.wallClock() : this.deps.clock.now();
   }
 
-  /** The resource with expired values dropped (persisted), or undefined when nothing is left. */
-  private live(hex: string): ResourceState | undefined {
-    const res = this.resources.get(hex);
-    if (!res) return undefined;
-    const now = this.now();
-    const changed: KindRecord[] = [];
-    const uncharge = (e: StoredEntry): void => this.writers.removeEntry(hex, e);
-    for (const r of res.kinds.values()) {
-      const before = recordBytes(r);
-      const count = r.entries.size;
-      if (purgeExpired(r, now, uncharge)) {
-        this.totalBytes -= before - recordBytes(r);
-        this.totalValues -= count - r.entries.size;
-        changed.push(r);
-      }
-    }
-    if (changed.length > 0) this.persist(res, changed);
-    return this.resources.get(hex);
+  private summaryOf(hex: string, kind: number): KindSummary | undefined {
+    for (let s = this.resources.get(hex); s !== undefined; s = s.next) if (s.kind === kind) return s;
+    return undefined;
   }
 
-  /** The backend writes that make `records` of `resource` durable (empty records are deleted). */
-  private opsFor(resource: Uint8Array, records: readonly KindRecord[]): StorageBackendOp[] {
+  private summariesOf(hex: string): KindSummary[] {
+    const out: KindSummary[] = [];
+    for (let s = this.resources.get(hex); s !== undefined; s = s.next) out.push(s);
+    return out;
+  }
+
+  /** Puts `record`'s summary in the index in place of the Kind's old one (removes it when empty). */
+  private setSummary(hex: string, record: KindRecord): void {
+    const head = this.resources.get(hex);
+    let prev: KindSummary | undefined;
+    let s = head;
+    while (s !== undefined && s.kind !== record.kind) {
+      prev = s;
+      s = s.next;
+    }
+    if (record.entries.size === 0) {
+      if (s === undefined) return;
+      if (prev !== undefined) prev.next = s.next;
+      else if (s.next !== undefined) this.resources.set(hex, s.next);
+      else this.resources.delete(hex);
+      return;
+    }
+    if (s === undefined) {
+      this.resources.set(hex, summarize(record, head));
+      return;
+    }
+    const replacement = summarize(record, s.next);
+    if (prev !== undefined) prev.next = replacement;
+    else this.resources.set(hex, replacement);
+  }
+
+  /**
+   * The record of `kind` at `hex` as the backend holds it. A record the index lists but the backend
+   * no longer has (or cannot decode: a failed write, damage) is forgotten from the index; the writers
+   * it charged stay charged until the next start.
+   */
+  private readRecord(hex: string, kind: number): KindRecord | undefined {
+    const s = this.summaryOf(hex, kind);
+    if (s === undefined) return undefined;
+    let record: KindRecord | undefined;
+    try {
+      const bytes = this.deps.backend.get(recordKey(fromHex(hex), kind));
+      record = bytes === undefined ? undefined : decodeKindRecord(kind, bytes);
+    } catch {
+      record = undefined;
+    }
+    if (record === undefined || record.entries.size === 0) {
+      this.totalBytes -= s.bytes;
+      this.totalValues -= s.values;
+      this.setSummary(hex, { kind, model: 'single', generation: 0n, replicaNumber: 0, entries: new Map() });
+      return undefined;
+    }
+    return record;
+  }
+
+  /** Drops the expired values at `hex` (persisted): true when anything is still held there. */
+  private live(hex: string, now: number): boolean {
+    const head = this.resources.get(hex);
+    if (head === undefined) return false;
+    let ops: StorageBackendOp[] | undefined;
+    for (let s: KindSummary | undefined = head; s !== undefined; s = s.next) {
+      if (s.firstExpiry > now) continue;
+      const r = this.readRecord(hex, s.kind);
+      if (r === undefined) continue;
+      const before = recordBytes(r);
+      const count = r.entries.size;
+      if (!purgeExpired(r, now, (e) => this.writers.removeEntry(hex, r, e))) {
+        this.setSummary(hex, r); // the index was stale: nothing expired after all
+        continue;
+      }
+      this.totalBytes -= before - recordBytes(r);
+      this.totalValues -= count - r.entries.size;
+      (ops ??= []).push(...this.opsFor(hex, [r]));
+      this.setSummary(hex, r);
+    }
+    if (ops !== undefined) {
+      try {
+        this.deps.backend.batch(ops);
+      } catch {
+        // Only lost durability: the values are gone from the index, the next open purges them again.
+      }
+    }
+    return this.resources.has(hex);
+  }
+
+  /** The backend writes that make `records` of resource `hex` durable (empty records are deleted). */
+  private opsFor(hex: string, records: readonly KindRecord[]): StorageBackendOp[] {
+    const id = fromHex(hex);
     return records.map((r): StorageBackendOp => {
-      const key = recordKey(resource, r.kind);
+      const key = recordKey(id, r.kind);
       return r.entries.size === 0 ? { type: 'delete', key } : { type: 'put', key, value: encodeKindRecord(r) };
     });
   }
 
-  /** Drops empty `records` (and `res` when empty) from the index. */
-  private forgetEmpty(res: ResourceState, records: readonly KindRecord[]): void {
-    for (const r of records) if (r.entries.size === 0) res.kinds.delete(r.kind);
-    if (res.kinds.size === 0) this.resources.delete(toHex(res.id));
-  }
-
-  /** Persists maintenance changes (expiry, drop); a backend failure is only lost durability: the next open purges again. */
-  private persist(res: ResourceState, records: readonly KindRecord[]): void {
-    this.forgetEmpty(res, records);
-    try {
-      this.deps.backend.batch(this.opsFor(res.id, records));
-    } catch {
-      // The in-memory index stays right; the backend catches up on the next write of the record.
-    }
+  /**
+   * The live records of `hex`, read from the backend once per Kind for one request (the planners
+   * ask several times); expired values are purged first, at `now`.
+   */
+  private reader(hex: string, now: number): (kind: number) => KindRecord | undefined {
+    const cache = new Map<number, KindRecord | undefined>();
+    let purged = false;
+    return (kind) => {
+      if (!purged) {
+        this.live(hex, now);
+        purged = true;
+      }
+      if (cache.has(kind)) return cache.get(kind);
+      const r = this.readRecord(hex, kind);
+      cache.set(kind, r);
+      return r;
+    };
   }
 
   private env(hex: string): FetchEnv {
-    return { now: this.now(), kinds: this.deps.kinds, current: (k) => this.live(hex)?.kinds.get(k) };
+    const now = this.now();
+    return { now, kinds: this.deps.kinds, current: this.reader(hex, now) };
   }
 
-  /** RFC 6940 §7.4.1 Store. Never throws for any request: refusals are {@link StorageFailure}s. */
   /** The configuration's definition of a Kind (undefined: not in the configuration). */
   kind(kindId: number): KindDefinition | undefined {
     return this.deps.kinds(kindId);
   }
 
+  /** RFC 6940 §7.4.1 Store. Never throws for any request: refusals are {@link StorageFailure}s. */
   store(req: StoreReq, ctx: StoreContext = {}): StoreResult {
     if (this.closed) return failure(ReloadErrorCode.Forbidden, 'storage is closed');
     const hex = toHex(req.resource);
+    const now = this.now();
+    const current = this.reader(hex, now);
     const plan = planStore(req, ctx, {
-      ...this.env(hex),
+      now,
+      kinds: this.deps.kinds,
+      current,
       hashResourceName: this.deps.hashResourceName,
       ...(this.deps.verifyStoredData ? { verifier: this.deps.verifyStoredData } : {}),
       ...(this.deps.guards ? { guards: this.deps.guards } : {}),
     });
     if (!plan.ok) return plan;
-    const existing = this.live(hex);
+    const existing = this.live(hex, now);
     let oldBytes = 0;
     let oldValues = 0;
     let newBytes = 0;
     let newValues = 0;
     const oldRecords: KindRecord[] = [];
     for (const r of plan.records) {
-      const old = existing?.kinds.get(r.kind);
+      const old = this.summaryOf(hex, r.kind) === undefined ? undefined : current(r.kind);
       if (old) {
         oldRecords.push(old);
         oldBytes += recordBytes(old);
@@ -231,7 +361,7 @@ export class StorageEngine {
       newBytes += recordBytes(r);
       newValues += r.entries.size;
     }
-    if (existing === undefined && newValues > 0 && this.resources.size >= this.opts.maxResources) {
+    if (!existing && newValues > 0 && this.resources.size >= this.opts.maxResources) {
       return failure(ReloadErrorCode.DataTooLarge, `storage full: ${this.resources.size} resources held (max ${this.opts.maxResources})`);
     }
     const bytesAfter = this.totalBytes - oldBytes + newBytes;
@@ -240,20 +370,17 @@ export class StorageEngine {
     }
     const replica = req.replicaNumber > 0 || ctx.replica === true;
     if (!replica) {
-      const over = this.quotaCheck(hex, oldRecords, plan.records);
+      const over = this.quotaCheck(hex, oldRecords, plan.records, now);
       if (over !== undefined) return over;
     }
-    const res = existing ?? { id: req.resource.slice(), kinds: new Map<number, KindRecord>() };
     try {
-      this.deps.backend.batch(this.opsFor(res.id, plan.records)); // durable first, then visible
+      this.deps.backend.batch(this.opsFor(hex, plan.records)); // durable first, then visible
     } catch (e) {
       return failure(ReloadErrorCode.Forbidden, `storage unavailable: ${e instanceof Error ? e.message : String(e)}`);
     }
-    if (!existing) this.resources.set(hex, res);
     for (const r of oldRecords) this.writers.remove(hex, r);
     for (const r of plan.records) this.writers.add(hex, r);
-    for (const r of plan.records) res.kinds.set(r.kind, r);
-    this.forgetEmpty(res, plan.records);
+    for (const r of plan.records) this.setSummary(hex, r);
     this.totalBytes = bytesAfter;
     this.totalValues += newValues - oldValues;
     if (replica || !plan.changed) return { ok: true, answer: plan.answer, changed: plan.changed };
@@ -266,16 +393,16 @@ export class StorageEngine {
    * its expired values purged first (they count until swept or touched), at most once per sweep
    * interval per writer, and is checked again.
    */
-  private quotaCheck(hex: string, before: readonly KindRecord[], after: readonly KindRecord[]): StorageFailure | undefined {
+  private quotaCheck(hex: string, before: readonly KindRecord[], after: readonly KindRecord[], now: number): StorageFailure | undefined {
     const over = this.writers.check(hex, before, after);
     if (over === undefined) return undefined;
-    const now = this.deps.clock.now();
+    const at = this.deps.clock.now();
     const last = this.quotaPurgedAt.get(over.writer);
-    if (last !== undefined && now - last < this.opts.sweepIntervalMs) return over.failure;
+    if (last !== undefined && at - last < this.opts.sweepIntervalMs) return over.failure;
     if (this.quotaPurgedAt.size >= MAX_QUOTA_PURGE_MEMORY) this.quotaPurgedAt.clear();
-    this.quotaPurgedAt.set(over.writer, now);
+    this.quotaPurgedAt.set(over.writer, at);
     // `hex` itself is live already (the plan was made on it); purging only lowers what writers hold
-    for (const res of this.writers.resourcesOf(over.writer)) if (res !== hex) this.live(res);
+    for (const res of this.writers.resourcesOf(over.writer)) if (res !== hex) this.live(res, now);
     return this.writers.check(hex, before, after)?.failure;
   }
 
@@ -289,13 +416,21 @@ export class StorageEngine {
     return planStat(req, this.env(toHex(req.resource)));
   }
 
-  /** RFC 6940 §7.4.4 Find ({@link planFind}); responsibility (Error_Not_Found) is the overlay's check. */
+  /** RFC 6940 §7.4.4 Find ({@link planFind}) from the index; responsibility (Error_Not_Found) is the overlay's check. */
   find(req: FindReq): FindAns {
-    return planFind(req, this.findView(), this.deps.kinds, this.now());
-  }
-
-  private *findView(): Generator<FindResource> {
-    for (const [hex, r] of this.resources) yield { id: r.id, hex, kinds: r.kinds };
+    const resources = this.resources;
+    const view = function* (): Generator<FindResource> {
+      for (const [hex, head] of resources) {
+        yield {
+          hex,
+          hasLive: (kind, now) => {
+            for (let s: KindSummary | undefined = head; s !== undefined; s = s.next) if (s.kind === kind) return s.existsUntil > now;
+            return false;
+          },
+        };
+      }
+    };
+    return planFind(req, view(), this.deps.kinds, this.now());
   }
 
   /**
@@ -305,12 +440,14 @@ export class StorageEngine {
    * knows are left out. Undefined when nothing is held.
    */
   storeReqFor(resource: Uint8Array, replicaNumber: number, kinds?: readonly number[]): StoreReq | undefined {
-    const res = this.live(toHex(resource));
-    if (!res) return undefined;
+    const hex = toHex(resource);
     const now = this.now();
+    if (!this.live(hex, now)) return undefined;
     const kindData = [];
-    for (const r of [...res.kinds.values()].sort((a, b) => a.kind - b.kind)) {
-      if (kinds && !kinds.includes(r.kind)) continue;
+    for (const s of this.summariesOf(hex).sort((a, b) => a.kind - b.kind)) {
+      if (kinds && !kinds.includes(s.kind)) continue;
+      const r = this.readRecord(hex, s.kind);
+      if (r === undefined) continue;
       if (this.deps.kinds(r.kind)?.dataModel !== r.model || r.entries.size === 0) continue;
       const values = [...r.entries.entries()]
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -318,17 +455,33 @@ export class StorageEngine {
       kindData.push({ kind: r.kind, generationCounter: r.generation, values });
     }
     if (kindData.length === 0) return undefined;
-    return { resource: res.id.slice(), replicaNumber, kindData };
+    return { resource: resource.slice(), replicaNumber, kindData };
   }
 
   /** Resource-IDs held in the ring interval (from, to] (from = to: all), in ring order after `from`. */
   resourceIdsInRange(fromExclusive: Uint8Array, toInclusive: Uint8Array): Uint8Array[] {
-    const ids = [...this.resources.values()].map((r) => r.id).filter((id) => inRingInterval(id, fromExclusive, toInclusive));
+    const from = toHex(fromExclusive);
+    const to = toHex(toInclusive);
+    const after: string[] = [];
+    const wrapped: string[] = [];
+    let mixed = false;
+    for (const hex of this.resources.keys()) {
+      if (hex.length !== from.length || to.length !== from.length) {
+        mixed = true;
+        break;
+      }
+      // same-length ids compare as their hex text (id order); the ring runs on past `from`, then wraps
+      const inside = from === to || (from < to ? hex > from && hex <= to : hex > from || hex <= to);
+      if (inside) (hex > from ? after : wrapped).push(hex);
+    }
+    if (!mixed) return [...after.sort(), ...wrapped.sort()].map(fromHex);
+    // ids of several lengths (not in one overlay): the general ring arithmetic
+    const ids = [...this.resources.keys()].map(fromHex).filter((id) => inRingInterval(id, fromExclusive, toInclusive));
     const bits = fromExclusive.length * 8;
     return ids
       .map((id) => ({ id, d: clockwiseDistance(fromExclusive, id, bits) }))
       .sort((a, b) => (a.d < b.d ? -1 : a.d > b.d ? 1 : 0))
-      .map((x) => x.id.slice());
+      .map((x) => x.id);
   }
 
   /** One StoreReq per resource in (from, to] ({@link storeReqFor}), produced lazily. */
@@ -349,34 +502,46 @@ export class StorageEngine {
   /** Forgets one resource; false when it was not held. */
   drop(resource: Uint8Array): boolean {
     const hex = toHex(resource);
-    const res = this.resources.get(hex);
-    if (!res) return false;
-    for (const r of res.kinds.values()) {
-      this.totalBytes -= recordBytes(r);
-      this.totalValues -= r.entries.size;
+    const kinds = this.summariesOf(hex);
+    if (kinds.length === 0) return false;
+    const emptied: KindRecord[] = [];
+    for (const s of kinds) {
+      const r = this.readRecord(hex, s.kind);
+      if (r === undefined) continue;
+      this.totalBytes -= s.bytes;
+      this.totalValues -= s.values;
       this.writers.remove(hex, r);
       r.entries.clear();
+      emptied.push(r);
     }
-    this.persist(res, [...res.kinds.values()]);
+    this.resources.delete(hex);
+    try {
+      this.deps.backend.batch(this.opsFor(hex, emptied));
+    } catch {
+      // Only lost durability: the index forgot the resource; the next open may see it again.
+    }
     return true;
   }
 
   /** The replica_number `resource` was last stored with (0: as responsible peer); undefined if not held. */
   replicaNumber(resource: Uint8Array): number | undefined {
-    const res = this.resources.get(toHex(resource));
-    if (!res) return undefined;
-    return Math.min(...[...res.kinds.values()].map((r) => r.replicaNumber));
+    let min: number | undefined;
+    for (let s = this.resources.get(toHex(resource)); s !== undefined; s = s.next) min = min === undefined ? s.replicaNumber : Math.min(min, s.replicaNumber);
+    return min;
   }
 
   /** Every Resource-ID held, in id order. */
   resourceIds(): Uint8Array[] {
-    return [...this.resources.values()]
-      .map((r) => ({ id: r.id, key: idValue(r.id) }))
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-      .map((x) => x.id.slice());
+    const keys = [...this.resources.keys()];
+    // same-length ids sort as their hex text; ids of several lengths by value
+    keys.sort((a, b) => (a.length === b.length ? (a < b ? -1 : a > b ? 1 : 0) : idValue(fromHex(a)) < idValue(fromHex(b)) ? -1 : 1));
+    return keys.map(fromHex);
   }
 
-  /** Resource-IDs and bytes held here for one writer (a Node-ID, hex, or a user name), values past their lifetime included until swept. */
+  /**
+   * Resource-IDs and bytes held here for one writer (a Node-ID, hex, or a user name) in records stored
+   * as responsible peer — what its quota counts; values past their lifetime included until swept.
+   */
   writerUsage(writer: { nodeId: string } | { userName: string }): { resources: number; bytes: number } {
     return 'nodeId' in writer ? this.writers.ofNodeId(writer.nodeId) : this.writers.ofUser(writer.userName);
   }
@@ -386,15 +551,15 @@ export class StorageEngine {
     return { resources: this.resources.size, values: this.totalValues, bytes: this.totalBytes };
   }
 
-  /** Values and bytes held per Kind-ID, as {@link summary} counts them (metrics: storage by kind); one pass over the records. */
+  /** Values and bytes held per Kind-ID, as {@link summary} counts them (metrics: storage by kind); one pass over the index. */
   summaryByKind(): Map<number, { values: number; bytes: number }> {
     const out = new Map<number, { values: number; bytes: number }>();
-    for (const res of this.resources.values()) {
-      for (const r of res.kinds.values()) {
-        const s = out.get(r.kind) ?? { values: 0, bytes: 0 };
-        s.values += r.entries.size;
-        s.bytes += recordBytes(r);
-        out.set(r.kind, s);
+    for (const head of this.resources.values()) {
+      for (let s: KindSummary | undefined = head; s !== undefined; s = s.next) {
+        const o = out.get(s.kind) ?? { values: 0, bytes: 0 };
+        o.values += s.values;
+        o.bytes += s.bytes;
+        out.set(s.kind, o);
       }
     }
     return out;
@@ -403,6 +568,7 @@ export class StorageEngine {
   /** One bounded step of the expiry sweep: up to `sweepBatch` resources; returns values removed. */
   sweep(): number {
     const before = this.totalValues;
+    const now = this.now();
     let restarted = false;
     for (let i = 0; i < this.opts.sweepBatch; ) {
       this.sweepCursor ??= this.resources.keys();
@@ -413,7 +579,7 @@ export class StorageEngine {
         restarted = true;
         continue;
       }
-      this.live(next.value);
+      this.live(next.value, now);
       i++;
     }
     return before - this.totalValues;

@@ -39,6 +39,33 @@ describe('LmdbStorageBackend', () => {
     assert.throws(() => b.get(k(1)), StorageError);
   });
 
+  test('prefix iteration merges committed keys and uncommitted writes in key order (streamed)', async () => {
+    const b = LmdbStorageBackend.open(tempDir());
+    b.batch([1, 3, 5, 7].map((i) => ({ type: 'put' as const, key: k(9, i), value: k(i) })));
+    b.batch([{ type: 'put', key: k(8, 0), value: k(80) }]);
+    await b.flush();
+    // pending: a new key between committed ones, one before all, one after all, a replaced and a deleted key
+    b.batch([
+      { type: 'put', key: k(9, 4), value: k(40) },
+      { type: 'put', key: k(9, 0), value: k(0) },
+      { type: 'put', key: k(9, 9), value: k(90) },
+      { type: 'put', key: k(9, 5), value: k(50) },
+      { type: 'delete', key: k(9, 3) },
+    ]);
+    const seen = [...b.entries(k(9))].map(([key, value]) => [key[1], value[0]]);
+    assert.deepEqual(seen, [
+      [0, 0],
+      [1, 1],
+      [4, 40],
+      [5, 50],
+      [7, 7],
+      [9, 90],
+    ]);
+    await b.flush();
+    assert.deepEqual([...b.entries(k(9))].map(([key, value]) => [key[1], value[0]]), seen, 'the same once committed');
+    await b.close();
+  });
+
   test('a batch is atomic and ordered: the later write of a key wins', async () => {
     const dir = tempDir();
     const b = LmdbStorageBackend.open(dir);

@@ -2,7 +2,9 @@
  * Storage quotas per writer (issue 14; RFC 6940 §13.5.2 "pending quota checks"): on one peer, one
  * Node-ID and one user name may hold values at only so many Resource-IDs and so many bytes, on top of
  * the peer's own limit — so one writer cannot fill a peer and lock everyone else out. Past a quota an
- * original Store is Error_Forbidden with a reason; replicas are never refused but count.
+ * original Store is Error_Forbidden with a reason. Issue 18: only what the peer stored as responsible
+ * peer counts; replicas are neither refused nor counted (in a small overlay every peer holds every
+ * value, and counting the replicas refused a registrar's own phones).
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +12,7 @@ import { ManualClock } from '../../../../src/lib/manual-clock.js';
 import { ReloadErrorCode, Writer, writeStoredData } from '../../../../src/reload/codec/index.js';
 import type { StoredData, StoredDataValue } from '../../../../src/reload/codec/index.js';
 import type { AccessIdentity, KindDefinition, StorageEngineOptions, StoredDataVerifier } from '../../../../src/reload/storage/index.js';
-import { DEFAULT_STORAGE_ENGINE_OPTIONS, MemoryStorageBackend, RECORD_PREFIX, StorageEngine, toHex } from '../../../../src/reload/storage/index.js';
+import { DEFAULT_STORAGE_ENGINE_OPTIONS, DEFAULT_WRITER_QUOTAS, MemoryStorageBackend, RECORD_PREFIX, StorageEngine, toHex } from '../../../../src/reload/storage/index.js';
 import { decodeKindRecord, recordKey } from '../../../../src/reload/storage/kind-record-codec.js';
 import { dict, hash, nodeId, sd as signedByUser, storeReq, utf8 } from './storage-fixtures.js';
 
@@ -108,14 +110,49 @@ describe('storage quotas per writer', () => {
     assert.deepEqual(engine.writerUsage({ userName: 'carol@example.com' }).resources, 3);
   });
 
-  test('replica Stores are not refused (the responsible peer checked) but count against the quota', () => {
+  test('replica Stores are neither refused nor counted (the responsible peer checked its quota)', () => {
     const { engine } = world({ maxResourcesPerNodeId: 2 });
     for (let i = 0; i < 3; i++) {
       const r = engine.store(storeReq(aor(i), SIP, [sd(PROXY, 1n, dict(PROXY.nodeIds[0]!, 'sip:x'))], 1n, 1));
       assert.ok(r.ok, `replica ${i}`);
     }
-    assert.equal(engine.writerUsage({ nodeId: toHex(PROXY.nodeIds[0]!) }).resources, 3);
-    assert.equal(register(engine, PROXY, 9).ok, false, 'an original Store past the quota');
+    assert.equal(engine.summary().resources, 3);
+    assert.deepEqual(engine.writerUsage({ nodeId: toHex(PROXY.nodeIds[0]!) }), { resources: 0, bytes: 0 });
+    assert.ok(register(engine, PROXY, 9).ok, 'an original Store: the replicas left the quota free');
+    // this peer became responsible for a replica: the writer's refresh makes it an original, counted
+    assert.ok(register(engine, PROXY, 0, 2n).ok);
+    assert.equal(engine.writerUsage({ nodeId: toHex(PROXY.nodeIds[0]!) }).resources, 2);
+    const r = register(engine, PROXY, 1, 2n);
+    assert.equal(!r.ok && r.code, ReloadErrorCode.Forbidden, 'past the quota of originals');
+    assert.equal(engine.replicaNumber(aor(1)), 1, 'the refused Store left the replica as it was');
+  });
+
+  test('3 peers, one writer with 20,000 values: each peer holds all of them, its originals fit the quota', () => {
+    // A registrar peer writes every phone's registration under its own Node-ID (proxyPeerWrites).
+    // Each peer is responsible for a third of the ring and holds the rest as replica 1 or 2. The
+    // quota (10,000 per Node-ID here) counts the ~6,700 originals of each peer, not its 20,000.
+    const peers = [world({ maxResourcesPerNodeId: 10_000 }), world({ maxResourcesPerNodeId: 10_000 }), world({ maxResourcesPerNodeId: 10_000 })];
+    const N = 20_000;
+    for (let i = 0; i < N; i++) {
+      const owner = aor(i)[0]! % 3;
+      const r = register(peers[owner]!.engine, PROXY, i);
+      assert.ok(r.ok, `AoR ${i}: ${r.ok ? '' : r.info}`);
+      assert.ok(r.replicate, 'an original Store has a StoreReq for the replicas');
+      assert.ok(peers[(owner + 1) % 3]!.engine.store(r.replicate).ok, `replica 1 of AoR ${i}`);
+      assert.ok(peers[(owner + 2) % 3]!.engine.store({ ...r.replicate, replicaNumber: 2 }).ok, `replica 2 of AoR ${i}`);
+    }
+    let originals = 0;
+    for (const p of peers) {
+      assert.equal(p.engine.summary().resources, N);
+      const held = p.engine.writerUsage({ nodeId: toHex(PROXY.nodeIds[0]!) }).resources;
+      assert.ok(held > 5_000 && held < 8_000, `originals held: ${held}`);
+      originals += held;
+    }
+    assert.equal(originals, N);
+    // the quota still binds: originals past it are refused on the peer responsible for them
+    const small = world({ maxResourcesPerNodeId: 100 });
+    for (let i = 0; i < 100; i++) assert.ok(register(small.engine, PROXY, i).ok);
+    assert.equal(register(small.engine, PROXY, 100).ok, false);
   });
 
   test('the accounting survives a restart (writers are persisted with the values)', async () => {
@@ -155,17 +192,29 @@ describe('storage quotas per writer', () => {
     assert.ok([...w.backend.entries(Uint8Array.of(RECORD_PREFIX))].length >= 2);
   });
 
-  test('defaults: 5,000 Resource-IDs per Node-ID (a proxy peer with thousands of phones fits), explicit and positive', () => {
-    assert.equal(DEFAULT_STORAGE_ENGINE_OPTIONS.maxResourcesPerNodeId, 5_000);
-    assert.equal(DEFAULT_STORAGE_ENGINE_OPTIONS.maxBytesPerNodeId, 16 * 1024 * 1024);
-    assert.equal(DEFAULT_STORAGE_ENGINE_OPTIONS.maxResourcesPerUser, 5_000);
-    assert.equal(DEFAULT_STORAGE_ENGINE_OPTIONS.maxBytesPerUser, 16 * 1024 * 1024);
-    // as in the LAN overlay (self-signed: every peer is `peer@<overlay>`, so no quota per user name)
-    const { engine } = world({ maxResourcesPerUser: Infinity, maxBytesPerUser: Infinity });
-    for (let i = 0; i < 5_000; i++) assert.ok(register(engine, PROXY, i).ok, `AoR ${i}`);
-    const r = register(engine, PROXY, 5_000);
-    assert.equal(!r.ok && r.code, ReloadErrorCode.Forbidden);
-    assert.ok(register(engine, OTHER_PEER, 5_000).ok, 'the peer itself still takes other writers');
+  test('defaults: half of the peer (1,000,000 Resource-IDs, 512 MiB of its 2,000,000 and 1 GiB) per Node-ID and per user, explicit and positive', () => {
+    assert.equal(DEFAULT_STORAGE_ENGINE_OPTIONS.maxResources, 2_000_000);
+    assert.equal(DEFAULT_STORAGE_ENGINE_OPTIONS.maxBytes, 1024 * 1024 * 1024);
+    assert.equal(DEFAULT_STORAGE_ENGINE_OPTIONS.maxResourcesPerNodeId, 1_000_000);
+    assert.equal(DEFAULT_STORAGE_ENGINE_OPTIONS.maxBytesPerNodeId, 512 * 1024 * 1024);
+    assert.equal(DEFAULT_STORAGE_ENGINE_OPTIONS.maxResourcesPerUser, 1_000_000);
+    assert.equal(DEFAULT_STORAGE_ENGINE_OPTIONS.maxBytesPerUser, 512 * 1024 * 1024);
+    assert.deepEqual(DEFAULT_WRITER_QUOTAS, { maxResourcesPerNodeId: 1_000_000, maxBytesPerNodeId: 512 * 1024 * 1024, maxResourcesPerUser: 1_000_000, maxBytesPerUser: 512 * 1024 * 1024 });
+    assert.deepEqual(world().engine.limits, DEFAULT_STORAGE_ENGINE_OPTIONS);
     assert.throws(() => world({ maxResourcesPerNodeId: 0 }));
+  });
+
+  test('quotas not given are half of the limits given: one writer never fills the peer', () => {
+    const { engine } = world({ maxResources: 9, maxBytes: 100_000, maxResourcesPerUser: Infinity });
+    assert.equal(engine.limits.maxResourcesPerNodeId, 5);
+    assert.equal(engine.limits.maxBytesPerNodeId, 50_000);
+    assert.equal(engine.limits.maxResourcesPerUser, Infinity);
+    for (let i = 0; i < 5; i++) assert.ok(register(engine, PROXY, i).ok, `AoR ${i}`);
+    const r = register(engine, PROXY, 5);
+    assert.equal(!r.ok && r.code, ReloadErrorCode.Forbidden);
+    assert.match(!r.ok ? r.info : '', /max 5\b/);
+    for (let i = 5; i < 9; i++) assert.ok(register(engine, OTHER_PEER, i).ok, 'the peer itself still takes other writers');
+    const full = register(engine, OTHER_PEER, 9);
+    assert.equal(!full.ok && full.code, ReloadErrorCode.DataTooLarge, 'then the peer is full');
   });
 });
