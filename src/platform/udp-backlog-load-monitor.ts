@@ -4,10 +4,7 @@
  * however busy it is; when it grows, every queued request ages towards its client's
  * retransmission timer and the load snowballs. Linux reports it per socket in /proc/net/udp
  * (rx_queue); elsewhere that file is absent and only the heap guard applies.
- * Hysteresis keeps the state from flapping. Besides that state, `level()` grades the backlog from 0
- * (at most `shedFromBacklogBytes`) to 1 (at `enterBacklogBytes`, or the heap guard): the admission
- * policy refuses that fraction of new overlay work (issue 18), so that the work admitted settles at
- * what the peer can do instead of flapping between taking all and refusing all.
+ * Hysteresis keeps the state from flapping.
  *
  * The files are read 20 times a second, idle or not, so a sample allocates nothing per line: the
  * bytes go into one reused buffer and are scanned in place (reading them as strings and splitting
@@ -25,8 +22,6 @@ export interface LoadMonitorOptions {
   enterBacklogBytes?: number;
   /** Queued bytes below which it is accepted again (default 1 MiB). */
   leaveBacklogBytes?: number;
-  /** Queued bytes from which `level()` rises above 0 (default 256 KiB). */
-  shedFromBacklogBytes?: number;
   /** Fraction of the V8 heap limit past which new work is refused (default 0.7). */
   heapFraction?: number;
 }
@@ -34,8 +29,6 @@ export interface LoadMonitorOptions {
 export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
   private backlogged = false;
   private heavy = false;
-  private levelNow = 0;
-  private readonly shedFrom: number;
   private readonly ports = new Set<number>();
   /** Reused for every read of /proc/net/udp{,6}; grows to the largest file seen (see readProcFile). */
   private buf: Buffer = Buffer.allocUnsafe(INITIAL_PROC_BUFFER_BYTES);
@@ -55,7 +48,6 @@ export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
     this.enter = options.enterBacklogBytes ?? 3 * 1024 * 1024;
     this.leave = options.leaveBacklogBytes ?? 1024 * 1024;
     this.heapFraction = options.heapFraction ?? 0.7;
-    this.shedFrom = Math.min(options.shedFromBacklogBytes ?? 256 * 1024, this.enter);
     this.intervalMs = options.intervalMs ?? 50;
   }
 
@@ -73,10 +65,6 @@ export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
 
   overloaded(): boolean {
     return this.backlogged || this.heavy;
-  }
-
-  level(): number {
-    return this.heavy ? 1 : this.levelNow;
   }
 
   /** Bytes queued for our UDP sockets now, or undefined where the kernel does not say. */
@@ -100,7 +88,6 @@ export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
     if (backlog !== undefined) {
       this.maxBacklogBytes = Math.max(this.maxBacklogBytes, backlog);
       this.backlogged = this.backlogged ? backlog > this.leave : backlog >= this.enter;
-      this.levelNow = backlogLevel(backlog, this.shedFrom, this.enter);
     }
     this.heavy = getHeapStatistics().used_heap_size > this.heapFraction * this.heapLimit;
     if (this.overloaded()) this.overloadedSamples++;
@@ -110,13 +97,6 @@ export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
     clearInterval(this.timer);
     this.timer = undefined;
   }
-}
-
-/** 0 at or below `from` bytes, 1 at or above `to`, linear between. */
-export function backlogLevel(backlog: number, from: number, to: number): number {
-  if (backlog <= from) return 0;
-  if (backlog >= to || to <= from) return 1;
-  return (backlog - from) / (to - from);
 }
 
 const PROC_FILES = ['/proc/net/udp', '/proc/net/udp6'] as const;

@@ -22,12 +22,6 @@ import type { LocalIdentity } from './local-identity.js';
 /** Whether the element is overloaded now; the platform measures it (UDP backlog, heap). */
 export interface LoadMonitor {
   overloaded(): boolean;
-  /**
-   * How far into overload, 0..1 (issue 18): new overlay work is refused with this probability, so the
-   * work admitted settles at what the peer can do (a flag alone refuses all, then takes all: the peer
-   * flapped between both and did a fraction of its capacity under 3× its load).
-   */
-  level?(): number;
 }
 
 /** Work in flight on a shared resource (the overlay) against its budget. */
@@ -84,13 +78,10 @@ export function admissionPolicy(deps: AdmissionDeps, options: Partial<AdmissionO
     // the cheap questions first: with no load, nothing else need be parsed or looked up
     const saturated = deps.overlay?.budget.saturated() === true;
     const overloaded = deps.monitor?.overloaded() === true;
-    const level = deps.monitor?.level?.() ?? (overloaded ? 1 : 0);
-    if (!saturated && !overloaded && level <= 0) return true;
+    if (!saturated && !overloaded) return true;
     if (ALWAYS.has(request.method) || inDialog(request) || isHealthCheck(request, deps.identity)) return true;
     const overlayWork = deps.overlay !== undefined && addsOverlayWork(request, deps.overlay, deps.identity);
     if (overlayWork && saturated) return refuse('Service Unavailable - Overlay busy');
-    // graded: refuse this fraction of new overlay work (the rest keeps the peer at its capacity)
-    if (overlayWork && deps.monitor?.level !== undefined) return deps.random.float() < level ? refuse('Service Unavailable - Overloaded') : true;
     if (!overloaded) return true;
     // a REGISTER that adds no overlay work (a refresh, a query, a peer without overlay) is answered
     // statelessly at about the cost of the 503: refusing it saves nothing

@@ -16,15 +16,3 @@ test('sumRxQueue adds the rx_queue of the sockets on the watched ports only', ()
   assert.equal(sumRxQueue(PROC_NET_UDP, new Set(['0001'])), 0);
   assert.equal(sumRxQueue('', new Set(['13C4'])), 0);
 });
-
-test('backlogLevel grades the backlog: 0 up to the shedding threshold, 1 at the overload threshold, linear between', async () => {
-  const { backlogLevel } = await import('../../../src/platform/udp-backlog-load-monitor.js');
-  const K = 1024;
-  assert.equal(backlogLevel(0, 256 * K, 3072 * K), 0);
-  assert.equal(backlogLevel(256 * K, 256 * K, 3072 * K), 0);
-  assert.equal(backlogLevel(1664 * K, 256 * K, 3072 * K), 0.5);
-  assert.equal(backlogLevel(3072 * K, 256 * K, 3072 * K), 1);
-  assert.equal(backlogLevel(10_000 * K, 256 * K, 3072 * K), 1);
-  assert.equal(backlogLevel(5, 10, 10), 0);
-  assert.equal(backlogLevel(11, 10, 10), 1);
-});

@@ -200,33 +200,3 @@ describe('a peer under overload', () => {
     assert.equal(bob.requests('INVITE').length, 1, 'admitted again once the load is gone');
   });
 });
-
-describe('admission policy: graded overload (issue 18)', () => {
-  const overlay: OverlayAdmission = { budget: { saturated: () => false }, localCallIds: (aor) => (aor === 'sip:alice@p2psip.local' ? ['alice-reg'] : []) };
-  const newReg = (n: number): SipRequest => {
-    const r = req('REGISTER', undefined, { callId: `new-${n}` });
-    r.headers.set('To', `<sip:u${n}@p2psip.local>`);
-    return r;
-  };
-  test('new overlay work is refused with the probability of the monitor level; other work as before; a refresh always passes', () => {
-    let level = 0.25;
-    let overloaded = false;
-    const admit = admissionPolicy({ monitor: { overloaded: () => overloaded, level: () => level }, overlay, identity, random: new SeededRandom(18) });
-    const refusedOf = (n: number): number => Array.from({ length: n }, (_, i) => admit(newReg(i))).filter((v) => !admitted(v)).length;
-    const r = refusedOf(4000);
-    assert.ok(r > 900 && r < 1100, `about a quarter of 4,000 new REGISTERs refused: ${r}`);
-    level = 0;
-    assert.equal(refusedOf(100), 0);
-    level = 1;
-    overloaded = true;
-    assert.equal(refusedOf(100), 100);
-    const verdict = admit(newReg(1));
-    assert.ok(verdict !== true && /Overloaded/.test(verdict.reason) && verdict.retryAfterS >= 1);
-    // a refresh (a binding of its AoR with its Call-ID here) adds no overlay work: admitted even at level 1
-    const refresh = req('REGISTER', undefined, { callId: 'alice-reg' });
-    refresh.headers.set('To', '<sip:alice@p2psip.local>');
-    assert.equal(admit(refresh), true);
-    // in-dialog and BYE always
-    assert.equal(admit(req('BYE', 'x')), true);
-  });
-});
