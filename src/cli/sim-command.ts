@@ -4,7 +4,7 @@
  * command itself knows nothing of the overlay.
  */
 import { performance } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
+import { promiseHooks, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_PARETO_SHAPE, parseDuration, type ChurnOptions } from '../sim/churn-model.js';
@@ -166,6 +166,7 @@ export async function runSimCommand(o: SimCommandOptions, factory: SimPeerFactor
         };
   if (storage !== undefined && storage.refreshMs >= storage.lifetimeS * 1000) throw new InvalidArgumentError('--refresh must be shorter than --value-lifetime');
   exposeGc();
+  const activity = countPromiseActivity();
   const t0 = performance.now();
   const s = await runSimulation(
     {
@@ -184,9 +185,10 @@ export async function runSimCommand(o: SimCommandOptions, factory: SimPeerFactor
     factory,
     {
       settle: () => new Promise<void>((resolve) => setImmediate(resolve)),
+      promiseActivity: activity.count,
       ...(o.progress ? { onProgress: (p: SimProgress) => io.err(progressLine(p)) } : {}),
     },
-  );
+  ).finally(activity.stop);
   const wallTimeS = (performance.now() - t0) / 1000;
   return {
     nodes: s.nodes,
@@ -248,6 +250,19 @@ function storageLines(s: NonNullable<SimCommandReport['storage']>): string[] {
 }
 
 /**
+ * Counts promise creations and settlements (V8 promise hooks) while a run lasts: the runner skips
+ * the macrotask turn after timers that touched no promise (SimRunDeps.promiseActivity).
+ */
+export function countPromiseActivity(): { count: () => number; stop: () => void } {
+  let n = 0;
+  const bump = (): void => {
+    n++;
+  };
+  const off = promiseHooks.createHook({ init: bump, settled: bump });
+  return { count: () => n, stop: () => void off() };
+}
+
+/**
  * Makes `globalThis.gc` available (as --expose-gc would), so the runner measures memory per node
  * after full collections instead of with garbage included.
  */
@@ -259,7 +274,9 @@ function exposeGc(): void {
 }
 
 function progressLine(p: SimProgress): string {
-  return `sim: ${p.phase} t=${(p.virtualMs / 1000).toFixed(0)}s joined=${p.joined} lookups=${p.lookupsDone}/${p.lookupsAttempted}\n`;
+  // CPU seconds of this process so far: CPU per simulated second is read from two lines
+  const cpu = process.cpuUsage();
+  return `sim: ${p.phase} t=${(p.virtualMs / 1000).toFixed(0)}s joined=${p.joined} lookups=${p.lookupsDone}/${p.lookupsAttempted} events=${p.events} cpu=${((cpu.user + cpu.system) / 1e6).toFixed(1)}s\n`;
 }
 
 function duration(v: string): number {

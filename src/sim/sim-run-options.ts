@@ -81,6 +81,14 @@ export interface SimRunDeps {
    * The runner is sans-I/O, so the caller supplies it.
    */
   settle(): Promise<void>;
+  /**
+   * Optional: a counter of promise events (creations and settlements, e.g. counted by V8 promise
+   * hooks) that moves whenever a promise continuation may have been queued. When it has not moved
+   * since the last `settle`, the runner fires the next timers without settling (nothing is
+   * pending, so the callbacks run in exactly the same order): far fewer macrotask turns. Only
+   * valid when the peers queue no microtask other than through promises (no queueMicrotask).
+   */
+  promiseActivity?(): number;
   onProgress?(p: SimProgress): void;
   /** Heap bytes in use (default process.memoryUsage().heapUsed, after gc() when node runs with --expose-gc). */
   heapUsed?(): number;

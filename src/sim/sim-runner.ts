@@ -163,7 +163,11 @@ class SimRun {
   /** Advances virtual time to `until`, letting continuations run after each step; stops early when `done()`. */
   private async runUntil(until: number, done?: () => boolean): Promise<void> {
     const { clock, deps } = this;
+    const activity = deps.promiseActivity;
     await deps.settle();
+    // promise activity seen when the last settle ended: while it has not changed, no continuation
+    // can be pending and the next timers fire without a macrotask turn (same order of callbacks)
+    let mark = activity?.();
     for (;;) {
       if (done?.()) return;
       if (clock.now() >= this.nextProgress) this.progress();
@@ -174,7 +178,9 @@ class SimRun {
       }
       if (next > until) break;
       clock.advanceTo(Math.min(until, next + this.o.settleQuantumMs));
+      if (mark !== undefined && activity!() === mark) continue;
       await deps.settle();
+      mark = activity?.();
     }
     clock.advanceTo(until);
     await deps.settle();
