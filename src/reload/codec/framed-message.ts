@@ -39,7 +39,9 @@ function readFramed(r: Reader, maxMessageSize: number): FramedMessage {
 /** Encodes one FramedMessage. Throws {@link CodecError} ('RELOAD_ENCODE'). */
 export function encodeFramedMessage(f: FramedMessage, options: CodecOptions = {}): Uint8Array {
   const max = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
-  const w = new Writer('FramedMessage');
+  // sized exactly (an ACK is 9 bytes, data 8 + the message): no growth, no copy in finish()
+  const exact = typeof f === 'object' && f !== null ? (f.type === 'ack' ? 9 : f.type === 'data' && f.message instanceof Uint8Array ? 8 + f.message.length : 256) : 256;
+  const w = new Writer('FramedMessage', Number.MAX_SAFE_INTEGER, exact);
   if (typeof f !== 'object' || f === null) w.fail('', 'not a FramedMessage');
   switch (f.type) {
     case 'data':

@@ -115,8 +115,9 @@ export class Writer extends CodecCursor {
   }
 
   /** A copy of the bytes written. */
+  /** The bytes written: the buffer itself when it is exactly full (the writer is not used after), else a copy. */
   finish(): Uint8Array {
-    return this.buf.slice(0, this.len);
+    return this.len === this.buf.length ? this.buf : this.buf.slice(0, this.len);
   }
 
   private check(v: number, max: number, field: string): void {

@@ -227,6 +227,8 @@ export class LinkLayer {
       this.fail(e, 'protocol-error', r.error);
       return;
     }
+    // everything acknowledged: the retransmission deadline armed for it is moot, the next one is later
+    if (r.progress && e.link.oldestUnackedAt === undefined) this.cancelTimer(e);
     this.schedule(e);
   }
 
