@@ -14,6 +14,7 @@ import { shutdownCommand, SHUTDOWN_USAGE } from './shutdown/shutdown-command.js'
 import { memoryCommand, MEMORY_USAGE } from './memory/memory-command.js';
 import { presenceCommand, PRESENCE_USAGE } from './presence/presence-command.js';
 import { capacityCommand, CAPACITY_USAGE } from './capacity/capacity-command.js';
+import { overlayTradeCommand, OVERLAY_TRADE_USAGE } from './overlay/overlay-trade.js';
 
 type BenchCommand = (argv: readonly string[]) => Promise<number>;
 
@@ -30,6 +31,7 @@ const BENCHMARKS: Readonly<Record<string, { readonly run: BenchCommand; readonly
   memory: { run: memoryCommand, usage: MEMORY_USAGE },
   presence: { run: presenceCommand, usage: PRESENCE_USAGE },
   capacity: { run: capacityCommand, usage: CAPACITY_USAGE },
+  'overlay-trade': { run: (argv) => overlayTradeCommand(argv), usage: OVERLAY_TRADE_USAGE },
 };
 
 async function main(argv: readonly string[]): Promise<number> {

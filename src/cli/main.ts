@@ -371,10 +371,12 @@ export function program(): Command {
   registerUserCommand(p);
   // the simulator drives the real overlay code (src/node/overlay-sim-peer.ts)
   const sim: Command = simCommand(p, () => {
-    const o = sim.opts<{ fingersPerRange: string; routeCache: boolean; neighbours: string; updateInterval: string }>();
+    const o = sim.opts<{ fingersPerRange: string; fingerDensity: string; maxFingers: string; routeCache: boolean; neighbours: string; updateInterval: string }>();
     return createOverlaySimPeerFactory({
       overlay: {
         fingersPerRange: positiveInt(o.fingersPerRange, '--fingers-per-range'),
+        fingerDensity: fraction(o.fingerDensity, '--finger-density'),
+        maxFingers: positiveInt(o.maxFingers, '--max-fingers'),
         routeCache: o.routeCache,
         neighbourCount: positiveInt(o.neighbours, '--neighbours'),
         updateIntervalMs: positiveInt(o.updateInterval, '--update-interval') * 1000,
@@ -382,7 +384,9 @@ export function program(): Command {
     });
   });
   sim
-    .option('--fingers-per-range <n>', 'peers kept per finger range (RFC 6940 §10.7.4.2)', '1')
+    .option('--fingers-per-range <n>', 'peers kept per finger range at least (RFC 6940 §10.7.4.2)', '1')
+    .option('--finger-density <d>', 'share of the overlay kept as fingers, spread over the ring (0 = Chord; 0.15: median 2 hops up to ~1,300 peers)', '0')
+    .option('--max-fingers <n>', 'fingers kept for the density at most', '192')
     .option('--no-route-cache', 'route through neighbours and fingers only (plain CHORD-RELOAD)')
     .option('--neighbours <n>', 'successors and predecessors kept', '5')
     .option('--update-interval <s>', 'chord-update-interval in seconds', '60');
@@ -466,6 +470,12 @@ export function program(): Command {
 function positiveInt(v: string, what: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${what}: expected a positive integer, got '${v}'`);
+  return n;
+}
+
+function fraction(v: string, what: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new ConfigError(`${what}: expected a number from 0 to 1, got '${v}'`);
   return n;
 }
 

@@ -9,13 +9,14 @@ import type { OverlayOptions } from '../overlay-types.js';
 import type { ChordHost } from './chord-host.js';
 import type { ChordLinks } from './chord-links.js';
 import type { ChordUpdates } from './chord-updates.js';
+import { estimateOverlaySize, fingerTargets } from './finger-density.js';
 import type { FingerTable } from './finger-table.js';
 import type { NeighborTable } from './neighbor-table.js';
 
 /** What the upkeep needs. */
 export interface ChordMaintenanceDeps {
   readonly host: Pick<ChordHost, 'ring' | 'id' | 'clock' | 'random' | 'state' | 'attach' | 'request' | 'conns'>;
-  readonly options: Pick<OverlayOptions, 'client' | 'initialFingers' | 'updateIntervalMs' | 'fingerRefreshIntervalMs' | 'partitionCheckIntervalMs'>;
+  readonly options: Pick<OverlayOptions, 'client' | 'initialFingers' | 'updateIntervalMs' | 'fingerRefreshIntervalMs' | 'partitionCheckIntervalMs' | 'fingerDensity' | 'maxFingers'>;
   readonly neighbours: NeighborTable;
   readonly fingers: FingerTable;
   readonly links: Pick<ChordLinks, 'markRoutable' | 'attachTo' | 'routableConnected' | 'connectAnyBootstrap' | 'hasBootstrap'>;
@@ -31,16 +32,26 @@ export interface ChordMaintenanceDeps {
 const MAX_TIMER_HANDLES = 16;
 /** Concurrent Attaches of a finger fill. */
 const FINGER_ATTACH_BATCH = 4;
+/**
+ * A refresh searches this share of the missing fingers (at least one, at most one batch): a dense
+ * table that lost peers to churn, or whose targets grew with the overlay, fills again in a few periods.
+ */
+const REFRESH_SHARE = 8;
+/** The estimated size grew by this factor since the last fill: fill at once, not a batch per period. */
+const REFILL_GROWTH = 1.5;
 
 const EMPTY = new Uint8Array(0);
 
 export class ChordMaintenance {
   private readonly timers: TimerHandle[] = [];
   private rejoining = false;
+  /** The estimated overlay size the targets were last set for by a fill (the first peer of an overlay: 1, itself). */
+  private sizedFor = 1;
+  private filling = false;
 
   constructor(private readonly d: ChordMaintenanceDeps) {}
 
-  /** Periodic work: Updates to neighbours (§10.7.4.1), one finger search (§10.7.4.2), partition check (§10.7.4.4). */
+  /** Periodic work: Updates to neighbours (§10.7.4.1), finger search (§10.7.4.2), partition check (§10.7.4.4). */
   startTimers(): void {
     const host = this.d.host;
     const jitter = (ms: number): number => Math.floor(ms * (0.5 + host.random.float()));
@@ -58,7 +69,7 @@ export class ChordMaintenance {
       return;
     }
     every(this.d.options.updateIntervalMs, () => this.d.updates.sendNeighbourUpdates());
-    every(this.d.options.fingerRefreshIntervalMs, () => void this.refreshOneFinger());
+    every(this.d.options.fingerRefreshIntervalMs, () => void this.refreshFingers());
     every(this.d.options.partitionCheckIntervalMs, () => void this.checkPartition());
   }
 
@@ -67,18 +78,49 @@ export class ChordMaintenance {
     this.timers.length = 0;
   }
 
-  /** Attach to a random point of each open finger range up to `n` (RFC 6940 §10.5, §10.7.4.2). */
+  /**
+   * The overlay's size from our neighbour spacing, and the finger targets for it (finger-density.ts).
+   * Returns the estimate.
+   */
+  sizeFingers(): number {
+    const { host, neighbours, fingers } = this.d;
+    const n = estimateOverlaySize(host.ring, host.id, neighbours.successors, neighbours.predecessors);
+    fingers.setTargets(fingerTargets(n, fingers.maxIndex, { perRange: fingers.perRange, density: this.d.options.fingerDensity, maxFingers: this.d.options.maxFingers }));
+    return n;
+  }
+
+  /**
+   * Attach to the missing peers of each open finger range up to `n` (RFC 6940 §10.5, §10.7.4.2): the
+   * first of a range at its start (n + 2^(128-i)), further ones in the range's empty slots.
+   */
   async fillFingers(n: number): Promise<void> {
+    if (this.filling) return;
+    this.filling = true;
+    try {
+      await this.fill(n);
+    } finally {
+      this.filling = false;
+    }
+  }
+
+  /**
+   * The neighbour table changed: when the overlay now looks {@link REFILL_GROWTH} times larger than at
+   * the last fill (a peer that joined a young overlay, while it grows), fill the fingers for the new
+   * size at once rather than a few per refresh period.
+   */
+  onNeighboursChanged(): void {
+    const { host } = this.d;
+    if (this.d.options.fingerDensity <= 0 || this.filling || host.state !== 'joined' || this.d.options.client || this.d.stopped()) return;
+    const n = estimateOverlaySize(host.ring, host.id, this.d.neighbours.successors, this.d.neighbours.predecessors);
+    if (n >= this.sizedFor * REFILL_GROWTH) void this.fillFingers(this.d.options.initialFingers);
+  }
+
+  private async fill(n: number): Promise<void> {
     const { host, fingers } = this.d;
     const ring = host.ring;
-    // one Attach per missing peer of each open range, each to a random point of the range
+    this.sizedFor = this.sizeFingers();
     const targets: bigint[] = [];
-    for (const i of fingers.openRanges(this.fingerCount(n))) {
-      // §10.5: the i'th entry is an Attach to n + 2^(128-i); further peers of a range at random points of it
-      for (let j = fingers.countIn(i); j < fingers.perRange; j++) {
-        targets.push(j === 0 ? fingers.rangeStart(i) : fingers.randomTarget(i, (k) => host.random.bytes(k)));
-      }
-    }
+    for (const i of fingers.openRanges(this.fingerCount(n))) targets.push(...fingers.slotTargets(i, (k) => host.random.bytes(k)));
     const seen = new Set<bigint>();
     for (let i = 0; i < targets.length; i += FINGER_ATTACH_BATCH) {
       const batch = targets.slice(i, i + FINGER_ATTACH_BATCH);
@@ -158,24 +200,42 @@ export class ChordMaintenance {
     return Math.min(fingers.maxIndex, Math.max(base, reach));
   }
 
-  /** RFC 6940 §10.7.4.2: one Attach to a random point of an open finger range. */
-  private async refreshOneFinger(): Promise<void> {
+  /**
+   * RFC 6940 §10.7.4.2, each chord-ping-interval: targets set again for the overlay's size now, then
+   * Attaches to empty slots of open finger ranges, the nearer ranges first by a coin toss each — one
+   * Attach, or a share of the missing fingers when a dense table lacks many; the whole fill when the
+   * overlay grew much since the last one (a peer that joined a small overlay).
+   */
+  private async refreshFingers(): Promise<void> {
     const { host, fingers } = this.d;
     if (host.state !== 'joined') return;
-    const open = fingers.openRanges(this.fingerCount(this.d.options.initialFingers));
-    let pick: number | undefined;
-    for (const i of open) {
-      if (host.random.float() < 0.5) {
-        pick = i;
-        break;
-      }
+    const size = this.sizeFingers();
+    if (this.filling) return;
+    if (size >= this.sizedFor * REFILL_GROWTH) {
+      await this.fillFingers(this.d.options.initialFingers);
+      return;
     }
-    pick ??= open[open.length - 1];
-    if (pick === undefined) return;
-    const t = fingers.randomTarget(pick, (k) => host.random.bytes(k));
-    if (this.d.isResponsible(t)) return;
-    const x = await host.attach([{ type: 'resource', resourceId: host.ring.toBytes(t) }]);
-    if (x !== undefined) {
+    const upTo = this.fingerCount(this.d.options.initialFingers);
+    const count = Math.min(FINGER_ATTACH_BATCH, Math.max(1, Math.ceil(fingers.missing(upTo) / REFRESH_SHARE)));
+    const ring = host.ring;
+    const points: bigint[] = [];
+    for (let a = 0; a < count; a++) {
+      const open = fingers.openRanges(upTo);
+      let pick: number | undefined;
+      for (const i of open) {
+        if (host.random.float() < 0.5) {
+          pick = i;
+          break;
+        }
+      }
+      pick ??= open[open.length - 1];
+      if (pick === undefined) break;
+      const t = fingers.slotTargets(pick, (k) => host.random.bytes(k), 1)[0] ?? fingers.randomTarget(pick, (k) => host.random.bytes(k));
+      if (!this.d.isResponsible(t)) points.push(t);
+    }
+    const got = await Promise.all(points.map((t) => host.attach([{ type: 'resource', resourceId: ring.toBytes(t) }])));
+    for (const x of got) {
+      if (x === undefined) continue;
       this.d.links.markRoutable(x);
       fingers.offer(x);
     }

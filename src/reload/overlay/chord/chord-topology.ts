@@ -26,6 +26,7 @@ import { ChordLinks } from './chord-links.js';
 import { ChordMaintenance } from './chord-maintenance.js';
 import type { MergeOutcome } from './chord-maintenance.js';
 import { ChordUpdates } from './chord-updates.js';
+import { checkFingerDensityOptions } from './finger-density.js';
 import { FingerTable } from './finger-table.js';
 import { NeighborTable } from './neighbor-table.js';
 
@@ -64,6 +65,7 @@ export class ChordTopology {
     private readonly host: ChordHost,
     private readonly options: OverlayOptions,
   ) {
+    checkFingerDensityOptions({ perRange: options.fingersPerRange, density: options.fingerDensity, maxFingers: options.maxFingers });
     this.neighbours = new NeighborTable(host.ring, host.id, options.neighbourCount);
     this.fingers = new FingerTable(host.ring, host.id, options.fingersPerRange);
     const neighbours = this.neighbours;
@@ -72,7 +74,7 @@ export class ChordTopology {
     const isResponsible = (k: bigint): boolean => this.isResponsible(k);
     this.links = new ChordLinks(host);
     const links = this.links;
-    this.updates = new ChordUpdates({ host, options, neighbours, fingers, links, stopped, heardWhileJoining: (u) => this.joining.heard(u) });
+    this.updates = new ChordUpdates({ host, options, neighbours, fingers, links, stopped, heardWhileJoining: (u) => this.joining.heard(u), neighboursChanged: () => this.maintenance.onNeighboursChanged() });
     const updates = this.updates;
     this.maintenance = new ChordMaintenance({
       host,

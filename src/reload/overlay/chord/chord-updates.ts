@@ -24,6 +24,8 @@ export interface ChordUpdatesDeps {
   stopped(): boolean;
   /** An Update heard before this peer joined: true when the join in progress took it (§10.5 steps 2–4). */
   heardWhileJoining(u: ChordNeighbourUpdate): boolean;
+  /** After every neighbour change (the finger table's size follows the overlay's, finger-density.ts). */
+  neighboursChanged?(): void;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -131,6 +133,7 @@ export class ChordUpdates {
 
   neighboursChangedNow(): void {
     this.d.host.neighboursChanged?.(this.d.neighbours.successors, this.d.neighbours.predecessors);
+    this.d.neighboursChanged?.();
   }
 
   private offerFingerIfConnected(b: Uint8Array): void {

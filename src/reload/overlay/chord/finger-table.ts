@@ -4,11 +4,14 @@ import type { Ring } from '../ring.js';
  * The CHORD-RELOAD Finger Table (RFC 6940 §10.1, §10.7.4.2): finger i (1-based) is valid when it
  * lies in [self + 2^(k-i), self + 2^(k-i+1) - 1]. Finger 1 is half-way round the ring. Each range
  * may hold up to `perRange` peers (§10.7.4.2: "MAY keep connections to multiple peers that can act
- * for a given Finger Table entry"); more than one per range shortens routes (see docs/architecture.md).
+ * for a given Finger Table entry"), or more where {@link setTargets} says so (finger-density.ts: a
+ * share of the overlay spread uniformly, for two-hop routes in small overlays).
  */
 export class FingerTable {
   /** index i → peers in that range, nearest to the range start first. */
   private readonly ranges = new Map<number, bigint[]>();
+  /** index i → peers to keep in range i (index 0 unused); empty: `perRange` everywhere. */
+  private targets: readonly number[] = [];
 
   constructor(
     private readonly ring: Ring,
@@ -42,7 +45,7 @@ export class FingerTable {
     if (i < 1 || i > this.maxIndex) return false;
     const list = this.ranges.get(i) ?? [];
     if (list.includes(id)) return false;
-    if (list.length < this.perRange) {
+    if (list.length < this.capacity(i)) {
       list.push(id);
       list.sort((a, b) => (this.ring.distance(this.self, a) < this.ring.distance(this.self, b) ? -1 : 1));
       this.ranges.set(i, list);
@@ -71,9 +74,65 @@ export class FingerTable {
     return this.ranges.get(i)?.length ?? 0;
   }
 
-  /** Is range i filled to `perRange`? */
+  /** Is range i filled to its capacity? */
   isFull(i: number): boolean {
-    return (this.ranges.get(i)?.length ?? 0) >= this.perRange;
+    return (this.ranges.get(i)?.length ?? 0) >= this.capacity(i);
+  }
+
+  /** Peers kept in range i at most: its target, never below `perRange`. */
+  capacity(i: number): number {
+    return Math.max(this.perRange, this.targets[i] ?? 0);
+  }
+
+  /**
+   * Sets the peers to keep per range (entry i for range i, e.g. from fingerTargets()). A range that
+   * holds more than its new target keeps them (they go as their links fail); it takes no more.
+   */
+  setTargets(targets: readonly number[]): void {
+    this.targets = [...targets];
+  }
+
+  /** Fingers wanted but not held over ranges 1..n. */
+  missing(n: number): number {
+    let m = 0;
+    for (let i = 1; i <= Math.min(n, this.maxIndex); i++) m += Math.max(0, this.capacity(i) - this.countIn(i));
+    return m;
+  }
+
+  /**
+   * Points to search for the missing peers of range i (§10.7.4.2: a Node-ID of the range): the range
+   * cut into `capacity(i)` equal slots, one point per slot that holds no finger, at a random place of
+   * the slot (the first slot of an empty range at the range start, §10.5). Spreads the fingers evenly
+   * over the range, which is what shortens routes; at most `limit` points.
+   */
+  slotTargets(i: number, randomBytes: (n: number) => Uint8Array, limit = Number.POSITIVE_INFINITY): bigint[] {
+    if (i < 1 || i > this.maxIndex) return [];
+    const cap = this.capacity(i);
+    const held = this.ranges.get(i) ?? [];
+    if (held.length >= cap) return [];
+    const width = 1n << BigInt(this.ring.bits - i);
+    const slots = BigInt(cap);
+    const start = this.rangeStart(i);
+    const taken = new Set<bigint>();
+    for (const x of held) taken.add((this.ring.distance(start, x) * slots) / width);
+    const empty: bigint[] = [];
+    for (let j = 0n; j < slots; j++) if (!taken.has(j)) empty.push(j);
+    // fewer points than empty slots (a refresh): random slots, not always the first ones
+    const want = Math.min(limit, cap - held.length, empty.length);
+    if (want < empty.length) {
+      for (let a = 0; a < want; a++) {
+        const b = a + Number(this.ring.random(randomBytes) % BigInt(empty.length - a));
+        [empty[a], empty[b]] = [empty[b] as bigint, empty[a] as bigint];
+      }
+    }
+    const out: bigint[] = [];
+    for (const j of empty.slice(0, want)) {
+      const lo = (width * j) / slots;
+      const hi = (width * (j + 1n)) / slots;
+      const off = held.length === 0 && j === 0n ? 0n : lo + (hi > lo ? this.ring.random(randomBytes) % (hi - lo) : 0n);
+      out.push(this.ring.add(start, off));
+    }
+    return out;
   }
 
   /** Number of non-empty ranges. */

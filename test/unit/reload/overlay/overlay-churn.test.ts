@@ -114,9 +114,10 @@ describe('overlay: churn, leave, clients', () => {
     assert.equal((await lookups(w, 50)).ok, 50);
   });
 
-  test('hop count: 150 peers route in about ½·log2 N hops; more fingers per range shorten routes', async () => {
+  test('hop count: 150 peers route in about ½·log2 N hops with Chord fingers (the default); more per range, or a finger density, shorten routes', async () => {
     const mean = (a: number[]): number => a.reduce((x, y) => x + y, 0) / a.length;
-    const w1 = new OverlayWorld(7);
+    const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+    const w1 = new OverlayWorld(7, { fingerDensity: 0 });
     for (let i = 0; i < 150; i++) await w1.add();
     await w1.run(120_000, 50);
     const r1 = await lookups(w1, 200);
@@ -124,11 +125,23 @@ describe('overlay: churn, leave, clients', () => {
     const m1 = mean(r1.hops);
     // ½·log2(150) ≈ 3.6
     assert.ok(m1 > 2.5 && m1 < 4.8, `mean hops ${m1}`);
-    const w4 = new OverlayWorld(7, { fingersPerRange: 4 });
+    const w4 = new OverlayWorld(7, { fingersPerRange: 4, fingerDensity: 0 });
     for (let i = 0; i < 150; i++) await w4.add();
     await w4.run(120_000, 50);
     const r4 = await lookups(w4, 200);
     assert.equal(r4.ok, 200);
     assert.ok(mean(r4.hops) < m1, `4 per range ${mean(r4.hops)} vs ${m1}`);
+    // 15 % of the overlay as fingers, spread uniformly (issue 18: median ≤ 2 hops)
+    const wd = new OverlayWorld(7, { fingerDensity: 0.15 });
+    for (let i = 0; i < 150; i++) await wd.add();
+    await wd.run(120_000, 50);
+    const rd = await lookups(wd, 200);
+    assert.equal(rd.ok, 200);
+    assert.ok(median(rd.hops) <= 2, `median hops ${median(rd.hops)}`);
+    assert.ok(mean(rd.hops) < mean(r4.hops), `density ${mean(rd.hops)} vs 4 per range ${mean(r4.hops)}`);
+    const fingers = wd.live().map((n) => n.node.status().fingers.length);
+    const meanFingers = mean(fingers);
+    // 15 % of 150 ≈ 23 spread over the ranges, plus the floor of the near ranges
+    assert.ok(meanFingers > 15 && meanFingers < 40, `mean fingers ${meanFingers}`);
   });
 });
