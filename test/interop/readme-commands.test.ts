@@ -41,7 +41,7 @@ const ELSEWHERE: ReadonlyArray<[RegExp, string]> = [
   [/^npm ci && npm test$|^npm test$|^npm ci$/, '.ci/run runs it (checked below)'],
   [/^npm start$/, 'readme.test.ts runs it (the softphone steps); `npm ci && npm start` here'],
   [/^npm run fuzz$/, 'a million inputs each, minutes: run by hand; here the same command with --count 300'],
-  [/^npm run bench -- (putget|calls|nat|media|sip|overlay|codec|idle-rss|memory|shutdown|presence)$/, 'a benchmark, minutes each, run by hand into BENCHMARKS.md; bench-sip/bench-calls.test.ts test its harness'],
+  [/^npm run bench -- (putget|calls|nat|media|sip|overlay|overlay-trade|codec|idle-rss|memory|shutdown|presence|capacity)( --duration [0-9]+)?$/, 'a benchmark, minutes each, run by hand into BENCHMARKS.md; bench-sip/bench-calls.test.ts test its harness'],
   [/^npm pack$/, 'package-api.test.ts and package-install.test.ts pack the package and install it into an empty directory'],
   [/^npm run test:interop$/, '.ci/run runs it (checked below)'],
   [/^npx p2psip up --sip 127\.0\.0\.1:5070 /, 'readme.test.ts runs it (the softphone steps)'],
