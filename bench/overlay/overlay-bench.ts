@@ -14,6 +14,26 @@ import type { SimPeerFactory } from '../../src/sim/sim-peer.js';
 import { codecMachineInfo } from '../codec/codec-report.js';
 import { renderOverlaySection, writeOverlayResults, type OverlayBenchReport, type OverlayScenario } from './overlay-report.js';
 
+/** The simulator options every overlay benchmark run starts from (no churn, the default latency model, 20 joins/s, 60 s to settle). */
+export function overlayBenchBase(duration: number, lookupRate: number, seed: number): SimCommandOptions {
+  return {
+    nodes: 0,
+    churn: 'none',
+    medianSession: 1_800_000,
+    paretoShape: 3,
+    graceful: 0.5,
+    replacement: 'immediate',
+    duration,
+    lookupRate,
+    seed,
+    latency: DEFAULT_PAIR_LATENCY,
+    loss: 0,
+    joinRate: 20,
+    stabilize: 60_000,
+    crashMode: 'silent',
+  };
+}
+
 export const OVERLAY_USAGE =
   'usage: npm run bench -- overlay [--max-nodes <n>] [--duration <d>] [--lookup-rate <per-s>] [--seed <n>] [--stand-in] [--no-write] [--out-dir <dir>]';
 
@@ -76,22 +96,7 @@ export async function overlayCommand(argv: readonly string[], load: FactoryLoade
   const machine = codecMachineInfo();
   const standIn = values['stand-in'];
   const factory = async (): Promise<SimPeerFactory> => load(standIn);
-  const base: SimCommandOptions = {
-    nodes: 0,
-    churn: 'none',
-    medianSession: 1_800_000,
-    paretoShape: 3,
-    graceful: 0.5,
-    replacement: 'immediate',
-    duration: durationMs,
-    lookupRate: rate,
-    seed,
-    latency: DEFAULT_PAIR_LATENCY,
-    loss: 0,
-    joinRate: 20,
-    stabilize: 60_000,
-    crashMode: 'silent',
-  };
+  const base = overlayBenchBase(durationMs, rate, seed);
   const quietIo = { out: () => {}, err: () => {} };
   const scenarios: OverlayScenario[] = [];
   const sizes = OVERLAY_SIZES.filter((n) => n <= maxNodes);

@@ -9,8 +9,8 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { runSimCommand, type SimCommandOptions, type SimCommandReport } from '../../src/cli/sim-command.js';
 import { parseDuration } from '../../src/sim/churn-model.js';
-import { DEFAULT_PAIR_LATENCY } from '../../src/sim/latency-model.js';
 import { createOverlaySimPeerFactory } from '../../src/node/overlay-sim-peer.js';
+import { overlayBenchBase } from './overlay-bench.js';
 import { DEFAULT_OVERLAY_OPTIONS } from '../../src/reload/overlay/overlay-types.js';
 
 export const OVERLAY_TRADE_USAGE =
@@ -74,22 +74,7 @@ export async function overlayTradeCommand(argv: readonly string[], out: (t: stri
     process.stderr.write(`bad option value\n${OVERLAY_TRADE_USAGE}\n`);
     return 2;
   }
-  const base: SimCommandOptions = {
-    nodes: 0,
-    churn: 'none',
-    medianSession: 1_800_000,
-    paretoShape: 3,
-    graceful: 0.5,
-    replacement: 'immediate',
-    duration,
-    lookupRate: 10,
-    seed,
-    latency: DEFAULT_PAIR_LATENCY,
-    loss: 0,
-    joinRate: 20,
-    stabilize: 60_000,
-    crashMode: 'silent',
-  };
+  const base: SimCommandOptions = overlayBenchBase(duration, 10, seed);
   const quietIo = { out: () => {}, err: () => {} };
   out(`${TRADE_HEADER}\n`);
   for (const n of nodes) {
