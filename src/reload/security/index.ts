@@ -12,6 +12,7 @@ export {
 } from './node-keys.js';
 export type { NodeKeyAlgorithm, NodeKeyPair } from './node-keys.js';
 export { sha256, signatureAlgorithmFor, signBytes, verifyBytes } from './signature-algorithm.js';
+export { SIGNATURE_MEMO_ENTRIES, SignatureMemo, signatureMemo } from './signature-memo.js';
 export { MAX_CERTIFICATE_SIZE, isIssuedBy, isSelfSigned, readCertificateInfo } from './x509-certificate-info.js';
 export type { CertificateInfo } from './x509-certificate-info.js';
 export { parseReloadNodeUri, reloadNodeUri } from './reload-node-uri.js';
