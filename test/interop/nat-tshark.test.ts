@@ -153,7 +153,8 @@ test('tshark decodes the NAT lab: STUN/TURN with nothing malformed, DTLS-UDP-SR 
       const appData = d.dtlsRecords.get(23) ?? 0;
       const framed = (d.dtlsFraming.get(128) ?? 0) + (d.dtlsFraming.get(129) ?? 0);
       assert.ok(appData > 0, 'DTLS application data captured');
-      assert.equal(framed, appData, 'every DTLS application-data record decrypts into a RELOAD frame (data 128 / ack 129)');
+      for (const u of d.undecrypted) t.diagnostic(`DTLS records not decrypted: ${u}`);
+      assert.equal(framed, appData, `every DTLS application-data record decrypts into a RELOAD frame (data 128 / ack 129); not decrypted: ${d.undecrypted.join(' | ')}`);
       assert.ok((d.dtlsFraming.get(128) ?? 0) > 0 && (d.dtlsFraming.get(129) ?? 0) > 0, 'RELOAD data and ack frames in DTLS');
       assert.ok((d.reloadOverDtls.get('fetch_req') ?? 0) > 0, `Fetch requests decoded inside DTLS (${tally(d.reloadOverDtls)})`);
       // 3. the TLS links decrypt into RELOAD too

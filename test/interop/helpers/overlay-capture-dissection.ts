@@ -122,6 +122,14 @@ export interface OverlayDissection {
    * decoding it cleanly without the fragments of the other link: "frame (info): joined with frames …".
    */
   readonly reassemblyCollisions: readonly string[];
+  /**
+   * Diagnosis of the UDP conversations whose DTLS application-data records were not all decrypted
+   * (none when every record was): the conversation, its counts, the handshake messages seen in the
+   * clear there (ClientHello/ServerHello randoms, first 8 bytes) and whether the key logs hold a line
+   * for each ClientHello random. Printed by the test before its assertion fails, so that a failure in
+   * CI tells which session, and why, without the capture.
+   */
+  readonly undecrypted: readonly string[];
 }
 
 export interface DissectOptions {
@@ -150,6 +158,12 @@ const FIELDS = [
   'reload_framing.type',
   'reload.message.code',
   'tls.record.content_type',
+  'udp.stream',
+  'ip.src',
+  'udp.srcport',
+  'ip.dst',
+  'udp.dstport',
+  'dtls.handshake.random',
 ] as const;
 type Field = (typeof FIELDS)[number];
 
@@ -246,7 +260,23 @@ export async function dissectOverlayCapture(scope: ProcessScope, file: string, o
   let useCandidate = 0;
   let tlsRecords = 0;
   const baseRows = await rows(scope, file, base);
+  /** Per UDP conversation (and TURN channel): application-data records, handshakes in the clear, its addresses. */
+  const streams = new Map<string, { appData: number; decrypted: number; handshakes: string[]; where: string; firstFrame: string }>();
+  const streamKey = (r: Row): string => `${r('udp.stream')[0] ?? '?'}${r('stun.channel').length > 0 ? `/ch${r('stun.channel')[0]}` : ''}`;
   for (const r of baseRows) {
+    if (isDtls(r) && r('udp.stream').length > 0) {
+      const k = streamKey(r);
+      let v = streams.get(k);
+      if (v === undefined) {
+        v = { appData: 0, decrypted: 0, handshakes: [], firstFrame: r('frame.number')[0] ?? '?', where: `${r('ip.src')[0]}:${r('udp.srcport')[0]} → ${r('ip.dst')[0]}:${r('udp.dstport')[0]}${r('stun.channel').length > 0 ? ` in ChannelData ${r('stun.channel')[0]}` : ''}` };
+        streams.set(k, v);
+      }
+      v.appData += r('dtls.record.content_type').filter((t) => t === '23').length;
+      const randoms = r('dtls.handshake.random');
+      r('dtls.handshake.type').forEach((t) => {
+        if (t === '1' || t === '2') v.handshakes.push(`frame ${r('frame.number')[0]} ${t === '1' ? 'ClientHello' : 'ServerHello'} ${(randoms.shift() ?? '?').slice(0, 16)}`);
+      });
+    }
     const methods = r('stun.type.method');
     const classes = r('stun.type.class');
     // A ChannelData frame carries STUN only inside; otherwise the first message is the one on the wire.
@@ -287,6 +317,8 @@ export async function dissectOverlayCapture(scope: ProcessScope, file: string, o
       if (!isDtls(r)) continue;
       finished += r('dtls.handshake.type').filter((t) => Number(t) === HANDSHAKE_FINISHED).length;
       for (const t of r('reload_framing.type')) bump(framing, Number(t));
+      const st = streams.get(streamKey(r));
+      if (st !== undefined) st.decrypted += r('reload_framing.type').length;
       for (const c of r('reload.message.code')) bump(reload, MESSAGE_NAME.get(Number(c)) ?? `code ${c}`);
     }
     for (const [k, v] of framing) bump(dtlsFraming, k, v);
@@ -301,7 +333,16 @@ export async function dissectOverlayCapture(scope: ProcessScope, file: string, o
     if (isDtls(r)) withAllKeysAtOnce += r('reload_framing.type').length;
   }
 
+  const keyed = new Set(sessions.map(([random]) => random.slice(0, 16)));
+  const undecrypted = [...streams.values()]
+    .filter((v) => v.decrypted < v.appData)
+    .map((v) => {
+      const hellos = v.handshakes.map((h) => (h.includes('ClientHello') ? `${h} (${keyed.has(h.split(' ').at(-1)!) ? 'key-log line' : 'NO key-log line'})` : h));
+      return `${v.where} (from frame ${v.firstFrame}): ${v.appData} application-data records, ${v.decrypted} decrypted; handshakes in the clear: ${hellos.join(', ') || 'none'}`;
+    });
+
   return {
+    undecrypted,
     frames: baseRows.length,
     stun,
     stunInTurn,
