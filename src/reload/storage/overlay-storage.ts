@@ -196,7 +196,35 @@ export class OverlayStorage implements Lifecycle {
     const time = this.storageTime();
     const lifetime = opts.lifetime ?? this.defaultLifetime;
     const signed = values.map((v) => this.deps.credentials.sign(resource, kindId, time, lifetime, v));
-    return this.storeSigned(resource, kindId, signed, opts.generation ?? 0n);
+    const r = await this.storeSigned(resource, kindId, signed, opts.generation ?? 0n);
+    if (r.ok || r.errorCode !== ReloadErrorCode.DataTooOld || signed.length === 0) return r;
+    return (await this.heldAlready(resource, kindId, signed)) ?? r;
+  }
+
+  /**
+   * Error_Data_Too_Old for values we just signed: our own Store may have landed already — its answer
+   * lost, the request retransmitted end to end (RFC 6940 §6.2.1) to a peer that had meanwhile become
+   * responsible and held the value as a replica (seen under load while a ring healed: a REGISTER got
+   * 500 although its Store had been stored and replicated). A Fetch tells: when the responsible peer
+   * holds every one of these values, the very signatures we made, the Store succeeded. Else undefined
+   * (the error stands).
+   */
+  private async heldAlready(resource: Uint8Array, kindId: number, signed: readonly StoredData[]): Promise<ClientStoreResult | undefined> {
+    const def = this.deps.kinds(kindId);
+    if (def === undefined) return undefined;
+    const sel: ValueSelector = {};
+    if (def.dataModel === 'dictionary') sel.keys = signed.flatMap((d) => (d.value.model === 'dictionary' ? [d.value.key] : []));
+    if (def.dataModel === 'array') {
+      const indices = signed.flatMap((d) => (d.value.model === 'array' && d.value.index !== 0xffffffff ? [d.value.index] : []));
+      if (indices.length !== signed.length) return undefined; // appends have no index to look for
+      sel.indices = indices.map((i) => ({ first: i, last: i }));
+    }
+    const f = await this.fetch(kindId, { resourceId: resource }, sel);
+    if (!f.ok) return undefined;
+    const held = (d: StoredData): boolean =>
+      f.values.some((v) => v.data.storageTime === d.storageTime && sameBytes(v.data.signature.signatureValue, d.signature.signatureValue));
+    if (!signed.every(held)) return undefined;
+    return { ok: true, answer: { kindResponses: [{ kind: kindId, generationCounter: f.generation, replicas: [] }] }, responder: f.responder };
   }
 
   /** Stores already signed values (a replayed or foreign value, tests; or values signed elsewhere). */
@@ -312,4 +340,8 @@ export class OverlayStorage implements Lifecycle {
     this.replicas.close();
     await this.deps.engine.close();
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -99,3 +99,36 @@ describe('OverlayStorage (RFC 6940 §7.4, §10.4)', () => {
     assert.equal(f.rejected.length, 0);
   });
 });
+
+describe('OverlayStorage: our own Store answered Error_Data_Too_Old', () => {
+  test('the value already held with our very signature (an end-to-end retransmission answered by a replica) counts as stored; another value of ours does not', async () => {
+    const w = await world(6, 4);
+    const alice = w.peers[2]!;
+    const ref = { resourceName: alice.identity.certificate.userName };
+    const key = alice.identity.certificate.nodeIds[0]!;
+    const entry = (fill: number): StoredDataValue => ({ model: 'dictionary', key, value: { exists: true, value: new Uint8Array(40).fill(fill) } });
+    const storage = alice.storage;
+    const original = storage.storeSigned.bind(storage);
+    // the request lands, its answer is lost, and the retransmission is answered Error_Data_Too_Old
+    storage.storeSigned = async (...args) => {
+      const first = await original(...args);
+      assert.ok(first.ok, first.ok ? '' : first.info);
+      const again = await original(...args);
+      assert.ok(!again.ok && again.errorCode === ReloadErrorCode.DataTooOld, 'the replay is refused as too old');
+      return again;
+    };
+    const s = await w.settle(storage.store(SIP, ref, [entry(1)]));
+    assert.ok(s.ok, s.ok ? '' : s.info);
+    // a newer value of ours is held instead (ours stored later, or after a clock jump): the error stands
+    storage.storeSigned = async (resource, kindId, values, generation) => {
+      const newer = values.map((d) => ({ ...d, storageTime: d.storageTime + 1000n }));
+      const resigned = newer.map((d) => alice.credentials.sign(resource, kindId, d.storageTime, d.lifetime, d.value));
+      const n = await original(resource, kindId, resigned, generation);
+      assert.ok(n.ok, n.ok ? '' : n.info);
+      return original(resource, kindId, values, generation);
+    };
+    const t = await w.settle(storage.store(SIP, ref, [entry(2)]));
+    assert.ok(!t.ok);
+    assert.equal(t.errorCode, ReloadErrorCode.DataTooOld);
+  });
+});

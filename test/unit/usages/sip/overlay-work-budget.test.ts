@@ -173,6 +173,6 @@ describe('OverlayWorkBudget: the queueing delay (issue 18, no collapse under ove
     assert.equal(b.stats().refusedCount, 1);
     assert.throws(() => new OverlayWorkBudget({ maxDelayMs: 5 }), /maxDelayMs/);
     assert.throws(() => new OverlayWorkBudget({ maxLate: 0 }), /maxLate/);
-    assert.deepEqual(DEFAULT_OVERLAY_WORK_BUDGET, { maxInFlight: 2_000, maxDelayMs: 2_000, maxLate: 64 });
+    assert.deepEqual(DEFAULT_OVERLAY_WORK_BUDGET, { maxInFlight: 2_000, maxDelayMs: 300, maxLate: 64 });
   });
 });
