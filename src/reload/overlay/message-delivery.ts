@@ -122,7 +122,8 @@ export class MessageDelivery {
       contentsBytes = payload.subarray(0, r.offset);
       const block = r.scoped('security_block', () => readSecurityBlock(r));
       r.expectEnd();
-      const v = this.deps.security.verify(h, contentsBytes, block);
+      // straight from the link's authenticated peer (no Via entry): see OverlaySecurity.verify's linkPeer
+      const v = this.deps.security.verify(h, contentsBytes, block, from !== undefined && h.viaList.length === 0 ? this.deps.ring.toBytes(from) : undefined);
       if (!v.ok && v.pending !== undefined && !retried && this.heldForCertificate < MAX_HELD_FOR_CERTIFICATE) {
         // the signer's certificate is being fetched (§8): verify again once the lookup settles (it is bounded in time)
         this.heldForCertificate++;

@@ -73,12 +73,15 @@ export interface OverlaySecurity {
   /**
    * Verifies a message destined to this node; the signer, or a reason to refuse it. `pending`: the
    * signer's certificate is being looked up (RFC 6940 §8); the node holds the message (bounded) and
-   * verifies it again once that settles.
+   * verifies it again once that settles. `linkPeer`: the message came with an empty Via List over a
+   * link whose peer authenticated as this Node-ID (TLS / DTLS with the overlay's certificates), so it
+   * was sent by that node itself and nobody could change it on the way; see CertificateSecurity.
    */
   verify(
     header: ForwardingHeader,
     contents: Uint8Array,
     block: SecurityBlock,
+    linkPeer?: Uint8Array,
   ): { ok: true; signer: SignerInfo | undefined } | { ok: false; info: string; pending?: Promise<unknown> };
 }
 

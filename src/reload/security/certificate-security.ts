@@ -44,8 +44,8 @@ export class CertificateSecurity implements OverlaySecurity {
   }
 
   /** The signer's user name and the Node-ID its SignerIdentity designates. */
-  verify(header: ForwardingHeader, contents: Uint8Array, block: SecurityBlock): { ok: true; signer: SignerInfo | undefined } | { ok: false; info: string; pending?: Promise<unknown> } {
-    const r = verifyMessageContents(header, contents, block, this.store);
+  verify(header: ForwardingHeader, contents: Uint8Array, block: SecurityBlock, linkPeer?: Uint8Array): { ok: true; signer: SignerInfo | undefined } | { ok: false; info: string; pending?: Promise<unknown> } {
+    const r = verifyMessageContents(header, contents, block, this.store, linkPeer === undefined ? {} : { linkPeer });
     if (!r.ok) {
       const resolver = this.options.resolver;
       if (resolver !== undefined && r.error.code === 'CERT_UNKNOWN') {

@@ -72,6 +72,16 @@ export interface VerifyMessageOptions {
    * Node-ID must be signed by that Node-ID; a request's sender is the first Via entry or the link's peer).
    */
   expectedNodeId?: Uint8Array;
+  /**
+   * Issue 18: the message came straight from its originator (empty Via List) over a link whose peer
+   * authenticated as this Node-ID with a certificate the overlay trusts (mutual TLS/DTLS, RFC 6940
+   * §6.5.1.13). When the signer's certificate — resolved and checked for trust and validity as always —
+   * is that node's, the signature bytes are not checked: the link already proves who sent these bytes
+   * and that nobody changed them, which is what the signature proves across intermediate peers. A
+   * wrong signature from that node could only misrepresent that node itself. Any other signer (a
+   * forwarded message whose Via List was stripped names its real originator) is verified in full.
+   */
+  linkPeer?: Uint8Array;
 }
 
 /**
@@ -102,8 +112,9 @@ export function verifyMessageContents(
     const sig = block.signature;
     const resolved = store.resolveSigner(sig.identity, bagCertificates(block));
     if (!resolved.ok) return resolved;
-    const input = messageSignatureInput(header.overlay, header.transactionId, contents, sig.identity);
-    if (!verifyBytes(sig.algorithm, resolved.signer.certificate.publicKey, input, sig.signatureValue)) {
+    const fromLinkPeer = options.linkPeer !== undefined && bytesEqual(resolved.signer.nodeId, options.linkPeer);
+    const input = fromLinkPeer ? undefined : messageSignatureInput(header.overlay, header.transactionId, contents, sig.identity);
+    if (input !== undefined && !verifyBytes(sig.algorithm, resolved.signer.certificate.publicKey, input, sig.signatureValue)) {
       return { ok: false, error: new SecurityError('SIGNATURE_INVALID', `message signature does not verify with the certificate of ${resolved.signer.userName}`) };
     }
     const expected = options.expectedNodeId;

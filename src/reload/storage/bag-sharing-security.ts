@@ -30,8 +30,8 @@ export class BagSharingSecurity implements OverlaySecurity {
     return this.inner.sign(header, contents, extra);
   }
 
-  verify(header: ForwardingHeader, contents: Uint8Array, block: SecurityBlock): { ok: true; signer: SignerInfo | undefined } | { ok: false; info: string; pending?: Promise<unknown> } {
-    const r = this.inner.verify(header, contents, block);
+  verify(header: ForwardingHeader, contents: Uint8Array, block: SecurityBlock, linkPeer?: Uint8Array): { ok: true; signer: SignerInfo | undefined } | { ok: false; info: string; pending?: Promise<unknown> } {
+    const r = this.inner.verify(header, contents, block, linkPeer);
     if (!r.ok) return r;
     let n = 0;
     for (const c of block.certificates) {

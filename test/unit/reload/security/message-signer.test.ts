@@ -66,6 +66,24 @@ describe('message signatures (RFC 6940 §6.3.4)', () => {
     }
   });
 
+  test('straight from the authenticated link peer that signed it: trust is checked, the signature bytes are not; any other signer is verified in full', async () => {
+    const alice = await selfSigned('alice@x', 21);
+    const bob = await selfSigned('bob@x', 22);
+    const store = storeFor(policy({ selfSignedPermitted: true }));
+    const m = message(alice);
+    // a message whose signature does not verify (its body changed after signing)
+    const bad = { ...m, contents: { ...m.contents, body: new Uint8Array([1, 2, 4]) } };
+    assert.ok(!verifyMessage(bad, store).ok, 'without a link peer: verified, refused');
+    const fromAlice = verifyMessage(bad, store, { linkPeer: alice.certificate.nodeIds[0]! });
+    assert.ok(fromAlice.ok, 'over alice\'s own authenticated link: the link vouches for the bytes');
+    assert.equal(fromAlice.signer.userName, 'alice@x');
+    const viaBob = verifyMessage(bad, store, { linkPeer: bob.certificate.nodeIds[0]! });
+    assert.ok(!viaBob.ok && viaBob.error.code === 'SIGNATURE_INVALID', 'bob passing on alice\'s message: alice\'s signature is checked');
+    // trust and validity are checked as always
+    const untrusted = verifyMessage(bad, storeFor(policy()), { linkPeer: alice.certificate.nodeIds[0]! });
+    assert.ok(!untrusted.ok, 'a certificate the overlay does not trust is refused whatever the link');
+  });
+
   test('a replayed signature on other contents is refused', async () => {
     const alice = await selfSigned('alice@x', 21);
     const store = storeFor(policy({ selfSignedPermitted: true }));
