@@ -13,6 +13,7 @@ import type { SimPeerFactory } from '../sim/sim-peer.js';
 import { DEFAULT_STORAGE_WORKLOAD_OPTIONS, type StorageWorkloadOptions } from '../sim/storage-workload-options.js';
 import type { SimStorageRunStats } from '../sim/sim-stats.js';
 import type { SimProgress } from '../sim/sim-run-options.js';
+import type { SimLinkMode } from '../sim/sim-network-options.js';
 import { runSimulation } from '../sim/sim-runner.js';
 import { runSplitHeal, type SplitHealStats } from '../sim/split-heal-run.js';
 import type { SimRunStats } from '../sim/sim-stats.js';
@@ -32,6 +33,8 @@ export interface SimCommandOptions {
   joinRate: number;
   stabilize: number;
   crashMode: 'silent' | 'reset';
+  /** How the simulated stream links carry frames (SimNetworkOptions.links); default 'stream'. */
+  links?: SimLinkMode;
   /** Optional: see SimRunOptions.settleQuantumMs (default 0 = exact). */
   settleQuantum?: number;
   /** Storage workload (0 or absent = none); see StorageWorkloadOptions. */
@@ -70,6 +73,8 @@ export interface SimCommandReport {
   lookupRatePerSec: number;
   latency: string;
   loss: number;
+  /** The simulated links' mode (--links). */
+  links: SimLinkMode;
   lookups: SimRunStats['lookups'];
   hops: SimRunStats['hops'];
   lookupLatencyMs: SimRunStats['latencyMs'];
@@ -104,6 +109,7 @@ export function simCommand(program: Command, factory: () => SimPeerFactory | Pro
     .addOption(new Option('--join-rate <per-second>', 'initial joins per second').default(20).argParser(numberIn(0.001, 1e6)))
     .addOption(new Option('--stabilize <duration>', 'quiet time after the last initial join').default(60_000, '60s').argParser(duration))
     .addOption(new Option('--crash-mode <mode>', 'a crashed host is silent or resets its links').choices(['silent', 'reset']).default('silent'))
+    .addOption(new Option('--links <mode>', 'simulated links: stream (one event per write, copied) or message (writes due together delivered in one event, not copied; same timing)').choices(['stream', 'message']).default('stream'))
     .addOption(new Option('--settle-quantum <ms>', 'fire timers this close together before promise continuations run (faster, less exact)').default(0).argParser(numberIn(0, 1000)))
     .addOption(new Option('--store-values <n>', 'storage workload: values stored before the window, refreshed and audited (0 = none)').default(0).argParser(intIn(0, 10_000_000)))
     .addOption(new Option('--value-size <bytes>', 'bytes of each stored value').default(DEFAULT_STORAGE_WORKLOAD_OPTIONS.valueSize).argParser(intIn(8, 1000)))
@@ -180,7 +186,7 @@ export async function runSimCommand(o: SimCommandOptions, factory: SimPeerFactor
       crashMode: o.crashMode,
       settleQuantumMs: o.settleQuantum ?? 0,
       storage,
-      network: { pairLatency: o.latency, conditions: { loss: o.loss, duplicate: 0, reorder: 0 } },
+      network: { pairLatency: o.latency, conditions: { loss: o.loss, duplicate: 0, reorder: 0 }, links: o.links ?? 'stream' },
     },
     factory,
     {
@@ -201,6 +207,7 @@ export async function runSimCommand(o: SimCommandOptions, factory: SimPeerFactor
     lookupRatePerSec: o.lookupRate,
     latency: formatLatency(o.latency),
     loss: o.loss,
+    links: o.links ?? 'stream',
     lookups: s.lookups,
     hops: s.hops,
     lookupLatencyMs: s.latencyMs,

@@ -36,7 +36,8 @@ export class IdentityHelloDriver implements LinkDriver, LinkDriverUser {
   }
 
   write(id: string, data: Uint8Array): void {
-    if (!this.pending.has(id)) this.inner.write(id, data);
+    // (pending is empty between handshakes: no lookup per frame then)
+    if (this.pending.size === 0 || !this.pending.has(id)) this.inner.write(id, data);
   }
 
   close(id: string): void {
@@ -69,7 +70,7 @@ export class IdentityHelloDriver implements LinkDriver, LinkDriverUser {
   }
 
   onLinkData(id: string, data: Uint8Array): void {
-    const p = this.pending.get(id);
+    const p = this.pending.size === 0 ? undefined : this.pending.get(id);
     if (p === undefined) {
       this.user?.onLinkData(id, data);
       return;

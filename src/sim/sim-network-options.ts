@@ -53,7 +53,17 @@ export interface SimNetworkOptions {
   readonly crashMode: CrashMode;
   /** Latency between two sockets of the same host. */
   readonly loopbackLatencyMs: number;
+  /**
+   * How stream links carry writes. `stream`: each write is its own delivery (one clock timer per
+   * chunk) and is copied, as a socket would. `message`: the same model and timing, but every chunk
+   * due by the time one is delivered follows in the same timer callback (a request's ACK and its
+   * answer written together arrive together) and writes are not copied (fewer events, less garbage).
+   */
+  readonly links: SimLinkMode;
 }
+
+/** See {@link SimNetworkOptions.links}. */
+export type SimLinkMode = 'stream' | 'message';
 
 export const DEFAULT_SIM_NETWORK_OPTIONS: SimNetworkOptions = {
   seed: 1,
@@ -70,4 +80,5 @@ export const DEFAULT_SIM_NETWORK_OPTIONS: SimNetworkOptions = {
   maxDatagramBytes: 65_507,
   crashMode: 'silent',
   loopbackLatencyMs: 0.05,
+  links: 'stream',
 };

@@ -9,7 +9,7 @@
  * - `audit`: Fetch requests and answers (the workload's audits).
  * Answers are matched to their request by transaction id (a bounded table shared by the peers).
  */
-import { MessageCode, decodeReloadPdu } from '../reload/codec/index.js';
+import { DestinationType, MessageCode } from '../reload/codec/index.js';
 import type { LinkLayerUser } from '../reload/link/link-layer.js';
 import type { OverlayLinks } from '../reload/overlay/overlay-types.js';
 import type { LinkEndpoint } from '../reload/link/link-driver.js';
@@ -53,37 +53,68 @@ export function peekMessageCode(b: Uint8Array): number {
   return (b[at]! << 8) | b[at + 1]!;
 }
 
+/**
+ * What count() needs of a forwarding header (RFC 6940 §6.3.2), read in place: the transaction id
+ * (octets 20–27), how many entries the destination list has and the type of the last (the
+ * compressed 2-byte form counts as an entry of no type). Undefined when the list overruns the message.
+ */
+export function peekHeader(b: Uint8Array): { transactionId: bigint; destinations: number; lastDestinationType: number } | undefined {
+  if (b.length < FIXED_HEADER) return undefined;
+  const hi = ((b[20]! << 24) | (b[21]! << 16) | (b[22]! << 8) | b[23]!) >>> 0;
+  const lo = ((b[24]! << 24) | (b[25]! << 16) | (b[26]! << 8) | b[27]!) >>> 0;
+  let pos = FIXED_HEADER + ((b[32]! << 8) | b[33]!);
+  const end = pos + ((b[34]! << 8) | b[35]!);
+  if (end > b.length) return undefined;
+  let destinations = 0;
+  let last = 0;
+  while (pos < end) {
+    const first = b[pos]!;
+    if ((first & 0x80) !== 0) {
+      last = 0;
+      pos += 2;
+    } else {
+      last = first;
+      pos += 2 + (b[pos + 1] ?? 0);
+    }
+    destinations++;
+  }
+  if (pos !== end) return undefined;
+  return { transactionId: (BigInt(hi) << 32n) | BigInt(lo), destinations, lastDestinationType: last };
+}
+
 export class StorageTrafficMeter {
   private readonly pendingClass = new Map<bigint, StorageTrafficClass>();
   /** Answers whose request was forgotten (table overflow): counted as replication, the larger class. */
   unmatchedAnswers = 0;
 
-  constructor(private readonly nodeIdLength: number) {}
+  // the Node-ID length is not needed to read the header in place; kept for the callers
+  constructor(readonly nodeIdLength: number) {}
 
   /** Adds `bytes` (one RELOAD message sent on a link) to `into` when it is storage traffic. */
   count(bytes: Uint8Array, into: StorageTrafficCounters): void {
     const code = peekMessageCode(bytes);
     if (code !== MessageCode.store_req && code !== MessageCode.store_ans && code !== MessageCode.fetch_req && code !== MessageCode.fetch_ans) return;
-    const pdu = decodeReloadPdu(bytes, { nodeIdLength: this.nodeIdLength, maxMessageSize: bytes.length + 1 });
-    if (!pdu.ok) return;
-    const h = pdu.value.header;
     let cls: StorageTrafficClass | undefined;
     switch (code) {
       case MessageCode.store_req: {
-        const last = h.destinationList[h.destinationList.length - 1];
-        cls = last?.type === 'resource' ? 'workloadStore' : 'replication';
+        const h = peekHeader(bytes);
+        if (h === undefined) return;
+        cls = h.lastDestinationType === DestinationType.resource ? 'workloadStore' : 'replication';
         this.remember(h.transactionId, cls);
         break;
       }
-      case MessageCode.store_ans:
+      case MessageCode.store_ans: {
+        const h = peekHeader(bytes);
+        if (h === undefined) return;
         cls = this.pendingClass.get(h.transactionId);
         if (cls === undefined) {
           this.unmatchedAnswers++;
           cls = 'replication';
         }
         // the last hop of an answer goes to the requester (one destination left)
-        if (h.destinationList.length <= 1) this.pendingClass.delete(h.transactionId);
+        if (h.destinations <= 1) this.pendingClass.delete(h.transactionId);
         break;
+      }
       case MessageCode.fetch_req:
       case MessageCode.fetch_ans:
         cls = 'audit';

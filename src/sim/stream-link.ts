@@ -27,12 +27,14 @@ export const END_CLOSED = 2;
 /**
  * The bytes in transit in one direction of a stream link, in order: each chunk is one write
  * (or `null`, the FIN of a graceful close) with the time it is due at the receiver. Only the
- * head has a timer, so the clock holds at most one timer per direction.
+ * head has a timer, so the clock holds at most one timer per direction. The queue is a ring that
+ * keeps its capacity (most flows hold one or two chunks at a time: no allocation per chunk).
  */
 export class Flow {
-  private chunks: (Uint8Array | null)[] = [];
-  private dues: number[] = [];
+  private chunks: (Uint8Array | null)[] = [null, null, null, null];
+  private dues = new Float64Array(4);
   private head = 0;
+  private count = 0;
   /** Due time of the last chunk queued (dues never decrease: in-order delivery). */
   lastDue = 0;
   /** After a stall, nothing is delivered before this time. */
@@ -49,28 +51,28 @@ export class Flow {
   ) {}
 
   get empty(): boolean {
-    return this.head >= this.chunks.length;
+    return this.count === 0;
   }
 
   get headDue(): number {
-    return this.dues[this.head] ?? 0;
+    return this.count === 0 ? 0 : this.dues[this.head]!;
   }
 
   push(chunk: Uint8Array | null, due: number): void {
-    this.chunks.push(chunk);
-    this.dues.push(due);
+    const cap = this.chunks.length;
+    if (this.count === cap) this.grow(cap);
+    const i = (this.head + this.count) & (this.chunks.length - 1);
+    this.chunks[i] = chunk;
+    this.dues[i] = due;
+    this.count++;
   }
 
   shift(): Uint8Array | null {
-    const c = this.chunks[this.head] ?? null;
+    if (this.count === 0) return null;
+    const c = this.chunks[this.head]!;
     this.chunks[this.head] = null;
-    this.head++;
-    if (this.head === this.chunks.length) this.reset();
-    else if (this.head > 64 && this.head * 2 > this.chunks.length) {
-      this.chunks = this.chunks.slice(this.head);
-      this.dues = this.dues.slice(this.head);
-      this.head = 0;
-    }
+    this.head = (this.head + 1) & (this.chunks.length - 1);
+    this.count--;
     return c;
   }
 
@@ -81,12 +83,22 @@ export class Flow {
     this.timer = undefined;
     this.stallTimer = undefined;
     this.stalled = false;
-    this.reset();
+    this.chunks.fill(null);
+    this.head = 0;
+    this.count = 0;
   }
 
-  private reset(): void {
-    this.chunks.length = 0;
-    this.dues.length = 0;
+  // Doubles the ring (capacity stays a power of two), oldest chunk first.
+  private grow(cap: number): void {
+    const chunks: (Uint8Array | null)[] = new Array<Uint8Array | null>(cap * 2).fill(null);
+    const dues = new Float64Array(cap * 2);
+    for (let k = 0; k < cap; k++) {
+      const j = (this.head + k) & (cap - 1);
+      chunks[k] = this.chunks[j]!;
+      dues[k] = this.dues[j]!;
+    }
+    this.chunks = chunks;
+    this.dues = dues;
     this.head = 0;
   }
 }

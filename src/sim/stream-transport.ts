@@ -10,7 +10,12 @@ import { END_CLOSED, END_CONNECTING, END_OPEN, StreamLink, type Flow } from './s
  * synchronously from a driver method.
  */
 export class StreamTransport {
-  constructor(private readonly core: NetworkCore) {}
+  /** `links: 'message'` (SimNetworkOptions): chunks due together are delivered in one timer callback, writes are not copied. */
+  private readonly messageLinks: boolean;
+
+  constructor(private readonly core: NetworkCore) {
+    this.messageLinks = core.options.links === 'message';
+  }
 
   connect(owner: LinkEndOwner, remote: LinkEndpoint): string {
     const c = this.core;
@@ -62,7 +67,8 @@ export class StreamTransport {
     if (link === undefined || data.length === 0) return;
     const side = link.sideOf(id);
     if (link.state[side] !== END_OPEN) return;
-    this.enqueue(link, side, data.slice());
+    // message links take the writer's buffer as it is (the link layer never reuses one); streams copy, as a socket does
+    this.enqueue(link, side, this.messageLinks ? data : data.slice());
   }
 
   close(owner: LinkEndOwner, id: string): void {
@@ -237,25 +243,31 @@ export class StreamTransport {
     const r = s === 0 ? 1 : 0;
     const from = link.hosts[s]!;
     const to = link.hosts[r]!;
-    if (!c.reachable(from, to)) return this.stall(flow);
-    const chunk = flow.shift();
-    const st = link.state[r];
-    if (st === END_OPEN) {
-      const owner = link.owners[r]!;
-      const id = link.ids[r]!;
-      if (chunk === null) {
-        this.endSide(link, r);
-        owner.emitClosed(id, undefined);
-      } else {
-        to.bytesReceived += chunk.length;
-        to.packetsReceived += Math.max(1, Math.ceil(chunk.length / c.options.mssBytes));
-        owner.emitData(id, chunk);
+    for (;;) {
+      if (!c.reachable(from, to)) return this.stall(flow);
+      const chunk = flow.shift();
+      const st = link.state[r];
+      if (st === END_OPEN) {
+        const owner = link.owners[r]!;
+        const id = link.ids[r]!;
+        if (chunk === null) {
+          this.endSide(link, r);
+          owner.emitClosed(id, undefined);
+        } else {
+          to.bytesReceived += chunk.length;
+          to.packetsReceived += Math.max(1, Math.ceil(chunk.length / c.options.mssBytes));
+          owner.emitData(id, chunk);
+        }
+      } else if (st === END_CLOSED && chunk !== null) {
+        // Data reaching an end already gone: the receiving stack answers with a reset.
+        this.clearFlow(flow);
+        this.resetLater(link, s, link.owMs);
+        return;
       }
-    } else if (st === END_CLOSED && chunk !== null) {
-      // Data reaching an end already gone: the receiving stack answers with a reset.
-      this.clearFlow(flow);
-      this.resetLater(link, s, link.owMs);
-      return;
+      // message links: what is due by now follows in this callback (streams: one timer per chunk)
+      if (!this.messageLinks) break;
+      if (flow.timer !== undefined) return;
+      if (flow.empty || flow.stalled || Math.max(flow.headDue, flow.resumeAt) > c.clock.now()) break;
     }
     this.scheduleHead(flow);
   }

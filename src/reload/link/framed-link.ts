@@ -1,4 +1,4 @@
-import { ACK_FRAME_LENGTH, FramedStreamDecoder, encodeFramedMessage } from '../codec/index.js';
+import { ACK_FRAME_LENGTH, DATA_FRAME_OVERHEAD, FramedMessageType, FramedStreamDecoder, encodeFramedMessage } from '../codec/index.js';
 import type { CodecError } from '../codec/index.js';
 import type { LinkEndpoint } from './link-driver.js';
 import { AckWindow } from './ack-window.js';
@@ -71,6 +71,8 @@ export class FramedLink {
   private head = 0;
   private unackedBytes = 0;
   private readonly window = new AckWindow();
+  /** The decoder refused the stream (it refuses all input after). */
+  private decodeFailed = false;
   private readonly decoder: FramedStreamDecoder;
   private readonly counters = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0, messagesIn: 0, messagesOut: 0, acksIn: 0, acksOut: 0, unknownAcks: 0 };
 
@@ -114,7 +116,8 @@ export class FramedLink {
   frame(message: Uint8Array, now: number): Uint8Array {
     const seq = this.nextSeq;
     this.nextSeq = (this.nextSeq + 1) >>> 0;
-    const bytes = encodeFramedMessage({ type: 'data', sequence: seq, message }, { maxMessageSize: this.maxMessageSize });
+    // within the limit the frame is written directly (the bytes encodeFramedMessage gives); beyond it the codec throws its error
+    const bytes = message.length <= this.maxMessageSize && message.length <= 0xffffff ? dataFrame(seq, message) : encodeFramedMessage({ type: 'data', sequence: seq, message }, { maxMessageSize: this.maxMessageSize });
     this.sent.push({ seq, at: now, size: bytes.length, timed: this.outstanding < this.maxTracked });
     this.unackedBytes += bytes.length;
     this.counters.bytesOut += bytes.length;
@@ -127,38 +130,88 @@ export class FramedLink {
   /** Decodes received bytes: data frames give messages and ACKs to send, ACK frames update the RTO. */
   receive(chunk: Uint8Array, now: number): ReceiveResult {
     this.counters.bytesIn += chunk.length;
+    // A chunk of whole, well-formed frames with nothing buffered before it (nearly every chunk) is
+    // read in place; anything else goes through the stream decoder, which then sees exactly the
+    // bytes it would have seen (nothing of the chunk is consumed before the fallback).
+    const dataFrames = this.decodeFailed || this.decoder.buffered !== 0 ? -1 : this.wholeDataFrames(chunk);
+    if (dataFrames < 0) return this.receiveDecoded(chunk, now);
+    const out: ReceiveResult = { messages: [], acks: undefined, progress: false, error: undefined };
+    const acks = dataFrames === 0 ? undefined : new Uint8Array(dataFrames * ACK_FRAME_LENGTH);
+    let at = 0;
+    let pos = 0;
+    while (pos < chunk.length) {
+      this.counters.framesIn++;
+      const seq = ((chunk[pos + 1]! << 24) | (chunk[pos + 2]! << 16) | (chunk[pos + 3]! << 8) | chunk[pos + 4]!) >>> 0;
+      if (chunk[pos] === FramedMessageType.ack) {
+        this.counters.acksIn++;
+        if (this.ack(seq, now)) out.progress = true;
+        pos += ACK_FRAME_LENGTH;
+        continue;
+      }
+      const end = pos + DATA_FRAME_OVERHEAD + ((chunk[pos + 5]! << 16) | (chunk[pos + 6]! << 8) | chunk[pos + 7]!);
+      this.counters.messagesIn++;
+      this.lastActivityAt = now;
+      putAck(acks!, at, seq, this.window.receive(seq));
+      at += ACK_FRAME_LENGTH;
+      out.messages.push(chunk.slice(pos + DATA_FRAME_OVERHEAD, end));
+      pos = end;
+    }
+    if (acks !== undefined) this.countAcksOut(out, acks, dataFrames);
+    return out;
+  }
+
+  // Data frames in `chunk` when it is whole ack and data frames within the size limit, else -1.
+  private wholeDataFrames(chunk: Uint8Array): number {
+    let pos = 0;
+    let n = 0;
+    while (pos < chunk.length) {
+      const type = chunk[pos];
+      if (type === FramedMessageType.ack) pos += ACK_FRAME_LENGTH;
+      else if (type === FramedMessageType.data && pos + DATA_FRAME_OVERHEAD <= chunk.length) {
+        const len = (chunk[pos + 5]! << 16) | (chunk[pos + 6]! << 8) | chunk[pos + 7]!;
+        if (len > this.maxMessageSize) return -1;
+        pos += DATA_FRAME_OVERHEAD + len;
+        n++;
+      } else return -1;
+    }
+    return pos === chunk.length ? n : -1;
+  }
+
+  private receiveDecoded(chunk: Uint8Array, now: number): ReceiveResult {
     const out: ReceiveResult = { messages: [], acks: undefined, progress: false, error: undefined };
     const r = this.decoder.push(chunk);
     if (!r.ok) {
+      this.decodeFailed = true;
       out.error = r.error;
       return out;
     }
-    const acks: Uint8Array[] = [];
+    let dataFrames = 0;
+    for (const f of r.value) if (f.type === 'data') dataFrames++;
+    // one ACK frame per data frame, written straight into one buffer (the bytes encodeFramedMessage gives)
+    const acks = dataFrames === 0 ? undefined : new Uint8Array(dataFrames * ACK_FRAME_LENGTH);
+    let at = 0;
     for (const f of r.value) {
       this.counters.framesIn++;
       if (f.type === 'data') {
         this.counters.messagesIn++;
         this.lastActivityAt = now;
-        const received = this.window.receive(f.sequence);
-        acks.push(encodeFramedMessage({ type: 'ack', ackSequence: f.sequence, received }));
+        putAck(acks!, at, f.sequence, this.window.receive(f.sequence));
+        at += ACK_FRAME_LENGTH;
         out.messages.push(f.message);
       } else {
         this.counters.acksIn++;
         if (this.ack(f.ackSequence, now)) out.progress = true;
       }
     }
-    if (acks.length === 1) out.acks = acks[0];
-    else if (acks.length > 1) {
-      const all = new Uint8Array(acks.length * ACK_FRAME_LENGTH);
-      acks.forEach((a, i) => all.set(a, i * ACK_FRAME_LENGTH));
-      out.acks = all;
-    }
-    if (out.acks !== undefined) {
-      this.counters.acksOut += acks.length;
-      this.counters.framesOut += acks.length;
-      this.counters.bytesOut += out.acks.length;
-    }
+    if (acks !== undefined) this.countAcksOut(out, acks, dataFrames);
     return out;
+  }
+
+  private countAcksOut(out: ReceiveResult, acks: Uint8Array, n: number): void {
+    out.acks = acks;
+    this.counters.acksOut += n;
+    this.counters.framesOut += n;
+    this.counters.bytesOut += acks.length;
   }
 
   stats(): LinkStats {
@@ -199,4 +252,33 @@ export class FramedLink {
     }
     return progress;
   }
+}
+
+/** RFC 6940 §6.6.2 ack frame at `at`: type, ack_sequence, received (network byte order). */
+function putAck(buf: Uint8Array, at: number, sequence: number, received: number): void {
+  buf[at] = FramedMessageType.ack;
+  buf[at + 1] = sequence >>> 24;
+  buf[at + 2] = (sequence >>> 16) & 0xff;
+  buf[at + 3] = (sequence >>> 8) & 0xff;
+  buf[at + 4] = sequence & 0xff;
+  buf[at + 5] = received >>> 24;
+  buf[at + 6] = (received >>> 16) & 0xff;
+  buf[at + 7] = (received >>> 8) & 0xff;
+  buf[at + 8] = received & 0xff;
+}
+
+/** RFC 6940 §6.6.2 data frame: type, sequence, the message with its 24-bit length. */
+function dataFrame(sequence: number, message: Uint8Array): Uint8Array {
+  const n = message.length;
+  const buf = new Uint8Array(DATA_FRAME_OVERHEAD + n);
+  buf[0] = FramedMessageType.data;
+  buf[1] = sequence >>> 24;
+  buf[2] = (sequence >>> 16) & 0xff;
+  buf[3] = (sequence >>> 8) & 0xff;
+  buf[4] = sequence & 0xff;
+  buf[5] = n >>> 16;
+  buf[6] = (n >>> 8) & 0xff;
+  buf[7] = n & 0xff;
+  buf.set(message, DATA_FRAME_OVERHEAD);
+  return buf;
 }

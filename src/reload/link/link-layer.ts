@@ -85,6 +85,8 @@ interface Entry {
   closing: boolean;
   timer: TimerHandle | undefined;
   timerAt: number;
+  /** The deadline timer's callback, made once per link. */
+  onTimer: (() => void) | undefined;
 }
 
 export class LinkLayer {
@@ -125,7 +127,7 @@ export class LinkLayer {
     if (this.links.size >= this.opts.maxLinks) throw new LinkError('RELOAD_LINK_LIMIT', `${this.opts.maxLinks} links already`);
     const id = this.driver.connect(remote);
     const link = new FramedLink(id, true, remote, undefined, this.clock.now(), this.opts.maxMessageSize, this.opts.maxTrackedFrames, this.opts.rto);
-    const entry: Entry = { link, info: undefined, closing: false, timer: undefined, timerAt: Infinity };
+    const entry: Entry = { link, info: undefined, closing: false, timer: undefined, timerAt: Infinity, onTimer: undefined };
     this.links.set(id, entry);
     this.arm(entry, this.clock.now() + this.opts.connectTimeoutMs);
     return id;
@@ -194,7 +196,7 @@ export class LinkLayer {
         return;
       }
       const link = new FramedLink(l.id, false, l.remote, l.local, this.clock.now(), this.opts.maxMessageSize, this.opts.maxTrackedFrames, this.opts.rto);
-      e = { link, info: undefined, closing: false, timer: undefined, timerAt: Infinity };
+      e = { link, info: undefined, closing: false, timer: undefined, timerAt: Infinity, onTimer: undefined };
       this.links.set(l.id, e);
     } else if (!e.link.transition('open')) return;
     e.link.local = l.local;
@@ -275,11 +277,12 @@ export class LinkLayer {
     if (e.timer !== undefined && e.timerAt <= at) return;
     this.cancelTimer(e);
     e.timerAt = at;
-    e.timer = this.clock.setTimer(Math.max(0, at - this.clock.now()), () => {
+    e.onTimer ??= () => {
       e.timer = undefined;
       e.timerAt = Infinity;
       this.tick(e);
-    });
+    };
+    e.timer = this.clock.setTimer(Math.max(0, at - this.clock.now()), e.onTimer);
   }
 
   private cancelTimer(e: Entry): void {
