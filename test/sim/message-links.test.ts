@@ -8,19 +8,12 @@ import { ManualClock } from '../../src/lib/manual-clock.js';
 import { SimNetwork } from '../../src/sim/sim-network.js';
 import type { SimLinkMode } from '../../src/sim/sim-network-options.js';
 import { recordEvents } from './support/recording-user.js';
+import { simPair } from './support/sim-pair.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 async function script(links: SimLinkMode, jitter: boolean) {
-  const clock = new ManualClock();
-  const net = new SimNetwork(clock, { pairLatency: { kind: 'constant', ms: 10 }, links, seed: 4, ...(jitter ? { jitter: { kind: 'uniform', minMs: 0, maxMs: 3 } } : {}) });
-  const a = net.addHost();
-  const b = net.addHost();
-  const da = net.driverFor(a);
-  const db = net.driverFor(b);
-  const ra = recordEvents(da, clock);
-  const rb = recordEvents(db, clock);
-  const ep = await db.listen(b, 6084);
+  const { clock, net, a, b, da, db, ra, rb, ep } = await simPair({ links, seed: 4, ...(jitter ? { jitter: { kind: 'uniform', minMs: 0, maxMs: 3 } } : {}) });
   const id = da.connect(ep);
   clock.advance(100);
   const sid = rb.events.find((e) => e.kind === 'opened')!.kind === 'opened' ? (rb.events[0] as { link: { id: string } }).link.id : '';

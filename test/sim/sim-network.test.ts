@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/lib/manual-clock.js';
 import { SimNetwork } from '../../src/sim/sim-network.js';
 import type { SimNetworkOptions } from '../../src/sim/sim-network-options.js';
-import { recordEvents, type RecordedEvent } from './support/recording-user.js';
+import type { RecordedEvent } from './support/recording-user.js';
+import { simPair } from './support/sim-pair.js';
 
 function serverId(events: RecordedEvent[]): string {
   const e = events[0];
@@ -12,18 +13,7 @@ function serverId(events: RecordedEvent[]): string {
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
-async function pair(options: Partial<SimNetworkOptions> = {}) {
-  const clock = new ManualClock();
-  const net = new SimNetwork(clock, { pairLatency: { kind: 'constant', ms: 10 }, ...options });
-  const a = net.addHost();
-  const b = net.addHost();
-  const da = net.driverFor(a);
-  const db = net.driverFor(b);
-  const ra = recordEvents(da, clock);
-  const rb = recordEvents(db, clock);
-  const ep = await db.listen(b, 6084);
-  return { clock, net, a, b, da, db, ra, rb, ep };
-}
+const pair = (options: Partial<SimNetworkOptions> = {}): ReturnType<typeof simPair> => simPair(options);
 
 describe('SimNetwork stream links', () => {
   test('open after two RTTs (client) and half an RTT later (server); data in order right after', async () => {
