@@ -197,13 +197,26 @@ describe('registrations survive restarts (issue 14)', { timeout: 120_000 }, () =
     return [ring, reach];
   }
 
+  /**
+   * Peers 1 and 2, joining through peer 0, each kept in `peers` as soon as it is up: when one fails to
+   * start (e.g. its fixed port taken meanwhile), the other is still stopped by `after` (with
+   * Promise.all and a destructuring assignment it was lost, and kept the test process alive).
+   */
+  async function startJoiners(): Promise<void> {
+    const settled = await Promise.allSettled([start(1, 0), start(2, 0)]);
+    settled.forEach((r, i) => {
+      if (r.status === 'fulfilled') peers[i + 1] = r.value;
+    });
+    for (const r of settled) if (r.status === 'rejected') throw r.reason;
+  }
+
   test('kill -9 of one peer, then of all three: every AoR reachable again within 10 s of the ring being whole, none registering again', async () => {
     const t0 = Date.now();
     for (let i = 0; i < 3; i++) places.push({ listen: await freePort(), sip: await freePort(), dataDir: mkdtempSync(join(tmpdir(), `p2psip-restart-${i}-`)) });
     client = await SipClient.open();
     uas = await Uas.open();
     peers[0] = await start(0, undefined);
-    [peers[1], peers[2]] = await Promise.all([start(1, 0), start(2, 0)]);
+    await startJoiners();
     await untilWholeRing(peers as PeerProcess[], 40_000);
 
     // 200 REGISTERs, 20 at a time: each answered 200 only once the overlay holds it. A phone told
@@ -243,7 +256,7 @@ describe('registrations survive restarts (issue 14)', { timeout: 120_000 }, () =
     // 2. kill -9 of all three; the first starts the overlay again, the others join through it
     await Promise.all(peers.map((p) => p!.stop('SIGKILL', false)));
     peers[0] = await start(0, undefined);
-    [peers[1], peers[2]] = await Promise.all([start(1, 0), start(2, 0)]);
+    await startJoiners();
     const [ring3, reach3] = await whole('after kill -9 of all three');
 
     assert.equal(client.registersSent, registersBeforeKill, 'no phone registered again');
