@@ -19,6 +19,7 @@ import type { BagSharingSecurity } from './bag-sharing-security.js';
 import { certificatePlaces } from './certificate-places.js';
 import type { KindDefinition } from './kind.js';
 import { ReplicaMaintainer } from './replica-maintainer.js';
+import { bytesEqual } from './resource-id-ring.js';
 import type { ReplicaMaintainerOptions } from './replica-maintainer.js';
 import type { StorageCredentials } from './storage-credentials.js';
 import type { StorageEngine, StorageSummary } from './storage-engine.js';
@@ -222,7 +223,7 @@ export class OverlayStorage implements Lifecycle {
     const f = await this.fetch(kindId, { resourceId: resource }, sel);
     if (!f.ok) return undefined;
     const held = (d: StoredData): boolean =>
-      f.values.some((v) => v.data.storageTime === d.storageTime && sameBytes(v.data.signature.signatureValue, d.signature.signatureValue));
+      f.values.some((v) => v.data.storageTime === d.storageTime && bytesEqual(v.data.signature.signatureValue, d.signature.signatureValue));
     if (!signed.every(held)) return undefined;
     return { ok: true, answer: { kindResponses: [{ kind: kindId, generationCounter: f.generation, replicas: [] }] }, responder: f.responder };
   }
@@ -340,8 +341,4 @@ export class OverlayStorage implements Lifecycle {
     this.replicas.close();
     await this.deps.engine.close();
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
