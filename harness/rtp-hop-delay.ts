@@ -126,10 +126,13 @@ export async function rtpSightings(scope: ProcessScope, file: string, rtpPorts: 
 }
 
 /**
- * Matches entry and exit sightings of each path. Packets that entered within `edgeUs` of the first or
- * last sighting of the capture are left out (their exit may fall outside the window).
+ * Matches entry and exit sightings of each path. Packets that entered within `leadUs` of the first or
+ * `tailUs` of the last sighting of the capture are left out (their exit may fall outside the window):
+ * a packet counts as lost only when it has not left the path `tailUs` after entering, so a slow
+ * relay shows in the delays, and only one that keeps a packet longer than `tailUs` (or never sends
+ * it) shows as loss.
  */
-export function pathStats(sightings: readonly RtpSighting[], paths: readonly PathSpec[], edgeUs = 200_000): PathStats[] {
+export function pathStats(sightings: readonly RtpSighting[], paths: readonly PathSpec[], leadUs = 200_000, tailUs = leadUs): PathStats[] {
   if (sightings.length === 0) return paths.map((p) => emptyStats(p.name));
   let first = Infinity;
   let last = -Infinity;
@@ -149,7 +152,7 @@ export function pathStats(sightings: readonly RtpSighting[], paths: readonly Pat
         const list = map.get(k);
         if (list === undefined) map.set(k, [inRange(s.dst, p.exit.dst) ? s.tUs : s.dst]);
         else list.push(inRange(s.dst, p.exit.dst) ? s.tUs : s.dst);
-      } else if (inRange(s.src, p.entry.src) && inRange(s.dst, p.entry.dst) && s.tUs >= first + edgeUs && s.tUs <= last - edgeUs) {
+      } else if (inRange(s.src, p.entry.src) && inRange(s.dst, p.entry.dst) && s.tUs >= first + leadUs && s.tUs <= last - tailUs) {
         entries.push(s);
       }
     }

@@ -10,6 +10,8 @@
  * certificate) is offered, refused at the overlay link and not retried in a tight loop. A baresip
  * configured with only `sip:alice@p2psip.local` (and `dns_server 224.0.0.251:5353`) registers, and
  * so does a linphonec whose registrar is `sip:p2psip.local` (avahi-daemon and libnss-mdns beside it).
+ *
+ * @test-lane namespaces (runs beside the loopback lane: everything it starts is in its own namespaces)
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';

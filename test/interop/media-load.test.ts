@@ -7,7 +7,7 @@
  * port → (A–B ICE path) → B's phone-facing port → phone.
  *
  * Asserted: 0 failed calls on both SIPps; RTP seen entering and leaving the relay path in both
- * directions with mid-call loss < 0.1 % (capture) and whole-run loss within the bound below (the peers'
+ * directions with mid-call loss < 0.1 % (capture; a packet still inside the relays 2 s after it entered counts as lost, a later one is only delay) and whole-run loss within the bound below (the peers'
  * counters); every relay port released at the end (media.portsInUse 0 on both peers, and per `ss -uanp`
  * no UDP socket left in either --media-ports range but the relay's trunk port and the pairs it keeps
  * bound ready for the next calls, media.ports.ready). Measured and reported, not asserted: the added one-way
@@ -18,6 +18,8 @@
  * edges of a call count too: the UAS keeps streaming until the BYE reaches it, while the relays may
  * already have released the call's ports — at most about one 20 ms packet per direction and call.
  * Allowed: 0.1 % of what the phones sent (the loopback target) + 2 packets per call.
+ *
+ * @test-lane alone (a load measured against a bound (loss, failed calls))
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,6 +43,8 @@ const CALLS = 200;
 const CALL_RATE = 40;
 const MEDIA_MS = 60_000;
 const CAPTURE_S = 10;
+/** A packet that entered the relay path counts as lost only when it has not left it this long after (the last seconds of the capture are not judged): a delay is reported, never counted as loss. */
+const LATE_S = 2;
 const TEST_TIMEOUT_MS = 240_000;
 /** Phone-facing relay ports of peer A and B: below the harness's port ranges, apart from the benchmark's. */
 const PORTS_A: readonly [number, number] = [19000, 19499];
@@ -155,7 +159,7 @@ test(`media relay under load: ${CALLS} concurrent SIPp calls with RTP through tw
 
     // 7. The capture, matched by SSRC and sequence number.
     const analysisStart = Date.now();
-    const stats = pathStats(await rtpSightings(scope, pcap, [PORTS_A, PORTS_B]), paths);
+    const stats = pathStats(await rtpSightings(scope, pcap, [PORTS_A, PORTS_B]), paths, 200_000, LATE_S * 1_000_000);
     const analysisS = (Date.now() - analysisStart) / 1000;
 
     // 8. Report.
@@ -182,7 +186,7 @@ test(`media relay under load: ${CALLS} concurrent SIPp calls with RTP through tw
     const lines = [
       `| measure | alice→bob | bob→alice |`,
       `|---|---:|---:|`,
-      `| RTP entering / leaving the relay path (capture, ${CAPTURE_S} s, mid-call) | ${stats.map((s) => `${s.entered} / ${s.matched}`).join(' | ')} |`,
+      `| RTP entering / leaving the relay path (capture, ${CAPTURE_S} s, mid-call; entries of its last ${LATE_S} s not judged) | ${stats.map((s) => `${s.entered} / ${s.matched}`).join(' | ')} |`,
       `| lost (capture) | ${stats.map((s) => `${s.lost} (${(s.lossRatio * 100).toFixed(4)} %)`).join(' | ')} |`,
       `| two-hop delay p50 / p90 / p99 / max µs | ${stats.map((s) => `${us(s.delayUs.p50)} / ${us(s.delayUs.p90)} / ${us(s.delayUs.p99)} / ${us(s.delayUs.max)}`).join(' | ')} |`,
       `| **added delay per relay hop** p50 / p99 µs (two-hop ÷ 2) | ${stats.map((s) => `**${us(s.delayUs.p50 / 2)} / ${us(s.delayUs.p99 / 2)}**`).join(' | ')} |`,
@@ -223,7 +227,7 @@ test(`media relay under load: ${CALLS} concurrent SIPp calls with RTP through tw
       assert.equal(s.media?.activeSessions ?? 0, 0, `peer ${'AB'[i]}: no media session left`);
     }
     for (const s of stats) {
-      assert.ok(s.entered >= CALLS * 50 * (CAPTURE_S - 1) * 0.9, `${s.name}: RTP entered the relay path in the capture (${s.entered} packets)`);
+      assert.ok(s.entered >= CALLS * 50 * (CAPTURE_S - 1 - LATE_S) * 0.9, `${s.name}: RTP entered the relay path in the capture (${s.entered} packets)`);
       assert.ok(s.streams >= CALLS * 0.95, `${s.name}: the capture saw the streams of (nearly) every call (${s.streams})`);
       if (capture.dropped === 0) assert.ok(s.lossRatio < MAX_LOSS, `${s.name}: mid-call loss ${(s.lossRatio * 100).toFixed(4)} % < ${MAX_LOSS * 100} %`);
     }

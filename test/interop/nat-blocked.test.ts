@@ -9,6 +9,8 @@
  * The candidate pairs the SIP channels chose are printed. Then: without a TURN peer (the public peer
  * listens on a wildcard, so it offers none) calls to and from the blocked site get a final answer with
  * a reason, promptly.
+ *
+ * @test-lane namespaces (runs beside the loopback lane: everything it starts is in its own namespaces)
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';

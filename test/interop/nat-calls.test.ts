@@ -10,6 +10,8 @@
  * The test phone retransmits its 2xx until the ACK and re-ACKs a retransmitted 2xx, as real phones do
  * (a 200 once dropped at a TURN relay's bandwidth limit cost a whole call when it did not).
  * Phones behind the UDP-blocked router: nat-blocked.test.ts; real softphones: nat-softphones.test.ts.
+ *
+ * @test-lane namespaces (runs beside the loopback lane: everything it starts is in its own namespaces)
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';

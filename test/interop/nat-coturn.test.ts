@@ -15,6 +15,8 @@
  * - the peer with the wrong password says why coturn gave it nothing and took its relays from boot (the
  *   overlay fallback);
  * - a peer behind a UDP-blocked router (a client over TLS) holds its two relays at coturn, over TCP.
+ *
+ * @test-lane namespaces (runs beside the loopback lane: everything it starts is in its own namespaces)
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -8,6 +8,8 @@
  * The delay line (delay-switch.py, the lab's public segment when it has a WAN delay): a UDP echo
  * across a 50 ms one-way segment takes ≈100 ms, site delays add on top, TCP and UDP checksums arrive
  * intact (offloads off), 100 % site loss cuts a site off, and the switch goes with the lab.
+ *
+ * @test-lane namespaces (runs beside the loopback lane: everything it starts is in its own namespaces)
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';

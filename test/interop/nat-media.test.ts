@@ -26,6 +26,8 @@
  * Without the relay (a `p2psip up` whose --help has no --media) the NAT cases are skipped.
  * P2PSIP_MEDIA_PEER_LOG=debug starts the peers with that --log-level; a failing case prints its peers'
  * last lines.
+ *
+ * @test-lane namespaces (runs beside the loopback lane: everything it starts is in its own namespaces)
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

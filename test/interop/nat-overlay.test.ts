@@ -5,6 +5,8 @@
  * `--ice`. Shown: every peer joins (UDP-blocked ones as clients, over TLS); the ring converges;
  * from every peer 100 Fetches of random Resource-IDs succeed; the link type and candidate pair of
  * every ICE link and its set-up time (printed as a table); kill -9 of a NATed peer is repaired.
+ *
+ * @test-lane namespaces (runs beside the loopback lane: everything it starts is in its own namespaces)
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';

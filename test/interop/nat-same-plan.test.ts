@@ -5,6 +5,8 @@
  * calls at "192.168.1.10:5060". The instance tag in each Record-Route (`p2psip-i`) tells the two apart:
  * without it a peer took the other's Route for its own, popped both, and every in-dialog request (ACK,
  * BYE) went nowhere (seen: INVITE 200, BYE without an answer, 5 of 5 calls).
+ *
+ * @test-lane namespaces (runs beside the loopback lane: everything it starts is in its own namespaces)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -21,6 +21,8 @@
  * 4. Last (it changes the overlay): the peer of u-gone is killed (kill -9); a call to u-gone gets a final
  *    answer (404/408/480) with a reason phrase, never silence.
  * Per pair: calls ok/failed, SIPp's response times, and which candidate pair each peer's SIP channels use.
+ *
+ * @test-lane namespaces (runs beside the loopback lane: everything it starts is in its own namespaces)
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

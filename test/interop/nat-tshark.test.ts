@@ -22,6 +22,8 @@
  * test decrypts one DTLS session per tshark pass (each pass's key log holds one CLIENT_RANDOM line).
  * A message relayed by TURN crosses the public bridge twice (client ↔ server in ChannelData, relay
  * port ↔ peer bare): the tallies count frames on the wire, so relayed ones count twice.
+ *
+ * @test-lane namespaces (runs beside the loopback lane: everything it starts is in its own namespaces)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -14,6 +14,8 @@
  * 4. The LAN split in two halves for 60 s (nftables on the segment's bridge), registrations made on
  *    both sides meanwhile; healed: one ring within 30 s, and every registration made while split found (within 15 s of the heal)
  *    from every box (the older ones are reported, see the comment there).
+ *
+ * @test-lane namespaces (runs beside the loopback lane: everything it starts is in its own namespaces)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -21,6 +21,8 @@
  * Expert warnings tolerated by name (see checkCapture): the kernel's D-SACK on loopback TCP, and a
  * known bug outside this test's owner's folders — Attach's ufrag/password are raw random bytes, not
  * ICE chars, which Wireshark flags as "Trailing stray characters" when one is NUL.
+ *
+ * @test-lane alone (1,000 calls with none failed)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -8,6 +8,8 @@
  * - `import('p2psip')` gives the API (startPeer, P2psipApiError, the limits) and nothing internal, and
  *   an internal module (`p2psip/dist/src/node/run-peer.js`) is NOT importable through the exports;
  * - a TypeScript file importing the API's types compiles against the installed package (`types`).
+ *
+ * @test-lane alone (`npm pack` rebuilds dist/, which the other lanes run from)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

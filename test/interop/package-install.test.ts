@@ -7,6 +7,8 @@
  *    ignored (nothing is re-read), SIGTERM stops it with exit code 0.
  * b. the systemd unit in packaging/systemd passes `systemd-analyze verify` with its ExecStart pointed
  *    at the installed command, and with no warning at all (unknown keys are only warnings there).
+ *
+ * @test-lane alone (`npm pack` rebuilds dist/, which the other lanes run from)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -5,6 +5,8 @@
  * no route out, HOME in a temporary directory, npm working from its cache), or named with the test
  * that runs it and why it is not run here. A command added to the README without a way to check it
  * fails this test.
+ *
+ * @test-lane namespaces (runs beside the loopback lane: everything it starts is in its own namespaces)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -5,6 +5,8 @@
  * runs inside one network namespace (a documentation address, nothing routed out) with HOME in a
  * temporary directory, as a new user on a fresh machine would run it: `npm start`, then the second
  * peer, the users, two baresips; alice calls `bob` and sends a MESSAGE to sip:bob@p2psip.local.
+ *
+ * @test-lane namespaces (runs beside the loopback lane: everything it starts is in its own namespaces)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -4,6 +4,8 @@
  * Contacts all point at the SIPp UAS, so every call exercises the location service for a
  * different AoR and the record-routed ACK/BYE path. tshark watches the traffic.
  * P2PSIP_INTEROP_SUT=kamailio runs the same test against Kamailio (harness check).
+ *
+ * @test-lane alone (1,000 calls with none failed)
  */
 import { test } from 'node:test';
 import { join } from 'node:path';

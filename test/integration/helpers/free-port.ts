@@ -2,13 +2,16 @@ import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 
 /**
- * Ports are drawn below the kernel's ephemeral range (Linux default 32768–60999): a port the kernel
+ * Ports are drawn above the kernel's ephemeral range (Linux default 32768–60999): a port the kernel
  * picks for `listen(0)` is one it also hands out to outgoing connections, so another test's connect()
  * could take it between our asking and the child binding it (seen in CI: EADDRINUSE at a peer's
- * start). Nothing takes a port of this range unasked.
+ * start). Nor from 20000–29999, the media relay's default `--media-ports`: the relays of peers in
+ * other tests take ports there, and one took a killed peer's SIP port before its restart (seen in CI:
+ * EADDRINUSE in sip-overlay-restart). The tests that give the relay a range use 11000–15199.
+ * Nothing takes a port of this range unasked.
  */
-const LOW = 20_000;
-const HIGH = 32_000;
+const LOW = 61_000;
+const HIGH = 65_500;
 const TRIES = 100;
 
 function bindTcp(port: number): Promise<boolean> {
