@@ -13,6 +13,7 @@ import type { LinkEndpoint } from '../reload/link/link-driver.js';
 import { RingOracle, toHex } from './ring-oracle.js';
 import { SimNetwork } from './sim-network.js';
 import type { SimPeer, SimPeerFactory } from './sim-peer.js';
+import { bytesEqual } from '../lib/bytes.js';
 
 export interface SplitHealOptions {
   /** Peers, split in two halves of (nearly) equal size. */
@@ -245,7 +246,7 @@ export async function runSplitHeal(options: Partial<SplitHealOptions>, factory: 
     const checks = stored.map(async ({ name, value }) => {
       const r = live[Math.floor(pick.float() * live.length)]!;
       const got = await r.peer.storage!.fetch(name);
-      const ok = got.ok && got.values.some((v) => equalBytes(v, value));
+      const ok = got.ok && got.values.some((v) => bytesEqual(v, value));
       if (!got.ok) a.fetchFailures++;
       if (ok) return;
       a.lost++;
@@ -334,8 +335,4 @@ function wrongSuccessors(ms: readonly Member[], ring: RingOracle): number {
 function nextHex(hex: string): string {
   const n = (BigInt(`0x${hex}`) + 1n) % (1n << BigInt(hex.length * 4));
   return n.toString(16).padStart(hex.length, '0');
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -1,5 +1,6 @@
 /** What the usages' storing-peer guards (USAGE-GUARD Kinds) share: their counters and small checks. */
 import type { GuardDecision, GuardRequest } from '../reload/storage/index.js';
+import { bytesEqual } from '../lib/bytes.js';
 
 /** Values a guard let in (new or replaced), removals it let in, and refusals. */
 export interface GuardCounts {
@@ -16,11 +17,7 @@ export function counted(counts: GuardCounts, r: GuardRequest, d: GuardDecision):
   return d;
 }
 
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 /** Whether the signer is enrolled as the user whose Resource-ID this is (USER-MATCH, RFC 6940 §7.3.1). */
 export function signerIsResourceUser(r: GuardRequest, userResourceId: (userName: string) => Uint8Array): boolean {
-  return r.signer.userName !== '' && sameBytes(userResourceId(r.signer.userName), r.resource);
+  return r.signer.userName !== '' && bytesEqual(userResourceId(r.signer.userName), r.resource);
 }

@@ -16,6 +16,7 @@
  * the overlay link's TLS handshake against the configuration proves membership.
  */
 import { MessageCode, RELOAD_VERSION, UNFRAGMENTED, decodeReloadMessage, encodePingAns, encodePingReq, encodeReloadMessage, type ReloadMessage } from '../../reload/codec/index.js';
+import { bytesEqual } from '../../lib/bytes.js';
 
 /** Forwarding option type of the announcement (private use: no registry entry in RFC 6940 §14.8). */
 export const BOOTSTRAP_OPTION_TYPE = 0xf0;
@@ -89,10 +90,6 @@ export function encodeBootstrapAnswer(self: BootstrapSelf, ping: BootstrapAnnoun
   return message(self, MessageCode.ping_ans, body, ping.transactionId, [{ type: 'node', nodeId: ping.nodeId }]);
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 /**
  * Reads a datagram from the group or the answer socket: a whole RELOAD Ping or PingAns of our
  * overlay and configuration, with our option, not from ourselves. Never throws.
@@ -109,9 +106,9 @@ export function decodeBootstrapDatagram(bytes: Uint8Array, self: BootstrapSelf):
   const idLen = self.nodeId.length;
   if (opt === undefined || opt.value.length !== 11 + idLen || opt.value[0] !== OPTION_VERSION) return { ok: false, problem: 'bootstrap-no-option' };
   const v = opt.value;
-  if (!sameBytes(v.subarray(3, 11), self.fingerprint.subarray(0, 8))) return { ok: false, problem: 'bootstrap-foreign-config' };
+  if (!bytesEqual(v.subarray(3, 11), self.fingerprint.subarray(0, 8))) return { ok: false, problem: 'bootstrap-foreign-config' };
   const nodeId = v.slice(11);
-  if (sameBytes(nodeId, self.nodeId)) return { ok: false, problem: 'bootstrap-own' };
+  if (bytesEqual(nodeId, self.nodeId)) return { ok: false, problem: 'bootstrap-own' };
   const port = (v[1]! << 8) | v[2]!;
   if (port === 0) return { ok: false, problem: 'bootstrap-bad-port' };
   const value: BootstrapAnnouncement = { kind, transactionId: header.transactionId, nodeId, port };

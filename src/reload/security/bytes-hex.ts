@@ -9,12 +9,7 @@ export function fromHex(hex: string): Uint8Array | undefined {
   return new Uint8Array(Buffer.from(hex, 'hex'));
 }
 
-/** Constant-shape byte equality (not timing-safe; for public values). */
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
+export { bytesEqual } from '../../lib/bytes.js';
 
 /** Concatenation of byte arrays. */
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {

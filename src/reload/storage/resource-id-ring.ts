@@ -1,10 +1,6 @@
 /** Byte and ring helpers for Resource-IDs (RFC 6940 §10: the Chord ring of 2^(8·len) ids). */
 
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
+export { bytesEqual } from '../../lib/bytes.js';
 
 export function toHex(b: Uint8Array): string {
   let s = '';

@@ -12,6 +12,7 @@ import { failure, generationFailure, unknownKindFailure } from './storage-failur
 import type { StoredDataVerifier } from './stored-data-verifier.js';
 import type { GuardDecision, KindGuards } from './kind-guard.js';
 import { WRITE_GRANT_KIND_ID, liveGrantUntil } from './write-grant.js';
+import { bytesEqual } from '../../lib/bytes.js';
 
 /** RFC 6940 §7.4.1.1: array index meaning "append at the end". */
 export const ARRAY_APPEND = 0xffffffff;
@@ -62,14 +63,10 @@ function sameStoredData(a: StoredData, b: StoredData): boolean {
   const va = a.value;
   const vb = b.value;
   if (a.storageTime !== b.storageTime || va.model !== vb.model || va.value.exists !== vb.value.exists) return false;
-  if (!eq(va.value.value, vb.value.value) || !eq(a.signature.signatureValue, b.signature.signatureValue)) return false;
+  if (!bytesEqual(va.value.value, vb.value.value) || !bytesEqual(a.signature.signatureValue, b.signature.signatureValue)) return false;
   if (va.model === 'array' && vb.model === 'array') return va.index === vb.index;
-  if (va.model === 'dictionary' && vb.model === 'dictionary') return eq(va.key, vb.key);
+  if (va.model === 'dictionary' && vb.model === 'dictionary') return bytesEqual(va.key, vb.key);
   return true;
-}
-
-function eq(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /**

@@ -16,7 +16,8 @@
  */
 import { ReloadErrorCode } from '../../reload/codec/index.js';
 import { entryKey, liveGrantUntil, WRITE_GRANT_KIND_ID, type GuardDecision, type GuardRequest, type KindGuard } from '../../reload/storage/index.js';
-import { counted, sameBytes, signerIsResourceUser, type GuardCounts } from '../guard-support.js';
+import { counted, signerIsResourceUser, type GuardCounts } from '../guard-support.js';
+import { bytesEqual } from '../../lib/bytes.js';
 import { readSealedHeader, SealedBoxError } from '../sealing/sealed-box.js';
 import { decodeKeptMessage, keyWriter, MAX_KEPT_LIFETIME_S, MAX_KEPT_PER_RECIPIENT, MAX_KEPT_VALUE_BYTES, MessageBoxError } from './message-box.js';
 
@@ -51,7 +52,7 @@ export class MessageBoxGuard implements KindGuard {
     if (v.model !== 'dictionary') return { ok: false, info: 'P2PSIP-MESSAGE is a dictionary' };
     const writer = keyWriter(v.key, this.options.nodeIdLength);
     if (writer === undefined) return { ok: false, info: `a message key is a Node-ID and 12 bytes (${this.options.nodeIdLength + 12}), not ${v.key.length}` };
-    const byWriter = r.signer.nodeIds.some((n) => sameBytes(n, writer));
+    const byWriter = r.signer.nodeIds.some((n) => bytesEqual(n, writer));
     if (!v.value.exists) {
       const sealed = this.options.sealed;
       if (byWriter || (sealed === undefined && !this.options.closed)) return { ok: true, keep: true };

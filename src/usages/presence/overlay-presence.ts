@@ -37,6 +37,7 @@ import { aorResourceName } from '../sip/aor-resource-id.js';
 import { composePidf, parsePidf } from './pidf.js';
 import type { PresenceSnapshot, PresenceSource, PresenceState } from './presence-host.js';
 import type { CallDialog, CallStateSource } from './dialog-info.js';
+import { bytesEqual } from '../../lib/bytes.js';
 
 /** p2psip private-use Kind-IDs (reload/config/registered-kinds.ts). */
 export const PRESENCE_KIND_ID = 0xf0000105;
@@ -61,10 +62,6 @@ export const HINT_EVENT = 'x-p2psip-presence';
 const utf8 = new TextEncoder();
 const utf8Decode = new TextDecoder();
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 /** The storing peer's rule for P2PSIP-PRESENCE-WATCH: a peer writes only its own entry, naming the presentity it watches. */
 export class WatchGuard implements KindGuard {
   constructor(private readonly o: { nodeIdLength: number; hashResourceName: HashResourceName }) {}
@@ -72,11 +69,11 @@ export class WatchGuard implements KindGuard {
   check(r: GuardRequest): GuardDecision {
     const v = r.data.value;
     if (v.model !== 'dictionary') return { ok: false, info: 'P2PSIP-PRESENCE-WATCH is a dictionary' };
-    if (v.key.length !== this.o.nodeIdLength || !r.signer.nodeIds.some((n) => sameBytes(n, v.key))) return { ok: false, info: "a watch entry's key is its signer's Node-ID" };
+    if (v.key.length !== this.o.nodeIdLength || !r.signer.nodeIds.some((n) => bytesEqual(n, v.key))) return { ok: false, info: "a watch entry's key is its signer's Node-ID" };
     if (!v.value.exists) return { ok: true, keep: true };
     if (r.data.lifetime > 2 * WATCH_LIFETIME_S) return { ok: false, info: `a watch entry lives at most ${2 * WATCH_LIFETIME_S} s` };
     const name = v.value.value;
-    if (name.length === 0 || name.length > MAX_WATCH_VALUE_BYTES || !sameBytes(this.o.hashResourceName(name), r.resource)) {
+    if (name.length === 0 || name.length > MAX_WATCH_VALUE_BYTES || !bytesEqual(this.o.hashResourceName(name), r.resource)) {
       return { ok: false, info: "a watch entry's value is the Resource Name of its Resource-ID" };
     }
     return { ok: true, keep: true };

@@ -29,6 +29,7 @@
  */
 import { createCipheriv, createDecipheriv, createHash, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, privateDecrypt, publicEncrypt, randomBytes, constants as cryptoConstants, type KeyObject } from 'node:crypto';
 import { P2psipError } from '../../lib/errors.js';
+import { bytesEqual } from '../../lib/bytes.js';
 
 export const SEALED_MAGIC = Uint8Array.of(0x50, 0x32, 0x53, 0x42); // 'P2SB'
 export const SEALED_VERSION = 1;
@@ -234,10 +235,6 @@ export function readSealedHeader(bytes: Uint8Array): SealedHeader {
   return { recipients, iv, headerLength: at, body: bytes.subarray(at) };
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 /**
  * Opens a sealed value with our key: the plaintext and the content key. Throws SealedBoxError:
  * SEALED_MALFORMED (not an envelope), SEALED_NOT_FOR_US (no recipient is our certificate),
@@ -245,7 +242,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  */
 export function openSealed(bytes: Uint8Array, me: SealOpener, aad: Uint8Array): { plaintext: Uint8Array; contentKey: Uint8Array } {
   const h = readSealedHeader(bytes);
-  const mine = h.recipients.find((r) => sameBytes(r.certificateHash, me.certificateHash));
+  const mine = h.recipients.find((r) => bytesEqual(r.certificateHash, me.certificateHash));
   if (mine === undefined) throw new SealedBoxError('SEALED_NOT_FOR_US', 'sealed to other certificates than ours');
   const cek = unwrapKey(mine.algorithm, mine.wrapped, me);
   if (cek === undefined) throw new SealedBoxError('SEALED_INVALID', 'our key does not open the content key');

@@ -33,6 +33,7 @@ import { RegistrationPublisher, lastExpiry, type PublisherStats, type RingMergeS
 import { PEER_MARK, escapeUser, peerBinding } from './peer-binding.js';
 import { registerStoreAnswer, registerTooSlow } from './register-store-answer.js';
 import type { LocateResult } from './sip-peer-locator.js';
+import { bytesEqual } from '../../lib/bytes.js';
 
 export { PEER_MARK } from './peer-binding.js';
 
@@ -412,7 +413,7 @@ export class OverlayLocationService implements StagedLocationService {
             const last = [...e.value.destinationList].reverse().find((d) => d.type === 'node');
             const id = last?.type === 'node' ? last.nodeId : e.nodeId;
             const key = `${Buffer.from(id).toString('hex')} ${a}`;
-            if (seen.has(key) || sameBytes(id, this.deps.selfNodeId)) continue;
+            if (seen.has(key) || bytesEqual(id, this.deps.selfNodeId)) continue;
             seen.add(key);
             if (out.length < this.options.maxPeers) out.push({ nodeId: id, aor: a });
           } else if (e.value.type === 'uri') {
@@ -436,10 +437,4 @@ export class OverlayLocationService implements StagedLocationService {
       throw new LocationLookupError('overlay-error', `overlay lookup failed: ${e instanceof Error ? e.message : String(e)}`, 503, 'Service Unavailable');
     });
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

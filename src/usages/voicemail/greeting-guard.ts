@@ -18,7 +18,8 @@
  * The audio chunks are P2PSIP-VOICEMAIL-CHUNK values (voicemail-guard.ts's VoicemailChunkGuard).
  * Replicas and hand-overs are not asked (their responsible peer was).
  */
-import { counted, sameBytes, type GuardCounts } from '../guard-support.js';
+import { counted, type GuardCounts } from '../guard-support.js';
+import { bytesEqual } from '../../lib/bytes.js';
 import { liveGrantUntil, userResourceName, WRITE_GRANT_KIND_ID, type GuardDecision, type GuardRequest, type KindGuard } from '../../reload/storage/index.js';
 import { decodeGreetingPointer, GreetingError, MAX_GREETING_LIFETIME_S } from './greeting-store.js';
 
@@ -68,7 +69,7 @@ export class VoicemailGreetingGuard implements KindGuard {
   /** Why the signer may not change this user's greeting, or undefined when it may. */
   private mayWrite(r: GuardRequest): string | undefined {
     const m = this.options.userMatch;
-    if (m !== undefined && (r.signer.userName.length === 0 || !sameBytes(m.hashResourceName(userResourceName(r.signer.userName)), r.resource))) {
+    if (m !== undefined && (r.signer.userName.length === 0 || !bytesEqual(m.hashResourceName(userResourceName(r.signer.userName)), r.resource))) {
       return `a greeting is written by its user: the signer's user name '${r.signer.userName.slice(0, 80)}' is not this Resource Name`;
     }
     if (this.options.closed) {

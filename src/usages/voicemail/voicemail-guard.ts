@@ -28,7 +28,8 @@
  */
 import { ReloadErrorCode } from '../../reload/codec/index.js';
 import { entryKey, liveGrantUntil, WRITE_GRANT_KIND_ID, type GuardDecision, type GuardRequest, type KindGuard } from '../../reload/storage/index.js';
-import { counted, sameBytes, signerIsResourceUser, type GuardCounts } from '../guard-support.js';
+import { counted, signerIsResourceUser, type GuardCounts } from '../guard-support.js';
+import { bytesEqual } from '../../lib/bytes.js';
 export type { GuardCounts } from '../guard-support.js';
 import { readSealedHeader, SealedBoxError } from '../sealing/sealed-box.js';
 import {
@@ -73,7 +74,7 @@ export class VoicemailIndexGuard implements KindGuard {
     if (v.model !== 'dictionary') return { ok: false, info: 'P2PSIP-VOICEMAIL is a dictionary' };
     const writer = voicemailKeyWriter(v.key, this.options.nodeIdLength);
     if (writer === undefined) return { ok: false, info: `a voicemail key is a Node-ID and ${KEY_SUFFIX_BYTES} bytes (${this.options.nodeIdLength + KEY_SUFFIX_BYTES}), not ${v.key.length}` };
-    const byWriter = r.signer.nodeIds.some((n) => sameBytes(n, writer));
+    const byWriter = r.signer.nodeIds.some((n) => bytesEqual(n, writer));
     const sealed = this.options.sealed;
     if (!v.value.exists) {
       if (byWriter || (sealed === undefined && !this.options.closed)) return { ok: true, keep: true };
@@ -133,11 +134,11 @@ export class VoicemailChunkGuard implements KindGuard {
     } catch (e) {
       return { ok: false, info: e instanceof VoicemailStoreError ? e.message : `not a chunk of at most ${CHUNK_AUDIO_BYTES} bytes of audio` };
     }
-    if (!r.signer.nodeIds.some((n) => sameBytes(n, writer))) return { ok: false, info: "the chunk does not begin with the signer's Node-ID" };
+    if (!r.signer.nodeIds.some((n) => bytesEqual(n, writer))) return { ok: false, info: "the chunk does not begin with the signer's Node-ID" };
     for (const e of r.current(r.kind.id)?.entries.values() ?? []) {
       const held = e.data.value.value;
       if (!held.exists || e.expiresAt <= r.now || held.value.length < this.options.nodeIdLength) continue;
-      if (!sameBytes(held.value.subarray(0, this.options.nodeIdLength), writer)) return { ok: false, info: 'a voicemail chunk is replaced only by its writer' };
+      if (!bytesEqual(held.value.subarray(0, this.options.nodeIdLength), writer)) return { ok: false, info: 'a voicemail chunk is replaced only by its writer' };
     }
     return { ok: true, keep: true };
   }
