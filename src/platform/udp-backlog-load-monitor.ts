@@ -6,6 +6,15 @@
  * (rx_queue); elsewhere that file is absent and only the heap guard applies.
  * Hysteresis keeps the state from flapping.
  *
+ * The backlog is judged in time as well as in bytes: the datagrams queued (rx_queue counts each
+ * datagram's kernel truesize, 1,280 bytes for a SIP message up to about 700 bytes, 2,304 up to 1.7 KB)
+ * divided by the rate the peer is reading them (`noteReceived`, one per datagram read on the watched
+ * sockets) is how long a request arriving now waits before it is even parsed. 3 MiB is 0.4 s of
+ * REGISTER refreshes but 3 s of new REGISTERs (each an overlay Store) — past every phone's patience,
+ * so a peer shedding on bytes alone spent its CPU on requests whose senders had given up. Overloaded
+ * when the wait passes `maxDrainMs` (with at least `minBacklogBytes` queued: a few datagrams while the
+ * rate is still unknown are not a backlog), or the bytes pass `enterBacklogBytes`.
+ *
  * The files are read 20 times a second, idle or not, so a sample allocates nothing per line: the
  * bytes go into one reused buffer and are scanned in place (reading them as strings and splitting
  * every line made about 0.8 MB of garbage a second on an idle peer, a young-generation GC each second).
@@ -24,7 +33,16 @@ export interface LoadMonitorOptions {
   leaveBacklogBytes?: number;
   /** Fraction of the V8 heap limit past which new work is refused (default 0.7). */
   heapFraction?: number;
+  /** Wait of a datagram arriving now (queued datagrams ÷ read rate), ms, from which new work is refused (default 250); accepted again below half of it. */
+  maxDrainMs?: number;
+  /** Queued bytes below which the wait is not judged (default 64 KiB, about 50 datagrams). */
+  minBacklogBytes?: number;
+  /** Milliseconds now (default performance.now). */
+  now?: () => number;
 }
+
+/** Kernel truesize of one queued SIP datagram of up to about 700 bytes (measured on Linux 6, loopback and Ethernet alike). */
+export const QUEUED_DATAGRAM_BYTES = 1280;
 
 export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
   private backlogged = false;
@@ -39,6 +57,15 @@ export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
   private readonly leave: number;
   private readonly heapFraction: number;
   private procAvailable = true;
+  private readonly maxDrainMs: number;
+  private readonly minBacklog: number;
+  private readonly now: () => number;
+  /** Datagrams read since the last sample, and the smoothed read rate (datagrams/s). */
+  private readSinceSample = 0;
+  private readRate = 0;
+  private sampledAt: number | undefined;
+  /** The last wait estimate, ms (for /api/status and tests). */
+  drainMs = 0;
   /** Samples taken while overloaded (for /api/status). */
   overloadedSamples = 0;
   /** Largest backlog seen, bytes. */
@@ -49,6 +76,17 @@ export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
     this.leave = options.leaveBacklogBytes ?? 1024 * 1024;
     this.heapFraction = options.heapFraction ?? 0.7;
     this.intervalMs = options.intervalMs ?? 50;
+    this.maxDrainMs = options.maxDrainMs ?? 250;
+    this.minBacklog = options.minBacklogBytes ?? 64 * 1024;
+    this.now = options.now ?? (() => performance.now());
+    for (const [name, v] of [['intervalMs', this.intervalMs], ['maxDrainMs', this.maxDrainMs], ['minBacklogBytes', this.minBacklog], ['enterBacklogBytes', this.enter], ['leaveBacklogBytes', this.leave]] as const) {
+      if (!Number.isFinite(v) || v <= 0) throw new RangeError(`load monitor: ${name} must be a positive number (got ${v})`);
+    }
+  }
+
+  /** One datagram was read on a watched socket (the transport calls this for each). */
+  noteReceived(): void {
+    this.readSinceSample++;
   }
 
   /** Samples the backlog every intervalMs until stop(). */
@@ -83,11 +121,27 @@ export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
     return this.procAvailable ? total : undefined;
   }
 
-  private sample(): void {
-    const backlog = this.backlogBytes();
+  /** One sample: the backlog, the read rate since the last sample, the state (public for tests). */
+  sample(backlog: number | undefined = this.backlogBytes()): void {
+    const t = this.now();
+    let rate = this.readRate;
+    if (this.sampledAt !== undefined && t > this.sampledAt) {
+      const now = (this.readSinceSample * 1000) / (t - this.sampledAt);
+      // smoothed over about four samples (0.2 s at the default interval); the last sample's own rate
+      // when higher, so the first burst after a quiet time is not taken for a stuck peer
+      this.readRate = this.readRate === 0 ? now : 0.75 * this.readRate + 0.25 * now;
+      rate = Math.max(this.readRate, now);
+    }
+    this.sampledAt = t;
+    this.readSinceSample = 0;
     if (backlog !== undefined) {
       this.maxBacklogBytes = Math.max(this.maxBacklogBytes, backlog);
-      this.backlogged = this.backlogged ? backlog > this.leave : backlog >= this.enter;
+      const queued = backlog / QUEUED_DATAGRAM_BYTES;
+      this.drainMs = queued === 0 ? 0 : rate > 0 ? (queued * 1000) / rate : Infinity;
+      const judged = backlog >= this.minBacklog;
+      this.backlogged = this.backlogged
+        ? backlog > this.leave || (judged && this.drainMs >= this.maxDrainMs / 2)
+        : backlog >= this.enter || (judged && this.drainMs >= this.maxDrainMs);
     }
     this.heavy = getHeapStatistics().used_heap_size > this.heapFraction * this.heapLimit;
     if (this.overloaded()) this.overloadedSamples++;
