@@ -12,8 +12,10 @@
  * sockets) is how long a request arriving now waits before it is even parsed. 3 MiB is 0.4 s of
  * REGISTER refreshes but 3 s of new REGISTERs (each an overlay Store) — past every phone's patience,
  * so a peer shedding on bytes alone spent its CPU on requests whose senders had given up. Overloaded
- * when the wait passes `maxDrainMs` (with at least `minBacklogBytes` queued: a few datagrams while the
- * rate is still unknown are not a backlog), or the bytes pass `enterBacklogBytes`.
+ * when the wait passes `maxDrainMs` in two samples running (with at least `minBacklogBytes` queued: a
+ * few datagrams while the rate is still unknown are not a backlog, and one stall of the event loop
+ * leaves a queue a peer with spare capacity has read by the next sample), or the bytes pass
+ * `enterBacklogBytes`.
  *
  * The files are read 20 times a second, idle or not, so a sample allocates nothing per line: the
  * bytes go into one reused buffer and are scanned in place (reading them as strings and splitting
@@ -35,7 +37,7 @@ export interface LoadMonitorOptions {
   heapFraction?: number;
   /** Wait of a datagram arriving now (queued datagrams ÷ read rate), ms, from which new work is refused (default 250); accepted again below half of it. */
   maxDrainMs?: number;
-  /** Queued bytes below which the wait is not judged (default 64 KiB, about 50 datagrams). */
+  /** Queued bytes below which the wait is not judged (default 128 KiB, about 100 datagrams). */
   minBacklogBytes?: number;
   /** Milliseconds now (default performance.now). */
   now?: () => number;
@@ -64,6 +66,8 @@ export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
   private readSinceSample = 0;
   private readRate = 0;
   private sampledAt: number | undefined;
+  /** Consecutive samples whose wait passed maxDrainMs (overloaded from the second). */
+  private lateSamples = 0;
   /** The last wait estimate, ms (for /api/status and tests). */
   drainMs = 0;
   /** Samples taken while overloaded (for /api/status). */
@@ -77,7 +81,7 @@ export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
     this.heapFraction = options.heapFraction ?? 0.7;
     this.intervalMs = options.intervalMs ?? 50;
     this.maxDrainMs = options.maxDrainMs ?? 250;
-    this.minBacklog = options.minBacklogBytes ?? 64 * 1024;
+    this.minBacklog = options.minBacklogBytes ?? 128 * 1024;
     this.now = options.now ?? (() => performance.now());
     for (const [name, v] of [['intervalMs', this.intervalMs], ['maxDrainMs', this.maxDrainMs], ['minBacklogBytes', this.minBacklog], ['enterBacklogBytes', this.enter], ['leaveBacklogBytes', this.leave]] as const) {
       if (!Number.isFinite(v) || v <= 0) throw new RangeError(`load monitor: ${name} must be a positive number (got ${v})`);
@@ -139,9 +143,12 @@ export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
       const queued = backlog / QUEUED_DATAGRAM_BYTES;
       this.drainMs = queued === 0 ? 0 : rate > 0 ? (queued * 1000) / rate : Infinity;
       const judged = backlog >= this.minBacklog;
+      // late in two samples running: one stall of the event loop (a GC pause, a busy machine)
+      // leaves a queue that a peer with capacity to spare has read by the next sample
+      this.lateSamples = judged && this.drainMs >= this.maxDrainMs ? this.lateSamples + 1 : 0;
       this.backlogged = this.backlogged
         ? backlog > this.leave || (judged && this.drainMs >= this.maxDrainMs / 2)
-        : backlog >= this.enter || (judged && this.drainMs >= this.maxDrainMs);
+        : backlog >= this.enter || this.lateSamples >= 2;
     }
     this.heavy = getHeapStatistics().used_heap_size > this.heapFraction * this.heapLimit;
     if (this.overloaded()) this.overloadedSamples++;

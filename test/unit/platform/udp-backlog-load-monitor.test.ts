@@ -51,18 +51,25 @@ test('hysteresis: overloaded from maxDrainMs, normal again below half of it; a s
   const { m, step } = monitor({ maxDrainMs: 250 });
   for (let i = 0; i < 10; i++) step(50, 100); // 1,000/s, 100 queued: 100 ms
   assert.equal(m.overloaded(), false);
-  for (let i = 0; i < 10; i++) step(50, 300); // 300 ms
+  assert.equal(step(50, 300), false); // 300 ms once: not yet
+  for (let i = 0; i < 10; i++) step(50, 300); // 300 ms, sample after sample
   assert.equal(m.overloaded(), true);
   for (let i = 0; i < 10; i++) step(50, 200); // 200 ms: still above half
   assert.equal(m.overloaded(), true);
   for (let i = 0; i < 10; i++) step(50, 100); // 100 ms: below half
   assert.equal(m.overloaded(), false);
-  // nothing read yet (rate unknown) and 40 datagrams queued: below minBacklogBytes, not judged
+  // nothing read yet (rate unknown) and 80 datagrams queued: below minBacklogBytes, not judged
   const idle = monitor();
-  assert.equal(idle.step(0, 40), false);
+  assert.equal(idle.step(0, 80), false);
   assert.equal(idle.m.drainMs, Infinity);
-  // nothing read at all while 200 wait: stuck, overloaded
+  // nothing read at all while 200 wait, two samples running: stuck, overloaded
+  assert.equal(idle.step(0, 200), false);
   assert.equal(idle.step(0, 200), true);
+  // one stall (a queue of 300 ms once), read by the next sample: never overloaded
+  const stalled = monitor();
+  for (let i = 0; i < 10; i++) stalled.step(50, 20);
+  assert.equal(stalled.step(15, 300), false);
+  assert.equal(stalled.step(50, 20), false);
   // a burst after a quiet second: 60 read in the sample, 60 waiting — 50 ms at the burst's own rate
   const quiet = monitor();
   for (let i = 0; i < 20; i++) quiet.step(0, 0);
