@@ -35,9 +35,9 @@ export interface LoadMonitorOptions {
   leaveBacklogBytes?: number;
   /** Fraction of the V8 heap limit past which new work is refused (default 0.7). */
   heapFraction?: number;
-  /** Wait of a datagram arriving now (queued datagrams ÷ read rate), ms, from which new work is refused (default 250); accepted again below half of it. */
+  /** Wait of a datagram arriving now (queued datagrams ÷ read rate), ms, from which new work is refused (default 1,000); accepted again below half of it. */
   maxDrainMs?: number;
-  /** Queued bytes below which the wait is not judged (default 128 KiB, about 100 datagrams). */
+  /** Queued bytes below which the wait is not judged (default 256 KiB, about 200 datagrams). */
   minBacklogBytes?: number;
   /** Milliseconds now (default performance.now). */
   now?: () => number;
@@ -80,8 +80,8 @@ export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
     this.leave = options.leaveBacklogBytes ?? 1024 * 1024;
     this.heapFraction = options.heapFraction ?? 0.7;
     this.intervalMs = options.intervalMs ?? 50;
-    this.maxDrainMs = options.maxDrainMs ?? 250;
-    this.minBacklog = options.minBacklogBytes ?? 128 * 1024;
+    this.maxDrainMs = options.maxDrainMs ?? 1000;
+    this.minBacklog = options.minBacklogBytes ?? 256 * 1024;
     this.now = options.now ?? (() => performance.now());
     for (const [name, v] of [['intervalMs', this.intervalMs], ['maxDrainMs', this.maxDrainMs], ['minBacklogBytes', this.minBacklog], ['enterBacklogBytes', this.enter], ['leaveBacklogBytes', this.leave]] as const) {
       if (!Number.isFinite(v) || v <= 0) throw new RangeError(`load monitor: ${name} must be a positive number (got ${v})`);
