@@ -12,7 +12,9 @@
  * sockets) is how long a request arriving now waits before it is even parsed. 3 MiB is 0.4 s of
  * REGISTER refreshes but 3 s of new REGISTERs (each an overlay Store) — past every phone's patience,
  * so a peer shedding on bytes alone spent its CPU on requests whose senders had given up. Overloaded
- * when the wait passes `maxDrainMs` in two samples running (with at least `minBacklogBytes` queued: a
+ * when the wait passes `maxDrainMs` in two samples running while the process keeps a core busy
+ * (`busyFraction`: a peer behind because other programs take the CPU is starved, not overloaded by
+ * its requests, and refusing them would not give it the CPU) (with at least `minBacklogBytes` queued: a
  * few datagrams while the rate is still unknown are not a backlog, and one stall of the event loop
  * leaves a queue a peer with spare capacity has read by the next sample), or the bytes pass
  * `enterBacklogBytes`.
@@ -41,6 +43,10 @@ export interface LoadMonitorOptions {
   minBacklogBytes?: number;
   /** Milliseconds now (default performance.now). */
   now?: () => number;
+  /** CPU time this process has used, ms (default process.cpuUsage, user + system). */
+  cpuMs?: () => number;
+  /** Share of one core the process must have used since the last sample for a wait to count (default 0.8). */
+  busyFraction?: number;
 }
 
 /** Kernel truesize of one queued SIP datagram of up to about 700 bytes (measured on Linux 6, loopback and Ethernet alike). */
@@ -66,6 +72,11 @@ export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
   private readSinceSample = 0;
   private readRate = 0;
   private sampledAt: number | undefined;
+  private readonly cpuMs: () => number;
+  private readonly busyFraction: number;
+  private cpuAt = 0;
+  /** CPU used since the last sample ÷ the time between them (1 = one core busy throughout). */
+  busy = 0;
   /** Consecutive samples whose wait passed maxDrainMs (overloaded from the second). */
   private lateSamples = 0;
   /** The last wait estimate, ms (for /api/status and tests). */
@@ -83,7 +94,12 @@ export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
     this.maxDrainMs = options.maxDrainMs ?? 1000;
     this.minBacklog = options.minBacklogBytes ?? 256 * 1024;
     this.now = options.now ?? (() => performance.now());
-    for (const [name, v] of [['intervalMs', this.intervalMs], ['maxDrainMs', this.maxDrainMs], ['minBacklogBytes', this.minBacklog], ['enterBacklogBytes', this.enter], ['leaveBacklogBytes', this.leave]] as const) {
+    this.cpuMs = options.cpuMs ?? (() => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1000;
+    });
+    this.busyFraction = options.busyFraction ?? 0.8;
+    for (const [name, v] of [['intervalMs', this.intervalMs], ['busyFraction', this.busyFraction], ['maxDrainMs', this.maxDrainMs], ['minBacklogBytes', this.minBacklog], ['enterBacklogBytes', this.enter], ['leaveBacklogBytes', this.leave]] as const) {
       if (!Number.isFinite(v) || v <= 0) throw new RangeError(`load monitor: ${name} must be a positive number (got ${v})`);
     }
   }
@@ -129,7 +145,9 @@ export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
   sample(backlog: number | undefined = this.backlogBytes()): void {
     const t = this.now();
     let rate = this.readRate;
+    const cpu = this.cpuMs();
     if (this.sampledAt !== undefined && t > this.sampledAt) {
+      this.busy = (cpu - this.cpuAt) / (t - this.sampledAt);
       const now = (this.readSinceSample * 1000) / (t - this.sampledAt);
       // smoothed over about four samples (0.2 s at the default interval); the last sample's own rate
       // when higher, so the first burst after a quiet time is not taken for a stuck peer
@@ -137,6 +155,7 @@ export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
       rate = Math.max(this.readRate, now);
     }
     this.sampledAt = t;
+    this.cpuAt = cpu;
     this.readSinceSample = 0;
     if (backlog !== undefined) {
       this.maxBacklogBytes = Math.max(this.maxBacklogBytes, backlog);
@@ -145,7 +164,9 @@ export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
       const judged = backlog >= this.minBacklog;
       // late in two samples running: one stall of the event loop (a GC pause, a busy machine)
       // leaves a queue that a peer with capacity to spare has read by the next sample
-      this.lateSamples = judged && this.drainMs >= this.maxDrainMs ? this.lateSamples + 1 : 0;
+      // and only while the peer itself is busy: a peer behind because the machine gives it little CPU
+      // (other programs) has capacity it is not given, and refusing would not get it any
+      this.lateSamples = judged && this.drainMs >= this.maxDrainMs && this.busy >= this.busyFraction ? this.lateSamples + 1 : 0;
       this.backlogged = this.backlogged
         ? backlog > this.leave || (judged && this.drainMs >= this.maxDrainMs / 2)
         : backlog >= this.enter || this.lateSamples >= 2;

@@ -18,14 +18,16 @@ test('sumRxQueue adds the rx_queue of the sockets on the watched ports only', ()
 });
 
 /** A monitor on a manual clock; `step(read, backlogDatagrams)` reads `read` datagrams over one 50 ms sample. */
-function monitor(options: ConstructorParameters<typeof UdpBacklogLoadMonitor>[0] = {}): { m: UdpBacklogLoadMonitor; step: (read: number, queued: number) => boolean } {
+function monitor(options: ConstructorParameters<typeof UdpBacklogLoadMonitor>[0] = {}): { m: UdpBacklogLoadMonitor; step: (read: number, queued: number, busy?: number) => boolean } {
   let t = 0;
-  const m = new UdpBacklogLoadMonitor({ now: () => t, ...options });
+  let cpu = 0;
+  const m = new UdpBacklogLoadMonitor({ now: () => t, cpuMs: () => cpu, ...options });
   m.sample(0);
   return {
     m,
-    step(read, queued) {
+    step(read, queued, busy = 1) {
       t += 50;
+      cpu += 50 * busy;
       for (let i = 0; i < read; i++) m.noteReceived();
       m.sample(queued * QUEUED_DATAGRAM_BYTES);
       return m.overloaded();
@@ -76,6 +78,15 @@ test('hysteresis: overloaded from maxDrainMs, normal again below half of it; a s
   assert.equal(quiet.step(60, 60), false);
 });
 
+test('a peer behind while it gets little CPU (other programs take it) is starved, not overloaded', () => {
+  const { m, step } = monitor();
+  for (let i = 0; i < 10; i++) step(42, 2000, 0.4); // 2.4 s behind, 40 % of a core
+  assert.equal(m.overloaded(), false);
+  assert.ok(m.drainMs > 2000 && m.busy < 0.5);
+  for (let i = 0; i < 2; i++) step(42, 2000, 1); // the same queue with the core busy
+  assert.equal(m.overloaded(), true);
+});
+
 test('the byte cap still applies whatever the rate, and bad options are refused', () => {
   const { step } = monitor({ enterBacklogBytes: 100 * QUEUED_DATAGRAM_BYTES, leaveBacklogBytes: 50 * QUEUED_DATAGRAM_BYTES, maxDrainMs: 10_000 });
   assert.equal(step(100_000, 120), true);
@@ -83,4 +94,5 @@ test('the byte cap still applies whatever the rate, and bad options are refused'
   assert.equal(step(100_000, 40), false);
   assert.throws(() => new UdpBacklogLoadMonitor({ maxDrainMs: 0 }), /maxDrainMs must be a positive number/);
   assert.throws(() => new UdpBacklogLoadMonitor({ minBacklogBytes: Number.NaN }), /minBacklogBytes/);
+  assert.throws(() => new UdpBacklogLoadMonitor({ busyFraction: -1 }), /busyFraction/);
 });
