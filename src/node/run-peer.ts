@@ -154,9 +154,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
       }
     : undefined;
   // Outgoing TLS (to phones or proxies on TLS) verifies against the given CA, else the system's.
-  // the load monitor judges the SIP sockets' backlog by the rate the driver reads them
-  const load = new UdpBacklogLoadMonitor();
-  const nodeDriver = new NodeTransportDriver({ ...(tls ? { tls, ...(tls.ca ? { tlsClient: { ca: tls.ca } } : {}) } : {}), onUdpDatagram: () => load.noteReceived() });
+  const nodeDriver = new NodeTransportDriver(tls ? { tls, ...(tls.ca ? { tlsClient: { ca: tls.ca } } : {}) } : {});
   // issue 12: with ICE, SIP to other peers goes over ICE + DTLS channels that AppAttach opens
   const debugLog = logger.debug !== undefined && logger.isLevelEnabled?.('debug') === true ? logger.debug.bind(logger) : undefined;
   const traceLog = logger.trace !== undefined && logger.isLevelEnabled?.('trace') === true ? logger.trace.bind(logger) : undefined;
@@ -269,6 +267,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
   }
   relay.start();
   const mediaStatus = (): object => ({ mode: mediaConfig.mode, range: `${mediaConfig.range[0]}-${mediaConfig.range[1]}`, timeoutS: mediaConfig.timeoutMs / 1000, ...relay.status(), sdp: mediaHook.counts, ports: mediaPorts === undefined ? null : { ...mediaPorts.counts, ready: mediaPorts.readyCount(), trunk: mediaPorts.trunkAddress() ?? null } });
+  const load = new UdpBacklogLoadMonitor();
   load.start();
   // issue 16: in enrolled overlays what is kept for a user is sealed to its certificates (CERTIFICATE_BY_USER)
   const sealing = overlay !== undefined && hasUserCertificates(overlay.config) ? userCertificateSealing(overlay, clock) : undefined;

@@ -38,8 +38,6 @@ export interface NodeTransportDriverOptions {
   maxWriteBufferBytes?: number;
   /** Largest WebSocket message accepted (bigger ones close the connection, 1009). Default 65535. */
   maxWsPayloadBytes?: number;
-  /** Called for every datagram read on a UDP listener (the load monitor's read rate). */
-  onUdpDatagram?: () => void;
   /** Graceful close forced after this long, ms. Default 5000. */
   closeTimeoutMs?: number;
   /** WebSocket opening handshake timeout, ms. Default 10000. */
@@ -235,9 +233,7 @@ export class NodeTransportDriver implements TransportDriver {
         sock.on('error', (e) => this.listenerError(`udp ${host}:${port}`, e));
         this.setBuffers(sock, host);
         const bound = address('udp', host, sock.address().port);
-        const counted = this.options.onUdpDatagram;
         sock.on('message', (msg, rinfo) => {
-          counted?.();
           this.emit((u) => u.onDatagram({ ...bound }, address('udp', rinfo.address, rinfo.port), msg));
         });
         resolve({ address: bound, udp: sock, close: () => new Promise<void>((r) => sock.close(() => r())) });

@@ -6,19 +6,6 @@
  * (rx_queue); elsewhere that file is absent and only the heap guard applies.
  * Hysteresis keeps the state from flapping.
  *
- * The backlog is judged in time as well as in bytes: the datagrams queued (rx_queue counts each
- * datagram's kernel truesize, 1,280 bytes for a SIP message up to about 700 bytes, 2,304 up to 1.7 KB)
- * divided by the rate the peer is reading them (`noteReceived`, one per datagram read on the watched
- * sockets) is how long a request arriving now waits before it is even parsed. 3 MiB is 0.4 s of
- * REGISTER refreshes but 3 s of new REGISTERs (each an overlay Store) — past every phone's patience,
- * so a peer shedding on bytes alone spent its CPU on requests whose senders had given up. Overloaded
- * when the wait passes `maxDrainMs` in two samples running while the process keeps a core busy
- * (`busyFraction`: a peer behind because other programs take the CPU is starved, not overloaded by
- * its requests, and refusing them would not give it the CPU) (with at least `minBacklogBytes` queued: a
- * few datagrams while the rate is still unknown are not a backlog, and one stall of the event loop
- * leaves a queue a peer with spare capacity has read by the next sample), or the bytes pass
- * `enterBacklogBytes`.
- *
  * The files are read 20 times a second, idle or not, so a sample allocates nothing per line: the
  * bytes go into one reused buffer and are scanned in place (reading them as strings and splitting
  * every line made about 0.8 MB of garbage a second on an idle peer, a young-generation GC each second).
@@ -37,20 +24,7 @@ export interface LoadMonitorOptions {
   leaveBacklogBytes?: number;
   /** Fraction of the V8 heap limit past which new work is refused (default 0.7). */
   heapFraction?: number;
-  /** Wait of a datagram arriving now (queued datagrams ÷ read rate), ms, from which new work is refused (default 1,000); accepted again below half of it. */
-  maxDrainMs?: number;
-  /** Queued bytes below which the wait is not judged (default 256 KiB, about 200 datagrams). */
-  minBacklogBytes?: number;
-  /** Milliseconds now (default performance.now). */
-  now?: () => number;
-  /** CPU time this process has used, ms (default process.cpuUsage, user + system). */
-  cpuMs?: () => number;
-  /** Share of one core the process must have used since the last sample for a wait to count (default 0.8). */
-  busyFraction?: number;
 }
-
-/** Kernel truesize of one queued SIP datagram of up to about 700 bytes (measured on Linux 6, loopback and Ethernet alike). */
-export const QUEUED_DATAGRAM_BYTES = 1280;
 
 export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
   private backlogged = false;
@@ -65,22 +39,6 @@ export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
   private readonly leave: number;
   private readonly heapFraction: number;
   private procAvailable = true;
-  private readonly maxDrainMs: number;
-  private readonly minBacklog: number;
-  private readonly now: () => number;
-  /** Datagrams read since the last sample, and the smoothed read rate (datagrams/s). */
-  private readSinceSample = 0;
-  private readRate = 0;
-  private sampledAt: number | undefined;
-  private readonly cpuMs: () => number;
-  private readonly busyFraction: number;
-  private cpuAt = 0;
-  /** CPU used since the last sample ÷ the time between them (1 = one core busy throughout). */
-  busy = 0;
-  /** Consecutive samples whose wait passed maxDrainMs (overloaded from the second). */
-  private lateSamples = 0;
-  /** The last wait estimate, ms (for /api/status and tests). */
-  drainMs = 0;
   /** Samples taken while overloaded (for /api/status). */
   overloadedSamples = 0;
   /** Largest backlog seen, bytes. */
@@ -91,22 +49,6 @@ export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
     this.leave = options.leaveBacklogBytes ?? 1024 * 1024;
     this.heapFraction = options.heapFraction ?? 0.7;
     this.intervalMs = options.intervalMs ?? 50;
-    this.maxDrainMs = options.maxDrainMs ?? 1000;
-    this.minBacklog = options.minBacklogBytes ?? 256 * 1024;
-    this.now = options.now ?? (() => performance.now());
-    this.cpuMs = options.cpuMs ?? (() => {
-      const u = process.cpuUsage();
-      return (u.user + u.system) / 1000;
-    });
-    this.busyFraction = options.busyFraction ?? 0.8;
-    for (const [name, v] of [['intervalMs', this.intervalMs], ['busyFraction', this.busyFraction], ['maxDrainMs', this.maxDrainMs], ['minBacklogBytes', this.minBacklog], ['enterBacklogBytes', this.enter], ['leaveBacklogBytes', this.leave]] as const) {
-      if (!Number.isFinite(v) || v <= 0) throw new RangeError(`load monitor: ${name} must be a positive number (got ${v})`);
-    }
-  }
-
-  /** One datagram was read on a watched socket (the transport calls this for each). */
-  noteReceived(): void {
-    this.readSinceSample++;
   }
 
   /** Samples the backlog every intervalMs until stop(). */
@@ -141,35 +83,11 @@ export class UdpBacklogLoadMonitor implements LoadMonitor, Lifecycle {
     return this.procAvailable ? total : undefined;
   }
 
-  /** One sample: the backlog, the read rate since the last sample, the state (public for tests). */
-  sample(backlog: number | undefined = this.backlogBytes()): void {
-    const t = this.now();
-    let rate = this.readRate;
-    const cpu = this.cpuMs();
-    if (this.sampledAt !== undefined && t > this.sampledAt) {
-      this.busy = (cpu - this.cpuAt) / (t - this.sampledAt);
-      const now = (this.readSinceSample * 1000) / (t - this.sampledAt);
-      // smoothed over about four samples (0.2 s at the default interval); the last sample's own rate
-      // when higher, so the first burst after a quiet time is not taken for a stuck peer
-      this.readRate = this.readRate === 0 ? now : 0.75 * this.readRate + 0.25 * now;
-      rate = Math.max(this.readRate, now);
-    }
-    this.sampledAt = t;
-    this.cpuAt = cpu;
-    this.readSinceSample = 0;
+  private sample(): void {
+    const backlog = this.backlogBytes();
     if (backlog !== undefined) {
       this.maxBacklogBytes = Math.max(this.maxBacklogBytes, backlog);
-      const queued = backlog / QUEUED_DATAGRAM_BYTES;
-      this.drainMs = queued === 0 ? 0 : rate > 0 ? (queued * 1000) / rate : Infinity;
-      const judged = backlog >= this.minBacklog;
-      // late in two samples running: one stall of the event loop (a GC pause, a busy machine)
-      // leaves a queue that a peer with capacity to spare has read by the next sample
-      // and only while the peer itself is busy: a peer behind because the machine gives it little CPU
-      // (other programs) has capacity it is not given, and refusing would not get it any
-      this.lateSamples = judged && this.drainMs >= this.maxDrainMs && this.busy >= this.busyFraction ? this.lateSamples + 1 : 0;
-      this.backlogged = this.backlogged
-        ? backlog > this.leave || (judged && this.drainMs >= this.maxDrainMs / 2)
-        : backlog >= this.enter || this.lateSamples >= 2;
+      this.backlogged = this.backlogged ? backlog > this.leave : backlog >= this.enter;
     }
     this.heavy = getHeapStatistics().used_heap_size > this.heapFraction * this.heapLimit;
     if (this.overloaded()) this.overloadedSamples++;
