@@ -10,12 +10,7 @@ const STATUS_SCRIPT =
 
 /** GET /api/status of the peer whose API listens on `http` (default 127.0.0.1:8060) in `host`'s namespace. */
 export async function labPeerStatus(host: LabHost, http = '127.0.0.1:8060'): Promise<Record<string, unknown>> {
-  return labPeerGet(host, '/api/status', http);
-}
-
-/** GET `path` (a JSON route of the peer's API, e.g. `/api/lookup?aor=bob`) from inside `host`'s namespace. */
-export async function labPeerGet(host: LabHost, path: string, http = '127.0.0.1:8060'): Promise<Record<string, unknown>> {
-  const out = await host.run(process.execPath, ['-e', STATUS_SCRIPT, `http://${http}${path}`], { timeoutMs: 10_000 });
+  const out = await host.run(process.execPath, ['-e', STATUS_SCRIPT, `http://${http}/api/status`], { timeoutMs: 10_000 });
   return JSON.parse(out) as Record<string, unknown>;
 }
 
