@@ -10,7 +10,7 @@
 // that the others run from) run after both, one at a time, with nothing else running.
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 
 const args = process.argv.slice(2);
 let serial = false;
@@ -46,9 +46,76 @@ if (selected.length === 0) {
 
 const nodeArgs = (concurrency, list) => ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...list];
 
+/**
+ * Collects the TAP blocks of failed tests (the `not ok` line and its YAML: location, error, stack),
+ * so the end of the output names every failure even when only the tail of a long log is kept.
+ * A parent reported failed only because a subtest failed is left out; blocks and lines are capped.
+ */
+const MAX_FAILURES = 12;
+const MAX_BLOCK_LINES = 40;
+const failures = [];
+let failuresLeftOut = 0;
+let open = null; // { indent, lines, lane }
+function watchTap(line, lane) {
+  const bare = line;
+  if (open !== null && open.lane === lane) {
+    open.lines.push(bare);
+    if (bare === `${open.indent}  ...`) {
+      const block = open;
+      open = null;
+      if (block.lines.some((l) => l.includes("failureType: 'subtestsFailed'"))) return;
+      if (failures.length >= MAX_FAILURES) failuresLeftOut++;
+      else failures.push(block);
+    }
+    return;
+  }
+  const m = /^(\s*)not ok \d+ - /.exec(bare);
+  if (m !== null) open = { indent: m[1], lines: [bare], lane };
+}
+function printFailures() {
+  if (failures.length === 0) return;
+  console.log(`# failed tests (${failures.length + failuresLeftOut}):`);
+  for (const f of failures) {
+    const shown = f.lines.slice(0, MAX_BLOCK_LINES);
+    for (const l of shown) console.log(`# ${f.lane === '' ? '' : `[${f.lane}] `}${l.slice(f.indent.length)}`);
+    if (f.lines.length > shown.length) console.log(`#   … ${f.lines.length - shown.length} more lines`);
+  }
+  if (failuresLeftOut > 0) console.log(`# … and ${failuresLeftOut} more failed tests, not shown`);
+}
+
+/** Runs node's test runner over `list`, passing its output through (prefixed with the lane's name if given). */
+function runFiles(list, concurrency, lane) {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, nodeArgs(concurrency, list), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const counts = { pass: 0, fail: 0 };
+    const prefix = lane === '' ? '' : `[${lane}] `;
+    for (const [stream, out, tap] of [[child.stdout, process.stdout, true], [child.stderr, process.stderr, false]]) {
+      let rest = '';
+      stream.setEncoding('utf8');
+      const onLine = (line) => {
+        const m = /^# (pass|fail) (\d+)$/.exec(line);
+        if (m !== null) counts[m[1]] += Number(m[2]);
+        if (tap) watchTap(line, lane);
+        out.write(`${prefix}${line}\n`);
+      };
+      stream.on('data', (chunk) => {
+        const lines = (rest + chunk).split('\n');
+        rest = lines.pop();
+        for (const line of lines) onLine(line);
+      });
+      stream.on('end', () => {
+        if (rest !== '') onLine(rest);
+      });
+    }
+    child.on('close', (code) => resolve({ lane, code: code ?? 1, ...counts, ms: Date.now() - t0 }));
+  });
+}
+
 if (!lanes) {
-  const r = spawnSync(process.execPath, nodeArgs(serial ? 1 : 2, selected), { stdio: 'inherit' });
-  process.exit(r.status ?? 1);
+  const r = await runFiles(selected, serial ? 1 : 2, '');
+  printFailures();
+  process.exit(r.code);
 }
 
 const KNOWN_LANES = ['loopback', 'namespaces', 'alone'];
@@ -67,32 +134,12 @@ for (const f of selected) {
 function runLane(lane) {
   const list = byLane.get(lane);
   if (list.length === 0) return Promise.resolve({ lane, code: 0, pass: 0, fail: 0, ms: 0 });
-  const t0 = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, nodeArgs(1, list), { stdio: ['ignore', 'pipe', 'pipe'] });
-    const counts = { pass: 0, fail: 0 };
-    for (const [stream, out] of [[child.stdout, process.stdout], [child.stderr, process.stderr]]) {
-      let rest = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk) => {
-        const lines = (rest + chunk).split('\n');
-        rest = lines.pop();
-        for (const line of lines) {
-          const m = /^# (pass|fail) (\d+)$/.exec(line);
-          if (m !== null) counts[m[1]] += Number(m[2]);
-          out.write(`[${lane}] ${line}\n`);
-        }
-      });
-      stream.on('end', () => {
-        if (rest !== '') out.write(`[${lane}] ${rest}\n`);
-      });
-    }
-    child.on('close', (code) => resolve({ lane, code: code ?? 1, ...counts, ms: Date.now() - t0 }));
-  });
+  return runFiles(list, 1, lane);
 }
 
 const results = await Promise.all([runLane('loopback'), runLane('namespaces')]);
 results.push(await runLane('alone'));
 console.log('# lanes:');
 for (const r of results) console.log(`#   ${r.lane}: ${byLane.get(r.lane).length} files, ${r.pass} passed, ${r.fail} failed, exit ${r.code}, ${Math.round(r.ms / 1000)} s`);
+printFailures();
 process.exit(results.every((r) => r.code === 0) ? 0 : 1);
