@@ -16,3 +16,42 @@ test('sumRxQueue adds the rx_queue of the sockets on the watched ports only', ()
   assert.equal(sumRxQueue(PROC_NET_UDP, new Set(['0001'])), 0);
   assert.equal(sumRxQueue('', new Set(['13C4'])), 0);
 });
+
+test('the kernel queues are read only when the event loop was busy; a real backlog is seen then', async () => {
+  const { createSocket } = await import('node:dgram');
+  const { UdpBacklogLoadMonitor } = await import('../../../src/platform/udp-backlog-load-monitor.js');
+  const { existsSync } = await import('node:fs');
+  const sink = createSocket('udp4');
+  const source = createSocket('udp4');
+  await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
+  sink.setRecvBufferSize(1 << 20);
+  // nobody reads `sink`: what is sent stays queued in the kernel
+  sink.removeAllListeners('message');
+  const handle = (sink as unknown as { _handle?: { recvStop?: () => number } })._handle;
+  assert.equal(typeof handle?.recvStop, 'function', "node's UDP handle has recvStop (the test keeps the datagrams queued with it)");
+  handle!.recvStop!();
+  try {
+    let utilization = 0.2;
+    const m = new UdpBacklogLoadMonitor({ enterBacklogBytes: 20_000, leaveBacklogBytes: 10_000, loopUtilization: () => utilization });
+    m.watchPort(sink.address().port);
+    const payload = Buffer.alloc(500, 1);
+    for (let i = 0; i < 100; i++) await new Promise<void>((r, j) => source.send(payload, sink.address().port, '127.0.0.1', (e) => (e ? j(e) : r())));
+    m.sample();
+    assert.equal(m.procSamples, 0, 'an idle loop: nothing read');
+    assert.equal(m.overloaded(), false);
+    if (!existsSync('/proc/net/udp')) return; // the kernel does not say: only the heap guard applies
+    utilization = 0.95;
+    m.sample();
+    assert.equal(m.procSamples, 1);
+    assert.ok(m.maxBacklogBytes >= 20_000, `backlog seen: ${m.maxBacklogBytes} B`);
+    assert.equal(m.overloaded(), true);
+    // the loop idle again: the queue was drained then (here the claim is injected), so not overloaded
+    utilization = 0.5;
+    m.sample();
+    assert.equal(m.procSamples, 1);
+    assert.equal(m.overloaded(), false);
+  } finally {
+    source.close();
+    sink.close();
+  }
+});
