@@ -7,7 +7,7 @@
  * algorithm, SignerIdentity cert_hash (1) with hash_alg sha256, X.509 bags. For a sample of Join,
  * Update, Attach, Store, Fetch and Stat requests and answers (PDML): the bag holds X.509
  * certificates, the SignerIdentity hash is SHA-256 of a peer's certificate file (cert.pem), the
- * signature algorithm is that peer's key's (the peers' own keys are RSA-2048 today: rsa = 1), and a
+ * signature algorithm is that peer's key's (new enrolled identities are ECDSA P-256: ecdsa = 3; RSA-2048, rsa = 1, until 2026-12-07), and a
  * signature value is there. The StoredData signatures inside StoreReq and FetchAns are checked the
  * same way (user3's registration signed by user3's peer). No malformed packet, no expert warning
  * (see the two explained exceptions at the end).
