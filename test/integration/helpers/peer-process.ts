@@ -8,6 +8,7 @@ import { readyOrAbandon } from './abandon-child.js';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { cliEntry } from './cli-entry.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -46,7 +47,7 @@ export async function startPeerProcess(args: string[], timeoutMs = 20_000, opts:
   const dataDir = given >= 0 ? args[given + 1]! : mkdtempSync(join(tmpdir(), 'p2psip-test-'));
   // the data directory also holds the HTTP API token, stand-alone or not
   if (given < 0) extra.push('--data-dir', dataDir);
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'up', ...args, ...extra], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...cliEntry(), 'up', ...args, ...extra], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
