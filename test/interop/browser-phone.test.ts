@@ -41,6 +41,7 @@ import { untilWholeRing } from '../integration/helpers/ring.js';
 import { until } from '../integration/helpers/until.js';
 import { Baresip } from './helpers/baresip.js';
 import { keepScreenshot, launchChromium, type RunningChromium } from './helpers/chromium.js';
+import { cliEntry } from '../integration/helpers/cli-entry.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TEST_TIMEOUT_MS = 180_000;
@@ -56,7 +57,7 @@ const OWN_ADDRESSES = new Set(Object.values(networkInterfaces()).flatMap((list) 
 /** `p2psip <args>` as a user runs it (password on stdin). */
 function cli(args: string[], stdin = ''): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...cliEntry(), ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
