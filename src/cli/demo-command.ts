@@ -103,7 +103,11 @@ async function runDemo(o: DemoOptions): Promise<void> {
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    const force = setTimeout(() => process.exit(1), 8000);
+    // peers that do not stop within 8 s are left to the exit, but their data directories are not left behind
+    const force = setTimeout(() => {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+      process.exit(1);
+    }, 8000);
     force.unref();
     cleanup().then(
       () => process.exit(0),
