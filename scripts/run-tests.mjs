@@ -20,12 +20,13 @@ const args = process.argv.slice(2);
 let serial = false;
 let lanes = false;
 let only;
+let sideBySideAsked = false;
 const dirs = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--serial') serial = true;
   else if (args[i] === '--lanes') lanes = true;
   else if (args[i] === '--only') only = args[++i];
-  else if (args[i] === '--side-by-side') continue;
+  else if (args[i] === '--side-by-side') sideBySideAsked = true;
   else dirs.push(args[i]);
 }
 
@@ -62,10 +63,9 @@ const failures = [];
 let failuresLeftOut = 0;
 let open = null; // { indent, lines, lane }
 function watchTap(line, lane) {
-  const bare = line;
   if (open !== null && open.lane === lane) {
-    open.lines.push(bare);
-    if (bare === `${open.indent}  ...`) {
+    open.lines.push(line);
+    if (line === `${open.indent}  ...`) {
       const block = open;
       open = null;
       if (block.lines.some((l) => l.includes("failureType: 'subtestsFailed'"))) return;
@@ -74,8 +74,8 @@ function watchTap(line, lane) {
     }
     return;
   }
-  const m = /^(\s*)not ok \d+ - /.exec(bare);
-  if (m !== null) open = { indent: m[1], lines: [bare], lane };
+  const m = /^(\s*)not ok \d+ - /.exec(line);
+  if (m !== null) open = { indent: m[1], lines: [line], lane };
 }
 function printFailures() {
   if (failures.length === 0) return;
@@ -155,7 +155,7 @@ function runLane(lane) {
 // Side by side only with cores to spare: on a 2-core machine the two lanes' peers starved each other
 // (CI, 2026-12-07: a TCP SIPp load lost 46 of 200 calls beside the NAT lab's audio test, and NAT lab
 // tests failed on timing that they pass alone). `--side-by-side` forces it.
-const sideBySide = args.includes('--side-by-side') || availableParallelism() >= 4;
+const sideBySide = sideBySideAsked || availableParallelism() >= 4;
 const results = sideBySide ? await Promise.all([runLane('loopback'), runLane('namespaces')]) : [await runLane('loopback'), await runLane('namespaces')];
 results.push(await runLane('alone'));
 console.log('# lanes:');

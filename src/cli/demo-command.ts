@@ -45,9 +45,12 @@ async function runDemo(o: DemoOptions): Promise<void> {
   const logger = pino({ level: 'warn', base: undefined }, pino.destination(2));
   const peers: RunningPeer[] = [];
   const dirs: string[] = [];
+  const removeDirs = (): void => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  };
   const cleanup = async (): Promise<void> => {
     await Promise.all(peers.map((p) => p.stop().catch(() => undefined)));
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    removeDirs();
   };
   try {
     for (let i = 0; i < n; i++) {
@@ -105,7 +108,7 @@ async function runDemo(o: DemoOptions): Promise<void> {
     stopping = true;
     // peers that do not stop within 8 s are left to the exit, but their data directories are not left behind
     const force = setTimeout(() => {
-      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+      removeDirs();
       process.exit(1);
     }, 8000);
     force.unref();

@@ -7,12 +7,10 @@
  * edit without a build falls back to the sources, so it never runs stale code.
  */
 import { readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { P2PSIP_CLI as BUILT, REPO_ROOT } from '../../../harness/paths.js';
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const BUILT = join(ROOT, 'dist', 'src', 'cli', 'main.js');
-const SOURCE = join(ROOT, 'src', 'cli', 'main.ts');
+const SOURCE = join(REPO_ROOT, 'src', 'cli', 'main.ts');
 
 function newestMtimeMs(dir: string): number {
   let newest = 0;
@@ -34,6 +32,6 @@ export function cliEntry(): readonly string[] {
   } catch {
     // not built
   }
-  chosen = built >= newestMtimeMs(join(ROOT, 'src')) ? [BUILT] : ['--import', 'tsx', SOURCE];
+  chosen = built >= newestMtimeMs(join(REPO_ROOT, 'src')) ? [BUILT] : ['--import', 'tsx', SOURCE];
   return chosen;
 }

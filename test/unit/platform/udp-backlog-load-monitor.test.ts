@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sumRxQueue } from '../../../src/platform/udp-backlog-load-monitor.js';
+import { createSocket } from 'node:dgram';
+import { existsSync } from 'node:fs';
+import { UdpBacklogLoadMonitor, sumRxQueue } from '../../../src/platform/udp-backlog-load-monitor.js';
 
 const PROC_NET_UDP = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
   117: 0100007F:13C4 00000000:0000 07 00000000:00012000 00:00000000 00000000     0        0 1234 2 0000000000000000 0
@@ -18,9 +20,6 @@ test('sumRxQueue adds the rx_queue of the sockets on the watched ports only', ()
 });
 
 test('the kernel queues are read only when the event loop was busy; a real backlog is seen then', async () => {
-  const { createSocket } = await import('node:dgram');
-  const { UdpBacklogLoadMonitor } = await import('../../../src/platform/udp-backlog-load-monitor.js');
-  const { existsSync } = await import('node:fs');
   const sink = createSocket('udp4');
   const source = createSocket('udp4');
   await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
