@@ -23,6 +23,8 @@ export interface MediaStatus {
     /** A number, or counts by reason (unlatched, unknownTag, rateLimited, …). */
     readonly dropped?: number | Readonly<Record<string, number>>;
   };
+  /** Datagrams between peers that carried several frames, and the frames in them. */
+  readonly bundles?: { readonly out?: number; readonly framesOut?: number; readonly in?: number; readonly framesIn?: number };
   /** Sessions or ports refused (limits reached). */
   readonly refused?: Readonly<Record<string, number>>;
   /** The relay's socket pool: pairs bound and kept ready for the next calls, and its trunk port. */

@@ -12,6 +12,13 @@
  *             port. A frame is [0xD0 | component][tag: u32 BE][RTP or RTCP packet]; the tag is the
  *             receiver's (it picked it and sent it in its SDP), so it finds the stream at once.
  *
+ * Bundles: frames for one peer that are ready in the same turn of the event loop go out together,
+ * as one datagram [0xD2]([length: u16 BE][frame])…, at most `bundleBytes` (default 1,200: below any
+ * path's MTU, TURN's ChannelData header included), sent at the turn's end (the host's `afterTurn`) —
+ * no packet waits for a later one. Only to a relay that said it takes them (`a=p2psip-relay:bundle`).
+ * Under load a turn holds many packets, so the datagrams between peers, and the kernel's work per
+ * relayed packet, shrink just when they matter; alone in its turn, a frame goes out as it is.
+ *
  * A packet from one leg goes out of the other leg of its stream, untouched (SRTP, RFC 4733 events
  * and RTCP pass as they are). A session ends at BYE, at a failed or cancelled INVITE, when
  * released, or after `timeoutMs` without a packet or a SIP message; its ports and tags go with it.
@@ -67,6 +74,12 @@ export const MAX_LATCH_SOURCES = 8;
 
 export const FRAME_MARK = 0xd0;
 export const FRAME_HEADER = 5;
+/** First byte of a bundle of frames (outside RFC 7983's ranges too). */
+export const BUNDLE_MARK = 0xd2;
+/** Largest bundle, bytes (default). */
+export const DEFAULT_BUNDLE_BYTES = 1200;
+/** Before each frame in a bundle: its length (u16 BE). */
+const BUNDLE_LENGTH_BYTES = 2;
 
 /** A frame's first byte is ours (0xD0 RTP, 0xD1 RTCP): outside RFC 7983's ranges. */
 export function isMediaFrame(d: Uint8Array): boolean {
@@ -83,6 +96,8 @@ export interface MediaRelayOptions {
    * hundred), with bursts of twice that; the excess is dropped and counted (`rateLimited`).
    */
   maxPacketsPerSecond?: number;
+  /** Largest bundle of frames to one peer, bytes (default 1,200; 0: every frame alone). */
+  bundleBytes?: number;
 }
 
 export interface UaLeg {
@@ -110,6 +125,8 @@ export interface PeerLeg {
    * the one whose SDP came last — its 18x or 2xx — is sent to).
    */
   remoteNode?: string;
+  /** The other relay takes bundles of frames. */
+  remoteBundles?: boolean;
 }
 
 export type Leg = UaLeg | PeerLeg;
@@ -156,9 +173,30 @@ export interface MediaRelayStats {
     toPhones: number;
     fromPeers: number;
     toPeers: number;
-    dropped: { unlatched: number; unknownTag: number; noDestination: number; wrongPeer: number; trunkRefused: number; rateLimited: number };
+    dropped: { unlatched: number; unknownTag: number; noDestination: number; wrongPeer: number; trunkRefused: number; rateLimited: number; malformedBundle: number };
   };
+  /** Datagrams between peers that carried several frames, and the frames in them. */
+  bundles: { out: number; framesOut: number; in: number; framesIn: number };
   refused: { sessions: number; ports: number };
+}
+
+/** Frames for one peer waiting for the end of the turn. */
+interface Batch {
+  readonly bytes: Uint8Array;
+  length: number;
+  frames: number;
+  readonly node: string | undefined;
+  readonly trunk: UdpAddr | undefined;
+}
+
+/** Writes the frame [0xD0 | c][tag][packet] at `at`. */
+function writeFrame(into: Uint8Array, at: number, c: Component, tag: number, d: Uint8Array): void {
+  into[at] = FRAME_MARK | c;
+  into[at + 1] = tag >>> 24;
+  into[at + 2] = (tag >>> 16) & 0xff;
+  into[at + 3] = (tag >>> 8) & 0xff;
+  into[at + 4] = tag & 0xff;
+  into.set(d, at + FRAME_HEADER);
 }
 
 export class MediaRelay implements Lifecycle {
@@ -174,17 +212,32 @@ export class MediaRelay implements Lifecycle {
     relayedSessionsTotal: 0,
     directSessionsTotal: 0,
     released: {},
-    packets: { fromPhones: 0, toPhones: 0, fromPeers: 0, toPeers: 0, dropped: { unlatched: 0, unknownTag: 0, noDestination: 0, wrongPeer: 0, trunkRefused: 0, rateLimited: 0 } },
+    packets: { fromPhones: 0, toPhones: 0, fromPeers: 0, toPeers: 0, dropped: { unlatched: 0, unknownTag: 0, noDestination: 0, wrongPeer: 0, trunkRefused: 0, rateLimited: 0, malformedBundle: 0 } },
+    bundles: { out: 0, framesOut: 0, in: 0, framesIn: 0 },
     refused: { sessions: 0, ports: 0 },
   };
+  private readonly bundleBytes: number;
+  /** Frames waiting for the end of this turn, by destination (at most bundleBytes each). */
+  private readonly batches = new Map<string, Batch>();
+  private flushQueued = false;
 
   constructor(
-    private readonly deps: { clock: Clock; random: Random; ports: MediaPorts; trunk: MediaTrunk },
+    private readonly deps: {
+      clock: Clock;
+      random: Random;
+      ports: MediaPorts;
+      trunk: MediaTrunk;
+      /** Runs `fn` once the I/O ready in this turn of the event loop is handled; without it, no bundles. */
+      afterTurn?: (fn: () => void) => void;
+    },
     options: MediaRelayOptions = {},
   ) {
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.maxSessions = options.maxSessions ?? 5_000;
     this.maxPps = options.maxPacketsPerSecond ?? 2_000;
+    const bundleBytes = options.bundleBytes ?? DEFAULT_BUNDLE_BYTES;
+    if (!Number.isInteger(bundleBytes) || bundleBytes < 0 || bundleBytes > 65_507) throw new RangeError(`bundleBytes must be an integer in 0..65507: ${bundleBytes}`);
+    this.bundleBytes = deps.afterTurn === undefined ? 0 : bundleBytes;
     this.sweep = new PeriodicTask(deps.clock, Math.max(1_000, Math.min(10_000, this.timeoutMs / 4)), () => this.expire());
   }
 
@@ -192,7 +245,13 @@ export class MediaRelay implements Lifecycle {
     this.sweep.start();
   }
 
+  /** True when this relay takes bundles (it says so in its SDP). */
+  takesBundles(): boolean {
+    return true;
+  }
+
   stop(): void {
+    this.flush();
     this.sweep.stop();
     for (const s of [...this.sessions.values()]) this.release(s.callId, 'shutdown');
   }
@@ -288,6 +347,10 @@ export class MediaRelay implements Lifecycle {
 
   /** A frame from another peer's relay (`node`: the channel it came through; `from`: its trunk source). */
   receiveFrame(frame: Uint8Array, source: { node: string } | { from: UdpAddr }): void {
+    if (frame[0] === BUNDLE_MARK) {
+      this.receiveBundle(frame, source);
+      return;
+    }
     if (!isMediaFrame(frame)) return;
     const tag = ((frame[1]! << 24) | (frame[2]! << 16) | (frame[3]! << 8) | frame[4]!) >>> 0;
     const hit = this.tags.get(tag);
@@ -307,6 +370,23 @@ export class MediaRelay implements Lifecycle {
     this.stats.packets.fromPeers++;
     s.lastActivity = this.deps.clock.now();
     this.deliver(s, k, side === 0 ? 1 : 0, (frame[0]! & 1) as Component, frame.subarray(FRAME_HEADER));
+  }
+
+  /** The frames of a bundle, one by one; a length that does not fit ends it (counted). */
+  private receiveBundle(d: Uint8Array, source: { node: string } | { from: UdpAddr }): void {
+    this.stats.bundles.in++;
+    let i = 1;
+    while (i < d.length) {
+      const n = i + BUNDLE_LENGTH_BYTES <= d.length ? (d[i]! << 8) | d[i + 1]! : 0;
+      i += BUNDLE_LENGTH_BYTES;
+      if (n <= FRAME_HEADER || i + n > d.length || (d[i]! & 0xfe) !== FRAME_MARK) {
+        this.stats.packets.dropped.malformedBundle++;
+        return;
+      }
+      this.stats.bundles.framesIn++;
+      this.receiveFrame(d.subarray(i, i + n), source);
+      i += n;
+    }
   }
 
   private fromPhone(s: MediaSession, k: number, side: 0 | 1, leg: UaLeg, c: Component, d: Uint8Array, from: UdpAddr): void {
@@ -357,20 +437,72 @@ export class MediaRelay implements Lifecycle {
       this.stats.packets.dropped.noDestination++;
       return;
     }
-    const frame = new Uint8Array(d.length + FRAME_HEADER);
-    frame[0] = FRAME_MARK | c;
-    frame[1] = leg.remoteTag >>> 24;
-    frame[2] = (leg.remoteTag >>> 16) & 0xff;
-    frame[3] = (leg.remoteTag >>> 8) & 0xff;
-    frame[4] = leg.remoteTag & 0xff;
-    frame.set(d, FRAME_HEADER);
     const node = leg.remoteNode ?? s.sides[to].node;
-    if (leg.remoteTrunk !== undefined && node === undefined) this.deps.trunk.sendTo(leg.remoteTrunk, frame);
-    else if (node === undefined || !this.deps.trunk.sendToNode(node, frame)) {
+    const trunk = node === undefined ? leg.remoteTrunk : undefined;
+    if (node === undefined && trunk === undefined) {
       this.stats.packets.dropped.trunkRefused++;
       return;
     }
-    this.stats.packets.toPeers++;
+    const key = node ?? `${trunk!.host}|${trunk!.port}`;
+    const size = BUNDLE_LENGTH_BYTES + FRAME_HEADER + d.length;
+    let batch = this.batches.get(key);
+    if (batch !== undefined && (leg.remoteBundles !== true || batch.length + size > this.bundleBytes)) {
+      // full, or a frame for a relay without bundles: what waits goes first (a stream keeps its order)
+      this.batches.delete(key);
+      this.send(batch);
+      batch = undefined;
+    }
+    if (leg.remoteBundles !== true || 1 + size > this.bundleBytes) {
+      const frame = new Uint8Array(FRAME_HEADER + d.length);
+      writeFrame(frame, 0, c, leg.remoteTag, d);
+      this.sendFrames(frame, 1, node, trunk);
+      return;
+    }
+    if (batch === undefined) {
+      const bytes = new Uint8Array(this.bundleBytes);
+      bytes[0] = BUNDLE_MARK;
+      batch = { bytes, length: 1, frames: 0, node, trunk };
+      this.batches.set(key, batch);
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        this.deps.afterTurn!(this.flush);
+      }
+    }
+    const at = batch.length;
+    batch.bytes[at] = (size - BUNDLE_LENGTH_BYTES) >>> 8;
+    batch.bytes[at + 1] = (size - BUNDLE_LENGTH_BYTES) & 0xff;
+    writeFrame(batch.bytes, at + BUNDLE_LENGTH_BYTES, c, leg.remoteTag, d);
+    batch.length += size;
+    batch.frames++;
+  }
+
+  /** Sends every batch that waits (the end of a turn). */
+  private readonly flush = (): void => {
+    this.flushQueued = false;
+    for (const b of this.batches.values()) this.send(b);
+    this.batches.clear();
+  };
+
+  /** One batch: a bundle, or its one frame as it is. */
+  private send(b: Batch): void {
+    if (b.frames === 1) {
+      this.sendFrames(b.bytes.subarray(1 + BUNDLE_LENGTH_BYTES, b.length), 1, b.node, b.trunk);
+      return;
+    }
+    if (this.sendFrames(b.bytes.subarray(0, b.length), b.frames, b.node, b.trunk)) {
+      this.stats.bundles.out++;
+      this.stats.bundles.framesOut += b.frames;
+    }
+  }
+
+  private sendFrames(datagram: Uint8Array, frames: number, node: string | undefined, trunk: UdpAddr | undefined): boolean {
+    if (trunk !== undefined) this.deps.trunk.sendTo(trunk, datagram);
+    else if (node === undefined || !this.deps.trunk.sendToNode(node, datagram)) {
+      this.stats.packets.dropped.trunkRefused += frames;
+      return false;
+    }
+    this.stats.packets.toPeers += frames;
+    return true;
   }
 
   /** Ends a session: its ports and tags are released at once. */

@@ -10,6 +10,9 @@
  *   session level  `a=p2psip-media:direct-ok|nat` — the sender's phone is (not) on its peer's network
  *   media level    `a=p2psip-relay:<tag> [<host> <port>]` — send this stream's media to me tagged
  *                  <tag> (8 hex digits), inside our SIP channel, or to the UDP trunk <host>:<port>
+ *                  `a=p2psip-relay:bundle` — this relay takes bundles (several frames in one datagram,
+ *                  see media-relay.ts). A relay that predates it finds no tag in the value and keeps
+ *                  the tag line's meaning, and strips the line like its other attributes.
  * A phone never sees these: they are removed before an SDP is handed to a phone.
  *
  * Limits: at most `maxStreams` m-lines (default 16); an SDP past it, or one that does not parse,
@@ -28,7 +31,12 @@ export type MediaHint = 'direct-ok' | 'nat';
 export interface RelayAnnotation {
   tag: number;
   trunk?: { host: string; port: number };
+  /** The relay takes bundles of frames (`a=p2psip-relay:bundle`). */
+  bundles?: boolean;
 }
+
+/** The value of the media-level line that says a relay takes bundles. */
+export const RELAY_BUNDLE_VALUE = 'bundle';
 
 /** One m-line as the relay sees it. */
 export interface SdpStream {
@@ -93,10 +101,13 @@ export function parseSdpBody(body: Uint8Array, maxStreams = DEFAULT_MAX_STREAMS)
     if (m.port !== 0 && address === undefined) throw new MediaError('SDP_MALFORMED', `SDP m-line ${k + 1} has no connection address (c=)`, 488, 'Not Acceptable Here');
     const end = mLines[k + 1] ?? lines.length;
     let relay: RelayAnnotation | undefined;
+    let bundles = false;
     for (let i = mLines[k]! + 1; i < end; i++) {
       const v = attrValue(lines[i]!, RELAY_ATTR);
-      if (v !== undefined) relay = parseRelay(v) ?? relay;
+      if (v === RELAY_BUNDLE_VALUE) bundles = true;
+      else if (v !== undefined) relay = parseRelay(v) ?? relay;
     }
+    if (relay !== undefined && bundles) relay = { ...relay, bundles: true };
     const rtcp = m.rtcp;
     return {
       media: m.type,
@@ -188,6 +199,7 @@ function pushRelay(out: string[], a: RelayAnnotation | undefined): void {
   if (a === undefined) return;
   const tag = a.tag.toString(16).padStart(8, '0');
   out.push(a.trunk === undefined ? `a=${RELAY_ATTR}:${tag}` : `a=${RELAY_ATTR}:${tag} ${a.trunk.host} ${a.trunk.port}`);
+  if (a.bundles === true) out.push(`a=${RELAY_ATTR}:${RELAY_BUNDLE_VALUE}`);
 }
 
 function isOwnAttr(line: string): boolean {

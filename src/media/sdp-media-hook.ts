@@ -236,7 +236,8 @@ export class SdpMediaHook implements MediaHook {
       if (st.port === 0) return undefined;
       this.setPhone(s, k, f, st, sig);
       const leg = this.relay.peerLeg(s, k, t);
-      return trunk === undefined ? { tag: leg.localTag } : { tag: leg.localTag, trunk };
+      const bundles = this.relay.takesBundles();
+      return trunk === undefined ? { tag: leg.localTag, bundles } : { tag: leg.localTag, trunk, bundles };
     });
     s.exported = true;
     this.counts.rewritten++;
@@ -265,6 +266,7 @@ export class SdpMediaHook implements MediaHook {
       const pl = this.relay.peerLeg(s, k, f);
       pl.remoteTag = st.relay.tag;
       pl.remoteTrunk = peer.node === undefined ? st.relay.trunk : undefined;
+      pl.remoteBundles = st.relay.bundles === true;
       if (fromNode !== undefined) pl.remoteNode = fromNode;
       const ua = this.relay.uaLeg(s, k, t);
       this.relay.allowSource(ua, toAddr.host);

@@ -39,7 +39,7 @@ import { OverlayWorkBudget } from '../usages/sip/overlay-work-budget.js';
 import { PEER_MARK } from '../usages/sip/overlay-location-service.js';
 import { MediaRelay } from '../media/media-relay.js';
 import { SdpMediaHook } from '../media/sdp-media-hook.js';
-import { UdpMediaPorts } from '../platform/media-ports.js';
+import { afterIoTurn, UdpMediaPorts } from '../platform/media-ports.js';
 import { DEFAULT_MEDIA_CONFIG } from './peer-config.js';
 import { createResponse, hasParam, isSipUri } from '../sip/message/index.js';
 import { isOverlayAor } from '../usages/sip/aor-resource-id.js';
@@ -244,6 +244,7 @@ export async function startPeer(config: PeerConfig, logger: Logger, hooks: PeerH
         sendTo: (to, frame) => mediaPorts?.sendTrunk(to, frame),
         address: () => mediaPorts?.trunkAddress(),
       },
+      afterTurn: afterIoTurn,
     },
     { timeoutMs: mediaConfig.timeoutMs, ...(mediaConfig.maxPacketsPerSecond === undefined ? {} : { maxPacketsPerSecond: mediaConfig.maxPacketsPerSecond }) },
   );

@@ -29,6 +29,15 @@ interface Pair extends MediaPortPair {
   handler: Handler | undefined;
 }
 
+/**
+ * Runs `fn` once the I/O callbacks of this turn of the event loop have run (setImmediate: the check
+ * phase comes right after the poll phase), so what they queued leaves together, and nothing waits for a
+ * later turn. The media relay sends its bundles of frames then.
+ */
+export function afterIoTurn(fn: () => void): void {
+  setImmediate(fn);
+}
+
 export class UdpMediaPorts implements MediaPorts {
   private readonly ready: Pair[] = [];
   private readonly used = new Set<number>();

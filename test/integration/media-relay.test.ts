@@ -28,6 +28,7 @@ interface MediaStatus {
   portsInUse: number;
   packets: { fromPhones: number; toPhones: number; fromPeers: number; toPeers: number; dropped: { unlatched: number; rateLimited: number } };
   ports: { trunkIn: number; ready: number } | null;
+  bundles: { out: number; framesOut: number; in: number; framesIn: number };
 }
 
 describe('media relay between two peers on real sockets', { timeout: 120_000 }, () => {
@@ -102,9 +103,14 @@ describe('media relay between two peers on real sockets', { timeout: 120_000 }, 
     assert.equal(alice.rtpIn.filter((p) => p.payload.length === 160).length, 50, 'nothing of the stranger reached alice');
 
     // between the peers: the SIP channel with ICE, the UDP trunk without
-    assert.equal(mediaOf(a).packets.fromPeers, 50);
-    assert.equal(mediaOf(a).ports!.trunkIn, ice ? 0 : 50);
-    assert.equal(mediaOf(b).ports!.trunkIn, ice ? 0 : 50);
+    // (bob's 50 packets left in one burst: B's relay sent them in bundles, as many as one turn held)
+    for (const m of [mediaOf(a), mediaOf(b)]) {
+      assert.equal(m.packets.fromPeers, 50);
+      if (ice) assert.equal(m.ports!.trunkIn, 0, 'inside the SIP channel, not the trunk');
+      else assert.equal(m.ports!.trunkIn, m.bundles.in + (m.packets.fromPeers - m.bundles.framesIn), 'every datagram at the trunk a frame or a bundle');
+    }
+    assert.equal(mediaOf(b).bundles.framesOut, mediaOf(a).bundles.framesIn, 'what B bundled, A unbundled');
+    assert.ok(mediaOf(b).bundles.out > 0, `B bundled bob's burst: ${JSON.stringify(mediaOf(b).bundles)}`);
     assert.equal(mediaOf(a).activeSessions, 1);
     assert.equal(mediaOf(b).activeSessions, 1);
     bob.inDialog('BYE', final);

@@ -139,7 +139,13 @@ async function openPhone(browser: RunningChromium, peer: PeerProcess, user: stri
     if (m.type() === 'error' || m.type() === 'warning') consoleLines.push(`${user}: ${m.text()}`);
   });
   await page.goto(`http://${peer.http!}/phone`);
-  await page.waitForFunction("(document.getElementById('ws-url').textContent || '').startsWith('WebSocket:')", undefined, { timeout: STEP_MS });
+  // polled from here: page.waitForFunction re-evaluates its predicate with eval() inside the page, which the
+  // phone's strict CSP (no 'unsafe-eval') refuses whenever the first check is not already true
+  const wsUrl = page.locator('#ws-url');
+  await until('#ws-url names the WebSocket', STEP_MS, async () => {
+    const t = (await wsUrl.textContent()) ?? '';
+    return t.startsWith('WebSocket:') ? undefined : t;
+  }, { intervalMs: 100 });
   assert.deepEqual(errors, [], 'no script error on the page');
   await page.fill('#user', user);
   await page.fill('#password', password);

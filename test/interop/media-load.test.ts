@@ -198,6 +198,7 @@ test(`media relay under load: ${CALLS} concurrent SIPp calls with RTP through tw
       `|---|---:|---:|`,
       `| packets from phones / to phones | ${pa.fromPhones} / ${pa.toPhones} | ${pb.fromPhones} / ${pb.toPhones} |`,
       `| packets from peers / to peers | ${pa.fromPeers} / ${pa.toPeers} | ${pb.fromPeers} / ${pb.toPeers} |`,
+      `| frames to the other peer sent in bundles (bundles, frames a bundle on average) | ${[after[0], after[1]].map((x) => bundleLine(x?.media)).join(' | ')} |`,
       `| dropped (relay's own counter) | ${pa.dropped} | ${pb.dropped} |`,
       `| kernel drops at the trunk socket (receive buffer full) | ${trunkLost[0]} | ${trunkLost[1]} |`,
       `| … of which during set-up (until all ${CALLS} up) / mid-call (until the capture ended) / rest of the calls / hang-up | ` +
@@ -236,3 +237,11 @@ test(`media relay under load: ${CALLS} concurrent SIPp calls with RTP through tw
     assert.ok(counterLost <= allowed, `whole-run loss ${counterLost} packets ≤ ${allowed} (0.1 % + 2 per call); kernel drops at the trunk sockets A ${trunkLost[0]}, B ${trunkLost[1]}`);
   });
 });
+
+/** How much of what a relay sent to the other peer went in bundles. */
+function bundleLine(m: MediaStatus | undefined): string {
+  const b = m?.bundles;
+  const toPeers = m?.packets?.toPeers ?? 0;
+  if (b?.out === undefined || b.framesOut === undefined || toPeers === 0) return '–';
+  return `${((100 * b.framesOut) / toPeers).toFixed(1)} % (${b.out}, ${b.out === 0 ? '–' : (b.framesOut / b.out).toFixed(1)})`;
+}

@@ -149,7 +149,7 @@ export class IceLinks {
   /** Agents of Attaches being exchanged (prepare → start), by local ufrag. */
   private readonly prepared = new Map<string, { agent: IceAgent; timer: TimerHandle; controlling: boolean }>();
   private user: LinkLayerUser | undefined;
-  /** Who takes media frames (first byte 0xD0/0xD1, issue 13) that arrive on an open link's path. */
+  /** Who takes media frames and bundles of them (first byte 0xD0–0xD3, issue 13) that arrive on an open link's path. */
   private rawUser: ((linkId: string, datagram: Uint8Array) => void) | undefined;
   private seq = 0;
   private down = false;
@@ -173,8 +173,9 @@ export class IceLinks {
 
   /**
    * Media frames of the peers' relays (issue 13) share the link's path (its ICE pair, direct or through
-   * TURN) outside DTLS: a datagram whose first byte is 0xD0 or 0xD1 (outside RFC 7983's ranges, so
-   * never STUN, DTLS, TURN ChannelData or RTP) goes to `fn`, for open links only.
+   * TURN) outside DTLS: a datagram whose first byte is 0xD0–0xD3 (a frame, a bundle of frames, one
+   * spare; outside RFC 7983's ranges, so never STUN, DTLS, TURN ChannelData or RTP) goes to `fn`, for
+   * open links only.
    */
   setRawReceiver(fn: (linkId: string, datagram: Uint8Array) => void): void {
     this.rawUser = fn;
@@ -415,7 +416,7 @@ export class IceLinks {
       this.end(holder, 'closed');
     }
     const flow = this.deps.plane.openFlow(pair.base, pair.remoteAddress, (d) => {
-      if ((d[0]! & 0xfe) === 0xd0 && this.rawUser !== undefined) {
+      if ((d[0]! & 0xfc) === 0xd0 && this.rawUser !== undefined) {
         if (e.phase === 'open') this.rawUser(e.id, d);
         return;
       }

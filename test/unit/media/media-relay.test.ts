@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../../../src/lib/manual-clock.js';
 import { SeededRandom } from '../../../src/lib/random.js';
 import { MediaError } from '../../../src/media/media-error.js';
-import { FRAME_HEADER, isMediaFrame, MediaRelay, type MediaSession, type PeerLeg, type SideInfo, type UaLeg } from '../../../src/media/media-relay.js';
+import { BUNDLE_MARK, FRAME_HEADER, isMediaFrame, MediaRelay, type MediaSession, type PeerLeg, type SideInfo, type UaLeg } from '../../../src/media/media-relay.js';
 import { FakeMediaPorts, FakeMediaTrunk, frame, frameTag, rtp, type FakePortPair } from '../../support/media/fake-media.js';
 
 const PHONE = '192.168.1.10';
@@ -427,6 +427,146 @@ describe('MediaRelay', () => {
       assert.equal(relay.trunkAddress(), undefined);
       make({ trunkAddr: { host: '0.0.0.0', port: 41000 } });
       assert.deepEqual(relay.trunkAddress(), { host: '0.0.0.0', port: 41000 });
+    });
+  });
+
+  describe('bundles', () => {
+    /** The turns' ends, run by hand. */
+    let turnEnds: (() => void)[];
+    function endTurn(): void {
+      const fns = turnEnds;
+      turnEnds = [];
+      for (const fn of fns) fn();
+    }
+    function makeBundling(bundleBytes?: number): void {
+      clock = new ManualClock(1_000);
+      ports = new FakeMediaPorts(100);
+      trunk = new FakeMediaTrunk();
+      turnEnds = [];
+      relay = new MediaRelay({ clock, random: new SeededRandom(7), ports, trunk, afterTurn: (fn) => turnEnds.push(fn) }, bundleBytes === undefined ? {} : { bundleBytes });
+      relay.start();
+    }
+    /** Splits a bundle into its frames (asserting its layout). */
+    function unbundle(d: Uint8Array): Uint8Array[] {
+      assert.equal(d[0], BUNDLE_MARK);
+      const out: Uint8Array[] = [];
+      for (let i = 1; i < d.length; ) {
+        const n = (d[i]! << 8) | d[i + 1]!;
+        out.push(d.subarray(i + 2, i + 2 + n));
+        i += 2 + n;
+      }
+      return out;
+    }
+    /** A bundle of the given frames. */
+    function bundle(frames: readonly Uint8Array[]): Uint8Array {
+      const parts: number[] = [BUNDLE_MARK];
+      for (const f of frames) parts.push(f.length >> 8, f.length & 0xff, ...f);
+      return Uint8Array.from(parts);
+    }
+
+    test('frames for one peer in one turn leave together at its end, in order, as one bundle', () => {
+      makeBundling();
+      const a = call('a');
+      const b = call('b', { remoteTag: 0x55667788 });
+      a.pl.remoteBundles = true;
+      b.pl.remoteBundles = true;
+      a.pair.inject(0, rtp(1), { host: PHONE, port: 4000 });
+      b.pair.inject(0, rtp(2), { host: PHONE, port: 4000 });
+      a.pair.inject(1, rtp(3), { host: PHONE, port: 4001 });
+      assert.equal(trunk.toNodes.length, 0, 'nothing before the turn ends');
+      assert.equal(turnEnds.length, 1, 'one flush queued');
+      endTurn();
+      assert.equal(trunk.toNodes.length, 1);
+      const frames = unbundle(trunk.toNodes[0]!.frame);
+      assert.deepEqual(frames.map((f) => [f[0], frameTag(f), f.subarray(FRAME_HEADER)[3]]), [[0xd0, 0x11223344, 1], [0xd0, 0x55667788, 2], [0xd1, 0x11223344, 3]]);
+      assert.deepEqual(relay.stats.bundles, { out: 1, framesOut: 3, in: 0, framesIn: 0 });
+      assert.equal(relay.stats.packets.toPeers, 3);
+    });
+
+    test('a frame alone in its turn goes out as a plain frame', () => {
+      makeBundling();
+      const a = call('a');
+      a.pl.remoteBundles = true;
+      a.pair.inject(0, rtp(1), { host: PHONE, port: 4000 });
+      endTurn();
+      assert.deepEqual(Array.from(trunk.toNodes[0]!.frame), Array.from(frame(0, 0x11223344, rtp(1))));
+      assert.equal(relay.stats.bundles.out, 0);
+    });
+
+    test('a bundle never passes bundleBytes; a frame too big for one goes alone, after what waited', () => {
+      makeBundling(200);
+      const a = call('a');
+      a.pl.remoteBundles = true;
+      // 2 + 5 + 60 = 67 bytes a frame: two fit in 200 (1 + 134), the third starts a new bundle
+      for (let i = 1; i <= 5; i++) a.pair.inject(0, rtp(i, 60), { host: PHONE, port: 4000 });
+      a.pair.inject(0, rtp(6, 300), { host: PHONE, port: 4000 });
+      a.pair.inject(0, rtp(7, 60), { host: PHONE, port: 4000 });
+      endTurn();
+      const sent = trunk.toNodes.map((t) => t.frame);
+      assert.ok(sent.every((d) => d.length <= 200 || d[0] !== BUNDLE_MARK));
+      const seqs = sent.flatMap((d) => (d[0] === BUNDLE_MARK ? unbundle(d) : [d])).map((f) => f.subarray(FRAME_HEADER)[3]);
+      assert.deepEqual(seqs, [1, 2, 3, 4, 5, 6, 7], 'the stream keeps its order');
+      assert.deepEqual(sent.map((d) => (d[0] === BUNDLE_MARK ? unbundle(d).length : 0)), [2, 2, 0, 0, 0], '2 + 2 bundled, the 5th alone (then the big one came), the big one, the last alone');
+    });
+
+    test('to a relay that takes no bundles every frame goes at once, after what waited for the same peer', () => {
+      makeBundling();
+      const a = call('a');
+      const b = call('b', { remoteTag: 0x55667788 });
+      a.pl.remoteBundles = true;
+      a.pair.inject(0, rtp(1), { host: PHONE, port: 4000 });
+      b.pair.inject(0, rtp(2), { host: PHONE, port: 4000 });
+      assert.deepEqual(trunk.toNodes.map((t) => frameTag(t.frame)), [0x11223344, 0x55667788]);
+      endTurn();
+      assert.equal(trunk.toNodes.length, 2);
+    });
+
+    test('without afterTurn (or bundleBytes 0) nothing waits', () => {
+      make();
+      const a = call('a');
+      a.pl.remoteBundles = true;
+      a.pair.inject(0, rtp(1), { host: PHONE, port: 4000 });
+      assert.equal(trunk.toNodes.length, 1);
+      makeBundling(0);
+      const b = call('b');
+      b.pl.remoteBundles = true;
+      b.pair.inject(0, rtp(1), { host: PHONE, port: 4000 });
+      assert.equal(trunk.toNodes.length, 1);
+      assert.equal(turnEnds.length, 0);
+      assert.throws(() => new MediaRelay({ clock, random: new SeededRandom(1), ports, trunk, afterTurn: () => {} }, { bundleBytes: 70_000 }), RangeError);
+    });
+
+    test('a frame the peer refuses counts every frame of its bundle', () => {
+      makeBundling();
+      trunk.openNodes = new Set();
+      const a = call('a');
+      a.pl.remoteBundles = true;
+      a.pair.inject(0, rtp(1), { host: PHONE, port: 4000 });
+      a.pair.inject(0, rtp(2), { host: PHONE, port: 4000 });
+      endTurn();
+      assert.equal(relay.stats.packets.dropped.trunkRefused, 2);
+      assert.equal(relay.stats.packets.toPeers, 0);
+    });
+
+    test('a bundle received: each frame to its phone; a bad length stops it there, counted', () => {
+      makeBundling();
+      const a = call('a');
+      const b = call('b');
+      relay.receiveFrame(bundle([frame(0, a.pl.localTag, rtp(1)), frame(0, b.pl.localTag, rtp(2)), frame(1, a.pl.localTag, rtp(3))]), { node: NODE });
+      assert.deepEqual(a.pair.sent.map((p) => [p.component, p.data[3]]), [[0, 1], [1, 3]]);
+      assert.deepEqual(b.pair.sent.map((p) => [p.component, p.data[3]]), [[0, 2]]);
+      assert.deepEqual(relay.stats.bundles, { out: 0, framesOut: 0, in: 1, framesIn: 3 });
+      const good = bundle([frame(0, a.pl.localTag, rtp(4))]);
+      for (const bad of [
+        Uint8Array.from([...good, 0x00]), // a length cut short
+        Uint8Array.from([...good, 0x00, 0x40, 0xd0, 1, 2]), // a length past the end
+        Uint8Array.from([...good, 0x00, 0x03, 0xd0, 1, 2]), // shorter than a frame header
+        Uint8Array.from([...good, 0x00, 0x06, 0x80, 1, 2, 3, 4, 5]), // not a frame
+      ]) relay.receiveFrame(bad, { node: NODE });
+      assert.equal(relay.stats.packets.dropped.malformedBundle, 4);
+      assert.equal(a.pair.sent.length, 2 + 4, 'the good frame before each bad one was delivered');
+      relay.receiveFrame(bundle([frame(0, a.pl.localTag, rtp(5))]), { node: 'bb'.repeat(16) });
+      assert.equal(relay.stats.packets.dropped.wrongPeer, 1, 'frames in a bundle are checked like any');
     });
   });
 });

@@ -238,6 +238,23 @@ describe('rewriteForPhone', () => {
   });
 });
 
+describe('parseSdpBody / annotateForPeer: bundles', () => {
+  test('a relay that takes bundles says so on a line of its own, after the tag; the round trip keeps it', () => {
+    const out = linesOf(annotateForPeer(parse(BARESIP), 'nat', [{ tag: 0x42, trunk: { host: '198.51.100.1', port: 40000 }, bundles: true }]));
+    assert.deepEqual(out.slice(-2), ['a=p2psip-relay:00000042 198.51.100.1 40000', 'a=p2psip-relay:bundle']);
+    const back = parseSdpBody(annotateForPeer(parse(BARESIP), 'nat', [{ tag: 0x42, bundles: true }]));
+    assert.deepEqual(back.streams[0]!.relay, { tag: 0x42, bundles: true });
+    assert.equal(text(stripAnnotations(back)), BARESIP, 'stripped like the other lines');
+  });
+
+  test('the bundle line alone names no relay; before the tag line it still counts', () => {
+    const alone = parse(BARESIP + 'a=p2psip-relay:bundle\r\n');
+    assert.equal(alone.streams[0]!.relay, undefined);
+    const before = parse(BARESIP + 'a=p2psip-relay:bundle\r\na=p2psip-relay:00000009\r\n');
+    assert.deepEqual(before.streams[0]!.relay, { tag: 9, bundles: true });
+  });
+});
+
 describe('annotateForPeer / stripAnnotations', () => {
   test('the hint goes before the first m-line, each tag at the end of its stream; the rest is unchanged', () => {
     const out = linesOf(annotateForPeer(parse(LINPHONE), 'direct-ok', [{ tag: 0xdeadbeef }, { tag: 7, trunk: { host: '198.51.100.1', port: 40000 } }]));

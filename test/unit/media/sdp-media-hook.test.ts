@@ -124,7 +124,7 @@ describe('SdpMediaHook: phone → peer (export)', () => {
     const p = parsed(body);
     assert.equal(p.hint, 'nat', 'relay mode never says direct-ok');
     const tag = w.peerLeg('call-1', 0, 1).localTag;
-    assert.deepEqual(p.streams[0]!.relay, { tag });
+    assert.deepEqual(p.streams[0]!.relay, { tag, bundles: true });
     assert.equal(strip(body), offer, 'everything else byte for byte');
     assert.equal(w.ports.inUse(), 1);
     const leg = w.ua('call-1', 0, 0);
@@ -177,6 +177,7 @@ describe('SdpMediaHook: phone → peer (export)', () => {
     assert.equal(w.relay.get('call-1')!.established, true);
     assert.equal(w.ports.inUse(), 1, 'no new port for the answer');
     assert.equal(w.peerLeg('call-1', 0, 1).remoteTag, 0xcafe0001);
+    assert.equal(w.peerLeg('call-1', 0, 1).remoteBundles, false, 'its answer did not say it takes bundles');
     // alice → us → N, tagged with N's tag
     const pair = w.ports.pair(leg.pair.port);
     pair.inject(0, rtp(1), { host: ALICE.host, port: 4000 });
@@ -240,7 +241,7 @@ describe('SdpMediaHook: phone → peer (export)', () => {
 describe('SdpMediaHook: peer → phone (import)', () => {
   test('relay: the phone gets our address and port, our attributes go, a=crypto and events stay', () => {
     const w = new World('relay');
-    const offer = Buffer.from(annotateForPeer(parsed(SRTP), 'nat', [{ tag: 0xabcdef01 }])).toString('utf8');
+    const offer = Buffer.from(annotateForPeer(parsed(SRTP), 'nat', [{ tag: 0xabcdef01, bundles: true }])).toString('utf8');
     const { refusal, body } = w.toPhone(ALICE, offer);
     assert.equal(refusal, undefined);
     assert.doesNotMatch(body, /p2psip-/);
@@ -252,6 +253,7 @@ describe('SdpMediaHook: peer → phone (import)', () => {
     const pl = w.peerLeg('call-1', 0, 0);
     assert.equal(pl.remoteTag, 0xabcdef01);
     assert.equal(pl.remoteTrunk, undefined);
+    assert.equal(pl.remoteBundles, true, 'the offer said the peer takes bundles');
     assert.equal(w.relay.get('call-1')!.mode, 'relay');
   });
 
@@ -262,7 +264,7 @@ describe('SdpMediaHook: peer → phone (import)', () => {
     const { body } = w.respond(200, answer, N_ADDR);
     const p = parsed(body);
     const pl = w.peerLeg('call-1', 0, 0);
-    assert.deepEqual(p.streams[0]!.relay, { tag: pl.localTag });
+    assert.deepEqual(p.streams[0]!.relay, { tag: pl.localTag, bundles: true });
     assert.equal(p.hint, 'nat');
     assert.equal(strip(body), answer);
     const leg = w.ua('call-1', 0, 1);
@@ -487,7 +489,7 @@ describe('SdpMediaHook: offer/answer variants', () => {
     assert.ok(leg.allowed.has(ALICE.host) && leg.allowed.has(BOB.host));
     // bob answers: his answer carries the same tag
     const { body } = w.respond(200, phoneSdp(BOB.host, 6000), N_ADDR);
-    assert.deepEqual(parsed(body).streams[0]!.relay, { tag: w.peerLeg('call-1', 0, 0).localTag });
+    assert.deepEqual(parsed(body).streams[0]!.relay, { tag: w.peerLeg('call-1', 0, 0).localTag, bundles: true });
     assert.deepEqual(leg.dest[0], { host: BOB.host, port: 6000 });
   });
 

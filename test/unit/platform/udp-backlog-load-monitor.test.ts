@@ -54,3 +54,40 @@ test('the kernel queues are read only when the event loop was busy; a real backl
     sink.close();
   }
 });
+
+test('reads of the kernel queues keep to their share of the time; the samples in between keep the last backlog read', () => {
+  let t = 1_000;
+  let reads = 0;
+  let queued = 5_000_000;
+  const m = new UdpBacklogLoadMonitor({
+    enterBacklogBytes: 3_000_000,
+    leaveBacklogBytes: 1_000_000,
+    loopUtilization: () => 0.99,
+    maxReadFraction: 0.02,
+    now: () => t,
+    readBacklog: () => {
+      reads++;
+      t += 4; // each read takes 4 ms: the next may come 200 ms later
+      return queued;
+    },
+  });
+  m.watchPort(5060);
+  m.sample();
+  assert.equal(reads, 1);
+  assert.equal(m.overloaded(), true, 'a deep backlog read: overloaded');
+  queued = 0;
+  // every 50 ms for 150 ms: inside the budget's pause, the last reading holds
+  for (let i = 0; i < 3; i++) {
+    t += 50;
+    m.sample();
+  }
+  assert.equal(reads, 1, 'no read within 200 ms of a 4 ms read');
+  assert.equal(m.budgetSkips, 3);
+  assert.equal(m.overloaded(), true, 'the last backlog read still stands');
+  t += 50;
+  m.sample();
+  assert.equal(reads, 2, 'read again once 200 ms have passed');
+  assert.equal(m.procSamples, 2);
+  assert.equal(m.overloaded(), false, 'the drained queue is seen at the next read');
+  assert.throws(() => new UdpBacklogLoadMonitor({ maxReadFraction: 0 }), /maxReadFraction/);
+});
