@@ -106,7 +106,7 @@ export async function startP2psip(scope: ProcessScope, opts: P2psipOptions): Pro
   ];
   const proc = scope.spawn({
     command: process.execPath,
-    args: process.env.PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROF_DIR}`, ...args] : args,
+    args,
     name: `p2psip:${port}`,
     lifetimeMs: opts.lifetimeMs,
     maxLines: 5000,
