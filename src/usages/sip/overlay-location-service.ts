@@ -27,7 +27,7 @@ import { aorProblem } from '../../sip/core/aor-validation.js';
 import type { Binding, BindingChange, BindingUpdateResult, StagedLocationService } from '../../sip/core/location-service.js';
 import { LocationLookupError, LocationUpdateError } from '../../sip/core/location-service.js';
 import { isOverlayAor } from './aor-resource-id.js';
-import { RegistrationCache } from './registration-cache.js';
+import { RegistrationCache, type RegisteredNode } from './registration-cache.js';
 import type { RegistrationDirectory, RegistrationEntry } from './registration-directory.js';
 import { RegistrationPublisher, lastExpiry, type PublisherStats, type RingMergeSource } from './registration-publisher.js';
 import { PEER_MARK, escapeUser, peerBinding } from './peer-binding.js';
@@ -99,6 +99,17 @@ export interface OverlayLocationOptions {
    * found registrations are kept; see RegistrationCache for what may be stale for this long.
    */
   fetchCacheMs: number;
+  /**
+   * A request to an AoR with no phone here, that a Fetch within this long found at other peers
+   * (default 600,000 ms; 0: off), goes at once to the peers that Fetch named while a new Fetch runs;
+   * peers the new Fetch names that the last did not join the fork when it answers, and the request's
+   * final answer waits for them. So a call to a peer already located costs no overlay round trip
+   * before its INVITE leaves, and a phone that moved to another peer is still found by the same call
+   * (its old peer answers 404, the new one rings). Unlike fetchCacheMs nothing stale is ever final.
+   */
+  lastFetchMs: number;
+  /** AoRs whose last Fetch is kept for lastFetchMs (default 4,096; least recently used dropped). */
+  lastFetchEntries: number;
 }
 
 export const DEFAULT_OVERLAY_LOCATION_OPTIONS: Readonly<OverlayLocationOptions> = Object.freeze({
@@ -113,6 +124,8 @@ export const DEFAULT_OVERLAY_LOCATION_OPTIONS: Readonly<OverlayLocationOptions> 
   registerRetryAfterSec: 5,
   maxConcurrentStores: 32,
   fetchCacheMs: 0,
+  lastFetchMs: 600_000,
+  lastFetchEntries: 4_096,
 });
 
 export interface OverlayLocationStats extends PublisherStats {
@@ -121,6 +134,10 @@ export interface OverlayLocationStats extends PublisherStats {
   fetches: number;
   /** Lookups answered by the Fetch cache (fetchCacheMs). */
   fetchCacheHits: number;
+  /** Requests sent at once to the peers of the AoR's last Fetch, a new Fetch running (lastFetchMs). */
+  earlyStarts: number;
+  /** … of which the new Fetch named peers the last did not (they joined the fork late). */
+  earlyMissed: number;
   /** REGISTERs answered with an error because their Store failed or took too long. */
   registerStoreFailures: number;
   /** Requests marked as from a peer (`;p2psip=peer`) that did not come over a SIP channel: 403. */
@@ -140,10 +157,14 @@ export class OverlayLocationService implements StagedLocationService {
     overlayLookups: 0,
     fetches: 0,
     fetchCacheHits: 0,
+    earlyStarts: 0,
+    earlyMissed: 0,
     registerStoreFailures: 0,
     peerMarkRefused: 0,
   };
   private readonly fetched: RegistrationCache;
+  /** The peers each AoR's last Fetch named (lastFetchMs): where a request may start while the next Fetch runs. */
+  private readonly lastFetched: RegistrationCache;
   private readonly publisher: RegistrationPublisher;
   /** REGISTERs waiting for overlay work, by AoR, Call-ID and CSeq: a retransmission gets the same answer. */
   private readonly updating = new Map<string, Promise<BindingUpdateResult>>();
@@ -154,6 +175,7 @@ export class OverlayLocationService implements StagedLocationService {
   ) {
     this.options = { ...DEFAULT_OVERLAY_LOCATION_OPTIONS, ...options };
     this.fetched = new RegistrationCache(deps.clock, { maxAgeMs: this.options.fetchCacheMs });
+    this.lastFetched = new RegistrationCache(deps.clock, { maxAgeMs: this.options.lastFetchMs, maxEntries: this.options.lastFetchEntries });
     this.publisher = new RegistrationPublisher(
       {
         clock: deps.clock,
@@ -330,8 +352,35 @@ export class OverlayLocationService implements StagedLocationService {
     }
     const phones = await this.deps.inner.lookup(aor);
     const local = this.deps.statics?.has(aor) === true ? [...phones, ...this.deps.statics.bindings(aor)] : phones;
-    if (local.length === 0) return { bindings: await this.remote(aor, request, this.options.lookupTimeoutMs) };
+    if (local.length === 0) return (await this.early(aor, request)) ?? { bindings: await this.remote(aor, request, this.options.lookupTimeoutMs) };
     return { bindings: local, more: this.remote(aor, request, this.options.localForkWaitMs).catch(() => []) };
+  }
+
+  /**
+   * The peers of the AoR's last Fetch as targets now, and what a new Fetch finds beyond them later
+   * (lastFetchMs); undefined when there is no such Fetch or the Fetch cache answers anyway. When none of
+   * those peers can be reached, the new Fetch's answer is all there is.
+   */
+  private async early(aor: string, request: SipRequest | undefined): Promise<{ bindings: Binding[]; more?: Promise<Binding[]> } | undefined> {
+    if (this.fetched.peek(aor) !== undefined) return undefined;
+    const nodes = this.lastFetched.get(aor);
+    if (nodes === undefined) return undefined;
+    // the new Fetch starts now, beside locating the last one's peers (an AppAttach if they are not located)
+    const fresh = this.remote(aor, request, this.options.lookupTimeoutMs);
+    fresh.catch(() => {}); // awaited below either way
+    const bindings = await this.locateBindings(aor, request, nodes).catch((): Binding[] => []);
+    if (bindings.length === 0) return { bindings: await fresh };
+    this.stats.earlyStarts++;
+    const started = new Set(bindings.map(bindingKey));
+    const more = fresh.then(
+      (fresh) => {
+        const late = fresh.filter((b) => !started.has(bindingKey(b)));
+        if (late.length > 0) this.stats.earlyMissed++;
+        return late;
+      },
+      () => [],
+    );
+    return { bindings, more };
   }
 
   /** The AoR's registrations at other peers as targets; bounded by `limitMs` (then 408). */
@@ -349,8 +398,28 @@ export class OverlayLocationService implements StagedLocationService {
   private async remoteUnbounded(aor: string, request: SipRequest | undefined): Promise<Binding[]> {
     let nodes = this.fetched.get(aor);
     if (nodes !== undefined) this.stats.fetchCacheHits++;
-    else this.fetched.set(aor, (nodes = await this.registeredNodes(aor)));
+    else {
+      nodes = await this.registeredNodes(aor);
+      this.fetched.set(aor, nodes);
+      this.lastFetched.set(aor, nodes);
+    }
     if (nodes.length === 0) return [];
+    const { bindings, located } = await this.locateAll(aor, request, nodes);
+    // a registered peer that cannot be located: the next lookup Fetches again
+    if (located.some((r) => !r.ok)) this.fetched.delete(aor);
+    if (bindings.length === 0) {
+      const why = located.map((r) => (r.ok ? '' : r.info)).filter((s) => s !== '')[0] ?? 'no address';
+      throw new LocationLookupError('peer-unreachable', `registered peer unreachable (${why})`, 480, 'Temporarily Unavailable');
+    }
+    return bindings;
+  }
+
+  /** Bindings of the peers `nodes` that can be located. */
+  private async locateBindings(aor: string, request: SipRequest | undefined, nodes: readonly RegisteredNode[]): Promise<Binding[]> {
+    return (await this.locateAll(aor, request, nodes)).bindings;
+  }
+
+  private async locateAll(aor: string, request: SipRequest | undefined, nodes: readonly RegisteredNode[]): Promise<{ bindings: Binding[]; located: LocateResult[] }> {
     const located = await Promise.all(nodes.map((n) => this.deps.locate(n.nodeId)));
     const asked = request !== undefined && isSipUri(request.uri) && request.uri.user !== undefined ? request.uri.user : escapeUser(aor);
     const now = this.deps.clock.now();
@@ -366,13 +435,7 @@ export class OverlayLocationService implements StagedLocationService {
       seen.add(key);
       bindings.push(peerBinding(aor, user, r.address, now));
     });
-    // a registered peer that cannot be located: the next lookup Fetches again
-    if (located.some((r) => !r.ok)) this.fetched.delete(aor);
-    if (bindings.length === 0) {
-      const why = located.map((r) => (r.ok ? '' : r.info)).filter((s) => s !== '')[0] ?? 'no address';
-      throw new LocationLookupError('peer-unreachable', `registered peer unreachable (${why})`, 480, 'Temporarily Unavailable');
-    }
-    return bindings;
+    return { bindings, located };
   }
 
   /** Withdraws every registration we stored (clean shutdown), none started at or after `until` (clock ms); waits for overlay work under way first. */
@@ -437,4 +500,10 @@ export class OverlayLocationService implements StagedLocationService {
       throw new LocationLookupError('overlay-error', `overlay lookup failed: ${e instanceof Error ? e.message : String(e)}`, 503, 'Service Unavailable');
     });
   }
+}
+
+/** A binding's target as the fork sees it: transport, address and user. */
+function bindingKey(b: Binding): string {
+  const u = b.contact.uri;
+  return `${b.source.protocol}:${b.source.host}:${b.source.port}:${isSipUri(u) ? (u.user ?? '') : ''}`;
 }

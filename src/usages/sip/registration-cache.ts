@@ -46,6 +46,12 @@ export class RegistrationCache {
     return e.nodes;
   }
 
+  /** Like get, without counting a hit or touching the order. */
+  peek(aor: string): RegisteredNode[] | undefined {
+    const e = this.entries.get(aor);
+    return e === undefined || this.clock.now() - e.storedAt >= this.options.maxAgeMs ? undefined : e.nodes;
+  }
+
   set(aor: string, nodes: RegisteredNode[]): void {
     this.entries.delete(aor);
     if (this.options.maxAgeMs <= 0 || nodes.length === 0) return;

@@ -25,6 +25,8 @@ export class MemoryRegistrationStore {
   failWith: Error | undefined;
   /** When set, lookups never resolve (tests of the overlay timing out). */
   hang = false;
+  /** When set, lookups answer only once it resolves (tests of a slow Fetch). */
+  lookupGate: Promise<void> | undefined;
   /** When set, publishes take effect only once it resolves (tests of a slow Store). */
   publishGate: Promise<void> | undefined;
 
@@ -57,9 +59,12 @@ export class MemoryRegistrationStore {
         this.log.push({ op: 'lookup', aor, node: key });
         if (this.failWith) return Promise.reject(this.failWith);
         if (this.hang) return new Promise<RegistrationEntry[]>(() => {});
-        const now = this.clock.now();
-        const live = [...(this.table.get(aor)?.values() ?? [])].filter((s) => s.expiresAt > now);
-        return Promise.resolve(live.map((s) => ({ nodeId: s.nodeId, value: s.value })));
+        const answer = (): RegistrationEntry[] => {
+          const now = this.clock.now();
+          const live = [...(this.table.get(aor)?.values() ?? [])].filter((s) => s.expiresAt > now);
+          return live.map((s) => ({ nodeId: s.nodeId, value: s.value }));
+        };
+        return this.lookupGate === undefined ? Promise.resolve(answer()) : this.lookupGate.then(answer);
       },
     };
   }

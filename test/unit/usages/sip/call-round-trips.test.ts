@@ -60,7 +60,9 @@ describe('overlay round trips per call set-up', () => {
     assert.equal(later.fetches, 1);
     assert.equal(b.usage.locator.stats.revalidations, 1);
     assert.equal(later.appAttaches, b.usage.locator.stats.revalidations, 'the only AppAttach is the background re-check');
-    assert.equal(b.usage.locator.stats.hits, 3, 'calls 2, 3 and 4 were answered from the cache');
+    // calls 2, 3 and 4 left at once for the peer the last Fetch named, and the new Fetch's answer was located too
+    assert.equal(b.usage.location.stats.earlyStarts, 3);
+    assert.equal(b.usage.locator.stats.hits, 6, 'calls 2, 3 and 4 were located from the cache (twice each)');
 
     // idle for longer than the default 10 minutes: the located peer is forgotten
     await w.advance(600_001, 60_000);
@@ -171,5 +173,110 @@ describe('overlay round trips per call set-up', () => {
     await w.settle();
     assert.equal(count().fetches - before.fetches, 1, 'the first from the cache; its failure makes the second Fetch again');
     await w.stop();
+  });
+
+  describe('lastFetchMs: a request starts at the peers of the last Fetch while a new one runs', () => {
+    /** A world where A holds alice and B holds bob, after one MESSAGE bob → alice (the Fetch B keeps). */
+    async function located(options: { lastFetchMs?: number } = {}): Promise<{ w: OverlaySipWorld; a: WorldPeer; b: WorldPeer; c: WorldPeer; alice: TestPhone; bob: TestPhone }> {
+      const w = new OverlaySipWorld(options.lastFetchMs === undefined ? {} : { location: { lastFetchMs: options.lastFetchMs } });
+      const a = await w.addPeer('A');
+      const c = await w.addPeer('C');
+      const b = await w.addPeer('B');
+      const alice = await w.phone('alice', a);
+      const bob = await w.phone('bob', b);
+      alice.register(600);
+      await w.settle();
+      await a.usage.location.idle();
+      bob.request('MESSAGE', ALICE);
+      await w.settle();
+      alice.reply(alice.requests('MESSAGE')[0]!, 200);
+      await w.settle();
+      assert.equal(bob.responses(200).length, 1);
+      return { w, a, b, c, alice, bob };
+    }
+    function gate(w: OverlaySipWorld): () => void {
+      let open!: () => void;
+      w.store.lookupGate = new Promise<void>((r) => (open = r));
+      return () => {
+        w.store.lookupGate = undefined;
+        open();
+      };
+    }
+
+    test('the INVITE reaches the callee before the Fetch answers; the final answer waits for it', async () => {
+      const { w, b, alice, bob } = await located();
+      const release = gate(w);
+      bob.request('INVITE', ALICE);
+      await w.settle();
+      const inv = alice.requests('INVITE')[0];
+      assert.ok(inv, 'the INVITE left before the Fetch answered');
+      assert.equal(b.usage.location.stats.earlyStarts, 1);
+      alice.reply(inv, 486);
+      await w.settle();
+      assert.equal(bob.responses(486).length, 0, 'a non-2xx final waits for the new Fetch (it may name another peer)');
+      release();
+      await w.settle();
+      assert.equal(bob.responses(486).length, 1);
+      assert.equal(b.usage.location.stats.earlyMissed, 0);
+      await w.stop();
+    });
+
+    test('a 2xx goes to the caller at once, the Fetch still out', async () => {
+      const { w, alice, bob } = await located();
+      const release = gate(w);
+      bob.request('MESSAGE', ALICE);
+      await w.settle();
+      alice.reply(alice.requests('MESSAGE')[1]!, 200);
+      await w.settle();
+      assert.equal(bob.responses(200).length, 2);
+      release();
+      await w.settle();
+      assert.equal(bob.responses().length, 2, 'nothing more');
+      await w.stop();
+    });
+
+    test('a phone that moved to another peer is found by the same request: no 404 from the old peer reaches the caller', async () => {
+      const { w, b, c, alice, bob } = await located();
+      alice.register(0);
+      await w.settle();
+      const alice2 = await w.phone('alice', c);
+      alice2.register(600);
+      await w.settle();
+      await c.usage.location.idle();
+      bob.request('MESSAGE', ALICE);
+      await w.settle();
+      const m = alice2.requests('MESSAGE')[0];
+      assert.ok(m, 'the new peer got it from the same request');
+      alice2.reply(m, 200);
+      await w.settle();
+      assert.equal(bob.responses(404).length, 0);
+      assert.equal(bob.responses(200).length, 2);
+      assert.equal(b.usage.location.stats.earlyStarts, 1);
+      assert.equal(b.usage.location.stats.earlyMissed, 1);
+      await w.stop();
+    });
+
+    test('an AoR gone everywhere: the old peer\'s 404, once the Fetch says there is nothing else', async () => {
+      const { w, bob, alice } = await located();
+      alice.register(0);
+      await w.settle();
+      bob.request('MESSAGE', ALICE);
+      await w.settle();
+      assert.equal(bob.responses(404).length, 1);
+      await w.stop();
+    });
+
+    test('lastFetchMs 0: every request waits for its Fetch, as before', async () => {
+      const { w, b, alice, bob } = await located({ lastFetchMs: 0 });
+      const release = gate(w);
+      bob.request('INVITE', ALICE);
+      await w.settle();
+      assert.equal(alice.requests('INVITE').length, 0);
+      release();
+      await w.settle();
+      assert.equal(alice.requests('INVITE').length, 1);
+      assert.equal(b.usage.location.stats.earlyStarts, 0);
+      await w.stop();
+    });
   });
 });
