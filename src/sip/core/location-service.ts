@@ -52,9 +52,10 @@ export interface LocationService {
   /**
    * Like lookup, for a proxy that forks: the bindings known now, and `more` (bindings found later,
    * e.g. the AoR's phones at other peers of an overlay) to fork to once they arrive. The phones known
-   * now need not wait for the slower ones. `more` never rejects.
+   * now need not wait for the slower ones. `more` never rejects. `stale`: those of `bindings` found
+   * meanwhile to be no longer there (a peer the AoR left): their branches end as 404. Never rejects.
    */
-  lookupForking?(aor: string, request?: SipRequest, source?: TransportAddress): Promise<{ bindings: Binding[]; more?: Promise<Binding[]> }>;
+  lookupForking?(aor: string, request?: SipRequest, source?: TransportAddress): Promise<ForkingLookup>;
   /** Number of AoRs with at least one binding (for /api/status). */
   size(): number;
 }
@@ -117,4 +118,11 @@ export class LocationLookupError extends P2psipError {
     super(code, message);
     this.name = 'LocationLookupError';
   }
+}
+
+/** What LocationService.lookupForking gives. */
+export interface ForkingLookup {
+  bindings: Binding[];
+  more?: Promise<Binding[]>;
+  stale?: Promise<Binding[]>;
 }

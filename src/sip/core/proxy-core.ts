@@ -361,9 +361,10 @@ export class ProxyCore implements TransactionUser {
     if (trying && !tryingSent) tx.respond(createResponse(tx.request, 100, 'Trying'));
     let bindings: Binding[];
     let more: Promise<Binding[]> | undefined;
+    let stale: Promise<Binding[]> | undefined;
     try {
       const location = this.deps.location;
-      if (location.lookupForking !== undefined) ({ bindings, more } = await location.lookupForking(aor, req, tx.inbound.source));
+      if (location.lookupForking !== undefined) ({ bindings, more, stale } = await location.lookupForking(aor, req, tx.inbound.source));
       else bindings = await location.lookup(aor, req, tx.inbound.source);
     } catch (err) {
       if (err instanceof LocationLookupError) {
@@ -377,8 +378,10 @@ export class ProxyCore implements TransactionUser {
       if (this.diverted(service, 404, trying)) return;
       return this.reply(tx, 404, 'Not Found', toTag);
     }
-    const ctx = this.forward(tx, req, bindings.map((b) => this.bindingTarget(b)), toTag, trying, service);
+    const targets = bindings.map((b) => this.bindingTarget(b));
+    const ctx = this.forward(tx, req, targets, toTag, trying, service);
     if (more !== undefined) ctx?.expect(more.then((late) => late.map((b) => this.bindingTarget(b))));
+    if (stale !== undefined) ctx?.abandon(stale.then((gone) => gone.map((b) => targets[bindings.indexOf(b)]).filter((t): t is ProxyTarget => t !== undefined)));
   }
 
   /** Phones behind a connection (TCP/TLS/WS, RFC 5626-style) and `.invalid` contacts are reached over their flow. */

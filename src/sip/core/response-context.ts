@@ -125,6 +125,33 @@ export class ResponseContext {
     );
   }
 
+  /**
+   * Targets found meanwhile to be wrong (the AoR is no longer at that peer): their branches end now as
+   * 404 (an INVITE branch that had a provisional is CANCELled); a later answer of theirs is ignored,
+   * but a 2xx of an INVITE is forwarded still (§16.7 step 5). Until known, no best final is chosen.
+   */
+  abandon(later: Promise<ProxyTarget[]>): void {
+    if (this.finalSent || this.cancelled) return;
+    this.pending++;
+    void later.then(
+      (targets) => this.dropTargets(targets),
+      () => this.dropTargets([]),
+    );
+  }
+
+  private dropTargets(targets: ProxyTarget[]): void {
+    this.pending--;
+    if (!this.finalSent && targets.length > 0) {
+      const drop = new Set(targets);
+      for (const b of this.branches) {
+        if (!drop.has(b.target) || b.state === 'done') continue;
+        if (b.provisional) this.cancelBranch(b);
+        this.finishBranch(b, this.local(404, 'Not Found - No longer registered there'));
+      }
+    }
+    this.maybeComplete();
+  }
+
   private addLate(targets: ProxyTarget[]): void {
     this.pending--;
     if (!this.finalSent && !this.cancelled && this.prepare !== undefined) for (const t of targets) this.launchTarget(t);
@@ -169,6 +196,7 @@ export class ResponseContext {
   }
 
   private launch(branch: Branch, p: PreparedBranch): void {
+    if (branch.state === 'done') return; // abandoned while it was being prepared
     if (this.cancelled) {
       this.finishBranch(branch, this.local(487, 'Request Terminated'));
       return;

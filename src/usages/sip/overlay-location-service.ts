@@ -24,7 +24,7 @@ import { hasParam, isSipUri } from '../../sip/message/index.js';
 import type { SipRequest } from '../../sip/message/sip-message.js';
 import type { TransportAddress } from '../../sip/transport/sip-transport.js';
 import { aorProblem } from '../../sip/core/aor-validation.js';
-import type { Binding, BindingChange, BindingUpdateResult, StagedLocationService } from '../../sip/core/location-service.js';
+import type { Binding, BindingChange, BindingUpdateResult, ForkingLookup, StagedLocationService } from '../../sip/core/location-service.js';
 import { LocationLookupError, LocationUpdateError } from '../../sip/core/location-service.js';
 import { isOverlayAor } from './aor-resource-id.js';
 import { RegistrationCache, type RegisteredNode } from './registration-cache.js';
@@ -345,7 +345,7 @@ export class OverlayLocationService implements StagedLocationService {
    * local phones waited for the overlay: an overlay round trip (or up to localForkWaitMs) on every call
    * between two phones of one peer.
    */
-  async lookupForking(aor: string, request?: SipRequest, source?: TransportAddress): Promise<{ bindings: Binding[]; more?: Promise<Binding[]> }> {
+  async lookupForking(aor: string, request?: SipRequest, source?: TransportAddress): Promise<ForkingLookup> {
     const marked = request !== undefined && isSipUri(request.uri) && hasParam(request.uri.params, PEER_MARK);
     if (marked || !isOverlayAor(aor, this.deps.overlayName) || aorProblem(aor) !== undefined || this.options.localForkWaitMs <= 0) {
       return { bindings: await this.lookup(aor, request, source) };
@@ -361,7 +361,7 @@ export class OverlayLocationService implements StagedLocationService {
    * (lastFetchMs); undefined when there is no such Fetch or the Fetch cache answers anyway. When none of
    * those peers can be reached, the new Fetch's answer is all there is.
    */
-  private async early(aor: string, request: SipRequest | undefined): Promise<{ bindings: Binding[]; more?: Promise<Binding[]> } | undefined> {
+  private async early(aor: string, request: SipRequest | undefined): Promise<ForkingLookup | undefined> {
     if (this.fetched.peek(aor) !== undefined) return undefined;
     const nodes = this.lastFetched.get(aor);
     if (nodes === undefined) return undefined;
@@ -373,14 +373,23 @@ export class OverlayLocationService implements StagedLocationService {
     this.stats.earlyStarts++;
     const started = new Set(bindings.map(bindingKey));
     const more = fresh.then(
-      (fresh) => {
-        const late = fresh.filter((b) => !started.has(bindingKey(b)));
+      (found) => {
+        const late = found.filter((b) => !started.has(bindingKey(b)));
         if (late.length > 0) this.stats.earlyMissed++;
         return late;
       },
-      () => [],
+      (): Binding[] => [],
     );
-    return { bindings, more };
+    // the peers the new Fetch no longer names (the AoR left them): their branches end as 404 at once,
+    // rather than waiting for a peer that may be gone; a Fetch that failed drops none
+    const stale = fresh.then(
+      (found) => {
+        const now = new Set(found.map(bindingKey));
+        return bindings.filter((b) => !now.has(bindingKey(b)));
+      },
+      (err: unknown): Binding[] => (err instanceof LocationLookupError && err.status === 480 ? bindings : []),
+    );
+    return { bindings, more, stale };
   }
 
   /** The AoR's registrations at other peers as targets; bounded by `limitMs` (then 408). */

@@ -20,8 +20,10 @@ function invite(): SipRequest {
 
 const target = (host: string): ProxyTarget => ({ uri: parseUri(`sip:alice@${host}`), q: 1, via: undefined });
 
-function setup(): { ctx: ResponseContext; upstream: SipResponse[]; branches: Map<string, { req: SipRequest; user: ClientTransactionUser }>; flush: () => Promise<void> } {
+function setup(): { ctx: ResponseContext; upstream: SipResponse[]; branches: Map<string, { req: SipRequest; user: ClientTransactionUser }>; flush: () => Promise<void>; first: ProxyTarget; cancels: string[] } {
   const req = invite();
+  const first = target('192.0.2.10');
+  const cancels: string[] = [];
   const upstream: SipResponse[] = [];
   const server = { id: 's', request: req, isInvite: true, state: 'proceeding', finalResponse: undefined, onTerminated: undefined, respond: (r: SipResponse) => upstream.push(r) } as unknown as ServerTransaction;
   const branches = new Map<string, { req: SipRequest; user: ClientTransactionUser }>();
@@ -34,19 +36,20 @@ function setup(): { ctx: ResponseContext; upstream: SipResponse[]; branches: Map
         return { ok: true, request: { ...req, uri: t.uri, headers }, target: { destination: { protocol: 'udp', host: '192.0.2.9', port: 5060 } } };
       },
       sendRequest: (r, t, user) => {
-        branches.set((r.uri as { host: string }).host, { req: r, user });
+        if (r.method === 'CANCEL') cancels.push((r.uri as { host: string }).host);
+        else branches.set((r.uri as { host: string }).host, { req: r, user });
         return { id: `c-${branches.size}`, request: r, target: t, state: 'calling', isInvite: true, terminate: () => {} } as unknown as ClientTransaction;
       },
     },
     server,
-    [target('192.0.2.10')],
+    [first],
     { timerC: 180_000 },
     'tag1',
   );
   const flush = async (): Promise<void> => {
     for (let i = 0; i < 10; i++) await Promise.resolve();
   };
-  return { ctx, upstream, branches, flush };
+  return { ctx, upstream, branches, flush, first, cancels };
 }
 
 const answer = (b: { req: SipRequest; user: ClientTransactionUser }, status: number): void => {
@@ -107,5 +110,56 @@ describe('ResponseContext: late targets', () => {
     b.user.onResponse(createResponse(b.req, 487, 'Request Terminated', { toTag: 't180' }), {} as ClientTransaction);
     await flush();
     assert.deepEqual(upstream.filter((r) => r.status >= 200).map((r) => r.status), [487]);
+  });
+
+  test('a target found stale (abandon) ends as 404 at once; its later answer is ignored', async () => {
+    const { ctx, upstream, branches, flush, first, cancels } = setup();
+    ctx.start();
+    ctx.expect(Promise.resolve([]));
+    ctx.abandon(Promise.resolve([first]));
+    await flush();
+    const finals = upstream.filter((r) => r.status >= 200);
+    assert.deepEqual(finals.map((r) => [r.status, r.reason]), [[404, 'Not Found - No longer registered there']]);
+    assert.deepEqual(cancels, [], 'no provisional: nothing to CANCEL');
+    answer(branches.get('192.0.2.10')!, 486);
+    await flush();
+    assert.equal(upstream.filter((r) => r.status >= 200).length, 1);
+  });
+
+  test('abandoned after its 180: CANCELled, and the late target found instead answers', async () => {
+    const { ctx, upstream, branches, flush, first, cancels } = setup();
+    let deliver!: (t: ProxyTarget[]) => void;
+    let gone!: (t: ProxyTarget[]) => void;
+    ctx.start();
+    ctx.expect(new Promise((r) => (deliver = r)));
+    ctx.abandon(new Promise((r) => (gone = r)));
+    await flush();
+    const b = branches.get('192.0.2.10')!;
+    b.user.onResponse(createResponse(b.req, 180, 'Ringing', { toTag: 't180' }), {} as ClientTransaction);
+    gone([first]);
+    deliver([target('192.0.2.20')]);
+    await flush();
+    assert.deepEqual(cancels, ['192.0.2.10']);
+    assert.equal(upstream.filter((r) => r.status >= 200).length, 0, 'the late target is still to answer');
+    answer(branches.get('192.0.2.20')!, 200);
+    await flush();
+    assert.deepEqual(upstream.filter((r) => r.status >= 200).map((r) => r.status), [200]);
+  });
+
+  test('a branch abandoned while being prepared is never sent; nothing stale: nothing changes', async () => {
+    const a = setup();
+    a.ctx.abandon(Promise.resolve([a.first]));
+    a.ctx.start(); // prepare is asynchronous: the branch is still being prepared when the stale list comes
+    await a.flush();
+    assert.equal(a.branches.size, 0);
+    assert.deepEqual(a.upstream.filter((r) => r.status >= 200).map((r) => r.status), [404]);
+
+    const b = setup();
+    b.ctx.start();
+    b.ctx.abandon(Promise.resolve([]));
+    await b.flush();
+    answer(b.branches.get('192.0.2.10')!, 486);
+    await b.flush();
+    assert.deepEqual(b.upstream.filter((r) => r.status >= 200).map((r) => r.status), [486]);
   });
 });

@@ -266,6 +266,21 @@ describe('overlay round trips per call set-up', () => {
       await w.stop();
     });
 
+    test('an AoR whose peer withdrew it and went away: 404 at once, no wait for the gone peer', async () => {
+      const { w, a, alice, bob } = await located();
+      alice.register(0);
+      await w.settle();
+      await a.usage.location.idle();
+      // A's machine goes away: what is sent there is lost, never answered (the branch would end by Timer F, 32 s)
+      w.network.datagramFilter = (_from, to) => to.host !== a.addr.host;
+      const before = bob.responses().length;
+      bob.request('OPTIONS', ALICE);
+      await w.settle();
+      const finals = bob.responses().slice(before).filter((r) => r.status >= 200);
+      assert.deepEqual(finals.map((r) => r.status), [404], 'the stale branch ended as 404 once the Fetch named nobody, the clock never moved');
+      assert.equal(finals[0]!.reason, 'Not Found - No longer registered there');
+    });
+
     test('lastFetchMs 0: every request waits for its Fetch, as before', async () => {
       const { w, b, alice, bob } = await located({ lastFetchMs: 0 });
       const release = gate(w);
