@@ -112,7 +112,12 @@ describe('static registrations: real peers on loopback', { timeout: 180_000 }, (
     const again = bob.send('MESSAGE', VM);
     vm.answer(await vm.udp.waitFor((m) => m.startsWith('MESSAGE ') && m.includes(`Call-ID: ${again}`), 10_000, 'the second MESSAGE'), 200);
     assert.equal((await bob.finalFor(again, 10_000)).status, 200);
-    const afterStats = (await api<Status>(b, '/api/status')).sipUsage!;
+    // the 200 went to bob at once; the Fetch that re-checks the AoR runs beside it: wait until it was answered
+    let afterStats = before;
+    await until('the re-checking Fetch answered', 10_000, async () => {
+      afterStats = (await api<Status>(b, '/api/status')).sipUsage!;
+      return afterStats.locator.hits - before.locator.hits >= 2 ? undefined : JSON.stringify(afterStats.locator);
+    });
     assert.equal(afterStats.location.overlayLookups - before.location.overlayLookups, 1, 'one Fetch');
     // located from the cache twice: the MESSAGE left at once for the peer of the last Fetch (lastFetchMs),
     // and the new Fetch's answer named the same peer

@@ -365,11 +365,13 @@ export class OverlayLocationService implements StagedLocationService {
     if (this.fetched.peek(aor) !== undefined) return undefined;
     const nodes = this.lastFetched.get(aor);
     if (nodes === undefined) return undefined;
-    // the new Fetch starts now, beside locating the last one's peers (an AppAttach if they are not located)
-    const fresh = this.remote(aor, request, this.options.lookupTimeoutMs);
-    fresh.catch(() => {}); // awaited below either way
     const bindings = await this.locateBindings(aor, request, nodes).catch((): Binding[] => []);
-    if (bindings.length === 0) return { bindings: await fresh };
+    if (bindings.length === 0) return { bindings: await this.remote(aor, request, this.options.lookupTimeoutMs) };
+    // The new Fetch goes in the next turn: the request leaves first (building, signing and sending a
+    // Fetch, and later checking its answer, take CPU the request would otherwise wait for).
+    const fresh = new Promise<Binding[]>((resolve, reject) => {
+      this.deps.clock.setTimer(0, () => this.remote(aor, request, this.options.lookupTimeoutMs).then(resolve, reject));
+    });
     this.stats.earlyStarts++;
     const started = new Set(bindings.map(bindingKey));
     const more = fresh.then(

@@ -222,9 +222,18 @@ export class OverlaySipWorld {
     return { ok: true, code: reply.code, body: reply.body, responder: peer.nodeId, hops: 1, signer: undefined };
   }
 
-  /** Delivers every queued packet and lets promise continuations run, until nothing moves. */
-  settle(): Promise<void> {
-    return settle(this.network);
+  /**
+   * Delivers every queued packet and lets promise continuations run, and fires the timers due now
+   * (work deferred to the next turn, setTimer(0)), until nothing moves. The clock does not move.
+   */
+  async settle(): Promise<void> {
+    await settle(this.network);
+    for (let i = 0; i < 100; i++) {
+      const due = this.clock.nextTimerAt();
+      if (due === undefined || due > this.clock.now()) return;
+      this.clock.advance(0);
+      await settle(this.network);
+    }
   }
 
   /** Advances the virtual clock in steps, settling the network after each. */
