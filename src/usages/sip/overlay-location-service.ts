@@ -353,7 +353,18 @@ export class OverlayLocationService implements StagedLocationService {
     const phones = await this.deps.inner.lookup(aor);
     const local = this.deps.statics?.has(aor) === true ? [...phones, ...this.deps.statics.bindings(aor)] : phones;
     if (local.length === 0) return (await this.early(aor, request)) ?? { bindings: await this.remote(aor, request, this.options.lookupTimeoutMs) };
-    return { bindings: local, more: this.remote(aor, request, this.options.localForkWaitMs).catch(() => []) };
+    return { bindings: local, more: this.nextTurn(() => this.remote(aor, request, this.options.localForkWaitMs)).catch((): Binding[] => []) };
+  }
+
+  /**
+   * `fn` in the next turn: the request goes to the targets known now first (building, signing and
+   * sending a Fetch, and checking its answer, take CPU that request would otherwise wait for: 1.5 ms
+   * of the 2.7 a local call spent in the peer before its INVITE left).
+   */
+  private nextTurn<T>(fn: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.deps.clock.setTimer(0, () => fn().then(resolve, reject));
+    });
   }
 
   /**
@@ -367,11 +378,8 @@ export class OverlayLocationService implements StagedLocationService {
     if (nodes === undefined) return undefined;
     const bindings = await this.locateBindings(aor, request, nodes).catch((): Binding[] => []);
     if (bindings.length === 0) return { bindings: await this.remote(aor, request, this.options.lookupTimeoutMs) };
-    // The new Fetch goes in the next turn: the request leaves first (building, signing and sending a
-    // Fetch, and later checking its answer, take CPU the request would otherwise wait for).
-    const fresh = new Promise<Binding[]>((resolve, reject) => {
-      this.deps.clock.setTimer(0, () => this.remote(aor, request, this.options.lookupTimeoutMs).then(resolve, reject));
-    });
+    // the new Fetch goes in the next turn, after the request
+    const fresh = this.nextTurn(() => this.remote(aor, request, this.options.lookupTimeoutMs));
     this.stats.earlyStarts++;
     const started = new Set(bindings.map(bindingKey));
     const more = fresh.then(
