@@ -117,12 +117,14 @@ export class ResponseContext {
 
   /** More targets, known later: they fork in parallel with the running group when they arrive. */
   expect(later: Promise<ProxyTarget[]>): void {
+    this.awaitTargets(later, (targets) => this.addLate(targets));
+  }
+
+  /** `then` with what `later` gives (none if it fails); no best final is chosen meanwhile. */
+  private awaitTargets(later: Promise<ProxyTarget[]>, then: (targets: ProxyTarget[]) => void): void {
     if (this.finalSent || this.cancelled) return;
     this.pending++;
-    void later.then(
-      (targets) => this.addLate(targets),
-      () => this.addLate([]),
-    );
+    void later.then(then, () => then([]));
   }
 
   /**
@@ -131,12 +133,7 @@ export class ResponseContext {
    * but a 2xx of an INVITE is forwarded still (§16.7 step 5). Until known, no best final is chosen.
    */
   abandon(later: Promise<ProxyTarget[]>): void {
-    if (this.finalSent || this.cancelled) return;
-    this.pending++;
-    void later.then(
-      (targets) => this.dropTargets(targets),
-      () => this.dropTargets([]),
-    );
+    this.awaitTargets(later, (targets) => this.dropTargets(targets));
   }
 
   private dropTargets(targets: ProxyTarget[]): void {

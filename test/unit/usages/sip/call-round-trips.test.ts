@@ -6,6 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessageCode } from '../../../../src/reload/codec/index.js';
+import type { OverlayLocationOptions } from '../../../../src/usages/sip/overlay-location-service.js';
 import { OVERLAY, OverlaySipWorld, type TestPhone, type WorldPeer } from './overlay-sip-world.js';
 
 const ALICE = `sip:alice@${OVERLAY}`;
@@ -35,6 +36,29 @@ async function call(w: OverlaySipWorld, bob: TestPhone, alice: TestPhone, count:
   await w.settle();
   const after = count();
   return { fetches: after.fetches - before.fetches, appAttaches: after.appAttaches - before.appAttaches };
+}
+
+interface ThreePeers {
+  w: OverlaySipWorld;
+  a: WorldPeer;
+  b: WorldPeer;
+  c: WorldPeer;
+  alice: TestPhone;
+  bob: TestPhone;
+}
+
+/** Peers A, C and B (that order on the ring), alice registered at A (its Store done), bob a phone of B. */
+async function aliceAtA(location: Partial<OverlayLocationOptions>): Promise<ThreePeers> {
+  const w = new OverlaySipWorld({ location });
+  const a = await w.addPeer('A');
+  const c = await w.addPeer('C');
+  const b = await w.addPeer('B');
+  const alice = await w.phone('alice', a);
+  const bob = await w.phone('bob', b);
+  alice.register(600);
+  await w.settle();
+  await a.usage.location.idle();
+  return { w, a, b, c, alice, bob };
 }
 
 describe('overlay round trips per call set-up', () => {
@@ -107,15 +131,7 @@ describe('overlay round trips per call set-up', () => {
   });
 
   test('fetchCacheMs (off by default): a burst costs one Fetch; un-REGISTER still gives 404; a move is seen after the bound', async () => {
-    const w = new OverlaySipWorld({ location: { fetchCacheMs: 5_000 } });
-    const a = await w.addPeer('A');
-    const c = await w.addPeer('C');
-    const b = await w.addPeer('B');
-    const alice = await w.phone('alice', a);
-    const bob = await w.phone('bob', b);
-    alice.register(600);
-    await w.settle();
-    await a.usage.location.idle();
+    const { w, a, b, c, alice, bob } = await aliceAtA({ fetchCacheMs: 5_000 });
     const count = counter(w, b);
     assert.deepEqual(await call(w, bob, alice, count), { fetches: 1, appAttaches: 1 });
     assert.deepEqual(await call(w, bob, alice, count), { fetches: 0, appAttaches: 0 }, 'within 5 s: no overlay round trip');
@@ -177,22 +193,15 @@ describe('overlay round trips per call set-up', () => {
 
   describe('lastFetchMs: a request starts at the peers of the last Fetch while a new one runs', () => {
     /** A world where A holds alice and B holds bob, after one MESSAGE bob → alice (the Fetch B keeps). */
-    async function located(options: { lastFetchMs?: number } = {}): Promise<{ w: OverlaySipWorld; a: WorldPeer; b: WorldPeer; c: WorldPeer; alice: TestPhone; bob: TestPhone }> {
-      const w = new OverlaySipWorld(options.lastFetchMs === undefined ? {} : { location: { lastFetchMs: options.lastFetchMs } });
-      const a = await w.addPeer('A');
-      const c = await w.addPeer('C');
-      const b = await w.addPeer('B');
-      const alice = await w.phone('alice', a);
-      const bob = await w.phone('bob', b);
-      alice.register(600);
-      await w.settle();
-      await a.usage.location.idle();
+    async function located(options: { lastFetchMs?: number } = {}): Promise<ThreePeers> {
+      const world = await aliceAtA(options.lastFetchMs === undefined ? {} : { lastFetchMs: options.lastFetchMs });
+      const { w, alice, bob } = world;
       bob.request('MESSAGE', ALICE);
       await w.settle();
       alice.reply(alice.requests('MESSAGE')[0]!, 200);
       await w.settle();
       assert.equal(bob.responses(200).length, 1);
-      return { w, a, b, c, alice, bob };
+      return world;
     }
     function gate(w: OverlaySipWorld): () => void {
       let open!: () => void;
