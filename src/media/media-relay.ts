@@ -245,11 +245,6 @@ export class MediaRelay implements Lifecycle {
     this.sweep.start();
   }
 
-  /** True when this relay takes bundles (it says so in its SDP). */
-  takesBundles(): boolean {
-    return true;
-  }
-
   stop(): void {
     this.flush();
     this.sweep.stop();
@@ -379,12 +374,14 @@ export class MediaRelay implements Lifecycle {
     while (i < d.length) {
       const n = i + BUNDLE_LENGTH_BYTES <= d.length ? (d[i]! << 8) | d[i + 1]! : 0;
       i += BUNDLE_LENGTH_BYTES;
-      if (n <= FRAME_HEADER || i + n > d.length || (d[i]! & 0xfe) !== FRAME_MARK) {
+      const frame = d.subarray(i, i + n);
+      // a frame, never a bundle inside a bundle
+      if (i + n > d.length || !isMediaFrame(frame)) {
         this.stats.packets.dropped.malformedBundle++;
         return;
       }
       this.stats.bundles.framesIn++;
-      this.receiveFrame(d.subarray(i, i + n), source);
+      this.receiveFrame(frame, source);
       i += n;
     }
   }

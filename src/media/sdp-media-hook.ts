@@ -236,8 +236,8 @@ export class SdpMediaHook implements MediaHook {
       if (st.port === 0) return undefined;
       this.setPhone(s, k, f, st, sig);
       const leg = this.relay.peerLeg(s, k, t);
-      const bundles = this.relay.takesBundles();
-      return trunk === undefined ? { tag: leg.localTag, bundles } : { tag: leg.localTag, trunk, bundles };
+      // every relay takes bundles (it sends them only where it has the host's afterTurn)
+      return trunk === undefined ? { tag: leg.localTag, bundles: true } : { tag: leg.localTag, trunk, bundles: true };
     });
     s.exported = true;
     this.counts.rewritten++;

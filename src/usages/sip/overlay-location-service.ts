@@ -376,30 +376,29 @@ export class OverlayLocationService implements StagedLocationService {
     if (this.fetched.peek(aor) !== undefined) return undefined;
     const nodes = this.lastFetched.get(aor);
     if (nodes === undefined) return undefined;
-    const bindings = await this.locateBindings(aor, request, nodes).catch((): Binding[] => []);
+    const bindings = await this.locateAll(aor, request, nodes).then(
+      (r) => r.bindings,
+      (): Binding[] => [],
+    );
     if (bindings.length === 0) return { bindings: await this.remote(aor, request, this.options.lookupTimeoutMs) };
     // the new Fetch goes in the next turn, after the request
     const fresh = this.nextTurn(() => this.remote(aor, request, this.options.lookupTimeoutMs));
     this.stats.earlyStarts++;
+    // What the new Fetch found beyond the peers started (late), and the peers it no longer names (gone:
+    // the AoR left them; their branches end as 404 at once rather than waiting for a peer that may be
+    // gone). A Fetch that failed adds none and drops none, but one whose every peer is unreachable (480)
+    // drops them all.
     const started = new Set(bindings.map(bindingKey));
-    const more = fresh.then(
+    const outcome = fresh.then(
       (found) => {
+        const named = new Set(found.map(bindingKey));
         const late = found.filter((b) => !started.has(bindingKey(b)));
         if (late.length > 0) this.stats.earlyMissed++;
-        return late;
+        return { late, gone: bindings.filter((b) => !named.has(bindingKey(b))) };
       },
-      (): Binding[] => [],
+      (err: unknown) => ({ late: [] as Binding[], gone: err instanceof LocationLookupError && err.status === 480 ? bindings : [] }),
     );
-    // the peers the new Fetch no longer names (the AoR left them): their branches end as 404 at once,
-    // rather than waiting for a peer that may be gone; a Fetch that failed drops none
-    const stale = fresh.then(
-      (found) => {
-        const now = new Set(found.map(bindingKey));
-        return bindings.filter((b) => !now.has(bindingKey(b)));
-      },
-      (err: unknown): Binding[] => (err instanceof LocationLookupError && err.status === 480 ? bindings : []),
-    );
-    return { bindings, more, stale };
+    return { bindings, more: outcome.then((o) => o.late), stale: outcome.then((o) => o.gone) };
   }
 
   /** The AoR's registrations at other peers as targets; bounded by `limitMs` (then 408). */
@@ -433,11 +432,7 @@ export class OverlayLocationService implements StagedLocationService {
     return bindings;
   }
 
-  /** Bindings of the peers `nodes` that can be located. */
-  private async locateBindings(aor: string, request: SipRequest | undefined, nodes: readonly RegisteredNode[]): Promise<Binding[]> {
-    return (await this.locateAll(aor, request, nodes)).bindings;
-  }
-
+  /** Bindings of the peers `nodes` that can be located, and what locating each of them gave. */
   private async locateAll(aor: string, request: SipRequest | undefined, nodes: readonly RegisteredNode[]): Promise<{ bindings: Binding[]; located: LocateResult[] }> {
     const located = await Promise.all(nodes.map((n) => this.deps.locate(n.nodeId)));
     const asked = request !== undefined && isSipUri(request.uri) && request.uri.user !== undefined ? request.uri.user : escapeUser(aor);
