@@ -82,10 +82,10 @@ export async function startP2psip(scope: ProcessScope, opts: P2psipOptions): Pro
   if (!existsSync(P2PSIP_CLI)) {
     throw new Error(`${P2PSIP_CLI} does not exist: run \`npm run build\` first (npm run test:interop does)`);
   }
-  const port = opts.port ?? (await scope.port({ range: FOUR_DIGIT_PORTS }));
+  const host: LoopbackHost = opts.host ?? '127.0.0.1';
+  const port = opts.port ?? (await scope.port({ range: FOUR_DIGIT_PORTS, host }));
   const httpPort = opts.httpPort ?? (await scope.port());
   const dataDir = scope.tempDir('p2psip-peer-');
-  const host: LoopbackHost = opts.host ?? '127.0.0.1';
   const args = [
     P2PSIP_CLI,
     'up',

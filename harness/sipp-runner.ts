@@ -53,6 +53,14 @@ export interface SippOptions {
   readonly statsIntervalMs?: number;
   /** Log every message to <name>-messages.log (-trace_msg); slow, for debugging. */
   readonly traceMessages?: boolean;
+  /**
+   * First of four ports for SIPp's RTP echo sockets (-mp: audio, video at +2). SIPp binds them
+   * even when the scenario has no media, and by default every SIPp takes 6000/6002 or the next
+   * free pair; two SIPps starting at the same moment on one address race for the pair and one
+   * exits 254 (EADDRINUSE on the video socket). startSipp allocates four free ports when this
+   * is omitted (and extraArgs has no -mp).
+   */
+  readonly mediaPort?: number;
   readonly extraArgs?: readonly string[];
 }
 
@@ -69,12 +77,13 @@ export interface SippResult {
   readonly screenCounts: { readonly successfulCalls: number; readonly failedCalls: number } | undefined;
   /** Up to 16 KiB of the unexpected-message log. */
   readonly errorsExcerpt: string;
+  /** SIPp's last lines on stdout/stderr (its fatal errors, e.g. a port in use, go there). */
+  readonly outputTail: string;
   readonly wallMs: number;
   readonly args: readonly string[];
 }
 
 export interface SippRun {
-  readonly process: BoundedProcess;
   /** Resolves when SIPp has exited, with its parsed results. */
   readonly done: Promise<SippResult>;
   /** Stops SIPp early (SIGTERM, then SIGKILL) and returns what it produced. */
@@ -106,28 +115,37 @@ export function sippArgs(opts: SippOptions): string[] {
   args.push('-trace_screen', '-screen_file', files.screen);
   args.push('-trace_err', '-error_file', files.errors, '-max_log_size', String(MAX_LOG_BYTES));
   if (opts.traceMessages === true) args.push('-trace_msg', '-message_file', files.messages);
+  if (opts.mediaPort !== undefined) args.push('-mp', String(opts.mediaPort));
   args.push(...(opts.extraArgs ?? []));
   return args;
 }
 
 /** Starts SIPp in the background (e.g. a UAS); await `done` or call `stop()`. */
 export function startSipp(scope: ProcessScope, opts: SippOptions): SippRun {
-  const args = sippArgs(opts);
   const started = Date.now();
-  const proc = scope.spawn({
-    command: 'sipp',
-    args,
-    name: `sipp:${opts.name}`,
-    cwd: opts.workDir,
-    // A few seconds past SIPp's own global timeout.
-    lifetimeMs: (opts.timeoutS + 5) * 1000,
-    maxLines: 2000,
+  const spawned = (async (): Promise<{ proc: BoundedProcess; args: string[] }> => {
+    const ownMedia = opts.mediaPort !== undefined || (opts.extraArgs ?? []).includes('-mp');
+    const mediaPort = ownMedia ? opts.mediaPort : await scope.port({ host: opts.localHost ?? '127.0.0.1', span: 4 });
+    const args = sippArgs({ ...opts, mediaPort });
+    const proc = scope.spawn({
+      command: 'sipp',
+      args,
+      name: `sipp:${opts.name}`,
+      cwd: opts.workDir,
+      // A few seconds past SIPp's own global timeout.
+      lifetimeMs: (opts.timeoutS + 5) * 1000,
+      maxLines: 2000,
+    });
+    return { proc, args };
+  })();
+  const done = spawned.then(async ({ proc, args }) => {
+    const exit = await proc.exited;
+    return collect(opts, exit, Date.now() - started, args, proc.tail(20));
   });
-  const done = proc.exited.then((exit) => collect(opts, exit, Date.now() - started, args));
   return {
-    process: proc,
     done,
     async stop() {
+      const { proc } = await spawned;
       await proc.stop('SIGTERM', 3000);
       return done;
     },
@@ -164,7 +182,10 @@ export function describeSippResult(r: SippResult): string {
       ? `created=${s.totalCallsCreated} ok=${s.successfulCalls} failed=${s.failedCalls} ` +
         `retrans=${s.retransmissions} causes=${JSON.stringify(s.failureCauses)}`
       : `screen=${JSON.stringify(r.screenCounts)}`;
-  return `${r.name}: exit=${String(r.exitCode)} ${counts} wall=${r.wallMs}ms`;
+  const line = `${r.name}: exit=${String(r.exitCode)} ${counts} wall=${r.wallMs}ms`;
+  // 254/255: SIPp stopped on a fatal error before or instead of running calls; say which.
+  const fatal = r.exitCode === 254 || r.exitCode === 255;
+  return fatal && r.outputTail.trim() !== '' ? `${line}\n--- sipp output ---\n${r.outputTail.trim()}` : line;
 }
 
 function sippFiles(opts: SippOptions): { stats: string; screen: string; errors: string; messages: string } {
@@ -177,7 +198,7 @@ function sippFiles(opts: SippOptions): { stats: string; screen: string; errors: 
   };
 }
 
-function collect(opts: SippOptions, exit: ExitInfo, wallMs: number, args: readonly string[]): SippResult {
+function collect(opts: SippOptions, exit: ExitInfo, wallMs: number, args: readonly string[], outputTail: string): SippResult {
   const files = sippFiles(opts);
   const statsText = readBounded(files.stats, 8 * 1024 * 1024, 'tail');
   const screenText = readBounded(files.screen, 1024 * 1024, 'tail');
@@ -190,6 +211,7 @@ function collect(opts: SippOptions, exit: ExitInfo, wallMs: number, args: readon
     series: parseSippStatSeries(statsText),
     screenCounts: screenText === '' ? undefined : parseSippScreen(screenText),
     errorsExcerpt: errorsText,
+    outputTail,
     wallMs,
     args,
   };

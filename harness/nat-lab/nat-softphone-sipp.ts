@@ -33,9 +33,8 @@ export function startLabSipp(host: LabHost, opts: LabSippOptions): SippRun {
   const args = labSippArgs(host, opts);
   const started = Date.now();
   const proc = host.spawn({ command: 'sipp', args, name: `sipp:${opts.name}@${host.name}`, cwd: opts.workDir, lifetimeMs: (opts.timeoutS + 5) * 1000, maxLines: 2000 });
-  const done = proc.exited.then((exit) => collect(opts, exit, Date.now() - started, args));
+  const done = proc.exited.then((exit) => collect(opts, exit, Date.now() - started, args, proc.tail(20)));
   return {
-    process: proc,
     done,
     async stop() {
       await proc.stop('SIGTERM', 3000);
@@ -70,7 +69,7 @@ export function quantile(sorted: readonly number[], p: number): number | undefin
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
 
-function collect(opts: LabSippOptions, exit: ExitInfo, wallMs: number, args: readonly string[]): SippResult {
+function collect(opts: LabSippOptions, exit: ExitInfo, wallMs: number, args: readonly string[], outputTail: string): SippResult {
   const base = join(opts.workDir, basename(opts.name));
   const statsText = readBounded(`${base}-stats.csv`, 8 * 1024 * 1024);
   const screenText = readBounded(`${base}-screen.log`, 1024 * 1024);
@@ -83,6 +82,7 @@ function collect(opts: LabSippOptions, exit: ExitInfo, wallMs: number, args: rea
     series: parseSippStatSeries(statsText),
     screenCounts: screenText === '' ? undefined : parseSippScreen(screenText),
     errorsExcerpt: errorsText,
+    outputTail,
     wallMs,
     args,
   };

@@ -25,9 +25,10 @@ test(`SIPp over IPv6: REGISTER, then ${CALLS} calls UAC -> p2psip -> UAS on [::1
   await withScope(async (scope) => {
     const dir = scope.tempDir();
     const sut = await startP2psip(scope, { host: '::1', lifetimeMs: TEST_TIMEOUT_MS });
-    const uasPort = await scope.port();
-    const uacPort = await scope.port();
-    const regPort = await scope.port();
+    // Free on [::1], where SIPp binds them (a port free on 127.0.0.1 may be taken on ::1).
+    const uasPort = await scope.port({ host: '::1' });
+    const uacPort = await scope.port({ host: '::1' });
+    const regPort = await scope.port({ host: '::1' });
     const capture = await startSipCaptureCheck(t, scope, { dir, name: 'ipv6', ports: [sut.port, uasPort, uacPort, regPort], lifetimeMs: TEST_TIMEOUT_MS });
 
     const uas = startSipp(scope, { name: 'uas6', scenario: scenario('uas.xml'), workDir: dir, localHost: '::1', localPort: uasPort, calls: CALLS, timeoutS: 60 });
