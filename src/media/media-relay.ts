@@ -30,6 +30,7 @@ import type { Clock } from '../lib/clock.js';
 import { PeriodicTask, type Lifecycle } from '../lib/lifecycle.js';
 import type { Random } from '../lib/random.js';
 import { MediaError } from './media-error.js';
+import { detachString } from '../sip/message/index.js';
 
 export interface UdpAddr {
   readonly host: string;
@@ -141,8 +142,8 @@ export interface SideInfo {
   node: string | undefined;
   /** Every peer of this side (a call forked to several peers), the first one included. */
   nodes?: Set<string>;
-  /** SIP addresses seen for this side (`host:port`). */
-  readonly addrs: Set<string>;
+  /** SIP addresses seen for this side (`host:port`), at most 8: an array (a Set's table is ~200 B, per call). */
+  readonly addrs: string[];
   /** A phone whose SIP and SDP addresses are one (no NAT between it and us). */
   onOurNetwork: boolean;
 }
@@ -273,8 +274,10 @@ export class MediaRelay implements Lifecycle {
       this.stats.refused.sessions++;
       throw new MediaError('MEDIA_SESSIONS_FULL', `${this.maxSessions} media sessions already`, 503, 'Service Unavailable', 5);
     }
-    const s = new MediaSession(callId, sides, this.deps.clock.now());
-    this.sessions.set(callId, s);
+    // the Call-ID is kept for the whole call: a copy, not a view that keeps the INVITE's text alive
+    const id = detachString(callId);
+    const s = new MediaSession(id, sides, this.deps.clock.now());
+    this.sessions.set(id, s);
     this.stats.sessionsTotal++;
     return s;
   }

@@ -150,7 +150,7 @@ export class SdpMediaHook implements MediaHook {
     const side = (e: End, a: TransportAddress, sigHost: string | undefined): SideInfo => ({
       kind: e.kind,
       node: e.node,
-      addrs: new Set([key(a)]),
+      addrs: [key(a)],
       onOurNetwork: e.kind === 'ua' && sigHost !== undefined && sameIp(sigHost, a.host),
     });
     return this.relay.create(callId, [side(fromEnd, from, hints.fromContactHost), side(toEnd, to, hints.toTargetHost)]);
@@ -332,7 +332,8 @@ export class SdpMediaHook implements MediaHook {
     if (node !== undefined) return { kind: 'peer', node };
     if (uri !== undefined && this.options.isPeerUri(uri)) return { kind: 'peer', node: undefined };
     if (s !== undefined) {
-      const i = s.sides.findIndex((x) => x.addrs.has(key(addr)));
+      const k = key(addr);
+      const i = s.sides.findIndex((x) => x.addrs.includes(k));
       if (i >= 0) return { kind: s.sides[i]!.kind, node: s.sides[i]!.node };
     }
     return { kind: 'ua', node: undefined };
@@ -350,14 +351,14 @@ export class SdpMediaHook implements MediaHook {
     for (const i of [0, 1] as const) {
       const side = s.sides[i];
       if (e.node !== undefined && (side.node === e.node || side.nodes?.has(e.node) === true)) return i;
-      if (side.addrs.has(k)) return i;
+      if (side.addrs.includes(k)) return i;
     }
     const same = ([0, 1] as const).filter((i) => s.sides[i].kind === e.kind && (e.kind === 'ua' || (s.sides[i].node === undefined) === (e.node === undefined)));
     if (same.length === 1 && e.node !== undefined) this.addNode(s.sides[same[0]!], e.node);
     if (same.length !== 1) return undefined;
     const i = same[0]!;
     // another phone of the same side (a fork), or a peer reached at another of its addresses
-    if (s.sides[i].addrs.size < 8) s.sides[i].addrs.add(k);
+    if (s.sides[i].addrs.length < 8 && !s.sides[i].addrs.includes(k)) s.sides[i].addrs.push(k);
     return i;
   }
 }
@@ -401,7 +402,7 @@ function key(a: TransportAddress | UdpAddr): string {
 }
 
 function firstHost(side: SideInfo): string | undefined {
-  for (const a of side.addrs) return a.slice(0, a.lastIndexOf(':'));
-  return undefined;
+  const a = side.addrs[0];
+  return a === undefined ? undefined : a.slice(0, a.lastIndexOf(':'));
 }
 

@@ -10,7 +10,7 @@ import type { StoreReq } from '../reload/codec/index.js';
 import type { OverlayStorage } from '../reload/storage/index.js';
 import type { LocalServices } from '../sip/core/local-services.js';
 import { numericTarget } from '../sip/core/target-resolver.js';
-import { generateBranch, isSipUri, parseUri, SipHeaders } from '../sip/message/index.js';
+import { detachString, generateBranch, isSipUri, parseUri, SipHeaders } from '../sip/message/index.js';
 import type { SipRequest, Uri } from '../sip/message/sip-message.js';
 import type { ClientTransactionUser } from '../sip/transaction/transaction-contract.js';
 import type { OutboundTarget, TransportAddress, TransportProtocol } from '../sip/transport/sip-transport.js';
@@ -162,7 +162,7 @@ export function startPresence(d: PresenceWiringDeps): RunningPresence {
       const users = [aorOf(e.from), aorOf(e.to)].filter((a): a is string => a !== undefined && d.registeredHere(a));
       if (users.length === 0) return;
       if (calls.size >= MAX_TRACKED_CALLS) end(calls.keys().next().value!);
-      calls.set(e.callId, users);
+      calls.set(detachString(e.callId), users); // kept for the call: not a view into the 200's text
       for (const u of users) {
         const n = (onPhone.get(u) ?? 0) + 1;
         onPhone.set(u, n);

@@ -18,7 +18,7 @@
  */
 import type { Clock } from '../lib/clock.js';
 import type { EventHub } from '../lib/event-hub.js';
-import { callId as callIdOf, cseqOf, formatUri, hasParam, isSipUri, parseNameAddr, toTag } from '../sip/message/index.js';
+import { callId as callIdOf, cseqOf, detachString, formatUri, hasParam, isSipUri, parseNameAddr, toTag } from '../sip/message/index.js';
 import type { SipMessage, SipRequest, SipResponse } from '../sip/message/sip-message.js';
 import type { Binding, BindingObserver } from '../sip/core/location-service.js';
 import type { InboundMessage, OutboundTarget, SipTransport, TransportAddress } from '../sip/transport/sip-transport.js';
@@ -202,7 +202,7 @@ export class SipEventTap implements BindingObserver {
       const c: Call = { from: uriOf(request, 'From'), to: uriOf(request, 'To'), state: 'started', startedAt: now, challengedAt: 0, challengeStatus: 0, fromPeer: isMarked(request) };
       if (id.length <= MAX_TRACKED_ID_CHARS) {
         if (this.calls.size >= MAX_TRACKED_CALLS) this.evictOldest();
-        this.calls.set(id, c);
+        this.calls.set(detachString(id), c); // kept for the call: not a view into the INVITE's text
       }
       this.publish({ callId: id, from: c.from, to: c.to, state: 'started' });
       log?.({ callId: id, from: c.from, to: c.to, source: `${inbound.source.protocol}:${hostPort(inbound.source)}`, fromPeer: c.fromPeer }, c.fromPeer ? 'call: INVITE from a peer' : 'call: INVITE from a phone');

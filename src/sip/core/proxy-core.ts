@@ -21,7 +21,7 @@ import type { MediaHook } from './media-hook.js';
 import { OriginatedTransaction } from './originated-transaction.js';
 import type { ProxyTarget } from './proxy-target.js';
 import type { Registrar } from './registrar.js';
-import { ResponseContext, type PreparedBranch } from './response-context.js';
+import { ResponseContext, type PreparedBranch, type ResponseContextDeps } from './response-context.js';
 import { StatelessForwarder, type StatelessStats } from './stateless-forwarder.js';
 import { numericTarget, type TargetResolver } from './target-resolver.js';
 import { ROUTE_TOKEN_PARAM, RouteTokens } from './route-token.js';
@@ -93,6 +93,10 @@ export interface ProxyStats {
 export class ProxyCore implements TransactionUser {
   private readonly options: ProxyCoreOptions;
   private readonly contexts = new Map<string, ResponseContext>();
+  /** One function for every context (a closure per call would live as long as its transactions). */
+  private readonly sendRequest: ResponseContextDeps['sendRequest'] = (r, t, u) => this.deps.transactions.sendRequest(r, t, u);
+  private readonly forgetContext: NonNullable<ResponseContextDeps['onFinal']> = (_status, tx) => void this.contexts.delete(tx.id);
+  private readonly upstream: ResponseContextDeps['upstream'];
   private readonly stateless: StatelessForwarder;
   private readonly counters = { requests: 0, forwarded: 0, localResponses: {} as Record<string, number> };
   private readonly tokens: RouteTokens;
@@ -102,6 +106,8 @@ export class ProxyCore implements TransactionUser {
     options: Partial<ProxyCoreOptions> = {},
   ) {
     this.options = { ...DEFAULT_PROXY_OPTIONS, ...options };
+    const media = deps.media;
+    this.upstream = media === undefined ? undefined : (res, to, from) => media.response(res, to, from);
     this.tokens = deps.routeTokens ?? new RouteTokens(deps.random.bytes(32));
     this.stateless = new StatelessForwarder({
       transport: deps.transport,
@@ -432,12 +438,12 @@ export class ProxyCore implements TransactionUser {
     const ctx = new ResponseContext(
       {
         clock: this.deps.clock,
-        sendRequest: (r, t, u) => this.deps.transactions.sendRequest(r, t, u),
+        sendRequest: this.sendRequest,
         prepare: this.preparer(req, tx.request, tx.inbound.local, tx.inbound.source),
-        ...(this.deps.media === undefined ? {} : { upstream: this.upstreamMapper(tx.inbound.source) }),
+        ...(this.upstream === undefined ? {} : { upstream: this.upstream }),
         // Once a final response went upstream a CANCEL can change nothing: forget the context (the
         // transactions keep absorbing retransmissions on their own for Timer L / M).
-        onFinal: this.forgetter(tx.id),
+        onFinal: this.forgetContext,
         ...(service === undefined ? {} : { divert: this.diverter(service, tx.isInvite || tryingSent) }),
       },
       tx,
@@ -457,10 +463,6 @@ export class ProxyCore implements TransactionUser {
     return (target) => this.prepare(req, target, seed, inbound, source);
   }
 
-  private upstreamMapper(to: TransportAddress): (res: SipResponse, from?: TransportAddress) => SipResponse {
-    const media = this.deps.media;
-    return (res, from) => (media === undefined ? res : media.response(res, to, from));
-  }
 
   /** Issue 16: the services' ring time for this request, if any (a call that may go to voicemail). */
   private noAnswer(service: ServiceRequest | undefined): { noAnswerMs?: number } {

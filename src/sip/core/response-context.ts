@@ -25,14 +25,17 @@ export interface ResponseContextDeps {
   sendRequest(request: SipRequest, target: OutboundTarget, user: ClientTransactionUser): ClientTransaction;
   prepare(target: ProxyTarget): Promise<PreparedBranch>;
   /** Observer: every final response this context sends upstream (the first one ends CANCEL's interest in it). */
-  onFinal?(status: number): void;
+  onFinal?(status: number, serverTx: ServerTransaction): void;
   /**
    * Issue 16 (local-services.ts): asked with the best final failure (≥ 300, not after a CANCEL) before
    * it goes upstream; true: a service answers the server transaction instead.
    */
   divert?(status: number): boolean;
-  /** Every response on its way upstream, forwarded or ours (the media relay rewrites SDP there). */
-  upstream?(res: SipResponse, from?: TransportAddress): SipResponse;
+  /**
+   * Every response on its way upstream, forwarded or ours (the media relay rewrites SDP there): `to`
+   * is where the server transaction's request came from, `from` the branch's next hop.
+   */
+  upstream?(res: SipResponse, to: TransportAddress, from?: TransportAddress): SipResponse;
 }
 
 export interface ResponseContextOptions {
@@ -47,15 +50,36 @@ export interface ResponseContextOptions {
 
 type BranchState = 'preparing' | 'calling' | 'proceeding' | 'cancelling' | 'done';
 
-interface Branch {
-  target: ProxyTarget;
-  state: BranchState;
-  request: SipRequest | undefined;
-  outbound: OutboundTarget | undefined;
-  tx: ClientTransaction | undefined;
-  provisional: boolean;
-  cancelPending: boolean;
-  timerC: TimerHandle | undefined;
+/**
+ * One target being tried. It is its client transaction's user itself (no closures per branch: a
+ * call's INVITE transactions keep their user for Timer M, issue 18's memory per call in progress).
+ */
+class Branch implements ClientTransactionUser {
+  state: BranchState = 'preparing';
+  request: SipRequest | undefined = undefined;
+  outbound: OutboundTarget | undefined = undefined;
+  tx: ClientTransaction | undefined = undefined;
+  provisional = false;
+  cancelPending = false;
+  timerC: TimerHandle | undefined = undefined;
+
+  constructor(
+    private readonly owner: ResponseContext,
+    /** Dropped once the context is finished (nothing compares targets then). */
+    public target: ProxyTarget | undefined,
+  ) {}
+
+  onResponse(res: SipResponse): void {
+    this.owner.branchResponse(this, res);
+  }
+
+  onTimeout(): void {
+    this.owner.branchFailed(this, 408, 'Request Timeout');
+  }
+
+  onTransportError(_tx: ClientTransaction, err: Error): void {
+    this.owner.branchFailed(this, 480, `Temporarily Unavailable - ${err.message}`);
+  }
 }
 
 interface Final {
@@ -79,8 +103,12 @@ export class ResponseContext {
   private readonly isInvite: boolean;
   /** Builds branches; dropped (with the request copy it holds) once the context is finished. */
   private prepare: ResponseContextDeps['prepare'] | undefined;
+  /** Asked about the best final failure; dropped once the context is finished (it holds the whole request). */
+  private divert: ResponseContextDeps['divert'];
 
-  private readonly deps: Omit<ResponseContextDeps, 'prepare'>;
+  private readonly deps: Omit<ResponseContextDeps, 'prepare' | 'divert'>;
+  /** Where the server transaction's request came from (read once: a lingering transaction's is rebuilt at each read). */
+  private readonly upstreamTo: TransportAddress;
 
   constructor(
     deps: ResponseContextDeps,
@@ -90,9 +118,11 @@ export class ResponseContext {
     private readonly toTag: string,
   ) {
     this.isInvite = serverTx.request.method === 'INVITE';
+    this.upstreamTo = serverTx.inbound.source;
     this.groups = groupByQ(targets);
-    const { prepare, ...rest } = deps;
+    const { prepare, divert, ...rest } = deps;
     this.prepare = prepare;
+    this.divert = divert;
     this.deps = rest;
   }
 
@@ -141,7 +171,7 @@ export class ResponseContext {
     if (!this.finalSent && targets.length > 0) {
       const drop = new Set(targets);
       for (const b of this.branches) {
-        if (!drop.has(b.target) || b.state === 'done') continue;
+        if (b.target === undefined || !drop.has(b.target) || b.state === 'done') continue;
         if (b.provisional) this.cancelBranch(b);
         this.finishBranch(b, this.local(404, 'Not Found - No longer registered there'));
       }
@@ -175,16 +205,7 @@ export class ResponseContext {
   private launchTarget(target: ProxyTarget): void {
     const prepare = this.prepare;
     if (prepare === undefined) return;
-    const branch: Branch = {
-      target,
-      state: 'preparing',
-      request: undefined,
-      outbound: undefined,
-      tx: undefined,
-      provisional: false,
-      cancelPending: false,
-      timerC: undefined,
-    };
+    const branch = new Branch(this, target);
     this.branches.push(branch);
     void prepare(target).then(
       (p) => this.launch(branch, p),
@@ -205,17 +226,18 @@ export class ResponseContext {
     branch.request = p.request;
     branch.outbound = p.target;
     branch.state = 'calling';
-    const user: ClientTransactionUser = {
-      onResponse: (res) => this.onResponse(branch, res),
-      onTimeout: () => this.finishBranch(branch, this.local(408, 'Request Timeout')),
-      onTransportError: (_tx, err) => this.finishBranch(branch, this.local(480, `Temporarily Unavailable - ${err.message}`)),
-    };
-    branch.tx = this.deps.sendRequest(p.request, p.target, user);
+    branch.tx = this.deps.sendRequest(p.request, p.target, branch);
     // The transaction may have failed inside sendRequest (limit, synchronous transport error).
     if (this.isInvite && (branch.state as BranchState) !== 'done') this.armTimerC(branch);
   }
 
-  private onResponse(branch: Branch, res: SipResponse): void {
+  /** A branch's timeout or transport failure (its client transaction ended without a final response). @internal */
+  branchFailed(branch: Branch, status: number, reason: string): void {
+    this.finishBranch(branch, this.local(status, reason));
+  }
+
+  /** A response on a branch. @internal */
+  branchResponse(branch: Branch, res: SipResponse): void {
     const status = res.status;
     if (status < 200) {
       if (branch.state === 'done') return;
@@ -233,8 +255,9 @@ export class ResponseContext {
       if (first) this.endBranch(branch);
       if (this.isInvite || !this.finalSent) {
         this.finalSent = true;
+        this.stopNoAnswer();
         this.forward(res, branch.outbound?.destination);
-        this.deps.onFinal?.(status);
+        this.deps.onFinal?.(status, this.serverTx);
       }
       if (first) this.cancel();
       this.releaseIfFinished();
@@ -267,10 +290,14 @@ export class ResponseContext {
   private releaseIfFinished(): void {
     if (!this.finished || this.prepare === undefined) return;
     this.prepare = undefined;
+    this.divert = undefined;
+    this.stopNoAnswer();
+    this.groups.length = 0;
     this.finals = [];
     for (const b of this.branches) {
       b.request = undefined;
       b.outbound = undefined;
+      b.target = undefined;
     }
   }
 
@@ -288,13 +315,12 @@ export class ResponseContext {
   /** §16.7 step 6: the best final response. */
   private sendBest(): void {
     this.finalSent = true;
-    this.noAnswerTimer?.cancel();
-    this.noAnswerTimer = undefined;
+    this.stopNoAnswer();
     let best = chooseBest(this.finals);
     if (this.unanswered) {
       // our own no-answer time: the branches' 487s are not the caller's; a service may take the call
-      if (this.deps.divert?.(408) === true) {
-        this.deps.onFinal?.(408);
+      if (this.divert?.(408) === true) {
+        this.deps.onFinal?.(408, this.serverTx);
         return;
       }
       best = this.local(480, 'Temporarily Unavailable - No answer');
@@ -307,13 +333,19 @@ export class ResponseContext {
       res = { ...res, status: 500, reason: 'Server Internal Error - Downstream unavailable', headers: res.headers.clone() };
     }
     if (res.status === 401 || res.status === 407) res = this.aggregateChallenges(res);
-    if (!this.cancelled && res.status >= 300 && this.deps.divert?.(res.status) === true) {
-      this.deps.onFinal?.(res.status);
+    if (!this.cancelled && res.status >= 300 && this.divert?.(res.status) === true) {
+      this.deps.onFinal?.(res.status, this.serverTx);
       return;
     }
-    if (best.local) this.serverTx.respond(this.deps.upstream === undefined ? res : this.deps.upstream(res));
+    if (best.local) this.serverTx.respond(this.deps.upstream === undefined ? res : this.deps.upstream(res, this.upstreamTo));
     else this.forward(res);
-    this.deps.onFinal?.(res.status);
+    this.deps.onFinal?.(res.status, this.serverTx);
+  }
+
+  /** A final response went upstream: no service waits for the ring time any more. */
+  private stopNoAnswer(): void {
+    this.noAnswerTimer?.cancel();
+    this.noAnswerTimer = undefined;
   }
 
   private aggregateChallenges(res: SipResponse): SipResponse {
@@ -329,7 +361,7 @@ export class ResponseContext {
 
   private forward(res: SipResponse, from?: TransportAddress): void {
     const upstream = stripTopVia(res);
-    if (upstream !== undefined) this.serverTx.respond(this.deps.upstream === undefined ? upstream : this.deps.upstream(upstream, from));
+    if (upstream !== undefined) this.serverTx.respond(this.deps.upstream === undefined ? upstream : this.deps.upstream(upstream, this.upstreamTo, from));
   }
 
   private local(status: number, reason: string, headers?: Array<[string, string]>): Final {

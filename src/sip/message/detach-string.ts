@@ -15,7 +15,7 @@ const MIN_SLICE_CHARS = 13;
 /** `s` as a string that keeps no other string alive (its characters copied when it could be a view). */
 export function detachString(s: string): string {
   if (s.length < MIN_SLICE_CHARS) return s;
-  // `' ' + s` is a new cons string; slicing it makes V8 flatten it into a fresh sequential copy first,
-  // so the result is (a view into) that copy, never into the string `s` was cut from
-  return (' ' + s).slice(1);
+  // A JSON round trip gives one fresh sequential string (a `(' ' + s).slice(1)` would be a view into a
+  // flattened copy: two objects), paid once (~0.3 µs) for what is kept long.
+  return JSON.parse(JSON.stringify(s)) as string;
 }

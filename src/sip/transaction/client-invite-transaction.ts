@@ -54,9 +54,10 @@ export class ClientInviteTransaction extends ClientTransactionBase<TimerName> im
         this.transition('accepted');
         this.endAfter('M', 64 * this.ctx.timers.t1);
       } else {
-        // §17.1.1.2: Completed, ACK sent (even on reliable transports), Timer D.
-        this.transition('completed');
+        // §17.1.1.2: Completed, ACK sent (even on reliable transports), Timer D. The ACK is built
+        // while the whole request is at hand (Completed keeps only its identity, packed).
         ack = buildAck(this.request, response);
+        this.transition('completed');
         this.ack = ack;
         if (!this.reliable) this.endAfter('D', Math.max(TIMER_D_MIN_MS, 64 * this.ctx.timers.t1));
       }

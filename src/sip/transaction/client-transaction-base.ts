@@ -1,4 +1,4 @@
-import { retainedIdentity } from './retained-identity.js';
+import { PackedMessage } from './retained-identity.js';
 import type { SipRequest } from '../message/sip-message.js';
 import type { OutboundTarget } from '../transport/sip-transport.js';
 import type { TransactionContext } from './transaction-context.js';
@@ -8,7 +8,9 @@ import type { ClientTransactionState, ClientTransactionUser } from './transactio
 
 /** What the INVITE and non-INVITE client transactions share (RFC 3261 §17.1). */
 export abstract class ClientTransactionBase<N extends string> extends TransactionMachine<ClientTransactionState, N> {
-  private req: SipRequest;
+  /** The request until a final response arrives; then its identity, packed. */
+  private req: SipRequest | undefined;
+  private packed: PackedMessage<SipRequest> | undefined;
 
   protected constructor(
     ctx: TransactionContext,
@@ -24,13 +26,16 @@ export abstract class ClientTransactionBase<N extends string> extends Transactio
     this.req = request;
   }
 
-  /** The request; once a final response arrived, only its transaction identity (see transactionIdentity). */
+  /** The request; once a final response arrived, only its transaction identity (see transactionIdentity), a new object at each read. */
   get request(): SipRequest {
-    return this.req;
+    return this.req ?? this.packed!.unpack();
   }
 
-  /** Accepted / Completed only absorb retransmissions (an INVITE's ACK is built from the identity: R-URI, Via, Route, From, Call-ID, CSeq). */
+  /** Accepted / Completed only absorb retransmissions (an INVITE's ACK is built before, from the whole request). */
   protected override entered(state: ClientTransactionState): void {
-    if (state === 'accepted' || state === 'completed') this.req = retainedIdentity(this.req);
+    if ((state === 'accepted' || state === 'completed') && this.req !== undefined) {
+      this.packed = new PackedMessage(this.req);
+      this.req = undefined;
+    }
   }
 }

@@ -1,4 +1,4 @@
-import { retainedIdentity, sentFinalMark } from './retained-identity.js';
+import { FinalMark, PackedMessage } from './retained-identity.js';
 import type { SipRequest, SipResponse } from '../message/sip-message.js';
 import type { InboundMessage, OutboundTarget } from '../transport/sip-transport.js';
 import type { TransactionContext } from './transaction-context.js';
@@ -13,10 +13,14 @@ export abstract class ServerTransactionBase<N extends string>
 {
   onTerminated: (() => void) | undefined = undefined;
   protected lastProvisional: SipResponse | undefined;
-  protected final: SipResponse | undefined;
-  private req: SipRequest;
-  private from: InboundMessage;
-  private slimmed = false;
+  /** The final response while it may be sent again; then only its {@link FinalMark}. */
+  private fullFinal: SipResponse | undefined;
+  private mark: FinalMark | undefined;
+  /** The request until a final response is sent; then its identity, packed. */
+  private req: SipRequest | undefined;
+  private packed: PackedMessage<SipRequest> | undefined;
+  /** Where it came from; `message` is read through `request` once packed. */
+  private from: InboundMessage | Omit<InboundMessage, 'message'>;
 
   protected constructor(
     ctx: TransactionContext,
@@ -34,29 +38,45 @@ export abstract class ServerTransactionBase<N extends string>
     this.from = inbound;
   }
 
-  /** The request; once a final response is sent, only its transaction identity (see transactionIdentity). */
+  /** The request; once a final response is sent, only its transaction identity (see transactionIdentity), a new object at each read. */
   get request(): SipRequest {
-    return this.req;
+    return this.req ?? this.packed!.unpack();
   }
 
   get inbound(): InboundMessage {
-    return this.from;
+    return 'message' in this.from ? this.from : { ...this.from, message: this.request };
+  }
+
+  protected get final(): SipResponse | undefined {
+    return this.fullFinal ?? this.mark?.response();
+  }
+
+  protected set final(response: SipResponse | undefined) {
+    // in Accepted / Confirmed nothing sends it again: only the mark is kept (a 2xx retransmission in Accepted too)
+    if (response !== undefined && (this.current === 'accepted' || this.current === 'confirmed')) {
+      this.fullFinal = undefined;
+      this.mark = new FinalMark(response);
+    } else {
+      this.fullFinal = response;
+      this.mark = undefined;
+    }
   }
 
   /**
    * Once a final response is sent the transaction only absorbs retransmissions (and, for INVITE,
    * passes ACKs): it keeps the request's identity, not the whole request, for Timer J/L/I. The
    * final response is kept whole only while it may be retransmitted (non-2xx, before an ACK); after
-   * that only its status and To header (sentFinalMark).
+   * that only its status and To header (FinalMark).
    */
   protected override entered(state: ServerTransactionState): void {
     if (state !== 'accepted' && state !== 'completed' && state !== 'confirmed') return;
-    if (!this.slimmed) {
-      this.slimmed = true;
-      this.req = retainedIdentity(this.req);
-      this.from = { ...this.from, message: this.req };
+    if (this.req !== undefined) {
+      this.packed = new PackedMessage(this.req);
+      this.req = undefined;
+      const { source, local, flowId } = this.from;
+      this.from = { source, local, flowId };
     }
-    if ((state === 'accepted' || state === 'confirmed') && this.final !== undefined) this.final = sentFinalMark(this.final);
+    if ((state === 'accepted' || state === 'confirmed') && this.fullFinal !== undefined) this.final = this.fullFinal;
   }
 
   get finalResponse(): SipResponse | undefined {

@@ -4,7 +4,7 @@
  * and keeps memory bounded (terminated transactions are forgotten at once; a hard cap).
  */
 import type { Clock } from '../../lib/clock.js';
-import { SipParseError, callId, cseqOf, formatUri, fromTag, paramValue, toTag, topVia, uriEquals } from '../message/index.js';
+import { SipParseError, callId, cseqOf, detachString, formatUri, fromTag, paramValue, toTag, topVia, uriEquals } from '../message/index.js';
 import type { SipMessage, SipRequest, SipResponse } from '../message/sip-message.js';
 import type { InboundMessage, OutboundTarget, SipTransport } from '../transport/sip-transport.js';
 import { ClientInviteTransaction } from './client-invite-transaction.js';
@@ -12,7 +12,6 @@ import { ClientNonInviteTransaction } from './client-non-invite-transaction.js';
 import { LingerQueue } from './linger-queue.js';
 import { overloadResponse } from './overload-response.js';
 import { responseTarget } from './response-target.js';
-import { ownCopy } from './retained-identity.js';
 import { ServerInviteTransaction } from './server-invite-transaction.js';
 import { ServerNonInviteTransaction } from './server-non-invite-transaction.js';
 import type { TransactionContext } from './transaction-context.js';
@@ -293,7 +292,7 @@ export class TransactionLayer {
 
   private createServer(inbound: InboundMessage, request: SipRequest, branchKey: string | undefined, bucket: string | undefined): ServerTx {
     // a key of our own: one built from the request's fields keeps the whole received text alive (issue 18)
-    const id = ownCopy(branchKey ?? `rfc2543|${bucket ?? ''}|${request.method}|${formatUri(request.uri)}|${toTag(request) ?? ''}`);
+    const id = detachString(branchKey ?? `rfc2543|${bucket ?? ''}|${request.method}|${formatUri(request.uri)}|${toTag(request) ?? ''}`);
     const target = responseTarget(inbound);
     const tx =
       request.method === 'INVITE'
@@ -350,7 +349,7 @@ export class TransactionLayer {
     }
     if (branch === undefined) throw new TransactionError('SIP_TX_BAD_REQUEST', 'top Via lacks a z9hG4bK branch');
     if (cseqMethod !== request.method) throw new TransactionError('SIP_TX_BAD_REQUEST', 'CSeq method differs from the request method');
-    return ownCopy(clientKey(branch, request.method));
+    return detachString(clientKey(branch, request.method));
   }
 
   private release(tx: ServerTx | ClientTx): void {

@@ -10,10 +10,10 @@ const PHONE = '192.168.1.10';
 const NODE = 'aa'.repeat(16);
 
 function ua(addr = `${PHONE}:5060`): SideInfo {
-  return { kind: 'ua', node: undefined, addrs: new Set([addr]), onOurNetwork: true };
+  return { kind: 'ua', node: undefined, addrs: [addr], onOurNetwork: true };
 }
 function peer(node: string | null = NODE, addr = '198.51.100.2:5060'): SideInfo {
-  return { kind: 'peer', node: node ?? undefined, addrs: new Set([addr]), onOurNetwork: false };
+  return { kind: 'peer', node: node ?? undefined, addrs: [addr], onOurNetwork: false };
 }
 
 function mediaError(fn: () => unknown): MediaError {

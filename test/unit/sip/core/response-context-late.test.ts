@@ -20,16 +20,18 @@ function invite(): SipRequest {
 
 const target = (host: string): ProxyTarget => ({ uri: parseUri(`sip:alice@${host}`), q: 1, via: undefined });
 
-function setup(): { ctx: ResponseContext; upstream: SipResponse[]; branches: Map<string, { req: SipRequest; user: ClientTransactionUser }>; flush: () => Promise<void>; first: ProxyTarget; cancels: string[] } {
+function setup(extra: { noAnswerMs?: number; divert?: (status: number) => boolean; clock?: ManualClock } = {}): { ctx: ResponseContext; upstream: SipResponse[]; branches: Map<string, { req: SipRequest; user: ClientTransactionUser }>; flush: () => Promise<void>; first: ProxyTarget; cancels: string[] } {
   const req = invite();
   const first = target('192.0.2.10');
   const cancels: string[] = [];
   const upstream: SipResponse[] = [];
-  const server = { id: 's', request: req, isInvite: true, state: 'proceeding', finalResponse: undefined, onTerminated: undefined, respond: (r: SipResponse) => upstream.push(r) } as unknown as ServerTransaction;
+  const phone = { protocol: 'udp', host: '192.0.2.1', port: 5060 } as const;
+  const server = { id: 's', request: req, inbound: { message: req, source: phone, local: phone, flowId: undefined }, isInvite: true, state: 'proceeding', finalResponse: undefined, onTerminated: undefined, respond: (r: SipResponse) => upstream.push(r) } as unknown as ServerTransaction;
   const branches = new Map<string, { req: SipRequest; user: ClientTransactionUser }>();
   const ctx = new ResponseContext(
     {
-      clock: new ManualClock(0),
+      clock: extra.clock ?? new ManualClock(0),
+      ...(extra.divert === undefined ? {} : { divert: extra.divert }),
       prepare: async (t) => {
         const headers = req.headers.clone();
         headers.prepend('Via', `SIP/2.0/UDP 192.0.2.9:5060;branch=z9hG4bKproxy${(t.uri as { host: string }).host}`);
@@ -43,7 +45,7 @@ function setup(): { ctx: ResponseContext; upstream: SipResponse[]; branches: Map
     },
     server,
     [first],
-    { timerC: 180_000 },
+    { timerC: 180_000, ...(extra.noAnswerMs === undefined ? {} : { noAnswerMs: extra.noAnswerMs }) },
     'tag1',
   );
   const flush = async (): Promise<void> => {
@@ -161,5 +163,29 @@ describe('ResponseContext: late targets', () => {
     answer(b.branches.get('192.0.2.10')!, 486);
     await b.flush();
     assert.deepEqual(b.upstream.filter((r) => r.status >= 200).map((r) => r.status), [486]);
+  });
+
+  test('answered: the ring timer and Timer C stop at the 200, and what only the search needed is let go (issue 18)', async () => {
+    const clock = new ManualClock(0);
+    const asked: number[] = [];
+    const { ctx, upstream, branches, flush } = setup({ clock, noAnswerMs: 20_000, divert: (status) => (asked.push(status), false) });
+    ctx.start();
+    await flush();
+    const b = branches.get('192.0.2.10')!;
+    const ringing = createResponse(b.req, 180, 'Ringing', { toTag: 't180' });
+    b.user.onResponse(ringing, {} as ClientTransaction);
+    assert.equal(clock.pendingTimers, 2, 'the ring time (voicemail on no answer) and Timer C');
+    answer(b, 200);
+    await flush();
+    assert.equal(clock.pendingTimers, 0, 'a call in progress holds no timer of its search (it held the ring timer for 20 s)');
+    assert.ok(ctx.finished);
+    // the held fields are private: what matters is that nothing reaches the request through them
+    const held = ctx as unknown as { divert: unknown; prepare: unknown };
+    assert.equal(held.divert, undefined);
+    assert.equal(held.prepare, undefined);
+    // a 2xx retransmission still goes upstream (RFC 6026 §7.1)
+    answer(b, 200);
+    assert.deepEqual(upstream.map((r) => r.status), [180, 200, 200]);
+    assert.deepEqual(asked, []);
   });
 });

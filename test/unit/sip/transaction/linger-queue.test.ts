@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../../../../src/lib/manual-clock.js';
 import { createResponse } from '../../../../src/sip/message/index.js';
 import { LingerQueue, type Lingering } from '../../../../src/sip/transaction/linger-queue.js';
-import { retainedIdentity, sentFinalMark } from '../../../../src/sip/transaction/retained-identity.js';
+import { FinalMark, PackedMessage } from '../../../../src/sip/transaction/retained-identity.js';
 import type { ServerTransaction } from '../../../../src/sip/transaction/transaction-contract.js';
 import { harness, inbound, request } from './tx-test-kit.js';
 
@@ -121,13 +121,35 @@ describe('what lingering transactions keep (issue 18)', () => {
     assert.equal(tx.request.body.length, 0);
   });
 
-  test('retainedIdentity and sentFinalMark copy what they keep: equal values, no body', () => {
-    const r = request({ uri: 'sip:a-rather-long-user-name@a-long-host-name.example.com;transport=udp', extra: ['Route: <sip:proxy.example.com;lr>', 'Subject: kept out'] });
-    const id = retainedIdentity(r);
-    assert.deepEqual(id.uri, r.uri);
-    assert.deepEqual([...id.headers].map((f) => [f.key, f.value]), [...r.headers].filter((f) => ['via', 'from', 'to', 'call-id', 'cseq', 'route'].includes(f.key)).map((f) => [f.key, f.value]));
-    const res = createResponse(r, 486, 'Busy Here', { toTag: 'x1' });
-    const mark = sentFinalMark(res);
+  test('a packed identity reads back equal to the identity: URI, every identity field in order, no body; compact names, UTF-8, IPv6, tel', () => {
+    const cases = [
+      request({ uri: 'sip:a-rather-long-user-name@a-long-host-name.example.com;transport=udp', extra: ['Route: <sip:proxy.example.com;lr>', 'Subject: kept out', 'Content-Type: application/sdp'] }),
+      request({ uri: 'sip:bob@[2001:db8::10]:5070;user=phone', via: 'SIP/2.0/UDP [2001:db8::1]:5060;rport;received=2001:db8::2', extra: ['Route: <sip:[2001:db8::9];lr>, <sip:p2.example.com;lr>'] }),
+      request({ uri: 'tel:+15551234567;phone-context=example.com', method: 'MESSAGE', extra: ['v: SIP/2.0/TCP 198.51.100.7;branch=z9hG4bKsecond', 'Contact: <sip:x@198.51.100.7>'] }),
+      request({ extra: ['Record-Route: <sip:rr.example.com;lr>'] }),
+    ];
+    // a display name in UTF-8 (octets above 0x7f) survives the one-byte packing
+    const utf8 = request();
+    utf8.headers.set('From', '"Zoë Šimić 日本" <sip:zoe@example.com>;tag=u8');
+    cases.push(utf8);
+    for (const r of cases) {
+      const packed = new PackedMessage(r);
+      const back = packed.unpack();
+      const keys = ['via', 'from', 'to', 'call-id', 'cseq', 'route'];
+      assert.equal(back.method, r.method);
+      assert.deepEqual(back.uri, r.uri);
+      assert.deepEqual([...back.headers].map((f) => [f.key, f.value]), [...r.headers].filter((f) => keys.includes(f.key)).map((f) => [f.key, f.value]));
+      assert.equal(back.body.length, 0);
+      assert.notEqual(packed.unpack(), back, 'each read is a fresh object');
+      assert.ok(packed.size < 600, `${packed.size} characters`);
+    }
+    assert.equal(new PackedMessage(utf8).unpack().headers.get('from'), '"Zoë Šimić 日本" <sip:zoe@example.com>;tag=u8');
+  });
+
+  test('a FinalMark gives status, reason and To only, as its own strings', () => {
+    const r = request();
+    const res = createResponse(r, 486, 'Busy Here', { toTag: 'x1', headers: [['Contact', '<sip:bob@192.0.2.30>']] });
+    const mark = new FinalMark(res).response();
     assert.equal(mark.status, 486);
     assert.equal(mark.reason, 'Busy Here');
     assert.equal(mark.headers.get('to'), res.headers.get('to'));
