@@ -162,7 +162,8 @@ export function startPresence(d: PresenceWiringDeps): RunningPresence {
       const users = [aorOf(e.from), aorOf(e.to)].filter((a): a is string => a !== undefined && d.registeredHere(a));
       if (users.length === 0) return;
       if (calls.size >= MAX_TRACKED_CALLS) end(calls.keys().next().value!);
-      calls.set(detachString(e.callId), users); // kept for the call: not a view into the 200's text
+      // kept for the call: the Call-ID not a view into the 200's text, the users an exact-size copy (filter's array has room for 17)
+      calls.set(detachString(e.callId), users.slice());
       for (const u of users) {
         const n = (onPhone.get(u) ?? 0) + 1;
         onPhone.set(u, n);

@@ -64,7 +64,9 @@ export class ReplyCache {
   set(tid: bigint, contents: MessageContents, extraCertificates?: readonly Uint8Array[]): void {
     this.pending.delete(tid);
     this.map.delete(tid);
-    this.map.set(tid, { at: this.clock.now(), contents, extraCertificates });
+    // kept 15 s: an exact-size copy (an array grown by push has room for 17)
+    const extra = extraCertificates === undefined || extraCertificates.length === 0 ? undefined : extraCertificates.slice();
+    this.map.set(tid, { at: this.clock.now(), contents, extraCertificates: extra });
     const now = this.clock.now();
     for (const [k, v] of this.map) {
       if (this.map.size <= this.max && now - v.at <= this.lifetimeMs) break;

@@ -21,7 +21,7 @@ import type { MediaHook } from './media-hook.js';
 import { OriginatedTransaction } from './originated-transaction.js';
 import type { ProxyTarget } from './proxy-target.js';
 import type { Registrar } from './registrar.js';
-import { ResponseContext, type PreparedBranch, type ResponseContextDeps } from './response-context.js';
+import { ResponseContext, type PreparedBranch, type ResponseContextDeps, type ResponseContextOptions } from './response-context.js';
 import { StatelessForwarder, type StatelessStats } from './stateless-forwarder.js';
 import { numericTarget, type TargetResolver } from './target-resolver.js';
 import { ROUTE_TOKEN_PARAM, RouteTokens } from './route-token.js';
@@ -97,6 +97,7 @@ export class ProxyCore implements TransactionUser {
   private readonly sendRequest: ResponseContextDeps['sendRequest'] = (r, t, u) => this.deps.transactions.sendRequest(r, t, u);
   private readonly forgetContext: NonNullable<ResponseContextDeps['onFinal']> = (_status, tx) => void this.contexts.delete(tx.id);
   private readonly upstream: ResponseContextDeps['upstream'];
+  private plainContextOptions: ResponseContextOptions | undefined;
   private readonly stateless: StatelessForwarder;
   private readonly counters = { requests: 0, forwarded: 0, localResponses: {} as Record<string, number> };
   private readonly tokens: RouteTokens;
@@ -448,7 +449,7 @@ export class ProxyCore implements TransactionUser {
       },
       tx,
       targets,
-      { timerC: this.options.timerC, ...this.noAnswer(service) },
+      this.contextOptions(service),
       toTag,
     );
     this.contexts.set(tx.id, ctx);
@@ -463,6 +464,14 @@ export class ProxyCore implements TransactionUser {
     return (target) => this.prepare(req, target, seed, inbound, source);
   }
 
+
+  /** Timer C, and the ring time when a service may take the call; one shared object when there is none. */
+  private contextOptions(service: ServiceRequest | undefined): ResponseContextOptions {
+    const ring = this.noAnswer(service);
+    if (ring.noAnswerMs !== undefined) return { timerC: this.options.timerC, ...ring };
+    if (this.plainContextOptions?.timerC !== this.options.timerC) this.plainContextOptions = Object.freeze({ timerC: this.options.timerC });
+    return this.plainContextOptions;
+  }
 
   /** Issue 16: the services' ring time for this request, if any (a call that may go to voicemail). */
   private noAnswer(service: ServiceRequest | undefined): { noAnswerMs?: number } {

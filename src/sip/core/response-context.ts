@@ -89,11 +89,11 @@ interface Final {
 }
 
 export class ResponseContext {
-  private readonly groups: ProxyTarget[][];
+  private groups: ProxyTarget[][];
   private groupIndex = -1;
   /** Late targets still being looked up (expect). */
   private pending = 0;
-  private readonly branches: Branch[] = [];
+  private branches: Branch[] = [];
   private finals: Final[] = [];
   private finalSent = false;
   private cancelled = false;
@@ -292,13 +292,16 @@ export class ResponseContext {
     this.prepare = undefined;
     this.divert = undefined;
     this.stopNoAnswer();
-    this.groups.length = 0;
-    this.finals = [];
     for (const b of this.branches) {
       b.request = undefined;
       b.outbound = undefined;
       b.target = undefined;
     }
+    // each branch lives on as its transaction's user (Timer M) and reaches this context, not the
+    // reverse: the arrays go (a first push gives an array room for 17)
+    this.groups = [];
+    this.finals = [];
+    this.branches = [];
   }
 
   private maybeComplete(): void {
