@@ -98,6 +98,11 @@ export class MessageDelivery {
   }
 
   /** Registers the handler of a request method (Store, Fetch, AppAttach, …). */
+  /** Answers kept for retransmitted requests (§6.2.1). */
+  get cachedAnswers(): number {
+    return this.replies.size;
+  }
+
   handle(code: number, handler: RequestHandler): void {
     this.handlers.set(code, handler);
   }

@@ -162,6 +162,11 @@ export class OverlayNode {
     return this.joinedAtMs;
   }
 
+  /** Answers this node keeps for retransmitted requests (RFC 6940 §6.2.1). */
+  get cachedAnswers(): number {
+    return this.delivery.cachedAnswers;
+  }
+
   get clock(): Clock {
     return this.deps.clock;
   }

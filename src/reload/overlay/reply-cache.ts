@@ -61,6 +61,11 @@ export class ReplyCache {
     return this.pending.size;
   }
 
+  /** Answers kept (some may be past their lifetime until the next `set` or `get` drops them). */
+  get size(): number {
+    return this.map.size;
+  }
+
   set(tid: bigint, contents: MessageContents, extraCertificates?: readonly Uint8Array[]): void {
     this.pending.delete(tid);
     this.map.delete(tid);

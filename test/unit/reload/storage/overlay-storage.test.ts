@@ -131,4 +131,24 @@ describe('OverlayStorage: our own Store answered Error_Data_Too_Old', () => {
     assert.ok(!t.ok);
     assert.equal(t.errorCode, ReloadErrorCode.DataTooOld);
   });
+
+  test('the reply cache keeps answers to other nodes\' requests, not to our own answered here (issue 18: a Fetch per call)', async () => {
+    const w = await world(5, 4);
+    const alice = w.peers[1]!;
+    const ref = { resourceName: alice.identity.certificate.userName };
+    const s = await w.settle(alice.storage.store(PROFILE, ref, [single('x')]));
+    assert.ok(s.ok, s.ok ? '' : s.info);
+    await w.run(1000);
+    const responsible = w.ringOrder(alice.storage.resourceId(ref))[0]!;
+    const other = w.live().find((p) => p !== responsible)!;
+    const before = responsible.node.cachedAnswers;
+    for (let i = 0; i < 5; i++) {
+      const own = await w.settle(responsible.storage.fetch(PROFILE, ref));
+      assert.ok(own.ok && own.values.length === 1);
+    }
+    assert.equal(responsible.node.cachedAnswers, before, 'its own Fetches, answered here, are not kept');
+    const theirs = await w.settle(other.storage.fetch(PROFILE, ref));
+    assert.ok(theirs.ok && theirs.values.length === 1);
+    assert.equal(responsible.node.cachedAnswers, before + 1, "another node's Fetch answer is kept for its retransmissions");
+  });
 });
