@@ -97,12 +97,12 @@ export class MessageDelivery {
     this.replies = new ReplyCache(deps.clock, REPLY_LIFETIME_MS, MAX_REPLIES);
   }
 
-  /** Registers the handler of a request method (Store, Fetch, AppAttach, …). */
   /** Answers kept for retransmitted requests (§6.2.1). */
   get cachedAnswers(): number {
     return this.replies.size;
   }
 
+  /** Registers the handler of a request method (Store, Fetch, AppAttach, …). */
   handle(code: number, handler: RequestHandler): void {
     this.handlers.set(code, handler);
   }

@@ -97,7 +97,8 @@ export class ProxyCore implements TransactionUser {
   private readonly sendRequest: ResponseContextDeps['sendRequest'] = (r, t, u) => this.deps.transactions.sendRequest(r, t, u);
   private readonly forgetContext: NonNullable<ResponseContextDeps['onFinal']> = (_status, tx) => void this.contexts.delete(tx.id);
   private readonly upstream: ResponseContextDeps['upstream'];
-  private plainContextOptions: ResponseContextOptions | undefined;
+  /** The context options of a request no service may take (one object for all of them). */
+  private readonly plainContextOptions: ResponseContextOptions;
   private readonly stateless: StatelessForwarder;
   private readonly counters = { requests: 0, forwarded: 0, localResponses: {} as Record<string, number> };
   private readonly tokens: RouteTokens;
@@ -107,6 +108,7 @@ export class ProxyCore implements TransactionUser {
     options: Partial<ProxyCoreOptions> = {},
   ) {
     this.options = { ...DEFAULT_PROXY_OPTIONS, ...options };
+    this.plainContextOptions = Object.freeze({ timerC: this.options.timerC });
     const media = deps.media;
     this.upstream = media === undefined ? undefined : (res, to, from) => media.response(res, to, from);
     this.tokens = deps.routeTokens ?? new RouteTokens(deps.random.bytes(32));
@@ -464,13 +466,10 @@ export class ProxyCore implements TransactionUser {
     return (target) => this.prepare(req, target, seed, inbound, source);
   }
 
-
   /** Timer C, and the ring time when a service may take the call; one shared object when there is none. */
   private contextOptions(service: ServiceRequest | undefined): ResponseContextOptions {
     const ring = this.noAnswer(service);
-    if (ring.noAnswerMs !== undefined) return { timerC: this.options.timerC, ...ring };
-    if (this.plainContextOptions?.timerC !== this.options.timerC) this.plainContextOptions = Object.freeze({ timerC: this.options.timerC });
-    return this.plainContextOptions;
+    return ring.noAnswerMs === undefined ? this.plainContextOptions : { timerC: this.options.timerC, ...ring };
   }
 
   /** Issue 16: the services' ring time for this request, if any (a call that may go to voicemail). */

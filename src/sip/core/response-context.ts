@@ -291,7 +291,6 @@ export class ResponseContext {
     if (!this.finished || this.prepare === undefined) return;
     this.prepare = undefined;
     this.divert = undefined;
-    this.stopNoAnswer();
     for (const b of this.branches) {
       b.request = undefined;
       b.outbound = undefined;
