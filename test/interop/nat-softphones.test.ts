@@ -256,7 +256,11 @@ describe('real phones across NATs (NAT lab): SIPp, baresip, linphonec', { skip: 
       if (msg.stats?.successfulCalls !== 1) {
         // seen in CI (twice): answered 202, kept as for an absent user, right after the REGISTER's 200;
         // what the two peers on the path logged says which of them gave up, and why
-        for (const n of ['lan2', BLOCKED]) t.diagnostic(`${n}'s peer, last lines:\n${peers.get(n)!.proc.tail(25)}`);
+        // lan2 is a phone host: its peer runs on lan1 (LOCAL_PEER)
+        for (const n of ['lan2', BLOCKED]) {
+          const at = LOCAL_PEER[n] ?? n;
+          t.diagnostic(`${n}'s peer (on ${at}), last lines:\n${peers.get(at)?.proc.tail(25) ?? '(no peer there)'}`);
+        }
       }
       assert.equal(msg.stats?.successfulCalls, 1, `MESSAGE to the phone behind the UDP-blocked router: ${describeSippResult(msg)}`);
 
